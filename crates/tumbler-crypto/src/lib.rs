@@ -1,0 +1,1 @@
+//! tumbler-crypto
