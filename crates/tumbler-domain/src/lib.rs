@@ -1,1 +1,9 @@
-//! tumbler-domain
+//! Tumbler's domain: ids, value types, policies and pure rules. No IO happens here.
+
+pub mod audit;
+pub mod clock;
+pub mod ids;
+pub mod password;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,1 +1,141 @@
-//! tumbler-store
+//! Tumbler's persistent store.
+//!
+//! One implementation over sqlx's `Any` driver serves both backends: SQLite (the embedded
+//! default, one file) and PostgreSQL (several Tumbler nodes sharing the work). SQL is written
+//! once in the dialect both accept; each backend has its own migrations. The same contract
+//! tests run against both. Every mutation happens inside a [`Tx`], so the audit event that
+//! describes it is committed atomically with it.
+
+mod api_tokens;
+mod audit;
+mod backup;
+mod error;
+mod meta;
+mod migrate;
+mod secrets;
+mod sessions;
+mod tx;
+mod users;
+
+pub use backup::restore_sqlite;
+pub use api_tokens::{ApiTokenRow, NewApiToken};
+pub use audit::AuditFilter;
+pub use error::StoreError;
+pub use secrets::{DataKeyRow, SealedSecretRow};
+pub use sessions::{NewSession, SessionRow};
+pub use tx::Tx;
+pub use users::{NewUser, UserRow};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+use std::time::Duration;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The backend's name as shown to people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool to Tumbler's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`). SQLite files are created when
+    /// missing and switched to write-ahead logging. Migrations are not applied here.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await
+            .map_err(StoreError::connect)?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(StoreError::connect)?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction. SQLite transactions take the write lock at once
+    /// (`BEGIN IMMEDIATE`) so two writers queue instead of failing on upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(StoreError::query)?;
+        Ok(Tx::new(inner, self.backend))
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::query)
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Reads a column, mapping a decode failure to [`StoreError`].
+pub(crate) fn col<T>(row: &AnyRow, name: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    row.try_get(name).map_err(StoreError::query)
+}

@@ -1,0 +1,53 @@
+//! Identifiers. Ids are opaque strings (UUIDv7, so they sort by creation time).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new, unique id.
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            /// Wraps an id read from the store or a request.
+            pub fn from_string(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A console user.
+    UserId
+);
+id_type!(
+    /// A console session (the public id, not the cookie secret).
+    SessionId
+);
+id_type!(
+    /// An API token.
+    TokenId
+);
+id_type!(
+    /// A vault data key.
+    DataKeyId
+);

@@ -1,0 +1,88 @@
+//! Console users.
+
+use crate::ids::UserId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a user's password is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    /// Tumbler holds an Argon2id hash of the password.
+    Local,
+    /// No local password; authenticated elsewhere.
+    Remote,
+}
+
+impl UserKind {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Remote => "remote",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "local" => Some(Self::Local),
+            "remote" => Some(Self::Remote),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a user may log in at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// May log in.
+    Enabled,
+    /// May not log in; all sessions end.
+    Disabled,
+}
+
+impl UserStatus {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "enabled" => Some(Self::Enabled),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A console user as the services see it. The password hash is not part of this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Stable id.
+    pub id: UserId,
+    /// Login name, unique.
+    pub username: String,
+    /// Name shown in the console.
+    pub display_name: String,
+    /// Address for notifications.
+    pub email: Option<String>,
+    /// Local or remote.
+    pub kind: UserKind,
+    /// Enabled or disabled.
+    pub status: UserStatus,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// The user must change the password before doing anything else.
+    pub must_change_password: bool,
+    /// When the password was last set.
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,161 @@
+//! The audit log: an append-only hash chain. Appends take the chain head's row lock (or
+//! SQLite's write lock) so concurrent writers, even on several nodes, extend one chain.
+
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use tumbler_domain::audit::{chain_hash, AuditEvent, NewAuditEvent};
+use tumbler_domain::clock::{from_millis, to_millis};
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only this object id.
+    pub object_id: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Events to skip (newest first).
+    pub offset: i64,
+}
+
+const COLUMNS: &str =
+    "seq, at, actor, action, object_kind, object_id, outcome, source, detail, prev_hash, hash";
+
+fn from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        seq: col(row, "seq")?,
+        at: from_millis(col(row, "at")?),
+        actor: col(row, "actor")?,
+        action: col(row, "action")?,
+        object_kind: col(row, "object_kind")?,
+        object_id: col(row, "object_id")?,
+        outcome: col(row, "outcome")?,
+        source: col(row, "source")?,
+        detail: col(row, "detail")?,
+        prev_hash: col(row, "prev_hash")?,
+        hash: col(row, "hash")?,
+    })
+}
+
+impl Store {
+    /// Up to `limit` events with `seq > after`, in chain order (for verification and export).
+    pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The chain head: last sequence number and hash.
+    pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok((col(&row, "seq")?, col(&row, "hash")?))
+    }
+
+    /// Events matching `filter`, newest first, and how many match in all.
+    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<(Vec<AuditEvent>, i64), StoreError> {
+        let condition = "($1 IS NULL OR action = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR object_id = $3)";
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE {condition} ORDER BY seq DESC LIMIT $4 OFFSET $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.action.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(filter.object_id.as_deref())
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM audit_events WHERE {condition}");
+        let total = sqlx::query(&count_sql)
+            .bind(filter.action.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(filter.object_id.as_deref())
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, col(&total, "n")?))
+    }
+}
+
+impl Tx {
+    /// Appends an event to the chain. It becomes durable when this transaction commits,
+    /// together with the change it describes.
+    pub async fn append_audit(&mut self, ev: &NewAuditEvent, at: DateTime<Utc>) -> Result<AuditEvent, StoreError> {
+        // Take the head's row lock first, so the read below sees the latest head.
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        let prev_seq: i64 = col(&head, "seq")?;
+        let prev_hash: String = col(&head, "hash")?;
+        let seq = prev_seq + 1;
+        let at_ms = to_millis(at);
+        let outcome = ev.outcome.as_str();
+        let hash = chain_hash(
+            &prev_hash,
+            seq,
+            at_ms,
+            &ev.actor,
+            &ev.action,
+            &ev.object_kind,
+            &ev.object_id,
+            outcome,
+            &ev.source,
+            &ev.detail,
+        );
+        let sql = format!(
+            "INSERT INTO audit_events ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        sqlx::query(&sql)
+            .bind(seq)
+            .bind(at_ms)
+            .bind(&ev.actor)
+            .bind(&ev.action)
+            .bind(&ev.object_kind)
+            .bind(&ev.object_id)
+            .bind(outcome)
+            .bind(&ev.source)
+            .bind(&ev.detail)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&hash)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(AuditEvent {
+            seq,
+            at: from_millis(at_ms),
+            actor: ev.actor.clone(),
+            action: ev.action.clone(),
+            object_kind: ev.object_kind.clone(),
+            object_id: ev.object_id.clone(),
+            outcome: outcome.to_owned(),
+            source: ev.source.clone(),
+            detail: ev.detail.clone(),
+            prev_hash,
+            hash,
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! Console sessions. Only a hash of the cookie secret is stored.
+
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::ids::{SessionId, UserId};
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Public id (listing, ending a session).
+    pub id: SessionId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Token forms and cookie-authenticated API calls must echo.
+    pub csrf_token: String,
+    /// Address the session was created from.
+    pub source: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last request.
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session to insert.
+pub struct NewSession<'a> {
+    /// The session's fields.
+    pub session: &'a SessionRow,
+    /// SHA-256 (hex) of the cookie secret.
+    pub secret_hash: &'a str,
+}
+
+const COLUMNS: &str = "id, user_id, csrf_token, source, created_at, last_seen_at, expires_at";
+
+fn from_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        id: SessionId::from_string(col::<String>(row, "id")?),
+        user_id: UserId::from_string(col::<String>(row, "user_id")?),
+        csrf_token: col(row, "csrf_token")?,
+        source: col(row, "source")?,
+        created_at: from_millis(col(row, "created_at")?),
+        last_seen_at: from_millis(col(row, "last_seen_at")?),
+        expires_at: from_millis(col(row, "expires_at")?),
+    })
+}
+
+impl Store {
+    /// The session whose cookie secret hashes to `secret_hash`.
+    pub async fn session_by_secret_hash(&self, secret_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE secret_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(secret_hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Marks a session as used now. Not audited: it changes no state a person acts on.
+    pub async fn touch_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Inserts a session.
+    pub async fn insert_session(&mut self, new: NewSession<'_>) -> Result<(), StoreError> {
+        let s = new.session;
+        sqlx::query(
+            "INSERT INTO sessions (id, secret_hash, user_id, csrf_token, source, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.id.as_str())
+        .bind(new.secret_hash)
+        .bind(s.user_id.as_str())
+        .bind(&s.csrf_token)
+        .bind(&s.source)
+        .bind(to_millis(s.created_at))
+        .bind(to_millis(s.last_seen_at))
+        .bind(to_millis(s.expires_at))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Ends one session; returns whether it existed.
+    pub async fn delete_session(&mut self, id: &SessionId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends every session of a user; returns how many ended.
+    pub async fn delete_user_sessions(&mut self, user_id: &UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,173 @@
+//! Console users.
+
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::ids::UserId;
+use tumbler_domain::user::{User, UserKind, UserStatus};
+
+/// A user as stored, with the fields only the auth service reads.
+#[derive(Clone)]
+pub struct UserRow {
+    /// The user.
+    pub user: User,
+    /// PHC-format Argon2id hash; `None` for users without a local password.
+    pub password_hash: Option<String>,
+    /// Consecutive failed logins.
+    pub failed_logins: i64,
+    /// Locked out until this time.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("user", &self.user)
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to insert.
+pub struct NewUser<'a> {
+    /// The user's fields.
+    pub user: &'a User,
+    /// The password hash, if local.
+    pub password_hash: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, username, display_name, email, kind, status, roles, password_hash, \
+     must_change_password, password_changed_at, failed_logins, locked_until, created_at";
+
+fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
+    let kind: String = col(row, "kind")?;
+    let status: String = col(row, "status")?;
+    let roles: String = col(row, "roles")?;
+    let user = User {
+        id: UserId::from_string(col::<String>(row, "id")?),
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        email: col(row, "email")?,
+        kind: UserKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("user kind {kind}")))?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("user status {status}")))?,
+        roles: roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        must_change_password: col::<i64>(row, "must_change_password")? != 0,
+        password_changed_at: col::<Option<i64>>(row, "password_changed_at")?.map(from_millis),
+        created_at: from_millis(col(row, "created_at")?),
+    };
+    Ok(UserRow {
+        user,
+        password_hash: col(row, "password_hash")?,
+        failed_logins: col(row, "failed_logins")?,
+        locked_until: col::<Option<i64>>(row, "locked_until")?.map(from_millis),
+    })
+}
+
+impl Store {
+    /// The user with this login name.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The user with this id.
+    pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// How many users exist.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        col(&row, "n")
+    }
+}
+
+impl Tx {
+    /// Inserts a user; a taken username is [`StoreError::Duplicate`].
+    pub async fn insert_user(&mut self, new: NewUser<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let u = new.user;
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, email, kind, status, roles, password_hash, \
+             must_change_password, password_changed_at, failed_logins, locked_until, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, $11, $11)",
+        )
+        .bind(u.id.as_str())
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.email.as_deref())
+        .bind(u.kind.as_str())
+        .bind(u.status.as_str())
+        .bind(u.roles.join(","))
+        .bind(new.password_hash)
+        .bind(i64::from(u.must_change_password))
+        .bind(u.password_changed_at.map(to_millis))
+        .bind(to_millis(now))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("username"))?;
+        Ok(())
+    }
+
+    /// Sets a user's password hash, whether it must be changed at next login, and clears
+    /// failed logins and any lockout.
+    pub async fn set_password(
+        &mut self,
+        id: &UserId,
+        password_hash: &str,
+        must_change: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
+             failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(i64::from(must_change))
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the outcome of a login: the failure count and lockout to store.
+    pub async fn set_login_failures(
+        &mut self,
+        id: &UserId,
+        failed_logins: i64,
+        locked_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2, updated_at = $3 WHERE id = $4")
+            .bind(failed_logins)
+            .bind(locked_until.map(to_millis))
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+}
