@@ -1,1 +1,51 @@
-//! tumbler-core
+//! Tumbler's services. The HTTP API, the console and the CLI all call these; no business rule
+//! lives above this crate.
+
+pub mod audit;
+pub mod auth;
+mod hashing;
+pub mod master_key;
+pub mod vault;
+
+pub use audit::{AuditError, AuditService, ChainReport};
+pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
+pub use master_key::{MasterKeyError, MasterKeySource};
+pub use vault::{Vault, VaultError};
+
+use tumbler_domain::audit::{NewAuditEvent, Outcome};
+
+/// Where a request came from, for audit events and throttling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// Remote address, or `host` for commands run on the server's machine.
+    pub source: String,
+}
+
+impl RequestOrigin {
+    /// A command run on the server's host (CLI admin commands).
+    pub fn host() -> Self {
+        Self {
+            source: "host".to_owned(),
+        }
+    }
+}
+
+/// Builds an audit event; keeps call sites short and uniform.
+pub(crate) fn event(
+    actor: &str,
+    action: &str,
+    object: (&str, &str),
+    outcome: Outcome,
+    origin: &RequestOrigin,
+    detail: impl Into<String>,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        object_kind: object.0.to_owned(),
+        object_id: object.1.to_owned(),
+        outcome,
+        source: origin.source.clone(),
+        detail: detail.into(),
+    }
+}

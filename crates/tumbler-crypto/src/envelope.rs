@@ -36,9 +36,16 @@ impl DataKey {
     }
 
     /// Unwraps a key wrapped by [`DataKey::wrap`] with the same master key and id.
-    pub fn unwrap_with(master: &MasterKey, key_id: &str, wrapped: &[u8]) -> Result<Self, CryptoError> {
+    pub fn unwrap_with(
+        master: &MasterKey,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Self, CryptoError> {
         let plain = open_raw(master.bytes(), wrapped, &wrap_ad(key_id))?;
-        let k: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| CryptoError::Format)?;
+        let k: [u8; KEY_LEN] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Format)?;
         Ok(Self(k))
     }
 }
@@ -48,12 +55,20 @@ fn wrap_ad(key_id: &str) -> Vec<u8> {
 }
 
 /// Seals `plaintext` under `key`; `associated_data` must be given again to open it.
-pub fn seal(key: &DataKey, plaintext: &[u8], associated_data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn seal(
+    key: &DataKey,
+    plaintext: &[u8],
+    associated_data: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     seal_raw(&key.0, plaintext, associated_data)
 }
 
 /// Opens an envelope made by [`seal`] with the same key and associated data.
-pub fn open(key: &DataKey, envelope: &[u8], associated_data: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+pub fn open(
+    key: &DataKey,
+    envelope: &[u8],
+    associated_data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     open_raw(&key.0, envelope, associated_data)
 }
 
@@ -62,7 +77,13 @@ fn seal_raw(key: &[u8; KEY_LEN], plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>,
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: ad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: ad,
+            },
+        )
         .map_err(|_| CryptoError::Format)?;
     let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
     out.push(FORMAT_V1);
@@ -71,7 +92,11 @@ fn seal_raw(key: &[u8; KEY_LEN], plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>,
     Ok(out)
 }
 
-fn open_raw(key: &[u8; KEY_LEN], envelope: &[u8], ad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+fn open_raw(
+    key: &[u8; KEY_LEN],
+    envelope: &[u8],
+    ad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (format, rest) = envelope.split_first().ok_or(CryptoError::Format)?;
     if *format != FORMAT_V1 || rest.len() < NONCE_LEN + 16 {
         return Err(CryptoError::Format);
@@ -93,12 +118,21 @@ mod tests {
         let k = DataKey::generate();
         let env = seal(&k, b"canary", b"owner-1:v1").unwrap();
         assert_eq!(open(&k, &env, b"owner-1:v1").unwrap().as_slice(), b"canary");
-        assert!(matches!(open(&k, &env, b"owner-2:v1"), Err(CryptoError::Decrypt)));
-        assert!(matches!(open(&DataKey::generate(), &env, b"owner-1:v1"), Err(CryptoError::Decrypt)));
+        assert!(matches!(
+            open(&k, &env, b"owner-2:v1"),
+            Err(CryptoError::Decrypt)
+        ));
+        assert!(matches!(
+            open(&DataKey::generate(), &env, b"owner-1:v1"),
+            Err(CryptoError::Decrypt)
+        ));
         let mut tampered = env.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(matches!(open(&k, &tampered, b"owner-1:v1"), Err(CryptoError::Decrypt)));
+        assert!(matches!(
+            open(&k, &tampered, b"owner-1:v1"),
+            Err(CryptoError::Decrypt)
+        ));
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl MasterKey {
     pub fn from_passphrase(passphrase: &[u8], salt: &[u8]) -> Result<Self, CryptoError> {
         let params = argon2::Params::new(64 * 1024, 3, 1, Some(KEY_LEN))
             .map_err(|_| CryptoError::Derivation)?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut k = [0u8; KEY_LEN];
         argon
             .hash_password_into(passphrase, salt, &mut k)
@@ -60,8 +61,8 @@ impl MasterKey {
 
     /// A public identifier of this key (HMAC of a constant), to tell which key wrapped what.
     pub fn id(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable_hmac());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         mac.update(b"tumbler-master-key-id");
         hex::encode(&mac.finalize().into_bytes()[..8])
     }

@@ -23,7 +23,8 @@ pub fn load_master_key_file(path: &Path) -> Result<MasterKey, CryptoError> {
             mode,
         });
     }
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_err(path, e))?);
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_err(path, e))?);
     MasterKey::from_hex(&text)
 }
 
@@ -35,7 +36,8 @@ pub fn write_master_key_file(path: &Path, key: &MasterKey) -> Result<(), CryptoE
         .mode(0o600)
         .open(path)
         .map_err(|e| file_err(path, e))?;
-    f.write_all(key.to_hex().as_bytes()).map_err(|e| file_err(path, e))?;
+    f.write_all(key.to_hex().as_bytes())
+        .map_err(|e| file_err(path, e))?;
     f.write_all(b"\n").map_err(|e| file_err(path, e))?;
     f.sync_all().map_err(|e| file_err(path, e))?;
     Ok(())
@@ -51,9 +53,15 @@ mod tests {
         let p = dir.path().join("master.key");
         let k = MasterKey::generate();
         write_master_key_file(&p, &k).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(load_master_key_file(&p).unwrap().id(), k.id());
-        assert!(write_master_key_file(&p, &k).is_err(), "never overwrites a key");
+        assert!(
+            write_master_key_file(&p, &k).is_err(),
+            "never overwrites a key"
+        );
     }
 
     #[test]

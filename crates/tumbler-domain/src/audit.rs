@@ -91,11 +91,23 @@ pub fn chain_hash(
 ) -> String {
     let mut h = Sha256::new();
     h.update(b"tumbler-audit-v1");
-    for field in [prev_hash.as_bytes(), &seq.to_be_bytes(), &at_millis.to_be_bytes()] {
+    for field in [
+        prev_hash.as_bytes(),
+        &seq.to_be_bytes(),
+        &at_millis.to_be_bytes(),
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field);
     }
-    for field in [actor, action, object_kind, object_id, outcome, source, detail] {
+    for field in [
+        actor,
+        action,
+        object_kind,
+        object_id,
+        outcome,
+        source,
+        detail,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }

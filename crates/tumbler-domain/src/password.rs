@@ -6,7 +6,8 @@ use rand::seq::SliceRandom;
 use secrecy::SecretString;
 
 /// Characters of generated one-time passwords: no look-alikes, no comma, no quotes.
-const GENERATED_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.+=!@#%";
+const GENERATED_ALPHABET: &[u8] =
+    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.+=!@#%";
 
 /// Length of generated one-time passwords.
 pub const GENERATED_LENGTH: usize = 24;
@@ -72,7 +73,11 @@ impl PasswordRules {
                 code: "disallowed_character",
                 message: format!(
                     "Do not use these characters: {}",
-                    self.disallowed_chars.chars().map(String::from).collect::<Vec<_>>().join(" ")
+                    self.disallowed_chars
+                        .chars()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ),
             });
         }
@@ -100,7 +105,11 @@ impl PasswordRules {
             ),
             format!(
                 "No {} and no control characters.",
-                self.disallowed_chars.chars().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+                self.disallowed_chars
+                    .chars()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "Must not contain your username.".to_owned(),
             "Must differ from your current password.".to_owned(),
@@ -118,7 +127,9 @@ mod tests {
         let a = generate_one_time_password();
         let b = generate_one_time_password();
         assert_ne!(a.expose_secret(), b.expose_secret());
-        assert!(PasswordRules::default().check(a.expose_secret(), "admin").is_empty());
+        assert!(PasswordRules::default()
+            .check(a.expose_secret(), "admin")
+            .is_empty());
     }
 
     #[test]
@@ -130,14 +141,23 @@ mod tests {
             .collect();
         assert_eq!(
             codes,
-            ["too_short", "disallowed_character", "control_character", "contains_username"]
+            [
+                "too_short",
+                "disallowed_character",
+                "control_character",
+                "contains_username"
+            ]
         );
     }
 
     #[test]
     fn overlong_passwords_are_refused_not_truncated() {
         let long = "x".repeat(129);
-        let codes: Vec<_> = PasswordRules::default().check(&long, "bob").into_iter().map(|v| v.code).collect();
+        let codes: Vec<_> = PasswordRules::default()
+            .check(&long, "bob")
+            .into_iter()
+            .map(|v| v.code)
+            .collect();
         assert_eq!(codes, ["too_long"]);
     }
 }

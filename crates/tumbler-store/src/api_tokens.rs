@@ -52,7 +52,10 @@ fn from_row(row: &AnyRow) -> Result<ApiTokenRow, StoreError> {
 
 impl Store {
     /// The token whose hash is `secret_hash`.
-    pub async fn api_token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+    pub async fn api_token_by_hash(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<ApiTokenRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = $1");
         let row = sqlx::query(&sql)
             .bind(secret_hash)
@@ -64,7 +67,9 @@ impl Store {
 
     /// A user's tokens, newest first.
     pub async fn api_tokens_of(&self, user_id: &UserId) -> Result<Vec<ApiTokenRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        );
         let rows = sqlx::query(&sql)
             .bind(user_id.as_str())
             .fetch_all(self.pool())
@@ -74,7 +79,11 @@ impl Store {
     }
 
     /// Records a use of a token. Not audited: it changes no state a person acts on.
-    pub async fn touch_api_token(&self, id: &TokenId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn touch_api_token(
+        &self,
+        id: &TokenId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(to_millis(now))
             .bind(id.as_str())

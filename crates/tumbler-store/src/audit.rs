@@ -43,8 +43,13 @@ fn from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 
 impl Store {
     /// Up to `limit` events with `seq > after`, in chain order (for verification and export).
-    pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+    pub async fn audit_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
         let rows = sqlx::query(&sql)
             .bind(after)
             .bind(limit)
@@ -64,7 +69,10 @@ impl Store {
     }
 
     /// Events matching `filter`, newest first, and how many match in all.
-    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<(Vec<AuditEvent>, i64), StoreError> {
+    pub async fn audit_events(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<(Vec<AuditEvent>, i64), StoreError> {
         let condition = "($1 IS NULL OR action = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR object_id = $3)";
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_events WHERE {condition} ORDER BY seq DESC LIMIT $4 OFFSET $5"
@@ -86,14 +94,21 @@ impl Store {
             .fetch_one(self.pool())
             .await
             .map_err(StoreError::query)?;
-        Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, col(&total, "n")?))
+        Ok((
+            rows.iter().map(from_row).collect::<Result<_, _>>()?,
+            col(&total, "n")?,
+        ))
     }
 }
 
 impl Tx {
     /// Appends an event to the chain. It becomes durable when this transaction commits,
     /// together with the change it describes.
-    pub async fn append_audit(&mut self, ev: &NewAuditEvent, at: DateTime<Utc>) -> Result<AuditEvent, StoreError> {
+    pub async fn append_audit(
+        &mut self,
+        ev: &NewAuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<AuditEvent, StoreError> {
         // Take the head's row lock first, so the read below sees the latest head.
         sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
             .execute(self.conn())

@@ -11,11 +11,15 @@ impl Store {
     pub async fn backup_to(&self, out: &Path) -> Result<(), StoreError> {
         if self.backend() != Backend::Sqlite {
             return Err(StoreError::Backup(
-                "PostgreSQL stores are backed up with pg_dump and restored with pg_restore".to_owned(),
+                "PostgreSQL stores are backed up with pg_dump and restored with pg_restore"
+                    .to_owned(),
             ));
         }
         if out.exists() {
-            return Err(StoreError::Backup(format!("{} already exists", out.display())));
+            return Err(StoreError::Backup(format!(
+                "{} already exists",
+                out.display()
+            )));
         }
         let target = out
             .to_str()

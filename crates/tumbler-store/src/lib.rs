@@ -17,9 +17,9 @@ mod sessions;
 mod tx;
 mod users;
 
-pub use backup::restore_sqlite;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use audit::AuditFilter;
+pub use backup::restore_sqlite;
 pub use error::StoreError;
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};

@@ -49,7 +49,10 @@ fn from_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
 
 impl Store {
     /// The session whose cookie secret hashes to `secret_hash`.
-    pub async fn session_by_secret_hash(&self, secret_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    pub async fn session_by_secret_hash(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<SessionRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE secret_hash = $1");
         let row = sqlx::query(&sql)
             .bind(secret_hash)
@@ -60,7 +63,11 @@ impl Store {
     }
 
     /// Marks a session as used now. Not audited: it changes no state a person acts on.
-    pub async fn touch_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn touch_session(
+        &self,
+        id: &SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(to_millis(now))
             .bind(id.as_str())

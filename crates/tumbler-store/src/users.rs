@@ -50,7 +50,8 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
         username: col(row, "username")?,
         display_name: col(row, "display_name")?,
         email: col(row, "email")?,
-        kind: UserKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("user kind {kind}")))?,
+        kind: UserKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("user kind {kind}")))?,
         status: UserStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("user status {status}")))?,
         roles: roles
@@ -105,7 +106,11 @@ impl Store {
 
 impl Tx {
     /// Inserts a user; a taken username is [`StoreError::Duplicate`].
-    pub async fn insert_user(&mut self, new: NewUser<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn insert_user(
+        &mut self,
+        new: NewUser<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let u = new.user;
         sqlx::query(
             "INSERT INTO users (id, username, display_name, email, kind, status, roles, password_hash, \
@@ -160,14 +165,16 @@ impl Tx {
         locked_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2, updated_at = $3 WHERE id = $4")
-            .bind(failed_logins)
-            .bind(locked_until.map(to_millis))
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::query)?;
+        sqlx::query(
+            "UPDATE users SET failed_logins = $1, locked_until = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(failed_logins)
+        .bind(locked_until.map(to_millis))
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
         Ok(())
     }
 }
