@@ -2,11 +2,27 @@
 //! transaction of the change they describe.
 
 use tumbler_domain::audit::{AuditEvent, GENESIS_HASH};
+use crate::Principal;
 use tumbler_store::{AuditFilter, Store, StoreError};
+
+/// Roles that may read the audit log (until custom roles and permissions exist).
+const AUDIT_READERS: &[&str] = &["admin", "auditor"];
+
+fn require_reader(principal: &Principal) -> Result<(), AuditError> {
+    principal.require_active().map_err(|_| AuditError::Forbidden)?;
+    if principal.user.roles.iter().any(|r| AUDIT_READERS.contains(&r.as_str())) {
+        Ok(())
+    } else {
+        Err(AuditError::Forbidden)
+    }
+}
 
 /// What went wrong reading the audit log.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// The caller may not read the audit log.
+    #[error("you do not have permission to read the audit log")]
+    Forbidden,
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
@@ -15,7 +31,10 @@ pub enum AuditError {
 impl AuditError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
-        "internal_error"
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Store(_) => "internal_error",
+        }
     }
 }
 
@@ -47,8 +66,15 @@ impl AuditService {
     }
 
     /// Events matching `filter`, newest first, with the total count.
-    pub async fn list(&self, filter: &AuditFilter) -> Result<(Vec<AuditEvent>, i64), AuditError> {
+    pub async fn list(&self, principal: &Principal, filter: &AuditFilter) -> Result<(Vec<AuditEvent>, i64), AuditError> {
+        require_reader(principal)?;
         Ok(self.store.audit_events(filter).await?)
+    }
+
+    /// [`AuditService::verify`] for a caller, who must be allowed to read the audit log.
+    pub async fn verify_as(&self, principal: &Principal) -> Result<ChainReport, AuditError> {
+        require_reader(principal)?;
+        self.verify().await
     }
 
     /// Walks the whole chain and reports the first broken link: an altered event, a missing or

@@ -1,1 +1,48 @@
-//! tumbler-server
+//! Tumbler's HTTP server: the JSON API (`api`), the console (`ui`), request middleware, and
+//! the start-up sequence shared by `tumbler serve` and the test kit.
+
+pub mod api;
+pub mod config;
+mod error;
+pub mod metrics;
+pub mod middleware;
+mod serve;
+mod session_cookie;
+mod startup;
+pub mod state;
+mod ui;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use serve::{start, RunningServer, ServeError};
+pub use startup::{master_key_source, open_services, open_store, Services, StartupError};
+
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use state::AppState;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The whole application: API, console, middleware.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::headers::security_headers))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,36 @@
+//! Liveness, readiness and metrics.
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+
+/// 200 while the process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 when the store answers and its schema is current, else 503.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let ready = match state.store.ping().await {
+        Ok(()) => state.store.schema_version().await.ok() == Some(state.store.latest_schema_version()),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            false
+        }
+    };
+    if ready {
+        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not_ready"})))
+    }
+}
+
+/// Prometheus text metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

@@ -1,0 +1,136 @@
+//! The caller's own account: who am I, change my password, my API tokens.
+
+use crate::api::auth::UserView;
+use crate::error::ApiError;
+use crate::middleware::auth::{AnyCaller, Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tumbler_core::{AuthError, AuthMethod};
+use tumbler_domain::ids::TokenId;
+use tumbler_store::ApiTokenRow;
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/users/me", responses((status = 200, body = UserView), (status = 401)))]
+pub async fn me(AnyCaller(p): AnyCaller) -> Json<UserView> {
+    Json(UserView::from(&p.user))
+}
+
+/// `POST /api/v1/users/me/password` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The current password.
+    #[schema(value_type = String, format = Password)]
+    pub old_password: SecretString,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: SecretString,
+}
+
+/// Changes the caller's own password. HTTP Basic only, as the reference requires.
+#[utoipa::path(post, path = "/api/v1/users/me/password", request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 401), (status = 403), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    if p.method != AuthMethod::Basic {
+        return Err(AuthError::BasicAuthRequired.into());
+    }
+    state.auth.change_own_password(&p, req.old_password, req.new_password, &origin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An API token as listed (never the token itself).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// First characters, to recognise it.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiTokenRow> for TokenView {
+    fn from(t: ApiTokenRow) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// The caller's tokens.
+#[utoipa::path(get, path = "/api/v1/users/me/tokens", responses((status = 200, body = crate::api::Page<TokenView>)))]
+pub async fn list_tokens(State(state): State<AppState>, Caller(p): Caller) -> Result<Json<crate::api::Page<TokenView>>, ApiError> {
+    let items: Vec<TokenView> = state.auth.list_tokens(&p).await?.into_iter().map(TokenView::from).collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Ok(Json(crate::api::Page { items, total }))
+}
+
+/// `POST /api/v1/users/me/tokens` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateTokenRequest {
+    /// A name to recognise the token by.
+    pub name: String,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new token: the only time the token is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: TokenView,
+    /// The token; shown once.
+    pub token: String,
+}
+
+/// Creates an API token for the caller.
+#[utoipa::path(post, path = "/api/v1/users/me/tokens", request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedToken), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(req): Json<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let created = state.auth.create_token(&p, &req.name, req.expires_at, &origin).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken { record: created.record.into(), token: created.token.expose_secret().to_owned() }),
+    ))
+}
+
+/// Revokes one of the caller's tokens.
+#[utoipa::path(delete, path = "/api/v1/users/me/tokens/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.revoke_token(&p, &TokenId::from_string(id), &origin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

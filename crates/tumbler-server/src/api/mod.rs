@@ -1,0 +1,42 @@
+//! The JSON API under `/api/v1` and the operational endpoints.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod me;
+pub mod openapi;
+
+use crate::state::AppState;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+/// The API routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/users/me", get(me::me))
+        .route("/api/v1/users/me/password", post(me::change_password))
+        .route("/api/v1/users/me/tokens", get(me::list_tokens).post(me::create_token))
+        .route("/api/v1/users/me/tokens/{id}", delete(me::revoke_token))
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+}
+
+/// A page of a list: `{"items": [...], "total": N}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// How many items match in all.
+    pub total: i64,
+}
+
+/// `?limit=&offset=` clamped to sane bounds: page size 1 to 500 (default 50), offset from 0.
+pub fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
+    (limit.unwrap_or(50).clamp(1, 500), offset.unwrap_or(0).max(0))
+}

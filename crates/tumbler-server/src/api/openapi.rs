@@ -1,0 +1,35 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tumbler", description = "Privileged-credential custodian: REST API"),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        super::health::metrics,
+        super::auth::login,
+        super::auth::logout,
+        super::me::me,
+        super::me::change_password,
+        super::me::list_tokens,
+        super::me::create_token,
+        super::me::revoke_token,
+        super::audit::list,
+        super::audit::verify,
+    ),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of this server.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}

@@ -1,0 +1,322 @@
+//! Configuration: defaults, then a TOML file, then `TUMBLER_*` environment variables (`__`
+//! nests). Unknown keys in the file and unknown `TUMBLER_*` variables are errors that name them.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables that set configuration keys (variable, dotted key).
+pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
+    ("TUMBLER_DATA_DIR", "data_dir"),
+    ("TUMBLER_LISTEN", "listen"),
+    ("TUMBLER_DATABASE__URL", "database.url"),
+    ("TUMBLER_TLS__CERT_FILE", "tls.cert_file"),
+    ("TUMBLER_TLS__KEY_FILE", "tls.key_file"),
+    ("TUMBLER_VAULT__MASTER_KEY_SOURCE", "vault.master_key_source"),
+    ("TUMBLER_VAULT__MASTER_KEY_FILE", "vault.master_key_file"),
+    ("TUMBLER_AUTH__SESSION_IDLE_MINUTES", "auth.session_idle_minutes"),
+    ("TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS", "auth.session_absolute_hours"),
+    ("TUMBLER_AUTH__MAX_FAILED_LOGINS", "auth.max_failed_logins"),
+    ("TUMBLER_AUTH__LOCKOUT_MINUTES", "auth.lockout_minutes"),
+    ("TUMBLER_LOG__FORMAT", "log.format"),
+    ("TUMBLER_LOG__LEVEL", "log.level"),
+];
+
+/// Environment variables read for other purposes than configuration keys.
+pub const OTHER_ENV_VARS: &[&str] = &[
+    "TUMBLER_CONFIG",
+    "TUMBLER_MASTER_KEY",
+    "TUMBLER_MASTER_PASSPHRASE",
+    "TUMBLER_NEW_MASTER_KEY",
+    "TUMBLER_NEW_MASTER_PASSPHRASE",
+    "TUMBLER_URL",
+];
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the SQLite database and the master key file.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Tumbler's own database.
+    pub database: DatabaseConfig,
+    /// HTTPS; without it the server only listens on loopback.
+    pub tls: Option<TlsConfig>,
+    /// Where the master key comes from.
+    pub vault: VaultConfig,
+    /// Sessions and lockout.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tumbler-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: DatabaseConfig::default(),
+            tls: None,
+            vault: VaultConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://...`; unset means SQLite in the data directory.
+    pub url: Option<String>,
+}
+
+/// `[tls]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+}
+
+/// How the master key is supplied.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MasterKeySourceKind {
+    /// A key file (created 0600 on first start).
+    #[default]
+    File,
+    /// `TUMBLER_MASTER_KEY` (64 hex digits).
+    Env,
+    /// `TUMBLER_MASTER_PASSPHRASE`.
+    Passphrase,
+}
+
+/// `[vault]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultConfig {
+    /// `file`, `env` or `passphrase`.
+    pub master_key_source: MasterKeySourceKind,
+    /// The key file; default `<data_dir>/master.key`.
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Idle session timeout.
+    pub session_idle_minutes: u32,
+    /// Absolute session lifetime.
+    pub session_absolute_hours: u32,
+    /// Failed logins before lockout.
+    pub max_failed_logins: u32,
+    /// Lockout duration.
+    pub lockout_minutes: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { session_idle_minutes: 30, session_absolute_hours: 12, max_failed_logins: 5, lockout_minutes: 15 }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `tumbler_core=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".to_owned() }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a wrong or unknown key.
+    #[error("config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The parser's message, which names the key.
+        message: String,
+    },
+    /// An environment variable is not one Tumbler knows.
+    #[error("unknown environment variable {0}; see `tumbler check-config --help` for the list")]
+    UnknownEnv(String),
+    /// An environment variable's value is invalid for its key.
+    #[error("environment variable {var}: {message}")]
+    InvalidEnv {
+        /// The variable.
+        var: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Plain HTTP was asked for on a non-loopback address.
+    #[error("listen address {0} is not loopback: configure [tls] cert_file and key_file to serve beyond this machine")]
+    PlainHttpNotLoopback(SocketAddr),
+}
+
+impl Config {
+    /// Loads the configuration from an optional file and the given environment.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    path: path.display().to_string(),
+                    message: e.message().to_owned(),
+                })?;
+                (table, path.display().to_string())
+            }
+            None => (toml::Table::new(), "(none)".to_owned()),
+        };
+        // Validate the file alone first so its errors name the file.
+        Self::from_table(table.clone()).map_err(|message| ConfigError::Invalid { path: origin, message })?;
+        for (var, value) in env.iter().filter(|(k, _)| k.starts_with("TUMBLER_")) {
+            if OTHER_ENV_VARS.contains(&var.as_str()) {
+                continue;
+            }
+            let Some((_, key)) = CONFIG_ENV_VARS.iter().find(|(v, _)| v == var) else {
+                return Err(ConfigError::UnknownEnv(var.clone()));
+            };
+            set_dotted(&mut table, key, env_value(value));
+            Self::from_table(table.clone())
+                .map_err(|message| ConfigError::InvalidEnv { var: var.clone(), message })?;
+        }
+        let config = Self::from_table(table).map_err(|message| ConfigError::Invalid {
+            path: "(environment)".to_owned(),
+            message,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, String> {
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_owned())
+    }
+
+    /// Checks rules that span keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tls.is_none() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::PlainHttpNotLoopback(self.listen));
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("tumbler.db").display()),
+        }
+    }
+
+    /// The master key file path.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.vault.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+/// An environment value as TOML if it parses as a number or boolean, else as a string.
+fn env_value(value: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_))) => v,
+            _ => toml::Value::String(value.to_owned()),
+        },
+        Err(_) => toml::Value::String(value.to_owned()),
+    }
+}
+
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let entry = table.entry(head.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_dotted(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn unknown_file_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.toml");
+        std::fs::write(&p, "[database]\nurll = \"x\"\n").unwrap();
+        let err = Config::load(Some(&p), &[]).unwrap_err().to_string();
+        assert!(err.contains("urll"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_nests() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.toml");
+        std::fs::write(&p, "[auth]\nlockout_minutes = 3\n").unwrap();
+        let c = Config::load(
+            Some(&p),
+            &env(&[("TUMBLER_DATABASE__URL", "postgres://x/y"), ("TUMBLER_AUTH__LOCKOUT_MINUTES", "9")]),
+        )
+        .unwrap();
+        assert_eq!(c.database.url.as_deref(), Some("postgres://x/y"));
+        assert_eq!(c.auth.lockout_minutes, 9);
+    }
+
+    #[test]
+    fn unknown_env_is_named_and_plain_http_stays_on_loopback() {
+        let err = Config::load(None, &env(&[("TUMBLER_DATABSE__URL", "x")])).unwrap_err();
+        assert!(err.to_string().contains("TUMBLER_DATABSE__URL"));
+        let err = Config::load(None, &env(&[("TUMBLER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
+        assert!(matches!(err, ConfigError::PlainHttpNotLoopback(_)));
+    }
+}

@@ -1,0 +1,109 @@
+//! The one place service errors become HTTP: a status and `{"error": {"code", "message"}}`.
+//! Internal details are logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tumbler_core::{AuditError, AuthError, VaultError};
+
+/// An error answer of the JSON API.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human text.
+    pub message: String,
+    /// Extra structured detail (e.g. every broken password rule).
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorInner,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ErrorInner {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None }
+    }
+
+    /// 404 for an unknown path or object.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+
+    /// 403 for a caller without the permission.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "you do not have permission for this")
+    }
+
+    /// 400 for a malformed request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    fn internal(error: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %error, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorInner { code: self.code, message: self.message, details: self.details } };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let status = match &e {
+            AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::WrongCurrentPassword => {
+                StatusCode::UNAUTHORIZED
+            }
+            AuthError::PasswordChangeRequired | AuthError::BasicAuthRequired | AuthError::NoLocalPassword => {
+                StatusCode::FORBIDDEN
+            }
+            AuthError::PolicyViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::UnknownUser | AuthError::UnknownToken => StatusCode::NOT_FOUND,
+            AuthError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AuthError::Store(_) | AuthError::Hashing(_) => return Self::internal(&e),
+        };
+        let details = match &e {
+            AuthError::PolicyViolation(rules) => Some(serde_json::json!({
+                "violations": rules.iter().map(|r| serde_json::json!({"code": r.code, "message": r.message})).collect::<Vec<_>>()
+            })),
+            _ => None,
+        };
+        Self { status, code: e.code(), message: e.to_string(), details }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Forbidden => Self::forbidden(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::NotFound => Self::not_found(),
+            other => Self::internal(&other),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Who is calling: a Bearer API token, HTTP Basic, or a session cookie (whose unsafe requests
+//! must echo the session's CSRF token in `X-CSRF-Token`).
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use base64::Engine;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use subtle::ConstantTimeEq;
+use tumbler_core::{AuthError, AuthMethod, Principal, RequestOrigin};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "tumbler_session";
+
+/// A caller whose account is fully usable (no pending password change).
+pub struct Caller(pub Principal);
+
+/// Any authenticated caller, including one who must change the password first.
+pub struct AnyCaller(pub Principal);
+
+/// The caller's network origin.
+pub struct Origin(pub RequestOrigin);
+
+/// The request's source address as audit events record it.
+pub fn origin_of(parts: &Parts) -> RequestOrigin {
+    let source = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    RequestOrigin { source }
+}
+
+/// The value of cookie `name`, if sent.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Constant-time string equality for tokens.
+pub fn tokens_match(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn basic_credentials(value: &str) -> Option<(String, SecretString)> {
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    let text = zeroize::Zeroizing::new(String::from_utf8(decoded).ok()?);
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_owned(), SecretString::from(pass.to_owned())))
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let origin = origin_of(parts);
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::from(AuthError::Unauthenticated))?;
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Ok(state.auth.authenticate_token(token.trim()).await?);
+        }
+        if let Some(b64) = value.strip_prefix("Basic ") {
+            let (user, pass) = basic_credentials(b64).ok_or(AuthError::InvalidCredentials)?;
+            return Ok(state.auth.authenticate_basic(&user, pass, &origin).await?);
+        }
+        return Err(AuthError::Unauthenticated.into());
+    }
+    let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(AuthError::Unauthenticated)?;
+    let principal = state.auth.authenticate_session(secret).await?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (false, AuthMethod::Session { csrf_token, .. }) = (safe, &principal.method) {
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !tokens_match(sent, csrf_token) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "missing or wrong X-CSRF-Token header"));
+        }
+    }
+    Ok(principal)
+}
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(authenticate(parts, state).await?))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(parts, state).await?;
+        principal.require_active()?;
+        Ok(Self(principal))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(origin_of(parts)))
+    }
+}

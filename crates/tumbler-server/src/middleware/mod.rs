@@ -1,0 +1,4 @@
+//! Request-level concerns: who is calling, security headers, metrics.
+
+pub mod auth;
+pub mod headers;

@@ -1,0 +1,153 @@
+//! Opening what the server and the admin commands need: the store (migrated), the master
+//! key, the vault and the services.
+
+use crate::config::{Config, MasterKeySourceKind};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use secrecy::SecretString;
+use std::sync::Arc;
+use tumbler_core::{AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, Vault, VaultError};
+use tumbler_domain::password::PasswordRules;
+use tumbler_domain::Clock;
+use tumbler_store::{Store, StoreError};
+
+/// Why the server or a command could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The database has not been migrated (and migration was not asked for).
+    #[error("the database is at schema version {found}, this build needs {needed}: run `tumbler migrate`")]
+    NotMigrated {
+        /// Version found.
+        found: i64,
+        /// Version needed.
+        needed: i64,
+    },
+    /// The master key could not be obtained.
+    #[error("master key: {0}")]
+    MasterKey(#[from] MasterKeyError),
+    /// A required environment variable is missing.
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    /// The vault could not be opened.
+    #[error("vault: {0}")]
+    Vault(#[from] VaultError),
+    /// The auth service failed during start-up.
+    #[error("auth: {0}")]
+    Auth(#[from] tumbler_core::AuthError),
+}
+
+/// Every service, opened.
+#[derive(Clone)]
+pub struct Services {
+    /// The store.
+    pub store: Store,
+    /// The vault.
+    pub vault: Vault,
+    /// Authentication.
+    pub auth: AuthService,
+    /// Audit reads.
+    pub audit: AuditService,
+}
+
+impl Services {
+    /// The HTTP state over these services.
+    pub fn app_state(&self, tls: bool) -> AppState {
+        AppState {
+            auth: self.auth.clone(),
+            audit: self.audit.clone(),
+            vault: self.vault.clone(),
+            store: self.store.clone(),
+            metrics: Arc::new(Metrics::default()),
+            tls,
+        }
+    }
+}
+
+/// Connects to the configured store, creating the data directory (mode 0700) for SQLite.
+pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
+    if config.database.url.is_none() {
+        create_private_dir(&config.data_dir)?;
+    }
+    Ok(Store::connect(&config.database_url()).await?)
+}
+
+fn create_private_dir(path: &std::path::Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })
+}
+
+/// The master key source the configuration names; secrets come from `env`.
+pub fn master_key_source(config: &Config, env: &[(String, String)]) -> Result<MasterKeySource, StartupError> {
+    let var = |name: &'static str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| SecretString::from(v.clone()))
+            .ok_or(StartupError::MissingEnv(name))
+    };
+    Ok(match config.vault.master_key_source {
+        MasterKeySourceKind::File => {
+            if config.vault.master_key_file.is_none() {
+                create_private_dir(&config.data_dir)?;
+            }
+            MasterKeySource::File { path: config.master_key_file(), create: true }
+        }
+        MasterKeySourceKind::Env => MasterKeySource::Hex(var("TUMBLER_MASTER_KEY")?),
+        MasterKeySourceKind::Passphrase => MasterKeySource::Passphrase(var("TUMBLER_MASTER_PASSPHRASE")?),
+    })
+}
+
+/// The auth settings the configuration gives.
+pub fn auth_settings(config: &Config) -> AuthSettings {
+    let a = &config.auth;
+    AuthSettings {
+        session_idle: chrono::Duration::minutes(i64::from(a.session_idle_minutes)),
+        session_absolute: chrono::Duration::hours(i64::from(a.session_absolute_hours)),
+        max_failed_logins: i64::from(a.max_failed_logins.max(1)),
+        lockout: chrono::Duration::minutes(i64::from(a.lockout_minutes)),
+        password_rules: PasswordRules::default(),
+    }
+}
+
+/// Opens the store, applies migrations when `migrate` is set (else requires them applied),
+/// loads the master key and opens the vault and services.
+pub async fn open_services(
+    config: &Config,
+    master: &MasterKeySource,
+    clock: Arc<dyn Clock>,
+    migrate: bool,
+) -> Result<Services, StartupError> {
+    let store = open_store(config).await?;
+    if migrate {
+        store.migrate().await?;
+    } else {
+        let found = store.schema_version().await?;
+        let needed = store.latest_schema_version();
+        if found != needed {
+            return Err(StartupError::NotMigrated { found, needed });
+        }
+    }
+    let store_key_id = store.data_keys().await?.first().map(|k| k.master_key_id.clone());
+    let key = master.load(&store, store_key_id.as_deref()).await?;
+    let vault = Vault::open(store.clone(), clock.clone(), key).await?;
+    let auth = AuthService::new(store.clone(), clock, auth_settings(config));
+    let audit = AuditService::new(store.clone());
+    Ok(Services { store, vault, auth, audit })
+}

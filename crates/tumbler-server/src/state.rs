@@ -1,0 +1,23 @@
+//! What every handler can reach: the services, metrics and server facts.
+
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use tumbler_core::{AuditService, AuthService, Vault};
+use tumbler_store::Store;
+
+/// Shared state of the HTTP layer.
+#[derive(Clone)]
+pub struct AppState {
+    /// Authentication and own-account operations.
+    pub auth: AuthService,
+    /// Audit log reads and verification.
+    pub audit: AuditService,
+    /// The vault.
+    pub vault: Vault,
+    /// The store (readiness checks only; handlers call services).
+    pub store: Store,
+    /// Request counters.
+    pub metrics: Arc<Metrics>,
+    /// Whether the server speaks HTTPS (cookies get `Secure`).
+    pub tls: bool,
+}

@@ -1,0 +1,19 @@
+//! The console: server-rendered pages and their forms. Every form carries a CSRF token; the
+//! pages call the same services as the API.
+
+mod assets;
+mod pages;
+
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+
+/// The console routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", axum::routing::post(pages::logout))
+        .route("/account/password", get(pages::password_page).post(pages::password_submit))
+        .route("/static/{file}", get(assets::serve))
+}

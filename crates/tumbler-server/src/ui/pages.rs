@@ -1,0 +1,228 @@
+//! Login, dashboard, logout and the password tab of User Settings.
+
+use crate::middleware::auth::{cookie, origin_of, tokens_match, SESSION_COOKIE};
+use crate::session_cookie;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tumbler_core::{AuthError, AuthMethod, Principal, RequestOrigin};
+
+/// Cookie that pairs the login form with its browser (login CSRF).
+const LOGIN_CSRF_COOKIE: &str = "tumbler_login_csrf";
+
+/// The logged-in console user, if any; pages redirect to /login without one.
+pub struct UiSession(Option<(Principal, String)>, RequestOrigin);
+
+impl FromRequestParts<AppState> for UiSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let origin = origin_of(parts);
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(Self(None, origin));
+        };
+        let found = match state.auth.authenticate_session(secret).await {
+            Ok(p) => match &p.method {
+                AuthMethod::Session { csrf_token, .. } => {
+                    let csrf = csrf_token.clone();
+                    Some((p, csrf))
+                }
+                _ => None,
+            },
+            Err(AuthError::Unauthenticated) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                None
+            }
+        };
+        Ok(Self(found, origin))
+    }
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    display_name: String,
+    csrf: String,
+}
+
+/// `GET /`
+pub async fn dashboard(UiSession(session, _): UiSession) -> Response {
+    match session {
+        None => Redirect::to("/login").into_response(),
+        Some((p, _)) if p.user.must_change_password => Redirect::to("/account/password").into_response(),
+        Some((p, csrf)) => render(&DashboardPage { display_name: p.user.display_name, csrf }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    username: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// Query of the login page.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    changed: Option<String>,
+}
+
+fn login_page_with(tls: bool, username: String, error: Option<String>, notice: Option<String>, status: StatusCode) -> Response {
+    let csrf = uuid::Uuid::new_v4().simple().to_string();
+    let cookie = format!(
+        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
+        if tls { "; Secure" } else { "" }
+    );
+    let mut res = render(&LoginPage { csrf, username, error, notice });
+    *res.status_mut() = status;
+    if let Ok(v) = cookie.parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `GET /login`
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let notice = q.changed.map(|_| "Your password was changed. Log in with your new password.".to_owned());
+    login_page_with(state.tls, String::new(), None, notice, StatusCode::OK)
+}
+
+/// The login form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: SecretString,
+}
+
+/// `POST /login`
+pub async fn login_submit(
+    State(state): State<AppState>,
+    UiSession(_, origin): UiSession,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !tokens_match(expected, &form.csrf) {
+        let msg = "Your login form expired. Please try again.".to_owned();
+        return login_page_with(state.tls, form.username, Some(msg), None, StatusCode::FORBIDDEN);
+    }
+    match state.auth.login(&form.username, form.password, &origin).await {
+        Ok(ok) => {
+            let target = if ok.user.must_change_password { "/account/password" } else { "/" };
+            let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+        }
+        Err(AuthError::InvalidCredentials) => login_page_with(
+            state.tls,
+            form.username,
+            Some("Invalid username or password.".to_owned()),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "login failed");
+            login_page_with(state.tls, form.username, Some("Login is unavailable; try again later.".to_owned()), None, StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /logout`
+pub async fn logout(State(state): State<AppState>, UiSession(session, origin): UiSession, Form(form): Form<CsrfForm>) -> Response {
+    if let Some((p, csrf)) = session {
+        if !tokens_match(&csrf, &form.csrf) {
+            return (StatusCode::FORBIDDEN, "Form expired; go back and reload the page.").into_response();
+        }
+        if let Err(e) = state.auth.logout(&p, &origin).await {
+            tracing::error!(error = %e, "logout failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    }
+    ([(header::SET_COOKIE, session_cookie::clear(state.tls))], Redirect::to("/login")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    display_name: String,
+    csrf: String,
+    must_change: bool,
+    rules: Vec<String>,
+    errors: Vec<String>,
+}
+
+fn password_page_with(state: &AppState, p: &Principal, csrf: String, errors: Vec<String>) -> Response {
+    render(&PasswordPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        must_change: p.user.must_change_password,
+        rules: state.auth.password_rules().describe(),
+        errors,
+    })
+}
+
+/// `GET /account/password`
+pub async fn password_page(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+    match session {
+        None => Redirect::to("/login").into_response(),
+        Some((p, csrf)) => password_page_with(&state, &p, csrf, Vec::new()),
+    }
+}
+
+/// The change-password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    old_password: SecretString,
+    new_password: SecretString,
+    confirm_password: SecretString,
+}
+
+/// `POST /account/password`
+pub async fn password_submit(State(state): State<AppState>, UiSession(session, origin): UiSession, Form(form): Form<PasswordForm>) -> Response {
+    let Some((p, csrf)) = session else {
+        return Redirect::to("/login").into_response();
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "Form expired; go back and reload the page.").into_response();
+    }
+    if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
+        return password_page_with(&state, &p, csrf, vec!["The new password and its confirmation differ.".to_owned()]);
+    }
+    match state.auth.change_own_password(&p, form.old_password, form.new_password, &origin).await {
+        Ok(()) => ([(header::SET_COOKIE, session_cookie::clear(state.tls))], Redirect::to("/login?changed=1")).into_response(),
+        Err(AuthError::PolicyViolation(rules)) => {
+            password_page_with(&state, &p, csrf, rules.into_iter().map(|r| r.message).collect())
+        }
+        Err(e @ (AuthError::WrongCurrentPassword | AuthError::NoLocalPassword)) => password_page_with(&state, &p, csrf, vec![e.to_string()]),
+        Err(e) => {
+            tracing::error!(error = %e, "password change failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
