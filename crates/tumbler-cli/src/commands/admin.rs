@@ -1,0 +1,53 @@
+//! `tumbler migrate`, `tumbler admin reset-password`, `tumbler audit verify`.
+
+use super::{other, CliError};
+use secrecy::ExposeSecret;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tumbler_core::RequestOrigin;
+use tumbler_domain::SystemClock;
+use tumbler_server::{master_key_source, open_services, open_store, Config};
+
+/// Applies pending migrations.
+pub async fn migrate(config: &Config) -> Result<ExitCode, CliError> {
+    let store = open_store(config).await?;
+    let applied = store.migrate().await.map_err(other)?;
+    println!(
+        "Applied {applied} migration(s); {} schema is at version {}.",
+        store.backend().name(),
+        store.schema_version().await.map_err(other)?
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Gives a user a new one-time password, printed once.
+pub async fn reset_password(config: &Config, env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
+    let services = open_services(config, &master_key_source(config, env)?, Arc::new(SystemClock), false).await?;
+    let password = services.auth.reset_password(username, &RequestOrigin::host()).await.map_err(other)?;
+    println!("One-time password for {username}: {}", password.expose_secret());
+    println!("It must be changed at the next login. The user's sessions have ended.");
+    services.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks the audit chain; exit code 1 when broken.
+pub async fn audit_verify(config: &Config) -> Result<ExitCode, CliError> {
+    let store = open_store(config).await?;
+    let report = tumbler_core::AuditService::new(store.clone()).verify().await.map_err(other)?;
+    store.close().await;
+    match report.first_broken_seq {
+        None => {
+            println!("Audit chain intact: {} events checked.", report.events_checked);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(seq) => {
+            println!(
+                "Audit chain BROKEN at event {seq}: {} ({} events verified before it).",
+                report.reason.unwrap_or_default(),
+                report.events_checked
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `tumbler check-config`
+
+use super::CliError;
+use std::process::ExitCode;
+use tumbler_server::config::{CONFIG_ENV_VARS, OTHER_ENV_VARS};
+use tumbler_server::Config;
+
+/// Shown after `tumbler check-config --help`.
+pub const ENV_HELP: &str = "Environment variables (override the file):
+  TUMBLER_DATA_DIR, TUMBLER_LISTEN, TUMBLER_DATABASE__URL,
+  TUMBLER_TLS__CERT_FILE, TUMBLER_TLS__KEY_FILE,
+  TUMBLER_VAULT__MASTER_KEY_SOURCE (file|env|passphrase), TUMBLER_VAULT__MASTER_KEY_FILE,
+  TUMBLER_AUTH__SESSION_IDLE_MINUTES, TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS,
+  TUMBLER_AUTH__MAX_FAILED_LOGINS, TUMBLER_AUTH__LOCKOUT_MINUTES,
+  TUMBLER_LOG__FORMAT (text|json), TUMBLER_LOG__LEVEL
+Other variables:
+  TUMBLER_CONFIG (config file), TUMBLER_MASTER_KEY (64 hex digits, source env),
+  TUMBLER_MASTER_PASSPHRASE (source passphrase), TUMBLER_NEW_MASTER_KEY and
+  TUMBLER_NEW_MASTER_PASSPHRASE (rotate-master-key with those sources)
+Any other TUMBLER_* variable is an error.";
+
+/// Prints the effective configuration (it holds no secrets) after it validated.
+pub fn run(config: &Config) -> Result<ExitCode, CliError> {
+    debug_assert!(CONFIG_ENV_VARS.len() + OTHER_ENV_VARS.len() > 0);
+    println!("Configuration is valid.");
+    println!("  data_dir        = {}", config.data_dir.display());
+    println!("  listen          = {}", config.listen);
+    println!(
+        "  database        = {}",
+        match &config.database.url {
+            Some(url) => redact_url(url),
+            None => format!("SQLite at {}", config.data_dir.join("tumbler.db").display()),
+        }
+    );
+    match &config.tls {
+        Some(t) => println!("  tls             = cert {} key {}", t.cert_file.display(), t.key_file.display()),
+        None => println!("  tls             = off (plain HTTP, loopback only)"),
+    }
+    println!("  master key      = {:?} ({})", config.vault.master_key_source, config.master_key_file().display());
+    println!(
+        "  sessions        = idle {} min, absolute {} h; lockout after {} failures for {} min",
+        config.auth.session_idle_minutes,
+        config.auth.session_absolute_hours,
+        config.auth.max_failed_logins,
+        config.auth.lockout_minutes
+    );
+    println!("  log             = {:?}, level {}", config.log.format, config.log.level);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The URL with any password replaced by `***`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(super::redact_url("postgres://u:s3cret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
