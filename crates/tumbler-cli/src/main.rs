@@ -90,7 +90,11 @@ fn load_config(cli: &Cli, env: &[(String, String)]) -> Result<Config, commands::
             config.listen = *addr;
         }
         if let Some(f) = log_format {
-            config.log.format = if f == "json" { LogFormat::Json } else { LogFormat::Text };
+            config.log.format = if f == "json" {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            };
         }
         config.validate()?;
     }
@@ -100,7 +104,9 @@ fn load_config(cli: &Cli, env: &[(String, String)]) -> Result<Config, commands::
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -118,12 +124,16 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
         Command::Migrate => commands::admin::migrate(&config).await,
         Command::CheckConfig => commands::check_config::run(&config),
         Command::Admin { command } => match command {
-            AdminCommand::ResetPassword { username } => commands::admin::reset_password(&config, &env, &username).await,
+            AdminCommand::ResetPassword { username } => {
+                commands::admin::reset_password(&config, &env, &username).await
+            }
             AdminCommand::RotateMasterKey => commands::rotate::run(&config, &env).await,
             AdminCommand::Backup { out } => commands::backup::backup(&config, &out).await,
             AdminCommand::Restore { from } => commands::backup::restore(&config, &env, &from).await,
         },
-        Command::Audit { command: AuditCommand::Verify } => commands::admin::audit_verify(&config).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => commands::admin::audit_verify(&config).await,
     }
 }
 

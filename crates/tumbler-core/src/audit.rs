@@ -1,16 +1,23 @@
 //! Reading and verifying the audit log. Events are appended by the services, inside the
 //! transaction of the change they describe.
 
-use tumbler_domain::audit::{AuditEvent, GENESIS_HASH};
 use crate::Principal;
+use tumbler_domain::audit::{AuditEvent, GENESIS_HASH};
 use tumbler_store::{AuditFilter, Store, StoreError};
 
 /// Roles that may read the audit log (until custom roles and permissions exist).
 const AUDIT_READERS: &[&str] = &["admin", "auditor"];
 
 fn require_reader(principal: &Principal) -> Result<(), AuditError> {
-    principal.require_active().map_err(|_| AuditError::Forbidden)?;
-    if principal.user.roles.iter().any(|r| AUDIT_READERS.contains(&r.as_str())) {
+    principal
+        .require_active()
+        .map_err(|_| AuditError::Forbidden)?;
+    if principal
+        .user
+        .roles
+        .iter()
+        .any(|r| AUDIT_READERS.contains(&r.as_str()))
+    {
         Ok(())
     } else {
         Err(AuditError::Forbidden)
@@ -66,7 +73,11 @@ impl AuditService {
     }
 
     /// Events matching `filter`, newest first, with the total count.
-    pub async fn list(&self, principal: &Principal, filter: &AuditFilter) -> Result<(Vec<AuditEvent>, i64), AuditError> {
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        filter: &AuditFilter,
+    ) -> Result<(Vec<AuditEvent>, i64), AuditError> {
         require_reader(principal)?;
         Ok(self.store.audit_events(filter).await?)
     }

@@ -93,6 +93,17 @@ impl MasterKeySource {
                 if !*create || store_key_id.is_some() {
                     return Err(MasterKeyError::Missing(path.display().to_string()));
                 }
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    use std::os::unix::fs::DirBuilderExt;
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(parent)
+                        .map_err(|e| CryptoError::KeyFile {
+                            path: parent.display().to_string(),
+                            source: e,
+                        })?;
+                }
                 let key = MasterKey::generate();
                 write_master_key_file(path, &key)?;
                 tracing::info!(path = %path.display(), "created a new master key file (mode 0600); keep it apart from backups");

@@ -12,10 +12,19 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ("TUMBLER_DATABASE__URL", "database.url"),
     ("TUMBLER_TLS__CERT_FILE", "tls.cert_file"),
     ("TUMBLER_TLS__KEY_FILE", "tls.key_file"),
-    ("TUMBLER_VAULT__MASTER_KEY_SOURCE", "vault.master_key_source"),
+    (
+        "TUMBLER_VAULT__MASTER_KEY_SOURCE",
+        "vault.master_key_source",
+    ),
     ("TUMBLER_VAULT__MASTER_KEY_FILE", "vault.master_key_file"),
-    ("TUMBLER_AUTH__SESSION_IDLE_MINUTES", "auth.session_idle_minutes"),
-    ("TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS", "auth.session_absolute_hours"),
+    (
+        "TUMBLER_AUTH__SESSION_IDLE_MINUTES",
+        "auth.session_idle_minutes",
+    ),
+    (
+        "TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS",
+        "auth.session_absolute_hours",
+    ),
     ("TUMBLER_AUTH__MAX_FAILED_LOGINS", "auth.max_failed_logins"),
     ("TUMBLER_AUTH__LOCKOUT_MINUTES", "auth.lockout_minutes"),
     ("TUMBLER_LOG__FORMAT", "log.format"),
@@ -123,7 +132,12 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { session_idle_minutes: 30, session_absolute_hours: 12, max_failed_logins: 5, lockout_minutes: 15 }
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+        }
     }
 }
 
@@ -150,7 +164,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".to_owned() }
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
     }
 }
 
@@ -198,16 +215,20 @@ impl Config {
                     path: path.display().to_string(),
                     source,
                 })?;
-                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-                    path: path.display().to_string(),
-                    message: e.message().to_owned(),
-                })?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                        path: path.display().to_string(),
+                        message: e.message().to_owned(),
+                    })?;
                 (table, path.display().to_string())
             }
             None => (toml::Table::new(), "(none)".to_owned()),
         };
         // Validate the file alone first so its errors name the file.
-        Self::from_table(table.clone()).map_err(|message| ConfigError::Invalid { path: origin, message })?;
+        Self::from_table(table.clone()).map_err(|message| ConfigError::Invalid {
+            path: origin,
+            message,
+        })?;
         for (var, value) in env.iter().filter(|(k, _)| k.starts_with("TUMBLER_")) {
             if OTHER_ENV_VARS.contains(&var.as_str()) {
                 continue;
@@ -216,8 +237,10 @@ impl Config {
                 return Err(ConfigError::UnknownEnv(var.clone()));
             };
             set_dotted(&mut table, key, env_value(value));
-            Self::from_table(table.clone())
-                .map_err(|message| ConfigError::InvalidEnv { var: var.clone(), message })?;
+            Self::from_table(table.clone()).map_err(|message| ConfigError::InvalidEnv {
+                var: var.clone(),
+                message,
+            })?;
         }
         let config = Self::from_table(table).map_err(|message| ConfigError::Invalid {
             path: "(environment)".to_owned(),
@@ -249,7 +272,10 @@ impl Config {
 
     /// The master key file path.
     pub fn master_key_file(&self) -> PathBuf {
-        self.vault.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+        self.vault
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 }
 
@@ -270,7 +296,9 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
             table.insert(key.to_owned(), value);
         }
         Some((head, rest)) => {
-            let entry = table.entry(head.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(head.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if !entry.is_table() {
                 *entry = toml::Value::Table(toml::Table::new());
             }
@@ -286,7 +314,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -305,7 +336,10 @@ mod tests {
         std::fs::write(&p, "[auth]\nlockout_minutes = 3\n").unwrap();
         let c = Config::load(
             Some(&p),
-            &env(&[("TUMBLER_DATABASE__URL", "postgres://x/y"), ("TUMBLER_AUTH__LOCKOUT_MINUTES", "9")]),
+            &env(&[
+                ("TUMBLER_DATABASE__URL", "postgres://x/y"),
+                ("TUMBLER_AUTH__LOCKOUT_MINUTES", "9"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.database.url.as_deref(), Some("postgres://x/y"));

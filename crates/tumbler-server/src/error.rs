@@ -35,7 +35,12 @@ struct ErrorInner {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 404 for an unknown path or object.
@@ -45,7 +50,11 @@ impl ApiError {
 
     /// 403 for a caller without the permission.
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "you do not have permission for this")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you do not have permission for this",
+        )
     }
 
     /// 400 for a malformed request.
@@ -55,13 +64,23 @@ impl ApiError {
 
     fn internal(error: &dyn std::error::Error) -> Self {
         tracing::error!(error = %error, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error; see the server log",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorInner { code: self.code, message: self.message, details: self.details } };
+        let body = ErrorBody {
+            error: ErrorInner {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -69,12 +88,12 @@ impl IntoResponse for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let status = match &e {
-            AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::WrongCurrentPassword => {
-                StatusCode::UNAUTHORIZED
-            }
-            AuthError::PasswordChangeRequired | AuthError::BasicAuthRequired | AuthError::NoLocalPassword => {
-                StatusCode::FORBIDDEN
-            }
+            AuthError::InvalidCredentials
+            | AuthError::Unauthenticated
+            | AuthError::WrongCurrentPassword => StatusCode::UNAUTHORIZED,
+            AuthError::PasswordChangeRequired
+            | AuthError::BasicAuthRequired
+            | AuthError::NoLocalPassword => StatusCode::FORBIDDEN,
             AuthError::PolicyViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::UnknownUser | AuthError::UnknownToken => StatusCode::NOT_FOUND,
             AuthError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -86,7 +105,12 @@ impl From<AuthError> for ApiError {
             })),
             _ => None,
         };
-        Self { status, code: e.code(), message: e.to_string(), details }
+        Self {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+            details,
+        }
     }
 }
 

@@ -32,7 +32,9 @@ impl Metrics {
     /// The metrics in Prometheus' text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP tumbler_http_requests_total HTTP requests answered, by status class.\n");
+        out.push_str(
+            "# HELP tumbler_http_requests_total HTTP requests answered, by status class.\n",
+        );
         out.push_str("# TYPE tumbler_http_requests_total counter\n");
         for (i, c) in self.by_class.iter().enumerate() {
             out.push_str(&format!(
@@ -49,9 +51,17 @@ impl Metrics {
         ));
         out.push_str("# HELP tumbler_uptime_seconds Seconds since the server started.\n");
         out.push_str("# TYPE tumbler_uptime_seconds gauge\n");
-        out.push_str(&format!("tumbler_uptime_seconds {}\n", self.started.elapsed().as_secs_f64()));
-        out.push_str("# HELP tumbler_build_info Build information.\n# TYPE tumbler_build_info gauge\n");
-        out.push_str(&format!("tumbler_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION")));
+        out.push_str(&format!(
+            "tumbler_uptime_seconds {}\n",
+            self.started.elapsed().as_secs_f64()
+        ));
+        out.push_str(
+            "# HELP tumbler_build_info Build information.\n# TYPE tumbler_build_info gauge\n",
+        );
+        out.push_str(&format!(
+            "tumbler_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        ));
         out
     }
 }

@@ -50,7 +50,11 @@ pub struct RunningServer {
 impl RunningServer {
     /// The base URL, e.g. `http://127.0.0.1:8080`.
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// Asks the server to stop: no new connections; in-flight requests finish.
@@ -68,14 +72,28 @@ impl RunningServer {
 }
 
 /// Opens everything, binds `config.listen`, and serves until [`RunningServer::shutdown`].
-pub async fn start(config: &Config, master: &MasterKeySource, clock: Arc<dyn Clock>) -> Result<RunningServer, ServeError> {
-    config.validate().map_err(|e| ServeError::Tls(e.to_string()))?;
+pub async fn start(
+    config: &Config,
+    master: &MasterKeySource,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServeError> {
+    config
+        .validate()
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
     let services = open_services(config, master, clock, true).await?;
-    let initial_admin_password = services.auth.bootstrap_admin().await.map_err(StartupError::from)?;
+    let initial_admin_password = services
+        .auth
+        .bootstrap_admin()
+        .await
+        .map_err(StartupError::from)?;
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = std::net::TcpListener::bind(config.listen).map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let (shutdown, mut rx) = watch::channel(false);
@@ -88,7 +106,9 @@ pub async fn start(config: &Config, master: &MasterKeySource, clock: Arc<dyn Clo
         let served = match tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                axum::serve(listener, app).with_graceful_shutdown(stopped).await
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
             }
             Some(tls) => {
                 let handle = axum_server::Handle::new();
@@ -97,13 +117,23 @@ pub async fn start(config: &Config, master: &MasterKeySource, clock: Arc<dyn Clo
                     stopped.await;
                     h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
                 });
-                axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(app).await
+                axum_server::from_tcp_rustls(listener, tls)
+                    .handle(handle)
+                    .serve(app)
+                    .await
             }
         };
         services.store.close().await;
         served.map_err(ServeError::Io)
     });
-    Ok(RunningServer { addr, tls: is_tls, initial_admin_password, store, shutdown, task })
+    Ok(RunningServer {
+        addr,
+        tls: is_tls,
+        initial_admin_password,
+        store,
+        shutdown,
+        task,
+    })
 }
 
 fn rustls_config(tls: &TlsConfig) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
@@ -114,13 +144,18 @@ fn rustls_config(tls: &TlsConfig) -> Result<axum_server::tls_rustls::RustlsConfi
         .map_err(|e| err(&format!("reading {}", tls.cert_file.display()), &e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| err(&format!("parsing {}", tls.cert_file.display()), &e))?;
-    let key = PrivateKeyDer::from_pem_file(&tls.key_file).map_err(|e| err(&format!("reading {}", tls.key_file.display()), &e))?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err("protocol versions", &e))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| err("certificate and key", &e))?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key_file)
+        .map_err(|e| err(&format!("reading {}", tls.key_file.display()), &e))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| err("protocol versions", &e))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| err("certificate and key", &e))?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(cfg)))
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(cfg),
+    ))
 }

@@ -7,7 +7,9 @@ use crate::middleware::auth::SESSION_COOKIE;
 
 /// `Set-Cookie` value that stores the session secret.
 pub fn set(secret: &SecretString, session: &SessionRow, tls: bool) -> String {
-    let max_age = (session.expires_at - session.created_at).num_seconds().max(0);
+    let max_age = (session.expires_at - session.created_at)
+        .num_seconds()
+        .max(0);
     format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
         secret.expose_secret(),

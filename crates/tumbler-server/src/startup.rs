@@ -6,7 +6,9 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
-use tumbler_core::{AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, Vault, VaultError};
+use tumbler_core::{
+    AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, Vault, VaultError,
+};
 use tumbler_domain::password::PasswordRules;
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -91,11 +93,17 @@ fn create_private_dir(path: &std::path::Path) -> Result<(), StartupError> {
         .recursive(true)
         .mode(0o700)
         .create(path)
-        .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })
+        .map_err(|source| StartupError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// The master key source the configuration names; secrets come from `env`.
-pub fn master_key_source(config: &Config, env: &[(String, String)]) -> Result<MasterKeySource, StartupError> {
+pub fn master_key_source(
+    config: &Config,
+    env: &[(String, String)],
+) -> Result<MasterKeySource, StartupError> {
     let var = |name: &'static str| {
         env.iter()
             .find(|(k, _)| k == name)
@@ -107,10 +115,15 @@ pub fn master_key_source(config: &Config, env: &[(String, String)]) -> Result<Ma
             if config.vault.master_key_file.is_none() {
                 create_private_dir(&config.data_dir)?;
             }
-            MasterKeySource::File { path: config.master_key_file(), create: true }
+            MasterKeySource::File {
+                path: config.master_key_file(),
+                create: true,
+            }
         }
         MasterKeySourceKind::Env => MasterKeySource::Hex(var("TUMBLER_MASTER_KEY")?),
-        MasterKeySourceKind::Passphrase => MasterKeySource::Passphrase(var("TUMBLER_MASTER_PASSPHRASE")?),
+        MasterKeySourceKind::Passphrase => {
+            MasterKeySource::Passphrase(var("TUMBLER_MASTER_PASSPHRASE")?)
+        }
     })
 }
 
@@ -144,10 +157,19 @@ pub async fn open_services(
             return Err(StartupError::NotMigrated { found, needed });
         }
     }
-    let store_key_id = store.data_keys().await?.first().map(|k| k.master_key_id.clone());
+    let store_key_id = store
+        .data_keys()
+        .await?
+        .first()
+        .map(|k| k.master_key_id.clone());
     let key = master.load(&store, store_key_id.as_deref()).await?;
     let vault = Vault::open(store.clone(), clock.clone(), key).await?;
     let auth = AuthService::new(store.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
-    Ok(Services { store, vault, auth, audit })
+    Ok(Services {
+        store,
+        vault,
+        auth,
+        audit,
+    })
 }

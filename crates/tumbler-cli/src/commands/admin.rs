@@ -22,10 +22,27 @@ pub async fn migrate(config: &Config) -> Result<ExitCode, CliError> {
 }
 
 /// Gives a user a new one-time password, printed once.
-pub async fn reset_password(config: &Config, env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
-    let services = open_services(config, &master_key_source(config, env)?, Arc::new(SystemClock), false).await?;
-    let password = services.auth.reset_password(username, &RequestOrigin::host()).await.map_err(other)?;
-    println!("One-time password for {username}: {}", password.expose_secret());
+pub async fn reset_password(
+    config: &Config,
+    env: &[(String, String)],
+    username: &str,
+) -> Result<ExitCode, CliError> {
+    let services = open_services(
+        config,
+        &master_key_source(config, env)?,
+        Arc::new(SystemClock),
+        false,
+    )
+    .await?;
+    let password = services
+        .auth
+        .reset_password(username, &RequestOrigin::host())
+        .await
+        .map_err(other)?;
+    println!(
+        "One-time password for {username}: {}",
+        password.expose_secret()
+    );
     println!("It must be changed at the next login. The user's sessions have ended.");
     services.store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -34,11 +51,17 @@ pub async fn reset_password(config: &Config, env: &[(String, String)], username:
 /// Checks the audit chain; exit code 1 when broken.
 pub async fn audit_verify(config: &Config) -> Result<ExitCode, CliError> {
     let store = open_store(config).await?;
-    let report = tumbler_core::AuditService::new(store.clone()).verify().await.map_err(other)?;
+    let report = tumbler_core::AuditService::new(store.clone())
+        .verify()
+        .await
+        .map_err(other)?;
     store.close().await;
     match report.first_broken_seq {
         None => {
-            println!("Audit chain intact: {} events checked.", report.events_checked);
+            println!(
+                "Audit chain intact: {} events checked.",
+                report.events_checked
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(seq) => {

@@ -20,12 +20,20 @@ pub async fn backup(config: &Config, out: &Path) -> Result<ExitCode, CliError> {
 }
 
 /// Replaces the SQLite store with a backup, then checks the master key still opens it.
-pub async fn restore(config: &Config, env: &[(String, String)], from: &Path) -> Result<ExitCode, CliError> {
+pub async fn restore(
+    config: &Config,
+    env: &[(String, String)],
+    from: &Path,
+) -> Result<ExitCode, CliError> {
     if Backend::from_url(&config.database_url()).map_err(other)? != Backend::Sqlite {
-        return Err(CliError::Other("restore PostgreSQL stores with pg_restore".to_owned()));
+        return Err(CliError::Other(
+            "restore PostgreSQL stores with pg_restore".to_owned(),
+        ));
     }
     let db = config.data_dir.join("tumbler.db");
-    tumbler_store::restore_sqlite(from, &db).await.map_err(other)?;
+    tumbler_store::restore_sqlite(from, &db)
+        .await
+        .map_err(other)?;
     println!("Restored {} from {}.", db.display(), from.display());
     let master = tumbler_server::master_key_source(config, env)?;
     let clock = std::sync::Arc::new(tumbler_domain::SystemClock);

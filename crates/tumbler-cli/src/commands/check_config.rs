@@ -33,10 +33,18 @@ pub fn run(config: &Config) -> Result<ExitCode, CliError> {
         }
     );
     match &config.tls {
-        Some(t) => println!("  tls             = cert {} key {}", t.cert_file.display(), t.key_file.display()),
+        Some(t) => println!(
+            "  tls             = cert {} key {}",
+            t.cert_file.display(),
+            t.key_file.display()
+        ),
         None => println!("  tls             = off (plain HTTP, loopback only)"),
     }
-    println!("  master key      = {:?} ({})", config.vault.master_key_source, config.master_key_file().display());
+    println!(
+        "  master key      = {:?} ({})",
+        config.vault.master_key_source,
+        config.master_key_file().display()
+    );
     println!(
         "  sessions        = idle {} min, absolute {} h; lockout after {} failures for {} min",
         config.auth.session_idle_minutes,
@@ -44,7 +52,10 @@ pub fn run(config: &Config) -> Result<ExitCode, CliError> {
         config.auth.max_failed_logins,
         config.auth.lockout_minutes
     );
-    println!("  log             = {:?}, level {}", config.log.format, config.log.level);
+    println!(
+        "  log             = {:?}, level {}",
+        config.log.format, config.log.level
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -66,7 +77,10 @@ fn redact_url(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_in_urls_are_redacted() {
-        assert_eq!(super::redact_url("postgres://u:s3cret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact_url("postgres://u:s3cret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

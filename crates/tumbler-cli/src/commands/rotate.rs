@@ -29,30 +29,50 @@ pub async fn run(config: &Config, env: &[(String, String)]) -> Result<ExitCode, 
             }
             let new = MasterKey::generate();
             write_master_key_file(&pending, &new).map_err(other)?;
-            services.vault.rotate_master_key(new, &origin).await.map_err(other)?;
+            services
+                .vault
+                .rotate_master_key(new, &origin)
+                .await
+                .map_err(other)?;
             let retired = path.with_extension(format!("key.retired-{old_id}"));
             std::fs::rename(path, &retired).map_err(other)?;
             std::fs::rename(&pending, path).map_err(other)?;
-            println!("Master key rotated: {} now holds key {}.", path.display(), services.vault.master_key_id());
+            println!(
+                "Master key rotated: {} now holds key {}.",
+                path.display(),
+                services.vault.master_key_id()
+            );
             println!(
                 "The previous key is kept as {}: keep it with backups taken before now, or delete it.",
                 retired.display()
             );
         }
         (_, MasterKeySourceKind::Env) => {
-            let hex = var("TUMBLER_NEW_MASTER_KEY").ok_or_else(|| other("set TUMBLER_NEW_MASTER_KEY to 64 new hex digits"))?;
+            let hex = var("TUMBLER_NEW_MASTER_KEY")
+                .ok_or_else(|| other("set TUMBLER_NEW_MASTER_KEY to 64 new hex digits"))?;
             let new = MasterKey::from_hex(&hex).map_err(other)?;
-            services.vault.rotate_master_key(new, &origin).await.map_err(other)?;
+            services
+                .vault
+                .rotate_master_key(new, &origin)
+                .await
+                .map_err(other)?;
             println!("Master key rotated to key {}. Set TUMBLER_MASTER_KEY to the new value before the next start.", services.vault.master_key_id());
         }
         _ => {
-            let pass = var("TUMBLER_NEW_MASTER_PASSPHRASE").ok_or_else(|| other("set TUMBLER_NEW_MASTER_PASSPHRASE"))?;
-            let new = MasterKeySource::Passphrase(pass.into()).load(&services.store, None).await.map_err(other)?;
-            services.vault.rotate_master_key(new, &origin).await.map_err(other)?;
+            let pass = var("TUMBLER_NEW_MASTER_PASSPHRASE")
+                .ok_or_else(|| other("set TUMBLER_NEW_MASTER_PASSPHRASE"))?;
+            let new = MasterKeySource::Passphrase(pass.into())
+                .load(&services.store, None)
+                .await
+                .map_err(other)?;
+            services
+                .vault
+                .rotate_master_key(new, &origin)
+                .await
+                .map_err(other)?;
             println!("Master key rotated. Set TUMBLER_MASTER_PASSPHRASE to the new passphrase before the next start.");
         }
     }
     services.store.close().await;
     Ok(ExitCode::SUCCESS)
 }
-

@@ -28,15 +28,28 @@ pub struct AuditQuery {
 
 /// Audit events, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "A page of events"), (status = 403)))]
-pub async fn list(State(state): State<AppState>, Caller(p): Caller, Query(q): Query<AuditQuery>) -> Result<Json<Page<AuditEvent>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Page<AuditEvent>>, ApiError> {
     let (limit, offset) = page_bounds(q.limit, q.offset);
-    let filter = AuditFilter { action: q.action, actor: q.actor, object_id: q.object_id, limit, offset };
+    let filter = AuditFilter {
+        action: q.action,
+        actor: q.actor,
+        object_id: q.object_id,
+        limit,
+        offset,
+    };
     let (items, total) = state.audit.list(&p, &filter).await?;
     Ok(Json(Page { items, total }))
 }
 
 /// Checks the whole hash chain and reports the first broken link.
 #[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, description = "Chain report"), (status = 403)))]
-pub async fn verify(State(state): State<AppState>, Caller(p): Caller) -> Result<Json<ChainReport>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<ChainReport>, ApiError> {
     Ok(Json(state.audit.verify_as(&p).await?))
 }

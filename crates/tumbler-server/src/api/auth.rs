@@ -2,8 +2,8 @@
 
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Origin};
-use crate::state::AppState;
 use crate::session_cookie;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -77,8 +77,15 @@ pub struct LoginResponse {
 /// Logs in and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Origin(origin): Origin, Json(req): Json<LoginRequest>) -> Result<Response, ApiError> {
-    let ok = state.auth.login(&req.username, req.password, &origin).await?;
+pub async fn login(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let ok = state
+        .auth
+        .login(&req.username, req.password, &origin)
+        .await?;
     let body = LoginResponse {
         must_change_password: ok.user.must_change_password,
         user: UserView::from(&ok.user),
@@ -91,7 +98,15 @@ pub async fn login(State(state): State<AppState>, Origin(origin): Origin, Json(r
 
 /// Ends the caller's session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, Origin(origin): Origin, AnyCaller(p): AnyCaller) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+) -> Result<Response, ApiError> {
     state.auth.logout(&p, &origin).await?;
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie::clear(state.tls))]).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+    )
+        .into_response())
 }

@@ -16,7 +16,9 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let ready = match state.store.ping().await {
-        Ok(()) => state.store.schema_version().await.ok() == Some(state.store.latest_schema_version()),
+        Ok(()) => {
+            state.store.schema_version().await.ok() == Some(state.store.latest_schema_version())
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             false
@@ -25,12 +27,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if ready {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not_ready"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not_ready"})),
+        )
     }
 }
 
 /// Prometheus text metrics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

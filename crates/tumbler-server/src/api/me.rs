@@ -43,7 +43,10 @@ pub async fn change_password(
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
     }
-    state.auth.change_own_password(&p, req.old_password, req.new_password, &origin).await?;
+    state
+        .auth
+        .change_own_password(&p, req.old_password, req.new_password, &origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -82,8 +85,17 @@ impl From<ApiTokenRow> for TokenView {
 
 /// The caller's tokens.
 #[utoipa::path(get, path = "/api/v1/users/me/tokens", responses((status = 200, body = crate::api::Page<TokenView>)))]
-pub async fn list_tokens(State(state): State<AppState>, Caller(p): Caller) -> Result<Json<crate::api::Page<TokenView>>, ApiError> {
-    let items: Vec<TokenView> = state.auth.list_tokens(&p).await?.into_iter().map(TokenView::from).collect();
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<crate::api::Page<TokenView>>, ApiError> {
+    let items: Vec<TokenView> = state
+        .auth
+        .list_tokens(&p)
+        .await?
+        .into_iter()
+        .map(TokenView::from)
+        .collect();
     let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
     Ok(Json(crate::api::Page { items, total }))
 }
@@ -116,10 +128,16 @@ pub async fn create_token(
     Caller(p): Caller,
     Json(req): Json<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let created = state.auth.create_token(&p, &req.name, req.expires_at, &origin).await?;
+    let created = state
+        .auth
+        .create_token(&p, &req.name, req.expires_at, &origin)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedToken { record: created.record.into(), token: created.token.expose_secret().to_owned() }),
+        Json(CreatedToken {
+            record: created.record.into(),
+            token: created.token.expose_secret().to_owned(),
+        }),
     ))
 }
 
@@ -131,6 +149,9 @@ pub async fn revoke_token(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.revoke_token(&p, &TokenId::from_string(id), &origin).await?;
+    state
+        .auth
+        .revoke_token(&p, &TokenId::from_string(id), &origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/users/me", get(me::me))
         .route("/api/v1/users/me/password", post(me::change_password))
-        .route("/api/v1/users/me/tokens", get(me::list_tokens).post(me::create_token))
+        .route(
+            "/api/v1/users/me/tokens",
+            get(me::list_tokens).post(me::create_token),
+        )
         .route("/api/v1/users/me/tokens/{id}", delete(me::revoke_token))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
@@ -38,5 +41,8 @@ pub struct Page<T> {
 
 /// `?limit=&offset=` clamped to sane bounds: page size 1 to 500 (default 50), offset from 0.
 pub fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
-    (limit.unwrap_or(50).clamp(1, 500), offset.unwrap_or(0).max(0))
+    (
+        limit.unwrap_or(50).clamp(1, 500),
+        offset.unwrap_or(0).max(0),
+    )
 }

@@ -5,7 +5,10 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tumbler", description = "Privileged-credential custodian: REST API"),
+    info(
+        title = "Tumbler",
+        description = "Privileged-credential custodian: REST API"
+    ),
     paths(
         super::health::healthz,
         super::health::readyz,

@@ -52,7 +52,9 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
 }
 
 fn basic_credentials(value: &str) -> Option<(String, SecretString)> {
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
     let text = zeroize::Zeroizing::new(String::from_utf8(decoded).ok()?);
     let (user, pass) = text.split_once(':')?;
     Some((user.to_owned(), SecretString::from(pass.to_owned())))
@@ -61,7 +63,9 @@ fn basic_credentials(value: &str) -> Option<(String, SecretString)> {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let origin = origin_of(parts);
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| ApiError::from(AuthError::Unauthenticated))?;
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::from(AuthError::Unauthenticated))?;
         if let Some(token) = value.strip_prefix("Bearer ") {
             return Ok(state.auth.authenticate_token(token.trim()).await?);
         }
@@ -75,9 +79,17 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
     let principal = state.auth.authenticate_session(secret).await?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let (false, AuthMethod::Session { csrf_token, .. }) = (safe, &principal.method) {
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !tokens_match(sent, csrf_token) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "missing or wrong X-CSRF-Token header"));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "missing or wrong X-CSRF-Token header",
+            ));
         }
     }
     Ok(principal)
@@ -86,7 +98,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
 impl FromRequestParts<AppState> for AnyCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Self(authenticate(parts, state).await?))
     }
 }
@@ -94,7 +109,10 @@ impl FromRequestParts<AppState> for AnyCaller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let principal = authenticate(parts, state).await?;
         principal.require_active()?;
         Ok(Self(principal))

@@ -14,6 +14,9 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(pages::dashboard))
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
-        .route("/account/password", get(pages::password_page).post(pages::password_submit))
+        .route(
+            "/account/password",
+            get(pages::password_page).post(pages::password_submit),
+        )
         .route("/static/{file}", get(assets::serve))
 }

@@ -22,7 +22,10 @@ pub struct UiSession(Option<(Principal, String)>, RequestOrigin);
 impl FromRequestParts<AppState> for UiSession {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let origin = origin_of(parts);
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Ok(Self(None, origin));
@@ -66,8 +69,13 @@ struct DashboardPage {
 pub async fn dashboard(UiSession(session, _): UiSession) -> Response {
     match session {
         None => Redirect::to("/login").into_response(),
-        Some((p, _)) if p.user.must_change_password => Redirect::to("/account/password").into_response(),
-        Some((p, csrf)) => render(&DashboardPage { display_name: p.user.display_name, csrf }),
+        Some((p, _)) if p.user.must_change_password => {
+            Redirect::to("/account/password").into_response()
+        }
+        Some((p, csrf)) => render(&DashboardPage {
+            display_name: p.user.display_name,
+            csrf,
+        }),
     }
 }
 
@@ -86,13 +94,24 @@ pub struct LoginQuery {
     changed: Option<String>,
 }
 
-fn login_page_with(tls: bool, username: String, error: Option<String>, notice: Option<String>, status: StatusCode) -> Response {
+fn login_page_with(
+    tls: bool,
+    username: String,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
     let csrf = uuid::Uuid::new_v4().simple().to_string();
     let cookie = format!(
         "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
         if tls { "; Secure" } else { "" }
     );
-    let mut res = render(&LoginPage { csrf, username, error, notice });
+    let mut res = render(&LoginPage {
+        csrf,
+        username,
+        error,
+        notice,
+    });
     *res.status_mut() = status;
     if let Ok(v) = cookie.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -102,7 +121,9 @@ fn login_page_with(tls: bool, username: String, error: Option<String>, notice: O
 
 /// `GET /login`
 pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    let notice = q.changed.map(|_| "Your password was changed. Log in with your new password.".to_owned());
+    let notice = q
+        .changed
+        .map(|_| "Your password was changed. Log in with your new password.".to_owned());
     login_page_with(state.tls, String::new(), None, notice, StatusCode::OK)
 }
 
@@ -124,11 +145,25 @@ pub async fn login_submit(
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !tokens_match(expected, &form.csrf) {
         let msg = "Your login form expired. Please try again.".to_owned();
-        return login_page_with(state.tls, form.username, Some(msg), None, StatusCode::FORBIDDEN);
+        return login_page_with(
+            state.tls,
+            form.username,
+            Some(msg),
+            None,
+            StatusCode::FORBIDDEN,
+        );
     }
-    match state.auth.login(&form.username, form.password, &origin).await {
+    match state
+        .auth
+        .login(&form.username, form.password, &origin)
+        .await
+    {
         Ok(ok) => {
-            let target = if ok.user.must_change_password { "/account/password" } else { "/" };
+            let target = if ok.user.must_change_password {
+                "/account/password"
+            } else {
+                "/"
+            };
             let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);
             ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
         }
@@ -141,7 +176,13 @@ pub async fn login_submit(
         ),
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            login_page_with(state.tls, form.username, Some("Login is unavailable; try again later.".to_owned()), None, StatusCode::INTERNAL_SERVER_ERROR)
+            login_page_with(
+                state.tls,
+                form.username,
+                Some("Login is unavailable; try again later.".to_owned()),
+                None,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
         }
     }
 }
@@ -153,17 +194,29 @@ pub struct CsrfForm {
 }
 
 /// `POST /logout`
-pub async fn logout(State(state): State<AppState>, UiSession(session, origin): UiSession, Form(form): Form<CsrfForm>) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if let Some((p, csrf)) = session {
         if !tokens_match(&csrf, &form.csrf) {
-            return (StatusCode::FORBIDDEN, "Form expired; go back and reload the page.").into_response();
+            return (
+                StatusCode::FORBIDDEN,
+                "Form expired; go back and reload the page.",
+            )
+                .into_response();
         }
         if let Err(e) = state.auth.logout(&p, &origin).await {
             tracing::error!(error = %e, "logout failed");
             return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
         }
     }
-    ([(header::SET_COOKIE, session_cookie::clear(state.tls))], Redirect::to("/login")).into_response()
+    (
+        [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 #[derive(Template)]
@@ -176,7 +229,12 @@ struct PasswordPage {
     errors: Vec<String>,
 }
 
-fn password_page_with(state: &AppState, p: &Principal, csrf: String, errors: Vec<String>) -> Response {
+fn password_page_with(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    errors: Vec<String>,
+) -> Response {
     render(&PasswordPage {
         display_name: p.user.display_name.clone(),
         csrf,
@@ -187,7 +245,10 @@ fn password_page_with(state: &AppState, p: &Principal, csrf: String, errors: Vec
 }
 
 /// `GET /account/password`
-pub async fn password_page(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+pub async fn password_page(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+) -> Response {
     match session {
         None => Redirect::to("/login").into_response(),
         Some((p, csrf)) => password_page_with(&state, &p, csrf, Vec::new()),
@@ -204,22 +265,48 @@ pub struct PasswordForm {
 }
 
 /// `POST /account/password`
-pub async fn password_submit(State(state): State<AppState>, UiSession(session, origin): UiSession, Form(form): Form<PasswordForm>) -> Response {
+pub async fn password_submit(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     let Some((p, csrf)) = session else {
         return Redirect::to("/login").into_response();
     };
     if !tokens_match(&csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "Form expired; go back and reload the page.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
     }
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
-        return password_page_with(&state, &p, csrf, vec!["The new password and its confirmation differ.".to_owned()]);
+        return password_page_with(
+            &state,
+            &p,
+            csrf,
+            vec!["The new password and its confirmation differ.".to_owned()],
+        );
     }
-    match state.auth.change_own_password(&p, form.old_password, form.new_password, &origin).await {
-        Ok(()) => ([(header::SET_COOKIE, session_cookie::clear(state.tls))], Redirect::to("/login?changed=1")).into_response(),
-        Err(AuthError::PolicyViolation(rules)) => {
-            password_page_with(&state, &p, csrf, rules.into_iter().map(|r| r.message).collect())
+    match state
+        .auth
+        .change_own_password(&p, form.old_password, form.new_password, &origin)
+        .await
+    {
+        Ok(()) => (
+            [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+            Redirect::to("/login?changed=1"),
+        )
+            .into_response(),
+        Err(AuthError::PolicyViolation(rules)) => password_page_with(
+            &state,
+            &p,
+            csrf,
+            rules.into_iter().map(|r| r.message).collect(),
+        ),
+        Err(e @ (AuthError::WrongCurrentPassword | AuthError::NoLocalPassword)) => {
+            password_page_with(&state, &p, csrf, vec![e.to_string()])
         }
-        Err(e @ (AuthError::WrongCurrentPassword | AuthError::NoLocalPassword)) => password_page_with(&state, &p, csrf, vec![e.to_string()]),
         Err(e) => {
             tracing::error!(error = %e, "password change failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

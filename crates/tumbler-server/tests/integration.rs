@@ -1,0 +1,12 @@
+//! The server's integration tests: the real server on port 0 against real SQLite files and a
+//! real PostgreSQL, driven over HTTP and, for the console, in headless Chromium.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod integration {
+    pub mod api;
+    pub mod audit;
+    pub mod auth;
+    pub mod browser;
+    pub mod tls;
+    pub mod vault;
+}
