@@ -69,7 +69,7 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://PATH` or `postgres://...`). SQLite files are created when
-    /// missing and switched to write-ahead logging. Migrations are not applied here.
+    /// missing and switched to write-ahead logging (unless opened with `mode=ro`). Migrations are not applied here.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -87,7 +87,7 @@ impl Store {
             .connect(&url)
             .await
             .map_err(StoreError::connect)?;
-        if backend == Backend::Sqlite {
+        if backend == Backend::Sqlite && !url.contains("mode=ro") {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await
