@@ -1,4 +1,12 @@
-//! Test-only kit: spawn Tumbler, real sshd hosts, throwaway databases, an SMTP sink, a browser.
+//! tumbler-testkit: test-only infrastructure that runs the real thing on this
+//! machine (see ARCHITECTURE.md, "What 'real' means for tests"): throwaway
+//! databases for Tumbler's own store, a private password-checking PostgreSQL
+//! cluster, throwaway MariaDB users, an SMTP sink and a headless browser.
+//!
+//! Every spawned process dies with the test: it is killed on `Drop`, and when
+//! the test process itself dies (`setpriv --pdeathsig KILL`; as root also a
+//! PID namespace via `unshare --pid --fork --kill-child`, which takes down
+//! everything the process started).
 
 // test-only crate: setup failures panic with a message
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -6,6 +14,9 @@
 pub mod app;
 pub mod browser;
 pub mod logs;
+pub mod mariadb;
+pub mod pg_cluster;
 pub mod ports;
 pub mod postgres_store;
+pub mod smtp;
 mod util;

@@ -142,7 +142,28 @@ impl ChildGuard {
     }
 
     /// Kills (SIGKILL) and reaps the process; harmless if it is gone.
+    ///
+    /// The wrapper's own children (the PID namespace's init, see
+    /// [`contained_command`]) are killed first: the wrapper then reaps them and
+    /// exits, and since a namespace's init only finishes exiting once every
+    /// process in the namespace is gone, the whole tree is gone when this
+    /// returns (no process left writing into a directory about to be removed,
+    /// no orphan left for the machine's init to reap).
     pub(crate) fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let pid = self.child.id();
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            let children: Vec<&str> = children.split_whitespace().collect();
+            if !children.is_empty() {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .args(&children)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
         // Errors mean it is already gone, which is the goal.
         let _ = self.child.kill();
         let _ = self.child.wait();
