@@ -55,7 +55,6 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// A running private PostgreSQL cluster with password authentication.
-#[derive(Debug)]
 pub struct PgCluster {
     // Field order matters: the server must die before its directory goes.
     server: ChildGuard,
@@ -64,6 +63,17 @@ pub struct PgCluster {
     password: String,
     log_path: PathBuf,
     dir: TempDir,
+}
+
+impl std::fmt::Debug for PgCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No password in Debug output.
+        f.debug_struct("PgCluster")
+            .field("port", &self.port)
+            .field("superuser", &self.superuser)
+            .field("dir", &self.dir.path())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgCluster {

@@ -1,7 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Proves each piece of the testkit works against the real thing.
 
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use sqlx::{Connection, MySqlConnection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,6 +57,17 @@ async fn private_cluster_checks_passwords_and_logs_statements() {
 
     cluster.exec("CREATE TABLE kit_probe (id int)").await;
     assert!(cluster.log_contents().contains("CREATE TABLE kit_probe"));
+
+    let (port, data_dir) = (cluster.port(), cluster.data_dir());
+    drop(cluster);
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the cluster must be stopped on Drop"
+    );
+    assert!(
+        !data_dir.exists(),
+        "the cluster's directory must be removed"
+    );
 }
 
 #[tokio::test]
@@ -154,6 +168,86 @@ async fn smtp_sink_receives_mail_sent_over_smtp() {
         "{:?}",
         mail.body
     );
+
+    let port = sink.port();
+    drop(sink);
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the sink must be stopped on Drop"
+    );
+}
+
+/// Removes a directory when dropped, even if the test fails.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Set in the copy of this test binary that the test below starts.
+const CHILD_ENV: &str = "TUMBLER_TESTKIT_DIE_WITH_TEST_CHILD";
+
+/// A server started by a test process that is killed (SIGKILL, so no
+/// destructor runs) must not outlive it. The test runs this binary again as
+/// that process: the copy starts an SMTP sink, prints its port and blocks.
+#[tokio::test]
+async fn servers_die_with_a_killed_test_process() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        let sink = SmtpSink::start().await;
+        println!("DIR={}", sink.dir().display());
+        println!("PORT={}", sink.port());
+        std::io::stdout().flush().unwrap();
+        // Blocks until the parent kills this process.
+        let _ = std::io::stdin().read_line(&mut String::new());
+        return;
+    }
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "servers_die_with_a_killed_test_process",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut dir = None;
+    let port: u16 = loop {
+        let line = lines
+            .next()
+            .expect("the child test process printed no port")
+            .unwrap();
+        if let Some(path) = line.strip_prefix("DIR=") {
+            dir = Some(std::path::PathBuf::from(path));
+        }
+        if let Some(port) = line.strip_prefix("PORT=") {
+            break port.parse().unwrap();
+        }
+    };
+    // A killed process runs no destructor: remove its directory for it.
+    let dir = dir.expect("the child test process printed no directory");
+    let _cleanup = RemoveOnDrop(dir);
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the child's sink should be listening"
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + WITHIN;
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the sink on port {port} outlived its killed test process"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Serves one fixed HTML page to every request, on a free loopback port.
@@ -207,5 +301,11 @@ async fn browser_reads_and_drives_a_local_page() {
     browser.click("#go").await;
     let out = browser.wait_for_text("#out", "Hi Ada", WITHIN).await;
     assert_eq!(out, "Hi Ada");
+
+    let port = browser.driver_port();
     browser.close().await;
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "chromedriver must be stopped"
+    );
 }
