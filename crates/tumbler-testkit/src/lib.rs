@@ -1,1 +1,3 @@
 //! tumbler-testkit
+
+pub mod sshd;
