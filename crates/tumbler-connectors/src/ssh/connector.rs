@@ -182,7 +182,7 @@ impl SshConnector {
                 // Unreachable by construction: `connect` decodes every key.
                 disconnect(&handle).await;
                 return Err(SshError::InvalidPrivateKey {
-                    reason: "key was not decoded".to_owned(),
+                    reason: "key was not decoded",
                 });
             }
         }
@@ -260,7 +260,11 @@ fn decode_key(
 ) -> Result<PrivateKey, SshError> {
     russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
         .map_err(|e| SshError::InvalidPrivateKey {
-            reason: e.to_string(),
+            reason: match e {
+                russh::keys::Error::KeyIsEncrypted => "the key is encrypted and needs a passphrase",
+                russh::keys::Error::UnsupportedKeyType { .. } => "unsupported key type",
+                _ => "not an OpenSSH/PEM private key, or the passphrase is wrong",
+            },
         })
 }
 

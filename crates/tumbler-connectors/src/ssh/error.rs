@@ -70,8 +70,9 @@ pub enum SshError {
     /// The private key could not be decoded (bad format or wrong passphrase).
     #[error("the private key cannot be read: {reason}")]
     InvalidPrivateKey {
-        /// The decoder's reason (it names no key material).
-        reason: String,
+        /// A fixed description: the decoder's own message is not kept, since
+        /// a parse error may quote part of the key text.
+        reason: &'static str,
     },
     /// A fingerprint string is not `SHA256:` followed by 43 base64 characters.
     #[error("invalid host key fingerprint (expected SHA256:<base64>)")]

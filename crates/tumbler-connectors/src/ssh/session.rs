@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use russh::client::Handle;
-use russh::{ChannelMsg, Disconnect};
+use russh::client::{Handle, Msg};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Disconnect, Sig};
 use zeroize::Zeroizing;
 
 use super::error::{SshError, TimeoutStage};
@@ -104,78 +104,33 @@ impl SshSession {
     /// Runs `command` (a shell command line: it must never contain a secret)
     /// and, if given, writes `stdin` to its standard input followed by EOF.
     /// Secrets go through `stdin` only. Fails with [`SshError::Timeout`] if
-    /// the command has not finished within the session's command timeout.
+    /// the command has not finished within the session's command timeout;
+    /// the command is then sent `SIGKILL` (servers that honour the `signal`
+    /// request, such as OpenSSH, kill it) and its channel is closed.
     pub async fn run(
         &self,
         command: &str,
         stdin: Option<&[u8]>,
     ) -> Result<CommandOutput, SshError> {
-        tokio::time::timeout(self.command_timeout, self.run_unbounded(command, stdin))
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let timed_out = || SshError::Timeout {
+            stage: TimeoutStage::Command,
+        };
+        let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
             .await
-            .map_err(|_| SshError::Timeout {
-                stage: TimeoutStage::Command,
-            })?
-    }
-
-    async fn run_unbounded(
-        &self,
-        command: &str,
-        stdin: Option<&[u8]>,
-    ) -> Result<CommandOutput, SshError> {
-        let channel = self
-            .handle
-            .channel_open_session()
-            .await
+            .map_err(|_| timed_out())?
             .map_err(SshError::Protocol)?;
         let (mut reader, writer) = channel.split();
-        writer
-            .exec(true, command.as_bytes())
-            .await
-            .map_err(SshError::Protocol)?;
-
-        let write = async {
-            if let Some(input) = stdin {
-                writer.data(input).await?;
-            }
-            writer.eof().await
-        };
-        let max_output = self.max_output;
-        let read = async {
-            let mut output = CommandOutput::default();
-            while let Some(msg) = reader.wait().await {
-                match msg {
-                    ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
-                    ChannelMsg::ExtendedData { data, ext: 1 } => {
-                        output.stderr.extend_from_slice(&data)
-                    }
-                    ChannelMsg::ExitStatus { exit_status } => {
-                        output.exit_status = Some(exit_status)
-                    }
-                    ChannelMsg::ExitSignal { signal_name, .. } => {
-                        output.exit_signal = Some(format!("{signal_name:?}"))
-                    }
-                    ChannelMsg::Failure => {
-                        return Err(SshError::Protocol(russh::Error::RequestDenied))
-                    }
-                    ChannelMsg::Close => break,
-                    _ => {}
-                }
-                if output.stdout.len() + output.stderr.len() > max_output {
-                    return Err(SshError::OutputTooLarge { limit: max_output });
-                }
-            }
-            Ok(output)
-        };
-        let (written, output) = tokio::join!(write, read);
-        let output = output?;
-        // A command may exit without reading its input; its exit status is
-        // then the answer. Without one, a failed write is the reason.
-        if let Err(e) = written {
-            if output.exit_status.is_none() && output.exit_signal.is_none() {
-                return Err(SshError::Protocol(e));
+        let exchange = exchange(&mut reader, &writer, command, stdin, self.max_output);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                // Best effort: the answer is "timeout" whatever happens here.
+                let _ = writer.signal(Sig::KILL).await;
+                let _ = writer.close().await;
+                Err(timed_out())
             }
         }
-        Ok(output)
     }
 
     /// Closes the connection politely.
@@ -185,4 +140,55 @@ impl SshSession {
             .await
             .map_err(SshError::Protocol)
     }
+}
+
+/// Starts `command` on an open channel, feeds it `stdin` and collects what
+/// it returns until the server closes the channel.
+async fn exchange(
+    reader: &mut ChannelReadHalf,
+    writer: &ChannelWriteHalf<Msg>,
+    command: &str,
+    stdin: Option<&[u8]>,
+    max_output: usize,
+) -> Result<CommandOutput, SshError> {
+    writer
+        .exec(true, command.as_bytes())
+        .await
+        .map_err(SshError::Protocol)?;
+    let write = async {
+        if let Some(input) = stdin {
+            writer.data(input).await?;
+        }
+        writer.eof().await
+    };
+    let read = async {
+        let mut output = CommandOutput::default();
+        while let Some(msg) = reader.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => output.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => output.exit_status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    output.exit_signal = Some(format!("{signal_name:?}"))
+                }
+                ChannelMsg::Failure => return Err(SshError::Protocol(russh::Error::RequestDenied)),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+            if output.stdout.len() + output.stderr.len() > max_output {
+                return Err(SshError::OutputTooLarge { limit: max_output });
+            }
+        }
+        Ok(output)
+    };
+    let (written, output) = tokio::join!(write, read);
+    let output = output?;
+    // A command may exit without reading its input; its exit status is then
+    // the answer. Without one, a failed write is the reason.
+    if let Err(e) = written {
+        if output.exit_status.is_none() && output.exit_signal.is_none() {
+            return Err(SshError::Protocol(e));
+        }
+    }
+    Ok(output)
 }

@@ -276,7 +276,11 @@ async fn an_unpinned_host_gets_no_password_unless_trust_on_first_use_is_allowed(
 /// returns the private key's text.
 /// The key files stay in the host's private /home.
 async fn authorized_key(host: &SshHost, user: &str, kind: &str, passphrase: &str) -> String {
-    let tag = if passphrase.is_empty() { "plain" } else { "protected" };
+    let tag = if passphrase.is_empty() {
+        "plain"
+    } else {
+        "protected"
+    };
     let path = format!("/home/{user}/test-key-{kind}-{tag}");
     let mut cmd = vec![
         "ssh-keygen",
@@ -457,8 +461,24 @@ async fn slow_commands_time_out_and_closed_ports_are_unreachable() {
         )
         .await
         .unwrap();
-    let err = session.run("sleep 30", None).await.unwrap_err();
+    let err = session.run("exec sleep 31.7", None).await.unwrap_err();
     assert_eq!(err.code(), "timeout", "{err}");
+    // The timed-out command was killed, not left behind on the target.
+    let deadline = std::time::Instant::now() + LOG_WAIT;
+    loop {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 31.7$"])
+            .output()
+            .unwrap();
+        if !found.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timed-out command is still running"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // The session is still usable for the next command.
     assert_eq!(
         session
