@@ -1,1 +1,3 @@
-//! tumbler-connectors
+//! tumbler-connectors: verify, change and push secrets on real targets.
+
+pub mod ssh;

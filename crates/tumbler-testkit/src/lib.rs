@@ -1,7 +1,7 @@
 //! tumbler-testkit: test-only infrastructure that runs the real thing on this
 //! machine (see ARCHITECTURE.md, "What 'real' means for tests"): throwaway
 //! databases for Tumbler's own store, a private password-checking PostgreSQL
-//! cluster, throwaway MariaDB users, an SMTP sink and a headless browser.
+//! cluster, throwaway MariaDB users, an SMTP sink and a headless browser and real OpenSSH test hosts.
 //!
 //! Every spawned process dies with the test: it is killed on `Drop`, and when
 //! the test process itself dies (`setpriv --pdeathsig KILL`; as root also a
@@ -19,4 +19,5 @@ pub mod pg_cluster;
 pub mod ports;
 pub mod postgres_store;
 pub mod smtp;
+pub mod sshd;
 mod util;

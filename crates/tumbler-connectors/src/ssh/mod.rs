@@ -1,0 +1,26 @@
+//! The SSH connector: log in to a target over SSH (`russh`, ring crypto)
+//! and run commands on it.
+//!
+//! Security rules, enforced here rather than left to callers:
+//! - the server's host key is identified by its SHA-256 fingerprint in
+//!   OpenSSH's format ([`HostKeyFingerprint`]) and checked against the
+//!   [`HostKeyPolicy`] during the key exchange, so a changed key stops the
+//!   connection before any credential is sent;
+//! - a password is never sent to a host whose key is not pinned, unless the
+//!   caller explicitly allows trust on first use;
+//! - the presented fingerprint is always reported (on the session and on the
+//!   errors that happen after the key exchange) so that it can be pinned;
+//! - secrets live in `secrecy` types, and no error or `Debug` text holds one;
+//! - secrets reach commands through standard input, never the command line.
+
+mod connector;
+mod credentials;
+mod error;
+mod host_key;
+mod session;
+
+pub use connector::{SshConnector, SshTarget};
+pub use credentials::{SshCredentials, SshSecret};
+pub use error::{SshError, TimeoutStage};
+pub use host_key::{HostKeyFingerprint, HostKeyPolicy};
+pub use session::{CommandOutput, SshSession};

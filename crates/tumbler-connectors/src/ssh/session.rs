@@ -1,0 +1,194 @@
+//! An authenticated SSH session and the commands run on it.
+
+use std::fmt;
+use std::time::Duration;
+
+use russh::client::{Handle, Msg};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Disconnect, Sig};
+use zeroize::Zeroizing;
+
+use super::error::{SshError, TimeoutStage};
+use super::host_key::{HostKeyFingerprint, PinningHandler};
+
+/// What a command left behind: its exit status (or signal) and its output.
+///
+/// The output buffers are wiped when dropped, since a command may print
+/// something secret. `Debug` shows only their lengths.
+#[derive(Default)]
+pub struct CommandOutput {
+    /// The exit status, if the server sent one.
+    pub exit_status: Option<u32>,
+    /// The name of the signal that ended the command, if it was killed.
+    pub exit_signal: Option<String>,
+    /// Everything written to standard output.
+    pub stdout: Zeroizing<Vec<u8>>,
+    /// Everything written to standard error.
+    pub stderr: Zeroizing<Vec<u8>>,
+}
+
+impl CommandOutput {
+    /// Whether the command exited with status 0.
+    pub fn success(&self) -> bool {
+        self.exit_status == Some(0)
+    }
+
+    /// Standard output as text (invalid UTF-8 replaced).
+    pub fn stdout_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard error as text (invalid UTF-8 replaced).
+    pub fn stderr_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+impl fmt::Debug for CommandOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandOutput")
+            .field("exit_status", &self.exit_status)
+            .field("exit_signal", &self.exit_signal)
+            .field("stdout_len", &self.stdout.len())
+            .field("stderr_len", &self.stderr.len())
+            .finish()
+    }
+}
+
+/// An authenticated SSH connection to one host.
+pub struct SshSession {
+    handle: Handle<PinningHandler>,
+    host_key: HostKeyFingerprint,
+    host_key_verified: bool,
+    command_timeout: Duration,
+    max_output: usize,
+}
+
+impl fmt::Debug for SshSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshSession")
+            .field("host_key", &self.host_key)
+            .field("host_key_verified", &self.host_key_verified)
+            .field("command_timeout", &self.command_timeout)
+            .finish()
+    }
+}
+
+impl SshSession {
+    pub(crate) fn new(
+        handle: Handle<PinningHandler>,
+        host_key: HostKeyFingerprint,
+        host_key_verified: bool,
+        command_timeout: Duration,
+        max_output: usize,
+    ) -> Self {
+        Self {
+            handle,
+            host_key,
+            host_key_verified,
+            command_timeout,
+            max_output,
+        }
+    }
+
+    /// The fingerprint of the host key the server presented.
+    pub fn host_key(&self) -> &HostKeyFingerprint {
+        &self.host_key
+    }
+
+    /// Whether the presented key matched a pinned one (false when nothing was
+    /// pinned and the session was allowed anyway).
+    pub fn host_key_verified(&self) -> bool {
+        self.host_key_verified
+    }
+
+    /// Runs `command` (a shell command line: it must never contain a secret)
+    /// and, if given, writes `stdin` to its standard input followed by EOF.
+    /// Secrets go through `stdin` only. Fails with [`SshError::Timeout`] if
+    /// the command has not finished within the session's command timeout;
+    /// the command is then sent `SIGKILL` (servers that honour the `signal`
+    /// request, such as OpenSSH, kill it) and its channel is closed.
+    pub async fn run(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<CommandOutput, SshError> {
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let timed_out = || SshError::Timeout {
+            stage: TimeoutStage::Command,
+        };
+        let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(SshError::Protocol)?;
+        let (mut reader, writer) = channel.split();
+        let exchange = exchange(&mut reader, &writer, command, stdin, self.max_output);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                // Best effort: the answer is "timeout" whatever happens here.
+                let _ = writer.signal(Sig::KILL).await;
+                let _ = writer.close().await;
+                Err(timed_out())
+            }
+        }
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(self) -> Result<(), SshError> {
+        self.handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await
+            .map_err(SshError::Protocol)
+    }
+}
+
+/// Starts `command` on an open channel, feeds it `stdin` and collects what
+/// it returns until the server closes the channel.
+async fn exchange(
+    reader: &mut ChannelReadHalf,
+    writer: &ChannelWriteHalf<Msg>,
+    command: &str,
+    stdin: Option<&[u8]>,
+    max_output: usize,
+) -> Result<CommandOutput, SshError> {
+    writer
+        .exec(true, command.as_bytes())
+        .await
+        .map_err(SshError::Protocol)?;
+    let write = async {
+        if let Some(input) = stdin {
+            writer.data(input).await?;
+        }
+        writer.eof().await
+    };
+    let read = async {
+        let mut output = CommandOutput::default();
+        while let Some(msg) = reader.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => output.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => output.exit_status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    output.exit_signal = Some(format!("{signal_name:?}"))
+                }
+                ChannelMsg::Failure => return Err(SshError::Protocol(russh::Error::RequestDenied)),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+            if output.stdout.len() + output.stderr.len() > max_output {
+                return Err(SshError::OutputTooLarge { limit: max_output });
+            }
+        }
+        Ok(output)
+    };
+    let (written, output) = tokio::join!(write, read);
+    let output = output?;
+    // A command may exit without reading its input; its exit status is then
+    // the answer. Without one, a failed write is the reason.
+    if let Err(e) = written {
+        if output.exit_status.is_none() && output.exit_signal.is_none() {
+            return Err(SshError::Protocol(e));
+        }
+    }
+    Ok(output)
+}
