@@ -182,7 +182,7 @@ impl SmtpSink {
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        self.server.kill();
+        self.server.kill_and_wait_for_children();
     }
 }
 

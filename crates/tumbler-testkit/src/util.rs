@@ -168,6 +168,34 @@ impl ChildGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Kills like [`ChildGuard::kill`], then waits (with a deadline) until the process's
+    /// children have really exited, so their sockets are closed when this returns.
+    pub(crate) fn kill_and_wait_for_children(&mut self) {
+        let pid = self.child.id();
+        let children: Vec<String> =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for child in children {
+            // Exited processes are gone or zombies (state Z): their files are closed either way.
+            while Instant::now() < deadline {
+                let stat =
+                    std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+                let state = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next());
+                if matches!(state, None | Some("Z") | Some("X")) {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
 }
 
 impl Drop for ChildGuard {
