@@ -1,0 +1,224 @@
+//! Logging in (password, session, token, Basic) and out; failures count towards lockout.
+
+use super::{AuthError, AuthMethod, AuthService, LoginSuccess, Principal, TOKEN_PREFIX};
+use crate::hashing::{random_token, token_hash, verify_password};
+use crate::{event, RequestOrigin};
+use secrecy::{ExposeSecret, SecretString};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::{SessionId, UserId};
+use tumbler_domain::user::{User, UserStatus};
+use tumbler_store::{NewSession, SessionRow};
+
+impl AuthService {
+    /// Checks a username and password, counting failures and locking the account after too
+    /// many. Every outcome is audited. Unknown users cost the same hash check as known ones.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: SecretString,
+        origin: &RequestOrigin,
+        action: &str,
+    ) -> Result<User, AuthError> {
+        let row = self.store.user_by_username(username).await?;
+        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
+        let password_ok = verify_password(password, stored).await;
+        let now = self.clock.now();
+        let Some(row) = row else {
+            let mut tx = self.store.begin().await?;
+            tx.append_audit(
+                &event(
+                    username,
+                    action,
+                    ("user", ""),
+                    Outcome::Failure,
+                    origin,
+                    "unknown_user",
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        let locked = row.locked_until.is_some_and(|until| until > now);
+        let refusal = if locked {
+            Some("locked_out")
+        } else if row.user.status != UserStatus::Enabled {
+            Some("disabled")
+        } else if !password_ok {
+            Some("wrong_password")
+        } else {
+            None
+        };
+        let mut tx = self.store.begin().await?;
+        let object = ("user", row.user.id.as_str());
+        if let Some(reason) = refusal {
+            if reason == "wrong_password" {
+                let failures = row.failed_logins + 1;
+                let lock = (failures >= self.settings.max_failed_logins)
+                    .then(|| now + self.settings.lockout);
+                tx.set_login_failures(
+                    &row.user.id,
+                    if lock.is_some() { 0 } else { failures },
+                    lock,
+                    now,
+                )
+                .await?;
+            }
+            tx.append_audit(
+                &event(username, action, object, Outcome::Failure, origin, reason),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        if row.failed_logins != 0 || row.locked_until.is_some() {
+            tx.set_login_failures(&row.user.id, 0, None, now).await?;
+        }
+        tx.append_audit(
+            &event(username, action, object, Outcome::Success, origin, ""),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row.user)
+    }
+
+    /// Logs in with a password and opens a session with a fresh id.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: SecretString,
+        origin: &RequestOrigin,
+    ) -> Result<LoginSuccess, AuthError> {
+        let user = self
+            .check_password(username, password, origin, "auth.login")
+            .await?;
+        let now = self.clock.now();
+        let cookie_secret = SecretString::from(random_token(32));
+        let session = SessionRow {
+            id: SessionId::generate(),
+            user_id: user.id.clone(),
+            csrf_token: random_token(24),
+            source: origin.source.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings.session_absolute,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_session(NewSession {
+            session: &session,
+            secret_hash: &token_hash(cookie_secret.expose_secret()),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(LoginSuccess {
+            user,
+            session,
+            cookie_secret,
+        })
+    }
+
+    /// Authenticates HTTP Basic credentials (counted towards lockout like a login).
+    pub async fn authenticate_basic(
+        &self,
+        username: &str,
+        password: SecretString,
+        origin: &RequestOrigin,
+    ) -> Result<Principal, AuthError> {
+        let user = self
+            .check_password(username, password, origin, "auth.basic")
+            .await?;
+        Ok(Principal {
+            user,
+            method: AuthMethod::Basic,
+        })
+    }
+
+    async fn enabled_user(&self, id: &UserId) -> Result<User, AuthError> {
+        let row = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.user.status != UserStatus::Enabled {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(row.user)
+    }
+
+    /// The caller behind a session cookie, if the session is alive; marks it used.
+    pub async fn authenticate_session(&self, cookie_secret: &str) -> Result<Principal, AuthError> {
+        let session = self
+            .store
+            .session_by_secret_hash(&token_hash(cookie_secret))
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let now = self.clock.now();
+        if now >= session.expires_at || now >= session.last_seen_at + self.settings.session_idle {
+            let mut tx = self.store.begin().await?;
+            tx.delete_session(&session.id).await?;
+            tx.commit().await?;
+            return Err(AuthError::Unauthenticated);
+        }
+        let user = self.enabled_user(&session.user_id).await?;
+        self.store.touch_session(&session.id, now).await?;
+        Ok(Principal {
+            user,
+            method: AuthMethod::Session {
+                id: session.id,
+                csrf_token: session.csrf_token,
+            },
+        })
+    }
+
+    /// The caller behind an API token, if the token is live; records its use.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Principal, AuthError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Unauthenticated);
+        }
+        let record = self
+            .store
+            .api_token_by_hash(&token_hash(token))
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let now = self.clock.now();
+        if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| now >= at) {
+            return Err(AuthError::Unauthenticated);
+        }
+        let user = self.enabled_user(&record.user_id).await?;
+        self.store.touch_api_token(&record.id, now).await?;
+        Ok(Principal {
+            user,
+            method: AuthMethod::Token(record.id),
+        })
+    }
+
+    /// Ends the caller's session (a no-op for other methods).
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        if let AuthMethod::Session { id, .. } = &principal.method {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            tx.delete_session(id).await?;
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    "auth.logout",
+                    ("session", id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    "",
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Console users' authentication: login and sessions, API tokens, HTTP Basic, changing one's
+//! own password, the first administrator and host-side password resets.
+
+mod login;
+mod password;
+mod tokens;
+
+use chrono::Duration;
+use secrecy::SecretString;
+use std::sync::Arc;
+use tumbler_domain::ids::{SessionId, TokenId};
+use tumbler_domain::password::{PasswordRules, RuleViolation};
+use tumbler_domain::user::User;
+use tumbler_domain::Clock;
+use tumbler_store::{ApiTokenRow, SessionRow, Store, StoreError};
+
+/// Prefix of every API token, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "tmb_";
+
+/// Name of the administrator created on first start.
+pub const INITIAL_ADMIN: &str = "admin";
+
+/// Rules for sessions, lockout and passwords.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after login, whatever happens.
+    pub session_absolute: Duration,
+    /// Failed logins in a row before the account locks.
+    pub max_failed_logins: i64,
+    /// How long a lockout lasts.
+    pub lockout: Duration,
+    /// Rules for new passwords.
+    pub password_rules: PasswordRules,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::minutes(30),
+            session_absolute: Duration::hours(12),
+            max_failed_logins: 5,
+            lockout: Duration::minutes(15),
+            password_rules: PasswordRules::default(),
+        }
+    }
+}
+
+/// Why authentication or an account action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user, wrong password, disabled or locked account: one answer for all.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// No valid session or token was presented, or it has expired.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The password must be changed before anything else.
+    #[error("you must change your password before doing anything else")]
+    PasswordChangeRequired,
+    /// This operation needs HTTP Basic authentication.
+    #[error("this operation requires HTTP Basic authentication")]
+    BasicAuthRequired,
+    /// The user has no local password to change.
+    #[error("you have no local password; it cannot be changed here")]
+    NoLocalPassword,
+    /// The current password given was wrong.
+    #[error("the current password is not correct")]
+    WrongCurrentPassword,
+    /// The new password breaks the policy; every broken rule is listed.
+    #[error("the new password does not meet the password policy")]
+    PolicyViolation(Vec<RuleViolation>),
+    /// No such user.
+    #[error("no such user")]
+    UnknownUser,
+    /// No such token.
+    #[error("no such token")]
+    UnknownToken,
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed; details are logged, not returned.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+    /// Password hashing failed.
+    #[error("internal error")]
+    Hashing(String),
+}
+
+impl AuthError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthenticated => "unauthenticated",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::BasicAuthRequired => "basic_auth_required",
+            Self::NoLocalPassword => "no_local_password",
+            Self::WrongCurrentPassword => "wrong_current_password",
+            Self::PolicyViolation(_) => "password_policy_violation",
+            Self::UnknownUser => "user_not_found",
+            Self::UnknownToken => "token_not_found",
+            Self::Invalid(_) => "invalid_request",
+            Self::Store(_) | Self::Hashing(_) => "internal_error",
+        }
+    }
+}
+
+/// How a request was authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A console session cookie.
+    Session {
+        /// The session.
+        id: SessionId,
+        /// Its CSRF token.
+        csrf_token: String,
+    },
+    /// An API token.
+    Token(TokenId),
+    /// HTTP Basic with the user's password.
+    Basic,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Who.
+    pub user: User,
+    /// How.
+    pub method: AuthMethod,
+}
+
+impl Principal {
+    /// Fails with [`AuthError::PasswordChangeRequired`] while the user must change the password.
+    pub fn require_active(&self) -> Result<(), AuthError> {
+        if self.user.must_change_password {
+            Err(AuthError::PasswordChangeRequired)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A successful login.
+pub struct LoginSuccess {
+    /// The user.
+    pub user: User,
+    /// The new session.
+    pub session: SessionRow,
+    /// The cookie value: shown to the client once, stored only as a hash.
+    pub cookie_secret: SecretString,
+}
+
+/// A newly created API token.
+pub struct NewToken {
+    /// The stored record.
+    pub record: ApiTokenRow,
+    /// The token itself, shown once.
+    pub token: SecretString,
+}
+
+/// Authentication and own-account operations.
+#[derive(Clone)]
+pub struct AuthService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: AuthSettings,
+}
+
+impl AuthService {
+    /// A service over `store` with the given clock and settings.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: AuthSettings) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    /// The rules new passwords must meet.
+    pub fn password_rules(&self) -> &PasswordRules {
+        &self.settings.password_rules
+    }
+}

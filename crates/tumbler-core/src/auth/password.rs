@@ -1,0 +1,192 @@
+//! Passwords: the first administrator, host-side resets, changing one's own.
+
+use super::{AuthError, AuthMethod, AuthService, Principal, INITIAL_ADMIN};
+use crate::hashing::{hash_password, verify_password};
+use crate::{event, RequestOrigin};
+use secrecy::{ExposeSecret, SecretString};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::UserId;
+use tumbler_domain::password::{generate_one_time_password, RuleViolation};
+use tumbler_domain::user::{User, UserKind, UserStatus};
+use tumbler_store::NewUser;
+
+impl AuthService {
+    /// Creates `admin` with a one-time password when the store has no user; returns the
+    /// password to show once on the terminal, or `None` when users exist.
+    pub async fn bootstrap_admin(&self) -> Result<Option<SecretString>, AuthError> {
+        if self.store.count_users().await? > 0 {
+            return Ok(None);
+        }
+        let password = generate_one_time_password();
+        let hash = hash_password(password.clone())
+            .await
+            .map_err(AuthError::Hashing)?;
+        let now = self.clock.now();
+        let user = User {
+            id: UserId::generate(),
+            username: INITIAL_ADMIN.to_owned(),
+            display_name: "Administrator".to_owned(),
+            email: None,
+            kind: UserKind::Local,
+            status: UserStatus::Enabled,
+            roles: vec!["admin".to_owned()],
+            must_change_password: true,
+            password_changed_at: Some(now),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_user(
+            NewUser {
+                user: &user,
+                password_hash: Some(&hash),
+            },
+            now,
+        )
+        .await?;
+        tx.append_audit(
+            &event(
+                "system",
+                "user.create",
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                &RequestOrigin::host(),
+                "initial administrator",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(password))
+    }
+
+    /// Gives `username` a new one-time password that must be changed at next login, unlocks the
+    /// account, and ends its sessions. For recovering access from the server's host.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        origin: &RequestOrigin,
+    ) -> Result<SecretString, AuthError> {
+        let row = self
+            .store
+            .user_by_username(username)
+            .await?
+            .ok_or(AuthError::UnknownUser)?;
+        if row.user.kind != UserKind::Local {
+            return Err(AuthError::NoLocalPassword);
+        }
+        let password = generate_one_time_password();
+        let hash = hash_password(password.clone())
+            .await
+            .map_err(AuthError::Hashing)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_password(&row.user.id, &hash, true, now).await?;
+        tx.delete_user_sessions(&row.user.id).await?;
+        tx.append_audit(
+            &event(
+                &origin.source,
+                "user.password.reset",
+                ("user", row.user.id.as_str()),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(password)
+    }
+
+    /// Changes the caller's own local password. Requires the current password; the new one
+    /// must meet the policy and differ from it. A session used for the change ends (the
+    /// user logs in again); other sessions are unaffected.
+    pub async fn change_own_password(
+        &self,
+        principal: &Principal,
+        current: SecretString,
+        new: SecretString,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let Some(stored) = row
+            .password_hash
+            .clone()
+            .filter(|_| user.kind == UserKind::Local)
+        else {
+            return Err(AuthError::NoLocalPassword);
+        };
+        let now = self.clock.now();
+        let object = ("user", user.id.as_str());
+        if !verify_password(current.clone(), Some(stored)).await {
+            let mut tx = self.store.begin().await?;
+            tx.append_audit(
+                &event(
+                    &user.username,
+                    "user.password.change",
+                    object,
+                    Outcome::Failure,
+                    origin,
+                    "wrong_current_password",
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let mut broken = self
+            .settings
+            .password_rules
+            .check(new.expose_secret(), &user.username);
+        if new.expose_secret() == current.expose_secret() {
+            broken.push(RuleViolation {
+                code: "same_as_current",
+                message: "Choose a password different from your current one.".to_owned(),
+            });
+        }
+        if !broken.is_empty() {
+            let codes: Vec<_> = broken.iter().map(|v| v.code).collect();
+            let mut tx = self.store.begin().await?;
+            tx.append_audit(
+                &event(
+                    &user.username,
+                    "user.password.change",
+                    object,
+                    Outcome::Failure,
+                    origin,
+                    codes.join(","),
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::PolicyViolation(broken));
+        }
+        let hash = hash_password(new).await.map_err(AuthError::Hashing)?;
+        let mut tx = self.store.begin().await?;
+        tx.set_password(&user.id, &hash, false, now).await?;
+        if let AuthMethod::Session { id, .. } = &principal.method {
+            tx.delete_session(id).await?;
+        }
+        tx.append_audit(
+            &event(
+                &user.username,
+                "user.password.change",
+                object,
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
