@@ -3,21 +3,11 @@
 
 use crate::Principal;
 use tumbler_domain::audit::{AuditEvent, GENESIS_HASH};
+use tumbler_domain::permission::Permission;
 use tumbler_store::{AuditFilter, Store, StoreError};
 
-/// Roles that may read the audit log (until custom roles and permissions exist).
-const AUDIT_READERS: &[&str] = &["admin", "auditor"];
-
 fn require_reader(principal: &Principal) -> Result<(), AuditError> {
-    principal
-        .require_active()
-        .map_err(|_| AuditError::Forbidden)?;
-    if principal
-        .user
-        .roles
-        .iter()
-        .any(|r| AUDIT_READERS.contains(&r.as_str()))
-    {
+    if principal.can(Permission::AuditRead) {
         Ok(())
     } else {
         Err(AuditError::Forbidden)

@@ -5,11 +5,16 @@ pub mod audit;
 pub mod auth;
 mod hashing;
 pub mod master_key;
+pub mod roles;
+mod throttle;
+pub mod users;
 pub mod vault;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
 pub use master_key::{MasterKeyError, MasterKeySource};
+pub use roles::{RoleError, RoleService};
+pub use users::{UserError, UserService};
 pub use vault::{Vault, VaultError};
 
 use tumbler_domain::audit::{NewAuditEvent, Outcome};

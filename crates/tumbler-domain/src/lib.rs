@@ -4,6 +4,7 @@ pub mod audit;
 pub mod clock;
 pub mod ids;
 pub mod password;
+pub mod permission;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -83,6 +83,8 @@ pub struct User {
     pub must_change_password: bool,
     /// When the password was last set.
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// When the current temporary (one-time) password stops working, if it is one.
+    pub temp_password_expires_at: Option<DateTime<Utc>>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
 }

@@ -27,6 +27,22 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ),
     ("TUMBLER_AUTH__MAX_FAILED_LOGINS", "auth.max_failed_logins"),
     ("TUMBLER_AUTH__LOCKOUT_MINUTES", "auth.lockout_minutes"),
+    (
+        "TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS",
+        "auth.temporary_password_hours",
+    ),
+    (
+        "TUMBLER_AUTH__MAX_SESSIONS_PER_USER",
+        "auth.max_sessions_per_user",
+    ),
+    (
+        "TUMBLER_AUTH__MAX_FAILURES_PER_SOURCE",
+        "auth.max_failures_per_source",
+    ),
+    (
+        "TUMBLER_AUTH__SOURCE_WINDOW_MINUTES",
+        "auth.source_window_minutes",
+    ),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -128,6 +144,14 @@ pub struct AuthConfig {
     pub max_failed_logins: u32,
     /// Lockout duration.
     pub lockout_minutes: u32,
+    /// How long a temporary (one-time) password works.
+    pub temporary_password_hours: u32,
+    /// Live sessions one user may have at once.
+    pub max_sessions_per_user: u32,
+    /// Failed logins from one address within `source_window_minutes` before it is throttled.
+    pub max_failures_per_source: u32,
+    /// The window of `max_failures_per_source`.
+    pub source_window_minutes: u32,
 }
 
 impl Default for AuthConfig {
@@ -137,6 +161,10 @@ impl Default for AuthConfig {
             session_absolute_hours: 12,
             max_failed_logins: 5,
             lockout_minutes: 15,
+            temporary_password_hours: 72,
+            max_sessions_per_user: 5,
+            max_failures_per_source: 20,
+            source_window_minutes: 15,
         }
     }
 }

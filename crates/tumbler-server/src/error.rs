@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tumbler_core::{AuditError, AuthError, VaultError};
+use tumbler_core::{AuditError, AuthError, RoleError, UserError, VaultError};
 
 /// An error answer of the JSON API.
 #[derive(Debug)]
@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// Extra structured detail (e.g. every broken password rule).
     pub details: Option<serde_json::Value>,
+    /// Seconds after which a rate-limited client may retry (`Retry-After`).
+    pub retry_after: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,6 +42,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -81,7 +84,13 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        res
     }
 }
 
@@ -93,7 +102,11 @@ impl From<AuthError> for ApiError {
             | AuthError::WrongCurrentPassword => StatusCode::UNAUTHORIZED,
             AuthError::PasswordChangeRequired
             | AuthError::BasicAuthRequired
-            | AuthError::NoLocalPassword => StatusCode::FORBIDDEN,
+            | AuthError::NoLocalPassword
+            | AuthError::Forbidden
+            | AuthError::TemporaryPasswordExpired => StatusCode::FORBIDDEN,
+            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::SessionLimit => StatusCode::CONFLICT,
             AuthError::PolicyViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::UnknownUser | AuthError::UnknownToken => StatusCode::NOT_FOUND,
             AuthError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -105,12 +118,43 @@ impl From<AuthError> for ApiError {
             })),
             _ => None,
         };
+        let retry_after = match &e {
+            AuthError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         Self {
             status,
             code: e.code(),
             message: e.to_string(),
             details,
+            retry_after,
         }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        let status = match &e {
+            UserError::Forbidden => StatusCode::FORBIDDEN,
+            UserError::NotFound | UserError::SessionNotFound => StatusCode::NOT_FOUND,
+            UserError::Duplicate | UserError::LastAdmin => StatusCode::CONFLICT,
+            UserError::UnknownRole(_) | UserError::Invalid(_) => StatusCode::BAD_REQUEST,
+            UserError::Store(_) | UserError::Hashing(_) => return Self::internal(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        let status = match &e {
+            RoleError::Forbidden => StatusCode::FORBIDDEN,
+            RoleError::NotFound => StatusCode::NOT_FOUND,
+            RoleError::Duplicate | RoleError::Builtin | RoleError::InUse => StatusCode::CONFLICT,
+            RoleError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RoleError::Store(_) => return Self::internal(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }
 

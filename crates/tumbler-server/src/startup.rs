@@ -7,7 +7,8 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, Vault, VaultError,
+    AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, RoleError,
+    RoleService, UserService, Vault, VaultError,
 };
 use tumbler_domain::password::PasswordRules;
 use tumbler_domain::Clock;
@@ -44,6 +45,9 @@ pub enum StartupError {
     /// The vault could not be opened.
     #[error("vault: {0}")]
     Vault(#[from] VaultError),
+    /// The built-in roles could not be set up.
+    #[error("roles: {0}")]
+    Roles(#[from] RoleError),
     /// The auth service failed during start-up.
     #[error("auth: {0}")]
     Auth(#[from] tumbler_core::AuthError),
@@ -60,6 +64,10 @@ pub struct Services {
     pub auth: AuthService,
     /// Audit reads.
     pub audit: AuditService,
+    /// User management.
+    pub users: UserService,
+    /// Role management.
+    pub roles: RoleService,
 }
 
 impl Services {
@@ -68,6 +76,8 @@ impl Services {
         AppState {
             auth: self.auth.clone(),
             audit: self.audit.clone(),
+            users: self.users.clone(),
+            roles: self.roles.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -136,6 +146,11 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
         max_failed_logins: i64::from(a.max_failed_logins.max(1)),
         lockout: chrono::Duration::minutes(i64::from(a.lockout_minutes)),
         password_rules: PasswordRules::default(),
+        temp_password_ttl: chrono::Duration::hours(i64::from(a.temporary_password_hours)),
+        max_sessions_per_user: i64::from(a.max_sessions_per_user.max(1)),
+        max_failures_per_source: usize::try_from(a.max_failures_per_source.max(1))
+            .unwrap_or(usize::MAX),
+        source_window: chrono::Duration::minutes(i64::from(a.source_window_minutes)),
     }
 }
 
@@ -164,6 +179,9 @@ pub async fn open_services(
         .map(|k| k.master_key_id.clone());
     let key = master.load(&store, store_key_id.as_deref()).await?;
     let vault = Vault::open(store.clone(), clock.clone(), key).await?;
+    let roles = RoleService::new(store.clone(), clock.clone());
+    roles.sync_builtin().await?;
+    let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
     let auth = AuthService::new(store.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
     Ok(Services {
@@ -171,5 +189,7 @@ pub async fn open_services(
         vault,
         auth,
         audit,
+        users,
+        roles,
     })
 }

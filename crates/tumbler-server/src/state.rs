@@ -2,7 +2,7 @@
 
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use tumbler_core::{AuditService, AuthService, Vault};
+use tumbler_core::{AuditService, AuthService, RoleService, UserService, Vault};
 use tumbler_store::Store;
 
 /// Shared state of the HTTP layer.
@@ -12,6 +12,10 @@ pub struct AppState {
     pub auth: AuthService,
     /// Audit log reads and verification.
     pub audit: AuditService,
+    /// User management.
+    pub users: UserService,
+    /// Role management.
+    pub roles: RoleService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

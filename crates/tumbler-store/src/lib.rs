@@ -12,6 +12,7 @@ mod backup;
 mod error;
 mod meta;
 mod migrate;
+mod roles;
 mod secrets;
 mod sessions;
 mod tx;
@@ -24,7 +25,7 @@ pub use error::StoreError;
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};
 pub use tx::Tx;
-pub use users::{NewUser, UserRow};
+pub use users::{NewUser, UserChanges, UserFilter, UserRow};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;

@@ -4,8 +4,14 @@ use crate::{col, Backend, Store, StoreError};
 
 type Migration = (i64, &'static str);
 
-const SQLITE: &[Migration] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[Migration] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE: &[Migration] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_roles.sql")),
+];
+const POSTGRES: &[Migration] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_roles.sql")),
+];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.
 const PG_MIGRATION_LOCK: i64 = 0x7475_6d62_6c65;

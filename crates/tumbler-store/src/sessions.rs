@@ -62,6 +62,19 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// A user's sessions, newest first.
+    pub async fn sessions_of(&self, user_id: &UserId) -> Result<Vec<SessionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id.as_str())
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Marks a session as used now. Not audited: it changes no state a person acts on.
     pub async fn touch_session(
         &self,
@@ -98,6 +111,47 @@ impl Tx {
         .await
         .map_err(StoreError::query)?;
         Ok(())
+    }
+
+    /// Ends a user's sessions that are past their absolute end or idle since before
+    /// `idle_since`, then counts the live ones left (inside this transaction, so a
+    /// concurrent login of the same user cannot slip past a limit).
+    pub async fn prune_and_count_sessions(
+        &mut self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR last_seen_at <= $3)",
+        )
+        .bind(user_id.as_str())
+        .bind(to_millis(now))
+        .bind(to_millis(idle_since))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        col(&row, "n")
+    }
+
+    /// Ends one session of `user_id`; returns whether it existed.
+    pub async fn delete_session_of(
+        &mut self,
+        user_id: &UserId,
+        id: &SessionId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id.as_str())
+            .bind(user_id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Ends one session; returns whether it existed.

@@ -39,7 +39,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str = "id, username, display_name, email, kind, status, roles, password_hash, \
-     must_change_password, password_changed_at, failed_logins, locked_until, created_at";
+     must_change_password, password_changed_at, temp_password_expires_at, failed_logins, locked_until, created_at";
 
 fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     let kind: String = col(row, "kind")?;
@@ -61,6 +61,8 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
             .collect(),
         must_change_password: col::<i64>(row, "must_change_password")? != 0,
         password_changed_at: col::<Option<i64>>(row, "password_changed_at")?.map(from_millis),
+        temp_password_expires_at: col::<Option<i64>>(row, "temp_password_expires_at")?
+            .map(from_millis),
         created_at: from_millis(col(row, "created_at")?),
     };
     Ok(UserRow {
@@ -71,7 +73,70 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     })
 }
 
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only this kind.
+    pub kind: Option<UserKind>,
+    /// Username or display name contains this (case-insensitive).
+    pub search: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Fields of a user an administrator may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New email (`Some(None)` clears it).
+    pub email: Option<Option<String>>,
+    /// New roles.
+    pub roles: Option<Vec<String>>,
+    /// New status.
+    pub status: Option<UserStatus>,
+}
+
 impl Store {
+    /// Users matching `filter`, by username, and how many match in all.
+    pub async fn users(&self, filter: &UserFilter) -> Result<(Vec<UserRow>, i64), StoreError> {
+        let condition = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) AND \
+             ($3 IS NULL OR LOWER(username) LIKE $3 OR LOWER(display_name) LIKE $3)";
+        let search = filter
+            .search
+            .as_ref()
+            .map(|s| format!("%{}%", s.to_lowercase().replace(['%', '_'], "")));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE {condition} ORDER BY username LIMIT $4 OFFSET $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.kind.map(|k| k.as_str()))
+            .bind(search.as_deref())
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        let total = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM users WHERE {condition}"
+        ))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.kind.map(|k| k.as_str()))
+        .bind(search.as_deref())
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::query)?;
+        Ok((
+            rows.iter().map(from_row).collect::<Result<_, _>>()?,
+            col(&total, "n")?,
+        ))
+    }
+
     /// The user with this login name.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
@@ -105,6 +170,61 @@ impl Store {
 }
 
 impl Tx {
+    /// Applies `changes` to a user; returns whether the user exists.
+    pub async fn update_user(
+        &mut self,
+        id: &UserId,
+        changes: &UserChanges,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET display_name = COALESCE($1, display_name), \
+             email = CASE WHEN $2 = 1 THEN $3 ELSE email END, \
+             roles = COALESCE($4, roles), status = COALESCE($5, status), updated_at = $6 WHERE id = $7",
+        )
+        .bind(changes.display_name.as_deref())
+        .bind(i64::from(changes.email.is_some()))
+        .bind(changes.email.clone().flatten())
+        .bind(changes.roles.as_ref().map(|r| r.join(",")))
+        .bind(changes.status.map(|s| s.as_str()))
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a user (sessions and tokens go with it); returns whether it existed.
+    pub async fn delete_user(&mut self, id: &UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many users (only enabled ones if `enabled_only`) hold `role`, read inside this
+    /// transaction.
+    pub async fn count_users_with_role(
+        &mut self,
+        role: &str,
+        enabled_only: bool,
+    ) -> Result<i64, StoreError> {
+        let rows = sqlx::query("SELECT roles FROM users WHERE ($1 = 0 OR status = 'enabled')")
+            .bind(i64::from(enabled_only))
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        let mut n = 0;
+        for row in &rows {
+            let roles: String = col(row, "roles")?;
+            n += i64::from(roles.split(',').any(|r| r == role));
+        }
+        Ok(n)
+    }
+
     /// Inserts a user; a taken username is [`StoreError::Duplicate`].
     pub async fn insert_user(
         &mut self,
@@ -114,8 +234,8 @@ impl Tx {
         let u = new.user;
         sqlx::query(
             "INSERT INTO users (id, username, display_name, email, kind, status, roles, password_hash, \
-             must_change_password, password_changed_at, failed_logins, locked_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, $11, $11)",
+             must_change_password, password_changed_at, temp_password_expires_at, failed_logins, locked_until, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, 0, NULL, $11, $11)",
         )
         .bind(u.id.as_str())
         .bind(&u.username)
@@ -128,29 +248,31 @@ impl Tx {
         .bind(i64::from(u.must_change_password))
         .bind(u.password_changed_at.map(to_millis))
         .bind(to_millis(now))
+        .bind(u.temp_password_expires_at.map(to_millis))
         .execute(self.conn())
         .await
         .map_err(StoreError::unique("username"))?;
         Ok(())
     }
 
-    /// Sets a user's password hash, whether it must be changed at next login, and clears
-    /// failed logins and any lockout.
+    /// Sets a user's password hash and clears failed logins and any lockout. A temporary
+    /// password (`temp_expires_at` set) must be changed at next login and stops working then.
     pub async fn set_password(
         &mut self,
         id: &UserId,
         password_hash: &str,
-        must_change: bool,
+        temp_expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
-             failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $4",
+             temp_password_expires_at = $5, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $4",
         )
         .bind(password_hash)
-        .bind(i64::from(must_change))
+        .bind(i64::from(temp_expires_at.is_some()))
         .bind(to_millis(now))
         .bind(id.as_str())
+        .bind(temp_expires_at.map(to_millis))
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;

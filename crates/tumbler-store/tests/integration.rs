@@ -25,7 +25,7 @@ impl Fixture {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 1);
+        assert_eq!(store.migrate().await.unwrap(), 2);
         Self {
             store,
             _dir: Some(dir),
@@ -36,7 +36,7 @@ impl Fixture {
     async fn postgres() -> Self {
         let pg = PgStoreDb::create().await;
         let store = Store::connect(&pg.url()).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 1);
+        assert_eq!(store.migrate().await.unwrap(), 2);
         Self {
             store,
             _dir: None,
@@ -99,6 +99,7 @@ fn user(name: &str) -> User {
         roles: vec!["admin".to_owned(), "auditor".to_owned()],
         must_change_password: true,
         password_changed_at: Some(t0()),
+        temp_password_expires_at: Some(t0() + Duration::hours(72)),
         created_at: t0(),
     }
 }
@@ -173,7 +174,7 @@ async fn users_are_unique_by_name_and_round_trip(store: &Store) {
     );
     let mut tx = store.begin().await.unwrap();
     assert!(tx
-        .set_password(&alice.id, "$argon2id$new", false, t0())
+        .set_password(&alice.id, "$argon2id$new", None, t0())
         .await
         .unwrap());
     tx.commit().await.unwrap();

@@ -1,4 +1,5 @@
-//! Logging in (password, session, token, Basic) and out; failures count towards lockout.
+//! Logging in (password, session, token, Basic) and out. Failures count towards the account's
+//! lockout and the source address's throttle; every attempt is audited.
 
 use super::{AuthError, AuthMethod, AuthService, LoginSuccess, Principal, TOKEN_PREFIX};
 use crate::hashing::{random_token, token_hash, verify_password};
@@ -10,8 +11,36 @@ use tumbler_domain::user::{User, UserStatus};
 use tumbler_store::{NewSession, SessionRow};
 
 impl AuthService {
-    /// Checks a username and password, counting failures and locking the account after too
-    /// many. Every outcome is audited. Unknown users cost the same hash check as known ones.
+    /// Appends one audit event in a transaction of its own (for refusals, which change nothing
+    /// else).
+    async fn audit_refusal(
+        &self,
+        username: &str,
+        action: &str,
+        user_id: &str,
+        origin: &RequestOrigin,
+        reason: &str,
+    ) -> Result<(), AuthError> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                username,
+                action,
+                ("user", user_id),
+                Outcome::Failure,
+                origin,
+                reason,
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a username and password. Unknown users cost the same hash check as known ones
+    /// and get the same answer; failures lock the account after too many and throttle the
+    /// source address.
     async fn check_password(
         &self,
         username: &str,
@@ -19,29 +48,24 @@ impl AuthService {
         origin: &RequestOrigin,
         action: &str,
     ) -> Result<User, AuthError> {
+        let now = self.clock.now();
+        if let Err(until) = self.throttle.check(&origin.source, now) {
+            self.audit_refusal(username, action, "", origin, "rate_limited")
+                .await?;
+            return Err(AuthError::RateLimited {
+                retry_after_secs: (until - now).num_seconds().max(1),
+            });
+        }
         let row = self.store.user_by_username(username).await?;
         let stored = row.as_ref().and_then(|r| r.password_hash.clone());
         let password_ok = verify_password(password, stored).await;
-        let now = self.clock.now();
         let Some(row) = row else {
-            let mut tx = self.store.begin().await?;
-            tx.append_audit(
-                &event(
-                    username,
-                    action,
-                    ("user", ""),
-                    Outcome::Failure,
-                    origin,
-                    "unknown_user",
-                ),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
+            self.throttle.record_failure(&origin.source, now);
+            self.audit_refusal(username, action, "", origin, "unknown_user")
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
-        let locked = row.locked_until.is_some_and(|until| until > now);
-        let refusal = if locked {
+        let refusal = if row.locked_until.is_some_and(|until| until > now) {
             Some("locked_out")
         } else if row.user.status != UserStatus::Enabled {
             Some("disabled")
@@ -53,6 +77,7 @@ impl AuthService {
         let mut tx = self.store.begin().await?;
         let object = ("user", row.user.id.as_str());
         if let Some(reason) = refusal {
+            self.throttle.record_failure(&origin.source, now);
             if reason == "wrong_password" {
                 let failures = row.failed_logins + 1;
                 let lock = (failures >= self.settings.max_failed_logins)
@@ -73,6 +98,26 @@ impl AuthService {
             tx.commit().await?;
             return Err(AuthError::InvalidCredentials);
         }
+        if row
+            .user
+            .temp_password_expires_at
+            .is_some_and(|at| at <= now)
+        {
+            tx.append_audit(
+                &event(
+                    username,
+                    action,
+                    object,
+                    Outcome::Failure,
+                    origin,
+                    "temporary_password_expired",
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::TemporaryPasswordExpired);
+        }
         if row.failed_logins != 0 || row.locked_until.is_some() {
             tx.set_login_failures(&row.user.id, 0, None, now).await?;
         }
@@ -85,7 +130,8 @@ impl AuthService {
         Ok(row.user)
     }
 
-    /// Logs in with a password and opens a session with a fresh id.
+    /// Logs in with a password and opens a session with a fresh id, unless the user already
+    /// has the most live sessions allowed.
     pub async fn login(
         &self,
         username: &str,
@@ -107,10 +153,41 @@ impl AuthService {
             expires_at: now + self.settings.session_absolute,
         };
         let mut tx = self.store.begin().await?;
+        let live = tx
+            .prune_and_count_sessions(&user.id, now, now - self.settings.session_idle)
+            .await?;
+        if live >= self.settings.max_sessions_per_user {
+            tx.append_audit(
+                &event(
+                    username,
+                    "auth.session.create",
+                    ("user", user.id.as_str()),
+                    Outcome::Failure,
+                    origin,
+                    "session_limit_reached",
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AuthError::SessionLimit);
+        }
         tx.insert_session(NewSession {
             session: &session,
             secret_hash: &token_hash(cookie_secret.expose_secret()),
         })
+        .await?;
+        tx.append_audit(
+            &event(
+                username,
+                "auth.session.create",
+                ("session", session.id.as_str()),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
         .await?;
         tx.commit().await?;
         Ok(LoginSuccess {
@@ -130,10 +207,7 @@ impl AuthService {
         let user = self
             .check_password(username, password, origin, "auth.basic")
             .await?;
-        Ok(Principal {
-            user,
-            method: AuthMethod::Basic,
-        })
+        self.principal(user, AuthMethod::Basic).await
     }
 
     async fn enabled_user(&self, id: &UserId) -> Result<User, AuthError> {
@@ -164,13 +238,14 @@ impl AuthService {
         }
         let user = self.enabled_user(&session.user_id).await?;
         self.store.touch_session(&session.id, now).await?;
-        Ok(Principal {
+        self.principal(
             user,
-            method: AuthMethod::Session {
+            AuthMethod::Session {
                 id: session.id,
                 csrf_token: session.csrf_token,
             },
-        })
+        )
+        .await
     }
 
     /// The caller behind an API token, if the token is live; records its use.
@@ -189,10 +264,7 @@ impl AuthService {
         }
         let user = self.enabled_user(&record.user_id).await?;
         self.store.touch_api_token(&record.id, now).await?;
-        Ok(Principal {
-            user,
-            method: AuthMethod::Token(record.id),
-        })
+        self.principal(user, AuthMethod::Token(record.id)).await
     }
 
     /// Ends the caller's session (a no-op for other methods).

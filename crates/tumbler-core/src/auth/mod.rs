@@ -5,11 +5,14 @@ mod login;
 mod password;
 mod tokens;
 
+use crate::throttle::SourceThrottle;
 use chrono::Duration;
 use secrecy::SecretString;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tumbler_domain::ids::{SessionId, TokenId};
 use tumbler_domain::password::{PasswordRules, RuleViolation};
+use tumbler_domain::permission::Permission;
 use tumbler_domain::user::User;
 use tumbler_domain::Clock;
 use tumbler_store::{ApiTokenRow, SessionRow, Store, StoreError};
@@ -33,6 +36,14 @@ pub struct AuthSettings {
     pub lockout: Duration,
     /// Rules for new passwords.
     pub password_rules: PasswordRules,
+    /// How long a temporary (one-time) password works.
+    pub temp_password_ttl: Duration,
+    /// Live sessions one user may have at once.
+    pub max_sessions_per_user: i64,
+    /// Failed logins from one source address within `source_window` before it is throttled.
+    pub max_failures_per_source: usize,
+    /// The window of `max_failures_per_source`.
+    pub source_window: Duration,
 }
 
 impl Default for AuthSettings {
@@ -43,6 +54,10 @@ impl Default for AuthSettings {
             max_failed_logins: 5,
             lockout: Duration::minutes(15),
             password_rules: PasswordRules::default(),
+            temp_password_ttl: Duration::hours(72),
+            max_sessions_per_user: 5,
+            max_failures_per_source: 20,
+            source_window: Duration::minutes(15),
         }
     }
 }
@@ -77,6 +92,23 @@ pub enum AuthError {
     /// No such token.
     #[error("no such token")]
     UnknownToken,
+    /// Too many failed logins from this address; try again later.
+    #[error("too many failed logins from your address; try again in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until the next attempt is accepted.
+        retry_after_secs: i64,
+    },
+    /// The user already has the most sessions allowed.
+    #[error(
+        "you already have the maximum number of sessions; log out elsewhere or end a session first"
+    )]
+    SessionLimit,
+    /// The temporary password has expired.
+    #[error("your temporary password has expired; ask an administrator for a new one")]
+    TemporaryPasswordExpired,
+    /// The caller lacks the permission.
+    #[error("you do not have permission for this")]
+    Forbidden,
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
@@ -101,6 +133,10 @@ impl AuthError {
             Self::PolicyViolation(_) => "password_policy_violation",
             Self::UnknownUser => "user_not_found",
             Self::UnknownToken => "token_not_found",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::SessionLimit => "session_limit_reached",
+            Self::TemporaryPasswordExpired => "temporary_password_expired",
+            Self::Forbidden => "forbidden",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
         }
@@ -130,9 +166,26 @@ pub struct Principal {
     pub user: User,
     /// How.
     pub method: AuthMethod,
+    /// What the user's roles allow, resolved at this request (a role change applies at once).
+    pub permissions: BTreeSet<Permission>,
 }
 
 impl Principal {
+    /// Whether the caller holds `permission` and has no pending password change.
+    pub fn can(&self, permission: Permission) -> bool {
+        !self.user.must_change_password && self.permissions.contains(&permission)
+    }
+
+    /// Fails with [`AuthError::Forbidden`] unless [`Principal::can`].
+    pub fn require(&self, permission: Permission) -> Result<(), AuthError> {
+        self.require_active()?;
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+
     /// Fails with [`AuthError::PasswordChangeRequired`] while the user must change the password.
     pub fn require_active(&self) -> Result<(), AuthError> {
         if self.user.must_change_password {
@@ -167,16 +220,41 @@ pub struct AuthService {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
+    throttle: Arc<SourceThrottle>,
 }
 
 impl AuthService {
     /// A service over `store` with the given clock and settings.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: AuthSettings) -> Self {
+        let throttle = Arc::new(SourceThrottle::new(
+            settings.max_failures_per_source,
+            settings.source_window,
+        ));
         Self {
             store,
             clock,
             settings,
+            throttle,
         }
+    }
+
+    /// The caller `user` authenticated by `method`, with the permissions of the user's roles.
+    pub(crate) async fn principal(
+        &self,
+        user: User,
+        method: AuthMethod,
+    ) -> Result<Principal, AuthError> {
+        let roles = self.store.roles().await?;
+        let permissions = roles
+            .iter()
+            .filter(|r| user.roles.contains(&r.name))
+            .flat_map(|r| r.permissions.iter().copied())
+            .collect();
+        Ok(Principal {
+            user,
+            method,
+            permissions,
+        })
     }
 
     /// The rules new passwords must meet.

@@ -32,6 +32,7 @@ impl AuthService {
             roles: vec!["admin".to_owned()],
             must_change_password: true,
             password_changed_at: Some(now),
+            temp_password_expires_at: Some(now + self.settings.temp_password_ttl),
             created_at: now,
         };
         let mut tx = self.store.begin().await?;
@@ -80,7 +81,13 @@ impl AuthService {
             .map_err(AuthError::Hashing)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_password(&row.user.id, &hash, true, now).await?;
+        tx.set_password(
+            &row.user.id,
+            &hash,
+            Some(now + self.settings.temp_password_ttl),
+            now,
+        )
+        .await?;
         tx.delete_user_sessions(&row.user.id).await?;
         tx.append_audit(
             &event(
@@ -170,7 +177,7 @@ impl AuthService {
         }
         let hash = hash_password(new).await.map_err(AuthError::Hashing)?;
         let mut tx = self.store.begin().await?;
-        tx.set_password(&user.id, &hash, false, now).await?;
+        tx.set_password(&user.id, &hash, None, now).await?;
         if let AuthMethod::Session { id, .. } = &principal.method {
             tx.delete_session(id).await?;
         }

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod health;
 pub mod me;
 pub mod openapi;
+pub mod roles;
+pub mod users;
 
 use crate::state::AppState;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 /// The API routes.
@@ -26,6 +28,24 @@ pub fn routes() -> Router<AppState> {
             get(me::list_tokens).post(me::create_token),
         )
         .route("/api/v1/users/me/tokens/{id}", delete(me::revoke_token))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/me/sessions", get(users::my_sessions))
+        .route(
+            "/api/v1/users/me/sessions/{id}",
+            delete(users::end_my_session),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            get(users::get).patch(users::patch).delete(users::delete),
+        )
+        .route("/api/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/api/v1/users/{id}/sessions",
+            get(users::user_sessions).delete(users::end_user_sessions),
+        )
+        .route("/api/v1/roles", get(roles::list).post(roles::create))
+        .route("/api/v1/roles/{name}", delete(roles::delete))
+        .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
 }

@@ -174,6 +174,18 @@ pub async fn login_submit(
             None,
             StatusCode::UNAUTHORIZED,
         ),
+        Err(
+            e @ (AuthError::RateLimited { .. }
+            | AuthError::SessionLimit
+            | AuthError::TemporaryPasswordExpired),
+        ) => {
+            let status = match e {
+                AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::SessionLimit => StatusCode::CONFLICT,
+                _ => StatusCode::FORBIDDEN,
+            };
+            login_page_with(state.tls, form.username, Some(e.to_string()), None, status)
+        }
         Err(e) => {
             tracing::error!(error = %e, "login failed");
             login_page_with(

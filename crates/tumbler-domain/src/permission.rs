@@ -1,0 +1,131 @@
+//! Permissions and roles. Services check permissions; roles are named sets of them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One thing a user may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// See users, their status and sessions.
+    UsersRead,
+    /// Create, edit, disable, delete and unlock users; end their sessions.
+    UsersManage,
+    /// Create and delete custom roles, require MFA for a role.
+    RolesManage,
+    /// Read the audit log.
+    AuditRead,
+    /// Change server settings (password policy, SMTP...).
+    SettingsManage,
+    /// See assets and accounts (never their secrets).
+    AssetsRead,
+    /// Create, edit and delete assets and accounts.
+    AssetsManage,
+    /// Create and run change-secret tasks.
+    ChangesRun,
+    /// Reveal a stored secret (with a fresh TOTP code).
+    SecretsReveal,
+    /// Export secrets (with a fresh TOTP code).
+    SecretsExport,
+}
+
+impl Permission {
+    /// Every permission, in a stable order.
+    pub const ALL: &'static [Permission] = &[
+        Self::UsersRead,
+        Self::UsersManage,
+        Self::RolesManage,
+        Self::AuditRead,
+        Self::SettingsManage,
+        Self::AssetsRead,
+        Self::AssetsManage,
+        Self::ChangesRun,
+        Self::SecretsReveal,
+        Self::SecretsExport,
+    ];
+
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UsersRead => "users_read",
+            Self::UsersManage => "users_manage",
+            Self::RolesManage => "roles_manage",
+            Self::AuditRead => "audit_read",
+            Self::SettingsManage => "settings_manage",
+            Self::AssetsRead => "assets_read",
+            Self::AssetsManage => "assets_manage",
+            Self::ChangesRun => "changes_run",
+            Self::SecretsReveal => "secrets_reveal",
+            Self::SecretsExport => "secrets_export",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|p| p.as_str() == s)
+    }
+}
+
+/// A named set of permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Role {
+    /// Unique name.
+    pub name: String,
+    /// What the role is for.
+    pub description: String,
+    /// What it allows.
+    pub permissions: BTreeSet<Permission>,
+    /// Built-in roles cannot be deleted or have their permissions changed.
+    pub builtin: bool,
+    /// Users holding this role must log in with a TOTP code.
+    pub require_mfa: bool,
+}
+
+/// The built-in roles: `admin` (everything), `operator` (manages assets and runs changes,
+/// never reveals), `auditor` (reads everything but secrets).
+pub fn builtin_roles() -> Vec<Role> {
+    use Permission::*;
+    let role = |name: &str, description: &str, permissions: &[Permission]| Role {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        permissions: permissions.iter().copied().collect(),
+        builtin: true,
+        require_mfa: false,
+    };
+    vec![
+        role(
+            "admin",
+            "Everything, including users, settings and revealing secrets.",
+            Permission::ALL,
+        ),
+        role(
+            "operator",
+            "Manages assets and accounts and runs changes; never reveals secrets.",
+            &[AssetsRead, AssetsManage, ChangesRun],
+        ),
+        role(
+            "auditor",
+            "Reads users, assets and the audit log; never secrets.",
+            &[UsersRead, AuditRead, AssetsRead],
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_builtins_keep_secrets_to_admins() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(*p));
+        }
+        let roles = builtin_roles();
+        let revealers: Vec<_> = roles
+            .iter()
+            .filter(|r| r.permissions.contains(&Permission::SecretsReveal))
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(revealers, ["admin"]);
+    }
+}

@@ -1,0 +1,139 @@
+//! Roles: list, create custom ones, require MFA, delete.
+
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tumbler_domain::permission::{Permission, Role};
+
+/// A role as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoleOut {
+    /// Name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Permission names.
+    pub permissions: Vec<String>,
+    /// Built-in roles cannot be changed or deleted.
+    pub builtin: bool,
+    /// Holders must log in with a TOTP code.
+    pub require_mfa: bool,
+}
+
+impl From<Role> for RoleOut {
+    fn from(r: Role) -> Self {
+        Self {
+            permissions: r
+                .permissions
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            name: r.name,
+            description: r.description,
+            builtin: r.builtin,
+            require_mfa: r.require_mfa,
+        }
+    }
+}
+
+/// Every role, and the list of permissions roles are built from.
+#[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles"), (status = 403)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Page<RoleOut>>, ApiError> {
+    let items: Vec<RoleOut> = state
+        .roles
+        .list(&p)
+        .await?
+        .into_iter()
+        .map(RoleOut::from)
+        .collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Ok(Json(Page { items, total }))
+}
+
+/// `POST /api/v1/roles` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateRole {
+    /// Name: lowercase letters, digits, `-`, `_`.
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Permission names.
+    pub permissions: Vec<String>,
+    /// Holders must log in with a TOTP code.
+    #[serde(default)]
+    pub require_mfa: bool,
+}
+
+/// Creates a custom role.
+#[utoipa::path(post, path = "/api/v1/roles", request_body = CreateRole, responses((status = 201, body = RoleOut), (status = 400), (status = 403), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(req): Json<CreateRole>,
+) -> Result<(StatusCode, Json<RoleOut>), ApiError> {
+    let permissions = req
+        .permissions
+        .iter()
+        .map(|name| {
+            Permission::parse(name)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown permission: {name}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let role = state
+        .roles
+        .create(
+            &p,
+            &req.name,
+            &req.description,
+            permissions,
+            req.require_mfa,
+            &origin,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(role.into())))
+}
+
+/// `PUT /api/v1/roles/{name}/mfa` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RoleMfa {
+    /// Whether holders must log in with a TOTP code.
+    pub require_mfa: bool,
+}
+
+/// Requires (or stops requiring) MFA for a role.
+#[utoipa::path(put, path = "/api/v1/roles/{name}/mfa", params(("name" = String, Path)), request_body = RoleMfa, responses((status = 204), (status = 403), (status = 404)))]
+pub async fn set_mfa(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+    Json(req): Json<RoleMfa>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .roles
+        .set_require_mfa(&p, &name, req.require_mfa, &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a custom role that nobody holds.
+#[utoipa::path(delete, path = "/api/v1/roles/{name}", params(("name" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.roles.delete(&p, &name, &origin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

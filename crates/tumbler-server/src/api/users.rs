@@ -1,0 +1,362 @@
+//! Users: list, create (temporary password shown once), read, edit, delete, unlock, sessions.
+
+use crate::api::{page_bounds, Page};
+use crate::error::ApiError;
+use crate::middleware::auth::{AnyCaller, Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tumbler_core::users::{NewUserRequest, UserSummary};
+use tumbler_domain::ids::{SessionId, UserId};
+use tumbler_domain::user::{UserKind, UserStatus};
+use tumbler_store::{SessionRow, UserChanges, UserFilter};
+
+/// A user as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserOut {
+    /// Id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Email.
+    pub email: Option<String>,
+    /// `local` or `remote`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `enabled` or `disabled`.
+    pub status: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Must change the password before anything else.
+    pub must_change_password: bool,
+    /// `active`, `temporary`, `expired` or `none`.
+    pub password_status: String,
+    /// Whether the account is locked out now.
+    pub locked_out: bool,
+    /// Until when.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserSummary> for UserOut {
+    fn from(s: UserSummary) -> Self {
+        let u = s.user;
+        Self {
+            id: u.id.to_string(),
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            kind: u.kind.as_str().to_owned(),
+            status: u.status.as_str().to_owned(),
+            roles: u.roles,
+            must_change_password: u.must_change_password,
+            password_status: s.password_status.to_owned(),
+            locked_out: s.locked_until.is_some(),
+            locked_until: s.locked_until,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Filters of `GET /api/v1/users`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UserQuery {
+    /// `enabled` or `disabled`.
+    pub status: Option<String>,
+    /// `local` or `remote`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Part of the username or display name.
+    pub q: Option<String>,
+    /// Page size (1 to 500, default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+fn parse<T>(
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|v| parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown {what}: {v}"))))
+        .transpose()
+}
+
+/// Users, by username.
+#[utoipa::path(get, path = "/api/v1/users", params(UserQuery), responses((status = 200, description = "A page of users"), (status = 403)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Page<UserOut>>, ApiError> {
+    let (limit, offset) = page_bounds(q.limit, q.offset);
+    let filter = UserFilter {
+        status: parse(q.status.as_deref(), UserStatus::parse, "status")?,
+        kind: parse(q.kind.as_deref(), UserKind::parse, "type")?,
+        search: q.q.filter(|s| !s.trim().is_empty()),
+        limit,
+        offset,
+    };
+    let (items, total) = state.users.list(&p, &filter).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(UserOut::from).collect(),
+        total,
+    }))
+}
+
+/// `POST /api/v1/users` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateUser {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// `local` (default) or `remote`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Role names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Domain names (accepted for the API's shape; domains come with a later change).
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+/// A created user: the temporary password is shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedUserOut {
+    /// The user.
+    pub user: UserOut,
+    /// The temporary password (local users); must be changed at first login.
+    pub temporary_password: Option<String>,
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser, responses((status = 201, body = CreatedUserOut), (status = 400), (status = 403), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(req): Json<CreateUser>,
+) -> Result<(StatusCode, Json<CreatedUserOut>), ApiError> {
+    if !req.domains.is_empty() {
+        return Err(ApiError::bad_request("domains are not supported yet"));
+    }
+    let kind = parse(req.kind.as_deref(), UserKind::parse, "type")?.unwrap_or(UserKind::Local);
+    let created = state
+        .users
+        .create(
+            &p,
+            NewUserRequest {
+                username: req.username,
+                display_name: req.display_name,
+                email: req.email,
+                kind,
+                roles: req.roles,
+            },
+            &origin,
+        )
+        .await?;
+    let summary = state.users.get(&p, &created.user.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUserOut {
+            user: summary.into(),
+            temporary_password: created
+                .temporary_password
+                .map(|pw| pw.expose_secret().to_owned()),
+        }),
+    ))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path)), responses((status = 200, body = UserOut), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<UserOut>, ApiError> {
+    Ok(Json(
+        state.users.get(&p, &UserId::from_string(id)).await?.into(),
+    ))
+}
+
+/// `PATCH /api/v1/users/{id}` body; absent fields stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PatchUser {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Email; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// Role names.
+    pub roles: Option<Vec<String>>,
+    /// `enabled` or `disabled` (disabling ends the user's sessions at once).
+    pub status: Option<String>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes a user.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = PatchUser, responses((status = 200, body = UserOut), (status = 400), (status = 403), (status = 404), (status = 409)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    Json(req): Json<PatchUser>,
+) -> Result<Json<UserOut>, ApiError> {
+    let changes = UserChanges {
+        display_name: req
+            .display_name
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
+        email: req.email,
+        roles: req.roles,
+        status: parse(req.status.as_deref(), UserStatus::parse, "status")?,
+    };
+    Ok(Json(
+        state
+            .users
+            .update(&p, &UserId::from_string(id), changes, &origin)
+            .await?
+            .into(),
+    ))
+}
+
+/// Deletes a user.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .users
+        .delete(&p, &UserId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts a lockout.
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404)))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .users
+        .unlock(&p, &UserId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A session as listed (never its cookie).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionOut {
+    /// Id.
+    pub id: String,
+    /// Address it was created from.
+    pub source: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last request.
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+fn sessions_out(rows: Vec<SessionRow>, current: Option<&SessionId>) -> Page<SessionOut> {
+    let items: Vec<SessionOut> = rows
+        .into_iter()
+        .map(|s| SessionOut {
+            current: Some(&s.id) == current,
+            id: s.id.to_string(),
+            source: s.source,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        })
+        .collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Page { items, total }
+}
+
+fn current_session(p: &tumbler_core::Principal) -> Option<&SessionId> {
+    match &p.method {
+        tumbler_core::AuthMethod::Session { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
+/// The caller's own sessions.
+#[utoipa::path(get, path = "/api/v1/users/me/sessions", responses((status = 200, description = "The caller's sessions")))]
+pub async fn my_sessions(
+    State(state): State<AppState>,
+    AnyCaller(p): AnyCaller,
+) -> Result<Json<Page<SessionOut>>, ApiError> {
+    let rows = state.users.sessions(&p, &p.user.id).await?;
+    Ok(Json(sessions_out(rows, current_session(&p))))
+}
+
+/// Ends one of the caller's own sessions.
+#[utoipa::path(delete, path = "/api/v1/users/me/sessions/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn end_my_session(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .users
+        .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's sessions (administrators and auditors).
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", params(("id" = String, Path)), responses((status = 200, description = "The user's sessions"), (status = 403)))]
+pub async fn user_sessions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Page<SessionOut>>, ApiError> {
+    let rows = state.users.sessions(&p, &UserId::from_string(id)).await?;
+    Ok(Json(sessions_out(rows, current_session(&p))))
+}
+
+/// Ends every session of a user (administrators).
+#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", params(("id" = String, Path)), responses((status = 204), (status = 403)))]
+pub async fn end_user_sessions(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .users
+        .end_sessions(&p, &UserId::from_string(id), None, &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
