@@ -8,5 +8,6 @@ mod integration {
     pub mod auth;
     pub mod browser;
     pub mod tls;
+    pub mod users;
     pub mod vault;
 }
