@@ -205,6 +205,7 @@ impl UserService {
             must_change_password: local,
             password_changed_at: local.then_some(now),
             temp_password_expires_at: local.then(|| now + self.settings.temp_password_ttl),
+            mfa_enabled: false,
             created_at: now,
         };
         let mut tx = self.store.begin().await?;

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod ids;
 pub mod password;
 pub mod permission;
+pub mod totp;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -85,6 +85,8 @@ pub struct User {
     pub password_changed_at: Option<DateTime<Utc>>,
     /// When the current temporary (one-time) password stops working, if it is one.
     pub temp_password_expires_at: Option<DateTime<Utc>>,
+    /// Enrolled in TOTP: logins and sensitive actions need a code.
+    pub mfa_enabled: bool,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
 }

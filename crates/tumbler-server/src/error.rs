@@ -104,13 +104,19 @@ impl From<AuthError> for ApiError {
             | AuthError::BasicAuthRequired
             | AuthError::NoLocalPassword
             | AuthError::Forbidden
-            | AuthError::TemporaryPasswordExpired => StatusCode::FORBIDDEN,
+            | AuthError::TemporaryPasswordExpired
+            | AuthError::MfaEnrolmentRequired
+            | AuthError::MfaNotEnrolled => StatusCode::FORBIDDEN,
+            AuthError::TotpRequired | AuthError::InvalidTotp => StatusCode::UNAUTHORIZED,
+            AuthError::TotpAlreadyEnabled | AuthError::NoTotpEnrolment => StatusCode::CONFLICT,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::SessionLimit => StatusCode::CONFLICT,
             AuthError::PolicyViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::UnknownUser | AuthError::UnknownToken => StatusCode::NOT_FOUND,
             AuthError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AuthError::Store(_) | AuthError::Hashing(_) => return Self::internal(&e),
+            AuthError::Store(_) | AuthError::Hashing(_) | AuthError::Vault(_) => {
+                return Self::internal(&e)
+            }
         };
         let details = match &e {
             AuthError::PolicyViolation(rules) => Some(serde_json::json!({

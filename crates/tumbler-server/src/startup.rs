@@ -182,7 +182,7 @@ pub async fn open_services(
     let roles = RoleService::new(store.clone(), clock.clone());
     roles.sync_builtin().await?;
     let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
-    let auth = AuthService::new(store.clone(), clock, auth_settings(config));
+    let auth = AuthService::new(store.clone(), vault.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
     Ok(Services {
         store,

@@ -8,6 +8,7 @@ mod integration {
     pub mod auth;
     pub mod browser;
     pub mod tls;
+    pub mod totp;
     pub mod users;
     pub mod vault;
 }

@@ -15,6 +15,7 @@ mod migrate;
 mod roles;
 mod secrets;
 mod sessions;
+mod totp;
 mod tx;
 mod users;
 
@@ -24,6 +25,7 @@ pub use backup::restore_sqlite;
 pub use error::StoreError;
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};
+pub use totp::{TotpRow, TotpState};
 pub use tx::Tx;
 pub use users::{NewUser, UserChanges, UserFilter, UserRow};
 

@@ -7,10 +7,12 @@ type Migration = (i64, &'static str);
 const SQLITE: &[Migration] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_roles.sql")),
+    (3, include_str!("../migrations/sqlite/0003_totp.sql")),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_roles.sql")),
+    (3, include_str!("../migrations/postgres/0003_totp.sql")),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

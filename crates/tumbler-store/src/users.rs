@@ -39,7 +39,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str = "id, username, display_name, email, kind, status, roles, password_hash, \
-     must_change_password, password_changed_at, temp_password_expires_at, failed_logins, locked_until, created_at";
+     must_change_password, password_changed_at, temp_password_expires_at, failed_logins, locked_until, created_at, totp_state";
 
 fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     let kind: String = col(row, "kind")?;
@@ -64,6 +64,7 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
         temp_password_expires_at: col::<Option<i64>>(row, "temp_password_expires_at")?
             .map(from_millis),
         created_at: from_millis(col(row, "created_at")?),
+        mfa_enabled: col::<String>(row, "totp_state")? == "enabled",
     };
     Ok(UserRow {
         user,

@@ -25,7 +25,7 @@ impl Fixture {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 2);
+        assert_eq!(store.migrate().await.unwrap(), 3);
         Self {
             store,
             _dir: Some(dir),
@@ -36,7 +36,7 @@ impl Fixture {
     async fn postgres() -> Self {
         let pg = PgStoreDb::create().await;
         let store = Store::connect(&pg.url()).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 2);
+        assert_eq!(store.migrate().await.unwrap(), 3);
         Self {
             store,
             _dir: None,
@@ -100,6 +100,7 @@ fn user(name: &str) -> User {
         must_change_password: true,
         password_changed_at: Some(t0()),
         temp_password_expires_at: Some(t0() + Duration::hours(72)),
+        mfa_enabled: false,
         created_at: t0(),
     }
 }

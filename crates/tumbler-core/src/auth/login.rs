@@ -136,11 +136,21 @@ impl AuthService {
         &self,
         username: &str,
         password: SecretString,
+        totp: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<LoginSuccess, AuthError> {
         let user = self
             .check_password(username, password, origin, "auth.login")
             .await?;
+        if user.mfa_enabled {
+            match totp.filter(|c| !c.trim().is_empty()) {
+                None => return Err(AuthError::TotpRequired),
+                Some(code) => {
+                    self.verify_second_factor(&user, code, origin, "auth.login.totp")
+                        .await?
+                }
+            }
+        }
         let now = self.clock.now();
         let cookie_secret = SecretString::from(random_token(32));
         let session = SessionRow {

@@ -4,6 +4,9 @@
 mod login;
 mod password;
 mod tokens;
+mod totp;
+
+pub use totp::TotpEnrolment;
 
 use crate::throttle::SourceThrottle;
 use chrono::Duration;
@@ -109,6 +112,27 @@ pub enum AuthError {
     /// The caller lacks the permission.
     #[error("you do not have permission for this")]
     Forbidden,
+    /// The account has TOTP: the request must carry a code.
+    #[error("an authentication code is required")]
+    TotpRequired,
+    /// The code was wrong, expired or already used.
+    #[error("the authentication code is not valid")]
+    InvalidTotp,
+    /// A role of the user requires MFA: enrol TOTP before doing anything else.
+    #[error("your role requires two-factor authentication: enrol an authenticator app first")]
+    MfaEnrolmentRequired,
+    /// Sensitive actions need TOTP, and the user has none.
+    #[error("this action needs two-factor authentication: enrol an authenticator app first")]
+    MfaNotEnrolled,
+    /// TOTP is already enabled (disable it first to enrol a new device).
+    #[error("two-factor authentication is already enabled")]
+    TotpAlreadyEnabled,
+    /// No enrolment is waiting for confirmation.
+    #[error("no two-factor enrolment is in progress")]
+    NoTotpEnrolment,
+    /// The vault failed.
+    #[error("internal error")]
+    Vault(#[from] crate::VaultError),
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
@@ -137,6 +161,13 @@ impl AuthError {
             Self::SessionLimit => "session_limit_reached",
             Self::TemporaryPasswordExpired => "temporary_password_expired",
             Self::Forbidden => "forbidden",
+            Self::TotpRequired => "totp_required",
+            Self::InvalidTotp => "invalid_totp",
+            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::MfaNotEnrolled => "mfa_not_enrolled",
+            Self::TotpAlreadyEnabled => "totp_already_enabled",
+            Self::NoTotpEnrolment => "no_totp_enrolment",
+            Self::Vault(_) => "internal_error",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
         }
@@ -168,12 +199,17 @@ pub struct Principal {
     pub method: AuthMethod,
     /// What the user's roles allow, resolved at this request (a role change applies at once).
     pub permissions: BTreeSet<Permission>,
+    /// Whether this request's authentication included the second factor (or the user has
+    /// none): HTTP Basic alone does not, for users with TOTP.
+    pub mfa_verified: bool,
+    /// A role requires MFA and the user has not enrolled yet.
+    pub mfa_enrolment_required: bool,
 }
 
 impl Principal {
     /// Whether the caller holds `permission` and has no pending password change.
     pub fn can(&self, permission: Permission) -> bool {
-        !self.user.must_change_password && self.permissions.contains(&permission)
+        self.require_active().is_ok() && self.permissions.contains(&permission)
     }
 
     /// Fails with [`AuthError::Forbidden`] unless [`Principal::can`].
@@ -186,10 +222,15 @@ impl Principal {
         }
     }
 
-    /// Fails with [`AuthError::PasswordChangeRequired`] while the user must change the password.
+    /// Fails unless the account is fully usable: the password is not awaiting a change, a
+    /// second factor was given when the user has one, and MFA enrolment is not pending.
     pub fn require_active(&self) -> Result<(), AuthError> {
         if self.user.must_change_password {
             Err(AuthError::PasswordChangeRequired)
+        } else if !self.mfa_verified {
+            Err(AuthError::TotpRequired)
+        } else if self.mfa_enrolment_required {
+            Err(AuthError::MfaEnrolmentRequired)
         } else {
             Ok(())
         }
@@ -218,20 +259,27 @@ pub struct NewToken {
 #[derive(Clone)]
 pub struct AuthService {
     store: Store,
+    vault: crate::Vault,
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
     throttle: Arc<SourceThrottle>,
 }
 
 impl AuthService {
-    /// A service over `store` with the given clock and settings.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: AuthSettings) -> Self {
+    /// A service over `store` (TOTP secrets sealed in `vault`) with the given clock and settings.
+    pub fn new(
+        store: Store,
+        vault: crate::Vault,
+        clock: Arc<dyn Clock>,
+        settings: AuthSettings,
+    ) -> Self {
         let throttle = Arc::new(SourceThrottle::new(
             settings.max_failures_per_source,
             settings.source_window,
         ));
         Self {
             store,
+            vault,
             clock,
             settings,
             throttle,
@@ -250,7 +298,12 @@ impl AuthService {
             .filter(|r| user.roles.contains(&r.name))
             .flat_map(|r| r.permissions.iter().copied())
             .collect();
+        let mfa_required = roles
+            .iter()
+            .any(|r| r.require_mfa && user.roles.contains(&r.name));
         Ok(Principal {
+            mfa_verified: !user.mfa_enabled || method != AuthMethod::Basic,
+            mfa_enrolment_required: mfa_required && !user.mfa_enabled,
             user,
             method,
             permissions,

@@ -33,6 +33,7 @@ impl AuthService {
             must_change_password: true,
             password_changed_at: Some(now),
             temp_password_expires_at: Some(now + self.settings.temp_password_ttl),
+            mfa_enabled: false,
             created_at: now,
         };
         let mut tx = self.store.begin().await?;

@@ -84,7 +84,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let ok = state
         .auth
-        .login(&req.username, req.password, &origin)
+        .login(&req.username, req.password, req.totp.as_deref(), &origin)
         .await?;
     let body = LoginResponse {
         must_change_password: ok.user.must_change_password,

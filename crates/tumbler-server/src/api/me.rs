@@ -107,6 +107,8 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// Optional expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// A TOTP code: required when authenticating with HTTP Basic as a user with TOTP.
+    pub totp: Option<String>,
 }
 
 /// A new token: the only time the token is shown.
@@ -125,9 +127,17 @@ pub struct CreatedToken {
 pub async fn create_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    Caller(p): Caller,
+    AnyCaller(mut p): AnyCaller,
     Json(req): Json<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    if !p.mfa_verified {
+        let code = req.totp.as_deref().ok_or(AuthError::TotpRequired)?;
+        state
+            .auth
+            .verify_second_factor(&p.user, code, &origin, "token.create")
+            .await?;
+        p.mfa_verified = true;
+    }
     let created = state
         .auth
         .create_token(&p, &req.name, req.expires_at, &origin)

@@ -6,6 +6,7 @@ pub mod health;
 pub mod me;
 pub mod openapi;
 pub mod roles;
+pub mod totp;
 pub mod users;
 
 use crate::state::AppState;
@@ -28,6 +29,13 @@ pub fn routes() -> Router<AppState> {
             get(me::list_tokens).post(me::create_token),
         )
         .route("/api/v1/users/me/tokens/{id}", delete(me::revoke_token))
+        .route("/api/v1/users/me/totp", post(totp::begin))
+        .route("/api/v1/users/me/totp/confirm", post(totp::confirm))
+        .route("/api/v1/users/me/totp/disable", post(totp::disable))
+        .route(
+            "/api/v1/users/me/totp/recovery-codes",
+            post(totp::recovery_codes),
+        )
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/me/sessions", get(users::my_sessions))
         .route(

@@ -2,7 +2,9 @@
 //! pages call the same services as the API.
 
 mod assets;
-mod pages;
+mod mfa;
+pub(crate) mod pages;
+pub mod qr;
 
 use crate::state::AppState;
 use axum::routing::get;
@@ -18,5 +20,8 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(pages::password_page).post(pages::password_submit),
         )
+        .route("/account/mfa", get(mfa::show))
+        .route("/account/mfa/begin", axum::routing::post(mfa::begin))
+        .route("/account/mfa/confirm", axum::routing::post(mfa::confirm))
         .route("/static/{file}", get(assets::serve))
 }

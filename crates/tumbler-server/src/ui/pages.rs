@@ -17,7 +17,7 @@ use tumbler_core::{AuthError, AuthMethod, Principal, RequestOrigin};
 const LOGIN_CSRF_COOKIE: &str = "tumbler_login_csrf";
 
 /// The logged-in console user, if any; pages redirect to /login without one.
-pub struct UiSession(Option<(Principal, String)>, RequestOrigin);
+pub struct UiSession(pub Option<(Principal, String)>, pub RequestOrigin);
 
 impl FromRequestParts<AppState> for UiSession {
     type Rejection = std::convert::Infallible;
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for UiSession {
     }
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -72,6 +72,7 @@ pub async fn dashboard(UiSession(session, _): UiSession) -> Response {
         Some((p, _)) if p.user.must_change_password => {
             Redirect::to("/account/password").into_response()
         }
+        Some((p, _)) if p.mfa_enrolment_required => Redirect::to("/account/mfa").into_response(),
         Some((p, csrf)) => render(&DashboardPage {
             display_name: p.user.display_name,
             csrf,
@@ -133,6 +134,8 @@ pub struct LoginForm {
     csrf: String,
     username: String,
     password: SecretString,
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /login`
@@ -155,7 +158,7 @@ pub async fn login_submit(
     }
     match state
         .auth
-        .login(&form.username, form.password, &origin)
+        .login(&form.username, form.password, form.totp.as_deref(), &origin)
         .await
     {
         Ok(ok) => {
@@ -177,11 +180,14 @@ pub async fn login_submit(
         Err(
             e @ (AuthError::RateLimited { .. }
             | AuthError::SessionLimit
-            | AuthError::TemporaryPasswordExpired),
+            | AuthError::TemporaryPasswordExpired
+            | AuthError::TotpRequired
+            | AuthError::InvalidTotp),
         ) => {
             let status = match e {
                 AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AuthError::SessionLimit => StatusCode::CONFLICT,
+                AuthError::TotpRequired | AuthError::InvalidTotp => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::FORBIDDEN,
             };
             login_page_with(state.tls, form.username, Some(e.to_string()), None, status)

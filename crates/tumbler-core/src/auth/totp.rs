@@ -1,0 +1,316 @@
+//! Two-factor authentication with TOTP: enrolment (secret sealed in the vault, confirmed by a
+//! first code), recovery codes, the second factor at login, and step-up for sensitive actions.
+//! A code is accepted once: the step it belongs to is claimed atomically in the store.
+
+use super::{AuthError, AuthService, Principal};
+use crate::hashing::token_hash;
+use crate::{event, RequestOrigin};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::totp;
+use tumbler_domain::user::User;
+use tumbler_store::TotpState;
+use zeroize::Zeroizing;
+
+/// Vault owner kind of TOTP secrets.
+const OWNER_KIND: &str = "totp";
+/// Issuer shown by authenticator apps.
+const ISSUER: &str = "Tumbler";
+
+/// A started enrolment: what the authenticator app needs. Show once; never log.
+pub struct TotpEnrolment {
+    /// The secret in base32, for typing into an app.
+    pub secret_base32: Zeroizing<String>,
+    /// The `otpauth://` URI the QR code encodes.
+    pub uri: Zeroizing<String>,
+}
+
+fn hash_recovery(code: &str) -> String {
+    token_hash(&format!("recovery:{}", totp::normalize_recovery_code(code)))
+}
+
+impl AuthService {
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        user: &User,
+        outcome: Outcome,
+        origin: &RequestOrigin,
+        detail: &str,
+    ) -> Result<(), AuthError> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                actor,
+                action,
+                ("user", user.id.as_str()),
+                outcome,
+                origin,
+                detail,
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code.
+    pub async fn begin_totp(
+        &self,
+        principal: &Principal,
+        origin: &RequestOrigin,
+    ) -> Result<TotpEnrolment, AuthError> {
+        if principal.user.must_change_password {
+            return Err(AuthError::PasswordChangeRequired);
+        }
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state == TotpState::Enabled {
+            return Err(AuthError::TotpAlreadyEnabled);
+        }
+        let secret = totp::generate_secret();
+        let version = row.version + 1;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.vault
+            .seal(&mut tx, OWNER_KIND, user.id.as_str(), version, &secret)
+            .await?;
+        tx.set_totp(&user.id, TotpState::Pending, version).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                "user.totp.begin",
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!("secret version {version}"),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let secret_base32 = Zeroizing::new(totp::base32(&secret));
+        let uri = Zeroizing::new(totp::otpauth_uri(ISSUER, &user.username, &secret_base32));
+        Ok(TotpEnrolment { secret_base32, uri })
+    }
+
+    /// Confirms enrolment with a first code; returns ten recovery codes, shown once.
+    pub async fn confirm_totp(
+        &self,
+        principal: &Principal,
+        code: &str,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<Zeroizing<String>>, AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state != TotpState::Pending {
+            return Err(AuthError::NoTotpEnrolment);
+        }
+        let secret = self
+            .vault
+            .open_secret(OWNER_KIND, user.id.as_str(), row.version)
+            .await?;
+        let now = self.clock.now();
+        let Some(step) = totp::verify(&secret, code, now, row.last_step) else {
+            self.audit(
+                &user.username,
+                "user.totp.confirm",
+                user,
+                Outcome::Failure,
+                origin,
+                "invalid_totp",
+            )
+            .await?;
+            return Err(AuthError::InvalidTotp);
+        };
+        let codes = totp::generate_recovery_codes();
+        let hashes: Vec<String> = codes.iter().map(|c| hash_recovery(c)).collect();
+        let mut tx = self.store.begin().await?;
+        if !tx.claim_totp_step(&user.id, step).await? {
+            return Err(AuthError::InvalidTotp);
+        }
+        tx.set_totp(&user.id, TotpState::Enabled, row.version)
+            .await?;
+        tx.replace_recovery_codes(&user.id, &hashes).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                "user.totp.enable",
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!("secret version {}", row.version),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
+    /// code (which is then used up). Failures are audited and count towards the throttle.
+    pub async fn verify_second_factor(
+        &self,
+        user: &User,
+        code: &str,
+        origin: &RequestOrigin,
+        action: &str,
+    ) -> Result<(), AuthError> {
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state != TotpState::Enabled {
+            return Err(AuthError::MfaNotEnrolled);
+        }
+        let now = self.clock.now();
+        let digits_only = code.trim().bytes().all(|b| b.is_ascii_digit());
+        let accepted = if digits_only {
+            let secret = self
+                .vault
+                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
+                .await?;
+            match totp::verify(&secret, code, now, row.last_step) {
+                Some(step) => {
+                    let mut tx = self.store.begin().await?;
+                    let claimed = tx.claim_totp_step(&user.id, step).await?;
+                    tx.commit().await?;
+                    claimed
+                }
+                None => false,
+            }
+        } else {
+            let mut tx = self.store.begin().await?;
+            let used = tx
+                .use_recovery_code(&user.id, &hash_recovery(code), now)
+                .await?;
+            if used {
+                tx.append_audit(
+                    &event(
+                        &user.username,
+                        "user.recovery_code.use",
+                        ("user", user.id.as_str()),
+                        Outcome::Success,
+                        origin,
+                        action,
+                    ),
+                    now,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            used
+        };
+        if !accepted {
+            self.throttle.record_failure(&origin.source, now);
+            self.audit(
+                &user.username,
+                action,
+                user,
+                Outcome::Failure,
+                origin,
+                "invalid_totp",
+            )
+            .await?;
+            return Err(AuthError::InvalidTotp);
+        }
+        Ok(())
+    }
+
+    /// Step-up for a sensitive action: a fresh second factor even within a session. Users
+    /// without TOTP cannot perform sensitive actions; nor can API tokens unless the token's
+    /// owner gives a code with the request.
+    pub async fn step_up(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        action: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        principal.require_active()?;
+        if !principal.user.mfa_enabled {
+            return Err(AuthError::MfaNotEnrolled);
+        }
+        let code = code
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(AuthError::TotpRequired)?;
+        self.verify_second_factor(&principal.user, code, origin, action)
+            .await
+    }
+
+    /// Replaces the caller's recovery codes (a sensitive action: needs a fresh code).
+    pub async fn regenerate_recovery_codes(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<Zeroizing<String>>, AuthError> {
+        self.step_up(principal, code, "user.recovery_codes.regenerate", origin)
+            .await?;
+        let codes = totp::generate_recovery_codes();
+        let hashes: Vec<String> = codes.iter().map(|c| hash_recovery(c)).collect();
+        let now = self.clock.now();
+        let user = &principal.user;
+        let mut tx = self.store.begin().await?;
+        tx.replace_recovery_codes(&user.id, &hashes).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                "user.recovery_codes.regenerate",
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Turns TOTP off for the caller (needs a fresh code).
+    pub async fn disable_totp(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        self.step_up(principal, code, "user.totp.disable", origin)
+            .await?;
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let mut tx = self.store.begin().await?;
+        tx.set_totp(&user.id, TotpState::None, row.version).await?;
+        tx.replace_recovery_codes(&user.id, &[]).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                "user.totp.disable",
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

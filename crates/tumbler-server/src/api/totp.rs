@@ -1,0 +1,104 @@
+//! The caller's two-factor authentication: enrol (QR code and secret), confirm with a first
+//! code (recovery codes shown once), regenerate recovery codes, disable.
+
+use crate::error::ApiError;
+use crate::middleware::auth::{AnyCaller, Origin};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// A started enrolment.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EnrolmentOut {
+    /// The secret in base32, for typing into an app.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code (SVG).
+    pub qr_svg: String,
+}
+
+/// Starts TOTP enrolment.
+#[utoipa::path(post, path = "/api/v1/users/me/totp", responses((status = 201, body = EnrolmentOut), (status = 409)))]
+pub async fn begin(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+) -> Result<(StatusCode, Json<EnrolmentOut>), ApiError> {
+    let e = state.auth.begin_totp(&p, &origin).await?;
+    let qr_svg = crate::ui::qr::svg(&e.uri).unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentOut {
+            secret: e.secret_base32.to_string(),
+            otpauth_uri: e.uri.to_string(),
+            qr_svg,
+        }),
+    ))
+}
+
+/// A code from the authenticator app (or a recovery code where accepted).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CodeIn {
+    /// The code.
+    #[serde(alias = "totp")]
+    pub code: Option<String>,
+}
+
+/// Recovery codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodesOut {
+    /// One-time recovery codes.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms enrolment with a first code.
+#[utoipa::path(post, path = "/api/v1/users/me/totp/confirm", request_body = CodeIn, responses((status = 200, body = RecoveryCodesOut), (status = 401)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+    Json(req): Json<CodeIn>,
+) -> Result<Json<RecoveryCodesOut>, ApiError> {
+    let codes = state
+        .auth
+        .confirm_totp(&p, req.code.as_deref().unwrap_or(""), &origin)
+        .await?;
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+    }))
+}
+
+/// New recovery codes (a sensitive action: needs a fresh code).
+#[utoipa::path(post, path = "/api/v1/users/me/totp/recovery-codes", request_body = CodeIn, responses((status = 200, body = RecoveryCodesOut), (status = 401), (status = 403)))]
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+    Json(req): Json<CodeIn>,
+) -> Result<Json<RecoveryCodesOut>, ApiError> {
+    let codes = state
+        .auth
+        .regenerate_recovery_codes(&p, req.code.as_deref(), &origin)
+        .await?;
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+    }))
+}
+
+/// Turns TOTP off (needs a fresh code).
+#[utoipa::path(post, path = "/api/v1/users/me/totp/disable", request_body = CodeIn, responses((status = 204), (status = 401), (status = 403)))]
+pub async fn disable(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+    Json(req): Json<CodeIn>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .auth
+        .disable_totp(&p, req.code.as_deref(), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,326 @@
+//! Two-factor authentication: enrolment, login with a code, codes accepted once, recovery
+//! codes, step-up for sensitive actions, Basic auth for users with TOTP, MFA required by role.
+
+use chrono::{Duration, Utc};
+use reqwest::Client;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::{totp, Clock, ManualClock};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in s.bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}
+
+struct Enrolled {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    token: String,
+    secret: Vec<u8>,
+    recovery: Vec<String>,
+}
+
+impl Enrolled {
+    fn code(&self) -> String {
+        totp::code_at(&self.secret, totp::step_of(self.clock.now()))
+    }
+
+    fn next_step(&self) {
+        self.clock.advance(Duration::seconds(totp::STEP_SECONDS));
+    }
+
+    async fn login(&self, code: Option<&str>) -> reqwest::Response {
+        let mut body = json!({"username": "admin", "password": ADMIN_PASSWORD});
+        if let Some(c) = code {
+            body["totp"] = json!(c);
+        }
+        Client::new()
+            .post(self.app.url("/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        Client::new()
+            .post(self.app.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn enrolled_admin() -> Enrolled {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/totp"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let secret_b32 = body["secret"].as_str().unwrap();
+    assert!(body["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("secret={secret_b32}")));
+    assert!(
+        body["qr_svg"].as_str().unwrap().starts_with("<?xml")
+            || body["qr_svg"].as_str().unwrap().contains("<svg")
+    );
+    let secret = base32_decode(secret_b32);
+    assert_eq!(secret.len(), totp::SECRET_LEN);
+    let mut e = Enrolled {
+        app,
+        clock,
+        token,
+        secret,
+        recovery: Vec::new(),
+    };
+
+    let wrong = e
+        .post("/api/v1/users/me/totp/confirm", json!({"code": "000000"}))
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let res = e
+        .post("/api/v1/users/me/totp/confirm", json!({"code": e.code()}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    e.recovery = body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(e.recovery.len(), 10);
+    e
+}
+
+#[tokio::test]
+async fn login_needs_a_fresh_code_once_enrolled() {
+    let e = enrolled_admin().await;
+    let res = e.login(None).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "totp_required"
+    );
+    // The code that confirmed enrolment was used: the same step is refused.
+    let res = e.login(Some(&e.code())).await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_totp"
+    );
+    e.next_step();
+    assert_eq!(e.login(Some(&e.code())).await.status(), 200);
+    assert_eq!(
+        e.login(Some(&e.code())).await.status(),
+        401,
+        "a code is accepted once"
+    );
+    // Two minutes of drift is outside the window.
+    let stale = e.code();
+    e.clock.advance(Duration::minutes(2));
+    assert_eq!(e.login(Some(&stale)).await.status(), 401);
+    e.app.stop().await;
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once() {
+    let e = enrolled_admin().await;
+    let code = e.recovery[0].to_lowercase();
+    assert_eq!(e.login(Some(&code)).await.status(), 200);
+    assert_eq!(e.login(Some(&code)).await.status(), 401);
+    assert_eq!(e.login(Some(&e.recovery[1])).await.status(), 200);
+    e.app.stop().await;
+}
+
+#[tokio::test]
+async fn sensitive_actions_ask_for_a_fresh_code_even_with_a_token() {
+    let e = enrolled_admin().await;
+    let res = e
+        .post("/api/v1/users/me/totp/recovery-codes", json!({}))
+        .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "totp_required"
+    );
+    e.next_step();
+    let code = e.code();
+    let res = e
+        .post(
+            "/api/v1/users/me/totp/recovery-codes",
+            json!({"totp": code}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let fresh: Value = res.json().await.unwrap();
+    assert_eq!(fresh["recovery_codes"].as_array().unwrap().len(), 10);
+    let res = e
+        .post(
+            "/api/v1/users/me/totp/recovery-codes",
+            json!({"totp": code}),
+        )
+        .await;
+    assert_eq!(res.status(), 401, "a reused code is refused");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_totp"
+    );
+    // The old recovery codes were replaced.
+    assert_eq!(e.login(Some(&e.recovery[2])).await.status(), 401);
+    e.app.stop().await;
+}
+
+#[tokio::test]
+async fn users_without_totp_cannot_perform_sensitive_actions() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/totp/recovery-codes"))
+        .bearer_auth(&token)
+        .json(&json!({"totp": "123456"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "mfa_not_enrolled"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn basic_auth_alone_is_not_enough_for_a_user_with_totp() {
+    let e = enrolled_admin().await;
+    let basic = |path: &str| {
+        Client::new()
+            .get(e.app.url(path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+    };
+    let res = basic("/api/v1/users/me/tokens").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "totp_required"
+    );
+    let create = |body: Value| {
+        Client::new()
+            .post(e.app.url("/api/v1/users/me/tokens"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(create(json!({"name": "ci"})).await.unwrap().status(), 401);
+    e.next_step();
+    let res = create(json!({"name": "ci", "totp": e.code()}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    e.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_role_can_require_mfa() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let admin = app.admin_token().await;
+    let res = Client::new()
+        .put(app.url("/api/v1/roles/auditor/mfa"))
+        .bearer_auth(&admin)
+        .json(&json!({"require_mfa": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let created: Value = Client::new()
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "ayla", "roles": ["auditor"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let temp = created["temporary_password"].as_str().unwrap();
+    let pw = "Auditor-Passphrase-Long-9";
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/password"))
+        .basic_auth("ayla", Some(temp))
+        .json(&json!({"old_password": temp, "new_password": pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let c = Client::builder().cookie_store(true).build().unwrap();
+    let res = c
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "ayla", "password": pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = c.get(app.url("/api/v1/audit")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "mfa_enrolment_required"
+    );
+    let res = c
+        .post(app.url("/api/v1/users/me/totp"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let secret = base32_decode(
+        res.json::<Value>().await.unwrap()["secret"]
+            .as_str()
+            .unwrap(),
+    );
+    let code = totp::code_at(&secret, totp::step_of(Utc::now()));
+    let res = c
+        .post(app.url("/api/v1/users/me/totp/confirm"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        c.get(app.url("/api/v1/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}
