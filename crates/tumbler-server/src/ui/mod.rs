@@ -5,6 +5,7 @@ mod assets;
 mod mfa;
 pub(crate) mod pages;
 pub mod qr;
+mod users;
 
 use crate::state::AppState;
 use axum::routing::get;
@@ -23,5 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa", get(mfa::show))
         .route("/account/mfa/begin", axum::routing::post(mfa::begin))
         .route("/account/mfa/confirm", axum::routing::post(mfa::confirm))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}/unlock", axum::routing::post(users::unlock))
+        .route("/users/{id}/status", axum::routing::post(users::set_status))
         .route("/static/{file}", get(assets::serve))
 }

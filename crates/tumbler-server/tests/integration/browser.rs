@@ -57,3 +57,116 @@ async fn first_login_changes_the_password_then_logs_in_to_the_dashboard() {
     browser.close().await;
     app.stop().await;
 }
+
+/// As a new user would: an administrator creates a user; the user logs in with the temporary
+/// password, is made to change it, enrols TOTP from the QR page's key, logs out, and logs in
+/// again with a code.
+#[tokio::test]
+async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+
+    browser.click("#users-link").await;
+    browser.wait_for_text("h1", "Users", WAIT).await;
+    browser.fill("#new-username", "nina").await;
+    browser.fill("#new-display-name", "Nina Operator").await;
+    browser.click("input[name=role][value=operator]").await;
+    browser.click("#create-user").await;
+    browser.wait_for_text("#created-user", "nina", WAIT).await;
+    let temporary = browser.text("#temporary-password").await;
+    assert!(
+        temporary.len() >= 15,
+        "a temporary password is shown: {temporary:?}"
+    );
+    let row = browser.text("tr[data-username=nina]").await;
+    assert!(
+        row.contains("temporary") && row.contains("operator"),
+        "{row}"
+    );
+    browser.click("#logout").await;
+    browser.wait_for_text("h1", "Log in", WAIT).await;
+
+    browser.fill("#username", "nina").await;
+    browser.fill("#password", &temporary).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#must-change", "must change your password", WAIT)
+        .await;
+    let password = "Chooses-A-Long-Passphrase-5";
+    browser.fill("#old-password", &temporary).await;
+    browser.fill("#new-password", password).await;
+    browser.fill("#confirm-password", password).await;
+    browser.click("#password-submit").await;
+    browser
+        .wait_for_text(".notice", "Log in with your new password", WAIT)
+        .await;
+    browser.fill("#username", "nina").await;
+    browser.fill("#password", password).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+
+    browser.click("#mfa-link").await;
+    browser.click("#mfa-begin").await;
+    browser.wait_for_text("#totp-qr", "", WAIT).await;
+    let svg = browser.find("#totp-qr svg").await;
+    assert!(
+        svg.html(false).await.unwrap().contains("<svg"),
+        "the QR code is an SVG rendered by the server"
+    );
+    let secret = decode_base32(&browser.text("#totp-secret").await);
+    let now = || tumbler_domain::totp::step_of(chrono::Utc::now());
+    browser
+        .fill("#totp-code", &tumbler_domain::totp::code_at(&secret, now()))
+        .await;
+    browser.click("#mfa-confirm").await;
+    browser
+        .wait_for_text("#mfa-enabled", "Two-factor authentication is on", WAIT)
+        .await;
+    assert_eq!(browser.text("#recovery-codes").await.lines().count(), 10);
+
+    browser.click("#logout").await;
+    browser.wait_for_text("h1", "Log in", WAIT).await;
+    browser.fill("#username", "nina").await;
+    browser.fill("#password", password).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#login-error", "authentication code is required", WAIT)
+        .await;
+    browser.fill("#username", "nina").await;
+    browser.fill("#password", password).await;
+    // The confirmation used this step's code; the next step's is within the window.
+    browser
+        .fill("#totp", &tumbler_domain::totp::code_at(&secret, now() + 1))
+        .await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    assert_eq!(browser.text("#current-user").await, "Nina Operator");
+    browser.close().await;
+    app.stop().await;
+}
+
+fn decode_base32(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in s.trim().bytes() {
+        value = (value << 5) | alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}

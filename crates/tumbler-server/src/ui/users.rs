@@ -1,0 +1,321 @@
+//! The Users page: password status, lockout, type and status with filters; create, unlock,
+//! enable and disable. The service checks every permission.
+
+use super::pages::{render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tumbler_core::users::{NewUserRequest, UserError};
+use tumbler_core::{Principal, RequestOrigin};
+use tumbler_domain::ids::UserId;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::user::{UserKind, UserStatus};
+use tumbler_store::{UserChanges, UserFilter};
+
+/// One row of the table.
+pub struct UserLine {
+    id: String,
+    username: String,
+    display_name: String,
+    kind: &'static str,
+    status: &'static str,
+    password_status: &'static str,
+    locked_out: bool,
+    roles: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    display_name: String,
+    csrf: String,
+    users: Vec<UserLine>,
+    total: i64,
+    roles: Vec<String>,
+    can_manage: bool,
+    q: String,
+    status: String,
+    kind: String,
+    created: Option<(String, String)>,
+    error: Option<String>,
+}
+
+/// Filters of the page.
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    q: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn page(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    q: UsersQuery,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Response {
+    let filter = UserFilter {
+        status: q.status.as_deref().and_then(UserStatus::parse),
+        kind: q.kind.as_deref().and_then(UserKind::parse),
+        search: q.q.clone().filter(|s| !s.trim().is_empty()),
+        limit: 500,
+        offset: 0,
+    };
+    let (users, total) = match state.users.list(p, &filter).await {
+        Ok(found) => found,
+        Err(UserError::Forbidden) => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You do not have permission to see users.",
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "listing users failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let roles = state
+        .roles
+        .list(p)
+        .await
+        .map(|r| r.into_iter().map(|r| r.name).collect())
+        .unwrap_or_default();
+    render(&UsersPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        users: users
+            .into_iter()
+            .map(|s| UserLine {
+                id: s.user.id.to_string(),
+                username: s.user.username,
+                display_name: s.user.display_name,
+                kind: s.user.kind.as_str(),
+                status: s.user.status.as_str(),
+                password_status: s.password_status,
+                locked_out: s.locked_until.is_some(),
+                roles: s.user.roles.join(", "),
+            })
+            .collect(),
+        total,
+        roles,
+        can_manage: p.can(Permission::UsersManage),
+        q: q.q.unwrap_or_default(),
+        status: q.status.unwrap_or_default(),
+        kind: q.kind.unwrap_or_default(),
+        created,
+        error,
+    })
+}
+
+fn active(session: Option<(Principal, String)>) -> Result<(Principal, String), Response> {
+    match session {
+        None => Err(Redirect::to("/login").into_response()),
+        Some((p, _)) if p.user.must_change_password => {
+            Err(Redirect::to("/account/password").into_response())
+        }
+        Some((p, _)) if p.mfa_enrolment_required => {
+            Err(Redirect::to("/account/mfa").into_response())
+        }
+        Some(found) => Ok(found),
+    }
+}
+
+/// `GET /users`
+pub async fn list(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Query(q): Query<UsersQuery>,
+) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => page(&state, &p, csrf, q, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /users`: the create form (roles arrive as repeated `role` fields).
+pub async fn create(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    RawForm(body): RawForm,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if !get("csrf").is_some_and(|c| tokens_match(&csrf, &c)) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    let req = NewUserRequest {
+        username: get("username").unwrap_or_default(),
+        display_name: get("display_name"),
+        email: get("email"),
+        kind: get("kind")
+            .as_deref()
+            .and_then(UserKind::parse)
+            .unwrap_or(UserKind::Local),
+        roles: fields
+            .iter()
+            .filter(|(n, _)| n == "role")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    match state.users.create(&p, req, &origin).await {
+        Ok(created) => {
+            let pw = created
+                .temporary_password
+                .map(|s| s.expose_secret().to_owned())
+                .unwrap_or_else(|| "(none: remote user)".to_owned());
+            page(
+                &state,
+                &p,
+                csrf,
+                UsersQuery::default(),
+                Some((created.user.username, pw)),
+                None,
+            )
+            .await
+        }
+        Err(
+            e @ (UserError::Invalid(_)
+            | UserError::Duplicate
+            | UserError::UnknownRole(_)
+            | UserError::Forbidden),
+        ) => {
+            page(
+                &state,
+                &p,
+                csrf,
+                UsersQuery::default(),
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "creating a user failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// An action form.
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    status: Option<String>,
+}
+
+async fn act(
+    state: &AppState,
+    session: Option<(Principal, String)>,
+    origin: &RequestOrigin,
+    form: &ActionForm,
+    id: &UserId,
+    unlock: bool,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    let result = if unlock {
+        state.users.unlock(&p, id, origin).await
+    } else {
+        let status = form.status.as_deref().and_then(UserStatus::parse);
+        state
+            .users
+            .update(
+                &p,
+                id,
+                UserChanges {
+                    status,
+                    ..UserChanges::default()
+                },
+                origin,
+            )
+            .await
+            .map(|_| ())
+    };
+    match result {
+        Ok(()) => Redirect::to("/users").into_response(),
+        Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => {
+            page(
+                state,
+                &p,
+                csrf,
+                UsersQuery::default(),
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "user action failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// `POST /users/{id}/unlock`
+pub async fn unlock(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    act(
+        &state,
+        session,
+        &origin,
+        &form,
+        &UserId::from_string(id),
+        true,
+    )
+    .await
+}
+
+/// `POST /users/{id}/status`
+pub async fn set_status(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    act(
+        &state,
+        session,
+        &origin,
+        &form,
+        &UserId::from_string(id),
+        false,
+    )
+    .await
+}
