@@ -1,0 +1,409 @@
+//! The `tumbler` binary as a user runs it: first start, SIGTERM, host-side admin commands,
+//! config checks, audit verification, backup and restore, master key rotation, PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tumbler");
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A `tumbler serve` child, killed if the test fails.
+struct Server {
+    child: Child,
+    url: String,
+    initial_password: Option<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .envs(env.iter().copied())
+            .env_remove("TUMBLER_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let mut initial_password = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no Listening line; stderr: {}", stderr.lock().unwrap())
+            });
+            if let Some(pw) = line.strip_prefix("Initial admin password: ") {
+                initial_password = Some(pw.to_owned());
+            }
+            if let Some(url) = line.strip_prefix("Listening on ") {
+                return Self {
+                    child,
+                    url: url.to_owned(),
+                    initial_password,
+                    stderr,
+                };
+            }
+        }
+    }
+
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::yield_now();
+        };
+        // Let the stderr reader drain what the process wrote before it exited.
+        let deadline = Instant::now() + WAIT;
+        while !self.stderr.lock().unwrap().contains("stopped") && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let log = self.stderr.lock().unwrap().clone();
+        (status, log)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tumbler(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TUMBLER_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn basic_me(url: &str, user: &str, password: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(format!("{url}/api/v1/users/me"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn first_start_creates_the_store_and_key_and_prints_the_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let password = server
+        .initial_password
+        .clone()
+        .expect("first start prints the admin password");
+    let key = data.join("master.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(data.join("tumbler.db").exists());
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{}/readyz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let me: serde_json::Value = client
+        .get(format!("{}/api/v1/users/me", server.url))
+        .basic_auth("admin", Some(&password))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["must_change_password"], true);
+    let (status, log) = server.stop();
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}\n{log}"
+    );
+    assert!(log.contains("stopped"), "{log}");
+    assert!(
+        !log.contains(&password),
+        "the one-time password never reaches the log"
+    );
+
+    let again = Server::start(&data, &[]);
+    assert!(
+        again.initial_password.is_none(),
+        "only the first start creates admin"
+    );
+    again.stop();
+}
+
+#[tokio::test]
+async fn reset_password_recovers_access_from_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let old = server.initial_password.clone().unwrap();
+    let out = tumbler(&["admin", "reset-password", "admin"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new = stdout(&out)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("One-time password for admin: ")
+                .map(str::to_owned)
+        })
+        .unwrap();
+    assert_ne!(new, old);
+    assert_eq!(basic_me(&server.url, "admin", &new).await, 200);
+    assert_eq!(basic_me(&server.url, "admin", &old).await, 401);
+    let out = tumbler(&["admin", "reset-password", "nobody"], dir.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no such user"), "{}", stderr(&out));
+    server.stop();
+}
+
+#[test]
+fn check_config_names_unknown_keys_and_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(&file, "[database]\nurll = \"x\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("urll"), "{}", stderr(&out));
+
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .env("TUMBLER_FOO__BAR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("TUMBLER_FOO__BAR"));
+
+    std::fs::write(
+        &file,
+        "[database]\nurl = \"postgres://tumbler:s3cret-pw@db.example/tumbler\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("postgres://tumbler:***@db.example/tumbler"));
+    assert!(!stdout(&out).contains("s3cret-pw"));
+}
+
+#[tokio::test]
+async fn audit_verify_reports_the_tampered_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let pw = server.initial_password.clone().unwrap();
+    for _ in 0..2 {
+        basic_me(&server.url, "admin", "wrong-password-1234567").await;
+        basic_me(&server.url, "admin", &pw).await;
+    }
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("intact"));
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tumbler.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET detail = 'edited' WHERE seq = 4")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("BROKEN at event 4"),
+        "{}",
+        stdout(&out)
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn backup_while_running_and_restore_after_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let pw = server.initial_password.clone().unwrap();
+    let backup = dir.path().join("backup.db");
+    let out = tumbler(
+        &["admin", "backup", "--out", backup.to_str().unwrap()],
+        &data,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key_hex = std::fs::read_to_string(data.join("master.key")).unwrap();
+    let bytes = std::fs::read(&backup).unwrap();
+    assert!(
+        !bytes.windows(64).any(|w| w == key_hex.trim().as_bytes()),
+        "the backup never holds the master key"
+    );
+    server.stop();
+
+    let out = tumbler(&["admin", "reset-password", "admin"], &data);
+    assert!(out.status.success());
+    let out = tumbler(
+        &["admin", "restore", "--from", backup.to_str().unwrap()],
+        &data,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        basic_me(&server.url, "admin", &pw).await,
+        200,
+        "the password from before the reset works again"
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn master_key_rotation_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: PathBuf = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let pw = server.initial_password.clone().unwrap();
+    let key = data.join("master.key");
+    let old = std::fs::read_to_string(&key).unwrap();
+    let out = tumbler(&["admin", "rotate-master-key"], &data);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new = std::fs::read_to_string(&key).unwrap();
+    assert_ne!(old, new);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let retired: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("retired"))
+        .collect();
+    assert_eq!(retired.len(), 1);
+    assert_eq!(
+        basic_me(&server.url, "admin", &pw).await,
+        200,
+        "the running server keeps working"
+    );
+    server.stop();
+
+    let restarted = Server::start(&data, &[]);
+    assert_eq!(basic_me(&restarted.url, "admin", &pw).await, 200);
+    restarted.stop();
+
+    std::fs::write(&key, &old).unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("does not match this store"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn migrate_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tumbler(&["migrate"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).starts_with("Applied 0"), "{}", stdout(&out));
+    let out = tumbler(&["migrate"], dir.path());
+    assert!(
+        stdout(&out).starts_with("Applied 0 migration(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test]
+async fn serves_on_postgresql_from_the_environment() {
+    let db = tumbler_testkit::postgres_store::PgStoreDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url();
+    let server = Server::start(dir.path(), &[("TUMBLER_DATABASE__URL", url.as_str())]);
+    let pw = server.initial_password.clone().unwrap();
+    assert_eq!(basic_me(&server.url, "admin", &pw).await, 200);
+    assert!(
+        !dir.path().join("tumbler.db").exists(),
+        "no SQLite file on PostgreSQL"
+    );
+    let (status, _) = server.stop();
+    assert!(status.success());
+    db.drop_db().await;
+}
