@@ -44,6 +44,23 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Log in to a Tumbler server and store an API token for the commands below.
+    Login {
+        /// Server URL.
+        #[arg(long, env = "TUMBLER_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Username.
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Read the password (and a TOTP code, if asked) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Manage console users through the REST API (after `tumbler login`).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -71,6 +88,39 @@ enum AdminCommand {
         /// Backup file to restore.
         #[arg(long)]
         from: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; a local user's temporary password is printed once.
+    Add {
+        /// Login name.
+        username: String,
+        /// Email for notifications.
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A role (repeat for several).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// A remote user (no local password).
+        #[arg(long)]
+        remote: bool,
+    },
+    /// List users with password and lockout status.
+    List,
+    /// Disable a user (ends their sessions).
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Lift a lockout.
+    Unlock {
+        /// Login name.
+        username: String,
     },
 }
 
@@ -116,7 +166,10 @@ fn init_logging(config: &Config) {
 async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = load_config(&cli, &env)?;
-    if !matches!(cli.command, Command::CheckConfig) {
+    if !matches!(
+        cli.command,
+        Command::CheckConfig | Command::Login { .. } | Command::User { .. }
+    ) {
         init_logging(&config);
     }
     match cli.command {
@@ -130,6 +183,33 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             AdminCommand::RotateMasterKey => commands::rotate::run(&config, &env).await,
             AdminCommand::Backup { out } => commands::backup::backup(&config, &out).await,
             AdminCommand::Restore { from } => commands::backup::restore(&config, &env, &from).await,
+        },
+        Command::Login {
+            url,
+            username,
+            password_stdin,
+        } => {
+            commands::client::login(&env, url.trim_end_matches('/'), &username, password_stdin)
+                .await
+        }
+        Command::User { command } => match command {
+            UserCommand::Add {
+                username,
+                email,
+                display_name,
+                roles,
+                remote,
+            } => {
+                commands::client::user_add(&env, &username, email, display_name, roles, remote)
+                    .await
+            }
+            UserCommand::List => commands::client::user_list(&env).await,
+            UserCommand::Disable { username } => {
+                commands::client::user_disable(&env, &username).await
+            }
+            UserCommand::Unlock { username } => {
+                commands::client::user_unlock(&env, &username).await
+            }
         },
         Command::Audit {
             command: AuditCommand::Verify,

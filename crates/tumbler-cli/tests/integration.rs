@@ -407,3 +407,99 @@ async fn serves_on_postgresql_from_the_environment() {
     assert!(status.success());
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn login_stores_a_private_token_and_user_commands_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let temp = server.initial_password.clone().unwrap();
+    let pw = "Chooses-Long-Passphrase-One-1";
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/me/password", server.url))
+        .basic_auth("admin", Some(&temp))
+        .json(&serde_json::json!({"old_password": temp, "new_password": pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let home = dir.path().join("home");
+    let cli = |args: &[&str], input: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("TUMBLER_URL", &server.url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        "wrong-password-xyz-123\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("invalid username or password"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{pw}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let creds = home.join(".config/tumbler/credentials.json");
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !std::fs::read_to_string(&creds).unwrap().contains(pw),
+        "only the token is stored"
+    );
+
+    let out = cli(
+        &[
+            "user",
+            "add",
+            "bo_b",
+            "--role",
+            "operator",
+            "--email",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Temporary password"));
+    let out = cli(&["user", "list"], "");
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("bo_b "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains("temporary") && line.contains("operator") && line.contains("enabled"),
+        "{line}"
+    );
+    assert!(cli(&["user", "unlock", "bo_b"], "").status.success());
+    assert!(cli(&["user", "disable", "bo_b"], "").status.success());
+    let out = cli(&["user", "list"], "");
+    assert!(stdout(&out)
+        .lines()
+        .any(|l| l.starts_with("bo_b ") && l.contains("disabled")));
+    let out = cli(&["user", "disable", "nobody"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no such user"));
+    server.stop();
+}

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod backup;
 pub mod check_config;
+pub mod client;
 pub mod rotate;
 pub mod serve;
 

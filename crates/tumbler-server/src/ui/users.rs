@@ -117,15 +117,12 @@ async fn page(
     })
 }
 
-fn active(session: Option<(Principal, String)>) -> Result<(Principal, String), Response> {
+/// The session's caller if the account is fully usable, else where to send the browser.
+fn active(session: Option<(Principal, String)>) -> Result<(Principal, String), &'static str> {
     match session {
-        None => Err(Redirect::to("/login").into_response()),
-        Some((p, _)) if p.user.must_change_password => {
-            Err(Redirect::to("/account/password").into_response())
-        }
-        Some((p, _)) if p.mfa_enrolment_required => {
-            Err(Redirect::to("/account/mfa").into_response())
-        }
+        None => Err("/login"),
+        Some((p, _)) if p.user.must_change_password => Err("/account/password"),
+        Some((p, _)) if p.mfa_enrolment_required => Err("/account/mfa"),
         Some(found) => Ok(found),
     }
 }
@@ -138,7 +135,7 @@ pub async fn list(
 ) -> Response {
     match active(session) {
         Ok((p, csrf)) => page(&state, &p, csrf, q, None, None).await,
-        Err(r) => r,
+        Err(to) => Redirect::to(to).into_response(),
     }
 }
 
@@ -150,7 +147,7 @@ pub async fn create(
 ) -> Response {
     let (p, csrf) = match active(session) {
         Ok(found) => found,
-        Err(r) => return r,
+        Err(to) => return Redirect::to(to).into_response(),
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |k: &str| {
@@ -237,7 +234,7 @@ async fn act(
 ) -> Response {
     let (p, csrf) = match active(session) {
         Ok(found) => found,
-        Err(r) => return r,
+        Err(to) => return Redirect::to(to).into_response(),
     };
     if !tokens_match(&csrf, &form.csrf) {
         return (

@@ -1,0 +1,261 @@
+//! `tumbler login` and `tumbler user ...`: a client of the REST API. The token from `login`
+//! is kept in `$XDG_CONFIG_HOME/tumbler/credentials.json` (or `~/.config/...`), mode 0600.
+
+use super::{other, CliError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::io::{BufRead, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What `tumbler login` stores.
+#[derive(Serialize, Deserialize)]
+struct Credentials {
+    url: String,
+    token: String,
+}
+
+fn credentials_path(env: &[(String, String)]) -> Result<PathBuf, CliError> {
+    let var = |k: &str| {
+        env.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let base = var("XDG_CONFIG_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".config")))
+        .ok_or_else(|| other("neither XDG_CONFIG_HOME nor HOME is set"))?;
+    Ok(base.join("tumbler").join("credentials.json"))
+}
+
+fn load(env: &[(String, String)]) -> Result<Credentials, CliError> {
+    let path = credentials_path(env)?;
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        other(format!(
+            "not logged in ({} missing): run `tumbler login` first",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| other(format!("{}: {e}", path.display())))
+}
+
+fn save(env: &[(String, String)], creds: &Credentials) -> Result<PathBuf, CliError> {
+    let path = credentials_path(env)?;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(other)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(other)?;
+    f.write_all(serde_json::to_string(creds).map_err(other)?.as_bytes())
+        .map_err(other)?;
+    f.sync_all().map_err(other)?;
+    std::fs::rename(&tmp, &path).map_err(other)?;
+    Ok(path)
+}
+
+/// The error message of an API answer, or the status.
+async fn failure(res: reqwest::Response) -> CliError {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    match body["error"]["message"].as_str() {
+        Some(m) => other(format!(
+            "{m} ({}, HTTP {status})",
+            body["error"]["code"].as_str().unwrap_or("error")
+        )),
+        None => other(format!("the server answered HTTP {status}")),
+    }
+}
+
+fn read_secret(prompt: &str, from_stdin: bool) -> Result<SecretString, CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(other)?;
+        Ok(SecretString::from(
+            line.trim_end_matches(['\n', '\r']).to_owned(),
+        ))
+    } else {
+        rpassword::prompt_password(prompt)
+            .map(SecretString::from)
+            .map_err(other)
+    }
+}
+
+/// Logs in with a password (and a TOTP code when the account has one) and stores an API token.
+pub async fn login(
+    env: &[(String, String)],
+    url: &str,
+    username: &str,
+    password_stdin: bool,
+) -> Result<ExitCode, CliError> {
+    let password = read_secret("Password: ", password_stdin)?;
+    let client = reqwest::Client::new();
+    let create = |totp: Option<String>| {
+        client
+            .post(format!("{url}/api/v1/users/me/tokens"))
+            .basic_auth(username, Some(password.expose_secret()))
+            .json(&json!({"name": "tumbler cli", "totp": totp}))
+            .send()
+    };
+    let mut res = create(None).await.map_err(other)?;
+    if res.status() == 401 {
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if body["error"]["code"] != "totp_required" {
+            return Err(other(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("login failed")
+                    .to_owned(),
+            ));
+        }
+        let code = read_secret("Authentication code: ", password_stdin)?;
+        res = create(Some(code.expose_secret().to_owned()))
+            .await
+            .map_err(other)?;
+    }
+    if !res.status().is_success() {
+        return Err(failure(res).await);
+    }
+    let body: Value = res.json().await.map_err(other)?;
+    let token = body["token"]
+        .as_str()
+        .ok_or_else(|| other("the server sent no token"))?
+        .to_owned();
+    let path = save(
+        env,
+        &Credentials {
+            url: url.to_owned(),
+            token,
+        },
+    )?;
+    println!(
+        "Logged in to {url} as {username}; token stored in {}.",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn request(
+    env: &[(String, String)],
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, CliError> {
+    let creds = load(env)?;
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", creds.url))
+        .bearer_auth(&creds.token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.map_err(other)?;
+    if !res.status().is_success() {
+        return Err(failure(res).await);
+    }
+    Ok(res.json().await.unwrap_or(Value::Null))
+}
+
+async fn user_id(env: &[(String, String)], username: &str) -> Result<String, CliError> {
+    let list = request(
+        env,
+        reqwest::Method::GET,
+        &format!("/api/v1/users?limit=500&q={username}"),
+        None,
+    )
+    .await?;
+    list["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|u| u["username"] == username))
+        .and_then(|u| u["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| other(format!("no such user: {username}")))
+}
+
+/// `tumbler user add`
+pub async fn user_add(
+    env: &[(String, String)],
+    username: &str,
+    email: Option<String>,
+    display_name: Option<String>,
+    roles: Vec<String>,
+    remote: bool,
+) -> Result<ExitCode, CliError> {
+    let body = json!({"username": username, "email": email, "display_name": display_name, "roles": roles, "type": if remote { "remote" } else { "local" }});
+    let created = request(env, reqwest::Method::POST, "/api/v1/users", Some(body)).await?;
+    println!(
+        "Created user {username} (id {}).",
+        created["user"]["id"].as_str().unwrap_or("?")
+    );
+    if let Some(pw) = created["temporary_password"].as_str() {
+        println!("Temporary password (shown once; must be changed at first login): {pw}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tumbler user list`
+pub async fn user_list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let list = request(env, reqwest::Method::GET, "/api/v1/users?limit=500", None).await?;
+    println!(
+        "{:<24} {:<7} {:<9} {:<10} {:<7} roles",
+        "username", "type", "status", "password", "locked"
+    );
+    for u in list["items"].as_array().into_iter().flatten() {
+        let roles: Vec<&str> = u["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{:<24} {:<7} {:<9} {:<10} {:<7} {}",
+            u["username"].as_str().unwrap_or(""),
+            u["type"].as_str().unwrap_or(""),
+            u["status"].as_str().unwrap_or(""),
+            u["password_status"].as_str().unwrap_or(""),
+            if u["locked_out"] == true { "yes" } else { "no" },
+            roles.join(",")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tumbler user disable`
+pub async fn user_disable(env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
+    let id = user_id(env, username).await?;
+    request(
+        env,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        Some(json!({"status": "disabled"})),
+    )
+    .await?;
+    println!("Disabled {username}; their sessions have ended.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tumbler user unlock`
+pub async fn user_unlock(env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
+    let id = user_id(env, username).await?;
+    request(
+        env,
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{id}/unlock"),
+        None,
+    )
+    .await?;
+    println!("Unlocked {username}.");
+    Ok(ExitCode::SUCCESS)
+}
