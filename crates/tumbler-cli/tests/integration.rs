@@ -33,14 +33,20 @@ impl Server {
             .unwrap();
         let (tx, rx) = mpsc::channel();
         let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        // From here on the guard kills the child if anything below panics.
+        let mut server = Self {
+            child,
+            url: String::new(),
+            initial_password: None,
+            stderr: Default::default(),
+        };
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let err = child.stderr.take().unwrap();
-        let sink = stderr.clone();
+        let sink = server.stderr.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 let mut s = sink.lock().unwrap();
@@ -49,22 +55,20 @@ impl Server {
             }
         });
         let deadline = Instant::now() + WAIT;
-        let mut initial_password = None;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-                panic!("no Listening line; stderr: {}", stderr.lock().unwrap())
+                panic!(
+                    "no Listening line; stderr: {}",
+                    server.stderr.lock().unwrap()
+                )
             });
             if let Some(pw) = line.strip_prefix("Initial admin password: ") {
-                initial_password = Some(pw.to_owned());
+                server.initial_password = Some(pw.to_owned());
             }
             if let Some(url) = line.strip_prefix("Listening on ") {
-                return Self {
-                    child,
-                    url: url.to_owned(),
-                    initial_password,
-                    stderr,
-                };
+                server.url = url.to_owned();
+                return server;
             }
         }
     }

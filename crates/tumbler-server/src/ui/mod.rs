@@ -5,6 +5,7 @@ mod assets;
 mod mfa;
 pub(crate) mod pages;
 pub mod qr;
+mod sessions;
 mod users;
 
 use crate::state::AppState;
@@ -27,5 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/unlock", axum::routing::post(users::unlock))
         .route("/users/{id}/status", axum::routing::post(users::set_status))
+        .route("/account/sessions", get(sessions::list))
+        .route(
+            "/account/sessions/{id}/end",
+            axum::routing::post(sessions::end),
+        )
         .route("/static/{file}", get(assets::serve))
 }

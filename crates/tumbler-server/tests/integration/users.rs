@@ -545,3 +545,90 @@ async fn the_last_enabled_administrator_cannot_be_removed() {
     assert_eq!(status, 403, "the former admin lost the permission at once");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_sessions_page_lists_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let url = app.url("/api/v1/auth/login");
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let c = Client::builder().cookie_store(true).build().unwrap();
+        let res = c
+            .post(&url)
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        clients.push(c);
+    }
+    let (other, me) = (&clients[0], &clients[1]);
+    let page = me
+        .get(app.url("/account/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("this session"));
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let action = page
+        .split("action=\"/account/sessions/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Without the CSRF token the form is refused and nothing ends.
+    let res = me
+        .post(app.url(&format!("/account/sessions/{action}")))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = me
+        .post(app.url(&format!("/account/sessions/{action}")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        me.get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}
