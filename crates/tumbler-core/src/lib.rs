@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod domains;
 mod hashing;
 pub mod master_key;
 pub mod roles;
@@ -12,6 +13,7 @@ pub mod vault;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
+pub use domains::{DomainError, DomainService};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use roles::{RoleError, RoleService};
 pub use users::{UserError, UserService};

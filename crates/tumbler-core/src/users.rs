@@ -31,6 +31,9 @@ pub enum UserError {
     /// The username is taken.
     #[error("a user with that username already exists")]
     Duplicate,
+    /// A domain named does not exist.
+    #[error("no such domain: {0}")]
+    UnknownDomain(String),
     /// A role named does not exist.
     #[error("no such role: {0}")]
     UnknownRole(String),
@@ -57,6 +60,7 @@ impl UserError {
             Self::SessionNotFound => "session_not_found",
             Self::Duplicate => "user_exists",
             Self::UnknownRole(_) => "unknown_role",
+            Self::UnknownDomain(_) => "unknown_domain",
             Self::LastAdmin => "last_admin",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
@@ -75,6 +79,8 @@ pub struct UserSummary {
     pub password_status: &'static str,
     /// Locked out until this time.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Names of the domains the user belongs to.
+    pub domains: Vec<String>,
 }
 
 /// A request to create a user.
@@ -90,6 +96,8 @@ pub struct NewUserRequest {
     pub kind: UserKind,
     /// Role names.
     pub roles: Vec<String>,
+    /// Domain names (empty: the `Default` domain).
+    pub domains: Vec<String>,
 }
 
 /// A created user and, for a local user, the temporary password to show once.
@@ -137,7 +145,11 @@ impl UserService {
         }
     }
 
-    fn summary(&self, row: UserRow) -> UserSummary {
+    fn summary(
+        &self,
+        row: UserRow,
+        domains: &std::collections::HashMap<UserId, Vec<String>>,
+    ) -> UserSummary {
         let now = self.clock.now();
         let password_status = match (&row.password_hash, row.user.temp_password_expires_at) {
             (None, _) => "none",
@@ -148,8 +160,25 @@ impl UserService {
         UserSummary {
             password_status,
             locked_until: row.locked_until.filter(|t| *t > now),
+            domains: domains.get(&row.user.id).cloned().unwrap_or_default(),
             user: row.user,
         }
+    }
+
+    async fn resolve_domains(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<tumbler_domain::ids::DomainId>, UserError> {
+        let all = self.store.domains().await?;
+        names
+            .iter()
+            .map(|n| {
+                all.iter()
+                    .find(|d| &d.name == n)
+                    .map(|d| d.id.clone())
+                    .ok_or_else(|| UserError::UnknownDomain(n.clone()))
+            })
+            .collect()
     }
 
     async fn check_roles(&self, roles: &[String]) -> Result<(), UserError> {
@@ -183,6 +212,12 @@ impl UserService {
             )));
         }
         self.check_roles(&req.roles).await?;
+        let names = if req.domains.is_empty() {
+            vec![crate::domains::DEFAULT_DOMAIN.to_owned()]
+        } else {
+            req.domains.clone()
+        };
+        let domain_ids = self.resolve_domains(&names).await?;
         let now = self.clock.now();
         let local = req.kind == UserKind::Local;
         let password = local.then(generate_one_time_password);
@@ -221,6 +256,7 @@ impl UserService {
             StoreError::Duplicate(_) => UserError::Duplicate,
             other => other.into(),
         })?;
+        tx.set_user_domains(&user.id, &domain_ids).await?;
         let detail = format!("roles={}", user.roles.join(","));
         tx.append_audit(
             &event(
@@ -251,7 +287,13 @@ impl UserService {
             return Err(UserError::Forbidden);
         }
         let (rows, total) = self.store.users(filter).await?;
-        Ok((rows.into_iter().map(|r| self.summary(r)).collect(), total))
+        Ok((
+            {
+                let names = self.store.domain_names_by_user().await?;
+                rows.into_iter().map(|r| self.summary(r, &names)).collect()
+            },
+            total,
+        ))
     }
 
     /// One user.
@@ -264,7 +306,7 @@ impl UserService {
             .user_by_id(id)
             .await?
             .ok_or(UserError::NotFound)?;
-        Ok(self.summary(row))
+        Ok(self.summary(row, &self.store.domain_names_by_user().await?))
     }
 
     /// Whether, after `user` changes to `roles`/`status` (or is deleted when both are `None`),
@@ -297,8 +339,18 @@ impl UserService {
         principal: &Principal,
         id: &UserId,
         changes: UserChanges,
+        domains: Option<Vec<String>>,
         origin: &RequestOrigin,
     ) -> Result<UserSummary, UserError> {
+        let mut changes = changes;
+        if let Some(names) = domains {
+            if names.is_empty() {
+                return Err(UserError::Invalid(
+                    "a user belongs to at least one domain".to_owned(),
+                ));
+            }
+            changes.domains = Some(self.resolve_domains(&names).await?);
+        }
         if !principal.can(Permission::UsersManage) {
             return Err(UserError::Forbidden);
         }
@@ -336,6 +388,9 @@ impl UserService {
         if let Some(roles) = &changes.roles {
             detail.push(format!("roles={}", roles.join(",")));
         }
+        if let Some(domains) = &changes.domains {
+            detail.push(format!("domains={}", domains.len()));
+        }
         if let Some(status) = changes.status {
             detail.push(format!("status={}", status.as_str()));
             if status == UserStatus::Disabled {
@@ -361,7 +416,7 @@ impl UserService {
             .user_by_id(id)
             .await?
             .ok_or(UserError::NotFound)?;
-        Ok(self.summary(row))
+        Ok(self.summary(row, &self.store.domain_names_by_user().await?))
     }
 
     /// Deletes a user (never oneself, never the last enabled administrator).

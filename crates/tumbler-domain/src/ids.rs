@@ -51,3 +51,7 @@ id_type!(
     /// A vault data key.
     DataKeyId
 );
+id_type!(
+    /// A domain (a group that scopes objects).
+    DomainId
+);

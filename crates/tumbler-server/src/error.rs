@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tumbler_core::{AuditError, AuthError, RoleError, UserError, VaultError};
+use tumbler_core::{AuditError, AuthError, DomainError, RoleError, UserError, VaultError};
 
 /// An error answer of the JSON API.
 #[derive(Debug)]
@@ -144,7 +144,9 @@ impl From<UserError> for ApiError {
             UserError::Forbidden => StatusCode::FORBIDDEN,
             UserError::NotFound | UserError::SessionNotFound => StatusCode::NOT_FOUND,
             UserError::Duplicate | UserError::LastAdmin => StatusCode::CONFLICT,
-            UserError::UnknownRole(_) | UserError::Invalid(_) => StatusCode::BAD_REQUEST,
+            UserError::UnknownRole(_) | UserError::UnknownDomain(_) | UserError::Invalid(_) => {
+                StatusCode::BAD_REQUEST
+            }
             UserError::Store(_) | UserError::Hashing(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
@@ -179,5 +181,18 @@ impl From<VaultError> for ApiError {
             VaultError::NotFound => Self::not_found(),
             other => Self::internal(&other),
         }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match &e {
+            DomainError::Forbidden | DomainError::NotAssigned(_) => StatusCode::FORBIDDEN,
+            DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+            DomainError::Duplicate | DomainError::InUse => StatusCode::CONFLICT,
+            DomainError::NoSession | DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
+            DomainError::Store(_) => return Self::internal(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }

@@ -86,6 +86,12 @@ pub async fn start(
         .bootstrap_admin()
         .await
         .map_err(StartupError::from)?;
+    // The first administrator joins the default domain.
+    services
+        .domains
+        .ensure_default()
+        .await
+        .map_err(StartupError::from)?;
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();

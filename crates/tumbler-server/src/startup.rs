@@ -7,8 +7,8 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, MasterKeyError, MasterKeySource, RoleError,
-    RoleService, UserService, Vault, VaultError,
+    AuditService, AuthService, AuthSettings, DomainError, DomainService, MasterKeyError,
+    MasterKeySource, RoleError, RoleService, UserService, Vault, VaultError,
 };
 use tumbler_domain::password::PasswordRules;
 use tumbler_domain::Clock;
@@ -45,6 +45,9 @@ pub enum StartupError {
     /// The vault could not be opened.
     #[error("vault: {0}")]
     Vault(#[from] VaultError),
+    /// The default domain could not be set up.
+    #[error("domains: {0}")]
+    Domains(#[from] DomainError),
     /// The built-in roles could not be set up.
     #[error("roles: {0}")]
     Roles(#[from] RoleError),
@@ -68,6 +71,8 @@ pub struct Services {
     pub users: UserService,
     /// Role management.
     pub roles: RoleService,
+    /// Domains.
+    pub domains: DomainService,
 }
 
 impl Services {
@@ -78,6 +83,7 @@ impl Services {
             audit: self.audit.clone(),
             users: self.users.clone(),
             roles: self.roles.clone(),
+            domains: self.domains.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -181,6 +187,8 @@ pub async fn open_services(
     let vault = Vault::open(store.clone(), clock.clone(), key).await?;
     let roles = RoleService::new(store.clone(), clock.clone());
     roles.sync_builtin().await?;
+    let domains = DomainService::new(store.clone(), clock.clone());
+    domains.ensure_default().await?;
     let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
     let auth = AuthService::new(store.clone(), vault.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
@@ -191,5 +199,6 @@ pub async fn open_services(
         audit,
         users,
         roles,
+        domains,
     })
 }

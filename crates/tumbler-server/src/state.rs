@@ -2,7 +2,7 @@
 
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use tumbler_core::{AuditService, AuthService, RoleService, UserService, Vault};
+use tumbler_core::{AuditService, AuthService, DomainService, RoleService, UserService, Vault};
 use tumbler_store::Store;
 
 /// Shared state of the HTTP layer.
@@ -16,6 +16,8 @@ pub struct AppState {
     pub users: UserService,
     /// Role management.
     pub roles: RoleService,
+    /// Domains.
+    pub domains: DomainService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

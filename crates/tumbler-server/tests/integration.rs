@@ -7,6 +7,7 @@ mod integration {
     pub mod audit;
     pub mod auth;
     pub mod browser;
+    pub mod domains;
     pub mod tls;
     pub mod totp;
     pub mod users;

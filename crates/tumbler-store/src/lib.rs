@@ -9,6 +9,7 @@
 mod api_tokens;
 mod audit;
 mod backup;
+mod domains;
 mod error;
 mod meta;
 mod migrate;
@@ -22,6 +23,7 @@ mod users;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use audit::AuditFilter;
 pub use backup::restore_sqlite;
+pub use domains::DomainRow;
 pub use error::StoreError;
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};

@@ -100,6 +100,8 @@ pub struct UserChanges {
     pub roles: Option<Vec<String>>,
     /// New status.
     pub status: Option<UserStatus>,
+    /// New set of domains.
+    pub domains: Option<Vec<tumbler_domain::ids::DomainId>>,
 }
 
 impl Store {
@@ -197,6 +199,9 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;
+        if let (Some(domains), 1) = (&changes.domains, done.rows_affected()) {
+            self.set_user_domains(id, domains).await?;
+        }
         Ok(done.rows_affected() == 1)
     }
 

@@ -13,7 +13,7 @@ use chrono::Duration;
 use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tumbler_domain::ids::{SessionId, TokenId};
+use tumbler_domain::ids::{DomainId, SessionId, TokenId};
 use tumbler_domain::password::{PasswordRules, RuleViolation};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::User;
@@ -204,9 +204,25 @@ pub struct Principal {
     pub mfa_verified: bool,
     /// A role requires MFA and the user has not enrolled yet.
     pub mfa_enrolment_required: bool,
+    /// The domains the user belongs to.
+    pub domains: Vec<DomainId>,
+    /// The domain the user works in (the session's choice, else the first assigned).
+    pub active_domain: Option<DomainId>,
+    /// "Manage objects from all assigned domains".
+    pub all_domains: bool,
 }
 
 impl Principal {
+    /// The domains whose objects the caller sees: all assigned ones with "manage objects from
+    /// all assigned domains", else the active one.
+    pub fn visible_domains(&self) -> Vec<DomainId> {
+        if self.all_domains {
+            self.domains.clone()
+        } else {
+            self.active_domain.iter().cloned().collect()
+        }
+    }
+
     /// Whether the caller holds `permission` and has no pending password change.
     pub fn can(&self, permission: Permission) -> bool {
         self.require_active().is_ok() && self.permissions.contains(&permission)
@@ -301,9 +317,27 @@ impl AuthService {
         let mfa_required = roles
             .iter()
             .any(|r| r.require_mfa && user.roles.contains(&r.name));
+        let domains: Vec<DomainId> = self
+            .store
+            .user_domains(&user.id)
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let chosen = match &method {
+            AuthMethod::Session { id, .. } => self.store.session_active_domain(id).await?,
+            _ => None,
+        };
+        let active_domain = chosen
+            .filter(|d| domains.contains(d))
+            .or_else(|| domains.first().cloned());
+        let all_domains = self.store.user_all_domains(&user.id).await?;
         Ok(Principal {
             mfa_verified: !user.mfa_enabled || method != AuthMethod::Basic,
             mfa_enrolment_required: mfa_required && !user.mfa_enabled,
+            domains,
+            active_domain,
+            all_domains,
             user,
             method,
             permissions,

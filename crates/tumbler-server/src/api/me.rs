@@ -14,10 +14,49 @@ use tumbler_core::{AuthError, AuthMethod};
 use tumbler_domain::ids::TokenId;
 use tumbler_store::ApiTokenRow;
 
+/// The caller, with their domains and the permissions their roles give.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeOut {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// TOTP enrolled.
+    pub mfa_enabled: bool,
+    /// Names of the user's domains.
+    pub domains: Vec<String>,
+    /// The domain the user works in.
+    pub active_domain: Option<String>,
+    /// "Manage objects from all assigned domains".
+    pub all_domains: bool,
+    /// Names of the domains whose objects the user sees.
+    pub visible_domains: Vec<String>,
+    /// Permission names.
+    pub permissions: Vec<String>,
+}
+
 /// The caller.
-#[utoipa::path(get, path = "/api/v1/users/me", responses((status = 200, body = UserView), (status = 401)))]
-pub async fn me(AnyCaller(p): AnyCaller) -> Json<UserView> {
-    Json(UserView::from(&p.user))
+#[utoipa::path(get, path = "/api/v1/users/me", responses((status = 200, body = MeOut), (status = 401)))]
+pub async fn me(
+    State(state): State<AppState>,
+    AnyCaller(p): AnyCaller,
+) -> Result<Json<MeOut>, ApiError> {
+    let mine = state.domains.mine(&p).await?;
+    let name = |id: &tumbler_domain::ids::DomainId| {
+        mine.iter().find(|d| &d.id == id).map(|d| d.name.clone())
+    };
+    Ok(Json(MeOut {
+        user: UserView::from(&p.user),
+        mfa_enabled: p.user.mfa_enabled,
+        domains: mine.iter().map(|d| d.name.clone()).collect(),
+        active_domain: p.active_domain.as_ref().and_then(name),
+        all_domains: p.all_domains,
+        visible_domains: p.visible_domains().iter().filter_map(name).collect(),
+        permissions: p
+            .permissions
+            .iter()
+            .map(|x| x.as_str().to_owned())
+            .collect(),
+    }))
 }
 
 /// `POST /api/v1/users/me/password` body.

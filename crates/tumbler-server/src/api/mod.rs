@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod domains;
 pub mod health;
 pub mod me;
 pub mod openapi;
@@ -50,6 +51,13 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/users/{id}/sessions",
             get(users::user_sessions).delete(users::end_user_sessions),
+        )
+        .route("/api/v1/domains", get(domains::list).post(domains::create))
+        .route("/api/v1/domains/{id}", delete(domains::delete))
+        .route("/api/v1/users/me/active-domain", put(domains::set_active))
+        .route(
+            "/api/v1/users/me/object-visibility",
+            put(domains::set_visibility),
         )
         .route("/api/v1/roles", get(roles::list).post(roles::create))
         .route("/api/v1/roles/{name}", delete(roles::delete))

@@ -41,6 +41,8 @@ pub struct UserOut {
     pub locked_out: bool,
     /// Until when.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Domain names.
+    pub domains: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -60,6 +62,7 @@ impl From<UserSummary> for UserOut {
             password_status: s.password_status.to_owned(),
             locked_out: s.locked_until.is_some(),
             locked_until: s.locked_until,
+            domains: s.domains,
             created_at: u.created_at,
         }
     }
@@ -128,7 +131,7 @@ pub struct CreateUser {
     /// Role names.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Domain names (accepted for the API's shape; domains come with a later change).
+    /// Domain names (default: the `Default` domain).
     #[serde(default)]
     pub domains: Vec<String>,
 }
@@ -150,9 +153,6 @@ pub async fn create(
     Caller(p): Caller,
     Json(req): Json<CreateUser>,
 ) -> Result<(StatusCode, Json<CreatedUserOut>), ApiError> {
-    if !req.domains.is_empty() {
-        return Err(ApiError::bad_request("domains are not supported yet"));
-    }
     let kind = parse(req.kind.as_deref(), UserKind::parse, "type")?.unwrap_or(UserKind::Local);
     let created = state
         .users
@@ -164,6 +164,7 @@ pub async fn create(
                 email: req.email,
                 kind,
                 roles: req.roles,
+                domains: req.domains,
             },
             &origin,
         )
@@ -205,6 +206,8 @@ pub struct PatchUser {
     pub roles: Option<Vec<String>>,
     /// `enabled` or `disabled` (disabling ends the user's sessions at once).
     pub status: Option<String>,
+    /// Domain names (at least one).
+    pub domains: Option<Vec<String>>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(
@@ -230,11 +233,12 @@ pub async fn patch(
         email: req.email,
         roles: req.roles,
         status: parse(req.status.as_deref(), UserStatus::parse, "status")?,
+        domains: None,
     };
     Ok(Json(
         state
             .users
-            .update(&p, &UserId::from_string(id), changes, &origin)
+            .update(&p, &UserId::from_string(id), changes, req.domains, &origin)
             .await?
             .into(),
     ))

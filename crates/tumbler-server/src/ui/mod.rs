@@ -2,6 +2,7 @@
 //! pages call the same services as the API.
 
 mod assets;
+mod domain;
 mod mfa;
 pub(crate) mod pages;
 pub mod qr;
@@ -33,5 +34,6 @@ pub fn routes() -> Router<AppState> {
             "/account/sessions/{id}/end",
             axum::routing::post(sessions::end),
         )
+        .route("/account/domain", get(domain::show).post(domain::save))
         .route("/static/{file}", get(assets::serve))
 }

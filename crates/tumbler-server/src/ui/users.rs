@@ -177,6 +177,7 @@ pub async fn create(
             .filter(|(n, _)| n == "role")
             .map(|(_, v)| v.clone())
             .collect(),
+        domains: Vec::new(),
     };
     match state.users.create(&p, req, &origin).await {
         Ok(created) => {
@@ -256,6 +257,7 @@ async fn act(
                     status,
                     ..UserChanges::default()
                 },
+                None,
                 origin,
             )
             .await

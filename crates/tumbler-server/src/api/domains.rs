@@ -1,0 +1,130 @@
+//! Domains and the caller's domain choices.
+
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tumbler_domain::ids::DomainId;
+use tumbler_store::DomainRow;
+
+/// A domain as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DomainOut {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// What it groups.
+    pub description: String,
+}
+
+impl From<DomainRow> for DomainOut {
+    fn from(d: DomainRow) -> Self {
+        Self {
+            id: d.id.to_string(),
+            name: d.name,
+            description: d.description,
+        }
+    }
+}
+
+/// Every domain (with the permission to read users), else the caller's own.
+#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains")))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Page<DomainOut>>, ApiError> {
+    let items: Vec<DomainOut> = state
+        .domains
+        .list(&p)
+        .await?
+        .into_iter()
+        .map(DomainOut::from)
+        .collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Ok(Json(Page { items, total }))
+}
+
+/// `POST /api/v1/domains` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateDomain {
+    /// Name.
+    pub name: String,
+    /// What it groups.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Creates a domain.
+#[utoipa::path(post, path = "/api/v1/domains", request_body = CreateDomain, responses((status = 201, body = DomainOut), (status = 403), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(req): Json<CreateDomain>,
+) -> Result<(StatusCode, Json<DomainOut>), ApiError> {
+    let d = state
+        .domains
+        .create(&p, &req.name, &req.description, &origin)
+        .await?;
+    Ok((StatusCode::CREATED, Json(d.into())))
+}
+
+/// Deletes a domain nobody belongs to.
+#[utoipa::path(delete, path = "/api/v1/domains/{id}", params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .domains
+        .delete(&p, &DomainId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/users/me/active-domain` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ActiveDomain {
+    /// Name of one of the caller's domains.
+    pub domain: String,
+}
+
+/// Chooses the session's active domain.
+#[utoipa::path(put, path = "/api/v1/users/me/active-domain", request_body = ActiveDomain, responses((status = 204), (status = 400), (status = 403)))]
+pub async fn set_active(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Json(req): Json<ActiveDomain>,
+) -> Result<StatusCode, ApiError> {
+    state.domains.choose_active(&p, &req.domain).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/users/me/object-visibility` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ObjectVisibility {
+    /// "Manage objects from all assigned domains".
+    pub all_domains: bool,
+}
+
+/// Sets "Manage objects from all assigned domains".
+#[utoipa::path(put, path = "/api/v1/users/me/object-visibility", request_body = ObjectVisibility, responses((status = 204)))]
+pub async fn set_visibility(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(req): Json<ObjectVisibility>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .domains
+        .set_all_domains(&p, req.all_domains, &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
