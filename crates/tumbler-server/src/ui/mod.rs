@@ -7,6 +7,7 @@ mod mfa;
 pub(crate) mod pages;
 pub mod qr;
 mod sessions;
+mod user_edit;
 mod users;
 
 use crate::state::AppState;
@@ -35,5 +36,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(sessions::end),
         )
         .route("/account/domain", get(domain::show).post(domain::save))
+        .route(
+            "/users/{id}/edit",
+            get(user_edit::show).post(user_edit::save),
+        )
+        .route(
+            "/users/{id}/end-sessions",
+            axum::routing::post(user_edit::end_sessions),
+        )
+        .route("/users/{id}/delete", axum::routing::post(user_edit::delete))
         .route("/static/{file}", get(assets::serve))
 }
