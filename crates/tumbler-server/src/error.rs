@@ -99,9 +99,9 @@ impl From<AuthError> for ApiError {
         let status = match &e {
             AuthError::InvalidCredentials
             | AuthError::Unauthenticated
-            | AuthError::WrongCurrentPassword => StatusCode::UNAUTHORIZED,
+            | AuthError::WrongCurrentPassword
+            | AuthError::BasicAuthRequired => StatusCode::UNAUTHORIZED,
             AuthError::PasswordChangeRequired
-            | AuthError::BasicAuthRequired
             | AuthError::NoLocalPassword
             | AuthError::Forbidden
             | AuthError::TemporaryPasswordExpired

@@ -78,7 +78,7 @@ pub enum AuthError {
     #[error("you must change your password before doing anything else")]
     PasswordChangeRequired,
     /// This operation needs HTTP Basic authentication.
-    #[error("this operation requires HTTP Basic authentication")]
+    #[error("changing your password over REST requires HTTP Basic authentication with your current password, not a session or token")]
     BasicAuthRequired,
     /// The user has no local password to change.
     #[error("you have no local password; it cannot be changed here")]

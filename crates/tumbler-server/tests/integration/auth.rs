@@ -51,7 +51,7 @@ async fn first_login_must_change_password_over_basic_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 401);
     assert_eq!(
         res.json::<Value>().await.unwrap()["error"]["code"],
         "basic_auth_required"
