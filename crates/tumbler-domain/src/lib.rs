@@ -1,9 +1,11 @@
 //! Tumbler's domain: ids, value types, policies and pure rules. No IO happens here.
 
 pub mod audit;
+mod blocklist;
 pub mod clock;
 pub mod ids;
 pub mod password;
+pub mod password_policy;
 pub mod permission;
 pub mod totp;
 pub mod user;

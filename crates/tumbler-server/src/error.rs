@@ -4,7 +4,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tumbler_core::{AuditError, AuthError, DomainError, RoleError, UserError, VaultError};
+use tumbler_core::{
+    AuditError, AuthError, DomainError, PolicyError, RoleError, UserError, VaultError,
+};
 
 /// An error answer of the JSON API.
 #[derive(Debug)]
@@ -192,6 +194,17 @@ impl From<DomainError> for ApiError {
             DomainError::Duplicate | DomainError::InUse => StatusCode::CONFLICT,
             DomainError::NoSession | DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
             DomainError::Store(_) => return Self::internal(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        let status = match &e {
+            PolicyError::Forbidden => StatusCode::FORBIDDEN,
+            PolicyError::Invalid(_) => StatusCode::BAD_REQUEST,
+            PolicyError::Store(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
     }

@@ -8,9 +8,8 @@ use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, AuthSettings, DomainError, DomainService, MasterKeyError,
-    MasterKeySource, RoleError, RoleService, UserService, Vault, VaultError,
+    MasterKeySource, PolicyService, RoleError, RoleService, UserService, Vault, VaultError,
 };
-use tumbler_domain::password::PasswordRules;
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
 
@@ -73,6 +72,8 @@ pub struct Services {
     pub roles: RoleService,
     /// Domains.
     pub domains: DomainService,
+    /// The password policy.
+    pub policy: PolicyService,
 }
 
 impl Services {
@@ -84,6 +85,7 @@ impl Services {
             users: self.users.clone(),
             roles: self.roles.clone(),
             domains: self.domains.clone(),
+            policy: self.policy.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -151,7 +153,6 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
         session_absolute: chrono::Duration::hours(i64::from(a.session_absolute_hours)),
         max_failed_logins: i64::from(a.max_failed_logins.max(1)),
         lockout: chrono::Duration::minutes(i64::from(a.lockout_minutes)),
-        password_rules: PasswordRules::default(),
         temp_password_ttl: chrono::Duration::hours(i64::from(a.temporary_password_hours)),
         max_sessions_per_user: i64::from(a.max_sessions_per_user.max(1)),
         max_failures_per_source: usize::try_from(a.max_failures_per_source.max(1))
@@ -189,6 +190,7 @@ pub async fn open_services(
     roles.sync_builtin().await?;
     let domains = DomainService::new(store.clone(), clock.clone());
     domains.ensure_default().await?;
+    let policy = PolicyService::new(store.clone(), clock.clone());
     let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
     let auth = AuthService::new(store.clone(), vault.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
@@ -200,5 +202,6 @@ pub async fn open_services(
         users,
         roles,
         domains,
+        policy,
     })
 }

@@ -2,7 +2,9 @@
 
 use crate::metrics::Metrics;
 use std::sync::Arc;
-use tumbler_core::{AuditService, AuthService, DomainService, RoleService, UserService, Vault};
+use tumbler_core::{
+    AuditService, AuthService, DomainService, PolicyService, RoleService, UserService, Vault,
+};
 use tumbler_store::Store;
 
 /// Shared state of the HTTP layer.
@@ -18,6 +20,8 @@ pub struct AppState {
     pub roles: RoleService,
     /// Domains.
     pub domains: DomainService,
+    /// The password policy.
+    pub policy: PolicyService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

@@ -13,6 +13,7 @@ mod domains;
 mod error;
 mod meta;
 mod migrate;
+mod password_history;
 mod roles;
 mod secrets;
 mod sessions;

@@ -9,12 +9,20 @@ const SQLITE: &[Migration] = &[
     (2, include_str!("../migrations/sqlite/0002_roles.sql")),
     (3, include_str!("../migrations/sqlite/0003_totp.sql")),
     (4, include_str!("../migrations/sqlite/0004_domains.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_password_history.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_roles.sql")),
     (3, include_str!("../migrations/postgres/0003_totp.sql")),
     (4, include_str!("../migrations/postgres/0004_domains.sql")),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_password_history.sql"),
+    ),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

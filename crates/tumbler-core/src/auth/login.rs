@@ -3,14 +3,71 @@
 
 use super::{AuthError, AuthMethod, AuthService, LoginSuccess, Principal, TOKEN_PREFIX};
 use crate::hashing::{random_token, token_hash, verify_password};
+use crate::policy::load_policy;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{SessionId, UserId};
-use tumbler_domain::user::{User, UserStatus};
+use tumbler_domain::password_policy::PasswordOwner;
+use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_store::{NewSession, SessionRow};
 
 impl AuthService {
+    /// Why a local user's correct password must now be changed, if it must: it no longer meets
+    /// a tightened policy, or it is older than the policy's expiry.
+    async fn password_no_longer_valid(
+        &self,
+        user: &User,
+        password: &SecretString,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<&'static str>, AuthError> {
+        if user.kind != UserKind::Local || user.must_change_password {
+            return Ok(None);
+        }
+        let policy = load_policy(&self.store).await?;
+        let owner = PasswordOwner {
+            username: &user.username,
+            display_name: &user.display_name,
+            mfa: user.mfa_enabled,
+        };
+        if !policy.check(password.expose_secret(), owner).is_empty() {
+            return Ok(Some("policy_tightened"));
+        }
+        let expired = match (policy.expiry_days, user.password_changed_at) {
+            (Some(days), Some(changed)) => changed + chrono::Duration::days(i64::from(days)) <= now,
+            _ => false,
+        };
+        Ok(expired.then_some("password_expired"))
+    }
+
+    /// When the user's password expires under the policy, if it does.
+    pub async fn password_expires_at(
+        &self,
+        user: &User,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
+        let policy = load_policy(&self.store).await?;
+        Ok(
+            match (policy.expiry_days, user.password_changed_at, user.kind) {
+                (Some(days), Some(changed), UserKind::Local) => {
+                    Some(changed + chrono::Duration::days(i64::from(days)))
+                }
+                _ => None,
+            },
+        )
+    }
+
+    /// Whether the user should be warned that the password expires soon.
+    pub async fn password_expiry_warning(
+        &self,
+        user: &User,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
+        let policy = load_policy(&self.store).await?;
+        let now = self.clock.now();
+        Ok(self.password_expires_at(user).await?.filter(|at| {
+            *at - chrono::Duration::days(i64::from(policy.expiry_warning_days)) <= now
+        }))
+    }
+
     /// Appends one audit event in a transaction of its own (for refusals, which change nothing
     /// else).
     async fn audit_refusal(
@@ -58,7 +115,7 @@ impl AuthService {
         }
         let row = self.store.user_by_username(username).await?;
         let stored = row.as_ref().and_then(|r| r.password_hash.clone());
-        let password_ok = verify_password(password, stored).await;
+        let password_ok = verify_password(password.clone(), stored).await;
         let Some(row) = row else {
             self.throttle.record_failure(&origin.source, now);
             self.audit_refusal(username, action, "", origin, "unknown_user")
@@ -75,7 +132,8 @@ impl AuthService {
             None
         };
         let mut tx = self.store.begin().await?;
-        let object = ("user", row.user.id.as_str());
+        let user_id = row.user.id.clone();
+        let object = ("user", user_id.as_str());
         if let Some(reason) = refusal {
             self.throttle.record_failure(&origin.source, now);
             if reason == "wrong_password" {
@@ -121,13 +179,35 @@ impl AuthService {
         if row.failed_logins != 0 || row.locked_until.is_some() {
             tx.set_login_failures(&row.user.id, 0, None, now).await?;
         }
+        let mut user = row.user;
+        if let Some(reason) = self.password_no_longer_valid(&user, &password, now).await? {
+            // A tightened policy or an expired password: change it before anything else.
+            tx.require_password_change(&user.id).await?;
+            tx.append_audit(
+                &event(
+                    username,
+                    "user.password.expire",
+                    ("user", user.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    reason,
+                ),
+                now,
+            )
+            .await?;
+            user.must_change_password = true;
+        }
+        if let (Some(changed), "auth.login") = (user.password_changed_at, action) {
+            // Sessions from before the last password change end at this login.
+            tx.delete_sessions_created_before(&user.id, changed).await?;
+        }
         tx.append_audit(
             &event(username, action, object, Outcome::Success, origin, ""),
             now,
         )
         .await?;
         tx.commit().await?;
-        Ok(row.user)
+        Ok(user)
     }
 
     /// Logs in with a password and opens a session with a fresh id, unless the user already

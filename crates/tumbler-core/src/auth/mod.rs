@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tumbler_domain::ids::{DomainId, SessionId, TokenId};
-use tumbler_domain::password::{PasswordRules, RuleViolation};
+use tumbler_domain::password_policy::RuleViolation;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::User;
 use tumbler_domain::Clock;
@@ -37,8 +37,6 @@ pub struct AuthSettings {
     pub max_failed_logins: i64,
     /// How long a lockout lasts.
     pub lockout: Duration,
-    /// Rules for new passwords.
-    pub password_rules: PasswordRules,
     /// How long a temporary (one-time) password works.
     pub temp_password_ttl: Duration,
     /// Live sessions one user may have at once.
@@ -56,7 +54,6 @@ impl Default for AuthSettings {
             session_absolute: Duration::hours(12),
             max_failed_logins: 5,
             lockout: Duration::minutes(15),
-            password_rules: PasswordRules::default(),
             temp_password_ttl: Duration::hours(72),
             max_sessions_per_user: 5,
             max_failures_per_source: 20,
@@ -342,10 +339,5 @@ impl AuthService {
             method,
             permissions,
         })
-    }
-
-    /// The rules new passwords must meet.
-    pub fn password_rules(&self) -> &PasswordRules {
-        &self.settings.password_rules
     }
 }

@@ -2,11 +2,13 @@
 
 use super::{AuthError, AuthMethod, AuthService, Principal, INITIAL_ADMIN};
 use crate::hashing::{hash_password, verify_password};
+use crate::policy::load_policy;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::UserId;
-use tumbler_domain::password::{generate_one_time_password, RuleViolation};
+use tumbler_domain::password::generate_one_time_password;
+use tumbler_domain::password_policy::{OtherSessions, PasswordOwner, RuleViolation};
 use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_store::NewUser;
 
@@ -106,9 +108,10 @@ impl AuthService {
         Ok(password)
     }
 
-    /// Changes the caller's own local password. Requires the current password; the new one
-    /// must meet the policy and differ from it. A session used for the change ends (the
-    /// user logs in again); other sessions are unaffected.
+    /// Changes the caller's own local password. The current password must be right (wrong
+    /// attempts count towards lockout); the new one must meet the policy and not be one of the
+    /// last `history` passwords. The session used ends (the user logs in again); other sessions
+    /// end now or at the user's next login, as the policy says.
     pub async fn change_own_password(
         &self,
         principal: &Principal,
@@ -129,10 +132,22 @@ impl AuthService {
         else {
             return Err(AuthError::NoLocalPassword);
         };
+        let policy = load_policy(&self.store).await?;
         let now = self.clock.now();
         let object = ("user", user.id.as_str());
-        if !verify_password(current.clone(), Some(stored)).await {
+        if !verify_password(current.clone(), Some(stored.clone())).await {
+            self.throttle.record_failure(&origin.source, now);
+            let failures = row.failed_logins + 1;
+            let lock =
+                (failures >= self.settings.max_failed_logins).then(|| now + self.settings.lockout);
             let mut tx = self.store.begin().await?;
+            tx.set_login_failures(
+                &user.id,
+                if lock.is_some() { 0 } else { failures },
+                lock,
+                now,
+            )
+            .await?;
             tx.append_audit(
                 &event(
                     &user.username,
@@ -148,15 +163,34 @@ impl AuthService {
             tx.commit().await?;
             return Err(AuthError::WrongCurrentPassword);
         }
-        let mut broken = self
-            .settings
-            .password_rules
-            .check(new.expose_secret(), &user.username);
+        let owner = PasswordOwner {
+            username: &user.username,
+            display_name: &user.display_name,
+            mfa: user.mfa_enabled,
+        };
+        let mut broken = policy.check(new.expose_secret(), owner);
         if new.expose_secret() == current.expose_secret() {
             broken.push(RuleViolation {
                 code: "same_as_current",
                 message: "Choose a password different from your current one.".to_owned(),
             });
+        } else if policy.history > 0 {
+            let previous = self
+                .store
+                .password_history(&user.id, i64::try_from(policy.history).unwrap_or(i64::MAX))
+                .await?;
+            for old in previous {
+                if verify_password(new.clone(), Some(old)).await {
+                    broken.push(RuleViolation {
+                        code: "reused",
+                        message: format!(
+                            "Choose a password you have not used in your last {} changes.",
+                            policy.history
+                        ),
+                    });
+                    break;
+                }
+            }
         }
         if !broken.is_empty() {
             let codes: Vec<_> = broken.iter().map(|v| v.code).collect();
@@ -179,9 +213,23 @@ impl AuthService {
         let hash = hash_password(new).await.map_err(AuthError::Hashing)?;
         let mut tx = self.store.begin().await?;
         tx.set_password(&user.id, &hash, None, now).await?;
-        if let AuthMethod::Session { id, .. } = &principal.method {
-            tx.delete_session(id).await?;
+        if policy.history > 0 {
+            tx.push_password_history(
+                &user.id,
+                &stored,
+                i64::try_from(policy.history).unwrap_or(i64::MAX),
+                now,
+            )
+            .await?;
         }
+        let ended = match policy.other_sessions {
+            OtherSessions::Revoke => tx.delete_user_sessions(&user.id).await?,
+            OtherSessions::KeepUntilNextLogin => match &principal.method {
+                AuthMethod::Session { id, .. } => u64::from(tx.delete_session(id).await?),
+                _ => 0,
+            },
+        };
+        let detail = format!("sessions_ended={ended}");
         tx.append_audit(
             &event(
                 &user.username,
@@ -189,7 +237,7 @@ impl AuthService {
                 object,
                 Outcome::Success,
                 origin,
-                "",
+                detail,
             ),
             now,
         )

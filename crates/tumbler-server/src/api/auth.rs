@@ -89,7 +89,7 @@ pub async fn login(
     let body = LoginResponse {
         must_change_password: ok.user.must_change_password,
         user: UserView::from(&ok.user),
-        password_expires_at: None,
+        password_expires_at: state.auth.password_expires_at(&ok.user).await?,
         csrf_token: ok.session.csrf_token.clone(),
     };
     let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);

@@ -7,6 +7,7 @@ pub mod health;
 pub mod me;
 pub mod openapi;
 pub mod roles;
+pub mod settings;
 pub mod totp;
 pub mod users;
 
@@ -58,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/users/me/object-visibility",
             put(domains::set_visibility),
+        )
+        .route(
+            "/api/v1/settings/password-policy",
+            get(settings::get_policy).put(settings::put_policy),
         )
         .route("/api/v1/roles", get(roles::list).post(roles::create))
         .route("/api/v1/roles/{name}", delete(roles::delete))

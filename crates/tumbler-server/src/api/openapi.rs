@@ -39,6 +39,8 @@ use utoipa::OpenApi;
         super::domains::delete,
         super::domains::set_active,
         super::domains::set_visibility,
+        super::settings::get_policy,
+        super::settings::put_policy,
         super::roles::list,
         super::roles::create,
         super::roles::set_mfa,

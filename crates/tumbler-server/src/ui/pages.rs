@@ -243,11 +243,13 @@ struct PasswordPage {
     display_name: String,
     csrf: String,
     must_change: bool,
+    expired: bool,
+    remote: bool,
     rules: Vec<String>,
     errors: Vec<String>,
 }
 
-fn password_page_with(
+async fn password_page_with(
     state: &AppState,
     p: &Principal,
     csrf: String,
@@ -257,7 +259,14 @@ fn password_page_with(
         display_name: p.user.display_name.clone(),
         csrf,
         must_change: p.user.must_change_password,
-        rules: state.auth.password_rules().describe(),
+        expired: p.user.must_change_password && p.user.temp_password_expires_at.is_none(),
+        remote: p.user.kind != tumbler_domain::user::UserKind::Local,
+        rules: state
+            .policy
+            .get()
+            .await
+            .map(|policy| policy.describe())
+            .unwrap_or_default(),
         errors,
     })
 }
@@ -269,7 +278,7 @@ pub async fn password_page(
 ) -> Response {
     match session {
         None => Redirect::to("/login").into_response(),
-        Some((p, csrf)) => password_page_with(&state, &p, csrf, Vec::new()),
+        Some((p, csrf)) => password_page_with(&state, &p, csrf, Vec::new()).await,
     }
 }
 
@@ -304,7 +313,8 @@ pub async fn password_submit(
             &p,
             csrf,
             vec!["The new password and its confirmation differ.".to_owned()],
-        );
+        )
+        .await;
     }
     match state
         .auth
@@ -316,14 +326,17 @@ pub async fn password_submit(
             Redirect::to("/login?changed=1"),
         )
             .into_response(),
-        Err(AuthError::PolicyViolation(rules)) => password_page_with(
-            &state,
-            &p,
-            csrf,
-            rules.into_iter().map(|r| r.message).collect(),
-        ),
+        Err(AuthError::PolicyViolation(rules)) => {
+            password_page_with(
+                &state,
+                &p,
+                csrf,
+                rules.into_iter().map(|r| r.message).collect(),
+            )
+            .await
+        }
         Err(e @ (AuthError::WrongCurrentPassword | AuthError::NoLocalPassword)) => {
-            password_page_with(&state, &p, csrf, vec![e.to_string()])
+            password_page_with(&state, &p, csrf, vec![e.to_string()]).await
         }
         Err(e) => {
             tracing::error!(error = %e, "password change failed");

@@ -1,0 +1,106 @@
+//! The password policy setting: read by everyone (it feeds the rules tooltip), changed by
+//! administrators, audited. Stored as JSON in the store's `meta` table.
+
+use crate::{event, Principal, RequestOrigin};
+use std::sync::Arc;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::password_policy::PasswordPolicy;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::Clock;
+use tumbler_store::{Store, StoreError};
+
+const META_KEY: &str = "password_policy";
+
+/// What went wrong reading or changing the policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The caller lacks the permission.
+    #[error("you do not have permission to change settings")]
+    Forbidden,
+    /// The policy makes no sense.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+impl PolicyError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Invalid(_) => "invalid_policy",
+            Self::Store(_) => "internal_error",
+        }
+    }
+}
+
+/// The policy in force (the default when none was saved).
+pub async fn load_policy(store: &Store) -> Result<PasswordPolicy, StoreError> {
+    match store.meta(META_KEY).await? {
+        None => Ok(PasswordPolicy::default()),
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("password policy: {e}"))),
+    }
+}
+
+/// Reading and changing the password policy.
+#[derive(Clone)]
+pub struct PolicyService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl PolicyService {
+    /// A service over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The policy in force; any signed-in user may read it.
+    pub async fn get(&self) -> Result<PasswordPolicy, PolicyError> {
+        Ok(load_policy(&self.store).await?)
+    }
+
+    /// Replaces the policy. Tightening takes effect at each user's next login.
+    pub async fn set(
+        &self,
+        principal: &Principal,
+        policy: PasswordPolicy,
+        origin: &RequestOrigin,
+    ) -> Result<PasswordPolicy, PolicyError> {
+        if !principal.can(Permission::SettingsManage) {
+            return Err(PolicyError::Forbidden);
+        }
+        policy.validate().map_err(|e| PolicyError::Invalid(e.0))?;
+        let json =
+            serde_json::to_string(&policy).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_meta(META_KEY, &json).await?;
+        // The custom blocklist's entries are passwords: the event names the change, not them.
+        let detail = format!(
+            "min_length={} min_strength={} history={} expiry_days={:?} custom_blocklist_entries={}",
+            policy.min_length,
+            policy.min_strength,
+            policy.history,
+            policy.expiry_days,
+            policy.custom_blocklist.len()
+        );
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "settings.password_policy.update",
+                ("settings", "password_policy"),
+                Outcome::Success,
+                origin,
+                detail,
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+}
