@@ -8,6 +8,7 @@ mod integration {
     pub mod auth;
     pub mod browser;
     pub mod domains;
+    pub mod policy;
     pub mod tls;
     pub mod totp;
     pub mod users;

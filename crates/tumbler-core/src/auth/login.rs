@@ -176,7 +176,9 @@ impl AuthService {
             tx.commit().await?;
             return Err(AuthError::TemporaryPasswordExpired);
         }
-        if row.failed_logins != 0 || row.locked_until.is_some() {
+        // An interactive login clears the failure count; HTTP Basic (one request) does not, so
+        // wrong current passwords given with it still add up to a lockout.
+        if action == "auth.login" && (row.failed_logins != 0 || row.locked_until.is_some()) {
             tx.set_login_failures(&row.user.id, 0, None, now).await?;
         }
         let mut user = row.user;

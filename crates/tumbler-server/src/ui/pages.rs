@@ -63,20 +63,34 @@ pub(crate) fn render(t: &impl Template) -> Response {
 struct DashboardPage {
     display_name: String,
     csrf: String,
+    expires: Option<String>,
 }
 
 /// `GET /`
-pub async fn dashboard(UiSession(session, _): UiSession) -> Response {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+) -> Response {
     match session {
         None => Redirect::to("/login").into_response(),
         Some((p, _)) if p.user.must_change_password => {
             Redirect::to("/account/password").into_response()
         }
         Some((p, _)) if p.mfa_enrolment_required => Redirect::to("/account/mfa").into_response(),
-        Some((p, csrf)) => render(&DashboardPage {
-            display_name: p.user.display_name,
-            csrf,
-        }),
+        Some((p, csrf)) => {
+            let expires = match state.auth.password_expiry_warning(&p.user).await {
+                Ok(at) => at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "password expiry lookup failed");
+                    None
+                }
+            };
+            render(&DashboardPage {
+                display_name: p.user.display_name,
+                csrf,
+                expires,
+            })
+        }
     }
 }
 

@@ -76,7 +76,12 @@ async fn first_login_must_change_password_over_basic_only() {
         .collect();
     assert_eq!(
         codes,
-        ["too_short", "disallowed_character", "contains_username", "too_weak"]
+        [
+            "too_short",
+            "disallowed_character",
+            "contains_username",
+            "too_weak"
+        ]
     );
 
     app.activate_admin().await;

@@ -1,0 +1,328 @@
+//! The password policy over the API: each rule's refusal, history, the comma, the blocklist,
+//! other sessions after a change, a tightened policy, expiry with its warning, lockout on a
+//! wrong current password. Time comes from an injected clock.
+
+use chrono::{Duration, Utc};
+use reqwest::Client;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::{Clock, ManualClock};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
+
+async fn put_policy(app: &TestApp, token: &str, policy: Value) -> (u16, Value) {
+    let res = Client::new()
+        .put(app.url("/api/v1/settings/password-policy"))
+        .bearer_auth(token)
+        .json(&policy)
+        .send()
+        .await
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn change(app: &TestApp, user: &str, old: &str, new: &str) -> (u16, Vec<String>) {
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/password"))
+        .basic_auth(user, Some(old))
+        .json(&json!({"old_password": old, "new_password": new}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let codes = body["error"]["details"]["violations"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|x| x["code"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, codes)
+}
+
+async fn login(app: &TestApp, client: &Client, password: &str) -> Value {
+    let res = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn refusals_name_every_broken_rule() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (status, policy) = Client::new()
+        .get(app.url("/api/v1/settings/password-policy"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 200);
+    let policy: Value = policy.json().await.unwrap();
+    assert_eq!(
+        (
+            policy["min_length"].as_u64(),
+            policy["history"].as_u64(),
+            policy["disallowed_chars"].as_str()
+        ),
+        (Some(15), Some(6), Some(","))
+    );
+    assert!(policy["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().contains("commas")));
+
+    let (status, _) = put_policy(&app, &token, json!({"max_length": 64})).await;
+    assert_eq!(status, 400, "a maximum below 128 would truncate");
+    let (status, _) = put_policy(&app, &token, json!({"min_lenght": 3})).await;
+    assert!(status == 400 || status == 422, "unknown fields are refused");
+    let (status, saved) = put_policy(&app, &token, json!({"require_uppercase": true, "require_digit": true, "require_symbol": true, "custom_blocklist": ["Tumbler-Company-Secret"], "min_strength": 0})).await;
+    assert_eq!(status, 200, "{saved}");
+    assert!(saved["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().contains("uppercase")));
+
+    let (status, codes) = change(&app, "admin", ADMIN_PASSWORD, "all lower, with comma").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        codes,
+        ["disallowed_character", "missing_uppercase", "missing_digit"]
+    );
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "tumbler-company-secret").await;
+    assert!(codes.contains(&"blocklisted".to_owned()), "{codes:?}");
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "ADMIN-IS-ME-1234!").await;
+    assert!(codes.contains(&"contains_username".to_owned()), "{codes:?}");
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "Administrator-2026-Q!").await;
+    assert!(
+        codes.contains(&"contains_display_name".to_owned()),
+        "{codes:?}"
+    );
+
+    // The built-in blocklist, with a shorter minimum so length is not what refuses it.
+    let (status, _) = put_policy(&app, &token, json!({"min_length": 8, "min_strength": 0})).await;
+    assert_eq!(status, 200);
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "iloveyou").await;
+    assert_eq!(codes, ["blocklisted"]);
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "aaaaaaaaaaaaaaaa").await;
+    assert!(
+        codes.is_empty() || !codes.contains(&"too_weak".to_owned()),
+        "strength is off now: {codes:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn history_refuses_recent_passwords() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let pws = ["Second-Passphrase-Is-Long-1", "Third-Passphrase-Is-Long-2"];
+    assert_eq!(change(&app, "admin", ADMIN_PASSWORD, pws[0]).await.0, 204);
+    assert_eq!(change(&app, "admin", pws[0], pws[1]).await.0, 204);
+    let (status, codes) = change(&app, "admin", pws[1], ADMIN_PASSWORD).await;
+    assert_eq!((status, codes), (422, vec!["reused".to_owned()]));
+    let (_, codes) = change(&app, "admin", pws[1], pws[1]).await;
+    assert_eq!(codes, ["same_as_current"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn other_sessions_are_revoked_by_default_or_kept_until_the_next_login() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let other = Client::builder().cookie_store(true).build().unwrap();
+    login(&app, &other, ADMIN_PASSWORD).await;
+    let next = "Fresh-Passphrase-For-Revoke-9";
+    assert_eq!(change(&app, "admin", ADMIN_PASSWORD, next).await.0, 204);
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "revoked at once"
+    );
+
+    // Tokens are not sessions: the admin token still works.
+    let (status, _) = put_policy(
+        &app,
+        &token,
+        json!({"other_sessions": "keep_until_next_login"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let other = Client::builder().cookie_store(true).build().unwrap();
+    login(&app, &other, next).await;
+    let last = "Fresh-Passphrase-For-Keeping-8";
+    assert_eq!(change(&app, "admin", next, last).await.0, 204);
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "kept until the next login"
+    );
+    login(&app, &Client::new(), last).await;
+    assert_eq!(
+        other
+            .get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "ended by the next login"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_tightened_policy_forces_a_change_at_the_next_login() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (status, _) = put_policy(&app, &token, json!({"min_length": 40})).await;
+    assert_eq!(status, 200);
+    let c = Client::builder().cookie_store(true).build().unwrap();
+    let body = login(&app, &c, ADMIN_PASSWORD).await;
+    assert_eq!(body["must_change_password"], true);
+    let res = c
+        .get(app.url("/api/v1/users/me/tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "password_change_required"
+    );
+    let long = "A-Much-Longer-Passphrase-That-Meets-Forty-Characters";
+    assert_eq!(change(&app, "admin", ADMIN_PASSWORD, long).await.0, 204);
+    assert_eq!(
+        login(&app, &Client::new(), long).await["must_change_password"],
+        false
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn passwords_expire_with_a_warning_period() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (status, _) = put_policy(
+        &app,
+        &token,
+        json!({"expiry_days": 30, "expiry_warning_days": 7}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body = login(&app, &Client::new(), ADMIN_PASSWORD).await;
+    let expires: chrono::DateTime<Utc> = body["password_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (expires - (clock.now() + Duration::days(30)))
+            .num_minutes()
+            .abs()
+            <= 1
+    );
+    clock.advance(Duration::days(29));
+    assert_eq!(
+        login(&app, &Client::new(), ADMIN_PASSWORD).await["must_change_password"],
+        false,
+        "warned, not yet expired"
+    );
+    clock.advance(Duration::days(2));
+    assert_eq!(
+        login(&app, &Client::new(), ADMIN_PASSWORD).await["must_change_password"],
+        true
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_towards_lockout() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    for _ in 0..5 {
+        let res = Client::new()
+            .post(app.url("/api/v1/users/me/password"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&json!({"old_password": "not-the-current-one-12345", "new_password": "Whatever-New-Passphrase-77"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "locked out");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_warns_during_the_warning_period() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    assert_eq!(
+        put_policy(
+            &app,
+            &token,
+            json!({"expiry_days": 30, "expiry_warning_days": 7})
+        )
+        .await
+        .0,
+        200
+    );
+    let c = Client::builder().cookie_store(true).build().unwrap();
+    login(&app, &c, ADMIN_PASSWORD).await;
+    let page = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("dashboard-title") && !page.contains("password-expiry-warning"));
+    clock.advance(Duration::days(24));
+    let c = Client::builder().cookie_store(true).build().unwrap();
+    login(&app, &c, ADMIN_PASSWORD).await;
+    let page = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("password-expiry-warning"), "{page}");
+    app.stop().await;
+}
