@@ -7,6 +7,7 @@ mod mfa;
 pub(crate) mod pages;
 pub mod qr;
 mod sessions;
+mod settings;
 mod user_edit;
 mod users;
 
@@ -45,5 +46,9 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(user_edit::end_sessions),
         )
         .route("/users/{id}/delete", axum::routing::post(user_edit::delete))
+        .route(
+            "/settings/password",
+            get(settings::show).post(settings::save),
+        )
         .route("/static/{file}", get(assets::serve))
 }

@@ -1,0 +1,164 @@
+//! Administration > Settings > Password: the password policy form.
+
+use super::pages::{render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tumbler_core::{PolicyError, Principal};
+use tumbler_domain::password_policy::{OtherSessions, PasswordPolicy};
+use tumbler_domain::permission::Permission;
+
+#[derive(Template)]
+#[template(path = "settings_password.html")]
+struct SettingsPage {
+    display_name: String,
+    csrf: String,
+    p: PasswordPolicy,
+    blocklist: String,
+    expiry: String,
+    keep: bool,
+    saved: bool,
+    error: Option<String>,
+}
+
+fn page(
+    principal: &Principal,
+    csrf: String,
+    p: PasswordPolicy,
+    saved: bool,
+    error: Option<String>,
+) -> Response {
+    render(&SettingsPage {
+        display_name: principal.user.display_name.clone(),
+        csrf,
+        blocklist: p.custom_blocklist.join("\n"),
+        expiry: p.expiry_days.map(|d| d.to_string()).unwrap_or_default(),
+        keep: p.other_sessions == OtherSessions::KeepUntilNextLogin,
+        p,
+        saved,
+        error,
+    })
+}
+
+/// Query of the page.
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /settings/password`
+pub async fn show(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Query(q): Query<SavedQuery>,
+) -> Response {
+    let Some((p, csrf)) = session.filter(|(p, _)| p.can(Permission::SettingsManage)) else {
+        return (
+            StatusCode::FORBIDDEN,
+            "You do not have permission to change settings.",
+        )
+            .into_response();
+    };
+    match state.policy.get().await {
+        Ok(policy) => page(&p, csrf, policy, q.saved.is_some(), None),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the policy failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// Reads the form into a policy; a field that is not a number is an error naming it.
+fn parse(fields: &[(String, String)]) -> Result<PasswordPolicy, String> {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let on = |k: &str| get(k).is_some();
+    let num = |k: &str| -> Result<usize, String> {
+        get(k)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| format!("{} must be a number", k.replace('_', " ")))
+    };
+    let small = |k: &str| -> Result<u32, String> {
+        num(k).and_then(|n| u32::try_from(n).map_err(|_| format!("{k} is too large")))
+    };
+    Ok(PasswordPolicy {
+        min_length: num("min_length")?,
+        min_length_with_mfa: num("min_length_with_mfa")?,
+        max_length: num("max_length")?,
+        builtin_blocklist: on("builtin_blocklist"),
+        custom_blocklist: get("custom_blocklist")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        min_strength: u8::try_from(num("min_strength")?)
+            .map_err(|_| "min strength goes from 0 to 4".to_owned())?,
+        disallowed_chars: get("disallowed_chars").unwrap_or_default(),
+        require_lowercase: on("require_lowercase"),
+        require_uppercase: on("require_uppercase"),
+        require_digit: on("require_digit"),
+        require_symbol: on("require_symbol"),
+        history: num("history")?,
+        expiry_days: match get("expiry_days").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(_) => Some(small("expiry_days")?),
+        },
+        expiry_warning_days: small("expiry_warning_days")?,
+        other_sessions: if get("other_sessions").as_deref() == Some("keep_until_next_login") {
+            OtherSessions::KeepUntilNextLogin
+        } else {
+            OtherSessions::Revoke
+        },
+    })
+}
+
+/// `POST /settings/password`
+pub async fn save(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    RawForm(body): RawForm,
+) -> Response {
+    let Some((p, csrf)) = session else {
+        return Redirect::to("/login").into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if !fields
+        .iter()
+        .any(|(k, v)| k == "csrf" && tokens_match(&csrf, v))
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    let current = state.policy.get().await.unwrap_or_default();
+    let policy = match parse(&fields) {
+        Ok(policy) => policy,
+        Err(message) => return page(&p, csrf, current, false, Some(message)),
+    };
+    match state.policy.set(&p, policy.clone(), &origin).await {
+        Ok(_) => Redirect::to("/settings/password?saved=1").into_response(),
+        Err(PolicyError::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "You do not have permission to change settings.",
+        )
+            .into_response(),
+        Err(PolicyError::Invalid(message)) => page(&p, csrf, policy, false, Some(message)),
+        Err(e) => {
+            tracing::error!(error = %e, "saving the policy failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
