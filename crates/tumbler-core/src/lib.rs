@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod domains;
 mod hashing;
 pub mod master_key;
@@ -14,6 +15,7 @@ pub mod vault;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
+pub use certificates::{CertificateError, CertificateService};
 pub use domains::{DomainError, DomainService};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use policy::{PolicyError, PolicyService};

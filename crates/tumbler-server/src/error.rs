@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
-    AuditError, AuthError, DomainError, PolicyError, RoleError, UserError, VaultError,
+    AuditError, AuthError, CertificateError, DomainError, PolicyError, RoleError, UserError,
+    VaultError,
 };
 
 /// An error answer of the JSON API.
@@ -68,7 +69,15 @@ impl ApiError {
     }
 
     fn internal(error: &dyn std::error::Error) -> Self {
-        tracing::error!(error = %error, "internal error");
+        // Service errors say only "internal error"; the log gets the whole chain of causes.
+        let mut chain = error.to_string();
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        tracing::error!(error = %chain, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -205,6 +214,18 @@ impl From<PolicyError> for ApiError {
             PolicyError::Forbidden => StatusCode::FORBIDDEN,
             PolicyError::Invalid(_) => StatusCode::BAD_REQUEST,
             PolicyError::Store(_) => return Self::internal(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<CertificateError> for ApiError {
+    fn from(e: CertificateError) -> Self {
+        let status = match &e {
+            CertificateError::Invalid(_) | CertificateError::Expired => StatusCode::BAD_REQUEST,
+            CertificateError::Duplicate => StatusCode::CONFLICT,
+            CertificateError::NotFound => StatusCode::NOT_FOUND,
+            CertificateError::Store(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
     }

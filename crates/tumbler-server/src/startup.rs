@@ -7,8 +7,9 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, DomainError, DomainService, MasterKeyError,
-    MasterKeySource, PolicyService, RoleError, RoleService, UserService, Vault, VaultError,
+    AuditService, AuthService, AuthSettings, CertificateService, DomainError, DomainService,
+    MasterKeyError, MasterKeySource, PolicyService, RoleError, RoleService, UserService, Vault,
+    VaultError,
 };
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -74,6 +75,8 @@ pub struct Services {
     pub domains: DomainService,
     /// The password policy.
     pub policy: PolicyService,
+    /// Users' client certificates.
+    pub certificates: CertificateService,
 }
 
 impl Services {
@@ -86,6 +89,7 @@ impl Services {
             roles: self.roles.clone(),
             domains: self.domains.clone(),
             policy: self.policy.clone(),
+            certificates: self.certificates.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -191,6 +195,7 @@ pub async fn open_services(
     let domains = DomainService::new(store.clone(), clock.clone());
     domains.ensure_default().await?;
     let policy = PolicyService::new(store.clone(), clock.clone());
+    let certificates = CertificateService::new(store.clone(), clock.clone());
     let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
     let auth = AuthService::new(store.clone(), vault.clone(), clock, auth_settings(config));
     let audit = AuditService::new(store.clone());
@@ -203,5 +208,6 @@ pub async fn open_services(
         roles,
         domains,
         policy,
+        certificates,
     })
 }

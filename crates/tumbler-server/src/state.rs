@@ -3,7 +3,8 @@
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, DomainService, PolicyService, RoleService, UserService, Vault,
+    AuditService, AuthService, CertificateService, DomainService, PolicyService, RoleService,
+    UserService, Vault,
 };
 use tumbler_store::Store;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub domains: DomainService,
     /// The password policy.
     pub policy: PolicyService,
+    /// Users' client certificates.
+    pub certificates: CertificateService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

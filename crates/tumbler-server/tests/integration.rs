@@ -7,6 +7,7 @@ mod integration {
     pub mod audit;
     pub mod auth;
     pub mod browser;
+    pub mod certificates;
     pub mod domains;
     pub mod policy;
     pub mod tls;

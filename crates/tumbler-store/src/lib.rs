@@ -9,6 +9,7 @@
 mod api_tokens;
 mod audit;
 mod backup;
+mod certificates;
 mod domains;
 mod error;
 mod meta;
@@ -24,6 +25,7 @@ mod users;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use audit::AuditFilter;
 pub use backup::restore_sqlite;
+pub use certificates::CertificateRow;
 pub use domains::DomainRow;
 pub use error::StoreError;
 pub use secrets::{DataKeyRow, SealedSecretRow};

@@ -13,6 +13,10 @@ const SQLITE: &[Migration] = &[
         5,
         include_str!("../migrations/sqlite/0005_password_history.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_certificates.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -22,6 +26,10 @@ const POSTGRES: &[Migration] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_password_history.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_certificates.sql"),
     ),
 ];
 

@@ -25,7 +25,7 @@ impl Fixture {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 5);
+        assert_eq!(store.migrate().await.unwrap(), 6);
         Self {
             store,
             _dir: Some(dir),
@@ -36,7 +36,7 @@ impl Fixture {
     async fn postgres() -> Self {
         let pg = PgStoreDb::create().await;
         let store = Store::connect(&pg.url()).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 5);
+        assert_eq!(store.migrate().await.unwrap(), 6);
         Self {
             store,
             _dir: None,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod domains;
 pub mod health;
 pub mod me;
@@ -37,6 +38,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/users/me/totp/recovery-codes",
             post(totp::recovery_codes),
+        )
+        .route(
+            "/api/v1/users/me/certificates",
+            get(certificates::list).post(certificates::register),
+        )
+        .route(
+            "/api/v1/users/me/certificates/{id}",
+            delete(certificates::remove),
         )
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/me/sessions", get(users::my_sessions))

@@ -2,6 +2,7 @@
 //! pages call the same services as the API.
 
 mod assets;
+mod certificate;
 mod domain;
 mod mfa;
 pub(crate) mod pages;
@@ -49,6 +50,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/password",
             get(settings::show).post(settings::save),
+        )
+        .route(
+            "/account/certificate",
+            get(certificate::show).post(certificate::register),
+        )
+        .route(
+            "/account/certificate/{id}/remove",
+            axum::routing::post(certificate::remove),
         )
         .route("/static/{file}", get(assets::serve))
 }

@@ -1,0 +1,164 @@
+//! X.509 client certificates for certificate-based login: a user registers a certificate's
+//! PEM (public data); it is shown with its subject and expiry and matched by its SHA-256.
+
+use crate::{event, Principal, RequestOrigin};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::clock::from_millis;
+use tumbler_domain::Clock;
+use tumbler_store::{CertificateRow, Store, StoreError};
+
+/// What went wrong with certificates.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    /// The text is not one PEM X.509 certificate.
+    #[error("not a PEM X.509 certificate: {0}")]
+    Invalid(&'static str),
+    /// The certificate's validity has ended.
+    #[error("the certificate expired")]
+    Expired,
+    /// The certificate is registered already.
+    #[error("this certificate is registered already")]
+    Duplicate,
+    /// No such certificate.
+    #[error("no such certificate")]
+    NotFound,
+    /// The store failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+impl CertificateError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_certificate",
+            Self::Expired => "certificate_expired",
+            Self::Duplicate => "certificate_exists",
+            Self::NotFound => "certificate_not_found",
+            Self::Store(_) => "internal_error",
+        }
+    }
+}
+
+/// The public facts of a certificate.
+struct Parsed {
+    fingerprint: String,
+    subject: String,
+    not_after: i64,
+}
+
+fn parse(pem: &str) -> Result<Parsed, CertificateError> {
+    let (rest, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes())
+        .map_err(|_| CertificateError::Invalid("no PEM block"))?;
+    if !rest.iter().all(u8::is_ascii_whitespace) {
+        return Err(CertificateError::Invalid("more than one PEM block"));
+    }
+    if block.label != "CERTIFICATE" {
+        return Err(CertificateError::Invalid(
+            "the PEM block is not a CERTIFICATE (never upload a private key)",
+        ));
+    }
+    let cert = block
+        .parse_x509()
+        .map_err(|_| CertificateError::Invalid("the certificate does not parse"))?;
+    Ok(Parsed {
+        fingerprint: hex::encode(Sha256::digest(&block.contents)),
+        subject: cert.subject().to_string(),
+        not_after: cert.validity().not_after.timestamp().saturating_mul(1000),
+    })
+}
+
+/// Registering and listing one's certificates.
+#[derive(Clone)]
+pub struct CertificateService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl CertificateService {
+    /// A service over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The caller's certificates.
+    pub async fn mine(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<CertificateRow>, CertificateError> {
+        Ok(self.store.certificates_of(&principal.user.id).await?)
+    }
+
+    /// Registers a certificate for the caller.
+    pub async fn register(
+        &self,
+        principal: &Principal,
+        pem: &str,
+        origin: &RequestOrigin,
+    ) -> Result<CertificateRow, CertificateError> {
+        let parsed = parse(pem)?;
+        let now = self.clock.now();
+        let not_after = from_millis(parsed.not_after);
+        if not_after <= now {
+            return Err(CertificateError::Expired);
+        }
+        let row = CertificateRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: principal.user.id.clone(),
+            fingerprint: parsed.fingerprint,
+            subject: parsed.subject,
+            not_after,
+            pem: pem.trim().to_owned(),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_certificate(&row).await.map_err(|e| match e {
+            StoreError::Duplicate(_) => CertificateError::Duplicate,
+            other => other.into(),
+        })?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.certificate.register",
+                ("certificate", &row.id),
+                Outcome::Success,
+                origin,
+                format!("sha256={}", row.fingerprint),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Removes one of the caller's certificates.
+    pub async fn remove(
+        &self,
+        principal: &Principal,
+        id: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), CertificateError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_certificate(&principal.user.id, id).await? {
+            return Err(CertificateError::NotFound);
+        }
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.certificate.remove",
+                ("certificate", id),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

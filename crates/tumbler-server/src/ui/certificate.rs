@@ -1,0 +1,130 @@
+//! User Settings, X.509 Certificate: register and remove client certificates.
+
+use super::pages::{render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tumbler_core::{CertificateError, Principal};
+
+/// One row.
+pub struct CertificateLine {
+    id: String,
+    subject: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+struct CertificatePage {
+    display_name: String,
+    csrf: String,
+    certificates: Vec<CertificateLine>,
+    error: Option<String>,
+}
+
+async fn page(state: &AppState, p: &Principal, csrf: String, error: Option<String>) -> Response {
+    match state.certificates.mine(p).await {
+        Ok(rows) => render(&CertificatePage {
+            display_name: p.user.display_name.clone(),
+            csrf,
+            certificates: rows
+                .into_iter()
+                .map(|c| CertificateLine {
+                    id: c.id,
+                    subject: c.subject,
+                    expires: c.not_after.format("%Y-%m-%d").to_string(),
+                })
+                .collect(),
+            error,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "listing certificates failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// `GET /account/certificate`
+pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+    match session {
+        Some((p, csrf)) if p.require_active().is_ok() => page(&state, &p, csrf, None).await,
+        Some(_) => Redirect::to("/").into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+/// The register form.
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    csrf: String,
+    pem: String,
+}
+
+/// `POST /account/certificate`
+pub async fn register(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
+        return Redirect::to("/").into_response();
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    match state.certificates.register(&p, &form.pem, &origin).await {
+        Ok(_) => Redirect::to("/account/certificate").into_response(),
+        Err(
+            e @ (CertificateError::Invalid(_)
+            | CertificateError::Expired
+            | CertificateError::Duplicate),
+        ) => page(&state, &p, csrf, Some(e.to_string())).await,
+        Err(e) => {
+            tracing::error!(error = %e, "registering a certificate failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// The remove form.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    csrf: String,
+}
+
+/// `POST /account/certificate/{id}/remove`
+pub async fn remove(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
+        return Redirect::to("/").into_response();
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    match state.certificates.remove(&p, &id, &origin).await {
+        Ok(()) | Err(CertificateError::NotFound) => {
+            Redirect::to("/account/certificate").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "removing a certificate failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}

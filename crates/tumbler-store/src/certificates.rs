@@ -1,0 +1,108 @@
+//! Client certificates users registered for certificate-based login (public data only).
+
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::ids::UserId;
+
+/// A registered certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub user_id: UserId,
+    /// SHA-256 of the DER, hex: what a presented certificate is matched by.
+    pub fingerprint: String,
+    /// Subject distinguished name.
+    pub subject: String,
+    /// End of validity.
+    pub not_after: DateTime<Utc>,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+fn from_row(row: &AnyRow) -> Result<CertificateRow, StoreError> {
+    Ok(CertificateRow {
+        id: col(row, "id")?,
+        user_id: UserId::from_string(col::<String>(row, "user_id")?),
+        fingerprint: col(row, "fingerprint")?,
+        subject: col(row, "subject")?,
+        not_after: from_millis(col(row, "not_after")?),
+        pem: col(row, "pem")?,
+        created_at: from_millis(col(row, "created_at")?),
+    })
+}
+
+const COLUMNS: &str = "id, user_id, fingerprint, subject, not_after, pem, created_at";
+
+impl Store {
+    /// A user's certificates.
+    pub async fn certificates_of(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<CertificateRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM user_certificates WHERE user_id = $1 ORDER BY created_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id.as_str())
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The certificate with this fingerprint.
+    pub async fn certificate_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<CertificateRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM user_certificates WHERE fingerprint = $1");
+        let row = sqlx::query(&sql)
+            .bind(fingerprint)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+}
+
+impl Tx {
+    /// Registers a certificate; one already registered (by anyone) is [`StoreError::Duplicate`].
+    pub async fn insert_certificate(&mut self, c: &CertificateRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO user_certificates ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        );
+        sqlx::query(&sql)
+            .bind(&c.id)
+            .bind(c.user_id.as_str())
+            .bind(&c.fingerprint)
+            .bind(&c.subject)
+            .bind(to_millis(c.not_after))
+            .bind(&c.pem)
+            .bind(to_millis(c.created_at))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::unique("certificate"))?;
+        Ok(())
+    }
+
+    /// Removes one of a user's certificates; returns whether it existed.
+    pub async fn delete_certificate(
+        &mut self,
+        user_id: &UserId,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM user_certificates WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
