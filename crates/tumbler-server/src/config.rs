@@ -12,6 +12,7 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ("TUMBLER_DATABASE__URL", "database.url"),
     ("TUMBLER_TLS__CERT_FILE", "tls.cert_file"),
     ("TUMBLER_TLS__KEY_FILE", "tls.key_file"),
+    ("TUMBLER_TLS__CLIENT_CA_FILE", "tls.client_ca_file"),
     (
         "TUMBLER_VAULT__MASTER_KEY_SOURCE",
         "vault.master_key_source",
@@ -107,6 +108,10 @@ pub struct TlsConfig {
     pub cert_file: PathBuf,
     /// PEM private key.
     pub key_file: PathBuf,
+    /// PEM CA certificates that sign users' client certificates. When set, clients may present
+    /// a certificate, and a registered one logs its user in.
+    #[serde(default)]
+    pub client_ca_file: Option<PathBuf>,
 }
 
 /// How the master key is supplied.

@@ -123,7 +123,11 @@ pub async fn start(
                     stopped.await;
                     h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
                 });
-                axum_server::from_tcp_rustls(listener, tls)
+                let acceptor = crate::middleware::client_cert::ClientCertAcceptor::new(
+                    axum_server::tls_rustls::RustlsAcceptor::new(tls),
+                );
+                axum_server::from_tcp(listener)
+                    .acceptor(acceptor)
                     .handle(handle)
                     .serve(app)
                     .await
@@ -152,16 +156,41 @@ fn rustls_config(tls: &TlsConfig) -> Result<axum_server::tls_rustls::RustlsConfi
         .map_err(|e| err(&format!("parsing {}", tls.cert_file.display()), &e))?;
     let key = PrivateKeyDer::from_pem_file(&tls.key_file)
         .map_err(|e| err(&format!("reading {}", tls.key_file.display()), &e))?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| err("protocol versions", &e))?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| err("certificate and key", &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err("protocol versions", &e))?
+        .with_client_cert_verifier(client_verifier(tls, &provider)?)
+        .with_single_cert(certs, key)
+        .map_err(|e| err("certificate and key", &e))?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(axum_server::tls_rustls::RustlsConfig::from_config(
         Arc::new(cfg),
     ))
+}
+
+/// No client certificates, or (with `client_ca_file`) optional ones signed by that CA.
+fn client_verifier(
+    tls: &TlsConfig,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, ServeError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let Some(ca_file) = &tls.client_ca_file else {
+        return Ok(Arc::new(rustls::server::NoClientAuth));
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file)
+        .map_err(|e| ServeError::Tls(format!("reading {}: {e}", ca_file.display())))?
+    {
+        let cert =
+            cert.map_err(|e| ServeError::Tls(format!("parsing {}: {e}", ca_file.display())))?;
+        roots
+            .add(cert)
+            .map_err(|e| ServeError::Tls(format!("{}: {e}", ca_file.display())))?;
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| ServeError::Tls(format!("client certificate verifier: {e}")))
 }

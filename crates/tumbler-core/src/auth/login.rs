@@ -359,6 +359,23 @@ impl AuthService {
         self.principal(user, AuthMethod::Token(record.id)).await
     }
 
+    /// The caller behind a TLS client certificate (already verified against the configured CA
+    /// by the TLS layer), if it is registered to an enabled user and still valid.
+    pub async fn authenticate_certificate(&self, der: &[u8]) -> Result<Principal, AuthError> {
+        use sha2::{Digest, Sha256};
+        let fingerprint = hex::encode(Sha256::digest(der));
+        let cert = self
+            .store
+            .certificate_by_fingerprint(&fingerprint)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if cert.not_after <= self.clock.now() {
+            return Err(AuthError::Unauthenticated);
+        }
+        let user = self.enabled_user(&cert.user_id).await?;
+        self.principal(user, AuthMethod::Certificate).await
+    }
+
     /// Ends the caller's session (a no-op for other methods).
     pub async fn logout(
         &self,

@@ -185,6 +185,8 @@ pub enum AuthMethod {
     Token(TokenId),
     /// HTTP Basic with the user's password.
     Basic,
+    /// A registered TLS client certificate.
+    Certificate,
 }
 
 /// An authenticated caller.
@@ -330,7 +332,8 @@ impl AuthService {
             .or_else(|| domains.first().cloned());
         let all_domains = self.store.user_all_domains(&user.id).await?;
         Ok(Principal {
-            mfa_verified: !user.mfa_enabled || method != AuthMethod::Basic,
+            mfa_verified: !user.mfa_enabled
+                || !matches!(method, AuthMethod::Basic | AuthMethod::Certificate),
             mfa_enrolment_required: mfa_required && !user.mfa_enabled,
             domains,
             active_domain,

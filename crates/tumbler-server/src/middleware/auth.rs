@@ -2,6 +2,7 @@
 //! must echo the session's CSRF token in `X-CSRF-Token`).
 
 use crate::error::ApiError;
+use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -75,7 +76,17 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
         }
         return Err(AuthError::Unauthenticated.into());
     }
-    let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(AuthError::Unauthenticated)?;
+    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        // No credentials in the request: a registered TLS client certificate may log in.
+        let cert = parts
+            .extensions
+            .get::<PeerCertificate>()
+            .and_then(|c| c.0.as_deref());
+        return match cert {
+            Some(der) => Ok(state.auth.authenticate_certificate(der).await?),
+            None => Err(AuthError::Unauthenticated.into()),
+        };
+    };
     let principal = state.auth.authenticate_session(secret).await?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let (false, AuthMethod::Session { csrf_token, .. }) = (safe, &principal.method) {
