@@ -419,3 +419,71 @@ async fn administrators_edit_the_policy_in_the_console() {
     assert_eq!(res.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_refusal_code_over_the_api() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let all_classes = json!({"require_lowercase": true, "require_uppercase": true, "require_digit": true, "require_symbol": true, "min_strength": 0, "builtin_blocklist": false, "custom_blocklist": ["Custom-Blocked-Passphrase-1!"]});
+    assert_eq!(put_policy(&app, &token, all_classes).await.0, 200);
+    let cases: Vec<(String, &str)> = vec![
+        ("Sh0rt!".to_owned(), "too_short"),
+        (format!("{}aA1!", "x".repeat(130)), "too_long"),
+        (
+            "Long-Enough,Passphrase-1".to_owned(),
+            "disallowed_character",
+        ),
+        (
+            "Long-Enough\u{1}Passphrase-1".to_owned(),
+            "control_character",
+        ),
+        ("My-admin-Passphrase-Long-1".to_owned(), "contains_username"),
+        (
+            "Administrator-Passphrase-9!".to_owned(),
+            "contains_display_name",
+        ),
+        (
+            "ALL-UPPER-PASSPHRASE-LONG-1".to_owned(),
+            "missing_lowercase",
+        ),
+        (
+            "all-lower-passphrase-long-1".to_owned(),
+            "missing_uppercase",
+        ),
+        ("No-Digits-In-This-Passphrase".to_owned(), "missing_digit"),
+        ("NoSymbolsInThisPassphrase1".to_owned(), "missing_symbol"),
+        ("custom-blocked-passphrase-1!".to_owned(), "blocklisted"),
+        (ADMIN_PASSWORD.to_owned(), "same_as_current"),
+    ];
+    for (candidate, code) in &cases {
+        let (status, codes) = change(&app, "admin", ADMIN_PASSWORD, candidate).await;
+        assert_eq!(status, 422, "{code}");
+        assert!(
+            codes.iter().any(|c| c == code),
+            "{code} expected, got {codes:?}"
+        );
+    }
+    assert_eq!(
+        put_policy(&app, &token, json!({"min_strength": 4})).await.0,
+        200
+    );
+    let (_, codes) = change(&app, "admin", ADMIN_PASSWORD, "abcabcabcabcabcabcabc").await;
+    assert!(codes.iter().any(|c| c == "too_weak"), "{codes:?}");
+
+    // Only HTTP Basic may change it over REST: a token gets 401 with a reason.
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/password"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"old_password": ADMIN_PASSWORD, "new_password": "Whatever-Long-Passphrase-9"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "basic_auth_required");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Basic"));
+    app.stop().await;
+}
