@@ -18,7 +18,8 @@ pub const ENV_HELP: &str = "Environment variables (override the file):
 Other variables:
   TUMBLER_CONFIG (config file), TUMBLER_MASTER_KEY (64 hex digits, source env),
   TUMBLER_MASTER_PASSPHRASE (source passphrase), TUMBLER_NEW_MASTER_KEY and
-  TUMBLER_NEW_MASTER_PASSPHRASE (rotate-master-key with those sources)
+  TUMBLER_NEW_MASTER_PASSPHRASE (rotate-master-key with those sources),
+  TUMBLER_URL (the server `tumbler login` talks to)
 Any other TUMBLER_* variable is an error.";
 
 /// Prints the effective configuration (it holds no secrets) after it validated.
