@@ -52,6 +52,16 @@ pub struct PasswordPolicy {
     pub expiry_warning_days: u32,
     /// What happens to other sessions after a change.
     pub other_sessions: OtherSessions,
+    /// Failed logins in a row before the account locks.
+    pub max_failed_logins: u32,
+    /// How long a lockout lasts, in minutes.
+    pub lockout_minutes: u32,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after login, whatever happens.
+    pub session_absolute_hours: u32,
+    /// Live sessions one user may have at once.
+    pub max_sessions_per_user: u32,
 }
 
 impl Default for PasswordPolicy {
@@ -72,6 +82,11 @@ impl Default for PasswordPolicy {
             expiry_days: None,
             expiry_warning_days: 14,
             other_sessions: OtherSessions::Revoke,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            max_sessions_per_user: 5,
         }
     }
 }
@@ -135,12 +150,40 @@ impl PasswordPolicy {
                 "history keeps at most 24 previous passwords".to_owned(),
             ));
         }
+        if [
+            self.max_failed_logins,
+            self.lockout_minutes,
+            self.session_idle_minutes,
+            self.session_absolute_hours,
+            self.max_sessions_per_user,
+        ]
+        .contains(&0)
+        {
+            return Err(InvalidPolicy(
+                "lockout and session settings must be at least 1".to_owned(),
+            ));
+        }
         if self.expiry_days == Some(0) {
             return Err(InvalidPolicy(
                 "expiry is a number of days above 0, or none".to_owned(),
             ));
         }
         Ok(())
+    }
+
+    /// How long a lockout lasts.
+    pub fn lockout(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.lockout_minutes))
+    }
+
+    /// Idle time after which a session ends.
+    pub fn session_idle(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.session_idle_minutes))
+    }
+
+    /// Lifetime of a session.
+    pub fn session_absolute(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.session_absolute_hours))
     }
 
     fn min_length_for(&self, mfa: bool) -> usize {

@@ -19,22 +19,8 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ),
     ("TUMBLER_VAULT__MASTER_KEY_FILE", "vault.master_key_file"),
     (
-        "TUMBLER_AUTH__SESSION_IDLE_MINUTES",
-        "auth.session_idle_minutes",
-    ),
-    (
-        "TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS",
-        "auth.session_absolute_hours",
-    ),
-    ("TUMBLER_AUTH__MAX_FAILED_LOGINS", "auth.max_failed_logins"),
-    ("TUMBLER_AUTH__LOCKOUT_MINUTES", "auth.lockout_minutes"),
-    (
         "TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS",
         "auth.temporary_password_hours",
-    ),
-    (
-        "TUMBLER_AUTH__MAX_SESSIONS_PER_USER",
-        "auth.max_sessions_per_user",
     ),
     (
         "TUMBLER_AUTH__MAX_FAILURES_PER_SOURCE",
@@ -72,7 +58,7 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Where the master key comes from.
     pub vault: VaultConfig,
-    /// Sessions and lockout.
+    /// Temporary passwords and throttling (lockout and sessions are in the password policy).
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
@@ -137,22 +123,12 @@ pub struct VaultConfig {
     pub master_key_file: Option<PathBuf>,
 }
 
-/// `[auth]`
+/// `[auth]` (lockout and session rules are part of the password policy, edited at run time)
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Idle session timeout.
-    pub session_idle_minutes: u32,
-    /// Absolute session lifetime.
-    pub session_absolute_hours: u32,
-    /// Failed logins before lockout.
-    pub max_failed_logins: u32,
-    /// Lockout duration.
-    pub lockout_minutes: u32,
     /// How long a temporary (one-time) password works.
     pub temporary_password_hours: u32,
-    /// Live sessions one user may have at once.
-    pub max_sessions_per_user: u32,
     /// Failed logins from one address within `source_window_minutes` before it is throttled.
     pub max_failures_per_source: u32,
     /// The window of `max_failures_per_source`.
@@ -162,12 +138,7 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            session_idle_minutes: 30,
-            session_absolute_hours: 12,
-            max_failed_logins: 5,
-            lockout_minutes: 15,
             temporary_password_hours: 72,
-            max_sessions_per_user: 5,
             max_failures_per_source: 20,
             source_window_minutes: 15,
         }
@@ -366,17 +337,17 @@ mod tests {
     fn env_overrides_file_and_nests() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.toml");
-        std::fs::write(&p, "[auth]\nlockout_minutes = 3\n").unwrap();
+        std::fs::write(&p, "[auth]\ntemporary_password_hours = 3\n").unwrap();
         let c = Config::load(
             Some(&p),
             &env(&[
                 ("TUMBLER_DATABASE__URL", "postgres://x/y"),
-                ("TUMBLER_AUTH__LOCKOUT_MINUTES", "9"),
+                ("TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS", "9"),
             ]),
         )
         .unwrap();
         assert_eq!(c.database.url.as_deref(), Some("postgres://x/y"));
-        assert_eq!(c.auth.lockout_minutes, 9);
+        assert_eq!(c.auth.temporary_password_hours, 9);
     }
 
     #[test]

@@ -153,12 +153,7 @@ pub fn master_key_source(
 pub fn auth_settings(config: &Config) -> AuthSettings {
     let a = &config.auth;
     AuthSettings {
-        session_idle: chrono::Duration::minutes(i64::from(a.session_idle_minutes)),
-        session_absolute: chrono::Duration::hours(i64::from(a.session_absolute_hours)),
-        max_failed_logins: i64::from(a.max_failed_logins.max(1)),
-        lockout: chrono::Duration::minutes(i64::from(a.lockout_minutes)),
         temp_password_ttl: chrono::Duration::hours(i64::from(a.temporary_password_hours)),
-        max_sessions_per_user: i64::from(a.max_sessions_per_user.max(1)),
         max_failures_per_source: usize::try_from(a.max_failures_per_source.max(1))
             .unwrap_or(usize::MAX),
         source_window: chrono::Duration::minutes(i64::from(a.source_window_minutes)),

@@ -10,10 +10,8 @@ pub const ENV_HELP: &str = "Environment variables (override the file):
   TUMBLER_DATA_DIR, TUMBLER_LISTEN, TUMBLER_DATABASE__URL,
   TUMBLER_TLS__CERT_FILE, TUMBLER_TLS__KEY_FILE, TUMBLER_TLS__CLIENT_CA_FILE,
   TUMBLER_VAULT__MASTER_KEY_SOURCE (file|env|passphrase), TUMBLER_VAULT__MASTER_KEY_FILE,
-  TUMBLER_AUTH__SESSION_IDLE_MINUTES, TUMBLER_AUTH__SESSION_ABSOLUTE_HOURS,
-  TUMBLER_AUTH__MAX_FAILED_LOGINS, TUMBLER_AUTH__LOCKOUT_MINUTES,
-  TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS, TUMBLER_AUTH__MAX_SESSIONS_PER_USER,
-  TUMBLER_AUTH__MAX_FAILURES_PER_SOURCE, TUMBLER_AUTH__SOURCE_WINDOW_MINUTES,
+  TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS, TUMBLER_AUTH__MAX_FAILURES_PER_SOURCE,
+  TUMBLER_AUTH__SOURCE_WINDOW_MINUTES,
   TUMBLER_LOG__FORMAT (text|json), TUMBLER_LOG__LEVEL
 Other variables:
   TUMBLER_CONFIG (config file), TUMBLER_MASTER_KEY (64 hex digits, source env),
@@ -49,12 +47,10 @@ pub fn run(config: &Config) -> Result<ExitCode, CliError> {
         config.master_key_file().display()
     );
     println!(
-        "  sessions        = idle {} min, absolute {} h; lockout after {} failures for {} min",
-        config.auth.session_idle_minutes,
-        config.auth.session_absolute_hours,
-        config.auth.max_failed_logins,
-        config.auth.lockout_minutes
+        "  auth            = temporary passwords {} h; throttle after {} failures per address in {} min",
+        config.auth.temporary_password_hours, config.auth.max_failures_per_source, config.auth.source_window_minutes
     );
+    println!("  (lockout, session timeouts and the session limit are part of the password policy: Settings > Password)");
     println!(
         "  log             = {:?}, level {}",
         config.log.format, config.log.level

@@ -106,6 +106,7 @@ impl AuthService {
         action: &str,
     ) -> Result<User, AuthError> {
         let now = self.clock.now();
+        let policy = load_policy(&self.store).await?;
         if let Err(until) = self.throttle.check(&origin.source, now) {
             self.audit_refusal(username, action, "", origin, "rate_limited")
                 .await?;
@@ -138,8 +139,8 @@ impl AuthService {
             self.throttle.record_failure(&origin.source, now);
             if reason == "wrong_password" {
                 let failures = row.failed_logins + 1;
-                let lock = (failures >= self.settings.max_failed_logins)
-                    .then(|| now + self.settings.lockout);
+                let lock = (failures >= i64::from(policy.max_failed_logins))
+                    .then(|| now + policy.lockout());
                 tx.set_login_failures(
                     &row.user.id,
                     if lock.is_some() { 0 } else { failures },
@@ -234,6 +235,7 @@ impl AuthService {
             }
         }
         let now = self.clock.now();
+        let policy = load_policy(&self.store).await?;
         let cookie_secret = SecretString::from(random_token(32));
         let session = SessionRow {
             id: SessionId::generate(),
@@ -242,13 +244,13 @@ impl AuthService {
             source: origin.source.clone(),
             created_at: now,
             last_seen_at: now,
-            expires_at: now + self.settings.session_absolute,
+            expires_at: now + policy.session_absolute(),
         };
         let mut tx = self.store.begin().await?;
         let live = tx
-            .prune_and_count_sessions(&user.id, now, now - self.settings.session_idle)
+            .prune_and_count_sessions(&user.id, now, now - policy.session_idle())
             .await?;
-        if live >= self.settings.max_sessions_per_user {
+        if live >= i64::from(policy.max_sessions_per_user) {
             tx.append_audit(
                 &event(
                     username,
@@ -322,7 +324,8 @@ impl AuthService {
             .await?
             .ok_or(AuthError::Unauthenticated)?;
         let now = self.clock.now();
-        if now >= session.expires_at || now >= session.last_seen_at + self.settings.session_idle {
+        let policy = load_policy(&self.store).await?;
+        if now >= session.expires_at || now >= session.last_seen_at + policy.session_idle() {
             let mut tx = self.store.begin().await?;
             tx.delete_session(&session.id).await?;
             tx.commit().await?;

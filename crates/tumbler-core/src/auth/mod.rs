@@ -26,21 +26,12 @@ pub const TOKEN_PREFIX: &str = "tmb_";
 /// Name of the administrator created on first start.
 pub const INITIAL_ADMIN: &str = "admin";
 
-/// Rules for sessions, lockout and passwords.
+/// Authentication settings from the configuration (sessions and lockout follow the password
+/// policy, which administrators edit at run time).
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// A session ends after this long without a request.
-    pub session_idle: Duration,
-    /// A session ends this long after login, whatever happens.
-    pub session_absolute: Duration,
-    /// Failed logins in a row before the account locks.
-    pub max_failed_logins: i64,
-    /// How long a lockout lasts.
-    pub lockout: Duration,
     /// How long a temporary (one-time) password works.
     pub temp_password_ttl: Duration,
-    /// Live sessions one user may have at once.
-    pub max_sessions_per_user: i64,
     /// Failed logins from one source address within `source_window` before it is throttled.
     pub max_failures_per_source: usize,
     /// The window of `max_failures_per_source`.
@@ -50,12 +41,7 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            session_idle: Duration::minutes(30),
-            session_absolute: Duration::hours(12),
-            max_failed_logins: 5,
-            lockout: Duration::minutes(15),
             temp_password_ttl: Duration::hours(72),
-            max_sessions_per_user: 5,
             max_failures_per_source: 20,
             source_window: Duration::minutes(15),
         }

@@ -139,7 +139,7 @@ impl AuthService {
             self.throttle.record_failure(&origin.source, now);
             let failures = row.failed_logins + 1;
             let lock =
-                (failures >= self.settings.max_failed_logins).then(|| now + self.settings.lockout);
+                (failures >= i64::from(policy.max_failed_logins)).then(|| now + policy.lockout());
             let mut tx = self.store.begin().await?;
             tx.set_login_failures(
                 &user.id,

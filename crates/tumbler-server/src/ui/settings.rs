@@ -120,6 +120,11 @@ fn parse(fields: &[(String, String)]) -> Result<PasswordPolicy, String> {
         } else {
             OtherSessions::Revoke
         },
+        max_failed_logins: small("max_failed_logins")?,
+        lockout_minutes: small("lockout_minutes")?,
+        session_idle_minutes: small("session_idle_minutes")?,
+        session_absolute_hours: small("session_absolute_hours")?,
+        max_sessions_per_user: small("max_sessions_per_user")?,
     })
 }
 

@@ -367,6 +367,11 @@ async fn administrators_edit_the_policy_in_the_console() {
             ("expiry_days", "".to_owned()),
             ("expiry_warning_days", "14".to_owned()),
             ("other_sessions", "revoke".to_owned()),
+            ("max_failed_logins", "4".to_owned()),
+            ("lockout_minutes", "10".to_owned()),
+            ("session_idle_minutes", "20".to_owned()),
+            ("session_absolute_hours", "8".to_owned()),
+            ("max_sessions_per_user", "3".to_owned()),
         ]
     };
     let res = c
@@ -485,5 +490,53 @@ async fn every_refusal_code_over_the_api() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "basic_auth_required");
     assert!(body["error"]["message"].as_str().unwrap().contains("Basic"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lockout_and_session_rules_follow_the_policy_at_once() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let rules = json!({"max_failed_logins": 2, "lockout_minutes": 5, "session_idle_minutes": 10, "max_sessions_per_user": 1});
+    assert_eq!(put_policy(&app, &token, rules).await.0, 200);
+    let c = Client::builder().cookie_store(true).build().unwrap();
+    login(&app, &c, ADMIN_PASSWORD).await;
+    let second = Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 409, "one session per user now");
+    clock.advance(Duration::minutes(11));
+    assert_eq!(
+        c.get(app.url("/api/v1/users/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "idle after 10 minutes"
+    );
+    for _ in 0..2 {
+        let res = Client::new()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": "wrong-password-xyz-987"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "locked after two failures");
+    clock.advance(Duration::minutes(6));
+    login(&app, &Client::new(), ADMIN_PASSWORD).await;
     app.stop().await;
 }
