@@ -177,9 +177,13 @@ impl AuthService {
             tx.commit().await?;
             return Err(AuthError::TemporaryPasswordExpired);
         }
-        // An interactive login clears the failure count; HTTP Basic (one request) does not, so
-        // wrong current passwords given with it still add up to a lockout.
-        if action == "auth.login" && (row.failed_logins != 0 || row.locked_until.is_some()) {
+        // An interactive login clears the failure count (after the second factor, for users with
+        // TOTP); HTTP Basic (one request) does not, so wrong current passwords given with it
+        // still add up to a lockout.
+        if action == "auth.login"
+            && !row.user.mfa_enabled
+            && (row.failed_logins != 0 || row.locked_until.is_some())
+        {
             tx.set_login_failures(&row.user.id, 0, None, now).await?;
         }
         let mut user = row.user;
@@ -229,8 +233,21 @@ impl AuthService {
             match totp.filter(|c| !c.trim().is_empty()) {
                 None => return Err(AuthError::TotpRequired),
                 Some(code) => {
-                    self.verify_second_factor(&user, code, origin, "auth.login.totp")
-                        .await?
+                    if let Err(e) = self
+                        .verify_second_factor(&user, code, origin, "auth.login.totp")
+                        .await
+                    {
+                        if matches!(e, AuthError::InvalidTotp) {
+                            // Wrong codes count towards the account's lockout like wrong passwords.
+                            self.count_login_failure(&user).await?;
+                        }
+                        return Err(e);
+                    }
+                    // Both factors passed: the failure count starts again.
+                    let mut tx = self.store.begin().await?;
+                    tx.set_login_failures(&user.id, 0, None, self.clock.now())
+                        .await?;
+                    tx.commit().await?;
                 }
             }
         }
@@ -360,6 +377,30 @@ impl AuthService {
         let user = self.enabled_user(&record.user_id).await?;
         self.store.touch_api_token(&record.id, now).await?;
         self.principal(user, AuthMethod::Token(record.id)).await
+    }
+
+    /// Adds one failed login to `user`, locking the account when the policy's limit is reached.
+    async fn count_login_failure(&self, user: &User) -> Result<(), AuthError> {
+        let policy = load_policy(&self.store).await?;
+        let now = self.clock.now();
+        let row = self
+            .store
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let failures = row.failed_logins + 1;
+        let lock =
+            (failures >= i64::from(policy.max_failed_logins)).then(|| now + policy.lockout());
+        let mut tx = self.store.begin().await?;
+        tx.set_login_failures(
+            &user.id,
+            if lock.is_some() { 0 } else { failures },
+            lock,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The caller behind a TLS client certificate (already verified against the configured CA

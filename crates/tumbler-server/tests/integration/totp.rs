@@ -324,3 +324,22 @@ async fn a_role_can_require_mfa() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_codes_count_towards_lockout() {
+    let e = enrolled_admin().await;
+    for _ in 0..5 {
+        let res = e.login(Some("000000")).await;
+        assert_eq!(res.status(), 401);
+    }
+    e.next_step();
+    let res = e.login(Some(&e.code())).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "locked out after five wrong codes, even with the right password and code"
+    );
+    e.clock.advance(Duration::minutes(16));
+    assert_eq!(e.login(Some(&e.code())).await.status(), 200);
+    e.app.stop().await;
+}
