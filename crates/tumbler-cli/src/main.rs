@@ -61,6 +61,16 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage assets through the REST API (after `tumbler login`).
+    Asset {
+        #[command(subcommand)]
+        command: AssetCommand,
+    },
+    /// Manage accounts through the REST API (after `tumbler login`).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -125,6 +135,84 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum AssetCommand {
+    /// Create an asset.
+    Add {
+        /// Name, unique in its domain.
+        name: String,
+        /// Host name or IP address.
+        #[arg(long)]
+        address: String,
+        /// Port (the platform's default when absent).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Platform: linux, unix, postgresql, mysql, redis, junos.
+        #[arg(long)]
+        platform: String,
+        /// A node path such as /Default/Prod (repeat for several).
+        #[arg(long = "node")]
+        nodes: Vec<String>,
+        /// Domain name (your active domain when absent).
+        #[arg(long)]
+        domain: Option<String>,
+        /// The SSH host key fingerprint (SHA256:...) from a trusted source.
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// List assets with connectivity and host key status.
+    List {
+        /// Only assets in this node or below.
+        #[arg(long)]
+        node: Option<String>,
+        /// Only this platform.
+        #[arg(long)]
+        platform: Option<String>,
+        /// Name or address contains this.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Connect to an asset now (pins an SSH host key on first contact).
+    Test {
+        /// Asset name or id.
+        asset: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account; the password is prompted for (or read from standard input).
+    Add {
+        /// Asset name or id.
+        #[arg(long)]
+        asset: String,
+        /// Login name on the asset.
+        username: String,
+        /// The account used to change others on its asset.
+        #[arg(long)]
+        privileged: bool,
+        /// An OpenSSH private key file instead of a password.
+        #[arg(long)]
+        ssh_key_file: Option<PathBuf>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// List accounts with their status.
+    List {
+        /// Only this asset's accounts (name or id).
+        #[arg(long)]
+        asset: Option<String>,
+    },
+    /// Log in to the asset with the stored secret and record the outcome.
+    Verify {
+        /// Asset name or id.
+        asset: String,
+        /// Login name.
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Check the audit hash chain and report the first broken link.
     Verify,
@@ -168,7 +256,11 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
     let config = load_config(&cli, &env)?;
     if !matches!(
         cli.command,
-        Command::CheckConfig | Command::Login { .. } | Command::User { .. }
+        Command::CheckConfig
+            | Command::Login { .. }
+            | Command::User { .. }
+            | Command::Asset { .. }
+            | Command::Account { .. }
     ) {
         init_logging(&config);
     }
@@ -209,6 +301,57 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             }
             UserCommand::Unlock { username } => {
                 commands::client::user_unlock(&env, &username).await
+            }
+        },
+        Command::Asset { command } => match command {
+            AssetCommand::Add {
+                name,
+                address,
+                port,
+                platform,
+                nodes,
+                domain,
+                fingerprint,
+            } => {
+                let asset = commands::inventory::NewAsset {
+                    name,
+                    address,
+                    port,
+                    platform,
+                    nodes,
+                    domain,
+                    fingerprint,
+                };
+                commands::inventory::asset_add(&env, asset).await
+            }
+            AssetCommand::List {
+                node,
+                platform,
+                search,
+            } => commands::inventory::asset_list(&env, node, platform, search).await,
+            AssetCommand::Test { asset } => commands::inventory::asset_test(&env, &asset).await,
+        },
+        Command::Account { command } => match command {
+            AccountCommand::Add {
+                asset,
+                username,
+                privileged,
+                ssh_key_file,
+                secret_stdin,
+            } => {
+                commands::inventory::account_add(
+                    &env,
+                    &asset,
+                    &username,
+                    privileged,
+                    ssh_key_file.as_deref(),
+                    secret_stdin,
+                )
+                .await
+            }
+            AccountCommand::List { asset } => commands::inventory::account_list(&env, asset).await,
+            AccountCommand::Verify { asset, username } => {
+                commands::inventory::account_verify(&env, &asset, &username).await
             }
         },
         Command::Audit {

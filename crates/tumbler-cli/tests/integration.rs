@@ -412,6 +412,140 @@ async fn serves_on_postgresql_from_the_environment() {
     db.drop_db().await;
 }
 
+/// Runs a client command of the binary with its own `HOME` (where `tumbler login` keeps its
+/// token), `input` on standard input.
+fn client(home: &Path, url: &str, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("TUMBLER_URL", url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn asset_and_account_commands_verify_a_real_host() {
+    let host = tumbler_testkit::sshd::SshHost::start(&[tumbler_testkit::sshd::TestUser::new(
+        "carol",
+        "canary-Carol-9a8b7c6d",
+    )])
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let temp = server.initial_password.clone().unwrap();
+    let pw = "Chooses-Long-Passphrase-One-1";
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/me/password", server.url))
+        .basic_auth("admin", Some(&temp))
+        .json(&serde_json::json!({"old_password": temp, "new_password": pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let home = dir.path().join("home");
+    let cli = |args: &[&str], input: &str| client(&home, &server.url, args, input);
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{pw}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let port = host.port().to_string();
+    let out = cli(
+        &[
+            "asset",
+            "add",
+            "lab-1",
+            "--address",
+            host.address(),
+            "--port",
+            &port,
+            "--platform",
+            "linux",
+            "--node",
+            "/Default/Lab",
+            "--fingerprint",
+            host.host_key_fingerprint(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("host key verified"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["asset", "list", "--node", "/Default/Lab"], "");
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("lab-1 "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("linux") && line.contains("verified"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = cli(
+        &[
+            "account",
+            "add",
+            "--asset",
+            "lab-1",
+            "carol",
+            "--secret-stdin",
+        ],
+        "canary-Carol-9a8b7c6d\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(&["account", "verify", "lab-1", "carol"], "");
+    assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("carol@lab-1: verified"));
+    let out = cli(&["account", "list", "--asset", "lab-1"], "");
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.contains("carol") && l.contains(" ok ")),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["asset", "test", "lab-1"], "");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains(host.host_key_fingerprint()));
+
+    let out = cli(
+        &[
+            "account",
+            "add",
+            "--asset",
+            "lab-1",
+            "a;b",
+            "--secret-stdin",
+        ],
+        "x\n",
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid_request"), "{}", stderr(&out));
+    let out = cli(&["account", "verify", "nope", "carol"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no such asset"), "{}", stderr(&out));
+    server.stop();
+}
+
 #[tokio::test]
 async fn login_stores_a_private_token_and_user_commands_use_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -427,26 +561,7 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
         .unwrap();
     assert_eq!(res.status(), 204);
     let home = dir.path().join("home");
-    let cli = |args: &[&str], input: &str| {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("HOME", &home)
-            .env_remove("XDG_CONFIG_HOME")
-            .env("TUMBLER_URL", &server.url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let cli = |args: &[&str], input: &str| client(&home, &server.url, args, input);
     let out = cli(
         &["login", "--username", "admin", "--password-stdin"],
         "wrong-password-xyz-123\n",

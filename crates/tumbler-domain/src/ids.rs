@@ -55,3 +55,15 @@ id_type!(
     /// A domain (a group that scopes objects).
     DomainId
 );
+id_type!(
+    /// A node: one group of the asset tree.
+    NodeId
+);
+id_type!(
+    /// An asset: a thing with accounts (server, database, device).
+    AssetId
+);
+id_type!(
+    /// An account: a username on an asset and its secret.
+    AccountId
+);

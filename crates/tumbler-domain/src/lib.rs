@@ -4,9 +4,11 @@ pub mod audit;
 mod blocklist;
 pub mod clock;
 pub mod ids;
+pub mod inventory;
 pub mod password;
 pub mod password_policy;
 pub mod permission;
+pub mod platform;
 pub mod totp;
 pub mod user;
 

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
-    AuditError, AuthError, CertificateError, DomainError, PolicyError, RoleError, UserError,
-    VaultError,
+    AuditError, AuthError, CertificateError, DomainError, InventoryError, PolicyError, RoleError,
+    UserError, VaultError,
 };
 
 /// An error answer of the JSON API.
@@ -228,5 +228,41 @@ impl From<CertificateError> for ApiError {
             CertificateError::Store(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<InventoryError> for ApiError {
+    fn from(e: InventoryError) -> Self {
+        let status = match &e {
+            InventoryError::Forbidden | InventoryError::DomainNotAssigned(_) => {
+                StatusCode::FORBIDDEN
+            }
+            InventoryError::NotFound(_) => StatusCode::NOT_FOUND,
+            InventoryError::Duplicate(_)
+            | InventoryError::NodeNotEmpty { .. }
+            | InventoryError::NoHostKeySeen(_)
+            | InventoryError::FingerprintMismatch { .. } => StatusCode::CONFLICT,
+            InventoryError::Invalid(_) | InventoryError::UnknownPlatform(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            InventoryError::Auth(_) => match e {
+                InventoryError::Auth(auth) => return auth.into(),
+                _ => return Self::internal(&e),
+            },
+            InventoryError::ImportRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            InventoryError::Vault(_) | InventoryError::Store(_) => return Self::internal(&e),
+        };
+        let details = match &e {
+            InventoryError::ImportRejected(problems) => Some(serde_json::json!({
+                "problems": problems.iter().map(|p| serde_json::json!({
+                    "line": p.line, "field": p.field, "reason": p.reason,
+                })).collect::<Vec<_>>()
+            })),
+            _ => e.field().map(|f| serde_json::json!({ "field": f })),
+        };
+        Self {
+            details,
+            ..Self::new(status, e.code(), e.to_string())
+        }
     }
 }

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, AuthSettings, CertificateService, DomainError, DomainService,
-    MasterKeyError, MasterKeySource, PolicyService, RoleError, RoleService, UserService, Vault,
-    VaultError,
+    InventoryService, MasterKeyError, MasterKeySource, PolicyService, RoleError, RoleService,
+    UserService, Vault, VaultError,
 };
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -77,7 +77,12 @@ pub struct Services {
     pub policy: PolicyService,
     /// Users' client certificates.
     pub certificates: CertificateService,
+    /// Nodes, assets and accounts.
+    pub inventory: InventoryService,
 }
+
+/// The limit for connecting and logging in to a target.
+const TARGET_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Services {
     /// The HTTP state over these services.
@@ -90,6 +95,7 @@ impl Services {
             domains: self.domains.clone(),
             policy: self.policy.clone(),
             certificates: self.certificates.clone(),
+            inventory: self.inventory.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -192,7 +198,19 @@ pub async fn open_services(
     let policy = PolicyService::new(store.clone(), clock.clone());
     let certificates = CertificateService::new(store.clone(), clock.clone());
     let users = UserService::new(store.clone(), clock.clone(), auth_settings(config));
-    let auth = AuthService::new(store.clone(), vault.clone(), clock, auth_settings(config));
+    let auth = AuthService::new(
+        store.clone(),
+        vault.clone(),
+        clock.clone(),
+        auth_settings(config),
+    );
+    let inventory = InventoryService::new(
+        store.clone(),
+        vault.clone(),
+        auth.clone(),
+        clock,
+        TARGET_CONNECT_TIMEOUT,
+    );
     let audit = AuditService::new(store.clone());
     Ok(Services {
         store,
@@ -204,5 +222,6 @@ pub async fn open_services(
         domains,
         policy,
         certificates,
+        inventory,
     })
 }

@@ -3,8 +3,8 @@
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, CertificateService, DomainService, PolicyService, RoleService,
-    UserService, Vault,
+    AuditService, AuthService, CertificateService, DomainService, InventoryService, PolicyService,
+    RoleService, UserService, Vault,
 };
 use tumbler_store::Store;
 
@@ -25,6 +25,8 @@ pub struct AppState {
     pub policy: PolicyService,
     /// Users' client certificates.
     pub certificates: CertificateService,
+    /// Nodes, assets and accounts.
+    pub inventory: InventoryService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

@@ -9,9 +9,12 @@ mod integration {
     pub mod browser;
     pub mod certificates;
     pub mod domains;
+    pub mod inventory;
     pub mod policy;
+    pub mod support;
     pub mod tls;
     pub mod totp;
+    pub mod transfer;
     pub mod users;
     pub mod vault;
 }

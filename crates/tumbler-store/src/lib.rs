@@ -10,8 +10,10 @@ mod api_tokens;
 mod audit;
 mod backup;
 mod certificates;
+mod conditions;
 mod domains;
 mod error;
+mod inventory;
 mod meta;
 mod migrate;
 mod password_history;
@@ -28,6 +30,9 @@ pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
 pub use domains::DomainRow;
 pub use error::StoreError;
+pub use inventory::{
+    AccountFilter, AccountRow, AssetFilter, AssetRow, HostKeyState, NodeRow, ACCOUNT_SECRET_OWNER,
+};
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};
 pub use totp::{TotpRow, TotpState};

@@ -1,4 +1,5 @@
-//! Migrations, one list per backend, applied in order inside one transaction each.
+//! Migrations, one list per backend, applied in order inside one transaction each. A migration
+//! whose SQL both backends accept lives once in `migrations/shared/`.
 
 use crate::{col, Backend, Store, StoreError};
 
@@ -17,6 +18,7 @@ const SQLITE: &[Migration] = &[
         6,
         include_str!("../migrations/sqlite/0006_certificates.sql"),
     ),
+    (7, include_str!("../migrations/shared/0007_inventory.sql")),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -31,6 +33,7 @@ const POSTGRES: &[Migration] = &[
         6,
         include_str!("../migrations/postgres/0006_certificates.sql"),
     ),
+    (7, include_str!("../migrations/shared/0007_inventory.sql")),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

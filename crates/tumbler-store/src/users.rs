@@ -109,14 +109,10 @@ impl Store {
     pub async fn users(&self, filter: &UserFilter) -> Result<(Vec<UserRow>, i64), StoreError> {
         let condition = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) AND \
              ($3 IS NULL OR LOWER(username) LIKE $3 ESCAPE '!' OR LOWER(display_name) LIKE $3 ESCAPE '!')";
-        let search = filter.search.as_ref().map(|s| {
-            let escaped = s
-                .to_lowercase()
-                .replace('!', "!!")
-                .replace('%', "!%")
-                .replace('_', "!_");
-            format!("%{escaped}%")
-        });
+        let search = filter
+            .search
+            .as_deref()
+            .map(crate::conditions::like_pattern);
         let sql = format!(
             "SELECT {COLUMNS} FROM users WHERE {condition} ORDER BY username LIMIT $4 OFFSET $5"
         );

@@ -25,7 +25,11 @@ impl Fixture {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 6);
+        let applied = store.migrate().await.unwrap();
+        assert_eq!(
+            i64::try_from(applied).unwrap(),
+            store.latest_schema_version()
+        );
         Self {
             store,
             _dir: Some(dir),
@@ -36,7 +40,11 @@ impl Fixture {
     async fn postgres() -> Self {
         let pg = PgStoreDb::create().await;
         let store = Store::connect(&pg.url()).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), 6);
+        let applied = store.migrate().await.unwrap();
+        assert_eq!(
+            i64::try_from(applied).unwrap(),
+            store.latest_schema_version()
+        );
         Self {
             store,
             _dir: None,

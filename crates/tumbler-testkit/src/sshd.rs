@@ -462,6 +462,40 @@ impl SshHost {
         Ok(())
     }
 
+    /// Stops `sshd`, gives the host a new host key and starts it again on the same port,
+    /// with the same users and files (a reinstalled or impersonated server, as a client
+    /// sees it). Returns the new fingerprint.
+    pub async fn restart_with_new_host_key(&mut self) -> Result<String, SshHostError> {
+        kill_and_reap(&mut self.child);
+        let fingerprint = generate_host_key(&self.root.path().join("etc").join("ssh"))?;
+        let mut child = spawn_host(self.root.path())?;
+        match wait_ready(
+            &mut child,
+            self.root.path(),
+            self.port,
+            Duration::from_secs(20),
+        )
+        .await
+        {
+            Ok(()) => {
+                self.child = child;
+                self.fingerprint = fingerprint.clone();
+                Ok(fingerprint)
+            }
+            Err(Ready::PortTaken(log)) => {
+                kill_and_reap(&mut child);
+                Err(SshHostError::NotStarted {
+                    reason: format!("port {} was taken while the host restarted", self.port),
+                    log,
+                })
+            }
+            Err(Ready::Failed(e)) => {
+                kill_and_reap(&mut child);
+                Err(e)
+            }
+        }
+    }
+
     /// Kills the host now (also done on drop).
     pub fn kill(&mut self) {
         kill_and_reap(&mut self.child);
@@ -554,30 +588,7 @@ fn prepare_root(root: &Path, snoopy: &Path) -> Result<String, SshHostError> {
             std::fs::remove_file(entry.path()).map_err(io_err("removing a copied host key"))?;
         }
     }
-    let key = ssh_dir.join("ssh_host_ed25519_key");
-    let key_s = path_str(&key)?;
-    run_sync(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "tumbler-test-host",
-            "-f",
-            key_s,
-        ],
-    )?;
-    let listed = run_sync("ssh-keygen", &["-l", "-E", "sha256", "-f", key_s])?;
-    let listed = String::from_utf8_lossy(&listed.stdout);
-    let fingerprint = listed
-        .split_whitespace()
-        .nth(1)
-        .filter(|f| f.starts_with("SHA256:"))
-        .ok_or_else(|| SshHostError::Invalid(format!("ssh-keygen -l printed {listed:?}")))?
-        .to_owned();
+    let fingerprint = generate_host_key(&ssh_dir)?;
 
     // sudo: the hosts share /run, so never cache credentials.
     let sudoers = etc.join("sudoers.d").join("tumbler-test-host");
@@ -619,6 +630,39 @@ fn prepare_root(root: &Path, snoopy: &Path) -> Result<String, SshHostError> {
 
     std::fs::write(root.join("auth.log"), b"").map_err(io_err("creating auth.log"))?;
     Ok(fingerprint)
+}
+
+/// Writes a new ed25519 host key (replacing any) into `ssh_dir`; returns its fingerprint.
+fn generate_host_key(ssh_dir: &Path) -> Result<String, SshHostError> {
+    let key = ssh_dir.join("ssh_host_ed25519_key");
+    for old in [key.clone(), ssh_dir.join("ssh_host_ed25519_key.pub")] {
+        if old.exists() {
+            std::fs::remove_file(&old).map_err(io_err("removing the old host key"))?;
+        }
+    }
+    let key_s = path_str(&key)?;
+    run_sync(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "tumbler-test-host",
+            "-f",
+            key_s,
+        ],
+    )?;
+    let listed = run_sync("ssh-keygen", &["-l", "-E", "sha256", "-f", key_s])?;
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    Ok(listed
+        .split_whitespace()
+        .nth(1)
+        .filter(|f| f.starts_with("SHA256:"))
+        .ok_or_else(|| SshHostError::Invalid(format!("ssh-keygen -l printed {listed:?}")))?
+        .to_owned())
 }
 
 fn write_sshd_config(root: &Path, port: u16, max_startups: &str) -> Result<(), SshHostError> {

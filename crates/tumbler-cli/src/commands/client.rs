@@ -77,7 +77,7 @@ async fn failure(res: reqwest::Response) -> CliError {
     }
 }
 
-fn read_secret(prompt: &str, from_stdin: bool) -> Result<SecretString, CliError> {
+pub(crate) fn read_secret(prompt: &str, from_stdin: bool) -> Result<SecretString, CliError> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -148,7 +148,7 @@ pub async fn login(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn request(
+pub(crate) async fn request(
     env: &[(String, String)],
     method: reqwest::Method,
     path: &str,

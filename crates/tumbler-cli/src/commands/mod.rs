@@ -4,6 +4,7 @@ pub mod admin;
 pub mod backup;
 pub mod check_config;
 pub mod client;
+pub mod inventory;
 pub mod rotate;
 pub mod serve;
 

@@ -146,18 +146,12 @@ impl SshConnector {
         key: Option<PrivateKey>,
     ) -> Result<SshSession, SshError> {
         let (mut handle, presented) = self.handshake(target, policy).await?;
-        let verified = policy.pinned().is_some();
+        let verified = matches!(policy, HostKeyPolicy::Pinned(_));
         let username = credentials.username.as_str();
 
         let result = match (&credentials.secret, key) {
             (SshSecret::Password(password), _) => {
-                let allowed = match policy {
-                    HostKeyPolicy::Pinned(_) => true,
-                    HostKeyPolicy::Unpinned {
-                        trust_on_first_use_for_passwords,
-                    } => *trust_on_first_use_for_passwords,
-                };
-                if !allowed {
+                if !policy.allows_password() {
                     disconnect(&handle).await;
                     return Err(SshError::HostKeyUnverified { presented });
                 }
@@ -279,4 +273,10 @@ async fn rsa_hash(handle: &Handle<PinningHandler>) -> Option<HashAlg> {
 /// Best-effort goodbye; the connection is dropped either way.
 async fn disconnect(handle: &Handle<PinningHandler>) {
     let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+}
+
+/// Checks that `pem` is an unencrypted OpenSSH/PEM private key this connector can use,
+/// without touching the network.
+pub fn check_private_key(pem: &secrecy::SecretString) -> Result<(), SshError> {
+    decode_key(pem, None).map(|_| ())
 }

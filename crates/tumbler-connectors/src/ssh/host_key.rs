@@ -75,6 +75,17 @@ pub enum HostKeyPolicy {
     /// A key is pinned: any other key stops the connection before any
     /// credential is sent.
     Pinned(HostKeyFingerprint),
+    /// A key is pinned on first contact but nobody has verified it: any other key stops the
+    /// connection before any credential is sent, and a password is sent only if
+    /// `trust_on_first_use_for_passwords` is true (otherwise
+    /// [`SshError::HostKeyUnverified`]).
+    PinnedUnverified {
+        /// The fingerprint pinned on first contact.
+        expected: HostKeyFingerprint,
+        /// Whether an explicit caller decision allows sending a password to a host whose key
+        /// nobody has verified.
+        trust_on_first_use_for_passwords: bool,
+    },
     /// No key is pinned yet (the host is unverified). Key-based
     /// authentication may proceed; a password is sent only if
     /// `trust_on_first_use_for_passwords` is true, otherwise the connection
@@ -94,11 +105,25 @@ impl HostKeyPolicy {
         }
     }
 
-    /// The pinned fingerprint, if any.
+    /// The pinned fingerprint, if any (verified or not).
     pub fn pinned(&self) -> Option<&HostKeyFingerprint> {
         match self {
-            Self::Pinned(fp) => Some(fp),
+            Self::Pinned(fp) | Self::PinnedUnverified { expected: fp, .. } => Some(fp),
             Self::Unpinned { .. } => None,
+        }
+    }
+
+    /// Whether a password may be sent once the key exchange has passed.
+    pub fn allows_password(&self) -> bool {
+        match self {
+            Self::Pinned(_) => true,
+            Self::PinnedUnverified {
+                trust_on_first_use_for_passwords,
+                ..
+            }
+            | Self::Unpinned {
+                trust_on_first_use_for_passwords,
+            } => *trust_on_first_use_for_passwords,
         }
     }
 }

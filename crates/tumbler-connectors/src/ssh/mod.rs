@@ -19,7 +19,7 @@ mod error;
 mod host_key;
 mod session;
 
-pub use connector::{SshConnector, SshTarget};
+pub use connector::{check_private_key, SshConnector, SshTarget};
 pub use credentials::{SshCredentials, SshSecret};
 pub use error::{SshError, TimeoutStage};
 pub use host_key::{HostKeyFingerprint, HostKeyPolicy};

@@ -1,20 +1,29 @@
 //! The JSON API under `/api/v1` and the operational endpoints.
 
+pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod domains;
 pub mod health;
+pub mod json_body;
 pub mod me;
+pub mod nodes;
 pub mod openapi;
 pub mod roles;
 pub mod settings;
 pub mod totp;
+pub mod transfer;
 pub mod users;
 
 use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+
+/// The largest CSV file an import accepts (100,000 accounts with passwords fit many times).
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -78,6 +87,52 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/platforms", get(assets::platforms))
+        .route(
+            "/api/v1/settings/inventory",
+            get(assets::get_settings).put(assets::put_settings),
+        )
+        .route("/api/v1/nodes", get(nodes::list).post(nodes::create))
+        .route(
+            "/api/v1/nodes/{id}",
+            axum::routing::patch(nodes::patch).delete(nodes::delete),
+        )
+        .route("/api/v1/assets", get(assets::list).post(assets::create))
+        .route(
+            "/api/v1/assets/import",
+            post(transfer::import_assets).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/api/v1/assets/export", get(transfer::export_assets))
+        .route(
+            "/api/v1/accounts/import",
+            post(transfer::import_accounts).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/api/v1/accounts/export", post(transfer::export_accounts))
+        .route(
+            "/api/v1/assets/host-keys/acknowledge",
+            post(assets::acknowledge_many),
+        )
+        .route(
+            "/api/v1/assets/{id}",
+            get(assets::get).patch(assets::patch).delete(assets::delete),
+        )
+        .route("/api/v1/assets/{id}/test", post(assets::test))
+        .route(
+            "/api/v1/assets/{id}/host-key/acknowledge",
+            post(assets::acknowledge),
+        )
+        .route(
+            "/api/v1/accounts",
+            get(accounts::list).post(accounts::create),
+        )
+        .route(
+            "/api/v1/accounts/{id}",
+            get(accounts::get)
+                .patch(accounts::patch)
+                .delete(accounts::delete),
+        )
+        .route("/api/v1/accounts/{id}/verify", post(accounts::verify))
+        .route("/api/v1/accounts/{id}/reveal", post(accounts::reveal))
 }
 
 /// A page of a list: `{"items": [...], "total": N}`.

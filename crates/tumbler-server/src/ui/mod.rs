@@ -1,10 +1,14 @@
 //! The console: server-rendered pages and their forms. Every form carries a CSRF token; the
 //! pages call the same services as the API.
 
+mod asset_detail;
+mod asset_form;
+mod asset_list;
 mod assets;
 mod certificate;
 mod domain;
 mod mfa;
+mod node_forms;
 pub(crate) mod pages;
 pub mod qr;
 mod sessions;
@@ -58,6 +62,47 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account/certificate/{id}/remove",
             axum::routing::post(certificate::remove),
+        )
+        .route("/assets", get(asset_list::list))
+        .route("/nodes", axum::routing::post(node_forms::create))
+        .route("/nodes/{id}", axum::routing::post(node_forms::change))
+        .route(
+            "/assets/acknowledge",
+            axum::routing::post(asset_list::acknowledge),
+        )
+        .route(
+            "/assets/new",
+            get(asset_form::new_form).post(asset_form::create),
+        )
+        .route("/assets/{id}", get(asset_detail::show))
+        .route(
+            "/assets/{id}/edit",
+            get(asset_form::edit_form).post(asset_form::save),
+        )
+        .route("/assets/{id}/test", axum::routing::post(asset_detail::test))
+        .route(
+            "/assets/{id}/acknowledge",
+            axum::routing::post(asset_detail::acknowledge),
+        )
+        .route(
+            "/assets/{id}/delete",
+            axum::routing::post(asset_detail::delete),
+        )
+        .route(
+            "/assets/{id}/accounts",
+            axum::routing::post(asset_detail::add_account),
+        )
+        .route(
+            "/accounts/{id}/verify",
+            axum::routing::post(asset_detail::verify_account),
+        )
+        .route(
+            "/accounts/{id}/reveal",
+            axum::routing::post(asset_detail::reveal_account),
+        )
+        .route(
+            "/accounts/{id}/delete",
+            axum::routing::post(asset_detail::delete_account),
         )
         .route("/static/{file}", get(assets::serve))
 }

@@ -48,6 +48,27 @@ impl FromRequestParts<AppState> for UiSession {
     }
 }
 
+/// The session's caller if the account is fully usable, else where to send the browser.
+pub(crate) fn active(
+    session: Option<(Principal, String)>,
+) -> Result<(Principal, String), &'static str> {
+    match session {
+        None => Err("/login"),
+        Some((p, _)) if p.user.must_change_password => Err("/account/password"),
+        Some((p, _)) if p.mfa_enrolment_required => Err("/account/mfa"),
+        Some(found) => Ok(found),
+    }
+}
+
+/// The answer to a form whose CSRF token does not match the session's.
+pub(crate) fn form_expired() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Form expired; go back and reload the page.",
+    )
+        .into_response()
+}
+
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

@@ -1,7 +1,7 @@
 //! The Users page: password status, lockout, type and status with filters; create, unlock,
 //! enable and disable. The service checks every permission.
 
-use super::pages::{render, UiSession};
+use super::pages::{active, render, UiSession};
 use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
@@ -115,16 +115,6 @@ async fn page(
         created,
         error,
     })
-}
-
-/// The session's caller if the account is fully usable, else where to send the browser.
-fn active(session: Option<(Principal, String)>) -> Result<(Principal, String), &'static str> {
-    match session {
-        None => Err("/login"),
-        Some((p, _)) if p.user.must_change_password => Err("/account/password"),
-        Some((p, _)) if p.mfa_enrolment_required => Err("/account/mfa"),
-        Some(found) => Ok(found),
-    }
 }
 
 /// `GET /users`

@@ -1,0 +1,59 @@
+//! Why a database login failed, with stable codes. Never carries a secret.
+
+/// What went wrong logging in to a database-like target.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server refused the username and password.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// No TCP connection could be made.
+    #[error("cannot reach {address}: {reason}")]
+    Unreachable {
+        /// `host:port` that was tried.
+        address: String,
+        /// The socket error.
+        reason: String,
+    },
+    /// Connecting and logging in took longer than the limit.
+    #[error("timed out while connecting")]
+    Timeout,
+    /// The conversation failed for another reason (TLS, protocol, server error).
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl DbError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AuthFailed => "auth_failed",
+            Self::Unreachable { .. } => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Protocol(_) => "protocol",
+        }
+    }
+
+    /// Classifies a driver error. Authentication refusals are recognised by SQLSTATE class 28
+    /// (PostgreSQL and MySQL both use it) or MySQL's error 1045.
+    pub(crate) fn from_sqlx(e: sqlx::Error, address: String) -> Self {
+        match e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                let mysql_denied = db
+                    .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .is_some_and(|m| m.number() == 1045);
+                if code.starts_with("28") || mysql_denied {
+                    Self::AuthFailed
+                } else {
+                    Self::Protocol(format!("server error {code}: {}", db.message()))
+                }
+            }
+            sqlx::Error::Io(io) => Self::Unreachable {
+                address,
+                reason: io.to_string(),
+            },
+            sqlx::Error::PoolTimedOut => Self::Timeout,
+            other => Self::Protocol(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Accounts: create with a sealed secret, edit (a new secret is a new version), delete,
+//! list, verify against the target, and reveal (permission + fresh TOTP code, audited).
+
+use super::{page_limit, require, InventoryError, InventoryService};
+use crate::{event, Principal, RequestOrigin};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::{AccountId, AssetId};
+use tumbler_domain::inventory::{
+    validate_options, validate_username, AccountStatus, InvalidValue, SecretType,
+};
+use tumbler_domain::permission::Permission;
+use tumbler_domain::platform::{self, Platform};
+use tumbler_store::{AccountFilter, AccountRow, Tx, ACCOUNT_SECRET_OWNER};
+use zeroize::Zeroizing;
+
+/// The largest secret accepted (an RSA 16384 private key fits).
+const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+/// A new account.
+#[derive(Debug)]
+pub struct AccountInput {
+    /// The asset it lives on.
+    pub asset_id: AssetId,
+    /// Login name.
+    pub username: String,
+    /// Password or SSH private key.
+    pub secret_type: SecretType,
+    /// The secret.
+    pub secret: SecretString,
+    /// The account used to change others on its asset.
+    pub privileged: bool,
+    /// Platform options (become, shell, database...).
+    pub options: BTreeMap<String, String>,
+}
+
+/// Changes to an account; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct AccountPatch {
+    /// New login name.
+    pub username: Option<String>,
+    /// A new secret (stored as a new version; the old one becomes the previous version),
+    /// with its type (the account's type when absent).
+    pub secret: Option<SecretString>,
+    /// New secret type (only together with a new secret).
+    pub secret_type: Option<SecretType>,
+    /// New privileged flag.
+    pub privileged: Option<bool>,
+    /// New options (replacing all of them).
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// Which accounts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// Only this asset's.
+    pub asset_id: Option<AssetId>,
+    /// Only this exact username.
+    pub username: Option<String>,
+    /// Only this status.
+    pub status: Option<AccountStatus>,
+    /// Only privileged (or unprivileged) accounts.
+    pub privileged: Option<bool>,
+    /// Username or asset name contains this.
+    pub search: Option<String>,
+    /// Page size (default 50, at most [`super::MAX_PAGE`]).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOutcome {
+    /// Whether the login with the stored secret succeeded.
+    pub ok: bool,
+    /// Why not: a stable code (`auth_failed`, `host_key_unverified`, `host_key_mismatch`,
+    /// `unreachable`, `timeout`...).
+    pub code: Option<&'static str>,
+    /// Human text (never a secret).
+    pub message: String,
+    /// The account as recorded after the attempt.
+    pub account: AccountRow,
+}
+
+/// Checks a secret's form for its type and platform.
+fn check_secret(
+    platform: &Platform,
+    secret_type: SecretType,
+    secret: &SecretString,
+) -> Result<(), InventoryError> {
+    let invalid = |reason: &str| -> InventoryError {
+        InvalidValue {
+            field: "secret",
+            reason: reason.to_owned(),
+        }
+        .into()
+    };
+    let s = secret.expose_secret();
+    if s.is_empty() {
+        return Err(invalid("a secret is required"));
+    }
+    if s.len() > MAX_SECRET_BYTES {
+        return Err(invalid("the secret is longer than 64 KiB"));
+    }
+    match secret_type {
+        SecretType::Password => {
+            if s.chars().any(|c| c == '\n' || c == '\r' || c == '\0') {
+                return Err(invalid(
+                    "a password cannot contain a line break or a NUL character",
+                ));
+            }
+        }
+        SecretType::SshKey => {
+            if !platform.allows_ssh_keys() {
+                return Err(InvalidValue {
+                    field: "secret_type",
+                    reason: format!("platform {} accounts hold passwords only", platform.id),
+                }
+                .into());
+            }
+            tumbler_connectors::ssh::check_private_key(secret).map_err(|e| {
+                InventoryError::from(InvalidValue {
+                    field: "secret",
+                    reason: e.to_string(),
+                })
+            })?;
+        }
+    }
+    Ok(())
+}
+
+impl InventoryService {
+    /// Creates an account with its secret sealed as version 1 (audited; the event names the
+    /// version, never the secret). Nothing is stored if any field is refused.
+    pub async fn create_account(
+        &self,
+        principal: &Principal,
+        input: &AccountInput,
+        origin: &RequestOrigin,
+    ) -> Result<AccountRow, InventoryError> {
+        require(principal, Permission::AssetsManage)?;
+        let asset = self.visible_asset(principal, &input.asset_id).await?;
+        let account = self.prepare_account(&asset, input)?;
+        let mut tx = self.store.begin().await?;
+        self.insert_account(&mut tx, &account, &input.secret, principal, origin)
+            .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// Validates an account to create on `asset`; nothing is stored.
+    pub(crate) fn prepare_account(
+        &self,
+        asset: &tumbler_store::AssetRow,
+        input: &AccountInput,
+    ) -> Result<AccountRow, InventoryError> {
+        let platform = platform::find(&asset.platform)
+            .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
+        validate_username(platform, &input.username)?;
+        let options = validate_options(platform, &input.options)?;
+        check_secret(platform, input.secret_type, &input.secret)?;
+        let now = self.clock.now();
+        let account = AccountRow {
+            id: AccountId::generate(),
+            asset_id: asset.id.clone(),
+            asset_name: asset.name.clone(),
+            domain_id: asset.domain_id.clone(),
+            username: input.username.clone(),
+            secret_type: input.secret_type,
+            privileged: input.privileged,
+            options,
+            current_version: 1,
+            previous_version: None,
+            pending_version: None,
+            next_version: 2,
+            status: AccountStatus::Unknown,
+            status_reason: String::new(),
+            last_verified_at: None,
+            last_changed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(account)
+    }
+
+    /// Stores a prepared account with its secret sealed as version 1 inside `tx`, audited
+    /// (the event names the version, never the secret).
+    pub(crate) async fn insert_account(
+        &self,
+        tx: &mut Tx,
+        account: &AccountRow,
+        secret: &SecretString,
+        principal: &Principal,
+        origin: &RequestOrigin,
+    ) -> Result<(), InventoryError> {
+        tx.insert_account(account)
+            .await
+            .map_err(super::error::duplicate("account"))?;
+        self.seal_version(tx, &account.id, 1, secret).await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "account.create",
+                ("account", account.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "{}@{} {} secret version 1",
+                    account.username, account.asset_name, account.secret_type
+                ),
+            ),
+            account.created_at,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn seal_version(
+        &self,
+        tx: &mut Tx,
+        id: &AccountId,
+        version: i64,
+        secret: &SecretString,
+    ) -> Result<(), InventoryError> {
+        self.vault
+            .seal(
+                tx,
+                ACCOUNT_SECRET_OWNER,
+                id.as_str(),
+                version,
+                secret.expose_secret().as_bytes(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// One account the caller may see (never its secret).
+    pub async fn account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+    ) -> Result<AccountRow, InventoryError> {
+        self.visible_account(principal, id).await
+    }
+
+    /// Accounts the caller may see matching `query`, and how many match in all.
+    pub async fn accounts(
+        &self,
+        principal: &Principal,
+        query: &AccountQuery,
+    ) -> Result<(Vec<AccountRow>, i64), InventoryError> {
+        require(principal, Permission::AssetsRead)?;
+        let filter = AccountFilter {
+            domains: principal.visible_domains(),
+            asset_id: query.asset_id.clone(),
+            username: query.username.clone().filter(|u| !u.is_empty()),
+            status: query.status,
+            privileged: query.privileged,
+            search: query.search.clone().filter(|s| !s.trim().is_empty()),
+            limit: page_limit(query.limit),
+            offset: query.offset.unwrap_or(0).max(0),
+        };
+        Ok(self.store.accounts(&filter).await?)
+    }
+
+    /// Changes an account (audited). A new secret becomes a new version and the old one the
+    /// previous version; refused while a change is under way.
+    pub async fn update_account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+        patch: &AccountPatch,
+        origin: &RequestOrigin,
+    ) -> Result<AccountRow, InventoryError> {
+        require(principal, Permission::AssetsManage)?;
+        let mut account = self.visible_account(principal, id).await?;
+        let asset = self.visible_asset(principal, &account.asset_id).await?;
+        let platform = platform::find(&asset.platform)
+            .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
+        let mut changed = Vec::new();
+        if let Some(username) = &patch.username {
+            validate_username(platform, username)?;
+            account.username = username.clone();
+            changed.push("username".to_owned());
+        }
+        if let Some(p) = patch.privileged {
+            account.privileged = p;
+            changed.push("privileged".to_owned());
+        }
+        if let Some(options) = &patch.options {
+            account.options = validate_options(platform, options)?;
+            changed.push("options".to_owned());
+        }
+        if patch.secret_type.is_some() && patch.secret.is_none() {
+            return Err(InvalidValue {
+                field: "secret_type",
+                reason: "a new secret type needs a new secret".to_owned(),
+            }
+            .into());
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(secret) = &patch.secret {
+            let secret_type = patch.secret_type.unwrap_or(account.secret_type);
+            check_secret(platform, secret_type, secret)?;
+            // Re-read inside the write lock: a change run may have staged a version.
+            let fresh = tx
+                .account(id)
+                .await?
+                .ok_or(InventoryError::NotFound("account"))?;
+            if fresh.pending_version.is_some() {
+                return Err(InvalidValue {
+                    field: "secret",
+                    reason: "a change of this account is under way; try again when it ends"
+                        .to_owned(),
+                }
+                .into());
+            }
+            let version = fresh.next_version;
+            self.seal_version(&mut tx, id, version, secret).await?;
+            account.previous_version = Some(fresh.current_version);
+            account.current_version = version;
+            account.next_version = version + 1;
+            account.secret_type = secret_type;
+            account.status = AccountStatus::Unknown;
+            account.status_reason = String::new();
+            changed.push(format!("secret version {version}"));
+        }
+        account.updated_at = now;
+        tx.update_account(&account)
+            .await
+            .map_err(super::error::duplicate("account"))?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "account.update",
+                ("account", id.as_str()),
+                Outcome::Success,
+                origin,
+                format!("changed: {}", changed.join(", ")),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// Deletes an account and its sealed secrets (audited).
+    pub async fn delete_account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+        origin: &RequestOrigin,
+    ) -> Result<(), InventoryError> {
+        require(principal, Permission::AssetsManage)?;
+        let account = self.visible_account(principal, id).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_account(id).await? {
+            return Err(InventoryError::NotFound("account"));
+        }
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "account.delete",
+                ("account", id.as_str()),
+                Outcome::Success,
+                origin,
+                format!("{}@{}", account.username, account.asset_name),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The current secret of an account: needs the reveal permission and a fresh TOTP code;
+    /// audited (naming the version) before it is returned.
+    pub async fn reveal(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Zeroizing<String>, InventoryError> {
+        require(principal, Permission::SecretsReveal)?;
+        let account = self.visible_account(principal, id).await?;
+        self.auth
+            .step_up(principal, totp, "account.reveal", origin)
+            .await?;
+        let secret = self.open_version(&account, account.current_version).await?;
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "account.reveal",
+                ("account", id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "{}@{} secret version {}",
+                    account.username, account.asset_name, account.current_version
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// Opens one version of an account's secret.
+    pub(crate) async fn open_version(
+        &self,
+        account: &AccountRow,
+        version: i64,
+    ) -> Result<Zeroizing<String>, InventoryError> {
+        let bytes = self
+            .vault
+            .open_secret(ACCOUNT_SECRET_OWNER, account.id.as_str(), version)
+            .await?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            InventoryError::Store(tumbler_store::StoreError::Corrupt(
+                "a sealed secret is not UTF-8".to_owned(),
+            ))
+        })?;
+        Ok(Zeroizing::new(text.to_owned()))
+    }
+}

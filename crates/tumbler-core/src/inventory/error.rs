@@ -1,0 +1,98 @@
+//! What went wrong in the inventory, with stable codes.
+
+use crate::{AuthError, VaultError};
+use tumbler_domain::inventory::InvalidValue;
+use tumbler_store::StoreError;
+
+/// What went wrong with nodes, assets or accounts.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The caller lacks the permission.
+    #[error("you do not have permission for this")]
+    Forbidden,
+    /// No such object, or not in the caller's domains.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// A field was refused.
+    #[error("{0}")]
+    Invalid(#[from] InvalidValue),
+    /// The name is taken.
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    /// The node (or a node below it) still holds assets.
+    #[error("the node still holds {assets} asset(s); move or delete them first")]
+    NodeNotEmpty {
+        /// How many.
+        assets: i64,
+    },
+    /// No platform with that id.
+    #[error("no such platform: {0}")]
+    UnknownPlatform(String),
+    /// No domain with that name among the caller's.
+    #[error("you are not assigned to domain {0}")]
+    DomainNotAssigned(String),
+    /// Nothing to acknowledge: the asset has presented no host key yet.
+    #[error("asset {0} has presented no host key yet; test it first")]
+    NoHostKeySeen(String),
+    /// The fingerprint given is not the one the asset presented.
+    #[error("asset {asset} presents {presented}, not the fingerprint given")]
+    FingerprintMismatch {
+        /// The asset's name.
+        asset: String,
+        /// What it presented.
+        presented: String,
+    },
+    /// An imported file has refused rows; nothing was stored.
+    #[error("the file has {} refused row(s); nothing was imported", .0.len())]
+    ImportRejected(Vec<super::transfer::ImportProblem>),
+    /// Step-up authentication failed (no TOTP, wrong code...).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The vault failed.
+    #[error("internal error")]
+    Vault(#[from] VaultError),
+    /// The store failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+impl InventoryError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::NotFound("asset") => "asset_not_found",
+            Self::NotFound("account") => "account_not_found",
+            Self::NotFound("node") => "node_not_found",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) => "invalid_request",
+            Self::Duplicate("asset") => "asset_exists",
+            Self::Duplicate("account") => "account_exists",
+            Self::Duplicate(_) => "node_exists",
+            Self::NodeNotEmpty { .. } => "node_not_empty",
+            Self::UnknownPlatform(_) => "unknown_platform",
+            Self::DomainNotAssigned(_) => "domain_not_assigned",
+            Self::NoHostKeySeen(_) => "host_key_not_seen",
+            Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::ImportRejected(_) => "import_rejected",
+            Self::Auth(e) => e.code(),
+            Self::Vault(_) | Self::Store(_) => "internal_error",
+        }
+    }
+
+    /// The field a validation error is about.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid(v) => Some(v.field),
+            _ => None,
+        }
+    }
+}
+
+/// Maps a unique violation to [`InventoryError::Duplicate`].
+pub(crate) fn duplicate(what: &'static str) -> impl Fn(StoreError) -> InventoryError {
+    move |e| match e {
+        StoreError::Duplicate(_) => InventoryError::Duplicate(what),
+        other => other.into(),
+    }
+}

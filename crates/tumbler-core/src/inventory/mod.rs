@@ -1,0 +1,154 @@
+//! The inventory: the node tree, assets with their pinned SSH host keys and connectivity,
+//! accounts with their sealed secret versions, verification against the real targets, and
+//! revealing a secret (permission, fresh TOTP code, audited).
+//!
+//! Every list and lookup is filtered by the caller's visible domains
+//! ([`Principal::visible_domains`]); an object outside them is "not found", never "forbidden",
+//! so its existence does not leak.
+
+mod accounts;
+mod assets;
+mod connect;
+mod error;
+mod nodes;
+mod settings;
+mod transfer;
+
+pub use accounts::{AccountInput, AccountPatch, AccountQuery, VerifyOutcome};
+pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
+pub use error::InventoryError;
+pub use nodes::NodeView;
+pub use settings::InventorySettings;
+pub use transfer::{ImportProblem, ImportReport, ACCOUNT_COLUMNS, ASSET_COLUMNS};
+
+use crate::{AuthService, Principal, Vault};
+use std::sync::Arc;
+use std::time::Duration;
+use tumbler_connectors::ssh::SshConnector;
+use tumbler_domain::ids::{AccountId, AssetId, DomainId};
+use tumbler_domain::permission::Permission;
+use tumbler_domain::Clock;
+use tumbler_store::{AccountRow, AssetRow, Store};
+
+/// The largest page a list returns.
+pub const MAX_PAGE: i64 = 1000;
+
+/// Nodes, assets and accounts.
+#[derive(Clone)]
+pub struct InventoryService {
+    store: Store,
+    vault: Vault,
+    auth: AuthService,
+    clock: Arc<dyn Clock>,
+    ssh: SshConnector,
+    connect_timeout: Duration,
+}
+
+impl InventoryService {
+    /// A service over `store`, sealing secrets in `vault` and asking `auth` for step-up codes.
+    /// `connect_timeout` bounds every connection to a target.
+    pub fn new(
+        store: Store,
+        vault: Vault,
+        auth: AuthService,
+        clock: Arc<dyn Clock>,
+        connect_timeout: Duration,
+    ) -> Self {
+        Self {
+            store,
+            vault,
+            auth,
+            clock,
+            ssh: SshConnector::new().with_connect_timeout(connect_timeout),
+            connect_timeout,
+        }
+    }
+
+    /// The asset, if the caller may see it.
+    async fn visible_asset(
+        &self,
+        principal: &Principal,
+        id: &AssetId,
+    ) -> Result<AssetRow, InventoryError> {
+        require(principal, Permission::AssetsRead)?;
+        let asset = self
+            .store
+            .asset(id)
+            .await?
+            .ok_or(InventoryError::NotFound("asset"))?;
+        if principal.visible_domains().contains(&asset.domain_id) {
+            Ok(asset)
+        } else {
+            Err(InventoryError::NotFound("asset"))
+        }
+    }
+
+    /// The account, if the caller may see it.
+    async fn visible_account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+    ) -> Result<AccountRow, InventoryError> {
+        require(principal, Permission::AssetsRead)?;
+        let account = self
+            .store
+            .account(id)
+            .await?
+            .ok_or(InventoryError::NotFound("account"))?;
+        if principal.visible_domains().contains(&account.domain_id) {
+            Ok(account)
+        } else {
+            Err(InventoryError::NotFound("account"))
+        }
+    }
+
+    /// The domain a new object goes to: the one named (which the caller must belong to), else
+    /// the caller's active domain.
+    async fn target_domain(
+        &self,
+        principal: &Principal,
+        name: Option<&str>,
+    ) -> Result<DomainId, InventoryError> {
+        match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => {
+                let mine = self.store.user_domains(&principal.user.id).await?;
+                mine.into_iter()
+                    .find(|d| d.name == name)
+                    .map(|d| d.id)
+                    .ok_or_else(|| InventoryError::DomainNotAssigned(name.to_owned()))
+            }
+            None => principal
+                .active_domain
+                .clone()
+                .or_else(|| principal.domains.first().cloned())
+                .ok_or_else(|| InventoryError::DomainNotAssigned("(none)".to_owned())),
+        }
+    }
+}
+
+/// Fails with [`InventoryError::Forbidden`] unless the caller holds `permission` (or with
+/// the reason the account cannot act at all: password change or MFA pending).
+fn require(principal: &Principal, permission: Permission) -> Result<(), InventoryError> {
+    principal.require_active()?;
+    if principal.can(permission) {
+        Ok(())
+    } else {
+        Err(InventoryError::Forbidden)
+    }
+}
+
+/// Fails unless the caller may act on targets (verify, test): managing assets or running
+/// changes.
+fn require_operate(principal: &Principal) -> Result<(), InventoryError> {
+    principal.require_active()?;
+    if principal.can(Permission::AssetsManage) || principal.can(Permission::ChangesRun) {
+        Ok(())
+    } else {
+        Err(InventoryError::Forbidden)
+    }
+}
+
+/// A page size within bounds.
+fn page_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, MAX_PAGE)
+}

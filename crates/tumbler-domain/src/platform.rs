@@ -1,0 +1,242 @@
+//! The platform catalogue: for each kind of asset, the protocol and port, how an account is
+//! verified, how its secret is changed and which options it takes. It is data: code asks the
+//! catalogue, never matches on a platform's name.
+
+use serde::Serialize;
+
+/// How Tumbler talks to an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// SSH (host key pinned on first contact).
+    Ssh,
+    /// The PostgreSQL wire protocol.
+    Postgresql,
+    /// The MySQL/MariaDB wire protocol.
+    Mysql,
+    /// The Redis protocol (RESP).
+    Redis,
+}
+
+impl Protocol {
+    /// The serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ssh => "ssh",
+            Self::Postgresql => "postgresql",
+            Self::Mysql => "mysql",
+            Self::Redis => "redis",
+        }
+    }
+}
+
+/// How an account's secret is proved to work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyMethod {
+    /// An SSH login with the password or private key.
+    SshLogin,
+    /// A PostgreSQL login (SCRAM or MD5, as the server asks).
+    PostgresqlLogin,
+    /// A MySQL/MariaDB login.
+    MysqlLogin,
+    /// A Redis `AUTH username password`.
+    RedisAuth,
+}
+
+/// How an account's secret is changed on the target (the change engine implements these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeMethod {
+    /// `chpasswd` with the new password on standard input, through sudo or su when asked.
+    UnixChpasswd,
+    /// `authorized_keys`: add the new public key, verify, remove the old one.
+    UnixAuthorizedKeys,
+    /// `ALTER ROLE ... PASSWORD` with a SCRAM verifier computed by Tumbler.
+    PostgresqlAlterRole,
+    /// `ALTER USER ... IDENTIFIED BY`.
+    MysqlAlterUser,
+    /// `ACL SETUSER`: add the new password, verify, remove the old one.
+    RedisAclSetuser,
+    /// A command template with expected prompts and answers.
+    CustomSsh,
+}
+
+/// Which secret types an account on the platform may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKinds {
+    /// Passwords only.
+    Password,
+    /// Passwords or SSH private keys.
+    PasswordOrSshKey,
+}
+
+/// One option an account on the platform takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlatformOption {
+    /// The option's key in an account's `options`.
+    pub name: &'static str,
+    /// What it does, for people.
+    pub description: &'static str,
+    /// The values it accepts; empty means free text checked by `validate_option_value`.
+    pub values: &'static [&'static str],
+    /// The value when none is given.
+    pub default: &'static str,
+}
+
+/// A kind of asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Platform {
+    /// Stable id (`linux`, `postgresql`...).
+    pub id: &'static str,
+    /// Name for people.
+    pub name: &'static str,
+    /// How Tumbler connects.
+    pub protocol: Protocol,
+    /// The usual port.
+    pub default_port: u16,
+    /// Whether usernames follow Unix rules (and are refused with shell metacharacters).
+    pub unix_like: bool,
+    /// Which secret types accounts may hold.
+    pub secret_kinds: SecretKinds,
+    /// How an account is verified.
+    pub verify: VerifyMethod,
+    /// How secrets are changed, in order of preference.
+    pub change: &'static [ChangeMethod],
+    /// Options an account on this platform takes.
+    pub options: &'static [PlatformOption],
+}
+
+const BECOME: PlatformOption = PlatformOption {
+    name: "become",
+    description: "How the privileged account gains root to change other accounts: sudo, su, or none (it is root already).",
+    values: &["sudo", "su", "none"],
+    default: "sudo",
+};
+
+const SHELL: PlatformOption = PlatformOption {
+    name: "shell",
+    description: "The shell commands run in on the asset (an absolute path).",
+    values: &[],
+    default: "/bin/sh",
+};
+
+const PG_DATABASE: PlatformOption = PlatformOption {
+    name: "database",
+    description: "The database to log in to when verifying the account.",
+    values: &[],
+    default: "postgres",
+};
+
+const CATALOGUE: &[Platform] = &[
+    Platform {
+        id: "linux",
+        name: "Linux",
+        protocol: Protocol::Ssh,
+        default_port: 22,
+        unix_like: true,
+        secret_kinds: SecretKinds::PasswordOrSshKey,
+        verify: VerifyMethod::SshLogin,
+        change: &[ChangeMethod::UnixChpasswd, ChangeMethod::UnixAuthorizedKeys],
+        options: &[BECOME, SHELL],
+    },
+    Platform {
+        id: "unix",
+        name: "Generic Unix",
+        protocol: Protocol::Ssh,
+        default_port: 22,
+        unix_like: true,
+        secret_kinds: SecretKinds::PasswordOrSshKey,
+        verify: VerifyMethod::SshLogin,
+        change: &[ChangeMethod::UnixChpasswd, ChangeMethod::UnixAuthorizedKeys],
+        options: &[BECOME, SHELL],
+    },
+    Platform {
+        id: "postgresql",
+        name: "PostgreSQL",
+        protocol: Protocol::Postgresql,
+        default_port: 5432,
+        unix_like: false,
+        secret_kinds: SecretKinds::Password,
+        verify: VerifyMethod::PostgresqlLogin,
+        change: &[ChangeMethod::PostgresqlAlterRole],
+        options: &[PG_DATABASE],
+    },
+    Platform {
+        id: "mysql",
+        name: "MySQL / MariaDB",
+        protocol: Protocol::Mysql,
+        default_port: 3306,
+        unix_like: false,
+        secret_kinds: SecretKinds::Password,
+        verify: VerifyMethod::MysqlLogin,
+        change: &[ChangeMethod::MysqlAlterUser],
+        options: &[],
+    },
+    Platform {
+        id: "redis",
+        name: "Redis",
+        protocol: Protocol::Redis,
+        default_port: 6379,
+        unix_like: false,
+        secret_kinds: SecretKinds::Password,
+        verify: VerifyMethod::RedisAuth,
+        change: &[ChangeMethod::RedisAclSetuser],
+        options: &[],
+    },
+    Platform {
+        id: "junos",
+        name: "Juniper Junos",
+        protocol: Protocol::Ssh,
+        default_port: 22,
+        unix_like: false,
+        secret_kinds: SecretKinds::PasswordOrSshKey,
+        verify: VerifyMethod::SshLogin,
+        change: &[ChangeMethod::CustomSsh],
+        options: &[],
+    },
+];
+
+/// Every platform, in a stable order.
+pub fn catalogue() -> &'static [Platform] {
+    CATALOGUE
+}
+
+/// The platform with this id.
+pub fn find(id: &str) -> Option<&'static Platform> {
+    CATALOGUE.iter().find(|p| p.id == id)
+}
+
+impl Platform {
+    /// The option with this name.
+    pub fn option(&self, name: &str) -> Option<&'static PlatformOption> {
+        self.options.iter().find(|o| o.name == name)
+    }
+
+    /// Whether accounts here may hold SSH private keys.
+    pub fn allows_ssh_keys(&self) -> bool {
+        self.secret_kinds == SecretKinds::PasswordOrSshKey
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_has_the_issue_platforms_with_unique_ids() {
+        let ids: Vec<_> = catalogue().iter().map(|p| p.id).collect();
+        for id in ["linux", "unix", "postgresql", "mysql", "redis", "junos"] {
+            assert!(ids.contains(&id), "{id}");
+        }
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len());
+        let linux = find("linux").expect("linux");
+        assert_eq!(linux.option("become").map(|o| o.default), Some("sudo"));
+        assert!(find("windows").is_none());
+        assert!(!find("postgresql").expect("pg").allows_ssh_keys());
+    }
+}

@@ -1,0 +1,297 @@
+//! Accounts: never return a secret, except `reveal` (permission + fresh TOTP code, audited).
+
+use crate::api::assets::parse_state;
+use crate::api::json_body::JsonBody;
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tumbler_core::inventory::{AccountInput, AccountPatch, AccountQuery};
+use tumbler_domain::ids::{AccountId, AssetId};
+use tumbler_domain::inventory::{AccountStatus, SecretType};
+use tumbler_store::AccountRow;
+
+/// An account as the API shows it (never its secret).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountOut {
+    /// Id.
+    pub id: String,
+    /// The asset's id.
+    pub asset_id: String,
+    /// The asset's name.
+    pub asset_name: String,
+    /// Login name.
+    pub username: String,
+    /// `password` or `ssh_key`.
+    pub secret_type: String,
+    /// The account used to change others on its asset.
+    pub privileged: bool,
+    /// Platform options.
+    pub options: BTreeMap<String, String>,
+    /// `unknown`, `ok`, `failed`, `changing` or `needs_attention`.
+    pub status: String,
+    /// Why, when not ok.
+    pub status_reason: String,
+    /// The version of the secret in use.
+    pub secret_version: i64,
+    /// When the secret was last verified.
+    pub last_verified_at: Option<DateTime<Utc>>,
+    /// When the secret was last changed.
+    pub last_changed_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AccountRow> for AccountOut {
+    fn from(a: AccountRow) -> Self {
+        Self {
+            id: a.id.to_string(),
+            asset_id: a.asset_id.to_string(),
+            asset_name: a.asset_name,
+            username: a.username,
+            secret_type: a.secret_type.to_string(),
+            privileged: a.privileged,
+            options: a.options,
+            status: a.status.to_string(),
+            status_reason: a.status_reason,
+            secret_version: a.current_version,
+            last_verified_at: a.last_verified_at,
+            last_changed_at: a.last_changed_at,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Filters of `GET /api/v1/accounts`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AccountListQuery {
+    /// Only this asset's accounts.
+    pub asset_id: Option<String>,
+    /// Only this exact username.
+    pub username: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only privileged (`true`) or unprivileged (`false`) accounts.
+    pub privileged: Option<bool>,
+    /// Part of the username or asset name.
+    pub q: Option<String>,
+    /// Page size (1 to 1000, default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// Accounts in your visible domains, by asset and username.
+#[utoipa::path(get, path = "/api/v1/accounts", params(AccountListQuery), responses((status = 200, description = "A page of accounts"), (status = 403)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<AccountListQuery>,
+) -> Result<Json<Page<AccountOut>>, ApiError> {
+    let query = AccountQuery {
+        asset_id: q
+            .asset_id
+            .filter(|a| !a.is_empty())
+            .map(AssetId::from_string),
+        username: q.username,
+        status: parse_state(q.status.as_deref(), AccountStatus::parse, "status")?,
+        privileged: q.privileged,
+        search: q.q,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let (items, total) = state.inventory.accounts(&p, &query).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(AccountOut::from).collect(),
+        total,
+    }))
+}
+
+/// `POST /api/v1/accounts` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// The asset.
+    pub asset_id: String,
+    /// Login name.
+    pub username: String,
+    /// `password` (default) or `ssh_key`.
+    pub secret_type: Option<String>,
+    /// The password or OpenSSH private key (write-only).
+    #[schema(value_type = String)]
+    pub secret: SecretString,
+    /// The account used to change others on its asset.
+    #[serde(default)]
+    pub privileged: bool,
+    /// Platform options (`become`: sudo|su|none, `shell`, `database`...).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+fn secret_type(value: Option<&str>) -> Result<Option<SecretType>, ApiError> {
+    parse_state(value, SecretType::parse, "secret_type")
+}
+
+/// Creates an account with its secret sealed in the vault.
+#[utoipa::path(post, path = "/api/v1/accounts", request_body = CreateAccount, responses((status = 201, body = AccountOut), (status = 400), (status = 404), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<CreateAccount>,
+) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
+    let input = AccountInput {
+        asset_id: AssetId::from_string(req.asset_id),
+        username: req.username,
+        secret_type: secret_type(req.secret_type.as_deref())?.unwrap_or(SecretType::Password),
+        secret: req.secret,
+        privileged: req.privileged,
+        options: req.options,
+    };
+    let account = state.inventory.create_account(&p, &input, &origin).await?;
+    Ok((StatusCode::CREATED, Json(account.into())))
+}
+
+/// One account (never its secret).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), responses((status = 200, body = AccountOut), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountOut>, ApiError> {
+    let account = state
+        .inventory
+        .account(&p, &AccountId::from_string(id))
+        .await?;
+    Ok(Json(account.into()))
+}
+
+/// `PATCH /api/v1/accounts/{id}` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAccount {
+    /// New login name.
+    pub username: Option<String>,
+    /// A new secret: stored as a new version (write-only).
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<SecretString>,
+    /// The new secret's type.
+    pub secret_type: Option<String>,
+    /// New privileged flag.
+    pub privileged: Option<bool>,
+    /// New options (replacing all).
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// Changes an account.
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), request_body = PatchAccount, responses((status = 200, body = AccountOut), (status = 400), (status = 404)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PatchAccount>,
+) -> Result<Json<AccountOut>, ApiError> {
+    let patch = AccountPatch {
+        username: req.username,
+        secret: req.secret,
+        secret_type: secret_type(req.secret_type.as_deref())?,
+        privileged: req.privileged,
+        options: req.options,
+    };
+    let account = state
+        .inventory
+        .update_account(&p, &AccountId::from_string(id), &patch, &origin)
+        .await?;
+    Ok(Json(account.into()))
+}
+
+/// Deletes an account and its secrets.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .inventory
+        .delete_account(&p, &AccountId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The outcome of `verify`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerifyOut {
+    /// Whether the login with the stored secret succeeded.
+    pub ok: bool,
+    /// Why not (`auth_failed`, `host_key_unverified`, `host_key_mismatch`, `unreachable`...).
+    pub code: Option<String>,
+    /// Human text.
+    pub message: String,
+    /// The account as recorded.
+    pub account: AccountOut,
+}
+
+/// Logs in to the asset with the stored secret and records the outcome.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/verify", params(("id" = String, Path)), responses((status = 200, body = VerifyOut), (status = 404)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VerifyOut>, ApiError> {
+    let outcome = state
+        .inventory
+        .verify_account(&p, &AccountId::from_string(id), &origin)
+        .await?;
+    Ok(Json(VerifyOut {
+        ok: outcome.ok,
+        code: outcome.code.map(str::to_owned),
+        message: outcome.message,
+        account: outcome.account.into(),
+    }))
+}
+
+/// `POST /api/v1/accounts/{id}/reveal` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reveal {
+    /// A fresh TOTP code (or a recovery code).
+    pub totp: Option<String>,
+}
+
+/// The current secret: needs the reveal permission and a fresh TOTP code; audited. The
+/// answer is marked uncacheable.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{secret}`"), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
+pub async fn reveal(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<Reveal>,
+) -> Result<Response, ApiError> {
+    let secret = state
+        .inventory
+        .reveal(
+            &p,
+            &AccountId::from_string(id),
+            req.totp.as_deref(),
+            &origin,
+        )
+        .await?;
+    let mut response = Json(serde_json::json!({ "secret": secret.as_str() })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,387 @@
+//! Assets, their host keys and the platform catalogue.
+
+use crate::api::json_body::JsonBody;
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tumbler_core::inventory::{AssetInput, AssetPatch, AssetQuery, AssetView, InventorySettings};
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
+
+/// An asset as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssetOut {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Host name or IP address.
+    pub address: String,
+    /// Port.
+    pub port: u16,
+    /// Platform id.
+    pub platform: String,
+    /// Node paths.
+    pub nodes: Vec<String>,
+    /// Domain name.
+    pub domain: String,
+    /// Free text.
+    pub comment: String,
+    /// `unknown`, `ok` or `unreachable`.
+    pub connectivity: String,
+    /// The last connection error.
+    pub connectivity_error: String,
+    /// When connectivity was last tested.
+    pub connectivity_checked_at: Option<DateTime<Utc>>,
+    /// The pinned host key (`SHA256:...`).
+    pub host_key_fingerprint: Option<String>,
+    /// The different key the asset presented, while in `fingerprint_conflict`.
+    pub presented_host_key_fingerprint: Option<String>,
+    /// `unverified`, `verified` or `fingerprint_conflict`.
+    pub host_key_status: String,
+    /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
+    pub auth_status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AssetView> for AssetOut {
+    fn from(v: AssetView) -> Self {
+        let a = v.asset;
+        Self {
+            id: a.id.to_string(),
+            name: a.name,
+            address: a.address,
+            port: a.port,
+            platform: a.platform,
+            nodes: v.nodes.iter().map(ToString::to_string).collect(),
+            domain: v.domain,
+            comment: a.comment,
+            connectivity: a.connectivity.to_string(),
+            connectivity_error: a.connectivity_error,
+            connectivity_checked_at: a.connectivity_at,
+            host_key_fingerprint: a.host_key.fingerprint,
+            presented_host_key_fingerprint: a.host_key.presented,
+            host_key_status: a.host_key.status.to_string(),
+            auth_status: a.auth_status.to_string(),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// Filters of `GET /api/v1/assets`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AssetListQuery {
+    /// Only assets in this node or below (a path).
+    pub node: Option<String>,
+    /// Platform id.
+    pub platform: Option<String>,
+    /// `unknown`, `ok` or `unreachable`.
+    pub connectivity: Option<String>,
+    /// `unverified`, `verified` or `fingerprint_conflict`.
+    pub host_key_status: Option<String>,
+    /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
+    pub auth_status: Option<String>,
+    /// Part of the name or address.
+    pub q: Option<String>,
+    /// Page size (1 to 1000, default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// Parses an optional vocabulary value from a query string.
+pub(crate) fn parse_state<T>(
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| parse(v).ok_or_else(|| ApiError::bad_request(format!("unknown {what}: {v}"))))
+        .transpose()
+}
+
+/// Assets in your visible domains, by name.
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets"), (status = 403)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<AssetListQuery>,
+) -> Result<Json<Page<AssetOut>>, ApiError> {
+    let query = AssetQuery {
+        node: q.node,
+        platform: q.platform,
+        connectivity: parse_state(
+            q.connectivity.as_deref(),
+            Connectivity::parse,
+            "connectivity",
+        )?,
+        host_key_status: parse_state(
+            q.host_key_status.as_deref(),
+            HostKeyStatus::parse,
+            "host_key_status",
+        )?,
+        auth_status: parse_state(q.auth_status.as_deref(), AuthStatus::parse, "auth_status")?,
+        search: q.q,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let (items, total) = state.inventory.assets(&p, &query).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(AssetOut::from).collect(),
+        total,
+    }))
+}
+
+/// `POST /api/v1/assets` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAsset {
+    /// Name, unique in its domain.
+    pub name: String,
+    /// Host name or IP address.
+    pub address: String,
+    /// Port (the platform's default when absent).
+    pub port: Option<i64>,
+    /// Platform id (`GET /api/v1/platforms`).
+    pub platform: String,
+    /// Node paths (`/Default` when empty); missing nodes are created.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Domain name (your active domain when absent).
+    pub domain: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub comment: String,
+    /// The SSH host key fingerprint from a trusted source: the asset starts `verified`.
+    pub host_key_fingerprint: Option<String>,
+}
+
+/// Creates an asset.
+#[utoipa::path(post, path = "/api/v1/assets", request_body = CreateAsset, responses((status = 201, body = AssetOut), (status = 400), (status = 403), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<CreateAsset>,
+) -> Result<(StatusCode, Json<AssetOut>), ApiError> {
+    let input = AssetInput {
+        name: req.name,
+        address: req.address,
+        port: req.port,
+        platform: req.platform,
+        nodes: req.nodes,
+        domain: req.domain,
+        comment: req.comment,
+        host_key_fingerprint: req.host_key_fingerprint,
+    };
+    let view = state.inventory.create_asset(&p, &input, &origin).await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// One asset.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = String, Path)), responses((status = 200, body = AssetOut), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AssetOut>, ApiError> {
+    let view = state.inventory.asset(&p, &AssetId::from_string(id)).await?;
+    Ok(Json(view.into()))
+}
+
+/// `PATCH /api/v1/assets/{id}` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAsset {
+    /// New name.
+    pub name: Option<String>,
+    /// New address.
+    pub address: Option<String>,
+    /// New port.
+    pub port: Option<i64>,
+    /// New node paths.
+    pub nodes: Option<Vec<String>>,
+    /// New domain (one of yours).
+    pub domain: Option<String>,
+    /// New comment.
+    pub comment: Option<String>,
+    /// A fingerprint from a trusted source: pinned and `verified`.
+    pub host_key_fingerprint: Option<String>,
+}
+
+/// Changes an asset.
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", params(("id" = String, Path)), request_body = PatchAsset, responses((status = 200, body = AssetOut), (status = 400), (status = 404), (status = 409)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PatchAsset>,
+) -> Result<Json<AssetOut>, ApiError> {
+    let patch = AssetPatch {
+        name: req.name,
+        address: req.address,
+        port: req.port,
+        nodes: req.nodes,
+        domain: req.domain,
+        comment: req.comment,
+        host_key_fingerprint: req.host_key_fingerprint,
+    };
+    let view = state
+        .inventory
+        .update_asset(&p, &AssetId::from_string(id), &patch, &origin)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// Deletes an asset with its accounts and their secrets.
+#[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .inventory
+        .delete_asset(&p, &AssetId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Connects to the asset now (SSH handshake or TCP), pinning an SSH host key on first
+/// contact, and reports.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/test", params(("id" = String, Path)), responses((status = 200, body = AssetOut), (status = 404)))]
+pub async fn test(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AssetOut>, ApiError> {
+    let view = state
+        .inventory
+        .test_asset(&p, &AssetId::from_string(id), &origin)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// `POST /api/v1/assets/{id}/host-key/acknowledge` body (optional).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledge {
+    /// The fingerprint you compared; refused if the asset presents another.
+    pub fingerprint: Option<String>,
+}
+
+/// Accepts the host key the asset presents (pinned unverified key, or the new key of a
+/// conflict).
+#[utoipa::path(post, path = "/api/v1/assets/{id}/host-key/acknowledge", params(("id" = String, Path)), request_body = Acknowledge, responses((status = 200, body = AssetOut), (status = 404), (status = 409)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    body: Option<JsonBody<Acknowledge>>,
+) -> Result<Json<AssetOut>, ApiError> {
+    let req = body.map(|b| b.0).unwrap_or_default();
+    let mut views = state
+        .inventory
+        .acknowledge_host_keys(
+            &p,
+            &[AssetId::from_string(id)],
+            req.fingerprint.as_deref(),
+            &origin,
+        )
+        .await?;
+    views
+        .pop()
+        .map(|v| Json(v.into()))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `POST /api/v1/assets/host-keys/acknowledge` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeMany {
+    /// The selected assets.
+    pub asset_ids: Vec<String>,
+}
+
+/// Accepts the presented host keys of several assets at once (all or nothing).
+#[utoipa::path(post, path = "/api/v1/assets/host-keys/acknowledge", request_body = AcknowledgeMany, responses((status = 200, description = "The acknowledged assets"), (status = 404), (status = 409)))]
+pub async fn acknowledge_many(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<AcknowledgeMany>,
+) -> Result<Json<Page<AssetOut>>, ApiError> {
+    let ids: Vec<AssetId> = req
+        .asset_ids
+        .into_iter()
+        .map(AssetId::from_string)
+        .collect();
+    let items: Vec<AssetOut> = state
+        .inventory
+        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .await?
+        .into_iter()
+        .map(AssetOut::from)
+        .collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Ok(Json(Page { items, total }))
+}
+
+/// The platform catalogue: protocol, port, verify and change methods, options.
+#[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform")))]
+pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "items": tumbler_domain::platform::catalogue(),
+        "total": tumbler_domain::platform::catalogue().len(),
+    }))
+}
+
+/// Inventory settings as the API shows them.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySettingsBody {
+    /// Send passwords to SSH hosts whose key nobody has acknowledged yet.
+    pub trust_on_first_use_for_passwords: bool,
+}
+
+/// The inventory settings.
+#[utoipa::path(get, path = "/api/v1/settings/inventory", responses((status = 200, body = InventorySettingsBody)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Caller(_p): Caller,
+) -> Result<Json<InventorySettingsBody>, ApiError> {
+    let s = state.inventory.settings().await?;
+    Ok(Json(InventorySettingsBody {
+        trust_on_first_use_for_passwords: s.trust_on_first_use_for_passwords,
+    }))
+}
+
+/// Replaces the inventory settings (administrators).
+#[utoipa::path(put, path = "/api/v1/settings/inventory", request_body = InventorySettingsBody, responses((status = 200, body = InventorySettingsBody), (status = 403)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<InventorySettingsBody>,
+) -> Result<Json<InventorySettingsBody>, ApiError> {
+    let settings = InventorySettings {
+        trust_on_first_use_for_passwords: req.trust_on_first_use_for_passwords,
+    };
+    state.inventory.set_settings(&p, &settings, &origin).await?;
+    Ok(Json(req))
+}

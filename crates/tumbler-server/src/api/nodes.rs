@@ -1,0 +1,138 @@
+//! The node tree.
+
+use crate::api::json_body::JsonBody;
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tumbler_core::inventory::NodeView;
+use tumbler_domain::ids::NodeId;
+
+/// A node as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NodeOut {
+    /// Id.
+    pub id: String,
+    /// Full path, e.g. `/Default/Prod/DB`.
+    pub path: String,
+    /// Its own name.
+    pub name: String,
+    /// Parent node id.
+    pub parent_id: Option<String>,
+    /// Assets directly in it (in your visible domains).
+    pub assets: i64,
+    /// Assets in it and below it (in your visible domains).
+    pub assets_in_subtree: i64,
+}
+
+impl From<NodeView> for NodeOut {
+    fn from(n: NodeView) -> Self {
+        Self {
+            id: n.id.to_string(),
+            name: n.path.name().to_owned(),
+            path: n.path.to_string(),
+            parent_id: n.parent_id.map(|p| p.to_string()),
+            assets: n.assets,
+            assets_in_subtree: n.assets_in_subtree,
+        }
+    }
+}
+
+/// Every node, by path, with asset counts.
+#[utoipa::path(get, path = "/api/v1/nodes", responses((status = 200, description = "The node tree")))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Page<NodeOut>>, ApiError> {
+    let items: Vec<NodeOut> = state
+        .inventory
+        .nodes(&p)
+        .await?
+        .into_iter()
+        .map(NodeOut::from)
+        .collect();
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Ok(Json(Page { items, total }))
+}
+
+/// `POST /api/v1/nodes` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNode {
+    /// Full path; missing ancestors are created.
+    pub path: String,
+}
+
+/// Creates a node (and its missing ancestors).
+#[utoipa::path(post, path = "/api/v1/nodes", request_body = CreateNode, responses((status = 201, body = NodeOut), (status = 400), (status = 409)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<CreateNode>,
+) -> Result<(StatusCode, Json<NodeOut>), ApiError> {
+    let id = state.inventory.create_node(&p, &req.path, &origin).await?;
+    let node = state
+        .inventory
+        .nodes(&p)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    Ok((StatusCode::CREATED, Json(node.into())))
+}
+
+/// `PATCH /api/v1/nodes/{id}` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchNode {
+    /// New name.
+    pub name: Option<String>,
+    /// New parent path; `"/"` makes it a top-level node.
+    pub parent: Option<String>,
+}
+
+/// Renames and/or moves a node.
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", params(("id" = String, Path)), request_body = PatchNode, responses((status = 200, body = NodeOut), (status = 400), (status = 404), (status = 409)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PatchNode>,
+) -> Result<Json<NodeOut>, ApiError> {
+    let parent = req
+        .parent
+        .as_deref()
+        .map(|p| if p.trim() == "/" { None } else { Some(p) });
+    let node = state
+        .inventory
+        .update_node(
+            &p,
+            &NodeId::from_string(id),
+            req.name.as_deref(),
+            parent,
+            &origin,
+        )
+        .await?;
+    Ok(Json(node.into()))
+}
+
+/// Deletes a node and the empty nodes below it; refused while any holds an asset.
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404), (status = 409, description = "node_not_empty")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .inventory
+        .delete_node(&p, &NodeId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,490 @@
+//! An asset's page: its fields, connectivity and host key (stored and presented fingerprints
+//! side by side, the acknowledge dialog), test, delete, and its accounts: add, verify, reveal
+//! (dialog asking for a fresh TOTP code), delete.
+
+use super::pages::{active, form_expired, render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tumbler_core::inventory::{AccountInput, AccountQuery, InventoryError};
+use tumbler_core::{Principal, RequestOrigin};
+use tumbler_domain::ids::{AccountId, AssetId};
+use tumbler_domain::inventory::{HostKeyStatus, SecretType};
+use tumbler_domain::permission::Permission;
+use tumbler_domain::platform;
+
+/// The answer to a service error the page cannot show inline.
+pub(crate) fn failure(e: InventoryError) -> Response {
+    match e {
+        InventoryError::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "You do not have permission for this.",
+        )
+            .into_response(),
+        InventoryError::NotFound(what) => {
+            (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
+        }
+        e @ (InventoryError::Store(_) | InventoryError::Vault(_)) => {
+            tracing::error!(error = %e, "inventory page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+        other => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
+    }
+}
+
+/// Whether an error is the user's to fix (shown on the page) rather than a failure.
+fn shown(e: &InventoryError) -> bool {
+    !matches!(
+        e,
+        InventoryError::Forbidden
+            | InventoryError::NotFound(_)
+            | InventoryError::Store(_)
+            | InventoryError::Vault(_)
+    )
+}
+
+/// One account row.
+pub struct AccountLine {
+    id: String,
+    username: String,
+    secret_type: String,
+    privileged: bool,
+    status: String,
+    reason: String,
+    last_verified: String,
+}
+
+#[derive(Template)]
+#[template(path = "asset_detail.html")]
+struct AssetPage {
+    display_name: String,
+    csrf: String,
+    id: String,
+    name: String,
+    address: String,
+    port: u16,
+    platform: String,
+    nodes: String,
+    domain: String,
+    comment: String,
+    connectivity: String,
+    connectivity_error: String,
+    checked_at: String,
+    authentication: String,
+    host_key_status: String,
+    stored_fingerprint: String,
+    presented_fingerprint: String,
+    to_acknowledge: Option<String>,
+    unix_like: bool,
+    accounts: Vec<AccountLine>,
+    can_manage: bool,
+    can_operate: bool,
+    can_reveal: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    revealed: Option<(String, String)>,
+}
+
+/// What the page shows besides the asset.
+#[derive(Default)]
+struct Messages {
+    notice: Option<String>,
+    error: Option<String>,
+    revealed: Option<(String, String)>,
+}
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "never".to_owned())
+}
+
+async fn page(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    id: &AssetId,
+    messages: Messages,
+) -> Response {
+    let view = match state.inventory.asset(p, id).await {
+        Ok(v) => v,
+        Err(e) => return failure(e),
+    };
+    let query = AccountQuery {
+        asset_id: Some(id.clone()),
+        limit: Some(tumbler_core::inventory::MAX_PAGE),
+        ..AccountQuery::default()
+    };
+    let accounts = match state.inventory.accounts(p, &query).await {
+        Ok((rows, _)) => rows,
+        Err(e) => return failure(e),
+    };
+    let a = &view.asset;
+    let key = &a.host_key;
+    let to_acknowledge = match key.status {
+        HostKeyStatus::FingerprintConflict => key.presented.clone(),
+        HostKeyStatus::Unverified => key.fingerprint.clone(),
+        HostKeyStatus::Verified => None,
+    };
+    let mut response = render(&AssetPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        address: a.address.clone(),
+        port: a.port,
+        platform: a.platform.clone(),
+        nodes: view
+            .nodes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        domain: view.domain.clone(),
+        comment: a.comment.clone(),
+        connectivity: a.connectivity.to_string(),
+        connectivity_error: a.connectivity_error.clone(),
+        checked_at: time(a.connectivity_at),
+        authentication: super::asset_list::authentication_label(&view),
+        host_key_status: key.status.to_string(),
+        stored_fingerprint: key.fingerprint.clone().unwrap_or_else(|| "none yet".into()),
+        presented_fingerprint: key.presented.clone().unwrap_or_default(),
+        to_acknowledge,
+        unix_like: platform::find(&a.platform).is_some_and(|p| p.unix_like),
+        accounts: accounts
+            .into_iter()
+            .map(|c| AccountLine {
+                id: c.id.to_string(),
+                username: c.username,
+                secret_type: c.secret_type.to_string(),
+                privileged: c.privileged,
+                status: c.status.to_string(),
+                reason: c.status_reason,
+                last_verified: time(c.last_verified_at),
+            })
+            .collect(),
+        can_manage: p.can(Permission::AssetsManage),
+        can_operate: p.can(Permission::AssetsManage) || p.can(Permission::ChangesRun),
+        can_reveal: p.can(Permission::SecretsReveal),
+        notice: messages.notice,
+        error: messages.error,
+        revealed: messages.revealed,
+    });
+    // A page that may show a revealed secret is never cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /assets/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Path(id): Path<String>,
+) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => {
+            page(
+                &state,
+                &p,
+                csrf,
+                &AssetId::from_string(id),
+                Messages::default(),
+            )
+            .await
+        }
+        Err(to) => Redirect::to(to).into_response(),
+    }
+}
+
+/// A form with only the CSRF token (and, for acknowledge, the fingerprint compared).
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    fingerprint: Option<String>,
+    totp: Option<String>,
+}
+
+/// Runs one action of the page after the session and CSRF checks, then shows the asset
+/// page with the outcome.
+async fn act<F, Fut>(
+    state: &AppState,
+    session: Option<(Principal, String)>,
+    csrf_given: &str,
+    asset: AssetId,
+    action: F,
+) -> Response
+where
+    F: FnOnce(Principal) -> Fut,
+    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+{
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, csrf_given) {
+        return form_expired();
+    }
+    let messages = match action(p.clone()).await {
+        Ok(m) => m,
+        Err(e) if shown(&e) => Messages {
+            error: Some(e.to_string()),
+            ..Messages::default()
+        },
+        Err(e) => return failure(e),
+    };
+    page(state, &p, csrf, &asset, messages).await
+}
+
+/// `POST /assets/{id}/test`
+pub async fn test(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let asset = AssetId::from_string(id);
+    let inventory = state.inventory.clone();
+    let target = asset.clone();
+    act(&state, session, &form.csrf, asset, |p| async move {
+        let v = inventory.test_asset(&p, &target, &origin).await?;
+        Ok(Messages {
+            notice: Some(format!(
+                "Connectivity: {}{}",
+                v.asset.connectivity,
+                if v.asset.connectivity_error.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", v.asset.connectivity_error)
+                }
+            )),
+            ..Messages::default()
+        })
+    })
+    .await
+}
+
+/// `POST /assets/{id}/acknowledge`: the acknowledge dialog.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let asset = AssetId::from_string(id);
+    let inventory = state.inventory.clone();
+    let target = asset.clone();
+    let fingerprint = form.fingerprint.clone();
+    act(&state, session, &form.csrf, asset, |p| async move {
+        inventory
+            .acknowledge_host_keys(&p, &[target], fingerprint.as_deref(), &origin)
+            .await?;
+        Ok(Messages {
+            notice: Some("Host key acknowledged: it is now pinned and verified.".into()),
+            ..Messages::default()
+        })
+    })
+    .await
+}
+
+/// `POST /assets/{id}/delete`
+pub async fn delete(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    match state
+        .inventory
+        .delete_asset(&p, &AssetId::from_string(id), &origin)
+        .await
+    {
+        Ok(()) => Redirect::to("/assets").into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// The add-account form.
+#[derive(Deserialize)]
+pub struct AccountForm {
+    csrf: String,
+    username: String,
+    secret_type: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    private_key: String,
+    privileged: Option<String>,
+    become_method: Option<String>,
+    shell: Option<String>,
+}
+
+/// `POST /assets/{id}/accounts`
+pub async fn add_account(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    let asset = AssetId::from_string(id);
+    let inventory = state.inventory.clone();
+    let csrf = form.csrf.clone();
+    act(&state, session, &csrf, asset.clone(), |p| async move {
+        let secret_type = SecretType::parse(&form.secret_type).unwrap_or(SecretType::Password);
+        let secret = match secret_type {
+            SecretType::Password => form.password,
+            SecretType::SshKey => form.private_key,
+        };
+        let mut options = BTreeMap::new();
+        for (k, v) in [("become", form.become_method), ("shell", form.shell)] {
+            if let Some(v) = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+                options.insert(k.to_owned(), v);
+            }
+        }
+        let input = AccountInput {
+            asset_id: asset,
+            username: form.username.trim().to_owned(),
+            secret_type,
+            secret: SecretString::from(secret),
+            privileged: form.privileged.is_some(),
+            options,
+        };
+        let account = inventory.create_account(&p, &input, &origin).await?;
+        Ok(Messages {
+            notice: Some(format!("Account {} added.", account.username)),
+            ..Messages::default()
+        })
+    })
+    .await
+}
+
+/// Runs an account action and shows its asset's page.
+async fn account_action<F, Fut>(
+    state: &AppState,
+    session: Option<(Principal, String)>,
+    origin: RequestOrigin,
+    id: String,
+    csrf: &str,
+    action: F,
+) -> Response
+where
+    F: FnOnce(Principal, AccountId, RequestOrigin) -> Fut,
+    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+{
+    let Some((p, _)) = session.clone() else {
+        return Redirect::to("/login").into_response();
+    };
+    let id = AccountId::from_string(id);
+    // The account's asset, for the page shown afterwards (hidden accounts are "not found").
+    let asset = match state.inventory.account(&p, &id).await {
+        Ok(a) => a.asset_id,
+        Err(e) => return failure(e),
+    };
+    act(state, session, csrf, asset, |p| action(p, id, origin)).await
+}
+
+/// `POST /accounts/{id}/verify`
+pub async fn verify_account(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let inventory = state.inventory.clone();
+    account_action(
+        &state,
+        session,
+        origin,
+        id,
+        &form.csrf,
+        |p, id, origin| async move {
+            let out = inventory.verify_account(&p, &id, &origin).await?;
+            Ok(if out.ok {
+                Messages {
+                    notice: Some(format!(
+                        "{} verified: the stored secret works.",
+                        out.account.username
+                    )),
+                    ..Messages::default()
+                }
+            } else {
+                Messages {
+                    error: Some(format!(
+                        "{} not verified ({}): {}",
+                        out.account.username,
+                        out.code.unwrap_or("error"),
+                        out.message
+                    )),
+                    ..Messages::default()
+                }
+            })
+        },
+    )
+    .await
+}
+
+/// `POST /accounts/{id}/reveal`: the reveal dialog (a fresh TOTP code).
+pub async fn reveal_account(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let inventory = state.inventory.clone();
+    let totp = form.totp.clone();
+    account_action(
+        &state,
+        session,
+        origin,
+        id,
+        &form.csrf,
+        |p, id, origin| async move {
+            let account = inventory.account(&p, &id).await?;
+            let secret = inventory.reveal(&p, &id, totp.as_deref(), &origin).await?;
+            Ok(Messages {
+                revealed: Some((account.username, secret.as_str().to_owned())),
+                ..Messages::default()
+            })
+        },
+    )
+    .await
+}
+
+/// `POST /accounts/{id}/delete`
+pub async fn delete_account(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let inventory = state.inventory.clone();
+    account_action(
+        &state,
+        session,
+        origin,
+        id,
+        &form.csrf,
+        |p, id, origin| async move {
+            inventory.delete_account(&p, &id, &origin).await?;
+            Ok(Messages {
+                notice: Some("Account deleted.".into()),
+                ..Messages::default()
+            })
+        },
+    )
+    .await
+}

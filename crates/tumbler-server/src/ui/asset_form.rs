@@ -1,0 +1,261 @@
+//! The add and edit forms of an asset.
+
+use super::asset_detail::failure;
+use super::pages::{active, form_expired, render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tumbler_core::inventory::{AssetInput, AssetPatch, InventoryError};
+use tumbler_core::Principal;
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::platform;
+
+/// A platform in the select.
+pub struct PlatformChoice {
+    id: &'static str,
+    name: &'static str,
+    port: u16,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "asset_form.html")]
+struct AssetFormPage {
+    display_name: String,
+    csrf: String,
+    /// `None` when adding.
+    id: Option<String>,
+    form: AssetFields,
+    platforms: Vec<PlatformChoice>,
+    domains: Vec<(String, bool)>,
+    error: Option<String>,
+}
+
+/// The form's fields (also what is shown again after a refusal).
+#[derive(Deserialize, Default, Clone)]
+pub struct AssetFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    platform: String,
+    /// One node path per line.
+    #[serde(default)]
+    nodes: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    fingerprint: String,
+}
+
+impl AssetFields {
+    fn node_paths(&self) -> Vec<String> {
+        self.nodes
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn port(&self) -> Result<Option<i64>, InventoryError> {
+        let p = self.port.trim();
+        if p.is_empty() {
+            return Ok(None);
+        }
+        p.parse().map(Some).map_err(|_| {
+            tumbler_domain::inventory::InvalidValue {
+                field: "port",
+                reason: format!("{p:?} is not a port (1 to 65535)"),
+            }
+            .into()
+        })
+    }
+}
+
+fn optional(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+async fn show_form(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    id: Option<String>,
+    form: AssetFields,
+    error: Option<String>,
+) -> Response {
+    let domains = match state.domains.mine(p).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "listing domains failed");
+            return failure(InventoryError::Forbidden);
+        }
+    };
+    render(&AssetFormPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        id,
+        platforms: platform::catalogue()
+            .iter()
+            .map(|pl| PlatformChoice {
+                id: pl.id,
+                name: pl.name,
+                port: pl.default_port,
+                selected: pl.id == form.platform,
+            })
+            .collect(),
+        domains: domains
+            .into_iter()
+            .map(|d| {
+                let selected = d.name == form.domain;
+                (d.name, selected)
+            })
+            .collect(),
+        form,
+        error,
+    })
+}
+
+/// `GET /assets/new`
+pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => {
+            let form = AssetFields {
+                platform: "linux".into(),
+                nodes: "/Default".into(),
+                ..AssetFields::default()
+            };
+            show_form(&state, &p, csrf, None, form, None).await
+        }
+        Err(to) => Redirect::to(to).into_response(),
+    }
+}
+
+/// `POST /assets/new`
+pub async fn create(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Form(form): Form<AssetFields>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    let result = async {
+        let input = AssetInput {
+            name: form.name.clone(),
+            address: form.address.clone(),
+            port: form.port()?,
+            platform: form.platform.clone(),
+            nodes: form.node_paths(),
+            domain: optional(&form.domain),
+            comment: form.comment.clone(),
+            host_key_fingerprint: optional(&form.fingerprint),
+        };
+        state.inventory.create_asset(&p, &input, &origin).await
+    }
+    .await;
+    match result {
+        Ok(view) => Redirect::to(&format!("/assets/{}", view.asset.id)).into_response(),
+        Err(
+            e @ (InventoryError::Forbidden | InventoryError::Store(_) | InventoryError::Vault(_)),
+        ) => failure(e),
+        Err(e) => show_form(&state, &p, csrf, None, form, Some(e.to_string())).await,
+    }
+}
+
+/// `GET /assets/{id}/edit`
+pub async fn edit_form(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Path(id): Path<String>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let view = match state
+        .inventory
+        .asset(&p, &AssetId::from_string(id.clone()))
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return failure(e),
+    };
+    let a = &view.asset;
+    let form = AssetFields {
+        name: a.name.clone(),
+        address: a.address.clone(),
+        port: a.port.to_string(),
+        platform: a.platform.clone(),
+        nodes: view
+            .nodes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        domain: view.domain.clone(),
+        comment: a.comment.clone(),
+        ..AssetFields::default()
+    };
+    show_form(&state, &p, csrf, Some(id), form, None).await
+}
+
+/// `POST /assets/{id}/edit`
+pub async fn save(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<AssetFields>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    let asset_id = AssetId::from_string(id.clone());
+    let result = async {
+        let patch = AssetPatch {
+            name: Some(form.name.clone()),
+            address: Some(form.address.clone()),
+            port: form.port()?,
+            nodes: Some(form.node_paths()),
+            domain: optional(&form.domain),
+            comment: Some(form.comment.clone()),
+            host_key_fingerprint: optional(&form.fingerprint),
+        };
+        state
+            .inventory
+            .update_asset(&p, &asset_id, &patch, &origin)
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/assets/{id}")).into_response(),
+        Err(
+            e @ (InventoryError::Forbidden
+            | InventoryError::NotFound(_)
+            | InventoryError::Store(_)
+            | InventoryError::Vault(_)),
+        ) => failure(e),
+        Err(e) => show_form(&state, &p, csrf, Some(id), form, Some(e.to_string())).await,
+    }
+}

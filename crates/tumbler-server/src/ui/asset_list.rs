@@ -1,0 +1,291 @@
+//! The Assets page: the node tree beside the asset list, with filters (node, platform,
+//! connectivity, authentication and host key status, search) and paging; acknowledging the
+//! host keys of the selected assets. The node forms live in `node_forms`.
+
+use super::pages::{active, form_expired, render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Query, RawForm, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tumbler_core::inventory::{AssetQuery, AssetView, InventoryError};
+use tumbler_core::Principal;
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
+use tumbler_domain::permission::Permission;
+use tumbler_domain::platform;
+
+/// Rows per page.
+const PAGE: i64 = 50;
+
+/// A node in the tree column.
+pub struct NodeLine {
+    name: String,
+    depth: usize,
+    href: String,
+    count: i64,
+    current: bool,
+}
+
+/// One asset row.
+pub struct AssetLine {
+    id: String,
+    name: String,
+    address: String,
+    platform: String,
+    nodes: String,
+    connectivity: String,
+    authentication: String,
+    host_key_status: String,
+}
+
+/// A choice of a filter.
+pub struct Choice {
+    value: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "assets.html")]
+struct AssetsPage {
+    display_name: String,
+    csrf: String,
+    nodes: Vec<NodeLine>,
+    assets: Vec<AssetLine>,
+    total: i64,
+    node: String,
+    current_node: Option<(String, String)>,
+    q: String,
+    platforms: Vec<Choice>,
+    connectivity: Vec<Choice>,
+    auth_status: Vec<Choice>,
+    host_key_status: Vec<Choice>,
+    prev: Option<String>,
+    next: Option<String>,
+    first: i64,
+    last: i64,
+    can_manage: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Filters of the page.
+#[derive(Deserialize, Default, Clone)]
+pub struct AssetsQuery {
+    node: Option<String>,
+    platform: Option<String>,
+    connectivity: Option<String>,
+    auth_status: Option<String>,
+    host_key_status: Option<String>,
+    q: Option<String>,
+    offset: Option<i64>,
+}
+
+impl AssetsQuery {
+    fn href(&self, offset: Option<i64>, node: Option<&str>) -> String {
+        let pairs: Vec<(&str, String)> = [
+            ("node", node.map(str::to_owned).or(self.node.clone())),
+            ("platform", self.platform.clone()),
+            ("connectivity", self.connectivity.clone()),
+            ("auth_status", self.auth_status.clone()),
+            ("host_key_status", self.host_key_status.clone()),
+            ("q", self.q.clone()),
+            ("offset", offset.filter(|o| *o > 0).map(|o| o.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect();
+        format!(
+            "/assets?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+}
+
+fn choices(values: &[&'static str], chosen: Option<&str>) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|v| Choice {
+            value: v,
+            selected: chosen == Some(*v),
+        })
+        .collect()
+}
+
+/// "Password Based - Unverified", as the device list shows authentication.
+pub(crate) fn authentication_label(view: &AssetView) -> String {
+    let auth = match view.asset.auth_status {
+        AuthStatus::PasswordBased => "Password Based",
+        AuthStatus::KeyBased => "Key Based",
+        AuthStatus::KeyBasedCustom => "Key Based (custom key)",
+        AuthStatus::KeyConflict => "Key Conflict",
+    };
+    match view.asset.host_key.status {
+        HostKeyStatus::Verified => auth.to_owned(),
+        HostKeyStatus::Unverified => format!("{auth} - Unverified"),
+        HostKeyStatus::FingerprintConflict => format!("{auth} - Fingerprint Conflict"),
+    }
+}
+
+/// Renders the page for `q`, with an optional notice or error.
+pub(crate) async fn page(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    q: AssetsQuery,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let offset = q.offset.unwrap_or(0).max(0);
+    let query = AssetQuery {
+        node: q.node.clone(),
+        platform: q.platform.clone(),
+        connectivity: q.connectivity.as_deref().and_then(Connectivity::parse),
+        host_key_status: q.host_key_status.as_deref().and_then(HostKeyStatus::parse),
+        auth_status: q.auth_status.as_deref().and_then(AuthStatus::parse),
+        search: q.q.clone(),
+        limit: Some(PAGE),
+        offset: Some(offset),
+    };
+    let listed = state.inventory.assets(p, &query).await;
+    let nodes = state.inventory.nodes(p).await;
+    let ((views, total), nodes) = match (listed, nodes) {
+        (Ok(l), Ok(n)) => (l, n),
+        (Err(e), _) | (_, Err(e)) => return super::asset_detail::failure(e),
+    };
+    let current = q.node.clone().unwrap_or_default();
+    let current_node = nodes
+        .iter()
+        .find(|n| n.path.to_string() == current)
+        .map(|n| (n.id.to_string(), n.path.name().to_owned()));
+    render(&AssetsPage {
+        current_node,
+        display_name: p.user.display_name.clone(),
+        csrf,
+        nodes: nodes
+            .into_iter()
+            .map(|n| {
+                let path = n.path.to_string();
+                NodeLine {
+                    name: n.path.name().to_owned(),
+                    depth: n.path.names().len().min(6),
+                    href: q.href(None, Some(&path)),
+                    count: n.assets_in_subtree,
+                    current: path == current,
+                }
+            })
+            .collect(),
+        assets: views
+            .into_iter()
+            .map(|v| AssetLine {
+                authentication: authentication_label(&v),
+                id: v.asset.id.to_string(),
+                name: v.asset.name.clone(),
+                address: format!("{}:{}", v.asset.address, v.asset.port),
+                platform: v.asset.platform.clone(),
+                nodes: v
+                    .nodes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                connectivity: v.asset.connectivity.to_string(),
+                host_key_status: v.asset.host_key.status.to_string(),
+            })
+            .collect(),
+        total,
+        node: current,
+        platforms: choices(
+            &platform::catalogue()
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            q.platform.as_deref(),
+        ),
+        connectivity: choices(
+            &Connectivity::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            q.connectivity.as_deref(),
+        ),
+        auth_status: choices(
+            &AuthStatus::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            q.auth_status.as_deref(),
+        ),
+        host_key_status: choices(
+            &HostKeyStatus::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            q.host_key_status.as_deref(),
+        ),
+        prev: (offset > 0).then(|| q.href(Some((offset - PAGE).max(0)), None)),
+        next: (offset + PAGE < total).then(|| q.href(Some(offset + PAGE), None)),
+        first: if total == 0 { 0 } else { offset + 1 },
+        last: (offset + PAGE).min(total),
+        can_manage: p.can(Permission::AssetsManage),
+        q: q.q.unwrap_or_default(),
+        notice,
+        error,
+    })
+}
+
+/// `GET /assets`
+pub async fn list(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Query(q): Query<AssetsQuery>,
+) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => page(&state, &p, csrf, q, None, None).await,
+        Err(to) => Redirect::to(to).into_response(),
+    }
+}
+
+/// `POST /assets/acknowledge`: accept the presented host keys of the selected assets
+/// (repeated `asset_id` fields).
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    RawForm(body): RawForm,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if !fields
+        .iter()
+        .any(|(k, v)| k == "csrf" && tokens_match(&csrf, v))
+    {
+        return form_expired();
+    }
+    let ids: Vec<AssetId> = fields
+        .iter()
+        .filter(|(k, _)| k == "asset_id")
+        .map(|(_, v)| AssetId::from_string(v.clone()))
+        .collect();
+    let (notice, error) = match state
+        .inventory
+        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .await
+    {
+        Ok(done) => (
+            Some(format!(
+                "Acknowledged the host keys of {} asset(s).",
+                done.len()
+            )),
+            None,
+        ),
+        Err(e @ InventoryError::Store(_)) | Err(e @ InventoryError::Vault(_)) => {
+            return super::asset_detail::failure(e)
+        }
+        Err(e) => (None, Some(e.to_string())),
+    };
+    page(&state, &p, csrf, AssetsQuery::default(), notice, error).await
+}

@@ -1,0 +1,117 @@
+//! Managing the node tree from the Assets page: create, rename, move, delete.
+
+use super::asset_detail::failure;
+use super::asset_list::{page, AssetsQuery};
+use super::pages::{active, form_expired, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tumbler_core::inventory::InventoryError;
+use tumbler_domain::ids::NodeId;
+
+/// The node forms.
+#[derive(Deserialize)]
+pub struct NodeForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    parent: String,
+}
+
+fn list_at(path: Option<String>) -> Response {
+    let to = match path {
+        Some(p) => format!(
+            "/assets?{}",
+            serde_urlencoded::to_string([("node", p)]).unwrap_or_default()
+        ),
+        None => "/assets".to_owned(),
+    };
+    Redirect::to(&to).into_response()
+}
+
+/// `POST /nodes`: create a node (and its missing ancestors).
+pub async fn create(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Form(form): Form<NodeForm>,
+) -> Response {
+    handle(state, session, origin, None, form).await
+}
+
+/// `POST /nodes/{id}`: rename, move or delete a node.
+pub async fn change(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<NodeForm>,
+) -> Response {
+    handle(state, session, origin, Some(NodeId::from_string(id)), form).await
+}
+
+async fn handle(
+    state: AppState,
+    session: Option<(tumbler_core::Principal, String)>,
+    origin: tumbler_core::RequestOrigin,
+    id: Option<NodeId>,
+    form: NodeForm,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    let inventory = &state.inventory;
+    let result: Result<Option<String>, InventoryError> = match (form.action.as_str(), &id) {
+        ("create", _) => match inventory.create_node(&p, &form.path, &origin).await {
+            Ok(_) => Ok(Some(form.path.trim().trim_end_matches('/').to_owned())),
+            Err(e) => Err(e),
+        },
+        ("rename", Some(id)) => inventory
+            .update_node(&p, id, Some(form.name.trim()), None, &origin)
+            .await
+            .map(|n| Some(n.path.to_string())),
+        ("move", Some(id)) => {
+            let parent = form.parent.trim();
+            let parent = if parent.is_empty() || parent == "/" {
+                None
+            } else {
+                Some(parent)
+            };
+            inventory
+                .update_node(&p, id, None, Some(parent), &origin)
+                .await
+                .map(|n| Some(n.path.to_string()))
+        }
+        ("delete", Some(id)) => inventory.delete_node(&p, id, &origin).await.map(|()| None),
+        _ => return failure(InventoryError::NotFound("node action")),
+    };
+    match result {
+        Ok(path) => list_at(path),
+        Err(
+            e @ (InventoryError::Forbidden
+            | InventoryError::NotFound(_)
+            | InventoryError::Store(_)
+            | InventoryError::Vault(_)),
+        ) => failure(e),
+        Err(e) => {
+            page(
+                &state,
+                &p,
+                csrf,
+                AssetsQuery::default(),
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
+    }
+}

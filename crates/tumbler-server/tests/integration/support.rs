@@ -1,0 +1,137 @@
+//! Helpers shared by the inventory tests: JSON calls with a token, users with roles and
+//! domains, TOTP enrolment with a manual clock.
+
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::{totp, Clock, ManualClock};
+use tumbler_testkit::app::TestApp;
+
+/// A password that meets the default policy for users the tests create.
+pub const USER_PASSWORD: &str = "Another-Long-Passphrase-77";
+
+/// Sends a JSON request with a bearer token; returns the status and the JSON body (or null).
+pub async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = Client::new()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// `call` that asserts the status and returns the body.
+pub async fn ok(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> Value {
+    let (status, body) = call(app, token, method.clone(), path, body).await;
+    assert_eq!(status, expected, "{method} {path}: {body}");
+    body
+}
+
+/// Creates a user with roles and domains, sets its password and returns an API token.
+pub async fn user(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    roles: &[&str],
+    domains: &[&str],
+) -> String {
+    let body = ok(
+        app,
+        admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": name, "roles": roles, "domains": domains})),
+        201,
+    )
+    .await;
+    let temp = body["temporary_password"].as_str().unwrap().to_owned();
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/password"))
+        .basic_auth(name, Some(&temp))
+        .json(&json!({"old_password": temp, "new_password": USER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res: Value = Client::new()
+        .post(app.url("/api/v1/users/me/tokens"))
+        .basic_auth(name, Some(USER_PASSWORD))
+        .json(&json!({"name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["token"].as_str().unwrap().to_owned()
+}
+
+/// Decodes RFC 4648 base32 without padding.
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in s.bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
+}
+
+/// A user's enrolled authenticator: codes at the app's manual clock.
+pub struct Authenticator {
+    secret: Vec<u8>,
+    clock: Arc<ManualClock>,
+}
+
+impl Authenticator {
+    /// Enrols TOTP for the token's user and confirms it.
+    pub async fn enrol(app: &TestApp, token: &str, clock: Arc<ManualClock>) -> Self {
+        let body = ok(app, token, Method::POST, "/api/v1/users/me/totp", None, 201).await;
+        let a = Self {
+            secret: base32_decode(body["secret"].as_str().unwrap()),
+            clock,
+        };
+        ok(
+            app,
+            token,
+            Method::POST,
+            "/api/v1/users/me/totp/confirm",
+            Some(json!({"code": a.code()})),
+            200,
+        )
+        .await;
+        a
+    }
+
+    /// A fresh code: moves the clock to the next step first, since a code works once.
+    pub fn fresh_code(&self) -> String {
+        self.clock
+            .advance(chrono::Duration::seconds(totp::STEP_SECONDS));
+        self.code()
+    }
+
+    fn code(&self) -> String {
+        totp::code_at(&self.secret, totp::step_of(self.clock.now()))
+    }
+}

@@ -1,0 +1,217 @@
+//! CSV import and export: every bad row reported with its line, nothing stored unless asked
+//! to skip, secrets exported only with the permission and a fresh TOTP code.
+
+use super::support::{call, ok, Authenticator};
+use chrono::Utc;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::ManualClock;
+use tumbler_testkit::app::{StoreKind, TestApp};
+
+async fn post_csv(app: &TestApp, token: &str, path: &str, csv: &str) -> (u16, Value) {
+    let res = Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn lines_and_fields(body: &Value) -> Vec<(u64, String)> {
+    body["error"]["details"]["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("problems in {body}"))
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                p["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Postgres, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+
+    let assets = "name,address,port,platform,nodes,domain,comment\n\
+        web-1,10.0.0.1,22,linux,/Default/Web,,first\n\
+        bad addr,a b,22,linux,,,\n\
+        web-2,10.0.0.2,0,linux,,,\n\
+        web-1,10.0.0.3,,linux,,,\n\
+        db-1,10.0.0.4,,postgresql,/Default/DB;/Default/Prod,,\n";
+    let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", assets).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("import_rejected")),
+        "{body}"
+    );
+    assert_eq!(
+        lines_and_fields(&body),
+        [
+            (3, "address".to_owned()),
+            (4, "port".to_owned()),
+            (5, "name".to_owned())
+        ]
+    );
+    let list = ok(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(list["total"], 0, "a file with errors stores nothing");
+    let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
+    assert_eq!(nodes["total"], 0);
+    let (status, body) = post_csv(
+        &app,
+        &token,
+        "/api/v1/assets/import?skip_invalid=true",
+        assets,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["imported"].as_u64(), body["skipped"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let db = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/assets?q=db-1",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        db["items"][0]["nodes"],
+        json!(["/Default/DB", "/Default/Prod"])
+    );
+    assert_eq!(db["items"][0]["port"], 5432);
+    let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", "name,addr\nx,y\n").await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (400, Some("file"))
+    );
+
+    let accounts = "asset,username,secret,privileged,options\n\
+        web-1,deploy,canary-csv-secret-1,true,become=sudo\n\
+        web-1,a;b,canary-bad-row-secret,,\n\
+        nope,u,x,,\n\
+        db-1,app,canary-csv-secret-2,,database=app\n\
+        web-1,deploy,again,,\n";
+    let (status, body) = post_csv(&app, &token, "/api/v1/accounts/import", accounts).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        lines_and_fields(&body),
+        [
+            (3, "username".to_owned()),
+            (4, "asset".to_owned()),
+            (6, "username".to_owned())
+        ]
+    );
+    assert!(
+        !body.to_string().contains("canary-bad-row-secret"),
+        "no secret in the report"
+    );
+    let list = ok(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
+    assert_eq!(list["total"], 0);
+    let (status, body) = post_csv(
+        &app,
+        &token,
+        "/api/v1/accounts/import?skip_invalid=true",
+        accounts,
+    )
+    .await;
+    assert_eq!(
+        (status, body["imported"].as_u64()),
+        (200, Some(2)),
+        "{body}"
+    );
+    let list = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?privileged=true",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"][0]["username"], "deploy");
+    assert_eq!(list["items"][0]["options"]["become"], "sudo");
+
+    // Exports: assets and accounts without secrets for anyone who reads them.
+    let res = Client::new()
+        .get(app.url("/api/v1/assets/export"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = res.text().await.unwrap();
+    assert!(
+        text.starts_with("name,address,port,platform,nodes,domain,comment,host_key_fingerprint")
+    );
+    assert!(
+        text.contains("web-1,10.0.0.1,22,linux,/Default/Web,Default,first,"),
+        "{text}"
+    );
+    let export = |body: Value| {
+        Client::new()
+            .post(app.url("/api/v1/accounts/export"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let res = export(json!({})).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains("canary-csv-secret"), "{text}");
+    let res = export(json!({"include_secrets": true})).await.unwrap();
+    assert_eq!(res.status(), 403, "no TOTP enrolled: no secrets");
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    let res = export(json!({"include_secrets": true})).await.unwrap();
+    assert_eq!(res.status(), 401, "a code is required");
+    let res = export(json!({"include_secrets": true, "totp": authenticator.fresh_code()}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            "web-1,Default,deploy,password,true,become=sudo;shell=/bin/sh,canary-csv-secret-1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("canary-csv-secret-2"));
+    let (_, audit) = call(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?action=account.export",
+        None,
+    )
+    .await;
+    let details: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains("secrets included")),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains("canary-csv-secret"));
+    app.stop().await;
+}

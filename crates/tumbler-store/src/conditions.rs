@@ -1,0 +1,93 @@
+//! A `WHERE` clause built from optional filters, with numbered placeholders (`$1`, `$2`...)
+//! that both backends accept, and its values bound in order.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Int(i64),
+}
+
+/// Conditions joined with `AND`, and the values they bind.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// The next placeholder for `value`, e.g. `$3`.
+    pub(crate) fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    /// Adds a clause; `{}` in it is replaced by the placeholder of `value`.
+    pub(crate) fn push(&mut self, clause: &str, value: Bind) {
+        let placeholder = self.bind(value);
+        self.clauses.push(clause.replace("{}", &placeholder));
+    }
+
+    /// Adds `column IN (...)` for `values`; an empty list matches nothing.
+    pub(crate) fn push_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
+        let placeholders: Vec<String> = values
+            .into_iter()
+            .map(|v| self.bind(Bind::Text(v)))
+            .collect();
+        if placeholders.is_empty() {
+            self.clauses.push("1 = 0".to_owned());
+        } else {
+            self.clauses
+                .push(format!("{column} IN ({})", placeholders.join(", ")));
+        }
+    }
+
+    /// Adds a clause with no value.
+    pub(crate) fn push_raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    /// `WHERE ...`, or nothing when there are no conditions.
+    pub(crate) fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    /// The placeholder number the next bind would get (for `LIMIT`/`OFFSET`).
+    pub(crate) fn next_placeholder(&self, offset: usize) -> String {
+        format!("${}", self.binds.len() + offset)
+    }
+
+    /// Binds every value, in order, to `query`.
+    pub(crate) fn apply<'q>(
+        &self,
+        mut query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Query<'q, Any, AnyArguments<'q>> {
+        for b in &self.binds {
+            query = match b {
+                Bind::Text(s) => query.bind(s.clone()),
+                Bind::Int(i) => query.bind(*i),
+            };
+        }
+        query
+    }
+}
+
+/// `%text%` for a case-insensitive `LIKE ... ESCAPE '!'`.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('!', "!!")
+        .replace('%', "!%")
+        .replace('_', "!_");
+    format!("%{escaped}%")
+}

@@ -1,0 +1,397 @@
+//! Assets: address, platform, domain, nodes, connectivity and the pinned SSH host key.
+
+use super::parse_state;
+use crate::conditions::{like_pattern, Bind, Conditions};
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
+use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::ids::{AssetId, DomainId, NodeId};
+use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
+
+/// An asset's pinned host key and its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostKeyState {
+    /// The pinned fingerprint (`SHA256:...`); `None` before first contact.
+    pub fingerprint: Option<String>,
+    /// The different fingerprint the asset presented last, while in conflict.
+    pub presented: Option<String>,
+    /// Unverified, verified or in conflict.
+    pub status: HostKeyStatus,
+}
+
+/// One asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRow {
+    /// Id.
+    pub id: AssetId,
+    /// Name, unique in its domain.
+    pub name: String,
+    /// Host name or IP address.
+    pub address: String,
+    /// Port of the platform's protocol.
+    pub port: u16,
+    /// Platform id from the catalogue.
+    pub platform: String,
+    /// The domain that scopes it.
+    pub domain_id: DomainId,
+    /// Free text.
+    pub comment: String,
+    /// Whether the last connection worked.
+    pub connectivity: Connectivity,
+    /// The last connection error (empty when none).
+    pub connectivity_error: String,
+    /// When connectivity was last tested.
+    pub connectivity_at: Option<DateTime<Utc>>,
+    /// The SSH host key.
+    pub host_key: HostKeyState,
+    /// How Tumbler authenticates to it.
+    pub auth_status: AuthStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change of its fields.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which assets to list.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    /// Only these domains (required: an empty list matches nothing).
+    pub domains: Vec<DomainId>,
+    /// Only assets in one of these nodes.
+    pub nodes: Option<Vec<NodeId>>,
+    /// Only these ids.
+    pub ids: Option<Vec<AssetId>>,
+    /// Only this platform.
+    pub platform: Option<String>,
+    /// Only this connectivity.
+    pub connectivity: Option<Connectivity>,
+    /// Only this host key state.
+    pub host_key_status: Option<HostKeyStatus>,
+    /// Only this authentication state.
+    pub auth_status: Option<AuthStatus>,
+    /// Name or address contains this (case-insensitive).
+    pub search: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+const COLUMNS: &str = "id, name, address, port, platform, domain_id, comment, connectivity, \
+    connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
+    host_key_status, auth_status, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
+    let port: i64 = col(row, "port")?;
+    Ok(AssetRow {
+        id: AssetId::from_string(col::<String>(row, "id")?),
+        name: col(row, "name")?,
+        address: col(row, "address")?,
+        port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("port {port}")))?,
+        platform: col(row, "platform")?,
+        domain_id: DomainId::from_string(col::<String>(row, "domain_id")?),
+        comment: col(row, "comment")?,
+        connectivity: parse_state(
+            &col::<String>(row, "connectivity")?,
+            Connectivity::parse,
+            "connectivity",
+        )?,
+        connectivity_error: col(row, "connectivity_error")?,
+        connectivity_at: col::<Option<i64>>(row, "connectivity_at")?.map(from_millis),
+        host_key: HostKeyState {
+            fingerprint: col(row, "host_key_fingerprint")?,
+            presented: col(row, "presented_fingerprint")?,
+            status: parse_state(
+                &col::<String>(row, "host_key_status")?,
+                HostKeyStatus::parse,
+                "host key status",
+            )?,
+        },
+        auth_status: parse_state(
+            &col::<String>(row, "auth_status")?,
+            AuthStatus::parse,
+            "auth status",
+        )?,
+        created_at: from_millis(col(row, "created_at")?),
+        updated_at: from_millis(col(row, "updated_at")?),
+    })
+}
+
+fn conditions(filter: &AssetFilter) -> Conditions {
+    let mut c = Conditions::default();
+    c.push_in("domain_id", filter.domains.iter().map(|d| d.to_string()));
+    if let Some(nodes) = &filter.nodes {
+        let mut inner = Vec::new();
+        for n in nodes {
+            inner.push(c.bind(Bind::Text(n.to_string())));
+        }
+        if inner.is_empty() {
+            c.push_raw("1 = 0");
+        } else {
+            c.push_raw(&format!(
+                "id IN (SELECT asset_id FROM asset_nodes WHERE node_id IN ({}))",
+                inner.join(", ")
+            ));
+        }
+    }
+    if let Some(ids) = &filter.ids {
+        c.push_in("id", ids.iter().map(|i| i.to_string()));
+    }
+    if let Some(p) = &filter.platform {
+        c.push("platform = {}", Bind::Text(p.clone()));
+    }
+    if let Some(v) = filter.connectivity {
+        c.push("connectivity = {}", Bind::Text(v.as_str().to_owned()));
+    }
+    if let Some(v) = filter.host_key_status {
+        c.push("host_key_status = {}", Bind::Text(v.as_str().to_owned()));
+    }
+    if let Some(v) = filter.auth_status {
+        c.push("auth_status = {}", Bind::Text(v.as_str().to_owned()));
+    }
+    if let Some(s) = &filter.search {
+        let p = c.bind(Bind::Text(like_pattern(s)));
+        c.push_raw(&format!(
+            "(LOWER(name) LIKE {p} ESCAPE '!' OR LOWER(address) LIKE {p} ESCAPE '!')"
+        ));
+    }
+    c
+}
+
+impl Store {
+    /// The asset with this id.
+    pub async fn asset(&self, id: &AssetId) -> Result<Option<AssetRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Assets matching `filter`, by name, and how many match in all.
+    pub async fn assets(&self, filter: &AssetFilter) -> Result<(Vec<AssetRow>, i64), StoreError> {
+        let c = conditions(filter);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM assets {} ORDER BY name, id LIMIT {} OFFSET {}",
+            c.where_sql(),
+            c.next_placeholder(1),
+            c.next_placeholder(2)
+        );
+        let rows = c
+            .apply(sqlx::query(&sql))
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM assets {}", c.where_sql());
+        let total = c
+            .apply(sqlx::query(&count_sql))
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok((
+            rows.iter().map(from_row).collect::<Result<_, _>>()?,
+            col(&total, "n")?,
+        ))
+    }
+
+    /// The asset named `name` in `domain`.
+    pub async fn asset_by_name(
+        &self,
+        domain: &DomainId,
+        name: &str,
+    ) -> Result<Option<AssetRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM assets WHERE domain_id = $1 AND name = $2");
+        let row = sqlx::query(&sql)
+            .bind(domain.as_str())
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The nodes of each of these assets.
+    pub async fn asset_node_ids(
+        &self,
+        assets: &[AssetId],
+    ) -> Result<HashMap<AssetId, Vec<NodeId>>, StoreError> {
+        let mut c = Conditions::default();
+        c.push_in("asset_id", assets.iter().map(|a| a.to_string()));
+        let sql = format!(
+            "SELECT asset_id, node_id FROM asset_nodes {} ORDER BY node_id",
+            c.where_sql()
+        );
+        let rows = c
+            .apply(sqlx::query(&sql))
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        let mut out: HashMap<AssetId, Vec<NodeId>> = HashMap::new();
+        for r in &rows {
+            out.entry(AssetId::from_string(col::<String>(r, "asset_id")?))
+                .or_default()
+                .push(NodeId::from_string(col::<String>(r, "node_id")?));
+        }
+        Ok(out)
+    }
+}
+
+impl Tx {
+    /// The asset with this id, read inside this transaction.
+    pub async fn asset(&mut self, id: &AssetId) -> Result<Option<AssetRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Inserts an asset; a name taken in its domain is [`StoreError::Duplicate`].
+    pub async fn insert_asset(&mut self, a: &AssetRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO assets (id, name, address, port, platform, domain_id, comment, connectivity, \
+             connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
+             host_key_status, auth_status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(a.id.as_str())
+        .bind(&a.name)
+        .bind(&a.address)
+        .bind(i64::from(a.port))
+        .bind(&a.platform)
+        .bind(a.domain_id.as_str())
+        .bind(&a.comment)
+        .bind(a.connectivity.as_str())
+        .bind(&a.connectivity_error)
+        .bind(a.connectivity_at.map(to_millis))
+        .bind(a.host_key.fingerprint.as_deref())
+        .bind(a.host_key.presented.as_deref())
+        .bind(a.host_key.status.as_str())
+        .bind(a.auth_status.as_str())
+        .bind(to_millis(a.created_at))
+        .bind(to_millis(a.updated_at))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("asset"))?;
+        Ok(())
+    }
+
+    /// Replaces an asset's editable fields (name, address, port, platform, domain, comment,
+    /// host key) and its update time.
+    pub async fn update_asset(&mut self, a: &AssetRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET name = $1, address = $2, port = $3, platform = $4, domain_id = $5, \
+             comment = $6, host_key_fingerprint = $7, presented_fingerprint = $8, \
+             host_key_status = $9, updated_at = $10 WHERE id = $11",
+        )
+        .bind(&a.name)
+        .bind(&a.address)
+        .bind(i64::from(a.port))
+        .bind(&a.platform)
+        .bind(a.domain_id.as_str())
+        .bind(&a.comment)
+        .bind(a.host_key.fingerprint.as_deref())
+        .bind(a.host_key.presented.as_deref())
+        .bind(a.host_key.status.as_str())
+        .bind(to_millis(a.updated_at))
+        .bind(a.id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("asset"))?;
+        Ok(())
+    }
+
+    /// Records the outcome of a connection.
+    pub async fn set_asset_connectivity(
+        &mut self,
+        id: &AssetId,
+        connectivity: Connectivity,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET connectivity = $1, connectivity_error = $2, connectivity_at = $3 WHERE id = $4",
+        )
+        .bind(connectivity.as_str())
+        .bind(error)
+        .bind(to_millis(at))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Replaces an asset's host key state.
+    pub async fn set_asset_host_key(
+        &mut self,
+        id: &AssetId,
+        key: &HostKeyState,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET host_key_fingerprint = $1, presented_fingerprint = $2, host_key_status = $3 WHERE id = $4",
+        )
+        .bind(key.fingerprint.as_deref())
+        .bind(key.presented.as_deref())
+        .bind(key.status.as_str())
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Replaces the nodes an asset belongs to.
+    pub async fn set_asset_nodes(
+        &mut self,
+        asset: &AssetId,
+        nodes: &[NodeId],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM asset_nodes WHERE asset_id = $1")
+            .bind(asset.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        for n in nodes {
+            sqlx::query("INSERT INTO asset_nodes (asset_id, node_id) VALUES ($1, $2)")
+                .bind(asset.as_str())
+                .bind(n.as_str())
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::unique("asset node"))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes an asset, its accounts and their sealed secrets; returns whether it existed.
+    pub async fn delete_asset(&mut self, id: &AssetId) -> Result<bool, StoreError> {
+        sqlx::query(
+            "DELETE FROM secrets WHERE owner_kind = 'account' AND owner_id IN (SELECT id FROM accounts WHERE asset_id = $1)",
+        )
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        for table in ["accounts", "asset_nodes"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
+                .bind(id.as_str())
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::query)?;
+        }
+        let done = sqlx::query("DELETE FROM assets WHERE id = $1")
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
