@@ -3,5 +3,6 @@
 //! (OpenSSH test hosts from `tumbler-testkit`).
 
 mod integration {
+    mod change;
     mod ssh;
 }

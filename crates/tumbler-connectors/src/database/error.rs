@@ -17,6 +17,9 @@ pub enum DbError {
     /// Connecting and logging in took longer than the limit.
     #[error("timed out while connecting")]
     Timeout,
+    /// The secret cannot be set this way on this target.
+    #[error("{0}")]
+    Unsupported(String),
     /// The conversation failed for another reason (TLS, protocol, server error).
     #[error("{0}")]
     Protocol(String),
@@ -29,6 +32,7 @@ impl DbError {
             Self::AuthFailed => "auth_failed",
             Self::Unreachable { .. } => "unreachable",
             Self::Timeout => "timeout",
+            Self::Unsupported(_) => "unsupported_secret",
             Self::Protocol(_) => "protocol",
         }
     }

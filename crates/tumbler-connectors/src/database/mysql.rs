@@ -16,9 +16,9 @@ pub async fn verify_mysql(
         .host(&target.host)
         .port(target.port)
         .username(username)
-        .password(password.expose_secret())
         .ssl_mode(MySqlSslMode::Preferred)
         .disable_statement_logging();
+    let options = with_password(options, password);
     let address = target.display();
     let login = async {
         let mut conn = options.connect().await?;
@@ -28,5 +28,108 @@ pub async fn verify_mysql(
     match tokio::time::timeout(target.timeout, login).await {
         Err(_) => Err(DbError::Timeout),
         Ok(result) => result.map_err(|e| DbError::from_sqlx(e, address)),
+    }
+}
+
+/// Sets the password, unless it is empty: an account without a password must send an
+/// empty authentication response, not the scramble of an empty string.
+fn with_password(options: MySqlConnectOptions, password: &SecretString) -> MySqlConnectOptions {
+    if password.expose_secret().is_empty() {
+        options
+    } else {
+        options.password(password.expose_secret())
+    }
+}
+
+/// A MySQL string literal: single-quoted, with quotes and backslashes escaped.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// MySQL's native password hash: `*` and the upper-case hex of SHA1(SHA1(password)).
+pub fn mysql_native_hash(password: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let inner = Sha1::digest(password.as_bytes());
+    let outer = Sha1::digest(inner);
+    let hex: String = outer.iter().map(|b| format!("{b:02X}")).collect();
+    format!("*{hex}")
+}
+
+/// A connection to MySQL/MariaDB as an account allowed to change users' passwords, reused
+/// for every account changed on one asset.
+pub struct MysqlAdmin {
+    conn: sqlx::MySqlConnection,
+    timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for MysqlAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlAdmin").finish_non_exhaustive()
+    }
+}
+
+impl MysqlAdmin {
+    /// Logs in as `username` with `password`.
+    pub async fn connect(
+        target: &DbTarget,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Self, DbError> {
+        let options = MySqlConnectOptions::new()
+            .host(&target.host)
+            .port(target.port)
+            .username(username)
+            .ssl_mode(MySqlSslMode::Preferred)
+            .disable_statement_logging();
+        let options = with_password(options, password);
+        match tokio::time::timeout(target.timeout, options.connect()).await {
+            Err(_) => Err(DbError::Timeout),
+            Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),
+            Ok(Ok(conn)) => Ok(Self {
+                conn,
+                timeout: target.timeout,
+            }),
+        }
+    }
+
+    /// Sets the password of every `user@host` entry named `user` (the logged-in user's own
+    /// when `user` is the login name and it may not read `mysql.user`), sent as the native
+    /// hash so the clear password is never in a statement the server may log.
+    pub async fn set_password(
+        &mut self,
+        user: &str,
+        new_password: &SecretString,
+    ) -> Result<(), DbError> {
+        let hash = mysql_native_hash(new_password.expose_secret());
+        let work = async {
+            let hosts: Vec<(String,)> =
+                sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
+                    .bind(user)
+                    .fetch_all(&mut self.conn)
+                    .await?;
+            if hosts.is_empty() {
+                return Ok(false);
+            }
+            for (host,) in hosts {
+                let sql = format!(
+                    "SET PASSWORD FOR {}@{} = '{hash}'",
+                    quote_literal(user),
+                    quote_literal(&host)
+                );
+                sqlx::raw_sql(&sql).execute(&mut self.conn).await?;
+            }
+            Ok::<_, sqlx::Error>(true)
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Err(_) => Err(DbError::Timeout),
+            Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),
+            Ok(Ok(false)) => Err(DbError::Protocol(format!("no user named {user}"))),
+            Ok(Ok(true)) => Ok(()),
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
     }
 }

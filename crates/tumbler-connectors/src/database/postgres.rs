@@ -33,3 +33,76 @@ pub async fn verify_postgres(
         Ok(result) => result.map_err(|e| DbError::from_sqlx(e, address)),
     }
 }
+
+/// A PostgreSQL identifier, double-quoted (inner quotes doubled).
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A connection to PostgreSQL as an account allowed to change roles' passwords, reused for
+/// every account changed on one asset.
+pub struct PostgresAdmin {
+    conn: sqlx::PgConnection,
+    timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for PostgresAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresAdmin").finish_non_exhaustive()
+    }
+}
+
+impl PostgresAdmin {
+    /// Logs in to `database` as `username` with `password`.
+    pub async fn connect(
+        target: &DbTarget,
+        username: &str,
+        password: &SecretString,
+        database: &str,
+    ) -> Result<Self, DbError> {
+        let options = PgConnectOptions::new()
+            .host(&target.host)
+            .port(target.port)
+            .username(username)
+            .password(password.expose_secret())
+            .database(database)
+            .ssl_mode(PgSslMode::Prefer)
+            .application_name("tumbler")
+            .disable_statement_logging();
+        match tokio::time::timeout(target.timeout, options.connect()).await {
+            Err(_) => Err(DbError::Timeout),
+            Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),
+            Ok(Ok(conn)) => Ok(Self {
+                conn,
+                timeout: target.timeout,
+            }),
+        }
+    }
+
+    /// Sets `role`'s password to `new_password`, sent as a SCRAM-SHA-256 verifier computed
+    /// here: the statement (which the server may log) never holds the clear password.
+    pub async fn set_password(
+        &mut self,
+        role: &str,
+        new_password: &SecretString,
+    ) -> Result<(), DbError> {
+        let verifier = super::scram::scram_sha256_verifier(new_password.expose_secret())
+            .map_err(|e| DbError::Unsupported(e.to_string()))?;
+        // The verifier is base64, digits, `$` and `:`: it needs no escaping in a literal.
+        let sql = format!(
+            "ALTER ROLE {} PASSWORD '{verifier}'",
+            quote_identifier(role)
+        );
+        let run = sqlx::raw_sql(&sql).execute(&mut self.conn);
+        match tokio::time::timeout(self.timeout, run).await {
+            Err(_) => Err(DbError::Timeout),
+            Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}

@@ -13,14 +13,16 @@
 //! - secrets live in `secrecy` types, and no error or `Debug` text holds one;
 //! - secrets reach commands through standard input, never the command line.
 
+mod chpasswd;
 mod connector;
 mod credentials;
 mod error;
 mod host_key;
 mod session;
 
+pub use chpasswd::{change_password_chpasswd, Become, ChangeError};
 pub use connector::{check_private_key, SshConnector, SshTarget};
 pub use credentials::{SshCredentials, SshSecret};
 pub use error::{SshError, TimeoutStage};
 pub use host_key::{HostKeyFingerprint, HostKeyPolicy};
-pub use session::{CommandOutput, SshSession};
+pub use session::{CommandOutput, Conversation, PromptStep, SshSession};

@@ -133,6 +133,37 @@ impl SshSession {
         }
     }
 
+    /// Runs `command` as a conversation: each [`PromptStep`] waits for its marker in the
+    /// command's output (stdout or stderr; optional steps may be skipped), then writes its
+    /// answer (and, if asked, closes
+    /// standard input). A marker seen again after its answer (a prompt repeated because the
+    /// answer was refused) is not answered twice: standard input is closed at once and the
+    /// result says so. Bounded by the session's command timeout like [`SshSession::run`].
+    pub async fn converse(
+        &self,
+        command: &str,
+        steps: &[PromptStep<'_>],
+    ) -> Result<Conversation, SshError> {
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let timed_out = || SshError::Timeout {
+            stage: TimeoutStage::Command,
+        };
+        let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(SshError::Protocol)?;
+        let (mut reader, writer) = channel.split();
+        let talk = conversation(&mut reader, &writer, command, steps, self.max_output);
+        match tokio::time::timeout_at(deadline, talk).await {
+            Ok(result) => result,
+            Err(_) => {
+                let _ = writer.signal(Sig::KILL).await;
+                let _ = writer.close().await;
+                Err(timed_out())
+            }
+        }
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) -> Result<(), SshError> {
         self.handle
@@ -140,6 +171,137 @@ impl SshSession {
             .await
             .map_err(SshError::Protocol)
     }
+}
+
+/// One prompt of a conversation and its answer.
+pub struct PromptStep<'a> {
+    /// Text that shows the command waits for this answer (a random marker where the
+    /// command lets us choose its prompt).
+    pub marker: String,
+    /// What to write when the marker appears (may be secret; never logged).
+    pub answer: &'a [u8],
+    /// Whether to close standard input after the answer.
+    pub then_eof: bool,
+    /// Whether the command may skip this prompt (sudo asks no password when its rules
+    /// say so): a later step's marker then answers that step instead.
+    pub optional: bool,
+}
+
+impl fmt::Debug for PromptStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PromptStep")
+            .field("marker", &self.marker)
+            .field("answer_len", &self.answer.len())
+            .field("then_eof", &self.then_eof)
+            .field("optional", &self.optional)
+            .finish()
+    }
+}
+
+/// How a conversation ended.
+#[derive(Debug)]
+pub struct Conversation {
+    /// The command's exit status and output.
+    pub output: CommandOutput,
+    /// How many steps were answered.
+    pub answered: usize,
+    /// Whether the last step was answered.
+    pub finished: bool,
+    /// Whether an answered prompt appeared again (its answer was refused).
+    pub prompt_repeated: bool,
+}
+
+/// Drives one conversation on an open channel until the server closes it.
+async fn conversation(
+    reader: &mut ChannelReadHalf,
+    writer: &ChannelWriteHalf<Msg>,
+    command: &str,
+    steps: &[PromptStep<'_>],
+    max_output: usize,
+) -> Result<Conversation, SshError> {
+    writer
+        .exec(true, command.as_bytes())
+        .await
+        .map_err(SshError::Protocol)?;
+    let mut output = CommandOutput::default();
+    // Both streams in arrival order, to look for markers in.
+    let mut transcript: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+    let mut seen = 0usize;
+    let mut answered = 0usize;
+    let mut next = 0usize;
+    let mut last_answered: Option<usize> = None;
+    let mut prompt_repeated = false;
+    let mut closed_input = false;
+    while let Some(msg) = reader.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => {
+                output.stdout.extend_from_slice(&data);
+                transcript.extend_from_slice(&data);
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                output.stderr.extend_from_slice(&data);
+                transcript.extend_from_slice(&data);
+            }
+            ChannelMsg::ExitStatus { exit_status } => output.exit_status = Some(exit_status),
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                output.exit_signal = Some(format!("{signal_name:?}"))
+            }
+            ChannelMsg::Failure => return Err(SshError::Protocol(russh::Error::RequestDenied)),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+        if output.stdout.len() + output.stderr.len() > max_output {
+            return Err(SshError::OutputTooLarge { limit: max_output });
+        }
+        while !closed_input {
+            let fresh = &transcript[seen..];
+            let mut hit = None;
+            for (i, step) in steps.iter().enumerate().skip(next) {
+                if let Some(at) = find(fresh, step.marker.as_bytes()) {
+                    hit = Some((i, at));
+                    break;
+                }
+                if !step.optional {
+                    break;
+                }
+            }
+            if let Some((i, at)) = hit {
+                let step = &steps[i];
+                seen += at + step.marker.len();
+                writer.data(step.answer).await.map_err(SshError::Protocol)?;
+                answered += 1;
+                last_answered = Some(i);
+                next = i + 1;
+                if step.then_eof {
+                    writer.eof().await.map_err(SshError::Protocol)?;
+                    closed_input = true;
+                }
+                continue;
+            }
+            let repeated = last_answered
+                .and_then(|i| steps.get(i))
+                .is_some_and(|prev| find(fresh, prev.marker.as_bytes()).is_some());
+            if repeated {
+                prompt_repeated = true;
+                writer.eof().await.map_err(SshError::Protocol)?;
+                closed_input = true;
+            }
+            break;
+        }
+    }
+    Ok(Conversation {
+        output,
+        answered,
+        finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
+        prompt_repeated,
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Starts `command` on an open channel, feeds it `stdin` and collects what
