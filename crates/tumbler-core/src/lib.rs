@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod certificates;
+pub mod change_secret;
 pub mod domains;
 mod hashing;
 pub mod inventory;
@@ -17,6 +18,7 @@ pub mod vault;
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
 pub use certificates::{CertificateError, CertificateService};
+pub use change_secret::{ChangeSecretError, ChangeSecretService, EngineSettings};
 pub use domains::{DomainError, DomainService};
 pub use inventory::{InventoryError, InventoryService};
 pub use master_key::{MasterKeyError, MasterKeySource};

@@ -67,3 +67,15 @@ id_type!(
     /// An account: a username on an asset and its secret.
     AccountId
 );
+id_type!(
+    /// A change-secret task.
+    ChangeTaskId
+);
+id_type!(
+    /// One run of a change-secret task.
+    ExecutionId
+);
+id_type!(
+    /// One account in one execution.
+    RecordId
+);

@@ -17,7 +17,7 @@ pub struct InvalidValue {
     pub reason: String,
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidValue {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidValue {
     InvalidValue {
         field,
         reason: reason.into(),
@@ -27,7 +27,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidValue {
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
@@ -53,6 +53,8 @@ macro_rules! vocabulary {
         }
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// Whether Tumbler could reach an asset the last time it tried.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 mod blocklist;
+pub mod change_secret;
 pub mod clock;
 pub mod ids;
 pub mod inventory;
@@ -9,6 +10,7 @@ pub mod password;
 pub mod password_policy;
 pub mod permission;
 pub mod platform;
+pub mod schedule;
 pub mod totp;
 pub mod user;
 

@@ -30,6 +30,26 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
         "TUMBLER_AUTH__SOURCE_WINDOW_MINUTES",
         "auth.source_window_minutes",
     ),
+    (
+        "TUMBLER_CHANGE_SECRET__SECURE_MODE",
+        "change_secret.secure_mode",
+    ),
+    (
+        "TUMBLER_CHANGE_SECRET__MAX_PARALLEL_ASSETS",
+        "change_secret.max_parallel_assets",
+    ),
+    (
+        "TUMBLER_CHANGE_SECRET__ACCOUNT_TIMEOUT_SECONDS",
+        "change_secret.account_timeout_seconds",
+    ),
+    (
+        "TUMBLER_CHANGE_SECRET__MAX_ATTEMPTS",
+        "change_secret.max_attempts",
+    ),
+    (
+        "TUMBLER_CHANGE_SECRET__NODE_NAME",
+        "change_secret.node_name",
+    ),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -60,6 +80,8 @@ pub struct Config {
     pub vault: VaultConfig,
     /// Temporary passwords and throttling (lockout and sessions are in the password policy).
     pub auth: AuthConfig,
+    /// The change engine.
+    pub change_secret: ChangeSecretConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -73,6 +95,7 @@ impl Default for Config {
             tls: None,
             vault: VaultConfig::default(),
             auth: AuthConfig::default(),
+            change_secret: ChangeSecretConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -141,6 +164,36 @@ impl Default for AuthConfig {
             temporary_password_hours: 72,
             max_failures_per_source: 20,
             source_window_minutes: 15,
+        }
+    }
+}
+
+/// `[change_secret]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangeSecretConfig {
+    /// Never change privileged accounts, `root`/`administrator`, or the account Tumbler logs
+    /// in with. Turning it off is logged at start.
+    pub secure_mode: bool,
+    /// Assets worked on at once.
+    pub max_parallel_assets: u32,
+    /// The limit for changing and verifying one account (and for connecting).
+    pub account_timeout_seconds: u32,
+    /// Tries of a change while the target cannot be reached.
+    pub max_attempts: u32,
+    /// This node's name (defaults to the host name): a restarted node recovers its own
+    /// interrupted runs at once.
+    pub node_name: Option<String>,
+}
+
+impl Default for ChangeSecretConfig {
+    fn default() -> Self {
+        Self {
+            secure_mode: true,
+            max_parallel_assets: 10,
+            account_timeout_seconds: 60,
+            max_attempts: 3,
+            node_name: None,
         }
     }
 }
@@ -262,6 +315,13 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.tls.is_none() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::PlainHttpNotLoopback(self.listen));
+        }
+        let c = &self.change_secret;
+        if c.max_parallel_assets == 0 || c.account_timeout_seconds == 0 || c.max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                path: "(change_secret)".to_owned(),
+                message: "max_parallel_assets, account_timeout_seconds and max_attempts must be at least 1".to_owned(),
+            });
         }
         Ok(())
     }

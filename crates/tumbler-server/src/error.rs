@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
-    AuditError, AuthError, CertificateError, DomainError, InventoryError, PolicyError, RoleError,
-    UserError, VaultError,
+    AuditError, AuthError, CertificateError, ChangeSecretError, DomainError, InventoryError,
+    PolicyError, RoleError, UserError, VaultError,
 };
 
 /// An error answer of the JSON API.
@@ -259,6 +259,32 @@ impl From<InventoryError> for ApiError {
                 })).collect::<Vec<_>>()
             })),
             _ => e.field().map(|f| serde_json::json!({ "field": f })),
+        };
+        Self {
+            details,
+            ..Self::new(status, e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<ChangeSecretError> for ApiError {
+    fn from(e: ChangeSecretError) -> Self {
+        let status = match &e {
+            ChangeSecretError::Forbidden => StatusCode::FORBIDDEN,
+            ChangeSecretError::NotFound(_) => StatusCode::NOT_FOUND,
+            ChangeSecretError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ChangeSecretError::Duplicate
+            | ChangeSecretError::TaskDisabled
+            | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
+            ChangeSecretError::Auth(_) => match e {
+                ChangeSecretError::Auth(auth) => return auth.into(),
+                _ => return Self::internal(&e),
+            },
+            ChangeSecretError::Vault(_) | ChangeSecretError::Store(_) => return Self::internal(&e),
+        };
+        let details = match &e {
+            ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),
+            _ => None,
         };
         Self {
             details,

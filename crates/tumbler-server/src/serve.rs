@@ -71,6 +71,9 @@ impl RunningServer {
     }
 }
 
+/// How often the schedule and the stale-execution sweep run.
+const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Opens everything, binds `config.listen`, and serves until [`RunningServer::shutdown`].
 pub async fn start(
     config: &Config,
@@ -92,6 +95,24 @@ pub async fn start(
         .ensure_default()
         .await
         .map_err(StartupError::from)?;
+    if !services.change_secret.settings().secure_mode {
+        tracing::warn!(
+            "change_secret.secure_mode is off: privileged accounts, root and the accounts Tumbler logs in with will be changed too"
+        );
+    }
+    // Runs this node's previous process left unfinished are settled in the background, so
+    // that start-up does not wait on targets.
+    let recovering = services.change_secret.clone();
+    tokio::spawn(async move {
+        match recovering.recover(true).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(executions = n, "recovered interrupted change executions"),
+            Err(e) => {
+                tracing::error!(error = %e, "recovering interrupted change executions failed")
+            }
+        }
+    });
+    let scheduler = services.change_secret.spawn_background(SCHEDULER_TICK);
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -133,6 +154,7 @@ pub async fn start(
                     .await
             }
         };
+        scheduler.abort();
         services.store.close().await;
         served.map_err(ServeError::Io)
     });

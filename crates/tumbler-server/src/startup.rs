@@ -7,9 +7,9 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, CertificateService, DomainError, DomainService,
-    InventoryService, MasterKeyError, MasterKeySource, PolicyService, RoleError, RoleService,
-    UserService, Vault, VaultError,
+    AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DomainError,
+    DomainService, EngineSettings, InventoryService, MasterKeyError, MasterKeySource,
+    PolicyService, RoleError, RoleService, UserService, Vault, VaultError,
 };
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -79,6 +79,8 @@ pub struct Services {
     pub certificates: CertificateService,
     /// Nodes, assets and accounts.
     pub inventory: InventoryService,
+    /// Change-secret tasks, executions and records.
+    pub change_secret: ChangeSecretService,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -96,6 +98,7 @@ impl Services {
             policy: self.policy.clone(),
             certificates: self.certificates.clone(),
             inventory: self.inventory.clone(),
+            change_secret: self.change_secret.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -208,8 +211,15 @@ pub async fn open_services(
         store.clone(),
         vault.clone(),
         auth.clone(),
-        clock,
+        clock.clone(),
         TARGET_CONNECT_TIMEOUT,
+    );
+    let change_secret = ChangeSecretService::new(
+        store.clone(),
+        vault.clone(),
+        auth.clone(),
+        clock,
+        engine_settings(config),
     );
     let audit = AuditService::new(store.clone());
     Ok(Services {
@@ -223,5 +233,27 @@ pub async fn open_services(
         policy,
         certificates,
         inventory,
+        change_secret,
     })
+}
+
+/// The change engine's settings the configuration gives.
+pub fn engine_settings(config: &Config) -> EngineSettings {
+    let c = &config.change_secret;
+    let node_name = c.node_name.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "tumbler".to_owned())
+    });
+    EngineSettings {
+        node_name,
+        secure_mode: c.secure_mode,
+        max_parallel_assets: usize::try_from(c.max_parallel_assets).unwrap_or(10),
+        connect_timeout: TARGET_CONNECT_TIMEOUT,
+        account_timeout: std::time::Duration::from_secs(u64::from(c.account_timeout_seconds)),
+        max_attempts: c.max_attempts,
+        ..EngineSettings::default()
+    }
 }

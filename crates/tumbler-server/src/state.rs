@@ -3,8 +3,8 @@
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, CertificateService, DomainService, InventoryService, PolicyService,
-    RoleService, UserService, Vault,
+    AuditService, AuthService, CertificateService, ChangeSecretService, DomainService,
+    InventoryService, PolicyService, RoleService, UserService, Vault,
 };
 use tumbler_store::Store;
 
@@ -27,6 +27,8 @@ pub struct AppState {
     pub certificates: CertificateService,
     /// Nodes, assets and accounts.
     pub inventory: InventoryService,
+    /// Change-secret tasks, executions and records.
+    pub change_secret: ChangeSecretService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

@@ -8,6 +8,7 @@ mod integration {
     pub mod auth;
     pub mod browser;
     pub mod certificates;
+    pub mod change_secret;
     pub mod domains;
     pub mod inventory;
     pub mod policy;

@@ -10,6 +10,7 @@ mod api_tokens;
 mod audit;
 mod backup;
 mod certificates;
+mod change_secret;
 mod conditions;
 mod domains;
 mod error;
@@ -28,6 +29,10 @@ pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use audit::AuditFilter;
 pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
+pub use change_secret::{
+    ExecutionFilter, ExecutionRow, LogLine, RecordFilter, RecordRow, Resolution, TaskRow,
+    TASK_SECRET_OWNER,
+};
 pub use domains::DomainRow;
 pub use error::StoreError;
 pub use inventory::{

@@ -19,6 +19,10 @@ const SQLITE: &[Migration] = &[
         include_str!("../migrations/sqlite/0006_certificates.sql"),
     ),
     (7, include_str!("../migrations/shared/0007_inventory.sql")),
+    (
+        8,
+        include_str!("../migrations/shared/0008_change_secret.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -34,6 +38,10 @@ const POSTGRES: &[Migration] = &[
         include_str!("../migrations/postgres/0006_certificates.sql"),
     ),
     (7, include_str!("../migrations/shared/0007_inventory.sql")),
+    (
+        8,
+        include_str!("../migrations/shared/0008_change_secret.sql"),
+    ),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

@@ -41,6 +41,32 @@ fn with_password(options: MySqlConnectOptions, password: &SecretString) -> MySql
     }
 }
 
+/// Sets the native hash on every `user@host` entry named `user`; false when there is none.
+async fn set_native_hash(
+    conn: &mut sqlx::MySqlConnection,
+    user: String,
+    hash: String,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Executor;
+    let hosts: Vec<(String,)> =
+        sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
+            .bind(user.clone())
+            .fetch_all(&mut *conn)
+            .await?;
+    if hosts.is_empty() {
+        return Ok(false);
+    }
+    for (host,) in hosts {
+        let sql = format!(
+            "SET PASSWORD FOR {}@{} = '{hash}'",
+            quote_literal(&user),
+            quote_literal(&host)
+        );
+        conn.execute(sql.as_str()).await?;
+    }
+    Ok(true)
+}
+
 /// A MySQL string literal: single-quoted, with quotes and backslashes escaped.
 pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -101,25 +127,7 @@ impl MysqlAdmin {
         new_password: &SecretString,
     ) -> Result<(), DbError> {
         let hash = mysql_native_hash(new_password.expose_secret());
-        let work = async {
-            let hosts: Vec<(String,)> =
-                sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
-                    .bind(user)
-                    .fetch_all(&mut self.conn)
-                    .await?;
-            if hosts.is_empty() {
-                return Ok(false);
-            }
-            for (host,) in hosts {
-                let sql = format!(
-                    "SET PASSWORD FOR {}@{} = '{hash}'",
-                    quote_literal(user),
-                    quote_literal(&host)
-                );
-                sqlx::raw_sql(&sql).execute(&mut self.conn).await?;
-            }
-            Ok::<_, sqlx::Error>(true)
-        };
+        let work = set_native_hash(&mut self.conn, user.to_owned(), hash);
         match tokio::time::timeout(self.timeout, work).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),

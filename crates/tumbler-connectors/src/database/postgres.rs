@@ -93,7 +93,7 @@ impl PostgresAdmin {
             "ALTER ROLE {} PASSWORD '{verifier}'",
             quote_identifier(role)
         );
-        let run = sqlx::raw_sql(&sql).execute(&mut self.conn);
+        let run = sqlx::Executor::execute(&mut self.conn, sql.as_str());
         match tokio::time::timeout(self.timeout, run).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),

@@ -37,7 +37,7 @@ struct Contact {
 }
 
 /// The host key policy for an asset's current state.
-fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
+pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
     match (&asset.host_key.fingerprint, asset.host_key.status) {
         (Some(fp), HostKeyStatus::Verified) => match fp.parse() {
             Ok(fp) => HostKeyPolicy::Pinned(fp),
@@ -57,7 +57,10 @@ fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
 }
 
 /// The asset's host key state after a contact that presented `presented`.
-fn next_host_key(asset: &AssetRow, presented: Option<&HostKeyFingerprint>) -> HostKeyState {
+pub(crate) fn next_host_key(
+    asset: &AssetRow,
+    presented: Option<&HostKeyFingerprint>,
+) -> HostKeyState {
     let current = asset.host_key.clone();
     let Some(presented) = presented else {
         return current;

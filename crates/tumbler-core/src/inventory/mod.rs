@@ -16,8 +16,10 @@ mod transfer;
 
 pub use accounts::{AccountInput, AccountPatch, AccountQuery, VerifyOutcome};
 pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
+pub(crate) use connect::{next_host_key, policy_for};
 pub use error::InventoryError;
 pub use nodes::NodeView;
+pub(crate) use nodes::Tree;
 pub use settings::InventorySettings;
 pub use transfer::{ImportProblem, ImportReport, ACCOUNT_COLUMNS, ASSET_COLUMNS};
 

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod certificates;
+pub mod change_secret;
 pub mod domains;
 pub mod health;
 pub mod json_body;
@@ -133,6 +134,52 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/accounts/{id}/verify", post(accounts::verify))
         .route("/api/v1/accounts/{id}/reveal", post(accounts::reveal))
+        .route(
+            "/api/v1/change-secret/tasks",
+            get(change_secret::list_tasks).post(change_secret::create_task),
+        )
+        .route(
+            "/api/v1/change-secret/tasks/{id}",
+            get(change_secret::get_task)
+                .patch(change_secret::patch_task)
+                .delete(change_secret::delete_task),
+        )
+        .route(
+            "/api/v1/change-secret/tasks/{id}/copy",
+            post(change_secret::copy_task),
+        )
+        .route(
+            "/api/v1/change-secret/tasks/{id}/execute",
+            post(change_secret::execute_task),
+        )
+        .route(
+            "/api/v1/change-secret/executions",
+            get(change_secret::list_executions),
+        )
+        .route(
+            "/api/v1/change-secret/executions/{id}",
+            get(change_secret::get_execution),
+        )
+        .route(
+            "/api/v1/change-secret/executions/{id}/log",
+            get(change_secret::execution_log),
+        )
+        .route(
+            "/api/v1/change-secret/records",
+            get(change_secret::list_records),
+        )
+        .route(
+            "/api/v1/change-secret/records/{id}/reveal",
+            post(change_secret::reveal_record),
+        )
+        .route(
+            "/api/v1/change-secret/records/{id}/{action}",
+            post(change_secret::record_action),
+        )
+        .route(
+            "/api/v1/change-secret/overview",
+            get(change_secret::overview),
+        )
 }
 
 /// A page of a list: `{"items": [...], "total": N}`.

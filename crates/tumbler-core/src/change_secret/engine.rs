@@ -1,0 +1,947 @@
+//! One execution's run: resolve the task's accounts, apply secure mode, then per asset (many
+//! at once) and per account (one after the other on one session): stage -> change -> verify
+//! -> commit.
+
+use super::target::{close, ChangeSession, Changer, Failure, Login};
+use super::tasks::TaskSpec;
+use super::{ChangeSecretError, ChangeSecretService};
+use crate::event;
+use crate::inventory::Tree;
+use crate::RequestOrigin;
+use secrecy::SecretString;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_secret::{
+    secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy,
+};
+use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
+use tumbler_domain::inventory::{AccountStatus, NodePath, SecretType};
+use tumbler_domain::platform;
+use tumbler_store::{
+    AccountFilter, AccountRow, AssetFilter, AssetRow, ExecutionRow, RecordRow, Resolution,
+    StoreError, TaskRow,
+};
+
+/// The most accounts one asset contributes.
+const MAX_ACCOUNTS_PER_ASSET: i64 = 10_000;
+/// The most assets one execution covers.
+const MAX_ASSETS: i64 = 100_000;
+
+/// One asset's share of a run.
+struct AssetPlan {
+    asset: AssetRow,
+    /// Every account of the asset (to find the privileged one and root).
+    all_accounts: Vec<AccountRow>,
+    /// The accounts to change, with their records.
+    work: Vec<(RecordRow, AccountRow)>,
+}
+
+/// Where an account's secret stands after a change attempt.
+pub(super) enum ChangeOutcome {
+    /// Committed: the new secret is current.
+    Committed,
+    /// Not changed; the current secret stays (pending dropped).
+    NotChanged(Failure),
+    /// The target took the change but the new secret could not be proved: pending kept.
+    Unverified(Failure),
+    /// Neither secret could be proved: pending kept for a person.
+    Unknown(Failure),
+    /// Only the previous secret works (found by recovery): it becomes current again.
+    Previous(Failure),
+}
+
+impl ChangeSecretService {
+    /// Appends a line to the execution's log (never a secret). Failures to log are logged.
+    pub(super) async fn log_line(&self, id: &ExecutionId, line: &str) {
+        let write = async {
+            let mut tx = self.store.begin().await?;
+            tx.append_log_line(id, self.clock.now(), line).await?;
+            tx.commit().await
+        };
+        if let Err(e) = write.await {
+            tracing::warn!(execution = %id, error = %e, "could not write an execution log line");
+        }
+    }
+
+    /// Runs an execution to its end.
+    pub(super) async fn run_execution(&self, id: &ExecutionId) -> Result<(), ChangeSecretError> {
+        let exec = self
+            .store
+            .execution(id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("execution"))?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_execution_status(id, ExecutionStatus::Running, Some(now), None)
+            .await?;
+        tx.commit().await?;
+        let heartbeat = self.spawn_heartbeat();
+        let result = self.run_plan(&exec).await;
+        heartbeat.abort();
+        let status = match &result {
+            Ok(()) => self.final_status(id).await?,
+            Err(e) => {
+                self.log_line(id, &format!("the run stopped: {e}")).await;
+                ExecutionStatus::Failed
+            }
+        };
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_execution_status(id, status, None, Some(now)).await?;
+        tx.append_audit(
+            &event(
+                "engine",
+                "change_execution.finish",
+                ("change_execution", id.as_str()),
+                if status == ExecutionStatus::Succeeded {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                &RequestOrigin {
+                    source: self.settings.node_name.clone(),
+                },
+                format!("task {}: {status}", exec.task_name),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.log_line(id, &format!("finished: {status}")).await;
+        result
+    }
+
+    fn spawn_heartbeat(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let clock = self.clock.clone();
+        let node = self.settings.node_name.clone();
+        let every = (self.settings.stale_after / 4).max(std::time::Duration::from_secs(1));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = store.heartbeat_executions(&node, clock.now()).await {
+                    tracing::warn!(error = %e, "execution heartbeat failed");
+                }
+            }
+        })
+    }
+
+    /// The status an execution ends with, from its records.
+    async fn final_status(&self, id: &ExecutionId) -> Result<ExecutionStatus, ChangeSecretError> {
+        let counts = self.store.execution_counts(id).await?;
+        let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
+        let bad = n(RecordStatus::Failed) + n(RecordStatus::Unverified) + n(RecordStatus::Pending);
+        Ok(if bad == 0 {
+            ExecutionStatus::Succeeded
+        } else if n(RecordStatus::Success) == 0 {
+            ExecutionStatus::Failed
+        } else {
+            ExecutionStatus::Partial
+        })
+    }
+
+    async fn run_plan(&self, exec: &ExecutionRow) -> Result<(), ChangeSecretError> {
+        let task = self
+            .store
+            .change_task(&exec.task_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("task"))?;
+        let spec: TaskSpec = serde_json::from_str(&task.spec)
+            .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
+        let specified = match (spec.secret_strategy, task.specified_secret_version) {
+            (SecretStrategy::Specified, Some(v)) => Some(self.open_task_secret(&task.id, v).await?),
+            (SecretStrategy::Specified, None) => {
+                return Err(ChangeSecretError::RecordState(
+                    "the task has no specified secret".to_owned(),
+                ))
+            }
+            (SecretStrategy::Random, _) => None,
+        };
+        let plans = self.plan(exec, &task, &spec).await?;
+        let total: usize = plans.iter().map(|p| p.work.len()).sum();
+        self.log_line(
+            &exec.id,
+            &format!(
+                "started: {} asset(s), {total} account(s) to change{}",
+                plans.len(),
+                if self.settings.secure_mode {
+                    ""
+                } else {
+                    " (secure mode off)"
+                }
+            ),
+        )
+        .await;
+        let tofu = self.tofu().await;
+        let limit = Arc::new(Semaphore::new(self.settings.max_parallel_assets.max(1)));
+        let mut workers = tokio::task::JoinSet::new();
+        for plan in plans {
+            let (me, exec, spec, specified, limit) = (
+                self.clone(),
+                exec.clone(),
+                spec.clone(),
+                specified.clone(),
+                limit.clone(),
+            );
+            workers.spawn(async move {
+                let Ok(_run_permit) = limit.acquire_owned().await else {
+                    return;
+                };
+                let Ok(_node_permit) = me.permits.clone().acquire_owned().await else {
+                    return;
+                };
+                me.run_asset(&exec, &spec, plan, specified.as_ref(), tofu)
+                    .await;
+            });
+        }
+        while let Some(joined) = workers.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(execution = %exec.id, error = %e, "an asset worker panicked");
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the task's assets and accounts and writes a record for each account (secure
+    /// mode's skips as `ignored` with the reason).
+    async fn plan(
+        &self,
+        exec: &ExecutionRow,
+        task: &TaskRow,
+        spec: &TaskSpec,
+    ) -> Result<Vec<AssetPlan>, ChangeSecretError> {
+        let mut asset_ids: BTreeSet<AssetId> = spec.asset_ids.iter().cloned().collect();
+        if !spec.nodes.is_empty() {
+            let tree = Tree::new(self.store.nodes().await?);
+            let mut node_ids = Vec::new();
+            for path in &spec.nodes {
+                if let Some(node) = NodePath::parse(path).ok().and_then(|p| tree.find(&p)) {
+                    node_ids.extend(tree.subtree(&node.id));
+                } else {
+                    self.log_line(&exec.id, &format!("node {path} no longer exists"))
+                        .await;
+                }
+            }
+            if !node_ids.is_empty() {
+                let (rows, _) = self
+                    .store
+                    .assets(&AssetFilter {
+                        domains: vec![task.domain_id.clone()],
+                        nodes: Some(node_ids),
+                        limit: MAX_ASSETS,
+                        ..AssetFilter::default()
+                    })
+                    .await?;
+                asset_ids.extend(rows.into_iter().map(|a| a.id));
+            }
+        }
+        let usernames: BTreeSet<&str> = spec.usernames.iter().map(String::as_str).collect();
+        let now = self.clock.now();
+        let mut plans = Vec::new();
+        let mut records = Vec::new();
+        for asset_id in asset_ids {
+            let Some(asset) = self
+                .store
+                .asset(&asset_id)
+                .await?
+                .filter(|a| a.domain_id == task.domain_id)
+            else {
+                self.log_line(&exec.id, &format!("asset {asset_id} no longer exists"))
+                    .await;
+                continue;
+            };
+            let (all_accounts, _) = self
+                .store
+                .accounts(&AccountFilter {
+                    domains: vec![task.domain_id.clone()],
+                    asset_id: Some(asset.id.clone()),
+                    limit: MAX_ACCOUNTS_PER_ASSET,
+                    ..AccountFilter::default()
+                })
+                .await?;
+            let login = login_account(&all_accounts).map(|a| a.id.clone());
+            let mut work = Vec::new();
+            let selected: Vec<AccountRow> = all_accounts
+                .iter()
+                .filter(|a| usernames.contains(a.username.as_str()))
+                .cloned()
+                .collect();
+            for account in &selected {
+                let skip = if self.settings.secure_mode {
+                    secure_mode_skip(
+                        &account.username,
+                        account.privileged,
+                        login.as_ref() == Some(&account.id),
+                    )
+                } else {
+                    None
+                };
+                let (status, code, reason) = match (skip, account.secret_type) {
+                    (Some(s), _) => (RecordStatus::Ignored, s.code(), s.to_string()),
+                    (None, SecretType::SshKey) => (
+                        RecordStatus::Ignored,
+                        "secret_type_mismatch",
+                        "the account holds an SSH key; this task changes passwords".to_owned(),
+                    ),
+                    (None, SecretType::Password) => (RecordStatus::Pending, "", String::new()),
+                };
+                let record = RecordRow {
+                    id: RecordId::generate(),
+                    execution_id: exec.id.clone(),
+                    account_id: account.id.clone(),
+                    asset_id: asset.id.clone(),
+                    asset_name: asset.name.clone(),
+                    domain_id: asset.domain_id.clone(),
+                    username: account.username.clone(),
+                    status,
+                    reason_code: code.to_owned(),
+                    reason: reason.clone(),
+                    old_version: Some(account.current_version),
+                    new_version: None,
+                    attempts: 0,
+                    new_secret_verified_at: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                if status == RecordStatus::Pending {
+                    work.push((record.clone(), account.clone()));
+                } else {
+                    self.log_line(
+                        &exec.id,
+                        &format!("{}@{}: skipped, {reason}", account.username, asset.name),
+                    )
+                    .await;
+                }
+                records.push(record);
+            }
+            // The privileged account changes last, so the others still use its old secret.
+            work.sort_by_key(|(_, a)| a.privileged);
+            plans.push(AssetPlan {
+                asset,
+                all_accounts,
+                work,
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        for r in &records {
+            tx.insert_record(r).await?;
+        }
+        tx.commit().await?;
+        Ok(plans)
+    }
+
+    /// Works through one asset's accounts on one session.
+    async fn run_asset(
+        &self,
+        exec: &ExecutionRow,
+        spec: &TaskSpec,
+        plan: AssetPlan,
+        specified: Option<&SecretString>,
+        tofu: bool,
+    ) {
+        if plan.work.is_empty() {
+            return;
+        }
+        let changer = match self
+            .changer_for(&plan.asset, &plan.all_accounts, spec, tofu)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let f = Failure::new("internal", e.to_string());
+                for (record, account) in plan.work {
+                    self.fail_unstaged(exec, record, &account, &f).await;
+                }
+                return;
+            }
+        };
+        let mut shared: Option<ChangeSession> = None;
+        if changer.privileged.is_some() {
+            match self.open_with_retries(exec, &changer, None).await {
+                Ok(s) => shared = Some(s),
+                Err(f) => {
+                    self.log_line(
+                        &exec.id,
+                        &format!(
+                            "{}: cannot change accounts: {}",
+                            plan.asset.name,
+                            f.reason()
+                        ),
+                    )
+                    .await;
+                    for (record, account) in plan.work {
+                        self.fail_unstaged(exec, record, &account, &f).await;
+                    }
+                    return;
+                }
+            }
+        }
+        for (record, account) in plan.work {
+            let new = match specified {
+                Some(s) => s.clone(),
+                None => match spec.password_rules.generate() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let f = Failure::new("invalid_rules", e.to_string());
+                        self.fail_unstaged(exec, record, &account, &f).await;
+                        continue;
+                    }
+                },
+            };
+            let limit = self.settings.account_timeout * (self.settings.max_attempts.max(1) + 1);
+            let work = self.change_account(
+                exec,
+                &changer,
+                shared.as_mut(),
+                record.clone(),
+                &account,
+                &new,
+            );
+            if tokio::time::timeout(limit, work).await.is_err() {
+                // The account may be left staged: recovery-by-login settles it now.
+                self.log_line(
+                    &exec.id,
+                    &format!(
+                        "{}@{}: timed out; checking which secret works",
+                        account.username, plan.asset.name
+                    ),
+                )
+                .await;
+                if let Ok(Some(fresh)) = self.store.account(&account.id).await {
+                    if let Some(pending) = fresh.pending_version {
+                        let _ = self
+                            .settle_by_login(exec, &changer.asset, &fresh, pending, tofu, "timeout")
+                            .await;
+                    }
+                }
+            }
+        }
+        if let Some(s) = shared {
+            close(s).await;
+        }
+    }
+
+    /// Who changes accounts on `asset`, and how (privileged account, become, shell).
+    pub(super) async fn changer_for(
+        &self,
+        asset: &AssetRow,
+        all_accounts: &[AccountRow],
+        spec: &TaskSpec,
+        tofu: bool,
+    ) -> Result<Changer, ChangeSecretError> {
+        let platform = platform::find(&asset.platform).ok_or_else(|| {
+            ChangeSecretError::RecordState(format!("unknown platform {}", asset.platform))
+        })?;
+        let login = login_account(all_accounts).cloned();
+        let privileged = match login {
+            Some(a) => {
+                let secret = self
+                    .open_account_secret(a.id.as_str(), a.current_version)
+                    .await?;
+                Some((a, secret))
+            }
+            None => None,
+        };
+        let root = all_accounts
+            .iter()
+            .find(|a| a.username == "root" && a.secret_type == SecretType::Password)
+            .map(|a| (a.id.clone(), a.current_version));
+        let root_secret = match root {
+            Some((id, version)) => Some(self.open_account_secret(id.as_str(), version).await?),
+            None => None,
+        };
+        let option = |name: &str| -> String {
+            spec.params
+                .get(name)
+                .cloned()
+                .or_else(|| {
+                    privileged
+                        .as_ref()
+                        .and_then(|(a, _)| a.options.get(name).cloned())
+                })
+                .or_else(|| platform.option(name).map(|o| o.default.to_owned()))
+                .unwrap_or_default()
+        };
+        Ok(Changer {
+            become_method: option("become"),
+            shell: {
+                let s = option("shell");
+                if s.is_empty() {
+                    "/bin/sh".to_owned()
+                } else {
+                    s
+                }
+            },
+            asset: asset.clone(),
+            platform,
+            privileged,
+            root_secret,
+            tofu,
+        })
+    }
+
+    /// Opens a change session, retrying (with back-off) while the target cannot be reached.
+    async fn open_with_retries(
+        &self,
+        exec: &ExecutionRow,
+        changer: &Changer,
+        own: Option<(&AccountRow, &SecretString)>,
+    ) -> Result<ChangeSession, Failure> {
+        let mut attempt = 1;
+        loop {
+            match self.open_change_session(changer, own).await {
+                Ok(s) => return Ok(s),
+                Err(f) if f.transient && attempt < self.settings.max_attempts => {
+                    let pause = self.settings.retry_backoff * 2u32.saturating_pow(attempt - 1);
+                    self.log_line(
+                        &exec.id,
+                        &format!(
+                            "{}: {} (attempt {attempt}); retrying in {} ms",
+                            changer.asset.name,
+                            f.reason(),
+                            pause.as_millis()
+                        ),
+                    )
+                    .await;
+                    // A deliberate back-off between attempts at an unreachable target.
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err(f) => return Err(f),
+            }
+        }
+    }
+
+    /// Marks a record failed for an account that was never staged (nothing changed), and the
+    /// account as needing attention.
+    async fn fail_unstaged(
+        &self,
+        exec: &ExecutionRow,
+        mut record: RecordRow,
+        account: &AccountRow,
+        f: &Failure,
+    ) {
+        record.status = RecordStatus::Failed;
+        record.reason_code = f.code.to_owned();
+        record.reason = f.message.clone();
+        record.updated_at = self.clock.now();
+        let write = async {
+            let mut tx = self.store.begin().await?;
+            tx.update_record(&record).await?;
+            if let Some(fresh) = tx.account(&account.id).await? {
+                if fresh.pending_version.is_none() {
+                    tx.set_account_verification(
+                        &account.id,
+                        AccountStatus::NeedsAttention,
+                        &f.reason(),
+                        fresh.last_verified_at,
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await
+        };
+        if let Err(e) = write.await {
+            tracing::error!(record = %record.id, error = %e, "could not record a failure");
+        }
+        self.log_line(
+            &exec.id,
+            &format!(
+                "{}@{}: failed, {}",
+                account.username,
+                record.asset_name,
+                f.reason()
+            ),
+        )
+        .await;
+    }
+
+    /// Stages the new secret (durable, sealed) and takes the account for this change; `None`
+    /// when another change holds it.
+    async fn stage(
+        &self,
+        exec: &ExecutionRow,
+        record: &mut RecordRow,
+        account: &AccountRow,
+        new: &SecretString,
+    ) -> Result<Option<(AccountRow, i64)>, ChangeSecretError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let fresh = tx
+            .account(&account.id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("account"))?;
+        if fresh.pending_version.is_some() {
+            return Ok(None);
+        }
+        let version = match (record.new_version, record.old_version) {
+            // A retry re-stages the same new secret while the account is as it was.
+            (Some(v), Some(old)) if old == fresh.current_version => v,
+            _ => fresh.next_version,
+        };
+        if record.new_version != Some(version) {
+            self.vault
+                .seal(
+                    &mut tx,
+                    tumbler_store::ACCOUNT_SECRET_OWNER,
+                    account.id.as_str(),
+                    version,
+                    secrecy::ExposeSecret::expose_secret(new).as_bytes(),
+                )
+                .await?;
+        }
+        if !tx
+            .stage_account_change(&account.id, fresh.current_version, version, now)
+            .await?
+        {
+            return Ok(None);
+        }
+        record.old_version = Some(fresh.current_version);
+        record.new_version = Some(version);
+        record.attempts += 1;
+        record.status = RecordStatus::Pending;
+        record.updated_at = now;
+        tx.update_record(record).await?;
+        tx.append_audit(
+            &event(
+                "engine",
+                "account.change.stage",
+                ("account", account.id.as_str()),
+                Outcome::Success,
+                &RequestOrigin {
+                    source: self.settings.node_name.clone(),
+                },
+                format!(
+                    "{}@{} secret version {version} staged (execution {})",
+                    account.username, record.asset_name, exec.id
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some((fresh, version)))
+    }
+
+    /// The whole write-ahead sequence for one account.
+    pub(super) async fn change_account(
+        &self,
+        exec: &ExecutionRow,
+        changer: &Changer,
+        mut shared: Option<&mut ChangeSession>,
+        mut record: RecordRow,
+        account: &AccountRow,
+        new: &SecretString,
+    ) {
+        let who = format!("{}@{}", account.username, changer.asset.name);
+        let (fresh, version) = match self.stage(exec, &mut record, account, new).await {
+            Ok(Some(staged)) => staged,
+            Ok(None) => {
+                let f = Failure::new(
+                    "change_in_progress",
+                    "another change of this account is under way; it was changed once",
+                );
+                record.status = RecordStatus::Failed;
+                record.reason_code = f.code.to_owned();
+                record.reason = f.message.clone();
+                record.updated_at = self.clock.now();
+                let _ = self.save_record(&record).await;
+                self.log_line(&exec.id, &format!("{who}: skipped, {}", f.reason()))
+                    .await;
+                return;
+            }
+            Err(e) => {
+                self.fail_unstaged(
+                    exec,
+                    record,
+                    account,
+                    &Failure::new("internal", e.to_string()),
+                )
+                .await;
+                return;
+            }
+        };
+        self.log_line(
+            &exec.id,
+            &format!("{who}: new secret staged as version {version}"),
+        )
+        .await;
+        // Change on the target, retrying while it cannot be reached.
+        let mut attempt = 1;
+        let changed = loop {
+            let result = match shared {
+                Some(ref mut session) => {
+                    (self.change_on_target(changer, session, &account.username, new)).await
+                }
+                None => {
+                    let current = self
+                        .open_account_secret(fresh.id.as_str(), fresh.current_version)
+                        .await;
+                    match current {
+                        Err(e) => Err(Failure::new("internal", e.to_string())),
+                        Ok(current) => {
+                            match (self.open_change_session(changer, Some((&fresh, &current))))
+                                .await
+                            {
+                                Ok(mut own) => {
+                                    let r = self
+                                        .change_on_target(changer, &mut own, &account.username, new)
+                                        .await;
+                                    close(own).await;
+                                    r
+                                }
+                                Err(f) => Err(f),
+                            }
+                        }
+                    }
+                }
+            };
+            match result {
+                Err(f) if f.transient && !f.ambiguous && attempt < self.settings.max_attempts => {
+                    let pause = self.settings.retry_backoff * 2u32.saturating_pow(attempt - 1);
+                    self.log_line(
+                        &exec.id,
+                        &format!("{who}: {} (attempt {attempt}); retrying", f.reason()),
+                    )
+                    .await;
+                    // A deliberate back-off between attempts at an unreachable target.
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        let outcome = match changed {
+            Err(f) if f.ambiguous => {
+                self.log_line(
+                    &exec.id,
+                    &format!("{who}: {}; checking which secret works", f.reason()),
+                )
+                .await;
+                (self.probe(changer, &fresh, version, new)).await
+            }
+            Err(f) => ChangeOutcome::NotChanged(f),
+            Ok(()) => {
+                self.log_line(&exec.id, &format!("{who}: changed on the target"))
+                    .await;
+                match (self.login_with(&changer.asset, changer.platform, &fresh, new, changer.tofu))
+                    .await
+                {
+                    Login::Works => ChangeOutcome::Committed,
+                    Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
+                    Login::Refused => {
+                        let f = Failure::new(
+                            "verify_failed",
+                            "the target accepted the change but refused a login with the new secret",
+                        );
+                        match (self.current_works(changer, &fresh)).await {
+                            Some(true) => ChangeOutcome::NotChanged(f),
+                            _ => ChangeOutcome::Unknown(f),
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(e) = (self.apply_outcome(exec, &mut record, &fresh, version, outcome)).await {
+            tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
+        }
+    }
+
+    async fn current_works(&self, changer: &Changer, account: &AccountRow) -> Option<bool> {
+        let current = self
+            .open_account_secret(account.id.as_str(), account.current_version)
+            .await
+            .ok()?;
+        match self
+            .login_with(
+                &changer.asset,
+                changer.platform,
+                account,
+                &current,
+                changer.tofu,
+            )
+            .await
+        {
+            Login::Works => Some(true),
+            Login::Refused => Some(false),
+            Login::Inconclusive(_) => None,
+        }
+    }
+
+    /// After an ambiguous error: which secret works now?
+    async fn probe(
+        &self,
+        changer: &Changer,
+        account: &AccountRow,
+        _version: i64,
+        new: &SecretString,
+    ) -> ChangeOutcome {
+        match self
+            .login_with(&changer.asset, changer.platform, account, new, changer.tofu)
+            .await
+        {
+            Login::Works => ChangeOutcome::Committed,
+            Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
+            Login::Refused => {
+                let f = Failure::new(
+                    "timeout",
+                    "the change did not finish; the old secret still works",
+                );
+                match self.current_works(changer, account).await {
+                    Some(true) => ChangeOutcome::NotChanged(f),
+                    _ => ChangeOutcome::Unknown(Failure::new(
+                        "verify_failed",
+                        "neither the new nor the old secret logs in",
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn save_record(&self, record: &RecordRow) -> Result<(), ChangeSecretError> {
+        let mut tx = self.store.begin().await?;
+        tx.update_record(record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores where the account stands and the record's outcome, in one transaction with its
+    /// audit event.
+    pub(super) async fn apply_outcome(
+        &self,
+        exec: &ExecutionRow,
+        record: &mut RecordRow,
+        account: &AccountRow,
+        version: i64,
+        outcome: ChangeOutcome,
+    ) -> Result<(), ChangeSecretError> {
+        let now = self.clock.now();
+        let who = format!("{}@{}", account.username, record.asset_name);
+        let (resolution, status, failure) = match &outcome {
+            ChangeOutcome::Committed => (
+                Resolution {
+                    current_version: version,
+                    previous_version: Some(account.current_version),
+                    pending_version: None,
+                    status: AccountStatus::Ok,
+                    changed: true,
+                    verified: true,
+                },
+                RecordStatus::Success,
+                None,
+            ),
+            ChangeOutcome::NotChanged(f) => (
+                Resolution {
+                    current_version: account.current_version,
+                    previous_version: account.previous_version,
+                    pending_version: None,
+                    status: AccountStatus::NeedsAttention,
+                    changed: false,
+                    verified: false,
+                },
+                RecordStatus::Failed,
+                Some(f),
+            ),
+            ChangeOutcome::Unverified(f) => (
+                Resolution {
+                    current_version: account.current_version,
+                    previous_version: account.previous_version,
+                    pending_version: Some(version),
+                    status: AccountStatus::NeedsAttention,
+                    changed: false,
+                    verified: false,
+                },
+                RecordStatus::Unverified,
+                Some(f),
+            ),
+            ChangeOutcome::Unknown(f) => (
+                Resolution {
+                    current_version: account.current_version,
+                    previous_version: account.previous_version,
+                    pending_version: Some(version),
+                    status: AccountStatus::NeedsAttention,
+                    changed: false,
+                    verified: false,
+                },
+                RecordStatus::Failed,
+                Some(f),
+            ),
+            ChangeOutcome::Previous(f) => (
+                Resolution {
+                    current_version: account.previous_version.unwrap_or(account.current_version),
+                    previous_version: Some(account.current_version),
+                    pending_version: None,
+                    status: AccountStatus::Ok,
+                    changed: true,
+                    verified: true,
+                },
+                RecordStatus::Failed,
+                Some(f),
+            ),
+        };
+        record.status = status;
+        record.reason_code = failure.map(|f| f.code.to_owned()).unwrap_or_default();
+        record.reason = failure.map(|f| f.message.clone()).unwrap_or_default();
+        let failure: Option<Failure> = failure.cloned();
+        let failure = failure.as_ref();
+        record.updated_at = now;
+        let account_reason = match failure {
+            Some(f) => f.reason(),
+            None => String::new(),
+        };
+        let mut tx = self.store.begin().await?;
+        let applied = tx
+            .resolve_account_change(&account.id, version, &resolution, &account_reason, now)
+            .await?;
+        if !applied {
+            record.status = RecordStatus::Failed;
+            record.reason_code = "account_changed".to_owned();
+            record.reason = "the account was changed by someone else meanwhile".to_owned();
+        }
+        tx.update_record(record).await?;
+        tx.append_audit(
+            &event(
+                "engine",
+                "account.change",
+                ("account", account.id.as_str()),
+                if record.status == RecordStatus::Success {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                &RequestOrigin {
+                    source: self.settings.node_name.clone(),
+                },
+                format!(
+                    "{who} secret version {version}: {} (execution {})",
+                    if record.reason_code.is_empty() {
+                        "committed"
+                    } else {
+                        record.reason_code.as_str()
+                    },
+                    exec.id
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let line = match record.status {
+            RecordStatus::Success => format!("{who}: verified and committed as version {version}"),
+            s => format!("{who}: {s}, {}: {}", record.reason_code, record.reason),
+        };
+        self.log_line(&exec.id, &line).await;
+        Ok(())
+    }
+}
+
+/// The account Tumbler logs in with to change others: the first privileged account.
+fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
+    accounts
+        .iter()
+        .filter(|a| a.privileged)
+        .min_by(|a, b| a.username.cmp(&b.username))
+}

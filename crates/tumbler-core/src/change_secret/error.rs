@@ -1,0 +1,56 @@
+//! What went wrong with change-secret tasks, executions and records, with stable codes.
+
+use crate::{AuthError, VaultError};
+use tumbler_domain::inventory::InvalidValue;
+use tumbler_store::StoreError;
+
+/// What went wrong in the change engine's API.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeSecretError {
+    /// The caller lacks the permission.
+    #[error("you do not have permission for this")]
+    Forbidden,
+    /// No such object, or not in the caller's domains.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// A field was refused.
+    #[error("{0}")]
+    Invalid(#[from] InvalidValue),
+    /// The task name is taken in the domain.
+    #[error("a task with this name already exists")]
+    Duplicate,
+    /// The task is disabled.
+    #[error("the task is disabled")]
+    TaskDisabled,
+    /// The record action does not apply to the record's state.
+    #[error("{0}")]
+    RecordState(String),
+    /// Step-up authentication failed (no TOTP, wrong code...).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The vault failed.
+    #[error("internal error")]
+    Vault(#[from] VaultError),
+    /// The store failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+impl ChangeSecretError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::NotFound("task") => "task_not_found",
+            Self::NotFound("execution") => "execution_not_found",
+            Self::NotFound("record") => "record_not_found",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) => "invalid_request",
+            Self::Duplicate => "task_exists",
+            Self::TaskDisabled => "task_disabled",
+            Self::RecordState(_) => "record_state",
+            Self::Auth(e) => e.code(),
+            Self::Vault(_) | Self::Store(_) => "internal_error",
+        }
+    }
+}

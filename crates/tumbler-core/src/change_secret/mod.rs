@@ -1,0 +1,147 @@
+//! The change-secret engine: tasks (what to change where, how to make the new secret, when),
+//! executions (runs of a task, with a log) and records (one account in one run).
+//!
+//! A change is write-ahead, per account: stage the new secret sealed and durable (account
+//! `changing`), change it on the target, verify by a fresh login, commit (pending -> current,
+//! current -> previous). A crash at any point is recovered by logging in with pending, then
+//! current, then previous ([`ChangeSecretService::recover`]). One change per account at a
+//! time: staging is a compare-and-set on the account row.
+
+mod engine;
+mod error;
+mod records;
+mod recovery;
+mod scheduler;
+mod target;
+mod tasks;
+
+pub use error::ChangeSecretError;
+pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
+pub use tasks::{ExecutionView, TaskInput, TaskPatch, TaskSpec, TaskView};
+
+use crate::{AuthService, Principal, Vault};
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tumbler_connectors::ssh::SshConnector;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::Clock;
+use tumbler_store::Store;
+use zeroize::Zeroizing;
+
+/// How the engine runs (from the `[change_secret]` configuration).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// This Tumbler node's name: executions it runs carry it, so a restarted node knows its
+    /// own interrupted runs.
+    pub node_name: String,
+    /// Never change privileged accounts, `root`/`administrator`, or the account used to log
+    /// in (on by default).
+    pub secure_mode: bool,
+    /// How many assets one execution works on at once.
+    pub max_parallel_assets: usize,
+    /// The limit for connecting to a target.
+    pub connect_timeout: Duration,
+    /// The limit for changing and verifying one account.
+    pub account_timeout: Duration,
+    /// How many times a change is tried when the target could not be reached.
+    pub max_attempts: u32,
+    /// The pause before the first retry (doubled for each further one).
+    pub retry_backoff: Duration,
+    /// An execution whose node has not said it is alive for this long is taken over.
+    pub stale_after: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            node_name: "tumbler".to_owned(),
+            secure_mode: true,
+            max_parallel_assets: 10,
+            connect_timeout: Duration::from_secs(15),
+            account_timeout: Duration::from_secs(60),
+            max_attempts: 3,
+            retry_backoff: Duration::from_secs(1),
+            stale_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Tasks, executions and records.
+#[derive(Clone)]
+pub struct ChangeSecretService {
+    store: Store,
+    vault: Vault,
+    auth: AuthService,
+    clock: Arc<dyn Clock>,
+    ssh: SshConnector,
+    settings: Arc<EngineSettings>,
+    /// Bounds the assets worked on at once across all executions of this node.
+    permits: Arc<Semaphore>,
+}
+
+impl ChangeSecretService {
+    /// A service over `store`, sealing secrets in `vault`, asking `auth` for step-up codes.
+    pub fn new(
+        store: Store,
+        vault: Vault,
+        auth: AuthService,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+    ) -> Self {
+        let ssh = SshConnector::new()
+            .with_connect_timeout(settings.connect_timeout)
+            .with_command_timeout(settings.account_timeout);
+        let permits = Arc::new(Semaphore::new(settings.max_parallel_assets.max(1)));
+        Self {
+            store,
+            vault,
+            auth,
+            clock,
+            ssh,
+            settings: Arc::new(settings),
+            permits,
+        }
+    }
+
+    /// The engine's settings.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Opens one version of an account's secret.
+    async fn open_account_secret(
+        &self,
+        account_id: &str,
+        version: i64,
+    ) -> Result<SecretString, ChangeSecretError> {
+        let bytes = self
+            .vault
+            .open_secret(tumbler_store::ACCOUNT_SECRET_OWNER, account_id, version)
+            .await?;
+        let text = Zeroizing::new(
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| tumbler_store::StoreError::Corrupt("secret not UTF-8".into()))?,
+        );
+        Ok(SecretString::from(text.as_str()))
+    }
+}
+
+/// Fails with [`ChangeSecretError::Forbidden`] unless the caller holds `permission`.
+fn require(principal: &Principal, permission: Permission) -> Result<(), ChangeSecretError> {
+    principal.require_active()?;
+    if principal.can(permission) {
+        Ok(())
+    } else {
+        Err(ChangeSecretError::Forbidden)
+    }
+}
+
+/// The largest page a list returns.
+const MAX_PAGE: i64 = 1000;
+
+/// A page size within bounds.
+fn page_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, MAX_PAGE)
+}

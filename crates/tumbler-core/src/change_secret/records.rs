@@ -1,0 +1,456 @@
+//! Records as people see and act on them: list, retry (same new secret), verify (log in with
+//! the new secret), adopt (a verified new secret becomes current; fresh TOTP code), ignore,
+//! reveal (old and new secret; fresh TOTP code; audited); and the overview counts.
+
+use super::engine::ChangeOutcome;
+use super::target::{Changer, Login};
+use super::tasks::{ExecutionView, TaskSpec};
+use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
+use crate::{event, Principal, RequestOrigin};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
+use tumbler_domain::inventory::AccountStatus;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::platform;
+use tumbler_store::{AccountFilter, ExecutionFilter, RecordFilter, RecordRow, StoreError};
+use zeroize::Zeroizing;
+
+/// Which records to list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RecordQuery {
+    /// Only this execution's.
+    pub execution_id: Option<ExecutionId>,
+    /// Only this status.
+    pub status: Option<RecordStatus>,
+    /// Only this asset's.
+    pub asset_id: Option<AssetId>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// What a person can do to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordAction {
+    /// Run the change again with the same new secret.
+    Retry,
+    /// Log in with the new secret.
+    Verify,
+    /// Make a verified new secret current.
+    Adopt,
+    /// Set the record aside.
+    Ignore,
+}
+
+/// A record's old and new secrets (wiped when dropped; never `Debug`).
+pub struct RevealedRecord {
+    /// The secret before the change.
+    pub old_secret: Option<Zeroizing<String>>,
+    /// The new secret.
+    pub new_secret: Option<Zeroizing<String>>,
+}
+
+/// The counts the dashboard shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// Tasks in the caller's domains.
+    pub tasks: usize,
+    /// Enabled tasks with a schedule.
+    pub scheduled_tasks: usize,
+    /// Accounts per status.
+    pub accounts: BTreeMap<AccountStatus, i64>,
+    /// The latest executions.
+    pub recent_executions: Vec<ExecutionView>,
+    /// Accounts whose last change failed, with the reason.
+    pub failed_records: Vec<RecordRow>,
+}
+
+impl ChangeSecretService {
+    async fn visible_record(
+        &self,
+        principal: &Principal,
+        id: &RecordId,
+    ) -> Result<RecordRow, ChangeSecretError> {
+        require(principal, Permission::AssetsRead)?;
+        self.store
+            .record(id)
+            .await?
+            .filter(|r| principal.visible_domains().contains(&r.domain_id))
+            .ok_or(ChangeSecretError::NotFound("record"))
+    }
+
+    /// Records the caller may see.
+    pub async fn records(
+        &self,
+        principal: &Principal,
+        query: &RecordQuery,
+    ) -> Result<(Vec<RecordRow>, i64), ChangeSecretError> {
+        require(principal, Permission::AssetsRead)?;
+        Ok(self
+            .store
+            .records(&RecordFilter {
+                domains: principal.visible_domains(),
+                execution_id: query.execution_id.clone(),
+                status: query.status,
+                asset_id: query.asset_id.clone(),
+                account_id: None,
+                limit: page_limit(query.limit),
+                offset: query.offset.unwrap_or(0).max(0),
+            })
+            .await?)
+    }
+
+    /// One record the caller may see.
+    pub async fn record(
+        &self,
+        principal: &Principal,
+        id: &RecordId,
+    ) -> Result<RecordRow, ChangeSecretError> {
+        self.visible_record(principal, id).await
+    }
+
+    /// Acts on a record (audited). Adopt needs a fresh TOTP code.
+    pub async fn record_action(
+        &self,
+        principal: &Principal,
+        id: &RecordId,
+        action: RecordAction,
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<RecordRow, ChangeSecretError> {
+        require(principal, Permission::ChangesRun)?;
+        let record = self.visible_record(principal, id).await?;
+        let exec = self
+            .store
+            .execution(&record.execution_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("execution"))?;
+        let account = self
+            .store
+            .account(&record.account_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("account"))?;
+        let asset = self
+            .store
+            .asset(&record.asset_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("asset"))?;
+        let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
+        let staged_here =
+            record.new_version.is_some() && account.pending_version == record.new_version;
+        match action {
+            RecordAction::Ignore => {
+                if record.status == RecordStatus::Success {
+                    return Err(state("a successful record cannot be ignored"));
+                }
+                let mut r = record.clone();
+                r.status = RecordStatus::Ignored;
+                r.updated_at = self.clock.now();
+                let mut tx = self.store.begin().await?;
+                if staged_here {
+                    // The new version stays sealed (the record can still reveal it).
+                    let resolution = tumbler_store::Resolution {
+                        current_version: account.current_version,
+                        previous_version: account.previous_version,
+                        pending_version: None,
+                        status: AccountStatus::Unknown,
+                        changed: false,
+                        verified: false,
+                    };
+                    let v = record.new_version.unwrap_or_default();
+                    tx.resolve_account_change(&account.id, v, &resolution, "", r.updated_at)
+                        .await?;
+                }
+                tx.update_record(&r).await?;
+                self.audit_action(&mut tx, principal, &r, "ignore", origin)
+                    .await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+            RecordAction::Verify => {
+                let Some(v) = record.new_version else {
+                    return Err(state("the record has no new secret"));
+                };
+                let platform = platform::find(&asset.platform)
+                    .ok_or_else(|| state("the asset's platform is unknown"))?;
+                let secret = self.open_account_secret(account.id.as_str(), v).await?;
+                let tofu = self.tofu().await;
+                let login = self
+                    .login_with(&asset, platform, &account, &secret, tofu)
+                    .await;
+                let mut r = record.clone();
+                r.updated_at = self.clock.now();
+                r.new_secret_verified_at = match login {
+                    Login::Works => Some(r.updated_at),
+                    _ => None,
+                };
+                let mut tx = self.store.begin().await?;
+                tx.update_record(&r).await?;
+                self.audit_action(
+                    &mut tx,
+                    principal,
+                    &r,
+                    match login {
+                        Login::Works => "verify: the new secret logs in",
+                        Login::Refused => "verify: the new secret was refused",
+                        Login::Inconclusive(_) => "verify: inconclusive",
+                    },
+                    origin,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+            RecordAction::Adopt => {
+                if record.new_secret_verified_at.is_none() {
+                    return Err(state("verify the new secret before adopting it"));
+                }
+                if !staged_here || record.old_version != Some(account.current_version) {
+                    return Err(state(
+                        "the account changed since this record; adopting is refused",
+                    ));
+                }
+                self.auth
+                    .step_up(principal, totp, "change_record.adopt", origin)
+                    .await?;
+                let mut r = record.clone();
+                let v = record.new_version.unwrap_or_default();
+                self.apply_outcome(&exec, &mut r, &account, v, ChangeOutcome::Committed)
+                    .await?;
+                let mut tx = self.store.begin().await?;
+                self.audit_action(&mut tx, principal, &r, "adopt", origin)
+                    .await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+            RecordAction::Retry => {
+                if matches!(record.status, RecordStatus::Success | RecordStatus::Pending) {
+                    return Err(state(
+                        "only a failed, unverified or ignored record is retried",
+                    ));
+                }
+                let Some(v) = record.new_version else {
+                    return Err(state(
+                        "the record never staged a new secret; run the task again",
+                    ));
+                };
+                if account.pending_version.is_some() && !staged_here {
+                    return Err(state("another change of this account is under way"));
+                }
+                let secret = self.open_account_secret(account.id.as_str(), v).await?;
+                let spec: Option<TaskSpec> = match self.store.change_task(&exec.task_id).await? {
+                    Some(t) => serde_json::from_str(&t.spec).ok(),
+                    None => None,
+                };
+                let spec = spec.ok_or_else(|| state("the task no longer exists"))?;
+                let mut tx = self.store.begin().await?;
+                self.audit_action(&mut tx, principal, &record, "retry", origin)
+                    .await?;
+                if staged_here {
+                    // Release the stage so the retry can take the account again.
+                    let resolution = tumbler_store::Resolution {
+                        current_version: account.current_version,
+                        previous_version: account.previous_version,
+                        pending_version: None,
+                        status: account.status,
+                        changed: false,
+                        verified: false,
+                    };
+                    tx.resolve_account_change(&account.id, v, &resolution, "", self.clock.now())
+                        .await?;
+                }
+                tx.commit().await?;
+                let (all_accounts, _) = self
+                    .store
+                    .accounts(&AccountFilter {
+                        domains: vec![asset.domain_id.clone()],
+                        asset_id: Some(asset.id.clone()),
+                        limit: 10_000,
+                        ..AccountFilter::default()
+                    })
+                    .await?;
+                let tofu = self.tofu().await;
+                let changer: Changer = self.changer_for(&asset, &all_accounts, &spec, tofu).await?;
+                let mut session = if changer.privileged.is_some() {
+                    match self.open_change_session(&changer, None).await {
+                        Ok(s) => Some(s),
+                        Err(f) => {
+                            let mut r = record.clone();
+                            r.status = RecordStatus::Failed;
+                            r.reason_code = f.code.to_owned();
+                            r.reason = f.message.clone();
+                            r.attempts += 1;
+                            r.updated_at = self.clock.now();
+                            let mut tx = self.store.begin().await?;
+                            tx.update_record(&r).await?;
+                            tx.commit().await?;
+                            return Ok(r);
+                        }
+                    }
+                } else {
+                    None
+                };
+                let fresh = self
+                    .store
+                    .account(&account.id)
+                    .await?
+                    .ok_or(ChangeSecretError::NotFound("account"))?;
+                self.change_account(
+                    &exec,
+                    &changer,
+                    session.as_mut(),
+                    record.clone(),
+                    &fresh,
+                    &secret,
+                )
+                .await;
+                if let Some(s) = session {
+                    super::target::close(s).await;
+                }
+                self.store
+                    .record(id)
+                    .await?
+                    .ok_or(ChangeSecretError::NotFound("record"))
+            }
+        }
+    }
+
+    async fn audit_action(
+        &self,
+        tx: &mut tumbler_store::Tx,
+        principal: &Principal,
+        record: &RecordRow,
+        what: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), ChangeSecretError> {
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "change_record.action",
+                ("change_record", record.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "{}@{} versions {:?} -> {:?}: {what}",
+                    record.username, record.asset_name, record.old_version, record.new_version
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The record's old and new secrets: needs the reveal permission and a fresh TOTP code;
+    /// audited (naming the versions) before anything is returned.
+    pub async fn reveal_record(
+        &self,
+        principal: &Principal,
+        id: &RecordId,
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<RevealedRecord, ChangeSecretError> {
+        require(principal, Permission::SecretsReveal)?;
+        let record = self.visible_record(principal, id).await?;
+        self.auth
+            .step_up(principal, totp, "change_record.reveal", origin)
+            .await?;
+        let open = |v: Option<i64>| {
+            let account = record.account_id.clone();
+            async move {
+                match v {
+                    None => Ok::<_, ChangeSecretError>(None),
+                    Some(v) => {
+                        let bytes = self
+                            .vault
+                            .open_secret(tumbler_store::ACCOUNT_SECRET_OWNER, account.as_str(), v)
+                            .await?;
+                        let text = String::from_utf8(bytes.to_vec())
+                            .map_err(|_| StoreError::Corrupt("secret not UTF-8".to_owned()))?;
+                        Ok(Some(Zeroizing::new(text)))
+                    }
+                }
+            }
+        };
+        let old_secret = open(record.old_version).await?;
+        let new_secret = open(record.new_version).await?;
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "change_record.reveal",
+                ("change_record", id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "{}@{} secret versions {:?} and {:?}",
+                    record.username, record.asset_name, record.old_version, record.new_version
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RevealedRecord {
+            old_secret,
+            new_secret,
+        })
+    }
+
+    /// Counts for the dashboard: tasks, accounts per status, recent executions and failed
+    /// records with their reasons.
+    pub async fn overview(&self, principal: &Principal) -> Result<Overview, ChangeSecretError> {
+        require(principal, Permission::AssetsRead)?;
+        let domains = principal.visible_domains();
+        let tasks = self.tasks(principal).await?;
+        let mut accounts = BTreeMap::new();
+        for status in AccountStatus::ALL {
+            let (_, n) = self
+                .store
+                .accounts(&AccountFilter {
+                    domains: domains.clone(),
+                    status: Some(*status),
+                    limit: 1,
+                    ..AccountFilter::default()
+                })
+                .await?;
+            accounts.insert(*status, n);
+        }
+        let (recent, _) = self
+            .store
+            .executions(&ExecutionFilter {
+                domains: domains.clone(),
+                limit: 10,
+                ..ExecutionFilter::default()
+            })
+            .await?;
+        let mut recent_executions = Vec::with_capacity(recent.len());
+        for e in recent {
+            recent_executions.push(self.execution_view(e).await?);
+        }
+        let (failed_records, _) = self
+            .store
+            .records(&RecordFilter {
+                domains,
+                status: Some(RecordStatus::Failed),
+                limit: 20,
+                ..RecordFilter::default()
+            })
+            .await?;
+        Ok(Overview {
+            scheduled_tasks: tasks
+                .iter()
+                .filter(|t| t.enabled && t.spec.schedule.is_set())
+                .count(),
+            tasks: tasks.len(),
+            accounts,
+            recent_executions,
+            failed_records,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! Recovery: executions whose worker died (a crash, a kill, a lost node) are ended
+//! `interrupted`, and every account they left staged is settled by logging in with the
+//! pending, then the current, then the previous secret; the store keeps the one that works.
+
+use super::engine::ChangeOutcome;
+use super::target::{Failure, Login};
+use super::{ChangeSecretError, ChangeSecretService};
+use crate::{event, RequestOrigin};
+use chrono::Duration;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::platform;
+use tumbler_store::{AccountRow, AssetRow, ExecutionRow, RecordFilter};
+
+impl ChangeSecretService {
+    /// Ends and settles executions nobody runs any more: at start (`at_start`), every
+    /// unfinished execution of this node (its worker died with the previous process) and,
+    /// always, those of any node whose heartbeat is older than the stale limit. Returns how
+    /// many executions were recovered.
+    pub async fn recover(&self, at_start: bool) -> Result<usize, ChangeSecretError> {
+        let now = self.clock.now();
+        let stale = Duration::from_std(self.settings.stale_after).unwrap_or(Duration::minutes(2));
+        let mut recovered = 0;
+        for exec in self.store.unfinished_executions().await? {
+            let own_dead = at_start && exec.owner_node == self.settings.node_name;
+            if !own_dead && exec.heartbeat_at + stale > now {
+                continue;
+            }
+            self.recover_execution(&exec).await?;
+            recovered += 1;
+        }
+        Ok(recovered)
+    }
+
+    async fn recover_execution(&self, exec: &ExecutionRow) -> Result<(), ChangeSecretError> {
+        self.log_line(
+            &exec.id,
+            "interrupted: the worker stopped; settling every staged account by login",
+        )
+        .await;
+        let tofu = self.tofu().await;
+        let (records, _) = self
+            .store
+            .records(&RecordFilter {
+                domains: vec![exec.domain_id.clone()],
+                execution_id: Some(exec.id.clone()),
+                status: Some(RecordStatus::Pending),
+                limit: i64::MAX,
+                ..RecordFilter::default()
+            })
+            .await?;
+        for mut record in records {
+            let account = self.store.account(&record.account_id).await?;
+            let asset = self.store.asset(&record.asset_id).await?;
+            match (account, asset, record.new_version) {
+                (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
+                    self.settle_by_login(exec, &asset, &account, v, tofu, "interrupted")
+                        .await?;
+                }
+                _ => {
+                    // Never staged: nothing was sent to the target.
+                    record.status = RecordStatus::Failed;
+                    record.reason_code = "interrupted".to_owned();
+                    record.reason = "the run stopped before this account was changed".to_owned();
+                    record.updated_at = self.clock.now();
+                    let mut tx = self.store.begin().await?;
+                    tx.update_record(&record).await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_execution_status(&exec.id, ExecutionStatus::Interrupted, None, Some(now))
+            .await?;
+        tx.append_audit(
+            &event(
+                "engine",
+                "change_execution.recover",
+                ("change_execution", exec.id.as_str()),
+                Outcome::Failure,
+                &RequestOrigin {
+                    source: self.settings.node_name.clone(),
+                },
+                format!("task {}: interrupted", exec.task_name),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.log_line(&exec.id, "finished: interrupted").await;
+        Ok(())
+    }
+
+    /// Settles a staged account by logging in with pending, then current, then previous.
+    pub(super) async fn settle_by_login(
+        &self,
+        exec: &ExecutionRow,
+        asset: &AssetRow,
+        account: &AccountRow,
+        pending: i64,
+        tofu: bool,
+        why: &'static str,
+    ) -> Result<(), ChangeSecretError> {
+        let Some(platform) = platform::find(&asset.platform) else {
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await?;
+        let record = tx.record_of_pending_change(&account.id, pending).await?;
+        tx.commit().await?;
+        let Some(mut record) = record else {
+            return Ok(());
+        };
+        let mut inconclusive: Option<Failure> = None;
+        let mut tried = Vec::new();
+        let candidates = [
+            ("pending", Some(pending)),
+            ("current", Some(account.current_version)),
+            ("previous", account.previous_version),
+        ];
+        let mut found = None;
+        for (name, version) in candidates {
+            let Some(version) = version else { continue };
+            let secret = self
+                .open_account_secret(account.id.as_str(), version)
+                .await?;
+            match self
+                .login_with(asset, platform, account, &secret, tofu)
+                .await
+            {
+                Login::Works => {
+                    found = Some(name);
+                    break;
+                }
+                Login::Refused => tried.push(format!("{name} refused")),
+                Login::Inconclusive(f) => {
+                    tried.push(format!("{name} inconclusive ({})", f.code));
+                    inconclusive = Some(f);
+                }
+            }
+        }
+        let outcome = match found {
+            Some("pending") => ChangeOutcome::Committed,
+            Some("current") => ChangeOutcome::NotChanged(Failure::new(
+                why,
+                "the change did not reach the target; the current secret still works",
+            )),
+            Some(_) => ChangeOutcome::Previous(Failure::new(
+                why,
+                "only the previous secret logs in; it is current again",
+            )),
+            None => match inconclusive {
+                Some(f) => ChangeOutcome::Unverified(f),
+                None => ChangeOutcome::Unknown(Failure::new(
+                    "verify_failed",
+                    format!("no stored secret logs in ({})", tried.join(", ")),
+                )),
+            },
+        };
+        self.log_line(
+            &exec.id,
+            &format!(
+                "{}@{}: recovery found {}",
+                account.username,
+                asset.name,
+                found.unwrap_or("no working secret")
+            ),
+        )
+        .await;
+        self.apply_outcome(exec, &mut record, account, pending, outcome)
+            .await
+    }
+}

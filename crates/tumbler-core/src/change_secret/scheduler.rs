@@ -1,0 +1,60 @@
+//! The schedule: a task fires once per slot, also across restarts and with several nodes
+//! (claiming a slot is a compare-and-set on the task's next run time). After downtime, a task
+//! whose slots were missed runs once and its next slot is the first one in the future.
+
+use super::tasks::TaskSpec;
+use super::{ChangeSecretError, ChangeSecretService};
+use crate::RequestOrigin;
+use tumbler_domain::change_secret::Trigger;
+use tumbler_domain::ids::ExecutionId;
+use tumbler_store::StoreError;
+
+impl ChangeSecretService {
+    /// Starts a run of every enabled task whose slot has come (at the clock's now); returns
+    /// the executions started.
+    pub async fn run_due_tasks(&self) -> Result<Vec<ExecutionId>, ChangeSecretError> {
+        let now = self.clock.now();
+        let mut started = Vec::new();
+        for task in self.store.due_change_tasks(now).await? {
+            let Some(slot) = task.next_run_at else {
+                continue;
+            };
+            let spec: TaskSpec = serde_json::from_str(&task.spec)
+                .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
+            let next = spec.schedule.next_after(now, task.created_at);
+            let mut tx = self.store.begin().await?;
+            let claimed = tx.claim_schedule_slot(&task.id, slot, next).await?;
+            tx.commit().await?;
+            if !claimed {
+                // Another node (or an earlier tick) took this slot.
+                continue;
+            }
+            let origin = RequestOrigin {
+                source: self.settings.node_name.clone(),
+            };
+            started.push(
+                self.start_execution(&task, Trigger::Schedule, "scheduler", &origin)
+                    .await?,
+            );
+        }
+        Ok(started)
+    }
+
+    /// Runs the schedule and the stale-execution sweep until the process ends, every
+    /// `every`.
+    pub fn spawn_background(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = service.run_due_tasks().await {
+                    tracing::error!(error = %e, "scheduled change tasks failed to start");
+                }
+                if let Err(e) = service.recover(false).await {
+                    tracing::error!(error = %e, "recovering stale executions failed");
+                }
+            }
+        })
+    }
+}

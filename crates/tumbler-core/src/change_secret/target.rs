@@ -1,0 +1,410 @@
+//! Talking to one asset during a change: opening the session used to change its accounts
+//! (the privileged account's, reused for every account of the asset), changing one account's
+//! password on it, and logging in as an account to prove a secret works (no shell opened).
+
+use super::ChangeSecretService;
+use crate::inventory::{next_host_key, policy_for, InventorySettings};
+use secrecy::SecretString;
+use tumbler_connectors::database::{
+    verify_mysql, verify_postgres, DbError, DbTarget, MysqlAdmin, PostgresAdmin,
+};
+use tumbler_connectors::ssh::{
+    change_password_chpasswd, Become, ChangeError, SshCredentials, SshError, SshSession, SshTarget,
+};
+use tumbler_domain::inventory::SecretType;
+use tumbler_domain::platform::{ChangeMethod, Platform, VerifyMethod};
+use tumbler_store::{AccountRow, AssetRow, HostKeyState};
+
+/// Why a step failed: a stable code and a message a person can act on (never a secret).
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+    /// Stable code.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// Whether trying again later may succeed (the target was not reached).
+    pub transient: bool,
+    /// Whether the target may have taken the change despite the error.
+    pub ambiguous: bool,
+}
+
+impl Failure {
+    pub(super) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            transient: false,
+            ambiguous: false,
+        }
+    }
+
+    fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    fn ambiguous(mut self) -> Self {
+        self.ambiguous = true;
+        self
+    }
+
+    /// `code: message`, as stored on records and accounts.
+    pub(super) fn reason(&self) -> String {
+        format!("{}: {}", self.code, self.message)
+    }
+}
+
+/// What a login with one secret showed.
+#[derive(Debug)]
+pub(super) enum Login {
+    /// The secret works.
+    Works,
+    /// The target refused it.
+    Refused,
+    /// No conclusion (unreachable, timeout, host key).
+    Inconclusive(Failure),
+}
+
+/// Who changes the asset's accounts.
+pub(super) struct Changer {
+    /// The asset.
+    pub asset: AssetRow,
+    /// Its platform.
+    pub platform: &'static Platform,
+    /// The privileged account and its current secret, if the asset has one.
+    pub privileged: Option<(AccountRow, SecretString)>,
+    /// Root's current secret, for `become = su`.
+    pub root_secret: Option<SecretString>,
+    /// `become` (sudo, su, none).
+    pub become_method: String,
+    /// The shell for the root step.
+    pub shell: String,
+    /// Whether passwords may go to hosts whose key nobody acknowledged.
+    pub tofu: bool,
+}
+
+/// An open session on the asset used to change accounts.
+pub(super) enum ChangeSession {
+    /// SSH as the privileged account.
+    Ssh(SshSession),
+    /// PostgreSQL as the privileged account, or as the account itself.
+    Postgres(PostgresAdmin),
+    /// MySQL/MariaDB as the privileged account.
+    Mysql(MysqlAdmin),
+}
+
+fn ssh_failure(e: SshError, stage: Stage) -> Failure {
+    match e {
+        SshError::HostKeyMismatch { .. } => Failure::new(
+            "host_key_conflict",
+            "the host presented a key other than the pinned one; nothing was sent",
+        ),
+        SshError::HostKeyUnverified { .. } => Failure::new(
+            "host_key_unverified",
+            "the host key is not acknowledged yet; acknowledge it before changing passwords",
+        ),
+        SshError::AuthFailed { .. } => match stage {
+            Stage::PrivilegedLogin => Failure::new(
+                "privileged_login_failed",
+                "the privileged account's stored secret was refused",
+            ),
+            Stage::Change => Failure::new("privileged_login_failed", "login refused"),
+        },
+        SshError::Timeout { .. } => match stage {
+            Stage::PrivilegedLogin => Failure::new("timeout", e.to_string()).transient(),
+            Stage::Change => Failure::new("timeout", "the change did not finish in time")
+                .transient()
+                .ambiguous(),
+        },
+        SshError::Unreachable { .. } => Failure::new("unreachable", e.to_string()).transient(),
+        other => match stage {
+            Stage::PrivilegedLogin => Failure::new("unreachable", other.to_string()).transient(),
+            Stage::Change => Failure::new("protocol", other.to_string())
+                .transient()
+                .ambiguous(),
+        },
+    }
+}
+
+fn db_failure(e: DbError, stage: Stage) -> Failure {
+    match (e, stage) {
+        (DbError::AuthFailed, _) => Failure::new(
+            "privileged_login_failed",
+            "the account used to make the change was refused",
+        ),
+        (e @ DbError::Unreachable { .. }, _) => {
+            Failure::new("unreachable", e.to_string()).transient()
+        }
+        (DbError::Timeout, Stage::PrivilegedLogin) => {
+            Failure::new("timeout", "connecting timed out").transient()
+        }
+        (DbError::Timeout, Stage::Change) => {
+            Failure::new("timeout", "the change did not finish in time")
+                .transient()
+                .ambiguous()
+        }
+        (e @ DbError::Unsupported(_), _) => Failure::new("unsupported_secret", e.to_string()),
+        (e, Stage::Change) => Failure::new("target_refused", e.to_string()),
+        (e, Stage::PrivilegedLogin) => Failure::new("unreachable", e.to_string()).transient(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stage {
+    PrivilegedLogin,
+    Change,
+}
+
+impl ChangeSecretService {
+    pub(super) async fn tofu(&self) -> bool {
+        match self.store.meta("inventory_settings").await {
+            Ok(Some(json)) => serde_json::from_str::<InventorySettings>(&json)
+                .map(|s| s.trust_on_first_use_for_passwords)
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    fn db_target(&self, asset: &AssetRow) -> DbTarget {
+        DbTarget {
+            timeout: self.settings.connect_timeout,
+            ..DbTarget::new(asset.address.clone(), asset.port)
+        }
+    }
+
+    /// Records what an SSH contact taught about the asset's host key.
+    async fn note_host_key(&self, asset: &AssetRow, result: &Result<SshSession, SshError>) {
+        let presented = match result {
+            Ok(s) => Some(s.host_key().clone()),
+            Err(e) => e.presented_host_key().cloned(),
+        };
+        let key: HostKeyState = next_host_key(asset, presented.as_ref());
+        if key != asset.host_key {
+            let write = async {
+                let mut tx = self.store.begin().await?;
+                tx.set_asset_host_key(&asset.id, &key).await?;
+                tx.commit().await
+            };
+            if let Err(e) = write.await {
+                tracing::warn!(asset = %asset.id, error = %e, "could not record the host key");
+            }
+        }
+    }
+
+    /// Opens the session that changes accounts: as the privileged account, or for database
+    /// platforms without one, as `own` (the account itself with its current secret).
+    pub(super) async fn open_change_session(
+        &self,
+        changer: &Changer,
+        own: Option<(&AccountRow, &SecretString)>,
+    ) -> Result<ChangeSession, Failure> {
+        let login = match (&changer.privileged, own) {
+            (Some((account, secret)), _) => (account, secret),
+            (None, Some(own))
+                if changer.platform.protocol != tumbler_domain::platform::Protocol::Ssh =>
+            {
+                own
+            }
+            _ => {
+                return Err(Failure::new(
+                    "no_privileged_account",
+                    "the asset has no privileged account to make the change with",
+                ))
+            }
+        };
+        let (account, secret) = login;
+        match changer.platform.verify {
+            VerifyMethod::SshLogin => {
+                let credentials = match account.secret_type {
+                    SecretType::Password => {
+                        SshCredentials::password(&account.username, secret.clone())
+                    }
+                    SecretType::SshKey => {
+                        SshCredentials::private_key(&account.username, secret.clone(), None)
+                    }
+                };
+                let target = SshTarget::new(changer.asset.address.clone(), changer.asset.port);
+                let policy = policy_for(&changer.asset, changer.tofu);
+                let result = self.ssh.connect(&target, &policy, &credentials).await;
+                self.note_host_key(&changer.asset, &result).await;
+                result
+                    .map(ChangeSession::Ssh)
+                    .map_err(|e| ssh_failure(e, Stage::PrivilegedLogin))
+            }
+            VerifyMethod::PostgresqlLogin => {
+                let database = account
+                    .options
+                    .get("database")
+                    .map(String::as_str)
+                    .unwrap_or("postgres");
+                PostgresAdmin::connect(
+                    &self.db_target(&changer.asset),
+                    &account.username,
+                    secret,
+                    database,
+                )
+                .await
+                .map(ChangeSession::Postgres)
+                .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
+            }
+            VerifyMethod::MysqlLogin => {
+                MysqlAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                    .await
+                    .map(ChangeSession::Mysql)
+                    .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
+            }
+            VerifyMethod::RedisAuth => Err(Failure::new(
+                "unsupported_platform",
+                "Redis password changes come with the change console work",
+            )),
+        }
+    }
+
+    /// Changes `username`'s password to `new` through `session`.
+    pub(super) async fn change_on_target(
+        &self,
+        changer: &Changer,
+        session: &mut ChangeSession,
+        username: &str,
+        new: &SecretString,
+    ) -> Result<(), Failure> {
+        let method = changer.platform.change.first().copied();
+        match (session, method) {
+            (ChangeSession::Ssh(session), Some(ChangeMethod::UnixChpasswd)) => {
+                let become_root = match changer.become_method.as_str() {
+                    "none" => Become::None,
+                    "su" => match &changer.root_secret {
+                        Some(s) => Become::Su(s.clone()),
+                        None => return Err(Failure::new(
+                            "become_refused",
+                            "become is su but the asset has no root account with a stored password",
+                        )),
+                    },
+                    _ => Become::Sudo(match &changer.privileged {
+                        Some((a, s)) if a.secret_type == SecretType::Password => s.clone(),
+                        _ => SecretString::from(String::new()),
+                    }),
+                };
+                boxed(change_password_chpasswd(
+                    session,
+                    &become_root,
+                    &changer.shell,
+                    username,
+                    new,
+                ))
+                .await
+                .map_err(|e| match e {
+                    ChangeError::Ssh(e) => ssh_failure(e, Stage::Change),
+                    e @ ChangeError::BecomeRefused { .. } => {
+                        Failure::new("become_refused", e.to_string())
+                    }
+                    e @ ChangeError::TargetRefused { .. } => {
+                        Failure::new("target_refused", e.to_string())
+                    }
+                    e @ ChangeError::Unsupported(_) => {
+                        Failure::new("unsupported_secret", e.to_string())
+                    }
+                })
+            }
+            (ChangeSession::Postgres(admin), _) => boxed(admin.set_password(username, new))
+                .await
+                .map_err(|e| db_failure(e, Stage::Change)),
+            (ChangeSession::Mysql(admin), _) => boxed(admin.set_password(username, new))
+                .await
+                .map_err(|e| db_failure(e, Stage::Change)),
+            _ => Err(Failure::new(
+                "unsupported_platform",
+                format!(
+                    "password changes on {} are not supported yet",
+                    changer.platform.name
+                ),
+            )),
+        }
+    }
+
+    /// Logs in to the asset as `account` with `secret`, without opening a shell.
+    pub(super) async fn login_with(
+        &self,
+        asset: &AssetRow,
+        platform: &Platform,
+        account: &AccountRow,
+        secret: &SecretString,
+        tofu: bool,
+    ) -> Login {
+        match platform.verify {
+            VerifyMethod::SshLogin => {
+                let credentials = match account.secret_type {
+                    SecretType::Password => {
+                        SshCredentials::password(&account.username, secret.clone())
+                    }
+                    SecretType::SshKey => {
+                        SshCredentials::private_key(&account.username, secret.clone(), None)
+                    }
+                };
+                let target = SshTarget::new(asset.address.clone(), asset.port);
+                let result = self
+                    .ssh
+                    .connect(&target, &policy_for(asset, tofu), &credentials)
+                    .await;
+                self.note_host_key(asset, &result).await;
+                match result {
+                    Ok(session) => {
+                        let _ = session.close().await;
+                        Login::Works
+                    }
+                    Err(SshError::AuthFailed { .. }) => Login::Refused,
+                    Err(e) => Login::Inconclusive(ssh_failure(e, Stage::PrivilegedLogin)),
+                }
+            }
+            VerifyMethod::PostgresqlLogin => {
+                let database = account
+                    .options
+                    .get("database")
+                    .map(String::as_str)
+                    .unwrap_or("postgres");
+                db_login(
+                    verify_postgres(&self.db_target(asset), &account.username, secret, database)
+                        .await,
+                )
+            }
+            VerifyMethod::MysqlLogin => {
+                db_login(verify_mysql(&self.db_target(asset), &account.username, secret).await)
+            }
+            VerifyMethod::RedisAuth => db_login(
+                tumbler_connectors::database::verify_redis(
+                    &self.db_target(asset),
+                    &account.username,
+                    secret,
+                )
+                .await,
+            ),
+        }
+    }
+}
+
+fn db_login(result: Result<(), DbError>) -> Login {
+    match result {
+        Ok(()) => Login::Works,
+        Err(DbError::AuthFailed) => Login::Refused,
+        Err(e) => Login::Inconclusive(db_failure(e, Stage::PrivilegedLogin)),
+    }
+}
+
+/// Closes a change session politely.
+pub(super) async fn close(session: ChangeSession) {
+    match session {
+        ChangeSession::Ssh(s) => {
+            let _ = s.close().await;
+        }
+        ChangeSession::Postgres(a) => a.close().await,
+        ChangeSession::Mysql(a) => a.close().await,
+    }
+}
+
+/// Boxes a connector's future as `Send` with the caller's lifetimes, which spares the
+/// compiler a proof over every lifetime that it cannot make for these futures.
+fn boxed<'a, T>(
+    f: impl std::future::Future<Output = T> + Send + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>> {
+    Box::pin(f)
+}

@@ -1,0 +1,288 @@
+//! Task schedules: a cron expression (five fields: minute, hour, day of month, month, day of
+//! week) or an interval in hours from a start time. Times are UTC; "next run at" is always
+//! computed from a time passed in.
+
+use crate::inventory::{invalid, InvalidValue};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The longest search for a cron expression's next time (a year and a day, in minutes).
+const CRON_HORIZON_DAYS: i64 = 367;
+
+/// When a task runs by itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// A cron expression (`*/15 2 * * 1-5`).
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// Every this many hours, from `start_at`.
+    #[serde(default)]
+    pub interval_hours: Option<u32>,
+    /// The first slot of an interval schedule (defaults to when the task was saved).
+    #[serde(default)]
+    pub start_at: Option<DateTime<Utc>>,
+}
+
+/// One parsed cron field: which values match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Field(Vec<bool>);
+
+impl Field {
+    fn parse(text: &str, min: u32, max: u32, name: &str) -> Result<Self, InvalidValue> {
+        let bad = |why: &str| invalid("schedule", format!("cron {name} field {text:?}: {why}"));
+        let mut allowed = vec![false; (max + 1) as usize];
+        for part in text.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (
+                    r,
+                    s.parse::<u32>()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| bad("bad step"))?,
+                ),
+                None => (part, 1),
+            };
+            let (lo, hi) = if range == "*" {
+                (min, max)
+            } else if let Some((a, b)) = range.split_once('-') {
+                let a = a.parse::<u32>().map_err(|_| bad("not a number"))?;
+                let b = b.parse::<u32>().map_err(|_| bad("not a number"))?;
+                (a, b)
+            } else {
+                let v = range.parse::<u32>().map_err(|_| bad("not a number"))?;
+                (v, if part.contains('/') { max } else { v })
+            };
+            if lo < min || hi > max || lo > hi {
+                return Err(bad(&format!("values must be within {min}-{max}")));
+            }
+            let mut v = lo;
+            while v <= hi {
+                allowed[v as usize] = true;
+                v += step;
+            }
+        }
+        Ok(Self(allowed))
+    }
+
+    fn matches(&self, v: u32) -> bool {
+        self.0.get(v as usize).copied().unwrap_or(false)
+    }
+}
+
+/// A parsed five-field cron expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron {
+    minute: Field,
+    hour: Field,
+    day: Field,
+    month: Field,
+    weekday: Field,
+    day_restricted: bool,
+    weekday_restricted: bool,
+}
+
+impl Cron {
+    /// Parses `minute hour day-of-month month day-of-week` (`*`, numbers, ranges, steps,
+    /// lists; day of week 0-7 with 0 and 7 both Sunday).
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [minute, hour, day, month, weekday] = fields.as_slice() else {
+            return Err(invalid(
+                "schedule",
+                "a cron expression has five fields: minute hour day-of-month month day-of-week",
+            ));
+        };
+        let mut weekdays = Field::parse(weekday, 0, 7, "day-of-week")?;
+        if weekdays.matches(7) {
+            weekdays.0[0] = true;
+        }
+        Ok(Self {
+            minute: Field::parse(minute, 0, 59, "minute")?,
+            hour: Field::parse(hour, 0, 23, "hour")?,
+            day: Field::parse(day, 1, 31, "day-of-month")?,
+            month: Field::parse(month, 1, 12, "month")?,
+            weekday: weekdays,
+            day_restricted: *day != "*",
+            weekday_restricted: *weekday != "*",
+        })
+    }
+
+    fn day_matches(&self, t: &DateTime<Utc>) -> bool {
+        let dom = self.day.matches(t.day());
+        let dow = self.weekday.matches(t.weekday().num_days_from_sunday());
+        // Classic cron: when both day fields are restricted, either one matching is enough.
+        match (self.day_restricted, self.weekday_restricted) {
+            (true, true) => dom || dow,
+            _ => dom && dow,
+        }
+    }
+
+    /// The first matching minute strictly after `after`, within a year.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let start = after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
+        let end = start + Duration::days(CRON_HORIZON_DAYS);
+        let mut t = start;
+        while t < end {
+            if !self.month.matches(t.month()) || !self.day_matches(&t) {
+                let next_day = t.date_naive().succ_opt()?.and_hms_opt(0, 0, 0)?;
+                t = Utc.from_utc_datetime(&next_day);
+                continue;
+            }
+            if !self.hour.matches(t.hour()) {
+                t = t.with_minute(0)? + Duration::hours(1);
+                continue;
+            }
+            if self.minute.matches(t.minute()) {
+                return Some(t);
+            }
+            t += Duration::minutes(1);
+        }
+        None
+    }
+}
+
+impl Schedule {
+    /// Whether the task has a schedule at all.
+    pub fn is_set(&self) -> bool {
+        self.cron.is_some() || self.interval_hours.is_some()
+    }
+
+    /// Checks the schedule: at most one kind, a valid cron expression, an interval of 1 to
+    /// 8760 hours.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        match (&self.cron, self.interval_hours) {
+            (Some(_), Some(_)) => Err(invalid(
+                "schedule",
+                "give either cron or interval_hours, not both",
+            )),
+            (Some(c), None) => Cron::parse(c).map(|_| ()),
+            (None, Some(h)) if !(1..=8760).contains(&h) => Err(invalid(
+                "schedule",
+                "interval_hours must be between 1 and 8760",
+            )),
+            (None, None) if self.start_at.is_some() => {
+                Err(invalid("schedule", "start_at needs interval_hours"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The first slot strictly after `after` (`None` for no schedule). `saved_at` anchors an
+    /// interval schedule without a start time.
+    pub fn next_after(
+        &self,
+        after: DateTime<Utc>,
+        saved_at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if let Some(c) = &self.cron {
+            return Cron::parse(c).ok()?.next_after(after);
+        }
+        let hours = i64::from(self.interval_hours?);
+        let start = self.start_at.unwrap_or(saved_at);
+        if start > after {
+            return Some(start);
+        }
+        let step = Duration::hours(hours);
+        let elapsed = after - start;
+        let n = elapsed.num_seconds() / step.num_seconds() + 1;
+        Some(start + step * i32::try_from(n).ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cron_next_times() {
+        let c = Cron::parse("*/15 2 * * 1-5").unwrap();
+        // Saturday 2026-11-21 -> Monday 02:00.
+        assert_eq!(
+            c.next_after(at("2026-11-21T10:00:00Z")),
+            Some(at("2026-11-23T02:00:00Z"))
+        );
+        assert_eq!(
+            c.next_after(at("2026-11-23T02:00:00Z")),
+            Some(at("2026-11-23T02:15:00Z"))
+        );
+        assert_eq!(
+            c.next_after(at("2026-11-23T02:45:30Z")),
+            Some(at("2026-11-24T02:00:00Z"))
+        );
+        let yearly = Cron::parse("0 0 29 2 *").unwrap();
+        assert_eq!(
+            yearly.next_after(at("2026-11-22T00:00:00Z")),
+            None,
+            "29 February is more than a year away"
+        );
+        let sunday = Cron::parse("30 4 * * 7").unwrap();
+        assert_eq!(
+            sunday.next_after(at("2026-11-23T00:00:00Z")),
+            Some(at("2026-11-29T04:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn bad_cron_is_refused_with_the_field() {
+        for bad in [
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "*/0 * * * *",
+            "a * * * *",
+            "5-1 * * * *",
+        ] {
+            let e = Cron::parse(bad).unwrap_err();
+            assert_eq!(e.field, "schedule", "{bad}");
+        }
+    }
+
+    #[test]
+    fn interval_slots_are_anchored_at_the_start() {
+        let s = Schedule {
+            cron: None,
+            interval_hours: Some(6),
+            start_at: Some(at("2026-11-22T01:00:00Z")),
+        };
+        let saved = at("2026-01-01T00:00:00Z");
+        assert_eq!(
+            s.next_after(at("2026-11-21T00:00:00Z"), saved),
+            Some(at("2026-11-22T01:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-11-22T01:00:00Z"), saved),
+            Some(at("2026-11-22T07:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-11-22T12:59:00Z"), saved),
+            Some(at("2026-11-22T13:00:00Z"))
+        );
+        assert!(Schedule::default()
+            .next_after(at("2026-11-22T01:00:00Z"), saved)
+            .is_none());
+    }
+
+    #[test]
+    fn schedules_validate() {
+        assert!(Schedule {
+            cron: Some("0 3 * * *".into()),
+            interval_hours: Some(2),
+            start_at: None
+        }
+        .validate()
+        .is_err());
+        assert!(Schedule {
+            cron: None,
+            interval_hours: Some(0),
+            start_at: None
+        }
+        .validate()
+        .is_err());
+        assert!(Schedule::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,356 @@
+//! Change-secret tasks, executions (with a log that streams while the run goes on), records
+//! and their actions, and the overview. No answer holds a secret except a record's reveal
+//! (permission + fresh TOTP code, audited, uncacheable).
+
+use crate::api::accounts::Reveal;
+use crate::api::json_body::JsonBody;
+use crate::api::Page;
+use crate::error::ApiError;
+use crate::middleware::auth::{Caller, Origin};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::time::Duration;
+use tumbler_core::change_secret::{
+    ExecutionView, Overview, RecordAction, RecordQuery, TaskInput, TaskPatch, TaskView,
+};
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::ids::{AssetId, ChangeTaskId, ExecutionId, RecordId};
+use tumbler_store::RecordRow;
+
+/// How often a streaming log looks for new lines.
+const LOG_POLL: Duration = Duration::from_millis(250);
+
+/// Every task of the caller's visible domains.
+#[utoipa::path(get, path = "/api/v1/change-secret/tasks", responses((status = 200, description = "Every task of the caller's domains")))]
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<TaskView>>, ApiError> {
+    Ok(Json(state.change_secret.tasks(&p).await?))
+}
+
+/// Creates a task (`{name, usernames, asset_ids, nodes, secret_strategy, secret_type,
+/// secret?, password_rules, params, schedule, recipients, enabled}`).
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks", responses((status = 201, description = "The task"), (status = 400), (status = 409)))]
+pub async fn create_task(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(input): JsonBody<TaskInput>,
+) -> Result<(StatusCode, Json<TaskView>), ApiError> {
+    let task = state.change_secret.create_task(&p, input, &origin).await?;
+    Ok((StatusCode::CREATED, Json(task)))
+}
+
+/// One task.
+#[utoipa::path(get, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task"), (status = 404)))]
+pub async fn get_task(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TaskView>, ApiError> {
+    Ok(Json(
+        state
+            .change_secret
+            .task(&p, &ChangeTaskId::from_string(id))
+            .await?,
+    ))
+}
+
+/// Changes a task: any field of the create body.
+#[utoipa::path(patch, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task"), (status = 400), (status = 404)))]
+pub async fn patch_task(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<TaskPatch>,
+) -> Result<Json<TaskView>, ApiError> {
+    Ok(Json(
+        state
+            .change_secret
+            .update_task(&p, &ChangeTaskId::from_string(id), patch, &origin)
+            .await?,
+    ))
+}
+
+/// Deletes a task (its executions and records stay).
+#[utoipa::path(delete, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_task(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .change_secret
+        .delete_task(&p, &ChangeTaskId::from_string(id), &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Copies a task (the copy is disabled).
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/copy", params(("id" = String, Path)), responses((status = 201, description = "The copy (disabled)"), (status = 404)))]
+pub async fn copy_task(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<TaskView>), ApiError> {
+    let task = state
+        .change_secret
+        .copy_task(&p, &ChangeTaskId::from_string(id), &origin)
+        .await?;
+    Ok((StatusCode::CREATED, Json(task)))
+}
+
+/// Starts a run now; answers at once with its execution id.
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/execute", params(("id" = String, Path)), responses((status = 202, description = "`{execution_id}`"), (status = 404), (status = 409, description = "task_disabled")))]
+pub async fn execute_task(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let execution = state
+        .change_secret
+        .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "execution_id": execution })),
+    ))
+}
+
+/// Filters of `GET /api/v1/change-secret/executions`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ExecutionListQuery {
+    /// Only this task's executions.
+    pub task_id: Option<String>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// Executions, newest first.
+#[utoipa::path(get, path = "/api/v1/change-secret/executions", params(ExecutionListQuery), responses((status = 200, description = "A page of executions, newest first")))]
+pub async fn list_executions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ExecutionListQuery>,
+) -> Result<Json<Page<ExecutionView>>, ApiError> {
+    let (items, total) = state
+        .change_secret
+        .executions(
+            &p,
+            q.task_id
+                .filter(|t| !t.is_empty())
+                .map(ChangeTaskId::from_string),
+            q.limit,
+            q.offset,
+        )
+        .await?;
+    Ok(Json(Page { items, total }))
+}
+
+/// One execution: status, trigger, times, counts.
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}", params(("id" = String, Path)), responses((status = 200, description = "Status, trigger, times, counts"), (status = 404)))]
+pub async fn get_execution(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ExecutionView>, ApiError> {
+    Ok(Json(
+        state
+            .change_secret
+            .execution(&p, &ExecutionId::from_string(id))
+            .await?,
+    ))
+}
+
+/// The run's log as text, one line per event; while the run goes on, the answer streams
+/// new lines until it ends.
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/log", params(("id" = String, Path)), responses((status = 200, description = "text/plain, streamed while running"), (status = 404)))]
+pub async fn execution_log(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = ExecutionId::from_string(id);
+    // The first read checks access; later reads use the same principal.
+    let (first, ended) = state.change_secret.execution_log(&p, &id, 0).await?;
+    let service = state.change_secret.clone();
+    struct Cursor {
+        seq: i64,
+        pending: Vec<tumbler_store::LogLine>,
+        ended: bool,
+        done: bool,
+    }
+    let start = Cursor {
+        seq: 0,
+        pending: first,
+        ended,
+        done: false,
+    };
+    let stream = futures::stream::unfold(start, move |mut c| {
+        let service = service.clone();
+        let p = p.clone();
+        let id = id.clone();
+        async move {
+            loop {
+                if !c.pending.is_empty() {
+                    let lines = std::mem::take(&mut c.pending);
+                    c.seq = lines.last().map(|l| l.seq).unwrap_or(c.seq);
+                    let text: String = lines
+                        .iter()
+                        .map(|l| format!("{} {}\n", l.at.to_rfc3339(), l.line))
+                        .collect();
+                    return Some((Ok::<_, std::io::Error>(text), c));
+                }
+                if c.ended || c.done {
+                    return None;
+                }
+                tokio::time::sleep(LOG_POLL).await;
+                match service.execution_log(&p, &id, c.seq).await {
+                    Ok((lines, ended)) => {
+                        c.pending = lines;
+                        c.ended = ended;
+                    }
+                    Err(_) => c.done = true,
+                }
+            }
+        }
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// Filters of `GET /api/v1/change-secret/records`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RecordListQuery {
+    /// Only this execution's records.
+    pub execution_id: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this asset's records.
+    pub asset_id: Option<String>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// Records, filtered by execution, status or asset.
+#[utoipa::path(get, path = "/api/v1/change-secret/records", params(RecordListQuery), responses((status = 200, description = "A page of records")))]
+pub async fn list_records(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<RecordListQuery>,
+) -> Result<Json<Page<RecordRow>>, ApiError> {
+    let query = RecordQuery {
+        execution_id: q
+            .execution_id
+            .filter(|e| !e.is_empty())
+            .map(ExecutionId::from_string),
+        status: crate::api::assets::parse_state(
+            q.status.as_deref(),
+            RecordStatus::parse,
+            "status",
+        )?,
+        asset_id: q
+            .asset_id
+            .filter(|a| !a.is_empty())
+            .map(AssetId::from_string),
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let (items, total) = state.change_secret.records(&p, &query).await?;
+    Ok(Json(Page { items, total }))
+}
+
+/// `POST /api/v1/change-secret/records/{id}/{action}` body (adopt takes a TOTP code).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// A fresh TOTP code (adopt).
+    pub totp: Option<String>,
+}
+
+/// Retry, verify, adopt (fresh TOTP code) or ignore a record.
+#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record"), (status = 404), (status = 409, description = "record_state")))]
+pub async fn record_action(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<JsonBody<ActionBody>>,
+) -> Result<Json<RecordRow>, ApiError> {
+    let action = match action.as_str() {
+        "retry" => RecordAction::Retry,
+        "verify" => RecordAction::Verify,
+        "adopt" => RecordAction::Adopt,
+        "ignore" => RecordAction::Ignore,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such record action (retry, verify, adopt, ignore, reveal)",
+            ))
+        }
+    };
+    let body = body.map(|JsonBody(b)| b).unwrap_or_default();
+    let record = state
+        .change_secret
+        .record_action(
+            &p,
+            &RecordId::from_string(id),
+            action,
+            body.totp.as_deref(),
+            &origin,
+        )
+        .await?;
+    Ok(Json(record))
+}
+
+/// The record's old and new secrets: reveal permission and a fresh TOTP code; audited.
+#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{old_secret, new_secret}`"), (status = 401), (status = 403), (status = 404)))]
+pub async fn reveal_record(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<Reveal>,
+) -> Result<Response, ApiError> {
+    let revealed = state
+        .change_secret
+        .reveal_record(&p, &RecordId::from_string(id), req.totp.as_deref(), &origin)
+        .await?;
+    let mut response = Json(serde_json::json!({
+        "old_secret": revealed.old_secret.as_ref().map(|s| s.as_str()),
+        "new_secret": revealed.new_secret.as_ref().map(|s| s.as_str()),
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Counts for the dashboard.
+#[utoipa::path(get, path = "/api/v1/change-secret/overview", responses((status = 200, description = "Counts, recent executions, failed accounts with reasons")))]
+pub async fn overview(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Overview>, ApiError> {
+    Ok(Json(state.change_secret.overview(&p).await?))
+}
