@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Change-secret tasks through the REST API (after `tumbler login`).
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -213,6 +218,57 @@ enum AccountCommand {
 }
 
 #[derive(Subcommand)]
+enum TaskCommand {
+    /// Create a task; with --specified the new password is prompted for (or read from
+    /// standard input), else each account gets a random one.
+    Create {
+        /// Task name.
+        #[arg(long)]
+        name: String,
+        /// A username whose password changes (repeat for several).
+        #[arg(long = "username", required = true)]
+        usernames: Vec<String>,
+        /// An asset, by name or id (repeat for several).
+        #[arg(long = "asset")]
+        assets: Vec<String>,
+        /// A node path: every asset under it (repeat for several).
+        #[arg(long = "node")]
+        nodes: Vec<String>,
+        /// Use one new password entered now instead of random ones.
+        #[arg(long)]
+        specified: bool,
+        /// Read the specified password from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Length of random passwords.
+        #[arg(long)]
+        length: Option<u32>,
+        /// A cron schedule (`minute hour day month weekday`, UTC).
+        #[arg(long)]
+        cron: Option<String>,
+        /// Run every this many hours.
+        #[arg(long)]
+        every_hours: Option<u32>,
+    },
+    /// List tasks with their next run.
+    List,
+    /// Run a task now; with --wait, wait for the end and exit non-zero unless every account
+    /// changed.
+    Run {
+        /// Task name or id.
+        task: String,
+        /// Wait for the run to end and print its records.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Print an execution's records; exits non-zero unless it succeeded.
+    Records {
+        /// Execution id.
+        execution: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Check the audit hash chain and report the first broken link.
     Verify,
@@ -261,6 +317,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             | Command::User { .. }
             | Command::Asset { .. }
             | Command::Account { .. }
+            | Command::Task { .. }
     ) {
         init_logging(&config);
     }
@@ -353,6 +410,35 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             AccountCommand::Verify { asset, username } => {
                 commands::inventory::account_verify(&env, &asset, &username).await
             }
+        },
+        Command::Task { command } => match command {
+            TaskCommand::Create {
+                name,
+                usernames,
+                assets,
+                nodes,
+                specified,
+                secret_stdin,
+                length,
+                cron,
+                every_hours,
+            } => {
+                let task = commands::tasks::NewTask {
+                    name,
+                    usernames,
+                    assets,
+                    nodes,
+                    specified,
+                    secret_stdin,
+                    length,
+                    cron,
+                    every_hours,
+                };
+                commands::tasks::create(&env, task).await
+            }
+            TaskCommand::List => commands::tasks::list(&env).await,
+            TaskCommand::Run { task, wait } => commands::tasks::run(&env, &task, wait).await,
+            TaskCommand::Records { execution } => commands::tasks::records(&env, &execution).await,
         },
         Command::Audit {
             command: AuditCommand::Verify,

@@ -622,3 +622,354 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
     assert!(stderr(&out).contains("no such user"));
     server.stop();
 }
+
+/// Activates the admin of a fresh server and returns the new password.
+async fn activate(server: &Server) -> String {
+    let temp = server.initial_password.clone().unwrap();
+    let pw = "Chooses-Long-Passphrase-One-1".to_owned();
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/me/password", server.url))
+        .basic_auth("admin", Some(&temp))
+        .json(&serde_json::json!({"old_password": temp, "new_password": pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    pw
+}
+
+#[tokio::test]
+async fn task_commands_run_a_change_and_exit_non_zero_when_it_fails() {
+    use tumbler_testkit::sshd::{SshHost, TestUser};
+    let host = SshHost::start(&[
+        TestUser::new("ops", "canary-Ops-Cli-1f").with_sudo(),
+        TestUser::new("app1", "canary-App-Cli-2e"),
+    ])
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let pw = activate(&server).await;
+    let home = dir.path().join("home");
+    let cli = |args: &[&str], input: &str| client(&home, &server.url, args, input);
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{pw}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let port = host.port().to_string();
+    let out = cli(
+        &[
+            "asset",
+            "add",
+            "lab-1",
+            "--address",
+            host.address(),
+            "--port",
+            &port,
+            "--platform",
+            "linux",
+            "--fingerprint",
+            host.host_key_fingerprint(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (user, secret, privileged) in [
+        ("ops", "canary-Ops-Cli-1f", true),
+        ("app1", "canary-App-Cli-2e", false),
+    ] {
+        let mut args = vec!["account", "add", "--asset", "lab-1", user, "--secret-stdin"];
+        if privileged {
+            args.push("--privileged");
+        }
+        let out = cli(&args, &format!("{secret}\n"));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = cli(
+        &[
+            "task",
+            "create",
+            "--name",
+            "nightly",
+            "--username",
+            "app1",
+            "--asset",
+            "lab-1",
+            "--length",
+            "18",
+            "--cron",
+            "0 3 * * *",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("next run at"), "{}", stdout(&out));
+    let out = cli(&["task", "list"], "");
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with("nightly ") && l.contains("app1")),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&["task", "run", "nightly", "--wait"], "");
+    assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("app1") && l.contains("success")),
+        "{text}"
+    );
+    assert!(text.contains(": succeeded."), "{text}");
+    let out = cli(&["account", "verify", "lab-1", "app1"], "");
+    assert!(
+        out.status.success(),
+        "the new stored password logs in: {}",
+        stdout(&out)
+    );
+
+    // A specified password comes from standard input, never the command line.
+    let out = cli(
+        &[
+            "task",
+            "create",
+            "--name",
+            "fixed",
+            "--username",
+            "app1",
+            "--asset",
+            "lab-1",
+            "--specified",
+            "--secret-stdin",
+        ],
+        "canary-Specified-Cli-3d\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(&["task", "run", "fixed", "--wait"], "");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(!host.command_log().contains("canary-Specified-Cli-3d"));
+
+    // A run that fails exits non-zero and says why.
+    let closed = tumbler_testkit::ports::free_port().to_string();
+    let out = cli(
+        &[
+            "asset",
+            "add",
+            "gone",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            &closed,
+            "--platform",
+            "postgresql",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(
+        &[
+            "account",
+            "add",
+            "--asset",
+            "gone",
+            "postgres",
+            "--privileged",
+            "--secret-stdin",
+        ],
+        "x\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(
+        &[
+            "account",
+            "add",
+            "--asset",
+            "gone",
+            "app1",
+            "--secret-stdin",
+        ],
+        "y\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(
+        &[
+            "task",
+            "create",
+            "--name",
+            "doomed",
+            "--username",
+            "app1",
+            "--asset",
+            "gone",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(&["task", "run", "doomed", "--wait"], "");
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("unreachable"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(": failed."), "{}", stdout(&out));
+    server.stop();
+}
+
+/// Rounds of the random-kill crash test (`CRASH_ROUNDS`; 2 in CI, more by the README's
+/// command).
+fn crash_rounds() -> usize {
+    std::env::var("CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+}
+
+#[tokio::test]
+async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_password() {
+    use rand::Rng;
+    use tumbler_testkit::sshd::{SshHost, TestUser};
+    const ACCOUNTS: usize = 10;
+    let mut users = vec![TestUser::new("ops", "canary-Ops-Crash-7a").with_sudo()];
+    for i in 0..ACCOUNTS {
+        users.push(TestUser::new(
+            format!("app{i}"),
+            format!("canary-App-Crash-{i}"),
+        ));
+    }
+    let host = SshHost::start(&users).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &[]);
+    let pw = activate(&server).await;
+    let http = reqwest::Client::new();
+    let api =
+        |server: &Server, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+            let mut req = http
+                .request(method, format!("{}{path}", server.url))
+                .basic_auth("admin", Some(&pw));
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            req.send()
+        };
+    let asset: serde_json::Value = api(
+        &server,
+        reqwest::Method::POST,
+        "/api/v1/assets",
+        Some(serde_json::json!({
+        "name": "crashy", "address": host.address(), "port": host.port(), "platform": "linux",
+        "host_key_fingerprint": host.host_key_fingerprint()})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let asset_id = asset["id"].as_str().unwrap().to_owned();
+    let mut account_ids = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        let a: serde_json::Value = api(
+            &server,
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(serde_json::json!({
+            "asset_id": asset_id, "username": u.name, "secret": u.password, "privileged": i == 0})),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        account_ids.push(a["id"].as_str().unwrap().to_owned());
+    }
+    let usernames: Vec<String> = users.iter().skip(1).map(|u| u.name.clone()).collect();
+    let task: serde_json::Value = api(&server, reqwest::Method::POST, "/api/v1/change-secret/tasks", Some(serde_json::json!({
+        "name": "crash", "usernames": usernames, "asset_ids": [asset_id], "secret_strategy": "random"})))
+        .await.unwrap().json().await.unwrap();
+    let task_id = task["id"].as_str().unwrap().to_owned();
+
+    for round in 0..crash_rounds() {
+        let started: serde_json::Value = api(
+            &server,
+            reqwest::Method::POST,
+            &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+            None,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let execution = started["execution_id"].as_str().unwrap().to_owned();
+        // Kill when the run's log has reached a random length: anywhere from before the
+        // first change to the last one.
+        let kill_at = rand::thread_rng().gen_range(1..=ACCOUNTS * 3);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let log = api(
+                &server,
+                reqwest::Method::GET,
+                &format!("/api/v1/change-secret/executions/{execution}/log"),
+                None,
+            )
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+            if log.lines().count() >= kill_at
+                || log.contains("finished:")
+                || Instant::now() > deadline
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        drop(server);
+        server = Server::start(&data, &[]);
+        // Recovery runs at start: the execution ends (interrupted, or finished before the kill).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let e: serde_json::Value = api(
+                &server,
+                reqwest::Method::GET,
+                &format!("/api/v1/change-secret/executions/{execution}"),
+                None,
+            )
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            let status = e["status"].as_str().unwrap_or("").to_owned();
+            if status != "pending" && status != "running" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: not recovered: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Every account's stored current secret logs in, and none is left changing.
+        for id in &account_ids {
+            let v: serde_json::Value = api(
+                &server,
+                reqwest::Method::POST,
+                &format!("/api/v1/accounts/{id}/verify"),
+                None,
+            )
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            assert_eq!(
+                v["ok"], true,
+                "round {round} (killed at log line {kill_at}): {v}"
+            );
+            assert_ne!(v["account"]["status"], "changing", "{v}");
+        }
+    }
+    server.stop();
+}

@@ -18,7 +18,10 @@ fn encode(value: &str) -> String {
 }
 
 /// The id of the asset named `name_or_id` (an exact name in your visible domains, or an id).
-async fn asset_id(env: &[(String, String)], name_or_id: &str) -> Result<String, CliError> {
+pub(crate) async fn asset_id(
+    env: &[(String, String)],
+    name_or_id: &str,
+) -> Result<String, CliError> {
     let list = request(
         env,
         Method::GET,

@@ -7,6 +7,7 @@ pub mod client;
 pub mod inventory;
 pub mod rotate;
 pub mod serve;
+pub mod tasks;
 
 use tumbler_server::config::ConfigError;
 use tumbler_server::{ServeError, StartupError};
