@@ -822,99 +822,184 @@ fn crash_rounds() -> usize {
         .unwrap_or(2)
 }
 
-#[tokio::test]
-async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_password() {
-    use rand::Rng;
+/// An admin's JSON calls to whichever server runs now (HTTP Basic).
+struct Api {
+    password: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        server: &Server,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", server.url))
+            .basic_auth("admin", Some(&self.password));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn json(
+        &self,
+        server: &Server,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.call(server, method, path, body)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Starts the task; returns the execution id.
+    async fn execute(&self, server: &Server, task_id: &str) -> String {
+        let started = self
+            .json(
+                server,
+                reqwest::Method::POST,
+                &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+                None,
+            )
+            .await;
+        started["execution_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits (polling, with a deadline) for the execution to end; returns its status.
+    async fn ended(&self, server: &Server, execution: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let e = self
+                .json(
+                    server,
+                    reqwest::Method::GET,
+                    &format!("/api/v1/change-secret/executions/{execution}"),
+                    None,
+                )
+                .await;
+            let status = e["status"].as_str().unwrap_or("").to_owned();
+            if status != "pending" && status != "running" {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "execution never ended: {e}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asserts every account's stored current secret logs in and none is left changing;
+    /// returns their secret versions.
+    async fn all_verify(&self, server: &Server, accounts: &[String], context: &str) -> Vec<i64> {
+        let mut versions = Vec::new();
+        for id in accounts {
+            let v = self
+                .json(
+                    server,
+                    reqwest::Method::POST,
+                    &format!("/api/v1/accounts/{id}/verify"),
+                    None,
+                )
+                .await;
+            assert_eq!(v["ok"], true, "{context}: {v}");
+            assert_ne!(v["account"]["status"], "changing", "{context}: {v}");
+            versions.push(v["account"]["secret_version"].as_i64().unwrap());
+        }
+        versions
+    }
+}
+
+/// A host with a sudo account and `apps` app accounts, registered on the server with a task
+/// rotating the app accounts; returns the host, the task id and the app accounts' ids.
+async fn crash_fixture(
+    server: &Server,
+    api: &Api,
+    apps: usize,
+) -> (tumbler_testkit::sshd::SshHost, String, Vec<String>) {
     use tumbler_testkit::sshd::{SshHost, TestUser};
-    const ACCOUNTS: usize = 10;
     let mut users = vec![TestUser::new("ops", "canary-Ops-Crash-7a").with_sudo()];
-    for i in 0..ACCOUNTS {
+    for i in 0..apps {
         users.push(TestUser::new(
             format!("app{i}"),
             format!("canary-App-Crash-{i}"),
         ));
     }
     let host = SshHost::start(&users).await.unwrap();
+    let post = reqwest::Method::POST;
+    let asset = api
+        .json(
+            server,
+            post.clone(),
+            "/api/v1/assets",
+            Some(
+                serde_json::json!({"name": "crashy", "address": host.address(),
+                "port": host.port(), "platform": "linux",
+                "host_key_fingerprint": host.host_key_fingerprint()}),
+            ),
+        )
+        .await;
+    let asset_id = asset["id"].as_str().unwrap().to_owned();
+    let mut app_ids = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        let a = api
+            .json(
+                server,
+                post.clone(),
+                "/api/v1/accounts",
+                Some(serde_json::json!({"asset_id": asset_id, "username": u.name,
+                    "secret": u.password, "privileged": i == 0})),
+            )
+            .await;
+        if i > 0 {
+            app_ids.push(a["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let usernames: Vec<String> = users.iter().skip(1).map(|u| u.name.clone()).collect();
+    let task = api
+        .json(
+            server,
+            post,
+            "/api/v1/change-secret/tasks",
+            Some(serde_json::json!({"name": "crash", "usernames": usernames,
+                "asset_ids": [asset_id], "secret_strategy": "random"})),
+        )
+        .await;
+    (host, task["id"].as_str().unwrap().to_owned(), app_ids)
+}
+
+#[tokio::test]
+async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_password() {
+    use rand::Rng;
+    const ACCOUNTS: usize = 10;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut server = Server::start(&data, &[]);
-    let pw = activate(&server).await;
-    let http = reqwest::Client::new();
-    let api =
-        |server: &Server, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
-            let mut req = http
-                .request(method, format!("{}{path}", server.url))
-                .basic_auth("admin", Some(&pw));
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            req.send()
-        };
-    let asset: serde_json::Value = api(
-        &server,
-        reqwest::Method::POST,
-        "/api/v1/assets",
-        Some(serde_json::json!({
-        "name": "crashy", "address": host.address(), "port": host.port(), "platform": "linux",
-        "host_key_fingerprint": host.host_key_fingerprint()})),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let asset_id = asset["id"].as_str().unwrap().to_owned();
-    let mut account_ids = Vec::new();
-    for (i, u) in users.iter().enumerate() {
-        let a: serde_json::Value = api(
-            &server,
-            reqwest::Method::POST,
-            "/api/v1/accounts",
-            Some(serde_json::json!({
-            "asset_id": asset_id, "username": u.name, "secret": u.password, "privileged": i == 0})),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        account_ids.push(a["id"].as_str().unwrap().to_owned());
-    }
-    let usernames: Vec<String> = users.iter().skip(1).map(|u| u.name.clone()).collect();
-    let task: serde_json::Value = api(&server, reqwest::Method::POST, "/api/v1/change-secret/tasks", Some(serde_json::json!({
-        "name": "crash", "usernames": usernames, "asset_ids": [asset_id], "secret_strategy": "random"})))
-        .await.unwrap().json().await.unwrap();
-    let task_id = task["id"].as_str().unwrap().to_owned();
-
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (_host, task_id, accounts) = crash_fixture(&server, &api, ACCOUNTS).await;
     for round in 0..crash_rounds() {
-        let started: serde_json::Value = api(
-            &server,
-            reqwest::Method::POST,
-            &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-            None,
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let execution = started["execution_id"].as_str().unwrap().to_owned();
+        let execution = api.execute(&server, &task_id).await;
         // Kill when the run's log has reached a random length: anywhere from before the
         // first change to the last one.
         let kill_at = rand::thread_rng().gen_range(1..=ACCOUNTS * 3);
         let deadline = Instant::now() + WAIT;
         loop {
-            let log = api(
-                &server,
-                reqwest::Method::GET,
-                &format!("/api/v1/change-secret/executions/{execution}/log"),
-                None,
-            )
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            let log = api
+                .call(
+                    &server,
+                    reqwest::Method::GET,
+                    &format!("/api/v1/change-secret/executions/{execution}/log"),
+                    None,
+                )
+                .await
+                .text()
+                .await
+                .unwrap();
             if log.lines().count() >= kill_at
                 || log.contains("finished:")
                 || Instant::now() > deadline
@@ -928,48 +1013,63 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
         drop(server);
         server = Server::start(&data, &[]);
         // Recovery runs at start: the execution ends (interrupted, or finished before the kill).
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let e: serde_json::Value = api(
-                &server,
-                reqwest::Method::GET,
-                &format!("/api/v1/change-secret/executions/{execution}"),
-                None,
-            )
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-            let status = e["status"].as_str().unwrap_or("").to_owned();
-            if status != "pending" && status != "running" {
-                break;
+        api.ended(&server, &execution).await;
+        api.all_verify(
+            &server,
+            &accounts,
+            &format!("round {round}, killed at log line {kill_at}"),
+        )
+        .await;
+    }
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_server_killed_at_each_step_of_a_change_recovers_the_working_password() {
+    // (crash point, the secret version each account has after recovery)
+    for (point, expected) in [("after_stage", 1), ("after_change", 2), ("after_verify", 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let server = Server::start(&data, &[("CHANGE_ENGINE_CRASH_POINT", point)]);
+        let api = Api {
+            password: activate(&server).await,
+        };
+        let (_host, task_id, accounts) = crash_fixture(&server, &api, 1).await;
+        let execution = api.execute(&server, &task_id).await;
+        let mut server = server;
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(s) = server.child.try_wait().unwrap() {
+                break s;
             }
             assert!(
                 Instant::now() < deadline,
-                "round {round}: not recovered: {e}"
+                "{point}: the server did not crash"
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        // Every account's stored current secret logs in, and none is left changing.
-        for id in &account_ids {
-            let v: serde_json::Value = api(
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(!status.success(), "{point}: {status}");
+        drop(server);
+        let server = Server::start(&data, &[]);
+        assert_eq!(
+            api.ended(&server, &execution).await,
+            "interrupted",
+            "{point}"
+        );
+        let versions = api.all_verify(&server, &accounts, point).await;
+        assert_eq!(versions, vec![expected], "{point}");
+        let log = api
+            .call(
                 &server,
-                reqwest::Method::POST,
-                &format!("/api/v1/accounts/{id}/verify"),
+                reqwest::Method::GET,
+                &format!("/api/v1/change-secret/executions/{execution}/log"),
                 None,
             )
             .await
-            .unwrap()
-            .json()
+            .text()
             .await
             .unwrap();
-            assert_eq!(
-                v["ok"], true,
-                "round {round} (killed at log line {kill_at}): {v}"
-            );
-            assert_ne!(v["account"]["status"], "changing", "{v}");
-        }
+        assert!(log.contains("recovery found"), "{point}: {log}");
+        server.stop();
     }
-    server.stop();
 }

@@ -2,6 +2,7 @@
 //! at once) and per account (one after the other on one session): stage -> change -> verify
 //! -> commit.
 
+use super::crash::{crash_point, CrashPoint};
 use super::target::{close, ChangeSession, Changer, Failure, Login};
 use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
@@ -669,12 +670,14 @@ impl ChangeSecretService {
             &format!("{who}: new secret staged as version {version}"),
         )
         .await;
+        crash_point(CrashPoint::Staged);
         // Change on the target, retrying while it cannot be reached.
         let mut attempt = 1;
         let changed = loop {
             let result = match shared {
                 Some(ref mut session) => {
-                    (self.change_on_target(changer, session, &account.username, new)).await
+                    self.change_on_target(changer, session, &account.username, new)
+                        .await
                 }
                 None => {
                     let current = self
@@ -683,7 +686,8 @@ impl ChangeSecretService {
                     match current {
                         Err(e) => Err(Failure::new("internal", e.to_string())),
                         Ok(current) => {
-                            match (self.open_change_session(changer, Some((&fresh, &current))))
+                            match self
+                                .open_change_session(changer, Some((&fresh, &current)))
                                 .await
                             {
                                 Ok(mut own) => {
@@ -721,23 +725,28 @@ impl ChangeSecretService {
                     &format!("{who}: {}; checking which secret works", f.reason()),
                 )
                 .await;
-                (self.probe(changer, &fresh, version, new)).await
+                self.probe(changer, &fresh, version, new).await
             }
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
+                crash_point(CrashPoint::Changed);
                 self.log_line(&exec.id, &format!("{who}: changed on the target"))
                     .await;
-                match (self.login_with(&changer.asset, changer.platform, &fresh, new, changer.tofu))
+                match self
+                    .login_with(&changer.asset, changer.platform, &fresh, new, changer.tofu)
                     .await
                 {
-                    Login::Works => ChangeOutcome::Committed,
+                    Login::Works => {
+                        crash_point(CrashPoint::Verified);
+                        ChangeOutcome::Committed
+                    }
                     Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
                     Login::Refused => {
                         let f = Failure::new(
                             "verify_failed",
                             "the target accepted the change but refused a login with the new secret",
                         );
-                        match (self.current_works(changer, &fresh)).await {
+                        match self.current_works(changer, &fresh).await {
                             Some(true) => ChangeOutcome::NotChanged(f),
                             _ => ChangeOutcome::Unknown(f),
                         }
@@ -745,7 +754,10 @@ impl ChangeSecretService {
                 }
             }
         };
-        if let Err(e) = (self.apply_outcome(exec, &mut record, &fresh, version, outcome)).await {
+        if let Err(e) = self
+            .apply_outcome(exec, &mut record, &fresh, version, outcome)
+            .await
+        {
             tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
         }
     }

@@ -7,6 +7,7 @@
 //! current, then previous ([`ChangeSecretService::recover`]). One change per account at a
 //! time: staging is a compare-and-set on the account row.
 
+mod crash;
 mod engine;
 mod error;
 mod records;
