@@ -109,8 +109,10 @@ impl ChangeSecretService {
             now,
         )
         .await?;
+        // In the same transaction as the status: a reader that sees the run ended sees this.
+        tx.append_log_line(id, now, &format!("finished: {status}"))
+            .await?;
         tx.commit().await?;
-        self.log_line(id, &format!("finished: {status}")).await;
         result
     }
 

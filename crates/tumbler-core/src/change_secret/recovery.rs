@@ -87,8 +87,9 @@ impl ChangeSecretService {
             now,
         )
         .await?;
+        tx.append_log_line(&exec.id, now, "finished: interrupted")
+            .await?;
         tx.commit().await?;
-        self.log_line(&exec.id, "finished: interrupted").await;
         Ok(())
     }
 

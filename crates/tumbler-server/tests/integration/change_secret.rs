@@ -406,7 +406,21 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
                "secret_strategy": "specified", "secret": "canary-Specified-New-2e"}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
+    let started = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+        None,
+        202,
+    )
+    .await;
+    let id = started["execution_id"].as_str().unwrap().to_owned();
+    // Asked for at once, the log streams while the run goes on and ends with it.
+    let log = log_text(&app, &token, &id).await;
+    assert!(log.contains("started: 1 asset(s), 1 account(s)"), "{log}");
+    assert!(log.trim_end().ends_with("finished: succeeded"), "{log}");
+    let e = wait_for_execution(&app, &token, &id).await;
     assert_eq!(e["status"], "succeeded", "{e}");
     assert!(ssh_logs_in(&host, "app1", "canary-Specified-New-2e").await);
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
@@ -595,6 +609,21 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     let a2 = linux_asset(&app, &token, "no-sudo", &host).await;
     account(&app, &token, &a2, "nosudo", OPS_PASSWORD, true, json!({})).await;
     account(&app, &token, &a2, "app1", APP_PASSWORD, false, json!({})).await;
+    // A user the target does not have: chpasswd refuses.
+    let a6 = linux_asset(&app, &token, "no-user", &host).await;
+    account(&app, &token, &a6, "ops", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a6, "ghost", APP_PASSWORD, false, json!({})).await;
+    // A host whose key changed since it was acknowledged.
+    let mut rekeyed = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let a7 = linux_asset(&app, &token, "rekeyed", &rekeyed).await;
+    account(&app, &token, &a7, "ops", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a7, "app1", APP_PASSWORD, false, json!({})).await;
+    rekeyed.restart_with_new_host_key().await.unwrap();
     // A host whose key nobody acknowledged.
     let body = ok(
         &app,
@@ -629,7 +658,7 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     let task_id = task(
         &app,
         &token,
-        json!({"name": "failures", "usernames": ["app1"], "asset_ids": [a1, a2, a3, a4, a5],
+        json!({"name": "failures", "usernames": ["app1", "ghost"], "asset_ids": [a1, a2, a3, a4, a5, a6, a7],
                "secret_strategy": "random"}),
     )
     .await;
@@ -647,6 +676,19 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     assert_eq!(reason("unacked"), "host_key_unverified");
     assert_eq!(reason("no-priv"), "no_privileged_account");
     assert_eq!(reason("gone"), "unreachable");
+    assert_eq!(reason("no-user"), "target_refused");
+    assert_eq!(reason("rekeyed"), "host_key_conflict");
+    let rekeyed_asset = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/assets/{a7}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(rekeyed_asset["host_key_status"], "fingerprint_conflict");
+    assert!(!rekeyed.auth_log().contains("app1") && !rekeyed.auth_log().contains("Accepted"));
     // Nothing changed on the host, and each account asks for a person.
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     let page = ok(
@@ -677,8 +719,8 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
         200,
     )
     .await;
-    assert_eq!(overview["accounts"]["needs_attention"], 5, "{overview}");
-    assert_eq!(overview["failed_records"].as_array().unwrap().len(), 5);
+    assert_eq!(overview["accounts"]["needs_attention"], 7, "{overview}");
+    assert_eq!(overview["failed_records"].as_array().unwrap().len(), 7);
 }
 
 #[tokio::test]
