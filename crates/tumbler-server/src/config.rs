@@ -317,10 +317,13 @@ impl Config {
             return Err(ConfigError::PlainHttpNotLoopback(self.listen));
         }
         let c = &self.change_secret;
-        if c.max_parallel_assets == 0 || c.account_timeout_seconds == 0 || c.max_attempts == 0 {
+        if c.max_parallel_assets == 0
+            || c.account_timeout_seconds == 0
+            || !(1..=10).contains(&c.max_attempts)
+        {
             return Err(ConfigError::Invalid {
                 path: "(change_secret)".to_owned(),
-                message: "max_parallel_assets, account_timeout_seconds and max_attempts must be at least 1".to_owned(),
+                message: "max_parallel_assets and account_timeout_seconds must be at least 1, max_attempts 1 to 10".to_owned(),
             });
         }
         Ok(())

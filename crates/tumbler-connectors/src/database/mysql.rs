@@ -41,20 +41,27 @@ fn with_password(options: MySqlConnectOptions, password: &SecretString) -> MySql
     }
 }
 
-/// Sets the native hash on every `user@host` entry named `user`; false when there is none.
+/// Sets the native hash on every `user@host` entry named `user` (MariaDB only).
 async fn set_native_hash(
     conn: &mut sqlx::MySqlConnection,
     user: String,
     hash: String,
-) -> Result<bool, sqlx::Error> {
+) -> Result<HashOutcome, sqlx::Error> {
     use sqlx::Executor;
+    let (version,): (String,) = sqlx::query_as("SELECT VERSION()")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !version.contains("MariaDB") {
+        // MySQL would take the hash for the clear password; refuse before changing anything.
+        return Ok(HashOutcome::NotMariaDb);
+    }
     let hosts: Vec<(String,)> =
         sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
             .bind(user.clone())
             .fetch_all(&mut *conn)
             .await?;
     if hosts.is_empty() {
-        return Ok(false);
+        return Ok(HashOutcome::NoSuchUser);
     }
     for (host,) in hosts {
         let sql = format!(
@@ -64,7 +71,17 @@ async fn set_native_hash(
         );
         conn.execute(sql.as_str()).await?;
     }
-    Ok(true)
+    Ok(HashOutcome::Set)
+}
+
+/// What setting the native hash did.
+enum HashOutcome {
+    /// Set on every host entry of the user.
+    Set,
+    /// No such user.
+    NoSuchUser,
+    /// The server is not MariaDB.
+    NotMariaDb,
 }
 
 /// A MySQL string literal: single-quoted, with quotes and backslashes escaped.
@@ -118,9 +135,9 @@ impl MysqlAdmin {
         }
     }
 
-    /// Sets the password of every `user@host` entry named `user` (the logged-in user's own
-    /// when `user` is the login name and it may not read `mysql.user`), sent as the native
-    /// hash so the clear password is never in a statement the server may log.
+    /// Sets the password of every `user@host` entry named `user`, sent as the native hash so
+    /// the clear password is never in a statement the server may log. MariaDB only: a MySQL
+    /// server is refused before anything changes.
     pub async fn set_password(
         &mut self,
         user: &str,
@@ -131,8 +148,14 @@ impl MysqlAdmin {
         match tokio::time::timeout(self.timeout, work).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),
-            Ok(Ok(false)) => Err(DbError::Protocol(format!("no user named {user}"))),
-            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(HashOutcome::NoSuchUser)) => {
+                Err(DbError::Protocol(format!("no user named {user}")))
+            }
+            Ok(Ok(HashOutcome::NotMariaDb)) => Err(DbError::Unsupported(
+                "password changes need MariaDB (MySQL would store the hash as the password)"
+                    .to_owned(),
+            )),
+            Ok(Ok(HashOutcome::Set)) => Ok(()),
         }
     }
 

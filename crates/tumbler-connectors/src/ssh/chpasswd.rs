@@ -54,6 +54,10 @@ pub enum ChangeError {
         /// What the target said, with any secret removed.
         detail: String,
     },
+    /// The new password was sent but the command ended without an exit status (the connection
+    /// dropped): the target may or may not have taken it.
+    #[error("the connection ended after the new password was sent; the outcome is unknown")]
+    Interrupted,
     /// The username or password cannot be given to `chpasswd` (a colon in the username, a
     /// line break in either).
     #[error("{0}")]
@@ -67,6 +71,7 @@ impl ChangeError {
             Self::Ssh(e) => e.code(),
             Self::BecomeRefused { .. } => "become_refused",
             Self::TargetRefused { .. } => "target_refused",
+            Self::Interrupted => "interrupted",
             Self::Unsupported(_) => "unsupported_secret",
         }
     }
@@ -183,6 +188,9 @@ pub async fn change_password_chpasswd(
             });
         }
         return Err(ChangeError::TargetRefused { detail: said });
+    }
+    if result.output.exit_status.is_none() {
+        return Err(ChangeError::Interrupted);
     }
     if result.output.success() {
         Ok(())

@@ -203,8 +203,6 @@ impl fmt::Debug for PromptStep<'_> {
 pub struct Conversation {
     /// The command's exit status and output.
     pub output: CommandOutput,
-    /// How many steps were answered.
-    pub answered: usize,
     /// Whether the last step was answered.
     pub finished: bool,
     /// Whether an answered prompt appeared again (its answer was refused).
@@ -227,7 +225,6 @@ async fn conversation(
     // Both streams in arrival order, to look for markers in.
     let mut transcript: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
     let mut seen = 0usize;
-    let mut answered = 0usize;
     let mut next = 0usize;
     let mut last_answered: Option<usize> = None;
     let mut prompt_repeated = false;
@@ -269,7 +266,6 @@ async fn conversation(
                 let step = &steps[i];
                 seen += at + step.marker.len();
                 writer.data(step.answer).await.map_err(SshError::Protocol)?;
-                answered += 1;
                 last_answered = Some(i);
                 next = i + 1;
                 if step.then_eof {
@@ -291,7 +287,6 @@ async fn conversation(
     }
     Ok(Conversation {
         output,
-        answered,
         finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
         prompt_repeated,
     })

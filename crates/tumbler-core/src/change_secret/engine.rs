@@ -56,6 +56,7 @@ pub(super) enum ChangeOutcome {
 impl ChangeSecretService {
     /// Appends a line to the execution's log (never a secret). Failures to log are logged.
     pub(super) async fn log_line(&self, id: &ExecutionId, line: &str) {
+        let _serial = self.log_lock.lock().await;
         let write = async {
             let mut tx = self.store.begin().await?;
             tx.append_log_line(id, self.clock.now(), line).await?;
@@ -80,6 +81,11 @@ impl ChangeSecretService {
         tx.commit().await?;
         let heartbeat = self.spawn_heartbeat();
         let result = self.run_plan(&exec).await;
+        // Anything still staged (a worker that hit an error or its time limit) is settled by
+        // login now, so no account stays `changing` after the run.
+        if let Err(e) = self.settle_pending_records(&exec, "not_finished").await {
+            tracing::error!(execution = %id, error = %e, "settling the run's leftover accounts failed");
+        }
         heartbeat.abort();
         let status = match &result {
             Ok(()) => self.final_status(id).await?,
@@ -89,6 +95,7 @@ impl ChangeSecretService {
             }
         };
         let now = self.clock.now();
+        let _serial = self.log_lock.lock().await;
         let mut tx = self.store.begin().await?;
         tx.set_execution_status(id, status, None, Some(now)).await?;
         tx.append_audit(
@@ -320,8 +327,15 @@ impl ChangeSecretService {
                 }
                 records.push(record);
             }
-            // The privileged account changes last, so the others still use its old secret.
-            work.sort_by_key(|(_, a)| a.privileged);
+            // The accounts others are changed through go last, so those use their old secrets.
+            // `root` next to last (su answers with its secret), the login account last.
+            work.sort_by_key(|(_, a)| {
+                (
+                    login.as_ref() == Some(&a.id),
+                    a.privileged,
+                    a.username == "root",
+                )
+            });
             plans.push(AssetPlan {
                 asset,
                 all_accounts,
@@ -415,9 +429,12 @@ impl ChangeSecretService {
                 .await;
                 if let Ok(Some(fresh)) = self.store.account(&account.id).await {
                     if let Some(pending) = fresh.pending_version {
-                        let _ = self
+                        if let Err(e) = self
                             .settle_by_login(exec, &changer.asset, &fresh, pending, tofu, "timeout")
-                            .await;
+                            .await
+                        {
+                            tracing::error!(account = %fresh.id, error = %e, "could not settle a timed-out change");
+                        }
                     }
                 }
             }
@@ -673,6 +690,18 @@ impl ChangeSecretService {
         )
         .await;
         crash_point(CrashPoint::Staged);
+        // The stage is ours until recovery takes it: look again right before sending.
+        match self.store.account(&account.id).await {
+            Ok(Some(now)) if now.pending_version == Some(version) => {}
+            _ => {
+                self.log_line(
+                    &exec.id,
+                    &format!("{who}: the stage was taken over (recovery); not sent"),
+                )
+                .await;
+                return;
+            }
+        }
         // Change on the target, retrying while it cannot be reached.
         let mut attempt = 1;
         let changed = loop {
@@ -727,7 +756,7 @@ impl ChangeSecretService {
                     &format!("{who}: {}; checking which secret works", f.reason()),
                 )
                 .await;
-                self.probe(changer, &fresh, version, new).await
+                self.probe(changer, &fresh, new).await
             }
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
@@ -790,7 +819,6 @@ impl ChangeSecretService {
         &self,
         changer: &Changer,
         account: &AccountRow,
-        _version: i64,
         new: &SecretString,
     ) -> ChangeOutcome {
         match self

@@ -80,6 +80,10 @@ pub struct ChangeSecretService {
     settings: Arc<EngineSettings>,
     /// Bounds the assets worked on at once across all executions of this node.
     permits: Arc<Semaphore>,
+    /// When this process opened the service: its own runs are newer.
+    booted_at: chrono::DateTime<chrono::Utc>,
+    /// Serialises this node's log writes (line numbers are `MAX + 1`).
+    log_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ChangeSecretService {
@@ -95,6 +99,7 @@ impl ChangeSecretService {
             .with_connect_timeout(settings.connect_timeout)
             .with_command_timeout(settings.account_timeout);
         let permits = Arc::new(Semaphore::new(settings.max_parallel_assets.max(1)));
+        let booted_at = clock.now();
         Self {
             store,
             vault,
@@ -103,6 +108,8 @@ impl ChangeSecretService {
             ssh,
             settings: Arc::new(settings),
             permits,
+            booted_at,
+            log_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

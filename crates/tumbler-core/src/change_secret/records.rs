@@ -77,11 +77,21 @@ impl ChangeSecretService {
         id: &RecordId,
     ) -> Result<RecordRow, ChangeSecretError> {
         require(principal, Permission::AssetsRead)?;
-        self.store
+        let record = self
+            .store
             .record(id)
             .await?
-            .filter(|r| principal.visible_domains().contains(&r.domain_id))
-            .ok_or(ChangeSecretError::NotFound("record"))
+            .ok_or(ChangeSecretError::NotFound("record"))?;
+        // The asset's domain now, not when the run was planned: an asset may have moved.
+        let domain = match self.store.asset(&record.asset_id).await? {
+            Some(asset) => asset.domain_id,
+            None => record.domain_id.clone(),
+        };
+        if principal.visible_domains().contains(&domain) {
+            Ok(record)
+        } else {
+            Err(ChangeSecretError::NotFound("record"))
+        }
     }
 
     /// Records the caller may see.
@@ -98,7 +108,6 @@ impl ChangeSecretService {
                 execution_id: query.execution_id.clone(),
                 status: query.status,
                 asset_id: query.asset_id.clone(),
-                account_id: None,
                 limit: page_limit(query.limit),
                 offset: query.offset.unwrap_or(0).max(0),
             })
@@ -145,27 +154,28 @@ impl ChangeSecretService {
             record.new_version.is_some() && account.pending_version == record.new_version;
         match action {
             RecordAction::Ignore => {
-                if record.status == RecordStatus::Success {
-                    return Err(state("a successful record cannot be ignored"));
+                if matches!(record.status, RecordStatus::Success | RecordStatus::Pending) {
+                    return Err(state(
+                        "only a failed or unverified record can be ignored (not one in progress or done)",
+                    ));
                 }
-                let mut r = record.clone();
+                if staged_here && !self.settle_first(&exec, &asset, &account, &record).await? {
+                    return Err(state(
+                        "neither the new nor the old secret could be proved; verify or retry when the target answers",
+                    ));
+                }
+                let mut r = self
+                    .store
+                    .record(id)
+                    .await?
+                    .ok_or(ChangeSecretError::NotFound("record"))?;
+                if r.status == RecordStatus::Success {
+                    // The new secret works on the target: it was committed, nothing to ignore.
+                    return Ok(r);
+                }
                 r.status = RecordStatus::Ignored;
                 r.updated_at = self.clock.now();
                 let mut tx = self.store.begin().await?;
-                if staged_here {
-                    // The new version stays sealed (the record can still reveal it).
-                    let resolution = tumbler_store::Resolution {
-                        current_version: account.current_version,
-                        previous_version: account.previous_version,
-                        pending_version: None,
-                        status: AccountStatus::Unknown,
-                        changed: false,
-                        verified: false,
-                    };
-                    let v = record.new_version.unwrap_or_default();
-                    tx.resolve_account_change(&account.id, v, &resolution, "", r.updated_at)
-                        .await?;
-                }
                 tx.update_record(&r).await?;
                 self.audit_action(&mut tx, principal, &r, "ignore", origin)
                     .await?;
@@ -234,83 +244,33 @@ impl ChangeSecretService {
                         "only a failed, unverified or ignored record is retried",
                     ));
                 }
-                let Some(v) = record.new_version else {
+                if record.new_version.is_none() {
                     return Err(state(
                         "the record never staged a new secret; run the task again",
                     ));
-                };
+                }
                 if account.pending_version.is_some() && !staged_here {
                     return Err(state("another change of this account is under way"));
                 }
-                let secret = self.open_account_secret(account.id.as_str(), v).await?;
-                let spec: Option<TaskSpec> = match self.store.change_task(&exec.task_id).await? {
-                    Some(t) => serde_json::from_str(&t.spec).ok(),
-                    None => None,
-                };
-                let spec = spec.ok_or_else(|| state("the task no longer exists"))?;
                 let mut tx = self.store.begin().await?;
                 self.audit_action(&mut tx, principal, &record, "retry", origin)
                     .await?;
-                if staged_here {
-                    // Release the stage so the retry can take the account again.
-                    let resolution = tumbler_store::Resolution {
-                        current_version: account.current_version,
-                        previous_version: account.previous_version,
-                        pending_version: None,
-                        status: account.status,
-                        changed: false,
-                        verified: false,
-                    };
-                    tx.resolve_account_change(&account.id, v, &resolution, "", self.clock.now())
-                        .await?;
-                }
                 tx.commit().await?;
-                let (all_accounts, _) = self
-                    .store
-                    .accounts(&AccountFilter {
-                        domains: vec![asset.domain_id.clone()],
-                        asset_id: Some(asset.id.clone()),
-                        limit: 10_000,
-                        ..AccountFilter::default()
-                    })
-                    .await?;
-                let tofu = self.tofu().await;
-                let changer: Changer = self.changer_for(&asset, &all_accounts, &spec, tofu).await?;
-                let mut session = if changer.privileged.is_some() {
-                    match self.open_change_session(&changer, None).await {
-                        Ok(s) => Some(s),
-                        Err(f) => {
-                            let mut r = record.clone();
-                            r.status = RecordStatus::Failed;
-                            r.reason_code = f.code.to_owned();
-                            r.reason = f.message.clone();
-                            r.attempts += 1;
-                            r.updated_at = self.clock.now();
-                            let mut tx = self.store.begin().await?;
-                            tx.update_record(&r).await?;
-                            tx.commit().await?;
-                            return Ok(r);
-                        }
+                // The retry goes on even if the caller hangs up, within its time limit.
+                let me = self.clone();
+                let (exec, asset, account, record) =
+                    (exec.clone(), asset.clone(), account.clone(), record.clone());
+                let limit = self.settings.account_timeout * 4;
+                let work = tokio::spawn(async move {
+                    tokio::time::timeout(limit, me.retry_record(&exec, &asset, &account, &record))
+                        .await
+                });
+                match work.await {
+                    Ok(Ok(result)) => result?,
+                    Ok(Err(_)) => {
+                        return Err(state("the retry did not finish in time; see the record"))
                     }
-                } else {
-                    None
-                };
-                let fresh = self
-                    .store
-                    .account(&account.id)
-                    .await?
-                    .ok_or(ChangeSecretError::NotFound("account"))?;
-                self.change_account(
-                    &exec,
-                    &changer,
-                    session.as_mut(),
-                    record.clone(),
-                    &fresh,
-                    &secret,
-                )
-                .await;
-                if let Some(s) = session {
-                    super::target::close(s).await;
+                    Err(_) => return Err(state("the retry stopped; see the record")),
                 }
                 self.store
                     .record(id)
@@ -318,6 +278,105 @@ impl ChangeSecretService {
                     .ok_or(ChangeSecretError::NotFound("record"))
             }
         }
+    }
+
+    /// Settles a staged record's account by login (pending, current, previous) before a
+    /// person's action, so that no action drops a secret the target holds. Returns whether the
+    /// account is settled (false: nothing could be proved, it stays staged).
+    async fn settle_first(
+        &self,
+        exec: &tumbler_store::ExecutionRow,
+        asset: &tumbler_store::AssetRow,
+        account: &tumbler_store::AccountRow,
+        record: &RecordRow,
+    ) -> Result<bool, ChangeSecretError> {
+        let Some(v) = record.new_version else {
+            return Ok(true);
+        };
+        let tofu = self.tofu().await;
+        self.settle_by_login(exec, asset, account, v, tofu, "settled")
+            .await?;
+        let fresh = self
+            .store
+            .account(&account.id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("account"))?;
+        Ok(fresh.pending_version != Some(v))
+    }
+
+    /// Runs a record's change again with its new secret: a staged account is first settled
+    /// by login (the target may hold the new secret already: then it is committed, not sent
+    /// again); otherwise the same version is staged and sent.
+    async fn retry_record(
+        &self,
+        exec: &tumbler_store::ExecutionRow,
+        asset: &tumbler_store::AssetRow,
+        account: &tumbler_store::AccountRow,
+        record: &RecordRow,
+    ) -> Result<(), ChangeSecretError> {
+        let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
+        let v = record.new_version.ok_or_else(|| state("no new secret"))?;
+        if account.pending_version == Some(v)
+            && !self.settle_first(exec, asset, account, record).await?
+        {
+            return Err(state(
+                "neither the new nor the old secret could be proved; try again when the target answers",
+            ));
+        }
+        let record = self
+            .store
+            .record(&record.id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("record"))?;
+        if record.status == RecordStatus::Success {
+            return Ok(());
+        }
+        let secret = self.open_account_secret(account.id.as_str(), v).await?;
+        let spec: TaskSpec = match self.store.change_task(&exec.task_id).await? {
+            Some(t) => serde_json::from_str(&t.spec)
+                .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?,
+            None => return Err(state("the task no longer exists")),
+        };
+        let (all_accounts, _) = self
+            .store
+            .accounts(&AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 10_000,
+                ..AccountFilter::default()
+            })
+            .await?;
+        let tofu = self.tofu().await;
+        let changer: Changer = self.changer_for(asset, &all_accounts, &spec, tofu).await?;
+        let mut session = if changer.privileged.is_some() {
+            match self.open_change_session(&changer, None).await {
+                Ok(s) => Some(s),
+                Err(f) => {
+                    let mut r = record.clone();
+                    r.status = RecordStatus::Failed;
+                    r.reason_code = f.code.to_owned();
+                    r.reason = f.message.clone();
+                    r.updated_at = self.clock.now();
+                    let mut tx = self.store.begin().await?;
+                    tx.update_record(&r).await?;
+                    tx.commit().await?;
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
+        let fresh = self
+            .store
+            .account(&account.id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("account"))?;
+        self.change_account(exec, &changer, session.as_mut(), record, &fresh, &secret)
+            .await;
+        if let Some(s) = session {
+            super::target::close(s).await;
+        }
+        Ok(())
     }
 
     async fn audit_action(

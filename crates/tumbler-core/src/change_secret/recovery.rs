@@ -22,12 +22,35 @@ impl ChangeSecretService {
         let stale = Duration::from_std(self.settings.stale_after).unwrap_or(Duration::minutes(2));
         let mut recovered = 0;
         for exec in self.store.unfinished_executions().await? {
-            let own_dead = at_start && exec.owner_node == self.settings.node_name;
+            // This process's own runs are alive; only those a previous process of this node
+            // left behind are dead at start.
+            let own_dead = at_start
+                && exec.owner_node == self.settings.node_name
+                && exec.created_at < self.booted_at;
             if !own_dead && exec.heartbeat_at + stale > now {
                 continue;
             }
-            self.recover_execution(&exec).await?;
-            recovered += 1;
+            // Take the run over; if another node took it first, leave it to that node.
+            let mut tx = self.store.begin().await?;
+            let claimed = tx
+                .claim_execution(
+                    &exec.id,
+                    &exec.owner_node,
+                    exec.heartbeat_at,
+                    &self.settings.node_name,
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            if !claimed {
+                continue;
+            }
+            match self.recover_execution(&exec).await {
+                Ok(()) => recovered += 1,
+                Err(e) => {
+                    tracing::error!(execution = %exec.id, error = %e, "recovering an execution failed; it will be tried again");
+                }
+            }
         }
         Ok(recovered)
     }
@@ -38,37 +61,7 @@ impl ChangeSecretService {
             "interrupted: the worker stopped; settling every staged account by login",
         )
         .await;
-        let tofu = self.tofu().await;
-        let (records, _) = self
-            .store
-            .records(&RecordFilter {
-                domains: vec![exec.domain_id.clone()],
-                execution_id: Some(exec.id.clone()),
-                status: Some(RecordStatus::Pending),
-                limit: i64::MAX,
-                ..RecordFilter::default()
-            })
-            .await?;
-        for mut record in records {
-            let account = self.store.account(&record.account_id).await?;
-            let asset = self.store.asset(&record.asset_id).await?;
-            match (account, asset, record.new_version) {
-                (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
-                    self.settle_by_login(exec, &asset, &account, v, tofu, "interrupted")
-                        .await?;
-                }
-                _ => {
-                    // Never staged: nothing was sent to the target.
-                    record.status = RecordStatus::Failed;
-                    record.reason_code = "interrupted".to_owned();
-                    record.reason = "the run stopped before this account was changed".to_owned();
-                    record.updated_at = self.clock.now();
-                    let mut tx = self.store.begin().await?;
-                    tx.update_record(&record).await?;
-                    tx.commit().await?;
-                }
-            }
-        }
+        self.settle_pending_records(exec, "interrupted").await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         tx.set_execution_status(&exec.id, ExecutionStatus::Interrupted, None, Some(now))
@@ -90,6 +83,51 @@ impl ChangeSecretService {
         tx.append_log_line(&exec.id, now, "finished: interrupted")
             .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Settles every record of the execution still `pending`: a staged account by login, one
+    /// never staged as failed (nothing was sent). An account that cannot be settled now stays
+    /// staged for a person (its record says why) and the others go on.
+    pub(super) async fn settle_pending_records(
+        &self,
+        exec: &ExecutionRow,
+        why: &'static str,
+    ) -> Result<(), ChangeSecretError> {
+        let tofu = self.tofu().await;
+        let (records, _) = self
+            .store
+            .records(&RecordFilter {
+                domains: vec![exec.domain_id.clone()],
+                execution_id: Some(exec.id.clone()),
+                status: Some(RecordStatus::Pending),
+                limit: i64::MAX,
+                ..RecordFilter::default()
+            })
+            .await?;
+        for mut record in records {
+            let account = self.store.account(&record.account_id).await?;
+            let asset = self.store.asset(&record.asset_id).await?;
+            let settled = match (account, asset, record.new_version) {
+                (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
+                    self.settle_by_login(exec, &asset, &account, v, tofu, why)
+                        .await
+                }
+                _ => {
+                    // Never staged: nothing was sent to the target.
+                    record.status = RecordStatus::Failed;
+                    record.reason_code = why.to_owned();
+                    record.reason = "the run stopped before this account was changed".to_owned();
+                    record.updated_at = self.clock.now();
+                    let mut tx = self.store.begin().await?;
+                    tx.update_record(&record).await?;
+                    tx.commit().await.map_err(Into::into)
+                }
+            };
+            if let Err(e) = settled {
+                tracing::error!(record = %record.id, error = %e, "could not settle a staged account; it stays staged for a person");
+            }
+        }
         Ok(())
     }
 
@@ -122,9 +160,14 @@ impl ChangeSecretService {
         let mut found = None;
         for (name, version) in candidates {
             let Some(version) = version else { continue };
-            let secret = self
-                .open_account_secret(account.id.as_str(), version)
-                .await?;
+            let secret = match self.open_account_secret(account.id.as_str(), version).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tried.push(format!("{name} unreadable"));
+                    tracing::error!(account = %account.id, version, error = %e, "a stored secret cannot be opened");
+                    continue;
+                }
+            };
             match self
                 .login_with(asset, platform, account, &secret, tofu)
                 .await

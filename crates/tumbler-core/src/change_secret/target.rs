@@ -304,6 +304,9 @@ impl ChangeSecretService {
                     e @ ChangeError::Unsupported(_) => {
                         Failure::new("unsupported_secret", e.to_string())
                     }
+                    e @ ChangeError::Interrupted => Failure::new("protocol", e.to_string())
+                        .transient()
+                        .ambiguous(),
                 })
             }
             (ChangeSession::Postgres(admin), _) => boxed(admin.set_password(username, new))

@@ -20,7 +20,7 @@ use tumbler_store::{ExecutionFilter, ExecutionRow, LogLine, StoreError, TaskRow,
 /// The longest task name, in characters.
 const MAX_NAME: usize = 128;
 /// The most usernames one task names.
-const MAX_USERNAMES: usize = 100;
+const MAX_USERNAMES: usize = 10_000;
 /// Task parameters accepted, with their allowed values (empty: an absolute path).
 const PARAMS: &[(&str, &[&str])] = &[("become", &["sudo", "su", "none"]), ("shell", &[])];
 

@@ -302,14 +302,23 @@ impl InventoryService {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // Re-read inside the transaction: a change run may have staged or committed a version
+        // since the read above, and its version columns must not be written back stale.
+        let fresh = tx
+            .account(id)
+            .await?
+            .ok_or(InventoryError::NotFound("account"))?;
+        account.current_version = fresh.current_version;
+        account.previous_version = fresh.previous_version;
+        account.pending_version = fresh.pending_version;
+        account.next_version = fresh.next_version;
+        account.status = fresh.status;
+        account.status_reason = fresh.status_reason.clone();
+        account.last_verified_at = fresh.last_verified_at;
+        account.last_changed_at = fresh.last_changed_at;
         if let Some(secret) = &patch.secret {
             let secret_type = patch.secret_type.unwrap_or(account.secret_type);
             check_secret(platform, secret_type, secret)?;
-            // Re-read inside the write lock: a change run may have staged a version.
-            let fresh = tx
-                .account(id)
-                .await?
-                .ok_or(InventoryError::NotFound("account"))?;
             if fresh.pending_version.is_some() {
                 return Err(InvalidValue {
                     field: "secret",

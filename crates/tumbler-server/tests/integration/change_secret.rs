@@ -1154,6 +1154,23 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
 
     // Ignoring an unverified record releases the account and keeps the current secret.
     let (_, rec3) = staged_by_a_dead_worker(&app, &task_id, &app1, "canary-Ignored-6e").await;
+    // A record still in progress is not ignored.
+    let (status, _) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{rec3}/ignore"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let mut r3 = app.services.store.record(&rec3).await.unwrap().unwrap();
+    r3.status = RecordStatus::Unverified;
+    let mut tx = app.services.store.begin().await.unwrap();
+    tx.update_record(&r3).await.unwrap();
+    tx.commit().await.unwrap();
+    // Ignoring first settles the account by login: the target never took the new secret,
+    // so the current one stays and the stage is released.
     let ignored = ok(
         &app,
         &token,

@@ -263,6 +263,32 @@ impl Tx {
         Ok(())
     }
 
+    /// Takes over an execution for `node`, only if its owner and heartbeat are still the ones
+    /// seen (so one node recovers it). Returns whether this caller now owns it.
+    pub async fn claim_execution(
+        &mut self,
+        id: &ExecutionId,
+        owner_node: &str,
+        heartbeat_at: DateTime<Utc>,
+        node: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE change_executions SET owner_node = $1, heartbeat_at = $2 \
+             WHERE id = $3 AND owner_node = $4 AND heartbeat_at = $5 \
+             AND status IN ('pending', 'running')",
+        )
+        .bind(node)
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .bind(owner_node)
+        .bind(to_millis(heartbeat_at))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Appends a line to an execution's log.
     pub async fn append_log_line(
         &mut self,

@@ -58,8 +58,6 @@ pub struct RecordFilter {
     pub status: Option<RecordStatus>,
     /// Only this asset's.
     pub asset_id: Option<AssetId>,
-    /// Only this account's.
-    pub account_id: Option<AccountId>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -123,9 +121,6 @@ impl Store {
         if let Some(a) = &filter.asset_id {
             c.push("asset_id = {}", Bind::Text(a.to_string()));
         }
-        if let Some(a) = &filter.account_id {
-            c.push("account_id = {}", Bind::Text(a.to_string()));
-        }
         let sql = format!(
             "SELECT {COLUMNS} FROM change_records {} ORDER BY created_at DESC, asset_name, \
              username, id LIMIT {} OFFSET {}",
@@ -154,17 +149,6 @@ impl Store {
 }
 
 impl Tx {
-    /// The record with this id, read inside this transaction.
-    pub async fn record(&mut self, id: &RecordId) -> Result<Option<RecordRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM change_records WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
-    }
-
     /// The record of the account's change in progress (the one naming its pending version).
     pub async fn record_of_pending_change(
         &mut self,
