@@ -252,8 +252,8 @@ enum TaskCommand {
     },
     /// List tasks with their next run.
     List,
-    /// Run a task now; with --wait, wait for the end and exit non-zero unless every account
-    /// changed.
+    /// Run a task now; with --wait, wait for the end and exit non-zero unless the run
+    /// succeeded (every account changed, or skipped by secure mode).
     Run {
         /// Task name or id.
         task: String,

@@ -1,6 +1,7 @@
 //! `tumbler task ...`: change-secret tasks through the REST API (after `tumbler login`). A
 //! specified new secret is read from a prompt or standard input, never the command line.
-//! `task run --wait` exits non-zero unless every account changed.
+//! `task run --wait` exits non-zero unless the run succeeded (every account changed, or
+//! skipped by secure mode).
 
 use super::client::{read_secret, request};
 use super::{other, CliError};
