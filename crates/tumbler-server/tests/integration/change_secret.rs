@@ -1044,6 +1044,15 @@ async fn recovery_settles_a_crashed_run_by_logging_in_with_pending_then_current(
     assert_eq!(app.services.change_secret.recover(false).await.unwrap(), 0);
 }
 
+/// Puts a record in the state a run would have left it in.
+async fn set_record_status(app: &TestApp, id: &RecordId, status: RecordStatus) {
+    let mut r = app.services.store.record(id).await.unwrap().unwrap();
+    r.status = status;
+    let mut tx = app.services.store.begin().await.unwrap();
+    tx.update_record(&r).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn record_actions_verify_adopt_retry_and_ignore() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -1070,11 +1079,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     host.set_password("app1", "canary-Adopt-Me-4c")
         .await
         .unwrap();
-    let mut r = app.services.store.record(&rec).await.unwrap().unwrap();
-    r.status = RecordStatus::Unverified;
-    let mut tx = app.services.store.begin().await.unwrap();
-    tx.update_record(&r).await.unwrap();
-    tx.commit().await.unwrap();
+    set_record_status(&app, &rec, RecordStatus::Unverified).await;
     let path = |action: &str| format!("/api/v1/change-secret/records/{rec}/{action}");
 
     // Adopt needs a successful verify first, then a fresh code.
@@ -1131,11 +1136,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
 
     // A failed record is retried with the same new secret.
     let (_, rec2) = staged_by_a_dead_worker(&app, &task_id, &app1, "canary-Retry-Same-5d").await;
-    let mut r2 = app.services.store.record(&rec2).await.unwrap().unwrap();
-    r2.status = RecordStatus::Failed;
-    let mut tx = app.services.store.begin().await.unwrap();
-    tx.update_record(&r2).await.unwrap();
-    tx.commit().await.unwrap();
+    set_record_status(&app, &rec2, RecordStatus::Failed).await;
     let retried = ok(
         &app,
         &token,
@@ -1164,11 +1165,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     )
     .await;
     assert_eq!(status, 409);
-    let mut r3 = app.services.store.record(&rec3).await.unwrap().unwrap();
-    r3.status = RecordStatus::Unverified;
-    let mut tx = app.services.store.begin().await.unwrap();
-    tx.update_record(&r3).await.unwrap();
-    tx.commit().await.unwrap();
+    set_record_status(&app, &rec3, RecordStatus::Unverified).await;
     // Ignoring first settles the account by login: the target never took the new secret,
     // so the current one stays and the stage is released.
     let ignored = ok(
