@@ -243,7 +243,7 @@ enum TaskCommand {
         /// Length of random passwords.
         #[arg(long)]
         length: Option<u32>,
-        /// A cron schedule (`minute hour day month weekday`, UTC).
+        /// A cron schedule (`minute hour day month weekday`, in the server's time zone).
         #[arg(long)]
         cron: Option<String>,
         /// Run every this many hours.

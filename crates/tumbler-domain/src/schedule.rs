@@ -1,10 +1,44 @@
 //! Task schedules: a cron expression (five fields: minute, hour, day of month, month, day of
-//! week) or an interval in hours from a start time. Times are UTC; "next run at" is always
-//! computed from a time passed in.
+//! week) read in the server's configured time zone, or an interval in hours from a start
+//! time. "Next run at" is always computed from a time passed in.
+//!
+//! Across daylight-saving changes a cron slot fires once: a local time the clocks skip runs
+//! when the gap ends, and a local time that happens twice runs at its first occurrence.
 
 use crate::inventory::{invalid, InvalidValue};
-use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
+
+/// A time zone from the IANA database (`Europe/Berlin`, `UTC`).
+pub use chrono_tz::Tz as TimeZoneName;
+
+/// Parses an IANA time zone name.
+pub fn parse_time_zone(name: &str) -> Result<TimeZoneName, InvalidValue> {
+    name.parse::<TimeZoneName>().map_err(|_| {
+        invalid(
+            "time_zone",
+            format!("{name:?} is not an IANA time zone name (for example Europe/Berlin or UTC)"),
+        )
+    })
+}
+
+/// The longest a daylight-saving gap lasts, in minutes (some zones once skipped a day).
+const LONGEST_GAP_MINUTES: i64 = 24 * 60;
+
+/// The instant a local wall-clock time stands for in `zone`: the first of two when the clocks
+/// went back, the end of the gap when they went forward past it.
+fn local_to_instant<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
+        LocalResult::None => (1..=LONGEST_GAP_MINUTES).find_map(|m| {
+            zone.from_local_datetime(&(local + Duration::minutes(m)))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        }),
+    }
+}
 
 /// The longest search for a cron expression's next time (a year and a day, in minutes).
 const CRON_HORIZON_DAYS: i64 = 367;
@@ -108,7 +142,7 @@ impl Cron {
         })
     }
 
-    fn day_matches(&self, t: &DateTime<Utc>) -> bool {
+    fn day_matches(&self, t: &impl Datelike) -> bool {
         let dom = self.day.matches(t.day());
         let dow = self.weekday.matches(t.weekday().num_days_from_sunday());
         // Classic cron: when both day fields are restricted, either one matching is enough.
@@ -118,15 +152,16 @@ impl Cron {
         }
     }
 
-    /// The first matching minute strictly after `after`, within a year.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let start = after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
+    /// The first matching minute strictly after `after`, within a year, the fields read as
+    /// wall-clock time in `zone`.
+    pub fn next_after<Z: TimeZone>(&self, after: DateTime<Utc>, zone: &Z) -> Option<DateTime<Utc>> {
+        let local_after = after.with_timezone(zone).naive_local();
+        let start = local_after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
         let end = start + Duration::days(CRON_HORIZON_DAYS);
         let mut t = start;
         while t < end {
             if !self.month.matches(t.month()) || !self.day_matches(&t) {
-                let next_day = t.date_naive().succ_opt()?.and_hms_opt(0, 0, 0)?;
-                t = Utc.from_utc_datetime(&next_day);
+                t = t.date().succ_opt()?.and_hms_opt(0, 0, 0)?;
                 continue;
             }
             if !self.hour.matches(t.hour()) {
@@ -134,7 +169,10 @@ impl Cron {
                 continue;
             }
             if self.minute.matches(t.minute()) {
-                return Some(t);
+                // A slot already passed (the first of a repeated hour) is not run again.
+                if let Some(at) = local_to_instant(zone, t).filter(|at| *at > after) {
+                    return Some(at);
+                }
             }
             t += Duration::minutes(1);
         }
@@ -168,15 +206,16 @@ impl Schedule {
         }
     }
 
-    /// The first slot strictly after `after` (`None` for no schedule). `saved_at` anchors an
-    /// interval schedule without a start time.
+    /// The first slot strictly after `after` (`None` for no schedule), a cron expression read
+    /// in `zone`. `saved_at` anchors an interval schedule without a start time.
     pub fn next_after(
         &self,
         after: DateTime<Utc>,
         saved_at: DateTime<Utc>,
+        zone: &TimeZoneName,
     ) -> Option<DateTime<Utc>> {
         if let Some(c) = &self.cron {
-            return Cron::parse(c).ok()?.next_after(after);
+            return Cron::parse(c).ok()?.next_after(after, zone);
         }
         let hours = i64::from(self.interval_hours?);
         let start = self.start_at.unwrap_or(saved_at);
@@ -193,6 +232,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono_tz::UTC;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -203,27 +243,70 @@ mod tests {
         let c = Cron::parse("*/15 2 * * 1-5").unwrap();
         // Saturday 2026-11-21 -> Monday 02:00.
         assert_eq!(
-            c.next_after(at("2026-11-21T10:00:00Z")),
+            c.next_after(at("2026-11-21T10:00:00Z"), &Utc),
             Some(at("2026-11-23T02:00:00Z"))
         );
         assert_eq!(
-            c.next_after(at("2026-11-23T02:00:00Z")),
+            c.next_after(at("2026-11-23T02:00:00Z"), &Utc),
             Some(at("2026-11-23T02:15:00Z"))
         );
         assert_eq!(
-            c.next_after(at("2026-11-23T02:45:30Z")),
+            c.next_after(at("2026-11-23T02:45:30Z"), &Utc),
             Some(at("2026-11-24T02:00:00Z"))
         );
         let yearly = Cron::parse("0 0 29 2 *").unwrap();
         assert_eq!(
-            yearly.next_after(at("2026-11-22T00:00:00Z")),
+            yearly.next_after(at("2026-11-22T00:00:00Z"), &Utc),
             None,
             "29 February is more than a year away"
         );
         let sunday = Cron::parse("30 4 * * 7").unwrap();
         assert_eq!(
-            sunday.next_after(at("2026-11-23T00:00:00Z")),
+            sunday.next_after(at("2026-11-23T00:00:00Z"), &Utc),
             Some(at("2026-11-29T04:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn cron_reads_wall_clock_time_in_the_zone() {
+        let berlin = parse_time_zone("Europe/Berlin").unwrap();
+        let daily = Schedule {
+            cron: Some("30 2 * * *".into()),
+            ..Schedule::default()
+        };
+        let next = |after: &str| daily.next_after(at(after), at(after), &berlin);
+        // Winter (UTC+1): 02:30 in Berlin is 01:30 UTC.
+        assert_eq!(
+            next("2026-11-22T12:00:00Z"),
+            Some(at("2026-11-23T01:30:00Z"))
+        );
+        // Summer (UTC+2): 00:30 UTC.
+        assert_eq!(
+            next("2026-07-01T12:00:00Z"),
+            Some(at("2026-07-02T00:30:00Z"))
+        );
+        // 29 March 2026: clocks jump from 02:00 to 03:00; the skipped 02:30 runs at 03:00.
+        assert_eq!(
+            next("2026-03-28T12:00:00Z"),
+            Some(at("2026-03-29T01:00:00Z"))
+        );
+        assert_eq!(
+            next("2026-03-29T01:00:00Z"),
+            Some(at("2026-03-30T00:30:00Z"))
+        );
+        // 25 October 2026: 02:30 happens twice; it runs at the first only.
+        assert_eq!(
+            next("2026-10-24T12:00:00Z"),
+            Some(at("2026-10-25T00:30:00Z"))
+        );
+        assert_eq!(
+            next("2026-10-25T00:30:00Z"),
+            Some(at("2026-10-26T01:30:00Z")),
+            "the repeated 02:30 (01:30 UTC) is not a second slot"
+        );
+        assert_eq!(
+            parse_time_zone("Mars/Olympus").unwrap_err().field,
+            "time_zone"
         );
     }
 
@@ -251,19 +334,19 @@ mod tests {
         };
         let saved = at("2026-01-01T00:00:00Z");
         assert_eq!(
-            s.next_after(at("2026-11-21T00:00:00Z"), saved),
+            s.next_after(at("2026-11-21T00:00:00Z"), saved, &UTC),
             Some(at("2026-11-22T01:00:00Z"))
         );
         assert_eq!(
-            s.next_after(at("2026-11-22T01:00:00Z"), saved),
+            s.next_after(at("2026-11-22T01:00:00Z"), saved, &UTC),
             Some(at("2026-11-22T07:00:00Z"))
         );
         assert_eq!(
-            s.next_after(at("2026-11-22T12:59:00Z"), saved),
+            s.next_after(at("2026-11-22T12:59:00Z"), saved, &UTC),
             Some(at("2026-11-22T13:00:00Z"))
         );
         assert!(Schedule::default()
-            .next_after(at("2026-11-22T01:00:00Z"), saved)
+            .next_after(at("2026-11-22T01:00:00Z"), saved, &UTC)
             .is_none());
     }
 

@@ -50,6 +50,10 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
         "TUMBLER_CHANGE_SECRET__NODE_NAME",
         "change_secret.node_name",
     ),
+    (
+        "TUMBLER_CHANGE_SECRET__TIME_ZONE",
+        "change_secret.time_zone",
+    ),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -184,6 +188,8 @@ pub struct ChangeSecretConfig {
     /// This node's name (defaults to the host name): a restarted node recovers its own
     /// interrupted runs at once.
     pub node_name: Option<String>,
+    /// The IANA time zone cron schedules are read in (`Europe/Berlin`; default `UTC`).
+    pub time_zone: String,
 }
 
 impl Default for ChangeSecretConfig {
@@ -194,6 +200,7 @@ impl Default for ChangeSecretConfig {
             account_timeout_seconds: 60,
             max_attempts: 3,
             node_name: None,
+            time_zone: "UTC".to_owned(),
         }
     }
 }
@@ -326,6 +333,12 @@ impl Config {
                 message: "max_parallel_assets and account_timeout_seconds must be at least 1, max_attempts 1 to 10".to_owned(),
             });
         }
+        if let Err(e) = tumbler_domain::schedule::parse_time_zone(&c.time_zone) {
+            return Err(ConfigError::Invalid {
+                path: "change_secret.time_zone".to_owned(),
+                message: e.reason,
+            });
+        }
         Ok(())
     }
 
@@ -419,5 +432,25 @@ mod tests {
         assert!(err.to_string().contains("TUMBLER_DATABSE__URL"));
         let err = Config::load(None, &env(&[("TUMBLER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
         assert!(matches!(err, ConfigError::PlainHttpNotLoopback(_)));
+    }
+
+    #[test]
+    fn time_zone_must_be_an_iana_name() {
+        let ok = Config::load(
+            None,
+            &env(&[("TUMBLER_CHANGE_SECRET__TIME_ZONE", "Europe/Berlin")]),
+        )
+        .unwrap();
+        assert_eq!(ok.change_secret.time_zone, "Europe/Berlin");
+        let err = Config::load(
+            None,
+            &env(&[("TUMBLER_CHANGE_SECRET__TIME_ZONE", "Mars/Olympus")]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { path, .. } if path == "change_secret.time_zone"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("Mars/Olympus"), "{err}");
     }
 }

@@ -49,6 +49,16 @@ impl TestApp {
 
     /// Starts on the given store kind with the given clock.
     pub async fn spawn_on(kind: StoreKind, clock: Arc<dyn Clock>) -> Self {
+        Self::spawn_configured(kind, clock, |_| {}).await
+    }
+
+    /// Starts on the given store kind with the given clock, after `configure` adjusted the
+    /// configuration (data directory, listen address and store are set already).
+    pub async fn spawn_configured(
+        kind: StoreKind,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let pg = match kind {
             StoreKind::Sqlite => None,
@@ -60,6 +70,7 @@ impl TestApp {
             ..Config::default()
         };
         config.database.url = pg.as_ref().map(|db| db.url());
+        configure(&mut config);
         let master = MasterKeySource::File {
             path: config.master_key_file(),
             create: true,

@@ -75,9 +75,12 @@ pub async fn create(env: &[(String, String)], t: NewTask) -> Result<ExitCode, Cl
         "Created task {} (id {}){}.",
         created["name"].as_str().unwrap_or("?"),
         created["id"].as_str().unwrap_or("?"),
-        created["next_run_at"]
+        created["next_run_at_local"]
             .as_str()
-            .map(|n| format!(", next run at {n}"))
+            .map(|n| format!(
+                ", next run at {n} ({})",
+                created["time_zone"].as_str().unwrap_or("UTC")
+            ))
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
@@ -103,7 +106,7 @@ pub async fn list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
             t["name"].as_str().unwrap_or(""),
             t["enabled"].as_bool().unwrap_or(false),
             t["secret_strategy"].as_str().unwrap_or(""),
-            t["next_run_at"].as_str().unwrap_or("-"),
+            t["next_run_at_local"].as_str().unwrap_or("-"),
             users.join(",")
         );
     }

@@ -14,9 +14,13 @@ pub enum DbError {
         /// The socket error.
         reason: String,
     },
-    /// Connecting and logging in took longer than the limit.
-    #[error("timed out while connecting")]
+    /// Connecting, logging in or a statement took longer than the client's limit: what the
+    /// server did is unknown.
+    #[error("timed out")]
     Timeout,
+    /// The server cancelled a statement at its own time limit: nothing it did was kept.
+    #[error("the server cancelled the statement at its time limit (a lock held elsewhere?)")]
+    StatementCancelled,
     /// The secret cannot be set this way on this target.
     #[error("{0}")]
     Unsupported(String),
@@ -32,6 +36,7 @@ impl DbError {
             Self::AuthFailed => "auth_failed",
             Self::Unreachable { .. } => "unreachable",
             Self::Timeout => "timeout",
+            Self::StatementCancelled => "statement_cancelled",
             Self::Unsupported(_) => "unsupported_secret",
             Self::Protocol(_) => "protocol",
         }
@@ -46,8 +51,16 @@ impl DbError {
                 let mysql_denied = db
                     .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
                     .is_some_and(|m| m.number() == 1045);
+                // PostgreSQL's query_canceled; MariaDB's max_statement_time and lock wait
+                // limits.
+                let cancelled = code == "57014"
+                    || db
+                        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                        .is_some_and(|m| matches!(m.number(), 1969 | 1205));
                 if code.starts_with("28") || mysql_denied {
                     Self::AuthFailed
+                } else if cancelled {
+                    Self::StatementCancelled
                 } else {
                     Self::Protocol(format!("server error {code}: {}", db.message()))
                 }

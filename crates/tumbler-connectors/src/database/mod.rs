@@ -25,16 +25,27 @@ pub struct DbTarget {
     pub port: u16,
     /// The limit for connecting and logging in.
     pub timeout: Duration,
+    /// The limit the server itself enforces on each statement of a change (PostgreSQL's
+    /// `statement_timeout`, MariaDB's `max_statement_time`): past it the server cancels the
+    /// statement, so a change that waited on a lock never lands later. The client gives up
+    /// only after this plus `timeout`.
+    pub statement_timeout: Duration,
 }
 
 impl DbTarget {
-    /// A target at `host:port` with a 15 s limit.
+    /// A target at `host:port` with a 15 s limit for logging in and 60 s for a statement.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
         Self {
             host: host.into(),
             port,
             timeout: Duration::from_secs(15),
+            statement_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// How long the client waits for a change statement: the server's limit plus a margin.
+    fn change_wait(&self) -> Duration {
+        self.statement_timeout + self.timeout
     }
 
     fn display(&self) -> String {

@@ -46,6 +46,7 @@ async fn set_native_hash(
     conn: &mut sqlx::MySqlConnection,
     user: String,
     hash: String,
+    statement_timeout: std::time::Duration,
 ) -> Result<HashOutcome, sqlx::Error> {
     use sqlx::Executor;
     let (version,): (String,) = sqlx::query_as("SELECT VERSION()")
@@ -55,6 +56,13 @@ async fn set_native_hash(
         // MySQL would take the hash for the clear password; refuse before changing anything.
         return Ok(HashOutcome::NotMariaDb);
     }
+    // The server cancels a statement (or a wait for a lock) at the limit, so a change that
+    // waited never lands after the client gave up.
+    let limit = statement_timeout.as_secs().max(1);
+    conn.execute(
+        format!("SET SESSION max_statement_time = {limit}, lock_wait_timeout = {limit}").as_str(),
+    )
+    .await?;
     let hosts: Vec<(String,)> =
         sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
             .bind(user.clone())
@@ -102,7 +110,10 @@ pub fn mysql_native_hash(password: &str) -> String {
 /// for every account changed on one asset.
 pub struct MysqlAdmin {
     conn: sqlx::MySqlConnection,
+    /// The client's wait for a change.
     timeout: std::time::Duration,
+    /// The server's limit per statement.
+    statement_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for MysqlAdmin {
@@ -130,7 +141,8 @@ impl MysqlAdmin {
             Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),
             Ok(Ok(conn)) => Ok(Self {
                 conn,
-                timeout: target.timeout,
+                timeout: target.change_wait(),
+                statement_timeout: target.statement_timeout,
             }),
         }
     }
@@ -144,7 +156,12 @@ impl MysqlAdmin {
         new_password: &SecretString,
     ) -> Result<(), DbError> {
         let hash = mysql_native_hash(new_password.expose_secret());
-        let work = set_native_hash(&mut self.conn, user.to_owned(), hash);
+        let work = set_native_hash(
+            &mut self.conn,
+            user.to_owned(),
+            hash,
+            self.statement_timeout,
+        );
         match tokio::time::timeout(self.timeout, work).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, String::new())),

@@ -68,13 +68,17 @@ impl PostgresAdmin {
             .database(database)
             .ssl_mode(PgSslMode::Prefer)
             .application_name("tumbler")
+            .options([(
+                "statement_timeout",
+                target.statement_timeout.as_millis().to_string(),
+            )])
             .disable_statement_logging();
         match tokio::time::timeout(target.timeout, options.connect()).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),
             Ok(Ok(conn)) => Ok(Self {
                 conn,
-                timeout: target.timeout,
+                timeout: target.change_wait(),
             }),
         }
     }

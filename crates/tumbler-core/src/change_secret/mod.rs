@@ -27,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tumbler_connectors::ssh::SshConnector;
 use tumbler_domain::permission::Permission;
+use tumbler_domain::schedule::TimeZoneName;
 use tumbler_domain::Clock;
 use tumbler_store::Store;
 use zeroize::Zeroizing;
@@ -52,6 +53,8 @@ pub struct EngineSettings {
     pub retry_backoff: Duration,
     /// An execution whose node has not said it is alive for this long is taken over.
     pub stale_after: Duration,
+    /// The zone cron schedules are read in.
+    pub time_zone: TimeZoneName,
 }
 
 impl Default for EngineSettings {
@@ -65,6 +68,7 @@ impl Default for EngineSettings {
             max_attempts: 3,
             retry_backoff: Duration::from_secs(1),
             stale_after: Duration::from_secs(120),
+            time_zone: TimeZoneName::UTC,
         }
     }
 }

@@ -22,7 +22,9 @@ impl ChangeSecretService {
             let spec: TaskSpec = serde_json::from_str(&task.spec)
                 .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
             // Anchored like create and update anchor it: when the task was last saved.
-            let next = spec.schedule.next_after(now, task.updated_at);
+            let next = spec
+                .schedule
+                .next_after(now, task.updated_at, &self.settings.time_zone);
             let mut tx = self.store.begin().await?;
             let claimed = tx.claim_schedule_slot(&task.id, slot, next).await?;
             tx.commit().await?;

@@ -143,6 +143,7 @@ fn db_failure(e: DbError, stage: Stage) -> Failure {
                 .transient()
                 .ambiguous()
         }
+        (e @ DbError::StatementCancelled, _) => Failure::new("timeout", e.to_string()).transient(),
         (e @ DbError::Unsupported(_), _) => Failure::new("unsupported_secret", e.to_string()),
         (e, Stage::Change) => Failure::new("target_refused", e.to_string()),
         (e, Stage::PrivilegedLogin) => Failure::new("unreachable", e.to_string()).transient(),
@@ -168,6 +169,7 @@ impl ChangeSecretService {
     fn db_target(&self, asset: &AssetRow) -> DbTarget {
         DbTarget {
             timeout: self.settings.connect_timeout,
+            statement_timeout: self.settings.account_timeout,
             ..DbTarget::new(asset.address.clone(), asset.port)
         }
     }

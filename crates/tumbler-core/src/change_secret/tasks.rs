@@ -14,7 +14,7 @@ use tumbler_domain::change_secret::{
 use tumbler_domain::ids::{AssetId, ChangeTaskId, DomainId, ExecutionId, UserId};
 use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
 use tumbler_domain::permission::Permission;
-use tumbler_domain::schedule::Schedule;
+use tumbler_domain::schedule::{Schedule, TimeZoneName};
 use tumbler_store::{ExecutionFilter, ExecutionRow, LogLine, StoreError, TaskRow, Tx};
 
 /// The longest task name, in characters.
@@ -138,6 +138,10 @@ pub struct TaskView {
     pub enabled: bool,
     /// The next slot of its schedule.
     pub next_run_at: Option<DateTime<Utc>>,
+    /// The next slot as wall-clock time in the server's zone (RFC 3339 with its offset).
+    pub next_run_at_local: Option<String>,
+    /// The zone cron schedules are read in (`change_secret.time_zone`).
+    pub time_zone: String,
     /// Who created it.
     pub created_by: String,
     /// Creation time.
@@ -178,10 +182,12 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> ChangeSecretError 
     })
 }
 
-fn view(row: TaskRow) -> Result<TaskView, ChangeSecretError> {
+fn view(row: TaskRow, zone: &TimeZoneName) -> Result<TaskView, ChangeSecretError> {
     let spec: TaskSpec = serde_json::from_str(&row.spec)
         .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
     Ok(TaskView {
+        next_run_at_local: row.next_run_at.map(|t| t.with_timezone(zone).to_rfc3339()),
+        time_zone: zone.name().to_owned(),
         id: row.id,
         name: row.name,
         domain_id: row.domain_id,
@@ -275,7 +281,31 @@ fn check_specified_secret(secret: &SecretString) -> Result<(), ChangeSecretError
     Ok(())
 }
 
+/// The most users one task tells when a run ends.
+const MAX_RECIPIENTS: usize = 100;
+
 impl ChangeSecretService {
+    /// Checks that every recipient is a user, without repeats, at most [`MAX_RECIPIENTS`].
+    async fn check_recipients(
+        &self,
+        recipients: &mut Vec<UserId>,
+    ) -> Result<(), ChangeSecretError> {
+        recipients.sort();
+        recipients.dedup();
+        if recipients.len() > MAX_RECIPIENTS {
+            return Err(invalid(
+                "recipients",
+                format!("at most {MAX_RECIPIENTS} recipients"),
+            ));
+        }
+        for id in recipients.iter() {
+            if self.store.user_by_id(id).await?.is_none() {
+                return Err(invalid("recipients", format!("no user has the id {id}")));
+            }
+        }
+        Ok(())
+    }
+
     async fn visible_task(
         &self,
         principal: &Principal,
@@ -340,7 +370,8 @@ impl ChangeSecretService {
             schedule: input.schedule.unwrap_or_default(),
             recipients: input.recipients,
         };
-        let (name, spec) = validate(&input.name, spec, input.secret.is_some())?;
+        let (name, mut spec) = validate(&input.name, spec, input.secret.is_some())?;
+        self.check_recipients(&mut spec.recipients).await?;
         let now = self.clock.now();
         let id = ChangeTaskId::generate();
         let secret = match spec.secret_strategy {
@@ -354,7 +385,7 @@ impl ChangeSecretService {
             spec: serde_json::to_string(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             specified_secret_version: secret.as_ref().map(|_| 1),
             enabled: input.enabled.unwrap_or(true),
-            next_run_at: spec.schedule.next_after(now, now),
+            next_run_at: spec.schedule.next_after(now, now, &self.settings.time_zone),
             created_by: principal.user.username.clone(),
             created_at: now,
             updated_at: now,
@@ -377,7 +408,7 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        view(row)
+        view(row, &self.settings.time_zone)
     }
 
     /// One task the caller may see.
@@ -386,7 +417,10 @@ impl ChangeSecretService {
         principal: &Principal,
         id: &ChangeTaskId,
     ) -> Result<TaskView, ChangeSecretError> {
-        view(self.visible_task(principal, id).await?)
+        view(
+            self.visible_task(principal, id).await?,
+            &self.settings.time_zone,
+        )
     }
 
     /// Tasks of the caller's visible domains.
@@ -396,7 +430,7 @@ impl ChangeSecretService {
             .change_tasks(&principal.visible_domains())
             .await?
             .into_iter()
-            .map(view)
+            .map(|row| view(row, &self.settings.time_zone))
             .collect()
     }
 
@@ -410,7 +444,7 @@ impl ChangeSecretService {
     ) -> Result<TaskView, ChangeSecretError> {
         require(principal, Permission::ChangesRun)?;
         let mut row = self.visible_task(principal, id).await?;
-        let current = view(row.clone())?;
+        let current = view(row.clone(), &self.settings.time_zone)?;
         if let Some(s) = &patch.secret {
             check_specified_secret(s)?;
         }
@@ -434,7 +468,11 @@ impl ChangeSecretService {
         apply!(schedule);
         apply!(recipients);
         let has_secret = patch.secret.is_some() || row.specified_secret_version.is_some();
-        let (name, spec) = validate(patch.name.as_deref().unwrap_or(&row.name), spec, has_secret)?;
+        let (name, mut spec) =
+            validate(patch.name.as_deref().unwrap_or(&row.name), spec, has_secret)?;
+        if changed.contains(&"recipients") {
+            self.check_recipients(&mut spec.recipients).await?;
+        }
         if name != row.name {
             changed.push("name");
         }
@@ -444,7 +482,7 @@ impl ChangeSecretService {
         }
         let now = self.clock.now();
         if spec.schedule != current.spec.schedule {
-            row.next_run_at = spec.schedule.next_after(now, now);
+            row.next_run_at = spec.schedule.next_after(now, now, &self.settings.time_zone);
         }
         row.name = name;
         row.spec = serde_json::to_string(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -470,7 +508,7 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        view(row)
+        view(row, &self.settings.time_zone)
     }
 
     /// Copies a task under the name "<name> (copy)", disabled, with its specified secret.
@@ -519,7 +557,7 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        view(row)
+        view(row, &self.settings.time_zone)
     }
 
     /// Deletes a task and its secret (audited); its executions and records stay.

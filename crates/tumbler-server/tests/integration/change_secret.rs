@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
+use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::{Clock, ManualClock};
 use tumbler_store::{ExecutionRow, RecordRow};
 use tumbler_testkit::app::{StoreKind, TestApp};
@@ -723,6 +724,170 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     assert_eq!(overview["failed_records"].as_array().unwrap().len(), 7);
 }
 
+fn pg_logs_in(
+    cluster: &PgCluster,
+    role: &str,
+    password: &str,
+) -> impl std::future::Future<Output = Result<(), tumbler_connectors::database::DbError>> {
+    let target = tumbler_connectors::database::DbTarget::new("127.0.0.1", cluster.port());
+    let role = role.to_owned();
+    let password = secrecy::SecretString::from(password.to_owned());
+    async move {
+        tumbler_connectors::database::verify_postgres(&target, &role, &password, "postgres").await
+    }
+}
+
+/// A change that waits on a lock past the account time limit fails with `timeout` and is
+/// cancelled by the server, so it never lands after the lock is gone; a change the target
+/// accepts but whose new secret it then refuses fails with `verify_failed` and keeps the new
+/// secret pending (nothing the target holds is dropped).
+#[tokio::test]
+async fn timeout_and_verify_failed_keep_the_working_secret() {
+    let app = TestApp::spawn_configured(
+        StoreKind::Sqlite,
+        Arc::new(tumbler_domain::SystemClock),
+        |c| {
+            c.change_secret.account_timeout_seconds = 2;
+            c.change_secret.max_attempts = 1;
+        },
+    )
+    .await;
+    let token = admin(&app).await;
+    let cluster = PgCluster::start().await;
+    cluster.create_role("stuck_role", DB_PASSWORD).await;
+    cluster.create_role("nologin_role", DB_PASSWORD).await;
+    let body = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "pg-locks", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
+        201,
+    )
+    .await;
+    let asset = body["id"].as_str().unwrap().to_owned();
+    account(
+        &app,
+        &token,
+        &asset,
+        cluster.superuser(),
+        cluster.superuser_password(),
+        true,
+        json!({}),
+    )
+    .await;
+    let stuck = account(
+        &app,
+        &token,
+        &asset,
+        "stuck_role",
+        DB_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
+    let nologin = account(
+        &app,
+        &token,
+        &asset,
+        "nologin_role",
+        DB_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
+    // The target takes a password for this role but refuses its logins.
+    cluster.exec("ALTER ROLE nologin_role NOLOGIN").await;
+    // Another session holds the row of stuck_role: an ALTER ROLE on it waits.
+    let mut blocker = cluster.connect_superuser().await;
+    sqlx::raw_sql("BEGIN; ALTER ROLE stuck_role CONNECTION LIMIT 7")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "pg locks", "usernames": ["stuck_role", "nologin_role"], "asset_ids": [asset],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(
+        record_for(&rs, "stuck_role")["reason_code"],
+        "timeout",
+        "{rs:?}"
+    );
+    assert_eq!(
+        record_for(&rs, "nologin_role")["reason_code"],
+        "verify_failed",
+        "{rs:?}"
+    );
+    // The lock goes; the cancelled change must not land now.
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    drop(blocker);
+    assert!(
+        cluster
+            .log_contents()
+            .contains("canceling statement due to statement timeout"),
+        "the server cancelled the waiting change"
+    );
+    pg_logs_in(&cluster, "stuck_role", DB_PASSWORD)
+        .await
+        .unwrap();
+    let stuck_row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(stuck.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            stuck_row.current_version,
+            stuck_row.pending_version,
+            stuck_row.status
+        ),
+        (1, None, AccountStatus::NeedsAttention)
+    );
+    // The refused role: the old secret is gone on the target, the new one is kept pending
+    // and works once the role may log in again.
+    let row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(
+            nologin.clone(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.current_version, row.status),
+        (1, AccountStatus::NeedsAttention)
+    );
+    let pending = row.pending_version.expect("the new secret is kept pending");
+    let new = app
+        .services
+        .vault
+        .open_secret("account", &nologin, pending)
+        .await
+        .unwrap();
+    let new = String::from_utf8(new.to_vec()).unwrap();
+    cluster.exec("ALTER ROLE nologin_role LOGIN").await;
+    pg_logs_in(&cluster, "nologin_role", &new).await.unwrap();
+    assert_eq!(
+        pg_logs_in(&cluster, "nologin_role", DB_PASSWORD)
+            .await
+            .unwrap_err()
+            .code(),
+        "auth_failed"
+    );
+}
+
 #[tokio::test]
 async fn bad_task_input_is_refused_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
@@ -763,6 +928,11 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
             json!({"name": "t", "usernames": ["a"], "asset_ids": ["x"], "secret_strategy": "random",
                 "secret_type": "ssh_key"}),
             "secret_type",
+        ),
+        (
+            json!({"name": "t", "usernames": ["a"], "asset_ids": ["x"], "secret_strategy": "random",
+                "recipients": ["usr_does_not_exist"]}),
+            "recipients",
         ),
     ];
     for (body, field) in cases {
@@ -897,6 +1067,57 @@ async fn a_schedule_fires_once_per_slot_with_one_catch_up_after_downtime() {
     .await;
     clock.advance(chrono::Duration::hours(2));
     assert!(engine.run_due_tasks().await.unwrap().is_empty());
+}
+
+/// A cron schedule is read in the configured time zone: 03:00 in Berlin is 02:00 UTC in
+/// winter, and the task fires then, once.
+#[tokio::test]
+async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
+    let start: chrono::DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
+        c.change_secret.time_zone = "Europe/Berlin".to_owned();
+    })
+    .await;
+    let token = admin(&app).await;
+    let t = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/change-secret/tasks",
+        Some(
+            json!({"name": "nightly", "usernames": ["nobody"], "asset_ids": ["none"],
+                    "secret_strategy": "random", "schedule": {"cron": "0 3 * * *"}}),
+        ),
+        201,
+    )
+    .await;
+    assert_eq!(t["time_zone"], "Europe/Berlin", "{t}");
+    assert_eq!(t["next_run_at"], "2026-11-23T02:00:00Z", "{t}");
+    assert_eq!(t["next_run_at_local"], "2026-11-23T03:00:00+01:00", "{t}");
+    let engine = &app.services.change_secret;
+    clock.advance(chrono::Duration::minutes(13 * 60 + 59));
+    assert!(
+        engine.run_due_tasks().await.unwrap().is_empty(),
+        "01:59 UTC is 02:59 in Berlin"
+    );
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(engine.run_due_tasks().await.unwrap().len(), 1);
+    assert!(engine.run_due_tasks().await.unwrap().is_empty());
+    let id = t["id"].as_str().unwrap();
+    let after = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/change-secret/tasks/{id}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        after["next_run_at_local"], "2026-11-24T03:00:00+01:00",
+        "{after}"
+    );
 }
 
 /// Builds the state a crash leaves: a running execution of a dead node, and the account
