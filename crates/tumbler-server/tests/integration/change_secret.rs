@@ -352,6 +352,26 @@ async fn linux_sudo_run(kind: StoreKind) {
                 assert!(!text.contains(secret), "{secret} in the store files");
             }
         }
+    } else {
+        let url = app.config.database.url.clone().expect("a PostgreSQL store");
+        let dump =
+            std::process::Command::new(tumbler_testkit::pg_cluster::bin_dir().join("pg_dump"))
+                .args(["--data-only", "--dbname", &url])
+                .output()
+                .unwrap();
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        let text = String::from_utf8_lossy(&dump.stdout);
+        assert!(
+            text.contains("account.change"),
+            "the dump holds the audit log"
+        );
+        for secret in [OPS_PASSWORD, APP_PASSWORD, new.as_str()] {
+            assert!(!text.contains(secret), "{secret} in the PostgreSQL store");
+        }
     }
 }
 
