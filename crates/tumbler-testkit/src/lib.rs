@@ -18,6 +18,7 @@ pub mod mariadb;
 pub mod pg_cluster;
 pub mod ports;
 pub mod postgres_store;
+pub mod redis;
 pub mod smtp;
 pub mod sshd;
 mod util;

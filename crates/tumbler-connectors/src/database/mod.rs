@@ -11,7 +11,7 @@ mod scram;
 pub use error::DbError;
 pub use mysql::{mysql_native_hash, quote_literal, verify_mysql, MysqlAdmin};
 pub use postgres::{quote_identifier, verify_postgres, PostgresAdmin};
-pub use redis::verify_redis;
+pub use redis::{verify_redis, RedisAdmin};
 pub use scram::{scram_sha256_verifier, scram_sha256_verifier_with, NotAscii};
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! Redis: `AUTH username password` proves the password (ACL users; `default` for the
-//! classic single password).
+//! classic single password), and [`RedisAdmin`] changes ACL users' passwords as SHA-256
+//! hashes (`#<hash>` adds one, `!<hash>` removes one), so no clear password goes to the
+//! server on a change.
 
 use super::{DbError, DbTarget};
 use secrecy::{ExposeSecret, SecretString};
@@ -58,4 +60,196 @@ pub async fn verify_redis(
     tokio::time::timeout(target.timeout, exchange)
         .await
         .map_err(|_| DbError::Timeout)?
+}
+
+/// SHA-256 of the password in lower-case hex: the form `ACL SETUSER` takes with `#` and `!`.
+fn acl_hash(password: &SecretString) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(password.expose_secret().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A connection to Redis as a user allowed to run `ACL` commands, reused for every account
+/// changed on one asset.
+pub struct RedisAdmin {
+    stream: BufReader<tokio::net::TcpStream>,
+    timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for RedisAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdmin").finish_non_exhaustive()
+    }
+}
+
+/// One reply of the server, as far as these commands need.
+enum Reply {
+    /// `+...`
+    Status(String),
+    /// `-...` (Redis never echoes the command's arguments in it).
+    Error(String),
+    /// `*N` followed by N bulk strings (`None` for a null array).
+    Strings(Option<Vec<String>>),
+}
+
+impl RedisAdmin {
+    /// Logs in as `username` with `password`.
+    pub async fn connect(
+        target: &DbTarget,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Self, DbError> {
+        let address = target.display();
+        let connect = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
+        let stream = match tokio::time::timeout(target.timeout, connect).await {
+            Err(_) => return Err(DbError::Timeout),
+            Ok(Err(e)) => {
+                return Err(DbError::Unreachable {
+                    address,
+                    reason: e.to_string(),
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+        let mut admin = Self {
+            stream: BufReader::new(stream),
+            timeout: target.change_wait(),
+        };
+        let args: [&[u8]; 3] = [
+            b"AUTH",
+            username.as_bytes(),
+            password.expose_secret().as_bytes(),
+        ];
+        let auth = admin.command(&args);
+        match tokio::time::timeout(target.timeout, auth).await {
+            Err(_) => Err(DbError::Timeout),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Reply::Status(_))) => Ok(admin),
+            Ok(Ok(Reply::Error(e))) if e.starts_with("WRONGPASS") || e.contains("invalid") => {
+                Err(DbError::AuthFailed)
+            }
+            Ok(Ok(Reply::Error(e))) => Err(DbError::Protocol(e)),
+            Ok(Ok(Reply::Strings(_))) => Err(DbError::Protocol("unexpected reply to AUTH".into())),
+        }
+    }
+
+    /// Adds `new_password` to `user`'s passwords (as its hash). Refuses a user the server
+    /// does not have: `ACL SETUSER` would create it.
+    pub async fn add_password(
+        &mut self,
+        user: &str,
+        new_password: &SecretString,
+    ) -> Result<(), DbError> {
+        let rule = format!("#{}", acl_hash(new_password));
+        let limit = self.timeout;
+        let work = async {
+            match self.command(&[b"ACL", b"USERS"]).await? {
+                Reply::Strings(Some(users)) if users.iter().any(|u| u == user) => {}
+                Reply::Strings(_) => {
+                    return Err(DbError::Protocol(format!("no user named {user}")))
+                }
+                Reply::Error(e) => return Err(DbError::Protocol(e)),
+                Reply::Status(s) => {
+                    return Err(DbError::Protocol(format!("unexpected reply {s:?}")))
+                }
+            }
+            self.expect_ok(&[b"ACL", b"SETUSER", user.as_bytes(), rule.as_bytes()])
+                .await
+        };
+        tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| DbError::Timeout)?
+    }
+
+    /// Removes `old_password` from `user`'s passwords (by its hash), then saves the ACL: to
+    /// the ACL file when the server has one, else into its configuration file. Returns
+    /// whether the change was saved; `false` means it lives in the server's memory only.
+    pub async fn remove_password(
+        &mut self,
+        user: &str,
+        old_password: &SecretString,
+    ) -> Result<bool, DbError> {
+        let rule = format!("!{}", acl_hash(old_password));
+        let limit = self.timeout;
+        let work = async {
+            self.expect_ok(&[b"ACL", b"SETUSER", user.as_bytes(), rule.as_bytes()])
+                .await?;
+            if self.expect_ok(&[b"ACL", b"SAVE"]).await.is_ok() {
+                return Ok(true);
+            }
+            Ok(self.expect_ok(&[b"CONFIG", b"REWRITE"]).await.is_ok())
+        };
+        tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| DbError::Timeout)?
+    }
+
+    /// Closes the connection.
+    pub async fn close(mut self) {
+        let _ = self
+            .stream
+            .get_mut()
+            .write_all(b"*1\r\n$4\r\nQUIT\r\n")
+            .await;
+    }
+
+    async fn expect_ok(&mut self, args: &[&[u8]]) -> Result<(), DbError> {
+        match self.command(args).await? {
+            Reply::Status(_) => Ok(()),
+            Reply::Error(e) => Err(DbError::Protocol(e)),
+            Reply::Strings(_) => Err(DbError::Protocol("unexpected array reply".into())),
+        }
+    }
+
+    async fn command(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let mut out = Zeroizing::new(format!("*{}\r\n", args.len()).into_bytes());
+        for a in args {
+            bulk(&mut out, a);
+        }
+        let io = |e: std::io::Error| DbError::Protocol(e.to_string());
+        self.stream.get_mut().write_all(&out).await.map_err(io)?;
+        let line = self.line().await?;
+        match line.split_at_checked(1) {
+            Some(("+", rest)) => Ok(Reply::Status(rest.to_owned())),
+            Some(("-", rest)) => Ok(Reply::Error(rest.to_owned())),
+            Some(("*", n)) => {
+                let n: i64 = n
+                    .parse()
+                    .map_err(|_| DbError::Protocol("bad array length".into()))?;
+                if n < 0 {
+                    return Ok(Reply::Strings(None));
+                }
+                let mut items = Vec::new();
+                for _ in 0..n {
+                    let header = self.line().await?;
+                    let len: usize = header
+                        .strip_prefix('$')
+                        .and_then(|l| l.parse().ok())
+                        .filter(|l| *l <= MAX_REPLY)
+                        .ok_or_else(|| DbError::Protocol("unexpected array item".into()))?;
+                    let mut data = vec![0u8; len + 2];
+                    self.stream.read_exact(&mut data).await.map_err(io)?;
+                    data.truncate(len);
+                    items.push(String::from_utf8_lossy(&data).into_owned());
+                }
+                Ok(Reply::Strings(Some(items)))
+            }
+            _ => Err(DbError::Protocol(format!("unexpected reply {line:?}"))),
+        }
+    }
+
+    async fn line(&mut self) -> Result<String, DbError> {
+        let mut line = Vec::new();
+        let mut limited = (&mut self.stream).take(MAX_REPLY as u64);
+        limited
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| DbError::Protocol(e.to_string()))?;
+        if line.is_empty() {
+            return Err(DbError::Protocol("the server closed the connection".into()));
+        }
+        Ok(String::from_utf8_lossy(&line).trim_end().to_owned())
+    }
 }

@@ -769,6 +769,10 @@ impl ChangeSecretService {
                 {
                     Login::Works => {
                         crash_point(CrashPoint::Verified);
+                        if let Some(session) = shared {
+                            self.remove_old_secret(exec, changer, session, &fresh, &who)
+                                .await;
+                        }
                         ChangeOutcome::Committed
                     }
                     Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
@@ -791,6 +795,40 @@ impl ChangeSecretService {
         {
             tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
         }
+    }
+
+    /// Removes the old secret where the method keeps it beside the new one until the new one
+    /// proved itself (Redis). A failure is logged, not fatal: the new secret works either way.
+    async fn remove_old_secret(
+        &self,
+        exec: &ExecutionRow,
+        changer: &Changer,
+        session: &mut ChangeSession,
+        account: &AccountRow,
+        who: &str,
+    ) {
+        if !session.keeps_old_secret() {
+            return;
+        }
+        let line = match self
+            .open_account_secret(account.id.as_str(), account.current_version)
+            .await
+        {
+            Err(e) => format!("{who}: the old password could not be read to remove it: {e}"),
+            Ok(old) => match self
+                .finish_on_target(session, &account.username, &old)
+                .await
+            {
+                Ok(None) => format!("{who}: old password removed"),
+                Ok(Some(note)) => format!("{who}: old password removed; {note}"),
+                Err(f) => format!(
+                    "{who}: the old password could not be removed on {} ({}); it still works there",
+                    changer.asset.name,
+                    f.reason()
+                ),
+            },
+        };
+        self.log_line(&exec.id, &line).await;
     }
 
     async fn current_works(&self, changer: &Changer, account: &AccountRow) -> Option<bool> {

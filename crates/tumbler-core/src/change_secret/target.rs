@@ -6,13 +6,13 @@ use super::ChangeSecretService;
 use crate::inventory::{next_host_key, policy_for, InventorySettings};
 use secrecy::SecretString;
 use tumbler_connectors::database::{
-    verify_mysql, verify_postgres, DbError, DbTarget, MysqlAdmin, PostgresAdmin,
+    verify_mysql, verify_postgres, DbError, DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin,
 };
 use tumbler_connectors::ssh::{
     change_password_chpasswd, Become, ChangeError, SshCredentials, SshError, SshSession, SshTarget,
 };
 use tumbler_domain::inventory::SecretType;
-use tumbler_domain::platform::{ChangeMethod, Platform, VerifyMethod};
+use tumbler_domain::platform::{ChangeMethod, Platform, Protocol, VerifyMethod};
 use tumbler_store::{AccountRow, AssetRow, HostKeyState};
 
 /// Why a step failed: a stable code and a message a person can act on (never a secret).
@@ -91,6 +91,8 @@ pub(super) enum ChangeSession {
     Postgres(PostgresAdmin),
     /// MySQL/MariaDB as the privileged account.
     Mysql(MysqlAdmin),
+    /// Redis as the privileged (ACL administrator) account.
+    Redis(RedisAdmin),
 }
 
 fn ssh_failure(e: SshError, stage: Stage) -> Failure {
@@ -202,8 +204,10 @@ impl ChangeSecretService {
     ) -> Result<ChangeSession, Failure> {
         let login = match (&changer.privileged, own) {
             (Some((account, secret)), _) => (account, secret),
+            // A database role may change its own password; Redis needs an ACL administrator
+            // (the old password is removed in a second step, on the same session).
             (None, Some(own))
-                if changer.platform.protocol != tumbler_domain::platform::Protocol::Ssh =>
+                if !matches!(changer.platform.protocol, Protocol::Ssh | Protocol::Redis) =>
             {
                 own
             }
@@ -255,10 +259,12 @@ impl ChangeSecretService {
                     .map(ChangeSession::Mysql)
                     .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
             }
-            VerifyMethod::RedisAuth => Err(Failure::new(
-                "unsupported_platform",
-                "Redis password changes come with the change console work",
-            )),
+            VerifyMethod::RedisAuth => {
+                RedisAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                    .await
+                    .map(ChangeSession::Redis)
+                    .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
+            }
         }
     }
 
@@ -317,6 +323,9 @@ impl ChangeSecretService {
             (ChangeSession::Mysql(admin), _) => boxed(admin.set_password(username, new))
                 .await
                 .map_err(|e| db_failure(e, Stage::Change)),
+            (ChangeSession::Redis(admin), _) => boxed(admin.add_password(username, new))
+                .await
+                .map_err(|e| db_failure(e, Stage::Change)),
             _ => Err(Failure::new(
                 "unsupported_platform",
                 format!(
@@ -324,6 +333,28 @@ impl ChangeSecretService {
                     changer.platform.name
                 ),
             )),
+        }
+    }
+
+    /// After the new secret proved itself: removes the old one where the method added the new
+    /// one beside it (Redis). Returns a note for the log when the target could not save the
+    /// change durably.
+    pub(super) async fn finish_on_target(
+        &self,
+        session: &mut ChangeSession,
+        username: &str,
+        old: &SecretString,
+    ) -> Result<Option<&'static str>, Failure> {
+        match session {
+            ChangeSession::Redis(admin) => match boxed(admin.remove_password(username, old)).await
+            {
+                Ok(true) => Ok(None),
+                Ok(false) => Ok(Some(
+                    "the server has no ACL or configuration file to save to: the change lasts until it restarts",
+                )),
+                Err(e) => Err(db_failure(e, Stage::Change)),
+            },
+            _ => Ok(None),
         }
     }
 
@@ -395,6 +426,14 @@ fn db_login(result: Result<(), DbError>) -> Login {
     }
 }
 
+impl ChangeSession {
+    /// Whether the change adds the new secret beside the old one, which goes only after the
+    /// new one proved itself ([`ChangeSecretService::finish_on_target`]).
+    pub(super) fn keeps_old_secret(&self) -> bool {
+        matches!(self, Self::Redis(_))
+    }
+}
+
 /// Closes a change session politely.
 pub(super) async fn close(session: ChangeSession) {
     match session {
@@ -403,6 +442,7 @@ pub(super) async fn close(session: ChangeSession) {
         }
         ChangeSession::Postgres(a) => a.close().await,
         ChangeSession::Mysql(a) => a.close().await,
+        ChangeSession::Redis(a) => a.close().await,
     }
 }
 

@@ -602,6 +602,136 @@ async fn mariadb_users_change_and_the_old_password_stops_working() {
     scratch.drop_all().await;
 }
 
+/// Redis: the new password is added beside the old one as its SHA-256 hash, a login with it
+/// is verified, then the old one is removed and the ACL file saved; no clear password in the
+/// saved file. A user the server does not have is refused, not created.
+#[tokio::test]
+async fn redis_acl_users_change_by_adding_verifying_then_removing() {
+    use tumbler_testkit::redis::{RedisServer, RedisUser};
+    const REDIS_ADMIN: &str = "canary-Redis-Admin-71c";
+    const REDIS_OLD: &str = "canary-Redis-Old-2f9";
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let redis = RedisServer::start(&[
+        RedisUser::new("acl_admin", REDIS_ADMIN).admin(),
+        RedisUser::new("cache_app", REDIS_OLD),
+    ])
+    .await;
+    let body = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "cache", "address": "127.0.0.1", "port": redis.port(), "platform": "redis"})),
+        201,
+    )
+    .await;
+    let asset = body["id"].as_str().unwrap().to_owned();
+    account(
+        &app,
+        &token,
+        &asset,
+        "acl_admin",
+        REDIS_ADMIN,
+        true,
+        json!({}),
+    )
+    .await;
+    let app_account = account(
+        &app,
+        &token,
+        &asset,
+        "cache_app",
+        REDIS_OLD,
+        false,
+        json!({}),
+    )
+    .await;
+    account(
+        &app,
+        &token,
+        &asset,
+        "ghost_user",
+        REDIS_OLD,
+        false,
+        json!({}),
+    )
+    .await;
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "redis", "usernames": ["cache_app", "ghost_user"], "asset_ids": [asset],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(record_for(&rs, "cache_app")["status"], "success", "{rs:?}");
+    assert_eq!(
+        record_for(&rs, "ghost_user")["reason_code"],
+        "target_refused",
+        "{rs:?}"
+    );
+    let target = tumbler_connectors::database::DbTarget::new("127.0.0.1", redis.port());
+    let login = |user: &'static str, password: String| {
+        let target = target.clone();
+        async move {
+            tumbler_connectors::database::verify_redis(
+                &target,
+                user,
+                &secrecy::SecretString::from(password),
+            )
+            .await
+        }
+    };
+    let row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(
+            app_account.clone(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.current_version, 2);
+    let new = app
+        .services
+        .vault
+        .open_secret("account", &app_account, 2)
+        .await
+        .unwrap();
+    let new = String::from_utf8(new.to_vec()).unwrap();
+    login("cache_app", new.clone()).await.unwrap();
+    assert_eq!(
+        login("cache_app", REDIS_OLD.to_owned())
+            .await
+            .unwrap_err()
+            .code(),
+        "auth_failed",
+        "the old password was removed"
+    );
+    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
+    assert!(
+        log.contains("cache_app@cache: old password removed"),
+        "{log}"
+    );
+    // The user the server did not have was not created.
+    assert_eq!(
+        login("ghost_user", REDIS_OLD.to_owned())
+            .await
+            .unwrap_err()
+            .code(),
+        "auth_failed"
+    );
+    let saved = std::fs::read_to_string(redis.acl_file()).unwrap();
+    assert!(saved.contains("user cache_app"), "{saved}");
+    assert!(!saved.contains("ghost_user"), "{saved}");
+    for secret in [new.as_str(), REDIS_OLD, REDIS_ADMIN] {
+        assert!(!saved.contains(secret), "a clear password in the ACL file");
+        assert!(!log.contains(secret));
+    }
+}
+
 #[tokio::test]
 async fn each_failure_has_a_reason_a_person_can_act_on() {
     let app = TestApp::spawn().await;
