@@ -1,4 +1,5 @@
-//! tumbler-connectors: verify, change and push secrets on real targets.
+//! tumbler-connectors: verify, change and push secrets on real targets, and send mail.
 
 pub mod database;
+pub mod mail;
 pub mod ssh;

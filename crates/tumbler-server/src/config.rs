@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ("TUMBLER_DATA_DIR", "data_dir"),
     ("TUMBLER_LISTEN", "listen"),
+    ("TUMBLER_PUBLIC_URL", "public_url"),
     ("TUMBLER_DATABASE__URL", "database.url"),
     ("TUMBLER_TLS__CERT_FILE", "tls.cert_file"),
     ("TUMBLER_TLS__KEY_FILE", "tls.key_file"),
@@ -76,6 +77,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// The address people reach the server at (`https://tumbler.example.com`), for links in
+    /// mail; defaults to the listen address.
+    pub public_url: Option<String>,
     /// Tumbler's own database.
     pub database: DatabaseConfig,
     /// HTTPS; without it the server only listens on loopback.
@@ -95,6 +99,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./tumbler-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             database: DatabaseConfig::default(),
             tls: None,
             vault: VaultConfig::default(),
@@ -333,6 +338,16 @@ impl Config {
                 message: "max_parallel_assets and account_timeout_seconds must be at least 1, max_attempts 1 to 10".to_owned(),
             });
         }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ConfigError::Invalid {
+                    path: "public_url".to_owned(),
+                    message: "public_url must be an http:// or https:// address".to_owned(),
+                });
+            }
+        }
         if let Err(e) = tumbler_domain::schedule::parse_time_zone(&c.time_zone) {
             return Err(ConfigError::Invalid {
                 path: "change_secret.time_zone".to_owned(),
@@ -340,6 +355,18 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The address for links in mail: `public_url`, else the listen address.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!(
+                "{}://{}",
+                if self.tls.is_some() { "https" } else { "http" },
+                self.listen
+            ),
+        }
     }
 
     /// The database URL: the configured one, or SQLite in the data directory.

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
     AuditError, AuthError, CertificateError, ChangeSecretError, DomainError, InventoryError,
-    PolicyError, RoleError, UserError, VaultError,
+    MailServiceError, PolicyError, RoleError, UserError, VaultError,
 };
 
 /// An error answer of the JSON API.
@@ -259,6 +259,27 @@ impl From<InventoryError> for ApiError {
                 })).collect::<Vec<_>>()
             })),
             _ => e.field().map(|f| serde_json::json!({ "field": f })),
+        };
+        Self {
+            details,
+            ..Self::new(status, e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<MailServiceError> for ApiError {
+    fn from(e: MailServiceError) -> Self {
+        let status = match &e {
+            MailServiceError::Forbidden => StatusCode::FORBIDDEN,
+            MailServiceError::Invalid(_)
+            | MailServiceError::NotConfigured
+            | MailServiceError::NoAddress => StatusCode::BAD_REQUEST,
+            MailServiceError::Send(_) => StatusCode::BAD_GATEWAY,
+            MailServiceError::Vault(_) | MailServiceError::Store(_) => return Self::internal(&e),
+        };
+        let details = match &e {
+            MailServiceError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),
+            _ => None,
         };
         Self {
             details,

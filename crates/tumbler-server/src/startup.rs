@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DomainError,
-    DomainService, EngineSettings, InventoryService, MasterKeyError, MasterKeySource,
+    DomainService, EngineSettings, InventoryService, MailService, MasterKeyError, MasterKeySource,
     PolicyService, RoleError, RoleService, UserService, Vault, VaultError,
 };
 use tumbler_domain::Clock;
@@ -81,6 +81,8 @@ pub struct Services {
     pub inventory: InventoryService,
     /// Change-secret tasks, executions and records.
     pub change_secret: ChangeSecretService,
+    /// SMTP settings and outgoing mail.
+    pub mail: MailService,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -99,6 +101,7 @@ impl Services {
             certificates: self.certificates.clone(),
             inventory: self.inventory.clone(),
             change_secret: self.change_secret.clone(),
+            mail: self.mail.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -214,10 +217,12 @@ pub async fn open_services(
         clock.clone(),
         TARGET_CONNECT_TIMEOUT,
     );
+    let mail = MailService::new(store.clone(), vault.clone(), clock.clone());
     let change_secret = ChangeSecretService::new(
         store.clone(),
         vault.clone(),
         auth.clone(),
+        mail.clone(),
         clock,
         engine_settings(config),
     );
@@ -234,6 +239,7 @@ pub async fn open_services(
         certificates,
         inventory,
         change_secret,
+        mail,
     })
 }
 
@@ -257,6 +263,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         // Checked by `Config::validate`; an unknown name falls back to UTC.
         time_zone: tumbler_domain::schedule::parse_time_zone(&c.time_zone)
             .unwrap_or(tumbler_domain::schedule::TimeZoneName::UTC),
+        public_url: config.public_url(),
         ..EngineSettings::default()
     }
 }

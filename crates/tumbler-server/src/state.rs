@@ -4,7 +4,7 @@ use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, CertificateService, ChangeSecretService, DomainService,
-    InventoryService, PolicyService, RoleService, UserService, Vault,
+    InventoryService, MailService, PolicyService, RoleService, UserService, Vault,
 };
 use tumbler_store::Store;
 
@@ -29,6 +29,8 @@ pub struct AppState {
     pub inventory: InventoryService,
     /// Change-secret tasks, executions and records.
     pub change_secret: ChangeSecretService,
+    /// SMTP settings and outgoing mail.
+    pub mail: MailService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

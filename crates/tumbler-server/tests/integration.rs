@@ -11,6 +11,7 @@ mod integration {
     pub mod change_secret;
     pub mod domains;
     pub mod inventory;
+    pub mod mail;
     pub mod policy;
     pub mod support;
     pub mod tls;

@@ -120,6 +120,8 @@ impl ChangeSecretService {
         tx.append_log_line(id, now, &format!("finished: {status}"))
             .await?;
         tx.commit().await?;
+        drop(_serial);
+        self.mail_report(&exec, status).await;
         result
     }
 

@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod records;
 mod recovery;
+mod report;
 mod scheduler;
 mod target;
 mod tasks;
@@ -20,7 +21,7 @@ pub use error::ChangeSecretError;
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use tasks::{ExecutionView, TaskInput, TaskPatch, TaskSpec, TaskView};
 
-use crate::{AuthService, Principal, Vault};
+use crate::{AuthService, MailService, Principal, Vault};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub struct EngineSettings {
     pub stale_after: Duration,
     /// The zone cron schedules are read in.
     pub time_zone: TimeZoneName,
+    /// The address people reach this server at, for links in run reports (no trailing `/`).
+    pub public_url: String,
 }
 
 impl Default for EngineSettings {
@@ -69,6 +72,7 @@ impl Default for EngineSettings {
             retry_backoff: Duration::from_secs(1),
             stale_after: Duration::from_secs(120),
             time_zone: TimeZoneName::UTC,
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct ChangeSecretService {
     store: Store,
     vault: Vault,
     auth: AuthService,
+    /// Sends run reports to a task's recipients.
+    mail: MailService,
     clock: Arc<dyn Clock>,
     ssh: SshConnector,
     settings: Arc<EngineSettings>,
@@ -91,11 +97,13 @@ pub struct ChangeSecretService {
 }
 
 impl ChangeSecretService {
-    /// A service over `store`, sealing secrets in `vault`, asking `auth` for step-up codes.
+    /// A service over `store`, sealing secrets in `vault`, asking `auth` for step-up codes,
+    /// mailing run reports through `mail`.
     pub fn new(
         store: Store,
         vault: Vault,
         auth: AuthService,
+        mail: MailService,
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Self {
@@ -108,6 +116,7 @@ impl ChangeSecretService {
             store,
             vault,
             auth,
+            mail,
             clock,
             ssh,
             settings: Arc::new(settings),

@@ -83,6 +83,11 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/settings/password-policy",
             get(settings::get_policy).put(settings::put_policy),
         )
+        .route(
+            "/api/v1/settings/smtp",
+            get(settings::get_smtp).put(settings::put_smtp),
+        )
+        .route("/api/v1/settings/smtp/test", post(settings::test_smtp))
         .route("/api/v1/roles", get(roles::list).post(roles::create))
         .route("/api/v1/roles/{name}", delete(roles::delete))
         .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))

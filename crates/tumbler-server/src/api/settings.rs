@@ -1,4 +1,4 @@
-//! Server settings: the password policy.
+//! Server settings: the password policy and the SMTP server.
 
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin};
@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+use tumbler_core::mail::{SmtpInput, SmtpView};
 use tumbler_domain::password_policy::PasswordPolicy;
 
 /// The policy with its rules in words (the text of the console's rules tooltip).
@@ -44,4 +45,45 @@ pub async fn put_policy(
     Json(policy): Json<PasswordPolicy>,
 ) -> Result<Json<PolicyOut>, ApiError> {
     Ok(Json(out(state.policy.set(&p, policy, &origin).await?)))
+}
+
+/// The SMTP settings (administrators); `null` when none are saved. The password is never
+/// returned, only whether one is stored.
+#[utoipa::path(get, path = "/api/v1/settings/smtp", responses((status = 200, body = Object), (status = 403)))]
+pub async fn get_smtp(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Option<SmtpView>>, ApiError> {
+    Ok(Json(state.mail.settings(&p).await?))
+}
+
+/// Replaces the SMTP settings (administrators; `{host, port, security: none|starttls|tls,
+/// username?, password?, from}`; the password is write-only and sealed in the vault).
+#[utoipa::path(put, path = "/api/v1/settings/smtp", request_body(content = Object), responses((status = 200, body = Object), (status = 400), (status = 403)))]
+pub async fn put_smtp(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Json(input): Json<SmtpInput>,
+) -> Result<Json<SmtpView>, ApiError> {
+    Ok(Json(state.mail.set_settings(&p, input, &origin).await?))
+}
+
+/// Where the test mail went.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestMailOut {
+    /// The caller's address.
+    pub sent_to: String,
+}
+
+/// Sends a test mail to the caller's own address (administrators).
+#[utoipa::path(post, path = "/api/v1/settings/smtp/test", responses((status = 200, body = TestMailOut), (status = 400), (status = 403), (status = 502)))]
+pub async fn test_smtp(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+) -> Result<Json<TestMailOut>, ApiError> {
+    Ok(Json(TestMailOut {
+        sent_to: state.mail.send_test(&p, &origin).await?,
+    }))
 }

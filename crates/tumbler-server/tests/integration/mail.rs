@@ -1,0 +1,371 @@
+//! Mail: the SMTP settings (password write-only, sealed), the test mail, and the run report a
+//! task's recipients get when a run ends, read back from a real SMTP server on loopback; no
+//! secret in any of it, and a record retry sends no mail.
+
+use super::support::{call, ok};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tumbler_testkit::app::TestApp;
+use tumbler_testkit::smtp::SmtpSink;
+use tumbler_testkit::sshd::{SshHost, TestUser};
+
+const SMTP_PASSWORD: &str = "canary-Smtp-Pass-5e1";
+const OPS_PASSWORD: &str = "canary-Mail-Ops-8b2";
+const APP_PASSWORD: &str = "canary-Mail-App-3d4";
+
+async fn admin(app: &TestApp) -> String {
+    app.activate_admin().await;
+    app.admin_token().await
+}
+
+/// A user with an email address (never logs in); returns its id.
+async fn recipient(app: &TestApp, token: &str, name: &str, email: Option<&str>) -> String {
+    let body = ok(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/users",
+        Some(
+            json!({"username": name, "email": email, "roles": ["auditor"], "domains": ["Default"]}),
+        ),
+        201,
+    )
+    .await;
+    body["id"]
+        .as_str()
+        .or(body["user"]["id"].as_str())
+        .unwrap_or_else(|| panic!("no id in {body}"))
+        .to_owned()
+}
+
+async fn put_smtp(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    call(app, token, Method::PUT, "/api/v1/settings/smtp", Some(body)).await
+}
+
+#[tokio::test]
+async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let sink = SmtpSink::start().await;
+    // Nothing configured yet.
+    let (status, out) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/settings/smtp/test",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{out}");
+    // Bad input names the field.
+    for (body, field) in [
+        (
+            json!({"host": "", "port": 25, "security": "none", "from": "t@example.test"}),
+            "host",
+        ),
+        (
+            json!({"host": "h", "port": 0, "security": "none", "from": "t@example.test"}),
+            "port",
+        ),
+        (
+            json!({"host": "h", "port": 25, "security": "none", "from": "not an address"}),
+            "from",
+        ),
+        (
+            json!({"host": "h", "port": 25, "security": "none", "from": "t@example.test", "password": "x"}),
+            "password",
+        ),
+    ] {
+        let (status, out) = put_smtp(&app, &token, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {out}");
+        assert_eq!(out["error"]["details"]["field"], field, "{out}");
+    }
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": "smtp.example.test", "port": 587, "security": "starttls",
+               "username": "relay", "password": SMTP_PASSWORD, "from": "Tumbler <tumbler@example.test>"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["has_password"], true);
+    // Saved again without a password: the stored one is kept; never shown.
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": "smtp.example.test", "port": 587, "security": "starttls",
+               "username": "relay", "from": "Tumbler <tumbler@example.test>"}),
+    )
+    .await;
+    assert_eq!((status, out["has_password"].as_bool()), (200, Some(true)));
+    let shown = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/settings/smtp",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(shown["username"], "relay");
+    assert!(!shown.to_string().contains(SMTP_PASSWORD), "{shown}");
+    // The sink on loopback takes plain SMTP without a login.
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": sink.host(), "port": sink.port(), "security": "none",
+               "from": "Tumbler <tumbler@example.test>"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["has_password"].as_bool()),
+        (200, Some(false)),
+        "{out}"
+    );
+    // The admin has no address yet.
+    let (status, out) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/settings/smtp/test",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (400, Some("no_email_address"))
+    );
+    let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
+    let id = me["id"]
+        .as_str()
+        .or(me["user"]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        Some(json!({"email": "admin@example.test"})),
+        200,
+    )
+    .await;
+    let out = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/settings/smtp/test",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(out["sent_to"], "admin@example.test");
+    let mail = sink.wait_for_messages(1, Duration::from_secs(30)).await;
+    assert_eq!(mail[0].to, vec!["admin@example.test".to_owned()]);
+    assert_eq!(mail[0].subject, "Tumbler test mail");
+    // The audit log names the changes, never the password.
+    let audit = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?limit=100",
+        None,
+        200,
+    )
+    .await;
+    let text = audit.to_string();
+    assert!(text.contains("settings.smtp.update") && text.contains("settings.smtp.test"));
+    assert!(!text.contains(SMTP_PASSWORD));
+    // Only administrators touch mail settings.
+    let auditor = super::support::user(&app, &token, "reader", &["auditor"], &["Default"]).await;
+    let (status, _) = call(&app, &auditor, Method::GET, "/api/v1/settings/smtp", None).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let sink = SmtpSink::start().await;
+    ok(
+        &app,
+        &token,
+        Method::PUT,
+        "/api/v1/settings/smtp",
+        Some(
+            json!({"host": sink.host(), "port": sink.port(), "security": "none",
+                    "from": "tumbler@example.test"}),
+        ),
+        200,
+    )
+    .await;
+    let alice = recipient(&app, &token, "alice", Some("alice@example.test")).await;
+    let bob = recipient(&app, &token, "bob", Some("bob@example.test")).await;
+    let nomail = recipient(&app, &token, "carol", None).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let body = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "mailhost", "address": host.address(), "port": host.port(), "platform": "linux"})),
+        201,
+    )
+    .await;
+    let asset = body["id"].as_str().unwrap().to_owned();
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{asset}/test"),
+        None,
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{asset}/host-key/acknowledge"),
+        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+        200,
+    )
+    .await;
+    for (name, secret, privileged) in [
+        ("ops", OPS_PASSWORD, true),
+        ("app1", APP_PASSWORD, false),
+        ("ghost", APP_PASSWORD, false),
+    ] {
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"asset_id": asset, "username": name, "secret": secret, "privileged": privileged})),
+            201,
+        )
+        .await;
+    }
+    let t = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/change-secret/tasks",
+        Some(
+            json!({"name": "mailed", "usernames": ["app1", "ghost"], "asset_ids": [asset],
+                    "secret_strategy": "random", "recipients": [alice, bob, nomail]}),
+        ),
+        201,
+    )
+    .await;
+    let task_id = t["id"].as_str().unwrap();
+    let started = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+        None,
+        202,
+    )
+    .await;
+    let exec_id = started["execution_id"].as_str().unwrap().to_owned();
+    let mail = sink.wait_for_messages(1, Duration::from_secs(120)).await;
+    let report = &mail[0];
+    let mut to = report.to.clone();
+    to.sort();
+    assert_eq!(to, vec!["alice@example.test", "bob@example.test"]);
+    assert_eq!(
+        report.subject,
+        "Tumbler: password change \"mailed\" partial"
+    );
+    assert!(
+        report.body.contains("Changed and verified: 1"),
+        "{}",
+        report.body
+    );
+    assert!(report.body.contains("Failed: 1"), "{}", report.body);
+    assert!(
+        report.body.contains("- ghost@mailhost: target_refused:"),
+        "{}",
+        report.body
+    );
+    assert!(
+        report
+            .body
+            .contains(&format!("/api/v1/change-secret/executions/{exec_id}")),
+        "{}",
+        report.body
+    );
+    // The new password: revealed through the vault, it is nowhere in the mail.
+    let page = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=app1",
+        None,
+        200,
+    )
+    .await;
+    let account_id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let new = app
+        .services
+        .vault
+        .open_secret("account", &account_id, 2)
+        .await
+        .unwrap();
+    let new = String::from_utf8(new.to_vec()).unwrap();
+    for secret in [new.as_str(), OPS_PASSWORD, APP_PASSWORD] {
+        assert!(!report.raw.contains(secret), "a secret in the mail");
+    }
+    // Retrying the failed record sends no mail; the next run sends the next one.
+    let records = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/change-secret/records?execution_id={exec_id}&status=failed"),
+        None,
+        200,
+    )
+    .await;
+    let failed = records["items"][0]["id"].as_str().unwrap().to_owned();
+    // The retry answers when it is done (it fails again: the target has no such user).
+    let retried = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{failed}/retry"),
+        Some(json!({})),
+        200,
+    )
+    .await;
+    assert_eq!(retried["status"], "failed", "{retried}");
+    let second = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+        None,
+        202,
+    )
+    .await;
+    let second_id = second["execution_id"].as_str().unwrap().to_owned();
+    let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
+    assert_eq!(mail.len(), 2, "one mail per run, none for the retry");
+    assert!(mail[1].body.contains(&second_id), "{}", mail[1].body);
+    let audit = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?limit=200",
+        None,
+        200,
+    )
+    .await;
+    assert!(audit.to_string().contains("change_execution.notify"));
+}
