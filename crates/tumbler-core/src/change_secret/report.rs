@@ -1,13 +1,40 @@
-//! The run report mailed to a task's recipients when a run ends (manual and scheduled runs;
-//! record retries send none): counts, the accounts that did not change with their reasons,
-//! and a link to the run. Never a secret: records carry none.
+//! Reports of a run, never with a secret (records carry none): the mail a task's recipients
+//! get when a run ends (manual and scheduled runs; record retries send none) with counts, the
+//! accounts that did not change with their reasons and a link to the run; and the run's
+//! records as a CSV file.
 
 use super::tasks::TaskSpec;
-use super::ChangeSecretService;
-use crate::{event, RequestOrigin};
+use super::{ChangeSecretError, ChangeSecretService};
+use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
-use tumbler_store::{ExecutionRow, RecordFilter};
+use tumbler_domain::ids::ExecutionId;
+use tumbler_store::{ExecutionRow, RecordFilter, StoreError};
+
+/// The columns of the CSV report.
+const CSV_HEADER: [&str; 11] = [
+    "asset",
+    "username",
+    "status",
+    "reason_code",
+    "reason",
+    "attempts",
+    "old_version",
+    "new_version",
+    "new_secret_verified_at",
+    "created_at",
+    "updated_at",
+];
+
+/// A cell a spreadsheet would not run as a formula: text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'`.
+fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
 
 /// The most failed accounts a report lists one by one.
 const MAX_LISTED: usize = 200;
@@ -124,5 +151,84 @@ impl ChangeSecretService {
         ));
         let subject = format!("Tumbler: password change \"{}\" {status}", exec.task_name);
         Ok((subject, body))
+    }
+}
+
+impl ChangeSecretService {
+    /// Every record of a run the caller may see, as CSV (audited): asset, username, status,
+    /// reason, attempts, versions and times; never a secret.
+    pub async fn execution_report_csv(
+        &self,
+        principal: &Principal,
+        id: &ExecutionId,
+        origin: &RequestOrigin,
+    ) -> Result<String, ChangeSecretError> {
+        // Checks the permission and that the run is in the caller's domains.
+        self.execution(principal, id).await?;
+        let (records, _) = self
+            .store
+            .records(&RecordFilter {
+                domains: principal.visible_domains(),
+                execution_id: Some(id.clone()),
+                limit: i64::MAX,
+                ..RecordFilter::default()
+            })
+            .await?;
+        let corrupt = |_| StoreError::Corrupt("CSV writing failed".to_owned());
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(CSV_HEADER).map_err(corrupt)?;
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339()).unwrap_or_default()
+        };
+        let version = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        for r in &records {
+            writer
+                .write_record([
+                    inert(r.asset_name.clone()),
+                    inert(r.username.clone()),
+                    r.status.to_string(),
+                    inert(r.reason_code.clone()),
+                    inert(r.reason.clone()),
+                    r.attempts.to_string(),
+                    version(r.old_version),
+                    version(r.new_version),
+                    time(r.new_secret_verified_at),
+                    time(Some(r.created_at)),
+                    time(Some(r.updated_at)),
+                ])
+                .map_err(corrupt)?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|_| StoreError::Corrupt("CSV writing failed".to_owned()))?;
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "change_execution.report",
+                ("change_execution", id.as_str()),
+                Outcome::Success,
+                origin,
+                format!("{} record(s) as CSV", records.len()),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_made_inert() {
+        assert_eq!(inert("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("+1".into()), "'+1");
+        assert_eq!(inert("-1".into()), "'-1");
+        assert_eq!(inert("@SUM".into()), "'@SUM");
+        assert_eq!(inert("web-1".into()), "web-1");
     }
 }

@@ -174,6 +174,26 @@ pub async fn get_execution(
     ))
 }
 
+/// The run's records as a CSV file (asset, username, status, reason, attempts, versions,
+/// times; never a secret). Audited.
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/report", params(("id" = String, Path)), responses((status = 200, content_type = "text/csv", description = "The run's records"), (status = 404)))]
+pub async fn execution_report(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = ExecutionId::from_string(id);
+    let csv = state
+        .change_secret
+        .execution_report_csv(&p, &id, &origin)
+        .await?;
+    Ok(crate::api::transfer::csv_response(
+        csv,
+        &format!("execution-{id}.csv"),
+    ))
+}
+
 /// The run's log as text, one line per event; while the run goes on, the answer streams
 /// new lines until it ends.
 #[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/log", params(("id" = String, Path)), responses((status = 200, description = "text/plain, streamed while running"), (status = 404)))]

@@ -170,6 +170,10 @@ pub fn routes() -> Router<AppState> {
             get(change_secret::execution_log),
         )
         .route(
+            "/api/v1/change-secret/executions/{id}/report",
+            get(change_secret::execution_report),
+        )
+        .route(
             "/api/v1/change-secret/records",
             get(change_secret::list_records),
         )

@@ -89,6 +89,7 @@ use utoipa::OpenApi;
         super::change_secret::list_executions,
         super::change_secret::get_execution,
         super::change_secret::execution_log,
+        super::change_secret::execution_report,
         super::change_secret::list_records,
         super::change_secret::record_action,
         super::change_secret::reveal_record,

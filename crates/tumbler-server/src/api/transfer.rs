@@ -59,7 +59,8 @@ impl From<ImportReport> for ImportOut {
     }
 }
 
-fn csv_response(body: String, filename: &str) -> Response {
+/// A CSV download: `text/csv`, never cached, saved as `filename`.
+pub(crate) fn csv_response(body: String, filename: &str) -> Response {
     let mut res = body.into_response();
     let headers = res.headers_mut();
     headers.insert(

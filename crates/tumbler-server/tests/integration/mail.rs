@@ -320,8 +320,35 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
+    // The run's CSV report: one row per account, no secret.
+    let res = reqwest::Client::new()
+        .get(app.url(&format!(
+            "/api/v1/change-secret/executions/{exec_id}/report"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("asset,username,status,reason_code,reason,attempts"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(csv.contains("mailhost,app1,success,"), "{csv}");
+    assert!(
+        csv.contains("mailhost,ghost,failed,target_refused,"),
+        "{csv}"
+    );
     for secret in [new.as_str(), OPS_PASSWORD, APP_PASSWORD] {
         assert!(!report.raw.contains(secret), "a secret in the mail");
+        assert!(!csv.contains(secret), "a secret in the CSV report");
     }
     // Retrying the failed record sends no mail; the next run sends the next one.
     let records = ok(
