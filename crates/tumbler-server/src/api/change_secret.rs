@@ -195,16 +195,35 @@ pub async fn execution_report(
 }
 
 /// The run's log as text, one line per event; while the run goes on, the answer streams
-/// new lines until it ends.
+/// new lines until it ends. With `Accept: text/event-stream`, server-sent events (resumable
+/// with `Last-Event-ID`) ending with an `end` event.
 #[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/log", params(("id" = String, Path)), responses((status = 200, description = "text/plain, streamed while running"), (status = 404)))]
 pub async fn execution_log(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = ExecutionId::from_string(id);
+    // `Accept: text/event-stream` asks for server-sent events: each line an event whose id is
+    // its number, so a reconnecting client (`Last-Event-ID`) gets only what it missed, and an
+    // `end` event when the run has ended.
+    let sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    let after = if sse {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0)
+    } else {
+        0
+    };
     // The first read checks access; later reads use the same principal.
-    let (first, ended) = state.change_secret.execution_log(&p, &id, 0).await?;
+    let (first, ended) = state.change_secret.execution_log(&p, &id, after).await?;
     let service = state.change_secret.clone();
     struct Cursor {
         seq: i64,
@@ -213,10 +232,18 @@ pub async fn execution_log(
         done: bool,
     }
     let start = Cursor {
-        seq: 0,
+        seq: after,
         pending: first,
         ended,
         done: false,
+    };
+    let render = move |l: &tumbler_store::LogLine| {
+        if sse {
+            // A log line is one line of text: no newline can split the event.
+            format!("id: {}\ndata: {} {}\n\n", l.seq, l.at.to_rfc3339(), l.line)
+        } else {
+            format!("{} {}\n", l.at.to_rfc3339(), l.line)
+        }
     };
     let stream = futures::stream::unfold(start, move |mut c| {
         let service = service.clone();
@@ -227,13 +254,17 @@ pub async fn execution_log(
                 if !c.pending.is_empty() {
                     let lines = std::mem::take(&mut c.pending);
                     c.seq = lines.last().map(|l| l.seq).unwrap_or(c.seq);
-                    let text: String = lines
-                        .iter()
-                        .map(|l| format!("{} {}\n", l.at.to_rfc3339(), l.line))
-                        .collect();
+                    let text: String = lines.iter().map(render).collect();
                     return Some((Ok::<_, std::io::Error>(text), c));
                 }
-                if c.ended || c.done {
+                if c.done {
+                    return None;
+                }
+                if c.ended {
+                    c.done = true;
+                    if sse {
+                        return Some((Ok("event: end\ndata: the run has ended\n\n".to_owned()), c));
+                    }
                     return None;
                 }
                 tokio::time::sleep(LOG_POLL).await;
@@ -248,10 +279,14 @@ pub async fn execution_log(
         }
     });
     let mut response = Body::from_stream(stream).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    let content_type = if sse {
+        "text/event-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 

@@ -182,6 +182,27 @@ async fn log_text(app: &TestApp, token: &str, execution_id: &str) -> String {
         .unwrap()
 }
 
+/// The log as server-sent events, from after `last_event_id`.
+async fn log_events(
+    app: &TestApp,
+    token: &str,
+    execution_id: &str,
+    last_event_id: Option<i64>,
+) -> String {
+    let mut req = reqwest::Client::new()
+        .get(app.url(&format!(
+            "/api/v1/change-secret/executions/{execution_id}/log"
+        )))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id.to_string());
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    res.text().await.unwrap()
+}
+
 async fn ssh_logs_in(host: &SshHost, user: &str, password: &str) -> bool {
     use tumbler_connectors::ssh::{HostKeyPolicy, SshConnector, SshCredentials, SshTarget};
     SshConnector::new()
@@ -437,10 +458,32 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
     )
     .await;
     let id = started["execution_id"].as_str().unwrap().to_owned();
-    // Asked for at once, the log streams while the run goes on and ends with it.
-    let log = log_text(&app, &token, &id).await;
+    // Asked for at once, the log streams while the run goes on and ends with it, as text and
+    // as server-sent events.
+    let (log, events) = tokio::join!(
+        log_text(&app, &token, &id),
+        log_events(&app, &token, &id, None)
+    );
     assert!(log.contains("started: 1 asset(s), 1 account(s)"), "{log}");
     assert!(log.trim_end().ends_with("finished: succeeded"), "{log}");
+    assert!(events.starts_with("id: 1\ndata: "), "{events}");
+    assert!(
+        events.contains("started: 1 asset(s), 1 account(s) to change\n\n"),
+        "{events}"
+    );
+    assert!(
+        events.ends_with("finished: succeeded\n\nevent: end\ndata: the run has ended\n\n"),
+        "{events}"
+    );
+    assert_eq!(
+        events.matches("\ndata: ").count(),
+        log.lines().count() + 1,
+        "one event per line, and the end"
+    );
+    // A client that reconnects after event 1 gets the rest only.
+    let rest = log_events(&app, &token, &id, Some(1)).await;
+    assert!(rest.starts_with("id: 2\n"), "{rest}");
+    assert!(!rest.contains("started: 1 asset(s)"), "{rest}");
     let e = wait_for_execution(&app, &token, &id).await;
     assert_eq!(e["status"], "succeeded", "{e}");
     assert!(ssh_logs_in(&host, "app1", "canary-Specified-New-2e").await);
