@@ -3,3 +3,4 @@
 pub mod database;
 pub mod mail;
 pub mod ssh;
+pub mod webhook;

@@ -15,6 +15,7 @@ pub mod roles;
 mod throttle;
 pub mod users;
 pub mod vault;
+pub mod webhooks;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
@@ -28,6 +29,7 @@ pub use policy::{PolicyError, PolicyService};
 pub use roles::{RoleError, RoleService};
 pub use users::{UserError, UserService};
 pub use vault::{Vault, VaultError};
+pub use webhooks::{WebhookService, WebhookServiceError};
 
 use tumbler_domain::audit::{NewAuditEvent, Outcome};
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
     AuditError, AuthError, CertificateError, ChangeSecretError, DomainError, InventoryError,
-    MailServiceError, PolicyError, RoleError, UserError, VaultError,
+    MailServiceError, PolicyError, RoleError, UserError, VaultError, WebhookServiceError,
 };
 
 /// An error answer of the JSON API.
@@ -259,6 +259,28 @@ impl From<InventoryError> for ApiError {
                 })).collect::<Vec<_>>()
             })),
             _ => e.field().map(|f| serde_json::json!({ "field": f })),
+        };
+        Self {
+            details,
+            ..Self::new(status, e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<WebhookServiceError> for ApiError {
+    fn from(e: WebhookServiceError) -> Self {
+        let status = match &e {
+            WebhookServiceError::Forbidden => StatusCode::FORBIDDEN,
+            WebhookServiceError::InvalidUrl(_) => StatusCode::BAD_REQUEST,
+            WebhookServiceError::NotFound => StatusCode::NOT_FOUND,
+            WebhookServiceError::TooMany => StatusCode::CONFLICT,
+            WebhookServiceError::Vault(_) | WebhookServiceError::Store(_) => {
+                return Self::internal(&e)
+            }
+        };
+        let details = match &e {
+            WebhookServiceError::InvalidUrl(_) => Some(serde_json::json!({ "field": "url" })),
+            _ => None,
         };
         Self {
             details,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DomainError,
     DomainService, EngineSettings, InventoryService, MailService, MasterKeyError, MasterKeySource,
-    PolicyService, RoleError, RoleService, UserService, Vault, VaultError,
+    PolicyService, RoleError, RoleService, UserService, Vault, VaultError, WebhookService,
 };
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -83,6 +83,8 @@ pub struct Services {
     pub change_secret: ChangeSecretService,
     /// SMTP settings and outgoing mail.
     pub mail: MailService,
+    /// Webhooks.
+    pub webhooks: WebhookService,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -102,6 +104,7 @@ impl Services {
             inventory: self.inventory.clone(),
             change_secret: self.change_secret.clone(),
             mail: self.mail.clone(),
+            webhooks: self.webhooks.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -218,11 +221,13 @@ pub async fn open_services(
         TARGET_CONNECT_TIMEOUT,
     );
     let mail = MailService::new(store.clone(), vault.clone(), clock.clone());
+    let webhooks = WebhookService::new(store.clone(), vault.clone(), clock.clone());
     let change_secret = ChangeSecretService::new(
         store.clone(),
         vault.clone(),
         auth.clone(),
         mail.clone(),
+        webhooks.clone(),
         clock,
         engine_settings(config),
     );
@@ -240,6 +245,7 @@ pub async fn open_services(
         inventory,
         change_secret,
         mail,
+        webhooks,
     })
 }
 

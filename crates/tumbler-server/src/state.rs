@@ -4,7 +4,7 @@ use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, CertificateService, ChangeSecretService, DomainService,
-    InventoryService, MailService, PolicyService, RoleService, UserService, Vault,
+    InventoryService, MailService, PolicyService, RoleService, UserService, Vault, WebhookService,
 };
 use tumbler_store::Store;
 
@@ -31,6 +31,8 @@ pub struct AppState {
     pub change_secret: ChangeSecretService,
     /// SMTP settings and outgoing mail.
     pub mail: MailService,
+    /// Webhooks.
+    pub webhooks: WebhookService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

@@ -19,4 +19,5 @@ mod integration {
     pub mod transfer;
     pub mod users;
     pub mod vault;
+    pub mod webhooks;
 }

@@ -24,6 +24,7 @@ mod sessions;
 mod totp;
 mod tx;
 mod users;
+mod webhooks;
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use audit::AuditFilter;
@@ -43,6 +44,7 @@ pub use sessions::{NewSession, SessionRow};
 pub use totp::{TotpRow, TotpState};
 pub use tx::Tx;
 pub use users::{NewUser, UserChanges, UserFilter, UserRow};
+pub use webhooks::{WebhookRow, WEBHOOK_SECRET_OWNER};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;

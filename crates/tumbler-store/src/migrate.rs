@@ -23,6 +23,7 @@ const SQLITE: &[Migration] = &[
         8,
         include_str!("../migrations/shared/0008_change_secret.sql"),
     ),
+    (9, include_str!("../migrations/shared/0009_webhooks.sql")),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -42,6 +43,7 @@ const POSTGRES: &[Migration] = &[
         8,
         include_str!("../migrations/shared/0008_change_secret.sql"),
     ),
+    (9, include_str!("../migrations/shared/0009_webhooks.sql")),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

@@ -122,6 +122,7 @@ impl ChangeSecretService {
         tx.commit().await?;
         drop(_serial);
         self.mail_report(&exec, status).await;
+        self.publish_finished(id).await;
         result
     }
 

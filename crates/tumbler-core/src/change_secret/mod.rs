@@ -21,7 +21,7 @@ pub use error::ChangeSecretError;
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use tasks::{ExecutionView, TaskInput, TaskPatch, TaskSpec, TaskView};
 
-use crate::{AuthService, MailService, Principal, Vault};
+use crate::{AuthService, MailService, Principal, Vault, WebhookService};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +85,8 @@ pub struct ChangeSecretService {
     auth: AuthService,
     /// Sends run reports to a task's recipients.
     mail: MailService,
+    /// Posts finished runs to webhooks.
+    webhooks: WebhookService,
     clock: Arc<dyn Clock>,
     ssh: SshConnector,
     settings: Arc<EngineSettings>,
@@ -98,12 +100,13 @@ pub struct ChangeSecretService {
 
 impl ChangeSecretService {
     /// A service over `store`, sealing secrets in `vault`, asking `auth` for step-up codes,
-    /// mailing run reports through `mail`.
+    /// mailing run reports through `mail` and posting finished runs to `webhooks`.
     pub fn new(
         store: Store,
         vault: Vault,
         auth: AuthService,
         mail: MailService,
+        webhooks: WebhookService,
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Self {
@@ -117,6 +120,7 @@ impl ChangeSecretService {
             vault,
             auth,
             mail,
+            webhooks,
             clock,
             ssh,
             settings: Arc::new(settings),

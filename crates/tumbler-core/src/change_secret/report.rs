@@ -95,6 +95,38 @@ impl ChangeSecretService {
         }
     }
 
+    /// Posts `change_execution.finished` with the run (status, trigger, times, counts) and a
+    /// link to it to every webhook, in the background.
+    pub(super) async fn publish_finished(&self, id: &ExecutionId) {
+        let view = match self.store.execution(id).await {
+            Ok(Some(row)) => self.execution_view(row).await,
+            Ok(None) => return,
+            Err(e) => Err(e.into()),
+        };
+        let view = match view {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(execution = %id, error = %e, "could not read a finished run for webhooks");
+                return;
+            }
+        };
+        let body = serde_json::json!({
+            "event": "change_execution.finished",
+            "execution": view,
+            "url": format!("{}/api/v1/change-secret/executions/{id}", self.settings.public_url),
+        });
+        let origin = RequestOrigin {
+            source: self.settings.node_name.clone(),
+        };
+        self.webhooks
+            .publish(
+                "change_execution.finished",
+                body.to_string().into_bytes(),
+                origin,
+            )
+            .await;
+    }
+
     /// The report's subject and body.
     async fn report_text(
         &self,

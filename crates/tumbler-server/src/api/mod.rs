@@ -17,6 +17,7 @@ pub mod settings;
 pub mod totp;
 pub mod transfer;
 pub mod users;
+pub mod webhooks;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -88,6 +89,11 @@ pub fn routes() -> Router<AppState> {
             get(settings::get_smtp).put(settings::put_smtp),
         )
         .route("/api/v1/settings/smtp/test", post(settings::test_smtp))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
         .route("/api/v1/roles", get(roles::list).post(roles::create))
         .route("/api/v1/roles/{name}", delete(roles::delete))
         .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))

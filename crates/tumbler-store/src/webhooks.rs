@@ -1,0 +1,76 @@
+//! Webhooks: where finished runs are posted. The signing secret is sealed in `secrets` under
+//! [`WEBHOOK_SECRET_OWNER`]; a row names only its version.
+
+use crate::{col, Store, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use tumbler_domain::clock::{from_millis, to_millis};
+
+/// The vault owner kind of webhook signing secrets.
+pub const WEBHOOK_SECRET_OWNER: &str = "webhook";
+
+/// A webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    /// Id.
+    pub id: String,
+    /// Where events are posted.
+    pub url: String,
+    /// The version of its sealed signing secret.
+    pub secret_version: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, url, secret_version, created_by, created_at";
+
+fn from_row(row: &AnyRow) -> Result<WebhookRow, StoreError> {
+    Ok(WebhookRow {
+        id: col(row, "id")?,
+        url: col(row, "url")?,
+        secret_version: col(row, "secret_version")?,
+        created_by: col(row, "created_by")?,
+        created_at: from_millis(col(row, "created_at")?),
+    })
+}
+
+impl Store {
+    /// Every webhook, oldest first.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM webhooks ORDER BY created_at, id");
+        let rows = sqlx::query(&sql)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
+impl Tx {
+    /// Adds a webhook.
+    pub async fn insert_webhook(&mut self, w: &WebhookRow) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO webhooks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        sqlx::query(&sql)
+            .bind(&w.id)
+            .bind(&w.url)
+            .bind(w.secret_version)
+            .bind(&w.created_by)
+            .bind(to_millis(w.created_at))
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Removes a webhook; returns whether it existed.
+    pub async fn delete_webhook(&mut self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
