@@ -11,9 +11,10 @@ use tumbler_connectors::mail::{
     parse_mailbox, send_mail, Mail, MailError, SmtpSecurity, SmtpServer,
 };
 use tumbler_domain::audit::Outcome;
-use tumbler_domain::ids::UserId;
+use tumbler_domain::ids::{DomainId, UserId};
 use tumbler_domain::inventory::InvalidValue;
 use tumbler_domain::permission::Permission;
+use tumbler_domain::user::UserStatus;
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
 use zeroize::Zeroizing;
@@ -126,6 +127,16 @@ impl MailServiceError {
     }
 }
 
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn invalid(field: &'static str, reason: impl Into<String>) -> MailServiceError {
     MailServiceError::Invalid(InvalidValue {
         field,
@@ -227,10 +238,30 @@ impl MailService {
         }
         let previous = self.stored().await?;
         let latest = previous.as_ref().and_then(|p| p.password_version);
+        // A stored password goes only to the server it was entered for: a new host, port,
+        // protection or login needs it entered again.
+        let same_server = |p: &Stored| {
+            p.host == host
+                && p.port == input.port
+                && p.security == input.security
+                && p.username == username
+        };
         let kept = match (&username, &input.password, &previous) {
-            (Some(u), None, Some(p)) if p.username.as_deref() == Some(u.as_str()) => latest,
+            (Some(_), None, Some(p)) if same_server(p) => latest,
+            (Some(_), None, Some(p)) if p.password_version.is_some() => {
+                return Err(invalid(
+                    "password",
+                    "the server or login changed: enter the password again",
+                ))
+            }
             _ => None,
         };
+        if input.password.is_some() && input.security == Security::None && !is_loopback(&host) {
+            return Err(invalid(
+                "security",
+                "a password is sent only over STARTTLS or TLS (plain SMTP only to this host)",
+            ));
+        }
         let mut tx = self.store.begin().await?;
         let password_version = match &input.password {
             Some(p) => {
@@ -344,12 +375,31 @@ impl MailService {
         result.map(|()| to)
     }
 
-    /// The addresses of these users that have one (unknown users and users without an
-    /// address are left out).
-    pub async fn addresses(&self, users: &[UserId]) -> Result<Vec<String>, MailServiceError> {
+    /// The addresses of these users that may read about `domain`: enabled users who belong
+    /// to it and have an address (the others are left out).
+    pub async fn addresses_in(
+        &self,
+        users: &[UserId],
+        domain: &DomainId,
+    ) -> Result<Vec<String>, MailServiceError> {
         let mut out = Vec::new();
         for id in users {
-            if let Some(email) = self.store.user_by_id(id).await?.and_then(|u| u.user.email) {
+            let Some(row) = self.store.user_by_id(id).await? else {
+                continue;
+            };
+            if row.user.status != UserStatus::Enabled {
+                continue;
+            }
+            if !self
+                .store
+                .user_domains(id)
+                .await?
+                .iter()
+                .any(|d| &d.id == domain)
+            {
+                continue;
+            }
+            if let Some(email) = row.user.email {
                 out.push(email);
             }
         }

@@ -9,3 +9,17 @@ document.addEventListener("DOMContentLoaded", () => {
   next.addEventListener("input", check);
   confirm.addEventListener("input", check);
 });
+
+// A run's page: its log, live while the run goes on (server-sent events).
+document.addEventListener("DOMContentLoaded", () => {
+  const log = document.getElementById("execution-log");
+  if (!log || !window.EventSource) return;
+  const source = new EventSource(log.dataset.stream);
+  source.onmessage = (e) => {
+    log.textContent += e.data + "\n";
+  };
+  source.addEventListener("end", () => {
+    source.close();
+    log.dataset.ended = "true";
+  });
+});

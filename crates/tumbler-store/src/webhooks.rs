@@ -64,9 +64,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Removes a webhook; returns whether it existed.
+    /// Removes a webhook and its sealed signing secret; returns whether it existed.
     pub async fn delete_webhook(&mut self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
+            .bind(WEBHOOK_SECRET_OWNER)
             .bind(id)
             .execute(self.conn())
             .await

@@ -76,6 +76,8 @@ fn acl_hash(password: &SecretString) -> String {
 pub struct RedisAdmin {
     stream: BufReader<tokio::net::TcpStream>,
     timeout: std::time::Duration,
+    /// A command was cut off: its reply may still come, so nothing more is sent.
+    broken: bool,
 }
 
 impl std::fmt::Debug for RedisAdmin {
@@ -88,7 +90,8 @@ impl std::fmt::Debug for RedisAdmin {
 enum Reply {
     /// `+...`
     Status(String),
-    /// `-...` (Redis never echoes the command's arguments in it).
+    /// `-...`, as the server wrote it: `ACL SETUSER` errors quote the rule, which holds a
+    /// password hash, so it goes out only through [`withheld`].
     Error(String),
     /// `*N` followed by N bulk strings (`None` for a null array).
     Strings(Option<Vec<String>>),
@@ -116,6 +119,7 @@ impl RedisAdmin {
         let mut admin = Self {
             stream: BufReader::new(stream),
             timeout: target.change_wait(),
+            broken: false,
         };
         let args: [&[u8]; 3] = [
             b"AUTH",
@@ -130,7 +134,7 @@ impl RedisAdmin {
             Ok(Ok(Reply::Error(e))) if e.starts_with("WRONGPASS") || e.contains("invalid") => {
                 Err(DbError::AuthFailed)
             }
-            Ok(Ok(Reply::Error(e))) => Err(DbError::Protocol(e)),
+            Ok(Ok(Reply::Error(e))) => Err(DbError::Protocol(withheld(&e))),
             Ok(Ok(Reply::Strings(_))) => Err(DbError::Protocol("unexpected reply to AUTH".into())),
         }
     }
@@ -150,17 +154,19 @@ impl RedisAdmin {
                 Reply::Strings(_) => {
                     return Err(DbError::Protocol(format!("no user named {user}")))
                 }
-                Reply::Error(e) => return Err(DbError::Protocol(e)),
+                Reply::Error(e) => return Err(DbError::Protocol(withheld(&e))),
                 Reply::Status(s) => {
                     return Err(DbError::Protocol(format!("unexpected reply {s:?}")))
                 }
             }
             self.expect_ok(&[b"ACL", b"SETUSER", user.as_bytes(), rule.as_bytes()])
-                .await
+                .await?;
+            // Saved at once: a restart must not bring back a state without the new password.
+            self.save_acl().await;
+            Ok(())
         };
-        tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| DbError::Timeout)?
+        let result = tokio::time::timeout(limit, work).await;
+        self.settle(result)
     }
 
     /// Removes `old_password` from `user`'s passwords (by its hash), then saves the ACL: to
@@ -176,14 +182,38 @@ impl RedisAdmin {
         let work = async {
             self.expect_ok(&[b"ACL", b"SETUSER", user.as_bytes(), rule.as_bytes()])
                 .await?;
-            if self.expect_ok(&[b"ACL", b"SAVE"]).await.is_ok() {
-                return Ok(true);
-            }
-            Ok(self.expect_ok(&[b"CONFIG", b"REWRITE"]).await.is_ok())
+            Ok(self.save_acl().await)
         };
-        tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| DbError::Timeout)?
+        let result = tokio::time::timeout(limit, work).await;
+        self.settle(result)
+    }
+
+    /// A command cut off by the time limit leaves its reply unread on the connection: the
+    /// connection is not used again (a later command would read that reply as its own).
+    fn settle<T>(
+        &mut self,
+        result: Result<Result<T, DbError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, DbError> {
+        match result {
+            Ok(r) => r,
+            Err(_) => {
+                self.broken = true;
+                Err(DbError::Timeout)
+            }
+        }
+    }
+
+    /// Saves the ACL: `ACL SAVE` where the server keeps users in an ACL file, else (and only
+    /// then) `CONFIG REWRITE` into its configuration file. Returns whether it was saved.
+    async fn save_acl(&mut self) -> bool {
+        match self.command(&[b"ACL", b"SAVE"]).await {
+            Ok(Reply::Status(_)) => true,
+            Ok(Reply::Error(e)) if e.contains("not configured to use an ACL file") => matches!(
+                self.command(&[b"CONFIG", b"REWRITE"]).await,
+                Ok(Reply::Status(_))
+            ),
+            _ => false,
+        }
     }
 
     /// Closes the connection.
@@ -198,12 +228,17 @@ impl RedisAdmin {
     async fn expect_ok(&mut self, args: &[&[u8]]) -> Result<(), DbError> {
         match self.command(args).await? {
             Reply::Status(_) => Ok(()),
-            Reply::Error(e) => Err(DbError::Protocol(e)),
+            Reply::Error(e) => Err(DbError::Protocol(withheld(&e))),
             Reply::Strings(_) => Err(DbError::Protocol("unexpected array reply".into())),
         }
     }
 
     async fn command(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        if self.broken {
+            return Err(DbError::Protocol(
+                "the connection was abandoned after a time limit".into(),
+            ));
+        }
         let mut out = Zeroizing::new(format!("*{}\r\n", args.len()).into_bytes());
         for a in args {
             bulk(&mut out, a);
@@ -252,4 +287,13 @@ impl RedisAdmin {
         }
         Ok(String::from_utf8_lossy(&line).trim_end().to_owned())
     }
+}
+
+/// A server error reply fit for logs and records: its code word only (`ERR`, `NOPERM`...),
+/// since `ACL SETUSER` errors quote the rule and with it a password hash.
+fn withheld(error: &str) -> String {
+    let code = error.split_whitespace().next().unwrap_or("ERR");
+    format!(
+        "the server refused the command ({code}; its message is withheld: it may quote a password hash)"
+    )
 }

@@ -421,6 +421,22 @@ impl ChangeSecretService {
                 &new,
             );
             if tokio::time::timeout(limit, work).await.is_err() {
+                // A command cut off mid-way leaves the session in an unknown state: it is
+                // closed (so nothing it sent can still land) before the secrets are tried, and
+                // a fresh one serves the remaining accounts.
+                if let Some(s) = shared.take() {
+                    close(s).await;
+                    match self.open_with_retries(exec, &changer, None).await {
+                        Ok(s) => shared = Some(s),
+                        Err(f) => {
+                            self.log_line(
+                                &exec.id,
+                                &format!("{}: cannot reconnect: {}", plan.asset.name, f.reason()),
+                            )
+                            .await
+                        }
+                    }
+                }
                 // The account may be left staged: recovery-by-login settles it now.
                 self.log_line(
                     &exec.id,

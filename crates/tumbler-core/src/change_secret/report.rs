@@ -52,21 +52,40 @@ impl ChangeSecretService {
         if recipients.is_empty() {
             return;
         }
+        // One message per recipient: nobody sees the others' addresses, and one address the
+        // server refuses does not stop the rest.
         let sent = async {
-            let to = self.mail.addresses(&recipients).await?;
-            if to.is_empty() {
-                return Ok(0);
-            }
+            let to = self.mail.addresses_in(&recipients, &exec.domain_id).await?;
             let (subject, body) = self.report_text(exec, status).await?;
-            self.mail.send(&to, &subject, body).await?;
-            Ok::<usize, crate::MailServiceError>(to.len())
+            let mut failed = Vec::new();
+            for address in &to {
+                if let Err(e) = self
+                    .mail
+                    .send(std::slice::from_ref(address), &subject, body.clone())
+                    .await
+                {
+                    failed.push(e.code());
+                }
+            }
+            Ok::<(usize, Vec<&'static str>), crate::MailServiceError>((to.len(), failed))
         }
         .await;
         let (outcome, detail) = match &sent {
-            Ok(n) => (
+            Ok((n, failed)) if failed.is_empty() => (
                 Outcome::Success,
                 format!("mailed to {n} of {} recipient(s)", recipients.len()),
             ),
+            Ok((n, failed)) => {
+                tracing::warn!(execution = %exec.id, "the run report did not reach every recipient");
+                (
+                    Outcome::Failure,
+                    format!(
+                        "mailed to {} of {n} address(es); failed: {}",
+                        n - failed.len(),
+                        failed.join(", ")
+                    ),
+                )
+            }
             Err(e) => {
                 tracing::warn!(execution = %exec.id, error = %e, "the run report was not mailed");
                 (Outcome::Failure, format!("not mailed: {}", e.code()))

@@ -145,7 +145,8 @@ fn db_failure(e: DbError, stage: Stage) -> Failure {
                 .transient()
                 .ambiguous()
         }
-        (e @ DbError::StatementCancelled, _) => Failure::new("timeout", e.to_string()).transient(),
+        // Not retried: another wait as long could outlast the account's time limit.
+        (e @ DbError::StatementCancelled, _) => Failure::new("timeout", e.to_string()),
         (e @ DbError::Unsupported(_), _) => Failure::new("unsupported_secret", e.to_string()),
         (e, Stage::Change) => Failure::new("target_refused", e.to_string()),
         (e, Stage::PrivilegedLogin) => Failure::new("unreachable", e.to_string()).transient(),

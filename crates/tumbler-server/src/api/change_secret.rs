@@ -239,8 +239,9 @@ pub async fn execution_log(
     };
     let render = move |l: &tumbler_store::LogLine| {
         if sse {
-            // A log line is one line of text: no newline can split the event.
-            format!("id: {}\ndata: {} {}\n\n", l.seq, l.at.to_rfc3339(), l.line)
+            // Line breaks a target's answer might carry would split the event (or forge one).
+            let line = l.line.replace(['\r', '\n'], " ");
+            format!("id: {}\ndata: {} {line}\n\n", l.seq, l.at.to_rfc3339())
         } else {
             format!("{} {}\n", l.at.to_rfc3339(), l.line)
         }

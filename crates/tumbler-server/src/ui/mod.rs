@@ -6,6 +6,7 @@ mod asset_form;
 mod asset_list;
 mod assets;
 mod certificate;
+mod change_secret;
 mod domain;
 mod mfa;
 mod node_forms;
@@ -103,6 +104,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/accounts/{id}/delete",
             axum::routing::post(asset_detail::delete_account),
+        )
+        .route("/change-secret", get(change_secret::overview))
+        .route(
+            "/change-secret/tasks/{id}/execute",
+            axum::routing::post(change_secret::execute),
+        )
+        .route("/change-secret/executions/{id}", get(change_secret::run))
+        .route(
+            "/change-secret/records/{id}/{action}",
+            axum::routing::post(change_secret::record_action),
         )
         .route("/static/{file}", get(assets::serve))
 }

@@ -424,3 +424,162 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
+    use super::support::{ok, Authenticator};
+    use reqwest::Method;
+    use serde_json::json;
+    use std::sync::Arc;
+    use tumbler_domain::ManualClock;
+    use tumbler_testkit::app::StoreKind;
+    use tumbler_testkit::sshd::{SshHost, TestUser};
+
+    let ops = "canary-Browser-Ops-1a2";
+    let old = "canary-Browser-Old-3b4";
+    let host = SshHost::start(&[
+        TestUser::new("ops", ops).with_sudo(),
+        TestUser::new("app1", old),
+    ])
+    .await
+    .unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    // Two assets on the host: on the second, the target has no user "ghost" (a failure).
+    let mut assets = Vec::new();
+    for (name, user) in [("web-a", "app1"), ("web-b", "ghost")] {
+        let a = ok(&app, &token, Method::POST, "/api/v1/assets",
+            Some(json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"})), 201).await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/assets/{id}/test"),
+            None,
+            200,
+        )
+        .await;
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/assets/{id}/host-key/acknowledge"),
+            Some(json!({"fingerprint": host.host_key_fingerprint()})),
+            200,
+        )
+        .await;
+        for (username, secret, privileged) in [("ops", ops, true), (user, old, false)] {
+            ok(&app, &token, Method::POST, "/api/v1/accounts",
+                Some(json!({"asset_id": id, "username": username, "secret": secret, "privileged": privileged})), 201).await;
+        }
+        assets.push(id);
+    }
+    ok(&app, &token, Method::POST, "/api/v1/change-secret/tasks",
+        Some(json!({"name": "nightly-web", "usernames": ["app1", "ghost"], "asset_ids": assets, "secret_strategy": "random"})), 201).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#totp", &authenticator.fresh_code()).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    browser.click("#change-secret-link").await;
+    browser
+        .wait_for_text("h1", "Account Password Change", WAIT)
+        .await;
+    browser.click("tr[data-task=nightly-web] .run-task").await;
+    browser
+        .wait_for_text("h1", "Run of nightly-web", WAIT)
+        .await;
+    // The log arrives live and ends with the run.
+    let log = browser
+        .wait_for_text(
+            "#execution-log",
+            "finished: partial",
+            Duration::from_secs(120),
+        )
+        .await;
+    assert!(log.contains("app1@web-a: verified and committed"), "{log}");
+    browser.goto(&browser.current_url().await).await;
+    browser.wait_for_text("#run-status", "partial", WAIT).await;
+    assert_eq!(
+        browser.text("tr[data-username=app1] .record-status").await,
+        "success"
+    );
+    assert!(browser
+        .text("tr[data-username=ghost] .record-reason")
+        .await
+        .starts_with("target_refused"));
+
+    // Reveal the changed account's secrets with a fresh code: the new one logs in.
+    browser.click("tr[data-username=app1] .open-reveal").await;
+    browser
+        .fill(
+            "tr[data-username=app1] .reveal-totp",
+            &authenticator.fresh_code(),
+        )
+        .await;
+    browser
+        .click("tr[data-username=app1] .confirm-reveal")
+        .await;
+    browser.wait_for_text("#revealed", "app1@web-a", WAIT).await;
+    assert_eq!(browser.text("#revealed-old").await, old);
+    let new = browser.text("#revealed-new").await;
+    assert_ne!(new, old);
+    let page = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=app1",
+        None,
+        200,
+    )
+    .await;
+    let app1 = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let stored = app
+        .services
+        .vault
+        .open_secret("account", &app1, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        new.as_bytes(),
+        stored.as_slice(),
+        "the revealed new secret is the stored one"
+    );
+
+    // Retry the failed one: it fails again, for the same reason, and says so.
+    browser.click("tr[data-username=ghost] .record-retry").await;
+    browser
+        .wait_for_text(
+            "#run-notice",
+            "ghost@web-b: retry done; the record is failed",
+            WAIT,
+        )
+        .await;
+
+    // The overview counts them, in the table and the chart.
+    browser.click("#change-secret-link").await;
+    browser
+        .wait_for_text("h1", "Account Password Change", WAIT)
+        .await;
+    assert_eq!(browser.text("#runs-table .run-success").await, "1");
+    assert_eq!(browser.text("#runs-table .run-failed").await, "1");
+    let bar = browser.find("#runs-chart .bar-success").await;
+    assert_ne!(bar.attr("height").await.unwrap().as_deref(), Some("0"));
+    let failed_bar = browser.find("#runs-chart .bar-failed").await;
+    assert_ne!(
+        failed_bar.attr("height").await.unwrap().as_deref(),
+        Some("0")
+    );
+    assert!(browser.text("#failed-table").await.contains("ghost@web-b"));
+    browser.close().await;
+    app.stop().await;
+}

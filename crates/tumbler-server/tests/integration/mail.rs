@@ -99,6 +99,31 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     )
     .await;
     assert_eq!((status, out["has_password"].as_bool()), (200, Some(true)));
+    // A stored password never follows the settings to another server.
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": "elsewhere.example.test", "port": 587, "security": "starttls",
+               "username": "relay", "from": "Tumbler <tumbler@example.test>"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["details"]["field"].as_str()),
+        (400, Some("password")),
+        "{out}"
+    );
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": "smtp.example.test", "port": 25, "security": "none",
+               "username": "relay", "password": SMTP_PASSWORD, "from": "tumbler@example.test"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["details"]["field"].as_str()),
+        (400, Some("security")),
+        "{out}"
+    );
     let shown = ok(
         &app,
         &token,
@@ -275,11 +300,13 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     let exec_id = started["execution_id"].as_str().unwrap().to_owned();
-    let mail = sink.wait_for_messages(1, Duration::from_secs(120)).await;
-    let report = &mail[0];
-    let mut to = report.to.clone();
+    // One message per recipient with an address (carol has none).
+    let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
+    let mut to: Vec<String> = mail.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
     assert_eq!(to, vec!["alice@example.test", "bob@example.test"]);
+    assert_eq!(mail[0].body, mail[1].body);
+    let report = &mail[0];
     assert_eq!(
         report.subject,
         "Tumbler: password change \"mailed\" partial"
@@ -382,9 +409,11 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     let second_id = second["execution_id"].as_str().unwrap().to_owned();
-    let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
-    assert_eq!(mail.len(), 2, "one mail per run, none for the retry");
-    assert!(mail[1].body.contains(&second_id), "{}", mail[1].body);
+    let mail = sink.wait_for_messages(4, Duration::from_secs(120)).await;
+    assert_eq!(mail.len(), 4, "two mails per run, none for the retry");
+    for later in &mail[2..] {
+        assert!(later.body.contains(&second_id), "{}", later.body);
+    }
     let audit = ok(
         &app,
         &token,

@@ -1,0 +1,445 @@
+//! The Account Password Change pages: the overview (counts, a chart of recent runs, the tasks
+//! with "Run now", the accounts whose last change failed with a retry button, recent runs) and
+//! a run's page (status, counts, CSV report, the live log, every record with retry, verify,
+//! ignore, adopt and reveal; adopt and reveal ask for a fresh TOTP code).
+
+use super::pages::{active, form_expired, render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tumbler_core::change_secret::{ExecutionView, RecordAction, RecordQuery};
+use tumbler_core::{ChangeSecretError, Principal};
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::ids::{ChangeTaskId, ExecutionId, RecordId};
+use tumbler_domain::permission::Permission;
+
+/// Runs the chart shows.
+const CHART_RUNS: usize = 20;
+
+/// The answer to a service error a page cannot show inline.
+fn failure(e: ChangeSecretError) -> Response {
+    match e {
+        ChangeSecretError::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "You do not have permission for this.",
+        )
+            .into_response(),
+        ChangeSecretError::NotFound(what) => {
+            (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
+        }
+        e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_)) => {
+            tracing::error!(error = %e, "change-secret page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+        other => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
+    }
+}
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// One run in a list.
+pub struct RunLine {
+    id: String,
+    task_name: String,
+    trigger: String,
+    status: String,
+    started: String,
+    success: i64,
+    failed: i64,
+}
+
+fn run_line(e: &ExecutionView) -> RunLine {
+    let n = |s: RecordStatus| e.counts.get(&s).copied().unwrap_or(0);
+    RunLine {
+        id: e.id.to_string(),
+        task_name: e.task_name.clone(),
+        trigger: e.trigger.to_string(),
+        status: e.status.to_string(),
+        started: time(e.started_at.or(Some(e.created_at))),
+        success: n(RecordStatus::Success),
+        failed: n(RecordStatus::Failed) + n(RecordStatus::Unverified),
+    }
+}
+
+/// One bar of the chart: a run's changed (green) and failed (red) accounts.
+pub struct Bar {
+    x: usize,
+    success_y: i64,
+    success_h: i64,
+    failed_y: i64,
+    failed_h: i64,
+    label: String,
+}
+
+/// Bars for runs, oldest first, scaled to a 120-pixel-high chart.
+fn chart(runs: &[RunLine]) -> Vec<Bar> {
+    let max = runs
+        .iter()
+        .map(|r| r.success + r.failed)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    runs.iter()
+        .rev()
+        .enumerate()
+        .map(|(i, r)| {
+            let success_h = r.success * 120 / max;
+            let failed_h = r.failed * 120 / max;
+            Bar {
+                x: 10 + i * 24,
+                success_y: 130 - success_h,
+                success_h,
+                failed_y: 130 - success_h - failed_h,
+                failed_h,
+                label: format!(
+                    "{} {}: {} changed, {} failed",
+                    r.task_name, r.started, r.success, r.failed
+                ),
+            }
+        })
+        .collect()
+}
+
+/// One task row.
+pub struct TaskLine {
+    id: String,
+    name: String,
+    usernames: String,
+    enabled: bool,
+    next_run: String,
+}
+
+/// One account whose last change failed.
+pub struct FailedLine {
+    id: String,
+    execution_id: String,
+    who: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "change_secret.html")]
+struct OverviewPage {
+    display_name: String,
+    csrf: String,
+    tasks_total: usize,
+    scheduled: usize,
+    accounts: Vec<(String, i64)>,
+    tasks: Vec<TaskLine>,
+    runs: Vec<RunLine>,
+    bars: Vec<Bar>,
+    chart_width: usize,
+    failed: Vec<FailedLine>,
+    can_run: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn overview_page(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let overview = match state.change_secret.overview(p).await {
+        Ok(o) => o,
+        Err(e) => return failure(e),
+    };
+    let tasks = match state.change_secret.tasks(p).await {
+        Ok(t) => t,
+        Err(e) => return failure(e),
+    };
+    let runs = match state
+        .change_secret
+        .executions(p, None, Some(CHART_RUNS as i64), None)
+        .await
+    {
+        Ok((runs, _)) => runs.iter().map(run_line).collect::<Vec<_>>(),
+        Err(e) => return failure(e),
+    };
+    let bars = chart(&runs);
+    render(&OverviewPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        tasks_total: overview.tasks,
+        scheduled: overview.scheduled_tasks,
+        accounts: overview
+            .accounts
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect(),
+        tasks: tasks
+            .into_iter()
+            .map(|t| TaskLine {
+                id: t.id.to_string(),
+                name: t.name,
+                usernames: t.spec.usernames.join(", "),
+                enabled: t.enabled,
+                next_run: t
+                    .next_run_at_local
+                    .map(|n| format!("{n} ({})", t.time_zone))
+                    .unwrap_or_else(|| "-".to_owned()),
+            })
+            .collect(),
+        chart_width: 20 + bars.len() * 24,
+        bars,
+        runs,
+        failed: overview
+            .failed_records
+            .iter()
+            .map(|r| FailedLine {
+                id: r.id.to_string(),
+                execution_id: r.execution_id.to_string(),
+                who: format!("{}@{}", r.username, r.asset_name),
+                reason: format!("{}: {}", r.reason_code, r.reason),
+            })
+            .collect(),
+        can_run: p.can(Permission::ChangesRun),
+        notice,
+        error,
+    })
+}
+
+/// `GET /change-secret`
+pub async fn overview(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => overview_page(&state, &p, csrf, None, None).await,
+        Err(to) => Redirect::to(to).into_response(),
+    }
+}
+
+/// A form with the CSRF token and, for adopt and reveal, a TOTP code.
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    totp: Option<String>,
+}
+
+/// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.
+pub async fn execute(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    match state
+        .change_secret
+        .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
+        .await
+    {
+        Ok(run) => Redirect::to(&format!("/change-secret/executions/{run}")).into_response(),
+        Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => {
+            overview_page(&state, &p, csrf, None, Some(e.to_string())).await
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// One record row of a run.
+pub struct RecordLine {
+    id: String,
+    asset: String,
+    username: String,
+    status: String,
+    reason: String,
+    updated: String,
+    retryable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "change_secret_run.html")]
+struct RunPage {
+    display_name: String,
+    csrf: String,
+    run: RunLine,
+    finished: String,
+    counts: Vec<(String, i64)>,
+    records: Vec<RecordLine>,
+    can_run: bool,
+    can_reveal: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    revealed: Option<(String, String, String)>,
+}
+
+/// What a run's page shows besides the run.
+#[derive(Default)]
+struct Messages {
+    notice: Option<String>,
+    error: Option<String>,
+    revealed: Option<(String, String, String)>,
+}
+
+async fn run_page(
+    state: &AppState,
+    p: &Principal,
+    csrf: String,
+    id: &ExecutionId,
+    messages: Messages,
+) -> Response {
+    let run = match state.change_secret.execution(p, id).await {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let query = RecordQuery {
+        execution_id: Some(id.clone()),
+        status: None,
+        asset_id: None,
+        limit: Some(1000),
+        offset: None,
+    };
+    let records = match state.change_secret.records(p, &query).await {
+        Ok((r, _)) => r,
+        Err(e) => return failure(e),
+    };
+    let mut response = render(&RunPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        finished: time(run.finished_at),
+        counts: run
+            .counts
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect(),
+        run: run_line(&run),
+        records: records
+            .into_iter()
+            .map(|r| RecordLine {
+                retryable: r.new_version.is_some()
+                    && matches!(
+                        r.status,
+                        RecordStatus::Failed | RecordStatus::Unverified | RecordStatus::Ignored
+                    ),
+                id: r.id.to_string(),
+                asset: r.asset_name,
+                username: r.username,
+                status: r.status.to_string(),
+                reason: if r.reason_code.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: {}", r.reason_code, r.reason)
+                },
+                updated: time(Some(r.updated_at)),
+            })
+            .collect(),
+        can_run: p.can(Permission::ChangesRun),
+        can_reveal: p.can(Permission::SecretsReveal),
+        notice: messages.notice,
+        error: messages.error,
+        revealed: messages.revealed,
+    });
+    // A page that may show revealed secrets is never cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /change-secret/executions/{id}`
+pub async fn run(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Path(id): Path<String>,
+) -> Response {
+    match active(session) {
+        Ok((p, csrf)) => {
+            run_page(
+                &state,
+                &p,
+                csrf,
+                &ExecutionId::from_string(id),
+                Messages::default(),
+            )
+            .await
+        }
+        Err(to) => Redirect::to(to).into_response(),
+    }
+}
+
+/// `POST /change-secret/records/{id}/{action}`: retry, verify, ignore, adopt (TOTP) or reveal
+/// (TOTP); shows the record's run with the outcome.
+pub async fn record_action(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    let id = RecordId::from_string(id);
+    let record = match state.change_secret.record(&p, &id).await {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let who = format!("{}@{}", record.username, record.asset_name);
+    let totp = form
+        .totp
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let outcome = match action.as_str() {
+        "reveal" => state
+            .change_secret
+            .reveal_record(&p, &id, totp, &origin)
+            .await
+            .map(|r| Messages {
+                revealed: Some((
+                    who.clone(),
+                    r.old_secret
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    r.new_secret
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                )),
+                ..Messages::default()
+            }),
+        other => {
+            let action = match other {
+                "retry" => RecordAction::Retry,
+                "verify" => RecordAction::Verify,
+                "ignore" => RecordAction::Ignore,
+                "adopt" => RecordAction::Adopt,
+                _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+            };
+            state
+                .change_secret
+                .record_action(&p, &id, action, totp, &origin)
+                .await
+                .map(|r| Messages {
+                    notice: Some(format!("{who}: {other} done; the record is {}.", r.status)),
+                    ..Messages::default()
+                })
+        }
+    };
+    let messages = match outcome {
+        Ok(m) => m,
+        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => return failure(e),
+        Err(e) => Messages {
+            error: Some(format!("{who}: {e}")),
+            ..Messages::default()
+        },
+    };
+    run_page(&state, &p, csrf, &record.execution_id, messages).await
+}
