@@ -23,3 +23,45 @@ document.addEventListener("DOMContentLoaded", () => {
     log.dataset.ended = "true";
   });
 });
+
+// The task form: a fresh example password whenever the rules change (the server checks the
+// rules again when the task is saved).
+document.addEventListener("DOMContentLoaded", () => {
+  const rules = document.getElementById("password-rules");
+  const example = document.getElementById("rule-example");
+  if (!rules || !example || !window.crypto) return;
+  const value = (id) => document.getElementById(id).value.trim();
+  const pick = (chars) => {
+    const n = new Uint32Array(1);
+    window.crypto.getRandomValues(n);
+    return chars[n[0] % chars.length];
+  };
+  const refresh = () => {
+    const exclude = value("rule-exclude");
+    const symbols = [...rules.dataset.symbols].filter((c) => !exclude.includes(c)).join("");
+    const classes = [
+      ["rule-lowercase", "abcdefghijklmnopqrstuvwxyz"],
+      ["rule-uppercase", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"],
+      ["rule-digit", "0123456789"],
+      ["rule-symbol", symbols],
+    ].filter(([id, chars]) => value(id) !== "" && chars.length > 0);
+    const length = parseInt(value("rule-length"), 10);
+    const required = classes.reduce((sum, [id]) => sum + parseInt(value(id), 10), 0);
+    if (!classes.length || !(length >= required)) {
+      example.textContent = "(no password fits these rules)";
+      return;
+    }
+    const out = [];
+    classes.forEach(([id, chars]) => { for (let i = 0; i < parseInt(value(id), 10); i++) out.push(pick(chars)); });
+    const all = classes.map(([, chars]) => chars).join("");
+    while (out.length < length) out.push(pick(all));
+    for (let i = out.length - 1; i > 0; i--) {
+      const n = new Uint32Array(1);
+      window.crypto.getRandomValues(n);
+      const j = n[0] % (i + 1);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    example.textContent = out.join("");
+  };
+  rules.addEventListener("input", refresh);
+});

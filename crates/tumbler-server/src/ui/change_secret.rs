@@ -22,7 +22,7 @@ use tumbler_domain::permission::Permission;
 const CHART_RUNS: usize = 20;
 
 /// The answer to a service error a page cannot show inline.
-fn failure(e: ChangeSecretError) -> Response {
+pub(super) fn failure(e: ChangeSecretError) -> Response {
     match e {
         ChangeSecretError::Forbidden => (
             StatusCode::FORBIDDEN,
@@ -143,7 +143,7 @@ struct OverviewPage {
     error: Option<String>,
 }
 
-async fn overview_page(
+pub(super) async fn overview_page(
     state: &AppState,
     p: &Principal,
     csrf: String,
@@ -222,6 +222,13 @@ pub async fn overview(State(state): State<AppState>, UiSession(session, _): UiSe
 pub struct ActionForm {
     csrf: String,
     totp: Option<String>,
+}
+
+impl ActionForm {
+    /// The CSRF token the form carried.
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.

@@ -7,6 +7,7 @@ mod asset_list;
 mod assets;
 mod certificate;
 mod change_secret;
+mod change_task_form;
 mod domain;
 mod mfa;
 mod node_forms;
@@ -107,8 +108,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/change-secret", get(change_secret::overview))
         .route(
+            "/change-secret/tasks",
+            axum::routing::post(change_task_form::create),
+        )
+        .route("/change-secret/tasks/new", get(change_task_form::new_form))
+        .route(
+            "/change-secret/tasks/{id}",
+            axum::routing::post(change_task_form::update),
+        )
+        .route(
+            "/change-secret/tasks/{id}/edit",
+            get(change_task_form::edit_form),
+        )
+        .route(
             "/change-secret/tasks/{id}/execute",
             axum::routing::post(change_secret::execute),
+        )
+        .route(
+            "/change-secret/tasks/{id}/{action}",
+            axum::routing::post(change_task_form::task_button),
         )
         .route("/change-secret/executions/{id}", get(change_secret::run))
         .route(

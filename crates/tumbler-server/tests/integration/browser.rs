@@ -449,7 +449,6 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     let token = app.admin_token().await;
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     // Two assets on the host: on the second, the target has no user "ghost" (a failure).
-    let mut assets = Vec::new();
     for (name, user) in [("web-a", "app1"), ("web-b", "ghost")] {
         let a = ok(&app, &token, Method::POST, "/api/v1/assets",
             Some(json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"})), 201).await;
@@ -476,10 +475,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
             ok(&app, &token, Method::POST, "/api/v1/accounts",
                 Some(json!({"asset_id": id, "username": username, "secret": secret, "privileged": privileged})), 201).await;
         }
-        assets.push(id);
     }
-    ok(&app, &token, Method::POST, "/api/v1/change-secret/tasks",
-        Some(json!({"name": "nightly-web", "usernames": ["app1", "ghost"], "asset_ids": assets, "secret_strategy": "random"})), 201).await;
 
     let browser = Browser::start().await;
     browser.goto(&app.url("/login")).await;
@@ -494,6 +490,34 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser
         .wait_for_text("h1", "Account Password Change", WAIT)
         .await;
+    // A task for both assets, made in the form; the rules' example follows the rules.
+    browser.click("#new-task").await;
+    browser
+        .wait_for_text("h1", "New password change task", WAIT)
+        .await;
+    browser.fill("#task-name", "nightly-web").await;
+    browser.fill("#task-usernames", "app1, ghost").await;
+    browser.click("input[data-label^=web-a]").await;
+    browser.click("input[data-label^=web-b]").await;
+    browser.find("#rule-length").await.clear().await.unwrap();
+    browser.fill("#rule-length", "12").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while browser.text("#rule-example").await.chars().count() != 12 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the example did not follow the rules"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.fill("#task-cron", "0 3 * * *").await;
+    browser.click("#save-task").await;
+    browser
+        .wait_for_text("#change-notice", "Task nightly-web saved.", WAIT)
+        .await;
+    assert!(browser
+        .text("tr[data-task=nightly-web]")
+        .await
+        .contains("(UTC)"));
     browser.click("tr[data-task=nightly-web] .run-task").await;
     browser
         .wait_for_text("h1", "Run of nightly-web", WAIT)
@@ -533,6 +557,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     assert_eq!(browser.text("#revealed-old").await, old);
     let new = browser.text("#revealed-new").await;
     assert_ne!(new, old);
+    assert_eq!(new.chars().count(), 12, "the task's rules made it");
     let page = ok(
         &app,
         &token,

@@ -1,0 +1,452 @@
+//! The change task form (new and edit): name, usernames, assets, nodes, random or specified
+//! secret, password rules with an example, schedule with "next run at", recipients; and the
+//! task buttons of the overview (copy, enable, disable, delete).
+
+use super::change_secret::overview_page;
+use super::pages::{active, form_expired, render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, RawForm, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::{ExposeSecret, SecretString};
+use tumbler_core::change_secret::{TaskInput, TaskPatch};
+use tumbler_core::inventory::AssetQuery;
+use tumbler_core::{ChangeSecretError, Principal};
+use tumbler_domain::change_secret::{PasswordRules, SecretStrategy, SYMBOLS};
+use tumbler_domain::ids::{AssetId, ChangeTaskId, UserId};
+use tumbler_domain::inventory::SecretType;
+use tumbler_domain::schedule::Schedule;
+use tumbler_store::UserFilter;
+
+/// A checkbox choice.
+pub struct Pick {
+    id: String,
+    label: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "change_task_form.html")]
+struct TaskForm {
+    display_name: String,
+    csrf: String,
+    action: String,
+    title: String,
+    name: String,
+    usernames: String,
+    nodes: String,
+    specified: bool,
+    has_secret: bool,
+    rules: PasswordRules,
+    symbols: &'static str,
+    example: String,
+    cron: String,
+    interval_hours: String,
+    next_run: String,
+    assets: Vec<Pick>,
+    recipients: Vec<Pick>,
+    error: Option<String>,
+}
+
+/// The fields a submitted form gives.
+#[derive(Default)]
+struct Submitted {
+    csrf: String,
+    name: String,
+    usernames: Vec<String>,
+    asset_ids: Vec<AssetId>,
+    nodes: Vec<String>,
+    specified: bool,
+    secret: Option<SecretString>,
+    rules: PasswordRules,
+    cron: String,
+    interval_hours: String,
+    recipients: Vec<UserId>,
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A class minimum: a number, or empty for "leave the class out".
+fn minimum(text: &str) -> Result<Option<u32>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Ok(None)
+    } else {
+        t.parse()
+            .map(Some)
+            .map_err(|_| format!("{t:?} is not a number"))
+    }
+}
+
+fn parse(pairs: Vec<(String, String)>) -> Result<Submitted, String> {
+    let mut s = Submitted::default();
+    let mut rules = PasswordRules::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "csrf" => s.csrf = v,
+            "name" => s.name = v,
+            "usernames" => s.usernames = words(&v),
+            "asset" => s.asset_ids.push(AssetId::from_string(v)),
+            "nodes" => s.nodes = words(&v),
+            "strategy" => s.specified = v == "specified",
+            "secret" if !v.is_empty() => s.secret = Some(SecretString::from(v)),
+            "length" => {
+                rules.length = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| "the length is not a number".to_owned())?
+            }
+            "lowercase" => rules.lowercase = minimum(&v)?,
+            "uppercase" => rules.uppercase = minimum(&v)?,
+            "digit" => rules.digit = minimum(&v)?,
+            "symbol" => rules.symbol = minimum(&v)?,
+            "exclude_symbols" => rules.exclude_symbols = v,
+            "cron" => s.cron = v.trim().to_owned(),
+            "interval_hours" => s.interval_hours = v.trim().to_owned(),
+            "recipient" => s.recipients.push(UserId::from_string(v)),
+            _ => {}
+        }
+    }
+    s.rules = rules;
+    Ok(s)
+}
+
+impl Submitted {
+    fn schedule(&self) -> Result<Schedule, String> {
+        let interval_hours = if self.interval_hours.is_empty() {
+            None
+        } else {
+            Some(
+                self.interval_hours
+                    .parse()
+                    .map_err(|_| "the interval is not a number of hours".to_owned())?,
+            )
+        };
+        Ok(Schedule {
+            cron: (!self.cron.is_empty()).then(|| self.cron.clone()),
+            interval_hours,
+            start_at: None,
+        })
+    }
+}
+
+/// What the form shows: the task's values (or a submission's), the choices, an error.
+struct Shown {
+    action: String,
+    title: String,
+    values: Submitted,
+    has_secret: bool,
+    next_run: String,
+    error: Option<String>,
+}
+
+async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Response {
+    let assets = state
+        .inventory
+        .assets(
+            p,
+            &AssetQuery {
+                limit: Some(500),
+                ..AssetQuery::default()
+            },
+        )
+        .await
+        .map(|(views, _)| views)
+        .unwrap_or_default();
+    let users = state
+        .users
+        .list(
+            p,
+            &UserFilter {
+                limit: 500,
+                ..UserFilter::default()
+            },
+        )
+        .await
+        .map(|(users, _)| users)
+        .unwrap_or_default();
+    let v = &shown.values;
+    let example = v
+        .rules
+        .generate()
+        .map(|s| s.expose_secret().to_owned())
+        .unwrap_or_else(|e| format!("(no password fits these rules: {})", e.reason));
+    render(&TaskForm {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        action: shown.action,
+        title: shown.title,
+        name: v.name.clone(),
+        usernames: v.usernames.join(", "),
+        nodes: v.nodes.join(", "),
+        specified: v.specified,
+        has_secret: shown.has_secret,
+        rules: v.rules.clone(),
+        symbols: SYMBOLS,
+        example,
+        cron: v.cron.clone(),
+        interval_hours: v.interval_hours.clone(),
+        next_run: shown.next_run,
+        assets: assets
+            .into_iter()
+            .map(|a| Pick {
+                checked: v.asset_ids.contains(&a.asset.id),
+                id: a.asset.id.to_string(),
+                label: format!("{} ({})", a.asset.name, a.asset.address),
+            })
+            .collect(),
+        recipients: users
+            .into_iter()
+            .map(|u| Pick {
+                checked: v.recipients.contains(&u.user.id),
+                id: u.user.id.to_string(),
+                label: match &u.user.email {
+                    Some(e) => format!("{} <{e}>", u.user.username),
+                    None => format!("{} (no email address)", u.user.username),
+                },
+            })
+            .collect(),
+        error: shown.error,
+    })
+}
+
+/// `GET /change-secret/tasks/new`
+pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let shown = Shown {
+        action: "/change-secret/tasks".to_owned(),
+        title: "New password change task".to_owned(),
+        values: Submitted::default(),
+        has_secret: false,
+        next_run: "-".to_owned(),
+        error: None,
+    };
+    form(&state, &p, csrf, shown).await
+}
+
+/// `GET /change-secret/tasks/{id}/edit`
+pub async fn edit_form(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    Path(id): Path<String>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let task = match state
+        .change_secret
+        .task(&p, &ChangeTaskId::from_string(id.clone()))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return super::change_secret::failure(e),
+    };
+    let values = Submitted {
+        name: task.name.clone(),
+        usernames: task.spec.usernames.clone(),
+        asset_ids: task.spec.asset_ids.clone(),
+        nodes: task.spec.nodes.clone(),
+        specified: task.spec.secret_strategy == SecretStrategy::Specified,
+        rules: task.spec.password_rules.clone(),
+        cron: task.spec.schedule.cron.clone().unwrap_or_default(),
+        interval_hours: task
+            .spec
+            .schedule
+            .interval_hours
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
+        recipients: task.spec.recipients.clone(),
+        ..Submitted::default()
+    };
+    let shown = Shown {
+        action: format!("/change-secret/tasks/{id}"),
+        title: format!("Edit {}", task.name),
+        values,
+        has_secret: task.has_secret,
+        next_run: next_run(task.next_run_at_local.as_deref(), &task.time_zone),
+        error: None,
+    };
+    form(&state, &p, csrf, shown).await
+}
+
+fn next_run(local: Option<&str>, zone: &str) -> String {
+    local
+        .map(|n| format!("{n} ({zone})"))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// `POST /change-secret/tasks`: creates the task, or shows the form again with the error.
+pub async fn create(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    RawForm(body): RawForm,
+) -> Response {
+    save(state, session, origin, None, body).await
+}
+
+/// `POST /change-secret/tasks/{id}`: saves the task, or shows the form again with the error.
+pub async fn update(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    save(state, session, origin, Some(id), body).await
+}
+
+async fn save(
+    state: AppState,
+    session: Option<(Principal, String)>,
+    origin: tumbler_core::RequestOrigin,
+    id: Option<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let submitted = parse(pairs);
+    let given_csrf = submitted
+        .as_ref()
+        .map(|s| s.csrf.clone())
+        .unwrap_or_default();
+    if !tokens_match(&csrf, &given_csrf) {
+        return form_expired();
+    }
+    let action = match &id {
+        Some(id) => format!("/change-secret/tasks/{id}"),
+        None => "/change-secret/tasks".to_owned(),
+    };
+    let result: Result<String, String> = match &submitted {
+        Err(e) => Err(e.clone()),
+        Ok(s) => match s.schedule() {
+            Err(e) => Err(e),
+            Ok(schedule) => {
+                let strategy = if s.specified {
+                    SecretStrategy::Specified
+                } else {
+                    SecretStrategy::Random
+                };
+                let outcome = match &id {
+                    None => {
+                        let input = TaskInput {
+                            name: s.name.clone(),
+                            usernames: s.usernames.clone(),
+                            asset_ids: s.asset_ids.clone(),
+                            nodes: s.nodes.clone(),
+                            secret_strategy: strategy,
+                            secret_type: SecretType::Password,
+                            secret: s.secret.clone(),
+                            password_rules: Some(s.rules.clone()),
+                            params: Default::default(),
+                            schedule: Some(schedule),
+                            recipients: s.recipients.clone(),
+                            enabled: None,
+                        };
+                        state.change_secret.create_task(&p, input, &origin).await
+                    }
+                    Some(id) => {
+                        let patch = TaskPatch {
+                            name: Some(s.name.clone()),
+                            usernames: Some(s.usernames.clone()),
+                            asset_ids: Some(s.asset_ids.clone()),
+                            nodes: Some(s.nodes.clone()),
+                            secret_strategy: Some(strategy),
+                            secret: s.secret.clone(),
+                            password_rules: Some(s.rules.clone()),
+                            schedule: Some(schedule),
+                            recipients: Some(s.recipients.clone()),
+                            ..TaskPatch::default()
+                        };
+                        state
+                            .change_secret
+                            .update_task(&p, &ChangeTaskId::from_string(id.clone()), patch, &origin)
+                            .await
+                    }
+                };
+                match outcome {
+                    Ok(task) => Ok(task.name),
+                    Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
+                        return super::change_secret::failure(e)
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        },
+    };
+    match result {
+        Ok(name) => {
+            overview_page(&state, &p, csrf, Some(format!("Task {name} saved.")), None).await
+        }
+        Err(error) => {
+            let shown = Shown {
+                action,
+                title: "Password change task".to_owned(),
+                values: submitted.unwrap_or_default(),
+                has_secret: false,
+                next_run: "-".to_owned(),
+                error: Some(error),
+            };
+            form(&state, &p, csrf, shown).await
+        }
+    }
+}
+
+/// `POST /change-secret/tasks/{id}/{copy|enable|disable|delete}` from the overview.
+pub async fn task_button(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path((id, action)): Path<(String, String)>,
+    axum::Form(form): axum::Form<super::change_secret::ActionForm>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, form.csrf()) {
+        return form_expired();
+    }
+    let id = ChangeTaskId::from_string(id);
+    let cs = &state.change_secret;
+    let outcome = match action.as_str() {
+        "copy" => cs
+            .copy_task(&p, &id, &origin)
+            .await
+            .map(|t| format!("Task copied as {}.", t.name)),
+        "enable" | "disable" => cs
+            .update_task(
+                &p,
+                &id,
+                TaskPatch {
+                    enabled: Some(action == "enable"),
+                    ..TaskPatch::default()
+                },
+                &origin,
+            )
+            .await
+            .map(|t| format!("Task {} {action}d.", t.name)),
+        "delete" => cs
+            .delete_task(&p, &id, &origin)
+            .await
+            .map(|()| "Task deleted.".to_owned()),
+        _ => return (axum::http::StatusCode::NOT_FOUND, "No such action.").into_response(),
+    };
+    match outcome {
+        Ok(notice) => overview_page(&state, &p, csrf, Some(notice), None).await,
+        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
+            super::change_secret::failure(e)
+        }
+        Err(e) => overview_page(&state, &p, csrf, None, Some(e.to_string())).await,
+    }
+}
