@@ -1,7 +1,8 @@
 //! The Account Password Change pages: the overview (counts, a chart of recent runs, the tasks
-//! with "Run now", the accounts whose last change failed with a retry button, recent runs) and
-//! a run's page (status, counts, CSV report, the live log, every record with retry, verify,
-//! ignore, adopt and reveal; adopt and reveal ask for a fresh TOTP code).
+//! with "Run now", the accounts whose last change failed with a retry button, recent runs),
+//! the history of every run, and a run's page (status, counts, CSV report, the live log, every
+//! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
+//! reveal ask for a fresh TOTP code).
 
 use super::pages::{active, form_expired, render, UiSession};
 use crate::middleware::auth::tokens_match;
@@ -449,4 +450,116 @@ pub async fn record_action(
         },
     };
     run_page(&state, &p, csrf, &record.execution_id, messages).await
+}
+
+/// Runs per page of the history.
+const HISTORY_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "change_secret_history.html")]
+struct HistoryPage {
+    display_name: String,
+    csrf: String,
+    runs: Vec<RunLine>,
+    total: i64,
+    first: i64,
+    last: i64,
+    prev: Option<i64>,
+    next: Option<i64>,
+}
+
+/// Paging of the history.
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    offset: Option<i64>,
+}
+
+/// `GET /change-secret/executions`: every run, newest first, 50 a page.
+pub async fn history(
+    State(state): State<AppState>,
+    UiSession(session, _): UiSession,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let offset = q.offset.unwrap_or(0).max(0);
+    let (runs, total) = match state
+        .change_secret
+        .executions(&p, None, Some(HISTORY_PAGE), Some(offset))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return failure(e),
+    };
+    let shown = i64::try_from(runs.len()).unwrap_or(0);
+    render(&HistoryPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        runs: runs.iter().map(run_line).collect(),
+        total,
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        prev: (offset > 0).then(|| (offset - HISTORY_PAGE).max(0)),
+        next: (offset + shown < total).then_some(offset + shown),
+    })
+}
+
+/// `POST /change-secret/executions/{id}/retry-failed`: retries every failed or unverified
+/// record of the run that staged a new secret, one after the other in the background (each
+/// audited like a single retry); the page says how many.
+pub async fn retry_failed(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    if !tokens_match(&csrf, &form.csrf) {
+        return form_expired();
+    }
+    let id = ExecutionId::from_string(id);
+    let mut ids = Vec::new();
+    for status in [RecordStatus::Failed, RecordStatus::Unverified] {
+        let query = RecordQuery {
+            execution_id: Some(id.clone()),
+            status: Some(status),
+            asset_id: None,
+            limit: Some(1000),
+            offset: None,
+        };
+        match state.change_secret.records(&p, &query).await {
+            Ok((records, _)) => ids.extend(
+                records
+                    .into_iter()
+                    .filter(|r| r.new_version.is_some())
+                    .map(|r| r.id),
+            ),
+            Err(e) => return failure(e),
+        }
+    }
+    let n = ids.len();
+    let service = state.change_secret.clone();
+    let principal = p.clone();
+    tokio::spawn(async move {
+        for record in ids {
+            if let Err(e) = service
+                .record_action(&principal, &record, RecordAction::Retry, None, &origin)
+                .await
+            {
+                tracing::info!(record = %record, error = %e, "a retry of the run's failed records was refused");
+            }
+        }
+    });
+    let messages = Messages {
+        notice: Some(format!(
+            "Retrying {n} account(s) in the background; reload the page to follow them."
+        )),
+        ..Messages::default()
+    };
+    run_page(&state, &p, csrf, &id, messages).await
 }

@@ -128,7 +128,12 @@ pub fn routes() -> Router<AppState> {
             "/change-secret/tasks/{id}/{action}",
             axum::routing::post(change_task_form::task_button),
         )
+        .route("/change-secret/executions", get(change_secret::history))
         .route("/change-secret/executions/{id}", get(change_secret::run))
+        .route(
+            "/change-secret/executions/{id}/retry-failed",
+            axum::routing::post(change_secret::retry_failed),
+        )
         .route(
             "/change-secret/records/{id}/{action}",
             axum::routing::post(change_secret::record_action),

@@ -531,7 +531,8 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         )
         .await;
     assert!(log.contains("app1@web-a: verified and committed"), "{log}");
-    browser.goto(&browser.current_url().await).await;
+    let run_url = browser.current_url().await;
+    browser.goto(&run_url).await;
     browser.wait_for_text("#run-status", "partial", WAIT).await;
     assert_eq!(
         browser.text("tr[data-username=app1] .record-status").await,
@@ -605,6 +606,46 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         Some("0")
     );
     assert!(browser.text("#failed-table").await.contains("ghost@web-b"));
+    browser.click("#history-link").await;
+    browser.wait_for_text("h1", "Execution history", WAIT).await;
+    assert_eq!(browser.text("#history-range").await, "Runs 1–1 of 1");
+    assert!(browser.text("#history-table").await.contains("nightly-web"));
+
+    // Retry all failed: the one failed account, in the background, until it is settled again.
+    browser.goto(&run_url).await;
+    browser.click("#retry-all-failed").await;
+    browser
+        .wait_for_text("#run-notice", "Retrying 1 account(s)", WAIT)
+        .await;
+    let exec_id = run_url.rsplit('/').next().unwrap().to_owned();
+    // Staged three times (the run, the single retry, this one) and failed again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let records = ok(
+            &app,
+            &token,
+            Method::GET,
+            &format!("/api/v1/change-secret/records?execution_id={exec_id}"),
+            None,
+            200,
+        )
+        .await;
+        let ghost = records["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["username"] == "ghost")
+            .cloned()
+            .unwrap();
+        if ghost["attempts"] == 3 && ghost["status"] == "failed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background retry did not settle: {ghost}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     browser.close().await;
     app.stop().await;
 }
