@@ -768,6 +768,8 @@ impl ChangeSecretService {
                 other => break other,
             }
         };
+        // Whether the target may hold the new secret now.
+        let reached_target = !matches!(&changed, Err(f) if !f.ambiguous);
         let outcome = match changed {
             Err(f) if f.ambiguous => {
                 self.log_line(
@@ -788,10 +790,6 @@ impl ChangeSecretService {
                 {
                     Login::Works => {
                         crash_point(CrashPoint::Verified);
-                        if let Some(session) = shared {
-                            self.remove_old_secret(exec, changer, session, &fresh, &who)
-                                .await;
-                        }
                         ChangeOutcome::Committed
                     }
                     Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
@@ -808,6 +806,30 @@ impl ChangeSecretService {
                 }
             }
         };
+        // Where the method adds the new secret beside the old one (Redis), the one that lost
+        // goes: the old one once the new one is committed, the new one when the old one stays.
+        if let Some(session) = shared.filter(|s| s.keeps_old_secret() && reached_target) {
+            match &outcome {
+                ChangeOutcome::Committed => {
+                    self.remove_old_secret(exec, changer, session, &fresh, &who)
+                        .await
+                }
+                ChangeOutcome::NotChanged(_) => {
+                    let line = match self
+                        .finish_on_target(session, &account.username, new)
+                        .await
+                    {
+                        Ok(_) => format!("{who}: the new password, which did not prove itself, was removed"),
+                        Err(f) => format!(
+                            "{who}: the new password could not be removed ({}); it may still work there",
+                            f.reason()
+                        ),
+                    };
+                    self.log_line(&exec.id, &line).await;
+                }
+                _ => {}
+            }
+        }
         if let Err(e) = self
             .apply_outcome(exec, &mut record, &fresh, version, outcome)
             .await
@@ -826,9 +848,6 @@ impl ChangeSecretService {
         account: &AccountRow,
         who: &str,
     ) {
-        if !session.keeps_old_secret() {
-            return;
-        }
         let line = match self
             .open_account_secret(account.id.as_str(), account.current_version)
             .await

@@ -337,9 +337,9 @@ impl ChangeSecretService {
         }
     }
 
-    /// After the new secret proved itself: removes the old one where the method added the new
-    /// one beside it (Redis). Returns a note for the log when the target could not save the
-    /// change durably.
+    /// Removes `old` where the method adds a new secret beside the old one (Redis): the old
+    /// secret once the new one proved itself, or the new one when it did not. Returns a note
+    /// for the log when the target could not save the change durably.
     pub(super) async fn finish_on_target(
         &self,
         session: &mut ChangeSession,
