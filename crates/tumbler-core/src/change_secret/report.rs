@@ -132,7 +132,7 @@ impl ChangeSecretService {
         let body = serde_json::json!({
             "event": "change_execution.finished",
             "execution": view,
-            "url": format!("{}/api/v1/change-secret/executions/{id}", self.settings.public_url),
+            "url": format!("{}/change-secret/executions/{id}", self.settings.public_url),
         });
         let origin = RequestOrigin {
             source: self.settings.node_name.clone(),
@@ -196,9 +196,11 @@ impl ChangeSecretService {
         if listed > 0 {
             body.push_str("\nRetry or settle them from the run's records.\n");
         }
+        let base = &self.settings.public_url;
+        let id = &exec.id;
         body.push_str(&format!(
-            "\nThe run: {}/api/v1/change-secret/executions/{}\nIts log: {}/api/v1/change-secret/executions/{}/log\n",
-            self.settings.public_url, exec.id, self.settings.public_url, exec.id
+            "\nThe run, its live log and its records: {base}/change-secret/executions/{id}\n\
+             Its report (CSV): {base}/api/v1/change-secret/executions/{id}/report\n"
         ));
         let subject = format!("Tumbler: password change \"{}\" {status}", exec.task_name);
         Ok((subject, body))

@@ -15,6 +15,7 @@ pub(crate) mod pages;
 pub mod qr;
 mod sessions;
 mod settings;
+mod settings_mail;
 mod user_edit;
 mod users;
 
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/password",
             get(settings::show).post(settings::save),
+        )
+        .route(
+            "/settings/mail",
+            get(settings_mail::show).post(settings_mail::save),
         )
         .route(
             "/account/certificate",

@@ -649,3 +649,66 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn browser_sets_the_smtp_server_and_sends_a_test_mail() {
+    use super::support::{ok, Authenticator};
+    use reqwest::Method;
+    use serde_json::json;
+    use std::sync::Arc;
+    use tumbler_domain::ManualClock;
+    use tumbler_testkit::app::StoreKind;
+    use tumbler_testkit::smtp::SmtpSink;
+
+    let sink = SmtpSink::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
+    let id = me["id"].as_str().unwrap().to_owned();
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        Some(json!({"email": "admin@example.test"})),
+        200,
+    )
+    .await;
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#totp", &authenticator.fresh_code()).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    browser.click("#settings-link").await;
+    browser.click("#mail-settings-link").await;
+    browser.wait_for_text("h1", "Settings: Mail", WAIT).await;
+    browser.fill("#smtp-host", sink.host()).await;
+    browser.find("#smtp-port").await.clear().await.unwrap();
+    browser.fill("#smtp-port", &sink.port().to_string()).await;
+    browser
+        .find("#smtp-security option[value=none]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.fill("#smtp-from", "tumbler@example.test").await;
+    browser.click("#save-mail").await;
+    browser.wait_for_text("#mail-notice", "Saved.", WAIT).await;
+    browser.click("#send-test-mail").await;
+    browser
+        .wait_for_text("#mail-notice", "Test mail sent to admin@example.test", WAIT)
+        .await;
+    let mail = sink.wait_for_messages(1, Duration::from_secs(30)).await;
+    assert_eq!(mail[0].to, vec!["admin@example.test".to_owned()]);
+    assert_eq!(mail[0].subject, "Tumbler test mail");
+    browser.close().await;
+    app.stop().await;
+}

@@ -325,7 +325,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     assert!(
         report
             .body
-            .contains(&format!("/api/v1/change-secret/executions/{exec_id}")),
+            .contains(&format!("/change-secret/executions/{exec_id}\n")),
         "{}",
         report.body
     );
