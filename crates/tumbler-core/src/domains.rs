@@ -25,8 +25,8 @@ pub enum DomainError {
     /// The name is taken.
     #[error("a domain with that name already exists")]
     Duplicate,
-    /// Users or assets still belong to the domain.
-    #[error("users or assets still belong to this domain")]
+    /// Users, assets or change tasks still belong to the domain.
+    #[error("users, assets or password change tasks still belong to this domain")]
     InUse,
     /// The caller does not belong to that domain.
     #[error("you are not assigned to domain {0}")]

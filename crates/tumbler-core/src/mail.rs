@@ -263,6 +263,11 @@ impl MailService {
             ));
         }
         let mut tx = self.store.begin().await?;
+        if kept.is_none() {
+            // The stored password is replaced or forgotten: no old version stays sealed.
+            tx.delete_sealed_secrets(SMTP_SECRET_OWNER, SMTP_SECRET_ID)
+                .await?;
+        }
         let password_version = match &input.password {
             Some(p) => {
                 let version = latest.unwrap_or(0) + 1;

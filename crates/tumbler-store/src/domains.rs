@@ -121,7 +121,7 @@ impl Tx {
 
     /// Deletes a domain no user and no asset belongs to; returns whether one was deleted.
     pub async fn delete_unused_domain(&mut self, id: &DomainId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM domains WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM user_domains WHERE domain_id = $1) AND NOT EXISTS (SELECT 1 FROM assets WHERE domain_id = $1)")
+        let done = sqlx::query("DELETE FROM domains WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM user_domains WHERE domain_id = $1) AND NOT EXISTS (SELECT 1 FROM assets WHERE domain_id = $1) AND NOT EXISTS (SELECT 1 FROM change_tasks WHERE domain_id = $1)")
             .bind(id.as_str())
             .execute(self.conn())
             .await

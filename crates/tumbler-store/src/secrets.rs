@@ -138,6 +138,22 @@ impl Tx {
         Ok(())
     }
 
+    /// Deletes every sealed version of one owner's secret (the owner forgot it or replaced
+    /// it with a version that supersedes all of them).
+    pub async fn delete_sealed_secrets(
+        &mut self,
+        owner_kind: &str,
+        owner_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
+            .bind(owner_kind)
+            .bind(owner_id)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+
     /// Stores a sealed secret version; an existing version is [`StoreError::Duplicate`].
     pub async fn insert_sealed_secret(&mut self, s: &SealedSecretRow) -> Result<(), StoreError> {
         sqlx::query(

@@ -148,6 +148,37 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
         (200, Some(false)),
         "{out}"
     );
+    // The forgotten password is gone from the vault, and a new one can be stored again
+    // (plain SMTP with a password only to this host).
+    let sealed = |v: i64| {
+        let store = app.services.store.clone();
+        async move { store.sealed_secret("smtp", "settings", v).await.unwrap() }
+    };
+    assert!(sealed(1).await.is_none() && sealed(2).await.is_none());
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": sink.host(), "port": sink.port(), "security": "none",
+               "username": "relay", "password": SMTP_PASSWORD, "from": "tumbler@example.test"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["has_password"].as_bool()),
+        (200, Some(true)),
+        "{out}"
+    );
+    let (status, out) = put_smtp(
+        &app,
+        &token,
+        json!({"host": sink.host(), "port": sink.port(), "security": "none",
+               "from": "Tumbler <tumbler@example.test>"}),
+    )
+    .await;
+    assert_eq!(
+        (status, out["has_password"].as_bool()),
+        (200, Some(false)),
+        "{out}"
+    );
     // The admin has no address yet.
     let (status, out) = call(
         &app,
