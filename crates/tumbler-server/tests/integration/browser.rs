@@ -7,6 +7,20 @@ use tumbler_testkit::browser::Browser;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A browser where the administrator (enrolled in TOTP) has logged in and sees the dashboard.
+async fn admin_logs_in(app: &TestApp, authenticator: &super::support::Authenticator) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#totp", &authenticator.fresh_code()).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    browser
+}
+
 #[tokio::test]
 async fn first_login_changes_the_password_then_logs_in_to_the_dashboard() {
     let app = TestApp::spawn().await;
@@ -330,15 +344,7 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     let token = app.admin_token().await;
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
 
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", ADMIN_PASSWORD).await;
-    browser.fill("#totp", &authenticator.fresh_code()).await;
-    browser.click("#login-submit").await;
-    browser
-        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
-        .await;
+    let browser = admin_logs_in(&app, &authenticator).await;
 
     browser.click("#assets-link").await;
     browser.wait_for_text("h1", "Assets", WAIT).await;
@@ -477,15 +483,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         }
     }
 
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", ADMIN_PASSWORD).await;
-    browser.fill("#totp", &authenticator.fresh_code()).await;
-    browser.click("#login-submit").await;
-    browser
-        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
-        .await;
+    let browser = admin_logs_in(&app, &authenticator).await;
     browser.click("#change-secret-link").await;
     browser
         .wait_for_text("h1", "Account Password Change", WAIT)
@@ -678,15 +676,7 @@ async fn browser_sets_the_smtp_server_and_sends_a_test_mail() {
     .await;
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
 
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", ADMIN_PASSWORD).await;
-    browser.fill("#totp", &authenticator.fresh_code()).await;
-    browser.click("#login-submit").await;
-    browser
-        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
-        .await;
+    let browser = admin_logs_in(&app, &authenticator).await;
     browser.click("#settings-link").await;
     browser.click("#mail-settings-link").await;
     browser.wait_for_text("h1", "Settings: Mail", WAIT).await;

@@ -53,6 +53,31 @@ async fn account(
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// A PostgreSQL asset on the private cluster, its superuser as the privileged account.
+async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -> String {
+    let body = ok(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": name, "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
+        201,
+    )
+    .await;
+    let asset = body["id"].as_str().unwrap().to_owned();
+    account(
+        app,
+        token,
+        &asset,
+        cluster.superuser(),
+        cluster.superuser_password(),
+        true,
+        json!({}),
+    )
+    .await;
+    asset
+}
+
 /// A Linux asset for the host, its key pinned and acknowledged.
 async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
     let body = ok(
@@ -498,26 +523,7 @@ async fn postgresql_roles_change_with_a_verifier_on_a_private_cluster() {
     let token = admin(&app).await;
     let cluster = PgCluster::start().await;
     cluster.create_role("app_role", DB_PASSWORD).await;
-    let body = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "pg1", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
-        201,
-    )
-    .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
-    account(
-        &app,
-        &token,
-        &asset,
-        cluster.superuser(),
-        cluster.superuser_password(),
-        true,
-        json!({}),
-    )
-    .await;
+    let asset = pg_asset(&app, &token, "pg1", &cluster).await;
     let role = account(
         &app,
         &token,
@@ -949,26 +955,7 @@ async fn timeout_and_verify_failed_keep_the_working_secret() {
     let cluster = PgCluster::start().await;
     cluster.create_role("stuck_role", DB_PASSWORD).await;
     cluster.create_role("nologin_role", DB_PASSWORD).await;
-    let body = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "pg-locks", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
-        201,
-    )
-    .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
-    account(
-        &app,
-        &token,
-        &asset,
-        cluster.superuser(),
-        cluster.superuser_password(),
-        true,
-        json!({}),
-    )
-    .await;
+    let asset = pg_asset(&app, &token, "pg-locks", &cluster).await;
     let stuck = account(
         &app,
         &token,
