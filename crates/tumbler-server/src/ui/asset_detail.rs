@@ -2,12 +2,12 @@
 //! side by side, the acknowledge dialog), test, delete, and its accounts: add, verify, reveal
 //! (dialog asking for a fresh TOTP code), delete.
 
-use super::pages::{active, form_expired, render, UiSession};
+use super::pages::{active, form_expired, render_uncached, UiSession};
 use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use secrecy::SecretString;
@@ -132,7 +132,7 @@ async fn page(
         HostKeyStatus::Unverified => key.fingerprint.clone(),
         HostKeyStatus::Verified => None,
     };
-    let mut response = render(&AssetPage {
+    render_uncached(&AssetPage {
         display_name: p.user.display_name.clone(),
         csrf,
         id: a.id.to_string(),
@@ -175,12 +175,7 @@ async fn page(
         notice: messages.notice,
         error: messages.error,
         revealed: messages.revealed,
-    });
-    // A page that may show a revealed secret is never cached.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    })
 }
 
 /// `GET /assets/{id}`

@@ -4,12 +4,12 @@
 //! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
 //! reveal ask for a fresh TOTP code).
 
-use super::pages::{active, form_expired, render, UiSession};
+use super::pages::{active, form_expired, render, render_uncached, UiSession};
 use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -316,7 +316,7 @@ async fn run_page(
         Ok((r, _)) => r,
         Err(e) => return failure(e),
     };
-    let mut response = render(&RunPage {
+    render_uncached(&RunPage {
         display_name: p.user.display_name.clone(),
         csrf,
         finished: time(run.finished_at),
@@ -351,12 +351,7 @@ async fn run_page(
         notice: messages.notice,
         error: messages.error,
         revealed: messages.revealed,
-    });
-    // A page that may show revealed secrets is never cached.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    })
 }
 
 /// `GET /change-secret/executions/{id}`

@@ -69,6 +69,16 @@ pub(crate) fn form_expired() -> Response {
         .into_response()
 }
 
+/// Renders a page that may show a revealed secret: the browser never caches it.
+pub(crate) fn render_uncached(t: &impl Template) -> Response {
+    let mut response = render(t);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

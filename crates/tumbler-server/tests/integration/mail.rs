@@ -378,6 +378,24 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
+    // The run's console page (it can show revealed secrets) is never cached.
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": tumbler_testkit::app::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = app
+        .client
+        .get(app.url(&format!("/change-secret/executions/{exec_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().await.unwrap().contains("ghost"));
     // The run's CSV report: one row per account, no secret.
     let res = reqwest::Client::new()
         .get(app.url(&format!(
