@@ -4,6 +4,7 @@ pub mod audit;
 mod blocklist;
 pub mod change_secret;
 pub mod clock;
+pub mod custom_ssh;
 pub mod ids;
 pub mod inventory;
 pub mod password;
@@ -11,6 +12,7 @@ pub mod password_policy;
 pub mod permission;
 pub mod platform;
 pub mod schedule;
+pub mod ssh_key;
 pub mod totp;
 pub mod user;
 

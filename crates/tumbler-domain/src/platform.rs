@@ -106,6 +106,8 @@ pub struct Platform {
     pub change: &'static [ChangeMethod],
     /// Options an account on this platform takes.
     pub options: &'static [PlatformOption],
+    /// A caveat for people (empty when none).
+    pub note: &'static str,
 }
 
 const BECOME: PlatformOption = PlatformOption {
@@ -140,6 +142,7 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::SshLogin,
         change: &[ChangeMethod::UnixChpasswd, ChangeMethod::UnixAuthorizedKeys],
         options: &[BECOME, SHELL],
+        note: "",
     },
     Platform {
         id: "unix",
@@ -151,6 +154,7 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::SshLogin,
         change: &[ChangeMethod::UnixChpasswd, ChangeMethod::UnixAuthorizedKeys],
         options: &[BECOME, SHELL],
+        note: "",
     },
     Platform {
         id: "postgresql",
@@ -162,6 +166,7 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::PostgresqlLogin,
         change: &[ChangeMethod::PostgresqlAlterRole],
         options: &[PG_DATABASE],
+        note: "",
     },
     Platform {
         id: "mysql",
@@ -173,6 +178,7 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::MysqlLogin,
         change: &[ChangeMethod::MysqlAlterUser],
         options: &[],
+        note: "",
     },
     Platform {
         id: "redis",
@@ -184,6 +190,7 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::RedisAuth,
         change: &[ChangeMethod::RedisAclSetuser],
         options: &[],
+        note: "",
     },
     Platform {
         id: "junos",
@@ -195,8 +202,23 @@ const CATALOGUE: &[Platform] = &[
         verify: VerifyMethod::SshLogin,
         change: &[ChangeMethod::CustomSsh],
         options: &[],
+        note: UNTESTED_TEMPLATE,
+    },
+    Platform {
+        id: "cisco_ios",
+        name: "Cisco IOS",
+        protocol: Protocol::Ssh,
+        default_port: 22,
+        unix_like: false,
+        secret_kinds: SecretKinds::Password,
+        verify: VerifyMethod::SshLogin,
+        change: &[ChangeMethod::CustomSsh],
+        options: &[],
+        note: UNTESTED_TEMPLATE,
     },
 ];
+
+const UNTESTED_TEMPLATE: &str = "Password changes use the shipped custom-SSH template, which is written from the vendor's documentation and not tested against real devices: try it on a lab device first, or give the task its own template.";
 
 /// Every platform, in a stable order.
 pub fn catalogue() -> &'static [Platform] {
@@ -227,7 +249,15 @@ mod tests {
     #[test]
     fn catalogue_has_the_issue_platforms_with_unique_ids() {
         let ids: Vec<_> = catalogue().iter().map(|p| p.id).collect();
-        for id in ["linux", "unix", "postgresql", "mysql", "redis", "junos"] {
+        for id in [
+            "linux",
+            "unix",
+            "postgresql",
+            "mysql",
+            "redis",
+            "junos",
+            "cisco_ios",
+        ] {
             assert!(ids.contains(&id), "{id}");
         }
         let mut sorted = ids.clone();

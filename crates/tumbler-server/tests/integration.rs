@@ -13,6 +13,7 @@ mod integration {
     pub mod inventory;
     pub mod mail;
     pub mod policy;
+    pub mod ssh_methods;
     pub mod support;
     pub mod tls;
     pub mod totp;

@@ -1,104 +1,11 @@
-//! Changing a Unix account's password with `chpasswd`, through sudo or su when the logged-in
-//! account is not root. Every secret travels on standard input, answered only after the
-//! prompt that asks for it appears: sudo's prompt is a random marker chosen per run, and the
-//! root shell announces itself with another random marker before `chpasswd` reads the new
-//! password. No secret is ever part of a command line.
+//! Changing a Unix account's password with `chpasswd`, run as root (see [`super::become_root`]):
+//! the `user:password` line travels on standard input, never on a command line.
 
-use std::fmt;
-
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::session::{PromptStep, SshSession};
-use super::SshError;
-
-/// How the logged-in account gains root to run `chpasswd`.
-pub enum Become {
-    /// It is root already.
-    None,
-    /// `sudo`, answering its password prompt with this password.
-    Sudo(SecretString),
-    /// `su root`, answering its password prompt with root's password.
-    Su(SecretString),
-}
-
-impl fmt::Debug for Become {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::None => "Become::None",
-            Self::Sudo(_) => "Become::Sudo(<redacted>)",
-            Self::Su(_) => "Become::Su(<redacted>)",
-        })
-    }
-}
-
-/// Why a password change over SSH failed. Never carries a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeError {
-    /// The SSH session failed (timeout, protocol).
-    #[error(transparent)]
-    Ssh(#[from] SshError),
-    /// sudo or su refused the password it asked for, or refused to run the command.
-    #[error("{method} refused: {detail}")]
-    BecomeRefused {
-        /// `sudo` or `su`.
-        method: &'static str,
-        /// What the target said, with any secret removed.
-        detail: String,
-    },
-    /// `chpasswd` ran and refused the new password (the target's own policy, an unknown
-    /// user...).
-    #[error("the target refused the change: {detail}")]
-    TargetRefused {
-        /// What the target said, with any secret removed.
-        detail: String,
-    },
-    /// The new password was sent but the command ended without an exit status (the connection
-    /// dropped): the target may or may not have taken it.
-    #[error("the connection ended after the new password was sent; the outcome is unknown")]
-    Interrupted,
-    /// The username or password cannot be given to `chpasswd` (a colon in the username, a
-    /// line break in either).
-    #[error("{0}")]
-    Unsupported(&'static str),
-}
-
-impl ChangeError {
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Ssh(e) => e.code(),
-            Self::BecomeRefused { .. } => "become_refused",
-            Self::TargetRefused { .. } => "target_refused",
-            Self::Interrupted => "interrupted",
-            Self::Unsupported(_) => "unsupported_secret",
-        }
-    }
-}
-
-fn marker(kind: &str) -> String {
-    let mut bytes = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("TUMBLER-{kind}-{hex}")
-}
-
-/// Removes every secret from text a target printed, keeping its last few lines.
-fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        out = out.replace(s, "<redacted>");
-    }
-    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = &lines[lines.len().saturating_sub(3)..];
-    let joined = tail.join(" / ");
-    if joined.is_empty() {
-        "no message".to_owned()
-    } else {
-        joined.chars().take(300).collect()
-    }
-}
+use super::become_root::{run_as_root, Become, ChangeError};
+use super::session::SshSession;
 
 /// Sets `username`'s password to `new_password` on the session's host with `chpasswd`,
 /// becoming root as `become` says. `shell` is the absolute path of the shell to run the
@@ -120,108 +27,15 @@ pub async fn change_password_chpasswd(
             "a password with a line break cannot be given to chpasswd",
         ));
     }
-    if !shell.starts_with('/') || shell.contains(|c: char| c.is_whitespace() || c == '\'') {
-        return Err(ChangeError::Unsupported(
-            "the shell must be an absolute path",
-        ));
-    }
-    let ready = marker("READY");
-    // su keeps the caller's PATH, which may lack the sbin directories.
-    let root_step =
-        format!("PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH; echo {ready} >&2; exec chpasswd");
     let line = Zeroizing::new(format!("{username}:{}\n", new_password.expose_secret()));
-    let ready_step = PromptStep {
-        marker: ready.clone(),
-        answer: line.as_bytes(),
-        then_eof: true,
-        optional: false,
-    };
-    let (command, become_answer, method, become_secret) = match become_root {
-        Become::None => (format!("{shell} -c '{root_step}'"), None, "", ""),
-        Become::Sudo(password) => {
-            let prompt = marker("SUDO");
-            (
-                format!("sudo -S -p '{prompt}' -- {shell} -c '{root_step}'"),
-                Some((
-                    prompt,
-                    Zeroizing::new(format!("{}\n", password.expose_secret())),
-                )),
-                "sudo",
-                password.expose_secret(),
-            )
-        }
-        Become::Su(password) => (
-            // su cannot be told its prompt; the C locale makes it predictable.
-            format!("LC_ALL=C su root -s {shell} -c '{root_step}'"),
-            Some((
-                "Password:".to_owned(),
-                Zeroizing::new(format!("{}\n", password.expose_secret())),
-            )),
-            "su",
-            password.expose_secret(),
-        ),
-    };
-    let mut steps = Vec::new();
-    if let Some((prompt, answer)) = &become_answer {
-        steps.push(PromptStep {
-            marker: prompt.clone(),
-            answer: answer.as_bytes(),
-            then_eof: false,
-            optional: true,
-        });
-    }
-    steps.push(ready_step);
-    let result = session.converse(&command, &steps).await?;
-    let said = scrub(
-        &result.output.stderr_lossy(),
-        &[new_password.expose_secret(), become_secret],
-    );
-    if !result.finished || result.prompt_repeated {
-        if become_answer.is_some() {
-            return Err(ChangeError::BecomeRefused {
-                method,
-                detail: if result.prompt_repeated {
-                    "the password was not accepted".to_owned()
-                } else {
-                    said
-                },
-            });
-        }
-        return Err(ChangeError::TargetRefused { detail: said });
-    }
-    if result.output.exit_status.is_none() {
-        return Err(ChangeError::Interrupted);
-    }
-    if result.output.success() {
-        Ok(())
-    } else {
-        Err(ChangeError::TargetRefused { detail: said })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scrub_removes_secrets_and_keeps_the_last_lines() {
-        let text = "one\ntwo s3cret\n\nthree\nfour hunter2\n";
-        let out = scrub(text, &["s3cret", "hunter2"]);
-        assert_eq!(out, "two <redacted> / three / four <redacted>");
-        assert_eq!(scrub("", &["x"]), "no message");
-    }
-
-    #[test]
-    fn markers_differ_and_have_no_shell_metacharacters() {
-        let a = marker("SUDO");
-        let b = marker("SUDO");
-        assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-    }
-
-    #[test]
-    fn debug_of_become_hides_the_password() {
-        let b = Become::Sudo(SecretString::from("canary-Pw-1"));
-        assert!(!format!("{b:?}").contains("canary"));
-    }
+    run_as_root(
+        session,
+        become_root,
+        shell,
+        "exec chpasswd",
+        line.as_bytes(),
+        &[new_password.expose_secret()],
+    )
+    .await
+    .map(|_| ())
 }

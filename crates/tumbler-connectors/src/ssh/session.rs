@@ -164,6 +164,51 @@ impl SshSession {
         }
     }
 
+    /// The most output a command may return.
+    pub(crate) fn max_output(&self) -> usize {
+        self.max_output
+    }
+
+    /// Opens a channel for a conversation: a terminal first when `pty` is set, then
+    /// `command`, or the login shell when it is empty. Bounded by the command timeout.
+    pub(crate) async fn open_channel(
+        &self,
+        pty: bool,
+        command: &str,
+    ) -> Result<(ChannelReadHalf, ChannelWriteHalf<Msg>), SshError> {
+        let deadline = tokio::time::Instant::now() + self.command_timeout;
+        let open = async {
+            let channel = self
+                .handle
+                .channel_open_session()
+                .await
+                .map_err(SshError::Protocol)?;
+            if pty {
+                channel
+                    .request_pty(true, "vt100", 200, 50, 0, 0, &[])
+                    .await
+                    .map_err(SshError::Protocol)?;
+            }
+            if command.trim().is_empty() {
+                channel
+                    .request_shell(true)
+                    .await
+                    .map_err(SshError::Protocol)?;
+            } else {
+                channel
+                    .exec(true, command.as_bytes())
+                    .await
+                    .map_err(SshError::Protocol)?;
+            }
+            Ok(channel.split())
+        };
+        tokio::time::timeout_at(deadline, open)
+            .await
+            .map_err(|_| SshError::Timeout {
+                stage: TimeoutStage::Command,
+            })?
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) -> Result<(), SshError> {
         self.handle

@@ -3,7 +3,7 @@
 //! -> commit.
 
 use super::crash::{crash_point, CrashPoint};
-use super::target::{close, ChangeSession, Changer, Failure, Login};
+use super::target::{close, ChangeSession, Changer, Failure, Login, Method};
 use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::event;
@@ -13,13 +13,15 @@ use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+use tumbler_connectors::ssh::generate_key_pair;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{
     secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy,
 };
+use tumbler_domain::custom_ssh::shipped_template;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
 use tumbler_domain::inventory::{AccountStatus, NodePath, SecretType};
-use tumbler_domain::platform;
+use tumbler_domain::platform::{self, ChangeMethod, Platform, Protocol};
 use tumbler_store::{
     AccountFilter, AccountRow, AssetFilter, AssetRow, ExecutionRow, RecordRow, Resolution,
     StoreError, TaskRow,
@@ -292,14 +294,22 @@ impl ChangeSecretService {
                 } else {
                     None
                 };
-                let (status, code, reason) = match (skip, account.secret_type) {
-                    (Some(s), _) => (RecordStatus::Ignored, s.code(), s.to_string()),
-                    (None, SecretType::SshKey) => (
+                let (status, code, reason) = match skip {
+                    Some(s) => (RecordStatus::Ignored, s.code(), s.to_string()),
+                    None if account.secret_type != spec.secret_type => (
                         RecordStatus::Ignored,
                         "secret_type_mismatch",
-                        "the account holds an SSH key; this task changes passwords".to_owned(),
+                        match spec.secret_type {
+                            SecretType::Password => {
+                                "the account holds an SSH key; this task changes passwords"
+                            }
+                            SecretType::SshKey => {
+                                "the account holds a password; this task changes SSH keys"
+                            }
+                        }
+                        .to_owned(),
                     ),
-                    (None, SecretType::Password) => (RecordStatus::Pending, "", String::new()),
+                    None => (RecordStatus::Pending, "", String::new()),
                 };
                 let record = RecordRow {
                     id: RecordId::generate(),
@@ -400,16 +410,32 @@ impl ChangeSecretService {
             }
         }
         for (record, account) in plan.work {
-            let new = match specified {
-                Some(s) => s.clone(),
-                None => match spec.password_rules.generate() {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let f = Failure::new("invalid_rules", e.to_string());
-                        self.fail_unstaged(exec, record, &account, &f).await;
-                        continue;
+            let new = match (specified, spec.secret_type) {
+                (Some(s), _) => Ok(s.clone()),
+                (None, SecretType::Password) => spec
+                    .password_rules
+                    .generate()
+                    .map_err(|e| Failure::new("invalid_rules", e.to_string())),
+                (None, SecretType::SshKey) => {
+                    let algorithm = spec.ssh_key.algorithm;
+                    let comment = format!("tumbler:{}", account.username);
+                    // RSA key generation takes a while: off the async workers.
+                    match tokio::task::spawn_blocking(move || {
+                        generate_key_pair(algorithm, &comment)
+                    })
+                    .await
+                    {
+                        Ok(r) => r.map_err(|e| Failure::new("internal", e.to_string())),
+                        Err(_) => Err(Failure::new("internal", "key generation stopped")),
                     }
-                },
+                }
+            };
+            let new = match new {
+                Ok(s) => s,
+                Err(f) => {
+                    self.fail_unstaged(exec, record, &account, &f).await;
+                    continue;
+                }
             };
             let limit = self.settings.account_timeout * (self.settings.max_attempts.max(1) + 1);
             let work = self.change_account(
@@ -484,9 +510,14 @@ impl ChangeSecretService {
             }
             None => None,
         };
-        let root = all_accounts
+        // root's password (for `become = su`), or a network device's `enable` secret.
+        let root = ["root", "enable"]
             .iter()
-            .find(|a| a.username == "root" && a.secret_type == SecretType::Password)
+            .find_map(|name| {
+                all_accounts
+                    .iter()
+                    .find(|a| a.username == *name && a.secret_type == SecretType::Password)
+            })
             .map(|a| (a.id.clone(), a.current_version));
         let root_secret = match root {
             Some((id, version)) => Some(self.open_account_secret(id.as_str(), version).await?),
@@ -519,6 +550,7 @@ impl ChangeSecretService {
             privileged,
             root_secret,
             tofu,
+            method: method_for(platform, spec),
         })
     }
 
@@ -777,7 +809,7 @@ impl ChangeSecretService {
                     &format!("{who}: {}; checking which secret works", f.reason()),
                 )
                 .await;
-                self.probe(changer, &fresh, new).await
+                self.probe(changer, &fresh, new, f).await
             }
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
@@ -808,20 +840,20 @@ impl ChangeSecretService {
         };
         // Where the method adds the new secret beside the old one (Redis), the one that lost
         // goes: the old one once the new one is committed, the new one when the old one stays.
-        if let Some(session) = shared.filter(|s| s.keeps_old_secret() && reached_target) {
+        if let Some(session) = shared.filter(|_| changer.keeps_old_secret() && reached_target) {
             match &outcome {
                 ChangeOutcome::Committed => {
-                    self.remove_old_secret(exec, changer, session, &fresh, &who)
+                    self.remove_old_secret(exec, changer, session, &fresh, new, &who)
                         .await
                 }
                 ChangeOutcome::NotChanged(_) => {
                     let line = match self
-                        .finish_on_target(session, &account.username, new)
+                        .finish_on_target(changer, session, &account.username, new, None)
                         .await
                     {
-                        Ok(_) => format!("{who}: the new password, which did not prove itself, was removed"),
+                        Ok(_) => format!("{who}: the new secret, which did not prove itself, was removed"),
                         Err(f) => format!(
-                            "{who}: the new password could not be removed ({}); it may still work there",
+                            "{who}: the new secret could not be removed ({}); it may still work there",
                             f.reason()
                         ),
                     };
@@ -839,28 +871,30 @@ impl ChangeSecretService {
     }
 
     /// Removes the old secret where the method keeps it beside the new one until the new one
-    /// proved itself (Redis). A failure is logged, not fatal: the new secret works either way.
+    /// proved itself (Redis, SSH keys). A failure is logged, not fatal: the new secret works
+    /// either way.
     async fn remove_old_secret(
         &self,
         exec: &ExecutionRow,
         changer: &Changer,
         session: &mut ChangeSession,
         account: &AccountRow,
+        new: &SecretString,
         who: &str,
     ) {
         let line = match self
             .open_account_secret(account.id.as_str(), account.current_version)
             .await
         {
-            Err(e) => format!("{who}: the old password could not be read to remove it: {e}"),
+            Err(e) => format!("{who}: the old secret could not be read to remove it: {e}"),
             Ok(old) => match self
-                .finish_on_target(session, &account.username, &old)
+                .finish_on_target(changer, session, &account.username, &old, Some(new))
                 .await
             {
-                Ok(None) => format!("{who}: old password removed"),
-                Ok(Some(note)) => format!("{who}: old password removed; {note}"),
+                Ok(None) => format!("{who}: old secret removed"),
+                Ok(Some(note)) => format!("{who}: old secret removed; {note}"),
                 Err(f) => format!(
-                    "{who}: the old password could not be removed on {} ({}); it still works there",
+                    "{who}: the old secret could not be removed on {} ({}); it still works there",
                     changer.asset.name,
                     f.reason()
                 ),
@@ -890,12 +924,13 @@ impl ChangeSecretService {
         }
     }
 
-    /// After an ambiguous error: which secret works now?
+    /// After an ambiguous error (`cause`): which secret works now?
     async fn probe(
         &self,
         changer: &Changer,
         account: &AccountRow,
         new: &SecretString,
+        cause: Failure,
     ) -> ChangeOutcome {
         match self
             .login_with(&changer.asset, changer.platform, account, new, changer.tofu)
@@ -905,8 +940,8 @@ impl ChangeSecretService {
             Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
             Login::Refused => {
                 let f = Failure::new(
-                    "timeout",
-                    "the change did not finish; the old secret still works",
+                    cause.code,
+                    format!("{}; the old secret still works", cause.message),
                 );
                 match self.current_works(changer, account).await {
                     Some(true) => ChangeOutcome::NotChanged(f),
@@ -1057,6 +1092,38 @@ impl ChangeSecretService {
 }
 
 /// The account Tumbler logs in with to change others: the first privileged account.
+/// How secrets change on an asset of `platform` for a task: SSH keys in `authorized_keys`; a
+/// task's own custom-SSH template on any SSH asset; else the platform's own method (its
+/// shipped template for custom-SSH platforms).
+fn method_for(platform: &Platform, spec: &TaskSpec) -> Method {
+    let first = platform.change.first().copied();
+    match spec.secret_type {
+        SecretType::SshKey => {
+            if platform.change.contains(&ChangeMethod::UnixAuthorizedKeys) {
+                Method::AuthorizedKeys(spec.ssh_key)
+            } else {
+                Method::Unsupported(format!("SSH keys cannot be changed on {}", platform.name))
+            }
+        }
+        SecretType::Password => match (&spec.custom_ssh, first) {
+            (Some(template), _) if platform.protocol == Protocol::Ssh => {
+                Method::Custom(template.clone())
+            }
+            (_, Some(ChangeMethod::CustomSsh)) => match shipped_template(platform.id) {
+                Some(t) => Method::Custom(t),
+                None => Method::Unsupported(format!(
+                    "{} needs the task's own custom-SSH template",
+                    platform.name
+                )),
+            },
+            (_, Some(ChangeMethod::UnixAuthorizedKeys)) | (_, None) => {
+                Method::Unsupported(format!("passwords cannot be changed on {}", platform.name))
+            }
+            (_, Some(m)) => Method::Builtin(m),
+        },
+    }
+}
+
 fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
     accounts
         .iter()

@@ -4,16 +4,21 @@
 
 use super::ChangeSecretService;
 use crate::inventory::{next_host_key, policy_for, InventorySettings};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tumbler_connectors::database::{
     verify_mysql, verify_postgres, DbError, DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin,
 };
 use tumbler_connectors::ssh::{
-    change_password_chpasswd, Become, ChangeError, SshCredentials, SshError, SshSession, SshTarget,
+    add_authorized_key, change_password_chpasswd, key_fingerprint, public_key_line,
+    remove_authorized_keys, run_template, Become, ChangeError, KeyRemoval, ScriptError,
+    ScriptFailure, ScriptStep, SshCredentials, SshError, SshSession, SshTarget,
 };
+use tumbler_domain::custom_ssh::{pieces, CustomSshTemplate, Piece, Placeholder};
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform::{ChangeMethod, Platform, Protocol, VerifyMethod};
+use tumbler_domain::ssh_key::{KeyStrategy, SshKeyOptions};
 use tumbler_store::{AccountRow, AssetRow, HostKeyState};
+use zeroize::Zeroizing;
 
 /// Why a step failed: a stable code and a message a person can act on (never a secret).
 #[derive(Debug, Clone)]
@@ -81,6 +86,121 @@ pub(super) struct Changer {
     pub shell: String,
     /// Whether passwords may go to hosts whose key nobody acknowledged.
     pub tofu: bool,
+    /// How secrets change on this asset.
+    pub method: Method,
+}
+
+/// How secrets change on one asset, chosen from the task and the platform.
+#[derive(Debug, Clone)]
+pub(super) enum Method {
+    /// A built-in password method of the platform.
+    Builtin(ChangeMethod),
+    /// SSH keys in `authorized_keys`.
+    AuthorizedKeys(SshKeyOptions),
+    /// A custom SSH conversation (the task's own template or the platform's shipped one).
+    Custom(CustomSshTemplate),
+    /// None fits: why.
+    Unsupported(String),
+}
+
+impl Changer {
+    /// Whether the change adds the new secret beside the old one, which goes only after the
+    /// new one proved itself ([`ChangeSecretService::finish_on_target`]).
+    pub(super) fn keeps_old_secret(&self) -> bool {
+        matches!(
+            self.method,
+            Method::Builtin(ChangeMethod::RedisAclSetuser) | Method::AuthorizedKeys(_)
+        )
+    }
+
+    /// How the privileged account becomes root for the Unix methods.
+    fn become_root(&self) -> Result<Become, Failure> {
+        Ok(match self.become_method.as_str() {
+            "none" => Become::None,
+            "su" => match &self.root_secret {
+                Some(s) => Become::Su(s.clone()),
+                None => {
+                    return Err(Failure::new(
+                        "become_refused",
+                        "become is su but the asset has no root account with a stored password",
+                    ))
+                }
+            },
+            _ => Become::Sudo(match &self.privileged {
+                Some((a, s)) if a.secret_type == SecretType::Password => s.clone(),
+                _ => SecretString::from(String::new()),
+            }),
+        })
+    }
+}
+
+fn change_error_failure(e: ChangeError) -> Failure {
+    match e {
+        ChangeError::Ssh(e) => ssh_failure(e, Stage::Change),
+        e @ ChangeError::BecomeRefused { .. } => Failure::new("become_refused", e.to_string()),
+        e @ ChangeError::TargetRefused { .. } => Failure::new("target_refused", e.to_string()),
+        e @ ChangeError::Unsupported(_) => Failure::new("unsupported_secret", e.to_string()),
+        e @ ChangeError::Interrupted => Failure::new("protocol", e.to_string())
+            .transient()
+            .ambiguous(),
+    }
+}
+
+fn script_failure(f: ScriptFailure) -> Failure {
+    let failure = match f.error {
+        ScriptError::Ssh(e) => return ssh_failure(e, Stage::Change),
+        e @ ScriptError::PromptMismatch { .. } => Failure::new("prompt_mismatch", e.to_string()),
+        e @ ScriptError::PromptTimeout { .. } => Failure::new("timeout", e.to_string()).transient(),
+        e @ (ScriptError::Ended { .. } | ScriptError::Failed { .. }) => {
+            Failure::new("target_refused", e.to_string())
+        }
+        e @ ScriptError::Interrupted => Failure::new("protocol", e.to_string()).transient(),
+    };
+    if f.new_secret_sent {
+        failure.ambiguous()
+    } else {
+        failure
+    }
+}
+
+/// Fills a template's answer in; `None` names a placeholder whose secret the asset lacks.
+fn fill(
+    text: &str,
+    username: &str,
+    secrets: &[(Placeholder, Option<&SecretString>)],
+) -> Result<(Zeroizing<Vec<u8>>, bool), Failure> {
+    let parts = pieces(text).map_err(|e| Failure::new("invalid_template", e))?;
+    let mut out = Zeroizing::new(Vec::new());
+    let mut carries_new = false;
+    for part in parts {
+        match part {
+            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Piece::Value(Placeholder::Username) => out.extend_from_slice(username.as_bytes()),
+            Piece::Value(p) => {
+                carries_new |= p == Placeholder::NewSecret;
+                let value = secrets
+                    .iter()
+                    .find(|(q, _)| *q == p)
+                    .and_then(|(_, s)| *s)
+                    .ok_or_else(|| {
+                        Failure::new(
+                            "missing_secret",
+                            format!(
+                                "the template types {{{}}} but the asset has no account holding it",
+                                match p {
+                                    Placeholder::LoginSecret => "login_secret",
+                                    Placeholder::PrivilegeSecret => "privilege_secret",
+                                    _ => "new_secret",
+                                }
+                            ),
+                        )
+                    })?;
+                out.extend_from_slice(value.expose_secret().as_bytes());
+            }
+        }
+    }
+    out.push(b'\n');
+    Ok((out, carries_new))
 }
 
 /// An open session on the asset used to change accounts.
@@ -277,23 +397,10 @@ impl ChangeSecretService {
         username: &str,
         new: &SecretString,
     ) -> Result<(), Failure> {
-        let method = changer.platform.change.first().copied();
-        match (session, method) {
-            (ChangeSession::Ssh(session), Some(ChangeMethod::UnixChpasswd)) => {
-                let become_root = match changer.become_method.as_str() {
-                    "none" => Become::None,
-                    "su" => match &changer.root_secret {
-                        Some(s) => Become::Su(s.clone()),
-                        None => return Err(Failure::new(
-                            "become_refused",
-                            "become is su but the asset has no root account with a stored password",
-                        )),
-                    },
-                    _ => Become::Sudo(match &changer.privileged {
-                        Some((a, s)) if a.secret_type == SecretType::Password => s.clone(),
-                        _ => SecretString::from(String::new()),
-                    }),
-                };
+        match (session, &changer.method) {
+            (_, Method::Unsupported(why)) => Err(Failure::new("unsupported_platform", why.clone())),
+            (ChangeSession::Ssh(session), Method::Builtin(ChangeMethod::UnixChpasswd)) => {
+                let become_root = changer.become_root()?;
                 boxed(change_password_chpasswd(
                     session,
                     &become_root,
@@ -302,21 +409,71 @@ impl ChangeSecretService {
                     new,
                 ))
                 .await
-                .map_err(|e| match e {
-                    ChangeError::Ssh(e) => ssh_failure(e, Stage::Change),
-                    e @ ChangeError::BecomeRefused { .. } => {
-                        Failure::new("become_refused", e.to_string())
-                    }
-                    e @ ChangeError::TargetRefused { .. } => {
-                        Failure::new("target_refused", e.to_string())
-                    }
-                    e @ ChangeError::Unsupported(_) => {
-                        Failure::new("unsupported_secret", e.to_string())
-                    }
-                    e @ ChangeError::Interrupted => Failure::new("protocol", e.to_string())
-                        .transient()
-                        .ambiguous(),
-                })
+                .map_err(change_error_failure)
+            }
+            (ChangeSession::Ssh(session), Method::AuthorizedKeys(_)) => {
+                let become_root = changer.become_root()?;
+                let line = public_key_line(new)
+                    .map_err(|e| Failure::new("unsupported_secret", e.to_string()))?;
+                boxed(add_authorized_key(
+                    session,
+                    &become_root,
+                    &changer.shell,
+                    username,
+                    &line,
+                ))
+                .await
+                .map_err(change_error_failure)
+            }
+            (ChangeSession::Ssh(session), Method::Custom(template)) => {
+                let login = changer.privileged.as_ref().map(|(_, s)| s);
+                let secrets = [
+                    (Placeholder::NewSecret, Some(new)),
+                    (Placeholder::LoginSecret, login),
+                    (Placeholder::PrivilegeSecret, changer.root_secret.as_ref()),
+                ];
+                let mut answers = Vec::new();
+                for step in &template.steps {
+                    answers.push(match &step.answer {
+                        Some(a) => Some(fill(a, username, &secrets)?),
+                        None => None,
+                    });
+                }
+                let mut steps = Vec::new();
+                for (step, answer) in template.steps.iter().zip(&answers) {
+                    steps.push(ScriptStep {
+                        pattern: regex::bytes::Regex::new(&step.expect).map_err(|_| {
+                            Failure::new(
+                                "invalid_template",
+                                "a pattern is not a valid regular expression",
+                            )
+                        })?,
+                        answer: answer.as_ref().map(|(a, _)| a.as_slice()),
+                        timeout: std::time::Duration::from_secs(u64::from(step.timeout_secs)),
+                        carries_new_secret: answer.as_ref().is_some_and(|(_, n)| *n),
+                    });
+                }
+                let command: String = pieces(&template.command)
+                    .map_err(|e| Failure::new("invalid_template", e))?
+                    .into_iter()
+                    .map(|p| match p {
+                        Piece::Text(t) => t.to_owned(),
+                        Piece::Value(_) => username.to_owned(),
+                    })
+                    .collect();
+                let scrub: Vec<&str> = secrets
+                    .iter()
+                    .filter_map(|(_, s)| s.map(|s| s.expose_secret()))
+                    .collect();
+                boxed(run_template(
+                    session,
+                    &command,
+                    template.pty,
+                    &steps,
+                    &scrub,
+                ))
+                .await
+                .map_err(script_failure)
             }
             (ChangeSession::Postgres(admin), _) => boxed(admin.set_password(username, new))
                 .await
@@ -329,25 +486,25 @@ impl ChangeSecretService {
                 .map_err(|e| db_failure(e, Stage::Change)),
             _ => Err(Failure::new(
                 "unsupported_platform",
-                format!(
-                    "password changes on {} are not supported yet",
-                    changer.platform.name
-                ),
+                format!("this change is not supported on {}", changer.platform.name),
             )),
         }
     }
 
-    /// Removes `old` where the method adds a new secret beside the old one (Redis): the old
-    /// secret once the new one proved itself, or the new one when it did not. Returns a note
-    /// for the log when the target could not save the change durably.
+    /// Removes the losing secret where the method adds the new one beside the old one (Redis,
+    /// SSH keys): `loser` is the old secret once the new one proved itself (then `winner` is
+    /// the new one), or the new one when it did not (`winner` is `None`). Returns a note for
+    /// the log when the target could not save the change durably.
     pub(super) async fn finish_on_target(
         &self,
+        changer: &Changer,
         session: &mut ChangeSession,
         username: &str,
-        old: &SecretString,
+        loser: &SecretString,
+        winner: Option<&SecretString>,
     ) -> Result<Option<&'static str>, Failure> {
-        match session {
-            ChangeSession::Redis(admin) => match boxed(admin.remove_password(username, old)).await
+        match (session, &changer.method) {
+            (ChangeSession::Redis(admin), _) => match boxed(admin.remove_password(username, loser)).await
             {
                 Ok(true) => Ok(None),
                 Ok(false) => Ok(Some(
@@ -355,6 +512,34 @@ impl ChangeSecretService {
                 )),
                 Err(e) => Err(db_failure(e, Stage::Change)),
             },
+            (ChangeSession::Ssh(session), Method::AuthorizedKeys(options)) => {
+                let fingerprint = |s: &SecretString| {
+                    key_fingerprint(s).map_err(|e| Failure::new("unsupported_secret", e.to_string()))
+                };
+                let keep;
+                let drop;
+                let removal = match (options.strategy, winner) {
+                    (KeyStrategy::ReplaceAll, Some(w)) => {
+                        keep = fingerprint(w)?;
+                        KeyRemoval::AllBut(&keep)
+                    }
+                    _ => {
+                        drop = fingerprint(loser)?;
+                        KeyRemoval::Fingerprint(&drop)
+                    }
+                };
+                let become_root = changer.become_root()?;
+                boxed(remove_authorized_keys(
+                    session,
+                    &become_root,
+                    &changer.shell,
+                    username,
+                    removal,
+                ))
+                .await
+                .map(|_| None)
+                .map_err(change_error_failure)
+            }
             _ => Ok(None),
         }
     }
@@ -424,14 +609,6 @@ fn db_login(result: Result<(), DbError>) -> Login {
         Ok(()) => Login::Works,
         Err(DbError::AuthFailed) => Login::Refused,
         Err(e) => Login::Inconclusive(db_failure(e, Stage::PrivilegedLogin)),
-    }
-}
-
-impl ChangeSession {
-    /// Whether the change adds the new secret beside the old one, which goes only after the
-    /// new one proved itself ([`ChangeSecretService::finish_on_target`]).
-    pub(super) fn keeps_old_secret(&self) -> bool {
-        matches!(self, Self::Redis(_))
     }
 }
 

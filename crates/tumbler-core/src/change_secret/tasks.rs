@@ -11,10 +11,12 @@ use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{
     ExecutionStatus, PasswordRules, RecordStatus, SecretStrategy, Trigger,
 };
+use tumbler_domain::custom_ssh::CustomSshTemplate;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, DomainId, ExecutionId, UserId};
 use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::schedule::{Schedule, TimeZoneName};
+use tumbler_domain::ssh_key::SshKeyOptions;
 use tumbler_store::{ExecutionFilter, ExecutionRow, LogLine, StoreError, TaskRow, Tx};
 
 /// The longest task name, in characters.
@@ -39,6 +41,13 @@ pub struct TaskSpec {
     pub secret_type: SecretType,
     /// Rules for random passwords.
     pub password_rules: PasswordRules,
+    /// How new SSH keys are made and installed (for `secret_type: ssh_key`).
+    #[serde(default)]
+    pub ssh_key: SshKeyOptions,
+    /// The task's own custom-SSH template, used on every SSH asset instead of the platform's
+    /// method (password changes only).
+    #[serde(default)]
+    pub custom_ssh: Option<CustomSshTemplate>,
     /// Platform parameters (`become`, `shell`), overriding the privileged account's options.
     pub params: BTreeMap<String, String>,
     /// When it runs by itself.
@@ -63,9 +72,15 @@ pub struct TaskInput {
     pub nodes: Vec<String>,
     /// `random` or `specified`.
     pub secret_strategy: SecretStrategy,
-    /// `password` (`ssh_key` comes with the device-keys work).
+    /// `password` or `ssh_key`.
     #[serde(default = "default_secret_type")]
     pub secret_type: SecretType,
+    /// Key algorithm and strategy, for `ssh_key`.
+    #[serde(default)]
+    pub ssh_key: Option<SshKeyOptions>,
+    /// A custom-SSH template for password changes.
+    #[serde(default)]
+    pub custom_ssh: Option<CustomSshTemplate>,
     /// The new secret, for `specified`.
     #[serde(default)]
     pub secret: Option<SecretString>,
@@ -110,6 +125,13 @@ pub struct TaskPatch {
     pub secret: Option<SecretString>,
     /// New rules.
     pub password_rules: Option<PasswordRules>,
+    /// New key options.
+    pub ssh_key: Option<SshKeyOptions>,
+    /// New custom-SSH template (absent keeps it; `clear_custom_ssh` removes it).
+    pub custom_ssh: Option<CustomSshTemplate>,
+    /// Removes the task's custom-SSH template.
+    #[serde(default)]
+    pub clear_custom_ssh: bool,
     /// New parameters.
     pub params: Option<BTreeMap<String, String>>,
     /// New schedule.
@@ -234,11 +256,22 @@ fn validate(
     if spec.asset_ids.is_empty() && spec.nodes.is_empty() {
         return Err(invalid("asset_ids", "select at least one asset or node"));
     }
-    if spec.secret_type != SecretType::Password {
-        return Err(invalid(
-            "secret_type",
-            "only password changes are supported so far; SSH keys come with device keys",
-        ));
+    if spec.secret_type == SecretType::SshKey {
+        if spec.secret_strategy != SecretStrategy::Random {
+            return Err(invalid(
+                "secret_strategy",
+                "SSH keys are always generated (random); a specified key is not accepted",
+            ));
+        }
+        if spec.custom_ssh.is_some() {
+            return Err(invalid(
+                "custom_ssh",
+                "a custom-SSH template changes passwords, not SSH keys",
+            ));
+        }
+    }
+    if let Some(template) = &spec.custom_ssh {
+        template.validate()?;
     }
     match spec.secret_strategy {
         SecretStrategy::Specified if !has_secret => {
@@ -247,7 +280,10 @@ fn validate(
                 "a specified strategy needs the new secret",
             ))
         }
-        SecretStrategy::Random => spec.password_rules.validate()?,
+        SecretStrategy::Random if spec.secret_type == SecretType::Password => {
+            spec.password_rules.validate()?
+        }
+        SecretStrategy::Random => {}
         SecretStrategy::Specified => {}
     }
     for (key, value) in &spec.params {
@@ -366,6 +402,8 @@ impl ChangeSecretService {
             secret_strategy: input.secret_strategy,
             secret_type: input.secret_type,
             password_rules: input.password_rules.unwrap_or_default(),
+            ssh_key: input.ssh_key.unwrap_or_default(),
+            custom_ssh: input.custom_ssh,
             params: input.params,
             schedule: input.schedule.unwrap_or_default(),
             recipients: input.recipients,
@@ -464,6 +502,14 @@ impl ChangeSecretService {
         apply!(secret_strategy);
         apply!(secret_type);
         apply!(password_rules);
+        apply!(ssh_key);
+        if patch.clear_custom_ssh {
+            spec.custom_ssh = None;
+            changed.push("custom_ssh");
+        } else if let Some(t) = patch.custom_ssh.clone() {
+            spec.custom_ssh = Some(t);
+            changed.push("custom_ssh");
+        }
         apply!(params);
         apply!(schedule);
         apply!(recipients);

@@ -14,9 +14,11 @@ use tumbler_core::change_secret::{TaskInput, TaskPatch};
 use tumbler_core::inventory::AssetQuery;
 use tumbler_core::{ChangeSecretError, Principal};
 use tumbler_domain::change_secret::{PasswordRules, SecretStrategy, SYMBOLS};
+use tumbler_domain::custom_ssh::CustomSshTemplate;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, UserId};
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::schedule::Schedule;
+use tumbler_domain::ssh_key::{KeyAlgorithm, KeyStrategy, SshKeyOptions};
 use tumbler_store::UserFilter;
 
 /// A checkbox choice.
@@ -46,6 +48,10 @@ struct TaskForm {
     next_run: String,
     assets: Vec<Pick>,
     recipients: Vec<Pick>,
+    ssh_key: bool,
+    algorithms: Vec<Pick>,
+    replace_all: bool,
+    custom_ssh: String,
     error: Option<String>,
 }
 
@@ -63,6 +69,11 @@ struct Submitted {
     cron: String,
     interval_hours: String,
     recipients: Vec<UserId>,
+    ssh_key: bool,
+    key_algorithm: KeyAlgorithm,
+    replace_all: bool,
+    /// The custom-SSH template as JSON text (empty: none).
+    custom_ssh: String,
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -110,6 +121,13 @@ fn parse(pairs: Vec<(String, String)>) -> Result<Submitted, String> {
             "cron" => s.cron = v.trim().to_owned(),
             "interval_hours" => s.interval_hours = v.trim().to_owned(),
             "recipient" => s.recipients.push(UserId::from_string(v)),
+            "secret_type" => s.ssh_key = v == "ssh_key",
+            "key_algorithm" => {
+                s.key_algorithm = KeyAlgorithm::parse(&v)
+                    .ok_or_else(|| format!("{v:?} is not a key algorithm"))?
+            }
+            "replace_all" => s.replace_all = !v.is_empty(),
+            "custom_ssh" => s.custom_ssh = v.trim().to_owned(),
             _ => {}
         }
     }
@@ -133,6 +151,34 @@ impl Submitted {
             interval_hours,
             start_at: None,
         })
+    }
+
+    fn secret_type(&self) -> SecretType {
+        if self.ssh_key {
+            SecretType::SshKey
+        } else {
+            SecretType::Password
+        }
+    }
+
+    fn ssh_key_options(&self) -> SshKeyOptions {
+        SshKeyOptions {
+            algorithm: self.key_algorithm,
+            strategy: if self.replace_all {
+                KeyStrategy::ReplaceAll
+            } else {
+                KeyStrategy::ReplaceOld
+            },
+        }
+    }
+
+    fn custom_ssh(&self) -> Result<Option<CustomSshTemplate>, String> {
+        if self.custom_ssh.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(&self.custom_ssh)
+            .map(Some)
+            .map_err(|e| format!("the custom SSH template is not valid: {e}"))
     }
 }
 
@@ -201,6 +247,17 @@ async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Re
                 label: format!("{} ({})", a.asset.name, a.asset.address),
             })
             .collect(),
+        ssh_key: v.ssh_key,
+        algorithms: KeyAlgorithm::ALL
+            .iter()
+            .map(|a| Pick {
+                id: a.as_str().to_owned(),
+                label: a.as_str().to_owned(),
+                checked: *a == v.key_algorithm,
+            })
+            .collect(),
+        replace_all: v.replace_all,
+        custom_ssh: v.custom_ssh.clone(),
         recipients: users
             .into_iter()
             .map(|u| Pick {
@@ -266,6 +323,15 @@ pub async fn edit_form(
             .map(|h| h.to_string())
             .unwrap_or_default(),
         recipients: task.spec.recipients.clone(),
+        ssh_key: task.spec.secret_type == SecretType::SshKey,
+        key_algorithm: task.spec.ssh_key.algorithm,
+        replace_all: task.spec.ssh_key.strategy == KeyStrategy::ReplaceAll,
+        custom_ssh: task
+            .spec
+            .custom_ssh
+            .as_ref()
+            .and_then(|t| serde_json::to_string_pretty(t).ok())
+            .unwrap_or_default(),
         ..Submitted::default()
     };
     let shown = Shown {
@@ -330,9 +396,9 @@ async fn save(
     };
     let result: Result<String, String> = match &submitted {
         Err(e) => Err(e.clone()),
-        Ok(s) => match s.schedule() {
+        Ok(s) => match s.schedule().and_then(|sc| Ok((sc, s.custom_ssh()?))) {
             Err(e) => Err(e),
-            Ok(schedule) => {
+            Ok((schedule, custom_ssh)) => {
                 let strategy = if s.specified {
                     SecretStrategy::Specified
                 } else {
@@ -346,7 +412,9 @@ async fn save(
                             asset_ids: s.asset_ids.clone(),
                             nodes: s.nodes.clone(),
                             secret_strategy: strategy,
-                            secret_type: SecretType::Password,
+                            secret_type: s.secret_type(),
+                            ssh_key: Some(s.ssh_key_options()),
+                            custom_ssh: custom_ssh.clone(),
                             secret: s.secret.clone(),
                             password_rules: Some(s.rules.clone()),
                             params: Default::default(),
@@ -363,6 +431,10 @@ async fn save(
                             asset_ids: Some(s.asset_ids.clone()),
                             nodes: Some(s.nodes.clone()),
                             secret_strategy: Some(strategy),
+                            secret_type: Some(s.secret_type()),
+                            ssh_key: Some(s.ssh_key_options()),
+                            clear_custom_ssh: custom_ssh.is_none(),
+                            custom_ssh: custom_ssh.clone(),
                             secret: s.secret.clone(),
                             password_rules: Some(s.rules.clone()),
                             schedule: Some(schedule),

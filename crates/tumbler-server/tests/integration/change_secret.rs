@@ -20,16 +20,16 @@ use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
-const OPS_PASSWORD: &str = "canary-Ops-Sudo-3c91e";
-const APP_PASSWORD: &str = "canary-App-Old-77a0b";
+pub(super) const OPS_PASSWORD: &str = "canary-Ops-Sudo-3c91e";
+pub(super) const APP_PASSWORD: &str = "canary-App-Old-77a0b";
 const DB_PASSWORD: &str = "canary-Db-Old-51f2d";
 
-async fn admin(app: &TestApp) -> String {
+pub(super) async fn admin(app: &TestApp) -> String {
     app.activate_admin().await;
     app.admin_token().await
 }
 
-async fn account(
+pub(super) async fn account(
     app: &TestApp,
     token: &str,
     asset_id: &str,
@@ -79,7 +79,7 @@ async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -
 }
 
 /// A Linux asset for the host, its key pinned and acknowledged.
-async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
+pub(super) async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
     let body = ok(
         app,
         token,
@@ -111,7 +111,7 @@ async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> 
     id
 }
 
-async fn task(app: &TestApp, token: &str, body: Value) -> String {
+pub(super) async fn task(app: &TestApp, token: &str, body: Value) -> String {
     let t = ok(
         app,
         token,
@@ -126,7 +126,7 @@ async fn task(app: &TestApp, token: &str, body: Value) -> String {
 }
 
 /// Starts the task and waits for its execution to end; returns the execution.
-async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
+pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
     let started = ok(
         app,
         token,
@@ -161,7 +161,7 @@ async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> Value {
     }
 }
 
-async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<Value> {
+pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<Value> {
     let page = ok(
         app,
         token,
@@ -174,14 +174,14 @@ async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-fn record_for<'a>(records: &'a [Value], username: &str) -> &'a Value {
+pub(super) fn record_for<'a>(records: &'a [Value], username: &str) -> &'a Value {
     records
         .iter()
         .find(|r| r["username"] == username)
         .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
 }
 
-async fn verify_account(app: &TestApp, token: &str, id: &str) -> Value {
+pub(super) async fn verify_account(app: &TestApp, token: &str, id: &str) -> Value {
     ok(
         app,
         token,
@@ -193,7 +193,7 @@ async fn verify_account(app: &TestApp, token: &str, id: &str) -> Value {
     .await
 }
 
-async fn log_text(app: &TestApp, token: &str, execution_id: &str) -> String {
+pub(super) async fn log_text(app: &TestApp, token: &str, execution_id: &str) -> String {
     reqwest::Client::new()
         .get(app.url(&format!(
             "/api/v1/change-secret/executions/{execution_id}/log"
@@ -228,7 +228,7 @@ async fn log_events(
     res.text().await.unwrap()
 }
 
-async fn ssh_logs_in(host: &SshHost, user: &str, password: &str) -> bool {
+pub(super) async fn ssh_logs_in(host: &SshHost, user: &str, password: &str) -> bool {
     use tumbler_connectors::ssh::{HostKeyPolicy, SshConnector, SshCredentials, SshTarget};
     SshConnector::new()
         .with_connect_timeout(Duration::from_secs(30))
@@ -760,10 +760,7 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
         "the old password was removed"
     );
     let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
-    assert!(
-        log.contains("cache_app@cache: old password removed"),
-        "{log}"
-    );
+    assert!(log.contains("cache_app@cache: old secret removed"), "{log}");
     // The user the server did not have was not created.
     assert_eq!(
         login("ghost_user", REDIS_OLD.to_owned())

@@ -1,0 +1,236 @@
+//! Editing an account's `~/.ssh/authorized_keys` as root: adding a public key, and removing
+//! keys matched by their SHA-256 fingerprint (never by comment, which anyone can copy).
+//!
+//! Each edit reads the file, computes the new content here, and writes it back through a
+//! temporary file renamed over the old one, only if the file is still what was read (its
+//! SHA-256 is compared on the target). Symbolic links for `~/.ssh` or the file are refused,
+//! so root never writes where the account points it. Public keys are not secret; they travel
+//! on standard input anyway.
+
+use std::str::FromStr;
+
+use russh::keys::ssh_key::authorized_keys::Entry;
+use russh::keys::HashAlg;
+use sha2::{Digest, Sha256};
+
+use super::become_root::{run_as_root, Become, ChangeError};
+use super::session::SshSession;
+
+/// Which keys a removal takes out.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyRemoval<'a> {
+    /// Every key with this SHA-256 fingerprint (`SHA256:...`).
+    Fingerprint(&'a str),
+    /// Every key but the one with this fingerprint.
+    AllBut(&'a str),
+}
+
+/// The SHA-256 fingerprint of an `authorized_keys` line's key, if the line holds one.
+fn line_fingerprint(line: &str) -> Option<String> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return None;
+    }
+    Entry::from_str(trimmed)
+        .ok()
+        .map(|e| e.public_key().fingerprint(HashAlg::Sha256).to_string())
+}
+
+/// `content` with `public_line` appended, or `None` when a key with its fingerprint is there.
+pub fn with_key_added(content: &str, public_line: &str) -> Option<String> {
+    let wanted = line_fingerprint(public_line)?;
+    if content
+        .lines()
+        .any(|l| line_fingerprint(l).as_deref() == Some(wanted.as_str()))
+    {
+        return None;
+    }
+    let mut out = content.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(public_line.trim());
+    out.push('\n');
+    Some(out)
+}
+
+/// `content` without the keys `removal` names, and how many lines went.
+pub fn with_keys_removed(content: &str, removal: KeyRemoval<'_>) -> (String, usize) {
+    let mut out = String::with_capacity(content.len());
+    let mut removed = 0;
+    for line in content.lines() {
+        let goes = match (line_fingerprint(line), removal) {
+            (Some(fp), KeyRemoval::Fingerprint(target)) => fp == target,
+            (Some(fp), KeyRemoval::AllBut(keep)) => fp != keep,
+            (None, _) => false,
+        };
+        if goes {
+            removed += 1;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (out, removed)
+}
+
+fn check_username(username: &str) -> Result<(), ChangeError> {
+    let ok = !username.is_empty()
+        && username.len() <= 32
+        && !username.starts_with('-')
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ChangeError::Unsupported(
+            "the username cannot be used to find an authorized_keys file",
+        ))
+    }
+}
+
+/// Shell code that sets `h` (home), `d` (~/.ssh) and `f` (the file) for `username`, failing
+/// when the user is unknown or a symbolic link is in the way.
+fn locate(username: &str) -> String {
+    format!(
+        "h=$(getent passwd {username} | cut -d: -f6); \
+         [ -n \"$h\" ] || {{ echo \"no such user: {username}\" >&2; exit 3; }}; \
+         d=\"$h/.ssh\"; f=\"$d/authorized_keys\"; \
+         if [ -L \"$d\" ] || [ -L \"$f\" ]; then echo \"refusing a symbolic link at $d\" >&2; exit 5; fi; "
+    )
+}
+
+/// The file's content (empty when it does not exist).
+async fn read(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+) -> Result<String, ChangeError> {
+    let script = format!("{}if [ -f \"$f\" ]; then cat \"$f\"; fi", locate(username));
+    let output = run_as_root(session, become_root, shell, &script, b"", &[]).await?;
+    String::from_utf8(output.stdout.to_vec()).map_err(|_| ChangeError::TargetRefused {
+        detail: "authorized_keys is not UTF-8 text".to_owned(),
+    })
+}
+
+/// Replaces the file with `content` if it still holds `was`.
+async fn write(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+    was: &str,
+    content: &str,
+) -> Result<(), ChangeError> {
+    let hash = hex::encode(Sha256::digest(was.as_bytes()));
+    // An empty read may have been a missing file.
+    let also = if was.is_empty() {
+        "none"
+    } else {
+        hash.as_str()
+    };
+    let script = format!(
+        "{locate}if [ -f \"$f\" ]; then cur=$(sha256sum < \"$f\" | cut -c1-64); else cur=none; fi; \
+         case \"$cur\" in {hash}|{also}) ;; *) echo \"authorized_keys changed while it was being edited; try again\" >&2; exit 4;; esac; \
+         g=$(id -g {username}); umask 077; \
+         if [ ! -d \"$d\" ]; then mkdir \"$d\" && chown {username}:\"$g\" \"$d\" || exit 6; fi; \
+         t=\"$d/.authorized_keys.tumbler\"; rm -f \"$t\"; \
+         cat > \"$t\" && chown {username}:\"$g\" \"$t\" && chmod 600 \"$t\" && mv -f \"$t\" \"$f\"",
+        locate = locate(username),
+    );
+    run_as_root(
+        session,
+        become_root,
+        shell,
+        &script,
+        content.as_bytes(),
+        &[],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Adds `public_line` to `username`'s `authorized_keys` (creating `~/.ssh` and the file when
+/// missing), unless a key with the same fingerprint is there already.
+pub async fn add_authorized_key(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+    public_line: &str,
+) -> Result<(), ChangeError> {
+    check_username(username)?;
+    if line_fingerprint(public_line).is_none() || public_line.contains(['\n', '\r']) {
+        return Err(ChangeError::Unsupported("not a public key line"));
+    }
+    let was = read(session, become_root, shell, username).await?;
+    match with_key_added(&was, public_line) {
+        Some(content) => write(session, become_root, shell, username, &was, &content).await,
+        None => Ok(()),
+    }
+}
+
+/// Removes the keys `removal` names from `username`'s `authorized_keys`; returns how many
+/// lines went.
+pub async fn remove_authorized_keys(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+    removal: KeyRemoval<'_>,
+) -> Result<usize, ChangeError> {
+    check_username(username)?;
+    let was = read(session, become_root, shell, username).await?;
+    let (content, removed) = with_keys_removed(&was, removal);
+    if removed > 0 {
+        write(session, become_root, shell, username, &was, &content).await?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssh::{generate_key_pair, key_fingerprint, public_key_line};
+    use tumbler_domain::ssh_key::KeyAlgorithm;
+
+    fn key(comment: &str) -> (String, String) {
+        let pem = generate_key_pair(KeyAlgorithm::Ed25519, comment).expect("key");
+        (
+            public_key_line(&pem).expect("line"),
+            key_fingerprint(&pem).expect("fp"),
+        )
+    }
+
+    #[test]
+    fn keys_are_matched_by_fingerprint_not_comment() {
+        let (a, fp_a) = key("same-comment");
+        let (b, fp_b) = key("same-comment");
+        let content = format!("# admins\n{a}\nfrom=\"10.0.0.1\" {b}\n");
+        assert_eq!(with_key_added(&content, &a), None);
+        let (left, n) = with_keys_removed(&content, KeyRemoval::Fingerprint(&fp_a));
+        assert_eq!(n, 1);
+        assert!(!left.contains(&a) && left.contains(&b) && left.contains("# admins"));
+        let (left, n) = with_keys_removed(&content, KeyRemoval::AllBut(&fp_b));
+        assert_eq!(n, 1);
+        assert_eq!(left, format!("# admins\nfrom=\"10.0.0.1\" {b}\n"));
+    }
+
+    #[test]
+    fn adding_appends_a_line_after_a_missing_newline() {
+        let (a, _) = key("a");
+        let (b, _) = key("b");
+        assert_eq!(with_key_added("", &a), Some(format!("{a}\n")));
+        assert_eq!(with_key_added(&a, &b), Some(format!("{a}\n{b}\n")));
+    }
+
+    #[test]
+    fn odd_usernames_are_refused() {
+        for name in ["", "-x", "a b", "a;b", "a$(x)", "a\"b"] {
+            assert!(check_username(name).is_err(), "{name}");
+        }
+        check_username("svc.backup_01").expect("fine");
+    }
+}
