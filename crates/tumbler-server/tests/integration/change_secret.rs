@@ -1102,9 +1102,14 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
             "params",
         ),
         (
+            json!({"name": "t", "usernames": ["a"], "asset_ids": ["x"], "secret_strategy": "specified",
+                "secret": "a-key", "secret_type": "ssh_key"}),
+            "secret_strategy",
+        ),
+        (
             json!({"name": "t", "usernames": ["a"], "asset_ids": ["x"], "secret_strategy": "random",
-                "secret_type": "ssh_key"}),
-            "secret_type",
+                "custom_ssh": {"command": "passwd", "steps": [{"expect": "(", "answer": "{new_secret}"}]}}),
+            "custom_ssh",
         ),
         (
             json!({"name": "t", "usernames": ["a"], "asset_ids": ["x"], "secret_strategy": "random",
