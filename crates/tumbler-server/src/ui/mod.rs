@@ -16,6 +16,7 @@ pub mod qr;
 mod sessions;
 mod settings;
 mod settings_mail;
+mod settings_webhooks;
 mod user_edit;
 mod users;
 
@@ -61,6 +62,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/mail",
             get(settings_mail::show).post(settings_mail::save),
+        )
+        .route(
+            "/settings/webhooks",
+            get(settings_webhooks::show).post(settings_webhooks::add),
+        )
+        .route(
+            "/settings/webhooks/{id}/delete",
+            axum::routing::post(settings_webhooks::delete),
         )
         .route(
             "/account/certificate",
