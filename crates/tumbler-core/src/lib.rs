@@ -16,11 +16,13 @@ mod throttle;
 pub mod users;
 pub mod vault;
 pub mod webhooks;
+pub mod device_keys;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
 pub use certificates::{CertificateError, CertificateService};
 pub use change_secret::{ChangeSecretError, ChangeSecretService, EngineSettings};
+pub use device_keys::{DeviceKeyError, DeviceKeyService};
 pub use domains::{DomainError, DomainService};
 pub use inventory::{InventoryError, InventoryService};
 pub use mail::{MailService, MailServiceError};

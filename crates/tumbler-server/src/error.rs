@@ -7,6 +7,7 @@ use serde::Serialize;
 use tumbler_core::{
     AuditError, AuthError, CertificateError, ChangeSecretError, DomainError, InventoryError,
     MailServiceError, PolicyError, RoleError, UserError, VaultError, WebhookServiceError,
+    DeviceKeyError,
 };
 
 /// An error answer of the JSON API.
@@ -327,6 +328,26 @@ impl From<ChangeSecretError> for ApiError {
         };
         let details = match &e {
             ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),
+            _ => None,
+        };
+        Self {
+            details,
+            ..Self::new(status, e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<DeviceKeyError> for ApiError {
+    fn from(e: DeviceKeyError) -> Self {
+        let status = match &e {
+            DeviceKeyError::Forbidden => StatusCode::FORBIDDEN,
+            DeviceKeyError::NotFound(_) => StatusCode::NOT_FOUND,
+            DeviceKeyError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            DeviceKeyError::RegenerationRunning(_) => StatusCode::CONFLICT,
+            DeviceKeyError::Vault(_) | DeviceKeyError::Store(_) => return Self::internal(&e),
+        };
+        let details = match &e {
+            DeviceKeyError::Invalid { field, .. } => Some(serde_json::json!({ "field": field })),
             _ => None,
         };
         Self {

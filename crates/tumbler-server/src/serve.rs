@@ -112,6 +112,12 @@ pub async fn start(
             }
         }
     });
+    // The system key exists before the first request; an interrupted regeneration resumes.
+    services
+        .device_keys
+        .start()
+        .await
+        .map_err(StartupError::from)?;
     let scheduler = services.change_secret.spawn_background(SCHEDULER_TICK);
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());

@@ -7,7 +7,8 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DomainError,
+    AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DeviceKeyError,
+    DeviceKeyService, DomainError,
     DomainService, EngineSettings, InventoryService, MailService, MasterKeyError, MasterKeySource,
     PolicyService, RoleError, RoleService, UserService, Vault, VaultError, WebhookService,
 };
@@ -54,6 +55,9 @@ pub enum StartupError {
     /// The auth service failed during start-up.
     #[error("auth: {0}")]
     Auth(#[from] tumbler_core::AuthError),
+    /// The system key could not be made or read.
+    #[error("device keys: {0}")]
+    DeviceKeys(#[from] DeviceKeyError),
 }
 
 /// Every service, opened.
@@ -85,6 +89,8 @@ pub struct Services {
     pub mail: MailService,
     /// Webhooks.
     pub webhooks: WebhookService,
+    /// The system key, device authentication and their jobs.
+    pub device_keys: DeviceKeyService,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -105,6 +111,7 @@ impl Services {
             change_secret: self.change_secret.clone(),
             mail: self.mail.clone(),
             webhooks: self.webhooks.clone(),
+            device_keys: self.device_keys.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -222,6 +229,15 @@ pub async fn open_services(
     );
     let mail = MailService::new(store.clone(), vault.clone(), clock.clone());
     let webhooks = WebhookService::new(store.clone(), vault.clone(), clock.clone());
+    let settings = engine_settings(config);
+    let device_keys = DeviceKeyService::new(
+        store.clone(),
+        vault.clone(),
+        clock.clone(),
+        TARGET_CONNECT_TIMEOUT,
+        settings.account_timeout,
+        settings.node_name.clone(),
+    );
     let change_secret = ChangeSecretService::new(
         store.clone(),
         vault.clone(),
@@ -229,7 +245,7 @@ pub async fn open_services(
         mail.clone(),
         webhooks.clone(),
         clock,
-        engine_settings(config),
+        settings,
     );
     let audit = AuditService::new(store.clone());
     Ok(Services {
@@ -246,6 +262,7 @@ pub async fn open_services(
         change_secret,
         mail,
         webhooks,
+        device_keys,
     })
 }
 

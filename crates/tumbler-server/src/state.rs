@@ -3,7 +3,8 @@
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, CertificateService, ChangeSecretService, DomainService,
+    AuditService, AuthService, CertificateService, ChangeSecretService, DeviceKeyService,
+    DomainService,
     InventoryService, MailService, PolicyService, RoleService, UserService, Vault, WebhookService,
 };
 use tumbler_store::Store;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub mail: MailService,
     /// Webhooks.
     pub webhooks: WebhookService,
+    /// The system key, device authentication and their jobs.
+    pub device_keys: DeviceKeyService,
     /// The vault.
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).

@@ -54,6 +54,7 @@ async fn fill(store: &Store, accounts: usize) -> (DomainId, DomainId) {
                 status: HostKeyStatus::Unverified,
             },
             auth_status: AuthStatus::PasswordBased,
+            auth_username: String::new(),
             created_at: now,
             updated_at: now,
         };

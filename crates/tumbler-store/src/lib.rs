@@ -15,6 +15,7 @@ mod conditions;
 mod domains;
 mod error;
 mod inventory;
+mod jobs;
 mod meta;
 mod migrate;
 mod password_history;
@@ -39,6 +40,7 @@ pub use error::StoreError;
 pub use inventory::{
     AccountFilter, AccountRow, AssetFilter, AssetRow, HostKeyState, NodeRow, ACCOUNT_SECRET_OWNER,
 };
+pub use jobs::{JobRow, ASSET_LOGIN_KEY_OWNER, SYSTEM_KEY_OWNER};
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};
 pub use totp::{TotpRow, TotpState};

@@ -92,6 +92,23 @@ impl Store {
             .map_err(StoreError::query)?;
         row.as_ref().map(secret_from_row).transpose()
     }
+
+    /// The newest sealed version of one owner's secret, if it has any.
+    pub async fn latest_sealed_version(
+        &self,
+        owner_kind: &str,
+        owner_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MAX(version) AS v FROM secrets WHERE owner_kind = $1 AND owner_id = $2",
+        )
+        .bind(owner_kind)
+        .bind(owner_id)
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::query)?;
+        col::<Option<i64>>(&row, "v")
+    }
 }
 
 impl Tx {
@@ -148,6 +165,23 @@ impl Tx {
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
             .bind(owner_kind)
             .bind(owner_id)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Deletes one sealed version of one owner's secret (a retired key pair).
+    pub async fn delete_sealed_secret_version(
+        &mut self,
+        owner_kind: &str,
+        owner_id: &str,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2 AND version = $3")
+            .bind(owner_kind)
+            .bind(owner_id)
+            .bind(version)
             .execute(self.conn())
             .await
             .map_err(StoreError::query)?;

@@ -190,6 +190,22 @@ pub async fn remove_authorized_keys(
     Ok(removed)
 }
 
+/// Creates `username` (with a home directory and `/bin/sh`) unless it exists; returns whether
+/// it was created.
+pub async fn ensure_user(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+) -> Result<bool, ChangeError> {
+    check_username(username)?;
+    let script = format!(
+        "if id -u {username} >/dev/null 2>&1; then echo exists; else useradd -m -s /bin/sh {username} && echo created; fi"
+    );
+    let output = run_as_root(session, become_root, shell, &script, b"", &[]).await?;
+    Ok(output.stdout_lossy().trim() == "created")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,34 @@ pub fn public_key_line(pem: &SecretString) -> Result<String, SshError> {
         .map_err(|_| key_error("the public key could not be encoded"))
 }
 
+/// `pem` encrypted with `passphrase` in OpenSSH's format (bcrypt-pbkdf, AES-256-CTR).
+pub fn encrypt_private_key(
+    pem: &SecretString,
+    passphrase: &SecretString,
+) -> Result<String, SshError> {
+    let key = decode(pem)?;
+    let encrypted = key
+        .encrypt(&mut rand::rngs::OsRng, passphrase.expose_secret().as_bytes())
+        .map_err(|_| key_error("the key could not be encrypted"))?;
+    let text = encrypted
+        .to_openssh(LineEnding::LF)
+        .map_err(|_| key_error("the key could not be encoded"))?;
+    Ok(text.as_str().to_owned())
+}
+
+/// Checks that `pem` is a private key that `passphrase` (if any) opens.
+pub fn check_private_key_with(
+    pem: &SecretString,
+    passphrase: Option<&SecretString>,
+) -> Result<(), SshError> {
+    russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
+        .map(|_| ())
+        .map_err(|e| match e {
+            russh::keys::Error::KeyIsEncrypted => key_error("the key is encrypted and needs its passphrase"),
+            _ => key_error("not an OpenSSH/PEM private key, or the passphrase is wrong"),
+        })
+}
+
 /// The SHA-256 fingerprint of a private key's public half (`SHA256:...`).
 pub fn key_fingerprint(pem: &SecretString) -> Result<String, SshError> {
     Ok(decode(pem)?
@@ -114,6 +142,17 @@ mod tests {
             .rsa()
             .map(|k| k.n.as_positive_bytes().map(<[u8]>::len));
         assert_eq!(bits, Some(Some(256)));
+    }
+
+    #[test]
+    fn an_exported_key_opens_only_with_its_passphrase() {
+        let pem = generate_key_pair(KeyAlgorithm::Ed25519, "").expect("key");
+        let phrase = SecretString::from("correct horse battery".to_owned());
+        let text = encrypt_private_key(&pem, &phrase).expect("encrypted");
+        let exported = SecretString::from(text);
+        assert!(check_private_key_with(&exported, None).is_err());
+        assert!(check_private_key_with(&exported, Some(&SecretString::from("wrong".to_owned()))).is_err());
+        check_private_key_with(&exported, Some(&phrase)).expect("opens");
     }
 
     #[test]

@@ -24,13 +24,16 @@ mod key_pair;
 mod scripted;
 mod session;
 
-pub use authorized_keys::{add_authorized_key, remove_authorized_keys, KeyRemoval};
+pub use authorized_keys::{add_authorized_key, ensure_user, remove_authorized_keys, KeyRemoval};
 pub use become_root::{Become, ChangeError};
 pub use chpasswd::change_password_chpasswd;
 pub use connector::{check_private_key, SshConnector, SshTarget};
 pub use credentials::{SshCredentials, SshSecret};
 pub use error::{SshError, TimeoutStage};
 pub use host_key::{HostKeyFingerprint, HostKeyPolicy};
-pub use key_pair::{generate_key_pair, key_fingerprint, public_key_fingerprint, public_key_line};
+pub use key_pair::{
+    check_private_key_with, encrypt_private_key, generate_key_pair, key_fingerprint,
+    public_key_fingerprint, public_key_line,
+};
 pub use scripted::{run_template, ScriptError, ScriptFailure, ScriptStep};
 pub use session::{CommandOutput, Conversation, PromptStep, SshSession};

@@ -20,7 +20,7 @@ use tumbler_domain::change_secret::{
 };
 use tumbler_domain::custom_ssh::shipped_template;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
-use tumbler_domain::inventory::{AccountStatus, NodePath, SecretType};
+use tumbler_domain::inventory::{AccountStatus, AuthStatus, NodePath, SecretType};
 use tumbler_domain::platform::{self, ChangeMethod, Platform, Protocol};
 use tumbler_store::{
     AccountFilter, AccountRow, AssetFilter, AssetRow, ExecutionRow, RecordRow, Resolution,
@@ -389,7 +389,9 @@ impl ChangeSecretService {
             }
         };
         let mut shared: Option<ChangeSession> = None;
-        if changer.privileged.is_some() {
+        let key_based = changer.platform.protocol == Protocol::Ssh
+            && changer.asset.auth_status != AuthStatus::PasswordBased;
+        if changer.privileged.is_some() || key_based {
             match self.open_with_retries(exec, &changer, None).await {
                 Ok(s) => shared = Some(s),
                 Err(f) => {

@@ -323,6 +323,28 @@ impl ChangeSecretService {
         changer: &Changer,
         own: Option<(&AccountRow, &SecretString)>,
     ) -> Result<ChangeSession, Failure> {
+        // A device reached with a key: its device admin user changes the accounts.
+        if changer.platform.protocol == Protocol::Ssh
+            && changer.asset.auth_status != tumbler_domain::inventory::AuthStatus::PasswordBased
+        {
+            let login = crate::device_keys::connect_device(
+                &self.ssh,
+                &self.store,
+                &self.vault,
+                self.clock.as_ref(),
+                &changer.asset,
+                &policy_for(&changer.asset, changer.tofu),
+            )
+            .await
+            .map_err(|e| Failure::new("internal", e.to_string()))?;
+            match login {
+                crate::device_keys::DeviceLogin::Session(s) => return Ok(ChangeSession::Ssh(s)),
+                crate::device_keys::DeviceLogin::Failed(e) => {
+                    return Err(ssh_failure(e, Stage::PrivilegedLogin))
+                }
+                crate::device_keys::DeviceLogin::Password => {}
+            }
+        }
         let login = match (&changer.privileged, own) {
             (Some((account, secret)), _) => (account, secret),
             // A database role may change its own password; Redis needs an ACL administrator

@@ -242,6 +242,7 @@ impl InventoryService {
             connectivity_at: None,
             host_key,
             auth_status: AuthStatus::PasswordBased,
+            auth_username: String::new(),
             created_at: now,
             updated_at: now,
         };

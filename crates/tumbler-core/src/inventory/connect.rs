@@ -18,9 +18,11 @@ use tumbler_connectors::ssh::{
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{AccountId, AssetId};
-use tumbler_domain::inventory::{AccountStatus, Connectivity, HostKeyStatus, SecretType};
+use tumbler_domain::inventory::{
+    AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType,
+};
 use tumbler_domain::platform::{self, Protocol, VerifyMethod};
-use tumbler_store::{AssetRow, HostKeyState};
+use tumbler_store::{AssetRow, HostKeyState, StoreError};
 
 /// What one contact with a target taught us.
 struct Contact {
@@ -161,6 +163,34 @@ impl InventoryService {
         let platform = platform::find(&asset.platform)
             .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
         let contact = match platform.protocol {
+            // A device reached with a key: log in with it (a refusal puts it in key conflict).
+            Protocol::Ssh if asset.auth_status != AuthStatus::PasswordBased => {
+                let login = crate::device_keys::connect_device(
+                    &self.ssh,
+                    &self.store,
+                    &self.vault,
+                    self.clock.as_ref(),
+                    &asset,
+                    &policy_for(&asset, false),
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::DeviceKeyError::Vault(v) => InventoryError::Vault(v),
+                    crate::DeviceKeyError::Store(s) => InventoryError::Store(s),
+                    other => InventoryError::Store(StoreError::Corrupt(other.to_string())),
+                })?;
+                match login {
+                    crate::device_keys::DeviceLogin::Session(session) => {
+                        let presented = session.host_key().clone();
+                        let _ = session.close().await;
+                        let mut c = ssh_contact(Ok(()));
+                        c.presented = Some(presented);
+                        c
+                    }
+                    crate::device_keys::DeviceLogin::Failed(e) => ssh_contact(Err(e)),
+                    crate::device_keys::DeviceLogin::Password => ssh_contact(Ok(())),
+                }
+            }
             Protocol::Ssh => {
                 let target = SshTarget::new(asset.address.clone(), asset.port);
                 match self.ssh.fetch_host_key(&target).await {

@@ -47,6 +47,8 @@ pub struct AssetOut {
     pub host_key_status: String,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: String,
+    /// The device admin user Tumbler logs in as in a key mode (empty otherwise).
+    pub auth_username: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -72,6 +74,7 @@ impl From<AssetView> for AssetOut {
             presented_host_key_fingerprint: a.host_key.presented,
             host_key_status: a.host_key.status.to_string(),
             auth_status: a.auth_status.to_string(),
+            auth_username: a.auth_username,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

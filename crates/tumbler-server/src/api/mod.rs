@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;
+pub mod device_keys;
 pub mod domains;
 pub mod health;
 pub mod json_body;
@@ -94,6 +95,18 @@ pub fn routes() -> Router<AppState> {
             get(webhooks::list).post(webhooks::create),
         )
         .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
+        .route("/api/v1/system/ssh-key", get(device_keys::show))
+        .route(
+            "/api/v1/system/ssh-key/regenerate",
+            post(device_keys::regenerate),
+        )
+        .route("/api/v1/system/ssh-key/export", post(device_keys::export))
+        .route(
+            "/api/v1/assets/{id}/authentication",
+            post(device_keys::modify_authentication),
+        )
+        .route("/api/v1/key-conflicts/resolve", post(device_keys::resolve))
+        .route("/api/v1/jobs/{id}", get(device_keys::job))
         .route("/api/v1/roles", get(roles::list).post(roles::create))
         .route("/api/v1/roles/{name}", delete(roles::delete))
         .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))

@@ -48,6 +48,8 @@ pub struct AssetRow {
     pub host_key: HostKeyState,
     /// How Tumbler authenticates to it.
     pub auth_status: AuthStatus,
+    /// The device admin user Tumbler logs in as with a key (empty in password mode).
+    pub auth_username: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change of its fields.
@@ -81,7 +83,7 @@ pub struct AssetFilter {
 
 const COLUMNS: &str = "id, name, address, port, platform, domain_id, comment, connectivity, \
     connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
-    host_key_status, auth_status, created_at, updated_at";
+    host_key_status, auth_status, auth_username, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
     let port: i64 = col(row, "port")?;
@@ -114,6 +116,7 @@ fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
             AuthStatus::parse,
             "auth status",
         )?,
+        auth_username: col(row, "auth_username")?,
         created_at: from_millis(col(row, "created_at")?),
         updated_at: from_millis(col(row, "updated_at")?),
     })
@@ -259,8 +262,8 @@ impl Tx {
         sqlx::query(
             "INSERT INTO assets (id, name, address, port, platform, domain_id, comment, connectivity, \
              connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
-             host_key_status, auth_status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             host_key_status, auth_status, auth_username, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(a.id.as_str())
         .bind(&a.name)
@@ -276,6 +279,7 @@ impl Tx {
         .bind(a.host_key.presented.as_deref())
         .bind(a.host_key.status.as_str())
         .bind(a.auth_status.as_str())
+        .bind(&a.auth_username)
         .bind(to_millis(a.created_at))
         .bind(to_millis(a.updated_at))
         .execute(self.conn())
@@ -346,6 +350,24 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Sets how Tumbler authenticates to an asset: its status and the device admin user of
+    /// the key modes (empty for passwords).
+    pub async fn set_asset_auth(
+        &mut self,
+        id: &AssetId,
+        status: AuthStatus,
+        username: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE assets SET auth_status = $1, auth_username = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(username)
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
         Ok(())
     }
 

@@ -1,0 +1,218 @@
+//! Resolve Key Conflict, for one or many devices: with the system key (the device admin's
+//! username and password, typed once and never stored; the user created through the
+//! device's privileged account when asked) or with an uploaded custom key. Each device's
+//! outcome is separate; one failure does not stop the others.
+
+use super::authentication::{check_admin_user, check_custom_key, outcome};
+use super::{invalid, DeviceKeyError, DeviceKeyService};
+use crate::inventory::policy_for;
+use crate::{event, Principal, RequestOrigin};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tumbler_connectors::ssh::{change_password_chpasswd, ensure_user, Become, SshCredentials, SshTarget};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::inventory::AuthStatus;
+use tumbler_store::AssetRow;
+
+/// The job kind.
+const KIND: &str = "resolve_key_conflict";
+/// The most devices one request resolves.
+const MAX_DEVICES: usize = 500;
+
+/// How conflicts are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveMode {
+    /// Install Tumbler's current key with each device admin's password.
+    SystemKey,
+    /// Log in with an uploaded private key.
+    CustomKey,
+}
+
+/// One device to resolve.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictDevice {
+    /// The device.
+    pub asset_id: AssetId,
+    /// Its admin user.
+    pub admin_user: String,
+    /// The admin user's password (system key; used once, never stored).
+    #[serde(default)]
+    pub admin_password: Option<SecretString>,
+    /// Create the admin user through the privileged account when it does not exist.
+    #[serde(default)]
+    pub create_user: bool,
+}
+
+/// A request to resolve key conflicts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveInput {
+    /// The way.
+    pub mode: ResolveMode,
+    /// The devices.
+    pub devices: Vec<ConflictDevice>,
+    /// The private key (custom key).
+    #[serde(default)]
+    pub private_key: Option<SecretString>,
+    /// Its passphrase.
+    #[serde(default)]
+    pub passphrase: Option<SecretString>,
+}
+
+impl DeviceKeyService {
+    /// Starts resolving the conflicts of the given devices; returns the job's id.
+    pub async fn resolve_conflicts(
+        &self,
+        principal: &Principal,
+        input: ResolveInput,
+        origin: &RequestOrigin,
+    ) -> Result<String, DeviceKeyError> {
+        if input.devices.is_empty() || input.devices.len() > MAX_DEVICES {
+            return Err(invalid(
+                "devices",
+                format!("select 1 to {MAX_DEVICES} devices"),
+            ));
+        }
+        let key = match input.mode {
+            ResolveMode::CustomKey => Some(check_custom_key(
+                input.private_key.as_ref(),
+                input.passphrase.as_ref(),
+            )?),
+            ResolveMode::SystemKey => None,
+        };
+        let mut work: Vec<(AssetRow, ConflictDevice)> = Vec::new();
+        for device in input.devices {
+            let asset = self.manageable_device(principal, &device.asset_id).await?;
+            check_admin_user(&device.admin_user)?;
+            if input.mode == ResolveMode::SystemKey
+                && !device.create_user
+                && device.admin_password.is_none()
+            {
+                return Err(invalid(
+                    "admin_password",
+                    format!("give the admin password for {}", asset.name),
+                ));
+            }
+            if work.iter().any(|(a, _)| a.id == asset.id) {
+                return Err(invalid("devices", format!("{} is listed twice", asset.name)));
+            }
+            work.push((asset, device));
+        }
+        let mode = match input.mode {
+            ResolveMode::SystemKey => "system_key",
+            ResolveMode::CustomKey => "custom_key",
+        };
+        let payload = serde_json::json!({
+            "mode": mode,
+            "devices": work.iter().map(|(a, d)| serde_json::json!({
+                "asset_id": a.id, "admin_user": d.admin_user, "create_user": d.create_user
+            })).collect::<Vec<_>>(),
+        });
+        let job = self.new_job(KIND, &principal.user.username, work.len(), payload.to_string());
+        let mut tx = self.store.begin().await?;
+        tx.insert_job(&job).await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "key_conflict.resolve",
+                ("job", &job.id),
+                Outcome::Success,
+                origin,
+                format!("resolve {} device(s) with the {mode}", work.len()),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        let id = job.id.clone();
+        let service = self.clone();
+        let passphrase = input.passphrase;
+        tokio::spawn(async move {
+            let mut job = job;
+            for (asset, device) in work {
+                let result = if asset.auth_status != AuthStatus::KeyConflict {
+                    let mut o = outcome(&asset, true, format!("not in key conflict ({})", asset.auth_status));
+                    o.status = "skipped".to_owned();
+                    o
+                } else {
+                    match &key {
+                        Some(key) => {
+                            service
+                                .switch_to_custom_key(&asset, &device.admin_user, key, passphrase.as_ref())
+                                .await
+                        }
+                        None => service.resolve_with_system_key(&asset, &device).await,
+                    }
+                };
+                if let Err(e) = service.record_outcome(&mut job, result).await {
+                    tracing::error!(job = %job.id, error = %e, "could not store a device's outcome");
+                }
+            }
+            service.finish_job(&mut job);
+            let stored = async {
+                let mut tx = service.store.begin().await?;
+                tx.update_job(&job).await?;
+                tx.commit().await?;
+                Ok::<_, DeviceKeyError>(())
+            };
+            if let Err(e) = stored.await {
+                tracing::error!(job = %job.id, error = %e, "could not end a job");
+            }
+        });
+        Ok(id)
+    }
+
+    async fn resolve_with_system_key(
+        &self,
+        asset: &AssetRow,
+        device: &ConflictDevice,
+    ) -> super::DeviceOutcome {
+        let user = device.admin_user.as_str();
+        let empty = SecretString::from(String::new());
+        let password = device.admin_password.as_ref().unwrap_or(&empty);
+        if device.create_user {
+            // Through the privileged account: create the user when missing (with the typed
+            // password), then install the key as root.
+            let (session, become_root, login) = match self.privileged_session(asset).await {
+                Ok(v) => v,
+                Err(e) => return outcome(asset, false, e),
+            };
+            match ensure_user(&session, &become_root, super::regenerate::SHELL, user).await {
+                Ok(true) if device.admin_password.is_some() => {
+                    if let Err(e) = change_password_chpasswd(
+                        &session,
+                        &become_root,
+                        super::regenerate::SHELL,
+                        user,
+                        password,
+                    )
+                    .await
+                    {
+                        let _ = session.close().await;
+                        return outcome(asset, false, format!("the user was created but its password could not be set: {e}"));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = session.close().await;
+                    return outcome(asset, false, format!("the user could not be created: {e}"));
+                }
+            }
+            return self
+                .install_system_key(asset, user, false, Some((session, become_root, login)))
+                .await;
+        }
+        let target = SshTarget::new(asset.address.clone(), asset.port);
+        let creds = SshCredentials::password(user, password.clone());
+        match self.ssh.connect(&target, &policy_for(asset, false), &creds).await {
+            Ok(session) => {
+                self.install_system_key(asset, user, false, Some((session, Become::None, user.to_owned())))
+                    .await
+            }
+            Err(e) => outcome(asset, false, format!("the admin login failed: {e}")),
+        }
+    }
+}

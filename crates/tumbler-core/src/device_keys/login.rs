@@ -1,0 +1,186 @@
+//! Logging in to a device in a key mode: as its device admin user with the system key (the
+//! current one, then the pending one while a regeneration runs) or its custom key. A device
+//! that refuses every system key enters `key_conflict`; one in conflict that takes the
+//! current key again leaves it.
+
+use super::system_key::{SystemKeyState, OWNER_ID};
+use super::DeviceKeyError;
+use crate::vault::Vault;
+use crate::{event, RequestOrigin};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tumbler_connectors::ssh::{
+    HostKeyPolicy, SshConnector, SshCredentials, SshError, SshSession, SshTarget,
+};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::Clock;
+use tumbler_store::{AssetRow, Store, ASSET_LOGIN_KEY_OWNER, SYSTEM_KEY_OWNER};
+
+/// A custom login key as sealed in the vault.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SealedCustomKey {
+    /// The private key text.
+    pub pem: String,
+    /// Its passphrase, if it has one.
+    pub passphrase: Option<String>,
+}
+
+impl Drop for SealedCustomKey {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.pem.zeroize();
+        if let Some(p) = &mut self.passphrase {
+            p.zeroize();
+        }
+    }
+}
+
+/// What a key-mode login gave.
+pub(crate) enum DeviceLogin {
+    /// The device is in password mode: the caller logs in with stored credentials.
+    Password,
+    /// A session as the device admin user.
+    Session(SshSession),
+    /// It failed (the device refused every key: it is now in `key_conflict`).
+    Failed(SshError),
+}
+
+async fn system_keys(
+    store: &Store,
+    vault: &Vault,
+) -> Result<Vec<SecretString>, DeviceKeyError> {
+    let Some(json) = store.meta("system_ssh_key").await? else {
+        return Ok(Vec::new());
+    };
+    let state: SystemKeyState = serde_json::from_str(&json).map_err(|_| {
+        DeviceKeyError::Store(tumbler_store::StoreError::Corrupt(
+            "system key description".to_owned(),
+        ))
+    })?;
+    let mut versions = vec![state.current.version];
+    if let Some((pending, _)) = &state.pending {
+        versions.push(pending.version);
+    }
+    let mut keys = Vec::new();
+    for v in versions {
+        let bytes = vault.open_secret(SYSTEM_KEY_OWNER, OWNER_ID, v).await?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            DeviceKeyError::Store(tumbler_store::StoreError::Corrupt("system key".to_owned()))
+        })?;
+        keys.push(SecretString::from(text));
+    }
+    Ok(keys)
+}
+
+/// The custom key of an asset, with its passphrase.
+pub(super) async fn custom_key(
+    vault: &Vault,
+    store: &Store,
+    asset: &AssetRow,
+) -> Result<Option<(SecretString, Option<SecretString>)>, DeviceKeyError> {
+    let Some(version) = store
+        .latest_sealed_version(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let bytes = vault
+        .open_secret(ASSET_LOGIN_KEY_OWNER, asset.id.as_str(), version)
+        .await?;
+    let sealed: SealedCustomKey = serde_json::from_slice(&bytes).map_err(|_| {
+        DeviceKeyError::Store(tumbler_store::StoreError::Corrupt("custom key".to_owned()))
+    })?;
+    Ok(Some((
+        SecretString::from(sealed.pem.clone()),
+        sealed.passphrase.clone().map(SecretString::from),
+    )))
+}
+
+/// Logs in to `asset` as its device admin user when it is in a key mode, recording a key
+/// conflict (or its end) on the asset.
+pub(crate) async fn connect_device(
+    ssh: &SshConnector,
+    store: &Store,
+    vault: &Vault,
+    clock: &dyn Clock,
+    asset: &AssetRow,
+    policy: &HostKeyPolicy,
+) -> Result<DeviceLogin, DeviceKeyError> {
+    let target = SshTarget::new(asset.address.clone(), asset.port);
+    let user = asset.auth_username.clone();
+    match asset.auth_status {
+        AuthStatus::PasswordBased => Ok(DeviceLogin::Password),
+        AuthStatus::KeyBasedCustom => {
+            let Some((pem, passphrase)) = custom_key(vault, store, asset).await? else {
+                return Ok(DeviceLogin::Failed(SshError::InvalidPrivateKey {
+                    reason: "the device's custom key is missing",
+                }));
+            };
+            let creds = SshCredentials::private_key(user, pem, passphrase);
+            Ok(match ssh.connect(&target, policy, &creds).await {
+                Ok(s) => DeviceLogin::Session(s),
+                Err(e) => DeviceLogin::Failed(e),
+            })
+        }
+        AuthStatus::KeyBased | AuthStatus::KeyConflict => {
+            let mut last = None;
+            let mut refused_all = true;
+            for key in system_keys(store, vault).await? {
+                let creds = SshCredentials::private_key(user.clone(), key, None);
+                match ssh.connect(&target, policy, &creds).await {
+                    Ok(s) => {
+                        if asset.auth_status == AuthStatus::KeyConflict {
+                            set_status(store, clock, asset, AuthStatus::KeyBased).await?;
+                        }
+                        return Ok(DeviceLogin::Session(s));
+                    }
+                    Err(e) => {
+                        refused_all &= matches!(e, SshError::AuthFailed { .. });
+                        last = Some(e);
+                    }
+                }
+            }
+            if refused_all && asset.auth_status == AuthStatus::KeyBased {
+                set_status(store, clock, asset, AuthStatus::KeyConflict).await?;
+            }
+            Ok(DeviceLogin::Failed(last.unwrap_or(SshError::InvalidPrivateKey {
+                reason: "there is no system key",
+            })))
+        }
+    }
+}
+
+/// Moves an asset between `key_based` and `key_conflict`, audited.
+async fn set_status(
+    store: &Store,
+    clock: &dyn Clock,
+    asset: &AssetRow,
+    status: AuthStatus,
+) -> Result<(), DeviceKeyError> {
+    let now = clock.now();
+    let mut tx = store.begin().await?;
+    tx.set_asset_auth(&asset.id, status, &asset.auth_username)
+        .await?;
+    tx.append_audit(
+        &event(
+            "tumbler",
+            "asset.auth_status",
+            ("asset", asset.id.as_str()),
+            if status == AuthStatus::KeyConflict {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            &RequestOrigin::host(),
+            format!(
+                "{}: {} -> {} (login as {})",
+                asset.name, asset.auth_status, status, asset.auth_username
+            ),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

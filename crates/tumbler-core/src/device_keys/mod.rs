@@ -1,0 +1,132 @@
+//! Device access keys: Tumbler's system SSH key pair, the authentication mode of each device
+//! (stored password, the system key, or an uploaded custom key), regenerating the system key
+//! across key-based devices without locking any out, and resolving the key conflicts of
+//! devices that missed a regeneration. Long operations run as jobs.
+
+mod authentication;
+mod conflicts;
+mod jobs;
+mod login;
+mod regenerate;
+mod system_key;
+
+pub use authentication::{AuthMode, AuthenticationInput};
+pub use conflicts::{ConflictDevice, ResolveInput, ResolveMode};
+pub use jobs::{DeviceOutcome, JobView};
+pub(crate) use login::{connect_device, DeviceLogin};
+pub use system_key::SystemKeyView;
+
+use crate::vault::{Vault, VaultError};
+use crate::{AuthError, Principal};
+use std::sync::Arc;
+use std::time::Duration;
+use tumbler_connectors::ssh::SshConnector;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::Clock;
+use tumbler_store::{Store, StoreError};
+
+/// What went wrong with device keys. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceKeyError {
+    /// The caller lacks the permission.
+    #[error("you do not have permission to do this")]
+    Forbidden,
+    /// No such object (or not visible to the caller).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// A value was refused.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A regeneration of the system key is under way.
+    #[error("a regeneration of the system key is under way (job {0})")]
+    RegenerationRunning(String),
+    /// The vault failed.
+    #[error("internal error")]
+    Vault(#[from] VaultError),
+    /// The store failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+impl DeviceKeyError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid { .. } => "invalid_request",
+            Self::RegenerationRunning(_) => "key_regeneration_running",
+            Self::Vault(_) | Self::Store(_) => "internal_error",
+        }
+    }
+}
+
+impl From<AuthError> for DeviceKeyError {
+    fn from(_: AuthError) -> Self {
+        Self::Forbidden
+    }
+}
+
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> DeviceKeyError {
+    DeviceKeyError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn require(principal: &Principal, permission: Permission) -> Result<(), DeviceKeyError> {
+    principal.require_active()?;
+    if principal.can(permission) {
+        Ok(())
+    } else {
+        Err(DeviceKeyError::Forbidden)
+    }
+}
+
+/// Device keys and the jobs that use them.
+#[derive(Clone)]
+pub struct DeviceKeyService {
+    store: Store,
+    vault: Vault,
+    clock: Arc<dyn Clock>,
+    ssh: SshConnector,
+    /// This node's name, recorded on the jobs it runs.
+    node: String,
+}
+
+impl DeviceKeyService {
+    /// A service over `store` and `vault`; `connect_timeout` bounds each connection to a
+    /// device and `command_timeout` each command; jobs record `node` as theirs.
+    pub fn new(
+        store: Store,
+        vault: Vault,
+        clock: Arc<dyn Clock>,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+        node: String,
+    ) -> Self {
+        Self {
+            store,
+            vault,
+            clock,
+            ssh: SshConnector::new()
+                .with_connect_timeout(connect_timeout)
+                .with_command_timeout(command_timeout),
+            node,
+        }
+    }
+
+    /// At start: makes the system key pair if there is none, ends the jobs a previous process
+    /// left that cannot go on (their one-time passwords and keys lived in its memory), and
+    /// resumes an interrupted regeneration.
+    pub async fn start(&self) -> Result<(), DeviceKeyError> {
+        self.ensure_system_key().await?;
+        self.interrupt_stale_jobs().await?;
+        self.resume_regeneration().await
+    }
+}

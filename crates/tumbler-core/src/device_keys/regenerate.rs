@@ -1,0 +1,320 @@
+//! Regenerating the system key without locking any device out. The new key pair is staged
+//! sealed in the vault first (with the job, in one transaction); then on every key-based
+//! device its public key is added, a login with it is verified, and only then the old key is
+//! removed (matched by fingerprint). Each device's outcome is stored as it finishes; a
+//! restart resumes the job. When the job ends the new key becomes current and the old private
+//! key is destroyed. Devices that were unreachable keep only the old key: the next contact
+//! puts them in `key_conflict`.
+
+use super::jobs::{outcomes_of, DeviceOutcome};
+use super::system_key::{new_key_pair, KeyInfo, OWNER_ID};
+use super::{require, DeviceKeyError, DeviceKeyService};
+use crate::inventory::policy_for;
+use crate::{event, Principal, RequestOrigin};
+use secrecy::{ExposeSecret, SecretString};
+use tumbler_connectors::ssh::{
+    add_authorized_key, remove_authorized_keys, Become, KeyRemoval, SshCredentials, SshError,
+    SshSession, SshTarget,
+};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::ssh_key::KeyAlgorithm;
+use tumbler_store::{AssetFilter, AssetRow, JobRow, SYSTEM_KEY_OWNER};
+
+/// The job kind.
+pub(super) const KIND: &str = "regenerate_key";
+/// The shell a device admin user's own `authorized_keys` is edited in.
+pub(super) const SHELL: &str = "/bin/sh";
+
+/// Dies like a power cut at `point` when the crash tests ask (test builds only).
+#[cfg(feature = "crash-points")]
+fn crash_point(point: &str) {
+    if std::env::var("DEVICE_KEY_CRASH_POINT").as_deref() == Ok(point) {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        std::process::abort();
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+fn crash_point(_point: &str) {}
+
+/// The keys of one regeneration.
+struct Keys {
+    old: SecretString,
+    old_fingerprint: String,
+    new: SecretString,
+    new_line: String,
+}
+
+fn outcome(asset: &AssetRow, status: &str, message: impl Into<String>) -> DeviceOutcome {
+    DeviceOutcome {
+        asset_id: asset.id.clone(),
+        asset_name: asset.name.clone(),
+        status: status.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl DeviceKeyService {
+    /// Starts a regeneration of the system key with `algorithm`; returns the job's id.
+    pub async fn regenerate(
+        &self,
+        principal: &Principal,
+        algorithm: KeyAlgorithm,
+        origin: &RequestOrigin,
+    ) -> Result<String, DeviceKeyError> {
+        require(principal, Permission::SettingsManage)?;
+        let mut state = self.require_key_state().await?;
+        if let Some((_, job)) = &state.pending {
+            return Err(DeviceKeyError::RegenerationRunning(job.clone()));
+        }
+        let (pem, public_key, fingerprint) = new_key_pair(algorithm).await?;
+        let devices = self.key_based_devices().await?;
+        let version = state.current.version + 1;
+        let job = self.new_job(
+            KIND,
+            &principal.user.username,
+            devices.len(),
+            serde_json::json!({ "algorithm": algorithm.as_str() }).to_string(),
+        );
+        state.pending = Some((
+            KeyInfo {
+                version,
+                algorithm,
+                public_key,
+                fingerprint: fingerprint.clone(),
+                generated_at: self.clock.now(),
+            },
+            job.id.clone(),
+        ));
+        let mut tx = self.store.begin().await?;
+        self.vault
+            .seal(
+                &mut tx,
+                SYSTEM_KEY_OWNER,
+                OWNER_ID,
+                version,
+                pem.expose_secret().as_bytes(),
+            )
+            .await?;
+        Self::save_key_state(&mut tx, &state).await?;
+        tx.insert_job(&job).await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "system_key.regenerate",
+                ("system_key", OWNER_ID),
+                Outcome::Success,
+                origin,
+                format!(
+                    "new {} key {fingerprint} staged; job {} installs it on {} device(s)",
+                    algorithm.as_str(),
+                    job.id,
+                    devices.len()
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        let id = job.id.clone();
+        let service = self.clone();
+        tokio::spawn(async move { service.run_regeneration(job).await });
+        Ok(id)
+    }
+
+    /// Every device reached with the system key, in every domain.
+    async fn key_based_devices(&self) -> Result<Vec<AssetRow>, DeviceKeyError> {
+        let domains = self
+            .store
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let (rows, _) = self
+            .store
+            .assets(&AssetFilter {
+                domains,
+                auth_status: Some(AuthStatus::KeyBased),
+                limit: 100_000,
+                ..AssetFilter::default()
+            })
+            .await?;
+        Ok(rows)
+    }
+
+    /// Resumes the regeneration a previous process left running.
+    pub(super) async fn resume_regeneration(&self) -> Result<(), DeviceKeyError> {
+        for mut job in self.store.running_jobs(KIND).await? {
+            job.node = self.node.clone();
+            let service = self.clone();
+            tokio::spawn(async move { service.run_regeneration(job).await });
+        }
+        Ok(())
+    }
+
+    async fn run_regeneration(&self, mut job: JobRow) {
+        if let Err(e) = self.regenerate_devices(&mut job).await {
+            tracing::error!(job = %job.id, error = %e, "the key regeneration stopped; it resumes at the next start");
+        }
+    }
+
+    async fn regenerate_devices(&self, job: &mut JobRow) -> Result<(), DeviceKeyError> {
+        let mut state = self.require_key_state().await?;
+        let Some((pending, pending_job)) = state.pending.clone() else {
+            job.status = "failed".to_owned();
+            job.updated_at = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            tx.update_job(job).await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        if pending_job != job.id {
+            return Ok(());
+        }
+        let keys = Keys {
+            old: self.private_key(state.current.version).await?,
+            old_fingerprint: state.current.fingerprint.clone(),
+            new: self.private_key(pending.version).await?,
+            new_line: pending.public_key.clone(),
+        };
+        let finished: Vec<_> = outcomes_of(job).into_iter().map(|o| o.asset_id).collect();
+        for asset in self.key_based_devices().await? {
+            if finished.contains(&asset.id) {
+                continue;
+            }
+            let result = self.rotate_device(&asset, &keys).await;
+            self.record_outcome(job, result).await?;
+            crash_point("after_device");
+        }
+        // Every reachable device has the new key: it becomes current, the old one is destroyed.
+        let old = state.current.clone();
+        state.retired.push(old.fingerprint.clone());
+        state.current = pending;
+        state.pending = None;
+        self.finish_job(job);
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        Self::save_key_state(&mut tx, &state).await?;
+        tx.delete_sealed_secret_version(SYSTEM_KEY_OWNER, OWNER_ID, old.version)
+            .await?;
+        tx.update_job(job).await?;
+        tx.append_audit(
+            &event(
+                &job.created_by,
+                "system_key.regenerated",
+                ("system_key", OWNER_ID),
+                if job.status == "succeeded" {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                &RequestOrigin::host(),
+                format!(
+                    "key {} is current; old key {} destroyed; job {} {} ({} device(s))",
+                    state.current.fingerprint, old.fingerprint, job.id, job.status, job.done
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn login(
+        &self,
+        asset: &AssetRow,
+        key: &SecretString,
+    ) -> Result<SshSession, SshError> {
+        let target = SshTarget::new(asset.address.clone(), asset.port);
+        let creds = SshCredentials::private_key(asset.auth_username.clone(), key.clone(), None);
+        self.ssh
+            .connect(&target, &policy_for(asset, false), &creds)
+            .await
+    }
+
+    /// Moves one device from the old key to the new one: add, verify, remove.
+    async fn rotate_device(&self, asset: &AssetRow, keys: &Keys) -> DeviceOutcome {
+        let user = asset.auth_username.as_str();
+        // Done already (before a restart)? Then only the old key may be left to remove.
+        if let Ok(session) = self.login(asset, &keys.new).await {
+            let removed = remove_authorized_keys(
+                &session,
+                &Become::None,
+                SHELL,
+                user,
+                KeyRemoval::Fingerprint(&keys.old_fingerprint),
+            )
+            .await;
+            let _ = session.close().await;
+            return match removed {
+                Ok(_) => outcome(asset, "succeeded", "the new key logs in; the old key is gone"),
+                Err(e) => outcome(
+                    asset,
+                    "succeeded",
+                    format!("the new key logs in; the old key could not be removed: {e}"),
+                ),
+            };
+        }
+        let session = match self.login(asset, &keys.old).await {
+            Ok(s) => s,
+            Err(SshError::AuthFailed { .. }) => {
+                return outcome(
+                    asset,
+                    "failed",
+                    "the device refused the current system key (key conflict)",
+                )
+            }
+            Err(e) => {
+                return outcome(
+                    asset,
+                    "unreachable",
+                    format!("{e}; it keeps the old key and will be in key conflict when next reached"),
+                )
+            }
+        };
+        let added = add_authorized_key(&session, &Become::None, SHELL, user, &keys.new_line).await;
+        if let Err(e) = added {
+            let _ = session.close().await;
+            return outcome(asset, "failed", format!("the new key could not be added: {e}"));
+        }
+        crash_point("after_add");
+        match self.login(asset, &keys.new).await {
+            Ok(check) => {
+                let _ = check.close().await;
+            }
+            Err(e) => {
+                let _ = session.close().await;
+                return outcome(
+                    asset,
+                    "failed",
+                    format!("the new key was added but its login failed ({e}); the old key stays"),
+                );
+            }
+        }
+        let removed = remove_authorized_keys(
+            &session,
+            &Become::None,
+            SHELL,
+            user,
+            KeyRemoval::Fingerprint(&keys.old_fingerprint),
+        )
+        .await;
+        let _ = session.close().await;
+        match removed {
+            Ok(_) => outcome(asset, "succeeded", "new key added and verified; old key removed"),
+            Err(e) => outcome(
+                asset,
+                "succeeded",
+                format!("new key added and verified; the old key could not be removed: {e}"),
+            ),
+        }
+    }
+}
