@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;
+pub mod device_keys;
 pub mod domains;
 mod hashing;
 pub mod inventory;
@@ -16,7 +17,6 @@ mod throttle;
 pub mod users;
 pub mod vault;
 pub mod webhooks;
-pub mod device_keys;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};

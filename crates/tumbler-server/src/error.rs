@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tumbler_core::{
-    AuditError, AuthError, CertificateError, ChangeSecretError, DomainError, InventoryError,
-    MailServiceError, PolicyError, RoleError, UserError, VaultError, WebhookServiceError,
-    DeviceKeyError,
+    AuditError, AuthError, CertificateError, ChangeSecretError, DeviceKeyError, DomainError,
+    InventoryError, MailServiceError, PolicyError, RoleError, UserError, VaultError,
+    WebhookServiceError,
 };
 
 /// An error answer of the JSON API.

@@ -7,10 +7,10 @@ use crate::state::AppState;
 use secrecy::SecretString;
 use std::sync::Arc;
 use tumbler_core::{
-    AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService, DeviceKeyError,
-    DeviceKeyService, DomainError,
-    DomainService, EngineSettings, InventoryService, MailService, MasterKeyError, MasterKeySource,
-    PolicyService, RoleError, RoleService, UserService, Vault, VaultError, WebhookService,
+    AuditService, AuthService, AuthSettings, CertificateService, ChangeSecretService,
+    DeviceKeyError, DeviceKeyService, DomainError, DomainService, EngineSettings, InventoryService,
+    MailService, MasterKeyError, MasterKeySource, PolicyService, RoleError, RoleService,
+    UserService, Vault, VaultError, WebhookService,
 };
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};

@@ -4,8 +4,8 @@ use crate::metrics::Metrics;
 use std::sync::Arc;
 use tumbler_core::{
     AuditService, AuthService, CertificateService, ChangeSecretService, DeviceKeyService,
-    DomainService,
-    InventoryService, MailService, PolicyService, RoleService, UserService, Vault, WebhookService,
+    DomainService, InventoryService, MailService, PolicyService, RoleService, UserService, Vault,
+    WebhookService,
 };
 use tumbler_store::Store;
 

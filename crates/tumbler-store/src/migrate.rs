@@ -24,7 +24,10 @@ const SQLITE: &[Migration] = &[
         include_str!("../migrations/shared/0008_change_secret.sql"),
     ),
     (9, include_str!("../migrations/shared/0009_webhooks.sql")),
-    (10, include_str!("../migrations/shared/0010_device_keys.sql")),
+    (
+        10,
+        include_str!("../migrations/shared/0010_device_keys.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -45,7 +48,10 @@ const POSTGRES: &[Migration] = &[
         include_str!("../migrations/shared/0008_change_secret.sql"),
     ),
     (9, include_str!("../migrations/shared/0009_webhooks.sql")),
-    (10, include_str!("../migrations/shared/0010_device_keys.sql")),
+    (
+        10,
+        include_str!("../migrations/shared/0010_device_keys.sql"),
+    ),
 ];
 
 /// Serialises migrations of several nodes sharing one PostgreSQL database.

@@ -468,6 +468,15 @@ impl SshHost {
     pub async fn restart_with_new_host_key(&mut self) -> Result<String, SshHostError> {
         kill_and_reap(&mut self.child);
         let fingerprint = generate_host_key(&self.root.path().join("etc").join("ssh"))?;
+        self.start_again().await?;
+        self.fingerprint = fingerprint.clone();
+        Ok(fingerprint)
+    }
+
+    /// Starts `sshd` again on the same port with the same host key, users and files (a
+    /// device coming back after being down); a running one is stopped first.
+    pub async fn start_again(&mut self) -> Result<(), SshHostError> {
+        kill_and_reap(&mut self.child);
         let mut child = spawn_host(self.root.path())?;
         match wait_ready(
             &mut child,
@@ -479,8 +488,7 @@ impl SshHost {
         {
             Ok(()) => {
                 self.child = child;
-                self.fingerprint = fingerprint.clone();
-                Ok(fingerprint)
+                Ok(())
             }
             Err(Ready::PortTaken(log)) => {
                 kill_and_reap(&mut child);

@@ -68,7 +68,10 @@ pub fn encrypt_private_key(
 ) -> Result<String, SshError> {
     let key = decode(pem)?;
     let encrypted = key
-        .encrypt(&mut rand::rngs::OsRng, passphrase.expose_secret().as_bytes())
+        .encrypt(
+            &mut rand::rngs::OsRng,
+            passphrase.expose_secret().as_bytes(),
+        )
         .map_err(|_| key_error("the key could not be encrypted"))?;
     let text = encrypted
         .to_openssh(LineEnding::LF)
@@ -84,7 +87,9 @@ pub fn check_private_key_with(
     russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
         .map(|_| ())
         .map_err(|e| match e {
-            russh::keys::Error::KeyIsEncrypted => key_error("the key is encrypted and needs its passphrase"),
+            russh::keys::Error::KeyIsEncrypted => {
+                key_error("the key is encrypted and needs its passphrase")
+            }
             _ => key_error("not an OpenSSH/PEM private key, or the passphrase is wrong"),
         })
 }
@@ -151,7 +156,10 @@ mod tests {
         let text = encrypt_private_key(&pem, &phrase).expect("encrypted");
         let exported = SecretString::from(text);
         assert!(check_private_key_with(&exported, None).is_err());
-        assert!(check_private_key_with(&exported, Some(&SecretString::from("wrong".to_owned()))).is_err());
+        assert!(
+            check_private_key_with(&exported, Some(&SecretString::from("wrong".to_owned())))
+                .is_err()
+        );
         check_private_key_with(&exported, Some(&phrase)).expect("opens");
     }
 

@@ -228,12 +228,23 @@ impl DeviceKeyService {
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
         let policy = policy_for(asset, false);
-        match connect_device(&self.ssh, &self.store, &self.vault, self.clock.as_ref(), asset, &policy)
-            .await
-            .map_err(|e| e.to_string())?
+        match connect_device(
+            &self.ssh,
+            &self.store,
+            &self.vault,
+            self.clock.as_ref(),
+            asset,
+            &policy,
+        )
+        .await
+        .map_err(|e| e.to_string())?
         {
             DeviceLogin::Session(s) => {
-                return Ok((s, Become::Sudo(SecretString::from(String::new())), asset.auth_username.clone()))
+                return Ok((
+                    s,
+                    Become::Sudo(SecretString::from(String::new())),
+                    asset.auth_username.clone(),
+                ))
             }
             DeviceLogin::Failed(e) => return Err(format!("the device's key login failed: {e}")),
             DeviceLogin::Password => {}
@@ -276,7 +287,9 @@ impl DeviceKeyService {
         let secret = open(account.id.to_string(), account.current_version).await?;
         let creds = match account.secret_type {
             SecretType::Password => SshCredentials::password(&account.username, secret.clone()),
-            SecretType::SshKey => SshCredentials::private_key(&account.username, secret.clone(), None),
+            SecretType::SshKey => {
+                SshCredentials::private_key(&account.username, secret.clone(), None)
+            }
         };
         let become_root = match account.options.get("become").map(String::as_str) {
             Some("none") => Become::None,
@@ -349,7 +362,11 @@ impl DeviceKeyService {
         .await;
         if let Err(e) = added {
             let _ = session.close().await;
-            return outcome(asset, false, format!("the system key could not be installed: {e}"));
+            return outcome(
+                asset,
+                false,
+                format!("the system key could not be installed: {e}"),
+            );
         }
         for old in &state.retired {
             let _ = tumbler_connectors::ssh::remove_authorized_keys(
@@ -368,7 +385,11 @@ impl DeviceKeyService {
         };
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key, None);
-        match self.ssh.connect(&target, &policy_for(asset, false), &creds).await {
+        match self
+            .ssh
+            .connect(&target, &policy_for(asset, false), &creds)
+            .await
+        {
             Ok(s) => {
                 let _ = s.close().await;
             }
@@ -382,7 +403,9 @@ impl DeviceKeyService {
         }
         match self.set_mode(asset, AuthStatus::KeyBased, admin_user).await {
             Ok(()) => {
-                notes.push(format!("system key installed for {admin_user} and verified"));
+                notes.push(format!(
+                    "system key installed for {admin_user} and verified"
+                ));
                 outcome(asset, true, notes.join("; "))
             }
             Err(e) => outcome(asset, false, e.to_string()),
@@ -399,7 +422,11 @@ impl DeviceKeyService {
     ) -> DeviceOutcome {
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key.clone(), passphrase.cloned());
-        match self.ssh.connect(&target, &policy_for(asset, false), &creds).await {
+        match self
+            .ssh
+            .connect(&target, &policy_for(asset, false), &creds)
+            .await
+        {
             Ok(s) => {
                 let _ = s.close().await;
             }
@@ -423,7 +450,13 @@ impl DeviceKeyService {
             tx.delete_sealed_secrets(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
                 .await?;
             self.vault
-                .seal(&mut tx, ASSET_LOGIN_KEY_OWNER, asset.id.as_str(), version, &bytes)
+                .seal(
+                    &mut tx,
+                    ASSET_LOGIN_KEY_OWNER,
+                    asset.id.as_str(),
+                    version,
+                    &bytes,
+                )
                 .await?;
             tx.set_asset_auth(&asset.id, AuthStatus::KeyBasedCustom, admin_user)
                 .await?;

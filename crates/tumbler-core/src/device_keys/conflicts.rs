@@ -9,7 +9,9 @@ use crate::inventory::policy_for;
 use crate::{event, Principal, RequestOrigin};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tumbler_connectors::ssh::{change_password_chpasswd, ensure_user, Become, SshCredentials, SshTarget};
+use tumbler_connectors::ssh::{
+    change_password_chpasswd, ensure_user, Become, SshCredentials, SshTarget,
+};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::AuthStatus;
@@ -97,7 +99,10 @@ impl DeviceKeyService {
                 ));
             }
             if work.iter().any(|(a, _)| a.id == asset.id) {
-                return Err(invalid("devices", format!("{} is listed twice", asset.name)));
+                return Err(invalid(
+                    "devices",
+                    format!("{} is listed twice", asset.name),
+                ));
             }
             work.push((asset, device));
         }
@@ -111,7 +116,12 @@ impl DeviceKeyService {
                 "asset_id": a.id, "admin_user": d.admin_user, "create_user": d.create_user
             })).collect::<Vec<_>>(),
         });
-        let job = self.new_job(KIND, &principal.user.username, work.len(), payload.to_string());
+        let job = self.new_job(
+            KIND,
+            &principal.user.username,
+            work.len(),
+            payload.to_string(),
+        );
         let mut tx = self.store.begin().await?;
         tx.insert_job(&job).await?;
         tx.append_audit(
@@ -134,14 +144,23 @@ impl DeviceKeyService {
             let mut job = job;
             for (asset, device) in work {
                 let result = if asset.auth_status != AuthStatus::KeyConflict {
-                    let mut o = outcome(&asset, true, format!("not in key conflict ({})", asset.auth_status));
+                    let mut o = outcome(
+                        &asset,
+                        true,
+                        format!("not in key conflict ({})", asset.auth_status),
+                    );
                     o.status = "skipped".to_owned();
                     o
                 } else {
                     match &key {
                         Some(key) => {
                             service
-                                .switch_to_custom_key(&asset, &device.admin_user, key, passphrase.as_ref())
+                                .switch_to_custom_key(
+                                    &asset,
+                                    &device.admin_user,
+                                    key,
+                                    passphrase.as_ref(),
+                                )
                                 .await
                         }
                         None => service.resolve_with_system_key(&asset, &device).await,
@@ -192,7 +211,11 @@ impl DeviceKeyService {
                     .await
                     {
                         let _ = session.close().await;
-                        return outcome(asset, false, format!("the user was created but its password could not be set: {e}"));
+                        return outcome(
+                            asset,
+                            false,
+                            format!("the user was created but its password could not be set: {e}"),
+                        );
                     }
                 }
                 Ok(_) => {}
@@ -207,10 +230,19 @@ impl DeviceKeyService {
         }
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::password(user, password.clone());
-        match self.ssh.connect(&target, &policy_for(asset, false), &creds).await {
+        match self
+            .ssh
+            .connect(&target, &policy_for(asset, false), &creds)
+            .await
+        {
             Ok(session) => {
-                self.install_system_key(asset, user, false, Some((session, Become::None, user.to_owned())))
-                    .await
+                self.install_system_key(
+                    asset,
+                    user,
+                    false,
+                    Some((session, Become::None, user.to_owned())),
+                )
+                .await
             }
             Err(e) => outcome(asset, false, format!("the admin login failed: {e}")),
         }

@@ -65,7 +65,13 @@ fn final_status(outcomes: &[DeviceOutcome]) -> &'static str {
 
 impl DeviceKeyService {
     /// A new running job row.
-    pub(super) fn new_job(&self, kind: &str, created_by: &str, total: usize, payload: String) -> JobRow {
+    pub(super) fn new_job(
+        &self,
+        kind: &str,
+        created_by: &str,
+        total: usize,
+        payload: String,
+    ) -> JobRow {
         let now = self.clock.now();
         JobRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -109,7 +115,10 @@ impl DeviceKeyService {
                 &crate::RequestOrigin {
                     source: self.node.clone(),
                 },
-                format!("{} (job {}): {}: {}", outcome.asset_name, job.id, outcome.status, outcome.message),
+                format!(
+                    "{} (job {}): {}: {}",
+                    outcome.asset_name, job.id, outcome.status, outcome.message
+                ),
             ),
             job.updated_at,
         )

@@ -46,10 +46,7 @@ pub(crate) enum DeviceLogin {
     Failed(SshError),
 }
 
-async fn system_keys(
-    store: &Store,
-    vault: &Vault,
-) -> Result<Vec<SecretString>, DeviceKeyError> {
+async fn system_keys(store: &Store, vault: &Vault) -> Result<Vec<SecretString>, DeviceKeyError> {
     let Some(json) = store.meta("system_ssh_key").await? else {
         return Ok(Vec::new());
     };
@@ -144,9 +141,11 @@ pub(crate) async fn connect_device(
             if refused_all && asset.auth_status == AuthStatus::KeyBased {
                 set_status(store, clock, asset, AuthStatus::KeyConflict).await?;
             }
-            Ok(DeviceLogin::Failed(last.unwrap_or(SshError::InvalidPrivateKey {
-                reason: "there is no system key",
-            })))
+            Ok(DeviceLogin::Failed(last.unwrap_or(
+                SshError::InvalidPrivateKey {
+                    reason: "there is no system key",
+                },
+            )))
         }
     }
 }

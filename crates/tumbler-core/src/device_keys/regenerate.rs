@@ -228,11 +228,7 @@ impl DeviceKeyService {
         Ok(())
     }
 
-    async fn login(
-        &self,
-        asset: &AssetRow,
-        key: &SecretString,
-    ) -> Result<SshSession, SshError> {
+    async fn login(&self, asset: &AssetRow, key: &SecretString) -> Result<SshSession, SshError> {
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(asset.auth_username.clone(), key.clone(), None);
         self.ssh
@@ -255,7 +251,11 @@ impl DeviceKeyService {
             .await;
             let _ = session.close().await;
             return match removed {
-                Ok(_) => outcome(asset, "succeeded", "the new key logs in; the old key is gone"),
+                Ok(_) => outcome(
+                    asset,
+                    "succeeded",
+                    "the new key logs in; the old key is gone",
+                ),
                 Err(e) => outcome(
                     asset,
                     "succeeded",
@@ -263,27 +263,32 @@ impl DeviceKeyService {
                 ),
             };
         }
-        let session = match self.login(asset, &keys.old).await {
-            Ok(s) => s,
-            Err(SshError::AuthFailed { .. }) => {
-                return outcome(
-                    asset,
-                    "failed",
-                    "the device refused the current system key (key conflict)",
-                )
-            }
-            Err(e) => {
-                return outcome(
+        let session =
+            match self.login(asset, &keys.old).await {
+                Ok(s) => s,
+                Err(SshError::AuthFailed { .. }) => {
+                    return outcome(
+                        asset,
+                        "failed",
+                        "the device refused the current system key (key conflict)",
+                    )
+                }
+                Err(e) => return outcome(
                     asset,
                     "unreachable",
-                    format!("{e}; it keeps the old key and will be in key conflict when next reached"),
-                )
-            }
-        };
+                    format!(
+                        "{e}; it keeps the old key and will be in key conflict when next reached"
+                    ),
+                ),
+            };
         let added = add_authorized_key(&session, &Become::None, SHELL, user, &keys.new_line).await;
         if let Err(e) = added {
             let _ = session.close().await;
-            return outcome(asset, "failed", format!("the new key could not be added: {e}"));
+            return outcome(
+                asset,
+                "failed",
+                format!("the new key could not be added: {e}"),
+            );
         }
         crash_point("after_add");
         match self.login(asset, &keys.new).await {
@@ -309,7 +314,11 @@ impl DeviceKeyService {
         .await;
         let _ = session.close().await;
         match removed {
-            Ok(_) => outcome(asset, "succeeded", "new key added and verified; old key removed"),
+            Ok(_) => outcome(
+                asset,
+                "succeeded",
+                "new key added and verified; old key removed",
+            ),
             Err(e) => outcome(
                 asset,
                 "succeeded",

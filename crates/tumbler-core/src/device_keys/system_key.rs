@@ -190,7 +190,11 @@ impl DeviceKeyService {
         origin: &RequestOrigin,
     ) -> Result<String, DeviceKeyError> {
         require(principal, Permission::SettingsManage)?;
-        if secrecy::ExposeSecret::expose_secret(passphrase).chars().count() < 12 {
+        if secrecy::ExposeSecret::expose_secret(passphrase)
+            .chars()
+            .count()
+            < 12
+        {
             return Err(super::invalid(
                 "passphrase",
                 "the passphrase must be at least 12 characters",
@@ -214,7 +218,10 @@ impl DeviceKeyService {
                 ("system_key", OWNER_ID),
                 Outcome::Success,
                 origin,
-                format!("key {} exported with a passphrase", state.current.fingerprint),
+                format!(
+                    "key {} exported with a passphrase",
+                    state.current.fingerprint
+                ),
             ),
             now,
         )

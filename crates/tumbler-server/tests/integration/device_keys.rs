@@ -1,0 +1,351 @@
+//! Device keys against real sshd hosts: three devices switch to the system key (their admin
+//! user created through the privileged account); one is down while the key is regenerated;
+//! the two running ones end with only the new key and still log in; the third, back, is in
+//! key conflict at the next contact and is resolved with the admin password (a user that did
+//! not exist yet), and another conflict with an uploaded custom key with a passphrase.
+
+use super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
+use super::support::{call, ok};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tumbler_connectors::ssh::{
+    encrypt_private_key, generate_key_pair, public_key_fingerprint, public_key_line,
+};
+use tumbler_domain::ssh_key::KeyAlgorithm;
+use tumbler_testkit::app::TestApp;
+use tumbler_testkit::logs::LogCapture;
+use tumbler_testkit::sshd::{SshHost, TestUser};
+
+const ADMIN_PASSWORD_TYPED: &str = "canary-Device-Admin-9e1f";
+const PASSPHRASE: &str = "canary-Passphrase-31c7";
+
+/// Waits for a job to end; returns it.
+pub(super) async fn wait_for_job(app: &TestApp, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = ok(
+            app,
+            token,
+            Method::GET,
+            &format!("/api/v1/jobs/{id}"),
+            None,
+            200,
+        )
+        .await;
+        if job["status"] != "running" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn started(app: &TestApp, token: &str, path: &str, body: Value) -> String {
+    let r = ok(app, token, Method::POST, path, Some(body), 202).await;
+    r["job_id"].as_str().unwrap().to_owned()
+}
+
+async fn asset(app: &TestApp, token: &str, id: &str) -> Value {
+    ok(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/assets/{id}"),
+        None,
+        200,
+    )
+    .await
+}
+
+async fn test_asset(app: &TestApp, token: &str, id: &str) -> Value {
+    ok(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/assets/{id}/test"),
+        None,
+        200,
+    )
+    .await
+}
+
+async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
+    let out = host
+        .run_inside_ok(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(public_key_fingerprint)
+        .collect()
+}
+
+#[tokio::test]
+async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_are_resolved() {
+    let logs = LogCapture::install();
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let mut hosts = Vec::new();
+    let mut assets = Vec::new();
+    for i in 0..3 {
+        let host = SshHost::start(&[TestUser::new("ops", OPS_PASSWORD).with_sudo()])
+            .await
+            .unwrap();
+        let id = linux_asset(&app, &token, &format!("device{i}"), &host).await;
+        account(
+            &app,
+            &token,
+            &id,
+            "ops",
+            OPS_PASSWORD,
+            true,
+            json!({"become": "sudo"}),
+        )
+        .await;
+        hosts.push(host);
+        assets.push(id);
+    }
+    let key = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/system/ssh-key",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(key["algorithm"], "ed25519", "{key}");
+    let first_fp = key["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(
+        public_key_fingerprint(key["public_key"].as_str().unwrap()),
+        Some(first_fp.clone())
+    );
+
+    // Bad requests say why.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{}/authentication", assets[0]),
+        Some(json!({"mode": "system_key", "admin_user": "bad name"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].clone()),
+        (400, json!("admin_user")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/system/ssh-key/regenerate",
+        Some(json!({"algorithm": "dss"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("DSS"),
+        "{body}"
+    );
+
+    // Three devices move to the system key, the admin user created through ops.
+    for id in &assets {
+        let job = started(
+            &app,
+            &token,
+            &format!("/api/v1/assets/{id}/authentication"),
+            json!({"mode": "system_key", "admin_user": "tumbler", "create_user": true}),
+        )
+        .await;
+        let job = wait_for_job(&app, &token, &job).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let a = asset(&app, &token, id).await;
+        assert_eq!(a["auth_status"], "key_based", "{a}");
+        assert_eq!(a["auth_username"], "tumbler");
+    }
+    for host in &hosts {
+        assert_eq!(fingerprints(host, "tumbler").await, vec![first_fp.clone()]);
+    }
+
+    // One device is down while the key is regenerated.
+    hosts[2].kill();
+    let job = started(
+        &app,
+        &token,
+        "/api/v1/system/ssh-key/regenerate",
+        json!({"algorithm": "ecdsa", "bits": 256}),
+    )
+    .await;
+    let job = wait_for_job(&app, &token, &job).await;
+    assert_eq!(job["status"], "partial", "{job}");
+    let outcomes = job["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 3, "{job}");
+    let down = outcomes
+        .iter()
+        .find(|o| o["asset_id"] == assets[2].as_str())
+        .unwrap();
+    assert_eq!(down["status"], "unreachable", "{job}");
+    let key = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/system/ssh-key",
+        None,
+        200,
+    )
+    .await;
+    let new_fp = key["fingerprint"].as_str().unwrap().to_owned();
+    assert_ne!(new_fp, first_fp);
+    assert_eq!(key["algorithm"], "ecdsa-p256");
+    assert!(key["regeneration_job"].is_null(), "{key}");
+    // The running devices have only the new key and log in with it.
+    for (host, id) in hosts.iter().zip(&assets).take(2) {
+        assert_eq!(fingerprints(host, "tumbler").await, vec![new_fp.clone()]);
+        let a = test_asset(&app, &token, id).await;
+        assert_eq!(a["connectivity"], "ok", "{a}");
+        assert_eq!(a["auth_status"], "key_based", "{a}");
+    }
+
+    // The third comes back with only the old key: the next contact finds the conflict.
+    hosts[2].start_again().await.unwrap();
+    assert_eq!(
+        fingerprints(&hosts[2], "tumbler").await,
+        vec![first_fp.clone()]
+    );
+    let a = test_asset(&app, &token, &assets[2]).await;
+    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    let listed = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/assets?auth_status=key_conflict",
+        None,
+        200,
+    )
+    .await;
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![assets[2].as_str()]);
+
+    // Resolved with the system key and an admin user that does not exist yet (created
+    // through the privileged account, with the password typed here).
+    let job = started(
+        &app,
+        &token,
+        "/api/v1/key-conflicts/resolve",
+        json!({"mode": "system_key", "devices": [{"asset_id": assets[2], "admin_user": "netadmin",
+               "admin_password": ADMIN_PASSWORD_TYPED, "create_user": true}]}),
+    )
+    .await;
+    let job = wait_for_job(&app, &token, &job).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let a = test_asset(&app, &token, &assets[2]).await;
+    assert_eq!(
+        (a["auth_status"].clone(), a["auth_username"].clone()),
+        (json!("key_based"), json!("netadmin")),
+        "{a}"
+    );
+    assert_eq!(
+        fingerprints(&hosts[2], "netadmin").await,
+        vec![new_fp.clone()]
+    );
+    assert!(super::change_secret::ssh_logs_in(&hosts[2], "netadmin", ADMIN_PASSWORD_TYPED).await);
+
+    // Another conflict, resolved with an uploaded key that has a passphrase.
+    hosts[0]
+        .run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])
+        .await
+        .unwrap();
+    let a = test_asset(&app, &token, &assets[0]).await;
+    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    let custom = generate_key_pair(KeyAlgorithm::Ed25519, "custom").unwrap();
+    hosts[0]
+        .authorize_key("ops", &public_key_line(&custom).unwrap())
+        .await
+        .unwrap();
+    let encrypted =
+        encrypt_private_key(&custom, &SecretString::from(PASSPHRASE.to_owned())).unwrap();
+    // A wrong passphrase is refused before anything starts.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/key-conflicts/resolve",
+        Some(
+            json!({"mode": "custom_key", "private_key": encrypted, "passphrase": "wrong",
+                    "devices": [{"asset_id": assets[0], "admin_user": "ops"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].clone()),
+        (400, json!("private_key")),
+        "{body}"
+    );
+    let job = started(
+        &app,
+        &token,
+        "/api/v1/key-conflicts/resolve",
+        json!({"mode": "custom_key", "private_key": encrypted, "passphrase": PASSPHRASE,
+               "devices": [{"asset_id": assets[0], "admin_user": "ops"},
+                           {"asset_id": assets[1], "admin_user": "ops"}]}),
+    )
+    .await;
+    let job = wait_for_job(&app, &token, &job).await;
+    let outcomes = job["outcomes"].as_array().unwrap();
+    let by = |id: &str| {
+        outcomes
+            .iter()
+            .find(|o| o["asset_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by(&assets[0])["status"], "succeeded", "{job}");
+    assert_eq!(
+        by(&assets[1])["status"],
+        "skipped",
+        "not in conflict: {job}"
+    );
+    let a = test_asset(&app, &token, &assets[0]).await;
+    assert_eq!(a["auth_status"], "key_based_custom", "{a}");
+    assert_eq!(a["connectivity"], "ok", "{a}");
+
+    // The typed admin password, the passphrase and private keys appear nowhere.
+    let audit = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?limit=500",
+        None,
+        200,
+    )
+    .await
+    .to_string();
+    assert!(
+        audit.contains("resolve_key_conflict.device"),
+        "outcomes audited"
+    );
+    let logged = logs.contents();
+    for place in [
+        logged.as_str(),
+        &audit,
+        &hosts[2].command_log(),
+        &hosts[2].auth_log(),
+    ] {
+        assert!(
+            !place.contains(ADMIN_PASSWORD_TYPED),
+            "the admin password leaked"
+        );
+        assert!(!place.contains(PASSPHRASE), "the passphrase leaked");
+        assert!(!place.contains("PRIVATE KEY"), "a private key leaked");
+        assert!(!place.contains(OPS_PASSWORD), "the ops password leaked");
+    }
+    let _ = custom.expose_secret();
+}
