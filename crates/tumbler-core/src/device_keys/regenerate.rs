@@ -263,24 +263,25 @@ impl DeviceKeyService {
                 ),
             };
         }
-        let session =
-            match self.login(asset, &keys.old).await {
-                Ok(s) => s,
-                Err(SshError::AuthFailed { .. }) => {
-                    return outcome(
-                        asset,
-                        "failed",
-                        "the device refused the current system key (key conflict)",
-                    )
-                }
-                Err(e) => return outcome(
+        let session = match self.login(asset, &keys.old).await {
+            Ok(s) => s,
+            Err(SshError::AuthFailed { .. }) => {
+                return outcome(
+                    asset,
+                    "failed",
+                    "the device refused the current system key (key conflict)",
+                )
+            }
+            Err(e) => {
+                return outcome(
                     asset,
                     "unreachable",
                     format!(
                         "{e}; it keeps the old key and will be in key conflict when next reached"
                     ),
-                ),
-            };
+                )
+            }
+        };
         let added = add_authorized_key(&session, &Become::None, SHELL, user, &keys.new_line).await;
         if let Err(e) = added {
             let _ = session.close().await;
