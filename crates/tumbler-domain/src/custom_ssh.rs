@@ -188,6 +188,12 @@ impl CustomSshTemplate {
         if !types_new_secret {
             return Err(bad("no answer types {new_secret}"));
         }
+        // A login shell never ends by itself: only a last prompt proves the change took.
+        if self.command.trim().is_empty() && self.steps.last().is_some_and(|s| s.answer.is_some()) {
+            return Err(bad(
+                "without a command the last step must only wait for a confirmation (no answer)",
+            ));
+        }
         Ok(())
     }
 }
@@ -221,15 +227,15 @@ pub fn shipped_template(platform_id: &str) -> Option<CustomSshTemplate> {
                 step(r"commit complete", None),
             ],
         }),
-        // Cisco IOS: privileged EXEC via `enable` (answered with the privilege secret), then
+        // Cisco IOS: the login account must land in privileged EXEC (privilege 15; the
+        // template does not answer `enable`, whose prompt IOS may or may not show); then
         // `username ... secret` in configuration mode (IOS takes the secret on that line; it
         // is typed into the device's CLI, not run as a process), saved with `write memory`.
+        // IOS reads `?` as a request for help: exclude it from the task's password rules.
         "cisco_ios" => Some(CustomSshTemplate {
             command: String::new(),
             pty: true,
             steps: vec![
-                step(r"[>#]\s*$", Some("enable")),
-                step(r"(?i)password:|#\s*$", Some("{privilege_secret}")),
                 step(r"#\s*$", Some("configure terminal")),
                 step(
                     r"\(config\)#\s*$",

@@ -3,9 +3,10 @@
 //!
 //! Each edit reads the file, computes the new content here, and writes it back through a
 //! temporary file renamed over the old one, only if the file is still what was read (its
-//! SHA-256 is compared on the target). Symbolic links for `~/.ssh` or the file are refused,
-//! so root never writes where the account points it. Public keys are not secret; they travel
-//! on standard input anyway.
+//! SHA-256 is compared on the target). The file work runs as the account itself (root only
+//! gets there, then drops to the account with `runuser`), so nothing the account controls
+//! can make root read or write elsewhere; symbolic links are refused as well. Public keys
+//! are not secret; they travel on standard input anyway.
 
 use std::str::FromStr;
 
@@ -78,6 +79,8 @@ fn check_username(username: &str) -> Result<(), ChangeError> {
     let ok = !username.is_empty()
         && username.len() <= 32
         && !username.starts_with('-')
+        // An all-digit name would be looked up as a user id.
+        && !username.chars().all(|c| c.is_ascii_digit())
         && username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -90,13 +93,27 @@ fn check_username(username: &str) -> Result<(), ChangeError> {
     }
 }
 
-/// Shell code that sets `h` (home), `d` (~/.ssh) and `f` (the file) for `username`, failing
-/// when the user is unknown or a symbolic link is in the way.
+/// The root step that runs `script` as `username` itself (never as root: the account owns
+/// its `~/.ssh` and could point a path anywhere), with `runuser` when Tumbler is root, or
+/// directly when it is logged in as that account.
+fn as_account(username: &str, script: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(script);
+    format!(
+        "u={username}; s=$(echo {encoded} | base64 -d); \
+         if [ \"$(id -u)\" = 0 ]; then exec runuser -u \"$u\" -- /bin/sh -c \"$s\"; \
+         elif [ \"$(id -un)\" = \"$u\" ]; then exec /bin/sh -c \"$s\"; \
+         else echo \"only root or $u may edit the keys of $u\" >&2; exit 7; fi"
+    )
+}
+
+/// Shell code (run as the account) that sets `h` (home), `d` (~/.ssh) and `f` (the file),
+/// failing when the user is unknown or a symbolic link is in the way.
 fn locate(username: &str) -> String {
     format!(
-        "h=$(getent passwd {username} | cut -d: -f6); \
-         [ -n \"$h\" ] || {{ echo \"no such user: {username}\" >&2; exit 3; }}; \
-         d=\"$h/.ssh\"; f=\"$d/authorized_keys\"; \
+        "e=$(getent passwd {username}); \
+         [ \"${{e%%:*}}\" = {username} ] || {{ echo \"no such user: {username}\" >&2; exit 3; }}; \
+         h=$(printf %s \"$e\" | cut -d: -f6); d=\"$h/.ssh\"; f=\"$d/authorized_keys\"; \
          if [ -L \"$d\" ] || [ -L \"$f\" ]; then echo \"refusing a symbolic link at $d\" >&2; exit 5; fi; "
     )
 }
@@ -109,13 +126,22 @@ async fn read(
     username: &str,
 ) -> Result<String, ChangeError> {
     let script = format!("{}if [ -f \"$f\" ]; then cat \"$f\"; fi", locate(username));
-    let output = run_as_root(session, become_root, shell, &script, b"", &[]).await?;
+    let output = run_as_root(
+        session,
+        become_root,
+        shell,
+        &as_account(username, &script),
+        b"",
+        &[],
+    )
+    .await?;
     String::from_utf8(output.stdout.to_vec()).map_err(|_| ChangeError::TargetRefused {
         detail: "authorized_keys is not UTF-8 text".to_owned(),
     })
 }
 
-/// Replaces the file with `content` if it still holds `was`.
+/// Replaces the file with `content` if it still holds `was` (compared by SHA-256 on the
+/// target), through a temporary file renamed over it.
 async fn write(
     session: &SshSession,
     become_root: &Become,
@@ -132,19 +158,22 @@ async fn write(
         hash.as_str()
     };
     let script = format!(
-        "{locate}if [ -f \"$f\" ]; then cur=$(sha256sum < \"$f\" | cut -c1-64); else cur=none; fi; \
+        "{locate}umask 077; \
+         if [ -f \"$f\" ]; then \
+           cur=$( {{ sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || sha256 -r 2>/dev/null; }} < \"$f\" | cut -c1-64); \
+           [ -n \"$cur\" ] || {{ echo \"no SHA-256 tool (sha256sum, shasum or sha256) on the device\" >&2; exit 8; }}; \
+         else cur=none; fi; \
          case \"$cur\" in {hash}|{also}) ;; *) echo \"authorized_keys changed while it was being edited; try again\" >&2; exit 4;; esac; \
-         g=$(id -g {username}); umask 077; \
-         if [ ! -d \"$d\" ]; then mkdir \"$d\" && chown {username}:\"$g\" \"$d\" || exit 6; fi; \
-         t=\"$d/.authorized_keys.tumbler\"; rm -f \"$t\"; \
-         cat > \"$t\" && chown {username}:\"$g\" \"$t\" && chmod 600 \"$t\" && mv -f \"$t\" \"$f\"",
+         if [ ! -d \"$d\" ]; then mkdir \"$d\" || exit 6; fi; \
+         t=$(mktemp \"$d/.authorized_keys.XXXXXX\") || exit 6; \
+         cat > \"$t\" && chmod 600 \"$t\" && mv -f \"$t\" \"$f\"",
         locate = locate(username),
     );
     run_as_root(
         session,
         become_root,
         shell,
-        &script,
+        &as_account(username, &script),
         content.as_bytes(),
         &[],
     )
@@ -244,7 +273,7 @@ mod tests {
 
     #[test]
     fn odd_usernames_are_refused() {
-        for name in ["", "-x", "a b", "a;b", "a$(x)", "a\"b"] {
+        for name in ["", "-x", "a b", "a;b", "a$(x)", "a\"b", "0", "1000"] {
             assert!(check_username(name).is_err(), "{name}");
         }
         check_username("svc.backup_01").expect("fine");

@@ -112,7 +112,10 @@ pub(super) fn scrub(text: &str, secrets: &[&str]) -> String {
 /// Whether `shell` can be put on a command line as it is (an absolute path, no spaces or
 /// quotes).
 pub(super) fn check_shell(shell: &str) -> Result<(), ChangeError> {
-    if !shell.starts_with('/') || shell.contains(|c: char| c.is_whitespace() || c == '\'') {
+    let plain = shell
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+    if !shell.starts_with('/') || !plain {
         return Err(ChangeError::Unsupported(
             "the shell must be an absolute path",
         ));

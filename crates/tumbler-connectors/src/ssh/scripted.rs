@@ -15,6 +15,9 @@ use super::become_root::scrub;
 use super::session::SshSession;
 use super::SshError;
 
+/// How much of the latest output a pattern is matched against.
+const SEARCH_WINDOW: usize = 64 * 1024;
+
 /// One expected prompt and its answer.
 pub struct ScriptStep<'a> {
     /// What the output must match.
@@ -91,6 +94,19 @@ pub enum ScriptError {
     Interrupted,
 }
 
+impl ScriptError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Ssh(e) => e.code(),
+            Self::PromptMismatch { .. } => "prompt_mismatch",
+            Self::PromptTimeout { .. } => "timeout",
+            Self::Ended { .. } | Self::Failed { .. } => "target_refused",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// A failed conversation and whether the new secret had been typed before it failed.
 #[derive(Debug)]
 pub struct ScriptFailure {
@@ -142,14 +158,18 @@ pub async fn run_template(
         exit_status: None,
         closed: false,
     };
-    let said = |bytes: &[u8]| scrub(&String::from_utf8_lossy(bytes), secrets);
+    // Secrets are removed from the whole transcript before its last lines are quoted, so a
+    // match that ends inside an echoed secret cannot leave part of it in an error.
+    let said = |text: &[u8]| scrub(&String::from_utf8_lossy(text), secrets);
     let mut seen = 0usize;
     for (i, step) in steps.iter().enumerate() {
         let deadline = tokio::time::Instant::now() + step.timeout;
         let expected = step.pattern.as_str().to_owned();
         loop {
-            if let Some(m) = step.pattern.find(&out.text[seen..]) {
-                seen += m.end();
+            // Only the recent output is searched, so a chatty target costs linear time.
+            let from = seen.max(out.text.len().saturating_sub(SEARCH_WINDOW));
+            if let Some(m) = step.pattern.find(&out.text[from..]) {
+                seen = from + m.end();
                 break;
             }
             if out.closed {
@@ -161,7 +181,7 @@ pub async fn run_template(
                             .exit_status
                             .map(|s| format!(" with status {s}"))
                             .unwrap_or_default(),
-                        said: said(&out.text[seen..]),
+                        said: said(&out.text),
                     },
                     new_secret_sent,
                 ));
@@ -184,7 +204,7 @@ pub async fn run_template(
                             step: i + 1,
                             expected,
                             secs,
-                            seen: said(fresh),
+                            seen: said(&out.text),
                         }
                     };
                     return Err(fail(error, new_secret_sent));
@@ -236,7 +256,7 @@ pub async fn run_template(
         Some(status) => Err(fail(
             ScriptError::Failed {
                 status,
-                said: said(&out.text[seen..]),
+                said: said(&out.text),
             },
             new_secret_sent,
         )),

@@ -513,7 +513,12 @@ impl ChangeSecretService {
             None => None,
         };
         // root's password (for `become = su`), or a network device's `enable` secret.
-        let root = ["root", "enable"]
+        let names: &[&str] = if platform.unix_like {
+            &["root"]
+        } else {
+            &["root", "enable"]
+        };
+        let root = names
             .iter()
             .find_map(|name| {
                 all_accounts
@@ -840,35 +845,36 @@ impl ChangeSecretService {
                 }
             }
         };
-        // Where the method adds the new secret beside the old one (Redis), the one that lost
-        // goes: the old one once the new one is committed, the new one when the old one stays.
-        if let Some(session) = shared.filter(|_| changer.keeps_old_secret() && reached_target) {
-            match &outcome {
-                ChangeOutcome::Committed => {
-                    self.remove_old_secret(exec, changer, session, &fresh, new, &who)
-                        .await
-                }
-                ChangeOutcome::NotChanged(_) => {
-                    let line = match self
-                        .finish_on_target(changer, session, &account.username, new, None)
-                        .await
-                    {
-                        Ok(_) => format!("{who}: the new secret, which did not prove itself, was removed"),
-                        Err(f) => format!(
-                            "{who}: the new secret could not be removed ({}); it may still work there",
-                            f.reason()
-                        ),
-                    };
-                    self.log_line(&exec.id, &line).await;
-                }
-                _ => {}
-            }
-        }
-        if let Err(e) = self
+        let committed = matches!(outcome, ChangeOutcome::Committed);
+        let not_changed = matches!(outcome, ChangeOutcome::NotChanged(_));
+        let stored = self
             .apply_outcome(exec, &mut record, &fresh, version, outcome)
-            .await
-        {
+            .await;
+        if let Err(e) = &stored {
             tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
+        }
+        // Where the method adds the new secret beside the old one (Redis, SSH keys), the one
+        // that lost goes, once the outcome is stored: the old one after the new one is
+        // committed, the new one when the old one stays.
+        if let Some(session) = shared.filter(|_| changer.keeps_old_secret() && reached_target) {
+            if committed && stored.is_ok() {
+                self.remove_old_secret(exec, changer, session, &fresh, new, &who)
+                    .await
+            } else if not_changed {
+                let line = match self
+                    .finish_on_target(changer, session, &account.username, new, None)
+                    .await
+                {
+                    Ok(_) => {
+                        format!("{who}: the new secret, which did not prove itself, was removed")
+                    }
+                    Err(f) => format!(
+                        "{who}: the new secret could not be removed ({}); it may still work there",
+                        f.reason()
+                    ),
+                };
+                self.log_line(&exec.id, &line).await;
+            }
         }
     }
 
@@ -1093,7 +1099,6 @@ impl ChangeSecretService {
     }
 }
 
-/// The account Tumbler logs in with to change others: the first privileged account.
 /// How secrets change on an asset of `platform` for a task: SSH keys in `authorized_keys`; a
 /// task's own custom-SSH template on any SSH asset; else the platform's own method (its
 /// shipped template for custom-SSH platforms).
@@ -1126,6 +1131,7 @@ fn method_for(platform: &Platform, spec: &TaskSpec) -> Method {
     }
 }
 
+/// The account Tumbler logs in with to change others: the first privileged account.
 fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
     accounts
         .iter()

@@ -195,6 +195,12 @@ fn fill(
                             ),
                         )
                     })?;
+                if value.expose_secret().contains(['\n', '\r']) {
+                    return Err(Failure::new(
+                        "unsupported_secret",
+                        "a secret with a line break cannot be typed at a prompt",
+                    ));
+                }
                 out.extend_from_slice(value.expose_secret().as_bytes());
             }
         }
@@ -448,7 +454,23 @@ impl ChangeSecretService {
                 .map_err(change_error_failure)
             }
             (ChangeSession::Ssh(session), Method::Custom(template)) => {
-                let login = changer.privileged.as_ref().map(|(_, s)| s);
+                // The username is typed into commands and configuration lines: plain
+                // characters only, so it cannot add words to them.
+                if username.is_empty()
+                    || !username
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+                {
+                    return Err(Failure::new(
+                        "unsupported_secret",
+                        "the username cannot be typed into a template (letters, digits, '.', '_', '-', '@' only)",
+                    ));
+                }
+                let login = changer
+                    .privileged
+                    .as_ref()
+                    .filter(|(a, _)| a.secret_type == SecretType::Password)
+                    .map(|(_, s)| s);
                 let secrets = [
                     (Placeholder::NewSecret, Some(new)),
                     (Placeholder::LoginSecret, login),

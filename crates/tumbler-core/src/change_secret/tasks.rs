@@ -291,7 +291,10 @@ fn validate(
             return Err(invalid("params", format!("unknown parameter {key:?}")));
         };
         let ok = if allowed.is_empty() {
-            value.starts_with('/') && !value.contains(|c: char| c.is_whitespace() || c == '\'')
+            value.starts_with('/')
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
         } else {
             allowed.contains(&value.as_str())
         };
@@ -503,6 +506,12 @@ impl ChangeSecretService {
         apply!(secret_type);
         apply!(password_rules);
         apply!(ssh_key);
+        if patch.clear_custom_ssh && patch.custom_ssh.is_some() {
+            return Err(invalid(
+                "custom_ssh",
+                "give a template or clear_custom_ssh, not both",
+            ));
+        }
         if patch.clear_custom_ssh {
             spec.custom_ssh = None;
             changed.push("custom_ssh");
