@@ -76,6 +76,16 @@ enum Command {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// The system SSH key Tumbler reaches devices with (after `tumbler login`).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Device access: key conflicts (after `tumbler login`).
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -136,6 +146,44 @@ enum UserCommand {
     Unlock {
         /// Login name.
         username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Show the system key's algorithm, fingerprint and public key.
+    Show,
+    /// Regenerate it on every key-based device (waits for the job).
+    Regenerate {
+        /// ed25519 (default), ecdsa or rsa. DSS is not offered.
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Key size: ECDSA 256 or 384, RSA 2048, 3072 or 4096.
+        #[arg(long)]
+        bits: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Resolve the key conflict of devices: install the system key with the device admin's
+    /// password (asked, or read with --secret-stdin), or log in with an uploaded key file.
+    ResolveConflict {
+        /// Devices (names or ids).
+        #[arg(required = true)]
+        devices: Vec<String>,
+        /// The device admin user.
+        #[arg(long)]
+        admin_user: String,
+        /// Create the admin user through the device's privileged account when it is missing.
+        #[arg(long)]
+        create_user: bool,
+        /// Use this private key file (custom key) instead of the system key.
+        #[arg(long)]
+        key_file: Option<std::path::PathBuf>,
+        /// Read the admin password (or the key's passphrase) from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
     },
 }
 
@@ -409,6 +457,33 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             AccountCommand::List { asset } => commands::inventory::account_list(&env, asset).await,
             AccountCommand::Verify { asset, username } => {
                 commands::inventory::account_verify(&env, &asset, &username).await
+            }
+        },
+        Command::Key { command } => match command {
+            KeyCommand::Show => commands::keys::show(&env).await,
+            KeyCommand::Regenerate { algorithm, bits } => {
+                commands::keys::regenerate(&env, algorithm, bits).await
+            }
+        },
+        Command::Device { command } => match command {
+            DeviceCommand::ResolveConflict {
+                devices,
+                admin_user,
+                create_user,
+                key_file,
+                secret_stdin,
+            } => {
+                commands::keys::resolve_conflict(
+                    &env,
+                    commands::keys::Resolve {
+                        devices,
+                        admin_user,
+                        create_user,
+                        key_file,
+                        secret_stdin,
+                    },
+                )
+                .await
             }
         },
         Command::Task { command } => match command {

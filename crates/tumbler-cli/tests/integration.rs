@@ -1259,3 +1259,87 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
         server.stop();
     }
 }
+
+#[tokio::test]
+async fn key_commands_show_regenerate_and_resolve_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (hosts, ids) = key_based_devices(&server, &api, 2).await;
+    let home = dir.path().join("home");
+    let cli = |args: &[&str], input: &str| client(&home, &server.url, args, input);
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{}\n", api.password),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(&["key", "show"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    let first = authorized_fingerprints(&hosts[0]).await;
+    assert!(
+        shown.contains(&first[0]) && shown.contains("ed25519"),
+        "{shown}"
+    );
+
+    // dev1 loses the key: the next contact finds the conflict.
+    hosts[1]
+        .run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])
+        .await
+        .unwrap();
+    let tested = api
+        .json(
+            &server,
+            reqwest::Method::POST,
+            &format!("/api/v1/assets/{}/test", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(tested["auth_status"], "key_conflict", "{tested}");
+
+    let out = cli(&["key", "regenerate", "--algorithm", "dss"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("DSS"), "{}", stderr(&out));
+    let out = cli(
+        &["key", "regenerate", "--algorithm", "ecdsa", "--bits", "384"],
+        "",
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("dev0"), "{}", stdout(&out));
+    let now = authorized_fingerprints(&hosts[0]).await;
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, first);
+
+    // Resolved with a new admin user, created with the password typed on standard input.
+    let out = cli(
+        &[
+            "device",
+            "resolve-conflict",
+            "dev1",
+            "--admin-user",
+            "keyadmin",
+            "--create-user",
+            "--secret-stdin",
+        ],
+        "canary-Cli-Admin-Pw-4b\n",
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("succeeded"), "{}", stdout(&out));
+    let a = api
+        .json(
+            &server,
+            reqwest::Method::POST,
+            &format!("/api/v1/assets/{}/test", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(a["auth_status"], "key_based", "{a}");
+    assert_eq!(a["auth_username"], "keyadmin", "{a}");
+    let (_, log) = server.stop();
+    assert!(
+        !log.contains("canary-Cli-Admin-Pw-4b"),
+        "the password leaked"
+    );
+}

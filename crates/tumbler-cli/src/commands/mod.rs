@@ -5,6 +5,7 @@ pub mod backup;
 pub mod check_config;
 pub mod client;
 pub mod inventory;
+pub mod keys;
 pub mod rotate;
 pub mod serve;
 pub mod tasks;

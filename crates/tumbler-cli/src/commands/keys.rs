@@ -1,0 +1,153 @@
+//! `tumbler key ...` and `tumbler device ...`: the system SSH key and key conflicts through the
+//! REST API (after `tumbler login`). Passwords, private keys and passphrases are read from a
+//! prompt, standard input or a file, never the command line. Commands that start a job wait
+//! for it and exit non-zero unless every device succeeded.
+
+use super::client::{read_secret, request};
+use super::{other, CliError};
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How often a waiting command asks how the job is going.
+const POLL: Duration = Duration::from_millis(500);
+/// How long a waiting command waits.
+const JOB_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// `tumbler key show`
+pub async fn show(env: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let key = request(env, Method::GET, "/api/v1/system/ssh-key", None).await?;
+    println!("algorithm:    {}", key["algorithm"].as_str().unwrap_or("?"));
+    println!(
+        "fingerprint:  {}",
+        key["fingerprint"].as_str().unwrap_or("?")
+    );
+    println!(
+        "generated at: {}",
+        key["generated_at"].as_str().unwrap_or("?")
+    );
+    if let Some(job) = key["regeneration_job"].as_str() {
+        println!("regeneration under way: job {job}");
+    }
+    println!("{}", key["public_key"].as_str().unwrap_or(""));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for a job and prints each device's outcome; success when every device succeeded or
+/// was skipped.
+async fn wait_for_job(env: &[(String, String)], id: &str) -> Result<ExitCode, CliError> {
+    let deadline = Instant::now() + JOB_DEADLINE;
+    let job = loop {
+        let job = request(env, Method::GET, &format!("/api/v1/jobs/{id}"), None).await?;
+        if job["status"] != "running" {
+            break job;
+        }
+        if Instant::now() > deadline {
+            return Err(other(format!(
+                "job {id} is still running; see GET /api/v1/jobs/{id}"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    for o in job["outcomes"].as_array().into_iter().flatten() {
+        println!(
+            "{:<24} {:<12} {}",
+            o["asset_name"].as_str().unwrap_or(""),
+            o["status"].as_str().unwrap_or(""),
+            o["message"].as_str().unwrap_or("")
+        );
+    }
+    let status = job["status"].as_str().unwrap_or("?");
+    println!("job {id}: {status}");
+    Ok(if status == "succeeded" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn job_id(started: &Value) -> Result<String, CliError> {
+    started["job_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| other("the server answered without a job id"))
+}
+
+/// `tumbler key regenerate`
+pub async fn regenerate(
+    env: &[(String, String)],
+    algorithm: Option<String>,
+    bits: Option<u32>,
+) -> Result<ExitCode, CliError> {
+    let started = request(
+        env,
+        Method::POST,
+        "/api/v1/system/ssh-key/regenerate",
+        Some(json!({"algorithm": algorithm, "bits": bits})),
+    )
+    .await?;
+    let id = job_id(&started)?;
+    println!("Regenerating the system key (job {id})...");
+    wait_for_job(env, &id).await
+}
+
+/// What `tumbler device resolve-conflict` was given.
+pub struct Resolve {
+    /// Devices (names or ids).
+    pub devices: Vec<String>,
+    /// The device admin user.
+    pub admin_user: String,
+    /// Create the admin user through the privileged account when missing.
+    pub create_user: bool,
+    /// Use this private key file instead of the system key.
+    pub key_file: Option<PathBuf>,
+    /// Read the password or passphrase from standard input.
+    pub secret_stdin: bool,
+}
+
+/// `tumbler device resolve-conflict`
+pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<ExitCode, CliError> {
+    let mut ids = Vec::new();
+    for d in &r.devices {
+        ids.push(super::inventory::asset_id(env, d).await?);
+    }
+    let body = match &r.key_file {
+        None => {
+            let password = read_secret(
+                &format!("Password of {} on the device(s): ", r.admin_user),
+                r.secret_stdin,
+            )?;
+            json!({
+                "mode": "system_key",
+                "devices": ids.iter().map(|id| json!({"asset_id": id, "admin_user": r.admin_user,
+                    "admin_password": password.expose_secret(), "create_user": r.create_user}))
+                    .collect::<Vec<_>>(),
+            })
+        }
+        Some(path) => {
+            let key = std::fs::read_to_string(path)
+                .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+            let passphrase = read_secret("Key passphrase (empty if none): ", r.secret_stdin)?;
+            let passphrase = (!passphrase.expose_secret().is_empty())
+                .then(|| passphrase.expose_secret().to_owned());
+            json!({
+                "mode": "custom_key", "private_key": key, "passphrase": passphrase,
+                "devices": ids.iter().map(|id| json!({"asset_id": id, "admin_user": r.admin_user}))
+                    .collect::<Vec<_>>(),
+            })
+        }
+    };
+    let started = request(
+        env,
+        Method::POST,
+        "/api/v1/key-conflicts/resolve",
+        Some(body),
+    )
+    .await?;
+    let id = job_id(&started)?;
+    println!("Resolving {} device(s) (job {id})...", ids.len());
+    wait_for_job(env, &id).await
+}
