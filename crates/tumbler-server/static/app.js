@@ -65,3 +65,15 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   rules.addEventListener("input", refresh);
 });
+
+// A private key file chosen in a form fills the text area it names (read in the browser).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const input of document.querySelectorAll("input[type=file][data-fills]")) {
+    input.addEventListener("change", () => {
+      const target = document.getElementById(input.dataset.fills);
+      const file = input.files && input.files[0];
+      if (!target || !file) return;
+      file.text().then((text) => { target.value = text; });
+    });
+  }
+});

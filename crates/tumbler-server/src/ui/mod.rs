@@ -8,6 +8,7 @@ mod assets;
 mod certificate;
 mod change_secret;
 mod change_task_form;
+mod device_keys;
 mod domain;
 mod mfa;
 mod node_forms;
@@ -80,6 +81,24 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(certificate::remove),
         )
         .route("/assets", get(asset_list::list))
+        .route(
+            "/assets/resolve-conflict",
+            axum::routing::post(device_keys::resolve),
+        )
+        .route(
+            "/assets/{id}/authentication",
+            axum::routing::post(device_keys::modify),
+        )
+        .route("/jobs/{id}", get(device_keys::job))
+        .route("/settings/device-key", get(device_keys::show))
+        .route(
+            "/settings/device-key/regenerate",
+            axum::routing::post(device_keys::regenerate),
+        )
+        .route(
+            "/settings/device-key/export",
+            axum::routing::post(device_keys::export),
+        )
         .route("/nodes", axum::routing::post(node_forms::create))
         .route("/nodes/{id}", axum::routing::post(node_forms::change))
         .route(
