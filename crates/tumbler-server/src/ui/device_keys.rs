@@ -68,16 +68,21 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn shown(e: DeviceKeyError) -> Result<String, Response> {
+/// A message to show for `e`, or the error page for what the user cannot act on.
+fn shown(e: DeviceKeyError) -> Result<String, Box<Response>> {
     match e {
-        DeviceKeyError::Forbidden => Err((
-            StatusCode::FORBIDDEN,
-            "You do not have permission for this.",
-        )
-            .into_response()),
+        DeviceKeyError::Forbidden => Err(Box::new(
+            (
+                StatusCode::FORBIDDEN,
+                "You do not have permission for this.",
+            )
+                .into_response(),
+        )),
         e @ (DeviceKeyError::Store(_) | DeviceKeyError::Vault(_)) => {
             tracing::error!(error = %e, "device key page failed");
-            Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+            Err(Box::new(
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+            ))
         }
         e => Ok(e.to_string()),
     }
@@ -95,7 +100,7 @@ async fn key_page(
         Err(e) => {
             return match shown(e) {
                 Ok(m) => (StatusCode::NOT_FOUND, m).into_response(),
-                Err(r) => r,
+                Err(r) => *r,
             }
         }
     };
@@ -139,7 +144,7 @@ pub async fn regenerate(
         Ok(job) => Redirect::to(&format!("/jobs/{job}")).into_response(),
         Err(e) => match shown(e) {
             Ok(m) => key_page(&state, &p, csrf, None, Some(m)).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -167,7 +172,7 @@ pub async fn export(
         Ok(key) => key_page(&state, &p, csrf, Some(key), None).await,
         Err(e) => match shown(e) {
             Ok(m) => key_page(&state, &p, csrf, None, Some(m)).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -271,7 +276,7 @@ pub async fn resolve(
         Ok(job) => Redirect::to(&format!("/jobs/{job}")).into_response(),
         Err(e) => match shown(e) {
             Ok(m) => resolve_page(&state, &p, csrf, &ids, Some(m)).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -319,7 +324,7 @@ pub async fn modify(
                 format!("{m}. Go back to the device's page and correct it."),
             )
                 .into_response(),
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
@@ -344,7 +349,7 @@ pub async fn job(
         }),
         Err(e) => match shown(e) {
             Ok(m) => (StatusCode::NOT_FOUND, m).into_response(),
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }
