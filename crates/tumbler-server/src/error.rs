@@ -339,12 +339,20 @@ impl From<ChangeSecretError> for ApiError {
 
 impl From<DeviceKeyError> for ApiError {
     fn from(e: DeviceKeyError) -> Self {
+        let e = match e {
+            DeviceKeyError::StepUp(inner) => return Self::from(inner),
+            other => other,
+        };
         let status = match &e {
             DeviceKeyError::Forbidden => StatusCode::FORBIDDEN,
             DeviceKeyError::NotFound(_) => StatusCode::NOT_FOUND,
             DeviceKeyError::Invalid { .. } => StatusCode::BAD_REQUEST,
             DeviceKeyError::RegenerationRunning(_) => StatusCode::CONFLICT,
-            DeviceKeyError::Vault(_) | DeviceKeyError::Store(_) => return Self::internal(&e),
+            // Answered as the step-up error it is (above); kept for completeness.
+            DeviceKeyError::StepUp(_) => StatusCode::UNAUTHORIZED,
+            DeviceKeyError::Vault(_)
+            | DeviceKeyError::Store(_)
+            | DeviceKeyError::KeyGeneration(_) => return Self::internal(&e),
         };
         let details = match &e {
             DeviceKeyError::Invalid { field, .. } => Some(serde_json::json!({ "field": field })),

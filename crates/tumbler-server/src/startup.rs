@@ -234,6 +234,7 @@ pub async fn open_services(
         store.clone(),
         vault.clone(),
         clock.clone(),
+        auth.clone(),
         TARGET_CONNECT_TIMEOUT,
         settings.account_timeout,
         settings.node_name.clone(),

@@ -89,6 +89,7 @@ pub(super) fn outcome(asset: &AssetRow, ok: bool, message: impl Into<String>) ->
     DeviceOutcome {
         asset_id: asset.id.clone(),
         asset_name: asset.name.clone(),
+        domain_id: asset.domain_id.to_string(),
         status: if ok { "succeeded" } else { "failed" }.to_owned(),
         message: message.into(),
     }
@@ -130,6 +131,7 @@ impl DeviceKeyService {
             AuthMode::Password => None,
             AuthMode::SystemKey => {
                 check_admin_user(&input.admin_user)?;
+                self.require_no_regeneration().await?;
                 None
             }
             AuthMode::CustomKey => {
@@ -352,21 +354,22 @@ impl DeviceKeyService {
                 }
             }
         }
-        let added = add_authorized_key(
-            &session,
-            &become_root,
-            SHELL,
-            admin_user,
-            &state.current.public_key,
-        )
-        .await;
-        if let Err(e) = added {
-            let _ = session.close().await;
-            return outcome(
-                asset,
-                false,
-                format!("the system key could not be installed: {e}"),
-            );
+        // During a regeneration the key about to become current goes in as well, so the
+        // device keeps working when the old key is retired.
+        let mut lines = vec![state.current.public_key.clone()];
+        if let Some((pending, _)) = &state.pending {
+            lines.push(pending.public_key.clone());
+        }
+        for line in &lines {
+            let added = add_authorized_key(&session, &become_root, SHELL, admin_user, line).await;
+            if let Err(e) = added {
+                let _ = session.close().await;
+                return outcome(
+                    asset,
+                    false,
+                    format!("the system key could not be installed: {e}"),
+                );
+            }
         }
         for old in &state.retired {
             let _ = tumbler_connectors::ssh::remove_authorized_keys(

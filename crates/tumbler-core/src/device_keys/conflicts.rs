@@ -83,7 +83,10 @@ impl DeviceKeyService {
                 input.private_key.as_ref(),
                 input.passphrase.as_ref(),
             )?),
-            ResolveMode::SystemKey => None,
+            ResolveMode::SystemKey => {
+                self.require_no_regeneration().await?;
+                None
+            }
         };
         let mut work: Vec<(AssetRow, ConflictDevice)> = Vec::new();
         for device in input.devices {

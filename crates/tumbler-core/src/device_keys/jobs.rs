@@ -15,6 +15,9 @@ pub struct DeviceOutcome {
     pub asset_id: AssetId,
     /// Its name.
     pub asset_name: String,
+    /// Its domain (a job's page shows each caller only the devices it may see).
+    #[serde(default)]
+    pub domain_id: String,
     /// `succeeded`, `failed`, `unreachable` or `skipped`.
     pub status: String,
     /// What happened, for people (never a secret).
@@ -137,7 +140,14 @@ impl DeviceKeyService {
     /// keys in memory) as interrupted.
     pub(super) async fn interrupt_stale_jobs(&self) -> Result<(), DeviceKeyError> {
         for kind in ["modify_authentication", "resolve_key_conflict"] {
-            for mut job in self.store.running_jobs(kind).await? {
+            // Only this node's: another node's running job is its own business.
+            for mut job in self
+                .store
+                .running_jobs(kind)
+                .await?
+                .into_iter()
+                .filter(|j| j.node == self.node)
+            {
                 job.status = "interrupted".to_owned();
                 job.updated_at = self.clock.now();
                 let mut tx = self.store.begin().await?;
@@ -160,8 +170,16 @@ impl DeviceKeyService {
             .job(id)
             .await?
             .ok_or(DeviceKeyError::NotFound("job"))?;
+        // Each caller sees only the outcomes of devices in its domains.
+        let visible: Vec<String> = principal
+            .visible_domains()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut outcomes = outcomes_of(&job);
+        outcomes.retain(|o| visible.contains(&o.domain_id));
         Ok(JobView {
-            outcomes: outcomes_of(&job),
+            outcomes,
             id: job.id,
             kind: job.kind,
             status: job.status,
@@ -182,6 +200,7 @@ mod tests {
         DeviceOutcome {
             asset_id: AssetId::from_string(status.to_owned()),
             asset_name: String::new(),
+            domain_id: String::new(),
             status: status.to_owned(),
             message: String::new(),
         }

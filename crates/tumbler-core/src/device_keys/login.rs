@@ -159,8 +159,12 @@ async fn set_status(
 ) -> Result<(), DeviceKeyError> {
     let now = clock.now();
     let mut tx = store.begin().await?;
-    tx.set_asset_auth(&asset.id, status, &asset.auth_username)
-        .await?;
+    if !tx
+        .move_asset_auth_status(&asset.id, asset.auth_status, status)
+        .await?
+    {
+        return Ok(());
+    }
     tx.append_audit(
         &event(
             "tumbler",

@@ -17,7 +17,7 @@ pub(crate) use login::{connect_device, DeviceLogin};
 pub use system_key::SystemKeyView;
 
 use crate::vault::{Vault, VaultError};
-use crate::{AuthError, Principal};
+use crate::{AuthError, AuthService, Principal};
 use std::sync::Arc;
 use std::time::Duration;
 use tumbler_connectors::ssh::SshConnector;
@@ -45,6 +45,12 @@ pub enum DeviceKeyError {
     /// A regeneration of the system key is under way.
     #[error("a regeneration of the system key is under way (job {0})")]
     RegenerationRunning(String),
+    /// A key pair could not be generated or encoded.
+    #[error("internal error: {0}")]
+    KeyGeneration(String),
+    /// The fresh second factor a sensitive action needs was missing or wrong.
+    #[error("{0}")]
+    StepUp(AuthError),
     /// The vault failed.
     #[error("internal error")]
     Vault(#[from] VaultError),
@@ -61,7 +67,8 @@ impl DeviceKeyError {
             Self::NotFound(_) => "not_found",
             Self::Invalid { .. } => "invalid_request",
             Self::RegenerationRunning(_) => "key_regeneration_running",
-            Self::Vault(_) | Self::Store(_) => "internal_error",
+            Self::StepUp(e) => e.code(),
+            Self::Vault(_) | Self::Store(_) | Self::KeyGeneration(_) => "internal_error",
         }
     }
 }
@@ -94,18 +101,22 @@ pub struct DeviceKeyService {
     store: Store,
     vault: Vault,
     clock: Arc<dyn Clock>,
+    /// Asks for the fresh second factor of a key export.
+    auth: AuthService,
     ssh: SshConnector,
     /// This node's name, recorded on the jobs it runs.
     node: String,
 }
 
 impl DeviceKeyService {
-    /// A service over `store` and `vault`; `connect_timeout` bounds each connection to a
-    /// device and `command_timeout` each command; jobs record `node` as theirs.
+    /// A service over `store` and `vault`, asking `auth` for step-up codes; `connect_timeout`
+    /// bounds each connection to a device and `command_timeout` each command; jobs record
+    /// `node` as theirs.
     pub fn new(
         store: Store,
         vault: Vault,
         clock: Arc<dyn Clock>,
+        auth: AuthService,
         connect_timeout: Duration,
         command_timeout: Duration,
         node: String,
@@ -114,6 +125,7 @@ impl DeviceKeyService {
             store,
             vault,
             clock,
+            auth,
             ssh: SshConnector::new()
                 .with_connect_timeout(connect_timeout)
                 .with_command_timeout(command_timeout),
@@ -121,9 +133,18 @@ impl DeviceKeyService {
         }
     }
 
-    /// At start: makes the system key pair if there is none, ends the jobs a previous process
-    /// left that cannot go on (their one-time passwords and keys lived in its memory), and
-    /// resumes an interrupted regeneration.
+    /// Refuses work that installs the system key while a regeneration is under way (the key
+    /// it would install is about to be retired).
+    pub(super) async fn require_no_regeneration(&self) -> Result<(), DeviceKeyError> {
+        match self.require_key_state().await?.pending {
+            Some((_, job)) => Err(DeviceKeyError::RegenerationRunning(job)),
+            None => Ok(()),
+        }
+    }
+
+    /// At start: makes the system key pair if there is none, ends the jobs this node's
+    /// previous process left that cannot go on (their one-time passwords and keys lived in its
+    /// memory), and resumes this node's interrupted regeneration.
     pub async fn start(&self) -> Result<(), DeviceKeyError> {
         self.ensure_system_key().await?;
         self.interrupt_stale_jobs().await?;

@@ -55,6 +55,7 @@ fn outcome(asset: &AssetRow, status: &str, message: impl Into<String>) -> Device
     DeviceOutcome {
         asset_id: asset.id.clone(),
         asset_name: asset.name.clone(),
+        domain_id: asset.domain_id.to_string(),
         status: status.to_owned(),
         message: message.into(),
     }
@@ -92,67 +93,98 @@ impl DeviceKeyService {
             },
             job.id.clone(),
         ));
-        let mut tx = self.store.begin().await?;
-        self.vault
-            .seal(
-                &mut tx,
-                SYSTEM_KEY_OWNER,
-                OWNER_ID,
-                version,
-                pem.expose_secret().as_bytes(),
+        let stage = async {
+            let mut tx = self.store.begin().await?;
+            self.vault
+                .seal(
+                    &mut tx,
+                    SYSTEM_KEY_OWNER,
+                    OWNER_ID,
+                    version,
+                    pem.expose_secret().as_bytes(),
+                )
+                .await?;
+            Self::save_key_state(&mut tx, &state).await?;
+            tx.insert_job(&job).await?;
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    "system_key.regenerate",
+                    ("system_key", OWNER_ID),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "new {} key {fingerprint} staged; job {} installs it on {} device(s)",
+                        algorithm.as_str(),
+                        job.id,
+                        devices.len()
+                    ),
+                ),
+                self.clock.now(),
             )
             .await?;
-        Self::save_key_state(&mut tx, &state).await?;
-        tx.insert_job(&job).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                "system_key.regenerate",
-                ("system_key", OWNER_ID),
-                Outcome::Success,
-                origin,
-                format!(
-                    "new {} key {fingerprint} staged; job {} installs it on {} device(s)",
-                    algorithm.as_str(),
-                    job.id,
-                    devices.len()
-                ),
-            ),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
+            tx.commit().await?;
+            Ok::<_, DeviceKeyError>(())
+        };
+        if let Err(e) = stage.await {
+            // Two requests at once: the second one's key version collides with the first's.
+            if let Some((_, running)) = self.require_key_state().await?.pending {
+                return Err(DeviceKeyError::RegenerationRunning(running));
+            }
+            return Err(e);
+        }
         let id = job.id.clone();
         let service = self.clone();
         tokio::spawn(async move { service.run_regeneration(job).await });
         Ok(id)
     }
 
-    /// Every device reached with the system key, in every domain.
+    /// Every device reached with the system key (in conflict too: a passing refusal may have
+    /// put it there while it still holds the current key), in every domain.
     async fn key_based_devices(&self) -> Result<Vec<AssetRow>, DeviceKeyError> {
-        let domains = self
+        const PAGE: i64 = 1000;
+        let domains: Vec<_> = self
             .store
             .domains()
             .await?
             .into_iter()
             .map(|d| d.id)
             .collect();
-        let (rows, _) = self
-            .store
-            .assets(&AssetFilter {
-                domains,
-                auth_status: Some(AuthStatus::KeyBased),
-                limit: 100_000,
-                ..AssetFilter::default()
-            })
-            .await?;
-        Ok(rows)
+        let mut all = Vec::new();
+        for status in [AuthStatus::KeyBased, AuthStatus::KeyConflict] {
+            let mut offset = 0;
+            loop {
+                let (rows, _) = self
+                    .store
+                    .assets(&AssetFilter {
+                        domains: domains.clone(),
+                        auth_status: Some(status),
+                        limit: PAGE,
+                        offset,
+                        ..AssetFilter::default()
+                    })
+                    .await?;
+                let n = i64::try_from(rows.len()).unwrap_or(PAGE);
+                all.extend(rows);
+                if n < PAGE {
+                    break;
+                }
+                offset += PAGE;
+            }
+        }
+        Ok(all)
     }
 
     /// Resumes the regeneration a previous process left running.
     pub(super) async fn resume_regeneration(&self) -> Result<(), DeviceKeyError> {
-        for mut job in self.store.running_jobs(KIND).await? {
-            job.node = self.node.clone();
+        // Only this node's (a regeneration another node runs goes on there).
+        for job in self
+            .store
+            .running_jobs(KIND)
+            .await?
+            .into_iter()
+            .filter(|j| j.node == self.node)
+        {
             let service = self.clone();
             tokio::spawn(async move { service.run_regeneration(job).await });
         }
@@ -160,9 +192,21 @@ impl DeviceKeyService {
     }
 
     async fn run_regeneration(&self, mut job: JobRow) {
-        if let Err(e) = self.regenerate_devices(&mut job).await {
-            tracing::error!(job = %job.id, error = %e, "the key regeneration stopped; it resumes at the next start");
+        // A store or vault failure is retried with a deliberate back-off (the job is
+        // idempotent: finished devices are skipped); after the last attempt it waits for the
+        // next start.
+        let mut pause = std::time::Duration::from_secs(1);
+        for attempt in 1..=5 {
+            match self.regenerate_devices(&mut job).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(job = %job.id, attempt, error = %e, "the key regeneration stopped; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
         }
+        tracing::error!(job = %job.id, "the key regeneration gave up; it resumes at the next start");
     }
 
     async fn regenerate_devices(&self, job: &mut JobRow) -> Result<(), DeviceKeyError> {
@@ -184,14 +228,34 @@ impl DeviceKeyService {
             new: self.private_key(pending.version).await?,
             new_line: pending.public_key.clone(),
         };
-        let finished: Vec<_> = outcomes_of(job).into_iter().map(|o| o.asset_id).collect();
-        for asset in self.key_based_devices().await? {
-            if finished.contains(&asset.id) {
-                continue;
+        // Until no key-based device is left without an outcome (one may have become key-based
+        // while the job ran).
+        loop {
+            let finished: Vec<_> = outcomes_of(job).into_iter().map(|o| o.asset_id).collect();
+            let todo: Vec<AssetRow> = self
+                .key_based_devices()
+                .await?
+                .into_iter()
+                .filter(|a| !finished.contains(&a.id))
+                .collect();
+            if todo.is_empty() {
+                break;
             }
-            let result = self.rotate_device(&asset, &keys).await;
-            self.record_outcome(job, result).await?;
-            crash_point("after_device");
+            for asset in todo {
+                let result = self.rotate_device(&asset, &keys).await;
+                if result.status == "succeeded" && asset.auth_status == AuthStatus::KeyConflict {
+                    let mut tx = self.store.begin().await?;
+                    tx.move_asset_auth_status(
+                        &asset.id,
+                        AuthStatus::KeyConflict,
+                        AuthStatus::KeyBased,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                self.record_outcome(job, result).await?;
+                crash_point("after_device");
+            }
         }
         // Every reachable device has the new key: it becomes current, the old one is destroyed.
         let old = state.current.clone();
@@ -204,6 +268,16 @@ impl DeviceKeyService {
         Self::save_key_state(&mut tx, &state).await?;
         tx.delete_sealed_secret_version(SYSTEM_KEY_OWNER, OWNER_ID, old.version)
             .await?;
+        // A device that was reached but could not take the new key holds only the retired
+        // one now: it is in conflict (resolved like one that was down).
+        for failed in outcomes_of(job).iter().filter(|o| o.status == "failed") {
+            tx.move_asset_auth_status(
+                &failed.asset_id,
+                AuthStatus::KeyBased,
+                AuthStatus::KeyConflict,
+            )
+            .await?;
+        }
         tx.update_job(job).await?;
         tx.append_audit(
             &event(
@@ -265,6 +339,14 @@ impl DeviceKeyService {
         }
         let session = match self.login(asset, &keys.old).await {
             Ok(s) => s,
+            // Already in conflict and still refusing: nothing for this job to do.
+            Err(SshError::AuthFailed { .. }) if asset.auth_status == AuthStatus::KeyConflict => {
+                return outcome(
+                    asset,
+                    "skipped",
+                    "still in key conflict (it refuses the system key): resolve it",
+                )
+            }
             Err(SshError::AuthFailed { .. }) => {
                 return outcome(
                     asset,

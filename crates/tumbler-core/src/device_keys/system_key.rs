@@ -75,8 +75,8 @@ pub(super) async fn new_key_pair(
         Ok::<_, tumbler_connectors::ssh::SshError>((pem, line, fingerprint))
     })
     .await
-    .map_err(|_| super::invalid("algorithm", "key generation stopped"))?;
-    made.map_err(|e| super::invalid("algorithm", e.to_string()))
+    .map_err(|_| DeviceKeyError::KeyGeneration("key generation stopped".to_owned()))?;
+    made.map_err(|e| DeviceKeyError::KeyGeneration(e.to_string()))
 }
 
 impl DeviceKeyService {
@@ -183,13 +183,19 @@ impl DeviceKeyService {
 
     /// The system private key encrypted with `passphrase` (OpenSSH format, bcrypt-pbkdf and
     /// AES-256-CTR), for a backup kept away from Tumbler. Administrators only; audited.
+    /// A fresh TOTP code is required, as for revealing a secret.
     pub async fn export_system_key(
         &self,
         principal: &Principal,
         passphrase: &SecretString,
+        totp: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<String, DeviceKeyError> {
         require(principal, Permission::SettingsManage)?;
+        self.auth
+            .step_up(principal, totp, "system_key.export", origin)
+            .await
+            .map_err(DeviceKeyError::StepUp)?;
         if secrecy::ExposeSecret::expose_secret(passphrase)
             .chars()
             .count()

@@ -62,6 +62,9 @@ pub struct ExportIn {
     /// The passphrase that encrypts the exported key (at least 12 characters).
     #[schema(value_type = String)]
     pub passphrase: SecretString,
+    /// A fresh TOTP code (the export is a sensitive action).
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 fn accepted(job_id: String) -> (StatusCode, Json<Value>) {
@@ -90,8 +93,8 @@ pub async fn regenerate(
     Ok(accepted(job))
 }
 
-/// The system private key encrypted with a passphrase, for a backup (administrators;
-/// audited; never cached).
+/// The system private key encrypted with a passphrase, for a backup (administrators with a
+/// fresh TOTP code; audited; never cached).
 #[utoipa::path(post, path = "/api/v1/system/ssh-key/export", request_body = ExportIn, responses((status = 200, description = "`{private_key}` (OpenSSH, encrypted)"), (status = 400), (status = 403)))]
 pub async fn export(
     State(state): State<AppState>,
@@ -101,7 +104,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let key = state
         .device_keys
-        .export_system_key(&p, &input.passphrase, &origin)
+        .export_system_key(&p, &input.passphrase, input.totp.as_deref(), &origin)
         .await?;
     let mut res = Json(json!({ "private_key": key })).into_response();
     res.headers_mut()

@@ -78,7 +78,9 @@ fn shown(e: DeviceKeyError) -> Result<String, Box<Response>> {
             )
                 .into_response(),
         )),
-        e @ (DeviceKeyError::Store(_) | DeviceKeyError::Vault(_)) => {
+        e @ (DeviceKeyError::Store(_)
+        | DeviceKeyError::Vault(_)
+        | DeviceKeyError::KeyGeneration(_)) => {
             tracing::error!(error = %e, "device key page failed");
             Err(Box::new(
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
@@ -166,7 +168,7 @@ pub async fn export(
     let passphrase = SecretString::from(get(&f, "passphrase").to_owned());
     match state
         .device_keys
-        .export_system_key(&p, &passphrase, &origin)
+        .export_system_key(&p, &passphrase, Some(get(&f, "totp")), &origin)
         .await
     {
         Ok(key) => key_page(&state, &p, csrf, Some(key), None).await,
@@ -299,7 +301,14 @@ pub async fn modify(
     let mode = match get(&f, "mode") {
         "system_key" => AuthMode::SystemKey,
         "custom_key" => AuthMode::CustomKey,
-        _ => AuthMode::Password,
+        "password" => AuthMode::Password,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "Choose how Tumbler should log in. Go back to the device's page.",
+            )
+                .into_response()
+        }
     };
     let secret = |name: &str| {
         let v = get(&f, name);

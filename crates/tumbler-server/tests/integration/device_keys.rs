@@ -349,3 +349,99 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     }
     let _ = custom.expose_secret();
 }
+
+#[tokio::test]
+async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passphrase() {
+    use super::support::Authenticator;
+    use std::sync::Arc;
+    use tumbler_connectors::ssh::check_private_key_with;
+    use tumbler_domain::ManualClock;
+    use tumbler_testkit::app::StoreKind;
+
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    let token = admin(&app).await;
+    let body = json!({"passphrase": PASSPHRASE});
+    let (status, out) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/system/ssh-key/export",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].clone()),
+        (403, json!("mfa_not_enrolled")),
+        "{out}"
+    );
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    let (status, out) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/system/ssh-key/export",
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].clone()),
+        (401, json!("totp_required")),
+        "{out}"
+    );
+    let short = json!({"passphrase": "short", "totp": authenticator.fresh_code()});
+    let (status, out) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/system/ssh-key/export",
+        Some(short),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["details"]["field"].clone()),
+        (400, json!("passphrase")),
+        "{out}"
+    );
+    let good = json!({"passphrase": PASSPHRASE, "totp": authenticator.fresh_code()});
+    let out = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/system/ssh-key/export",
+        Some(good),
+        200,
+    )
+    .await;
+    let exported = SecretString::from(out["private_key"].as_str().unwrap().to_owned());
+    assert!(exported
+        .expose_secret()
+        .contains("BEGIN OPENSSH PRIVATE KEY"));
+    assert!(
+        check_private_key_with(&exported, None).is_err(),
+        "encrypted"
+    );
+    check_private_key_with(&exported, Some(&SecretString::from(PASSPHRASE.to_owned()))).unwrap();
+    let key = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/system/ssh-key",
+        None,
+        200,
+    )
+    .await;
+    let audit = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?limit=200",
+        None,
+        200,
+    )
+    .await
+    .to_string();
+    assert!(audit.contains("system_key.export"), "audited");
+    assert!(!audit.contains(PASSPHRASE));
+    assert!(key["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
+}

@@ -371,6 +371,25 @@ impl Tx {
         Ok(())
     }
 
+    /// Moves an asset from auth status `from` to `to` (only if it is still in `from`: a mode
+    /// switch made meanwhile wins); returns whether it moved.
+    pub async fn move_asset_auth_status(
+        &mut self,
+        id: &AssetId,
+        from: AuthStatus,
+        to: AuthStatus,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE assets SET auth_status = $1 WHERE id = $2 AND auth_status = $3")
+                .bind(to.as_str())
+                .bind(id.as_str())
+                .bind(from.as_str())
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Replaces the nodes an asset belongs to.
     pub async fn set_asset_nodes(
         &mut self,
@@ -393,7 +412,8 @@ impl Tx {
         Ok(())
     }
 
-    /// Deletes an asset, its accounts and their sealed secrets; returns whether it existed.
+    /// Deletes an asset, its accounts, their sealed secrets and its custom login key; returns
+    /// whether it existed.
     pub async fn delete_asset(&mut self, id: &AssetId) -> Result<bool, StoreError> {
         sqlx::query(
             "DELETE FROM secrets WHERE owner_kind = 'account' AND owner_id IN (SELECT id FROM accounts WHERE asset_id = $1)",
@@ -402,6 +422,12 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;
+        sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
+            .bind(crate::ASSET_LOGIN_KEY_OWNER)
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
         for table in ["accounts", "asset_nodes"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
                 .bind(id.as_str())
