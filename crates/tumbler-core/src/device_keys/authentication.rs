@@ -208,6 +208,13 @@ impl DeviceKeyService {
     }
 
     async fn switch_to_password(&self, asset: &AssetRow) -> DeviceOutcome {
+        // The stored credentials must work before Tumbler relies on them again.
+        match self.privileged_session(asset).await {
+            Ok((session, _, _)) => {
+                let _ = session.close().await;
+            }
+            Err(e) => return outcome(asset, false, format!("{e}; nothing switched")),
+        }
         let write = async {
             let mut tx = self.store.begin().await?;
             tx.set_asset_auth(&asset.id, AuthStatus::PasswordBased, "")
@@ -248,6 +255,8 @@ impl DeviceKeyService {
                     asset.auth_username.clone(),
                 ))
             }
+            // In conflict: the stored privileged account may still get in.
+            DeviceLogin::Failed(_) if asset.auth_status == AuthStatus::KeyConflict => {}
             DeviceLogin::Failed(e) => return Err(format!("the device's key login failed: {e}")),
             DeviceLogin::Password => {}
         }

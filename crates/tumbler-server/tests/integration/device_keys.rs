@@ -317,6 +317,23 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     assert_eq!(a["auth_status"], "key_based_custom", "{a}");
     assert_eq!(a["connectivity"], "ok", "{a}");
 
+    // Back to the stored password: it is checked first, then the device switches.
+    let job = started(
+        &app,
+        &token,
+        &format!("/api/v1/assets/{}/authentication", assets[1]),
+        json!({"mode": "password"}),
+    )
+    .await;
+    let job = wait_for_job(&app, &token, &job).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let a = asset(&app, &token, &assets[1]).await;
+    assert_eq!(
+        (a["auth_status"].clone(), a["auth_username"].clone()),
+        (json!("password_based"), json!("")),
+        "{a}"
+    );
+
     // The typed admin password, the passphrase and private keys appear nowhere.
     let audit = ok(
         &app,
