@@ -108,20 +108,43 @@ impl Tx {
         Ok(())
     }
 
-    /// Stores a job's status, progress, outcomes and node.
-    pub async fn update_job(&mut self, j: &JobRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET status = $1, done = $2, outcomes = $3, node = $4, updated_at = $5 WHERE id = $6",
+    /// Stores a job's status, progress and outcomes, only while `j.node` still owns it (a
+    /// node that lost it to another writes nothing); returns whether it was stored.
+    pub async fn update_job(&mut self, j: &JobRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $1, done = $2, outcomes = $3, updated_at = $4 WHERE id = $5 AND node = $6",
         )
         .bind(&j.status)
         .bind(j.done)
         .bind(&j.outcomes)
-        .bind(&j.node)
         .bind(to_millis(j.updated_at))
         .bind(&j.id)
+        .bind(&j.node)
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes over a running job for `node` if it is still as `j` shows it (compare-and-set on
+    /// its node and last progress); returns whether it was taken.
+    pub async fn claim_job(
+        &mut self,
+        j: &JobRow,
+        node: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET node = $1, updated_at = $2 WHERE id = $3 AND node = $4 AND updated_at = $5 AND status = 'running'",
+        )
+        .bind(node)
+        .bind(to_millis(now))
+        .bind(&j.id)
+        .bind(&j.node)
+        .bind(to_millis(j.updated_at))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
     }
 }

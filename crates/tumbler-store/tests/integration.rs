@@ -91,6 +91,7 @@ contract!(
     sealed_secret_versions_are_never_overwritten,
     meta_values_upsert,
     a_domain_with_change_tasks_is_not_deleted,
+    a_job_is_written_only_by_the_node_that_holds_it,
 );
 
 fn t0() -> chrono::DateTime<Utc> {
@@ -469,4 +470,64 @@ async fn a_domain_with_change_tasks_is_not_deleted(store: &Store) {
     tx.delete_change_task(&task.id).await.unwrap();
     assert!(tx.delete_unused_domain(&domain.id).await.unwrap());
     tx.commit().await.unwrap();
+}
+
+async fn a_job_is_written_only_by_the_node_that_holds_it(store: &Store) {
+    use tumbler_store::JobRow;
+    let job = JobRow {
+        id: format!("job-{}", tumbler_domain::ids::UserId::generate()),
+        kind: "regenerate_key".to_owned(),
+        status: "running".to_owned(),
+        created_by: "admin".to_owned(),
+        node: "node-a".to_owned(),
+        total: 2,
+        done: 0,
+        payload: "{}".to_owned(),
+        outcomes: "[]".to_owned(),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_job(&job).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .running_jobs("regenerate_key")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.id == job.id)
+            .count(),
+        1
+    );
+    // node-b takes it over while it is as read; a second claim from the same view fails.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx
+        .claim_job(&job, "node-b", t0() + Duration::minutes(20))
+        .await
+        .unwrap());
+    assert!(!tx
+        .claim_job(&job, "node-c", t0() + Duration::minutes(20))
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    // node-a's progress is no longer written; node-b's is.
+    let mut stale = job.clone();
+    stale.done = 1;
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.update_job(&stale).await.unwrap());
+    let mut current = store.job(&job.id).await.unwrap().unwrap();
+    assert_eq!(current.node, "node-b");
+    current.done = 2;
+    current.status = "succeeded".to_owned();
+    assert!(tx.update_job(&current).await.unwrap());
+    tx.commit().await.unwrap();
+    let stored = store.job(&job.id).await.unwrap().unwrap();
+    assert_eq!((stored.done, stored.status.as_str()), (2, "succeeded"));
+    assert!(store
+        .running_jobs("regenerate_key")
+        .await
+        .unwrap()
+        .iter()
+        .all(|j| j.id != job.id));
 }

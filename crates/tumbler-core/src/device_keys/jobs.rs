@@ -104,7 +104,12 @@ impl DeviceKeyService {
         job.outcomes = serde_json::to_string(&all).unwrap_or_else(|_| "[]".to_owned());
         job.updated_at = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.update_job(job).await?;
+        if !tx.update_job(job).await? {
+            return Err(DeviceKeyError::RegenerationRunning(format!(
+                "job {} was taken over by another node",
+                job.id
+            )));
+        }
         tx.append_audit(
             &crate::event(
                 &job.created_by,

@@ -24,6 +24,8 @@ use tumbler_store::{AssetFilter, AssetRow, JobRow, SYSTEM_KEY_OWNER};
 
 /// The job kind.
 pub(super) const KIND: &str = "regenerate_key";
+/// Minutes without progress after which another node takes over a regeneration.
+const STALE_MINUTES: i64 = 15;
 /// The shell a device admin user's own `authorized_keys` is edited in.
 pub(super) const SHELL: &str = "/bin/sh";
 
@@ -177,14 +179,23 @@ impl DeviceKeyService {
 
     /// Resumes the regeneration a previous process left running.
     pub(super) async fn resume_regeneration(&self) -> Result<(), DeviceKeyError> {
-        // Only this node's (a regeneration another node runs goes on there).
-        for job in self
-            .store
-            .running_jobs(KIND)
-            .await?
-            .into_iter()
-            .filter(|j| j.node == self.node)
-        {
+        // This node's own, or one whose node has shown no progress for a long time (it died;
+        // taken over by compare-and-set, so two nodes never run it). A regeneration another
+        // live node runs goes on there.
+        let now = self.clock.now();
+        for mut job in self.store.running_jobs(KIND).await? {
+            let stale = now - job.updated_at > chrono::Duration::minutes(STALE_MINUTES);
+            if job.node != self.node && !stale {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            let taken = tx.claim_job(&job, &self.node, now).await?;
+            tx.commit().await?;
+            if !taken {
+                continue;
+            }
+            job.node = self.node.clone();
+            job.updated_at = now;
             let service = self.clone();
             tokio::spawn(async move { service.run_regeneration(job).await });
         }
@@ -199,6 +210,10 @@ impl DeviceKeyService {
         for attempt in 1..=5 {
             match self.regenerate_devices(&mut job).await {
                 Ok(()) => return,
+                Err(DeviceKeyError::RegenerationRunning(by)) => {
+                    tracing::warn!(job = %job.id, "the key regeneration goes on elsewhere: {by}");
+                    return;
+                }
                 Err(e) => {
                     tracing::error!(job = %job.id, attempt, error = %e, "the key regeneration stopped; trying again");
                     tokio::time::sleep(pause).await;
@@ -265,6 +280,10 @@ impl DeviceKeyService {
         self.finish_job(job);
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // Another node took the job over: it finishes it.
+        if !tx.update_job(job).await? {
+            return Ok(());
+        }
         Self::save_key_state(&mut tx, &state).await?;
         tx.delete_sealed_secret_version(SYSTEM_KEY_OWNER, OWNER_ID, old.version)
             .await?;
@@ -278,7 +297,6 @@ impl DeviceKeyService {
             )
             .await?;
         }
-        tx.update_job(job).await?;
         tx.append_audit(
             &event(
                 &job.created_by,
