@@ -73,6 +73,8 @@ impl RunningServer {
 
 /// How often the schedule and the stale-execution sweep run.
 const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(15);
+/// How often stopped device-key jobs are looked for.
+const KEY_JOBS_TICK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Opens everything, binds `config.listen`, and serves until [`RunningServer::shutdown`].
 pub async fn start(
@@ -119,6 +121,7 @@ pub async fn start(
         .await
         .map_err(StartupError::from)?;
     let scheduler = services.change_secret.spawn_background(SCHEDULER_TICK);
+    let key_jobs = services.device_keys.spawn_background(KEY_JOBS_TICK);
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -161,6 +164,7 @@ pub async fn start(
             }
         };
         scheduler.abort();
+        key_jobs.abort();
         services.store.close().await;
         served.map_err(ServeError::Io)
     });

@@ -108,14 +108,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Stores a job's status, progress and outcomes, only while `j.node` still owns it (a
+    /// Stores a job's status, progress (done and total) and outcomes, only while `j.node` still owns it (a
     /// node that lost it to another writes nothing); returns whether it was stored.
     pub async fn update_job(&mut self, j: &JobRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE jobs SET status = $1, done = $2, outcomes = $3, updated_at = $4 WHERE id = $5 AND node = $6",
+            "UPDATE jobs SET status = $1, done = $2, total = $3, outcomes = $4, updated_at = $5 WHERE id = $6 AND node = $7",
         )
         .bind(&j.status)
         .bind(j.done)
+        .bind(j.total)
         .bind(&j.outcomes)
         .bind(to_millis(j.updated_at))
         .bind(&j.id)

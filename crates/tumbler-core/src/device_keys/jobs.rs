@@ -8,6 +8,9 @@ use tumbler_domain::ids::AssetId;
 use tumbler_domain::permission::Permission;
 use tumbler_store::JobRow;
 
+/// Minutes without progress after which another node takes a job over.
+pub(super) const STALE_MINUTES: i64 = 15;
+
 /// One device's outcome in a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceOutcome {
@@ -101,6 +104,7 @@ impl DeviceKeyService {
         all.retain(|o| o.asset_id != outcome.asset_id);
         all.push(outcome.clone());
         job.done = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        job.total = job.total.max(job.done);
         job.outcomes = serde_json::to_string(&all).unwrap_or_else(|_| "[]".to_owned());
         job.updated_at = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -142,20 +146,24 @@ impl DeviceKeyService {
     }
 
     /// Marks the running jobs that cannot resume (they held one-time passwords or uploaded
-    /// keys in memory) as interrupted.
-    pub(super) async fn interrupt_stale_jobs(&self) -> Result<(), DeviceKeyError> {
+    /// keys in memory) as interrupted: this node's own at start, and at any time another
+    /// node's that showed no progress for the stale limit (claimed first by compare-and-set).
+    pub(super) async fn interrupt_stale_jobs(&self, at_start: bool) -> Result<(), DeviceKeyError> {
+        let now = self.clock.now();
         for kind in ["modify_authentication", "resolve_key_conflict"] {
-            // Only this node's: another node's running job is its own business.
-            for mut job in self
-                .store
-                .running_jobs(kind)
-                .await?
-                .into_iter()
-                .filter(|j| j.node == self.node)
-            {
-                job.status = "interrupted".to_owned();
-                job.updated_at = self.clock.now();
+            for mut job in self.store.running_jobs(kind).await? {
+                let own = job.node == self.node;
+                let stale = now - job.updated_at > chrono::Duration::minutes(STALE_MINUTES);
+                if !(own && at_start || !own && stale) {
+                    continue;
+                }
                 let mut tx = self.store.begin().await?;
+                if !own && !tx.claim_job(&job, &self.node, now).await? {
+                    continue;
+                }
+                job.node = self.node.clone();
+                job.status = "interrupted".to_owned();
+                job.updated_at = now;
                 tx.update_job(&job).await?;
                 tx.commit().await?;
             }

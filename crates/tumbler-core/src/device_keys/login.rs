@@ -150,6 +150,38 @@ pub(crate) async fn connect_device(
     }
 }
 
+/// Moves an asset from auth status `from` to `to` inside `tx` if it is still in `from`, with
+/// its audit event; returns whether it moved.
+pub(super) async fn move_status(
+    tx: &mut tumbler_store::Tx,
+    asset_id: &tumbler_domain::ids::AssetId,
+    asset_name: &str,
+    from: AuthStatus,
+    to: AuthStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DeviceKeyError> {
+    if !tx.move_asset_auth_status(asset_id, from, to).await? {
+        return Ok(false);
+    }
+    tx.append_audit(
+        &event(
+            "tumbler",
+            "asset.auth_status",
+            ("asset", asset_id.as_str()),
+            if to == AuthStatus::KeyConflict {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            &RequestOrigin::host(),
+            format!("{asset_name}: {from} -> {to}"),
+        ),
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Moves an asset between `key_based` and `key_conflict`, audited.
 async fn set_status(
     store: &Store,
@@ -157,33 +189,18 @@ async fn set_status(
     asset: &AssetRow,
     status: AuthStatus,
 ) -> Result<(), DeviceKeyError> {
-    let now = clock.now();
     let mut tx = store.begin().await?;
-    if !tx
-        .move_asset_auth_status(&asset.id, asset.auth_status, status)
-        .await?
-    {
-        return Ok(());
-    }
-    tx.append_audit(
-        &event(
-            "tumbler",
-            "asset.auth_status",
-            ("asset", asset.id.as_str()),
-            if status == AuthStatus::KeyConflict {
-                Outcome::Failure
-            } else {
-                Outcome::Success
-            },
-            &RequestOrigin::host(),
-            format!(
-                "{}: {} -> {} (login as {})",
-                asset.name, asset.auth_status, status, asset.auth_username
-            ),
-        ),
-        now,
+    if move_status(
+        &mut tx,
+        &asset.id,
+        &asset.name,
+        asset.auth_status,
+        status,
+        clock.now(),
     )
-    .await?;
-    tx.commit().await?;
+    .await?
+    {
+        tx.commit().await?;
+    }
     Ok(())
 }

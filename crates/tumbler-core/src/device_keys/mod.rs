@@ -106,6 +106,9 @@ pub struct DeviceKeyService {
     ssh: SshConnector,
     /// This node's name, recorded on the jobs it runs.
     node: String,
+    /// The regeneration jobs this process is running (the periodic check never starts one
+    /// twice).
+    running: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl DeviceKeyService {
@@ -130,6 +133,7 @@ impl DeviceKeyService {
                 .with_connect_timeout(connect_timeout)
                 .with_command_timeout(command_timeout),
             node,
+            running: Arc::default(),
         }
     }
 
@@ -147,7 +151,25 @@ impl DeviceKeyService {
     /// memory), and resumes this node's interrupted regeneration.
     pub async fn start(&self) -> Result<(), DeviceKeyError> {
         self.ensure_system_key().await?;
-        self.interrupt_stale_jobs().await?;
+        self.interrupt_stale_jobs(true).await?;
         self.resume_regeneration().await
+    }
+
+    /// Every `every`: resumes a regeneration that stopped (here, or on a node that stopped
+    /// making progress) and interrupts other nodes' stale jobs.
+    pub fn spawn_background(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = service.interrupt_stale_jobs(false).await {
+                    tracing::error!(error = %e, "checking stale device-key jobs failed");
+                }
+                if let Err(e) = service.resume_regeneration().await {
+                    tracing::error!(error = %e, "resuming the key regeneration failed");
+                }
+            }
+        })
     }
 }

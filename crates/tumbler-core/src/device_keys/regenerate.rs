@@ -6,7 +6,7 @@
 //! key is destroyed. Devices that were unreachable keep only the old key: the next contact
 //! puts them in `key_conflict`.
 
-use super::jobs::{outcomes_of, DeviceOutcome};
+use super::jobs::{outcomes_of, DeviceOutcome, STALE_MINUTES};
 use super::system_key::{new_key_pair, KeyInfo, OWNER_ID};
 use super::{require, DeviceKeyError, DeviceKeyService};
 use crate::inventory::policy_for;
@@ -24,8 +24,6 @@ use tumbler_store::{AssetFilter, AssetRow, JobRow, SYSTEM_KEY_OWNER};
 
 /// The job kind.
 pub(super) const KIND: &str = "regenerate_key";
-/// Minutes without progress after which another node takes over a regeneration.
-const STALE_MINUTES: i64 = 15;
 /// The shell a device admin user's own `authorized_keys` is edited in.
 pub(super) const SHELL: &str = "/bin/sh";
 
@@ -188,6 +186,10 @@ impl DeviceKeyService {
             if job.node != self.node && !stale {
                 continue;
             }
+            // Already running in this process.
+            if self.is_running(&job.id) {
+                continue;
+            }
             let mut tx = self.store.begin().await?;
             let taken = tx.claim_job(&job, &self.node, now).await?;
             tx.commit().await?;
@@ -202,10 +204,33 @@ impl DeviceKeyService {
         Ok(())
     }
 
-    async fn run_regeneration(&self, mut job: JobRow) {
+    fn is_running(&self, id: &str) -> bool {
+        self.running
+            .lock()
+            .map(|set| set.contains(id))
+            .unwrap_or(true)
+    }
+
+    async fn run_regeneration(&self, job: JobRow) {
+        let id = job.id.clone();
+        let fresh = self
+            .running
+            .lock()
+            .map(|mut set| set.insert(id.clone()))
+            .unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        self.run_regeneration_attempts(job).await;
+        if let Ok(mut set) = self.running.lock() {
+            set.remove(&id);
+        }
+    }
+
+    async fn run_regeneration_attempts(&self, mut job: JobRow) {
         // A store or vault failure is retried with a deliberate back-off (the job is
-        // idempotent: finished devices are skipped); after the last attempt it waits for the
-        // next start.
+        // idempotent: finished devices are skipped); after the last attempt the periodic check
+        // starts it again.
         let mut pause = std::time::Duration::from_secs(1);
         for attempt in 1..=5 {
             match self.regenerate_devices(&mut job).await {
@@ -221,7 +246,7 @@ impl DeviceKeyService {
                 }
             }
         }
-        tracing::error!(job = %job.id, "the key regeneration gave up; it resumes at the next start");
+        tracing::error!(job = %job.id, "the key regeneration stopped; the periodic check resumes it");
     }
 
     async fn regenerate_devices(&self, job: &mut JobRow) -> Result<(), DeviceKeyError> {
@@ -237,6 +262,8 @@ impl DeviceKeyService {
         if pending_job != job.id {
             return Ok(());
         }
+        // A retry after a failed final write starts from "running" again.
+        job.status = "running".to_owned();
         let keys = Keys {
             old: self.private_key(state.current.version).await?,
             old_fingerprint: state.current.fingerprint.clone(),
@@ -258,17 +285,23 @@ impl DeviceKeyService {
             }
             for asset in todo {
                 let result = self.rotate_device(&asset, &keys).await;
-                if result.status == "succeeded" && asset.auth_status == AuthStatus::KeyConflict {
+                let back =
+                    result.status == "succeeded" && asset.auth_status == AuthStatus::KeyConflict;
+                // Stored first: it fails when another node took the job over.
+                self.record_outcome(job, result).await?;
+                if back {
                     let mut tx = self.store.begin().await?;
-                    tx.move_asset_auth_status(
+                    super::login::move_status(
+                        &mut tx,
                         &asset.id,
+                        &asset.name,
                         AuthStatus::KeyConflict,
                         AuthStatus::KeyBased,
+                        self.clock.now(),
                     )
                     .await?;
                     tx.commit().await?;
                 }
-                self.record_outcome(job, result).await?;
                 crash_point("after_device");
             }
         }
@@ -290,10 +323,13 @@ impl DeviceKeyService {
         // A device that was reached but could not take the new key holds only the retired
         // one now: it is in conflict (resolved like one that was down).
         for failed in outcomes_of(job).iter().filter(|o| o.status == "failed") {
-            tx.move_asset_auth_status(
+            super::login::move_status(
+                &mut tx,
                 &failed.asset_id,
+                &failed.asset_name,
                 AuthStatus::KeyBased,
                 AuthStatus::KeyConflict,
+                now,
             )
             .await?;
         }

@@ -192,10 +192,7 @@ impl DeviceKeyService {
         origin: &RequestOrigin,
     ) -> Result<String, DeviceKeyError> {
         require(principal, Permission::SettingsManage)?;
-        self.auth
-            .step_up(principal, totp, "system_key.export", origin)
-            .await
-            .map_err(DeviceKeyError::StepUp)?;
+        // Checked before the code, which a refusal would otherwise use up.
         if secrecy::ExposeSecret::expose_secret(passphrase)
             .chars()
             .count()
@@ -206,6 +203,10 @@ impl DeviceKeyService {
                 "the passphrase must be at least 12 characters",
             ));
         }
+        self.auth
+            .step_up(principal, totp, "system_key.export", origin)
+            .await
+            .map_err(DeviceKeyError::StepUp)?;
         let state = self.require_key_state().await?;
         let pem = self.private_key(state.current.version).await?;
         let phrase = passphrase.clone();
