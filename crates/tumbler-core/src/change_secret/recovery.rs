@@ -1,16 +1,19 @@
 //! Recovery: executions whose worker died (a crash, a kill, a lost node) are ended
 //! `interrupted`, and every account they left staged is settled by logging in with the
 //! pending, then the current, then the previous secret; the store keeps the one that works.
+//! Where the method keeps the old secret beside the new one until it proves itself (Redis,
+//! SSH keys), a committed recovery then removes the old one, as the run would have.
 
 use super::engine::ChangeOutcome;
-use super::target::{Failure, Login};
+use super::target::{close, Failure, Login};
+use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::{event, RequestOrigin};
 use chrono::Duration;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_domain::platform;
-use tumbler_store::{AccountRow, AssetRow, ExecutionRow, RecordFilter};
+use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, StoreError};
 
 impl ChangeSecretService {
     /// Ends and settles executions nobody runs any more: at start (`at_start`), every
@@ -212,6 +215,79 @@ impl ChangeSecretService {
         )
         .await;
         self.apply_outcome(exec, &mut record, account, pending, outcome)
-            .await
+            .await?;
+        if found == Some("pending") {
+            self.remove_old_after_recovery(exec, asset, account, pending, tofu)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// After recovery committed a change whose method keeps the old secret beside the new one
+    /// (Redis, SSH keys), removes the old one as the run would have. A failure is logged in
+    /// the run's log: the new secret works either way.
+    async fn remove_old_after_recovery(
+        &self,
+        exec: &ExecutionRow,
+        asset: &AssetRow,
+        account: &AccountRow,
+        pending: i64,
+        tofu: bool,
+    ) {
+        let who = format!("{}@{}", account.username, asset.name);
+        let prepared = async {
+            let task = self
+                .store
+                .change_task(&exec.task_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound("task"))?;
+            let spec: TaskSpec = serde_json::from_str(&task.spec)
+                .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
+            let (accounts, _) = self
+                .store
+                .accounts(&AccountFilter {
+                    domains: vec![asset.domain_id.clone()],
+                    asset_id: Some(asset.id.clone()),
+                    limit: 10_000,
+                    ..AccountFilter::default()
+                })
+                .await?;
+            let changer = self.changer_for(asset, &accounts, &spec, tofu).await?;
+            let old = self
+                .open_account_secret(account.id.as_str(), account.current_version)
+                .await?;
+            let new = self
+                .open_account_secret(account.id.as_str(), pending)
+                .await?;
+            Ok::<_, ChangeSecretError>((changer, old, new))
+        };
+        let (changer, old, new) = match prepared.await {
+            Ok(found) if found.0.keeps_old_secret() => found,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(account = %account.id, error = %e, "could not prepare removing the old secret after recovery");
+                return;
+            }
+        };
+        let line = match self.open_change_session(&changer, None).await {
+            Err(f) => format!(
+                "{who}: the old secret could not be removed after recovery ({}); it still works there",
+                f.reason()
+            ),
+            Ok(mut session) => {
+                let removed = self
+                    .finish_on_target(&changer, &mut session, &account.username, &old, Some(&new))
+                    .await;
+                close(session).await;
+                match removed {
+                    Ok(_) => format!("{who}: old secret removed after recovery"),
+                    Err(f) => format!(
+                        "{who}: the old secret could not be removed after recovery ({}); it still works there",
+                        f.reason()
+                    ),
+                }
+            }
+        };
+        self.log_line(&exec.id, &line).await;
     }
 }

@@ -1304,7 +1304,7 @@ async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
 
 /// Builds the state a crash leaves: a running execution of a dead node, and the account
 /// staged with a new version that the target already took.
-async fn staged_by_a_dead_worker(
+pub(super) async fn staged_by_a_dead_worker(
     app: &TestApp,
     task_id: &str,
     account_id: &str,

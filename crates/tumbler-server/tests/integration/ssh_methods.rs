@@ -368,3 +368,64 @@ async fn a_custom_template_drives_the_real_passwd_prompts() {
         assert!(!place.contains(APP_PASSWORD), "the old password leaked");
     }
 }
+
+#[tokio::test]
+async fn recovery_of_a_key_change_removes_the_old_key_as_the_run_would_have() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("deploy", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let old = generate_key_pair(KeyAlgorithm::Ed25519, "deploy").unwrap();
+    host.authorize_key("deploy", &public_key_line(&old).unwrap())
+        .await
+        .unwrap();
+    let asset = linux_asset(&app, &token, "recovered-keys", &host).await;
+    account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
+    let deploy = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/accounts",
+        Some(
+            json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
+                    "secret": old.expose_secret()}),
+        ),
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "keys", "usernames": ["deploy"], "asset_ids": [asset],
+               "secret_strategy": "random", "secret_type": "ssh_key"}),
+    )
+    .await;
+    // The crash came after the new key was added, before the old one went.
+    let new = generate_key_pair(KeyAlgorithm::Ed25519, "deploy").unwrap();
+    let (exec, _) =
+        super::change_secret::staged_by_a_dead_worker(&app, &task_id, &deploy, new.expose_secret())
+            .await;
+    host.authorize_key("deploy", &public_key_line(&new).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(authorized_fingerprints(&host, "deploy").await.len(), 2);
+    assert_eq!(app.services.change_secret.recover(false).await.unwrap(), 1);
+    let fps = authorized_fingerprints(&host, "deploy").await;
+    assert_eq!(
+        fps,
+        vec![key_fingerprint(&new).unwrap()],
+        "only the new key is left"
+    );
+    assert!(!key_logs_in(&host, "deploy", &old).await);
+    let v = verify_account(&app, &token, &deploy).await;
+    assert_eq!(v["ok"], true, "{v}");
+    let log = super::change_secret::log_text(&app, &token, exec.as_str()).await;
+    assert!(log.contains("old secret removed after recovery"), "{log}");
+}
