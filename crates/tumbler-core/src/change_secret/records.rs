@@ -236,6 +236,9 @@ impl ChangeSecretService {
                 self.audit_action(&mut tx, principal, &r, "adopt", origin)
                     .await?;
                 tx.commit().await?;
+                let tofu = self.tofu().await;
+                self.remove_old_after_settling(&exec, &asset, &account, v, tofu)
+                    .await;
                 Ok(r)
             }
             RecordAction::Retry => {

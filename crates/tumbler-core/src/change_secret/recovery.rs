@@ -217,16 +217,16 @@ impl ChangeSecretService {
         self.apply_outcome(exec, &mut record, account, pending, outcome)
             .await?;
         if found == Some("pending") {
-            self.remove_old_after_recovery(exec, asset, account, pending, tofu)
+            self.remove_old_after_settling(exec, asset, account, pending, tofu)
                 .await;
         }
         Ok(())
     }
 
-    /// After recovery committed a change whose method keeps the old secret beside the new one
-    /// (Redis, SSH keys), removes the old one as the run would have. A failure is logged in
-    /// the run's log: the new secret works either way.
-    async fn remove_old_after_recovery(
+    /// After recovery (or an adopt) committed a change whose method keeps the old secret
+    /// beside the new one (Redis, SSH keys), removes the old one as the run would have. A
+    /// failure is logged in the run's log: the new secret works either way.
+    pub(super) async fn remove_old_after_settling(
         &self,
         exec: &ExecutionRow,
         asset: &AssetRow,
@@ -271,7 +271,7 @@ impl ChangeSecretService {
         };
         let line = match self.open_change_session(&changer, None).await {
             Err(f) => format!(
-                "{who}: the old secret could not be removed after recovery ({}); it still works there",
+                "{who}: the old secret could not be removed after the change was settled ({}); it still works there",
                 f.reason()
             ),
             Ok(mut session) => {
@@ -280,9 +280,9 @@ impl ChangeSecretService {
                     .await;
                 close(session).await;
                 match removed {
-                    Ok(_) => format!("{who}: old secret removed after recovery"),
+                    Ok(_) => format!("{who}: old secret removed after the change was settled"),
                     Err(f) => format!(
-                        "{who}: the old secret could not be removed after recovery ({}); it still works there",
+                        "{who}: the old secret could not be removed after the change was settled ({}); it still works there",
                         f.reason()
                     ),
                 }

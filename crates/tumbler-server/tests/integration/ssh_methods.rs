@@ -427,5 +427,8 @@ async fn recovery_of_a_key_change_removes_the_old_key_as_the_run_would_have() {
     let v = verify_account(&app, &token, &deploy).await;
     assert_eq!(v["ok"], true, "{v}");
     let log = super::change_secret::log_text(&app, &token, exec.as_str()).await;
-    assert!(log.contains("old secret removed after recovery"), "{log}");
+    assert!(
+        log.contains("old secret removed after the change was settled"),
+        "{log}"
+    );
 }
