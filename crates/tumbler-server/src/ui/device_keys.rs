@@ -56,8 +56,18 @@ struct JobPage {
     running: bool,
 }
 
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
+/// A posting caller, its CSRF token and the form's fields.
+type Posted = (Principal, String, Vec<(String, String)>);
+
+/// The caller, its CSRF token and the fields of a form it posted; or the page to answer with
+/// (the login redirect, or "form expired" when the token does not match).
+fn posted(session: Option<(Principal, String)>, body: &[u8]) -> Result<Posted, Box<Response>> {
+    let (p, csrf) = active(session).map_err(|to| Box::new(Redirect::to(to).into_response()))?;
+    let f: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    if !tokens_match(&csrf, get(&f, "csrf")) {
+        return Err(Box::new(form_expired()));
+    }
+    Ok((p, csrf, f))
 }
 
 fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -130,14 +140,10 @@ pub async fn regenerate(
     UiSession(session, origin): UiSession,
     RawForm(body): RawForm,
 ) -> Response {
-    let (p, csrf) = match active(session) {
+    let (p, csrf, f) = match posted(session, &body) {
         Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
+        Err(page) => return *page,
     };
-    let f = fields(&body);
-    if !tokens_match(&csrf, get(&f, "csrf")) {
-        return form_expired();
-    }
     let Some(algorithm) = KeyAlgorithm::parse(get(&f, "algorithm")) else {
         let error = Some("Choose an algorithm.".to_owned());
         return key_page(&state, &p, csrf, None, error).await;
@@ -157,14 +163,10 @@ pub async fn export(
     UiSession(session, origin): UiSession,
     RawForm(body): RawForm,
 ) -> Response {
-    let (p, csrf) = match active(session) {
+    let (p, csrf, f) = match posted(session, &body) {
         Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
+        Err(page) => return *page,
     };
-    let f = fields(&body);
-    if !tokens_match(&csrf, get(&f, "csrf")) {
-        return form_expired();
-    }
     let passphrase = SecretString::from(get(&f, "passphrase").to_owned());
     match state
         .device_keys
@@ -216,14 +218,10 @@ pub async fn resolve(
     UiSession(session, origin): UiSession,
     RawForm(body): RawForm,
 ) -> Response {
-    let (p, csrf) = match active(session) {
+    let (p, csrf, f) = match posted(session, &body) {
         Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
+        Err(page) => return *page,
     };
-    let f = fields(&body);
-    if !tokens_match(&csrf, get(&f, "csrf")) {
-        return form_expired();
-    }
     let ids: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "asset_id")
@@ -290,14 +288,10 @@ pub async fn modify(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Response {
-    let (p, csrf) = match active(session) {
+    let (p, _, f) = match posted(session, &body) {
         Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
+        Err(page) => return *page,
     };
-    let f = fields(&body);
-    if !tokens_match(&csrf, get(&f, "csrf")) {
-        return form_expired();
-    }
     let mode = match get(&f, "mode") {
         "system_key" => AuthMode::SystemKey,
         "custom_key" => AuthMode::CustomKey,

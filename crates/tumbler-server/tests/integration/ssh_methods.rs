@@ -33,6 +33,31 @@ async fn key_logs_in(host: &SshHost, user: &str, pem: &SecretString) -> bool {
         .is_ok()
 }
 
+/// An account holding an SSH private key; returns its id.
+async fn key_account(
+    app: &TestApp,
+    token: &str,
+    asset: &str,
+    user: &str,
+    pem: &SecretString,
+) -> String {
+    ok(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/accounts",
+        Some(
+            json!({"asset_id": asset, "username": user, "secret_type": "ssh_key",
+                    "secret": pem.expose_secret()}),
+        ),
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The fingerprints of the keys in the user's `authorized_keys`, in file order.
 async fn authorized_fingerprints(host: &SshHost, user: &str) -> Vec<String> {
     let out = host
@@ -79,21 +104,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
         json!({"become": "sudo"}),
     )
     .await;
-    let deploy = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/accounts",
-        Some(
-            json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
-                    "secret": old.expose_secret()}),
-        ),
-        201,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let deploy = key_account(&app, &token, &asset, "deploy", &old).await;
     account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     assert_eq!(verify_account(&app, &token, &deploy).await["ok"], true);
 
@@ -385,21 +396,7 @@ async fn recovery_of_a_key_change_removes_the_old_key_as_the_run_would_have() {
         .unwrap();
     let asset = linux_asset(&app, &token, "recovered-keys", &host).await;
     account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
-    let deploy = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/accounts",
-        Some(
-            json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
-                    "secret": old.expose_secret()}),
-        ),
-        201,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let deploy = key_account(&app, &token, &asset, "deploy", &old).await;
     let task_id = task(
         &app,
         &token,
