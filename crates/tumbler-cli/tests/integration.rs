@@ -73,6 +73,23 @@ impl Server {
         }
     }
 
+    /// Waits (polling, with a deadline) for the server to kill itself at crash point
+    /// `point`, and asserts it died rather than exited cleanly.
+    async fn wait_for_crash(mut self, point: &str) {
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{point}: the server did not crash"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(!status.success(), "{point}: {status}");
+    }
+
     fn stop(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
@@ -1036,20 +1053,7 @@ async fn a_server_killed_at_each_step_of_a_change_recovers_the_working_password(
         };
         let (_host, task_id, accounts) = crash_fixture(&server, &api, 1).await;
         let execution = api.execute(&server, &task_id).await;
-        let mut server = server;
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(s) = server.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{point}: the server did not crash"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert!(!status.success(), "{point}: {status}");
-        drop(server);
+        server.wait_for_crash(point).await;
         let server = Server::start(&data, &[]);
         assert_eq!(
             api.ended(&server, &execution).await,
@@ -1195,20 +1199,7 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
             )
             .await;
         let job = started["job_id"].as_str().unwrap().to_owned();
-        let mut server = server;
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(s) = server.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{point}: the server did not crash"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert!(!status.success(), "{point}: {status}");
-        drop(server);
+        server.wait_for_crash(point).await;
         // While it is down, every device still accepts a key Tumbler holds (old or new).
         let mut new = None;
         for host in &hosts {
