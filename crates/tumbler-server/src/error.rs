@@ -242,7 +242,8 @@ impl From<InventoryError> for ApiError {
             InventoryError::Duplicate(_)
             | InventoryError::NodeNotEmpty { .. }
             | InventoryError::NoHostKeySeen(_)
-            | InventoryError::FingerprintMismatch { .. } => StatusCode::CONFLICT,
+            | InventoryError::FingerprintMismatch { .. }
+            | InventoryError::Relocated(_) => StatusCode::CONFLICT,
             InventoryError::Invalid(_) | InventoryError::UnknownPlatform(_) => {
                 StatusCode::BAD_REQUEST
             }

@@ -42,6 +42,10 @@ pub enum InventoryError {
         /// What it presented.
         presented: String,
     },
+    /// The asset was moved (address, port or pinned key) and its new identity is not
+    /// accepted yet: no stored secret goes to it.
+    #[error("asset {0} was moved; someone who may reveal its secrets must accept its new location (with a TOTP code) before any secret is sent to it")]
+    Relocated(String),
     /// An imported file has refused rows; nothing was stored.
     #[error("the file has {} refused row(s); nothing was imported", .0.len())]
     ImportRejected(Vec<super::transfer::ImportProblem>),
@@ -74,6 +78,7 @@ impl InventoryError {
             Self::DomainNotAssigned(_) => "domain_not_assigned",
             Self::NoHostKeySeen(_) => "host_key_not_seen",
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::Relocated(_) => "asset_relocated",
             Self::ImportRejected(_) => "import_rejected",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",

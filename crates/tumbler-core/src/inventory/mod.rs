@@ -150,6 +150,16 @@ fn require_operate(principal: &Principal) -> Result<(), InventoryError> {
     }
 }
 
+/// Fails with [`InventoryError::Relocated`] while the asset's new location awaits
+/// acceptance: no stored secret may go to it.
+pub(crate) fn require_location_accepted(asset: &AssetRow) -> Result<(), InventoryError> {
+    if asset.host_key.status == tumbler_domain::inventory::HostKeyStatus::Relocated {
+        Err(InventoryError::Relocated(asset.name.clone()))
+    } else {
+        Ok(())
+    }
+}
+
 /// A page size within bounds.
 fn page_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, MAX_PAGE)

@@ -43,7 +43,8 @@ pub struct AssetOut {
     pub host_key_fingerprint: Option<String>,
     /// The different key the asset presented, while in `fingerprint_conflict`.
     pub presented_host_key_fingerprint: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
+    /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
     pub host_key_status: String,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: String,
@@ -285,6 +286,9 @@ pub async fn test(
 pub struct Acknowledge {
     /// The fingerprint you compared; refused if the asset presents another.
     pub fingerprint: Option<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) to accept the new location of a
+    /// `relocated` asset.
+    pub totp: Option<String>,
 }
 
 /// Accepts the host key the asset presents (pinned unverified key, or the new key of a
@@ -300,10 +304,11 @@ pub async fn acknowledge(
     let req = body.map(|b| b.0).unwrap_or_default();
     let mut views = state
         .inventory
-        .acknowledge_host_keys(
+        .acknowledge_host_keys_with(
             &p,
             &[AssetId::from_string(id)],
             req.fingerprint.as_deref(),
+            req.totp.as_deref(),
             &origin,
         )
         .await?;
@@ -319,6 +324,9 @@ pub async fn acknowledge(
 pub struct AcknowledgeMany {
     /// The selected assets.
     pub asset_ids: Vec<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) when a selected asset is
+    /// `relocated`.
+    pub totp: Option<String>,
 }
 
 /// Accepts the presented host keys of several assets at once (all or nothing).
@@ -336,7 +344,7 @@ pub async fn acknowledge_many(
         .collect();
     let items: Vec<AssetOut> = state
         .inventory
-        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
         .await?
         .into_iter()
         .map(AssetOut::from)
