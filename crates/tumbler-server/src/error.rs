@@ -153,7 +153,10 @@ impl From<AuthError> for ApiError {
 impl From<UserError> for ApiError {
     fn from(e: UserError) -> Self {
         let status = match &e {
-            UserError::Forbidden => StatusCode::FORBIDDEN,
+            UserError::Forbidden
+            | UserError::RoleNotHeld(_)
+            | UserError::DomainNotHeld(_)
+            | UserError::OwnGrants => StatusCode::FORBIDDEN,
             UserError::NotFound | UserError::SessionNotFound => StatusCode::NOT_FOUND,
             UserError::Duplicate | UserError::LastAdmin => StatusCode::CONFLICT,
             UserError::UnknownRole(_) | UserError::UnknownDomain(_) | UserError::Invalid(_) => {

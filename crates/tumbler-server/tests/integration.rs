@@ -8,8 +8,8 @@ mod integration {
     pub mod auth;
     pub mod browser;
     pub mod certificates;
-    pub mod custody;
     pub mod change_secret;
+    pub mod custody;
     pub mod device_keys;
     pub mod domains;
     pub mod inventory;
