@@ -27,6 +27,9 @@ pub enum Permission {
     SecretsReveal,
     /// Export secrets (with a fresh TOTP code).
     SecretsExport,
+    /// Take an account out of secure mode's protection: clear its privileged flag, rename a
+    /// root or administrator account, delete a protected account (with a fresh TOTP code).
+    ProtectedAccountsManage,
 }
 
 impl Permission {
@@ -42,6 +45,7 @@ impl Permission {
         Self::ChangesRun,
         Self::SecretsReveal,
         Self::SecretsExport,
+        Self::ProtectedAccountsManage,
     ];
 
     /// The stored and serialised name.
@@ -57,6 +61,7 @@ impl Permission {
             Self::ChangesRun => "changes_run",
             Self::SecretsReveal => "secrets_reveal",
             Self::SecretsExport => "secrets_export",
+            Self::ProtectedAccountsManage => "protected_accounts_manage",
         }
     }
 

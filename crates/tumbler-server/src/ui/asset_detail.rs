@@ -56,6 +56,8 @@ pub struct AccountLine {
     username: String,
     secret_type: String,
     privileged: bool,
+    /// Secure mode protects it: deleting needs a TOTP code.
+    protected: bool,
     status: String,
     reason: String,
     last_verified: String,
@@ -168,6 +170,9 @@ async fn page(
             .into_iter()
             .map(|c| AccountLine {
                 id: c.id.to_string(),
+                protected: c.privileged
+                    || tumbler_domain::change_secret::secure_mode_skip(&c.username, false, false)
+                        .is_some(),
                 username: c.username,
                 secret_type: c.secret_type.to_string(),
                 privileged: c.privileged,
@@ -481,6 +486,7 @@ pub async fn delete_account(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let inventory = state.inventory.clone();
+    let totp = form.totp.clone().filter(|t| !t.trim().is_empty());
     account_action(
         &state,
         session,
@@ -488,7 +494,9 @@ pub async fn delete_account(
         id,
         &form.csrf,
         |p, id, origin| async move {
-            inventory.delete_account(&p, &id, &origin).await?;
+            inventory
+                .delete_account(&p, &id, totp.as_deref(), &origin)
+                .await?;
             Ok(Messages {
                 notice: Some("Account deleted.".into()),
                 ..Messages::default()
