@@ -320,7 +320,9 @@ impl From<ChangeSecretError> for ApiError {
         let status = match &e {
             ChangeSecretError::Forbidden => StatusCode::FORBIDDEN,
             ChangeSecretError::NotFound(_) => StatusCode::NOT_FOUND,
-            ChangeSecretError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ChangeSecretError::Invalid(_) | ChangeSecretError::UnknownNode(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ChangeSecretError::Duplicate
             | ChangeSecretError::TaskDisabled
             | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
@@ -332,6 +334,7 @@ impl From<ChangeSecretError> for ApiError {
         };
         let details = match &e {
             ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),
+            ChangeSecretError::UnknownNode(_) => Some(serde_json::json!({ "field": "nodes" })),
             _ => None,
         };
         Self {

@@ -96,6 +96,10 @@ impl ChangeSecretService {
                 ExecutionStatus::Failed
             }
         };
+        if status == ExecutionStatus::NothingChanged {
+            let counts = self.store.execution_counts(id).await?;
+            self.log_line(id, &nothing_changed_reason(&counts)).await;
+        }
         let now = self.clock.now();
         let _serial = self.log_lock.lock().await;
         let mut tx = self.store.begin().await?;
@@ -149,7 +153,10 @@ impl ChangeSecretService {
         let counts = self.store.execution_counts(id).await?;
         let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
         let bad = n(RecordStatus::Failed) + n(RecordStatus::Unverified) + n(RecordStatus::Pending);
-        Ok(if bad == 0 {
+        Ok(if bad == 0 && n(RecordStatus::Success) == 0 {
+            // A run that changed nothing does not claim success.
+            ExecutionStatus::NothingChanged
+        } else if bad == 0 {
             ExecutionStatus::Succeeded
         } else if n(RecordStatus::Success) == 0 {
             ExecutionStatus::Failed
@@ -1137,4 +1144,16 @@ fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
         .iter()
         .filter(|a| a.privileged)
         .min_by(|a, b| a.username.cmp(&b.username))
+}
+
+/// Why a run ended `nothing_changed`, from its record counts.
+pub(super) fn nothing_changed_reason(
+    counts: &std::collections::BTreeMap<RecordStatus, i64>,
+) -> String {
+    if counts.values().sum::<i64>() == 0 {
+        "nothing was changed: the task's nodes, assets and usernames matched no account".to_owned()
+    } else {
+        "nothing was changed: every matched account was skipped (see each record's reason)"
+            .to_owned()
+    }
 }

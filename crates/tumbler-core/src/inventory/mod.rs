@@ -19,7 +19,7 @@ pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
 pub(crate) use connect::{next_host_key, policy_for};
 pub use error::InventoryError;
 pub use nodes::NodeView;
-pub(crate) use nodes::Tree;
+pub(crate) use nodes::{visible_node_paths, Tree};
 pub use settings::InventorySettings;
 pub use transfer::{ImportProblem, ImportReport, ACCOUNT_COLUMNS, ASSET_COLUMNS};
 

@@ -94,6 +94,20 @@ impl Tree {
     }
 }
 
+/// The paths of the nodes `principal` can see, as text.
+pub(crate) async fn visible_node_paths(
+    store: &tumbler_store::Store,
+    _principal: &Principal,
+) -> Result<std::collections::HashSet<String>, tumbler_store::StoreError> {
+    let tree = Tree::new(store.nodes().await?);
+    Ok(tree
+        .nodes
+        .iter()
+        .filter_map(|n| tree.path(&n.id))
+        .map(|p| p.to_string())
+        .collect())
+}
+
 impl InventoryService {
     /// Every node with its path and asset counts, by path.
     pub async fn nodes(&self, principal: &Principal) -> Result<Vec<NodeView>, InventoryError> {
