@@ -30,6 +30,9 @@ pub enum Permission {
     /// Take an account out of secure mode's protection: clear its privileged flag, rename a
     /// root or administrator account, delete a protected account (with a fresh TOTP code).
     ProtectedAccountsManage,
+    /// Save change tasks whose custom SSH template types a stored secret (`{login_secret}`,
+    /// `{privilege_secret}`) or applies to non-network platforms (linux, unix).
+    SecretTemplatesManage,
 }
 
 impl Permission {
@@ -46,6 +49,7 @@ impl Permission {
         Self::SecretsReveal,
         Self::SecretsExport,
         Self::ProtectedAccountsManage,
+        Self::SecretTemplatesManage,
     ];
 
     /// The stored and serialised name.
@@ -62,6 +66,7 @@ impl Permission {
             Self::SecretsReveal => "secrets_reveal",
             Self::SecretsExport => "secrets_export",
             Self::ProtectedAccountsManage => "protected_accounts_manage",
+            Self::SecretTemplatesManage => "secret_templates_manage",
         }
     }
 

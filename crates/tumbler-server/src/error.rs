@@ -318,7 +318,9 @@ impl From<MailServiceError> for ApiError {
 impl From<ChangeSecretError> for ApiError {
     fn from(e: ChangeSecretError) -> Self {
         let status = match &e {
-            ChangeSecretError::Forbidden => StatusCode::FORBIDDEN,
+            ChangeSecretError::Forbidden | ChangeSecretError::TemplateNotAllowed(_) => {
+                StatusCode::FORBIDDEN
+            }
             ChangeSecretError::NotFound(_) => StatusCode::NOT_FOUND,
             ChangeSecretError::Invalid(_) | ChangeSecretError::UnknownNode(_) => {
                 StatusCode::BAD_REQUEST

@@ -406,6 +406,39 @@ impl ChangeSecretService {
         }
     }
 
+    /// Fails with [`ChangeSecretError::TemplateNotAllowed`] when the task's own custom SSH
+    /// template types a stored secret, or would run on a Linux or Unix asset the task targets
+    /// now, and the caller lacks `secret_templates_manage`. (Assets that join the task's
+    /// nodes later are checked at run time, against the task's owner.)
+    async fn check_template(
+        &self,
+        principal: &Principal,
+        domain: &tumbler_domain::ids::DomainId,
+        spec: &TaskSpec,
+    ) -> Result<(), ChangeSecretError> {
+        let Some(template) = &spec.custom_ssh else {
+            return Ok(());
+        };
+        if principal.can(Permission::SecretTemplatesManage) {
+            return Ok(());
+        }
+        if template.types_stored_secret() {
+            return Err(ChangeSecretError::TemplateNotAllowed(
+                "a template that types {login_secret} or {privilege_secret} needs the permission secret_templates_manage".to_owned(),
+            ));
+        }
+        for asset in super::engine::target_assets(&self.store, domain, spec).await? {
+            let unix = tumbler_domain::platform::find(&asset.platform).is_some_and(|p| p.unix_like);
+            if unix {
+                return Err(ChangeSecretError::TemplateNotAllowed(format!(
+                    "a custom template on {} ({}) needs the permission secret_templates_manage; templates without it are for network devices",
+                    asset.name, asset.platform
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a task in the caller's active domain (audited).
     pub async fn create_task(
         &self,
@@ -437,6 +470,7 @@ impl ChangeSecretService {
         };
         let (name, mut spec) = validate(&input.name, spec, input.secret.is_some())?;
         self.check_nodes(principal, &spec.nodes).await?;
+        self.check_template(principal, &domain_id, &spec).await?;
         self.check_recipients(&mut spec.recipients).await?;
         let now = self.clock.now();
         let id = ChangeTaskId::generate();
@@ -555,6 +589,13 @@ impl ChangeSecretService {
         }
         if changed.contains(&"nodes") {
             self.check_nodes(principal, &spec.nodes).await?;
+        }
+        if changed
+            .iter()
+            .any(|c| matches!(*c, "custom_ssh" | "asset_ids" | "nodes"))
+        {
+            self.check_template(principal, &row.domain_id, &spec)
+                .await?;
         }
         if name != row.name {
             changed.push("name");
