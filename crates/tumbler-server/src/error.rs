@@ -244,6 +244,7 @@ impl From<InventoryError> for ApiError {
             InventoryError::NotFound(_) => StatusCode::NOT_FOUND,
             InventoryError::Duplicate(_)
             | InventoryError::NodeNotEmpty { .. }
+            | InventoryError::NodeShared(_)
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. }
             | InventoryError::Relocated(_) => StatusCode::CONFLICT,

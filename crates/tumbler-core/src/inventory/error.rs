@@ -25,6 +25,10 @@ pub enum InventoryError {
         /// How many.
         assets: i64,
     },
+    /// The node, or one below it, holds assets or is named by tasks of domains the caller
+    /// cannot see: it cannot be renamed, moved or deleted.
+    #[error("node {0} is shared with other domains (it or a node below it holds their assets or is named by their tasks); it cannot be renamed, moved or deleted")]
+    NodeShared(String),
     /// No platform with that id.
     #[error("no such platform: {0}")]
     UnknownPlatform(String),
@@ -74,6 +78,7 @@ impl InventoryError {
             Self::Duplicate("account") => "account_exists",
             Self::Duplicate(_) => "node_exists",
             Self::NodeNotEmpty { .. } => "node_not_empty",
+            Self::NodeShared(_) => "node_shared",
             Self::UnknownPlatform(_) => "unknown_platform",
             Self::DomainNotAssigned(_) => "domain_not_assigned",
             Self::NoHostKeySeen(_) => "host_key_not_seen",
