@@ -137,5 +137,17 @@ mod tests {
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(revealers, ["admin"]);
+        // What could redirect a secret is the administrators' alone by default.
+        for p in [
+            Permission::ProtectedAccountsManage,
+            Permission::SecretTemplatesManage,
+        ] {
+            let holders: Vec<_> = roles
+                .iter()
+                .filter(|r| r.permissions.contains(&p))
+                .map(|r| r.name.as_str())
+                .collect();
+            assert_eq!(holders, ["admin"], "{p:?}");
+        }
     }
 }
