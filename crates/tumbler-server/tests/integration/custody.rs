@@ -161,6 +161,20 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     assert_eq!(pinned["host_key_status"], "relocated");
     let (status, _) = verify_status(&app, &olga, &alice).await;
     assert_eq!(status, 409);
+    // Nor does moving the device to Tumbler's key (a login, then typed become secrets).
+    let started = ok(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/api/v1/assets/{asset}/authentication"),
+        Some(json!({"mode": "system_key", "admin_user": "tumbler", "create_user": true})),
+        202,
+    )
+    .await;
+    let job =
+        super::device_keys::wait_for_job(&app, &admin, started["job_id"].as_str().unwrap()).await;
+    assert_ne!(job["status"], "succeeded", "{job}");
+    assert!(job.to_string().contains("moved"), "{job}");
     let log = rogue.auth_log();
     assert!(
         !log.contains("alice") && !log.contains("ops") && !log.contains("Accepted"),
