@@ -41,7 +41,7 @@ pub struct AssetOut {
     pub connectivity_checked_at: Option<DateTime<Utc>>,
     /// The pinned host key (`SHA256:...`).
     pub host_key_fingerprint: Option<String>,
-    /// The different key the asset presented, while in `fingerprint_conflict`.
+    /// The different key the asset presented, while in `fingerprint_conflict` (or `relocated`).
     pub presented_host_key_fingerprint: Option<String>,
     /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
     /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
@@ -91,7 +91,7 @@ pub struct AssetListQuery {
     pub platform: Option<String>,
     /// `unknown`, `ok` or `unreachable`.
     pub connectivity: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated`.
     pub host_key_status: Option<String>,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: Option<String>,
