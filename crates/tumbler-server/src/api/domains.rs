@@ -1,5 +1,6 @@
 //! Domains and the caller's domain choices.
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -65,7 +66,7 @@ pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<CreateDomain>,
+    JsonBody(req): JsonBody<CreateDomain>,
 ) -> Result<(StatusCode, Json<DomainOut>), ApiError> {
     let d = state
         .domains
@@ -101,7 +102,7 @@ pub struct ActiveDomain {
 pub async fn set_active(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Json(req): Json<ActiveDomain>,
+    JsonBody(req): JsonBody<ActiveDomain>,
 ) -> Result<StatusCode, ApiError> {
     state.domains.choose_active(&p, &req.domain).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -120,7 +121,7 @@ pub async fn set_visibility(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<ObjectVisibility>,
+    JsonBody(req): JsonBody<ObjectVisibility>,
 ) -> Result<StatusCode, ApiError> {
     state
         .domains

@@ -83,7 +83,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/settings/password-policy",
-            get(settings::get_policy).put(settings::put_policy),
+            get(settings::get_policy)
+                .put(settings::put_policy)
+                .patch(settings::patch_policy),
         )
         .route(
             "/api/v1/settings/smtp",

@@ -41,6 +41,7 @@ use utoipa::OpenApi;
         super::domains::set_visibility,
         super::settings::get_policy,
         super::settings::put_policy,
+        super::settings::patch_policy,
         super::settings::get_smtp,
         super::settings::put_smtp,
         super::settings::test_smtp,

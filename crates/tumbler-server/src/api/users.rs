@@ -1,5 +1,6 @@
 //! Users: list, create (temporary password shown once), read, edit, delete, unlock, sessions.
 
+use crate::api::json_body::JsonBody;
 use crate::api::{page_bounds, Page};
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin};
@@ -151,7 +152,7 @@ pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<CreateUser>,
+    JsonBody(req): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<CreatedUserOut>), ApiError> {
     let kind = parse(req.kind.as_deref(), UserKind::parse, "type")?.unwrap_or(UserKind::Local);
     let created = state
@@ -223,7 +224,7 @@ pub async fn patch(
     Origin(origin): Origin,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Json(req): Json<PatchUser>,
+    JsonBody(req): JsonBody<PatchUser>,
 ) -> Result<Json<UserOut>, ApiError> {
     let changes = UserChanges {
         display_name: req
