@@ -84,16 +84,22 @@ pub const SYMBOLS: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 /// (`Some(0)` allows the class without requiring it, `None` leaves it out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordRules {
     /// Total length.
+    #[cfg_attr(feature = "openapi", schema(minimum = 8, maximum = 128))]
     pub length: u32,
     /// Minimum lower-case letters.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub lowercase: Option<u32>,
     /// Minimum upper-case letters.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub uppercase: Option<u32>,
     /// Minimum digits.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub digit: Option<u32>,
     /// Minimum symbols.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub symbol: Option<u32>,
     /// Symbols never to use.
     #[serde(default)]

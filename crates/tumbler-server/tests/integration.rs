@@ -14,6 +14,7 @@ mod integration {
     pub mod hostile_values;
     pub mod inventory;
     pub mod mail;
+    pub mod openapi_contract;
     pub mod policy;
     pub mod ssh_methods;
     pub mod support;

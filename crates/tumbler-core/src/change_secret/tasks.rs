@@ -59,6 +59,7 @@ pub struct TaskSpec {
 /// A new task, as a request gives it.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     /// Name, unique in the domain.
     pub name: String,
@@ -83,6 +84,7 @@ pub struct TaskInput {
     pub custom_ssh: Option<CustomSshTemplate>,
     /// The new secret, for `specified`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// Rules for `random`.
     #[serde(default)]
@@ -108,6 +110,7 @@ fn default_secret_type() -> SecretType {
 /// Changes to a task: every field optional.
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskPatch {
     /// New name.
     pub name: Option<String>,
@@ -122,6 +125,7 @@ pub struct TaskPatch {
     /// New secret type.
     pub secret_type: Option<SecretType>,
     /// New specified secret.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// New rules.
     pub password_rules: Option<PasswordRules>,

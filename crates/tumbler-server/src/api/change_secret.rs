@@ -36,7 +36,7 @@ pub async fn list_tasks(
 
 /// Creates a task (`{name, usernames, asset_ids, nodes, secret_strategy, secret_type,
 /// secret?, password_rules, params, schedule, recipients, enabled}`).
-#[utoipa::path(post, path = "/api/v1/change-secret/tasks", responses((status = 201, description = "The task"), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks", request_body = tumbler_core::change_secret::TaskInput, responses((status = 201, description = "The task"), (status = 400), (status = 409)))]
 pub async fn create_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -63,7 +63,7 @@ pub async fn get_task(
 }
 
 /// Changes a task: any field of the create body.
-#[utoipa::path(patch, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task"), (status = 400), (status = 404)))]
+#[utoipa::path(patch, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), request_body = tumbler_core::change_secret::TaskPatch, responses((status = 200, description = "The task"), (status = 400), (status = 404)))]
 pub async fn patch_task(
     State(state): State<AppState>,
     Origin(origin): Origin,

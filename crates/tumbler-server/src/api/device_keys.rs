@@ -113,7 +113,7 @@ pub async fn export(
 }
 
 /// Switches a device between password, system key and custom key; answers with the job.
-#[utoipa::path(post, path = "/api/v1/assets/{id}/authentication", params(("id" = String, Path)), responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/assets/{id}/authentication", params(("id" = String, Path)), request_body = tumbler_core::device_keys::AuthenticationInput, responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
 pub async fn modify_authentication(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -129,7 +129,7 @@ pub async fn modify_authentication(
 }
 
 /// Resolves the key conflicts of the listed devices; answers with the job.
-#[utoipa::path(post, path = "/api/v1/key-conflicts/resolve", responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/key-conflicts/resolve", request_body = tumbler_core::device_keys::ResolveInput, responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
 pub async fn resolve(
     State(state): State<AppState>,
     Origin(origin): Origin,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tumbler_core::mail::{Security, SmtpInput, SmtpView};
 use tumbler_domain::password_policy::{self as pp, OtherSessions, PasswordPolicy};
 
@@ -158,6 +158,102 @@ impl From<PolicyBody> for PasswordPolicy {
     }
 }
 
+/// Some fields of the password policy, for a `PATCH`: what is given changes, the rest keeps
+/// its current value.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyPatch {
+    /// Minimum length in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4096)]
+    pub min_length: Option<usize>,
+    /// Minimum length for users enrolled in TOTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4096)]
+    pub min_length_with_mfa: Option<usize>,
+    /// Maximum length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 128, maximum = 4096)]
+    pub max_length: Option<usize>,
+    /// Refuse the shipped common and breached passwords.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin_blocklist: Option<bool>,
+    /// More refused passwords.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 10000)]
+    pub custom_blocklist: Option<Vec<String>>,
+    /// Minimum zxcvbn strength score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 4)]
+    pub min_strength: Option<u8>,
+    /// Characters that may not appear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 256)]
+    pub disallowed_chars: Option<String>,
+    /// Require a lowercase letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_lowercase: Option<bool>,
+    /// Require an uppercase letter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_uppercase: Option<bool>,
+    /// Require a digit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_digit: Option<bool>,
+    /// Require a symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_symbol: Option<bool>,
+    /// Previous passwords that may not be reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 24)]
+    pub history: Option<usize>,
+    /// Days of warning before expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 365)]
+    pub expiry_warning_days: Option<u32>,
+    /// Other sessions after a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_sessions: Option<OtherSessionsBody>,
+    /// Failed logins before a lockout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_failed_logins: Option<u32>,
+    /// Lockout length in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 525600)]
+    pub lockout_minutes: Option<u32>,
+    /// Idle minutes before a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 43200)]
+    pub session_idle_minutes: Option<u32>,
+    /// Hours after which a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 8760)]
+    pub session_absolute_hours: Option<u32>,
+    /// Live sessions per user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_sessions_per_user: Option<u32>,
+    /// Passwords expire after this many days; `null`: never.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_nullable"
+    )]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
+    pub expiry_days: Option<Option<u32>>,
+    /// Read-only; ignored.
+    #[serde(default, skip_serializing)]
+    #[schema(read_only)]
+    pub rules: Option<Vec<String>>,
+}
+
+/// A present field that may be `null`: `Some(None)` for `null`, absent stays `None`.
+fn present_nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 // The bounds in the schema above are the validator's; keep them in one place of truth.
 const _: () = {
     assert!(pp::MAX_MAX_LENGTH == 4096);
@@ -192,29 +288,28 @@ pub async fn put_policy(
 
 /// Changes only the given fields of the password policy (administrators); the others keep
 /// their current values. Unknown fields are refused; the read-only `rules` are ignored.
-#[utoipa::path(patch, path = "/api/v1/settings/password-policy", request_body(content = Object, description = "Any subset of the policy's fields"), responses((status = 200, body = PolicyBody), (status = 400), (status = 403)))]
+#[utoipa::path(patch, path = "/api/v1/settings/password-policy", request_body = PolicyPatch, responses((status = 200, body = PolicyBody), (status = 400), (status = 403)))]
 pub async fn patch_policy(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    JsonBody(patch): JsonBody<Map<String, Value>>,
+    JsonBody(patch): JsonBody<PolicyPatch>,
 ) -> Result<Json<PolicyBody>, ApiError> {
-    let current = PolicyBody::from(state.policy.get().await?);
-    let Ok(Value::Object(mut merged)) = serde_json::to_value(current) else {
-        return Err(ApiError::new(
+    let internal = || {
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "internal error; see the server log",
-        ));
-    };
-    merged.extend(patch);
-    let body: PolicyBody = serde_json::from_value(Value::Object(merged)).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
-            format!("Failed to deserialize the JSON body into the target type: {e}"),
         )
-    })?;
+    };
+    let current = PolicyBody::from(state.policy.get().await?);
+    let (Ok(Value::Object(mut merged)), Ok(Value::Object(changes))) =
+        (serde_json::to_value(current), serde_json::to_value(patch))
+    else {
+        return Err(internal());
+    };
+    merged.extend(changes);
+    let body: PolicyBody = serde_json::from_value(Value::Object(merged)).map_err(|_| internal())?;
     Ok(Json(
         state.policy.set(&p, body.into(), &origin).await?.into(),
     ))
