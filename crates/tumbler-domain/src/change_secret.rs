@@ -144,6 +144,12 @@ impl PasswordRules {
                 format!("length must be between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"),
             ));
         }
+        if self.exclude_symbols.len() > SYMBOLS.len() {
+            return Err(invalid(
+                "password_rules",
+                format!("exclude_symbols: at most {} symbols", SYMBOLS.len()),
+            ));
+        }
         if let Some(c) = self.exclude_symbols.chars().find(|c| !SYMBOLS.contains(*c)) {
             return Err(invalid(
                 "password_rules",

@@ -37,6 +37,9 @@ pub fn app(state: AppState) -> Router {
     );
     router
         .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(
+            middleware::error_shape::json_errors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::catch_panic::catch_panic,

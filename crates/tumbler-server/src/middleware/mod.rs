@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod catch_panic;
 pub mod client_cert;
+pub mod error_shape;
 pub mod headers;

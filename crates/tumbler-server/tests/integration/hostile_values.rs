@@ -433,3 +433,57 @@ async fn only_json_objects_are_bodies() {
     assert_eq!(saved["trust_on_first_use_for_passwords"], true);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_api_error_is_the_envelope() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let client = Client::new();
+    let cases = [
+        (
+            client
+                .get(app.url("/api/v1/audit?limit=many"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            client
+                .get(app.url("/api/v1/change-secret/executions?limit=-1x"))
+                .bearer_auth(&token),
+            400,
+        ),
+        (
+            client
+                .delete(app.url("/api/v1/platforms"))
+                .bearer_auth(&token),
+            405,
+        ),
+        (
+            client
+                .post(app.url("/api/v1/nodes"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(format!(
+                    "{{\"path\": \"/{}\"}}",
+                    "a".repeat(3 * 1024 * 1024)
+                )),
+            413,
+        ),
+    ];
+    for (req, expected) in cases {
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expected, "{body}");
+        assert!(ct.starts_with("application/json"), "{ct}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    app.stop().await;
+}

@@ -190,6 +190,10 @@ async fn every_body_taking_operation_answers_bad_bodies_with_the_error_envelope(
 async fn the_document_is_complete() {
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
+    // `TUMBLER_OPENAPI_DUMP=path` keeps a copy of the document for reading.
+    if let Ok(path) = std::env::var("TUMBLER_OPENAPI_DUMP") {
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
     assert_eq!(schemes["basic"]["scheme"], "basic", "{schemes}");
