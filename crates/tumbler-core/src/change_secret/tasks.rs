@@ -28,6 +28,7 @@ const PARAMS: &[(&str, &[&str])] = &[("become", &["sudo", "su", "none"]), ("shel
 
 /// A task's definition, as stored (never holds a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskSpec {
     /// Usernames whose secrets change, on every selected asset.
     pub usernames: Vec<String>,
@@ -148,6 +149,7 @@ pub struct TaskPatch {
 
 /// A task as shown to people (never its secret).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskView {
     /// Id.
     pub id: ChangeTaskId,
@@ -178,6 +180,7 @@ pub struct TaskView {
 
 /// An execution as shown to people.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionView {
     /// Id.
     pub id: ExecutionId,

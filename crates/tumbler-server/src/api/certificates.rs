@@ -40,7 +40,7 @@ impl From<CertificateRow> for CertificateOut {
 }
 
 /// The caller's certificates.
-#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates")))]
+#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates", body = Page<CertificateOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,

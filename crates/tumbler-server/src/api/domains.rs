@@ -34,7 +34,7 @@ impl From<DomainRow> for DomainOut {
 }
 
 /// Every domain (with the permission to read users), else the caller's own.
-#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains")))]
+#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains", body = Page<DomainOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` and the operational endpoints.
 
 pub mod accounts;
+pub mod answers;
 pub mod assets;
 pub mod audit;
 pub mod auth;

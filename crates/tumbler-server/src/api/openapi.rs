@@ -137,11 +137,176 @@ const ERROR_STATUSES: [(&str, &str); 8] = [
 /// Paths that need no credentials.
 const PUBLIC_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/api/v1/auth/login"];
 
+/// The values of the string fields that carry a vocabulary, from the Rust types that own it.
+fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
+    use tumbler_domain::inventory::{
+        AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType,
+    };
+    use tumbler_domain::ssh_key::KeyAlgorithm;
+    let names = |all: &[&'static str]| all.to_vec();
+    vec![
+        (
+            "platform",
+            tumbler_domain::platform::catalogue()
+                .iter()
+                .map(|p| p.id)
+                .collect(),
+        ),
+        (
+            "connectivity",
+            Connectivity::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "host_key_status",
+            HostKeyStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "auth_status",
+            AuthStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "account_status",
+            AccountStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "secret_type",
+            SecretType::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        ("user_status", names(&["enabled", "disabled"])),
+        ("user_kind", names(&["local", "remote"])),
+        (
+            "key_algorithm",
+            KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
+        ),
+        (
+            "regenerate_algorithm",
+            std::iter::once("ed25519")
+                .chain(["ecdsa", "rsa"])
+                .chain(KeyAlgorithm::ALL.iter().map(|a| a.as_str()).skip(1))
+                .collect(),
+        ),
+        (
+            "job_kind",
+            names(&[
+                "modify_authentication",
+                "regenerate_key",
+                "resolve_key_conflict",
+            ]),
+        ),
+        (
+            "job_status",
+            names(&["running", "succeeded", "partial", "failed", "interrupted"]),
+        ),
+        (
+            "device_status",
+            names(&["succeeded", "failed", "unreachable", "skipped"]),
+        ),
+        (
+            "record_status",
+            tumbler_domain::change_secret::RecordStatus::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
+    ]
+}
+
+/// Which component properties carry which vocabulary.
+const SCHEMA_ENUMS: [(&str, &str, &str); 23] = [
+    ("AssetOut", "platform", "platform"),
+    ("CreateAsset", "platform", "platform"),
+    ("AssetOut", "connectivity", "connectivity"),
+    ("AssetOut", "host_key_status", "host_key_status"),
+    ("AssetOut", "auth_status", "auth_status"),
+    ("AccountOut", "status", "account_status"),
+    ("AccountOut", "secret_type", "secret_type"),
+    ("CreateAccount", "secret_type", "secret_type"),
+    ("PatchAccount", "secret_type", "secret_type"),
+    ("UserOut", "status", "user_status"),
+    ("UserOut", "type", "user_kind"),
+    ("UserView", "status", "user_status"),
+    ("UserView", "type", "user_kind"),
+    ("CreateUser", "type", "user_kind"),
+    ("PatchUser", "status", "user_status"),
+    ("SystemKeyView", "algorithm", "key_algorithm"),
+    ("RegenerateIn", "algorithm", "regenerate_algorithm"),
+    ("JobView", "kind", "job_kind"),
+    ("JobView", "status", "job_status"),
+    ("DeviceOutcome", "status", "device_status"),
+    ("Platform", "id", "platform"),
+    ("CreatedUserOut", "type", "user_kind"),
+    ("CreatedUserOut", "status", "user_status"),
+];
+
+/// Which query parameters carry which vocabulary: (path, parameter, vocabulary).
+const PARAM_ENUMS: [(&str, &str, &str); 7] = [
+    ("/api/v1/assets", "platform", "platform"),
+    ("/api/v1/assets", "connectivity", "connectivity"),
+    ("/api/v1/assets", "host_key_status", "host_key_status"),
+    ("/api/v1/accounts", "status", "account_status"),
+    ("/api/v1/users", "status", "user_status"),
+    ("/api/v1/users", "type", "user_kind"),
+    ("/api/v1/change-secret/records", "status", "record_status"),
+];
+
+/// Gives a string schema its allowed values (keeping `null` allowed where it was).
+fn set_enum(schema: &mut Value, values: &[&str]) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    let nullable = match obj.get("type") {
+        Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    let mut list: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    if nullable {
+        list.push(Value::Null);
+    }
+    obj.insert("enum".to_owned(), Value::Array(list));
+}
+
+fn add_enums(doc: &mut Value) {
+    let vocabularies = vocabularies();
+    let values = |name: &str| {
+        vocabularies
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    for (component, property, vocabulary) in SCHEMA_ENUMS {
+        if let Some(schema) = doc.pointer_mut(&format!(
+            "/components/schemas/{component}/properties/{property}"
+        )) {
+            set_enum(schema, &values(vocabulary));
+        }
+    }
+    for (path, parameter, vocabulary) in PARAM_ENUMS {
+        let Some(params) = doc
+            .pointer_mut(&format!(
+                "/paths/{}/get/parameters",
+                path.replace('/', "~1")
+            ))
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
+        for p in params {
+            if p["name"] == parameter {
+                if let Some(schema) = p.get_mut("schema") {
+                    set_enum(schema, &values(vocabulary));
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of this server: the handlers' annotations, completed with what
 /// holds for every operation (security schemes, the error envelope on every error status,
-/// unique operation ids, tags named after the API's areas).
+/// unique operation ids, tags named after the API's areas) and the values of vocabularies.
 pub fn openapi() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+    add_enums(&mut doc);
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {

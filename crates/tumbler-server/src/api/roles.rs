@@ -43,7 +43,7 @@ impl From<Role> for RoleOut {
 }
 
 /// Every role, and the list of permissions roles are built from.
-#[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles", body = Page<RoleOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
