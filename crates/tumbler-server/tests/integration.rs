@@ -16,6 +16,7 @@ mod integration {
     pub mod mail;
     pub mod openapi_contract;
     pub mod policy;
+    pub mod schemathesis;
     pub mod ssh_methods;
     pub mod support;
     pub mod tls;
