@@ -7,6 +7,7 @@ use super::support::{call, ok};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+use tumbler_testkit::logs::LogCapture;
 
 async fn admin(app: &TestApp) -> String {
     app.activate_admin().await;
@@ -188,6 +189,7 @@ async fn policy_durations_and_counts_past_their_bounds_are_refused() {
 
 #[tokio::test]
 async fn a_panicking_handler_answers_a_counted_500_with_the_error_envelope() {
+    let logs = LogCapture::install();
     let app = TestApp::spawn().await;
     let res = Client::new()
         .get(app.url("/api/v1/test-only/panic"))
@@ -223,6 +225,13 @@ async fn a_panicking_handler_answers_a_counted_500_with_the_error_envelope() {
     );
     let res = Client::new().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200, "the server keeps answering");
+    let logged = logs.contents();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("a request handler panicked") && l.contains(&request_id)),
+        "the panic is logged with the request id"
+    );
     app.stop().await;
 }
 
