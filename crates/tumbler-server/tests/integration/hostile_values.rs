@@ -496,3 +496,52 @@ async fn every_api_error_is_the_envelope() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stored_policy_with_values_past_the_calendar_does_not_lock_everyone_out() {
+    // A policy saved before the bounds existed (or written into the database directly):
+    // every duration at its largest. Date arithmetic saturates, so logins keep working.
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let mut policy = get_policy(&app, &token).await;
+    let huge = 4294967295u32;
+    for field in [
+        "expiry_days",
+        "expiry_warning_days",
+        "session_absolute_hours",
+        "session_idle_minutes",
+        "lockout_minutes",
+    ] {
+        policy[field] = json!(huge);
+    }
+    policy.as_object_mut().unwrap().remove("rules");
+    let mut tx = app.services.store.begin().await.unwrap();
+    tx.set_meta("password_policy", &policy.to_string())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    login_works(&app).await;
+    let me = Client::new()
+        .get(app.url("/api/v1/users/me"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    // A session made under it works for its next request too.
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let res = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}
