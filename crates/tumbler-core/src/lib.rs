@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;
+pub mod csv_cells;
 pub mod device_keys;
 pub mod domains;
 mod hashing;

@@ -6,6 +6,7 @@
 //! permission and a fresh TOTP code and is audited.
 
 use super::{require, AccountInput, AssetInput, InventoryError, InventoryService, MAX_PAGE};
+use crate::csv_cells::{restore, InertCsvWriter};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -113,10 +114,12 @@ impl Table {
         Ok(Self { columns, rows })
     }
 
+    /// The cell's value, with the guard an export puts on formula-like cells removed.
     fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
         self.columns
             .get(column)
             .and_then(|i| record.get(*i))
+            .map(restore)
             .unwrap_or("")
     }
 }
@@ -170,24 +173,20 @@ fn parse_bool(field: &'static str, text: &str) -> Result<bool, InventoryError> {
     }
 }
 
-/// Writes rows as CSV into a buffer that is wiped when dropped.
+/// Writes rows as CSV, every cell made inert ([`crate::csv_cells`]), into a buffer that is
+/// wiped when dropped.
 fn write_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Zeroizing<String>, InventoryError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
     let internal = |_| {
         InventoryError::Store(tumbler_store::StoreError::Corrupt(
             "CSV writing failed".to_owned(),
         ))
     };
-    writer.write_record(header).map_err(internal)?;
+    let mut writer = InertCsvWriter::new();
+    writer.row(header).map_err(internal)?;
     for r in rows {
-        writer.write_record(r).map_err(internal)?;
+        writer.row(r).map_err(internal)?;
     }
-    let bytes = Zeroizing::new(writer.into_inner().map_err(|_| {
-        InventoryError::Store(tumbler_store::StoreError::Corrupt(
-            "CSV writing failed".to_owned(),
-        ))
-    })?);
-    Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
+    writer.finish().map_err(internal)
 }
 
 /// Fails with every problem unless there are none or the caller asked to skip them.
