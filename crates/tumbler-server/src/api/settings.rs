@@ -27,13 +27,31 @@ fn out(policy: PasswordPolicy) -> PolicyOut {
     }
 }
 
-/// The password policy; any signed-in user may read it.
+/// The password policy; any signed-in user may read it. `custom_blocklist` is left out
+/// unless the caller may manage settings.
 #[utoipa::path(get, path = "/api/v1/settings/password-policy", responses((status = 200, body = PolicyOut)))]
 pub async fn get_policy(
     State(state): State<AppState>,
-    AnyCaller(_caller): AnyCaller,
-) -> Result<Json<PolicyOut>, ApiError> {
-    Ok(Json(out(state.policy.get().await?)))
+    AnyCaller(caller): AnyCaller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let view = state.policy.view(&caller).await?;
+    let mut body = serde_json::to_value(PolicyOut {
+        policy: view.policy,
+        rules: view.rules,
+    })
+    .map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    })?;
+    if !view.blocklist_shown {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("custom_blocklist");
+        }
+    }
+    Ok(Json(body))
 }
 
 /// Replaces the password policy (administrators). Unknown fields are refused.
