@@ -517,7 +517,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
         },
         Command::Audit {
             command: AuditCommand::Verify,
-        } => commands::admin::audit_verify(&config).await,
+        } => commands::admin::audit_verify(&config, &env).await,
     }
 }
 

@@ -383,6 +383,12 @@ async fn master_key_rotation_while_the_server_runs() {
     let restarted = Server::start(&data, &[]);
     assert_eq!(basic_me(&restarted.url, "admin", &pw).await, 200);
     restarted.stop();
+    let out = tumbler(&["audit", "verify"], &data);
+    assert!(
+        out.status.success(),
+        "the chain key is sealed in the vault and survives the rotation: {}",
+        stdout(&out)
+    );
 
     std::fs::write(&key, &old).unwrap();
     let out = Command::new(BIN)
@@ -1332,5 +1338,74 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
     assert!(
         !log.contains("canary-Cli-Admin-Pw-4b"),
         "the password leaked"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_tail_rewritten_with_plain_hashes() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let pw = server.initial_password.clone().unwrap();
+    for _ in 0..2 {
+        basic_me(&server.url, "admin", "wrong-password-1234567").await;
+        basic_me(&server.url, "admin", &pw).await;
+    }
+    server.stop();
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    // Someone with the database file but not the master key rewrites the last event and
+    // recomputes its link and the head as plain SHA-256.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tumbler.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let last = sqlx::query(
+        "SELECT seq, at, actor, action, object_kind, object_id, outcome, source, prev_hash \
+         FROM audit_events ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let seq: i64 = last.get("seq");
+    let hash = tumbler_domain::audit::chain_hash(
+        None,
+        last.get("prev_hash"),
+        seq,
+        last.get("at"),
+        last.get("actor"),
+        last.get("action"),
+        last.get("object_kind"),
+        last.get("object_id"),
+        last.get("outcome"),
+        last.get("source"),
+        "edited",
+    );
+    sqlx::query("UPDATE audit_events SET detail = 'edited', hash = $1 WHERE seq = $2")
+        .bind(&hash)
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("BROKEN at event {seq}")),
+        "{}",
+        stdout(&out)
     );
 }

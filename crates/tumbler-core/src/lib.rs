@@ -2,6 +2,7 @@
 //! lives above this crate.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;

@@ -48,14 +48,18 @@ pub async fn reset_password(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks the audit chain; exit code 1 when broken.
-pub async fn audit_verify(config: &Config) -> Result<ExitCode, CliError> {
-    let store = open_store(config).await?;
-    let report = tumbler_core::AuditService::new(store.clone())
-        .verify()
-        .await
-        .map_err(other)?;
-    store.close().await;
+/// Checks the audit chain (its keyed part with the chain key from the vault, so the master
+/// key is needed); exit code 1 when broken.
+pub async fn audit_verify(config: &Config, env: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let services = open_services(
+        config,
+        &master_key_source(config, env)?,
+        Arc::new(SystemClock),
+        false,
+    )
+    .await?;
+    let report = services.audit.verify().await.map_err(other)?;
+    services.store.close().await;
     match report.first_broken_seq {
         None => {
             println!(
