@@ -1409,3 +1409,144 @@ async fn audit_verify_finds_a_tail_rewritten_with_plain_hashes() {
         stdout(&out)
     );
 }
+
+/// The current TOTP code for a base32 secret.
+fn totp_now(secret_b32: &str) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut secret) = (0u32, 0u64, Vec::new());
+    for c in secret_b32.bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            secret.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    let now = chrono::Utc::now();
+    tumbler_domain::totp::code_at(&secret, tumbler_domain::totp::step_of(now))
+}
+
+#[tokio::test]
+async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authenticator_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let initial = server.initial_password.clone().unwrap();
+    let client = reqwest::Client::new();
+    let password = "Correct-Horse-Battery-Staple-42";
+    let res = client
+        .post(format!("{}/api/v1/users/me/password", server.url))
+        .basic_auth("admin", Some(&initial))
+        .json(&serde_json::json!({"old_password": initial, "new_password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let token: serde_json::Value = client
+        .post(format!("{}/api/v1/users/me/tokens", server.url))
+        .basic_auth("admin", Some(password))
+        .json(&serde_json::json!({"name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let begun: serde_json::Value = client
+        .post(format!("{}/api/v1/users/me/totp", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = client
+        .post(format!("{}/api/v1/users/me/totp/confirm", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": totp_now(begun["secret"].as_str().unwrap())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let login = |pw: String| {
+        let url = format!("{}/api/v1/auth/login", server.url);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"username": "admin", "password": pw}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_ne!(
+        login(password.to_owned()).await,
+        200,
+        "the authenticator is needed"
+    );
+
+    let new_password = |out: &Output| {
+        stdout(out)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("One-time password for admin: ")
+                    .map(str::to_owned)
+            })
+            .unwrap()
+    };
+    // Without the flag the second factor stays: the lost authenticator still locks them out.
+    let out = tumbler(&["admin", "reset-password", "admin"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(login(new_password(&out)).await, 200);
+
+    let out = tumbler(
+        &["admin", "reset-password", "admin", "--reset-totp"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("second factor is off"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        login(new_password(&out)).await,
+        200,
+        "back in with the password alone"
+    );
+    server.stop();
+
+    // Audited, and the keyed chain holds.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tumbler.db").display()
+    ))
+    .await
+    .unwrap();
+    let resets: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, detail FROM audit_events WHERE action = 'user.password.reset' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        resets,
+        [
+            ("host".to_owned(), "second factor kept".to_owned()),
+            ("host".to_owned(), "second factor reset".to_owned())
+        ]
+    );
+    let totp: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.totp.reset'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(totp, 1);
+    pool.close().await;
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+}

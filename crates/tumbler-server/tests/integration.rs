@@ -19,6 +19,7 @@ mod integration {
     pub mod tls;
     pub mod totp;
     pub mod transfer;
+    pub mod user_reset;
     pub mod users;
     pub mod vault;
     pub mod webhooks;

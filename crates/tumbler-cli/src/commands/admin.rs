@@ -21,11 +21,13 @@ pub async fn migrate(config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Gives a user a new one-time password, printed once.
+/// Gives a user a new one-time password, printed once; with `reset_totp`, also turns the
+/// user's second factor off.
 pub async fn reset_password(
     config: &Config,
     env: &[(String, String)],
     username: &str,
+    reset_totp: bool,
 ) -> Result<ExitCode, CliError> {
     let services = open_services(
         config,
@@ -36,7 +38,7 @@ pub async fn reset_password(
     .await?;
     let password = services
         .auth
-        .reset_password(username, &RequestOrigin::host())
+        .reset_password(username, reset_totp, &RequestOrigin::host())
         .await
         .map_err(other)?;
     println!(
@@ -44,6 +46,11 @@ pub async fn reset_password(
         password.expose_secret()
     );
     println!("It must be changed at the next login. The user's sessions have ended.");
+    if reset_totp {
+        println!(
+            "The second factor is off: the user enrols an authenticator again after logging in."
+        );
+    }
     services.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 mod login;
 mod password;
+mod reset;
 mod tokens;
 mod totp;
 
@@ -125,6 +126,9 @@ pub enum AuthError {
     /// Password hashing failed.
     #[error("internal error")]
     Hashing(String),
+    /// An administrator tried to reset their own password (change it with the current one).
+    #[error("you cannot reset your own password; change it with your current password")]
+    OwnPasswordReset,
 }
 
 impl AuthError {
@@ -153,6 +157,7 @@ impl AuthError {
             Self::Vault(_) => "internal_error",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
+            Self::OwnPasswordReset => "own_password_reset",
         }
     }
 }
