@@ -1550,3 +1550,99 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
     let out = tumbler(&["audit", "verify"], dir.path());
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+fn tumbler_with(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .envs(env.iter().copied())
+        .env_remove("TUMBLER_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Starts on a master key from `source` (`env` or `passphrase`, the value in `var`), keeps a
+/// secret in the vault, rotates the key with the same source while the server runs, and checks
+/// that only the new key opens the store afterwards.
+async fn master_key_from(source: &str, var: &str, new_var: &str, old: &str, new: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let with = |key: &str| {
+        vec![
+            (
+                "TUMBLER_VAULT__MASTER_KEY_SOURCE".to_owned(),
+                source.to_owned(),
+            ),
+            (var.to_owned(), key.to_owned()),
+        ]
+    };
+    let old_env = with(old);
+    let server = Server::start(&data, &pairs(&old_env));
+    assert!(
+        !data.join("master.key").exists(),
+        "{source}: no key file is written"
+    );
+    let pw = server.initial_password.clone().unwrap();
+    assert_eq!(basic_me(&server.url, "admin", &pw).await, 200);
+
+    let mut rotate_env = pairs(&old_env);
+    rotate_env.push((new_var, new));
+    let out = tumbler_with(&["admin", "rotate-master-key"], &data, &rotate_env);
+    assert!(out.status.success(), "{source}: {}", stderr(&out));
+    assert_eq!(
+        basic_me(&server.url, "admin", &pw).await,
+        200,
+        "{source}: the running server keeps working"
+    );
+    server.stop();
+
+    // The old key no longer opens the store; the new one does, vault included (the audit
+    // chain's key is sealed in it).
+    let out = tumbler_with(&["audit", "verify"], &data, &pairs(&old_env));
+    assert!(!out.status.success(), "{source}: the old key still works");
+    assert!(
+        stderr(&out).contains("does not match this store"),
+        "{source}: {}",
+        stderr(&out)
+    );
+    let new_env = with(new);
+    let out = tumbler_with(&["audit", "verify"], &data, &pairs(&new_env));
+    assert!(
+        out.status.success(),
+        "{source}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let restarted = Server::start(&data, &pairs(&new_env));
+    assert_eq!(basic_me(&restarted.url, "admin", &pw).await, 200);
+    restarted.stop();
+}
+
+#[tokio::test]
+async fn the_master_key_comes_from_the_environment_and_rotates() {
+    master_key_from(
+        "env",
+        "TUMBLER_MASTER_KEY",
+        "TUMBLER_NEW_MASTER_KEY",
+        &"1f".repeat(32),
+        &"a2".repeat(32),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_master_key_comes_from_a_passphrase_and_rotates() {
+    master_key_from(
+        "passphrase",
+        "TUMBLER_MASTER_PASSPHRASE",
+        "TUMBLER_NEW_MASTER_PASSPHRASE",
+        "first passphrase of the vault, long enough",
+        "second passphrase of the vault, also long",
+    )
+    .await;
+}

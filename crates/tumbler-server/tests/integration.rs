@@ -6,6 +6,7 @@ mod integration {
     pub mod api;
     pub mod audit;
     pub mod auth;
+    pub mod boundaries;
     pub mod browser;
     pub mod certificates;
     pub mod change_secret;
