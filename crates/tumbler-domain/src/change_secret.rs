@@ -160,8 +160,10 @@ impl PasswordRules {
                 "symbols are required but every symbol is excluded",
             ));
         }
-        let required: u32 = classes.iter().map(|(m, _)| *m).sum();
-        if required > self.length {
+        // Summed in u64: four u32 minimums cannot overflow it (a u32 sum wraps in release
+        // builds and let absurd rules through).
+        let required: u64 = classes.iter().map(|(m, _)| u64::from(*m)).sum();
+        if required > u64::from(self.length) {
             return Err(invalid(
                 "password_rules",
                 format!(
