@@ -608,3 +608,68 @@ impl InventoryService {
         csv
     }
 }
+
+/// Property-based fuzzing of the CSV import parser (the file an importer uploads) and of the
+/// export guard. Short by default (64 cases); longer with `PROPTEST_CASES=100000 cargo test
+/// -p tumbler-core --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use super::{parse_bool, parse_options, Table, ACCOUNT_COLUMNS, ASSET_COLUMNS};
+    use crate::csv_cells::{inert, restore};
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        let mut c = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            c.cases = 64;
+        }
+        c.failure_persistence = None;
+        c
+    }
+
+    /// CSV-ish text: separators, quotes, line breaks, column names and anything.
+    fn csv_text() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            4 => prop::sample::select(vec![",", "\"", "\n", "\r\n", ";", "=", "'", " "]).prop_map(str::to_owned),
+            3 => prop::sample::select(ASSET_COLUMNS.iter().chain(ACCOUNT_COLUMNS).copied().collect::<Vec<_>>()).prop_map(str::to_owned),
+            2 => "[a-z0-9.=+@-]{1,12}",
+            1 => any::<String>(),
+        ];
+        prop::collection::vec(token, 0..120).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn csv_import_parsing_never_panics_and_keeps_rows_bounded(
+            text in csv_text(),
+            header in prop::sample::select(vec!["", "name,address,platform\n", "asset,username,secret\n"]),
+        ) {
+            let text = format!("{header}{text}");
+            for (known, required) in [
+                (ASSET_COLUMNS, &["name", "address", "platform"][..]),
+                (ACCOUNT_COLUMNS, &["asset", "username", "secret"][..]),
+            ] {
+                if let Ok(table) = Table::parse(&text, known, required) {
+                    // No more rows than lines, each cell read without panicking.
+                    prop_assert!(table.rows.len() <= text.matches(['\n', '\r']).count() + 1);
+                    for (_, record) in &table.rows {
+                        for column in known {
+                            let _ = table.get(record, column);
+                        }
+                        let _ = parse_options(table.get(record, "options"));
+                        let _ = parse_bool("privileged", table.get(record, "privileged"));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_export_guard_is_inert_and_restores_exactly(cell in any::<String>()) {
+            let written = inert(&cell);
+            prop_assert!(!written.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            prop_assert_eq!(restore(&written), cell.as_str());
+        }
+    }
+}
