@@ -167,6 +167,12 @@ async fn only_admins_and_auditors_read_the_audit_log() {
 /// details of the events after `from_seq` and recomputes every link from there as plain
 /// SHA-256, the chain head included.
 async fn rewrite_tail_with_plain_hashes(pool: &AnyPool, from_seq: i64) {
+    rewrite_with_plain_hashes(pool, from_seq, i64::MAX).await;
+}
+
+/// [`rewrite_tail_with_plain_hashes`] for the events `from_seq..until_seq` only (the head is
+/// rewritten only with the tail).
+async fn rewrite_with_plain_hashes(pool: &AnyPool, from_seq: i64, until_seq: i64) {
     use sqlx::Row;
     sqlx::query("DROP TRIGGER IF EXISTS audit_events_no_update")
         .execute(pool)
@@ -174,9 +180,10 @@ async fn rewrite_tail_with_plain_hashes(pool: &AnyPool, from_seq: i64) {
         .unwrap();
     let rows = sqlx::query(
         "SELECT seq, at, actor, action, object_kind, object_id, outcome, source, detail, prev_hash \
-         FROM audit_events WHERE seq >= $1 ORDER BY seq",
+         FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
     )
     .bind(from_seq)
+    .bind(until_seq)
     .fetch_all(pool)
     .await
     .unwrap();
@@ -211,11 +218,13 @@ async fn rewrite_tail_with_plain_hashes(pool: &AnyPool, from_seq: i64) {
         .unwrap();
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(pool)
-        .await
-        .unwrap();
+    if until_seq == i64::MAX {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
 }
 
 async fn failed_logins(app: &TestApp, n: usize) {
@@ -263,6 +272,69 @@ async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
 
     // Rewriting the whole chain as plain SHA-256 (dropping the keying) is found too.
     rewrite_tail_with_plain_hashes(&pool, 1).await;
+    pool.close().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
+    // A store an older Tumbler wrote: events with plain SHA-256 links only.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store =
+        tumbler_store::Store::connect(&format!("sqlite://{}", data.join("tumbler.db").display()))
+            .await
+            .unwrap();
+    store.migrate().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..3 {
+        tx.append_audit(
+            &tumbler_domain::audit::NewAuditEvent {
+                actor: "old".to_owned(),
+                action: format!("legacy.event{i}"),
+                object_kind: "test".to_owned(),
+                object_id: String::new(),
+                outcome: tumbler_domain::audit::Outcome::Success,
+                source: "host".to_owned(),
+                detail: "before keying".to_owned(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, Arc::new(SystemClock), |c| {
+        c.data_dir = data.clone();
+    })
+    .await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let marker: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(marker["total"], 1, "{marker}");
+    let keyed_from = marker["items"][0]["seq"].as_i64().unwrap();
+    assert!(keyed_from > 3, "the old events come first: {marker}");
+
+    // The old, plain part is anchored by the keyed marker: rewriting it with recomputed
+    // plain hashes breaks the marker's link.
+    let pool = raw(&app).await;
+    rewrite_with_plain_hashes(&pool, 2, keyed_from).await;
     pool.close().await;
     let report = verify(&app, &token).await;
     assert_eq!(report["ok"], false, "{report}");
