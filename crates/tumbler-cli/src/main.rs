@@ -95,10 +95,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Give a user a new one-time password (printed once) that must be changed at next login.
+    /// Give a user a new one-time password (printed once) that must be changed at next login;
+    /// with --reset-totp, also turn the user's second factor off (audited), for an
+    /// administrator who lost the authenticator.
     ResetPassword {
         /// The user's login name.
         username: String,
+        /// Also reset the second factor (TOTP and recovery codes); the user enrols again.
+        #[arg(long)]
+        reset_totp: bool,
     },
     /// Re-wrap the vault's data keys under a new master key, while the server keeps running.
     RotateMasterKey,
@@ -374,9 +379,10 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
         Command::Migrate => commands::admin::migrate(&config).await,
         Command::CheckConfig => commands::check_config::run(&config),
         Command::Admin { command } => match command {
-            AdminCommand::ResetPassword { username } => {
-                commands::admin::reset_password(&config, &env, &username).await
-            }
+            AdminCommand::ResetPassword {
+                username,
+                reset_totp,
+            } => commands::admin::reset_password(&config, &env, &username, reset_totp).await,
             AdminCommand::RotateMasterKey => commands::rotate::run(&config, &env).await,
             AdminCommand::Backup { out } => commands::backup::backup(&config, &out).await,
             AdminCommand::Restore { from } => commands::backup::restore(&config, &env, &from).await,
@@ -517,7 +523,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
         },
         Command::Audit {
             command: AuditCommand::Verify,
-        } => commands::admin::audit_verify(&config).await,
+        } => commands::admin::audit_verify(&config, &env).await,
     }
 }
 

@@ -383,6 +383,12 @@ async fn master_key_rotation_while_the_server_runs() {
     let restarted = Server::start(&data, &[]);
     assert_eq!(basic_me(&restarted.url, "admin", &pw).await, 200);
     restarted.stop();
+    let out = tumbler(&["audit", "verify"], &data);
+    assert!(
+        out.status.success(),
+        "the chain key is sealed in the vault and survives the rotation: {}",
+        stdout(&out)
+    );
 
     std::fs::write(&key, &old).unwrap();
     let out = Command::new(BIN)
@@ -1333,4 +1339,310 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
         !log.contains("canary-Cli-Admin-Pw-4b"),
         "the password leaked"
     );
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_tail_rewritten_with_plain_hashes() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let pw = server.initial_password.clone().unwrap();
+    for _ in 0..2 {
+        basic_me(&server.url, "admin", "wrong-password-1234567").await;
+        basic_me(&server.url, "admin", &pw).await;
+    }
+    server.stop();
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    // Someone with the database file but not the master key rewrites the last event and
+    // recomputes its link and the head as plain SHA-256.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tumbler.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let last = sqlx::query(
+        "SELECT seq, at, actor, action, object_kind, object_id, outcome, source, prev_hash \
+         FROM audit_events ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let seq: i64 = last.get("seq");
+    let hash = tumbler_domain::audit::chain_hash(
+        None,
+        last.get("prev_hash"),
+        seq,
+        last.get("at"),
+        last.get("actor"),
+        last.get("action"),
+        last.get("object_kind"),
+        last.get("object_id"),
+        last.get("outcome"),
+        last.get("source"),
+        "edited",
+    );
+    sqlx::query("UPDATE audit_events SET detail = 'edited', hash = $1 WHERE seq = $2")
+        .bind(&hash)
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("BROKEN at event {seq}")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// The current TOTP code for a base32 secret.
+fn totp_now(secret_b32: &str) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut secret) = (0u32, 0u64, Vec::new());
+    for c in secret_b32.bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            secret.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    let now = chrono::Utc::now();
+    tumbler_domain::totp::code_at(&secret, tumbler_domain::totp::step_of(now))
+}
+
+#[tokio::test]
+async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authenticator_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let initial = server.initial_password.clone().unwrap();
+    let client = reqwest::Client::new();
+    let password = "Correct-Horse-Battery-Staple-42";
+    let res = client
+        .post(format!("{}/api/v1/users/me/password", server.url))
+        .basic_auth("admin", Some(&initial))
+        .json(&serde_json::json!({"old_password": initial, "new_password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let token: serde_json::Value = client
+        .post(format!("{}/api/v1/users/me/tokens", server.url))
+        .basic_auth("admin", Some(password))
+        .json(&serde_json::json!({"name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let begun: serde_json::Value = client
+        .post(format!("{}/api/v1/users/me/totp", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = client
+        .post(format!("{}/api/v1/users/me/totp/confirm", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": totp_now(begun["secret"].as_str().unwrap())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let login = |pw: String| {
+        let url = format!("{}/api/v1/auth/login", server.url);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"username": "admin", "password": pw}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_ne!(
+        login(password.to_owned()).await,
+        200,
+        "the authenticator is needed"
+    );
+
+    let new_password = |out: &Output| {
+        stdout(out)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("One-time password for admin: ")
+                    .map(str::to_owned)
+            })
+            .unwrap()
+    };
+    // Without the flag the second factor stays: the lost authenticator still locks them out.
+    let out = tumbler(&["admin", "reset-password", "admin"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(login(new_password(&out)).await, 200);
+
+    let out = tumbler(
+        &["admin", "reset-password", "admin", "--reset-totp"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("second factor is off"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        login(new_password(&out)).await,
+        200,
+        "back in with the password alone"
+    );
+    server.stop();
+
+    // Audited, and the keyed chain holds.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tumbler.db").display()
+    ))
+    .await
+    .unwrap();
+    let resets: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, detail FROM audit_events WHERE action = 'user.password.reset' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        resets,
+        [
+            ("host".to_owned(), "second factor kept".to_owned()),
+            ("host".to_owned(), "second factor reset".to_owned())
+        ]
+    );
+    let totp: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.totp.reset'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(totp, 1);
+    pool.close().await;
+    let out = tumbler(&["audit", "verify"], dir.path());
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+fn tumbler_with(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .envs(env.iter().copied())
+        .env_remove("TUMBLER_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Starts on a master key from `source` (`env` or `passphrase`, the value in `var`), keeps a
+/// secret in the vault, rotates the key with the same source while the server runs, and checks
+/// that only the new key opens the store afterwards.
+async fn master_key_from(source: &str, var: &str, new_var: &str, old: &str, new: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let with = |key: &str| {
+        vec![
+            (
+                "TUMBLER_VAULT__MASTER_KEY_SOURCE".to_owned(),
+                source.to_owned(),
+            ),
+            (var.to_owned(), key.to_owned()),
+        ]
+    };
+    let old_env = with(old);
+    let server = Server::start(&data, &pairs(&old_env));
+    assert!(
+        !data.join("master.key").exists(),
+        "{source}: no key file is written"
+    );
+    let pw = server.initial_password.clone().unwrap();
+    assert_eq!(basic_me(&server.url, "admin", &pw).await, 200);
+
+    let mut rotate_env = pairs(&old_env);
+    rotate_env.push((new_var, new));
+    let out = tumbler_with(&["admin", "rotate-master-key"], &data, &rotate_env);
+    assert!(out.status.success(), "{source}: {}", stderr(&out));
+    assert_eq!(
+        basic_me(&server.url, "admin", &pw).await,
+        200,
+        "{source}: the running server keeps working"
+    );
+    server.stop();
+
+    // The old key no longer opens the store; the new one does, vault included (the audit
+    // chain's key is sealed in it).
+    let out = tumbler_with(&["audit", "verify"], &data, &pairs(&old_env));
+    assert!(!out.status.success(), "{source}: the old key still works");
+    assert!(
+        stderr(&out).contains("does not match this store"),
+        "{source}: {}",
+        stderr(&out)
+    );
+    let new_env = with(new);
+    let out = tumbler_with(&["audit", "verify"], &data, &pairs(&new_env));
+    assert!(
+        out.status.success(),
+        "{source}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let restarted = Server::start(&data, &pairs(&new_env));
+    assert_eq!(basic_me(&restarted.url, "admin", &pw).await, 200);
+    restarted.stop();
+}
+
+#[tokio::test]
+async fn the_master_key_comes_from_the_environment_and_rotates() {
+    master_key_from(
+        "env",
+        "TUMBLER_MASTER_KEY",
+        "TUMBLER_NEW_MASTER_KEY",
+        &"1f".repeat(32),
+        &"a2".repeat(32),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_master_key_comes_from_a_passphrase_and_rotates() {
+    master_key_from(
+        "passphrase",
+        "TUMBLER_MASTER_PASSPHRASE",
+        "TUMBLER_NEW_MASTER_PASSPHRASE",
+        "first passphrase of the vault, long enough",
+        "second passphrase of the vault, also long",
+    )
+    .await;
 }

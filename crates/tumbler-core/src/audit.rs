@@ -1,8 +1,9 @@
 //! Reading and verifying the audit log. Events are appended by the services, inside the
 //! transaction of the change they describe.
 
+use crate::audit_chain::ChainKey;
 use crate::Principal;
-use tumbler_domain::audit::{AuditEvent, GENESIS_HASH};
+use tumbler_domain::audit::{AuditEvent, CHAIN_KEYED_ACTION, GENESIS_HASH};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{AuditFilter, Store, StoreError};
 
@@ -53,14 +54,18 @@ pub struct ChainReport {
 #[derive(Debug, Clone)]
 pub struct AuditService {
     store: Store,
+    /// The chain key; without it (a store opened without the vault) only plain links can be
+    /// checked, and verification says so.
+    chain_key: Option<ChainKey>,
 }
 
 const PAGE: i64 = 1000;
 
 impl AuditService {
-    /// A service over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A service over `store` that checks the keyed part of the chain with `chain_key`
+    /// ([`crate::audit_chain::ensure_chain_key`]).
+    pub fn new(store: Store, chain_key: Option<ChainKey>) -> Self {
+        Self { store, chain_key }
     }
 
     /// Events matching `filter`, newest first, with the total count.
@@ -80,8 +85,19 @@ impl AuditService {
     }
 
     /// Walks the whole chain and reports the first broken link: an altered event, a missing or
-    /// reordered one, or a chain head that does not match the last event.
+    /// reordered one, or a chain head that does not match the last event. Links from the
+    /// `audit.chain.keyed` event on are checked as HMAC-SHA256 under the chain key, so a
+    /// tail rewritten with recomputed plain hashes is found.
     pub async fn verify(&self) -> Result<ChainReport, AuditError> {
+        let Some(chain) = &self.chain_key else {
+            return Ok(ChainReport {
+                ok: false,
+                events_checked: 0,
+                first_broken_seq: Some(1),
+                reason: Some("the audit chain key is not available: open the vault".to_owned()),
+            });
+        };
+        let key = chain.key.bytes();
         let (head_seq, head_hash) = self.store.audit_head().await?;
         let mut prev_hash = GENESIS_HASH.to_owned();
         let mut expected_seq = 1;
@@ -107,7 +123,15 @@ impl AuditService {
                 if ev.prev_hash != prev_hash {
                     return Ok(broken(ev.seq, checked, "previous hash does not match"));
                 }
-                if ev.expected_hash(&prev_hash) != ev.hash {
+                let link_key = (ev.seq >= chain.keyed_from).then_some(key);
+                if ev.seq == chain.keyed_from && ev.action != CHAIN_KEYED_ACTION {
+                    return Ok(broken(
+                        ev.seq,
+                        checked,
+                        "the keyed chain's first event is missing",
+                    ));
+                }
+                if ev.expected_hash(&prev_hash, link_key) != ev.hash {
                     return Ok(broken(
                         ev.seq,
                         checked,
@@ -118,6 +142,13 @@ impl AuditService {
                 expected_seq += 1;
                 checked += 1;
             }
+        }
+        if checked < chain.keyed_from {
+            return Ok(broken(
+                checked + 1,
+                checked,
+                "events from the keyed chain's first event on are missing",
+            ));
         }
         if checked != head_seq || prev_hash != head_hash {
             return Ok(broken(

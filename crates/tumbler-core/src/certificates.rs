@@ -162,3 +162,65 @@ impl CertificateService {
         Ok(())
     }
 }
+
+/// Property-based fuzzing of the PEM certificate parser (a certificate a user registers).
+/// Short by default (64 cases); longer with `PROPTEST_CASES=100000 cargo test -p
+/// tumbler-core --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use super::parse;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        let mut c = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            c.cases = 64;
+        }
+        c.failure_persistence = None;
+        c
+    }
+
+    /// A DER-looking body: an ASN.1 SEQUENCE header with a random (often wrong) length, then
+    /// random bytes with nested headers sprinkled in.
+    fn der_body() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<u16>(),
+            prop::collection::vec(
+                prop_oneof![
+                    3 => any::<u8>(),
+                    1 => prop::sample::select(vec![0x30u8, 0x31, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x17, 0x18, 0xa0, 0xa3, 0x82, 0x81, 0x84]),
+                ],
+                0..800,
+            ),
+        )
+            .prop_map(|(len, rest)| {
+                let mut out = vec![0x30, 0x82];
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&rest);
+                out
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_text_is_refused_without_panicking(text in ".{0,300}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn pem_certificates_of_random_der_are_refused_without_panicking(
+            body in der_body(),
+            label in prop::sample::select(vec!["CERTIFICATE", "PRIVATE KEY", "X509 CRL"]),
+            trailer in prop::sample::select(vec!["", "\n", "\nextra", "\n-----BEGIN CERTIFICATE-----\n"]),
+        ) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&body);
+            let pem = format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----{trailer}");
+            if let Ok(parsed) = parse(&pem) {
+                prop_assert!(!parsed.fingerprint.is_empty());
+            }
+        }
+    }
+}

@@ -2,9 +2,11 @@
 //! lives above this crate.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;
+pub mod csv_cells;
 pub mod device_keys;
 pub mod domains;
 mod hashing;

@@ -45,6 +45,17 @@ pub async fn load_policy(store: &Store) -> Result<PasswordPolicy, StoreError> {
     }
 }
 
+/// The password policy as one caller may read it ([`PolicyService::view`]).
+#[derive(Debug, Clone)]
+pub struct PolicyView {
+    /// The settings; `custom_blocklist` is empty unless `blocklist_shown`.
+    pub policy: PasswordPolicy,
+    /// The rules in words (the console's rules tooltip).
+    pub rules: Vec<String>,
+    /// Whether the caller may read the custom blocklist.
+    pub blocklist_shown: bool,
+}
+
 /// Reading and changing the password policy.
 #[derive(Clone)]
 pub struct PolicyService {
@@ -58,9 +69,28 @@ impl PolicyService {
         Self { store, clock }
     }
 
-    /// The policy in force; any signed-in user may read it.
+    /// The whole policy in force, custom blocklist included: for callers that checked
+    /// `settings_manage` (the settings page) or need it to check a password.
     pub async fn get(&self) -> Result<PasswordPolicy, PolicyError> {
         Ok(load_policy(&self.store).await?)
+    }
+
+    /// The policy as `principal` may read it: everything for administrators
+    /// (`settings_manage`); for anyone else the same without the custom blocklist, whose
+    /// entries are refused passwords (often the organisation's own guessable ones). The
+    /// rules in words are those of the whole policy.
+    pub async fn view(&self, principal: &Principal) -> Result<PolicyView, PolicyError> {
+        let mut policy = load_policy(&self.store).await?;
+        let rules = policy.describe();
+        let blocklist_shown = principal.can(Permission::SettingsManage);
+        if !blocklist_shown {
+            policy.custom_blocklist.clear();
+        }
+        Ok(PolicyView {
+            policy,
+            rules,
+            blocklist_shown,
+        })
     }
 
     /// Replaces the policy. Tightening takes effect at each user's next login.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password::generate_one_time_password;
+use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_domain::Clock;
@@ -87,7 +88,8 @@ pub struct UserSummary {
     #[serde(flatten)]
     pub user: User,
     /// `active`, `temporary` (must be changed at next login), `expired` (temporary, expired),
-    /// or `none` (no local password).
+    /// `expired_by_age` (older than the policy's expiry), `policy_tightened` (a login found it
+    /// no longer meets the policy) or `none` (no local password): see [`PasswordStatus`].
     pub password_status: &'static str,
     /// Locked out until this time.
     pub locked_until: Option<DateTime<Utc>>,
@@ -161,14 +163,18 @@ impl UserService {
         &self,
         row: UserRow,
         domains: &std::collections::HashMap<UserId, Vec<String>>,
+        expired_before: Option<DateTime<Utc>>,
     ) -> UserSummary {
         let now = self.clock.now();
-        let password_status = match (&row.password_hash, row.user.temp_password_expires_at) {
-            (None, _) => "none",
-            (Some(_), Some(at)) if at <= now => "expired",
-            (Some(_), _) if row.user.must_change_password => "temporary",
-            _ => "active",
-        };
+        let password_status = PasswordStatus::of(
+            row.password_hash.is_some(),
+            row.user.must_change_password,
+            row.user.password_changed_at,
+            row.user.temp_password_expires_at,
+            now,
+            expired_before,
+        )
+        .as_str();
         UserSummary {
             password_status,
             locked_until: row.locked_until.filter(|t| *t > now),
@@ -350,14 +356,32 @@ impl UserService {
         if !principal.can(Permission::UsersRead) {
             return Err(UserError::Forbidden);
         }
-        let (rows, total) = self.store.users(filter).await?;
+        let expired_before = self.password_expired_before().await?;
+        let filter = UserFilter {
+            password_now: Some(self.clock.now()),
+            password_expired_before: expired_before,
+            ..filter.clone()
+        };
+        let (rows, total) = self.store.users(&filter).await?;
         Ok((
             {
                 let names = self.domain_names_for(principal).await?;
-                rows.into_iter().map(|r| self.summary(r, &names)).collect()
+                rows.into_iter()
+                    .map(|r| self.summary(r, &names, expired_before))
+                    .collect()
             },
             total,
         ))
+    }
+
+    /// The policy's expiry cut-off now: passwords set at or before it are expired by age.
+    async fn password_expired_before(&self) -> Result<Option<DateTime<Utc>>, UserError> {
+        let policy = crate::policy::load_policy(&self.store).await?;
+        Ok(policy.expiry_days.and_then(|days| {
+            self.clock
+                .now()
+                .checked_sub_signed(chrono::Duration::try_days(i64::from(days))?)
+        }))
     }
 
     /// One user.
@@ -370,7 +394,8 @@ impl UserService {
             .user_by_id(id)
             .await?
             .ok_or(UserError::NotFound)?;
-        Ok(self.summary(row, &self.domain_names_for(principal).await?))
+        let names = self.domain_names_for(principal).await?;
+        Ok(self.summary(row, &names, self.password_expired_before().await?))
     }
 
     /// Whether, after `user` changes to `roles`/`status` (or is deleted when both are `None`),
@@ -532,7 +557,8 @@ impl UserService {
             .user_by_id(id)
             .await?
             .ok_or(UserError::NotFound)?;
-        Ok(self.summary(row, &self.store.domain_names_by_user().await?))
+        let names = self.store.domain_names_by_user().await?;
+        Ok(self.summary(row, &names, self.password_expired_before().await?))
     }
 
     /// Deletes a user (never oneself, never the last enabled administrator).

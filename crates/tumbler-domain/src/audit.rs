@@ -1,5 +1,7 @@
 //! Audit events and their hash chain. Each event's hash covers the previous event's hash and
-//! every field of the event, so changing, removing or reordering a stored event breaks the chain.
+//! every field of the event, so changing, removing or reordering a stored event breaks the
+//! chain. From the [`CHAIN_KEYED_ACTION`] event on, links are HMAC-SHA256 under a key sealed in
+//! the vault, so that rewriting the tail needs the master key too.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -75,10 +77,70 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-/// The chain hash of an event: SHA-256 over the previous hash and each field, length-prefixed
-/// so that no two different events can share an encoding.
+/// The action of the event from which the chain is keyed (HMAC-SHA256): appended once, when a
+/// store first runs a Tumbler version that keys the chain. Events before it keep their plain
+/// SHA-256 links.
+pub const CHAIN_KEYED_ACTION: &str = "audit.chain.keyed";
+
+/// The fields of an event, in the order the chain covers them.
+struct Fields<'a> {
+    prev_hash: &'a str,
+    seq: i64,
+    at_millis: i64,
+    text: [&'a str; 7],
+}
+
+impl Fields<'_> {
+    /// Feeds the length-prefixed encoding of every field to `update`, so that no two
+    /// different events share an encoding.
+    fn feed(&self, mut update: impl FnMut(&[u8])) {
+        for field in [
+            self.prev_hash.as_bytes(),
+            &self.seq.to_be_bytes(),
+            &self.at_millis.to_be_bytes(),
+        ] {
+            update(&(field.len() as u64).to_be_bytes());
+            update(field);
+        }
+        for field in self.text {
+            update(&(field.len() as u64).to_be_bytes());
+            update(field.as_bytes());
+        }
+    }
+
+    /// Plain SHA-256 (the chain before it was keyed).
+    fn sha256(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"tumbler-audit-v1");
+        self.feed(|b| h.update(b));
+        hex::encode(h.finalize())
+    }
+
+    /// HMAC-SHA256 under the chain key: whoever can write the database but does not hold
+    /// the key cannot compute a valid link.
+    fn hmac(&self, key: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts a key of any length: this cannot fail.
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        m.update(b"tumbler-audit-v2");
+        self.feed(|b| m.update(b));
+        hex::encode(m.finalize().into_bytes())
+    }
+
+    fn hash(&self, key: Option<&[u8]>) -> String {
+        match key {
+            Some(k) => self.hmac(k),
+            None => self.sha256(),
+        }
+    }
+}
+
+/// The chain hash of an event: HMAC-SHA256 under `key` when the chain is keyed, else plain
+/// SHA-256, over the previous hash and each field, length-prefixed.
 #[allow(clippy::too_many_arguments)]
 pub fn chain_hash(
+    key: Option<&[u8]>,
     prev_hash: &str,
     seq: i64,
     at_millis: i64,
@@ -90,35 +152,29 @@ pub fn chain_hash(
     source: &str,
     detail: &str,
 ) -> String {
-    let mut h = Sha256::new();
-    h.update(b"tumbler-audit-v1");
-    for field in [
-        prev_hash.as_bytes(),
-        &seq.to_be_bytes(),
-        &at_millis.to_be_bytes(),
-    ] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field);
+    Fields {
+        prev_hash,
+        seq,
+        at_millis,
+        text: [
+            actor,
+            action,
+            object_kind,
+            object_id,
+            outcome,
+            source,
+            detail,
+        ],
     }
-    for field in [
-        actor,
-        action,
-        object_kind,
-        object_id,
-        outcome,
-        source,
-        detail,
-    ] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field.as_bytes());
-    }
-    hex::encode(h.finalize())
+    .hash(key)
 }
 
 impl AuditEvent {
-    /// Recomputes this event's hash from its fields and the given previous hash.
-    pub fn expected_hash(&self, prev_hash: &str) -> String {
+    /// Recomputes this event's hash from its fields and the given previous hash, keyed with
+    /// `key` (events from the keyed marker on) or plain (events before it).
+    pub fn expected_hash(&self, prev_hash: &str, key: Option<&[u8]>) -> String {
         chain_hash(
+            key,
             prev_hash,
             self.seq,
             self.at.timestamp_millis(),
@@ -139,8 +195,60 @@ mod tests {
 
     #[test]
     fn field_boundaries_matter() {
-        let a = chain_hash(GENESIS_HASH, 1, 0, "ab", "c", "", "", "success", "", "");
-        let b = chain_hash(GENESIS_HASH, 1, 0, "a", "bc", "", "", "success", "", "");
+        let a = chain_hash(
+            None,
+            GENESIS_HASH,
+            1,
+            0,
+            "ab",
+            "c",
+            "",
+            "",
+            "success",
+            "",
+            "",
+        );
+        let b = chain_hash(
+            None,
+            GENESIS_HASH,
+            1,
+            0,
+            "a",
+            "bc",
+            "",
+            "",
+            "success",
+            "",
+            "",
+        );
         assert_ne!(a, b);
+        let k1 = chain_hash(
+            Some(b"k1"),
+            GENESIS_HASH,
+            1,
+            0,
+            "a",
+            "bc",
+            "",
+            "",
+            "success",
+            "",
+            "",
+        );
+        let k2 = chain_hash(
+            Some(b"k2"),
+            GENESIS_HASH,
+            1,
+            0,
+            "a",
+            "bc",
+            "",
+            "",
+            "success",
+            "",
+            "",
+        );
+        assert_ne!(k1, k2);
+        assert_ne!(k1, b);
     }
 }

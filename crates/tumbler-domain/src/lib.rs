@@ -9,6 +9,7 @@ pub mod ids;
 pub mod inventory;
 pub mod password;
 pub mod password_policy;
+pub mod password_status;
 pub mod permission;
 pub mod platform;
 pub mod schedule;

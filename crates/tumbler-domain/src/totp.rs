@@ -116,14 +116,29 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
     )
 }
 
-/// Ten fresh recovery codes, each ten base32 characters grouped `XXXXX-XXXXX`.
+/// Base32 characters of a recovery code (120 bits).
+pub const RECOVERY_CODE_LEN: usize = 24;
+/// Leading characters of a recovery code kept in clear to find its hash (the other 20
+/// characters, 100 bits, are secret).
+pub const RECOVERY_SELECTOR_LEN: usize = 4;
+/// Characters of the recovery codes issued before they were hashed with Argon2id.
+pub const LEGACY_RECOVERY_CODE_LEN: usize = 10;
+
+/// Ten fresh recovery codes, each 24 base32 characters (120 random bits) grouped
+/// `XXXXXX-XXXXXX-XXXXXX-XXXXXX`.
 pub fn generate_recovery_codes() -> Vec<Zeroizing<String>> {
     (0..10)
         .map(|_| {
-            let mut b = [0u8; 7];
-            OsRng.fill_bytes(&mut b);
-            let s = base32(&b);
-            Zeroizing::new(format!("{}-{}", &s[..5], &s[5..10]))
+            let mut b = Zeroizing::new([0u8; 15]);
+            OsRng.fill_bytes(b.as_mut());
+            let s = Zeroizing::new(base32(b.as_ref()));
+            Zeroizing::new(format!(
+                "{}-{}-{}-{}",
+                &s[..6],
+                &s[6..12],
+                &s[12..18],
+                &s[18..24]
+            ))
         })
         .collect()
 }
@@ -187,6 +202,9 @@ mod tests {
     fn recovery_codes_normalise() {
         let codes = generate_recovery_codes();
         assert_eq!(codes.len(), 10);
-        assert_eq!(normalize_recovery_code(&codes[0].to_lowercase()).len(), 10);
+        assert_eq!(
+            normalize_recovery_code(&codes[0].to_lowercase()).len(),
+            RECOVERY_CODE_LEN
+        );
     }
 }

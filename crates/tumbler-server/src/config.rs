@@ -110,12 +110,70 @@ impl Default for Config {
     }
 }
 
-/// `[database]`
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// `[database]`. Its `Debug` shows the URL without its password.
+#[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `postgres://...`; unset means SQLite in the data directory.
     pub url: Option<String>,
+}
+
+impl DatabaseConfig {
+    /// The URL with its password (in the user information or a `password` parameter)
+    /// replaced by `***`, for messages and `check-config`.
+    pub fn url_redacted(&self) -> Option<String> {
+        self.url.as_deref().map(redact_url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url_redacted())
+            .finish()
+    }
+}
+
+/// `url` with the password of its user information and the value of any `password`
+/// query parameter replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match head.find("://") {
+        Some(scheme) => {
+            let rest = &head[scheme + 3..];
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let authority = &rest[..authority_end];
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split_once(':').map(|(u, _)| u);
+                    format!(
+                        "{}{}@{host}{}",
+                        &head[..scheme + 3],
+                        user.map(|u| format!("{u}:***"))
+                            .unwrap_or_else(|| userinfo.to_owned()),
+                        &rest[authority_end..]
+                    )
+                }
+                None => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 /// `[tls]`
@@ -480,6 +538,33 @@ mod tests {
         .unwrap();
         assert_eq!(c.database.url.as_deref(), Some("postgres://x/y"));
         assert_eq!(c.auth.temporary_password_hours, 9);
+    }
+
+    #[test]
+    fn the_database_password_never_shows_in_debug() {
+        for url in [
+            "postgres://tumbler:canary-db-pw@db.example:5432/tumbler",
+            "postgres://tumbler@db.example/tumbler?sslmode=verify-full&password=canary-db-pw",
+        ] {
+            let c = Config {
+                database: DatabaseConfig {
+                    url: Some(url.to_owned()),
+                },
+                ..Config::default()
+            };
+            for text in [format!("{c:?}"), format!("{:#?}", c.database)] {
+                assert!(!text.contains("canary-db-pw"), "{text}");
+                assert!(
+                    text.contains("db.example"),
+                    "the rest stays readable: {text}"
+                );
+            }
+        }
+        assert_eq!(
+            redact_url("postgres://u:s3cret@h/db?sslmode=require"),
+            "postgres://u:***@h/db?sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

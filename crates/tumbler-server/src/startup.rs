@@ -58,6 +58,9 @@ pub enum StartupError {
     /// The system key could not be made or read.
     #[error("device keys: {0}")]
     DeviceKeys(#[from] DeviceKeyError),
+    /// The audit chain's key could not be read or made.
+    #[error("{0}")]
+    AuditChain(#[from] tumbler_core::audit_chain::ChainKeyError),
 }
 
 /// Every service, opened.
@@ -207,6 +210,8 @@ pub async fn open_services(
         .map(|k| k.master_key_id.clone());
     let key = master.load(&store, store_key_id.as_deref()).await?;
     let vault = Vault::open(store.clone(), clock.clone(), key).await?;
+    // Before anything else appends: every event from here on is HMAC-linked.
+    let chain_key = tumbler_core::audit_chain::ensure_chain_key(&store, &vault, &clock).await?;
     let roles = RoleService::new(store.clone(), clock.clone());
     roles.sync_builtin().await?;
     let domains = DomainService::new(store.clone(), clock.clone());
@@ -248,7 +253,7 @@ pub async fn open_services(
         clock,
         settings,
     );
-    let audit = AuditService::new(store.clone());
+    let audit = AuditService::new(store.clone(), Some(chain_key));
     Ok(Services {
         store,
         vault,

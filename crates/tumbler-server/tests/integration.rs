@@ -6,6 +6,7 @@ mod integration {
     pub mod api;
     pub mod audit;
     pub mod auth;
+    pub mod boundaries;
     pub mod browser;
     pub mod certificates;
     pub mod change_secret;
@@ -23,6 +24,7 @@ mod integration {
     pub mod tls;
     pub mod totp;
     pub mod transfer;
+    pub mod user_reset;
     pub mod users;
     pub mod vault;
     pub mod webhooks;

@@ -7,6 +7,28 @@ use sqlx::any::AnyRow;
 use tumbler_domain::audit::{chain_hash, AuditEvent, NewAuditEvent};
 use tumbler_domain::clock::{from_millis, to_millis};
 
+/// The key of the audit chain's HMAC links (32 bytes, wiped when the last clone drops).
+#[derive(Clone)]
+pub struct AuditKey(std::sync::Arc<zeroize::Zeroizing<[u8; 32]>>);
+
+impl AuditKey {
+    /// Wraps key bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(std::sync::Arc::new(zeroize::Zeroizing::new(bytes)))
+    }
+
+    /// The key bytes, for computing a link.
+    pub fn bytes(&self) -> &[u8] {
+        self.0.as_ref().as_ref()
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -124,6 +146,7 @@ impl Tx {
         let at_ms = to_millis(at);
         let outcome = ev.outcome.as_str();
         let hash = chain_hash(
+            self.audit_key.as_ref().map(AuditKey::bytes),
             &prev_hash,
             seq,
             at_ms,

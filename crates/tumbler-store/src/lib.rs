@@ -6,6 +6,8 @@
 //! tests run against both. Every mutation happens inside a [`Tx`], so the audit event that
 //! describes it is committed atomically with it.
 
+use std::sync::{Arc, OnceLock};
+
 mod api_tokens;
 mod audit;
 mod backup;
@@ -28,7 +30,7 @@ mod users;
 mod webhooks;
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
-pub use audit::AuditFilter;
+pub use audit::{AuditFilter, AuditKey};
 pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
 pub use change_secret::{
@@ -87,6 +89,9 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The audit chain's key, once the vault gave it ([`Store::set_audit_key`]); shared by
+    /// every clone.
+    audit_key: Arc<OnceLock<AuditKey>>,
 }
 
 impl Store {
@@ -115,7 +120,22 @@ impl Store {
                 .await
                 .map_err(StoreError::connect)?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            audit_key: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Keys the audit chain: every event appended from now on, through this store or any of
+    /// its clones, is linked with HMAC-SHA256 under `key`. Set once; a second call is ignored.
+    pub fn set_audit_key(&self, key: AuditKey) {
+        let _ = self.audit_key.set(key);
+    }
+
+    /// The audit chain's key, once set.
+    pub fn audit_key(&self) -> Option<AuditKey> {
+        self.audit_key.get().cloned()
     }
 
     /// The backend this store runs on.
@@ -131,7 +151,7 @@ impl Store {
             Backend::Postgres => self.pool.begin().await,
         }
         .map_err(StoreError::query)?;
-        Ok(Tx::new(inner, self.backend))
+        Ok(Tx::new(inner, self.backend, self.audit_key.get().cloned()))
     }
 
     /// Whether the database answers a trivial query.

@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::{SessionId, UserId};
 
-/// A stored session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored session. Its `Debug` leaves the CSRF token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionRow {
     /// Public id (listing, ending a session).
     pub id: SessionId,
@@ -23,6 +23,20 @@ pub struct SessionRow {
     pub last_seen_at: DateTime<Utc>,
     /// Absolute end.
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("csrf_token", &"<redacted>")
+            .field("source", &self.source)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A session to insert.
@@ -172,5 +186,29 @@ impl Tx {
             .await
             .map_err(StoreError::query)?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionRow;
+    use tumbler_domain::ids::{SessionId, UserId};
+
+    #[test]
+    fn the_csrf_token_never_shows_in_debug() {
+        let now = chrono::Utc::now();
+        let row = SessionRow {
+            id: SessionId::from_string("s-1"),
+            user_id: UserId::from_string("u-1"),
+            csrf_token: "canary-csrf-token".to_owned(),
+            source: "127.0.0.1".to_owned(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now,
+        };
+        for text in [format!("{row:?}"), format!("{row:#?}")] {
+            assert!(!text.contains("canary-csrf"), "{text}");
+            assert!(text.contains("127.0.0.1"), "{text}");
+        }
     }
 }

@@ -67,6 +67,20 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The stored forms of a user's unused recovery codes (at most ten).
+    pub async fn unused_recovery_codes(&self, user_id: &UserId) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id.as_str())
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query)?;
+        rows.iter().map(|r| col(r, "code_hash")).collect()
+    }
+}
+
 impl Tx {
     /// Sets a user's enrolment state and secret version (clearing the last step on a new secret).
     pub async fn set_totp(
@@ -101,7 +115,7 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Replaces a user's recovery codes with these hashes.
+    /// Replaces a user's recovery codes with these stored forms (hashes).
     pub async fn replace_recovery_codes(
         &mut self,
         user_id: &UserId,
@@ -125,7 +139,8 @@ impl Tx {
         Ok(())
     }
 
-    /// Uses up an unused recovery code; returns whether it was valid and unused.
+    /// Uses up the unused recovery code stored as `hash`; returns whether it was there and
+    /// unused (atomic: two requests with the same code cannot both pass).
     pub async fn use_recovery_code(
         &mut self,
         user_id: &UserId,

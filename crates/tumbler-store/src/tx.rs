@@ -1,6 +1,6 @@
 //! A store transaction: every mutation goes through one, together with its audit event.
 
-use crate::{Backend, StoreError};
+use crate::{AuditKey, Backend, StoreError};
 use sqlx::{Any, Transaction};
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back.
@@ -8,6 +8,9 @@ pub struct Tx {
     pub(crate) inner: Transaction<'static, Any>,
     #[allow(dead_code)]
     pub(crate) backend: Backend,
+    /// The key audit events appended in this transaction are linked with, if the chain is
+    /// keyed.
+    pub(crate) audit_key: Option<AuditKey>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -17,8 +20,22 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { inner, backend }
+    pub(crate) fn new(
+        inner: Transaction<'static, Any>,
+        backend: Backend,
+        audit_key: Option<AuditKey>,
+    ) -> Self {
+        Self {
+            inner,
+            backend,
+            audit_key,
+        }
+    }
+
+    /// Links the audit events appended from now on in this transaction with `key` (used
+    /// once, to append the event from which the chain is keyed).
+    pub fn use_audit_key(&mut self, key: AuditKey) {
+        self.audit_key = Some(key);
     }
 
     /// Makes every change of this transaction durable.

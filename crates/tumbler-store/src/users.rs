@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::UserId;
+use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{User, UserKind, UserStatus};
 
 /// A user as stored, with the fields only the auth service reads.
@@ -83,6 +84,13 @@ pub struct UserFilter {
     pub kind: Option<UserKind>,
     /// Username or display name contains this (case-insensitive).
     pub search: Option<String>,
+    /// Only users whose password is in this state (computed at `password_now` with the
+    /// policy's cut-off `password_expired_before`, as [`PasswordStatus::of`] does).
+    pub password_status: Option<PasswordStatus>,
+    /// The time the password state is computed at (the service sets it).
+    pub password_now: Option<DateTime<Utc>>,
+    /// The policy's expiry cut-off: passwords set at or before it are expired by age.
+    pub password_expired_before: Option<DateTime<Utc>>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -107,8 +115,21 @@ pub struct UserChanges {
 impl Store {
     /// Users matching `filter`, by username, and how many match in all.
     pub async fn users(&self, filter: &UserFilter) -> Result<(Vec<UserRow>, i64), StoreError> {
-        let condition = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) AND \
-             ($3 IS NULL OR LOWER(username) LIKE $3 ESCAPE '!' OR LOWER(display_name) LIKE $3 ESCAPE '!')";
+        // The same order as `PasswordStatus::of`.
+        let state = "CASE WHEN password_hash IS NULL THEN 'none' \
+             WHEN temp_password_expires_at IS NOT NULL AND temp_password_expires_at <= $6 THEN 'expired' \
+             WHEN temp_password_expires_at IS NOT NULL AND must_change_password <> 0 THEN 'temporary' \
+             WHEN $7 >= 0 AND password_changed_at IS NOT NULL AND password_changed_at <= $7 THEN 'expired_by_age' \
+             WHEN must_change_password <> 0 THEN 'policy_tightened' ELSE 'active' END";
+        let condition = format!(
+            "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) AND \
+             ($3 IS NULL OR LOWER(username) LIKE $3 ESCAPE '!' OR LOWER(display_name) LIKE $3 ESCAPE '!') \
+             AND ($8 = '' OR {state} = $8)"
+        );
+        let now = to_millis(filter.password_now.unwrap_or_else(Utc::now));
+        // -1: no expiry (times are positive milliseconds).
+        let cutoff = filter.password_expired_before.map(to_millis).unwrap_or(-1);
+        let wanted = filter.password_status.map(|p| p.as_str()).unwrap_or("");
         let search = filter
             .search
             .as_deref()
@@ -122,15 +143,24 @@ impl Store {
             .bind(search.as_deref())
             .bind(filter.limit)
             .bind(filter.offset)
+            .bind(now)
+            .bind(cutoff)
+            .bind(wanted)
             .fetch_all(self.pool())
             .await
             .map_err(StoreError::query)?;
+        // The same placeholders as the page query: $4 and $5 are bound and unused here.
         let total = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM users WHERE {condition}"
+            "SELECT COUNT(*) AS n FROM users WHERE {condition} AND $4 = $4 AND $5 = $5"
         ))
         .bind(filter.status.map(|s| s.as_str()))
         .bind(filter.kind.map(|k| k.as_str()))
         .bind(search.as_deref())
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .bind(now)
+        .bind(cutoff)
+        .bind(wanted)
         .fetch_one(self.pool())
         .await
         .map_err(StoreError::query)?;

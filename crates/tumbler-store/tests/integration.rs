@@ -313,7 +313,7 @@ async fn audit_chain_stays_linear_under_concurrent_appends(store: &Store) {
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.seq, i as i64 + 1);
         assert_eq!(e.prev_hash, prev);
-        assert_eq!(e.expected_hash(&prev), e.hash);
+        assert_eq!(e.expected_hash(&prev, None), e.hash);
         prev = e.hash.clone();
     }
     assert_eq!(store.audit_head().await.unwrap(), (16, prev));

@@ -21,11 +21,13 @@ pub async fn migrate(config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Gives a user a new one-time password, printed once.
+/// Gives a user a new one-time password, printed once; with `reset_totp`, also turns the
+/// user's second factor off.
 pub async fn reset_password(
     config: &Config,
     env: &[(String, String)],
     username: &str,
+    reset_totp: bool,
 ) -> Result<ExitCode, CliError> {
     let services = open_services(
         config,
@@ -36,7 +38,7 @@ pub async fn reset_password(
     .await?;
     let password = services
         .auth
-        .reset_password(username, &RequestOrigin::host())
+        .reset_password(username, reset_totp, &RequestOrigin::host())
         .await
         .map_err(other)?;
     println!(
@@ -44,18 +46,27 @@ pub async fn reset_password(
         password.expose_secret()
     );
     println!("It must be changed at the next login. The user's sessions have ended.");
+    if reset_totp {
+        println!(
+            "The second factor is off: the user enrols an authenticator again after logging in."
+        );
+    }
     services.store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks the audit chain; exit code 1 when broken.
-pub async fn audit_verify(config: &Config) -> Result<ExitCode, CliError> {
-    let store = open_store(config).await?;
-    let report = tumbler_core::AuditService::new(store.clone())
-        .verify()
-        .await
-        .map_err(other)?;
-    store.close().await;
+/// Checks the audit chain (its keyed part with the chain key from the vault, so the master
+/// key is needed); exit code 1 when broken.
+pub async fn audit_verify(config: &Config, env: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let services = open_services(
+        config,
+        &master_key_source(config, env)?,
+        Arc::new(SystemClock),
+        false,
+    )
+    .await?;
+    let report = services.audit.verify().await.map_err(other)?;
+    services.store.close().await;
     match report.first_broken_seq {
         None => {
             println!(

@@ -31,8 +31,8 @@ pub fn run(config: &Config) -> Result<ExitCode, CliError> {
     println!("  listen          = {}", config.listen);
     println!(
         "  database        = {}",
-        match &config.database.url {
-            Some(url) => redact_url(url),
+        match config.database.url_redacted() {
+            Some(url) => url,
             None => format!("SQLite at {}", config.data_dir.join("tumbler.db").display()),
         }
     );
@@ -59,30 +59,4 @@ pub fn run(config: &Config) -> Result<ExitCode, CliError> {
         config.log.format, config.log.level
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The URL with any password replaced by `***`.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_in_urls_are_redacted() {
-        assert_eq!(
-            super::redact_url("postgres://u:s3cret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    }
 }

@@ -3,6 +3,7 @@
 
 mod login;
 mod password;
+mod reset;
 mod tokens;
 mod totp;
 
@@ -125,6 +126,9 @@ pub enum AuthError {
     /// Password hashing failed.
     #[error("internal error")]
     Hashing(String),
+    /// An administrator tried to reset their own password (change it with the current one).
+    #[error("you cannot reset your own password; change it with your current password")]
+    OwnPasswordReset,
 }
 
 impl AuthError {
@@ -153,12 +157,13 @@ impl AuthError {
             Self::Vault(_) => "internal_error",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
+            Self::OwnPasswordReset => "own_password_reset",
         }
     }
 }
 
-/// How a request was authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a request was authenticated. Its `Debug` leaves the CSRF token out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     /// A console session cookie.
     Session {
@@ -173,6 +178,21 @@ pub enum AuthMethod {
     Basic,
     /// A registered TLS client certificate.
     Certificate,
+}
+
+impl std::fmt::Debug for AuthMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Session { id, .. } => f
+                .debug_struct("Session")
+                .field("id", id)
+                .field("csrf_token", &"<redacted>")
+                .finish(),
+            Self::Token(id) => f.debug_tuple("Token").field(id).finish(),
+            Self::Basic => f.write_str("Basic"),
+            Self::Certificate => f.write_str("Certificate"),
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -328,5 +348,23 @@ impl AuthService {
             method,
             permissions,
         })
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::AuthMethod;
+    use tumbler_domain::ids::SessionId;
+
+    #[test]
+    fn the_csrf_token_never_shows_in_debug() {
+        let method = AuthMethod::Session {
+            id: SessionId::from_string("s-1"),
+            csrf_token: "canary-csrf-token".to_owned(),
+        };
+        for text in [format!("{method:?}"), format!("{method:#?}")] {
+            assert!(!text.contains("canary-csrf"), "{text}");
+            assert!(text.contains("s-1"), "{text}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Passwords: the first administrator, host-side resets, changing one's own.
+//! Passwords: the first administrator, changing one's own (resets are in `reset.rs`).
 
 use super::{AuthError, AuthMethod, AuthService, Principal, INITIAL_ADMIN};
 use crate::hashing::{hash_password, verify_password};
@@ -61,51 +61,6 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         Ok(Some(password))
-    }
-
-    /// Gives `username` a new one-time password that must be changed at next login, unlocks the
-    /// account, and ends its sessions. For recovering access from the server's host.
-    pub async fn reset_password(
-        &self,
-        username: &str,
-        origin: &RequestOrigin,
-    ) -> Result<SecretString, AuthError> {
-        let row = self
-            .store
-            .user_by_username(username)
-            .await?
-            .ok_or(AuthError::UnknownUser)?;
-        if row.user.kind != UserKind::Local {
-            return Err(AuthError::NoLocalPassword);
-        }
-        let password = generate_one_time_password();
-        let hash = hash_password(password.clone())
-            .await
-            .map_err(AuthError::Hashing)?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        tx.set_password(
-            &row.user.id,
-            &hash,
-            Some(now + self.settings.temp_password_ttl),
-            now,
-        )
-        .await?;
-        tx.delete_user_sessions(&row.user.id).await?;
-        tx.append_audit(
-            &event(
-                &origin.source,
-                "user.password.reset",
-                ("user", row.user.id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(password)
     }
 
     /// Changes the caller's own local password. The current password must be right (wrong

@@ -3,8 +3,9 @@
 //! A code is accepted once: the step it belongs to is claimed atomically in the store.
 
 use super::{AuthError, AuthService, Principal};
-use crate::hashing::token_hash;
+use crate::hashing::{hash_password, token_hash, verify_password};
 use crate::{event, RequestOrigin};
+use secrecy::SecretString;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::totp;
 use tumbler_domain::user::User;
@@ -24,8 +25,28 @@ pub struct TotpEnrolment {
     pub uri: Zeroizing<String>,
 }
 
-fn hash_recovery(code: &str) -> String {
-    token_hash(&format!("recovery:{}", totp::normalize_recovery_code(code)))
+/// Prefix of a recovery code's stored form: `argon2id:SELECTOR:PHC`.
+const RECOVERY_PREFIX: &str = "argon2id:";
+
+/// The stored form of a recovery code issued before they were hashed with Argon2id: the hex
+/// SHA-256 of `recovery:CODE`. Such codes keep working until used or regenerated.
+fn legacy_recovery_hash(normalized: &str) -> String {
+    token_hash(&format!("recovery:{normalized}"))
+}
+
+/// The stored forms of `codes`: each an Argon2id hash (salted, like a password) behind the
+/// code's first characters, which find it without trying every hash.
+async fn hash_recovery_codes(codes: &[Zeroizing<String>]) -> Result<Vec<String>, AuthError> {
+    let mut out = Vec::with_capacity(codes.len());
+    for c in codes {
+        let normalized = totp::normalize_recovery_code(c);
+        let selector = normalized[..totp::RECOVERY_SELECTOR_LEN].to_owned();
+        let phc = hash_password(SecretString::from(normalized))
+            .await
+            .map_err(AuthError::Hashing)?;
+        out.push(format!("{RECOVERY_PREFIX}{selector}:{phc}"));
+    }
+    Ok(out)
 }
 
 impl AuthService {
@@ -133,7 +154,7 @@ impl AuthService {
             return Err(AuthError::InvalidTotp);
         };
         let codes = totp::generate_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| hash_recovery(c)).collect();
+        let hashes = hash_recovery_codes(&codes).await?;
         let mut tx = self.store.begin().await?;
         if !tx.claim_totp_step(&user.id, step).await? {
             return Err(AuthError::InvalidTotp);
@@ -191,10 +212,12 @@ impl AuthService {
                 None => false,
             }
         } else {
+            let stored = self.matching_recovery_code(user, code).await?;
             let mut tx = self.store.begin().await?;
-            let used = tx
-                .use_recovery_code(&user.id, &hash_recovery(code), now)
-                .await?;
+            let used = match &stored {
+                Some(stored) => tx.use_recovery_code(&user.id, stored, now).await?,
+                None => false,
+            };
             if used {
                 tx.append_audit(
                     &event(
@@ -228,6 +251,41 @@ impl AuthService {
         Ok(())
     }
 
+    /// The stored form of the user's unused recovery code that `code` is, if any. A current
+    /// code is found by its first characters and checked against its Argon2id hash (one
+    /// hash per attempt; a dummy one when nothing matches, so timing says nothing); a code
+    /// of the old, shorter format by its SHA-256.
+    async fn matching_recovery_code(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> Result<Option<String>, AuthError> {
+        let normalized = Zeroizing::new(totp::normalize_recovery_code(code));
+        let stored = self.store.unused_recovery_codes(&user.id).await?;
+        if normalized.len() == totp::LEGACY_RECOVERY_CODE_LEN {
+            let legacy = legacy_recovery_hash(&normalized);
+            return Ok(stored.into_iter().find(|s| *s == legacy));
+        }
+        if normalized.len() != totp::RECOVERY_CODE_LEN {
+            return Ok(None);
+        }
+        let prefix = format!(
+            "{RECOVERY_PREFIX}{}:",
+            &normalized[..totp::RECOVERY_SELECTOR_LEN]
+        );
+        let candidate = stored.into_iter().find(|s| s.starts_with(&prefix));
+        let phc = candidate
+            .as_deref()
+            .and_then(|s| s.strip_prefix(&prefix))
+            .map(str::to_owned);
+        let secret = SecretString::from(normalized.as_str().to_owned());
+        Ok(if verify_password(secret, phc).await {
+            candidate
+        } else {
+            None
+        })
+    }
+
     /// Step-up for a sensitive action: a fresh second factor even within a session. Users
     /// without TOTP cannot perform sensitive actions; nor can API tokens unless the token's
     /// owner gives a code with the request.
@@ -259,7 +317,7 @@ impl AuthService {
         self.step_up(principal, code, "user.recovery_codes.regenerate", origin)
             .await?;
         let codes = totp::generate_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| hash_recovery(c)).collect();
+        let hashes = hash_recovery_codes(&codes).await?;
         let now = self.clock.now();
         let user = &principal.user;
         let mut tx = self.store.begin().await?;

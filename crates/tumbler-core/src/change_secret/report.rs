@@ -5,6 +5,7 @@
 
 use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
+use crate::csv_cells::InertCsvWriter;
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
@@ -25,16 +26,6 @@ const CSV_HEADER: [&str; 11] = [
     "created_at",
     "updated_at",
 ];
-
-/// A cell a spreadsheet would not run as a formula: text starting with `=`, `+`, `-`, `@`, a
-/// tab or a carriage return gets a leading `'`.
-fn inert(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell
-    }
-}
 
 /// The most failed accounts a report lists one by one.
 const MAX_LISTED: usize = 200;
@@ -228,20 +219,20 @@ impl ChangeSecretService {
             })
             .await?;
         let corrupt = |_| StoreError::Corrupt("CSV writing failed".to_owned());
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(CSV_HEADER).map_err(corrupt)?;
+        let mut writer = InertCsvWriter::new();
+        writer.row(CSV_HEADER).map_err(corrupt)?;
         let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| t.to_rfc3339()).unwrap_or_default()
         };
         let version = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         for r in &records {
             writer
-                .write_record([
-                    inert(r.asset_name.clone()),
-                    inert(r.username.clone()),
+                .row([
+                    r.asset_name.clone(),
+                    r.username.clone(),
                     r.status.to_string(),
-                    inert(r.reason_code.clone()),
-                    inert(r.reason.clone()),
+                    r.reason_code.clone(),
+                    r.reason.clone(),
                     r.attempts.to_string(),
                     version(r.old_version),
                     version(r.new_version),
@@ -251,9 +242,7 @@ impl ChangeSecretService {
                 ])
                 .map_err(corrupt)?;
         }
-        let bytes = writer
-            .into_inner()
-            .map_err(|_| StoreError::Corrupt("CSV writing failed".to_owned()))?;
+        let text = writer.finish().map_err(corrupt)?;
         let mut tx = self.store.begin().await?;
         tx.append_audit(
             &event(
@@ -268,20 +257,6 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inert;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_are_made_inert() {
-        assert_eq!(inert("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
-        assert_eq!(inert("+1".into()), "'+1");
-        assert_eq!(inert("-1".into()), "'-1");
-        assert_eq!(inert("@SUM".into()), "'@SUM");
-        assert_eq!(inert("web-1".into()), "web-1");
+        Ok(text.to_string())
     }
 }

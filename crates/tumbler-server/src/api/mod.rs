@@ -18,6 +18,7 @@ pub mod roles;
 pub mod settings;
 pub mod totp;
 pub mod transfer;
+pub mod user_reset;
 pub mod users;
 pub mod webhooks;
 
@@ -71,6 +72,10 @@ pub fn routes() -> Router<AppState> {
             get(users::get).patch(users::patch).delete(users::delete),
         )
         .route("/api/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/api/v1/users/{id}/reset-password",
+            post(user_reset::reset_password),
+        )
         .route(
             "/api/v1/users/{id}/sessions",
             get(users::user_sessions).delete(users::end_user_sessions),

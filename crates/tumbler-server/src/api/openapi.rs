@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         super::users::patch,
         super::users::delete,
         super::users::unlock,
+        super::user_reset::reset_password,
         super::users::my_sessions,
         super::users::end_my_session,
         super::users::user_sessions,

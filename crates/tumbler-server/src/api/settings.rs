@@ -263,13 +263,31 @@ const _: () = {
     assert!(pp::MAX_SESSION_IDLE_MINUTES == 43_200);
 };
 
-/// The password policy; any signed-in user may read it.
+/// The password policy; any signed-in user may read it. `custom_blocklist` is left out
+/// unless the caller may manage settings.
 #[utoipa::path(get, path = "/api/v1/settings/password-policy", responses((status = 200, body = PolicyBody)))]
 pub async fn get_policy(
     State(state): State<AppState>,
-    AnyCaller(_caller): AnyCaller,
-) -> Result<Json<PolicyBody>, ApiError> {
-    Ok(Json(state.policy.get().await?.into()))
+    AnyCaller(caller): AnyCaller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let view = state.policy.view(&caller).await?;
+    let body = PolicyBody {
+        rules: view.rules,
+        ..view.policy.into()
+    };
+    let mut body = serde_json::to_value(body).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    })?;
+    if !view.blocklist_shown {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("custom_blocklist");
+        }
+    }
+    Ok(Json(body))
 }
 
 /// Replaces the password policy (administrators). Every field is required; unknown fields

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tumbler_core::users::{NewUserRequest, UserSummary};
 use tumbler_domain::ids::{SessionId, UserId};
+use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{UserKind, UserStatus};
 use tumbler_store::{SessionRow, UserChanges, UserFilter};
 
@@ -36,7 +37,9 @@ pub struct UserOut {
     pub roles: Vec<String>,
     /// Must change the password before anything else.
     pub must_change_password: bool,
-    /// `active`, `temporary`, `expired` or `none`.
+    /// `active`, `temporary` (a temporary password to change at the next login), `expired`
+    /// (a temporary password whose time ran out), `expired_by_age` (older than the policy's
+    /// expiry), `policy_tightened` (a login found it no longer meets the policy) or `none`.
     pub password_status: String,
     /// Whether the account is locked out now.
     pub locked_out: bool,
@@ -79,6 +82,8 @@ pub struct UserQuery {
     pub kind: Option<String>,
     /// Part of the username or display name.
     pub q: Option<String>,
+    /// Only users whose password is in this state (see `password_status`).
+    pub password_status: Option<String>,
     /// Page size (1 to 500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -109,8 +114,14 @@ pub async fn list(
         status: parse(q.status.as_deref(), UserStatus::parse, "status")?,
         kind: parse(q.kind.as_deref(), UserKind::parse, "type")?,
         search: q.q.filter(|s| !s.trim().is_empty()),
+        password_status: parse(
+            q.password_status.as_deref(),
+            PasswordStatus::parse,
+            "password_status",
+        )?,
         limit,
         offset,
+        ..UserFilter::default()
     };
     let (items, total) = state.users.list(&p, &filter).await?;
     Ok(Json(Page {

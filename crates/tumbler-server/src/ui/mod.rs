@@ -19,6 +19,7 @@ mod settings;
 mod settings_mail;
 mod settings_webhooks;
 mod user_edit;
+mod user_reset;
 mod users;
 
 use crate::state::AppState;
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(user_edit::end_sessions),
         )
         .route("/users/{id}/delete", axum::routing::post(user_edit::delete))
+        .route(
+            "/users/{id}/reset-password",
+            axum::routing::post(user_reset::reset),
+        )
         .route(
             "/settings/password",
             get(settings::show).post(settings::save),

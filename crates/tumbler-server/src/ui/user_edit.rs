@@ -24,6 +24,7 @@ struct EditPage {
     email: String,
     roles: Vec<(String, bool)>,
     domains: Vec<(String, bool)>,
+    password_status: &'static str,
     error: Option<String>,
 }
 
@@ -61,6 +62,7 @@ async fn page(
             .into_iter()
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
+        password_status: user.password_status,
         error,
     })
 }

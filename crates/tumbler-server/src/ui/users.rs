@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserError};
 use tumbler_core::{Principal, RequestOrigin};
 use tumbler_domain::ids::UserId;
+use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::{UserKind, UserStatus};
 use tumbler_store::{UserChanges, UserFilter};
@@ -42,6 +43,8 @@ struct UsersPage {
     q: String,
     status: String,
     kind: String,
+    password: String,
+    password_states: Vec<&'static str>,
     created: Option<(String, String)>,
     error: Option<String>,
 }
@@ -53,6 +56,7 @@ pub struct UsersQuery {
     status: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    password: Option<String>,
 }
 
 async fn page(
@@ -67,8 +71,10 @@ async fn page(
         status: q.status.as_deref().and_then(UserStatus::parse),
         kind: q.kind.as_deref().and_then(UserKind::parse),
         search: q.q.clone().filter(|s| !s.trim().is_empty()),
+        password_status: q.password.as_deref().and_then(PasswordStatus::parse),
         limit: 500,
         offset: 0,
+        ..UserFilter::default()
     };
     let (users, total) = match state.users.list(p, &filter).await {
         Ok(found) => found,
@@ -112,6 +118,8 @@ async fn page(
         q: q.q.unwrap_or_default(),
         status: q.status.unwrap_or_default(),
         kind: q.kind.unwrap_or_default(),
+        password: q.password.unwrap_or_default(),
+        password_states: PasswordStatus::ALL.iter().map(|s| s.as_str()).collect(),
         created,
         error,
     })

@@ -162,3 +162,182 @@ async fn only_admins_and_auditors_read_the_audit_log() {
     assert_eq!(res.status(), 403);
     app.stop().await;
 }
+
+/// What an attacker who can write the SQLite file (but has no master key) does: rewrites the
+/// details of the events after `from_seq` and recomputes every link from there as plain
+/// SHA-256, the chain head included.
+async fn rewrite_tail_with_plain_hashes(pool: &AnyPool, from_seq: i64) {
+    rewrite_with_plain_hashes(pool, from_seq, i64::MAX).await;
+}
+
+/// [`rewrite_tail_with_plain_hashes`] for the events `from_seq..until_seq` only (the head is
+/// rewritten only with the tail).
+async fn rewrite_with_plain_hashes(pool: &AnyPool, from_seq: i64, until_seq: i64) {
+    use sqlx::Row;
+    sqlx::query("DROP TRIGGER IF EXISTS audit_events_no_update")
+        .execute(pool)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, object_kind, object_id, outcome, source, detail, prev_hash \
+         FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+    )
+    .bind(from_seq)
+    .bind(until_seq)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(!rows.is_empty());
+    let mut prev: String = rows[0].get("prev_hash");
+    for r in &rows {
+        let seq: i64 = r.get("seq");
+        let at: i64 = r.get("at");
+        let detail = "nothing happened";
+        let hash = tumbler_domain::audit::chain_hash(
+            None,
+            &prev,
+            seq,
+            at,
+            r.get("actor"),
+            r.get("action"),
+            r.get("object_kind"),
+            r.get("object_id"),
+            r.get("outcome"),
+            r.get("source"),
+            detail,
+        );
+        sqlx::query(
+            "UPDATE audit_events SET detail = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+        )
+        .bind(detail)
+        .bind(&prev)
+        .bind(&hash)
+        .bind(seq)
+        .execute(pool)
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    if until_seq == i64::MAX {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn failed_logins(app: &TestApp, n: usize) {
+    for _ in 0..n {
+        let res = reqwest::Client::new()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": "not-the-password-xyz"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    failed_logins(&app, 3).await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let total = report["events_checked"].as_i64().unwrap();
+
+    // The chain is keyed from a marker event near its start; events before it are plain.
+    let marker: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(marker["total"], 1, "{marker}");
+    let keyed_from = marker["items"][0]["seq"].as_i64().unwrap();
+    assert!(keyed_from > 1 && keyed_from < total, "{marker}");
+
+    // The last two events rewritten, their links and the head recomputed as plain SHA-256.
+    let pool = raw(&app).await;
+    rewrite_tail_with_plain_hashes(&pool, total - 1).await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], total - 1, "{report}");
+
+    // Rewriting the whole chain as plain SHA-256 (dropping the keying) is found too.
+    rewrite_tail_with_plain_hashes(&pool, 1).await;
+    pool.close().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
+    // A store an older Tumbler wrote: events with plain SHA-256 links only.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store =
+        tumbler_store::Store::connect(&format!("sqlite://{}", data.join("tumbler.db").display()))
+            .await
+            .unwrap();
+    store.migrate().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..3 {
+        tx.append_audit(
+            &tumbler_domain::audit::NewAuditEvent {
+                actor: "old".to_owned(),
+                action: format!("legacy.event{i}"),
+                object_kind: "test".to_owned(),
+                object_id: String::new(),
+                outcome: tumbler_domain::audit::Outcome::Success,
+                source: "host".to_owned(),
+                detail: "before keying".to_owned(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, Arc::new(SystemClock), |c| {
+        c.data_dir = data.clone();
+    })
+    .await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let marker: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(marker["total"], 1, "{marker}");
+    let keyed_from = marker["items"][0]["seq"].as_i64().unwrap();
+    assert!(keyed_from > 3, "the old events come first: {marker}");
+
+    // The old, plain part is anchored by the keyed marker: rewriting it with recomputed
+    // plain hashes breaks the marker's link.
+    let pool = raw(&app).await;
+    rewrite_with_plain_hashes(&pool, 2, keyed_from).await;
+    pool.close().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    app.stop().await;
+}

@@ -137,7 +137,29 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
         svg.html(false).await.unwrap().contains("<svg"),
         "the QR code is an SVG rendered by the server"
     );
-    let secret = decode_base32(&browser.text("#totp-secret").await);
+    let secret_text = browser.text("#totp-secret").await;
+    // What a phone's camera reads: the QR code as the browser drew it, decoded.
+    browser
+        .client()
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&svg).unwrap()],
+        )
+        .await
+        .unwrap();
+    let uri = decode_qr(&svg.screenshot().await.unwrap());
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let from_qr = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .unwrap_or_else(|| panic!("no secret in {uri}"));
+    assert_eq!(
+        from_qr,
+        secret_text.trim(),
+        "the QR code holds the secret shown"
+    );
+    assert!(uri.contains("issuer=Tumbler"), "{uri}");
+    let secret = decode_base32(&secret_text);
     let now = || tumbler_domain::totp::step_of(chrono::Utc::now());
     browser
         .fill("#totp-code", &tumbler_domain::totp::code_at(&secret, now()))
@@ -169,6 +191,26 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
     assert_eq!(browser.text("#current-user").await, "Nina Operator");
     browser.close().await;
     app.stop().await;
+}
+
+/// The text of the one QR code in a PNG image.
+fn decode_qr(png_bytes: &[u8]) -> String {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let i = (y * w + x) * channels;
+        // Luminance from the colour channels (grey images have one).
+        let px = &buf[i..i + channels.min(3)];
+        (px.iter().map(|&c| u32::from(c)).sum::<u32>() / px.len() as u32) as u8
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
 }
 
 fn decode_base32(s: &str) -> Vec<u8> {

@@ -541,3 +541,47 @@ async fn lockout_and_session_rules_follow_the_policy_at_once() {
     login(&app, &Client::new(), ADMIN_PASSWORD).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn only_administrators_read_the_custom_blocklist() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (status, saved) = put_policy(
+        &app,
+        &token,
+        json!({"custom_blocklist": ["Canary-Blocked-Acme-2026"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    let operator = super::support::user(&app, &token, "op", &["operator"], &["Default"]).await;
+    let read = |t: String| {
+        let url = app.url("/api/v1/settings/password-policy");
+        async move {
+            let res = Client::new().get(url).bearer_auth(t).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let theirs = read(operator).await;
+    assert!(
+        !theirs.to_string().contains("Canary-Blocked"),
+        "an operator does not read the blocklist: {theirs}"
+    );
+    assert!(theirs.get("custom_blocklist").is_none(), "{theirs}");
+    assert_eq!(theirs["min_length"], 15, "the rest of the policy is there");
+    assert!(
+        theirs["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("breached")),
+        "the rules still say that some passwords are refused: {theirs}"
+    );
+    let mine = read(token).await;
+    assert_eq!(
+        mine["custom_blocklist"],
+        json!(["Canary-Blocked-Acme-2026"])
+    );
+    app.stop().await;
+}

@@ -343,3 +343,72 @@ async fn wrong_codes_count_towards_lockout() {
     assert_eq!(e.login(Some(&e.code())).await.status(), 200);
     e.app.stop().await;
 }
+
+/// Hex SHA-256 of `text`.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn recovery_codes_are_long_and_stored_salted_and_slow_not_as_sha256() {
+    let e = enrolled_admin().await;
+    for code in &e.recovery {
+        let normalized = totp::normalize_recovery_code(code);
+        assert!(
+            normalized.len() * 5 >= 100,
+            "at least 100 bits in base32: {code}"
+        );
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&e.app.config.database_url())
+        .await
+        .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    for code in &e.recovery {
+        let normalized = totp::normalize_recovery_code(code);
+        for plain in [
+            sha256_hex(&normalized),
+            sha256_hex(&format!("recovery:{normalized}")),
+        ] {
+            assert!(
+                !stored.iter().any(|s| s.contains(&plain)),
+                "a plain SHA-256 of the code is stored"
+            );
+        }
+        assert!(!stored.iter().any(|s| s.contains(&normalized[4..])));
+    }
+    assert!(
+        stored.iter().all(|s| s.contains("$argon2id$")),
+        "{stored:?}"
+    );
+
+    // A code logs in once.
+    assert_eq!(e.login(Some(&e.recovery[3])).await.status(), 200);
+    assert_eq!(e.login(Some(&e.recovery[3])).await.status(), 401);
+    assert_eq!(
+        e.login(Some("AAAAAA-AAAAAA-AAAAAA-AAAAAA")).await.status(),
+        401,
+        "a made-up code of the right shape is refused"
+    );
+
+    // A code issued before the change (its SHA-256 stored) keeps working, once.
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+        .bind(&user_id)
+        .bind(sha256_hex("recovery:ABCDE23456"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(e.login(Some("abcde-23456")).await.status(), 200);
+    assert_eq!(e.login(Some("abcde-23456")).await.status(), 401);
+    e.app.stop().await;
+}

