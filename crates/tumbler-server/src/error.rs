@@ -243,9 +243,10 @@ impl From<InventoryError> for ApiError {
             | InventoryError::NodeNotEmpty { .. }
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. } => StatusCode::CONFLICT,
-            InventoryError::Invalid(_) | InventoryError::UnknownPlatform(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            InventoryError::Invalid(_)
+            | InventoryError::UnknownPlatform(_)
+            | InventoryError::TlsModeNotAllowed { .. }
+            | InventoryError::KeyDerivationTooCostly(_) => StatusCode::BAD_REQUEST,
             InventoryError::Auth(_) => match e {
                 InventoryError::Auth(auth) => return auth.into(),
                 _ => return Self::internal(&e),
@@ -346,7 +347,9 @@ impl From<DeviceKeyError> for ApiError {
         let status = match &e {
             DeviceKeyError::Forbidden => StatusCode::FORBIDDEN,
             DeviceKeyError::NotFound(_) => StatusCode::NOT_FOUND,
-            DeviceKeyError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            DeviceKeyError::Invalid { .. } | DeviceKeyError::KeyDerivationTooCostly(_) => {
+                StatusCode::BAD_REQUEST
+            }
             DeviceKeyError::RegenerationRunning(_) => StatusCode::CONFLICT,
             // Answered as the step-up error it is (above); kept for completeness.
             DeviceKeyError::StepUp(_) => StatusCode::UNAUTHORIZED,

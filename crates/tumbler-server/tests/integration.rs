@@ -11,6 +11,7 @@ mod integration {
     pub mod change_secret;
     pub mod device_keys;
     pub mod domains;
+    pub mod hostile_target;
     pub mod inventory;
     pub mod mail;
     pub mod policy;

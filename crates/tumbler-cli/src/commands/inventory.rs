@@ -171,13 +171,7 @@ pub async fn account_add(
 ) -> Result<ExitCode, CliError> {
     let id = asset_id(env, asset).await?;
     let (secret_type, secret) = match key_file {
-        Some(path) => (
-            "ssh_key",
-            SecretString::from(
-                std::fs::read_to_string(path)
-                    .map_err(|e| other(format!("{}: {e}", path.display())))?,
-            ),
-        ),
+        Some(path) => ("ssh_key", SecretString::from(read_key_file(path)?)),
         None => ("password", read_secret("Password: ", secret_stdin)?),
     };
     let body = json!({"asset_id": id, "username": username, "secret_type": secret_type,
@@ -257,4 +251,21 @@ pub async fn account_verify(
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Reads a private key file for upload: at most 64 KiB are read, and a file whose
+/// key-derivation cost is past the server's caps is refused here with the same reason
+/// (`key_derivation_too_costly`) before anything is sent.
+pub(super) fn read_key_file(path: &Path) -> Result<String, CliError> {
+    use std::io::Read as _;
+    use tumbler_connectors::ssh::{check_key_cost, MAX_KEY_FILE_BYTES};
+    let file = std::fs::File::open(path)
+        .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+    let mut text = String::new();
+    file.take(MAX_KEY_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+    check_key_cost(&text)
+        .map_err(|e| other(format!("{}: {} ({})", path.display(), e, e.code())))?;
+    Ok(text)
 }

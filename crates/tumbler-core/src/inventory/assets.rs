@@ -39,6 +39,8 @@ pub struct AssetInput {
     /// The host key fingerprint, if known from a trusted source: the asset starts
     /// `verified` with it pinned.
     pub host_key_fingerprint: Option<String>,
+    /// Trust on first use, database TLS (defaults when empty).
+    pub security: super::SecurityInput,
 }
 
 /// Changes to an asset; `None` leaves a field as it is.
@@ -58,6 +60,8 @@ pub struct AssetPatch {
     pub comment: Option<String>,
     /// A fingerprint from a trusted source: pinned and `verified`.
     pub host_key_fingerprint: Option<String>,
+    /// Changes to trust on first use and database TLS.
+    pub security: super::SecurityInput,
 }
 
 /// Which assets to list.
@@ -225,6 +229,8 @@ impl InventoryService {
                 status: HostKeyStatus::Unverified,
             },
         };
+        let security =
+            super::security::resolve(principal, platform, &address, None, &input.security)?;
         let domain_id = self
             .target_domain(principal, input.domain.as_deref())
             .await?;
@@ -243,6 +249,7 @@ impl InventoryService {
             host_key,
             auth_status: AuthStatus::PasswordBased,
             auth_username: String::new(),
+            security,
             created_at: now,
             updated_at: now,
         };
@@ -262,6 +269,7 @@ impl InventoryService {
         tx.insert_asset(asset)
             .await
             .map_err(super::error::duplicate("asset"))?;
+        tx.set_asset_security(&asset.id, &asset.security).await?;
         let node_ids = self.resolve_nodes(tx, paths, actor, origin).await?;
         tx.set_asset_nodes(&asset.id, &node_ids).await?;
         tx.append_audit(
@@ -370,6 +378,18 @@ impl InventoryService {
             };
             changed.push("host_key_fingerprint");
         }
+        let security = super::security::resolve(
+            principal,
+            platform,
+            &asset.address,
+            Some(&asset.security),
+            &patch.security,
+        )?;
+        let security_changed = security != asset.security;
+        if security_changed {
+            asset.security = security;
+            changed.push("connection_security");
+        }
         let paths = patch.nodes.as_deref().map(parse_paths).transpose()?;
         if let Some(domain) = &patch.domain {
             asset.domain_id = self.target_domain(principal, Some(domain)).await?;
@@ -381,6 +401,9 @@ impl InventoryService {
         tx.update_asset(&asset)
             .await
             .map_err(super::error::duplicate("asset"))?;
+        if security_changed {
+            tx.set_asset_security(&asset.id, &asset.security).await?;
+        }
         if let Some(paths) = &paths {
             let node_ids = self.resolve_nodes(&mut tx, paths, actor, origin).await?;
             tx.set_asset_nodes(&asset.id, &node_ids).await?;

@@ -42,6 +42,17 @@ pub enum InventoryError {
         /// What it presented.
         presented: String,
     },
+    /// An uploaded key file asks for a key derivation past Tumbler's caps (never decoded).
+    #[error("{0}")]
+    KeyDerivationTooCostly(String),
+    /// A database asset on a non-loopback address must use verified TLS.
+    #[error("TLS mode {mode} is allowed only for loopback addresses; {address} needs verify_full")]
+    TlsModeNotAllowed {
+        /// The mode asked for.
+        mode: tumbler_domain::inventory::TlsMode,
+        /// The asset's address.
+        address: String,
+    },
     /// An imported file has refused rows; nothing was stored.
     #[error("the file has {} refused row(s); nothing was imported", .0.len())]
     ImportRejected(Vec<super::transfer::ImportProblem>),
@@ -74,6 +85,8 @@ impl InventoryError {
             Self::DomainNotAssigned(_) => "domain_not_assigned",
             Self::NoHostKeySeen(_) => "host_key_not_seen",
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::TlsModeNotAllowed { .. } => "tls_mode_not_allowed",
+            Self::KeyDerivationTooCostly(_) => "key_derivation_too_costly",
             Self::ImportRejected(_) => "import_rejected",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
