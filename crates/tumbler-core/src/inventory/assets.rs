@@ -385,8 +385,9 @@ impl InventoryService {
             Some(&asset.security),
             &patch.security,
         )?;
-        let security_changed = security != asset.security;
-        if security_changed {
+        let security_change = (security != asset.security)
+            .then(|| super::security::describe_change(&asset.security, &security));
+        if security_change.is_some() {
             asset.security = security;
             changed.push("connection_security");
         }
@@ -401,8 +402,20 @@ impl InventoryService {
         tx.update_asset(&asset)
             .await
             .map_err(super::error::duplicate("asset"))?;
-        if security_changed {
+        if let Some(detail) = &security_change {
             tx.set_asset_security(&asset.id, &asset.security).await?;
+            tx.append_audit(
+                &event(
+                    actor,
+                    "asset.connection_security",
+                    ("asset", asset.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!("{}: {detail}", asset.name),
+                ),
+                asset.updated_at,
+            )
+            .await?;
         }
         if let Some(paths) = &paths {
             let node_ids = self.resolve_nodes(&mut tx, paths, actor, origin).await?;

@@ -177,6 +177,42 @@ pub(crate) fn resolve(
     Ok(out)
 }
 
+/// What changed between two security settings, old -> new, for the audit record (a CA bundle
+/// is named by its SHA-256, never quoted).
+pub(crate) fn describe_change(old: &AssetSecurity, new: &AssetSecurity) -> String {
+    fn ca(pem: &Option<String>) -> String {
+        use sha2::{Digest, Sha256};
+        match pem {
+            None => "none".to_owned(),
+            Some(p) => format!("sha256:{}", hex::encode(Sha256::digest(p.as_bytes()))),
+        }
+    }
+    let mut parts = Vec::new();
+    if old.trust_on_first_use != new.trust_on_first_use {
+        parts.push(format!(
+            "trust_on_first_use {} -> {}",
+            old.trust_on_first_use, new.trust_on_first_use
+        ));
+    }
+    if old.tls_mode != new.tls_mode {
+        parts.push(format!("tls_mode {} -> {}", old.tls_mode, new.tls_mode));
+    }
+    if old.tls_ca_pem != new.tls_ca_pem {
+        parts.push(format!(
+            "tls_ca_pem {} -> {}",
+            ca(&old.tls_ca_pem),
+            ca(&new.tls_ca_pem)
+        ));
+    }
+    if old.plaintext_auth_allowed != new.plaintext_auth_allowed {
+        parts.push(format!(
+            "plaintext_auth_allowed {} -> {}",
+            old.plaintext_auth_allowed, new.plaintext_auth_allowed
+        ));
+    }
+    parts.join("; ")
+}
+
 fn invalid(field: &'static str, reason: &str) -> InvalidValue {
     InvalidValue {
         field,

@@ -13,7 +13,10 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tumbler_connectors::ssh::{encrypt_private_key, generate_key_pair, public_key_line};
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::inventory::HostKeyStatus;
 use tumbler_domain::ssh_key::KeyAlgorithm;
+use tumbler_store::HostKeyState;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -136,6 +139,16 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     .await;
     assert_eq!(patched["trust_on_first_use"], true, "{patched}");
     assert_eq!(patched["host_key_status"], "unverified", "{patched}");
+    let (_, audit) = call(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?action=asset.connection_security",
+        None,
+    )
+    .await;
+    let text = audit.to_string();
+    assert!(text.contains("trust_on_first_use false -> true"), "{text}");
     let e = run(&app, &token, &task_id).await;
     assert_eq!(e["status"], "succeeded", "{e}");
     assert!(host.command_log().contains("chpasswd"));
@@ -145,7 +158,8 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
 }
 
 #[tokio::test]
-async fn a_key_based_device_whose_host_key_changed_gets_nothing() {
+async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_until_acknowledged()
+{
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
     let mut host = SshHost::start(&[
@@ -178,13 +192,25 @@ async fn a_key_based_device_whose_host_key_changed_gets_nothing() {
     .await;
     let job = super::device_keys::wait_for_job(&app, &token, job["job_id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
-    // Its host key changes: the next key login is a conflict and nothing is sent.
-    host.restart_with_new_host_key().await.unwrap();
-    let before = host.command_log();
+    // Its pin is gone (as after the asset moved): the next key login is a first contact.
+    let mut tx = app.services.store.begin().await.unwrap();
+    tx.set_asset_host_key(
+        &AssetId::from_string(asset.clone()),
+        &HostKeyState {
+            fingerprint: None,
+            presented: None,
+            status: HostKeyStatus::Unverified,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let sudo_runs = |host: &SshHost| host.command_log().matches("sudo -S").count();
+    let switched = sudo_runs(&host);
     let task_id = task(
         &app,
         &token,
-        json!({"name": "rotate on a changed device", "usernames": ["app1"],
+        json!({"name": "rotate on a device", "usernames": ["app1"],
                "asset_ids": [asset], "secret_strategy": "specified",
                "secret": "canary-New-Device-0d3a"}),
     )
@@ -193,26 +219,70 @@ async fn a_key_based_device_whose_host_key_changed_gets_nothing() {
     let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
     let rec = record_for(&rs, "app1");
     assert_eq!(rec["status"], "failed", "{rec}");
-    assert_eq!(rec["reason_code"], "host_key_conflict", "{rec}");
-    let a = ok(
+    assert_eq!(rec["reason_code"], "host_key_unverified", "{rec}");
+    let get = |app: &TestApp| {
+        let path = format!("/api/v1/assets/{asset}");
+        let token = token.clone();
+        let app_url = app.url(&path);
+        async move {
+            reqwest::Client::new()
+                .get(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let a = get(&app).await;
+    assert_eq!(a["auth_status"], "key_based", "{a}");
+    assert_eq!(
+        a["host_key_fingerprint"],
+        host.host_key_fingerprint(),
+        "{a}"
+    );
+    assert_eq!(a["host_key_status"], "unverified", "{a}");
+    assert!(!host.command_log().contains("chpasswd"));
+    assert_eq!(sudo_runs(&host), switched, "nothing ran through sudo");
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+
+    // Acknowledged, the session is written into: sudo runs and gets its answer (the device
+    // admin user has no sudo password here, so sudo refuses: the gate, not the change, is
+    // what this shows).
+    ok(
         &app,
         &token,
-        Method::GET,
-        &format!("/api/v1/assets/{asset}"),
-        None,
+        Method::POST,
+        &format!("/api/v1/assets/{asset}/host-key/acknowledge"),
+        Some(json!({"fingerprint": host.host_key_fingerprint()})),
         200,
     )
     .await;
+    let e = run(&app, &token, &task_id).await;
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(
+        record_for(&rs, "app1")["reason_code"],
+        "become_refused",
+        "{rs:?}"
+    );
+    assert!(sudo_runs(&host) > switched);
+
+    // Its host key changes: the next key login is a conflict and nothing is sent.
+    host.restart_with_new_host_key().await.unwrap();
+    let before = sudo_runs(&host);
+    let e = run(&app, &token, &task_id).await;
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    let rec = record_for(&rs, "app1");
+    assert_eq!(rec["reason_code"], "host_key_conflict", "{rec}");
+    let a = get(&app).await;
     assert_eq!(a["host_key_status"], "fingerprint_conflict", "{a}");
     assert_eq!(
         a["presented_host_key_fingerprint"],
         host.host_key_fingerprint()
     );
-    let after = host.command_log();
-    assert_eq!(
-        after.matches("chpasswd").count(),
-        before.matches("chpasswd").count()
-    );
+    assert_eq!(sudo_runs(&host), before);
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     app.stop().await;
 }
