@@ -222,6 +222,110 @@ impl PgCluster {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
+
+    /// Turns TLS on with a server certificate for `127.0.0.1` and `localhost` signed by a
+    /// throwaway CA (made with the `openssl` command), and returns the CA's certificate
+    /// (PEM). Returns once a TLS connection verified against that CA logs in.
+    ///
+    /// # Panics
+    /// If `openssl` fails or TLS does not come up within 20 seconds.
+    pub async fn enable_tls(&self) -> String {
+        let tls = self.dir.path().join("tls");
+        std::fs::create_dir_all(&tls).expect("create the TLS directory");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&tls)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend(["-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]);
+        ca.extend(["-subj", "/CN=tumbler-test-ca"]);
+        openssl(&ca);
+        let mut csr = vec!["req"];
+        csr.extend(ec);
+        csr.extend([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        openssl(&csr);
+        std::fs::write(
+            tls.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write the certificate extensions");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        let data = self.data_dir();
+        for name in ["server.crt", "server.key"] {
+            let to = data.join(name);
+            std::fs::copy(tls.join(name), &to).expect("copy the server certificate");
+            if is_root() {
+                let (uid, gid) = user_ids(OS_USER);
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).expect("chown");
+            }
+            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod the server certificate");
+        }
+        self.exec("ALTER SYSTEM SET ssl = on").await;
+        self.exec("SELECT pg_reload_conf()").await;
+        let ca_pem = std::fs::read_to_string(tls.join("ca.crt")).expect("read the CA");
+        let options = sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(&self.superuser)
+            .password(&self.password)
+            .database("postgres")
+            .ssl_mode(sqlx::postgres::PgSslMode::VerifyFull)
+            .ssl_root_cert_from_pem(ca_pem.as_bytes().to_vec());
+        let up = poll_until(Duration::from_secs(20), || {
+            let options = options.clone();
+            async move {
+                sqlx::ConnectOptions::connect(&options)
+                    .await
+                    .ok()
+                    .map(|c: PgConnection| drop(c))
+            }
+        })
+        .await;
+        assert!(up.is_some(), "TLS did not come up on the private cluster");
+        ca_pem
+    }
 }
 
 impl Drop for PgCluster {

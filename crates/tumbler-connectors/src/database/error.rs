@@ -74,6 +74,11 @@ impl DbError {
                     Self::Protocol(format!("server error {code}: {}", db.message()))
                 }
             }
+            // A TLS handshake that fails (an unknown issuer, a wrong name) surfaces as
+            // invalid data on the stream.
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::Tls(io.to_string())
+            }
             sqlx::Error::Io(io) => Self::Unreachable {
                 address,
                 reason: io.to_string(),

@@ -435,6 +435,51 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     .await;
     assert_eq!(out["ok"], true, "{out}");
     assert!(cluster.log_contents().contains(role));
+
+    // With TLS on, verify_full against the asset's CA logs in; against another CA (the
+    // system's roots) it fails closed.
+    let ca = cluster.enable_tls().await;
+    let verify = |acct: String| {
+        let app_url = app.url(&format!("/api/v1/accounts/{acct}/verify"));
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .post(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{local_id}"),
+        Some(json!({"tls_mode": "verify_full"})),
+        200,
+    )
+    .await;
+    let out = verify(acct.clone()).await;
+    assert_eq!(out["code"], "tls_failed", "{out}");
+    let patched = ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{local_id}"),
+        Some(json!({"tls_ca_pem": ca})),
+        200,
+    )
+    .await;
+    assert!(patched["tls_ca_pem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    let out = verify(acct.clone()).await;
+    assert_eq!(out["ok"], true, "{out}");
     app.stop().await;
 }
 
