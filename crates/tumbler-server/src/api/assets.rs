@@ -406,7 +406,9 @@ pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InventorySettingsBody {
-    /// Send passwords to SSH hosts whose key nobody has acknowledged yet.
+    /// Send secrets (passwords at login, and sudo/su passwords, chpasswd lines, template
+    /// answers, keys written into a session) to SSH hosts whose key nobody has acknowledged
+    /// yet, for every asset. Each asset also has its own `trust_on_first_use`.
     pub trust_on_first_use_for_passwords: bool,
 }
 
