@@ -43,6 +43,9 @@ vocabulary!(
         Partial => "partial",
         /// No record succeeded.
         Failed => "failed",
+        /// Nothing was changed: the task's nodes, assets and usernames matched no account,
+        /// or every matched account was skipped by rule.
+        NothingChanged => "nothing_changed",
         /// The worker died; recovery resolved its accounts.
         Interrupted => "interrupted",
     }

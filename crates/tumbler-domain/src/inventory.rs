@@ -77,6 +77,10 @@ vocabulary!(
         Verified => "verified",
         /// The asset presented a different key; nothing is sent until someone acknowledges it.
         FingerprintConflict => "fingerprint_conflict",
+        /// The asset's address, port or pinned key was changed: no stored secret goes to it
+        /// until someone who may reveal its secrets accepts the new identity with a fresh
+        /// TOTP code.
+        Relocated => "relocated",
     }
 );
 

@@ -9,6 +9,7 @@ mod integration {
     pub mod browser;
     pub mod certificates;
     pub mod change_secret;
+    pub mod custody;
     pub mod device_keys;
     pub mod domains;
     pub mod hostile_target;

@@ -242,6 +242,8 @@ impl DeviceKeyService {
         &self,
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
+        // Nothing (a key login followed by typed become secrets) goes to a moved asset.
+        crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
         let policy = policy_for(asset, false);
         match connect_device(
             &self.ssh,
@@ -274,6 +276,7 @@ impl DeviceKeyService {
         &self,
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
+        crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
         let (accounts, _) = self
             .store
             .accounts(&AccountFilter {

@@ -189,6 +189,9 @@ pub struct PatchAccount {
     pub privileged: Option<bool>,
     /// New options (replacing all).
     pub options: Option<BTreeMap<String, String>>,
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to take the account out
+    /// of secure mode's protection (clear `privileged`, rename root or administrator).
+    pub totp: Option<String>,
 }
 
 /// Changes an account.
@@ -206,6 +209,7 @@ pub async fn patch(
         secret_type: secret_type(req.secret_type.as_deref())?,
         privileged: req.privileged,
         options: req.options,
+        totp: req.totp,
     };
     let account = state
         .inventory
@@ -214,17 +218,33 @@ pub async fn patch(
     Ok(Json(account.into()))
 }
 
+/// `DELETE /api/v1/accounts/{id}` body (optional).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to delete a protected
+    /// account (privileged, root or administrator).
+    pub totp: Option<String>,
+}
+
 /// Deletes an account and its secrets.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), request_body = DeleteAccount, responses((status = 204), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
 pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
     Path(id): Path<String>,
+    body: Option<JsonBody<DeleteAccount>>,
 ) -> Result<StatusCode, ApiError> {
+    let req = body.map(|b| b.0).unwrap_or_default();
     state
         .inventory
-        .delete_account(&p, &AccountId::from_string(id), &origin)
+        .delete_account(
+            &p,
+            &AccountId::from_string(id),
+            req.totp.as_deref(),
+            &origin,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

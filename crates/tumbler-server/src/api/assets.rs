@@ -43,9 +43,10 @@ pub struct AssetOut {
     pub connectivity_checked_at: Option<DateTime<Utc>>,
     /// The pinned host key (`SHA256:...`).
     pub host_key_fingerprint: Option<String>,
-    /// The different key the asset presented, while in `fingerprint_conflict`.
+    /// The different key the asset presented, while in `fingerprint_conflict` (or `relocated`).
     pub presented_host_key_fingerprint: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
+    /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
     pub host_key_status: String,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: String,
@@ -104,7 +105,7 @@ pub struct AssetListQuery {
     pub platform: Option<String>,
     /// `unknown`, `ok` or `unreachable`.
     pub connectivity: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated`.
     pub host_key_status: Option<String>,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: Option<String>,
@@ -333,6 +334,9 @@ pub async fn test(
 pub struct Acknowledge {
     /// The fingerprint you compared; refused if the asset presents another.
     pub fingerprint: Option<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) to accept the new location of a
+    /// `relocated` asset.
+    pub totp: Option<String>,
 }
 
 /// Accepts the host key the asset presents (pinned unverified key, or the new key of a
@@ -348,10 +352,11 @@ pub async fn acknowledge(
     let req = body.map(|b| b.0).unwrap_or_default();
     let mut views = state
         .inventory
-        .acknowledge_host_keys(
+        .acknowledge_host_keys_with(
             &p,
             &[AssetId::from_string(id)],
             req.fingerprint.as_deref(),
+            req.totp.as_deref(),
             &origin,
         )
         .await?;
@@ -367,6 +372,9 @@ pub async fn acknowledge(
 pub struct AcknowledgeMany {
     /// The selected assets.
     pub asset_ids: Vec<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) when a selected asset is
+    /// `relocated`.
+    pub totp: Option<String>,
 }
 
 /// Accepts the presented host keys of several assets at once (all or nothing).
@@ -384,7 +392,7 @@ pub async fn acknowledge_many(
         .collect();
     let items: Vec<AssetOut> = state
         .inventory
-        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
         .await?
         .into_iter()
         .map(AssetOut::from)

@@ -32,7 +32,7 @@ impl From<DomainRow> for DomainOut {
     }
 }
 
-/// Every domain (with the permission to read users), else the caller's own.
+/// Every domain (with the permission to manage users), else the caller's own.
 #[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains")))]
 pub async fn list(
     State(state): State<AppState>,
