@@ -230,7 +230,24 @@ impl PgCluster {
     /// # Panics
     /// If `openssl` fails or TLS does not come up within 20 seconds.
     pub async fn enable_tls(&self) -> String {
-        let tls = self.dir.path().join("tls");
+        self.tls_with(false).await
+    }
+
+    /// Turns TLS on with a self-signed server certificate (not a CA) for `127.0.0.1` and
+    /// `localhost`, and returns that certificate (PEM): given as an asset's CA, it pins this
+    /// one server certificate. Returns once a TLS connection verified against it logs in.
+    ///
+    /// # Panics
+    /// As [`PgCluster::enable_tls`].
+    pub async fn enable_self_signed_tls(&self) -> String {
+        self.tls_with(true).await
+    }
+
+    async fn tls_with(&self, self_signed: bool) -> String {
+        let tls = self
+            .dir
+            .path()
+            .join(if self_signed { "tls-self" } else { "tls" });
         std::fs::create_dir_all(&tls).expect("create the TLS directory");
         let openssl = |args: &[&str]| {
             let out = Command::new("openssl")
@@ -245,52 +262,37 @@ impl PgCluster {
                 String::from_utf8_lossy(&out.stderr)
             );
         };
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]);
-        ca.extend(["-subj", "/CN=tumbler-test-ca"]);
-        openssl(&ca);
-        let mut csr = vec!["req"];
-        csr.extend(ec);
-        csr.extend([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]);
-        openssl(&csr);
+        let extensions = "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
+                          basicConstraints=CA:FALSE\n\
+                          keyUsage=digitalSignature\n\
+                          extendedKeyUsage=serverAuth\n";
+        std::fs::write(tls.join("server.ext"), extensions).expect("write the extensions");
         std::fs::write(
-            tls.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+            tls.join("server.cnf"),
+            format!("[req]\ndistinguished_name=dn\n[dn]\n[v3_server]\n{extensions}"),
         )
-        .expect("write the certificate extensions");
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ]);
+        .expect("write the openssl configuration");
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2";
+        let run = |line: &str| openssl(&line.split_whitespace().collect::<Vec<_>>());
+        let trusted = if self_signed {
+            run(&format!(
+                "req -x509 {ec} -keyout server.key -out server.crt -subj /CN=127.0.0.1 \
+                 -config server.cnf -extensions v3_server"
+            ));
+            "server.crt"
+        } else {
+            run(&format!(
+                "req -x509 {ec} -keyout ca.key -out ca.crt -subj /CN=tumbler-test-ca"
+            ));
+            run(&format!(
+                "req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+            ));
+            run(
+                "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                 -out server.crt -days 2 -extfile server.ext",
+            );
+            "ca.crt"
+        };
         let data = self.data_dir();
         for name in ["server.crt", "server.key"] {
             let to = data.join(name);
@@ -304,7 +306,7 @@ impl PgCluster {
         }
         self.exec("ALTER SYSTEM SET ssl = on").await;
         self.exec("SELECT pg_reload_conf()").await;
-        let ca_pem = std::fs::read_to_string(tls.join("ca.crt")).expect("read the CA");
+        let ca_pem = std::fs::read_to_string(tls.join(trusted)).expect("read the certificate");
         let options = sqlx::postgres::PgConnectOptions::new()
             .host("127.0.0.1")
             .port(self.port)

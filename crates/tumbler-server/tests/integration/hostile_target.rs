@@ -480,6 +480,23 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         .contains("BEGIN CERTIFICATE"));
     let out = verify(acct.clone()).await;
     assert_eq!(out["ok"], true, "{out}");
+
+    // One server certificate is pinned by giving it as the CA: the server's own self-signed
+    // certificate logs in; the old CA no longer matches.
+    let pinned = cluster.enable_self_signed_tls().await;
+    let out = verify(acct.clone()).await;
+    assert_eq!(out["code"], "tls_failed", "{out}");
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{local_id}"),
+        Some(json!({"tls_ca_pem": pinned})),
+        200,
+    )
+    .await;
+    let out = verify(acct.clone()).await;
+    assert_eq!(out["ok"], true, "{out}");
     app.stop().await;
 }
 
