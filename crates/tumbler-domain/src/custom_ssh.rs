@@ -94,6 +94,7 @@ pub fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
 /// One expected prompt and what to type when it appears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromptAnswer {
     /// A regular expression the output must match before the answer is typed.
     pub expect: String,
@@ -113,6 +114,7 @@ fn default_timeout() -> u32 {
 /// A command and its conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomSshTemplate {
     /// The command to run (`{username}` only). Empty: type the answers into the login shell
     /// (devices whose SSH server offers only a CLI).

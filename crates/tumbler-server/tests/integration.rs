@@ -13,9 +13,12 @@ mod integration {
     pub mod device_keys;
     pub mod domains;
     pub mod hostile_target;
+    pub mod hostile_values;
     pub mod inventory;
     pub mod mail;
+    pub mod openapi_contract;
     pub mod policy;
+    pub mod schemathesis;
     pub mod ssh_methods;
     pub mod support;
     pub mod tls;

@@ -447,10 +447,15 @@ impl ChangeSecretService {
         for (record, account) in plan.work {
             let new = match (specified, spec.secret_type) {
                 (Some(s), _) => Ok(s.clone()),
-                (None, SecretType::Password) => spec
-                    .password_rules
-                    .generate()
-                    .map_err(|e| Failure::new("invalid_rules", e.to_string())),
+                (None, SecretType::Password) => {
+                    // Rules come from a stored task: generate off the async workers, so even
+                    // rules that slipped past validation cannot stall the runtime.
+                    let rules = spec.password_rules.clone();
+                    match tokio::task::spawn_blocking(move || rules.generate()).await {
+                        Ok(r) => r.map_err(|e| Failure::new("invalid_rules", e.to_string())),
+                        Err(_) => Err(Failure::new("internal", "password generation stopped")),
+                    }
+                }
                 (None, SecretType::SshKey) => {
                     let algorithm = spec.ssh_key.algorithm;
                     let comment = format!("tumbler:{}", account.username);

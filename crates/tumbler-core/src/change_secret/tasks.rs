@@ -28,6 +28,7 @@ const PARAMS: &[(&str, &[&str])] = &[("become", &["sudo", "su", "none"]), ("shel
 
 /// A task's definition, as stored (never holds a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskSpec {
     /// Usernames whose secrets change, on every selected asset.
     pub usernames: Vec<String>,
@@ -59,6 +60,7 @@ pub struct TaskSpec {
 /// A new task, as a request gives it.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     /// Name, unique in the domain.
     pub name: String,
@@ -83,6 +85,7 @@ pub struct TaskInput {
     pub custom_ssh: Option<CustomSshTemplate>,
     /// The new secret, for `specified`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// Rules for `random`.
     #[serde(default)]
@@ -108,6 +111,7 @@ fn default_secret_type() -> SecretType {
 /// Changes to a task: every field optional.
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskPatch {
     /// New name.
     pub name: Option<String>,
@@ -122,6 +126,7 @@ pub struct TaskPatch {
     /// New secret type.
     pub secret_type: Option<SecretType>,
     /// New specified secret.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// New rules.
     pub password_rules: Option<PasswordRules>,
@@ -144,6 +149,7 @@ pub struct TaskPatch {
 
 /// A task as shown to people (never its secret).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskView {
     /// Id.
     pub id: ChangeTaskId,
@@ -174,6 +180,7 @@ pub struct TaskView {
 
 /// An execution as shown to people.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionView {
     /// Id.
     pub id: ExecutionId,

@@ -84,13 +84,15 @@ pub struct AccountListQuery {
     /// Part of the username or asset name.
     pub q: Option<String>,
     /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Accounts in your visible domains, by asset and username.
-#[utoipa::path(get, path = "/api/v1/accounts", params(AccountListQuery), responses((status = 200, description = "A page of accounts"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/accounts", params(AccountListQuery), responses((status = 200, description = "A page of accounts", body = Page<AccountOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -292,7 +294,7 @@ pub struct Reveal {
 
 /// The current secret: needs the reveal permission and a fresh TOTP code; audited. The
 /// answer is marked uncacheable.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{secret}`"), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{secret}`", body = super::answers::RevealedSecret), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
 pub async fn reveal(
     State(state): State<AppState>,
     Origin(origin): Origin,

@@ -26,6 +26,7 @@ pub struct AssetOut {
     /// Host name or IP address.
     pub address: String,
     /// Port.
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
     /// Platform id.
     pub platform: String,
@@ -112,8 +113,10 @@ pub struct AssetListQuery {
     /// Part of the name or address.
     pub q: Option<String>,
     /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -130,7 +133,7 @@ pub(crate) fn parse_state<T>(
 }
 
 /// Assets in your visible domains, by name.
-#[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets", body = Page<AssetOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -170,6 +173,7 @@ pub struct CreateAsset {
     /// Host name or IP address.
     pub address: String,
     /// Port (the platform's default when absent).
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<i64>,
     /// Platform id (`GET /api/v1/platforms`).
     pub platform: String,
@@ -244,6 +248,7 @@ pub struct PatchAsset {
     /// New address.
     pub address: Option<String>,
     /// New port.
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<i64>,
     /// New node paths.
     pub nodes: Option<Vec<String>>,
@@ -378,7 +383,7 @@ pub struct AcknowledgeMany {
 }
 
 /// Accepts the presented host keys of several assets at once (all or nothing).
-#[utoipa::path(post, path = "/api/v1/assets/host-keys/acknowledge", request_body = AcknowledgeMany, responses((status = 200, description = "The acknowledged assets"), (status = 404), (status = 409)))]
+#[utoipa::path(post, path = "/api/v1/assets/host-keys/acknowledge", request_body = AcknowledgeMany, responses((status = 200, description = "The acknowledged assets", body = Page<AssetOut>), (status = 404), (status = 409)))]
 pub async fn acknowledge_many(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -402,7 +407,7 @@ pub async fn acknowledge_many(
 }
 
 /// The platform catalogue: protocol, port, verify and change methods, options.
-#[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform")))]
+#[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform", body = Page<tumbler_domain::platform::Platform>)))]
 pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "items": tumbler_domain::platform::catalogue(),

@@ -1,5 +1,6 @@
 //! The caller's X.509 client certificates (for certificate-based login).
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -39,7 +40,7 @@ impl From<CertificateRow> for CertificateOut {
 }
 
 /// The caller's certificates.
-#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates")))]
+#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates", body = Page<CertificateOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -68,7 +69,7 @@ pub async fn register(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<RegisterCertificate>,
+    JsonBody(req): JsonBody<RegisterCertificate>,
 ) -> Result<(StatusCode, Json<CertificateOut>), ApiError> {
     let row = state.certificates.register(&p, &req.pem, &origin).await?;
     Ok((StatusCode::CREATED, Json(row.into())))

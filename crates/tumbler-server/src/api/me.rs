@@ -1,6 +1,7 @@
 //! The caller's own account: who am I, change my password, my API tokens.
 
 use crate::api::auth::UserView;
+use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin};
 use crate::state::AppState;
@@ -77,7 +78,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
-    Json(req): Json<ChangePasswordRequest>,
+    JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
@@ -167,7 +168,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(mut p): AnyCaller,
-    Json(req): Json<CreateTokenRequest>,
+    JsonBody(req): JsonBody<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     if !p.mfa_verified {
         let code = req.totp.as_deref().ok_or(AuthError::TotpRequired)?;
