@@ -216,6 +216,14 @@ enum AssetCommand {
         /// The SSH host key fingerprint (SHA256:...) from a trusted source.
         #[arg(long)]
         fingerprint: Option<String>,
+        /// Database TLS: disable or require (loopback addresses only) or verify_full (the
+        /// default elsewhere).
+        #[arg(long)]
+        tls_mode: Option<String>,
+        /// A PEM file of the CA certificate(s) the database's certificate must chain to (for
+        /// verify_full; the system's roots otherwise).
+        #[arg(long)]
+        tls_ca_file: Option<PathBuf>,
     },
     /// List assets with connectivity and host key status.
     List {
@@ -423,6 +431,8 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                 nodes,
                 domain,
                 fingerprint,
+                tls_mode,
+                tls_ca_file,
             } => {
                 let asset = commands::inventory::NewAsset {
                     name,
@@ -432,6 +442,8 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                     nodes,
                     domain,
                     fingerprint,
+                    tls_mode,
+                    tls_ca_file,
                 };
                 commands::inventory::asset_add(&env, asset).await
             }

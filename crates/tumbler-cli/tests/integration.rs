@@ -566,6 +566,55 @@ async fn asset_and_account_commands_verify_a_real_host() {
     let out = cli(&["account", "verify", "nope", "carol"], "");
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no such asset"), "{}", stderr(&out));
+
+    // A remote database without verified TLS is refused; a key file asking for a costly
+    // key derivation is refused before it is sent.
+    let out = cli(
+        &[
+            "asset",
+            "add",
+            "pg-remote",
+            "--address",
+            "10.9.8.7",
+            "--platform",
+            "postgresql",
+            "--tls-mode",
+            "disable",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("tls_mode_not_allowed"),
+        "{}",
+        stderr(&out)
+    );
+    let ppk = dir.path().join("crafted.ppk");
+    std::fs::write(
+        &ppk,
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: aes256-cbc\nComment: x\n\
+         Key-Derivation: Argon2id\nArgon2-Memory: 4294967295\nArgon2-Passes: 1\n\
+         Argon2-Parallelism: 1\n",
+    )
+    .unwrap();
+    let out = cli(
+        &[
+            "account",
+            "add",
+            "--asset",
+            "lab-1",
+            "deploy",
+            "--ssh-key-file",
+            ppk.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("key_derivation_too_costly"),
+        "{}",
+        stderr(&out)
+    );
     server.stop();
 }
 

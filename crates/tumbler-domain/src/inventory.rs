@@ -100,6 +100,32 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// How Tumbler protects a database connection (PostgreSQL, MySQL/MariaDB, Redis).
+    TlsMode {
+        /// No TLS: allowed only for loopback addresses.
+        Disable => "disable",
+        /// TLS without checking the server's certificate: protects against a passive listener
+        /// only, so a password is sent only by a challenge-response method.
+        Require => "require",
+        /// TLS with the certificate checked (against the asset's CA, or its pinned SHA-256
+        /// fingerprint, or the system's roots) and the host name matched.
+        VerifyFull => "verify_full",
+    }
+);
+
+/// Whether `address` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): the only
+/// place a database connection may go without TLS.
+pub fn is_loopback(address: &str) -> bool {
+    let a = address.trim().trim_start_matches('[').trim_end_matches(']');
+    if a.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    a.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+vocabulary!(
     /// The state of an account's secret.
     AccountStatus {
         /// Never verified.

@@ -249,9 +249,10 @@ impl From<InventoryError> for ApiError {
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. }
             | InventoryError::Relocated(_) => StatusCode::CONFLICT,
-            InventoryError::Invalid(_) | InventoryError::UnknownPlatform(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            InventoryError::Invalid(_)
+            | InventoryError::UnknownPlatform(_)
+            | InventoryError::TlsModeNotAllowed { .. }
+            | InventoryError::KeyDerivationTooCostly(_) => StatusCode::BAD_REQUEST,
             InventoryError::Auth(_) => match e {
                 InventoryError::Auth(auth) => return auth.into(),
                 _ => return Self::internal(&e),
@@ -357,7 +358,9 @@ impl From<DeviceKeyError> for ApiError {
         let status = match &e {
             DeviceKeyError::Forbidden => StatusCode::FORBIDDEN,
             DeviceKeyError::NotFound(_) => StatusCode::NOT_FOUND,
-            DeviceKeyError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            DeviceKeyError::Invalid { .. } | DeviceKeyError::KeyDerivationTooCostly(_) => {
+                StatusCode::BAD_REQUEST
+            }
             DeviceKeyError::RegenerationRunning(_) => StatusCode::CONFLICT,
             // Answered as the step-up error it is (above); kept for completeness.
             DeviceKeyError::StepUp(_) => StatusCode::UNAUTHORIZED,

@@ -13,6 +13,7 @@ mod integration {
     pub mod custody;
     pub mod device_keys;
     pub mod domains;
+    pub mod hostile_target;
     pub mod hostile_values;
     pub mod inventory;
     pub mod mail;

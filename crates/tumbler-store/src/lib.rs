@@ -40,7 +40,8 @@ pub use change_secret::{
 pub use domains::DomainRow;
 pub use error::StoreError;
 pub use inventory::{
-    AccountFilter, AccountRow, AssetFilter, AssetRow, HostKeyState, NodeRow, ACCOUNT_SECRET_OWNER,
+    AccountFilter, AccountRow, AssetFilter, AssetRow, AssetSecurity, HostKeyState, NodeRow,
+    ACCOUNT_SECRET_OWNER,
 };
 pub use jobs::{JobRow, ASSET_LOGIN_KEY_OWNER, SYSTEM_KEY_OWNER};
 pub use secrets::{DataKeyRow, SealedSecretRow};

@@ -28,6 +28,10 @@ const SQLITE: &[Migration] = &[
         10,
         include_str!("../migrations/shared/0010_device_keys.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/shared/0013_asset_connection_security.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -51,6 +55,10 @@ const POSTGRES: &[Migration] = &[
     (
         10,
         include_str!("../migrations/shared/0010_device_keys.sql"),
+    ),
+    (
+        13,
+        include_str!("../migrations/shared/0013_asset_connection_security.sql"),
     ),
 ];
 

@@ -26,8 +26,10 @@ impl Fixture {
             .await
             .unwrap();
         let applied = store.migrate().await.unwrap();
+        // Every migration ran (version numbers need not be contiguous).
+        assert!(applied > 0);
         assert_eq!(
-            i64::try_from(applied).unwrap(),
+            store.schema_version().await.unwrap(),
             store.latest_schema_version()
         );
         Self {
@@ -41,8 +43,10 @@ impl Fixture {
         let pg = PgStoreDb::create().await;
         let store = Store::connect(&pg.url()).await.unwrap();
         let applied = store.migrate().await.unwrap();
+        // Every migration ran (version numbers need not be contiguous).
+        assert!(applied > 0);
         assert_eq!(
-            i64::try_from(applied).unwrap(),
+            store.schema_version().await.unwrap(),
             store.latest_schema_version()
         );
         Self {

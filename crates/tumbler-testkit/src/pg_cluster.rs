@@ -222,6 +222,112 @@ impl PgCluster {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
+
+    /// Turns TLS on with a server certificate for `127.0.0.1` and `localhost` signed by a
+    /// throwaway CA (made with the `openssl` command), and returns the CA's certificate
+    /// (PEM). Returns once a TLS connection verified against that CA logs in.
+    ///
+    /// # Panics
+    /// If `openssl` fails or TLS does not come up within 20 seconds.
+    pub async fn enable_tls(&self) -> String {
+        self.tls_with(false).await
+    }
+
+    /// Turns TLS on with a self-signed server certificate (not a CA) for `127.0.0.1` and
+    /// `localhost`, and returns that certificate (PEM): given as an asset's CA, it pins this
+    /// one server certificate. Returns once a TLS connection verified against it logs in.
+    ///
+    /// # Panics
+    /// As [`PgCluster::enable_tls`].
+    pub async fn enable_self_signed_tls(&self) -> String {
+        self.tls_with(true).await
+    }
+
+    async fn tls_with(&self, self_signed: bool) -> String {
+        let tls = self
+            .dir
+            .path()
+            .join(if self_signed { "tls-self" } else { "tls" });
+        std::fs::create_dir_all(&tls).expect("create the TLS directory");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&tls)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let extensions = "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
+                          basicConstraints=CA:FALSE\n\
+                          keyUsage=digitalSignature\n\
+                          extendedKeyUsage=serverAuth\n";
+        std::fs::write(tls.join("server.ext"), extensions).expect("write the extensions");
+        std::fs::write(
+            tls.join("server.cnf"),
+            format!("[req]\ndistinguished_name=dn\n[dn]\n[v3_server]\n{extensions}"),
+        )
+        .expect("write the openssl configuration");
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2";
+        let run = |line: &str| openssl(&line.split_whitespace().collect::<Vec<_>>());
+        let trusted = if self_signed {
+            run(&format!(
+                "req -x509 {ec} -keyout server.key -out server.crt -subj /CN=127.0.0.1 \
+                 -config server.cnf -extensions v3_server"
+            ));
+            "server.crt"
+        } else {
+            run(&format!(
+                "req -x509 {ec} -keyout ca.key -out ca.crt -subj /CN=tumbler-test-ca"
+            ));
+            run(&format!(
+                "req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+            ));
+            run(
+                "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                 -out server.crt -days 2 -extfile server.ext",
+            );
+            "ca.crt"
+        };
+        let data = self.data_dir();
+        for name in ["server.crt", "server.key"] {
+            let to = data.join(name);
+            std::fs::copy(tls.join(name), &to).expect("copy the server certificate");
+            if is_root() {
+                let (uid, gid) = user_ids(OS_USER);
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).expect("chown");
+            }
+            std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod the server certificate");
+        }
+        self.exec("ALTER SYSTEM SET ssl = on").await;
+        self.exec("SELECT pg_reload_conf()").await;
+        let ca_pem = std::fs::read_to_string(tls.join(trusted)).expect("read the certificate");
+        let options = sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(&self.superuser)
+            .password(&self.password)
+            .database("postgres")
+            .ssl_mode(sqlx::postgres::PgSslMode::VerifyFull)
+            .ssl_root_cert_from_pem(ca_pem.as_bytes().to_vec());
+        let up = poll_until(Duration::from_secs(20), || {
+            let options = options.clone();
+            async move {
+                sqlx::ConnectOptions::connect(&options)
+                    .await
+                    .ok()
+                    .map(|c: PgConnection| drop(c))
+            }
+        })
+        .await;
+        assert!(up.is_some(), "TLS did not come up on the private cluster");
+        ca_pem
+    }
 }
 
 impl Drop for PgCluster {

@@ -94,12 +94,23 @@ pub struct NewAsset {
     pub domain: Option<String>,
     /// Host key fingerprint from a trusted source.
     pub fingerprint: Option<String>,
+    /// Database TLS mode.
+    pub tls_mode: Option<String>,
+    /// A PEM file of CA certificates for `verify_full`.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 /// `tumbler asset add`
 pub async fn asset_add(env: &[(String, String)], a: NewAsset) -> Result<ExitCode, CliError> {
-    let body = json!({"name": a.name, "address": a.address, "port": a.port, "platform": a.platform,
+    let ca = a.tls_ca_file.as_deref().map(read_bounded).transpose()?;
+    let mut body = json!({"name": a.name, "address": a.address, "port": a.port, "platform": a.platform,
         "nodes": a.nodes, "domain": a.domain, "host_key_fingerprint": a.fingerprint});
+    if let Some(mode) = a.tls_mode {
+        body["tls_mode"] = json!(mode);
+    }
+    if let Some(ca) = ca {
+        body["tls_ca_pem"] = json!(ca);
+    }
     let created = request(env, Method::POST, "/api/v1/assets", Some(body)).await?;
     println!(
         "Created asset {} (id {}), host key {}.",
@@ -171,13 +182,7 @@ pub async fn account_add(
 ) -> Result<ExitCode, CliError> {
     let id = asset_id(env, asset).await?;
     let (secret_type, secret) = match key_file {
-        Some(path) => (
-            "ssh_key",
-            SecretString::from(
-                std::fs::read_to_string(path)
-                    .map_err(|e| other(format!("{}: {e}", path.display())))?,
-            ),
-        ),
+        Some(path) => ("ssh_key", SecretString::from(read_key_file(path)?)),
         None => ("password", read_secret("Password: ", secret_stdin)?),
     };
     let body = json!({"asset_id": id, "username": username, "secret_type": secret_type,
@@ -257,4 +262,30 @@ pub async fn account_verify(
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Reads a text file of at most 64 KiB (a key or a CA bundle); a longer one is refused.
+fn read_bounded(path: &Path) -> Result<String, CliError> {
+    use std::io::Read as _;
+    use tumbler_connectors::ssh::MAX_KEY_FILE_BYTES;
+    let file = std::fs::File::open(path)
+        .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+    let mut text = String::new();
+    file.take(MAX_KEY_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+    if text.len() > MAX_KEY_FILE_BYTES {
+        return Err(other(format!("{} is larger than 64 KiB", path.display())));
+    }
+    Ok(text)
+}
+
+/// Reads a private key file for upload: at most 64 KiB are read, and a file whose
+/// key-derivation cost is past the server's caps is refused here with the same reason
+/// (`key_derivation_too_costly`) before anything is sent.
+pub(super) fn read_key_file(path: &Path) -> Result<String, CliError> {
+    let text = read_bounded(path)?;
+    tumbler_connectors::ssh::check_key_cost(&text)
+        .map_err(|e| other(format!("{}: {} ({})", path.display(), e, e.code())))?;
+    Ok(text)
 }

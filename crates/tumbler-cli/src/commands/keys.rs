@@ -128,8 +128,7 @@ pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<Ex
             })
         }
         Some(path) => {
-            let key = std::fs::read_to_string(path)
-                .map_err(|e| other(format!("cannot read {}: {e}", path.display())))?;
+            let key = super::inventory::read_key_file(path)?;
             let passphrase = read_secret("Key passphrase (empty if none): ", r.secret_stdin)?;
             let passphrase = (!passphrase.expose_secret().is_empty())
                 .then(|| passphrase.expose_secret().to_owned());

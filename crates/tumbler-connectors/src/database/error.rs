@@ -24,6 +24,13 @@ pub enum DbError {
     /// The secret cannot be set this way on this target.
     #[error("{0}")]
     Unsupported(String),
+    /// The connection would not protect the password (no verified TLS to a non-loopback
+    /// address): nothing was sent.
+    #[error("refusing to send a password: {0}")]
+    InsecureTransport(String),
+    /// TLS could not be set up or the server's certificate was not accepted: nothing was sent.
+    #[error("TLS failed before anything was sent: {0}")]
+    Tls(String),
     /// The conversation failed for another reason (TLS, protocol, server error).
     #[error("{0}")]
     Protocol(String),
@@ -38,6 +45,8 @@ impl DbError {
             Self::Timeout => "timeout",
             Self::StatementCancelled => "statement_cancelled",
             Self::Unsupported(_) => "unsupported_secret",
+            Self::InsecureTransport(_) => "insecure_transport",
+            Self::Tls(_) => "tls_failed",
             Self::Protocol(_) => "protocol",
         }
     }
@@ -65,11 +74,17 @@ impl DbError {
                     Self::Protocol(format!("server error {code}: {}", db.message()))
                 }
             }
+            // A TLS handshake that fails (an unknown issuer, a wrong name) surfaces as
+            // invalid data on the stream.
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::Tls(io.to_string())
+            }
             sqlx::Error::Io(io) => Self::Unreachable {
                 address,
                 reason: io.to_string(),
             },
             sqlx::Error::PoolTimedOut => Self::Timeout,
+            sqlx::Error::Tls(e) => Self::Tls(e.to_string()),
             other => Self::Protocol(other.to_string()),
         }
     }

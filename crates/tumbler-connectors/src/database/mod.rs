@@ -16,6 +16,55 @@ pub use scram::{scram_sha256_verifier, scram_sha256_verifier_with, NotAscii};
 
 use std::time::Duration;
 
+pub use tumbler_domain::inventory::TlsMode;
+
+/// How a database connection proves the server's identity before a password goes to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbTls {
+    /// `disable` (loopback only), `require` (loopback only: unverified TLS cannot stop a
+    /// server that asks for the clear password) or `verify_full`.
+    pub mode: TlsMode,
+    /// The CA certificate(s) (PEM) the server's certificate must chain to; the system's roots
+    /// when absent.
+    pub ca_pem: Option<String>,
+    /// Redis only: send `AUTH` without TLS to a non-loopback address.
+    pub plaintext_auth_allowed: bool,
+}
+
+impl Default for DbTls {
+    fn default() -> Self {
+        Self {
+            mode: TlsMode::VerifyFull,
+            ca_pem: None,
+            plaintext_auth_allowed: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for DbTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbTls")
+            .field("mode", &self.mode)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("plaintext_auth_allowed", &self.plaintext_auth_allowed)
+            .finish()
+    }
+}
+
+impl DbTls {
+    /// Refuses, before anything is sent, a connection whose password could reach someone on
+    /// the path: no verified TLS to a non-loopback address.
+    fn check(&self, host: &str) -> Result<(), DbError> {
+        if self.mode != TlsMode::VerifyFull && !tumbler_domain::inventory::is_loopback(host) {
+            return Err(DbError::InsecureTransport(format!(
+                "TLS mode {} is allowed only for loopback addresses; use verify_full",
+                self.mode
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Where a database listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbTarget {
@@ -30,16 +79,29 @@ pub struct DbTarget {
     /// statement, so a change that waited on a lock never lands later. The client gives up
     /// only after this plus `timeout`.
     pub statement_timeout: Duration,
+    /// TLS and what may be sent without it.
+    pub tls: DbTls,
 }
 
 impl DbTarget {
-    /// A target at `host:port` with a 15 s limit for logging in and 60 s for a statement.
+    /// A target at `host:port` with a 15 s limit for logging in and 60 s for a statement;
+    /// no TLS on a loopback address, verified TLS with the system's roots anywhere else.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
+        let host = host.into();
+        let tls = DbTls {
+            mode: if tumbler_domain::inventory::is_loopback(&host) {
+                TlsMode::Disable
+            } else {
+                TlsMode::VerifyFull
+            },
+            ..DbTls::default()
+        };
         Self {
-            host: host.into(),
+            host,
             port,
             timeout: Duration::from_secs(15),
             statement_timeout: Duration::from_secs(60),
+            tls,
         }
     }
 

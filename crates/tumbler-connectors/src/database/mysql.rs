@@ -1,11 +1,11 @@
 //! MySQL and MariaDB: a login proves the password.
 
-use super::{DbError, DbTarget};
+use super::{DbError, DbTarget, TlsMode};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection};
 
-/// Logs in as `username` with `password` (TLS when the server offers it), runs `SELECT 1`
+/// Logs in as `username` with `password` over the target's TLS mode, runs `SELECT 1`
 /// and disconnects.
 pub async fn verify_mysql(
     target: &DbTarget,
@@ -16,9 +16,8 @@ pub async fn verify_mysql(
         .host(&target.host)
         .port(target.port)
         .username(username)
-        .ssl_mode(MySqlSslMode::Preferred)
         .disable_statement_logging();
-    let options = with_password(options, password);
+    let options = with_password(with_tls(options, target)?, password);
     let address = target.display();
     let login = async {
         let mut conn = options.connect().await?;
@@ -29,6 +28,27 @@ pub async fn verify_mysql(
         Err(_) => Err(DbError::Timeout),
         Ok(result) => result.map_err(|e| DbError::from_sqlx(e, address)),
     }
+}
+
+/// The connection options' TLS for the target (see the PostgreSQL connector): verified TLS
+/// with the asset's CA (or the system's roots) and the host name checked, unless the target
+/// is on loopback. Fails before anything is sent when the mode is not allowed for the address.
+fn with_tls(
+    options: MySqlConnectOptions,
+    target: &DbTarget,
+) -> Result<MySqlConnectOptions, DbError> {
+    target.tls.check(&target.host)?;
+    Ok(match target.tls.mode {
+        TlsMode::Disable => options.ssl_mode(MySqlSslMode::Disabled),
+        TlsMode::Require => options.ssl_mode(MySqlSslMode::Required),
+        TlsMode::VerifyFull => {
+            let options = options.ssl_mode(MySqlSslMode::VerifyIdentity);
+            match &target.tls.ca_pem {
+                Some(pem) => options.ssl_ca_from_pem(pem.as_bytes().to_vec()),
+                None => options,
+            }
+        }
+    })
 }
 
 /// Sets the password, unless it is empty: an account without a password must send an
@@ -133,9 +153,8 @@ impl MysqlAdmin {
             .host(&target.host)
             .port(target.port)
             .username(username)
-            .ssl_mode(MySqlSslMode::Preferred)
             .disable_statement_logging();
-        let options = with_password(options, password);
+        let options = with_password(with_tls(options, target)?, password);
         match tokio::time::timeout(target.timeout, options.connect()).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),

@@ -1,11 +1,29 @@
 //! PostgreSQL: a login proves the password.
 
-use super::{DbError, DbTarget};
+use super::{DbError, DbTarget, TlsMode};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 
-/// Logs in to `database` as `username` with `password` (TLS when the server offers it), runs
+/// The connection options' TLS for the target: verified TLS with the asset's CA (or the
+/// system's roots) unless the target is on loopback. Fails before anything is sent when the
+/// target's TLS mode is not allowed for its address.
+fn with_tls(options: PgConnectOptions, target: &DbTarget) -> Result<PgConnectOptions, DbError> {
+    target.tls.check(&target.host)?;
+    Ok(match target.tls.mode {
+        TlsMode::Disable => options.ssl_mode(PgSslMode::Disable),
+        TlsMode::Require => options.ssl_mode(PgSslMode::Require),
+        TlsMode::VerifyFull => {
+            let options = options.ssl_mode(PgSslMode::VerifyFull);
+            match &target.tls.ca_pem {
+                Some(pem) => options.ssl_root_cert_from_pem(pem.as_bytes().to_vec()),
+                None => options,
+            }
+        }
+    })
+}
+
+/// Logs in to `database` as `username` with `password` over the target's TLS mode, runs
 /// `SELECT 1` and disconnects.
 pub async fn verify_postgres(
     target: &DbTarget,
@@ -19,9 +37,9 @@ pub async fn verify_postgres(
         .username(username)
         .password(password.expose_secret())
         .database(database)
-        .ssl_mode(PgSslMode::Prefer)
         .application_name("tumbler")
         .disable_statement_logging();
+    let options = with_tls(options, target)?;
     let address = target.display();
     let login = async {
         let mut conn = options.connect().await?;
@@ -66,13 +84,13 @@ impl PostgresAdmin {
             .username(username)
             .password(password.expose_secret())
             .database(database)
-            .ssl_mode(PgSslMode::Prefer)
             .application_name("tumbler")
             .options([(
                 "statement_timeout",
                 target.statement_timeout.as_millis().to_string(),
             )])
             .disable_statement_logging();
+        let options = with_tls(options, target)?;
         match tokio::time::timeout(target.timeout, options.connect()).await {
             Err(_) => Err(DbError::Timeout),
             Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),

@@ -24,6 +24,7 @@ pub async fn verify_redis(
     username: &str,
     password: &SecretString,
 ) -> Result<(), DbError> {
+    check_transport(target)?;
     let address = target.display();
     let exchange = async {
         let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
@@ -60,6 +61,19 @@ pub async fn verify_redis(
     tokio::time::timeout(target.timeout, exchange)
         .await
         .map_err(|_| DbError::Timeout)?
+}
+
+/// Refuses, before connecting, to send `AUTH` in clear to a non-loopback address unless
+/// the asset explicitly allows it (this connector has no TLS).
+fn check_transport(target: &DbTarget) -> Result<(), DbError> {
+    if tumbler_domain::inventory::is_loopback(&target.host) || target.tls.plaintext_auth_allowed {
+        Ok(())
+    } else {
+        Err(DbError::InsecureTransport(
+            "Redis AUTH would travel in clear to a non-loopback address; the asset does not allow it"
+                .to_owned(),
+        ))
+    }
 }
 
 /// SHA-256 of the password in lower-case hex: the form `ACL SETUSER` takes with `#` and `!`.
@@ -104,6 +118,7 @@ impl RedisAdmin {
         username: &str,
         password: &SecretString,
     ) -> Result<Self, DbError> {
+        check_transport(target)?;
         let address = target.display();
         let connect = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
         let stream = match tokio::time::timeout(target.timeout, connect).await {

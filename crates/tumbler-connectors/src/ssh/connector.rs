@@ -108,10 +108,19 @@ impl SshConnector {
     ) -> Result<SshSession, SshError> {
         // Decode the key before touching the network: a bad key or passphrase
         // is the caller's problem, not the target's.
+        // Decoding may derive a key (bcrypt, Argon2): off the async runtime, after the
+        // file's own cost was checked against fixed caps.
         let key = match &credentials.secret {
             SshSecret::Password(_) => None,
             SshSecret::PrivateKey { pem, passphrase } => {
-                Some(decode_key(pem, passphrase.as_ref())?)
+                let (pem, passphrase) = (pem.clone(), passphrase.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || decode_key(&pem, passphrase.as_ref()))
+                        .await
+                        .map_err(|_| SshError::InvalidPrivateKey {
+                            reason: "the key could not be decoded",
+                        })??,
+                )
             }
         };
         tokio::time::timeout(
@@ -190,6 +199,7 @@ impl SshConnector {
             handle,
             presented,
             verified,
+            policy.allows_secrets(),
             self.command_timeout,
             self.max_output,
         ))
@@ -252,6 +262,7 @@ fn decode_key(
     pem: &secrecy::SecretString,
     passphrase: Option<&secrecy::SecretString>,
 ) -> Result<PrivateKey, SshError> {
+    super::key_limits::check_key_cost(pem.expose_secret())?;
     russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
         .map_err(|e| SshError::InvalidPrivateKey {
             reason: match e {

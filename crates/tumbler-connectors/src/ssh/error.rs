@@ -35,10 +35,10 @@ pub enum SshError {
         /// The fingerprint of the key the server presented.
         presented: HostKeyFingerprint,
     },
-    /// No host key is pinned and the credential is a password, which is not
-    /// sent to an unverified host unless trust on first use was allowed.
-    /// The connection was closed before the password was sent.
-    #[error("host key {presented} is not verified; refusing to send a password")]
+    /// The host key is not pinned and acknowledged, and a secret (a password at login, or
+    /// anything written into the session afterwards) is not sent to such a host unless trust
+    /// on first use was allowed. Nothing secret was sent.
+    #[error("host key {presented} is not verified; refusing to send a secret")]
     HostKeyUnverified {
         /// The fingerprint of the key the server presented, to be pinned.
         presented: HostKeyFingerprint,
@@ -74,6 +74,17 @@ pub enum SshError {
         /// a parse error may quote part of the key text.
         reason: &'static str,
     },
+    /// A key file asks for a key derivation more costly than Tumbler accepts (a crafted
+    /// file could take the server down): refused before any derivation ran.
+    #[error("the key file asks for {value} {parameter}; at most {limit} is accepted")]
+    KeyDerivationTooCostly {
+        /// Which parameter.
+        parameter: &'static str,
+        /// What the file asks for.
+        value: u64,
+        /// The cap.
+        limit: u64,
+    },
     /// A fingerprint string is not `SHA256:` followed by 43 base64 characters.
     #[error("invalid host key fingerprint (expected SHA256:<base64>)")]
     InvalidFingerprint,
@@ -96,6 +107,7 @@ impl SshError {
             Self::Timeout { .. } => "timeout",
             Self::Protocol(_) => "protocol",
             Self::InvalidPrivateKey { .. } => "invalid_private_key",
+            Self::KeyDerivationTooCostly { .. } => "key_derivation_too_costly",
             Self::InvalidFingerprint => "invalid_fingerprint",
             Self::OutputTooLarge { .. } => "output_too_large",
         }

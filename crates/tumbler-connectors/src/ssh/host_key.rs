@@ -115,6 +115,14 @@ impl HostKeyPolicy {
 
     /// Whether a password may be sent once the key exchange has passed.
     pub fn allows_password(&self) -> bool {
+        self.allows_secrets()
+    }
+
+    /// Whether any secret (a password at login, and later a sudo or su password, a
+    /// `chpasswd` line, a template's answer, a key to install) may be written into a session
+    /// opened under this policy: only when the key is pinned and acknowledged, or when the
+    /// caller explicitly allows trust on first use.
+    pub fn allows_secrets(&self) -> bool {
         match self {
             Self::Pinned(_) => true,
             Self::PinnedUnverified {

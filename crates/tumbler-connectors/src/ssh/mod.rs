@@ -20,6 +20,7 @@ mod connector;
 mod credentials;
 mod error;
 mod host_key;
+mod key_limits;
 mod key_pair;
 mod scripted;
 mod session;
@@ -31,6 +32,10 @@ pub use connector::{check_private_key, SshConnector, SshTarget};
 pub use credentials::{SshCredentials, SshSecret};
 pub use error::{SshError, TimeoutStage};
 pub use host_key::{HostKeyFingerprint, HostKeyPolicy};
+pub use key_limits::{
+    check_key_cost, check_private_key_blocking, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM,
+    MAX_ARGON2_PASSES, MAX_BCRYPT_ROUNDS, MAX_KEY_FILE_BYTES,
+};
 pub use key_pair::{
     check_private_key_with, encrypt_private_key, generate_key_pair, key_fingerprint,
     public_key_fingerprint, public_key_line,

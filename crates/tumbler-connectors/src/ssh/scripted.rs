@@ -137,6 +137,8 @@ impl Transcript {
 
 /// Runs `command` (or, when empty, opens the login shell; `pty` asks for a terminal first)
 /// and answers `steps` in order. `secrets` are removed from anything quoted in an error.
+/// A template that types anything runs only in a session that may receive secrets
+/// ([`SshSession::may_receive_secrets`]); otherwise it fails before the command starts.
 pub async fn run_template(
     session: &SshSession,
     command: &str,
@@ -149,6 +151,14 @@ pub async fn run_template(
         error,
         new_secret_sent: sent,
     };
+    if steps
+        .iter()
+        .any(|s| s.answer.is_some_and(|a| !a.is_empty()))
+    {
+        session
+            .ensure_may_receive_secrets()
+            .map_err(|e| fail(e.into(), false))?;
+    }
     let (mut reader, writer) = session
         .open_channel(pty, command)
         .await

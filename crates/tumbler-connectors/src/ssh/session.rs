@@ -59,6 +59,7 @@ pub struct SshSession {
     handle: Handle<PinningHandler>,
     host_key: HostKeyFingerprint,
     host_key_verified: bool,
+    secrets_allowed: bool,
     command_timeout: Duration,
     max_output: usize,
 }
@@ -68,6 +69,7 @@ impl fmt::Debug for SshSession {
         f.debug_struct("SshSession")
             .field("host_key", &self.host_key)
             .field("host_key_verified", &self.host_key_verified)
+            .field("secrets_allowed", &self.secrets_allowed)
             .field("command_timeout", &self.command_timeout)
             .finish()
     }
@@ -78,6 +80,7 @@ impl SshSession {
         handle: Handle<PinningHandler>,
         host_key: HostKeyFingerprint,
         host_key_verified: bool,
+        secrets_allowed: bool,
         command_timeout: Duration,
         max_output: usize,
     ) -> Self {
@@ -85,6 +88,7 @@ impl SshSession {
             handle,
             host_key,
             host_key_verified,
+            secrets_allowed,
             command_timeout,
             max_output,
         }
@@ -101,17 +105,42 @@ impl SshSession {
         self.host_key_verified
     }
 
+    /// Whether secrets may be written into this session: its host key is pinned and
+    /// acknowledged, or the caller explicitly allowed trust on first use. A session opened
+    /// with a key on a host nobody verified may run commands but receives nothing on its
+    /// standard input and answers no prompt.
+    pub fn may_receive_secrets(&self) -> bool {
+        self.secrets_allowed
+    }
+
+    /// Fails with [`SshError::HostKeyUnverified`] unless secrets may be written into this
+    /// session.
+    pub fn ensure_may_receive_secrets(&self) -> Result<(), SshError> {
+        if self.secrets_allowed {
+            Ok(())
+        } else {
+            Err(SshError::HostKeyUnverified {
+                presented: self.host_key.clone(),
+            })
+        }
+    }
+
     /// Runs `command` (a shell command line: it must never contain a secret)
     /// and, if given, writes `stdin` to its standard input followed by EOF.
     /// Secrets go through `stdin` only. Fails with [`SshError::Timeout`] if
     /// the command has not finished within the session's command timeout;
     /// the command is then sent `SIGKILL` (servers that honour the `signal`
-    /// request, such as OpenSSH, kill it) and its channel is closed.
+    /// request, such as OpenSSH, kill it) and its channel is closed. Input is
+    /// written only into a session that may receive secrets
+    /// ([`SshSession::may_receive_secrets`]); otherwise nothing runs.
     pub async fn run(
         &self,
         command: &str,
         stdin: Option<&[u8]>,
     ) -> Result<CommandOutput, SshError> {
+        if stdin.is_some_and(|s| !s.is_empty()) {
+            self.ensure_may_receive_secrets()?;
+        }
         let deadline = tokio::time::Instant::now() + self.command_timeout;
         let timed_out = || SshError::Timeout {
             stage: TimeoutStage::Command,
@@ -139,11 +168,15 @@ impl SshSession {
     /// standard input). A marker seen again after its answer (a prompt repeated because the
     /// answer was refused) is not answered twice: standard input is closed at once and the
     /// result says so. Bounded by the session's command timeout like [`SshSession::run`].
+    /// A conversation that answers anything runs only in a session that may receive secrets.
     pub async fn converse(
         &self,
         command: &str,
         steps: &[PromptStep<'_>],
     ) -> Result<Conversation, SshError> {
+        if steps.iter().any(|s| !s.answer.is_empty()) {
+            self.ensure_may_receive_secrets()?;
+        }
         let deadline = tokio::time::Instant::now() + self.command_timeout;
         let timed_out = || SshError::Timeout {
             stage: TimeoutStage::Command,

@@ -268,6 +268,8 @@ async fn an_unpinned_host_gets_no_password_unless_trust_on_first_use_is_allowed(
         .unwrap();
     assert!(!session.host_key_verified());
     assert_eq!(*session.host_key(), fingerprint(&host));
+    // An explicit trust-on-first-use decision covers what is written into the session too.
+    assert!(session.may_receive_secrets());
     let out = session.run("id -un", None).await.unwrap();
     assert_eq!(out.stdout_lossy().trim(), "newhostuser");
 }
@@ -350,6 +352,19 @@ async fn key_authentication_works_and_is_allowed_on_unpinned_hosts() {
         .unwrap();
     assert!(!session.host_key_verified());
     assert_eq!(*session.host_key(), fingerprint(&host));
+    // ...but nothing may be written into such a session: the command never starts.
+    assert!(!session.may_receive_secrets());
+    let err = session
+        .run(
+            "tee /tmp/tumbler-unverified-canary",
+            Some(b"canary-Unverified-Stdin"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "host_key_unverified", "{err}");
+    assert!(!host.command_log().contains("tumbler-unverified-canary"));
+    let out = session.run("id -un", None).await.unwrap();
+    assert_eq!(out.stdout_lossy().trim(), "keyuser");
 
     // A wrong passphrase fails locally, before the network.
     let creds = SshCredentials::private_key(

@@ -3,7 +3,7 @@
 //! password on it, and logging in as an account to prove a secret works (no shell opened).
 
 use super::ChangeSecretService;
-use crate::inventory::{next_host_key, policy_for, InventorySettings};
+use crate::inventory::{db_tls, note_presented_host_key, policy_for, InventorySettings};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_connectors::database::{
     verify_mysql, verify_postgres, DbError, DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin,
@@ -17,7 +17,7 @@ use tumbler_domain::custom_ssh::{pieces, CustomSshTemplate, Piece, Placeholder};
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform::{ChangeMethod, Platform, Protocol, VerifyMethod};
 use tumbler_domain::ssh_key::{KeyStrategy, SshKeyOptions};
-use tumbler_store::{AccountRow, AssetRow, HostKeyState};
+use tumbler_store::{AccountRow, AssetRow};
 use zeroize::Zeroizing;
 
 /// Why a step failed: a stable code and a message a person can act on (never a secret).
@@ -229,7 +229,8 @@ fn ssh_failure(e: SshError, stage: Stage) -> Failure {
         ),
         SshError::HostKeyUnverified { .. } => Failure::new(
             "host_key_unverified",
-            "the host key is not acknowledged yet; acknowledge it before changing passwords",
+            "the host key is not acknowledged yet and trust on first use is off for this asset; \
+             nothing secret was sent (acknowledge the key first)",
         ),
         SshError::AuthFailed { .. } => match stage {
             Stage::PrivilegedLogin => Failure::new(
@@ -274,9 +275,22 @@ fn db_failure(e: DbError, stage: Stage) -> Failure {
         // Not retried: another wait as long could outlast the account's time limit.
         (e @ DbError::StatementCancelled, _) => Failure::new("timeout", e.to_string()),
         (e @ DbError::Unsupported(_), _) => Failure::new("unsupported_secret", e.to_string()),
+        (e @ DbError::InsecureTransport(_), _) => Failure::new("insecure_transport", e.to_string()),
+        (e @ DbError::Tls(_), _) => Failure::new("tls_failed", e.to_string()),
         (e, Stage::Change) => Failure::new("target_refused", e.to_string()),
         (e, Stage::PrivilegedLogin) => Failure::new("unreachable", e.to_string()).transient(),
     }
+}
+
+/// Every change over SSH writes a secret into the session (a sudo or su password, a
+/// `chpasswd` line, a template's answer, a key to install): a session on a host whose key
+/// nobody acknowledged (and without trust on first use) is closed before anything is sent.
+async fn refuse_unless_trusted(session: SshSession) -> Result<SshSession, Failure> {
+    if let Err(e) = session.ensure_may_receive_secrets() {
+        let _ = session.close().await;
+        return Err(ssh_failure(e, Stage::PrivilegedLogin));
+    }
+    Ok(session)
 }
 
 #[derive(Clone, Copy)]
@@ -299,6 +313,7 @@ impl ChangeSecretService {
         DbTarget {
             timeout: self.settings.connect_timeout,
             statement_timeout: self.settings.account_timeout,
+            tls: db_tls(asset),
             ..DbTarget::new(asset.address.clone(), asset.port)
         }
     }
@@ -309,17 +324,7 @@ impl ChangeSecretService {
             Ok(s) => Some(s.host_key().clone()),
             Err(e) => e.presented_host_key().cloned(),
         };
-        let key: HostKeyState = next_host_key(asset, presented.as_ref());
-        if key != asset.host_key {
-            let write = async {
-                let mut tx = self.store.begin().await?;
-                tx.set_asset_host_key(&asset.id, &key).await?;
-                tx.commit().await
-            };
-            if let Err(e) = write.await {
-                tracing::warn!(asset = %asset.id, error = %e, "could not record the host key");
-            }
-        }
+        note_presented_host_key(&self.store, asset, presented.as_ref()).await;
     }
 
     /// Opens the session that changes accounts: as the privileged account, or for database
@@ -345,7 +350,9 @@ impl ChangeSecretService {
             .await
             .map_err(|e| Failure::new("internal", e.to_string()))?;
             match login {
-                crate::device_keys::DeviceLogin::Session(s) => return Ok(ChangeSession::Ssh(s)),
+                crate::device_keys::DeviceLogin::Session(s) => {
+                    return refuse_unless_trusted(s).await.map(ChangeSession::Ssh)
+                }
                 crate::device_keys::DeviceLogin::Failed(e) => {
                     return Err(ssh_failure(e, Stage::PrivilegedLogin))
                 }
@@ -383,9 +390,8 @@ impl ChangeSecretService {
                 let policy = policy_for(&changer.asset, changer.tofu);
                 let result = self.ssh.connect(&target, &policy, &credentials).await;
                 self.note_host_key(&changer.asset, &result).await;
-                result
-                    .map(ChangeSession::Ssh)
-                    .map_err(|e| ssh_failure(e, Stage::PrivilegedLogin))
+                let session = result.map_err(|e| ssh_failure(e, Stage::PrivilegedLogin))?;
+                refuse_unless_trusted(session).await.map(ChangeSession::Ssh)
             }
             VerifyMethod::PostgresqlLogin => {
                 let database = account

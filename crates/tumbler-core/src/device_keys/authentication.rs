@@ -12,8 +12,8 @@ use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
-    add_authorized_key, check_private_key_with, ensure_user, Become, SshCredentials, SshSession,
-    SshTarget,
+    add_authorized_key, check_private_key_blocking, ensure_user, Become, SshCredentials, SshError,
+    SshSession, SshTarget,
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
@@ -79,13 +79,22 @@ pub(super) fn check_admin_user(name: &str) -> Result<(), DeviceKeyError> {
     }
 }
 
-/// Checks an uploaded private key (and its passphrase).
-pub(super) fn check_custom_key(
+/// Checks an uploaded private key (and its passphrase): its key-derivation cost against
+/// fixed caps first, then a decode off the async runtime. Callers check the permission
+/// before.
+pub(super) async fn check_custom_key(
     key: Option<&SecretString>,
     passphrase: Option<&SecretString>,
 ) -> Result<SecretString, DeviceKeyError> {
     let key = key.ok_or_else(|| invalid("private_key", "upload the private key"))?;
-    check_private_key_with(key, passphrase).map_err(|e| invalid("private_key", e.to_string()))?;
+    check_private_key_blocking(key.clone(), passphrase.cloned())
+        .await
+        .map_err(|e| match e {
+            e @ SshError::KeyDerivationTooCostly { .. } => {
+                DeviceKeyError::KeyDerivationTooCostly(e.to_string())
+            }
+            e => invalid("private_key", e.to_string()),
+        })?;
     Ok(key.clone())
 }
 
@@ -140,10 +149,7 @@ impl DeviceKeyService {
             }
             AuthMode::CustomKey => {
                 check_admin_user(&input.admin_user)?;
-                Some(check_custom_key(
-                    input.private_key.as_ref(),
-                    input.passphrase.as_ref(),
-                )?)
+                Some(check_custom_key(input.private_key.as_ref(), input.passphrase.as_ref()).await?)
             }
         };
         let mode = match input.mode {

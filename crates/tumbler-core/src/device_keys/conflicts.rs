@@ -78,6 +78,11 @@ impl DeviceKeyService {
         input: ResolveInput,
         origin: &RequestOrigin,
     ) -> Result<String, DeviceKeyError> {
+        // The permission before anything the caller sent is decoded.
+        super::require(
+            principal,
+            tumbler_domain::permission::Permission::AssetsManage,
+        )?;
         if input.devices.is_empty() || input.devices.len() > MAX_DEVICES {
             return Err(invalid(
                 "devices",
@@ -85,10 +90,9 @@ impl DeviceKeyService {
             ));
         }
         let key = match input.mode {
-            ResolveMode::CustomKey => Some(check_custom_key(
-                input.private_key.as_ref(),
-                input.passphrase.as_ref(),
-            )?),
+            ResolveMode::CustomKey => {
+                Some(check_custom_key(input.private_key.as_ref(), input.passphrase.as_ref()).await?)
+            }
             ResolveMode::SystemKey => {
                 self.require_no_regeneration().await?;
                 None

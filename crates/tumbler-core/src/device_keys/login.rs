@@ -115,7 +115,9 @@ pub(crate) async fn connect_device(
                 }));
             };
             let creds = SshCredentials::private_key(user, pem, passphrase);
-            Ok(match ssh.connect(&target, policy, &creds).await {
+            let result = ssh.connect(&target, policy, &creds).await;
+            note_host_key(store, asset, &result).await;
+            Ok(match result {
                 Ok(s) => DeviceLogin::Session(s),
                 Err(e) => DeviceLogin::Failed(e),
             })
@@ -125,7 +127,9 @@ pub(crate) async fn connect_device(
             let mut refused_all = true;
             for key in system_keys(store, vault).await? {
                 let creds = SshCredentials::private_key(user.clone(), key, None);
-                match ssh.connect(&target, policy, &creds).await {
+                let result = ssh.connect(&target, policy, &creds).await;
+                note_host_key(store, asset, &result).await;
+                match result {
                     Ok(s) => {
                         if asset.auth_status == AuthStatus::KeyConflict {
                             set_status(store, clock, asset, AuthStatus::KeyBased).await?;
@@ -148,6 +152,20 @@ pub(crate) async fn connect_device(
             )))
         }
     }
+}
+
+/// Pins the host key a key-mode login presented on first contact (or records a different one
+/// as a conflict), like every other contact with an SSH asset.
+pub(crate) async fn note_host_key(
+    store: &Store,
+    asset: &AssetRow,
+    result: &Result<SshSession, SshError>,
+) {
+    let presented = match result {
+        Ok(s) => Some(s.host_key().clone()),
+        Err(e) => e.presented_host_key().cloned(),
+    };
+    crate::inventory::note_presented_host_key(store, asset, presented.as_ref()).await;
 }
 
 /// Moves an asset from auth status `from` to `to` inside `tx` if it is still in `from`, with

@@ -42,6 +42,9 @@ pub enum DeviceKeyError {
         /// Why.
         reason: String,
     },
+    /// An uploaded key file asks for a key derivation past Tumbler's caps (never decoded).
+    #[error("{0}")]
+    KeyDerivationTooCostly(String),
     /// A regeneration of the system key is under way.
     #[error("a regeneration of the system key is under way (job {0})")]
     RegenerationRunning(String),
@@ -66,6 +69,7 @@ impl DeviceKeyError {
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Invalid { .. } => "invalid_request",
+            Self::KeyDerivationTooCostly(_) => "key_derivation_too_costly",
             Self::RegenerationRunning(_) => "key_regeneration_running",
             Self::StepUp(e) => e.code(),
             Self::Vault(_) | Self::Store(_) | Self::KeyGeneration(_) => "internal_error",

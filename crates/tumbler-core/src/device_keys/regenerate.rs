@@ -359,9 +359,12 @@ impl DeviceKeyService {
     async fn login(&self, asset: &AssetRow, key: &SecretString) -> Result<SshSession, SshError> {
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(asset.auth_username.clone(), key.clone(), None);
-        self.ssh
+        let result = self
+            .ssh
             .connect(&target, &policy_for(asset, false), &creds)
-            .await
+            .await;
+        super::login::note_host_key(&self.store, asset, &result).await;
+        result
     }
 
     /// Moves one device from the old key to the new one: add, verify, remove.

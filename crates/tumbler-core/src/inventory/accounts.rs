@@ -129,13 +129,37 @@ fn check_secret(
                 }
                 .into());
             }
-            tumbler_connectors::ssh::check_private_key(secret).map_err(|e| {
-                InventoryError::from(InvalidValue {
-                    field: "secret",
-                    reason: e.to_string(),
-                })
-            })?;
+            // Only the cost check here: the decode runs off the async runtime in
+            // [`decode_key_off_runtime`], after the permission check.
+            tumbler_connectors::ssh::check_key_cost(s).map_err(key_error)?;
         }
+    }
+    Ok(())
+}
+
+fn key_error(e: tumbler_connectors::ssh::SshError) -> InventoryError {
+    match e {
+        e @ tumbler_connectors::ssh::SshError::KeyDerivationTooCostly { .. } => {
+            InventoryError::KeyDerivationTooCostly(e.to_string())
+        }
+        e => InvalidValue {
+            field: "secret",
+            reason: e.to_string(),
+        }
+        .into(),
+    }
+}
+
+/// Checks, off the async runtime, that an SSH-key secret is an unencrypted private key
+/// Tumbler can use (its cost was capped by [`check_secret`]).
+pub(crate) async fn decode_key_off_runtime(
+    secret_type: SecretType,
+    secret: &SecretString,
+) -> Result<(), InventoryError> {
+    if secret_type == SecretType::SshKey {
+        tumbler_connectors::ssh::check_private_key_blocking(secret.clone(), None)
+            .await
+            .map_err(key_error)?;
     }
     Ok(())
 }
@@ -152,6 +176,7 @@ impl InventoryService {
         require(principal, Permission::AssetsManage)?;
         let asset = self.visible_asset(principal, &input.asset_id).await?;
         let account = self.prepare_account(&asset, input)?;
+        decode_key_off_runtime(input.secret_type, &input.secret).await?;
         let mut tx = self.store.begin().await?;
         self.insert_account(&mut tx, &account, &input.secret, principal, origin)
             .await?;
@@ -345,6 +370,7 @@ impl InventoryService {
         if let Some(secret) = &patch.secret {
             let secret_type = patch.secret_type.unwrap_or(account.secret_type);
             check_secret(platform, secret_type, secret)?;
+            decode_key_off_runtime(secret_type, secret).await?;
             if fresh.pending_version.is_some() {
                 return Err(InvalidValue {
                     field: "secret",

@@ -39,6 +39,8 @@ pub struct AssetInput {
     /// The host key fingerprint, if known from a trusted source: the asset starts
     /// `verified` with it pinned.
     pub host_key_fingerprint: Option<String>,
+    /// Trust on first use, database TLS (defaults when empty).
+    pub security: super::SecurityInput,
 }
 
 /// Changes to an asset; `None` leaves a field as it is.
@@ -58,6 +60,8 @@ pub struct AssetPatch {
     pub comment: Option<String>,
     /// A fingerprint from a trusted source: pinned and `verified`.
     pub host_key_fingerprint: Option<String>,
+    /// Changes to trust on first use and database TLS.
+    pub security: super::SecurityInput,
 }
 
 /// Which assets to list.
@@ -225,6 +229,8 @@ impl InventoryService {
                 status: HostKeyStatus::Unverified,
             },
         };
+        let security =
+            super::security::resolve(principal, platform, &address, None, &input.security)?;
         let domain_id = self
             .target_domain(principal, input.domain.as_deref())
             .await?;
@@ -243,6 +249,7 @@ impl InventoryService {
             host_key,
             auth_status: AuthStatus::PasswordBased,
             auth_username: String::new(),
+            security,
             created_at: now,
             updated_at: now,
         };
@@ -262,6 +269,7 @@ impl InventoryService {
         tx.insert_asset(asset)
             .await
             .map_err(super::error::duplicate("asset"))?;
+        tx.set_asset_security(&asset.id, &asset.security).await?;
         let node_ids = self.resolve_nodes(tx, paths, actor, origin).await?;
         tx.set_asset_nodes(&asset.id, &node_ids).await?;
         tx.append_audit(
@@ -387,6 +395,19 @@ impl InventoryService {
             asset.host_key.presented = None;
             asset.host_key.status = HostKeyStatus::Verified;
         }
+        let security = super::security::resolve(
+            principal,
+            platform,
+            &asset.address,
+            Some(&asset.security),
+            &patch.security,
+        )?;
+        let security_change = (security != asset.security)
+            .then(|| super::security::describe_change(&asset.security, &security));
+        if security_change.is_some() {
+            asset.security = security;
+            changed.push("connection_security");
+        }
         let paths = patch.nodes.as_deref().map(parse_paths).transpose()?;
         if let Some(domain) = &patch.domain {
             asset.domain_id = self.target_domain(principal, Some(domain)).await?;
@@ -398,6 +419,21 @@ impl InventoryService {
         tx.update_asset(&asset)
             .await
             .map_err(super::error::duplicate("asset"))?;
+        if let Some(detail) = &security_change {
+            tx.set_asset_security(&asset.id, &asset.security).await?;
+            tx.append_audit(
+                &event(
+                    actor,
+                    "asset.connection_security",
+                    ("asset", asset.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!("{}: {detail}", asset.name),
+                ),
+                asset.updated_at,
+            )
+            .await?;
+        }
         if let Some(paths) = &paths {
             let node_ids = self.resolve_nodes(&mut tx, paths, actor, origin).await?;
             tx.set_asset_nodes(&asset.id, &node_ids).await?;

@@ -11,7 +11,7 @@ use super::{require_operate, InventoryError, InventoryService, VerifyOutcome};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::SecretString;
 use tumbler_connectors::database::{
-    probe_tcp, verify_mysql, verify_postgres, verify_redis, DbError, DbTarget,
+    probe_tcp, verify_mysql, verify_postgres, verify_redis, DbError, DbTarget, DbTls,
 };
 use tumbler_connectors::ssh::{
     HostKeyFingerprint, HostKeyPolicy, SshCredentials, SshError, SshTarget,
@@ -38,10 +38,13 @@ struct Contact {
     inconclusive: Option<(&'static str, String)>,
 }
 
-/// The host key policy for an asset's current state.
+/// The host key policy for an asset's current state. Secrets go to a host whose key is not
+/// acknowledged only when trust on first use is on for every asset (`tofu`, the inventory
+/// setting) or for this one.
 pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
-    // A relocated asset never gets a password on trust: its new identity must be accepted.
-    let tofu = tofu && asset.host_key.status != HostKeyStatus::Relocated;
+    // A relocated asset never gets a secret on trust: its new identity must be accepted.
+    let tofu = (tofu || asset.security.trust_on_first_use)
+        && asset.host_key.status != HostKeyStatus::Relocated;
     match (&asset.host_key.fingerprint, asset.host_key.status) {
         (Some(fp), HostKeyStatus::Verified) => match fp.parse() {
             Ok(fp) => HostKeyPolicy::Pinned(fp),
@@ -57,6 +60,36 @@ pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
         (None, _) => HostKeyPolicy::Unpinned {
             trust_on_first_use_for_passwords: tofu,
         },
+    }
+}
+
+/// The TLS a database connection to the asset uses.
+pub(crate) fn db_tls(asset: &AssetRow) -> DbTls {
+    DbTls {
+        mode: asset.security.tls_mode,
+        ca_pem: asset.security.tls_ca_pem.clone(),
+        plaintext_auth_allowed: asset.security.plaintext_auth_allowed,
+    }
+}
+
+/// Records on the asset the host key an SSH contact presented (pinning it `unverified` on
+/// first contact, a different one as a conflict). Best effort: a failure is logged.
+pub(crate) async fn note_presented_host_key(
+    store: &tumbler_store::Store,
+    asset: &AssetRow,
+    presented: Option<&HostKeyFingerprint>,
+) {
+    let key = next_host_key(asset, presented);
+    if key == asset.host_key {
+        return;
+    }
+    let write = async {
+        let mut tx = store.begin().await?;
+        tx.set_asset_host_key(&asset.id, &key).await?;
+        tx.commit().await
+    };
+    if let Err(e) = write.await {
+        tracing::warn!(asset = %asset.id, error = %e, "could not record the host key");
     }
 }
 
@@ -340,6 +373,7 @@ impl InventoryService {
     fn db_target(&self, asset: &AssetRow) -> DbTarget {
         DbTarget {
             timeout: self.connect_timeout,
+            tls: db_tls(asset),
             ..DbTarget::new(asset.address.clone(), asset.port)
         }
     }

@@ -46,6 +46,17 @@ pub enum InventoryError {
         /// What it presented.
         presented: String,
     },
+    /// An uploaded key file asks for a key derivation past Tumbler's caps (never decoded).
+    #[error("{0}")]
+    KeyDerivationTooCostly(String),
+    /// A database asset on a non-loopback address must use verified TLS.
+    #[error("TLS mode {mode} is allowed only for loopback addresses; {address} needs verify_full")]
+    TlsModeNotAllowed {
+        /// The mode asked for.
+        mode: tumbler_domain::inventory::TlsMode,
+        /// The asset's address.
+        address: String,
+    },
     /// The asset was moved (address, port or pinned key) and its new identity is not
     /// accepted yet: no stored secret goes to it.
     #[error("asset {0} was moved; someone who may reveal its secrets must accept its new location (with a TOTP code) before any secret is sent to it")]
@@ -83,6 +94,8 @@ impl InventoryError {
             Self::DomainNotAssigned(_) => "domain_not_assigned",
             Self::NoHostKeySeen(_) => "host_key_not_seen",
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::TlsModeNotAllowed { .. } => "tls_mode_not_allowed",
+            Self::KeyDerivationTooCostly(_) => "key_derivation_too_costly",
             Self::Relocated(_) => "asset_relocated",
             Self::ImportRejected(_) => "import_rejected",
             Self::Auth(e) => e.code(),

@@ -11,15 +11,17 @@ mod assets;
 mod connect;
 mod error;
 mod nodes;
+mod security;
 mod settings;
 mod transfer;
 
 pub use accounts::{AccountInput, AccountPatch, AccountQuery, VerifyOutcome};
 pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
-pub(crate) use connect::{next_host_key, policy_for};
+pub(crate) use connect::{db_tls, note_presented_host_key, policy_for};
 pub use error::InventoryError;
 pub use nodes::NodeView;
 pub(crate) use nodes::{visible_node_paths, Tree};
+pub use security::{SecurityInput, MAX_CA_CERTIFICATES, MAX_CA_PEM_BYTES};
 pub use settings::InventorySettings;
 pub use transfer::{ImportProblem, ImportReport, ACCOUNT_COLUMNS, ASSET_COLUMNS};
 

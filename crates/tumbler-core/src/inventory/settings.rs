@@ -13,9 +13,11 @@ const META_KEY: &str = "inventory_settings";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InventorySettings {
-    /// Send passwords to SSH hosts whose pinned key nobody has acknowledged yet (trust on
-    /// first use). Off by default: until someone acknowledges the key, password logins stop
-    /// with `host_key_unverified` and key logins proceed.
+    /// Send secrets to SSH hosts whose pinned key nobody has acknowledged yet (trust on
+    /// first use), for every asset (each asset also has its own switch). Off by default:
+    /// until someone acknowledges the key, password logins stop with `host_key_unverified`,
+    /// and key logins proceed but nothing secret (a sudo or su password, a `chpasswd` line,
+    /// a template's answer, a key to install) is written into their sessions.
     #[serde(default)]
     pub trust_on_first_use_for_passwords: bool,
 }
@@ -57,7 +59,7 @@ impl InventoryService {
         tx.commit().await?;
         if settings.trust_on_first_use_for_passwords {
             tracing::warn!(
-                "trust on first use for password logins is on: passwords may be sent to SSH hosts whose key nobody acknowledged"
+                "trust on first use is on for every asset: secrets may be sent to SSH hosts whose key nobody acknowledged"
             );
         }
         Ok(())

@@ -320,6 +320,7 @@ impl InventoryService {
                 domain: optional(table.get(record, "domain")),
                 comment: table.get(record, "comment").to_owned(),
                 host_key_fingerprint: optional(table.get(record, "host_key_fingerprint")),
+                security: Default::default(),
             };
             let prepared = match self.prepare_asset(principal, &input).await {
                 Ok(p) => p,
@@ -503,6 +504,12 @@ impl InventoryService {
                     continue;
                 }
             };
+            if let Err(e) =
+                super::accounts::decode_key_off_runtime(account.secret_type, &secret).await
+            {
+                report.problems.push(problem(*line, &e));
+                continue;
+            }
             let key = (asset.id.clone(), account.username.clone());
             let (existing, _) = self
                 .store

@@ -10,9 +10,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tumbler_core::inventory::{AssetInput, AssetPatch, AssetQuery, AssetView, InventorySettings};
+use tumbler_core::inventory::{
+    AssetInput, AssetPatch, AssetQuery, AssetView, InventorySettings, SecurityInput,
+};
 use tumbler_domain::ids::AssetId;
-use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
+use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus, TlsMode};
 
 /// An asset as the API shows it.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -51,6 +53,14 @@ pub struct AssetOut {
     pub auth_status: String,
     /// The device admin user Tumbler logs in as in a key mode (empty otherwise).
     pub auth_username: String,
+    /// Secrets go to this SSH host while its key is not acknowledged (trust on first use).
+    pub trust_on_first_use: bool,
+    /// Database TLS: `disable` (loopback only), `require` (loopback only) or `verify_full`.
+    pub tls_mode: String,
+    /// The CA certificate(s) (PEM) the database's certificate must chain to, if set.
+    pub tls_ca_pem: Option<String>,
+    /// Redis: AUTH may travel in clear to this non-loopback address.
+    pub plaintext_auth_allowed: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -77,6 +87,10 @@ impl From<AssetView> for AssetOut {
             host_key_status: a.host_key.status.to_string(),
             auth_status: a.auth_status.to_string(),
             auth_username: a.auth_username,
+            trust_on_first_use: a.security.trust_on_first_use,
+            tls_mode: a.security.tls_mode.to_string(),
+            tls_ca_pem: a.security.tls_ca_pem,
+            plaintext_auth_allowed: a.security.plaintext_auth_allowed,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -173,6 +187,17 @@ pub struct CreateAsset {
     pub comment: String,
     /// The SSH host key fingerprint from a trusted source: the asset starts `verified`.
     pub host_key_fingerprint: Option<String>,
+    /// Send secrets to the SSH host while its key is not acknowledged (administrators only;
+    /// off by default).
+    pub trust_on_first_use: Option<bool>,
+    /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
+    /// (the default for other addresses).
+    pub tls_mode: Option<String>,
+    /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
+    /// system's roots when absent. Replacing it is for administrators.
+    pub tls_ca_pem: Option<String>,
+    /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
+    pub plaintext_auth_allowed: Option<bool>,
 }
 
 /// Creates an asset.
@@ -192,6 +217,12 @@ pub async fn create(
         domain: req.domain,
         comment: req.comment,
         host_key_fingerprint: req.host_key_fingerprint,
+        security: SecurityInput {
+            trust_on_first_use: req.trust_on_first_use,
+            tls_mode: parse_state(req.tls_mode.as_deref(), TlsMode::parse, "tls_mode")?,
+            tls_ca_pem: req.tls_ca_pem,
+            plaintext_auth_allowed: req.plaintext_auth_allowed,
+        },
     };
     let view = state.inventory.create_asset(&p, &input, &origin).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
@@ -227,6 +258,17 @@ pub struct PatchAsset {
     pub comment: Option<String>,
     /// A fingerprint from a trusted source: pinned and `verified`.
     pub host_key_fingerprint: Option<String>,
+    /// Send secrets to the SSH host while its key is not acknowledged (administrators only;
+    /// off by default).
+    pub trust_on_first_use: Option<bool>,
+    /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
+    /// (the default for other addresses).
+    pub tls_mode: Option<String>,
+    /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
+    /// system's roots when absent. Replacing it is for administrators.
+    pub tls_ca_pem: Option<String>,
+    /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
+    pub plaintext_auth_allowed: Option<bool>,
 }
 
 /// Changes an asset.
@@ -246,6 +288,12 @@ pub async fn patch(
         domain: req.domain,
         comment: req.comment,
         host_key_fingerprint: req.host_key_fingerprint,
+        security: SecurityInput {
+            trust_on_first_use: req.trust_on_first_use,
+            tls_mode: parse_state(req.tls_mode.as_deref(), TlsMode::parse, "tls_mode")?,
+            tls_ca_pem: req.tls_ca_pem,
+            plaintext_auth_allowed: req.plaintext_auth_allowed,
+        },
     };
     let view = state
         .inventory
@@ -371,7 +419,9 @@ pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InventorySettingsBody {
-    /// Send passwords to SSH hosts whose key nobody has acknowledged yet.
+    /// Send secrets (passwords at login, and sudo/su passwords, chpasswd lines, template
+    /// answers, keys written into a session) to SSH hosts whose key nobody has acknowledged
+    /// yet, for every asset. Each asset also has its own `trust_on_first_use`.
     pub trust_on_first_use_for_passwords: bool,
 }
 

@@ -141,7 +141,7 @@ const PUBLIC_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/api/v1/aut
 /// The values of the string fields that carry a vocabulary, from the Rust types that own it.
 fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
     use tumbler_domain::inventory::{
-        AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType,
+        AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType, TlsMode,
     };
     use tumbler_domain::ssh_key::KeyAlgorithm;
     let names = |all: &[&'static str]| all.to_vec();
@@ -164,6 +164,10 @@ fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
         (
             "auth_status",
             AuthStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "tls_mode",
+            TlsMode::ALL.iter().map(|v| v.as_str()).collect(),
         ),
         (
             "account_status",
@@ -213,8 +217,11 @@ fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// Which component properties carry which vocabulary.
-const SCHEMA_ENUMS: [(&str, &str, &str); 23] = [
+const SCHEMA_ENUMS: [(&str, &str, &str); 26] = [
     ("AssetOut", "platform", "platform"),
+    ("AssetOut", "tls_mode", "tls_mode"),
+    ("CreateAsset", "tls_mode", "tls_mode"),
+    ("PatchAsset", "tls_mode", "tls_mode"),
     ("CreateAsset", "platform", "platform"),
     ("AssetOut", "connectivity", "connectivity"),
     ("AssetOut", "host_key_status", "host_key_status"),

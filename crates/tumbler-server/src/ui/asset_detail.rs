@@ -80,6 +80,7 @@ struct AssetPage {
     connectivity_error: String,
     checked_at: String,
     authentication: String,
+    connection_security: String,
     host_key_status: String,
     stored_fingerprint: String,
     presented_fingerprint: String,
@@ -95,6 +96,35 @@ struct AssetPage {
     notice: Option<String>,
     error: Option<String>,
     revealed: Option<(String, String)>,
+}
+
+/// How Tumbler proves the asset's identity before sending it a secret, in words.
+fn connection_security(a: &tumbler_store::AssetRow) -> String {
+    use tumbler_domain::platform::Protocol;
+    let sec = &a.security;
+    match platform::find(&a.platform).map(|p| p.protocol) {
+        Some(Protocol::Ssh) => format!(
+            "secrets only after the host key is acknowledged; trust on first use {}",
+            if sec.trust_on_first_use { "ON" } else { "off" }
+        ),
+        Some(Protocol::Redis) => format!(
+            "no TLS; AUTH in clear to a non-loopback address {}",
+            if sec.plaintext_auth_allowed {
+                "ALLOWED"
+            } else {
+                "refused"
+            }
+        ),
+        _ => format!(
+            "TLS {}{}",
+            sec.tls_mode,
+            match (&sec.tls_mode, &sec.tls_ca_pem) {
+                (tumbler_domain::inventory::TlsMode::VerifyFull, Some(_)) => " (asset's CA)",
+                (tumbler_domain::inventory::TlsMode::VerifyFull, None) => " (system roots)",
+                _ => " (loopback only)",
+            }
+        ),
+    }
 }
 
 /// What the page shows besides the asset.
@@ -158,6 +188,7 @@ async fn page(
         connectivity_error: a.connectivity_error.clone(),
         checked_at: time(a.connectivity_at),
         authentication: super::asset_list::authentication_label(&view),
+        connection_security: connection_security(a),
         host_key_status: key.status.to_string(),
         stored_fingerprint: key.fingerprint.clone().unwrap_or_else(|| "none yet".into()),
         presented_fingerprint: key.presented.clone().unwrap_or_default(),

@@ -167,6 +167,7 @@ pub async fn create(
             domain: optional(&form.domain),
             comment: form.comment.clone(),
             host_key_fingerprint: optional(&form.fingerprint),
+            security: Default::default(),
         };
         state.inventory.create_asset(&p, &input, &origin).await
     }
@@ -241,6 +242,7 @@ pub async fn save(
             domain: optional(&form.domain),
             comment: Some(form.comment.clone()),
             host_key_fingerprint: optional(&form.fingerprint),
+            security: Default::default(),
         };
         state
             .inventory

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use std::collections::HashMap;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::{AssetId, DomainId, NodeId};
-use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
+use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus, TlsMode};
 
 /// An asset's pinned host key and its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,31 @@ pub struct HostKeyState {
     pub presented: Option<String>,
     /// Unverified, verified or in conflict.
     pub status: HostKeyStatus,
+}
+
+/// How Tumbler proves an asset's identity before it sends a secret: trust on first use for
+/// SSH, and the TLS of database connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetSecurity {
+    /// Send secrets to the SSH host while its pinned key is not acknowledged (off by default).
+    pub trust_on_first_use: bool,
+    /// TLS of database connections.
+    pub tls_mode: TlsMode,
+    /// The CA certificate(s) that sign the server's certificate (PEM), for `verify_full`.
+    pub tls_ca_pem: Option<String>,
+    /// Redis only: send AUTH without TLS to a non-loopback address.
+    pub plaintext_auth_allowed: bool,
+}
+
+impl Default for AssetSecurity {
+    fn default() -> Self {
+        Self {
+            trust_on_first_use: false,
+            tls_mode: TlsMode::VerifyFull,
+            tls_ca_pem: None,
+            plaintext_auth_allowed: false,
+        }
+    }
 }
 
 /// One asset.
@@ -50,6 +75,8 @@ pub struct AssetRow {
     pub auth_status: AuthStatus,
     /// The device admin user Tumbler logs in as with a key (empty in password mode).
     pub auth_username: String,
+    /// Trust on first use and database TLS (written with [`Tx::set_asset_security`]).
+    pub security: AssetSecurity,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change of its fields.
@@ -83,7 +110,8 @@ pub struct AssetFilter {
 
 const COLUMNS: &str = "id, name, address, port, platform, domain_id, comment, connectivity, \
     connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
-    host_key_status, auth_status, auth_username, created_at, updated_at";
+    host_key_status, auth_status, auth_username, created_at, updated_at, trust_on_first_use, \
+    tls_mode, tls_ca_pem, plaintext_auth_allowed";
 
 fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
     let port: i64 = col(row, "port")?;
@@ -117,6 +145,12 @@ fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
             "auth status",
         )?,
         auth_username: col(row, "auth_username")?,
+        security: AssetSecurity {
+            trust_on_first_use: col::<i64>(row, "trust_on_first_use")? != 0,
+            tls_mode: parse_state(&col::<String>(row, "tls_mode")?, TlsMode::parse, "tls mode")?,
+            tls_ca_pem: col(row, "tls_ca_pem")?,
+            plaintext_auth_allowed: col::<i64>(row, "plaintext_auth_allowed")? != 0,
+        },
         created_at: from_millis(col(row, "created_at")?),
         updated_at: from_millis(col(row, "updated_at")?),
     })
@@ -310,6 +344,27 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(StoreError::unique("asset"))?;
+        Ok(())
+    }
+
+    /// Replaces an asset's connection security (trust on first use, database TLS).
+    pub async fn set_asset_security(
+        &mut self,
+        id: &AssetId,
+        s: &AssetSecurity,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET trust_on_first_use = $1, tls_mode = $2, tls_ca_pem = $3, \
+             plaintext_auth_allowed = $4 WHERE id = $5",
+        )
+        .bind(i64::from(s.trust_on_first_use))
+        .bind(s.tls_mode.as_str())
+        .bind(s.tls_ca_pem.as_deref())
+        .bind(i64::from(s.plaintext_auth_allowed))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
         Ok(())
     }
 

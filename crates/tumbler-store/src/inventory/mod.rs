@@ -6,7 +6,7 @@ mod assets;
 mod nodes;
 
 pub use accounts::{AccountFilter, AccountRow, ACCOUNT_SECRET_OWNER};
-pub use assets::{AssetFilter, AssetRow, HostKeyState};
+pub use assets::{AssetFilter, AssetRow, AssetSecurity, HostKeyState};
 pub use nodes::NodeRow;
 
 use crate::StoreError;
