@@ -585,7 +585,7 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
     );
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("invalid username or password"),
+        stderr(&out).contains("invalid username, password or authentication code"),
         "{}",
         stderr(&out)
     );

@@ -118,7 +118,9 @@ impl From<AuthError> for ApiError {
             | AuthError::Forbidden
             | AuthError::TemporaryPasswordExpired
             | AuthError::MfaEnrolmentRequired
-            | AuthError::MfaNotEnrolled => StatusCode::FORBIDDEN,
+            | AuthError::MfaNotEnrolled
+            | AuthError::AccountLocked
+            | AuthError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             AuthError::TotpRequired | AuthError::InvalidTotp => StatusCode::UNAUTHORIZED,
             AuthError::TotpAlreadyEnabled | AuthError::NoTotpEnrolment => StatusCode::CONFLICT,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -15,6 +15,7 @@ mod integration {
     pub mod mail;
     pub mod policy;
     pub mod ssh_methods;
+    pub mod stolen;
     pub mod support;
     pub mod tls;
     pub mod totp;

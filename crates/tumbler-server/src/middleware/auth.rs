@@ -19,8 +19,14 @@ pub const SESSION_COOKIE: &str = "tumbler_session";
 /// A caller whose account is fully usable (no pending password change).
 pub struct Caller(pub Principal);
 
-/// Any authenticated caller, including one who must change the password first.
+/// Any authenticated caller, including one who must change the password first. HTTP Basic of
+/// a user with TOTP is refused like a wrong password (the code is missing), so Basic cannot be
+/// used to test such a user's password.
 pub struct AnyCaller(pub Principal);
+
+/// Any authenticated caller, also an HTTP Basic one whose second factor is still due: for the
+/// endpoints that take the code in the body (creating a token, changing one's password).
+pub struct PendingCaller(pub Principal);
 
 /// The caller's network origin.
 pub struct Origin(pub RequestOrigin);
@@ -83,7 +89,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             .get::<PeerCertificate>()
             .and_then(|c| c.0.as_deref());
         return match cert {
-            Some(der) => Ok(state.auth.authenticate_certificate(der).await?),
+            Some(der) => Ok(state.auth.authenticate_certificate(der, &origin).await?),
             None => Err(AuthError::Unauthenticated.into()),
         };
     };
@@ -107,6 +113,21 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
 }
 
 impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(parts, state).await?;
+        if principal.method == AuthMethod::Basic && !principal.mfa_verified {
+            return Err(AuthError::InvalidCredentials.into());
+        }
+        Ok(Self(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for PendingCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(

@@ -1,0 +1,343 @@
+//! A stolen session or token must not become more: second-factor guesses count towards the
+//! lockout and the throttle everywhere a code is checked, parallel attempts cannot outrun them,
+//! login answers do not say which factor failed, the own-password forms are counted like a
+//! login, and failed logins cannot flood the audit.
+
+use super::support::{call, ok, Authenticator};
+use chrono::Utc;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::ManualClock;
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
+
+/// An activated admin with TOTP on a manual clock, its token and authenticator.
+pub(super) async fn admin_with_totp(
+    configure: impl FnOnce(&mut tumbler_server::config::Config),
+) -> (TestApp, Arc<ManualClock>, String, Authenticator) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), configure).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let totp = Authenticator::enrol(&app, &token, clock.clone()).await;
+    (app, clock, token, totp)
+}
+
+/// Audit events of `action` (newest first).
+pub(super) async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
+    let page = ok(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/audit?action={action}&limit=500"),
+        None,
+        200,
+    )
+    .await;
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn login(app: &TestApp, user: &str, password: &str, code: Option<&str>) -> (u16, String) {
+    let mut body = json!({"username": user, "password": password});
+    if let Some(c) = code {
+        body["totp"] = json!(c);
+    }
+    let res = Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn wrong_step_up_codes_lock_the_account_like_wrong_passwords() {
+    let (app, _clock, token, totp) = admin_with_totp(|_| {}).await;
+    // Five wrong codes at a step-up (regenerating recovery codes) ...
+    for _ in 0..5 {
+        let (status, body) = call(
+            &app,
+            &token,
+            Method::POST,
+            "/api/v1/users/me/totp/recovery-codes",
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_totp");
+    }
+    // ... lock the account: the right code is refused too, and so is the login.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/totp/recovery-codes",
+        Some(json!({"code": totp.fresh_code()})),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "account_locked");
+    let (status, _) = login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code())).await;
+    assert_eq!(status, 401, "the lockout is the login's");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_codes_at_token_creation_under_basic_lock_the_account() {
+    let (app, _clock, _token, totp) = admin_with_totp(|_| {}).await;
+    let create = |code: String| {
+        Client::new()
+            .post(app.url("/api/v1/users/me/tokens"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&json!({"name": "ci", "totp": code}))
+            .send()
+    };
+    for _ in 0..5 {
+        let res = create("000000".to_owned()).await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = create(totp.fresh_code()).await.unwrap();
+    assert_eq!(
+        res.status(),
+        401,
+        "locked: the right password and code are refused"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_codes_count_towards_the_source_throttle() {
+    let (app, _clock, token, _totp) = admin_with_totp(|c| c.auth.max_failures_per_source = 3).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, _) = call(
+            &app,
+            &token,
+            Method::POST,
+            "/api/v1/users/me/totp/disable",
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_logins_cannot_outrun_the_lockout_or_the_throttle() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
+        c.auth.max_failures_per_source = 1000;
+    })
+    .await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let attempts = (0..40).map(|i| {
+        let app = &app;
+        async move { login(app, "admin", &format!("wrong-password-{i:03}-xyz"), None).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    assert!(answers.iter().all(|(s, _)| *s == 401 || *s == 429));
+    let hashed = audit(&app, &token, "auth.login")
+        .await
+        .into_iter()
+        .filter(|e| e["detail"] == "wrong_password")
+        .count();
+    assert!(
+        (1..=5).contains(&hashed),
+        "at most the lockout's 5 wrong passwords were checked, not {hashed}"
+    );
+    assert_eq!(
+        login(&app, "admin", ADMIN_PASSWORD, None).await.0,
+        401,
+        "the lockout engaged"
+    );
+
+    // Unknown users: only the source's 12 attempts are checked, whatever runs in parallel.
+    let app2 = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
+        c.auth.max_failures_per_source = 12;
+    })
+    .await;
+    app2.activate_admin().await;
+    let token2 = app2.admin_token().await;
+    let attempts = (0..40).map(|i| {
+        let app = &app2;
+        async move { login(app, &format!("nobody{i}"), "wrong-password-xyz-1", None).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let throttled = answers.iter().filter(|(s, _)| *s == 429).count();
+    let unknown = audit(&app2, &token2, "auth.login")
+        .await
+        .into_iter()
+        .filter(|e| e["detail"] == "unknown_user")
+        .count();
+    assert!(unknown <= 12, "{unknown} attempts were checked");
+    assert_eq!(throttled + unknown, 40);
+    app.stop().await;
+    app2.stop().await;
+}
+
+#[tokio::test]
+async fn login_answers_do_not_tell_which_factor_failed() {
+    let (app, _clock, _token, totp) = admin_with_totp(|_| {}).await;
+    let wrong_password = login(&app, "admin", "Wrong-Password-Guess-1", None).await;
+    let right_password_no_code = login(&app, "admin", ADMIN_PASSWORD, None).await;
+    let right_password_wrong_code = login(&app, "admin", ADMIN_PASSWORD, Some("123456")).await;
+    let wrong_password_right_code = login(
+        &app,
+        "admin",
+        "Wrong-Password-Guess-1",
+        Some(&totp.fresh_code()),
+    )
+    .await;
+    assert_eq!(wrong_password.0, 401);
+    for other in [
+        &right_password_no_code,
+        &right_password_wrong_code,
+        &wrong_password_right_code,
+    ] {
+        assert_eq!(&wrong_password, other, "the same answer whatever was wrong");
+    }
+    // Both factors right: in (and the failure count starts again).
+    assert_eq!(
+        login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code()))
+            .await
+            .0,
+        200
+    );
+    // HTTP Basic does not tell either.
+    let basic = |password: &str| {
+        Client::new()
+            .get(app.url("/api/v1/users/me"))
+            .basic_auth("admin", Some(password))
+            .send()
+    };
+    let a = basic("Wrong-Password-Guess-1").await.unwrap();
+    let b = basic(ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(
+        (a.status(), b.status()),
+        (401.try_into().unwrap(), 401.try_into().unwrap())
+    );
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+    // Both factors right: in.
+    assert_eq!(
+        login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code()))
+            .await
+            .0,
+        200
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_only_login_of_a_totp_user_ends_nothing_and_success_is_audited_after_the_code() {
+    let (app, _clock, token, totp) = admin_with_totp(|_| {}).await;
+    let before = audit(&app, &token, "auth.login").await.len();
+    assert_eq!(login(&app, "admin", ADMIN_PASSWORD, None).await.0, 401);
+    let events = audit(&app, &token, "auth.login").await;
+    assert_eq!(events.len(), before + 1);
+    assert_eq!(events[0]["outcome"], "failure", "{}", events[0]);
+    assert_eq!(
+        login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code()))
+            .await
+            .0,
+        200
+    );
+    let events = audit(&app, &token, "auth.login").await;
+    assert_eq!(events[0]["outcome"], "success");
+    assert_eq!(
+        events.iter().filter(|e| e["outcome"] == "success").count(),
+        1,
+        "one success, written after the code"
+    );
+    app.stop().await;
+}
+
+/// Logs in over the API with a cookie-keeping client; returns it and the CSRF token.
+async fn session(app: &TestApp, code: Option<&str>) -> (Client, String) {
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let mut body = json!({"username": "admin", "password": ADMIN_PASSWORD});
+    if let Some(c) = code {
+        body["totp"] = json!(c);
+    }
+    let res = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    (client, v["csrf_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_console_password_form_is_locked_out_like_a_login() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock).await;
+    app.activate_admin().await;
+    let (client, csrf) = session(&app, None).await;
+    let submit = |old: &str| {
+        client
+            .post(app.url("/account/password"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("old_password", old),
+                ("new_password", "Brand-New-Passphrase-Guess-9"),
+                ("confirm_password", "Brand-New-Passphrase-Guess-9"),
+            ])
+            .send()
+    };
+    for i in 0..5 {
+        let res = submit(&format!("Guessed-Password-{i}")).await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = submit(ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(res.status(), 403, "locked: the right password is refused");
+    assert!(res.text().await.unwrap().contains("locked"));
+    assert_eq!(
+        login(&app, "admin", ADMIN_PASSWORD, None).await.0,
+        401,
+        "and the account's logins are locked too"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn own_password_changes_pass_the_source_throttle() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock, |c| {
+        c.auth.max_failures_per_source = 3;
+    })
+    .await;
+    app.activate_admin().await;
+    let (client, csrf) = session(&app, None).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let res = client
+            .post(app.url("/account/password"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("old_password", &format!("Guessed-Password-{i}")),
+                ("new_password", "Brand-New-Passphrase-Guess-9"),
+                ("confirm_password", "Brand-New-Passphrase-Guess-9"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // The API form (HTTP Basic plus the current password in the body) is throttled as well.
+    let res = Client::new()
+        .post(app.url("/api/v1/users/me/password"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"old_password": "Guess", "new_password": "Brand-New-Passphrase-Guess-9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    app.stop().await;
+}
