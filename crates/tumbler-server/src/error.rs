@@ -224,11 +224,17 @@ impl From<PolicyError> for ApiError {
 
 impl From<CertificateError> for ApiError {
     fn from(e: CertificateError) -> Self {
+        let e = match e {
+            CertificateError::Auth(inner) => return Self::from(inner),
+            other => other,
+        };
         let status = match &e {
-            CertificateError::Invalid(_) | CertificateError::Expired => StatusCode::BAD_REQUEST,
+            CertificateError::Invalid(_)
+            | CertificateError::Expired
+            | CertificateError::NotPresented => StatusCode::BAD_REQUEST,
             CertificateError::Duplicate => StatusCode::CONFLICT,
             CertificateError::NotFound => StatusCode::NOT_FOUND,
-            CertificateError::Store(_) => return Self::internal(&e),
+            CertificateError::Store(_) | CertificateError::Auth(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
     }

@@ -9,6 +9,7 @@ mod integration {
     pub mod browser;
     pub mod certificates;
     pub mod change_secret;
+    pub mod credentials;
     pub mod device_keys;
     pub mod domains;
     pub mod inventory;

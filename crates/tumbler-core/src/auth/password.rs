@@ -64,7 +64,7 @@ impl AuthService {
     }
 
     /// Gives `username` a new one-time password that must be changed at next login, unlocks the
-    /// account, and ends its sessions. For recovering access from the server's host.
+    /// account, ends its sessions, revokes its API tokens and removes its certificates. For recovering access from the server's host.
     pub async fn reset_password(
         &self,
         username: &str,
@@ -92,6 +92,9 @@ impl AuthService {
         )
         .await?;
         tx.delete_user_sessions(&row.user.id).await?;
+        // Whoever knew the old password may have added credentials: they end with it.
+        let tokens = tx.revoke_user_api_tokens(&row.user.id, now).await?;
+        let certificates = tx.delete_user_certificates(&row.user.id).await?;
         tx.append_audit(
             &event(
                 &origin.source,
@@ -99,7 +102,7 @@ impl AuthService {
                 ("user", row.user.id.as_str()),
                 Outcome::Success,
                 origin,
-                "",
+                format!("tokens_revoked={tokens} certificates_removed={certificates}"),
             ),
             now,
         )
@@ -111,7 +114,8 @@ impl AuthService {
     /// Changes the caller's own local password. The current password must be right, checked
     /// like a login (throttle and lockout first; wrong attempts count towards both); the new one must meet the policy and not be one of the
     /// last `history` passwords. The session used ends (the user logs in again); other sessions
-    /// end now or at the user's next login, as the policy says.
+    /// end now or at the user's next login, as the policy says. API tokens are revoked and
+    /// client certificates removed.
     pub async fn change_own_password(
         &self,
         principal: &Principal,
@@ -204,7 +208,13 @@ impl AuthService {
                 _ => 0,
             },
         };
-        let detail = format!("sessions_ended={ended}");
+        // API tokens and certificates end with the password: whoever knew the old one (or held
+        // a stolen session) may have added them.
+        let tokens = tx.revoke_user_api_tokens(&user.id, now).await?;
+        let certificates = tx.delete_user_certificates(&user.id).await?;
+        let detail = format!(
+            "sessions_ended={ended} tokens_revoked={tokens} certificates_removed={certificates}"
+        );
         tx.append_audit(
             &event(
                 &user.username,

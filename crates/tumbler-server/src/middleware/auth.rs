@@ -67,6 +67,13 @@ fn basic_credentials(value: &str) -> Option<(String, SecretString)> {
     Some((user.to_owned(), SecretString::from(pass.to_owned())))
 }
 
+/// Whether a request carries the headers browsers add to requests made by pages (forms,
+/// scripts, navigations): `Origin` or any `Sec-Fetch-*`.
+fn from_a_browser(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::ORIGIN)
+        || headers.keys().any(|k| k.as_str().starts_with("sec-fetch-"))
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let origin = origin_of(parts);
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -89,6 +96,14 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             .get::<PeerCertificate>()
             .and_then(|c| c.0.as_deref());
         return match cert {
+            // A browser presents its certificate to every site's requests, cross-site forms
+            // included, and a cookieless request has no CSRF token: certificates authenticate
+            // API clients only, never a request carrying a browser's origin headers.
+            Some(_) if from_a_browser(&parts.headers) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "a client certificate authenticates API clients only, not requests sent by a web page; log in to the console instead",
+            )),
             Some(der) => Ok(state.auth.authenticate_certificate(der, &origin).await?),
             None => Err(AuthError::Unauthenticated.into()),
         };

@@ -341,3 +341,56 @@ async fn own_password_changes_pass_the_source_throttle() {
     assert_eq!(res.status(), 429);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stolen_token_cannot_mint_tokens_and_a_reset_revokes_them() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/tokens",
+        Some(json!({"name": "more"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("reauthentication_required"))
+    );
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/tokens",
+        Some(json!({"name": "more", "current_password": "Guessed-Password-1"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("wrong_current_password"))
+    );
+    let second = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/tokens",
+        Some(json!({"name": "more", "current_password": ADMIN_PASSWORD})),
+        201,
+    )
+    .await;
+    let second = second["token"].as_str().unwrap().to_owned();
+
+    // A reset from the host revokes every token.
+    app.services
+        .auth
+        .reset_password("admin", &tumbler_core::RequestOrigin::host())
+        .await
+        .unwrap();
+    for t in [&token, &second] {
+        let (status, _) = call(&app, t, Method::GET, "/api/v1/users/me", None).await;
+        assert_eq!(status, 401);
+    }
+    app.stop().await;
+}
