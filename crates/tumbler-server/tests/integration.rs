@@ -13,6 +13,7 @@ mod integration {
     pub mod device_keys;
     pub mod domains;
     pub mod inventory;
+    pub mod log_stream;
     pub mod mail;
     pub mod policy;
     pub mod ssh_methods;

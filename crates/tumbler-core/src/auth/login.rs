@@ -453,6 +453,41 @@ impl AuthService {
         self.principal(user, AuthMethod::Certificate).await
     }
 
+    /// Whether `principal` would still be authenticated now, for answers that outlive their
+    /// request (the execution log stream): the user is enabled and has not changed the
+    /// password since, and the session (not ended or expired), token (not revoked or expired)
+    /// or certificate (still registered) still stands.
+    pub async fn still_authenticated(&self, principal: &Principal) -> Result<bool, AuthError> {
+        let now = self.clock.now();
+        let user = &principal.user;
+        let Some(row) = self.store.user_by_id(&user.id).await? else {
+            return Ok(false);
+        };
+        if row.user.status != UserStatus::Enabled
+            || row.user.password_changed_at != user.password_changed_at
+        {
+            return Ok(false);
+        }
+        Ok(match &principal.method {
+            AuthMethod::Session { id, .. } => self
+                .store
+                .sessions_of(&user.id)
+                .await?
+                .iter()
+                .any(|s| &s.id == id && now < s.expires_at),
+            AuthMethod::Token(id) => self.store.api_tokens_of(&user.id).await?.iter().any(|t| {
+                &t.id == id && t.revoked_at.is_none() && t.expires_at.is_none_or(|at| now < at)
+            }),
+            AuthMethod::Basic => true,
+            AuthMethod::Certificate => self
+                .store
+                .certificates_of(&user.id)
+                .await?
+                .iter()
+                .any(|c| now < c.not_after),
+        })
+    }
+
     /// Ends the caller's session (a no-op for other methods).
     pub async fn logout(
         &self,
