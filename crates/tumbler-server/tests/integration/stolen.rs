@@ -233,25 +233,80 @@ async fn login_answers_do_not_tell_which_factor_failed() {
 
 #[tokio::test]
 async fn a_password_only_login_of_a_totp_user_ends_nothing_and_success_is_audited_after_the_code() {
-    let (app, _clock, token, totp) = admin_with_totp(|_| {}).await;
+    let (app, _clock, _, totp) = admin_with_totp(|_| {}).await;
+    // A session from before a password change stays until the next complete login.
+    let (old_session, _) = session(&app, Some(&totp.fresh_code())).await;
+    let policy = Client::new()
+        .put(app.url("/api/v1/settings/password-policy"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"other_sessions": "keep_until_next_login"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 401, "Basic without the code is not enough");
+    let (admin_session, csrf) = session(&app, Some(&totp.fresh_code())).await;
+    let res = admin_session
+        .put(app.url("/api/v1/settings/password-policy"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"other_sessions": "keep_until_next_login"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let next = "Changed-Passphrase-With-Code-4";
+    let change = |code: Option<String>| {
+        Client::new()
+            .post(app.url("/api/v1/users/me/password"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&json!({"old_password": ADMIN_PASSWORD, "new_password": next, "totp": code}))
+            .send()
+    };
+    assert_eq!(
+        change(None).await.unwrap().status(),
+        401,
+        "a user with TOTP changes the password over REST with a code"
+    );
+    assert_eq!(change(Some(totp.fresh_code())).await.unwrap().status(), 204);
+    let token: Value = Client::new()
+        .post(app.url("/api/v1/users/me/tokens"))
+        .basic_auth("admin", Some(next))
+        .json(&json!({"name": "audit", "totp": totp.fresh_code()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let still = |c: Client| {
+        let url = app.url("/api/v1/users/me");
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        still(old_session.clone()).await,
+        200,
+        "kept until the next login"
+    );
+
     let before = audit(&app, &token, "auth.login").await.len();
-    assert_eq!(login(&app, "admin", ADMIN_PASSWORD, None).await.0, 401);
+    assert_eq!(login(&app, "admin", next, None).await.0, 401);
+    assert_eq!(
+        still(old_session.clone()).await,
+        200,
+        "a password-only attempt ends nothing"
+    );
     let events = audit(&app, &token, "auth.login").await;
     assert_eq!(events.len(), before + 1);
     assert_eq!(events[0]["outcome"], "failure", "{}", events[0]);
     assert_eq!(
-        login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code()))
-            .await
-            .0,
+        login(&app, "admin", next, Some(&totp.fresh_code())).await.0,
         200
     );
+    assert_eq!(still(old_session).await, 401, "the complete login ended it");
     let events = audit(&app, &token, "auth.login").await;
     assert_eq!(events[0]["outcome"], "success");
-    assert_eq!(
-        events.iter().filter(|e| e["outcome"] == "success").count(),
-        1,
-        "one success, written after the code"
-    );
+    assert_eq!(events.len(), before + 2, "one failure, one success");
+    assert_eq!(events[1]["outcome"], "failure");
     app.stop().await;
 }
 
