@@ -235,7 +235,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .register(
             Some("alice"),
             &token,
-            json!({"current_password": ADMIN_PASSWORD}),
+            json!({"pem": t.pem("alice"), "current_password": ADMIN_PASSWORD}),
         )
         .await;
     assert_eq!(status, 201);
