@@ -37,6 +37,7 @@ impl AuditError {
 
 /// The result of checking the hash chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainReport {
     /// Whether every link holds.
     pub ok: bool,

@@ -113,9 +113,10 @@ impl DomainService {
         Ok(())
     }
 
-    /// Every domain (administrators and auditors), or the caller's own.
+    /// Every domain (callers who may manage users), or the caller's own: domain names are
+    /// not revealed to anyone else.
     pub async fn list(&self, principal: &Principal) -> Result<Vec<DomainRow>, DomainError> {
-        if principal.can(Permission::UsersRead) {
+        if principal.can(Permission::UsersManage) {
             Ok(self.store.domains().await?)
         } else {
             Ok(self.store.user_domains(&principal.user.id).await?)
@@ -174,6 +175,17 @@ impl DomainService {
             StoreError::Duplicate(_) => DomainError::Duplicate,
             other => other.into(),
         })?;
+        // The creator belongs to the new domain: nobody grants a domain they do not hold,
+        // so someone must hold it first.
+        let mut mine: Vec<DomainId> = self
+            .store
+            .user_domains(&principal.user.id)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        mine.push(d.id.clone());
+        tx.set_user_domains(&principal.user.id, &mine).await?;
         tx.append_audit(
             &event(
                 &principal.user.username,
@@ -205,6 +217,19 @@ impl DomainService {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // The caller's own membership does not keep the domain (its creator joined it);
+        // everyone else's does. Undone with the transaction when the domain stays.
+        let others: Vec<DomainId> = self
+            .store
+            .user_domains(&principal.user.id)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .filter(|m| m != id)
+            .collect();
+        if !others.is_empty() {
+            tx.set_user_domains(&principal.user.id, &others).await?;
+        }
         if !tx.delete_unused_domain(id).await? {
             return Err(DomainError::InUse);
         }

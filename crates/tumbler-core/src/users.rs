@@ -37,6 +37,15 @@ pub enum UserError {
     /// A role named does not exist.
     #[error("no such role: {0}")]
     UnknownRole(String),
+    /// The role gives a permission the caller does not hold.
+    #[error("you cannot grant role {0}: it allows something you may not do yourself")]
+    RoleNotHeld(String),
+    /// The caller does not belong to the domain.
+    #[error("you cannot grant domain {0}: you do not belong to it")]
+    DomainNotHeld(String),
+    /// Nobody changes their own roles or domains.
+    #[error("you cannot change your own roles or domains; ask another administrator")]
+    OwnGrants,
     /// The change would leave no enabled administrator.
     #[error("this would leave no enabled administrator")]
     LastAdmin,
@@ -62,6 +71,9 @@ impl UserError {
             Self::UnknownRole(_) => "unknown_role",
             Self::UnknownDomain(_) => "unknown_domain",
             Self::LastAdmin => "last_admin",
+            Self::RoleNotHeld(_) => "role_not_held",
+            Self::DomainNotHeld(_) => "domain_not_held",
+            Self::OwnGrants => "own_grants",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",
         }
@@ -181,12 +193,63 @@ impl UserService {
             .collect()
     }
 
-    async fn check_roles(&self, roles: &[String]) -> Result<(), UserError> {
+    /// Checks that the roles exist and that `granted` (the ones the user does not hold yet)
+    /// allow nothing the caller may not do: nobody hands out more than they hold.
+    async fn check_roles(
+        &self,
+        principal: &Principal,
+        roles: &[String],
+        granted: &[String],
+    ) -> Result<(), UserError> {
         let known = self.store.roles().await?;
-        match roles.iter().find(|r| !known.iter().any(|k| &k.name == *r)) {
-            Some(unknown) => Err(UserError::UnknownRole(unknown.clone())),
+        if let Some(unknown) = roles.iter().find(|r| !known.iter().any(|k| &k.name == *r)) {
+            return Err(UserError::UnknownRole(unknown.clone()));
+        }
+        for name in granted {
+            let exceeds = known
+                .iter()
+                .filter(|k| &k.name == name)
+                .any(|k| !k.permissions.is_subset(&principal.permissions));
+            if exceeds {
+                return Err(UserError::RoleNotHeld(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the caller belongs to every domain in `granted`.
+    async fn check_domains_held(
+        &self,
+        principal: &Principal,
+        granted: &[String],
+    ) -> Result<(), UserError> {
+        let mine = self.store.user_domains(&principal.user.id).await?;
+        match granted.iter().find(|g| !mine.iter().any(|d| &d.name == *g)) {
+            Some(name) => Err(UserError::DomainNotHeld(name.clone())),
             None => Ok(()),
         }
+    }
+
+    /// The domain names a caller may see in user summaries: all of them with the permission
+    /// to manage users, else only the caller's own (domain names are not revealed).
+    async fn domain_names_for(
+        &self,
+        principal: &Principal,
+    ) -> Result<std::collections::HashMap<UserId, Vec<String>>, UserError> {
+        let mut names = self.store.domain_names_by_user().await?;
+        if !principal.can(Permission::UsersManage) {
+            let mine: Vec<String> = self
+                .store
+                .user_domains(&principal.user.id)
+                .await?
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            for list in names.values_mut() {
+                list.retain(|n| mine.contains(n));
+            }
+        }
+        Ok(names)
     }
 
     /// Creates a user. A local user gets a temporary password, returned once, that must be
@@ -211,13 +274,14 @@ impl UserService {
                 "not an email address: {email:?}"
             )));
         }
-        self.check_roles(&req.roles).await?;
+        self.check_roles(principal, &req.roles, &req.roles).await?;
         let names = if req.domains.is_empty() {
             vec![crate::domains::DEFAULT_DOMAIN.to_owned()]
         } else {
             req.domains.clone()
         };
         let domain_ids = self.resolve_domains(&names).await?;
+        self.check_domains_held(principal, &names).await?;
         let now = self.clock.now();
         let local = req.kind == UserKind::Local;
         let password = local.then(generate_one_time_password);
@@ -257,7 +321,7 @@ impl UserService {
             other => other.into(),
         })?;
         tx.set_user_domains(&user.id, &domain_ids).await?;
-        let detail = format!("roles={}", user.roles.join(","));
+        let detail = format!("roles={} domains={}", user.roles.join(","), names.join(","));
         tx.append_audit(
             &event(
                 &principal.user.username,
@@ -289,7 +353,7 @@ impl UserService {
         let (rows, total) = self.store.users(filter).await?;
         Ok((
             {
-                let names = self.store.domain_names_by_user().await?;
+                let names = self.domain_names_for(principal).await?;
                 rows.into_iter().map(|r| self.summary(r, &names)).collect()
             },
             total,
@@ -306,7 +370,7 @@ impl UserService {
             .user_by_id(id)
             .await?
             .ok_or(UserError::NotFound)?;
-        Ok(self.summary(row, &self.store.domain_names_by_user().await?))
+        Ok(self.summary(row, &self.domain_names_for(principal).await?))
     }
 
     /// Whether, after `user` changes to `roles`/`status` (or is deleted when both are `None`),
@@ -343,6 +407,24 @@ impl UserService {
         origin: &RequestOrigin,
     ) -> Result<UserSummary, UserError> {
         let mut changes = changes;
+        // The permission first: a caller who may not manage users learns nothing, not even
+        // which domain names exist.
+        if !principal.can(Permission::UsersManage) {
+            return Err(UserError::Forbidden);
+        }
+        let current = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let current_domains: Vec<String> = self
+            .store
+            .user_domains(id)
+            .await?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        let mut domain_detail = None;
         if let Some(names) = domains {
             if names.is_empty() {
                 return Err(UserError::Invalid(
@@ -350,12 +432,42 @@ impl UserService {
                 ));
             }
             changes.domains = Some(self.resolve_domains(&names).await?);
-        }
-        if !principal.can(Permission::UsersManage) {
-            return Err(UserError::Forbidden);
+            let mut sorted = names.clone();
+            sorted.sort();
+            sorted.dedup();
+            if sorted != current_domains {
+                if principal.user.id == *id {
+                    return Err(UserError::OwnGrants);
+                }
+                let added: Vec<String> = sorted
+                    .iter()
+                    .filter(|n| !current_domains.contains(n))
+                    .cloned()
+                    .collect();
+                self.check_domains_held(principal, &added).await?;
+                domain_detail = Some(format!(
+                    "domains={} -> {}",
+                    current_domains.join(","),
+                    sorted.join(",")
+                ));
+            }
         }
         if let Some(roles) = &changes.roles {
-            self.check_roles(roles).await?;
+            let mut new_roles = roles.clone();
+            new_roles.sort();
+            new_roles.dedup();
+            let mut old_roles = current.user.roles.clone();
+            old_roles.sort();
+            old_roles.dedup();
+            if new_roles != old_roles && principal.user.id == *id {
+                return Err(UserError::OwnGrants);
+            }
+            let added: Vec<String> = new_roles
+                .iter()
+                .filter(|r| !old_roles.contains(r))
+                .cloned()
+                .collect();
+            self.check_roles(principal, roles, &added).await?;
         }
         if let Some(Some(email)) = &changes.email {
             if !valid_email(email) {
@@ -386,10 +498,14 @@ impl UserService {
         tx.update_user(id, &changes, now).await?;
         let mut detail = Vec::new();
         if let Some(roles) = &changes.roles {
-            detail.push(format!("roles={}", roles.join(",")));
+            detail.push(format!(
+                "roles={} -> {}",
+                current.user.roles.join(","),
+                roles.join(",")
+            ));
         }
-        if let Some(domains) = &changes.domains {
-            detail.push(format!("domains={}", domains.len()));
+        if let Some(d) = domain_detail {
+            detail.push(d);
         }
         if let Some(status) = changes.status {
             detail.push(format!("status={}", status.as_str()));

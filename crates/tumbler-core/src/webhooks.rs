@@ -28,6 +28,7 @@ const MAX_WEBHOOKS: usize = 20;
 
 /// A webhook as shown (never its secret).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookView {
     /// Id.
     pub id: String,

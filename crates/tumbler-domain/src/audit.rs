@@ -49,6 +49,7 @@ pub struct NewAuditEvent {
 
 /// An event as stored in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// Position in the chain, from 1.
     pub seq: i64,

@@ -43,6 +43,9 @@ vocabulary!(
         Partial => "partial",
         /// No record succeeded.
         Failed => "failed",
+        /// Nothing was changed: the task's nodes, assets and usernames matched no account,
+        /// or every matched account was skipped by rule.
+        NothingChanged => "nothing_changed",
         /// The worker died; recovery resolved its accounts.
         Interrupted => "interrupted",
     }
@@ -84,16 +87,22 @@ pub const SYMBOLS: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 /// (`Some(0)` allows the class without requiring it, `None` leaves it out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordRules {
     /// Total length.
+    #[cfg_attr(feature = "openapi", schema(minimum = 8, maximum = 128))]
     pub length: u32,
     /// Minimum lower-case letters.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub lowercase: Option<u32>,
     /// Minimum upper-case letters.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub uppercase: Option<u32>,
     /// Minimum digits.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub digit: Option<u32>,
     /// Minimum symbols.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 128))]
     pub symbol: Option<u32>,
     /// Symbols never to use.
     #[serde(default)]
@@ -138,6 +147,12 @@ impl PasswordRules {
                 format!("length must be between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"),
             ));
         }
+        if self.exclude_symbols.len() > SYMBOLS.len() {
+            return Err(invalid(
+                "password_rules",
+                format!("exclude_symbols: at most {} symbols", SYMBOLS.len()),
+            ));
+        }
         if let Some(c) = self.exclude_symbols.chars().find(|c| !SYMBOLS.contains(*c)) {
             return Err(invalid(
                 "password_rules",
@@ -160,8 +175,20 @@ impl PasswordRules {
                 "symbols are required but every symbol is excluded",
             ));
         }
-        let required: u32 = classes.iter().map(|(m, _)| *m).sum();
-        if required > self.length {
+        // Each minimum is bounded by the length and the sum is taken in u64, so no value a
+        // client sends can wrap the total (a wrapped sum once let a four-billion-character
+        // password through).
+        if let Some((min, _)) = classes.iter().find(|(m, _)| *m > self.length) {
+            return Err(invalid(
+                "password_rules",
+                format!(
+                    "a class minimum of {min} is more than the length {}",
+                    self.length
+                ),
+            ));
+        }
+        let required: u64 = classes.iter().map(|(m, _)| u64::from(*m)).sum();
+        if required > u64::from(self.length) {
             return Err(invalid(
                 "password_rules",
                 format!(

@@ -9,6 +9,17 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// `t + by`, or the latest representable time when that overflows: date arithmetic on
+/// values taken from settings never panics.
+pub fn add_saturating(t: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `t - by`, or the earliest representable time when that overflows.
+pub fn sub_saturating(t: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(by).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// The wall clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

@@ -94,6 +94,7 @@ pub fn pieces(text: &str) -> Result<Vec<Piece<'_>>, String> {
 /// One expected prompt and what to type when it appears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromptAnswer {
     /// A regular expression the output must match before the answer is typed.
     pub expect: String,
@@ -113,6 +114,7 @@ fn default_timeout() -> u32 {
 /// A command and its conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomSshTemplate {
     /// The command to run (`{username}` only). Empty: type the answers into the login shell
     /// (devices whose SSH server offers only a CLI).
@@ -133,6 +135,31 @@ fn bad(reason: impl Into<String>) -> InvalidValue {
 }
 
 impl CustomSshTemplate {
+    /// Whether an answer types a secret Tumbler already holds (`{login_secret}`,
+    /// `{privilege_secret}`), not only the new one.
+    pub fn types_stored_secret(&self) -> bool {
+        self.steps
+            .iter()
+            .filter_map(|s| s.answer.as_deref())
+            .any(|a| {
+                pieces(a).is_ok_and(|parts| {
+                    parts.iter().any(|p| {
+                        matches!(
+                            p,
+                            Piece::Value(Placeholder::LoginSecret | Placeholder::PrivilegeSecret)
+                        )
+                    })
+                })
+            })
+    }
+
+    /// Whether running this template (as a task's own) on `platform` needs the permission
+    /// `secret_templates_manage`: it types a stored secret, or the platform is not a network
+    /// device (a template on a Linux or Unix host can type secrets into any command).
+    pub fn needs_template_permission(&self, platform: &crate::platform::Platform) -> bool {
+        self.types_stored_secret() || platform.unix_like
+    }
+
     /// Checks the template: a command without secrets, 1 to [`MAX_STEPS`] steps with valid
     /// patterns, known placeholders and timeouts of 1 to [`MAX_STEP_TIMEOUT_SECS`] seconds,
     /// and a new secret typed somewhere.

@@ -28,6 +28,7 @@ macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
@@ -77,6 +78,10 @@ vocabulary!(
         Verified => "verified",
         /// The asset presented a different key; nothing is sent until someone acknowledges it.
         FingerprintConflict => "fingerprint_conflict",
+        /// The asset's address, port or pinned key was changed: no stored secret goes to it
+        /// until someone who may reveal its secrets accepts the new identity with a fresh
+        /// TOTP code.
+        Relocated => "relocated",
     }
 );
 

@@ -7,6 +7,31 @@ use serde::{Deserialize, Serialize};
 /// Smallest maximum length an administrator may set (long passphrases are never truncated).
 pub const MIN_MAX_LENGTH: usize = 128;
 
+/// Largest maximum length an administrator may set.
+pub const MAX_MAX_LENGTH: usize = 4096;
+/// Most previous passwords the history keeps.
+pub const MAX_HISTORY: usize = 24;
+/// Longest password lifetime, in days (ten years).
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+/// Longest expiry warning, in days.
+pub const MAX_EXPIRY_WARNING_DAYS: u32 = 365;
+/// Most failed logins in a row before a lockout.
+pub const MAX_FAILED_LOGINS: u32 = 1000;
+/// Longest lockout, in minutes (a year).
+pub const MAX_LOCKOUT_MINUTES: u32 = 525_600;
+/// Longest idle time of a session, in minutes (thirty days).
+pub const MAX_SESSION_IDLE_MINUTES: u32 = 43_200;
+/// Longest lifetime of a session, in hours (a year).
+pub const MAX_SESSION_ABSOLUTE_HOURS: u32 = 8_760;
+/// Most live sessions per user.
+pub const MAX_SESSIONS_PER_USER: u32 = 1000;
+/// Most entries of the custom blocklist.
+pub const MAX_BLOCKLIST_ENTRIES: usize = 10_000;
+/// Longest entry of the custom blocklist, in characters.
+pub const MAX_BLOCKLIST_ENTRY_CHARS: usize = 256;
+/// Most disallowed characters.
+pub const MAX_DISALLOWED_CHARS: usize = 256;
+
 /// What happens to a user's other sessions after they change their password.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,45 +170,115 @@ impl PasswordPolicy {
                 "the strength score goes from 0 to 4".to_owned(),
             ));
         }
-        if self.history > 24 {
-            return Err(InvalidPolicy(
-                "history keeps at most 24 previous passwords".to_owned(),
-            ));
+        if self.max_length > MAX_MAX_LENGTH {
+            return Err(InvalidPolicy(format!(
+                "the maximum length must be at most {MAX_MAX_LENGTH}"
+            )));
         }
-        if [
-            self.max_failed_logins,
-            self.lockout_minutes,
-            self.session_idle_minutes,
-            self.session_absolute_hours,
-            self.max_sessions_per_user,
-        ]
-        .contains(&0)
+        if self.history > MAX_HISTORY {
+            return Err(InvalidPolicy(format!(
+                "history keeps at most {MAX_HISTORY} previous passwords"
+            )));
+        }
+        for (name, value, max) in [
+            (
+                "max_failed_logins",
+                self.max_failed_logins,
+                MAX_FAILED_LOGINS,
+            ),
+            ("lockout_minutes", self.lockout_minutes, MAX_LOCKOUT_MINUTES),
+            (
+                "session_idle_minutes",
+                self.session_idle_minutes,
+                MAX_SESSION_IDLE_MINUTES,
+            ),
+            (
+                "session_absolute_hours",
+                self.session_absolute_hours,
+                MAX_SESSION_ABSOLUTE_HOURS,
+            ),
+            (
+                "max_sessions_per_user",
+                self.max_sessions_per_user,
+                MAX_SESSIONS_PER_USER,
+            ),
+            (
+                "expiry_days",
+                self.expiry_days.unwrap_or(1),
+                MAX_EXPIRY_DAYS,
+            ),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(InvalidPolicy(format!("{name} must be between 1 and {max}")));
+            }
+        }
+        if self.expiry_warning_days > MAX_EXPIRY_WARNING_DAYS {
+            return Err(InvalidPolicy(format!(
+                "expiry_warning_days must be at most {MAX_EXPIRY_WARNING_DAYS}"
+            )));
+        }
+        if self.custom_blocklist.len() > MAX_BLOCKLIST_ENTRIES
+            || self
+                .custom_blocklist
+                .iter()
+                .any(|b| b.chars().count() > MAX_BLOCKLIST_ENTRY_CHARS)
         {
-            return Err(InvalidPolicy(
-                "lockout and session settings must be at least 1".to_owned(),
-            ));
+            return Err(InvalidPolicy(format!(
+                "the custom blocklist holds at most {MAX_BLOCKLIST_ENTRIES} entries of at most {MAX_BLOCKLIST_ENTRY_CHARS} characters"
+            )));
         }
-        if self.expiry_days == Some(0) {
-            return Err(InvalidPolicy(
-                "expiry is a number of days above 0, or none".to_owned(),
-            ));
+        if self.disallowed_chars.chars().count() > MAX_DISALLOWED_CHARS {
+            return Err(InvalidPolicy(format!(
+                "at most {MAX_DISALLOWED_CHARS} disallowed characters"
+            )));
         }
         Ok(())
     }
 
-    /// How long a lockout lasts.
+    /// How long a lockout lasts (bounded even for a policy stored before the bounds).
     pub fn lockout(&self) -> chrono::Duration {
-        chrono::Duration::minutes(i64::from(self.lockout_minutes))
+        chrono::Duration::minutes(i64::from(self.lockout_minutes.min(MAX_LOCKOUT_MINUTES)))
     }
 
-    /// Idle time after which a session ends.
+    /// Idle time after which a session ends (bounded).
     pub fn session_idle(&self) -> chrono::Duration {
-        chrono::Duration::minutes(i64::from(self.session_idle_minutes))
+        chrono::Duration::minutes(i64::from(
+            self.session_idle_minutes.min(MAX_SESSION_IDLE_MINUTES),
+        ))
     }
 
-    /// Lifetime of a session.
+    /// Lifetime of a session (bounded).
     pub fn session_absolute(&self) -> chrono::Duration {
-        chrono::Duration::hours(i64::from(self.session_absolute_hours))
+        chrono::Duration::hours(i64::from(
+            self.session_absolute_hours.min(MAX_SESSION_ABSOLUTE_HOURS),
+        ))
+    }
+
+    /// When a password changed at `changed` expires, if passwords expire (checked arithmetic:
+    /// never panics, whatever the stored value).
+    pub fn password_expires_at(
+        &self,
+        changed: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expiry_days.map(|days| {
+            crate::clock::add_saturating(
+                changed,
+                chrono::Duration::days(i64::from(days.min(MAX_EXPIRY_DAYS))),
+            )
+        })
+    }
+
+    /// From when users are warned of a password expiring at `expires`.
+    pub fn expiry_warning_from(
+        &self,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        crate::clock::sub_saturating(
+            expires,
+            chrono::Duration::days(i64::from(
+                self.expiry_warning_days.min(MAX_EXPIRY_WARNING_DAYS),
+            )),
+        )
     }
 
     fn min_length_for(&self, mfa: bool) -> usize {

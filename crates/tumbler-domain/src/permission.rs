@@ -27,6 +27,12 @@ pub enum Permission {
     SecretsReveal,
     /// Export secrets (with a fresh TOTP code).
     SecretsExport,
+    /// Take an account out of secure mode's protection: clear its privileged flag, rename a
+    /// root or administrator account, delete a protected account (with a fresh TOTP code).
+    ProtectedAccountsManage,
+    /// Save change tasks whose custom SSH template types a stored secret (`{login_secret}`,
+    /// `{privilege_secret}`) or applies to non-network platforms (linux, unix).
+    SecretTemplatesManage,
 }
 
 impl Permission {
@@ -42,6 +48,8 @@ impl Permission {
         Self::ChangesRun,
         Self::SecretsReveal,
         Self::SecretsExport,
+        Self::ProtectedAccountsManage,
+        Self::SecretTemplatesManage,
     ];
 
     /// The stored and serialised name.
@@ -57,6 +65,8 @@ impl Permission {
             Self::ChangesRun => "changes_run",
             Self::SecretsReveal => "secrets_reveal",
             Self::SecretsExport => "secrets_export",
+            Self::ProtectedAccountsManage => "protected_accounts_manage",
+            Self::SecretTemplatesManage => "secret_templates_manage",
         }
     }
 
@@ -127,5 +137,17 @@ mod tests {
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(revealers, ["admin"]);
+        // What could redirect a secret is the administrators' alone by default.
+        for p in [
+            Permission::ProtectedAccountsManage,
+            Permission::SecretTemplatesManage,
+        ] {
+            let holders: Vec<_> = roles
+                .iter()
+                .filter(|r| r.permissions.contains(&p))
+                .map(|r| r.name.as_str())
+                .collect();
+            assert_eq!(holders, ["admin"], "{p:?}");
+        }
     }
 }

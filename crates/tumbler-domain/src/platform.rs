@@ -7,6 +7,7 @@ use serde::Serialize;
 /// How Tumbler talks to an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Protocol {
     /// SSH (host key pinned on first contact).
     Ssh,
@@ -33,6 +34,7 @@ impl Protocol {
 /// How an account's secret is proved to work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VerifyMethod {
     /// An SSH login with the password or private key.
     SshLogin,
@@ -47,6 +49,7 @@ pub enum VerifyMethod {
 /// How an account's secret is changed on the target (the change engine implements these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChangeMethod {
     /// `chpasswd` with the new password on standard input, through sudo or su when asked.
     UnixChpasswd,
@@ -65,6 +68,7 @@ pub enum ChangeMethod {
 /// Which secret types an account on the platform may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SecretKinds {
     /// Passwords only.
     Password,
@@ -74,12 +78,14 @@ pub enum SecretKinds {
 
 /// One option an account on the platform takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformOption {
     /// The option's key in an account's `options`.
     pub name: &'static str,
     /// What it does, for people.
     pub description: &'static str,
     /// The values it accepts; empty means free text checked by `validate_option_value`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub values: &'static [&'static str],
     /// The value when none is given.
     pub default: &'static str,
@@ -87,6 +93,7 @@ pub struct PlatformOption {
 
 /// A kind of asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Platform {
     /// Stable id (`linux`, `postgresql`...).
     pub id: &'static str,
@@ -103,8 +110,10 @@ pub struct Platform {
     /// How an account is verified.
     pub verify: VerifyMethod,
     /// How secrets are changed, in order of preference.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ChangeMethod>))]
     pub change: &'static [ChangeMethod],
     /// Options an account on this platform takes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<PlatformOption>))]
     pub options: &'static [PlatformOption],
     /// A caveat for people (empty when none).
     pub note: &'static str,

@@ -46,6 +46,7 @@ const CRON_HORIZON_DAYS: i64 = 367;
 /// When a task runs by itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schedule {
     /// A cron expression (`*/15 2 * * 1-5`).
     #[serde(default)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The algorithm (and size) of a key pair Tumbler generates. DSA is not offered: OpenSSH
 /// disabled it in 7.0 and removed it in 9.8, and its 1024-bit keys are too weak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyAlgorithm {
     /// Ed25519 (the default).
     #[default]
@@ -60,6 +61,7 @@ impl KeyAlgorithm {
 /// What a key change does with the keys already in the account's `authorized_keys`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyStrategy {
     /// Remove only the old key Tumbler held (matched by fingerprint); other keys stay.
     #[default]
@@ -81,6 +83,7 @@ impl KeyStrategy {
 /// How a task makes and installs new SSH keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SshKeyOptions {
     /// The new key pair's algorithm.
     #[serde(default)]

@@ -329,14 +329,43 @@ impl Config {
             return Err(ConfigError::PlainHttpNotLoopback(self.listen));
         }
         let c = &self.change_secret;
-        if c.max_parallel_assets == 0
-            || c.account_timeout_seconds == 0
-            || !(1..=10).contains(&c.max_attempts)
-        {
-            return Err(ConfigError::Invalid {
-                path: "(change_secret)".to_owned(),
-                message: "max_parallel_assets and account_timeout_seconds must be at least 1, max_attempts 1 to 10".to_owned(),
-            });
+        let a = &self.auth;
+        // Every count and duration is bounded: a huge value would overflow date arithmetic
+        // or ask for unbounded work.
+        for (path, value, max) in [
+            (
+                "auth.temporary_password_hours",
+                a.temporary_password_hours,
+                8_760,
+            ),
+            (
+                "auth.max_failures_per_source",
+                a.max_failures_per_source,
+                100_000,
+            ),
+            (
+                "auth.source_window_minutes",
+                a.source_window_minutes,
+                10_080,
+            ),
+            (
+                "change_secret.max_parallel_assets",
+                c.max_parallel_assets,
+                1_000,
+            ),
+            (
+                "change_secret.account_timeout_seconds",
+                c.account_timeout_seconds,
+                86_400,
+            ),
+            ("change_secret.max_attempts", c.max_attempts, 10),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("{path} must be between 1 and {max}"),
+                });
+            }
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("https://") || url.starts_with("http://"))
@@ -459,6 +488,25 @@ mod tests {
         assert!(err.to_string().contains("TUMBLER_DATABSE__URL"));
         let err = Config::load(None, &env(&[("TUMBLER_LISTEN", "0.0.0.0:8080")])).unwrap_err();
         assert!(matches!(err, ConfigError::PlainHttpNotLoopback(_)));
+    }
+
+    #[test]
+    fn counts_and_durations_are_bounded() {
+        for (key, value) in [
+            ("TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS", "4294967295"),
+            ("TUMBLER_AUTH__SOURCE_WINDOW_MINUTES", "0"),
+            (
+                "TUMBLER_CHANGE_SECRET__ACCOUNT_TIMEOUT_SECONDS",
+                "4294967295",
+            ),
+        ] {
+            let err = Config::load(
+                None,
+                &env(&[("TUMBLER_LISTEN", "127.0.0.1:0"), (key, value)]),
+            )
+            .unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{key}: {err}");
+        }
     }
 
     #[test]

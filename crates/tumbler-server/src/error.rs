@@ -155,7 +155,10 @@ impl From<AuthError> for ApiError {
 impl From<UserError> for ApiError {
     fn from(e: UserError) -> Self {
         let status = match &e {
-            UserError::Forbidden => StatusCode::FORBIDDEN,
+            UserError::Forbidden
+            | UserError::RoleNotHeld(_)
+            | UserError::DomainNotHeld(_)
+            | UserError::OwnGrants => StatusCode::FORBIDDEN,
             UserError::NotFound | UserError::SessionNotFound => StatusCode::NOT_FOUND,
             UserError::Duplicate | UserError::LastAdmin => StatusCode::CONFLICT,
             UserError::UnknownRole(_) | UserError::UnknownDomain(_) | UserError::Invalid(_) => {
@@ -249,8 +252,10 @@ impl From<InventoryError> for ApiError {
             InventoryError::NotFound(_) => StatusCode::NOT_FOUND,
             InventoryError::Duplicate(_)
             | InventoryError::NodeNotEmpty { .. }
+            | InventoryError::NodeShared(_)
             | InventoryError::NoHostKeySeen(_)
-            | InventoryError::FingerprintMismatch { .. } => StatusCode::CONFLICT,
+            | InventoryError::FingerprintMismatch { .. }
+            | InventoryError::Relocated(_) => StatusCode::CONFLICT,
             InventoryError::Invalid(_) | InventoryError::UnknownPlatform(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -322,9 +327,13 @@ impl From<MailServiceError> for ApiError {
 impl From<ChangeSecretError> for ApiError {
     fn from(e: ChangeSecretError) -> Self {
         let status = match &e {
-            ChangeSecretError::Forbidden => StatusCode::FORBIDDEN,
+            ChangeSecretError::Forbidden | ChangeSecretError::TemplateNotAllowed(_) => {
+                StatusCode::FORBIDDEN
+            }
             ChangeSecretError::NotFound(_) => StatusCode::NOT_FOUND,
-            ChangeSecretError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ChangeSecretError::Invalid(_) | ChangeSecretError::UnknownNode(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ChangeSecretError::Duplicate
             | ChangeSecretError::TaskDisabled
             | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
@@ -336,6 +345,7 @@ impl From<ChangeSecretError> for ApiError {
         };
         let details = match &e {
             ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),
+            ChangeSecretError::UnknownNode(_) => Some(serde_json::json!({ "field": "nodes" })),
             _ => None,
         };
         Self {

@@ -30,10 +30,21 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The whole application: API, console, middleware.
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
-        .merge(api::routes())
-        .merge(ui::routes())
+    let router = Router::new().merge(api::routes()).merge(ui::routes());
+    #[cfg(all(debug_assertions, feature = "test-panic"))]
+    let router = router.route(
+        "/api/v1/test-only/panic",
+        axum::routing::get(middleware::catch_panic::panic_for_test),
+    );
+    router
         .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(
+            middleware::error_shape::json_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::catch_panic::catch_panic,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::headers::security_headers))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

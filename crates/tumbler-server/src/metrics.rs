@@ -9,6 +9,7 @@ pub struct Metrics {
     started: Instant,
     by_class: [AtomicU64; 5],
     latency_micros: AtomicU64,
+    panics: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -17,6 +18,7 @@ impl Default for Metrics {
             started: Instant::now(),
             by_class: Default::default(),
             latency_micros: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
         }
     }
 }
@@ -27,6 +29,11 @@ impl Metrics {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
         self.latency_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Counts one request whose handler panicked (answered with a 500).
+    pub fn record_panic(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The metrics in Prometheus' text exposition format.
@@ -48,6 +55,14 @@ impl Metrics {
         out.push_str(&format!(
             "tumbler_http_request_duration_seconds_sum {}\n",
             self.latency_micros.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+        out.push_str(
+            "# HELP tumbler_http_panics_total Requests whose handler panicked (answered 500).\n",
+        );
+        out.push_str("# TYPE tumbler_http_panics_total counter\n");
+        out.push_str(&format!(
+            "tumbler_http_panics_total {}\n",
+            self.panics.load(Ordering::Relaxed)
         ));
         out.push_str("# HELP tumbler_uptime_seconds Seconds since the server started.\n");
         out.push_str("# TYPE tumbler_uptime_seconds gauge\n");

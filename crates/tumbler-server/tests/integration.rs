@@ -10,12 +10,16 @@ mod integration {
     pub mod certificates;
     pub mod change_secret;
     pub mod credentials;
+    pub mod custody;
     pub mod device_keys;
     pub mod domains;
+    pub mod hostile_values;
     pub mod inventory;
     pub mod log_stream;
     pub mod mail;
+    pub mod openapi_contract;
     pub mod policy;
+    pub mod schemathesis;
     pub mod ssh_methods;
     pub mod stolen;
     pub mod support;

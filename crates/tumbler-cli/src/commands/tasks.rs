@@ -151,6 +151,9 @@ pub async fn run(env: &[(String, String)], task: &str, wait: bool) -> Result<Exi
     print_records(env, &execution).await?;
     let status = e["status"].as_str().unwrap_or("unknown");
     println!("Execution {execution}: {status}.");
+    if let Some(reason) = e["reason"].as_str().filter(|r| !r.is_empty()) {
+        println!("{reason}");
+    }
     Ok(if status == "succeeded" {
         ExitCode::SUCCESS
     } else {
@@ -196,6 +199,9 @@ pub async fn records(env: &[(String, String)], execution: &str) -> Result<ExitCo
         "Execution {execution}: {}.",
         e["status"].as_str().unwrap_or("unknown")
     );
+    if let Some(reason) = e["reason"].as_str().filter(|r| !r.is_empty()) {
+        println!("{reason}");
+    }
     Ok(if e["status"] == "succeeded" {
         ExitCode::SUCCESS
     } else {

@@ -9,6 +9,7 @@ use crate::throttle::Reservation;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::clock::add_saturating;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_policy::PasswordOwner;
 use tumbler_domain::user::{User, UserKind, UserStatus};
@@ -44,10 +45,10 @@ impl AuthService {
         if !policy.check(password.expose_secret(), owner).is_empty() {
             return Ok(Some("policy_tightened"));
         }
-        let expired = match (policy.expiry_days, user.password_changed_at) {
-            (Some(days), Some(changed)) => changed + chrono::Duration::days(i64::from(days)) <= now,
-            _ => false,
-        };
+        let expired = user
+            .password_changed_at
+            .and_then(|changed| policy.password_expires_at(changed))
+            .is_some_and(|at| at <= now);
         Ok(expired.then_some("password_expired"))
     }
 
@@ -57,14 +58,10 @@ impl AuthService {
         user: &User,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
         let policy = load_policy(&self.store).await?;
-        Ok(
-            match (policy.expiry_days, user.password_changed_at, user.kind) {
-                (Some(days), Some(changed), UserKind::Local) => {
-                    Some(changed + chrono::Duration::days(i64::from(days)))
-                }
-                _ => None,
-            },
-        )
+        Ok(match (user.password_changed_at, user.kind) {
+            (Some(changed), UserKind::Local) => policy.password_expires_at(changed),
+            _ => None,
+        })
     }
 
     /// Whether the user should be warned that the password expires soon.
@@ -74,9 +71,10 @@ impl AuthService {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
         let policy = load_policy(&self.store).await?;
         let now = self.clock.now();
-        Ok(self.password_expires_at(user).await?.filter(|at| {
-            *at - chrono::Duration::days(i64::from(policy.expiry_warning_days)) <= now
-        }))
+        Ok(self
+            .password_expires_at(user)
+            .await?
+            .filter(|at| policy.expiry_warning_from(*at) <= now))
     }
 
     /// Appends one audit event in a transaction of its own (for refusals, which change nothing
@@ -303,7 +301,7 @@ impl AuthService {
             source: origin.source.clone(),
             created_at: now,
             last_seen_at: now,
-            expires_at: now + policy.session_absolute(),
+            expires_at: add_saturating(now, policy.session_absolute()),
         };
         let mut tx = self.store.begin().await?;
         let live = tx
@@ -392,7 +390,9 @@ impl AuthService {
             .ok_or(AuthError::Unauthenticated)?;
         let now = self.clock.now();
         let policy = load_policy(&self.store).await?;
-        if now >= session.expires_at || now >= session.last_seen_at + policy.session_idle() {
+        if now >= session.expires_at
+            || now >= add_saturating(session.last_seen_at, policy.session_idle())
+        {
             let mut tx = self.store.begin().await?;
             tx.delete_session(&session.id).await?;
             tx.commit().await?;

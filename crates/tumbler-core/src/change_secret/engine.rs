@@ -21,11 +21,21 @@ use tumbler_domain::change_secret::{
 use tumbler_domain::custom_ssh::shipped_template;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
 use tumbler_domain::inventory::{AccountStatus, AuthStatus, NodePath, SecretType};
+use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, ChangeMethod, Platform, Protocol};
 use tumbler_store::{
     AccountFilter, AccountRow, AssetFilter, AssetRow, ExecutionRow, RecordRow, Resolution,
     StoreError, TaskRow,
 };
+
+/// Whether the task's owner may have its custom template run (checked once per run).
+#[derive(Clone, Copy)]
+struct TemplateGrant<'a> {
+    /// The owner's username.
+    owner: &'a str,
+    /// Whether the owner holds `secret_templates_manage` now.
+    allowed: bool,
+}
 
 /// The most accounts one asset contributes.
 const MAX_ACCOUNTS_PER_ASSET: i64 = 10_000;
@@ -96,6 +106,10 @@ impl ChangeSecretService {
                 ExecutionStatus::Failed
             }
         };
+        if status == ExecutionStatus::NothingChanged {
+            let counts = self.store.execution_counts(id).await?;
+            self.log_line(id, &nothing_changed_reason(&counts)).await;
+        }
         let now = self.clock.now();
         let _serial = self.log_lock.lock().await;
         let mut tx = self.store.begin().await?;
@@ -149,7 +163,10 @@ impl ChangeSecretService {
         let counts = self.store.execution_counts(id).await?;
         let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
         let bad = n(RecordStatus::Failed) + n(RecordStatus::Unverified) + n(RecordStatus::Pending);
-        Ok(if bad == 0 {
+        Ok(if bad == 0 && n(RecordStatus::Success) == 0 {
+            // A run that changed nothing does not claim success.
+            ExecutionStatus::NothingChanged
+        } else if bad == 0 {
             ExecutionStatus::Succeeded
         } else if n(RecordStatus::Success) == 0 {
             ExecutionStatus::Failed
@@ -191,15 +208,26 @@ impl ChangeSecretService {
         )
         .await;
         let tofu = self.tofu().await;
+        // The task's own template may need a permission: its owner must still hold it now
+        // (a schedule keeps running after the owner lost a role).
+        let owner_may_template = spec.custom_ssh.is_none()
+            || user_holds(
+                &self.store,
+                &task.created_by,
+                Permission::SecretTemplatesManage,
+            )
+            .await?;
+        let owner = task.created_by.clone();
         let limit = Arc::new(Semaphore::new(self.settings.max_parallel_assets.max(1)));
         let mut workers = tokio::task::JoinSet::new();
         for plan in plans {
-            let (me, exec, spec, specified, limit) = (
+            let (me, exec, spec, specified, limit, owner) = (
                 self.clone(),
                 exec.clone(),
                 spec.clone(),
                 specified.clone(),
                 limit.clone(),
+                owner.clone(),
             );
             workers.spawn(async move {
                 let Ok(_run_permit) = limit.acquire_owned().await else {
@@ -208,7 +236,11 @@ impl ChangeSecretService {
                 let Ok(_node_permit) = me.permits.clone().acquire_owned().await else {
                     return;
                 };
-                me.run_asset(&exec, &spec, plan, specified.as_ref(), tofu)
+                let template = TemplateGrant {
+                    owner: &owner,
+                    allowed: owner_may_template,
+                };
+                me.run_asset(&exec, &spec, plan, specified.as_ref(), tofu, template)
                     .await;
             });
         }
@@ -228,30 +260,10 @@ impl ChangeSecretService {
         task: &TaskRow,
         spec: &TaskSpec,
     ) -> Result<Vec<AssetPlan>, ChangeSecretError> {
-        let mut asset_ids: BTreeSet<AssetId> = spec.asset_ids.iter().cloned().collect();
-        if !spec.nodes.is_empty() {
-            let tree = Tree::new(self.store.nodes().await?);
-            let mut node_ids = Vec::new();
-            for path in &spec.nodes {
-                if let Some(node) = NodePath::parse(path).ok().and_then(|p| tree.find(&p)) {
-                    node_ids.extend(tree.subtree(&node.id));
-                } else {
-                    self.log_line(&exec.id, &format!("node {path} no longer exists"))
-                        .await;
-                }
-            }
-            if !node_ids.is_empty() {
-                let (rows, _) = self
-                    .store
-                    .assets(&AssetFilter {
-                        domains: vec![task.domain_id.clone()],
-                        nodes: Some(node_ids),
-                        limit: MAX_ASSETS,
-                        ..AssetFilter::default()
-                    })
-                    .await?;
-                asset_ids.extend(rows.into_iter().map(|a| a.id));
-            }
+        let (asset_ids, missing) = target_asset_ids(&self.store, &task.domain_id, spec).await?;
+        for path in missing {
+            self.log_line(&exec.id, &format!("node {path} no longer exists"))
+                .await;
         }
         let usernames: BTreeSet<&str> = spec.usernames.iter().map(String::as_str).collect();
         let now = self.clock.now();
@@ -371,6 +383,7 @@ impl ChangeSecretService {
         plan: AssetPlan,
         specified: Option<&SecretString>,
         tofu: bool,
+        template: TemplateGrant<'_>,
     ) {
         if plan.work.is_empty() {
             return;
@@ -388,6 +401,26 @@ impl ChangeSecretService {
                 return;
             }
         };
+        let needs_grant = matches!(changer.method, Method::Custom(_))
+            && spec
+                .custom_ssh
+                .as_ref()
+                .is_some_and(|t| t.needs_template_permission(changer.platform));
+        if needs_grant && !template.allowed {
+            let f = Failure::new(
+                "template_not_allowed",
+                format!(
+                    "the task's owner {} does not hold secret_templates_manage, which its custom template needs on {} ({}); nothing was sent",
+                    template.owner, plan.asset.name, plan.asset.platform
+                ),
+            );
+            self.log_line(&exec.id, &format!("{}: {}", plan.asset.name, f.reason()))
+                .await;
+            for (record, account) in plan.work {
+                self.fail_unstaged(exec, record, &account, &f).await;
+            }
+            return;
+        }
         let mut shared: Option<ChangeSession> = None;
         let key_based = changer.platform.protocol == Protocol::Ssh
             && changer.asset.auth_status != AuthStatus::PasswordBased;
@@ -414,10 +447,15 @@ impl ChangeSecretService {
         for (record, account) in plan.work {
             let new = match (specified, spec.secret_type) {
                 (Some(s), _) => Ok(s.clone()),
-                (None, SecretType::Password) => spec
-                    .password_rules
-                    .generate()
-                    .map_err(|e| Failure::new("invalid_rules", e.to_string())),
+                (None, SecretType::Password) => {
+                    // Rules come from a stored task: generate off the async workers, so even
+                    // rules that slipped past validation cannot stall the runtime.
+                    let rules = spec.password_rules.clone();
+                    match tokio::task::spawn_blocking(move || rules.generate()).await {
+                        Ok(r) => r.map_err(|e| Failure::new("invalid_rules", e.to_string())),
+                        Err(_) => Err(Failure::new("internal", "password generation stopped")),
+                    }
+                }
                 (None, SecretType::SshKey) => {
                     let algorithm = spec.ssh_key.algorithm;
                     let comment = format!("tumbler:{}", account.username);
@@ -1137,4 +1175,86 @@ fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
         .iter()
         .filter(|a| a.privileged)
         .min_by(|a, b| a.username.cmp(&b.username))
+}
+
+/// Why a run ended `nothing_changed`, from its record counts.
+pub(super) fn nothing_changed_reason(
+    counts: &std::collections::BTreeMap<RecordStatus, i64>,
+) -> String {
+    if counts.values().sum::<i64>() == 0 {
+        "nothing was changed: the task's nodes, assets and usernames matched no account".to_owned()
+    } else {
+        "nothing was changed: every matched account was skipped (see each record's reason)"
+            .to_owned()
+    }
+}
+
+/// The ids of the assets a task targets (its assets, and those of its nodes and below, in
+/// its domain), and the node paths that name no node.
+async fn target_asset_ids(
+    store: &tumbler_store::Store,
+    domain: &tumbler_domain::ids::DomainId,
+    spec: &TaskSpec,
+) -> Result<(BTreeSet<AssetId>, Vec<String>), StoreError> {
+    let mut asset_ids: BTreeSet<AssetId> = spec.asset_ids.iter().cloned().collect();
+    let mut missing = Vec::new();
+    if !spec.nodes.is_empty() {
+        let tree = Tree::new(store.nodes().await?);
+        let mut node_ids = Vec::new();
+        for path in &spec.nodes {
+            if let Some(node) = NodePath::parse(path).ok().and_then(|p| tree.find(&p)) {
+                node_ids.extend(tree.subtree(&node.id));
+            } else {
+                missing.push(path.clone());
+            }
+        }
+        if !node_ids.is_empty() {
+            let (rows, _) = store
+                .assets(&AssetFilter {
+                    domains: vec![domain.clone()],
+                    nodes: Some(node_ids),
+                    limit: MAX_ASSETS,
+                    ..AssetFilter::default()
+                })
+                .await?;
+            asset_ids.extend(rows.into_iter().map(|a| a.id));
+        }
+    }
+    Ok((asset_ids, missing))
+}
+
+/// The assets a task targets now, in its domain.
+pub(super) async fn target_assets(
+    store: &tumbler_store::Store,
+    domain: &tumbler_domain::ids::DomainId,
+    spec: &TaskSpec,
+) -> Result<Vec<AssetRow>, StoreError> {
+    let (ids, _) = target_asset_ids(store, domain, spec).await?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(a) = store.asset(&id).await?.filter(|a| &a.domain_id == domain) {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the user named `username` exists, is enabled and holds `permission` now.
+async fn user_holds(
+    store: &tumbler_store::Store,
+    username: &str,
+    permission: Permission,
+) -> Result<bool, StoreError> {
+    let Some(row) = store.user_by_username(username).await? else {
+        return Ok(false);
+    };
+    if row.user.status != tumbler_domain::user::UserStatus::Enabled {
+        return Ok(false);
+    }
+    Ok(store
+        .roles()
+        .await?
+        .iter()
+        .filter(|r| row.user.roles.contains(&r.name))
+        .any(|r| r.permissions.contains(&permission)))
 }

@@ -16,6 +16,13 @@ pub enum ChangeSecretError {
     /// A field was refused.
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
+    /// A node the task names does not exist (or is not visible to the caller).
+    #[error("no such node: {0}")]
+    UnknownNode(String),
+    /// The custom SSH template needs `secret_templates_manage`, which the caller (or the
+    /// task's owner, at run time) does not hold.
+    #[error("{0}")]
+    TemplateNotAllowed(String),
     /// The task name is taken in the domain.
     #[error("a task with this name already exists")]
     Duplicate,
@@ -47,6 +54,8 @@ impl ChangeSecretError {
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) => "invalid_request",
             Self::Duplicate => "task_exists",
+            Self::UnknownNode(_) => "unknown_node",
+            Self::TemplateNotAllowed(_) => "template_not_allowed",
             Self::TaskDisabled => "task_disabled",
             Self::RecordState(_) => "record_state",
             Self::Auth(e) => e.code(),

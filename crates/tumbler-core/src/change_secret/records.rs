@@ -57,6 +57,7 @@ pub struct RevealedRecord {
 
 /// The counts the dashboard shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     /// Tasks in the caller's domains.
     pub tasks: usize,

@@ -329,6 +329,7 @@ impl ChangeSecretService {
         changer: &Changer,
         own: Option<(&AccountRow, &SecretString)>,
     ) -> Result<ChangeSession, Failure> {
+        relocation_check(&changer.asset)?;
         // A device reached with a key: its device admin user changes the accounts.
         if changer.platform.protocol == Protocol::Ssh
             && changer.asset.auth_status != tumbler_domain::inventory::AuthStatus::PasswordBased
@@ -597,6 +598,9 @@ impl ChangeSecretService {
         secret: &SecretString,
         tofu: bool,
     ) -> Login {
+        if let Err(f) = relocation_check(asset) {
+            return Login::Inconclusive(f);
+        }
         match platform.verify {
             VerifyMethod::SshLogin => {
                 let credentials = match account.secret_type {
@@ -646,6 +650,12 @@ impl ChangeSecretService {
             ),
         }
     }
+}
+
+/// No stored secret goes to an asset whose new location nobody accepted yet.
+fn relocation_check(asset: &AssetRow) -> Result<(), Failure> {
+    crate::inventory::require_location_accepted(asset)
+        .map_err(|e| Failure::new("asset_relocated", e.to_string()))
 }
 
 fn db_login(result: Result<(), DbError>) -> Login {

@@ -28,6 +28,7 @@ const PARAMS: &[(&str, &[&str])] = &[("become", &["sudo", "su", "none"]), ("shel
 
 /// A task's definition, as stored (never holds a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskSpec {
     /// Usernames whose secrets change, on every selected asset.
     pub usernames: Vec<String>,
@@ -59,6 +60,7 @@ pub struct TaskSpec {
 /// A new task, as a request gives it.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     /// Name, unique in the domain.
     pub name: String,
@@ -83,6 +85,7 @@ pub struct TaskInput {
     pub custom_ssh: Option<CustomSshTemplate>,
     /// The new secret, for `specified`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// Rules for `random`.
     #[serde(default)]
@@ -108,6 +111,7 @@ fn default_secret_type() -> SecretType {
 /// Changes to a task: every field optional.
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskPatch {
     /// New name.
     pub name: Option<String>,
@@ -122,6 +126,7 @@ pub struct TaskPatch {
     /// New secret type.
     pub secret_type: Option<SecretType>,
     /// New specified secret.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub secret: Option<SecretString>,
     /// New rules.
     pub password_rules: Option<PasswordRules>,
@@ -144,6 +149,7 @@ pub struct TaskPatch {
 
 /// A task as shown to people (never its secret).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskView {
     /// Id.
     pub id: ChangeTaskId,
@@ -174,6 +180,7 @@ pub struct TaskView {
 
 /// An execution as shown to people.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionView {
     /// Id.
     pub id: ExecutionId,
@@ -195,6 +202,8 @@ pub struct ExecutionView {
     pub finished_at: Option<DateTime<Utc>>,
     /// Records per status.
     pub counts: BTreeMap<RecordStatus, i64>,
+    /// Why it ended as it did, when the status alone does not say (`nothing_changed`).
+    pub reason: String,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ChangeSecretError {
@@ -382,6 +391,61 @@ impl ChangeSecretService {
         Ok(())
     }
 
+    /// Fails with [`ChangeSecretError::UnknownNode`] for the first path that names no node
+    /// the caller can see: a task never targets a node that does not exist.
+    async fn check_nodes(
+        &self,
+        principal: &Principal,
+        nodes: &[String],
+    ) -> Result<(), ChangeSecretError> {
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let visible = crate::inventory::visible_node_paths(&self.store, principal).await?;
+        let missing = nodes.iter().find(|n| {
+            NodePath::parse(n)
+                .map(|p| !visible.contains(&p.to_string()))
+                .unwrap_or(true)
+        });
+        match missing {
+            Some(missing) => Err(ChangeSecretError::UnknownNode(missing.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails with [`ChangeSecretError::TemplateNotAllowed`] when the task's own custom SSH
+    /// template types a stored secret, or would run on a Linux or Unix asset the task targets
+    /// now, and the caller lacks `secret_templates_manage`. (Assets that join the task's
+    /// nodes later are checked at run time, against the task's owner.)
+    async fn check_template(
+        &self,
+        principal: &Principal,
+        domain: &tumbler_domain::ids::DomainId,
+        spec: &TaskSpec,
+    ) -> Result<(), ChangeSecretError> {
+        let Some(template) = &spec.custom_ssh else {
+            return Ok(());
+        };
+        if principal.can(Permission::SecretTemplatesManage) {
+            return Ok(());
+        }
+        if template.types_stored_secret() {
+            return Err(ChangeSecretError::TemplateNotAllowed(
+                "a template that types {login_secret} or {privilege_secret} needs the permission secret_templates_manage".to_owned(),
+            ));
+        }
+        for asset in super::engine::target_assets(&self.store, domain, spec).await? {
+            let unix = tumbler_domain::platform::find(&asset.platform).is_some_and(|p| p.unix_like);
+            if unix {
+                return Err(ChangeSecretError::TemplateNotAllowed(format!(
+                    "a custom template on {} ({}) needs the permission secret_templates_manage; templates without it are for network devices",
+                    asset.name, asset.platform
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a task in the caller's active domain (audited).
     pub async fn create_task(
         &self,
@@ -412,6 +476,8 @@ impl ChangeSecretService {
             recipients: input.recipients,
         };
         let (name, mut spec) = validate(&input.name, spec, input.secret.is_some())?;
+        self.check_nodes(principal, &spec.nodes).await?;
+        self.check_template(principal, &domain_id, &spec).await?;
         self.check_recipients(&mut spec.recipients).await?;
         let now = self.clock.now();
         let id = ChangeTaskId::generate();
@@ -527,6 +593,16 @@ impl ChangeSecretService {
             validate(patch.name.as_deref().unwrap_or(&row.name), spec, has_secret)?;
         if changed.contains(&"recipients") {
             self.check_recipients(&mut spec.recipients).await?;
+        }
+        if changed.contains(&"nodes") {
+            self.check_nodes(principal, &spec.nodes).await?;
+        }
+        if changed
+            .iter()
+            .any(|c| matches!(*c, "custom_ssh" | "asset_ids" | "nodes"))
+        {
+            self.check_template(principal, &row.domain_id, &spec)
+                .await?;
         }
         if name != row.name {
             changed.push("name");
@@ -730,7 +806,13 @@ impl ChangeSecretService {
         row: ExecutionRow,
     ) -> Result<ExecutionView, ChangeSecretError> {
         let counts = self.store.execution_counts(&row.id).await?;
+        let reason = if row.status == ExecutionStatus::NothingChanged {
+            super::engine::nothing_changed_reason(&counts)
+        } else {
+            String::new()
+        };
         Ok(ExecutionView {
+            reason,
             id: row.id,
             task_id: row.task_id,
             task_name: row.task_name,

@@ -28,6 +28,7 @@ const KIND: &str = "modify_authentication";
 /// How Tumbler logs in to a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuthMode {
     /// The stored credentials of its privileged account.
     Password,
@@ -40,6 +41,7 @@ pub enum AuthMode {
 /// A request to switch a device's authentication.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthenticationInput {
     /// The new mode.
     pub mode: AuthMode,
@@ -51,9 +53,11 @@ pub struct AuthenticationInput {
     pub create_user: bool,
     /// The private key (custom key).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub private_key: Option<SecretString>,
     /// Its passphrase, if it has one.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub passphrase: Option<SecretString>,
 }
 
@@ -236,6 +240,8 @@ impl DeviceKeyService {
         &self,
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
+        // Nothing (a key login followed by typed become secrets) goes to a moved asset.
+        crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
         let policy = policy_for(asset, false);
         match connect_device(
             &self.ssh,
@@ -268,6 +274,7 @@ impl DeviceKeyService {
         &self,
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
+        crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
         let (accounts, _) = self
             .store
             .accounts(&AccountFilter {

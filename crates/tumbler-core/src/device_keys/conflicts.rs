@@ -25,6 +25,7 @@ const MAX_DEVICES: usize = 500;
 /// How conflicts are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ResolveMode {
     /// Install Tumbler's current key with each device admin's password.
     SystemKey,
@@ -35,6 +36,7 @@ pub enum ResolveMode {
 /// One device to resolve.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictDevice {
     /// The device.
     pub asset_id: AssetId,
@@ -42,6 +44,7 @@ pub struct ConflictDevice {
     pub admin_user: String,
     /// The admin user's password (system key; used once, never stored).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub admin_password: Option<SecretString>,
     /// Create the admin user through the privileged account when it does not exist.
     #[serde(default)]
@@ -51,6 +54,7 @@ pub struct ConflictDevice {
 /// A request to resolve key conflicts.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveInput {
     /// The way.
     pub mode: ResolveMode,
@@ -58,9 +62,11 @@ pub struct ResolveInput {
     pub devices: Vec<ConflictDevice>,
     /// The private key (custom key).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub private_key: Option<SecretString>,
     /// Its passphrase.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub passphrase: Option<SecretString>,
 }
 

@@ -13,6 +13,7 @@ pub(super) const STALE_MINUTES: i64 = 15;
 
 /// One device's outcome in a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceOutcome {
     /// The device.
     pub asset_id: AssetId,
@@ -29,6 +30,7 @@ pub struct DeviceOutcome {
 
 /// A job as shown.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobView {
     /// Id.
     pub id: String,

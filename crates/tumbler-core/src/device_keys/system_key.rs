@@ -51,6 +51,7 @@ pub(super) struct SystemKeyState {
 
 /// The system key as shown (never the private key).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemKeyView {
     /// `ed25519`, `ecdsa-p256`...
     pub algorithm: String,

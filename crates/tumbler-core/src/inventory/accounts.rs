@@ -6,6 +6,7 @@ use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_secret::secure_mode_skip;
 use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{
     validate_options, validate_username, AccountStatus, InvalidValue, SecretType,
@@ -49,6 +50,14 @@ pub struct AccountPatch {
     pub privileged: Option<bool>,
     /// New options (replacing all of them).
     pub options: Option<BTreeMap<String, String>>,
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) when the change takes
+    /// the account out of secure mode's protection.
+    pub totp: Option<String>,
+}
+
+/// Whether secure mode protects an account: privileged, or named root or administrator.
+fn protected(username: &str, privileged: bool) -> bool {
+    privileged || secure_mode_skip(username, false, false).is_some()
 }
 
 /// Which accounts to list.
@@ -276,6 +285,7 @@ impl InventoryService {
     ) -> Result<AccountRow, InventoryError> {
         require(principal, Permission::AssetsManage)?;
         let mut account = self.visible_account(principal, id).await?;
+        let before = account.clone();
         let asset = self.visible_asset(principal, &account.asset_id).await?;
         let platform = platform::find(&asset.platform)
             .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
@@ -283,11 +293,27 @@ impl InventoryService {
         if let Some(username) = &patch.username {
             validate_username(platform, username)?;
             account.username = username.clone();
-            changed.push("username".to_owned());
+            changed.push(format!("username {} -> {}", before.username, username));
         }
         if let Some(p) = patch.privileged {
             account.privileged = p;
-            changed.push("privileged".to_owned());
+            changed.push(format!("privileged {} -> {p}", before.privileged));
+        }
+        // Leaving secure mode's protection lets a change task set a secret the caller
+        // chooses on the target's most powerful account: administrators only, with a fresh
+        // code, checked before anything is written.
+        let unprotecting = protected(&before.username, before.privileged)
+            && !protected(&account.username, account.privileged);
+        if unprotecting {
+            require(principal, Permission::ProtectedAccountsManage)?;
+            self.auth
+                .step_up(
+                    principal,
+                    patch.totp.as_deref(),
+                    "account.unprotect",
+                    origin,
+                )
+                .await?;
         }
         if let Some(options) = &patch.options {
             account.options = validate_options(platform, options)?;
@@ -353,19 +379,50 @@ impl InventoryService {
             now,
         )
         .await?;
+        if unprotecting {
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    "account.unprotect",
+                    ("account", id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "{}@{}: username {} -> {}, privileged {} -> {}",
+                        before.username,
+                        before.asset_name,
+                        before.username,
+                        account.username,
+                        before.privileged,
+                        account.privileged
+                    ),
+                ),
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(account)
     }
 
-    /// Deletes an account and its sealed secrets (audited).
+    /// Deletes an account and its sealed secrets (audited). A protected account (privileged,
+    /// root, administrator) needs `protected_accounts_manage` and a fresh TOTP code: deleted
+    /// and created again unprivileged, it would be out of secure mode's protection.
     pub async fn delete_account(
         &self,
         principal: &Principal,
         id: &AccountId,
+        totp: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<(), InventoryError> {
         require(principal, Permission::AssetsManage)?;
         let account = self.visible_account(principal, id).await?;
+        if protected(&account.username, account.privileged) {
+            require(principal, Permission::ProtectedAccountsManage)?;
+            self.auth
+                .step_up(principal, totp, "account.unprotect", origin)
+                .await?;
+        }
         let mut tx = self.store.begin().await?;
         if !tx.delete_account(id).await? {
             return Err(InventoryError::NotFound("account"));

@@ -342,6 +342,7 @@ impl InventoryService {
     ) -> Result<AssetView, InventoryError> {
         require(principal, Permission::AssetsManage)?;
         let mut asset = self.visible_asset(principal, id).await?;
+        let before = asset.clone();
         let platform = find_platform(&asset.platform)?;
         let mut changed = Vec::new();
         if let Some(name) = &patch.name {
@@ -362,13 +363,29 @@ impl InventoryService {
             asset.comment = comment.trim().to_owned();
             changed.push("comment");
         }
+        let mut new_fingerprint = None;
         if let Some(fp) = &patch.host_key_fingerprint {
-            asset.host_key = HostKeyState {
-                fingerprint: Some(parse_fingerprint(platform, fp.trim())?.to_string()),
-                presented: None,
-                status: HostKeyStatus::Verified,
-            };
+            new_fingerprint = Some(parse_fingerprint(platform, fp.trim())?.to_string());
             changed.push("host_key_fingerprint");
+        }
+        // Where the asset is decides where its secrets go: a new address, port or pinned key
+        // (even one "from a trusted source") drops the asset to `relocated`, which sends
+        // nothing until someone who may reveal its secrets accepts the new identity.
+        let relocated = asset.address != before.address
+            || asset.port != before.port
+            || new_fingerprint
+                .as_ref()
+                .is_some_and(|fp| before.host_key.fingerprint.as_ref() != Some(fp));
+        if relocated {
+            asset.host_key = HostKeyState {
+                fingerprint: new_fingerprint,
+                presented: None,
+                status: HostKeyStatus::Relocated,
+            };
+        } else if new_fingerprint.is_some() && asset.host_key.status != HostKeyStatus::Relocated {
+            // The pinned key confirmed from a trusted source: as acknowledging it.
+            asset.host_key.presented = None;
+            asset.host_key.status = HostKeyStatus::Verified;
         }
         let paths = patch.nodes.as_deref().map(parse_paths).transpose()?;
         if let Some(domain) = &patch.domain {
@@ -398,6 +415,30 @@ impl InventoryService {
             asset.updated_at,
         )
         .await?;
+        if relocated {
+            tx.append_audit(
+                &event(
+                    actor,
+                    "asset.relocate",
+                    ("asset", asset.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "{}: {}:{} -> {}:{}; host key {} ({}) -> {} (relocated)",
+                        asset.name,
+                        before.address,
+                        before.port,
+                        asset.address,
+                        asset.port,
+                        before.host_key.fingerprint.as_deref().unwrap_or("none"),
+                        before.host_key.status,
+                        asset.host_key.fingerprint.as_deref().unwrap_or("none"),
+                    ),
+                ),
+                asset.updated_at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.view(asset).await
     }
@@ -443,6 +484,22 @@ impl InventoryService {
         expected: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<Vec<AssetView>, InventoryError> {
+        self.acknowledge_host_keys_with(principal, ids, expected, None, origin)
+            .await
+    }
+
+    /// [`Self::acknowledge_host_keys`] with a TOTP code, which accepting the new location
+    /// of a `relocated` asset needs: that acceptance lets stored secrets go to the asset
+    /// again, so it takes the reveal permission and a fresh second factor, like revealing.
+    /// The audit event names the accepted address, port and fingerprint.
+    pub async fn acknowledge_host_keys_with(
+        &self,
+        principal: &Principal,
+        ids: &[AssetId],
+        expected: Option<&str>,
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<AssetView>, InventoryError> {
         require(principal, Permission::AssetsManage)?;
         if ids.is_empty() {
             return Err(InvalidValue {
@@ -462,6 +519,21 @@ impl InventoryService {
             })
             .transpose()?;
         let visible = principal.visible_domains();
+        // Relocated assets among them: reveal permission and a fresh code, checked before
+        // anything is written (the code is used once for the whole request).
+        let mut relocated = false;
+        for id in ids {
+            if let Some(a) = self.store.asset(id).await? {
+                relocated |=
+                    visible.contains(&a.domain_id) && a.host_key.status == HostKeyStatus::Relocated;
+            }
+        }
+        if relocated {
+            require(principal, Permission::SecretsReveal)?;
+            self.auth
+                .step_up(principal, totp, "asset.location.accept", origin)
+                .await?;
+        }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let mut done = Vec::new();
@@ -471,9 +543,45 @@ impl InventoryService {
                 .await?
                 .filter(|a| visible.contains(&a.domain_id))
                 .ok_or(InventoryError::NotFound("asset"))?;
+            if asset.host_key.status == HostKeyStatus::Relocated && !relocated {
+                // Moved since the check above: accept it in a request that carries a code.
+                return Err(InventoryError::Relocated(asset.name.clone()));
+            }
+            let is_ssh = find_platform(&asset.platform)?.protocol == Protocol::Ssh;
+            if asset.host_key.status == HostKeyStatus::Relocated && !is_ssh {
+                // A database has no host key: accepting is accepting its address and port.
+                let key = HostKeyState {
+                    fingerprint: None,
+                    presented: None,
+                    status: HostKeyStatus::Unverified,
+                };
+                tx.set_asset_host_key(id, &key).await?;
+                tx.append_audit(
+                    &event(
+                        &principal.user.username,
+                        "asset.location.accept",
+                        ("asset", id.as_str()),
+                        Outcome::Success,
+                        origin,
+                        format!("{} at {}:{}", asset.name, asset.address, asset.port),
+                    ),
+                    now,
+                )
+                .await?;
+                done.push(AssetRow {
+                    host_key: key,
+                    ..asset
+                });
+                continue;
+            }
             let old = asset.host_key.fingerprint.clone();
             let new = match asset.host_key.status {
                 HostKeyStatus::FingerprintConflict => asset.host_key.presented.clone(),
+                HostKeyStatus::Relocated => asset
+                    .host_key
+                    .presented
+                    .clone()
+                    .or_else(|| asset.host_key.fingerprint.clone()),
                 _ => asset.host_key.fingerprint.clone(),
             }
             .ok_or_else(|| InventoryError::NoHostKeySeen(asset.name.clone()))?;
@@ -491,15 +599,23 @@ impl InventoryService {
                 status: HostKeyStatus::Verified,
             };
             tx.set_asset_host_key(id, &key).await?;
+            let (action, at) = if asset.host_key.status == HostKeyStatus::Relocated {
+                (
+                    "asset.location.accept",
+                    format!(" at {}:{}", asset.address, asset.port),
+                )
+            } else {
+                ("asset.host_key.acknowledge", String::new())
+            };
             tx.append_audit(
                 &event(
                     &principal.user.username,
-                    "asset.host_key.acknowledge",
+                    action,
                     ("asset", id.as_str()),
                     Outcome::Success,
                     origin,
                     format!(
-                        "{}: {} -> {new}",
+                        "{}: {} -> {new}{at}",
                         asset.host_key.status,
                         old.as_deref().unwrap_or("none")
                     ),

@@ -40,6 +40,8 @@ struct Contact {
 
 /// The host key policy for an asset's current state.
 pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
+    // A relocated asset never gets a password on trust: its new identity must be accepted.
+    let tofu = tofu && asset.host_key.status != HostKeyStatus::Relocated;
     match (&asset.host_key.fingerprint, asset.host_key.status) {
         (Some(fp), HostKeyStatus::Verified) => match fp.parse() {
             Ok(fp) => HostKeyPolicy::Pinned(fp),
@@ -67,6 +69,25 @@ pub(crate) fn next_host_key(
     let Some(presented) = presented else {
         return current;
     };
+    if current.status == HostKeyStatus::Relocated {
+        // Still awaiting acceptance: remember what the new location presents (pinned when
+        // nothing was, else beside the pinned one), and stay relocated.
+        return match &current.fingerprint {
+            None => HostKeyState {
+                fingerprint: Some(presented.to_string()),
+                presented: None,
+                ..current
+            },
+            Some(pinned) if pinned == presented.as_str() => HostKeyState {
+                presented: None,
+                ..current
+            },
+            Some(_) => HostKeyState {
+                presented: Some(presented.to_string()),
+                ..current
+            },
+        };
+    }
     match &current.fingerprint {
         None => HostKeyState {
             fingerprint: Some(presented.to_string()),
@@ -164,7 +185,10 @@ impl InventoryService {
             .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
         let contact = match platform.protocol {
             // A device reached with a key: log in with it (a refusal puts it in key conflict).
-            Protocol::Ssh if asset.auth_status != AuthStatus::PasswordBased => {
+            Protocol::Ssh
+                if asset.auth_status != AuthStatus::PasswordBased
+                    && asset.host_key.status != HostKeyStatus::Relocated =>
+            {
                 let login = crate::device_keys::connect_device(
                     &self.ssh,
                     &self.store,
@@ -255,6 +279,7 @@ impl InventoryService {
         require_operate(principal)?;
         let account = self.visible_account(principal, id).await?;
         let asset = self.visible_asset(principal, &account.asset_id).await?;
+        super::require_location_accepted(&asset)?;
         let platform = platform::find(&asset.platform)
             .ok_or_else(|| InventoryError::UnknownPlatform(asset.platform.clone()))?;
         let secret = self.open_version(&account, account.current_version).await?;

@@ -25,6 +25,10 @@ pub enum InventoryError {
         /// How many.
         assets: i64,
     },
+    /// The node, or one below it, holds assets or is named by tasks of domains the caller
+    /// cannot see: it cannot be renamed, moved or deleted.
+    #[error("node {0} is shared with other domains (it or a node below it holds their assets or is named by their tasks); it cannot be renamed, moved or deleted")]
+    NodeShared(String),
     /// No platform with that id.
     #[error("no such platform: {0}")]
     UnknownPlatform(String),
@@ -42,6 +46,10 @@ pub enum InventoryError {
         /// What it presented.
         presented: String,
     },
+    /// The asset was moved (address, port or pinned key) and its new identity is not
+    /// accepted yet: no stored secret goes to it.
+    #[error("asset {0} was moved; someone who may reveal its secrets must accept its new location (with a TOTP code) before any secret is sent to it")]
+    Relocated(String),
     /// An imported file has refused rows; nothing was stored.
     #[error("the file has {} refused row(s); nothing was imported", .0.len())]
     ImportRejected(Vec<super::transfer::ImportProblem>),
@@ -70,10 +78,12 @@ impl InventoryError {
             Self::Duplicate("account") => "account_exists",
             Self::Duplicate(_) => "node_exists",
             Self::NodeNotEmpty { .. } => "node_not_empty",
+            Self::NodeShared(_) => "node_shared",
             Self::UnknownPlatform(_) => "unknown_platform",
             Self::DomainNotAssigned(_) => "domain_not_assigned",
             Self::NoHostKeySeen(_) => "host_key_not_seen",
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::Relocated(_) => "asset_relocated",
             Self::ImportRejected(_) => "import_rejected",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",

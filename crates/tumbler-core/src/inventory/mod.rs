@@ -19,7 +19,7 @@ pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
 pub(crate) use connect::{next_host_key, policy_for};
 pub use error::InventoryError;
 pub use nodes::NodeView;
-pub(crate) use nodes::Tree;
+pub(crate) use nodes::{visible_node_paths, Tree};
 pub use settings::InventorySettings;
 pub use transfer::{ImportProblem, ImportReport, ACCOUNT_COLUMNS, ASSET_COLUMNS};
 
@@ -147,6 +147,16 @@ fn require_operate(principal: &Principal) -> Result<(), InventoryError> {
         Ok(())
     } else {
         Err(InventoryError::Forbidden)
+    }
+}
+
+/// Fails with [`InventoryError::Relocated`] while the asset's new location awaits
+/// acceptance: no stored secret may go to it.
+pub(crate) fn require_location_accepted(asset: &AssetRow) -> Result<(), InventoryError> {
+    if asset.host_key.status == tumbler_domain::inventory::HostKeyStatus::Relocated {
+        Err(InventoryError::Relocated(asset.name.clone()))
+    } else {
+        Ok(())
     }
 }
 

@@ -1,9 +1,16 @@
 //! The node tree: create (with missing ancestors), rename, move, delete (refused while the
 //! node or one below it holds assets), with asset counts in the caller's domains.
+//!
+//! Nodes are shared by all domains (a path names one node), so a caller's view of the tree
+//! is cut to what concerns them ([`NodeScope`]): a node whose subtree holds assets or is named
+//! by tasks of domains the caller does not see, and nothing of the caller's own, is hidden
+//! (as are the nodes below it); a visible node with such foreign content is "shared" and
+//! cannot be renamed, moved or deleted, since that would silently change what another
+//! domain's assets are grouped under and what its node-based tasks select.
 
 use super::{require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::NodeId;
 use tumbler_domain::inventory::{validate_node_name, NodePath};
@@ -94,11 +101,101 @@ impl Tree {
     }
 }
 
+/// The paths of the nodes `principal` can see, as text.
+pub(crate) async fn visible_node_paths(
+    store: &tumbler_store::Store,
+    principal: &Principal,
+) -> Result<HashSet<String>, tumbler_store::StoreError> {
+    let tree = Tree::new(store.nodes().await?);
+    let scope = NodeScope::of(store, &tree, principal).await?;
+    Ok(tree
+        .nodes
+        .iter()
+        .filter(|n| !scope.hidden.contains(&n.id))
+        .filter_map(|n| tree.path(&n.id))
+        .map(|p| p.to_string())
+        .collect())
+}
+
+/// What one caller may see and change of the shared node tree.
+pub(crate) struct NodeScope {
+    /// Nodes that concern only domains the caller does not see (and the nodes below them).
+    hidden: HashSet<NodeId>,
+    /// Nodes whose subtree holds assets of, or is named by tasks of, other domains.
+    shared: HashSet<NodeId>,
+}
+
+impl NodeScope {
+    /// The scope of `principal` over `tree`.
+    pub(crate) async fn of(
+        store: &tumbler_store::Store,
+        tree: &Tree,
+        principal: &Principal,
+    ) -> Result<Self, tumbler_store::StoreError> {
+        let mine = principal.visible_domains();
+        let others: Vec<_> = store
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .filter(|d| !mine.contains(d))
+            .collect();
+        let own_assets = store.node_asset_counts(&mine).await?;
+        let foreign_assets = store.node_asset_counts(&others).await?;
+        let named_by = |tasks: Vec<tumbler_store::TaskRow>| -> HashSet<NodeId> {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    serde_json::from_str::<crate::change_secret::TaskSpec>(&t.spec).ok()
+                })
+                .flat_map(|spec| spec.nodes)
+                .filter_map(|p| NodePath::parse(&p).ok())
+                .filter_map(|p| tree.find(&p).map(|n| n.id.clone()))
+                .collect()
+        };
+        let own_tasks = named_by(store.change_tasks(&mine).await?);
+        let foreign_tasks = named_by(store.change_tasks(&others).await?);
+        let mut hidden = HashSet::new();
+        let mut shared = HashSet::new();
+        for n in &tree.nodes {
+            let below = tree.subtree(&n.id);
+            let own = below
+                .iter()
+                .any(|id| own_assets.get(id).copied().unwrap_or(0) > 0 || own_tasks.contains(id));
+            let foreign = below.iter().any(|id| {
+                foreign_assets.get(id).copied().unwrap_or(0) > 0 || foreign_tasks.contains(id)
+            });
+            if foreign {
+                shared.insert(n.id.clone());
+                if !own {
+                    hidden.extend(below);
+                }
+            }
+        }
+        Ok(Self { hidden, shared })
+    }
+
+    /// Fails with "not found" for a hidden node, and with [`InventoryError::NodeShared`] for
+    /// one the caller may see but not change.
+    fn require_changeable(&self, tree: &Tree, id: &NodeId) -> Result<(), InventoryError> {
+        if self.hidden.contains(id) || tree.get(id).is_none() {
+            Err(InventoryError::NotFound("node"))
+        } else if self.shared.contains(id) {
+            Err(InventoryError::NodeShared(
+                tree.path(id).map(|p| p.to_string()).unwrap_or_default(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl InventoryService {
     /// Every node with its path and asset counts, by path.
     pub async fn nodes(&self, principal: &Principal) -> Result<Vec<NodeView>, InventoryError> {
         require(principal, Permission::AssetsRead)?;
         let tree = Tree::new(self.store.nodes().await?);
+        let scope = NodeScope::of(&self.store, &tree, principal).await?;
         let counts = self
             .store
             .node_asset_counts(&principal.visible_domains())
@@ -106,6 +203,7 @@ impl InventoryService {
         let mut out: Vec<NodeView> = tree
             .nodes
             .iter()
+            .filter(|n| !scope.hidden.contains(&n.id))
             .filter_map(|n| {
                 Some(NodeView {
                     id: n.id.clone(),
@@ -206,6 +304,8 @@ impl InventoryService {
         require(principal, Permission::AssetsManage)?;
         let mut tx = self.store.begin().await?;
         let tree = Tree::new(tx.nodes().await?);
+        let scope = NodeScope::of(&self.store, &tree, principal).await?;
+        scope.require_changeable(&tree, id)?;
         let node = tree
             .get(id)
             .ok_or(InventoryError::NotFound("node"))?
@@ -220,7 +320,10 @@ impl InventoryService {
             Some(None) => None,
             Some(Some(path)) => {
                 let path = NodePath::parse(path)?;
-                let parent = tree.find(&path).ok_or(InventoryError::NotFound("node"))?;
+                let parent = tree
+                    .find(&path)
+                    .filter(|n| !scope.hidden.contains(&n.id))
+                    .ok_or(InventoryError::NotFound("node"))?;
                 if tree.subtree(id).contains(&parent.id) {
                     return Err(tumbler_domain::inventory::InvalidValue {
                         field: "parent",
@@ -270,6 +373,9 @@ impl InventoryService {
         require(principal, Permission::AssetsManage)?;
         let mut tx = self.store.begin().await?;
         let tree = Tree::new(tx.nodes().await?);
+        NodeScope::of(&self.store, &tree, principal)
+            .await?
+            .require_changeable(&tree, id)?;
         let path = tree.path(id).ok_or(InventoryError::NotFound("node"))?;
         let subtree = tree.subtree(id);
         let assets = tx.count_assets_in_nodes(&subtree).await?;

@@ -84,13 +84,15 @@ pub struct AccountListQuery {
     /// Part of the username or asset name.
     pub q: Option<String>,
     /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Accounts in your visible domains, by asset and username.
-#[utoipa::path(get, path = "/api/v1/accounts", params(AccountListQuery), responses((status = 200, description = "A page of accounts"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/accounts", params(AccountListQuery), responses((status = 200, description = "A page of accounts", body = Page<AccountOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -189,6 +191,9 @@ pub struct PatchAccount {
     pub privileged: Option<bool>,
     /// New options (replacing all).
     pub options: Option<BTreeMap<String, String>>,
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to take the account out
+    /// of secure mode's protection (clear `privileged`, rename root or administrator).
+    pub totp: Option<String>,
 }
 
 /// Changes an account.
@@ -206,6 +211,7 @@ pub async fn patch(
         secret_type: secret_type(req.secret_type.as_deref())?,
         privileged: req.privileged,
         options: req.options,
+        totp: req.totp,
     };
     let account = state
         .inventory
@@ -214,17 +220,33 @@ pub async fn patch(
     Ok(Json(account.into()))
 }
 
+/// `DELETE /api/v1/accounts/{id}` body (optional).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to delete a protected
+    /// account (privileged, root or administrator).
+    pub totp: Option<String>,
+}
+
 /// Deletes an account and its secrets.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", params(("id" = String, Path)), request_body = DeleteAccount, responses((status = 204), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
 pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
     Path(id): Path<String>,
+    body: Option<JsonBody<DeleteAccount>>,
 ) -> Result<StatusCode, ApiError> {
+    let req = body.map(|b| b.0).unwrap_or_default();
     state
         .inventory
-        .delete_account(&p, &AccountId::from_string(id), &origin)
+        .delete_account(
+            &p,
+            &AccountId::from_string(id),
+            req.totp.as_deref(),
+            &origin,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -272,7 +294,7 @@ pub struct Reveal {
 
 /// The current secret: needs the reveal permission and a fresh TOTP code; audited. The
 /// answer is marked uncacheable.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{secret}`"), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{secret}`", body = super::answers::RevealedSecret), (status = 401, description = "totp_required / invalid_totp"), (status = 403), (status = 404)))]
 pub async fn reveal(
     State(state): State<AppState>,
     Origin(origin): Origin,

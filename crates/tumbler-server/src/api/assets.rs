@@ -24,6 +24,7 @@ pub struct AssetOut {
     /// Host name or IP address.
     pub address: String,
     /// Port.
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
     /// Platform id.
     pub platform: String,
@@ -41,9 +42,10 @@ pub struct AssetOut {
     pub connectivity_checked_at: Option<DateTime<Utc>>,
     /// The pinned host key (`SHA256:...`).
     pub host_key_fingerprint: Option<String>,
-    /// The different key the asset presented, while in `fingerprint_conflict`.
+    /// The different key the asset presented, while in `fingerprint_conflict` (or `relocated`).
     pub presented_host_key_fingerprint: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
+    /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
     pub host_key_status: String,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: String,
@@ -90,15 +92,17 @@ pub struct AssetListQuery {
     pub platform: Option<String>,
     /// `unknown`, `ok` or `unreachable`.
     pub connectivity: Option<String>,
-    /// `unverified`, `verified` or `fingerprint_conflict`.
+    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated`.
     pub host_key_status: Option<String>,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
     pub auth_status: Option<String>,
     /// Part of the name or address.
     pub q: Option<String>,
     /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -115,7 +119,7 @@ pub(crate) fn parse_state<T>(
 }
 
 /// Assets in your visible domains, by name.
-#[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets", body = Page<AssetOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -155,6 +159,7 @@ pub struct CreateAsset {
     /// Host name or IP address.
     pub address: String,
     /// Port (the platform's default when absent).
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<i64>,
     /// Platform id (`GET /api/v1/platforms`).
     pub platform: String,
@@ -212,6 +217,7 @@ pub struct PatchAsset {
     /// New address.
     pub address: Option<String>,
     /// New port.
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<i64>,
     /// New node paths.
     pub nodes: Option<Vec<String>>,
@@ -285,6 +291,9 @@ pub async fn test(
 pub struct Acknowledge {
     /// The fingerprint you compared; refused if the asset presents another.
     pub fingerprint: Option<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) to accept the new location of a
+    /// `relocated` asset.
+    pub totp: Option<String>,
 }
 
 /// Accepts the host key the asset presents (pinned unverified key, or the new key of a
@@ -300,10 +309,11 @@ pub async fn acknowledge(
     let req = body.map(|b| b.0).unwrap_or_default();
     let mut views = state
         .inventory
-        .acknowledge_host_keys(
+        .acknowledge_host_keys_with(
             &p,
             &[AssetId::from_string(id)],
             req.fingerprint.as_deref(),
+            req.totp.as_deref(),
             &origin,
         )
         .await?;
@@ -319,10 +329,13 @@ pub async fn acknowledge(
 pub struct AcknowledgeMany {
     /// The selected assets.
     pub asset_ids: Vec<String>,
+    /// A fresh TOTP code: needed (with `secrets_reveal`) when a selected asset is
+    /// `relocated`.
+    pub totp: Option<String>,
 }
 
 /// Accepts the presented host keys of several assets at once (all or nothing).
-#[utoipa::path(post, path = "/api/v1/assets/host-keys/acknowledge", request_body = AcknowledgeMany, responses((status = 200, description = "The acknowledged assets"), (status = 404), (status = 409)))]
+#[utoipa::path(post, path = "/api/v1/assets/host-keys/acknowledge", request_body = AcknowledgeMany, responses((status = 200, description = "The acknowledged assets", body = Page<AssetOut>), (status = 404), (status = 409)))]
 pub async fn acknowledge_many(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -336,7 +349,7 @@ pub async fn acknowledge_many(
         .collect();
     let items: Vec<AssetOut> = state
         .inventory
-        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
         .await?
         .into_iter()
         .map(AssetOut::from)
@@ -346,7 +359,7 @@ pub async fn acknowledge_many(
 }
 
 /// The platform catalogue: protocol, port, verify and change methods, options.
-#[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform")))]
+#[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform", body = Page<tumbler_domain::platform::Platform>)))]
 pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "items": tumbler_domain::platform::catalogue(),

@@ -21,13 +21,15 @@ pub struct AuditQuery {
     /// Only this object id.
     pub object_id: Option<String>,
     /// Page size (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Events to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Audit events, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "A page of events"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "A page of events", body = Page<tumbler_domain::audit::AuditEvent>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -46,7 +48,7 @@ pub async fn list(
 }
 
 /// Checks the whole hash chain and reports the first broken link.
-#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, description = "Chain report"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, description = "Chain report", body = tumbler_core::audit::ChainReport), (status = 403)))]
 pub async fn verify(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -1,5 +1,6 @@
 //! Login and logout for API clients that want a session (the console uses its own form).
 
+use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Origin};
 use crate::session_cookie;
@@ -80,7 +81,7 @@ pub struct LoginResponse {
 pub async fn login(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    Json(req): Json<LoginRequest>,
+    JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let ok = state
         .auth

@@ -1,5 +1,6 @@
 //! The caller's X.509 client certificates (for certificate-based login).
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -43,7 +44,7 @@ impl From<CertificateRow> for CertificateOut {
 }
 
 /// The caller's certificates.
-#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates")))]
+#[utoipa::path(get, path = "/api/v1/users/me/certificates", responses((status = 200, description = "Certificates", body = Page<CertificateOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -81,7 +82,7 @@ pub async fn register(
     Origin(origin): Origin,
     Caller(p): Caller,
     presented: Option<Extension<PeerCertificate>>,
-    Json(req): Json<RegisterCertificate>,
+    JsonBody(req): JsonBody<RegisterCertificate>,
 ) -> Result<(StatusCode, Json<CertificateOut>), ApiError> {
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
     let proof = Reauthentication {

@@ -28,7 +28,7 @@ const LOG_POLL: Duration = Duration::from_millis(250);
 const CALLER_RECHECK: Duration = Duration::from_secs(2);
 
 /// Every task of the caller's visible domains.
-#[utoipa::path(get, path = "/api/v1/change-secret/tasks", responses((status = 200, description = "Every task of the caller's domains")))]
+#[utoipa::path(get, path = "/api/v1/change-secret/tasks", responses((status = 200, description = "Every task of the caller's domains", body = Vec<TaskView>)))]
 pub async fn list_tasks(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -38,7 +38,7 @@ pub async fn list_tasks(
 
 /// Creates a task (`{name, usernames, asset_ids, nodes, secret_strategy, secret_type,
 /// secret?, password_rules, params, schedule, recipients, enabled}`).
-#[utoipa::path(post, path = "/api/v1/change-secret/tasks", responses((status = 201, description = "The task"), (status = 400), (status = 409)))]
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks", request_body = tumbler_core::change_secret::TaskInput, responses((status = 201, description = "The task", body = TaskView), (status = 400), (status = 409)))]
 pub async fn create_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -50,7 +50,7 @@ pub async fn create_task(
 }
 
 /// One task.
-#[utoipa::path(get, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task"), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task", body = TaskView), (status = 404)))]
 pub async fn get_task(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -65,7 +65,7 @@ pub async fn get_task(
 }
 
 /// Changes a task: any field of the create body.
-#[utoipa::path(patch, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 200, description = "The task"), (status = 400), (status = 404)))]
+#[utoipa::path(patch, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), request_body = tumbler_core::change_secret::TaskPatch, responses((status = 200, description = "The task", body = TaskView), (status = 400), (status = 404)))]
 pub async fn patch_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -97,7 +97,7 @@ pub async fn delete_task(
 }
 
 /// Copies a task (the copy is disabled).
-#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/copy", params(("id" = String, Path)), responses((status = 201, description = "The copy (disabled)"), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/copy", params(("id" = String, Path)), responses((status = 201, description = "The copy (disabled)", body = TaskView), (status = 404)))]
 pub async fn copy_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -112,7 +112,7 @@ pub async fn copy_task(
 }
 
 /// Starts a run now; answers at once with its execution id.
-#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/execute", params(("id" = String, Path)), responses((status = 202, description = "`{execution_id}`"), (status = 404), (status = 409, description = "task_disabled")))]
+#[utoipa::path(post, path = "/api/v1/change-secret/tasks/{id}/execute", params(("id" = String, Path)), responses((status = 202, description = "`{execution_id}`", body = super::answers::ExecutionStarted), (status = 404), (status = 409, description = "task_disabled")))]
 pub async fn execute_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -135,13 +135,15 @@ pub struct ExecutionListQuery {
     /// Only this task's executions.
     pub task_id: Option<String>,
     /// Page size.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Executions, newest first.
-#[utoipa::path(get, path = "/api/v1/change-secret/executions", params(ExecutionListQuery), responses((status = 200, description = "A page of executions, newest first")))]
+#[utoipa::path(get, path = "/api/v1/change-secret/executions", params(ExecutionListQuery), responses((status = 200, description = "A page of executions, newest first", body = Page<ExecutionView>)))]
 pub async fn list_executions(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -162,7 +164,7 @@ pub async fn list_executions(
 }
 
 /// One execution: status, trigger, times, counts.
-#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}", params(("id" = String, Path)), responses((status = 200, description = "Status, trigger, times, counts"), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}", params(("id" = String, Path)), responses((status = 200, description = "Status, trigger, times, counts", body = ExecutionView), (status = 404)))]
 pub async fn get_execution(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -178,7 +180,7 @@ pub async fn get_execution(
 
 /// The run's records as a CSV file (asset, username, status, reason, attempts, versions,
 /// times; never a secret). Audited.
-#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/report", params(("id" = String, Path)), responses((status = 200, content_type = "text/csv", description = "The run's records"), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/report", params(("id" = String, Path)), responses((status = 200, content_type = "text/csv", description = "The run's records", body = String), (status = 404)))]
 pub async fn execution_report(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -199,7 +201,7 @@ pub async fn execution_report(
 /// The run's log as text, one line per event; while the run goes on, the answer streams
 /// new lines until it ends. With `Accept: text/event-stream`, server-sent events (resumable
 /// with `Last-Event-ID`) ending with an `end` event.
-#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/log", params(("id" = String, Path)), responses((status = 200, description = "text/plain, streamed while running"), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/change-secret/executions/{id}/log", params(("id" = String, Path)), responses((status = 200, content_type = "text/plain", description = "The log, streamed while running", body = String), (status = 404)))]
 pub async fn execution_log(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -325,13 +327,15 @@ pub struct RecordListQuery {
     /// Only this asset's records.
     pub asset_id: Option<String>,
     /// Page size.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Records, filtered by execution, status or asset.
-#[utoipa::path(get, path = "/api/v1/change-secret/records", params(RecordListQuery), responses((status = 200, description = "A page of records")))]
+#[utoipa::path(get, path = "/api/v1/change-secret/records", params(RecordListQuery), responses((status = 200, description = "A page of records", body = Page<RecordRow>)))]
 pub async fn list_records(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -367,7 +371,7 @@ pub struct ActionBody {
 }
 
 /// Retry, verify, adopt (fresh TOTP code) or ignore a record.
-#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record"), (status = 404), (status = 409, description = "record_state")))]
+#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record", body = RecordRow), (status = 404), (status = 409, description = "record_state")))]
 pub async fn record_action(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -403,7 +407,7 @@ pub async fn record_action(
 }
 
 /// The record's old and new secrets: reveal permission and a fresh TOTP code; audited.
-#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{old_secret, new_secret}`"), (status = 401), (status = 403), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/reveal", params(("id" = String, Path)), request_body = Reveal, responses((status = 200, description = "`{old_secret, new_secret}`", body = super::answers::RevealedRecordSecrets), (status = 401), (status = 403), (status = 404)))]
 pub async fn reveal_record(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -427,7 +431,7 @@ pub async fn reveal_record(
 }
 
 /// Counts for the dashboard.
-#[utoipa::path(get, path = "/api/v1/change-secret/overview", responses((status = 200, description = "Counts, recent executions, failed accounts with reasons")))]
+#[utoipa::path(get, path = "/api/v1/change-secret/overview", responses((status = 200, description = "Counts, recent executions, failed accounts with reasons", body = Overview)))]
 pub async fn overview(
     State(state): State<AppState>,
     Caller(p): Caller,

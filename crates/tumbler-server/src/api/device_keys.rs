@@ -72,7 +72,7 @@ fn accepted(job_id: String) -> (StatusCode, Json<Value>) {
 }
 
 /// The system key's public half and fingerprint.
-#[utoipa::path(get, path = "/api/v1/system/ssh-key", responses((status = 200, description = "algorithm, public key, fingerprint, generated_at, regeneration_job")))]
+#[utoipa::path(get, path = "/api/v1/system/ssh-key", responses((status = 200, description = "algorithm, public key, fingerprint, generated_at, regeneration_job", body = SystemKeyView)))]
 pub async fn show(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -81,7 +81,7 @@ pub async fn show(
 }
 
 /// Regenerates the system key on every key-based device; answers with the job.
-#[utoipa::path(post, path = "/api/v1/system/ssh-key/regenerate", request_body = RegenerateIn, responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 409, description = "key_regeneration_running")))]
+#[utoipa::path(post, path = "/api/v1/system/ssh-key/regenerate", request_body = RegenerateIn, responses((status = 202, description = "`{job_id}`", body = super::answers::JobStarted), (status = 400), (status = 409, description = "key_regeneration_running")))]
 pub async fn regenerate(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -95,7 +95,7 @@ pub async fn regenerate(
 
 /// The system private key encrypted with a passphrase, for a backup (administrators with a
 /// fresh TOTP code; audited; never cached).
-#[utoipa::path(post, path = "/api/v1/system/ssh-key/export", request_body = ExportIn, responses((status = 200, description = "`{private_key}` (OpenSSH, encrypted)"), (status = 400), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/system/ssh-key/export", request_body = ExportIn, responses((status = 200, description = "The key (OpenSSH, encrypted)", body = super::answers::ExportedKey), (status = 400), (status = 403)))]
 pub async fn export(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -113,7 +113,7 @@ pub async fn export(
 }
 
 /// Switches a device between password, system key and custom key; answers with the job.
-#[utoipa::path(post, path = "/api/v1/assets/{id}/authentication", params(("id" = String, Path)), responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/assets/{id}/authentication", params(("id" = String, Path)), request_body = tumbler_core::device_keys::AuthenticationInput, responses((status = 202, description = "`{job_id}`", body = super::answers::JobStarted), (status = 400), (status = 404)))]
 pub async fn modify_authentication(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -129,7 +129,7 @@ pub async fn modify_authentication(
 }
 
 /// Resolves the key conflicts of the listed devices; answers with the job.
-#[utoipa::path(post, path = "/api/v1/key-conflicts/resolve", responses((status = 202, description = "`{job_id}`"), (status = 400), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/key-conflicts/resolve", request_body = tumbler_core::device_keys::ResolveInput, responses((status = 202, description = "`{job_id}`", body = super::answers::JobStarted), (status = 400), (status = 404)))]
 pub async fn resolve(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -144,7 +144,7 @@ pub async fn resolve(
 }
 
 /// A job's state, progress and per-device outcomes.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path)), responses((status = 200, description = "The job"), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path)), responses((status = 200, description = "The job", body = JobView), (status = 404)))]
 pub async fn job(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -1,5 +1,6 @@
 //! Domains and the caller's domain choices.
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -32,8 +33,8 @@ impl From<DomainRow> for DomainOut {
     }
 }
 
-/// Every domain (with the permission to read users), else the caller's own.
-#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains")))]
+/// Every domain (with the permission to manage users), else the caller's own.
+#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, description = "Domains", body = Page<DomainOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -65,7 +66,7 @@ pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<CreateDomain>,
+    JsonBody(req): JsonBody<CreateDomain>,
 ) -> Result<(StatusCode, Json<DomainOut>), ApiError> {
     let d = state
         .domains
@@ -102,7 +103,7 @@ pub async fn set_active(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<ActiveDomain>,
+    JsonBody(req): JsonBody<ActiveDomain>,
 ) -> Result<StatusCode, ApiError> {
     state
         .domains
@@ -124,7 +125,7 @@ pub async fn set_visibility(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<ObjectVisibility>,
+    JsonBody(req): JsonBody<ObjectVisibility>,
 ) -> Result<StatusCode, ApiError> {
     state
         .domains

@@ -1,6 +1,7 @@
 //! The caller's own account: who am I, change my password, my API tokens.
 
 use crate::api::auth::UserView;
+use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin, PendingCaller};
 use crate::state::AppState;
@@ -79,7 +80,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     Origin(origin): Origin,
     PendingCaller(mut p): PendingCaller,
-    Json(req): Json<ChangePasswordRequest>,
+    JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
@@ -186,7 +187,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
     PendingCaller(p): PendingCaller,
-    Json(req): Json<CreateTokenRequest>,
+    JsonBody(req): JsonBody<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let proof = Reauthentication {
         current_password: req.current_password,

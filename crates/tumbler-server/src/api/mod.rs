@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` and the operational endpoints.
 
 pub mod accounts;
+pub mod answers;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -83,7 +84,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/settings/password-policy",
-            get(settings::get_policy).put(settings::put_policy),
+            get(settings::get_policy)
+                .put(settings::put_policy)
+                .patch(settings::patch_policy),
         )
         .route(
             "/api/v1/settings/smtp",

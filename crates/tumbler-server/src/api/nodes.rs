@@ -43,7 +43,7 @@ impl From<NodeView> for NodeOut {
 }
 
 /// Every node, by path, with asset counts.
-#[utoipa::path(get, path = "/api/v1/nodes", responses((status = 200, description = "The node tree")))]
+#[utoipa::path(get, path = "/api/v1/nodes", responses((status = 200, description = "The node tree", body = Page<NodeOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,

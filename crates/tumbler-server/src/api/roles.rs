@@ -1,5 +1,6 @@
 //! Roles: list, create custom ones, require MFA, delete.
 
+use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -42,7 +43,7 @@ impl From<Role> for RoleOut {
 }
 
 /// Every role, and the list of permissions roles are built from.
-#[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles", body = Page<RoleOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -79,7 +80,7 @@ pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<CreateRole>,
+    JsonBody(req): JsonBody<CreateRole>,
 ) -> Result<(StatusCode, Json<RoleOut>), ApiError> {
     let permissions = req
         .permissions
@@ -117,7 +118,7 @@ pub async fn set_mfa(
     Origin(origin): Origin,
     Caller(p): Caller,
     Path(name): Path<String>,
-    Json(req): Json<RoleMfa>,
+    JsonBody(req): JsonBody<RoleMfa>,
 ) -> Result<StatusCode, ApiError> {
     state
         .roles

@@ -1,6 +1,7 @@
 //! The caller's two-factor authentication: enrol (QR code and secret), confirm with a first
 //! code (recovery codes shown once), regenerate recovery codes, disable.
 
+use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Origin};
 use crate::state::AppState;
@@ -60,7 +61,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
-    Json(req): Json<CodeIn>,
+    JsonBody(req): JsonBody<CodeIn>,
 ) -> Result<Json<RecoveryCodesOut>, ApiError> {
     let codes = state
         .auth
@@ -77,7 +78,7 @@ pub async fn recovery_codes(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
-    Json(req): Json<CodeIn>,
+    JsonBody(req): JsonBody<CodeIn>,
 ) -> Result<Json<RecoveryCodesOut>, ApiError> {
     let codes = state
         .auth
@@ -94,7 +95,7 @@ pub async fn disable(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
-    Json(req): Json<CodeIn>,
+    JsonBody(req): JsonBody<CodeIn>,
 ) -> Result<StatusCode, ApiError> {
     state
         .auth

@@ -92,7 +92,7 @@ pub async fn import_assets(
 }
 
 /// Exports the assets you can see as CSV.
-#[utoipa::path(get, path = "/api/v1/assets/export", responses((status = 200, content_type = "text/csv", description = "The assets")))]
+#[utoipa::path(get, path = "/api/v1/assets/export", responses((status = 200, content_type = "text/csv", description = "The assets", body = String)))]
 pub async fn export_assets(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -133,7 +133,7 @@ pub struct ExportAccounts {
 
 /// Exports the accounts you can see as CSV; secrets only when asked (permission + fresh TOTP
 /// code), audited.
-#[utoipa::path(post, path = "/api/v1/accounts/export", request_body = ExportAccounts, responses((status = 200, content_type = "text/csv", description = "The accounts"), (status = 401), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/accounts/export", request_body = ExportAccounts, responses((status = 200, content_type = "text/csv", description = "The accounts", body = String), (status = 401), (status = 403)))]
 pub async fn export_accounts(
     State(state): State<AppState>,
     Origin(origin): Origin,

@@ -1,5 +1,6 @@
 //! Users: list, create (temporary password shown once), read, edit, delete, unlock, sessions.
 
+use crate::api::json_body::JsonBody;
 use crate::api::{page_bounds, Page};
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin};
@@ -79,8 +80,10 @@ pub struct UserQuery {
     /// Part of the username or display name.
     pub q: Option<String>,
     /// Page size (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -95,7 +98,7 @@ fn parse<T>(
 }
 
 /// Users, by username.
-#[utoipa::path(get, path = "/api/v1/users", params(UserQuery), responses((status = 200, description = "A page of users"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/users", params(UserQuery), responses((status = 200, description = "A page of users", body = Page<UserOut>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -151,7 +154,7 @@ pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Json(req): Json<CreateUser>,
+    JsonBody(req): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<CreatedUserOut>), ApiError> {
     let kind = parse(req.kind.as_deref(), UserKind::parse, "type")?.unwrap_or(UserKind::Local);
     let created = state
@@ -223,7 +226,7 @@ pub async fn patch(
     Origin(origin): Origin,
     Caller(p): Caller,
     Path(id): Path<String>,
-    Json(req): Json<PatchUser>,
+    JsonBody(req): JsonBody<PatchUser>,
 ) -> Result<Json<UserOut>, ApiError> {
     let changes = UserChanges {
         display_name: req
@@ -315,7 +318,7 @@ fn current_session(p: &tumbler_core::Principal) -> Option<&SessionId> {
 }
 
 /// The caller's own sessions.
-#[utoipa::path(get, path = "/api/v1/users/me/sessions", responses((status = 200, description = "The caller's sessions")))]
+#[utoipa::path(get, path = "/api/v1/users/me/sessions", responses((status = 200, description = "The caller's sessions", body = Page<SessionOut>)))]
 pub async fn my_sessions(
     State(state): State<AppState>,
     AnyCaller(p): AnyCaller,
@@ -340,7 +343,7 @@ pub async fn end_my_session(
 }
 
 /// A user's sessions (administrators and auditors).
-#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", params(("id" = String, Path)), responses((status = 200, description = "The user's sessions"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", params(("id" = String, Path)), responses((status = 200, description = "The user's sessions", body = Page<SessionOut>), (status = 403)))]
 pub async fn user_sessions(
     State(state): State<AppState>,
     Caller(p): Caller,

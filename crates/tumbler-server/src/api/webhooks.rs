@@ -22,7 +22,7 @@ pub struct WebhookIn {
 }
 
 /// Every webhook (never a secret).
-#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, description = "The webhooks"), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, description = "The webhooks", body = Vec<tumbler_core::webhooks::WebhookView>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -31,7 +31,7 @@ pub async fn list(
 }
 
 /// Adds a webhook; the answer holds its signing secret, shown this once.
-#[utoipa::path(post, path = "/api/v1/webhooks", request_body = WebhookIn, responses((status = 201, description = "The webhook and its secret"), (status = 400), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/webhooks", request_body = WebhookIn, responses((status = 201, description = "The webhook and its secret", body = super::answers::WebhookCreated), (status = 400), (status = 403)))]
 pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,

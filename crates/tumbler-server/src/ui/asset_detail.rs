@@ -56,6 +56,8 @@ pub struct AccountLine {
     username: String,
     secret_type: String,
     privileged: bool,
+    /// Secure mode protects it: deleting needs a TOTP code.
+    protected: bool,
     status: String,
     reason: String,
     last_verified: String,
@@ -82,7 +84,10 @@ struct AssetPage {
     stored_fingerprint: String,
     presented_fingerprint: String,
     to_acknowledge: Option<String>,
+    /// Moved and awaiting acceptance (reveal permission and a TOTP code).
+    relocated: bool,
     unix_like: bool,
+    platform_is_ssh: bool,
     accounts: Vec<AccountLine>,
     can_manage: bool,
     can_operate: bool,
@@ -130,6 +135,7 @@ async fn page(
     let to_acknowledge = match key.status {
         HostKeyStatus::FingerprintConflict => key.presented.clone(),
         HostKeyStatus::Unverified => key.fingerprint.clone(),
+        HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
     render_uncached(&AssetPage {
@@ -156,11 +162,17 @@ async fn page(
         stored_fingerprint: key.fingerprint.clone().unwrap_or_else(|| "none yet".into()),
         presented_fingerprint: key.presented.clone().unwrap_or_default(),
         to_acknowledge,
+        relocated: key.status == HostKeyStatus::Relocated,
         unix_like: platform::find(&a.platform).is_some_and(|p| p.unix_like),
+        platform_is_ssh: platform::find(&a.platform)
+            .is_some_and(|p| p.protocol == platform::Protocol::Ssh),
         accounts: accounts
             .into_iter()
             .map(|c| AccountLine {
                 id: c.id.to_string(),
+                protected: c.privileged
+                    || tumbler_domain::change_secret::secure_mode_skip(&c.username, false, false)
+                        .is_some(),
                 username: c.username,
                 secret_type: c.secret_type.to_string(),
                 privileged: c.privileged,
@@ -277,9 +289,16 @@ pub async fn acknowledge(
     let inventory = state.inventory.clone();
     let target = asset.clone();
     let fingerprint = form.fingerprint.clone();
+    let totp = form.totp.clone();
     act(&state, session, &form.csrf, asset, |p| async move {
         inventory
-            .acknowledge_host_keys(&p, &[target], fingerprint.as_deref(), &origin)
+            .acknowledge_host_keys_with(
+                &p,
+                &[target],
+                fingerprint.as_deref().filter(|f| !f.is_empty()),
+                totp.as_deref(),
+                &origin,
+            )
             .await?;
         Ok(Messages {
             notice: Some("Host key acknowledged: it is now pinned and verified.".into()),
@@ -467,6 +486,7 @@ pub async fn delete_account(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let inventory = state.inventory.clone();
+    let totp = form.totp.clone().filter(|t| !t.trim().is_empty());
     account_action(
         &state,
         session,
@@ -474,7 +494,9 @@ pub async fn delete_account(
         id,
         &form.csrf,
         |p, id, origin| async move {
-            inventory.delete_account(&p, &id, &origin).await?;
+            inventory
+                .delete_account(&p, &id, totp.as_deref(), &origin)
+                .await?;
             Ok(Messages {
                 notice: Some("Account deleted.".into()),
                 ..Messages::default()

@@ -125,6 +125,7 @@ pub(crate) fn authentication_label(view: &AssetView) -> String {
         HostKeyStatus::Verified => auth.to_owned(),
         HostKeyStatus::Unverified => format!("{auth} - Unverified"),
         HostKeyStatus::FingerprintConflict => format!("{auth} - Fingerprint Conflict"),
+        HostKeyStatus::Relocated => format!("{auth} - Relocated (awaiting acceptance)"),
     }
 }
 

@@ -218,11 +218,13 @@ async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Re
         .map(|(users, _)| users)
         .unwrap_or_default();
     let v = &shown.values;
-    let example = v
-        .rules
-        .generate()
-        .map(|s| s.expose_secret().to_owned())
-        .unwrap_or_else(|e| format!("(no password fits these rules: {})", e.reason));
+    // Off the async workers: the rules are whatever the form was sent.
+    let rules = v.rules.clone();
+    let example = match tokio::task::spawn_blocking(move || rules.generate()).await {
+        Ok(Ok(s)) => s.expose_secret().to_owned(),
+        Ok(Err(e)) => format!("(no password fits these rules: {})", e.reason),
+        Err(_) => "(no example could be made)".to_owned(),
+    };
     render(&TaskForm {
         display_name: p.user.display_name.clone(),
         csrf,

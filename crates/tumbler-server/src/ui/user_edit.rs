@@ -140,6 +140,9 @@ pub async fn save(
             | UserError::UnknownRole(_)
             | UserError::UnknownDomain(_)
             | UserError::LastAdmin
+            | UserError::RoleNotHeld(_)
+            | UserError::DomainNotHeld(_)
+            | UserError::OwnGrants
             | UserError::Forbidden),
         ) => page(&state, &p, csrf, &id, Some(e.to_string())).await,
         Err(e) => {

@@ -189,6 +189,9 @@ pub async fn create(
             e @ (UserError::Invalid(_)
             | UserError::Duplicate
             | UserError::UnknownRole(_)
+            | UserError::UnknownDomain(_)
+            | UserError::RoleNotHeld(_)
+            | UserError::DomainNotHeld(_)
             | UserError::Forbidden),
         ) => {
             page(

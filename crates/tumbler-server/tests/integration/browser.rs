@@ -204,7 +204,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
     let admin = app.admin_token().await;
     let client = reqwest::Client::new();
     let res = client
-        .put(app.url("/api/v1/settings/password-policy"))
+        .patch(app.url("/api/v1/settings/password-policy"))
         .bearer_auth(&admin)
         .json(&json!({"custom_blocklist": ["Corporate-Default-Passw0rd"]}))
         .send()
@@ -310,7 +310,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
     log_in(p2).await;
 
     let res = client
-        .put(app.url("/api/v1/settings/password-policy"))
+        .patch(app.url("/api/v1/settings/password-policy"))
         .bearer_auth(&admin)
         .json(&json!({"other_sessions": "keep_until_next_login"}))
         .send()

@@ -12,6 +12,7 @@ use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
 
 /// One record (serialised as the API shows it: no secret is in it).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordRow {
     /// Id.
     pub id: RecordId,
