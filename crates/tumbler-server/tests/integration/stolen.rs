@@ -248,7 +248,7 @@ async fn a_password_only_login_of_a_totp_user_ends_nothing_and_success_is_audite
     // A session from before a password change stays until the next complete login.
     let (old_session, _) = session(&app, Some(&totp.fresh_code())).await;
     let policy = Client::new()
-        .put(app.url("/api/v1/settings/password-policy"))
+        .patch(app.url("/api/v1/settings/password-policy"))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .json(&json!({"other_sessions": "keep_until_next_login"}))
         .send()
@@ -257,7 +257,7 @@ async fn a_password_only_login_of_a_totp_user_ends_nothing_and_success_is_audite
     assert_eq!(policy.status(), 401, "Basic without the code is not enough");
     let (admin_session, csrf) = session(&app, Some(&totp.fresh_code())).await;
     let res = admin_session
-        .put(app.url("/api/v1/settings/password-policy"))
+        .patch(app.url("/api/v1/settings/password-policy"))
         .header("x-csrf-token", &csrf)
         .json(&json!({"other_sessions": "keep_until_next_login"}))
         .send()
