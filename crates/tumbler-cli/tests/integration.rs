@@ -640,7 +640,7 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
     );
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("invalid username or password"),
+        stderr(&out).contains("invalid username, password or authentication code"),
         "{}",
         stderr(&out)
     );
@@ -693,6 +693,83 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no such user"));
     server.stop();
+}
+
+#[tokio::test]
+async fn login_asks_for_a_code_when_the_account_has_totp() {
+    use tumbler_domain::totp;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let pw = activate(&server).await;
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/api/v1/users/me/tokens", server.url))
+        .basic_auth("admin", Some(&pw))
+        .json(&serde_json::json!({"name": "enrol"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let begun: serde_json::Value = http
+        .post(format!("{}/api/v1/users/me/totp", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = base32_decode(begun["secret"].as_str().unwrap());
+    let step = totp::step_of(chrono::Utc::now());
+    let res = http
+        .post(format!("{}/api/v1/users/me/totp/confirm", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"code": totp::code_at(&secret, step)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let home = dir.path().join("home");
+    let cli = |args: &[&str], input: &str| client(&home, &server.url, args, input);
+    // Without a code (an empty line) the login fails with the server's one answer.
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{pw}\n\n"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("invalid username, password or authentication code"),
+        "{}",
+        stderr(&out)
+    );
+    // The next step's code (the confirmation used this one) logs in.
+    let out = cli(
+        &["login", "--username", "admin", "--password-stdin"],
+        &format!("{pw}\n{}\n", totp::code_at(&secret, step + 1)),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli(&["user", "list"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    server.stop();
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in s.bytes() {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((value >> bits) & 0xff) as u8);
+        }
+    }
+    out
 }
 
 /// Activates the admin of a fresh server and returns the new password.
@@ -1585,8 +1662,14 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
     assert_eq!(
         resets,
         [
-            ("host".to_owned(), "second factor kept".to_owned()),
-            ("host".to_owned(), "second factor reset".to_owned())
+            (
+                "host".to_owned(),
+                "tokens_revoked=0 certificates_removed=0; second factor kept".to_owned()
+            ),
+            (
+                "host".to_owned(),
+                "tokens_revoked=0 certificates_removed=0; second factor reset".to_owned()
+            )
         ]
     );
     let totp: i64 =

@@ -1,7 +1,9 @@
-//! X.509 client certificates for certificate-based login: a user registers a certificate's
-//! PEM (public data); it is shown with its subject and expiry and matched by its SHA-256.
+//! X.509 client certificates for certificate-based login: a user registers the certificate
+//! presented on the current TLS connection (which proves the private key is held, and which
+//! the TLS layer has verified against the configured client CA), after proving again who they
+//! are; it is shown with its subject and expiry and matched by its SHA-256.
 
-use crate::{event, Principal, RequestOrigin};
+use crate::{event, AuthError, AuthService, Principal, Reauthentication, RequestOrigin};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tumbler_domain::audit::Outcome;
@@ -24,6 +26,12 @@ pub enum CertificateError {
     /// No such certificate.
     #[error("no such certificate")]
     NotFound,
+    /// The connection presented no client certificate, or another one than the text given.
+    #[error("connect with the certificate you want to register: only the client certificate presented on this TLS connection (verified against the configured client CA) can be registered")]
+    NotPresented,
+    /// Re-authentication failed or is missing.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
@@ -37,6 +45,8 @@ impl CertificateError {
             Self::Expired => "certificate_expired",
             Self::Duplicate => "certificate_exists",
             Self::NotFound => "certificate_not_found",
+            Self::NotPresented => "certificate_not_presented",
+            Self::Auth(e) => e.code(),
             Self::Store(_) => "internal_error",
         }
     }
@@ -49,7 +59,7 @@ struct Parsed {
     not_after: i64,
 }
 
-fn parse(pem: &str) -> Result<Parsed, CertificateError> {
+fn parse(pem: &str) -> Result<Vec<u8>, CertificateError> {
     let (rest, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes())
         .map_err(|_| CertificateError::Invalid("no PEM block"))?;
     if !rest.iter().all(u8::is_ascii_whitespace) {
@@ -60,14 +70,29 @@ fn parse(pem: &str) -> Result<Parsed, CertificateError> {
             "the PEM block is not a CERTIFICATE (never upload a private key)",
         ));
     }
-    let cert = block
-        .parse_x509()
+    Ok(block.contents)
+}
+
+fn facts(der: &[u8]) -> Result<Parsed, CertificateError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|_| CertificateError::Invalid("the certificate does not parse"))?;
     Ok(Parsed {
-        fingerprint: hex::encode(Sha256::digest(&block.contents)),
+        fingerprint: hex::encode(Sha256::digest(der)),
         subject: cert.subject().to_string(),
         not_after: cert.validity().not_after.timestamp().saturating_mul(1000),
     })
+}
+
+fn to_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----");
+    out
 }
 
 /// Registering and listing one's certificates.
@@ -91,26 +116,41 @@ impl CertificateService {
         Ok(self.store.certificates_of(&principal.user.id).await?)
     }
 
-    /// Registers a certificate for the caller.
+    /// Registers, for the caller, the client certificate `presented` on the request's TLS
+    /// connection (already verified against the configured client CA by the TLS layer, and
+    /// proof that the caller holds its private key). `pem`, when given, must be that same
+    /// certificate. The caller first proves again who they are (current password or a fresh
+    /// code, counted like a login).
     pub async fn register(
         &self,
+        auth: &AuthService,
         principal: &Principal,
-        pem: &str,
+        presented: Option<&[u8]>,
+        pem: Option<&str>,
+        proof: Reauthentication,
         origin: &RequestOrigin,
     ) -> Result<CertificateRow, CertificateError> {
-        let parsed = parse(pem)?;
+        let der = presented.ok_or(CertificateError::NotPresented)?;
+        if let Some(pem) = pem.filter(|p| !p.trim().is_empty()) {
+            if parse(pem)? != der {
+                return Err(CertificateError::NotPresented);
+            }
+        }
+        let parsed = facts(der)?;
         let now = self.clock.now();
         let not_after = from_millis(parsed.not_after);
         if not_after <= now {
             return Err(CertificateError::Expired);
         }
+        auth.reauthenticate(principal, proof, "user.certificate.register", origin)
+            .await?;
         let row = CertificateRow {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: principal.user.id.clone(),
             fingerprint: parsed.fingerprint,
             subject: parsed.subject,
             not_after,
-            pem: pem.trim().to_owned(),
+            pem: to_pem(der),
             created_at: now,
         };
         let mut tx = self.store.begin().await?;
@@ -218,8 +258,10 @@ mod fuzz {
         ) {
             let b64 = base64::engine::general_purpose::STANDARD.encode(&body);
             let pem = format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----{trailer}");
-            if let Ok(parsed) = parse(&pem) {
-                prop_assert!(!parsed.fingerprint.is_empty());
+            if let Ok(der) = parse(&pem) {
+                if let Ok(parsed) = crate::certificates::facts(&der) {
+                    prop_assert!(!parsed.fingerprint.is_empty());
+                }
             }
         }
     }

@@ -249,11 +249,12 @@ impl DomainService {
         Ok(())
     }
 
-    /// Chooses the session's active domain (one the caller belongs to).
+    /// Chooses the session's active domain (one the caller belongs to); a change is audited.
     pub async fn choose_active(
         &self,
         principal: &Principal,
         name: &str,
+        origin: &RequestOrigin,
     ) -> Result<(), DomainError> {
         let crate::AuthMethod::Session { id: session, .. } = &principal.method else {
             return Err(DomainError::NoSession);
@@ -265,6 +266,27 @@ impl DomainService {
             .ok_or_else(|| DomainError::NotAssigned(name.to_owned()))?;
         let mut tx = self.store.begin().await?;
         tx.set_session_domain(session, &domain.id).await?;
+        let previous = principal
+            .active_domain
+            .as_ref()
+            .and_then(|id| mine.iter().find(|d| &d.id == id))
+            .map_or("", |d| d.name.as_str());
+        if principal.active_domain.as_ref() == Some(&domain.id) {
+            tx.commit().await?;
+            return Ok(());
+        }
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.active_domain",
+                ("session", session.as_str()),
+                Outcome::Success,
+                origin,
+                format!("from={previous} to={}", domain.name),
+            ),
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -12,8 +12,22 @@ use sha2::{Digest, Sha256};
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1w7fSxxhK4q2cBd3J3c6nqLd0W2Dq6PmjHzyiHc1n0E";
 
+/// Argon2 hashes that may run at once: each takes about 19 MiB and a core for a while, so
+/// hundreds of parallel logins queue here instead of taking the server's memory.
+fn hash_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(max_parallel_hashes()))
+}
+
+/// The most Argon2 hashes computed at once.
+fn max_parallel_hashes() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    cores.clamp(2, 16)
+}
+
 /// Hashes a password with Argon2id on a blocking thread.
 pub(crate) async fn hash_password(password: SecretString) -> Result<String, String> {
+    let _permit = hash_permits().acquire().await.map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -30,6 +44,9 @@ pub(crate) async fn hash_password(password: SecretString) -> Result<String, Stri
 pub(crate) async fn verify_password(password: SecretString, stored: Option<String>) -> bool {
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let Ok(_permit) = hash_permits().acquire().await else {
+        return false;
+    };
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
             .map(|parsed| {

@@ -21,7 +21,10 @@ pub mod vault;
 pub mod webhooks;
 
 pub use audit::{AuditError, AuditService, ChainReport};
-pub use auth::{AuthError, AuthMethod, AuthService, AuthSettings, Principal};
+pub use auth::{
+    AuthError, AuthMethod, AuthService, AuthSettings, Principal, Reauthentication,
+    MAX_USERNAME_CHARS,
+};
 pub use certificates::{CertificateError, CertificateService};
 pub use change_secret::{ChangeSecretError, ChangeSecretService, EngineSettings};
 pub use device_keys::{DeviceKeyError, DeviceKeyService};

@@ -119,7 +119,9 @@ impl From<AuthError> for ApiError {
             | AuthError::TemporaryPasswordExpired
             | AuthError::MfaEnrolmentRequired
             | AuthError::MfaNotEnrolled
-            | AuthError::OwnPasswordReset => StatusCode::FORBIDDEN,
+            | AuthError::OwnPasswordReset
+            | AuthError::AccountLocked
+            | AuthError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             AuthError::TotpRequired | AuthError::InvalidTotp => StatusCode::UNAUTHORIZED,
             AuthError::TotpAlreadyEnabled | AuthError::NoTotpEnrolment => StatusCode::CONFLICT,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -226,11 +228,17 @@ impl From<PolicyError> for ApiError {
 
 impl From<CertificateError> for ApiError {
     fn from(e: CertificateError) -> Self {
+        let e = match e {
+            CertificateError::Auth(inner) => return Self::from(inner),
+            other => other,
+        };
         let status = match &e {
-            CertificateError::Invalid(_) | CertificateError::Expired => StatusCode::BAD_REQUEST,
+            CertificateError::Invalid(_)
+            | CertificateError::Expired
+            | CertificateError::NotPresented => StatusCode::BAD_REQUEST,
             CertificateError::Duplicate => StatusCode::CONFLICT,
             CertificateError::NotFound => StatusCode::NOT_FOUND,
-            CertificateError::Store(_) => return Self::internal(&e),
+            CertificateError::Store(_) | CertificateError::Auth(_) => return Self::internal(&e),
         };
         Self::new(status, e.code(), e.to_string())
     }

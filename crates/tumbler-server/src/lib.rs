@@ -10,6 +10,7 @@ mod serve;
 mod session_cookie;
 mod startup;
 pub mod state;
+pub mod streams;
 mod ui;
 
 pub use config::Config;

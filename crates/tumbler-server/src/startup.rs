@@ -119,6 +119,7 @@ impl Services {
             store: self.store.clone(),
             metrics: Arc::new(Metrics::default()),
             tls,
+            streams: Arc::default(),
         }
     }
 }

@@ -44,4 +44,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether the server speaks HTTPS (cookies get `Secure`).
     pub tls: bool,
+    /// Open log streams per user.
+    pub streams: Arc<crate::streams::StreamSlots>,
 }

@@ -133,4 +133,21 @@ impl Tx {
         .map_err(StoreError::query)?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Revokes every live token of `user_id` (a password change or reset); returns how many.
+    pub async fn revoke_user_api_tokens(
+        &mut self,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(user_id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected())
+    }
 }

@@ -105,4 +105,14 @@ impl Tx {
             .map_err(StoreError::query)?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Removes every certificate of a user (a password change or reset); returns how many.
+    pub async fn delete_user_certificates(&mut self, user_id: &UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM user_certificates WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(done.rows_affected())
+    }
 }

@@ -315,6 +315,75 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Reserves one login attempt for the account before its password or code is checked:
+    /// counts it as a failure at once, in one statement, unless the account is locked or the
+    /// failures (finished and in flight) already reach `max`. An expired lock starts the count
+    /// again. Returns whether the attempt may go on.
+    pub async fn reserve_login_attempt(
+        &mut self,
+        id: &UserId,
+        max: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET \
+               failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END, \
+               locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL ELSE locked_until END, \
+               updated_at = $2 \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+               AND (failed_logins < $3 OR (locked_until IS NOT NULL AND locked_until <= $2))",
+        )
+        .bind(id.as_str())
+        .bind(to_millis(now))
+        .bind(max)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A reserved attempt failed: it stays counted, and when the count reaches `max` the
+    /// account locks until `lock_until` (the count starts again). Returns whether it locked.
+    pub async fn fail_login_attempt(
+        &mut self,
+        id: &UserId,
+        max: i64,
+        lock_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = $2, updated_at = $3 \
+             WHERE id = $1 AND failed_logins >= $4 AND (locked_until IS NULL OR locked_until <= $3)",
+        )
+        .bind(id.as_str())
+        .bind(to_millis(lock_until))
+        .bind(to_millis(now))
+        .bind(max)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A reserved attempt succeeded without ending the failure count (HTTP Basic, a first
+    /// factor): the reservation is taken back.
+    pub async fn release_login_attempt(
+        &mut self,
+        id: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END, \
+             updated_at = $2 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(to_millis(now))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(())
+    }
+
     /// Records the outcome of a login: the failure count and lockout to store.
     pub async fn set_login_failures(
         &mut self,

@@ -112,17 +112,16 @@ pub async fn login(
     };
     let mut res = create(None).await.map_err(other)?;
     if res.status() == 401 {
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if body["error"]["code"] != "totp_required" {
-            return Err(other(
-                body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("login failed")
-                    .to_owned(),
-            ));
+        // The server answers a missing code like a wrong password (it does not tell which
+        // factor failed): ask for a code, and try again only if one is given.
+        let code = read_secret(
+            "Authentication code (leave empty if you use no authenticator app): ",
+            password_stdin,
+        )?;
+        if code.expose_secret().trim().is_empty() {
+            return Err(failure(res).await);
         }
-        let code = read_secret("Authentication code: ", password_stdin)?;
-        res = create(Some(code.expose_secret().to_owned()))
+        res = create(Some(code.expose_secret().trim().to_owned()))
             .await
             .map_err(other)?;
     }

@@ -1,9 +1,11 @@
 //! Logging in (password, session, token, Basic) and out. Failures count towards the account's
 //! lockout and the source address's throttle; every attempt is audited.
 
+use super::attempts::{capped_username, AccountSlot};
 use super::{AuthError, AuthMethod, AuthService, LoginSuccess, Principal, TOKEN_PREFIX};
 use crate::hashing::{random_token, token_hash, verify_password};
 use crate::policy::load_policy;
+use crate::throttle::Reservation;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_domain::audit::Outcome;
@@ -12,6 +14,15 @@ use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_policy::PasswordOwner;
 use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_store::{NewSession, SessionRow};
+
+/// A username and password that checked out, the login not yet complete.
+struct PasswordChecked {
+    user: User,
+    /// Why the password must now be changed, if it must.
+    expired: Option<&'static str>,
+    /// The attempt's reservation against the source's throttle.
+    source: Reservation,
+}
 
 impl AuthService {
     /// Why a local user's correct password must now be changed, if it must: it no longer meets
@@ -93,66 +104,57 @@ impl AuthService {
         Ok(())
     }
 
-    /// Checks a username and password. Unknown users cost the same hash check as known ones
-    /// and get the same answer; failures lock the account after too many and throttle the
-    /// source address.
+    /// Checks a username and password. The attempt is reserved against the source's throttle
+    /// and the account's lockout before the password is hashed (so parallel attempts cannot
+    /// outrun either); unknown users cost the same hash check as known ones and get the same
+    /// answer. Usernames longer than any user can have are cut before anything else. Nothing
+    /// is written on success yet: [`AuthService::finish_password_login`] does that once every
+    /// factor has passed.
     async fn check_password(
         &self,
         username: &str,
         password: SecretString,
         origin: &RequestOrigin,
         action: &str,
-    ) -> Result<User, AuthError> {
+    ) -> Result<PasswordChecked, AuthError> {
+        let (username, cut) = capped_username(username);
         let now = self.clock.now();
-        let policy = load_policy(&self.store).await?;
-        if let Err(until) = self.throttle.check(&origin.source, now) {
-            self.audit_refusal(username, action, "", origin, "rate_limited")
-                .await?;
-            return Err(AuthError::RateLimited {
-                retry_after_secs: (until - now).num_seconds().max(1),
-            });
-        }
-        let row = self.store.user_by_username(username).await?;
-        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
-        let password_ok = verify_password(password.clone(), stored).await;
+        let source = self.reserve_source(username, action, origin).await?;
+        let row = if cut {
+            None
+        } else {
+            self.store.user_by_username(username).await?
+        };
         let Some(row) = row else {
-            self.throttle.record_failure(&origin.source, now);
-            self.audit_refusal(username, action, "", origin, "unknown_user")
+            if !cut {
+                verify_password(password, None).await;
+            }
+            let reason = if cut {
+                "unknown_user (name cut to 64 characters)"
+            } else {
+                "unknown_user"
+            };
+            self.audit_refusal(username, action, "", origin, reason)
                 .await?;
             return Err(AuthError::InvalidCredentials);
         };
-        let refusal = if row.locked_until.is_some_and(|until| until > now) {
-            Some("locked_out")
-        } else if row.user.status != UserStatus::Enabled {
-            Some("disabled")
-        } else if !password_ok {
-            Some("wrong_password")
-        } else {
-            None
-        };
-        let mut tx = self.store.begin().await?;
         let user_id = row.user.id.clone();
-        let object = ("user", user_id.as_str());
-        if let Some(reason) = refusal {
-            self.throttle.record_failure(&origin.source, now);
-            if reason == "wrong_password" {
-                let failures = row.failed_logins + 1;
-                let lock = (failures >= i64::from(policy.max_failed_logins))
-                    .then(|| now + policy.lockout());
-                tx.set_login_failures(
-                    &row.user.id,
-                    if lock.is_some() { 0 } else { failures },
-                    lock,
-                    now,
-                )
+        if let AccountSlot::Locked = self.reserve_account(&user_id).await? {
+            self.audit_refusal(username, action, user_id.as_str(), origin, "locked_out")
                 .await?;
-            }
-            tx.append_audit(
-                &event(username, action, object, Outcome::Failure, origin, reason),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        let password_ok = verify_password(password.clone(), row.password_hash.clone()).await;
+        if row.user.status != UserStatus::Enabled {
+            self.release_account(&user_id).await?;
+            self.audit_refusal(username, action, user_id.as_str(), origin, "disabled")
+                .await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        if !password_ok {
+            self.fail_account(&user_id).await?;
+            self.audit_refusal(username, action, user_id.as_str(), origin, "wrong_password")
+                .await?;
             return Err(AuthError::InvalidCredentials);
         }
         if row
@@ -160,37 +162,59 @@ impl AuthService {
             .temp_password_expires_at
             .is_some_and(|at| at <= now)
         {
-            tx.append_audit(
-                &event(
-                    username,
-                    action,
-                    object,
-                    Outcome::Failure,
-                    origin,
-                    "temporary_password_expired",
-                ),
-                now,
+            self.release_account(&user_id).await?;
+            self.audit_refusal(
+                username,
+                action,
+                user_id.as_str(),
+                origin,
+                "temporary_password_expired",
             )
             .await?;
-            tx.commit().await?;
             return Err(AuthError::TemporaryPasswordExpired);
         }
-        // An interactive login clears the failure count (after the second factor, for users with
-        // TOTP); HTTP Basic (one request) does not, so wrong current passwords given with it
-        // still add up to a lockout.
-        if action == "auth.login"
-            && !row.user.mfa_enabled
-            && (row.failed_logins != 0 || row.locked_until.is_some())
-        {
-            tx.set_login_failures(&row.user.id, 0, None, now).await?;
+        let expired = self
+            .password_no_longer_valid(&row.user, &password, now)
+            .await?;
+        Ok(PasswordChecked {
+            user: row.user,
+            expired,
+            source,
+        })
+    }
+
+    /// Completes a login whose every factor passed: gives back the attempt's reservations
+    /// (an interactive login ends the failure count; HTTP Basic, one request, does not, so
+    /// wrong current passwords given with it still add up), asks for a password change when
+    /// the password no longer meets the policy or has expired, ends sessions from before the
+    /// last password change (interactive logins only) and audits the success.
+    async fn finish_password_login(
+        &self,
+        checked: PasswordChecked,
+        action: &str,
+        detail: &str,
+        origin: &RequestOrigin,
+    ) -> Result<User, AuthError> {
+        let PasswordChecked {
+            mut user,
+            expired,
+            source,
+        } = checked;
+        self.release_source(source);
+        let now = self.clock.now();
+        let interactive = action == "auth.login";
+        let mut tx = self.store.begin().await?;
+        if interactive {
+            tx.set_login_failures(&user.id, 0, None, now).await?;
+        } else {
+            tx.release_login_attempt(&user.id, now).await?;
         }
-        let mut user = row.user;
-        if let Some(reason) = self.password_no_longer_valid(&user, &password, now).await? {
+        if let Some(reason) = expired {
             // A tightened policy or an expired password: change it before anything else.
             tx.require_password_change(&user.id).await?;
             tx.append_audit(
                 &event(
-                    username,
+                    &user.username,
                     "user.password.expire",
                     ("user", user.id.as_str()),
                     Outcome::Success,
@@ -202,12 +226,19 @@ impl AuthService {
             .await?;
             user.must_change_password = true;
         }
-        if let (Some(changed), "auth.login") = (user.password_changed_at, action) {
+        if let (Some(changed), true) = (user.password_changed_at, interactive) {
             // Sessions from before the last password change end at this login.
             tx.delete_sessions_created_before(&user.id, changed).await?;
         }
         tx.append_audit(
-            &event(username, action, object, Outcome::Success, origin, ""),
+            &event(
+                &user.username,
+                action,
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                detail,
+            ),
             now,
         )
         .await?;
@@ -224,31 +255,42 @@ impl AuthService {
         totp: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<LoginSuccess, AuthError> {
-        let user = self
+        let checked = self
             .check_password(username, password, origin, "auth.login")
             .await?;
-        if user.mfa_enabled {
-            match totp.filter(|c| !c.trim().is_empty()) {
-                None => return Err(AuthError::TotpRequired),
+        if checked.user.mfa_enabled {
+            // The answer to a wrong or missing code is the answer to a wrong password, so a
+            // guess of the password alone learns nothing; the attempt stays counted.
+            let code = totp.filter(|c| !c.trim().is_empty());
+            let accepted = match code {
                 Some(code) => {
-                    if let Err(e) = self
-                        .verify_second_factor(&user, code, origin, "auth.login.totp")
-                        .await
-                    {
-                        if matches!(e, AuthError::InvalidTotp) {
-                            // Wrong codes count towards the account's lockout like wrong passwords.
-                            self.count_login_failure(&user).await?;
-                        }
-                        return Err(e);
-                    }
-                    // Both factors passed: the failure count starts again.
-                    let mut tx = self.store.begin().await?;
-                    tx.set_login_failures(&user.id, 0, None, self.clock.now())
-                        .await?;
-                    tx.commit().await?;
+                    self.second_factor_matches(&checked.user, code, origin, "auth.login")
+                        .await?
                 }
+                None => false,
+            };
+            if !accepted {
+                let user = &checked.user;
+                self.fail_account(&user.id).await?;
+                let reason = if code.is_some() {
+                    "invalid_totp"
+                } else {
+                    "totp_missing"
+                };
+                self.audit_refusal(
+                    &user.username,
+                    "auth.login",
+                    user.id.as_str(),
+                    origin,
+                    reason,
+                )
+                .await?;
+                return Err(AuthError::InvalidCredentials);
             }
         }
+        let user = self
+            .finish_password_login(checked, "auth.login", "", origin)
+            .await?;
         let now = self.clock.now();
         let policy = load_policy(&self.store).await?;
         let cookie_secret = SecretString::from(random_token(32));
@@ -313,8 +355,16 @@ impl AuthService {
         password: SecretString,
         origin: &RequestOrigin,
     ) -> Result<Principal, AuthError> {
-        let user = self
+        let checked = self
             .check_password(username, password, origin, "auth.basic")
+            .await?;
+        let detail = if checked.user.mfa_enabled {
+            "second factor not yet given"
+        } else {
+            ""
+        };
+        let user = self
+            .finish_password_login(checked, "auth.basic", detail, origin)
             .await?;
         self.principal(user, AuthMethod::Basic).await
     }
@@ -379,34 +429,16 @@ impl AuthService {
         self.principal(user, AuthMethod::Token(record.id)).await
     }
 
-    /// Adds one failed login to `user`, locking the account when the policy's limit is reached.
-    async fn count_login_failure(&self, user: &User) -> Result<(), AuthError> {
-        let policy = load_policy(&self.store).await?;
-        let now = self.clock.now();
-        let row = self
-            .store
-            .user_by_id(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        let failures = row.failed_logins + 1;
-        let lock =
-            (failures >= i64::from(policy.max_failed_logins)).then(|| now + policy.lockout());
-        let mut tx = self.store.begin().await?;
-        tx.set_login_failures(
-            &user.id,
-            if lock.is_some() { 0 } else { failures },
-            lock,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The caller behind a TLS client certificate (already verified against the configured CA
     /// by the TLS layer), if it is registered to an enabled user and still valid.
-    pub async fn authenticate_certificate(&self, der: &[u8]) -> Result<Principal, AuthError> {
+    /// Every attempt passes the source address's throttle; one that fails stays counted.
+    pub async fn authenticate_certificate(
+        &self,
+        der: &[u8],
+        origin: &RequestOrigin,
+    ) -> Result<Principal, AuthError> {
         use sha2::{Digest, Sha256};
+        let source = self.reserve_source("", "auth.certificate", origin).await?;
         let fingerprint = hex::encode(Sha256::digest(der));
         let cert = self
             .store
@@ -417,7 +449,43 @@ impl AuthService {
             return Err(AuthError::Unauthenticated);
         }
         let user = self.enabled_user(&cert.user_id).await?;
+        self.release_source(source);
         self.principal(user, AuthMethod::Certificate).await
+    }
+
+    /// Whether `principal` would still be authenticated now, for answers that outlive their
+    /// request (the execution log stream): the user is enabled and has not changed the
+    /// password since, and the session (not ended or expired), token (not revoked or expired)
+    /// or certificate (still registered) still stands.
+    pub async fn still_authenticated(&self, principal: &Principal) -> Result<bool, AuthError> {
+        let now = self.clock.now();
+        let user = &principal.user;
+        let Some(row) = self.store.user_by_id(&user.id).await? else {
+            return Ok(false);
+        };
+        if row.user.status != UserStatus::Enabled
+            || row.user.password_changed_at != user.password_changed_at
+        {
+            return Ok(false);
+        }
+        Ok(match &principal.method {
+            AuthMethod::Session { id, .. } => self
+                .store
+                .sessions_of(&user.id)
+                .await?
+                .iter()
+                .any(|s| &s.id == id && now < s.expires_at),
+            AuthMethod::Token(id) => self.store.api_tokens_of(&user.id).await?.iter().any(|t| {
+                &t.id == id && t.revoked_at.is_none() && t.expires_at.is_none_or(|at| now < at)
+            }),
+            AuthMethod::Basic => true,
+            AuthMethod::Certificate => self
+                .store
+                .certificates_of(&user.id)
+                .await?
+                .iter()
+                .any(|c| now < c.not_after),
+        })
     }
 
     /// Ends the caller's session (a no-op for other methods).

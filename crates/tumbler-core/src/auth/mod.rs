@@ -1,12 +1,16 @@
 //! Console users' authentication: login and sessions, API tokens, HTTP Basic, changing one's
 //! own password, the first administrator and host-side password resets.
 
+mod attempts;
 mod login;
 mod password;
+mod reauth;
 mod reset;
 mod tokens;
 mod totp;
 
+pub use attempts::MAX_USERNAME_CHARS;
+pub use reauth::Reauthentication;
 pub use totp::TotpEnrolment;
 
 use crate::throttle::SourceThrottle;
@@ -52,9 +56,17 @@ impl Default for AuthSettings {
 /// Why authentication or an account action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Unknown user, wrong password, disabled or locked account: one answer for all.
-    #[error("invalid username or password")]
+    /// Unknown user, wrong password, wrong or missing second factor, disabled or locked
+    /// account: one answer for all, so a guess learns nothing about which factor was wrong.
+    #[error("invalid username, password or authentication code")]
     InvalidCredentials,
+    /// Too many failed attempts: the account is locked for a while (answered only to a caller
+    /// who is signed in already; a login gets [`AuthError::InvalidCredentials`]).
+    #[error("too many failed attempts: your account is locked for a while")]
+    AccountLocked,
+    /// Adding a credential needs the current password or a fresh authentication code.
+    #[error("confirm with your current password (current_password) or a fresh authentication code (totp)")]
+    ReauthenticationRequired,
     /// No valid session or token was presented, or it has expired.
     #[error("authentication required")]
     Unauthenticated,
@@ -136,6 +148,8 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountLocked => "account_locked",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::Unauthenticated => "unauthenticated",
             Self::PasswordChangeRequired => "password_change_required",
             Self::BasicAuthRequired => "basic_auth_required",
@@ -248,6 +262,10 @@ impl Principal {
     pub fn require_active(&self) -> Result<(), AuthError> {
         if self.user.must_change_password {
             Err(AuthError::PasswordChangeRequired)
+        } else if !self.mfa_verified && self.method == AuthMethod::Basic {
+            // The password was right but the code is missing: answered like a wrong password,
+            // so HTTP Basic cannot be used to test passwords of users with TOTP.
+            Err(AuthError::InvalidCredentials)
         } else if !self.mfa_verified {
             Err(AuthError::TotpRequired)
         } else if self.mfa_enrolment_required {

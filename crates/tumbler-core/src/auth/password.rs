@@ -63,10 +63,11 @@ impl AuthService {
         Ok(Some(password))
     }
 
-    /// Changes the caller's own local password. The current password must be right (wrong
-    /// attempts count towards lockout); the new one must meet the policy and not be one of the
+    /// Changes the caller's own local password. The current password must be right, checked
+    /// like a login (throttle and lockout first; wrong attempts count towards both); the new one must meet the policy and not be one of the
     /// last `history` passwords. The session used ends (the user logs in again); other sessions
-    /// end now or at the user's next login, as the policy says.
+    /// end now or at the user's next login, as the policy says. API tokens are revoked and
+    /// client certificates removed.
     pub async fn change_own_password(
         &self,
         principal: &Principal,
@@ -90,34 +91,9 @@ impl AuthService {
         let policy = load_policy(&self.store).await?;
         let now = self.clock.now();
         let object = ("user", user.id.as_str());
-        if !verify_password(current.clone(), Some(stored.clone())).await {
-            self.throttle.record_failure(&origin.source, now);
-            let failures = row.failed_logins + 1;
-            let lock =
-                (failures >= i64::from(policy.max_failed_logins)).then(|| now + policy.lockout());
-            let mut tx = self.store.begin().await?;
-            tx.set_login_failures(
-                &user.id,
-                if lock.is_some() { 0 } else { failures },
-                lock,
-                now,
-            )
+        // Counted like a login: a stolen session cannot guess the password without limit.
+        self.check_current_password(principal, current.clone(), "user.password.change", origin)
             .await?;
-            tx.append_audit(
-                &event(
-                    &user.username,
-                    "user.password.change",
-                    object,
-                    Outcome::Failure,
-                    origin,
-                    "wrong_current_password",
-                ),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(AuthError::WrongCurrentPassword);
-        }
         let owner = PasswordOwner {
             username: &user.username,
             display_name: &user.display_name,
@@ -184,7 +160,13 @@ impl AuthService {
                 _ => 0,
             },
         };
-        let detail = format!("sessions_ended={ended}");
+        // API tokens and certificates end with the password: whoever knew the old one (or held
+        // a stolen session) may have added them.
+        let tokens = tx.revoke_user_api_tokens(&user.id, now).await?;
+        let certificates = tx.delete_user_certificates(&user.id).await?;
+        let detail = format!(
+            "sessions_ended={ended} tokens_revoked={tokens} certificates_removed={certificates}"
+        );
         tx.append_audit(
             &event(
                 &user.username,

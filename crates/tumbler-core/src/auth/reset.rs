@@ -103,6 +103,9 @@ impl AuthService {
         )
         .await?;
         tx.delete_user_sessions(&row.user.id).await?;
+        // Whoever knew the old password may have added credentials: they end with it.
+        let tokens = tx.revoke_user_api_tokens(&row.user.id, now).await?;
+        let certificates = tx.delete_user_certificates(&row.user.id).await?;
         let totp_was_on = totp.is_some_and(|t| t.state != TotpState::None);
         if reset_totp {
             if let Some(t) = totp {
@@ -111,12 +114,14 @@ impl AuthService {
             }
             tx.replace_recovery_codes(&row.user.id, &[]).await?;
         }
-        let detail = match (reset_totp, totp_was_on) {
-            (true, true) => "second factor reset",
-            (true, false) => "second factor reset (none was enrolled)",
-            (false, true) => "second factor kept",
+        let second_factor = match (reset_totp, totp_was_on) {
+            (true, true) => "; second factor reset",
+            (true, false) => "; second factor reset (none was enrolled)",
+            (false, true) => "; second factor kept",
             (false, false) => "",
         };
+        let detail =
+            format!("tokens_revoked={tokens} certificates_removed={certificates}{second_factor}");
         tx.append_audit(
             &event(
                 actor,

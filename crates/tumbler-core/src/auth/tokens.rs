@@ -1,6 +1,6 @@
 //! API tokens: created and shown once, stored hashed, listed, revoked.
 
-use super::{AuthError, AuthService, NewToken, Principal, TOKEN_PREFIX};
+use super::{AuthError, AuthService, NewToken, Principal, Reauthentication, TOKEN_PREFIX};
 use crate::hashing::{random_token, token_hash};
 use crate::{event, RequestOrigin};
 use chrono::{DateTime, Utc};
@@ -10,15 +10,20 @@ use tumbler_domain::ids::TokenId;
 use tumbler_store::{ApiTokenRow, NewApiToken};
 
 impl AuthService {
-    /// Creates an API token for the caller; the token is returned once.
+    /// Creates an API token for the caller; the token is returned once. The caller proves
+    /// again who they are first (see [`AuthService::reauthenticate`]): a stolen session or
+    /// token cannot mint lasting credentials by itself.
     pub async fn create_token(
         &self,
         principal: &Principal,
         name: &str,
         expires_at: Option<DateTime<Utc>>,
+        proof: Reauthentication,
         origin: &RequestOrigin,
     ) -> Result<NewToken, AuthError> {
-        principal.require_active()?;
+        if principal.mfa_verified {
+            principal.require_active()?;
+        }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(AuthError::Invalid(
@@ -31,6 +36,11 @@ impl AuthService {
                 "expires_at must be in the future".to_owned(),
             ));
         }
+        self.reauthenticate(principal, proof, "token.create", origin)
+            .await?;
+        let mut verified = principal.clone();
+        verified.mfa_verified = true;
+        verified.require_active()?;
         let token = SecretString::from(format!("{TOKEN_PREFIX}{}", random_token(32)));
         let record = ApiTokenRow {
             id: TokenId::generate(),

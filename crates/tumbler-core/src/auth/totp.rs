@@ -179,7 +179,9 @@ impl AuthService {
     }
 
     /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
-    /// code (which is then used up). Failures are audited and count towards the throttle.
+    /// code (which is then used up). The check is counted like a login attempt: refused
+    /// before it runs when the account is locked or the source throttled, and a wrong code
+    /// counts towards both; failures are audited.
     pub async fn verify_second_factor(
         &self,
         user: &User,
@@ -187,56 +189,20 @@ impl AuthService {
         origin: &RequestOrigin,
         action: &str,
     ) -> Result<(), AuthError> {
-        let row = self
-            .store
-            .totp(&user.id)
+        let source = self
+            .begin_checked_attempt(
+                &user.username,
+                &user.id,
+                action,
+                origin,
+                AuthError::AccountLocked,
+            )
+            .await?;
+        if !self
+            .second_factor_matches(user, code, origin, action)
             .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        if row.state != TotpState::Enabled {
-            return Err(AuthError::MfaNotEnrolled);
-        }
-        let now = self.clock.now();
-        let digits_only = code.trim().bytes().all(|b| b.is_ascii_digit());
-        let accepted = if digits_only {
-            let secret = self
-                .vault
-                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
-                .await?;
-            match totp::verify(&secret, code, now, row.last_step) {
-                Some(step) => {
-                    let mut tx = self.store.begin().await?;
-                    let claimed = tx.claim_totp_step(&user.id, step).await?;
-                    tx.commit().await?;
-                    claimed
-                }
-                None => false,
-            }
-        } else {
-            let stored = self.matching_recovery_code(user, code).await?;
-            let mut tx = self.store.begin().await?;
-            let used = match &stored {
-                Some(stored) => tx.use_recovery_code(&user.id, stored, now).await?,
-                None => false,
-            };
-            if used {
-                tx.append_audit(
-                    &event(
-                        &user.username,
-                        "user.recovery_code.use",
-                        ("user", user.id.as_str()),
-                        Outcome::Success,
-                        origin,
-                        action,
-                    ),
-                    now,
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            used
-        };
-        if !accepted {
-            self.throttle.record_failure(&origin.source, now);
+        {
+            self.fail_account(&user.id).await?;
             self.audit(
                 &user.username,
                 action,
@@ -248,6 +214,8 @@ impl AuthService {
             .await?;
             return Err(AuthError::InvalidTotp);
         }
+        self.release_source(source);
+        self.release_account(&user.id).await?;
         Ok(())
     }
 
@@ -284,6 +252,64 @@ impl AuthService {
         } else {
             None
         })
+    }
+
+    /// Whether `code` is a second factor of `user` (claiming it: a code works once). Counts
+    /// and audits nothing: callers hold a reservation for the attempt.
+    pub(super) async fn second_factor_matches(
+        &self,
+        user: &User,
+        code: &str,
+        origin: &RequestOrigin,
+        action: &str,
+    ) -> Result<bool, AuthError> {
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state != TotpState::Enabled {
+            return Err(AuthError::MfaNotEnrolled);
+        }
+        let now = self.clock.now();
+        let digits_only = code.trim().bytes().all(|b| b.is_ascii_digit());
+        if digits_only {
+            let secret = self
+                .vault
+                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
+                .await?;
+            return Ok(match totp::verify(&secret, code, now, row.last_step) {
+                Some(step) => {
+                    let mut tx = self.store.begin().await?;
+                    let claimed = tx.claim_totp_step(&user.id, step).await?;
+                    tx.commit().await?;
+                    claimed
+                }
+                None => false,
+            });
+        }
+        let stored = self.matching_recovery_code(user, code).await?;
+        let mut tx = self.store.begin().await?;
+        let used = match &stored {
+            Some(stored) => tx.use_recovery_code(&user.id, stored, now).await?,
+            None => false,
+        };
+        if used {
+            tx.append_audit(
+                &event(
+                    &user.username,
+                    "user.recovery_code.use",
+                    ("user", user.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    action,
+                ),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(used)
     }
 
     /// Step-up for a sensitive action: a fresh second factor even within a session. Users

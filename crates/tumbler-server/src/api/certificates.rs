@@ -4,12 +4,16 @@ use crate::api::json_body::JsonBody;
 use crate::api::Page;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
+use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use tumbler_core::Reauthentication;
 use tumbler_store::CertificateRow;
 
 /// A registered certificate.
@@ -59,19 +63,43 @@ pub async fn list(
 /// `POST /api/v1/users/me/certificates` body.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterCertificate {
-    /// The certificate, PEM (never a private key).
-    pub pem: String,
+    /// The certificate, PEM (never a private key): optional, and if given it must be the one
+    /// presented on this TLS connection.
+    pub pem: Option<String>,
+    /// The current password (or give `totp`).
+    #[schema(value_type = Option<String>, format = Password)]
+    pub current_password: Option<SecretString>,
+    /// A fresh TOTP code (or give `current_password`).
+    pub totp: Option<String>,
 }
 
-/// Registers a certificate.
-#[utoipa::path(post, path = "/api/v1/users/me/certificates", request_body = RegisterCertificate, responses((status = 201, body = CertificateOut), (status = 400), (status = 409)))]
+/// Registers the client certificate presented on this TLS connection (which proves the caller
+/// holds its private key and has been verified against the configured client CA). Needs the
+/// current password or a fresh TOTP code.
+#[utoipa::path(post, path = "/api/v1/users/me/certificates", request_body = RegisterCertificate, responses((status = 201, body = CertificateOut), (status = 400), (status = 403), (status = 409)))]
 pub async fn register(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
+    presented: Option<Extension<PeerCertificate>>,
     JsonBody(req): JsonBody<RegisterCertificate>,
 ) -> Result<(StatusCode, Json<CertificateOut>), ApiError> {
-    let row = state.certificates.register(&p, &req.pem, &origin).await?;
+    let der = presented.and_then(|Extension(PeerCertificate(der))| der);
+    let proof = Reauthentication {
+        current_password: req.current_password,
+        totp: req.totp,
+    };
+    let row = state
+        .certificates
+        .register(
+            &state.auth,
+            &p,
+            der.as_deref(),
+            req.pem.as_deref(),
+            proof,
+            &origin,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

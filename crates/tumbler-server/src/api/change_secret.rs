@@ -24,6 +24,8 @@ use tumbler_store::RecordRow;
 
 /// How often a streaming log looks for new lines.
 const LOG_POLL: Duration = Duration::from_millis(250);
+/// How often a log stream checks that its caller is still signed in and enabled.
+const CALLER_RECHECK: Duration = Duration::from_secs(2);
 
 /// Every task of the caller's visible domains.
 #[utoipa::path(get, path = "/api/v1/change-secret/tasks", responses((status = 200, description = "Every task of the caller's domains", body = Vec<TaskView>)))]
@@ -224,20 +226,35 @@ pub async fn execution_log(
     } else {
         0
     };
-    // The first read checks access; later reads use the same principal.
+    // A user holds a few streams at once, no more.
+    let slot = state.streams.take(&p.user.id).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            "you already follow the most log streams allowed at once; close one first",
+        )
+    })?;
+    // The first read checks access; later reads use the same principal, which is checked
+    // again every few seconds: the stream ends when the session ends, the token is revoked,
+    // the password changes or the user is disabled.
     let (first, ended) = state.change_secret.execution_log(&p, &id, after).await?;
     let service = state.change_secret.clone();
+    let auth = state.auth.clone();
     struct Cursor {
         seq: i64,
         pending: Vec<tumbler_store::LogLine>,
         ended: bool,
         done: bool,
+        checked: std::time::Instant,
+        _slot: crate::streams::StreamSlot,
     }
     let start = Cursor {
         seq: after,
         pending: first,
         ended,
         done: false,
+        checked: std::time::Instant::now(),
+        _slot: slot,
     };
     let render = move |l: &tumbler_store::LogLine| {
         if sse {
@@ -250,6 +267,7 @@ pub async fn execution_log(
     };
     let stream = futures::stream::unfold(start, move |mut c| {
         let service = service.clone();
+        let auth = auth.clone();
         let p = p.clone();
         let id = id.clone();
         async move {
@@ -271,6 +289,12 @@ pub async fn execution_log(
                     return None;
                 }
                 tokio::time::sleep(LOG_POLL).await;
+                if c.checked.elapsed() >= CALLER_RECHECK {
+                    c.checked = std::time::Instant::now();
+                    if !matches!(auth.still_authenticated(&p).await, Ok(true)) {
+                        return None;
+                    }
+                }
                 match service.execution_log(&p, &id, c.seq).await {
                     Ok((lines, ended)) => {
                         c.pending = lines;

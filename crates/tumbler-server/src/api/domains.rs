@@ -101,10 +101,14 @@ pub struct ActiveDomain {
 #[utoipa::path(put, path = "/api/v1/users/me/active-domain", request_body = ActiveDomain, responses((status = 204), (status = 400), (status = 403)))]
 pub async fn set_active(
     State(state): State<AppState>,
+    Origin(origin): Origin,
     Caller(p): Caller,
     JsonBody(req): JsonBody<ActiveDomain>,
 ) -> Result<StatusCode, ApiError> {
-    state.domains.choose_active(&p, &req.domain).await?;
+    state
+        .domains
+        .choose_active(&p, &req.domain, &origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

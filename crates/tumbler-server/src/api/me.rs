@@ -3,7 +3,7 @@
 use crate::api::auth::UserView;
 use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
-use crate::middleware::auth::{AnyCaller, Caller, Origin};
+use crate::middleware::auth::{AnyCaller, Caller, Origin, PendingCaller};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use tumbler_core::{AuthError, AuthMethod};
+use tumbler_core::{AuthError, AuthMethod, Reauthentication};
 use tumbler_domain::ids::TokenId;
 use tumbler_store::ApiTokenRow;
 
@@ -69,6 +69,8 @@ pub struct ChangePasswordRequest {
     /// The new password.
     #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
+    /// A fresh TOTP code: required when the user has TOTP.
+    pub totp: Option<String>,
 }
 
 /// Changes the caller's own password. HTTP Basic only, as the reference requires.
@@ -77,11 +79,24 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    AnyCaller(p): AnyCaller,
+    PendingCaller(mut p): PendingCaller,
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
+    }
+    if !p.mfa_verified {
+        // A user with TOTP gives a fresh code too; a missing or wrong one is answered like a
+        // wrong password.
+        let proof = Reauthentication {
+            current_password: None,
+            totp: req.totp,
+        };
+        state
+            .auth
+            .reauthenticate(&p, proof, "user.password.change", &origin)
+            .await?;
+        p.mfa_verified = true;
     }
     state
         .auth
@@ -147,8 +162,12 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// Optional expiry.
     pub expires_at: Option<DateTime<Utc>>,
-    /// A TOTP code: required when authenticating with HTTP Basic as a user with TOTP.
+    /// A fresh TOTP code: required when authenticating with HTTP Basic or a certificate as a
+    /// user with TOTP; otherwise it may stand for `current_password`.
     pub totp: Option<String>,
+    /// The current password: required unless authenticating with HTTP Basic or giving `totp`.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub current_password: Option<SecretString>,
 }
 
 /// A new token: the only time the token is shown.
@@ -167,20 +186,16 @@ pub struct CreatedToken {
 pub async fn create_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    AnyCaller(mut p): AnyCaller,
+    PendingCaller(p): PendingCaller,
     JsonBody(req): JsonBody<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    if !p.mfa_verified {
-        let code = req.totp.as_deref().ok_or(AuthError::TotpRequired)?;
-        state
-            .auth
-            .verify_second_factor(&p.user, code, &origin, "token.create")
-            .await?;
-        p.mfa_verified = true;
-    }
+    let proof = Reauthentication {
+        current_password: req.current_password,
+        totp: req.totp,
+    };
     let created = state
         .auth
-        .create_token(&p, &req.name, req.expires_at, &origin)
+        .create_token(&p, &req.name, req.expires_at, proof, &origin)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -19,8 +19,14 @@ pub const SESSION_COOKIE: &str = "tumbler_session";
 /// A caller whose account is fully usable (no pending password change).
 pub struct Caller(pub Principal);
 
-/// Any authenticated caller, including one who must change the password first.
+/// Any authenticated caller, including one who must change the password first. HTTP Basic of
+/// a user with TOTP is refused like a wrong password (the code is missing), so Basic cannot be
+/// used to test such a user's password.
 pub struct AnyCaller(pub Principal);
+
+/// Any authenticated caller, also an HTTP Basic one whose second factor is still due: for the
+/// endpoints that take the code in the body (creating a token, changing one's password).
+pub struct PendingCaller(pub Principal);
 
 /// The caller's network origin.
 pub struct Origin(pub RequestOrigin);
@@ -61,6 +67,13 @@ fn basic_credentials(value: &str) -> Option<(String, SecretString)> {
     Some((user.to_owned(), SecretString::from(pass.to_owned())))
 }
 
+/// Whether a request carries the headers browsers add to requests made by pages (forms,
+/// scripts, navigations): `Origin` or any `Sec-Fetch-*`.
+fn from_a_browser(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::ORIGIN)
+        || headers.keys().any(|k| k.as_str().starts_with("sec-fetch-"))
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let origin = origin_of(parts);
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -83,7 +96,15 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             .get::<PeerCertificate>()
             .and_then(|c| c.0.as_deref());
         return match cert {
-            Some(der) => Ok(state.auth.authenticate_certificate(der).await?),
+            // A browser presents its certificate to every site's requests, cross-site forms
+            // included, and a cookieless request has no CSRF token: certificates authenticate
+            // API clients only, never a request carrying a browser's origin headers.
+            Some(_) if from_a_browser(&parts.headers) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "a client certificate authenticates API clients only, not requests sent by a web page; log in to the console instead",
+            )),
+            Some(der) => Ok(state.auth.authenticate_certificate(der, &origin).await?),
             None => Err(AuthError::Unauthenticated.into()),
         };
     };
@@ -107,6 +128,21 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
 }
 
 impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(parts, state).await?;
+        if principal.method == AuthMethod::Basic && !principal.mfa_verified {
+            return Err(AuthError::InvalidCredentials.into());
+        }
+        Ok(Self(principal))
+    }
+}
+
+impl FromRequestParts<AppState> for PendingCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(

@@ -2,14 +2,16 @@
 
 use super::pages::{render, UiSession};
 use crate::middleware::auth::tokens_match;
+use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tumbler_core::{CertificateError, Principal};
+use tumbler_core::{CertificateError, Principal, Reauthentication};
 
 /// One row.
 pub struct CertificateLine {
@@ -58,17 +60,21 @@ pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSessio
     }
 }
 
-/// The register form.
+/// The register form: the certificate is the one the browser presented on this connection.
 #[derive(Deserialize)]
 pub struct RegisterForm {
     csrf: String,
-    pem: String,
+    #[serde(default)]
+    current_password: Option<SecretString>,
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /account/certificate`
 pub async fn register(
     State(state): State<AppState>,
     UiSession(session, origin): UiSession,
+    presented: Option<Extension<PeerCertificate>>,
     Form(form): Form<RegisterForm>,
 ) -> Response {
     let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
@@ -81,12 +87,25 @@ pub async fn register(
         )
             .into_response();
     }
-    match state.certificates.register(&p, &form.pem, &origin).await {
+    let der = presented.and_then(|Extension(PeerCertificate(der))| der);
+    let proof = Reauthentication {
+        current_password: form
+            .current_password
+            .filter(|p| !p.expose_secret().is_empty()),
+        totp: form.totp,
+    };
+    match state
+        .certificates
+        .register(&state.auth, &p, der.as_deref(), None, proof, &origin)
+        .await
+    {
         Ok(_) => Redirect::to("/account/certificate").into_response(),
         Err(
             e @ (CertificateError::Invalid(_)
             | CertificateError::Expired
-            | CertificateError::Duplicate),
+            | CertificateError::Duplicate
+            | CertificateError::NotPresented
+            | CertificateError::Auth(_)),
         ) => page(&state, &p, csrf, Some(e.to_string())).await,
         Err(e) => {
             tracing::error!(error = %e, "registering a certificate failed");

@@ -92,7 +92,7 @@ pub async fn save(
     }
     let result = async {
         if let Some(d) = &form.domain {
-            state.domains.choose_active(&p, d).await?;
+            state.domains.choose_active(&p, d, &origin).await?;
         }
         let all = form.all_domains.is_some();
         if all != p.all_domains {

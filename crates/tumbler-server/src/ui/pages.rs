@@ -218,21 +218,18 @@ pub async fn login_submit(
         Err(AuthError::InvalidCredentials) => login_page_with(
             state.tls,
             form.username,
-            Some("Invalid username or password.".to_owned()),
+            Some("Invalid username, password or authentication code.".to_owned()),
             None,
             StatusCode::UNAUTHORIZED,
         ),
         Err(
             e @ (AuthError::RateLimited { .. }
             | AuthError::SessionLimit
-            | AuthError::TemporaryPasswordExpired
-            | AuthError::TotpRequired
-            | AuthError::InvalidTotp),
+            | AuthError::TemporaryPasswordExpired),
         ) => {
             let status = match e {
                 AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AuthError::SessionLimit => StatusCode::CONFLICT,
-                AuthError::TotpRequired | AuthError::InvalidTotp => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::FORBIDDEN,
             };
             login_page_with(state.tls, form.username, Some(e.to_string()), None, status)
@@ -380,8 +377,20 @@ pub async fn password_submit(
             )
             .await
         }
-        Err(e @ (AuthError::WrongCurrentPassword | AuthError::NoLocalPassword)) => {
-            password_page_with(&state, &p, csrf, vec![e.to_string()]).await
+        Err(
+            e @ (AuthError::WrongCurrentPassword
+            | AuthError::NoLocalPassword
+            | AuthError::AccountLocked
+            | AuthError::RateLimited { .. }),
+        ) => {
+            let status = match e {
+                AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::AccountLocked => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let mut res = password_page_with(&state, &p, csrf, vec![e.to_string()]).await;
+            *res.status_mut() = status;
+            res
         }
         Err(e) => {
             tracing::error!(error = %e, "password change failed");

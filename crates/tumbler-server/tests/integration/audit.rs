@@ -117,7 +117,7 @@ async fn a_request_whose_audit_event_cannot_be_written_fails_and_changes_nothing
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/users/me/tokens"))
         .bearer_auth(&token)
-        .json(&json!({"name": "second"}))
+        .json(&json!({"name": "second", "current_password": ADMIN_PASSWORD}))
         .send()
         .await
         .unwrap();

@@ -225,7 +225,7 @@ async fn cookie_sessions_need_the_csrf_header_for_unsafe_requests() {
         .client
         .post(app.url("/api/v1/users/me/tokens"))
         .header("x-csrf-token", csrf)
-        .json(&json!({"name": "t"}))
+        .json(&json!({"name": "t", "current_password": ADMIN_PASSWORD}))
         .send()
         .await
         .unwrap();

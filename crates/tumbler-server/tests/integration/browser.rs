@@ -36,7 +36,11 @@ async fn first_login_changes_the_password_then_logs_in_to_the_dashboard() {
     browser.fill("#password", "wrong-password-123456").await;
     browser.click("#login-submit").await;
     browser
-        .wait_for_text("#login-error", "Invalid username or password", WAIT)
+        .wait_for_text(
+            "#login-error",
+            "Invalid username, password or authentication code",
+            WAIT,
+        )
         .await;
 
     browser.fill("#username", "admin").await;
@@ -176,7 +180,11 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
     browser.fill("#password", password).await;
     browser.click("#login-submit").await;
     browser
-        .wait_for_text("#login-error", "authentication code is required", WAIT)
+        .wait_for_text(
+            "#login-error",
+            "Invalid username, password or authentication code",
+            WAIT,
+        )
         .await;
     browser.fill("#username", "nina").await;
     browser.fill("#password", password).await;

@@ -159,7 +159,23 @@ async fn other_sessions_are_revoked_by_default_or_kept_until_the_next_login() {
         "revoked at once"
     );
 
-    // Tokens are not sessions: the admin token still works.
+    // API tokens end with the password too; a new one is made with the new password.
+    let (status, _) = put_policy(&app, &token, json!({"other_sessions": "revoke"})).await;
+    assert_eq!(
+        status, 401,
+        "the token was revoked with the password change"
+    );
+    let token: Value = Client::new()
+        .post(app.url("/api/v1/users/me/tokens"))
+        .basic_auth("admin", Some(next))
+        .json(&json!({"name": "after"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
     let (status, _) = put_policy(
         &app,
         &token,

@@ -118,17 +118,18 @@ async fn enrolled_admin() -> Enrolled {
 #[tokio::test]
 async fn login_needs_a_fresh_code_once_enrolled() {
     let e = enrolled_admin().await;
+    // A missing or wrong code is answered like a wrong password.
     let res = e.login(None).await;
     assert_eq!(res.status(), 401);
     assert_eq!(
         res.json::<Value>().await.unwrap()["error"]["code"],
-        "totp_required"
+        "invalid_credentials"
     );
     // The code that confirmed enrolment was used: the same step is refused.
     let res = e.login(Some(&e.code())).await;
     assert_eq!(
         res.json::<Value>().await.unwrap()["error"]["code"],
-        "invalid_totp"
+        "invalid_credentials"
     );
     e.next_step();
     assert_eq!(e.login(Some(&e.code())).await.status(), 200);
@@ -224,7 +225,8 @@ async fn basic_auth_alone_is_not_enough_for_a_user_with_totp() {
     assert_eq!(res.status(), 401);
     assert_eq!(
         res.json::<Value>().await.unwrap()["error"]["code"],
-        "totp_required"
+        "invalid_credentials",
+        "answered like a wrong password: Basic does not confirm a password"
     );
     let create = |body: Value| {
         Client::new()
