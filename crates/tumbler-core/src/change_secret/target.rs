@@ -313,7 +313,8 @@ impl ChangeSecretService {
         if key != asset.host_key {
             let write = async {
                 let mut tx = self.store.begin().await?;
-                tx.set_asset_host_key(&asset.id, &key).await?;
+                // Only over what was read: a move meanwhile stays `relocated`.
+                tx.set_asset_host_key_if_unchanged(asset, &key).await?;
                 tx.commit().await
             };
             if let Err(e) = write.await {

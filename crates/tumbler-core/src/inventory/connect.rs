@@ -237,7 +237,8 @@ impl InventoryService {
         tx.set_asset_connectivity(id, contact.connectivity, &contact.connectivity_error, now)
             .await?;
         if key != asset.host_key {
-            tx.set_asset_host_key(id, &key).await?;
+            // Only over what was read: a move meanwhile stays `relocated`.
+            tx.set_asset_host_key_if_unchanged(&asset, &key).await?;
         }
         tx.append_audit(
             &event(
@@ -393,7 +394,8 @@ impl InventoryService {
         )
         .await?;
         if key != asset.host_key {
-            tx.set_asset_host_key(&asset.id, &key).await?;
+            // Only over what was read: a move meanwhile stays `relocated`.
+            tx.set_asset_host_key_if_unchanged(asset, &key).await?;
         }
         tx.append_audit(
             &event(
