@@ -577,7 +577,10 @@ async fn a_stale_host_key_write_does_not_undo_a_move(store: &Store) {
     };
     // Unchanged since it was read: written.
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.set_asset_host_key_if_unchanged(&read, &seen).await.unwrap());
+    assert!(tx
+        .set_asset_host_key_if_unchanged(&read, &seen)
+        .await
+        .unwrap());
     tx.commit().await.unwrap();
     let pinned = store.asset(&read.id).await.unwrap().unwrap();
     assert_eq!(pinned.host_key, seen);
@@ -614,7 +617,10 @@ async fn a_stale_host_key_write_does_not_undo_a_move(store: &Store) {
     };
     let mut tx = store.begin().await.unwrap();
     tx.update_asset(&same_place).await.unwrap();
-    assert!(!tx.set_asset_host_key_if_unchanged(&pinned, &stale).await.unwrap());
+    assert!(!tx
+        .set_asset_host_key_if_unchanged(&pinned, &stale)
+        .await
+        .unwrap());
     tx.commit().await.unwrap();
     let now = store.asset(&read.id).await.unwrap().unwrap();
     assert_eq!(now.host_key.status, HostKeyStatus::Relocated);
@@ -625,7 +631,10 @@ async fn a_stale_host_key_write_does_not_undo_a_move(store: &Store) {
         presented: Some("SHA256:new-place".to_owned()),
         ..now.host_key.clone()
     };
-    assert!(tx.set_asset_host_key_if_unchanged(&now, &presented).await.unwrap());
+    assert!(tx
+        .set_asset_host_key_if_unchanged(&now, &presented)
+        .await
+        .unwrap());
     tx.commit().await.unwrap();
     assert_eq!(
         store.asset(&read.id).await.unwrap().unwrap().host_key,

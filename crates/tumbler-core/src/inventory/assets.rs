@@ -519,21 +519,36 @@ impl InventoryService {
             })
             .transpose()?;
         let visible = principal.visible_domains();
-        // Relocated assets among them: reveal permission and a fresh code, checked before
-        // anything is written (the code is used once for the whole request).
+        // Relocated assets, or keys that differ from the pinned one (someone who controls
+        // names or routes would otherwise have their own host trusted), among them: reveal
+        // permission and a fresh code, checked before anything is written (the code is used
+        // once for the whole request).
+        let needs_revealer = |status: HostKeyStatus| {
+            matches!(
+                status,
+                HostKeyStatus::Relocated | HostKeyStatus::FingerprintConflict
+            )
+        };
         let mut relocated = false;
+        let mut conflict = false;
         for id in ids {
             if let Some(a) = self.store.asset(id).await? {
-                relocated |=
-                    visible.contains(&a.domain_id) && a.host_key.status == HostKeyStatus::Relocated;
+                if visible.contains(&a.domain_id) {
+                    relocated |= a.host_key.status == HostKeyStatus::Relocated;
+                    conflict |= a.host_key.status == HostKeyStatus::FingerprintConflict;
+                }
             }
         }
-        if relocated {
+        if relocated || conflict {
             require(principal, Permission::SecretsReveal)?;
-            self.auth
-                .step_up(principal, totp, "asset.location.accept", origin)
-                .await?;
+            let action = if relocated {
+                "asset.location.accept"
+            } else {
+                "asset.host_key.acknowledge"
+            };
+            self.auth.step_up(principal, totp, action, origin).await?;
         }
+        let stepped_up = relocated || conflict;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let mut done = Vec::new();
@@ -543,9 +558,13 @@ impl InventoryService {
                 .await?
                 .filter(|a| visible.contains(&a.domain_id))
                 .ok_or(InventoryError::NotFound("asset"))?;
-            if asset.host_key.status == HostKeyStatus::Relocated && !relocated {
-                // Moved since the check above: accept it in a request that carries a code.
-                return Err(InventoryError::Relocated(asset.name.clone()));
+            if needs_revealer(asset.host_key.status) && !stepped_up {
+                // Moved or conflicting since the check above: accept it in a request that
+                // carries a code.
+                return Err(match asset.host_key.status {
+                    HostKeyStatus::Relocated => InventoryError::Relocated(asset.name.clone()),
+                    _ => crate::auth::AuthError::TotpRequired.into(),
+                });
             }
             let is_ssh = find_platform(&asset.platform)?.protocol == Protocol::Ssh;
             if asset.host_key.status == HostKeyStatus::Relocated && !is_ssh {
