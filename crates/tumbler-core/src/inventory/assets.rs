@@ -488,10 +488,26 @@ impl InventoryService {
             .await
     }
 
+    /// Whether any account is stored for `asset`.
+    async fn holds_accounts(&self, asset: &AssetRow) -> Result<bool, InventoryError> {
+        let (_, total) = self
+            .store
+            .accounts(&tumbler_store::AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 1,
+                ..tumbler_store::AccountFilter::default()
+            })
+            .await?;
+        Ok(total > 0)
+    }
+
     /// [`Self::acknowledge_host_keys`] with a TOTP code, which accepting the new location
-    /// of a `relocated` asset needs: that acceptance lets stored secrets go to the asset
-    /// again, so it takes the reveal permission and a fresh second factor, like revealing.
-    /// The audit event names the accepted address, port and fingerprint.
+    /// of a `relocated` asset, a key that differs from the pinned one, or a first key of an
+    /// asset that already holds accounts needs: that acceptance lets stored secrets go to
+    /// whatever presented the key, so it takes the reveal permission and a fresh second
+    /// factor, like revealing. The audit event names the accepted address, port and
+    /// fingerprint.
     pub async fn acknowledge_host_keys_with(
         &self,
         principal: &Principal,
@@ -536,6 +552,12 @@ impl InventoryService {
                 if visible.contains(&a.domain_id) {
                     relocated |= a.host_key.status == HostKeyStatus::Relocated;
                     conflict |= a.host_key.status == HostKeyStatus::FingerprintConflict;
+                    // A first key, once the asset holds accounts: their secrets would go to
+                    // whatever answered, so the same rule (an empty asset's key is vouched
+                    // for by whoever set it up).
+                    if a.host_key.status == HostKeyStatus::Unverified && !conflict {
+                        conflict |= self.holds_accounts(&a).await?;
+                    }
                 }
             }
         }

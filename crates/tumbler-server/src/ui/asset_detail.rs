@@ -86,7 +86,8 @@ struct AssetPage {
     to_acknowledge: Option<String>,
     /// Moved and awaiting acceptance (reveal permission and a TOTP code).
     relocated: bool,
-    /// Presents a key other than the pinned one (accepting it needs the same).
+    /// Presents a key other than the pinned one, or a first key while it holds accounts
+    /// (accepting it needs the same).
     conflict: bool,
     unix_like: bool,
     platform_is_ssh: bool,
@@ -165,7 +166,8 @@ async fn page(
         presented_fingerprint: key.presented.clone().unwrap_or_default(),
         to_acknowledge,
         relocated: key.status == HostKeyStatus::Relocated,
-        conflict: key.status == HostKeyStatus::FingerprintConflict,
+        conflict: key.status == HostKeyStatus::FingerprintConflict
+            || (key.status == HostKeyStatus::Unverified && !accounts.is_empty()),
         unix_like: platform::find(&a.platform).is_some_and(|p| p.unix_like),
         platform_is_ssh: platform::find(&a.platform)
             .is_some_and(|p| p.protocol == platform::Protocol::Ssh),

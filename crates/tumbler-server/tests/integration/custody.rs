@@ -1348,5 +1348,78 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     .await;
     assert_eq!(a["host_key_status"], "verified");
     assert_eq!(a["host_key_fingerprint"], new_fp.as_str());
+
+    // A first key: whoever sets up an empty asset vouches for it; once the asset holds
+    // accounts, their secrets are at stake and the same rule applies.
+    let mut first_contact = Vec::new();
+    for name in ["empty", "filled"] {
+        let id = ok(
+            &app,
+            &olga,
+            Method::POST,
+            "/api/v1/assets",
+            Some(
+                json!({"name": name, "address": host.address(), "port": host.port(),
+                        "platform": "linux"}),
+            ),
+            201,
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ok(
+            &app,
+            &olga,
+            Method::POST,
+            &format!("/api/v1/assets/{id}/test"),
+            None,
+            200,
+        )
+        .await;
+        first_contact.push(id);
+    }
+    account(
+        &app,
+        &admin,
+        &first_contact[1],
+        "aaa",
+        "canary-Operator-Own-7e",
+        false,
+        json!({}),
+    )
+    .await;
+    let (status, out) = call(
+        &app,
+        &olga,
+        Method::POST,
+        &format!("/api/v1/assets/{}/host-key/acknowledge", first_contact[1]),
+        Some(json!({"fingerprint": new_fp})),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{out}"
+    );
+    let (status, out) = call(
+        &app,
+        &olga,
+        Method::POST,
+        "/api/v1/assets/host-keys/acknowledge",
+        Some(json!({"asset_ids": first_contact})),
+    )
+    .await;
+    assert_eq!(status, 403, "all or nothing: {out}");
+    let a = ok(
+        &app,
+        &olga,
+        Method::POST,
+        &format!("/api/v1/assets/{}/host-key/acknowledge", first_contact[0]),
+        Some(json!({"fingerprint": new_fp})),
+        200,
+    )
+    .await;
+    assert_eq!(a["host_key_status"], "verified");
     app.stop().await;
 }

@@ -121,13 +121,30 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
         host.auth_log()
     );
 
+    // The asset holds an account already: only someone who may reveal, with a fresh code,
+    // vouches for its first key.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{asset_id}/host-key/acknowledge"),
+        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("mfa_not_enrolled")),
+        "{body}"
+    );
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     // Acknowledged, the right password verifies and the wrong one fails.
     let a = ok(
         &app,
         &token,
         Method::POST,
         &format!("/api/v1/assets/{asset_id}/host-key/acknowledge"),
-        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+        Some(json!({"fingerprint": host.host_key_fingerprint(),
+                    "totp": authenticator.fresh_code()})),
         200,
     )
     .await;
@@ -190,10 +207,9 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (403, Some("mfa_not_enrolled")),
+        (401, Some("totp_required")),
         "{body}"
     );
-    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     let (status, body) = call(
         &app,
         &token,

@@ -187,7 +187,10 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(!text.contains("canary-csv-secret") && !text.contains("again"), "{text}");
+    assert!(
+        !text.contains("canary-csv-secret") && !text.contains("again"),
+        "{text}"
+    );
     let res = export(json!({"include_secrets": true})).await.unwrap();
     assert_eq!(res.status(), 403, "no TOTP enrolled: no secrets");
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
@@ -199,9 +202,7 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
-        text.contains(
-            "web-1,Default,deploy,password,false,become=sudo;shell=/bin/sh,again"
-        ),
+        text.contains("web-1,Default,deploy,password,false,become=sudo;shell=/bin/sh,again"),
         "{text}"
     );
     assert!(text.contains("canary-csv-secret-2"));
