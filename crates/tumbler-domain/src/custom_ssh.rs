@@ -153,13 +153,6 @@ impl CustomSshTemplate {
             })
     }
 
-    /// Whether running this template (as a task's own) on `platform` needs the permission
-    /// `secret_templates_manage`: it types a stored secret, or the platform is not a network
-    /// device (a template on a Linux or Unix host can type secrets into any command).
-    pub fn needs_template_permission(&self, platform: &crate::platform::Platform) -> bool {
-        self.types_stored_secret() || platform.unix_like
-    }
-
     /// Checks the template: a command without secrets, 1 to [`MAX_STEPS`] steps with valid
     /// patterns, known placeholders and timeouts of 1 to [`MAX_STEP_TIMEOUT_SECS`] seconds,
     /// and a new secret typed somewhere.

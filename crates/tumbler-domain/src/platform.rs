@@ -126,10 +126,25 @@ const BECOME: PlatformOption = PlatformOption {
     default: "sudo",
 };
 
+/// The shells Tumbler runs commands in as root: fixed system shells only, since the shell is
+/// started through sudo or su and any other program would run as root at the caller's choice.
+pub const SYSTEM_SHELLS: &[&str] = &[
+    "/bin/sh",
+    "/usr/bin/sh",
+    "/bin/bash",
+    "/usr/bin/bash",
+    "/bin/dash",
+    "/usr/bin/dash",
+    "/bin/ksh",
+    "/usr/bin/ksh",
+    "/bin/zsh",
+    "/usr/bin/zsh",
+];
+
 const SHELL: PlatformOption = PlatformOption {
     name: "shell",
-    description: "The shell commands run in on the asset (an absolute path).",
-    values: &[],
+    description: "The system shell commands run in on the asset as root (/bin/sh, /bin/bash, /bin/dash, /bin/ksh, /bin/zsh or their /usr/bin forms).",
+    values: SYSTEM_SHELLS,
     default: "/bin/sh",
 };
 

@@ -401,11 +401,7 @@ impl ChangeSecretService {
                 return;
             }
         };
-        let needs_grant = matches!(changer.method, Method::Custom(_))
-            && spec
-                .custom_ssh
-                .as_ref()
-                .is_some_and(|t| t.needs_template_permission(changer.platform));
+        let needs_grant = matches!(changer.method, Method::Custom(_)) && spec.custom_ssh.is_some();
         if needs_grant && !template.allowed {
             let f = Failure::new(
                 "template_not_allowed",
@@ -580,16 +576,19 @@ impl ChangeSecretService {
                 .or_else(|| platform.option(name).map(|o| o.default.to_owned()))
                 .unwrap_or_default()
         };
+        let shell = match option("shell") {
+            s if s.is_empty() => "/bin/sh".to_owned(),
+            s => s,
+        };
+        // Stored before shells were limited: never start another program as root.
+        if !platform::SYSTEM_SHELLS.contains(&shell.as_str()) {
+            return Err(ChangeSecretError::RecordState(format!(
+                "shell {shell:?} is not a system shell"
+            )));
+        }
         Ok(Changer {
             become_method: option("become"),
-            shell: {
-                let s = option("shell");
-                if s.is_empty() {
-                    "/bin/sh".to_owned()
-                } else {
-                    s
-                }
-            },
+            shell,
             asset: asset.clone(),
             platform,
             privileged,
@@ -1221,22 +1220,6 @@ async fn target_asset_ids(
         }
     }
     Ok((asset_ids, missing))
-}
-
-/// The assets a task targets now, in its domain.
-pub(super) async fn target_assets(
-    store: &tumbler_store::Store,
-    domain: &tumbler_domain::ids::DomainId,
-    spec: &TaskSpec,
-) -> Result<Vec<AssetRow>, StoreError> {
-    let (ids, _) = target_asset_ids(store, domain, spec).await?;
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(a) = store.asset(&id).await?.filter(|a| &a.domain_id == domain) {
-            out.push(a);
-        }
-    }
-    Ok(out)
 }
 
 /// Whether the user named `username` exists, is enabled and holds `permission` now.

@@ -24,7 +24,10 @@ const MAX_NAME: usize = 128;
 /// The most usernames one task names.
 const MAX_USERNAMES: usize = 10_000;
 /// Task parameters accepted, with their allowed values (empty: an absolute path).
-const PARAMS: &[(&str, &[&str])] = &[("become", &["sudo", "su", "none"]), ("shell", &[])];
+const PARAMS: &[(&str, &[&str])] = &[
+    ("become", &["sudo", "su", "none"]),
+    ("shell", tumbler_domain::platform::SYSTEM_SHELLS),
+];
 
 /// A task's definition, as stored (never holds a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,18 +302,13 @@ fn validate(
         let Some((_, allowed)) = PARAMS.iter().find(|(k, _)| k == key) else {
             return Err(invalid("params", format!("unknown parameter {key:?}")));
         };
-        let ok = if allowed.is_empty() {
-            value.starts_with('/')
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
-        } else {
-            allowed.contains(&value.as_str())
-        };
-        if !ok {
+        if !allowed.contains(&value.as_str()) {
             return Err(invalid(
                 "params",
-                format!("{key}: {value:?} is not allowed"),
+                format!(
+                    "{key}: {value:?} is not allowed (one of {})",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -413,37 +411,24 @@ impl ChangeSecretService {
         }
     }
 
-    /// Fails with [`ChangeSecretError::TemplateNotAllowed`] when the task's own custom SSH
-    /// template types a stored secret, or would run on a Linux or Unix asset the task targets
-    /// now, and the caller lacks `secret_templates_manage`. (Assets that join the task's
-    /// nodes later are checked at run time, against the task's owner.)
-    async fn check_template(
-        &self,
-        principal: &Principal,
-        domain: &tumbler_domain::ids::DomainId,
-        spec: &TaskSpec,
-    ) -> Result<(), ChangeSecretError> {
-        let Some(template) = &spec.custom_ssh else {
-            return Ok(());
-        };
-        if principal.can(Permission::SecretTemplatesManage) {
+    /// Fails with [`ChangeSecretError::TemplateNotAllowed`] when the task has its own custom
+    /// SSH template and the caller lacks `secret_templates_manage`: a template can type stored
+    /// secrets into any command, and even one that types only the new secret can quote what
+    /// the device prints (a running configuration with its secrets) into a record's reason.
+    /// (A scheduled run checks the task's owner again.)
+    fn check_template(principal: &Principal, spec: &TaskSpec) -> Result<(), ChangeSecretError> {
+        if spec.custom_ssh.is_none() || principal.can(Permission::SecretTemplatesManage) {
             return Ok(());
         }
-        if template.types_stored_secret() {
-            return Err(ChangeSecretError::TemplateNotAllowed(
-                "a template that types {login_secret} or {privilege_secret} needs the permission secret_templates_manage".to_owned(),
-            ));
-        }
-        for asset in super::engine::target_assets(&self.store, domain, spec).await? {
-            let unix = tumbler_domain::platform::find(&asset.platform).is_some_and(|p| p.unix_like);
-            if unix {
-                return Err(ChangeSecretError::TemplateNotAllowed(format!(
-                    "a custom template on {} ({}) needs the permission secret_templates_manage; templates without it are for network devices",
-                    asset.name, asset.platform
-                )));
+        let what = match &spec.custom_ssh {
+            Some(t) if t.types_stored_secret() => {
+                "a template that types {login_secret} or {privilege_secret}"
             }
-        }
-        Ok(())
+            _ => "a custom SSH template",
+        };
+        Err(ChangeSecretError::TemplateNotAllowed(format!(
+            "{what} needs the permission secret_templates_manage"
+        )))
     }
 
     /// Creates a task in the caller's active domain (audited).
@@ -477,7 +462,7 @@ impl ChangeSecretService {
         };
         let (name, mut spec) = validate(&input.name, spec, input.secret.is_some())?;
         self.check_nodes(principal, &spec.nodes).await?;
-        self.check_template(principal, &domain_id, &spec).await?;
+        Self::check_template(principal, &spec)?;
         self.check_recipients(&mut spec.recipients).await?;
         let now = self.clock.now();
         let id = ChangeTaskId::generate();
@@ -597,13 +582,8 @@ impl ChangeSecretService {
         if changed.contains(&"nodes") {
             self.check_nodes(principal, &spec.nodes).await?;
         }
-        if changed
-            .iter()
-            .any(|c| matches!(*c, "custom_ssh" | "asset_ids" | "nodes"))
-        {
-            self.check_template(principal, &row.domain_id, &spec)
-                .await?;
-        }
+        // Any change of a task with a template: it runs with its owner's permission.
+        Self::check_template(principal, &spec)?;
         if name != row.name {
             changed.push("name");
         }

@@ -34,6 +34,9 @@ pub struct AccountInput {
     pub privileged: bool,
     /// Platform options (become, shell, database...).
     pub options: BTreeMap<String, String>,
+    /// A TOTP code, checked when given (creating a privileged account needs
+    /// `protected_accounts_manage`; the login account is chosen among them).
+    pub totp: Option<String>,
 }
 
 /// Changes to an account; `None` leaves a field as it is.
@@ -58,6 +61,46 @@ pub struct AccountPatch {
 /// Whether secure mode protects an account: privileged, or named root or administrator.
 fn protected(username: &str, privileged: bool) -> bool {
     privileged || secure_mode_skip(username, false, false).is_some()
+}
+
+/// Options that decide what runs as root on a protected account's sessions.
+const ROOT_OPTIONS: &[&str] = &["become", "shell"];
+
+/// What in a change of an account needs `protected_accounts_manage` and a fresh code, as
+/// audit text (`None` when nothing does): leaving secure mode's protection; becoming
+/// privileged (the login account, into whose session su types root's password, is chosen
+/// among privileged accounts); renaming a privileged account (its name would be free for
+/// another); changing how a protected account becomes root (`become`, `shell`).
+fn guarded_change(before: &AccountRow, after: &AccountRow) -> Option<String> {
+    let mut what = Vec::new();
+    if before.privileged != after.privileged {
+        what.push(format!(
+            "privileged {} -> {}",
+            before.privileged, after.privileged
+        ));
+    }
+    let was = protected(&before.username, before.privileged);
+    if before.username != after.username
+        && (before.privileged || was != protected(&after.username, after.privileged))
+    {
+        what.push(format!(
+            "username {} -> {}",
+            before.username, after.username
+        ));
+    }
+    if was {
+        for name in ROOT_OPTIONS {
+            let (old, new) = (before.options.get(*name), after.options.get(*name));
+            if old != new {
+                what.push(format!(
+                    "{name} {} -> {}",
+                    old.map_or("-", String::as_str),
+                    new.map_or("-", String::as_str)
+                ));
+            }
+        }
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 /// Which accounts to list.
@@ -176,10 +219,38 @@ impl InventoryService {
         require(principal, Permission::AssetsManage)?;
         let asset = self.visible_asset(principal, &input.asset_id).await?;
         let account = self.prepare_account(&asset, input)?;
+        // The login account, into whose session su types root's secret, is chosen among the
+        // privileged accounts: marking one is the administrators'. A code given is checked
+        // (it is required when an existing account is made privileged).
+        if account.privileged {
+            require(principal, Permission::ProtectedAccountsManage)?;
+            if input.totp.is_some() {
+                self.auth
+                    .step_up(principal, input.totp.as_deref(), "account.protect", origin)
+                    .await?;
+            }
+        }
         decode_key_off_runtime(input.secret_type, &input.secret).await?;
         let mut tx = self.store.begin().await?;
         self.insert_account(&mut tx, &account, &input.secret, principal, origin)
             .await?;
+        if account.privileged {
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    "account.protect",
+                    ("account", account.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "{}@{}: privileged false -> true (created)",
+                        account.username, account.asset_name
+                    ),
+                ),
+                account.created_at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(account)
     }
@@ -324,25 +395,28 @@ impl InventoryService {
             account.privileged = p;
             changed.push(format!("privileged {} -> {p}", before.privileged));
         }
-        // Leaving secure mode's protection lets a change task set a secret the caller
-        // chooses on the target's most powerful account: administrators only, with a fresh
-        // code, checked before anything is written.
-        let unprotecting = protected(&before.username, before.privileged)
-            && !protected(&account.username, account.privileged);
-        if unprotecting {
-            require(principal, Permission::ProtectedAccountsManage)?;
-            self.auth
-                .step_up(
-                    principal,
-                    patch.totp.as_deref(),
-                    "account.unprotect",
-                    origin,
-                )
-                .await?;
-        }
         if let Some(options) = &patch.options {
             account.options = validate_options(platform, options)?;
             changed.push("options".to_owned());
+        }
+        // Leaving secure mode's protection lets a change task set a secret the caller
+        // chooses on the target's most powerful account; entering it, renaming a privileged
+        // account or changing how it becomes root decides into whose session root's secret
+        // is typed and what runs as root: administrators only, with a fresh code, checked
+        // before anything is written.
+        let unprotecting = protected(&before.username, before.privileged)
+            && !protected(&account.username, account.privileged);
+        let guarded = guarded_change(&before, &account);
+        let guard_action = if unprotecting {
+            "account.unprotect"
+        } else {
+            "account.protect"
+        };
+        if guarded.is_some() {
+            require(principal, Permission::ProtectedAccountsManage)?;
+            self.auth
+                .step_up(principal, patch.totp.as_deref(), guard_action, origin)
+                .await?;
         }
         if patch.secret_type.is_some() && patch.secret.is_none() {
             return Err(InvalidValue {
@@ -405,16 +479,16 @@ impl InventoryService {
             now,
         )
         .await?;
-        if unprotecting {
+        if let Some(what) = &guarded {
             tx.append_audit(
                 &event(
                     &principal.user.username,
-                    "account.unprotect",
+                    guard_action,
                     ("account", id.as_str()),
                     Outcome::Success,
                     origin,
                     format!(
-                        "{}@{}: username {} -> {}, privileged {} -> {}",
+                        "{}@{}: username {} -> {}, privileged {} -> {}; {what}",
                         before.username,
                         before.asset_name,
                         before.username,

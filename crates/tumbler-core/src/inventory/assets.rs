@@ -524,10 +524,26 @@ impl InventoryService {
             .await
     }
 
+    /// Whether any account is stored for `asset`.
+    async fn holds_accounts(&self, asset: &AssetRow) -> Result<bool, InventoryError> {
+        let (_, total) = self
+            .store
+            .accounts(&tumbler_store::AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 1,
+                ..tumbler_store::AccountFilter::default()
+            })
+            .await?;
+        Ok(total > 0)
+    }
+
     /// [`Self::acknowledge_host_keys`] with a TOTP code, which accepting the new location
-    /// of a `relocated` asset needs: that acceptance lets stored secrets go to the asset
-    /// again, so it takes the reveal permission and a fresh second factor, like revealing.
-    /// The audit event names the accepted address, port and fingerprint.
+    /// of a `relocated` asset, a key that differs from the pinned one, or a first key of an
+    /// asset that already holds accounts needs: that acceptance lets stored secrets go to
+    /// whatever presented the key, so it takes the reveal permission and a fresh second
+    /// factor, like revealing. The audit event names the accepted address, port and
+    /// fingerprint.
     pub async fn acknowledge_host_keys_with(
         &self,
         principal: &Principal,
@@ -555,21 +571,42 @@ impl InventoryService {
             })
             .transpose()?;
         let visible = principal.visible_domains();
-        // Relocated assets among them: reveal permission and a fresh code, checked before
-        // anything is written (the code is used once for the whole request).
+        // Relocated assets, or keys that differ from the pinned one (someone who controls
+        // names or routes would otherwise have their own host trusted), among them: reveal
+        // permission and a fresh code, checked before anything is written (the code is used
+        // once for the whole request).
+        let needs_revealer = |status: HostKeyStatus| {
+            matches!(
+                status,
+                HostKeyStatus::Relocated | HostKeyStatus::FingerprintConflict
+            )
+        };
         let mut relocated = false;
+        let mut conflict = false;
         for id in ids {
             if let Some(a) = self.store.asset(id).await? {
-                relocated |=
-                    visible.contains(&a.domain_id) && a.host_key.status == HostKeyStatus::Relocated;
+                if visible.contains(&a.domain_id) {
+                    relocated |= a.host_key.status == HostKeyStatus::Relocated;
+                    conflict |= a.host_key.status == HostKeyStatus::FingerprintConflict;
+                    // A first key, once the asset holds accounts: their secrets would go to
+                    // whatever answered, so the same rule (an empty asset's key is vouched
+                    // for by whoever set it up).
+                    if a.host_key.status == HostKeyStatus::Unverified && !conflict {
+                        conflict |= self.holds_accounts(&a).await?;
+                    }
+                }
             }
         }
-        if relocated {
+        if relocated || conflict {
             require(principal, Permission::SecretsReveal)?;
-            self.auth
-                .step_up(principal, totp, "asset.location.accept", origin)
-                .await?;
+            let action = if relocated {
+                "asset.location.accept"
+            } else {
+                "asset.host_key.acknowledge"
+            };
+            self.auth.step_up(principal, totp, action, origin).await?;
         }
+        let stepped_up = relocated || conflict;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let mut done = Vec::new();
@@ -579,9 +616,13 @@ impl InventoryService {
                 .await?
                 .filter(|a| visible.contains(&a.domain_id))
                 .ok_or(InventoryError::NotFound("asset"))?;
-            if asset.host_key.status == HostKeyStatus::Relocated && !relocated {
-                // Moved since the check above: accept it in a request that carries a code.
-                return Err(InventoryError::Relocated(asset.name.clone()));
+            if needs_revealer(asset.host_key.status) && !stepped_up {
+                // Moved or conflicting since the check above: accept it in a request that
+                // carries a code.
+                return Err(match asset.host_key.status {
+                    HostKeyStatus::Relocated => InventoryError::Relocated(asset.name.clone()),
+                    _ => crate::auth::AuthError::TotpRequired.into(),
+                });
             }
             let is_ssh = find_platform(&asset.platform)?.protocol == Protocol::Ssh;
             if asset.host_key.status == HostKeyStatus::Relocated && !is_ssh {

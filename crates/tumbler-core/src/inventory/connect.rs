@@ -85,7 +85,8 @@ pub(crate) async fn note_presented_host_key(
     }
     let write = async {
         let mut tx = store.begin().await?;
-        tx.set_asset_host_key(&asset.id, &key).await?;
+        // Only over what was read: a move meanwhile stays `relocated`.
+        tx.set_asset_host_key_if_unchanged(asset, &key).await?;
         tx.commit().await
     };
     if let Err(e) = write.await {
@@ -270,7 +271,8 @@ impl InventoryService {
         tx.set_asset_connectivity(id, contact.connectivity, &contact.connectivity_error, now)
             .await?;
         if key != asset.host_key {
-            tx.set_asset_host_key(id, &key).await?;
+            // Only over what was read: a move meanwhile stays `relocated`.
+            tx.set_asset_host_key_if_unchanged(&asset, &key).await?;
         }
         tx.append_audit(
             &event(
@@ -427,7 +429,8 @@ impl InventoryService {
         )
         .await?;
         if key != asset.host_key {
-            tx.set_asset_host_key(&asset.id, &key).await?;
+            // Only over what was read: a move meanwhile stays `relocated`.
+            tx.set_asset_host_key_if_unchanged(asset, &key).await?;
         }
         tx.append_audit(
             &event(

@@ -489,8 +489,20 @@ impl InventoryService {
                     username: table.get(record, "username").to_owned(),
                     secret_type,
                     secret: SecretString::from(table.get(record, "secret").to_owned()),
-                    privileged: parse_bool("privileged", table.get(record, "privileged"))?,
+                    privileged: match parse_bool("privileged", table.get(record, "privileged"))? {
+                        // One code cannot vouch for a whole file: marking an account
+                        // privileged is done on the account, with a fresh code.
+                        true => {
+                            return Err(InvalidValue {
+                                field: "privileged",
+                                reason: "privileged accounts are not imported: add the account, then mark it privileged on its page (needs protected_accounts_manage and a fresh authentication code)".to_owned(),
+                            }
+                            .into())
+                        }
+                        false => false,
+                    },
                     options: parse_options(table.get(record, "options"))?,
+                    totp: None,
                 })
             })();
             let result = parsed.and_then(|input| {

@@ -136,6 +136,9 @@ pub struct CreateAccount {
     /// Platform options (`become`: sudo|su|none, `shell`, `database`...).
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to create a privileged
+    /// account.
+    pub totp: Option<String>,
 }
 
 fn secret_type(value: Option<&str>) -> Result<Option<SecretType>, ApiError> {
@@ -157,6 +160,7 @@ pub async fn create(
         secret: req.secret,
         privileged: req.privileged,
         options: req.options,
+        totp: req.totp,
     };
     let account = state.inventory.create_account(&p, &input, &origin).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
@@ -191,8 +195,9 @@ pub struct PatchAccount {
     pub privileged: Option<bool>,
     /// New options (replacing all).
     pub options: Option<BTreeMap<String, String>>,
-    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to take the account out
-    /// of secure mode's protection (clear `privileged`, rename root or administrator).
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to set or clear
+    /// `privileged`, rename a privileged account, root or administrator, or change `become`
+    /// or `shell` of a protected account.
     pub totp: Option<String>,
 }
 

@@ -87,6 +87,9 @@ struct AssetPage {
     to_acknowledge: Option<String>,
     /// Moved and awaiting acceptance (reveal permission and a TOTP code).
     relocated: bool,
+    /// Presents a key other than the pinned one, or a first key while it holds accounts
+    /// (accepting it needs the same).
+    conflict: bool,
     unix_like: bool,
     platform_is_ssh: bool,
     accounts: Vec<AccountLine>,
@@ -194,6 +197,8 @@ async fn page(
         presented_fingerprint: key.presented.clone().unwrap_or_default(),
         to_acknowledge,
         relocated: key.status == HostKeyStatus::Relocated,
+        conflict: key.status == HostKeyStatus::FingerprintConflict
+            || (key.status == HostKeyStatus::Unverified && !accounts.is_empty()),
         unix_like: platform::find(&a.platform).is_some_and(|p| p.unix_like),
         platform_is_ssh: platform::find(&a.platform)
             .is_some_and(|p| p.protocol == platform::Protocol::Ssh),
@@ -376,6 +381,7 @@ pub struct AccountForm {
     privileged: Option<String>,
     become_method: Option<String>,
     shell: Option<String>,
+    totp: Option<String>,
 }
 
 /// `POST /assets/{id}/accounts`
@@ -407,6 +413,7 @@ pub async fn add_account(
             secret: SecretString::from(secret),
             privileged: form.privileged.is_some(),
             options,
+            totp: form.totp.filter(|t| !t.trim().is_empty()),
         };
         let account = inventory.create_account(&p, &input, &origin).await?;
         Ok(Messages {

@@ -271,9 +271,13 @@ pub async fn acknowledge(
         .filter(|(k, _)| k == "asset_id")
         .map(|(_, v)| AssetId::from_string(v.clone()))
         .collect();
+    let totp = fields
+        .iter()
+        .find(|(k, v)| k == "totp" && !v.trim().is_empty())
+        .map(|(_, v)| v.clone());
     let (notice, error) = match state
         .inventory
-        .acknowledge_host_keys(&p, &ids, None, &origin)
+        .acknowledge_host_keys_with(&p, &ids, None, totp.as_deref(), &origin)
         .await
     {
         Ok(done) => (

@@ -89,7 +89,8 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     let mut host = SshHost::start(&[TestUser::new("alice", ALICE_PASSWORD)])
         .await
         .unwrap();
-    let app = TestApp::spawn().await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     let token = admin(&app).await;
     let web = asset(
         &app,
@@ -120,13 +121,30 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
         host.auth_log()
     );
 
+    // The asset holds an account already: only someone who may reveal, with a fresh code,
+    // vouches for its first key.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{asset_id}/host-key/acknowledge"),
+        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("mfa_not_enrolled")),
+        "{body}"
+    );
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     // Acknowledged, the right password verifies and the wrong one fails.
     let a = ok(
         &app,
         &token,
         Method::POST,
         &format!("/api/v1/assets/{asset_id}/host-key/acknowledge"),
-        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+        Some(json!({"fingerprint": host.host_key_fingerprint(),
+                    "totp": authenticator.fresh_code()})),
         200,
     )
     .await;
@@ -178,13 +196,26 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     .await;
     assert_eq!((status, body["total"].as_i64()), (200, Some(1)));
 
-    // Acknowledging checks the fingerprint compared, then pins the new key.
+    // A key other than the pinned one: only someone who may reveal, with a fresh code.
     let (status, body) = call(
         &app,
         &token,
         Method::POST,
         "/api/v1/assets/host-keys/acknowledge",
         Some(json!({"asset_ids": [asset_id]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("totp_required")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets/host-keys/acknowledge",
+        Some(json!({"asset_ids": [asset_id], "totp": authenticator.fresh_code()})),
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -408,6 +408,35 @@ impl Tx {
         Ok(())
     }
 
+    /// Replaces an asset's host key state only while the asset is still where, and its key
+    /// state still what, `read` says (compare-and-set): a connection that read the asset
+    /// before someone moved it or accepted a key must not write back a stale state (and so
+    /// undo `relocated`). Returns whether the row was written.
+    pub async fn set_asset_host_key_if_unchanged(
+        &mut self,
+        read: &AssetRow,
+        key: &HostKeyState,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE assets SET host_key_fingerprint = $1, presented_fingerprint = $2, host_key_status = $3 \
+             WHERE id = $4 AND address = $5 AND port = $6 AND host_key_status = $7 \
+             AND COALESCE(host_key_fingerprint, '') = $8 AND COALESCE(presented_fingerprint, '') = $9",
+        )
+        .bind(key.fingerprint.as_deref())
+        .bind(key.presented.as_deref())
+        .bind(key.status.as_str())
+        .bind(read.id.as_str())
+        .bind(&read.address)
+        .bind(i64::from(read.port))
+        .bind(read.host_key.status.as_str())
+        .bind(read.host_key.fingerprint.as_deref().unwrap_or(""))
+        .bind(read.host_key.presented.as_deref().unwrap_or(""))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Sets how Tumbler authenticates to an asset: its status and the device admin user of
     /// the key modes (empty for passwords).
     pub async fn set_asset_auth(
