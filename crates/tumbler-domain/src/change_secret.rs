@@ -163,8 +163,20 @@ impl PasswordRules {
                 "symbols are required but every symbol is excluded",
             ));
         }
-        let required: u32 = classes.iter().map(|(m, _)| *m).sum();
-        if required > self.length {
+        // Each minimum is bounded by the length and the sum is taken in u64, so no value a
+        // client sends can wrap the total (a wrapped sum once let a four-billion-character
+        // password through).
+        if let Some((min, _)) = classes.iter().find(|(m, _)| *m > self.length) {
+            return Err(invalid(
+                "password_rules",
+                format!(
+                    "a class minimum of {min} is more than the length {}",
+                    self.length
+                ),
+            ));
+        }
+        let required: u64 = classes.iter().map(|(m, _)| u64::from(*m)).sum();
+        if required > u64::from(self.length) {
             return Err(invalid(
                 "password_rules",
                 format!(
