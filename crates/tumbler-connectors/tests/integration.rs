@@ -4,5 +4,6 @@
 
 mod integration {
     mod change;
+    mod key_files;
     mod ssh;
 }
