@@ -12,6 +12,7 @@ mod integration {
     pub mod custody;
     pub mod device_keys;
     pub mod domains;
+    pub mod fuzz_import;
     pub mod inventory;
     pub mod mail;
     pub mod policy;
