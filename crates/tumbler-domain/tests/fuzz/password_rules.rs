@@ -53,6 +53,9 @@ fn rules() -> impl Strategy<Value = PasswordRules> {
         )
 }
 
+/// Whether a character belongs to a class.
+type IsClass = fn(&char) -> bool;
+
 /// Checks the rules, and for valid ones a generated password against them.
 fn check(rules: &PasswordRules) -> Result<(), TestCaseError> {
     let Ok(()) = rules.validate() else {
@@ -66,7 +69,7 @@ fn check(rules: &PasswordRules) -> Result<(), TestCaseError> {
     let password = rules.generate().expect("valid rules generate");
     let chars: Vec<char> = password.expose_secret().chars().collect();
     prop_assert_eq!(chars.len(), rules.length as usize);
-    let classes: [(Option<u32>, fn(&char) -> bool); 4] = [
+    let classes: [(Option<u32>, IsClass); 4] = [
         (rules.lowercase, |c| c.is_ascii_lowercase()),
         (rules.uppercase, |c| c.is_ascii_uppercase()),
         (rules.digit, |c| c.is_ascii_digit()),

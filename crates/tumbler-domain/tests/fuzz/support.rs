@@ -32,7 +32,7 @@ pub fn json_value(keys: &'static [&'static str]) -> impl Strategy<Value = Value>
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        edgy_u32().prop_map(|n| Value::from(n)),
+        edgy_u32().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
