@@ -15,6 +15,7 @@ mod integration {
     pub mod fuzz_import;
     pub mod inventory;
     pub mod mail;
+    pub mod parser_limits;
     pub mod policy;
     pub mod ssh_methods;
     pub mod support;
