@@ -4,6 +4,6 @@
 
 mod integration {
     mod change;
-    mod key_fuzz;
+    mod key_files;
     mod ssh;
 }

@@ -16,6 +16,18 @@ pub const MAX_STEPS: usize = 20;
 pub const MAX_STEP_TIMEOUT_SECS: u32 = 600;
 /// The longest command, pattern or answer, in characters.
 const MAX_TEXT: usize = 512;
+/// The most memory one compiled prompt pattern may take, in bytes. The regex crate's default
+/// (10 MiB) lets a 512-character pattern cost about half a second of CPU to compile, twenty
+/// times per template; prompt patterns are small.
+pub const MAX_PATTERN_BYTES: usize = 1 << 20;
+
+/// Compiles a prompt pattern within [`MAX_PATTERN_BYTES`].
+pub fn compile_pattern(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(MAX_PATTERN_BYTES)
+        .dfa_size_limit(MAX_PATTERN_BYTES)
+        .build()
+}
 
 /// A placeholder that may appear in a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,10 +197,15 @@ impl CustomSshTemplate {
                     "step {n}: the pattern must be 1 to {MAX_TEXT} characters"
                 )));
             }
-            regex::bytes::Regex::new(&step.expect).map_err(|_| {
-                bad(format!(
-                    "step {n}: the pattern is not a valid regular expression"
-                ))
+            compile_pattern(&step.expect).map_err(|e| {
+                bad(match e {
+                    regex::Error::CompiledTooBig(_) => format!(
+                        "step {n}: the pattern is too large once compiled (\\w and \\d match \
+                         every Unicode letter or digit: write [A-Za-z0-9_] or [0-9], or repeat \
+                         less)"
+                    ),
+                    _ => format!("step {n}: the pattern is not a valid regular expression"),
+                })
             })?;
             if step.timeout_secs == 0 || step.timeout_secs > MAX_STEP_TIMEOUT_SECS {
                 return Err(bad(format!(

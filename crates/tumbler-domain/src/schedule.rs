@@ -91,10 +91,11 @@ impl Field {
             if lo < min || hi > max || lo > hi {
                 return Err(bad(&format!("values must be within {min}-{max}")));
             }
-            let mut v = lo;
-            while v <= hi {
-                allowed[v as usize] = true;
-                v += step;
+            // Checked: a step near `u32::MAX` would overflow (a panic, or a wrapped loop).
+            let mut v = Some(lo);
+            while let Some(at) = v.filter(|v| *v <= hi) {
+                allowed[at as usize] = true;
+                v = at.checked_add(step);
             }
         }
         Ok(Self(allowed))

@@ -14,12 +14,14 @@ mod integration {
     pub mod custody;
     pub mod device_keys;
     pub mod domains;
+    pub mod fuzz_import;
     pub mod hostile_target;
     pub mod hostile_values;
     pub mod inventory;
     pub mod log_stream;
     pub mod mail;
     pub mod openapi_contract;
+    pub mod parser_limits;
     pub mod policy;
     pub mod schemathesis;
     pub mod ssh_methods;

@@ -493,12 +493,13 @@ impl ChangeSecretService {
                 let mut steps = Vec::new();
                 for (step, answer) in template.steps.iter().zip(&answers) {
                     steps.push(ScriptStep {
-                        pattern: regex::bytes::Regex::new(&step.expect).map_err(|_| {
-                            Failure::new(
-                                "invalid_template",
-                                "a pattern is not a valid regular expression",
-                            )
-                        })?,
+                        pattern: tumbler_domain::custom_ssh::compile_pattern(&step.expect)
+                            .map_err(|_| {
+                                Failure::new(
+                                    "invalid_template",
+                                    "a pattern is not a valid regular expression, or compiles too large",
+                                )
+                            })?,
                         answer: answer.as_ref().map(|(a, _)| a.as_slice()),
                         timeout: std::time::Duration::from_secs(u64::from(step.timeout_secs)),
                         carries_new_secret: answer.as_ref().is_some_and(|(_, n)| *n),
