@@ -315,6 +315,7 @@ fn add_enums(doc: &mut Value) {
 pub fn openapi() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
     add_enums(&mut doc);
+    add_policy_read(&mut doc);
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
@@ -343,6 +344,31 @@ pub fn openapi() -> Value {
         );
     }
     doc
+}
+
+/// The policy as read: the writable shape, except that `custom_blocklist` is there only for
+/// callers who may manage settings (the GET leaves it out for everyone else).
+fn add_policy_read(doc: &mut Value) {
+    let Some(mut read) = doc.pointer("/components/schemas/PolicyBody").cloned() else {
+        return;
+    };
+    if let Some(required) = read.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|field| field != "custom_blocklist");
+    }
+    read["description"] = json!(
+        "The password policy as read; `custom_blocklist` only for callers with settings_manage."
+    );
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("PolicyRead".to_owned(), read);
+    }
+    if let Some(schema) = doc.pointer_mut(
+        "/paths/~1api~1v1~1settings~1password-policy/get/responses/200/content/application~1json/schema",
+    ) {
+        *schema = json!({"$ref": "#/components/schemas/PolicyRead"});
+    }
 }
 
 fn complete_operation(path: &str, op: &mut Value, error: &Value) {

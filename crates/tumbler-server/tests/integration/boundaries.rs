@@ -104,7 +104,7 @@ async fn a_custom_role_grants_exactly_its_permissions() {
         (Method::GET, "/api/v1/users".to_owned(), None),
         (Method::GET, "/api/v1/roles".to_owned(), None),
         (
-            Method::PUT,
+            Method::PATCH,
             "/api/v1/settings/password-policy".to_owned(),
             Some(json!({"min_length": 16})),
         ),
@@ -202,7 +202,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
     let rows: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
         // Settings.
         (
-            Method::PUT,
+            Method::PATCH,
             "/api/v1/settings/password-policy".into(),
             Some(json!({"min_length": 15})),
             [200, 403, 403, 403],

@@ -6,18 +6,20 @@
 use super::change_secret::{
     account, admin, record_for, records, run, ssh_logs_in, task, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::support::{call, ok, user};
+use super::support::{call, ok, user, Authenticator};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tumbler_connectors::ssh::{encrypt_private_key, generate_key_pair, public_key_line};
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::HostKeyStatus;
 use tumbler_domain::ssh_key::KeyAlgorithm;
+use tumbler_domain::ManualClock;
 use tumbler_store::HostKeyState;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -160,8 +162,11 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
 #[tokio::test]
 async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_until_acknowledged()
 {
-    let app = TestApp::spawn().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     let token = admin(&app).await;
+    // Accepting the first key of an asset that holds accounts takes a fresh code.
+    let authenticator = Authenticator::enrol(&app, &token, clock).await;
     let mut host = SshHost::start(&[
         TestUser::new("ops", OPS_PASSWORD).with_sudo(),
         TestUser::new("app1", APP_PASSWORD),
@@ -256,7 +261,9 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         &token,
         Method::POST,
         &format!("/api/v1/assets/{asset}/host-key/acknowledge"),
-        Some(json!({"fingerprint": host.host_key_fingerprint()})),
+        Some(
+            json!({"fingerprint": host.host_key_fingerprint(), "totp": authenticator.fresh_code()}),
+        ),
         200,
     )
     .await;

@@ -333,7 +333,7 @@ async fn the_password_state_is_truthful_and_filters_the_user_list() {
     let (status, body) = call(
         &app,
         &admin,
-        Method::PUT,
+        Method::PATCH,
         "/api/v1/settings/password-policy",
         Some(json!({"min_length": 40})),
     )
@@ -347,9 +347,9 @@ async fn the_password_state_is_truthful_and_filters_the_user_list() {
     let (status, _) = call(
         &app,
         &admin,
-        Method::PUT,
+        Method::PATCH,
         "/api/v1/settings/password-policy",
-        Some(json!({"expiry_days": 30})),
+        Some(json!({"expiry_days": 30, "min_length": 15})),
     )
     .await;
     assert_eq!(status, 200);
