@@ -7,6 +7,12 @@
 //! marks where keying starts. The marker's number is sealed with the key, so an attacker who
 //! can write the database cannot move the start of the keyed part (nor drop it) without
 //! verification noticing.
+//!
+//! The key is never made again once the chain was keyed: a start that finds no sealed key
+//! while an `audit.chain.keyed` event exists reports tampering (and verification says so)
+//! instead of keying the chain a second time at its tail, which would otherwise let someone
+//! who can write the database rewrite everything before the new marker with plain links.
+//! Reading the state ([`read_chain_state`]) writes nothing, so verification is read-only.
 
 use crate::{event, RequestOrigin, Vault, VaultError};
 use rand::rngs::OsRng;
@@ -14,7 +20,7 @@ use rand::RngCore;
 use std::sync::Arc;
 use tumbler_domain::audit::{Outcome, CHAIN_KEYED_ACTION};
 use tumbler_domain::Clock;
-use tumbler_store::{AuditKey, Store, StoreError};
+use tumbler_store::{AuditFilter, AuditKey, Store, StoreError};
 use zeroize::Zeroizing;
 
 /// Vault owner of the sealed chain key.
@@ -29,6 +35,32 @@ pub struct ChainKey {
     pub key: AuditKey,
     /// Sequence number of the `audit.chain.keyed` event; events before it are plain SHA-256.
     pub keyed_from: i64,
+}
+
+/// What the store and vault say about the chain key, read without writing anything.
+#[derive(Debug, Clone)]
+pub enum ChainState {
+    /// The chain is keyed with this key.
+    Keyed(ChainKey),
+    /// No key and no `audit.chain.keyed` event: the chain was never keyed (a new store, or
+    /// one an older Tumbler wrote, before its first start with keying).
+    NotKeyed,
+    /// No sealed key although the chain was keyed (an `audit.chain.keyed` event exists): the
+    /// key was removed from the vault, so the chain has been tampered with.
+    KeyMissing {
+        /// Sequence number of the newest `audit.chain.keyed` event.
+        marker_seq: i64,
+    },
+}
+
+impl ChainState {
+    /// The key, when the chain is keyed.
+    pub fn key(&self) -> Option<&ChainKey> {
+        match self {
+            Self::Keyed(k) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// Why the chain key could not be read or made.
@@ -68,17 +100,57 @@ pub async fn load_chain_key(vault: &Vault) -> Result<Option<ChainKey>, ChainKeyE
     }
 }
 
+/// The chain's state: its sealed key, or whether a keying marker exists without one. Reads
+/// only; used by verification, which must never key the chain itself.
+pub async fn read_chain_state(store: &Store, vault: &Vault) -> Result<ChainState, ChainKeyError> {
+    if let Some(k) = load_chain_key(vault).await? {
+        return Ok(ChainState::Keyed(k));
+    }
+    marker_state(store).await
+}
+
+/// [`ChainState::KeyMissing`] when an `audit.chain.keyed` event exists, else
+/// [`ChainState::NotKeyed`]; for a store whose vault holds no chain key.
+pub async fn marker_state(store: &Store) -> Result<ChainState, ChainKeyError> {
+    let (markers, _) = store
+        .audit_events(&AuditFilter {
+            action: Some(CHAIN_KEYED_ACTION.to_owned()),
+            limit: 1,
+            ..AuditFilter::default()
+        })
+        .await?;
+    Ok(match markers.first() {
+        Some(m) => ChainState::KeyMissing { marker_seq: m.seq },
+        None => ChainState::NotKeyed,
+    })
+}
+
 /// Reads the chain key, or keys the chain now (a new key sealed in the vault and the
 /// `audit.chain.keyed` event, in one transaction); then sets it on `store`, so that every
 /// event appended afterwards is HMAC-linked. Called at start, right after the vault opens.
+///
+/// Keys the chain only when it was never keyed: when the key is missing but a keying marker
+/// exists, it logs an error and returns [`ChainState::KeyMissing`] (which verification
+/// reports as tampering), writing nothing.
 pub async fn ensure_chain_key(
     store: &Store,
     vault: &Vault,
     clock: &Arc<dyn Clock>,
-) -> Result<ChainKey, ChainKeyError> {
-    if let Some(k) = load_chain_key(vault).await? {
-        store.set_audit_key(k.key.clone());
-        return Ok(k);
+) -> Result<ChainState, ChainKeyError> {
+    match read_chain_state(store, vault).await? {
+        ChainState::Keyed(k) => {
+            store.set_audit_key(k.key.clone());
+            return Ok(ChainState::Keyed(k));
+        }
+        ChainState::KeyMissing { marker_seq } => {
+            tracing::error!(
+                marker_seq,
+                "the audit chain key is missing from the vault although the chain was keyed: \
+                 the store has been tampered with; the chain is not keyed again"
+            );
+            return Ok(ChainState::KeyMissing { marker_seq });
+        }
+        ChainState::NotKeyed => {}
     }
     let mut bytes = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(bytes.as_mut());
@@ -113,5 +185,5 @@ pub async fn ensure_chain_key(
         Err(e) => load_chain_key(vault).await?.ok_or(e)?,
     };
     store.set_audit_key(k.key.clone());
-    Ok(k)
+    Ok(ChainState::Keyed(k))
 }
