@@ -13,6 +13,11 @@
 //! instead of keying the chain a second time at its tail, which would otherwise let someone
 //! who can write the database rewrite everything before the new marker with plain links.
 //! Reading the state ([`read_chain_state`]) writes nothing, so verification is read-only.
+//!
+//! A new vault keys the chain in the transaction that creates its data key, and that key's
+//! id is marked ([`crate::vault::CHAIN_KEYED_PREFIX`]) under the master key: in such a store
+//! a missing chain key is tampering even when every marker event was removed too. Only a
+//! store whose vault an older Tumbler created is keyed later, at its tail, once.
 
 use crate::{event, RequestOrigin, Vault, VaultError};
 use rand::rngs::OsRng;
@@ -24,9 +29,9 @@ use tumbler_store::{AuditFilter, AuditKey, Store, StoreError};
 use zeroize::Zeroizing;
 
 /// Vault owner of the sealed chain key.
-const OWNER_KIND: &str = "audit_chain";
+pub(crate) const OWNER_KIND: &str = "audit_chain";
 /// Vault owner id of the sealed chain key.
-const OWNER_ID: &str = "key";
+pub(crate) const OWNER_ID: &str = "key";
 
 /// The chain key and where keying starts.
 #[derive(Debug, Clone)]
@@ -106,7 +111,43 @@ pub async fn read_chain_state(store: &Store, vault: &Vault) -> Result<ChainState
     if let Some(k) = load_chain_key(vault).await? {
         return Ok(ChainState::Keyed(k));
     }
-    marker_state(store).await
+    let state = marker_state(store).await?;
+    if vault.keys_chain_from_creation() {
+        // This vault keyed the chain when it was created: the key was removed.
+        if let ChainState::NotKeyed = state {
+            return Ok(ChainState::KeyMissing { marker_seq: 1 });
+        }
+    }
+    Ok(state)
+}
+
+/// Keys the chain inside `tx`: a new random key set on `tx`, then the `audit.chain.keyed`
+/// event, its first HMAC-linked one. Returns the plaintext to seal (key and the marker's
+/// sequence number).
+pub(crate) async fn append_marker(
+    tx: &mut tumbler_store::Tx,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(bytes.as_mut());
+    tx.use_audit_key(AuditKey::new(*bytes));
+    let marker = tx
+        .append_audit(
+            &event(
+                "system",
+                CHAIN_KEYED_ACTION,
+                ("audit", "chain"),
+                Outcome::Success,
+                &RequestOrigin::host(),
+                "from this event on, links are HMAC-SHA256 under a key sealed in the vault",
+            ),
+            now,
+        )
+        .await?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(40));
+    plain.extend_from_slice(bytes.as_ref());
+    plain.extend_from_slice(&marker.seq.to_be_bytes());
+    Ok(plain)
 }
 
 /// [`ChainState::KeyMissing`] when an `audit.chain.keyed` event exists, else
@@ -152,35 +193,16 @@ pub async fn ensure_chain_key(
         }
         ChainState::NotKeyed => {}
     }
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(bytes.as_mut());
-    let key = AuditKey::new(*bytes);
     let made = async {
         let mut tx = store.begin().await?;
-        tx.use_audit_key(key.clone());
-        let marker = tx
-            .append_audit(
-                &event(
-                    "system",
-                    CHAIN_KEYED_ACTION,
-                    ("audit", "chain"),
-                    Outcome::Success,
-                    &RequestOrigin::host(),
-                    "from this event on, links are HMAC-SHA256 under a key sealed in the vault",
-                ),
-                clock.now(),
-            )
-            .await?;
-        let mut plain = Zeroizing::new(Vec::with_capacity(40));
-        plain.extend_from_slice(bytes.as_ref());
-        plain.extend_from_slice(&marker.seq.to_be_bytes());
+        let plain = append_marker(&mut tx, clock.now()).await?;
         vault.seal(&mut tx, OWNER_KIND, OWNER_ID, 1, &plain).await?;
         tx.commit().await?;
-        Ok::<i64, ChainKeyError>(marker.seq)
+        decode(&plain)
     }
     .await;
     let k = match made {
-        Ok(keyed_from) => ChainKey { key, keyed_from },
+        Ok(k) => k,
         // Another node keyed the chain at the same moment: use its key.
         Err(e) => load_chain_key(vault).await?.ok_or(e)?,
     };

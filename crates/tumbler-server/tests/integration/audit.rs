@@ -358,7 +358,12 @@ async fn count(pool: &AnyPool, sql: &str) -> i64 {
 /// with plain SHA-256 links and delete the sealed chain key. The next start must not key the
 /// chain again at its tail (which would make everything before the new marker verify), and
 /// verification reports the tampering without writing anything.
-async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreKind) {
+/// With `drop_marker`, the `audit.chain.keyed` event is relabelled too, so that the store
+/// looks as if it had never been keyed.
+async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
+    kind: StoreKind,
+    drop_marker: bool,
+) {
     let app = TestApp::spawn_on(kind, Arc::new(SystemClock)).await;
     app.activate_admin().await;
     let token = app.admin_token().await;
@@ -387,6 +392,24 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreK
         "SELECT seq FROM audit_events WHERE action = 'audit.chain.keyed'",
     )
     .await;
+    let markers_left = if drop_marker {
+        let disable = match kind {
+            StoreKind::Sqlite => "DROP TRIGGER audit_events_no_update",
+            StoreKind::Postgres => {
+                "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
+            }
+        };
+        sqlx::query(disable).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_events SET action = 'auth.login' WHERE seq = $1")
+            .bind(marker_seq)
+            .execute(&pool)
+            .await
+            .unwrap();
+        0
+    } else {
+        1
+    };
+    let broken_at = if drop_marker { 1 } else { marker_seq };
     rewrite_tail_with_plain_hashes(&pool, 1).await;
     let deleted = sqlx::query("DELETE FROM secrets WHERE owner_kind = 'audit_chain'")
         .execute(&pool)
@@ -405,7 +428,7 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreK
     let keys = "SELECT COUNT(*) FROM secrets WHERE owner_kind = 'audit_chain'";
     let markers = "SELECT COUNT(*) FROM audit_events WHERE action = 'audit.chain.keyed'";
     assert_eq!(count(&pool, keys).await, 0);
-    assert_eq!(count(&pool, markers).await, 1);
+    assert_eq!(count(&pool, markers).await, markers_left);
 
     let verify_at = |url: String| {
         let token = token.clone();
@@ -425,7 +448,7 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreK
     for _ in 0..2 {
         let report = verify_at(server.url()).await;
         assert_eq!(report["ok"], false, "{report}");
-        assert_eq!(report["first_broken_seq"], marker_seq, "{report}");
+        assert_eq!(report["first_broken_seq"], broken_at, "{report}");
         assert!(
             report["reason"].as_str().unwrap().contains("tampered"),
             "{report}"
@@ -434,7 +457,7 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreK
     // Verifying wrote nothing.
     assert_eq!(count(&pool, events).await, before);
     assert_eq!(count(&pool, keys).await, 0);
-    assert_eq!(count(&pool, markers).await, 1);
+    assert_eq!(count(&pool, markers).await, markers_left);
     pool.close().await;
     server.shutdown();
     server.wait().await.unwrap();
@@ -445,12 +468,22 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(kind: StoreK
 
 #[tokio::test]
 async fn sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite).await;
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, false).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, true).await;
+}
+
+#[tokio::test]
+async fn postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, true).await;
 }
 
 #[tokio::test]
 async fn postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres).await;
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, false).await;
 }
 
 /// A second `audit.chain.keyed` marker, as a re-keying at the tail would leave, is reported.
