@@ -1,7 +1,7 @@
 //! Reading and verifying the audit log. Events are appended by the services, inside the
 //! transaction of the change they describe.
 
-use crate::audit_chain::ChainKey;
+use crate::audit_chain::ChainState;
 use crate::Principal;
 use tumbler_domain::audit::{AuditEvent, CHAIN_KEYED_ACTION, GENESIS_HASH};
 use tumbler_domain::permission::Permission;
@@ -54,18 +54,17 @@ pub struct ChainReport {
 #[derive(Debug, Clone)]
 pub struct AuditService {
     store: Store,
-    /// The chain key; without it (a store opened without the vault) only plain links can be
-    /// checked, and verification says so.
-    chain_key: Option<ChainKey>,
+    /// The chain key, or why there is none (verification then reports the chain broken).
+    chain: ChainState,
 }
 
 const PAGE: i64 = 1000;
 
 impl AuditService {
-    /// A service over `store` that checks the keyed part of the chain with `chain_key`
-    /// ([`crate::audit_chain::ensure_chain_key`]).
-    pub fn new(store: Store, chain_key: Option<ChainKey>) -> Self {
-        Self { store, chain_key }
+    /// A service over `store` that checks the keyed part of the chain with the key in `chain`
+    /// ([`crate::audit_chain::ensure_chain_key`], [`crate::audit_chain::read_chain_state`]).
+    pub fn new(store: Store, chain: ChainState) -> Self {
+        Self { store, chain }
     }
 
     /// Events matching `filter`, newest first, with the total count.
@@ -87,15 +86,34 @@ impl AuditService {
     /// Walks the whole chain and reports the first broken link: an altered event, a missing or
     /// reordered one, or a chain head that does not match the last event. Links from the
     /// `audit.chain.keyed` event on are checked as HMAC-SHA256 under the chain key, so a
-    /// tail rewritten with recomputed plain hashes is found.
+    /// tail rewritten with recomputed plain hashes is found. A keying marker anywhere but at
+    /// the keyed chain's start, or a marker without a sealed key, is tampering. Writes nothing.
     pub async fn verify(&self) -> Result<ChainReport, AuditError> {
-        let Some(chain) = &self.chain_key else {
-            return Ok(ChainReport {
-                ok: false,
-                events_checked: 0,
-                first_broken_seq: Some(1),
-                reason: Some("the audit chain key is not available: open the vault".to_owned()),
-            });
+        let chain = match &self.chain {
+            ChainState::Keyed(k) => k,
+            ChainState::NotKeyed => {
+                return Ok(ChainReport {
+                    ok: false,
+                    events_checked: 0,
+                    first_broken_seq: Some(1),
+                    reason: Some(
+                        "the audit chain is not keyed yet: start the server once to key it"
+                            .to_owned(),
+                    ),
+                })
+            }
+            ChainState::KeyMissing { marker_seq } => {
+                return Ok(ChainReport {
+                    ok: false,
+                    events_checked: 0,
+                    first_broken_seq: Some(*marker_seq),
+                    reason: Some(
+                        "the audit chain key is missing from the vault although the chain was \
+                         keyed: the store has been tampered with"
+                            .to_owned(),
+                    ),
+                })
+            }
         };
         let key = chain.key.bytes();
         let (head_seq, head_hash) = self.store.audit_head().await?;
@@ -129,6 +147,13 @@ impl AuditService {
                         ev.seq,
                         checked,
                         "the keyed chain's first event is missing",
+                    ));
+                }
+                if ev.action == CHAIN_KEYED_ACTION && ev.seq != chain.keyed_from {
+                    return Ok(broken(
+                        ev.seq,
+                        checked,
+                        "a second keying marker: the chain was keyed again",
                     ));
                 }
                 if ev.expected_hash(&prev_hash, link_key) != ev.hash {

@@ -97,6 +97,19 @@ impl Vault {
                     clock.now(),
                 )
                 .await?;
+                // A new vault keys the audit chain in the same transaction, so that a store
+                // whose data key is marked (see `CHAIN_KEYED_PREFIX`) always has a chain key.
+                let plain = crate::audit_chain::append_marker(&mut tx, clock.now()).await?;
+                let sealed = sealed_row(
+                    &row.1,
+                    &row.0.id,
+                    crate::audit_chain::OWNER_KIND,
+                    crate::audit_chain::OWNER_ID,
+                    1,
+                    &plain,
+                    clock.now(),
+                )?;
+                tx.insert_sealed_secret(&sealed).await?;
                 rows.push(row.0);
             }
             tx.commit().await?;
@@ -130,15 +143,15 @@ impl Vault {
         let row = {
             let keys = self.read();
             let key = keys.data.get(&keys.active).ok_or(VaultError::NotFound)?;
-            let ad = associated_data(owner_kind, owner_id, version, &keys.active);
-            SealedSecretRow {
-                owner_kind: owner_kind.to_owned(),
-                owner_id: owner_id.to_owned(),
+            sealed_row(
+                key,
+                &keys.active,
+                owner_kind,
+                owner_id,
                 version,
-                data_key_id: keys.active.clone(),
-                envelope: tumbler_crypto::seal(key, plaintext, &ad)?,
-                created_at: self.clock.now(),
-            }
+                plaintext,
+                self.clock.now(),
+            )?
         };
         tx.insert_sealed_secret(&row).await?;
         Ok(())
@@ -203,11 +216,49 @@ impl Vault {
     }
 }
 
+/// Prefix of the ids of data keys made by a Tumbler that keys the audit chain together with
+/// the vault. The id is bound into the key's wrapping (associated data under the master key),
+/// so without the master key it can be neither forged nor removed from a key: a store with
+/// such a key always had a chain key, and a missing one is tampering, never a reason to key
+/// the chain again.
+pub const CHAIN_KEYED_PREFIX: &str = "ck-";
+
+impl Vault {
+    /// Whether this store's vault was created keying the audit chain with it (a data key
+    /// whose authenticated id carries [`CHAIN_KEYED_PREFIX`]).
+    pub fn keys_chain_from_creation(&self) -> bool {
+        self.read()
+            .data
+            .keys()
+            .any(|id| id.as_str().starts_with(CHAIN_KEYED_PREFIX))
+    }
+}
+
+fn sealed_row(
+    key: &DataKey,
+    key_id: &DataKeyId,
+    owner_kind: &str,
+    owner_id: &str,
+    version: i64,
+    plaintext: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SealedSecretRow, VaultError> {
+    let ad = associated_data(owner_kind, owner_id, version, key_id);
+    Ok(SealedSecretRow {
+        owner_kind: owner_kind.to_owned(),
+        owner_id: owner_id.to_owned(),
+        version,
+        data_key_id: key_id.clone(),
+        envelope: tumbler_crypto::seal(key, plaintext, &ad)?,
+        created_at: now,
+    })
+}
+
 fn new_data_key_row(
     master: &MasterKey,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(DataKeyRow, DataKey), VaultError> {
-    let id = DataKeyId::generate();
+    let id = DataKeyId::from_string(format!("{CHAIN_KEYED_PREFIX}{}", DataKeyId::generate()));
     let key = DataKey::generate();
     let row = DataKeyRow {
         wrapped: key.wrap(master, id.as_str())?,

@@ -16,7 +16,9 @@ mod ui;
 pub use config::Config;
 pub use error::ApiError;
 pub use serve::{start, RunningServer, ServeError};
-pub use startup::{master_key_source, open_services, open_store, Services, StartupError};
+pub use startup::{
+    master_key_source, open_audit_readonly, open_services, open_store, Services, StartupError,
+};
 
 use axum::http::{HeaderName, Request};
 use axum::Router;

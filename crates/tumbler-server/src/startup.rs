@@ -186,6 +186,34 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
     }
 }
 
+/// Opens the store (migrated already) and, with the master key, the audit chain's state, for
+/// verifying the chain without starting the services: writes nothing (no data key, no chain
+/// key, no marker, no built-in roles), so verification never keys or re-keys the chain.
+pub async fn open_audit_readonly(
+    config: &Config,
+    master: &MasterKeySource,
+    clock: Arc<dyn Clock>,
+) -> Result<(Store, AuditService), StartupError> {
+    let store = open_store(config).await?;
+    let found = store.schema_version().await?;
+    let needed = store.latest_schema_version();
+    if found != needed {
+        return Err(StartupError::NotMigrated { found, needed });
+    }
+    let data_keys = store.data_keys().await?;
+    let state = match data_keys.first() {
+        // No vault yet (Vault::open would create one): nothing can be keyed.
+        None => tumbler_core::audit_chain::marker_state(&store).await?,
+        Some(row) => {
+            let key = master.load(&store, Some(&row.master_key_id)).await?;
+            let vault = Vault::open(store.clone(), clock, key).await?;
+            tumbler_core::audit_chain::read_chain_state(&store, &vault).await?
+        }
+    };
+    let audit = AuditService::new(store.clone(), state);
+    Ok((store, audit))
+}
+
 /// Opens the store, applies migrations when `migrate` is set (else requires them applied),
 /// loads the master key and opens the vault and services.
 pub async fn open_services(
@@ -254,7 +282,7 @@ pub async fn open_services(
         clock,
         settings,
     );
-    let audit = AuditService::new(store.clone(), Some(chain_key));
+    let audit = AuditService::new(store.clone(), chain_key);
     Ok(Services {
         store,
         vault,

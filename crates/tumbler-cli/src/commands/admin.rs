@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tumbler_core::RequestOrigin;
 use tumbler_domain::SystemClock;
-use tumbler_server::{master_key_source, open_services, open_store, Config};
+use tumbler_server::{master_key_source, open_audit_readonly, open_services, open_store, Config};
 
 /// Applies pending migrations.
 pub async fn migrate(config: &Config) -> Result<ExitCode, CliError> {
@@ -56,17 +56,16 @@ pub async fn reset_password(
 }
 
 /// Checks the audit chain (its keyed part with the chain key from the vault, so the master
-/// key is needed); exit code 1 when broken.
+/// key is needed); exit code 1 when broken. Read-only: it never keys the chain.
 pub async fn audit_verify(config: &Config, env: &[(String, String)]) -> Result<ExitCode, CliError> {
-    let services = open_services(
+    let (store, audit) = open_audit_readonly(
         config,
         &master_key_source(config, env)?,
         Arc::new(SystemClock),
-        false,
     )
     .await?;
-    let report = services.audit.verify().await.map_err(other)?;
-    services.store.close().await;
+    let report = audit.verify().await.map_err(other)?;
+    store.close().await;
     match report.first_broken_seq {
         None => {
             println!(

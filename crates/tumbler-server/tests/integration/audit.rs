@@ -174,10 +174,13 @@ async fn rewrite_tail_with_plain_hashes(pool: &AnyPool, from_seq: i64) {
 /// rewritten only with the tail).
 async fn rewrite_with_plain_hashes(pool: &AnyPool, from_seq: i64, until_seq: i64) {
     use sqlx::Row;
-    sqlx::query("DROP TRIGGER IF EXISTS audit_events_no_update")
-        .execute(pool)
-        .await
-        .unwrap();
+    let postgres = pool.acquire().await.unwrap().backend_name() == "PostgreSQL";
+    let disable = if postgres {
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
+    } else {
+        "DROP TRIGGER IF EXISTS audit_events_no_update"
+    };
+    sqlx::query(disable).execute(pool).await.unwrap();
     let rows = sqlx::query(
         "SELECT seq, at, actor, action, object_kind, object_id, outcome, source, detail, prev_hash \
          FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY seq",
@@ -339,5 +342,181 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
     let report = verify(&app, &token).await;
     assert_eq!(report["ok"], false, "{report}");
     assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    app.stop().await;
+}
+
+async fn count(pool: &AnyPool, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// The attack on keying: with the database but not the master key, rewrite the whole history
+/// with plain SHA-256 links and delete the sealed chain key. The next start must not key the
+/// chain again at its tail (which would make everything before the new marker verify), and
+/// verification reports the tampering without writing anything.
+/// With `drop_marker`, the `audit.chain.keyed` event is relabelled too, so that the store
+/// looks as if it had never been keyed.
+async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
+    kind: StoreKind,
+    drop_marker: bool,
+) {
+    let app = TestApp::spawn_on(kind, Arc::new(SystemClock)).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    failed_logins(&app, 2).await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], true, "{report}");
+
+    let TestApp {
+        server,
+        services,
+        config,
+        pg,
+        data_dir: _data_dir,
+        ..
+    } = app;
+    server.shutdown();
+    services.store.close().await;
+    server.wait().await.unwrap();
+
+    let pool = {
+        sqlx::any::install_default_drivers();
+        AnyPool::connect(&config.database_url()).await.unwrap()
+    };
+    let marker_seq = count(
+        &pool,
+        "SELECT seq FROM audit_events WHERE action = 'audit.chain.keyed'",
+    )
+    .await;
+    let markers_left = if drop_marker {
+        let disable = match kind {
+            StoreKind::Sqlite => "DROP TRIGGER audit_events_no_update",
+            StoreKind::Postgres => {
+                "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
+            }
+        };
+        sqlx::query(disable).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_events SET action = 'auth.login' WHERE seq = $1")
+            .bind(marker_seq)
+            .execute(&pool)
+            .await
+            .unwrap();
+        0
+    } else {
+        1
+    };
+    let broken_at = if drop_marker { 1 } else { marker_seq };
+    rewrite_tail_with_plain_hashes(&pool, 1).await;
+    let deleted = sqlx::query("DELETE FROM secrets WHERE owner_kind = 'audit_chain'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+
+    let master = tumbler_core::MasterKeySource::File {
+        path: config.master_key_file(),
+        create: false,
+    };
+    let server = tumbler_server::start(&config, &master, Arc::new(SystemClock))
+        .await
+        .expect("server restarts");
+    // The start keyed nothing again: no new key, one marker only.
+    let keys = "SELECT COUNT(*) FROM secrets WHERE owner_kind = 'audit_chain'";
+    let markers = "SELECT COUNT(*) FROM audit_events WHERE action = 'audit.chain.keyed'";
+    assert_eq!(count(&pool, keys).await, 0);
+    assert_eq!(count(&pool, markers).await, markers_left);
+
+    let verify_at = |url: String| {
+        let token = token.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .get(format!("{url}/api/v1/audit/verify"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let events = "SELECT COUNT(*) FROM audit_events";
+    let before = count(&pool, events).await;
+    for _ in 0..2 {
+        let report = verify_at(server.url()).await;
+        assert_eq!(report["ok"], false, "{report}");
+        assert_eq!(report["first_broken_seq"], broken_at, "{report}");
+        assert!(
+            report["reason"].as_str().unwrap().contains("tampered"),
+            "{report}"
+        );
+    }
+    // Verifying wrote nothing.
+    assert_eq!(count(&pool, events).await, before);
+    assert_eq!(count(&pool, keys).await, 0);
+    assert_eq!(count(&pool, markers).await, markers_left);
+    pool.close().await;
+    server.shutdown();
+    server.wait().await.unwrap();
+    if let Some(pg) = pg {
+        pg.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, false).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, true).await;
+}
+
+#[tokio::test]
+async fn postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, true).await;
+}
+
+#[tokio::test]
+async fn postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
+    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, false).await;
+}
+
+/// A second `audit.chain.keyed` marker, as a re-keying at the tail would leave, is reported.
+#[tokio::test]
+async fn a_second_keying_marker_is_reported() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let pool = raw(&app).await;
+    sqlx::query("DROP TRIGGER IF EXISTS audit_events_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    failed_logins(&app, 1).await;
+    // The newest event relabelled as a marker (and its link recomputed plain, as if keyed
+    // from there on): verification stops at it.
+    let last = count(&pool, "SELECT MAX(seq) FROM audit_events").await;
+    sqlx::query("UPDATE audit_events SET action = 'audit.chain.keyed' WHERE seq = $1")
+        .bind(last)
+        .execute(&pool)
+        .await
+        .unwrap();
+    rewrite_tail_with_plain_hashes(&pool, last).await;
+    pool.close().await;
+    let report = verify(&app, &token).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], last, "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("second keying marker"),
+        "{report}"
+    );
     app.stop().await;
 }
