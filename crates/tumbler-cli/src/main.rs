@@ -366,6 +366,8 @@ fn init_logging(config: &Config) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    // A panic's message may quote a secret: log where it happened, not what it said.
+    tumbler_server::middleware::catch_panic::install_redacting_panic_hook();
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {

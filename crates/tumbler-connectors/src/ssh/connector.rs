@@ -114,6 +114,7 @@ impl SshConnector {
             SshSecret::Password(_) => None,
             SshSecret::PrivateKey { pem, passphrase } => {
                 let (pem, passphrase) = (pem.clone(), passphrase.clone());
+                let _permit = super::key_limits::decoding_permit().await?;
                 Some(
                     tokio::task::spawn_blocking(move || decode_key(&pem, passphrase.as_ref()))
                         .await
@@ -262,8 +263,8 @@ fn decode_key(
     pem: &secrecy::SecretString,
     passphrase: Option<&secrecy::SecretString>,
 ) -> Result<PrivateKey, SshError> {
-    super::key_limits::check_key_cost(pem.expose_secret())?;
-    russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
+    let text = super::key_limits::checked_key_text(pem.expose_secret())?;
+    russh::keys::decode_secret_key(text.expose_secret(), passphrase.map(|p| p.expose_secret()))
         .map_err(|e| SshError::InvalidPrivateKey {
             reason: match e {
                 russh::keys::Error::KeyIsEncrypted => "the key is encrypted and needs a passphrase",

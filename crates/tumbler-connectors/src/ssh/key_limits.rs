@@ -6,6 +6,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
 
 use super::error::SshError;
 
@@ -33,27 +35,165 @@ fn unreadable(reason: &'static str) -> SshError {
     SshError::InvalidPrivateKey { reason }
 }
 
+/// The PEM labels the decoder reads. `ENCRYPTED PRIVATE KEY` is listed so that it gets the
+/// encrypted-PKCS#8 refusal rather than a generic one.
+const PEM_LABELS: [&str; 5] = [
+    "OPENSSH PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+];
+
 /// Checks a key file's size and key-derivation cost without deriving anything: refuses
 /// files over [`MAX_KEY_FILE_BYTES`], OpenSSH keys with more than [`MAX_BCRYPT_ROUNDS`]
-/// rounds, PuTTY keys past the Argon2 caps, and encrypted PKCS#8 files (whose PBKDF2 or
-/// scrypt cost is not checked here; `ssh-keygen -p` converts them).
+/// rounds, PuTTY keys past the Argon2 caps, passphrase-encrypted PKCS#8 keys under any label
+/// (whose PBKDF2 or scrypt cost is not checked here; `ssh-keygen -p` converts them), and any
+/// PEM file that is not exactly one block with exact `BEGIN`/`END` lines.
 pub fn check_key_cost(text: &str) -> Result<(), SshError> {
+    checked_key_text(text).map(drop)
+}
+
+/// [`check_key_cost`], returning the text the decoder must be given: the one PEM block,
+/// rebuilt line by line from what was checked (or a PuTTY file unchanged), so that the
+/// cost check and the decoder read the same bytes.
+pub(crate) fn checked_key_text(text: &str) -> Result<SecretString, SshError> {
     if text.len() > MAX_KEY_FILE_BYTES {
         return Err(unreadable("the key file is larger than 64 KiB"));
     }
-    let trimmed = text.trim_start();
-    if trimmed.starts_with("PuTTY-User-Key-File-") {
-        return check_ppk(trimmed);
+    if text.trim_start().starts_with("PuTTY-User-Key-File-") {
+        check_ppk(text)?;
+        return Ok(SecretString::from(text.to_owned()));
     }
-    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        return Err(unreadable(
-            "encrypted PKCS#8 keys are not accepted; convert with ssh-keygen -p -f KEY",
-        ));
+    let block = PemBlock::parse(text)?;
+    let blob = Zeroizing::new(
+        STANDARD
+            .decode(block.body.as_bytes())
+            .map_err(|_| unreadable("the key block is not valid base64"))?,
+    );
+    match block.label {
+        "OPENSSH PRIVATE KEY" => check_openssh(&blob)?,
+        "PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => check_not_encrypted(&blob)?,
+        _ => {}
     }
-    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") {
-        return check_openssh(text);
+    Ok(SecretString::from(block.normalised()))
+}
+
+/// The one PEM block of a key file, as read by [`PemBlock::parse`].
+struct PemBlock<'a> {
+    label: &'static str,
+    /// `Proc-Type`/`DEK-Info` lines of a legacy encrypted RSA key, as given.
+    headers: Vec<&'a str>,
+    /// The base64 lines, without line breaks.
+    body: Zeroizing<String>,
+}
+
+impl<'a> PemBlock<'a> {
+    /// Accepts exactly one block: blank lines, then a `-----BEGIN <label>-----` line exactly
+    /// (no leading or trailing character), base64 lines (legacy RSA headers allowed right
+    /// after `BEGIN`), the matching `-----END <label>-----` line exactly, then blank lines.
+    /// Anything else (a second block, text around it, an indented marker) is refused.
+    fn parse(text: &'a str) -> Result<Self, SshError> {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let begin = lines
+            .next()
+            .ok_or_else(|| unreadable("the key file is empty"))?;
+        let label = PEM_LABELS
+            .into_iter()
+            .find(|label| {
+                begin
+                    .strip_prefix("-----BEGIN ")
+                    .and_then(|r| r.strip_suffix("-----"))
+                    == Some(label)
+            })
+            .ok_or_else(|| {
+                unreadable(
+                    "the key file must hold exactly one PEM block with exact BEGIN and END lines",
+                )
+            })?;
+        let end = format!("-----END {label}-----");
+        let mut headers = Vec::new();
+        let mut body = Zeroizing::new(String::new());
+        let mut ended = false;
+        for line in lines.by_ref() {
+            if line == end {
+                ended = true;
+                break;
+            }
+            let is_header = line.starts_with("Proc-Type:") || line.starts_with("DEK-Info:");
+            if label == "RSA PRIVATE KEY" && is_header && body.is_empty() {
+                headers.push(line);
+            } else if line
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+            {
+                body.push_str(line);
+            } else {
+                return Err(unreadable(
+                    "the key file must hold exactly one PEM block with exact BEGIN and END lines",
+                ));
+            }
+        }
+        if !ended || lines.next().is_some() {
+            return Err(unreadable(
+                "the key file must hold exactly one PEM block with exact BEGIN and END lines",
+            ));
+        }
+        Ok(Self {
+            label,
+            headers,
+            body,
+        })
     }
-    Ok(())
+
+    /// The block as the decoder is given it: `BEGIN`, headers, 64-column base64, `END`.
+    fn normalised(&self) -> String {
+        let mut out = format!("-----BEGIN {}-----\n", self.label);
+        for header in &self.headers {
+            out.push_str(header);
+            out.push('\n');
+        }
+        if !self.headers.is_empty() {
+            out.push('\n');
+        }
+        for chunk in self.body.as_bytes().chunks(64) {
+            // The body is ASCII (checked in `parse`), so every chunk is text.
+            out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str(&format!("-----END {}-----\n", self.label));
+        out
+    }
+}
+
+/// PKCS#8 / SEC1: the DER must be a `SEQUENCE` whose first element is the `INTEGER` version
+/// (`PrivateKeyInfo`, `ECPrivateKey`). An `EncryptedPrivateKeyInfo` starts with a
+/// `SEQUENCE` (its algorithm) instead, and the decoder would run its PBKDF2 or scrypt with
+/// whatever parameters the file names when a passphrase is given, whatever the PEM label:
+/// refused here.
+fn check_not_encrypted(der: &[u8]) -> Result<(), SshError> {
+    let bad = || unreadable("the PKCS#8 key is not a DER sequence");
+    let (&tag, rest) = der.split_first().ok_or_else(bad)?;
+    let (&len, rest) = rest.split_first().ok_or_else(bad)?;
+    if tag != 0x30 {
+        return Err(bad());
+    }
+    let skip = if len < 0x80 {
+        0
+    } else {
+        usize::from(len & 0x7f)
+    };
+    let first = *rest.get(skip).ok_or_else(bad)?;
+    match first {
+        0x02 => Ok(()),
+        // Its cost is not read here: none is accepted (`ssh-keygen -p -f KEY` converts it).
+        0x30 => Err(too_costly(
+            "passphrase-encrypted PKCS#8 layers (PBKDF2/scrypt; convert with ssh-keygen -p)",
+            1,
+            0,
+        )),
+        _ => Err(bad()),
+    }
 }
 
 /// PuTTY: `Argon2-Memory`, `Argon2-Passes` and `Argon2-Parallelism` header lines.
@@ -82,17 +222,7 @@ fn check_ppk(text: &str) -> Result<(), SshError> {
 }
 
 /// OpenSSH: `openssh-key-v1\0`, cipher name, KDF name, KDF options (salt, rounds).
-fn check_openssh(text: &str) -> Result<(), SshError> {
-    let body: String = text
-        .lines()
-        .skip_while(|l| l.trim() != "-----BEGIN OPENSSH PRIVATE KEY-----")
-        .skip(1)
-        .take_while(|l| !l.trim().starts_with("-----END "))
-        .flat_map(|l| l.trim().chars())
-        .collect();
-    let blob = STANDARD
-        .decode(body.as_bytes())
-        .map_err(|_| unreadable("the OpenSSH key is not valid base64"))?;
+fn check_openssh(blob: &[u8]) -> Result<(), SshError> {
     let mut rest = blob
         .strip_prefix(b"openssh-key-v1\0".as_slice())
         .ok_or_else(|| unreadable("not an OpenSSH private key"))?;
@@ -137,7 +267,21 @@ pub async fn check_private_key_blocking(
     passphrase: Option<secrecy::SecretString>,
 ) -> Result<(), SshError> {
     check_key_cost(secrecy::ExposeSecret::expose_secret(&pem))?;
+    let _permit = decoding_permit().await?;
     tokio::task::spawn_blocking(move || super::check_private_key_with(&pem, passphrase.as_ref()))
         .await
         .map_err(|_| unreadable("the key check was interrupted"))?
+}
+
+/// How many key files may be decoded at once, server-wide: even within the caps a decode
+/// may take a second and tens of MiB, so parallel uploads queue here instead of multiplying.
+const DECODING_PERMITS: usize = 2;
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(DECODING_PERMITS);
+
+/// Waits for one of the [`DECODING_PERMITS`] slots; hold it across the blocking decode.
+pub(crate) async fn decoding_permit() -> Result<tokio::sync::SemaphorePermit<'static>, SshError> {
+    DECODING
+        .acquire()
+        .await
+        .map_err(|_| unreadable("the key check was interrupted"))
 }

@@ -49,8 +49,8 @@ pub fn generate_key_pair(algorithm: KeyAlgorithm, comment: &str) -> Result<Secre
 }
 
 fn decode(pem: &SecretString) -> Result<PrivateKey, SshError> {
-    super::key_limits::check_key_cost(pem.expose_secret())?;
-    russh::keys::decode_secret_key(pem.expose_secret(), None)
+    let text = super::key_limits::checked_key_text(pem.expose_secret())?;
+    russh::keys::decode_secret_key(text.expose_secret(), None)
         .map_err(|_| key_error("not an unencrypted OpenSSH/PEM private key"))
 }
 
@@ -85,8 +85,8 @@ pub fn check_private_key_with(
     pem: &SecretString,
     passphrase: Option<&SecretString>,
 ) -> Result<(), SshError> {
-    super::key_limits::check_key_cost(pem.expose_secret())?;
-    russh::keys::decode_secret_key(pem.expose_secret(), passphrase.map(|p| p.expose_secret()))
+    let text = super::key_limits::checked_key_text(pem.expose_secret())?;
+    russh::keys::decode_secret_key(text.expose_secret(), passphrase.map(|p| p.expose_secret()))
         .map(|_| ())
         .map_err(|e| match e {
             russh::keys::Error::KeyIsEncrypted => {

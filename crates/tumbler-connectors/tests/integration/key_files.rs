@@ -326,6 +326,58 @@ proptest! {
             prop_assert!(f.starts_with("SHA256:"));
         }
     }
+
+    /// The cost check and the decoder read the same block: whatever is put around a key's
+    /// lines (an indented marker, text, a second block, CRLF, blank lines), the file is
+    /// either that very key or refused as unreadable, never another key the check did not see.
+    #[test]
+    fn a_key_in_any_framing_is_that_key_or_refused(
+        which in any::<prop::sample::Index>(),
+        other in any::<prop::sample::Index>(),
+        before in prop::sample::select(&["", "\n", " \n\t\n", "junk\n", " ", "OTHER"][..]),
+        after in prop::sample::select(&["", "\n", "\n \n", "junk\n", "OTHER"][..]),
+        indent in prop::sample::select(&["", " ", "\t"][..]),
+        crlf in any::<bool>(),
+    ) {
+        let key = which.get(keys()).expose_secret();
+        let other = other.get(keys()).expose_secret();
+        let framed = format!(
+            "{}{indent}{key}{}",
+            before.replace("OTHER", other),
+            after.replace("OTHER", other),
+        );
+        let framed = if crlf { framed.replace('\n', "\r\n") } else { framed };
+        let expected = key_fingerprint(which.get(keys())).unwrap();
+        match key_fingerprint(&SecretString::from(framed.clone())) {
+            Ok(f) => prop_assert_eq!(f, expected, "{}", framed),
+            Err(e) => prop_assert_eq!(e.code(), "invalid_private_key", "{}", framed),
+        }
+    }
+}
+
+/// A decoy block (its `BEGIN` line indented, which the decoder skips) before a key asking
+/// for `u32::MAX` bcrypt rounds is refused as unreadable, not decoded.
+#[test]
+fn a_decoy_block_before_a_costly_key_is_refused() {
+    let cheap = keys()[0].expose_secret();
+    let (label, mut body) = armoured(cheap);
+    // Make the real block a bcrypt one with u32::MAX rounds: magic, cipher, KDF, options.
+    let mut blob = b"openssh-key-v1\0".to_vec();
+    ssh_string(&mut blob, b"aes256-ctr");
+    ssh_string(&mut blob, b"bcrypt");
+    let mut options = Vec::new();
+    ssh_string(&mut options, &[7; 16]);
+    options.extend_from_slice(&u32::MAX.to_be_bytes());
+    ssh_string(&mut blob, &options);
+    blob.extend_from_slice(&body[blob.len().min(body.len())..]);
+    body = blob;
+    let file = format!(" {cheap}\n{}", armour(&label, &body));
+    let err = check_private_key_with(
+        &SecretString::from(file),
+        Some(&SecretString::from("x".to_owned())),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "invalid_private_key");
 }
 
 /// The PPK builder makes a file the decoder accepts, so the mutations above start from a

@@ -628,6 +628,118 @@ fn ppk_with_huge_argon2_memory() -> String {
         .to_owned()
 }
 
+/// A decoy: an indented `BEGIN` line (which the decoder skips) around a cheap key, then the
+/// real block asking for `u32::MAX` bcrypt rounds (which the decoder reads).
+fn decoy_block_then_costly_key() -> String {
+    let cheap = openssh_key_with_rounds(16);
+    format!(" {cheap}\n{}", openssh_key_with_rounds(u32::MAX))
+}
+
+/// A PKCS#8 `EncryptedPrivateKeyInfo` (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC; made with
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc`, its iteration count then set to 2^31-1) under the
+/// plain `PRIVATE KEY` label: with a passphrase the decoder would run PBKDF2 that many times.
+const PKCS8_ENCRYPTED_AS_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGdMFkGCSqGSIb3DQEFDTBMMCsGCSqGSIb3DQEFDDAeBAiKHFD1+Wuc/AIEf///
+/zAMBggqhkiG9w0CCQUAMB0GCWCGSAFlAwQBKgQQr4xIl4wkpmV6rKR9OMOrxARA
+Jfa4mPTzMBmQxcyU2wisC/DIfHqjalbwfxTeSbwtUIVBKabwD5pSLeGfYH76lcwO
+ZqzQY0nUZL13J/fLbcPchA==
+-----END PRIVATE KEY-----
+";
+
+#[tokio::test]
+async fn key_files_read_differently_by_check_and_decoder_are_refused_with_a_code() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[TestUser::new("ops", OPS_PASSWORD).with_sudo()])
+        .await
+        .unwrap();
+    let asset = super::change_secret::linux_asset(&app, &token, "decoys", &host).await;
+    let cases = [
+        (decoy_block_then_costly_key(), "invalid_private_key"),
+        (
+            PKCS8_ENCRYPTED_AS_PRIVATE_KEY.to_owned(),
+            "key_derivation_too_costly",
+        ),
+        (
+            PKCS8_ENCRYPTED_AS_PRIVATE_KEY.replace("PRIVATE KEY", "EC PRIVATE KEY"),
+            "key_derivation_too_costly",
+        ),
+        // Text after the block, or a second block: refused, not silently ignored.
+        (
+            format!("{}trailing\n", openssh_key_with_rounds(16)),
+            "invalid_private_key",
+        ),
+        (
+            format!(
+                "{}{}",
+                openssh_key_with_rounds(16),
+                openssh_key_with_rounds(u32::MAX)
+            ),
+            "invalid_private_key",
+        ),
+    ];
+    // Each answer comes back (the test would hang on a derivation that ran); every place a
+    // key is uploaded answers the code.
+    for (key, code) in &cases {
+        for (path, body) in [
+            (
+                "/api/v1/key-conflicts/resolve".to_owned(),
+                json!({"mode": "custom_key", "private_key": key, "passphrase": "x",
+                        "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
+            ),
+            (
+                format!("/api/v1/assets/{asset}/authentication"),
+                json!({"mode": "custom_key", "admin_user": "ops", "private_key": key,
+                        "passphrase": "x"}),
+            ),
+            (
+                "/api/v1/accounts".to_owned(),
+                json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
+                        "secret": key}),
+            ),
+        ] {
+            let (status, body) = call(&app, &token, Method::POST, &path, Some(body)).await;
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            if *code == "invalid_private_key" {
+                // Reported as a bad field (`invalid_request`) whose message says why.
+                assert_eq!(status, 400, "{path}: {body}");
+                assert!(message.contains("exactly one PEM block"), "{path}: {body}");
+            } else {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (400, Some(*code)),
+                    "{path}: {body}"
+                );
+                assert!(message.contains("PKCS#8"), "{path}: {body}");
+            }
+        }
+    }
+    // The same block without the decoy around it still opens (with its passphrase).
+    let clean = openssh_key_with_rounds(16);
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/assets/{asset}/authentication"),
+        Some(
+            json!({"mode": "custom_key", "admin_user": "ops", "private_key": format!("\n\n{clean}\n"),
+                    "passphrase": "canary-Crafted-Phrase"}),
+        ),
+    )
+    .await;
+    assert_ne!(
+        body["error"]["code"].as_str(),
+        Some("invalid_private_key"),
+        "{status} {body}"
+    );
+    assert_ne!(
+        body["error"]["code"].as_str(),
+        Some("key_derivation_too_costly"),
+        "{status} {body}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_check() {
     let app = TestApp::spawn().await;
