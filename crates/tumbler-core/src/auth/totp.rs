@@ -76,10 +76,14 @@ impl AuthService {
         Ok(())
     }
 
-    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code.
+    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code. The caller
+    /// proves again that they own the account with the current password (HTTP Basic has just
+    /// given it), so a stolen session or token cannot enrol an authenticator of its own and
+    /// then pass every step-up.
     pub async fn begin_totp(
         &self,
         principal: &Principal,
+        current_password: Option<SecretString>,
         origin: &RequestOrigin,
     ) -> Result<TotpEnrolment, AuthError> {
         if principal.user.must_change_password {
@@ -94,6 +98,12 @@ impl AuthService {
         if row.state == TotpState::Enabled {
             return Err(AuthError::TotpAlreadyEnabled);
         }
+        let proof = super::Reauthentication {
+            current_password,
+            totp: None,
+        };
+        self.reauthenticate(principal, proof, "user.totp.begin", origin)
+            .await?;
         let secret = totp::generate_secret();
         let version = row.version + 1;
         let now = self.clock.now();

@@ -554,3 +554,49 @@ async fn changing_the_active_domain_is_audited() {
     assert_eq!(events[0]["detail"], "from=Default to=Prod");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stolen_token_cannot_enrol_its_own_authenticator() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    // The token alone, or with a wrong password, starts no enrolment.
+    for (body, expected, code) in [
+        (None, 403, "reauthentication_required"),
+        (
+            Some(json!({"current_password": "not-the-password"})),
+            401,
+            "wrong_current_password",
+        ),
+    ] {
+        let (status, answer) =
+            call(&app, &token, Method::POST, "/api/v1/users/me/totp", body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (expected, Some(code)),
+            "{answer}"
+        );
+    }
+    // Nothing was begun: there is no enrolment to confirm.
+    let (status, answer) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/totp/confirm",
+        Some(json!({"code": "123456"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    // The owner, who knows the password, enrols.
+    let (status, answer) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/totp",
+        Some(json!({"current_password": ADMIN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    app.stop().await;
+}
