@@ -600,3 +600,40 @@ async fn a_stolen_token_cannot_enrol_its_own_authenticator() {
     assert_eq!(status, 201, "{answer}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn http_basic_does_not_tell_a_right_password_without_the_code() {
+    let (app, _clock, _token, _totp) = admin_with_totp(|_| {}).await;
+    // Bad bodies, sent without the code: with the right password they answer exactly as with
+    // a wrong one, so the body's validation says nothing about the password.
+    let bodies: Vec<(&str, Option<&str>)> = vec![
+        ("/api/v1/users/me/tokens", Some(r#"{"name": ""}"#)),
+        ("/api/v1/users/me/tokens", Some("{not json")),
+        ("/api/v1/users/me/tokens", None),
+        ("/api/v1/users/me/password", Some(r#"{"old_password": 1}"#)),
+    ];
+    for (path, body) in bodies {
+        let mut answers = Vec::new();
+        for password in [ADMIN_PASSWORD, "not-the-password"] {
+            let mut req = Client::new()
+                .post(app.url(path))
+                .basic_auth("admin", Some(password));
+            if let Some(b) = body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(b.to_owned());
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let answer: Value = res.json().await.unwrap();
+            answers.push((status, answer["error"]["code"].clone()));
+        }
+        assert_eq!(
+            answers[0],
+            (401, json!("invalid_credentials")),
+            "{path} {body:?}"
+        );
+        assert_eq!(answers[0], answers[1], "{path} {body:?}");
+    }
+    app.stop().await;
+}
