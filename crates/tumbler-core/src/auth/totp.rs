@@ -49,6 +49,16 @@ async fn hash_recovery_codes(codes: &[Zeroizing<String>]) -> Result<Vec<String>,
     Ok(out)
 }
 
+/// Whether `code` would be checked as a current recovery code (an Argon2id hash): not only
+/// digits, and of a recovery code's length once normalized. Login spends a dummy hash on such
+/// a code after a wrong password, so both answers cost the same.
+pub(super) fn is_recovery_code_shaped(code: &str) -> bool {
+    let digits_only = code.trim().bytes().all(|b| b.is_ascii_digit());
+    !code.trim().is_empty()
+        && !digits_only
+        && totp::normalize_recovery_code(code).len() == totp::RECOVERY_CODE_LEN
+}
+
 impl AuthService {
     async fn audit(
         &self,
@@ -406,5 +416,20 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn issued_recovery_codes_are_recovery_shaped_and_totp_codes_are_not() {
+        for code in totp::generate_recovery_codes() {
+            assert!(is_recovery_code_shaped(&code), "{}", code.as_str());
+        }
+        assert!(!is_recovery_code_shaped("123456"));
+        assert!(!is_recovery_code_shaped(""));
+        assert!(!is_recovery_code_shaped("abc"));
     }
 }
