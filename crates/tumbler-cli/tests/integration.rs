@@ -716,6 +716,7 @@ async fn login_asks_for_a_code_when_the_account_has_totp() {
     let begun: serde_json::Value = http
         .post(format!("{}/api/v1/users/me/totp", server.url))
         .bearer_auth(&token)
+        .json(&serde_json::json!({"current_password": pw}))
         .send()
         .await
         .unwrap()
@@ -1660,6 +1661,7 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
     let begun: serde_json::Value = client
         .post(format!("{}/api/v1/users/me/totp", server.url))
         .bearer_auth(&token)
+        .json(&serde_json::json!({"current_password": password}))
         .send()
         .await
         .unwrap()

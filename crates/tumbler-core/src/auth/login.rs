@@ -255,9 +255,22 @@ impl AuthService {
         totp: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<LoginSuccess, AuthError> {
-        let checked = self
+        let checked = match self
             .check_password(username, password, origin, "auth.login")
-            .await?;
+            .await
+        {
+            Ok(checked) => checked,
+            Err(AuthError::InvalidCredentials) => {
+                // A right password with a recovery-shaped code costs a second Argon2id hash
+                // (the recovery code's); a wrong one costs the same, so timing does not tell
+                // which of the two was sent.
+                if totp.is_some_and(super::totp::is_recovery_code_shaped) {
+                    verify_password(SecretString::from(String::new()), None).await;
+                }
+                return Err(AuthError::InvalidCredentials);
+            }
+            Err(e) => return Err(e),
+        };
         if checked.user.mfa_enabled {
             // The answer to a wrong or missing code is the answer to a wrong password, so a
             // guess of the password alone learns nothing; the attempt stays counted.

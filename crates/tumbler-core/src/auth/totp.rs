@@ -49,6 +49,16 @@ async fn hash_recovery_codes(codes: &[Zeroizing<String>]) -> Result<Vec<String>,
     Ok(out)
 }
 
+/// Whether `code` would be checked as a current recovery code (an Argon2id hash): not only
+/// digits, and of a recovery code's length once normalized. Login spends a dummy hash on such
+/// a code after a wrong password, so both answers cost the same.
+pub(super) fn is_recovery_code_shaped(code: &str) -> bool {
+    let digits_only = code.trim().bytes().all(|b| b.is_ascii_digit());
+    !code.trim().is_empty()
+        && !digits_only
+        && totp::normalize_recovery_code(code).len() == totp::RECOVERY_CODE_LEN
+}
+
 impl AuthService {
     async fn audit(
         &self,
@@ -76,10 +86,14 @@ impl AuthService {
         Ok(())
     }
 
-    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code.
+    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code. The caller
+    /// proves again that they own the account with the current password (HTTP Basic has just
+    /// given it), so a stolen session or token cannot enrol an authenticator of its own and
+    /// then pass every step-up.
     pub async fn begin_totp(
         &self,
         principal: &Principal,
+        current_password: Option<SecretString>,
         origin: &RequestOrigin,
     ) -> Result<TotpEnrolment, AuthError> {
         if principal.user.must_change_password {
@@ -94,6 +108,12 @@ impl AuthService {
         if row.state == TotpState::Enabled {
             return Err(AuthError::TotpAlreadyEnabled);
         }
+        let proof = super::Reauthentication {
+            current_password,
+            totp: None,
+        };
+        self.reauthenticate(principal, proof, "user.totp.begin", origin)
+            .await?;
         let secret = totp::generate_secret();
         let version = row.version + 1;
         let now = self.clock.now();
@@ -396,5 +416,20 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn issued_recovery_codes_are_recovery_shaped_and_totp_codes_are_not() {
+        for code in totp::generate_recovery_codes() {
+            assert!(is_recovery_code_shaped(&code), "{}", code.as_str());
+        }
+        assert!(!is_recovery_code_shaped("123456"));
+        assert!(!is_recovery_code_shaped(""));
+        assert!(!is_recovery_code_shaped("abc"));
     }
 }

@@ -103,8 +103,8 @@ fn check_ca_pem(pem: &str) -> Result<(), InvalidValue> {
 /// `current` (an update) or the default (a creation). Refuses a TLS mode other than
 /// `verify_full` for a database on a non-loopback address
 /// ([`InventoryError::TlsModeNotAllowed`]), and lets only administrators
-/// ([`Permission::SettingsManage`]) turn on trust on first use or clear AUTH, or replace the
-/// CA of an existing asset.
+/// ([`Permission::SettingsManage`]) turn on trust on first use or clear AUTH, or change the
+/// TLS mode or the CA (replace or remove it) of an existing asset.
 pub(crate) fn resolve(
     principal: &Principal,
     platform: &Platform,
@@ -135,6 +135,9 @@ pub(crate) fn resolve(
             )
             .into());
         }
+        if current.is_some() && mode != out.tls_mode {
+            require(principal, Permission::SettingsManage)?;
+        }
         out.tls_mode = mode;
     }
     if let Some(pem) = &input.tls_ca_pem {
@@ -150,7 +153,9 @@ pub(crate) fn resolve(
             check_ca_pem(pem)?;
             Some(pem.to_owned())
         };
-        if current.is_some() && new.is_some() && new != out.tls_ca_pem {
+        // Replacing or removing the CA of an existing asset (removal falls back to the
+        // system's roots) is an administrator's decision.
+        if current.is_some() && new != out.tls_ca_pem {
             require(principal, Permission::SettingsManage)?;
         }
         out.tls_ca_pem = new;

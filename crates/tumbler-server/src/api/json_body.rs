@@ -72,3 +72,72 @@ where
         }
     }
 }
+
+/// A JSON body read but not yet parsed, for handlers that must check the caller (password and
+/// second factor) before they say anything about the body: otherwise a malformed body would
+/// answer differently after a right password than after a wrong one.
+pub struct DeferredJsonBody {
+    json: bool,
+    bytes: axum::body::Bytes,
+}
+
+impl DeferredJsonBody {
+    /// The string field `name` of the body if it is a JSON object holding one; `None` for
+    /// anything else (never an error).
+    pub fn string_field(&self, name: &str) -> Option<String> {
+        let value: Value = serde_json::from_slice(&self.bytes).ok()?;
+        value.get(name)?.as_str().map(str::to_owned)
+    }
+
+    /// Parses the body as [`JsonBody`] would, with the same `invalid_json` errors.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        if !self.json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_json",
+                "Expected request with `Content-Type: application/json`",
+            ));
+        }
+        let value: Value = serde_json::from_slice(&self.bytes).map_err(|e| {
+            let status = if e.is_syntax() || e.is_eof() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            ApiError::new(
+                status,
+                "invalid_json",
+                format!("Failed to parse the request body as JSON: {e}"),
+            )
+        })?;
+        bind(value)
+    }
+}
+
+impl<S> FromRequest<S> for DeferredJsonBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::new(r.status(), "invalid_json", r.body_text()))?;
+        Ok(Self { json, bytes })
+    }
+}

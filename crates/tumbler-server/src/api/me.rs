@@ -1,7 +1,7 @@
 //! The caller's own account: who am I, change my password, my API tokens.
 
 use crate::api::auth::UserView;
-use crate::api::json_body::JsonBody;
+use crate::api::json_body::DeferredJsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin, PendingCaller};
 use crate::state::AppState;
@@ -73,6 +73,35 @@ pub struct ChangePasswordRequest {
     pub totp: Option<String>,
 }
 
+/// Completes HTTP Basic of a user with TOTP with the body's fresh `totp` code, before anything
+/// else of the body is looked at: a missing or wrong code, and any failure while the second
+/// factor is missing, is answered `401 invalid_credentials` like a wrong password, so a right
+/// password with a bad body cannot be told from a wrong one.
+async fn complete_basic(
+    state: &AppState,
+    p: &mut tumbler_core::Principal,
+    body: &DeferredJsonBody,
+    action: &str,
+    origin: &tumbler_core::RequestOrigin,
+) -> Result<(), ApiError> {
+    if p.mfa_verified || p.method != AuthMethod::Basic {
+        return Ok(());
+    }
+    let proof = Reauthentication {
+        current_password: None,
+        totp: body.string_field("totp"),
+    };
+    match state.auth.reauthenticate(p, proof, action, origin).await {
+        Ok(()) => {
+            p.mfa_verified = true;
+            Ok(())
+        }
+        // Locked or throttled say so after a wrong password too; the rest looks like one.
+        Err(e @ (AuthError::AccountLocked | AuthError::RateLimited { .. })) => Err(e.into()),
+        Err(_) => Err(AuthError::InvalidCredentials.into()),
+    }
+}
+
 /// Changes the caller's own password. HTTP Basic only, as the reference requires.
 #[utoipa::path(post, path = "/api/v1/users/me/password", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 401), (status = 403), (status = 422, body = crate::error::ErrorBody)))]
@@ -80,24 +109,13 @@ pub async fn change_password(
     State(state): State<AppState>,
     Origin(origin): Origin,
     PendingCaller(mut p): PendingCaller,
-    JsonBody(req): JsonBody<ChangePasswordRequest>,
+    body: DeferredJsonBody,
 ) -> Result<StatusCode, ApiError> {
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
     }
-    if !p.mfa_verified {
-        // A user with TOTP gives a fresh code too; a missing or wrong one is answered like a
-        // wrong password.
-        let proof = Reauthentication {
-            current_password: None,
-            totp: req.totp,
-        };
-        state
-            .auth
-            .reauthenticate(&p, proof, "user.password.change", &origin)
-            .await?;
-        p.mfa_verified = true;
-    }
+    complete_basic(&state, &mut p, &body, "user.password.change", &origin).await?;
+    let req: ChangePasswordRequest = body.parse()?;
     state
         .auth
         .change_own_password(&p, req.old_password, req.new_password, &origin)
@@ -186,9 +204,11 @@ pub struct CreatedToken {
 pub async fn create_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    PendingCaller(p): PendingCaller,
-    JsonBody(req): JsonBody<CreateTokenRequest>,
+    PendingCaller(mut p): PendingCaller,
+    body: DeferredJsonBody,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    complete_basic(&state, &mut p, &body, "token.create", &origin).await?;
+    let req: CreateTokenRequest = body.parse()?;
     let proof = Reauthentication {
         current_password: req.current_password,
         totp: req.totp,

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// A started enrolment.
@@ -21,14 +22,25 @@ pub struct EnrolmentOut {
     pub qr_svg: String,
 }
 
-/// Starts TOTP enrolment.
-#[utoipa::path(post, path = "/api/v1/users/me/totp", responses((status = 201, body = EnrolmentOut), (status = 409)))]
+/// Proof of ownership before enrolment.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BeginIn {
+    /// The current password (not needed with HTTP Basic, which has just given it).
+    #[schema(value_type = Option<String>)]
+    pub current_password: Option<SecretString>,
+}
+
+/// Starts TOTP enrolment (needs the current password: a stolen session or token must not
+/// enrol an authenticator of its own).
+#[utoipa::path(post, path = "/api/v1/users/me/totp", request_body = BeginIn, responses((status = 201, body = EnrolmentOut), (status = 403), (status = 409)))]
 pub async fn begin(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
+    req: Option<JsonBody<BeginIn>>,
 ) -> Result<(StatusCode, Json<EnrolmentOut>), ApiError> {
-    let e = state.auth.begin_totp(&p, &origin).await?;
+    let password = req.and_then(|JsonBody(r)| r.current_password);
+    let e = state.auth.begin_totp(&p, password, &origin).await?;
     let qr_svg = crate::ui::qr::svg(&e.uri).unwrap_or_default();
     Ok((
         StatusCode::CREATED,

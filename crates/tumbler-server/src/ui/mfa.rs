@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use secrecy::SecretString;
 use serde::Deserialize;
 use tumbler_core::{AuthError, Principal};
 
@@ -60,10 +61,13 @@ pub async fn show(UiSession(session, _): UiSession) -> Response {
     }
 }
 
-/// A form with only the CSRF token.
+/// The enrolment form: the CSRF token and the current password (a stolen session must not
+/// enrol an authenticator of its own).
 #[derive(Deserialize)]
 pub struct BeginForm {
     csrf: String,
+    #[serde(default)]
+    current_password: String,
 }
 
 /// `POST /account/mfa/begin`
@@ -82,7 +86,8 @@ pub async fn begin(
         )
             .into_response();
     }
-    match state.auth.begin_totp(&p, &origin).await {
+    let password = Some(SecretString::from(form.current_password));
+    match state.auth.begin_totp(&p, password, &origin).await {
         Ok(e) => {
             let view = EnrolmentView {
                 qr_svg: super::qr::svg(&e.uri).unwrap_or_default(),
@@ -90,9 +95,14 @@ pub async fn begin(
             };
             page(&p, csrf, Some(view), Vec::new(), None)
         }
-        Err(e @ (AuthError::TotpAlreadyEnabled | AuthError::PasswordChangeRequired)) => {
-            page(&p, csrf, None, Vec::new(), Some(e.to_string()))
-        }
+        Err(
+            e @ (AuthError::TotpAlreadyEnabled
+            | AuthError::PasswordChangeRequired
+            | AuthError::WrongCurrentPassword
+            | AuthError::ReauthenticationRequired
+            | AuthError::AccountLocked
+            | AuthError::RateLimited { .. }),
+        ) => page(&p, csrf, None, Vec::new(), Some(e.to_string())),
         Err(e) => {
             tracing::error!(error = %e, "TOTP enrolment failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

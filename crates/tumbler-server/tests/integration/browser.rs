@@ -134,6 +134,7 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
         .await;
 
     browser.click("#mfa-link").await;
+    browser.fill("#mfa-current-password", password).await;
     browser.click("#mfa-begin").await;
     browser.wait_for_text("#totp-qr", "", WAIT).await;
     let svg = browser.find("#totp-qr svg").await;

@@ -859,3 +859,51 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn only_an_administrator_changes_or_removes_a_database_assets_ca_or_tls_mode() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    // A syntactically valid CA bundle (one DER SEQUENCE).
+    let ca = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+    let (status, a) = pg_asset(
+        &app,
+        &token,
+        json!({"name": "pg-ca", "address": "192.0.2.20", "platform": "postgresql", "tls_ca_pem": ca}),
+    )
+    .await;
+    assert_eq!(status, 201, "{a}");
+    assert!(a["tls_ca_pem"].as_str().is_some(), "{a}");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let operator = user(&app, &token, "olga", &["operator"], &["Default"]).await;
+    let path = format!("/api/v1/assets/{id}");
+    for body in [
+        json!({"tls_ca_pem": ""}),
+        json!({"tls_ca_pem": "  \n"}),
+        json!({"tls_mode": "require"}),
+    ] {
+        let (status, answer) =
+            call(&app, &operator, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(status, 403, "{body}: {answer}");
+    }
+    // The CA is still there.
+    let a = ok(&app, &token, Method::GET, &path, None, 200).await;
+    assert!(
+        a["tls_ca_pem"]
+            .as_str()
+            .is_some_and(|p| p.contains("BEGIN CERTIFICATE")),
+        "{a}"
+    );
+    // The administrator may remove it.
+    let a = ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"tls_ca_pem": ""})),
+        200,
+    )
+    .await;
+    assert!(a["tls_ca_pem"].is_null(), "{a}");
+    app.stop().await;
+}

@@ -591,3 +591,86 @@ async fn changing_the_active_domain_is_audited() {
     assert_eq!(events[0]["detail"], "from=Default to=Prod");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stolen_token_cannot_enrol_its_own_authenticator() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    // The token alone, or with a wrong password, starts no enrolment.
+    for (body, expected, code) in [
+        (None, 403, "reauthentication_required"),
+        (
+            Some(json!({"current_password": "not-the-password"})),
+            401,
+            "wrong_current_password",
+        ),
+    ] {
+        let (status, answer) =
+            call(&app, &token, Method::POST, "/api/v1/users/me/totp", body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (expected, Some(code)),
+            "{answer}"
+        );
+    }
+    // Nothing was begun: there is no enrolment to confirm.
+    let (status, answer) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/totp/confirm",
+        Some(json!({"code": "123456"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    // The owner, who knows the password, enrols.
+    let (status, answer) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users/me/totp",
+        Some(json!({"current_password": ADMIN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn http_basic_does_not_tell_a_right_password_without_the_code() {
+    let (app, _clock, _token, _totp) = admin_with_totp(|_| {}).await;
+    // Bad bodies, sent without the code: with the right password they answer exactly as with
+    // a wrong one, so the body's validation says nothing about the password.
+    let bodies: Vec<(&str, Option<&str>)> = vec![
+        ("/api/v1/users/me/tokens", Some(r#"{"name": ""}"#)),
+        ("/api/v1/users/me/tokens", Some("{not json")),
+        ("/api/v1/users/me/tokens", None),
+        ("/api/v1/users/me/password", Some(r#"{"old_password": 1}"#)),
+    ];
+    for (path, body) in bodies {
+        let mut answers = Vec::new();
+        for password in [ADMIN_PASSWORD, "not-the-password"] {
+            let mut req = Client::new()
+                .post(app.url(path))
+                .basic_auth("admin", Some(password));
+            if let Some(b) = body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(b.to_owned());
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let answer: Value = res.json().await.unwrap();
+            answers.push((status, answer["error"]["code"].clone()));
+        }
+        assert_eq!(
+            answers[0],
+            (401, json!("invalid_credentials")),
+            "{path} {body:?}"
+        );
+        assert_eq!(answers[0], answers[1], "{path} {body:?}");
+    }
+    app.stop().await;
+}

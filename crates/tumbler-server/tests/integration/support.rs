@@ -5,7 +5,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tumbler_domain::{totp, Clock, ManualClock};
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 /// A password that meets the default policy for users the tests create.
 pub const USER_PASSWORD: &str = "Another-Long-Passphrase-77";
@@ -107,7 +107,23 @@ pub struct Authenticator {
 impl Authenticator {
     /// Enrols TOTP for the token's user and confirms it.
     pub async fn enrol(app: &TestApp, token: &str, clock: Arc<ManualClock>) -> Self {
-        let body = ok(app, token, Method::POST, "/api/v1/users/me/totp", None, 201).await;
+        // Enrolment asks for the current password: the admin's, or that of a user made by
+        // [`user`].
+        let me = ok(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
+        let password = if me["username"] == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            USER_PASSWORD
+        };
+        let body = ok(
+            app,
+            token,
+            Method::POST,
+            "/api/v1/users/me/totp",
+            Some(json!({"current_password": password})),
+            201,
+        )
+        .await;
         let a = Self {
             secret: base32_decode(body["secret"].as_str().unwrap()),
             clock,

@@ -72,6 +72,7 @@ async fn enrolled_admin() -> Enrolled {
     let res = Client::new()
         .post(app.url("/api/v1/users/me/totp"))
         .bearer_auth(&token)
+        .json(&json!({"current_password": ADMIN_PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -298,6 +299,7 @@ async fn a_role_can_require_mfa() {
     let res = c
         .post(app.url("/api/v1/users/me/totp"))
         .header("x-csrf-token", &csrf)
+        .json(&json!({"current_password": pw}))
         .send()
         .await
         .unwrap();
