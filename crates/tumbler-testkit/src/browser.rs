@@ -61,6 +61,20 @@ impl Browser {
     /// If chromedriver does not become ready within 20 seconds or the session
     /// cannot be opened within 60; the message includes chromedriver's log.
     pub async fn start() -> Self {
+        Self::start_inner(None).await
+    }
+
+    /// Like [`Browser::start`], with `HOME` set to `home` for chromedriver and
+    /// Chromium: Chromium on Linux reads its NSS database (trusted CAs, client
+    /// certificates) from `$HOME/.pki/nssdb`.
+    ///
+    /// # Panics
+    /// As [`Browser::start`].
+    pub async fn start_with_home(home: &std::path::Path) -> Self {
+        Self::start_inner(Some(home)).await
+    }
+
+    async fn start_inner(home: Option<&std::path::Path>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("tumbler-browser-")
             .tempdir()
@@ -75,6 +89,9 @@ impl Browser {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
+            if let Some(home) = home {
+                cmd.env("HOME", home);
+            }
             let mut driver = ChildGuard::spawn(cmd, "chromedriver");
             let ready = poll_until(READY_WITHIN, || {
                 let exited = driver.exited();

@@ -4,7 +4,7 @@
 //! clients only, never a cross-site form; certificate logins pass the source throttle; a
 //! password change or reset ends tokens and certificates.
 
-use super::tls::pki;
+use super::tls::{openssl, pki};
 use reqwest::{Client, Identity};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -17,16 +17,30 @@ use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 struct TlsApp {
     app: TestApp,
     pki: PathBuf,
+    /// The certificate clients trust the server by: its own, or the CA that signed it.
+    root: &'static str,
     _dir: tempfile::TempDir,
 }
 
 impl TlsApp {
     async fn start(max_failures_per_source: u32) -> Self {
+        Self::start_with(max_failures_per_source, false).await
+    }
+
+    /// With `ca_signed_server`, the server's certificate is signed by the test CA (a browser
+    /// trusts a CA, not a self-signed leaf) and clients trust the CA.
+    async fn start_with(max_failures_per_source: u32, ca_signed_server: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pki = pki(dir.path());
+        let (server, root) = if ca_signed_server {
+            ca_signed_server_certificate(&pki);
+            ("server-ca", "ca.pem")
+        } else {
+            ("server", "server.pem")
+        };
         let tls = TlsConfig {
-            cert_file: pki.join("server.pem"),
-            key_file: pki.join("server.key"),
+            cert_file: pki.join(format!("{server}.pem")),
+            key_file: pki.join(format!("{server}.key")),
             client_ca_file: Some(pki.join("ca.pem")),
         };
         let app = TestApp::spawn_configured(StoreKind::Sqlite, Arc::new(SystemClock), |c| {
@@ -37,6 +51,7 @@ impl TlsApp {
         let me = Self {
             app,
             pki,
+            root,
             _dir: dir,
         };
         let temp = me.app.initial_admin_password.clone();
@@ -58,7 +73,7 @@ impl TlsApp {
 
     /// A client trusting the server, presenting `who`'s certificate when given.
     fn client(&self, who: Option<&str>) -> Client {
-        let root = reqwest::Certificate::from_pem(&self.read("server.pem")).unwrap();
+        let root = reqwest::Certificate::from_pem(&self.read(self.root)).unwrap();
         let mut b = Client::builder().add_root_certificate(root);
         if let Some(who) = who {
             let mut pem = self.read(&format!("{who}.key"));
@@ -302,5 +317,203 @@ async fn certificate_logins_pass_the_source_throttle() {
         [401, 401, 401, 429],
         "unregistered certificates are counted"
     );
+    t.app.stop().await;
+}
+
+/// Chromium's managed policy, written by scripts/test-deps: Chromium presents a certificate
+/// issued by the test CA ("CN=Test CA") to https://127.0.0.1 on any port without asking.
+const CERT_POLICY: &str = "/etc/chromium/policies/managed/tumbler-test-client-certificate.json";
+
+/// Runs an NSS tool (package libnss3-tools), panicking with its output if it fails.
+fn nss(program: &str, args: &[&str]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (libnss3-tools, run scripts/test-deps): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Signs a server certificate for 127.0.0.1 with the test CA: `server-ca.pem`/`server-ca.key`.
+fn ca_signed_server_certificate(pki: &std::path::Path) {
+    let p = |f: &str| pki.join(f).to_str().unwrap().to_owned();
+    std::fs::write(
+        pki.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &p("server-ca.key"),
+        "-out",
+        &p("server-ca.csr"),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("server-ca.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &p("server.ext"),
+        "-out",
+        &p("server-ca.pem"),
+    ]);
+}
+
+/// A HOME whose NSS database (`~/.pki/nssdb`, where Chromium on Linux looks) trusts the test
+/// CA for servers and holds `who`'s client certificate and key.
+fn browser_home(pki: &std::path::Path, who: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let db_dir = home.path().join(".pki").join("nssdb");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    let db = format!("sql:{}", db_dir.display());
+    let p = |f: &str| pki.join(f).to_str().unwrap().to_owned();
+    nss("certutil", &["-N", "-d", &db, "--empty-password"]);
+    nss(
+        "certutil",
+        &[
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "Tumbler test CA",
+            "-t",
+            "C,,",
+            "-i",
+            &p("ca.pem"),
+        ],
+    );
+    let p12 = p(&format!("{who}.p12"));
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        &p(&format!("{who}.pem")),
+        "-inkey",
+        &p(&format!("{who}.key")),
+        "-name",
+        who,
+        "-passout",
+        "pass:",
+        "-out",
+        &p12,
+    ]);
+    nss("pk12util", &["-i", &p12, "-d", &db, "-W", ""]);
+    home
+}
+
+/// Serves `html` at `/` on another loopback port (another origin than the server's);
+/// returns the page's URL and the task serving it.
+async fn serve_page(html: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let page = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    let task = tokio::spawn(async move {
+        axum::serve(listener, page).await.unwrap();
+    });
+    (format!("http://{addr}/"), task)
+}
+
+#[tokio::test]
+async fn browser_cross_site_form_cannot_use_a_client_certificate() {
+    let policy = std::fs::read_to_string(CERT_POLICY)
+        .unwrap_or_else(|e| panic!("{CERT_POLICY} (run scripts/test-deps): {e}"));
+    assert!(policy.contains("AutoSelectCertificateForUrls"), "{policy}");
+    let t = TlsApp::start_with(50, true).await;
+    let token = t.token().await;
+    let (status, _) = t
+        .register(
+            Some("alice"),
+            &token,
+            json!({"pem": t.pem("alice"), "current_password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "the admin registers alice's certificate");
+    let created: Value = t
+        .client(None)
+        .post(t.app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"username": "bob", "roles": ["operator"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bob = created["user"]["id"].as_str().unwrap().to_owned();
+    let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
+    assert!(unlock.starts_with("https://127.0.0.1:"), "{unlock}");
+
+    // Another site (another origin: http, another port) auto-submits a form to the server;
+    // Chromium holds the admin's certificate and presents it without asking.
+    let (evil, page_task) = serve_page(format!(
+        r#"<!doctype html><html><body><form id="f" method="post" action="{unlock}"><input type="hidden" name="x" value="1"></form><script>document.getElementById("f").submit();</script></body></html>"#
+    ))
+    .await;
+    let home = browser_home(&t.pki, "alice");
+    let browser = tumbler_testkit::browser::Browser::start_with_home(home.path()).await;
+    // The server's JSON answer is the page now. `csrf_failed` (not `unauthenticated`) also
+    // proves Chromium trusted the server and presented the certificate: without one the
+    // server answers 401. Without the policy Chromium waits for a certificate choice forever.
+    let submitted = async {
+        browser.goto(&evil).await;
+        browser
+            .wait_for_text("body", "csrf_failed", std::time::Duration::from_secs(30))
+            .await
+    };
+    let body = tokio::time::timeout(std::time::Duration::from_secs(60), submitted)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "Chromium did not load the form's answer within 60 s: is {CERT_POLICY} in place?"
+            )
+        });
+    assert!(
+        body.contains("client certificate authenticates API clients only"),
+        "{body}"
+    );
+    assert_eq!(
+        browser.current_url().await,
+        unlock,
+        "the form was submitted"
+    );
+    browser.close().await;
+    page_task.abort();
+    assert!(
+        t.audit(&token, "user.unlock").await.is_empty(),
+        "nothing was unlocked"
+    );
+
+    // Control: the same certificate without a browser's headers authenticates and unlocks.
+    let res = t.client(Some("alice")).post(&unlock).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(t.audit(&token, "user.unlock").await.len(), 1);
     t.app.stop().await;
 }

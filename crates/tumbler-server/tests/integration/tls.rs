@@ -107,7 +107,8 @@ async fn plain_http_beyond_loopback_is_refused() {
     );
 }
 
-fn openssl(args: &[&str]) {
+/// Runs `openssl` with `args`, panicking with its stderr if it fails.
+pub(super) fn openssl(args: &[&str]) {
     let out = Command::new("openssl").args(args).output().unwrap();
     assert!(
         out.status.success(),
