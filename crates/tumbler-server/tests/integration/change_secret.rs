@@ -140,7 +140,7 @@ pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
     wait_for_execution(app, token, &id).await
 }
 
-async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> Value {
+pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let e = ok(

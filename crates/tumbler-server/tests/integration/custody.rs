@@ -806,26 +806,6 @@ fn device_template() -> Value {
     })
 }
 
-async fn wait_for_end(app: &TestApp, token: &str, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let e = ok(
-            app,
-            token,
-            Method::GET,
-            &format!("/api/v1/change-secret/executions/{id}"),
-            None,
-            200,
-        )
-        .await;
-        if !matches!(e["status"].as_str(), Some("pending" | "running")) {
-            return e;
-        }
-        assert!(std::time::Instant::now() < deadline, "{e}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn secret_templates_need_their_own_permission_checked_again_at_run_time() {
     let start = Utc::now();
@@ -954,7 +934,7 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     clock.advance(chrono::Duration::minutes(31));
     let fired = app.services.change_secret.run_due_tasks().await.unwrap();
     assert_eq!(fired.len(), 1);
-    let e = wait_for_end(&app, &admin, fired[0].as_str()).await;
+    let e = super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await;
     assert_eq!(e["status"], "failed", "{e}");
     let rs = records(&app, &admin, e["id"].as_str().unwrap()).await;
     assert_eq!(rs[0]["reason_code"], "template_not_allowed", "{rs:?}");
