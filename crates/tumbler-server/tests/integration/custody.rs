@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
+use tumbler_testkit::redis::{RedisServer, RedisUser};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 const ALICE_PASSWORD: &str = "canary-Relocated-Alice-4b7d";
@@ -243,10 +245,41 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
 
 #[tokio::test]
 async fn a_moved_database_asset_gets_no_password_until_its_address_is_accepted() {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
     let cluster = PgCluster::start().await;
     let password = "canary-Pg-Relocated-6c1e";
     cluster.create_role("app_owner", password).await;
+    moved_database_asset_waits_for_acceptance("postgresql", cluster.port(), "app_owner", password)
+        .await;
+}
+
+#[tokio::test]
+async fn a_moved_mariadb_asset_gets_no_password_until_its_address_is_accepted() {
+    let password = "canary-Maria-Relocated-2b7d";
+    let db =
+        MariaDbScratch::create_with_password(&format!("tmb_mv{}", std::process::id()), password)
+            .await;
+    moved_database_asset_waits_for_acceptance("mysql", db.port(), db.user(), password).await;
+    db.drop_all().await;
+}
+
+#[tokio::test]
+async fn a_moved_redis_asset_gets_no_password_until_its_address_is_accepted() {
+    let password = "canary-Redis-Relocated-9e41";
+    let server = RedisServer::start(&[RedisUser::new("app_cache", password)]).await;
+    moved_database_asset_waits_for_acceptance("redis", server.port(), "app_cache", password).await;
+}
+
+/// A database asset on 127.0.0.1 whose account verifies; an operator moves it to `localhost`
+/// (another name for the same server still counts as a move): verify is refused, the operator
+/// cannot accept the new address, an administrator with a fresh code can, and the audit names
+/// both addresses.
+async fn moved_database_asset_waits_for_acceptance(
+    platform: &str,
+    port: u16,
+    username: &str,
+    password: &str,
+) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     let admin = admin(&app).await;
     let authenticator = Authenticator::enrol(&app, &admin, clock.clone()).await;
@@ -255,26 +288,16 @@ async fn a_moved_database_asset_gets_no_password_until_its_address_is_accepted()
         &admin,
         Method::POST,
         "/api/v1/assets",
-        Some(json!({"name": "pg", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
+        Some(json!({"name": "db", "address": "127.0.0.1", "port": port, "platform": platform})),
         201,
     )
     .await;
     let asset = a["id"].as_str().unwrap().to_owned();
-    let acct = account(
-        &app,
-        &admin,
-        &asset,
-        "app_owner",
-        password,
-        false,
-        json!({}),
-    )
-    .await;
+    let acct = account(&app, &admin, &asset, username, password, false, json!({})).await;
     let (_, out) = verify_status(&app, &admin, &acct).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["ok"], true, "{platform}: {out}");
 
     let olga = user(&app, &admin, "olga", &["operator"], &["Default"]).await;
-    // Another name for the same server still counts as a move.
     let moved = ok(
         &app,
         &olga,
@@ -284,15 +307,16 @@ async fn a_moved_database_asset_gets_no_password_until_its_address_is_accepted()
         200,
     )
     .await;
-    assert_eq!(moved["host_key_status"], "relocated");
+    assert_eq!(moved["host_key_status"], "relocated", "{platform}");
     let (status, body) = verify_status(&app, &olga, &acct).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (409, Some("asset_relocated"))
+        (409, Some("asset_relocated")),
+        "{platform}"
     );
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");
     let (status, _) = call(&app, &olga, Method::POST, &path, Some(json!({}))).await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 403, "{platform}");
     let accepted = ok(
         &app,
         &admin,
@@ -302,15 +326,15 @@ async fn a_moved_database_asset_gets_no_password_until_its_address_is_accepted()
         200,
     )
     .await;
-    assert_ne!(accepted["host_key_status"], "relocated");
+    assert_ne!(accepted["host_key_status"], "relocated", "{platform}");
     let (_, out) = verify_status(&app, &olga, &acct).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["ok"], true, "{platform}: {out}");
     let audit = audit_text(&app, &admin).await;
     assert!(
-        audit.contains(&format!("127.0.0.1:{0} -> localhost:{0}", cluster.port())),
-        "{audit}"
+        audit.contains(&format!("127.0.0.1:{port} -> localhost:{port}")),
+        "{platform}: {audit}"
     );
-    assert!(audit.contains("asset.location.accept"));
+    assert!(audit.contains("asset.location.accept"), "{platform}");
     app.stop().await;
 }
 
