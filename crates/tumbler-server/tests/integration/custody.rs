@@ -1064,12 +1064,7 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
             Some(json!({"parent": "/Default/OpsOnly"})),
         ),
     ] {
-        let (status, out) = call(&app, &dana, method, &path, body).await;
-        assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (404, Some("node_not_found")),
-            "{path}: {out}"
-        );
+        refused(&app, &dana, method, &path, body, (404, "node_not_found")).await;
     }
     // Shared nodes (and those above Ops's) cannot be renamed, moved or deleted by Dev.
     for (method, path, body) in [
@@ -1090,12 +1085,7 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
             Some(json!({"name": "Renamed"})),
         ),
     ] {
-        let (status, out) = call(&app, &dana, method, &path, body).await;
-        assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (409, Some("node_shared")),
-            "{path}: {out}"
-        );
+        refused(&app, &dana, method, &path, body, (409, "node_shared")).await;
     }
     // A task cannot name a node Dev cannot see.
     let (status, out) = call(
@@ -1426,4 +1416,21 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     .await;
     assert_eq!(a["host_key_status"], "verified");
     app.stop().await;
+}
+
+/// Sends the request and asserts it is refused with `expected` (status, error code).
+async fn refused(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    expected: (u16, &str),
+) {
+    let (status, out) = call(app, token, method, path, body).await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (expected.0, Some(expected.1)),
+        "{path}: {out}"
+    );
 }

@@ -115,20 +115,7 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     assert!(!ssh_logs_in(&host, "app1", "canary-New-Unverified-81c4").await);
 
     // Trust on first use for this asset is an administrator's decision.
-    let olga = user(&app, &token, "olga", &["operator"], &["Default"]).await;
-    let (status, body) = call(
-        &app,
-        &olga,
-        Method::PATCH,
-        &format!("/api/v1/assets/{asset}"),
-        Some(json!({"trust_on_first_use": true})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden")),
-        "{body}"
-    );
+    operators_may_not_patch(&app, &token, &asset, json!({"trust_on_first_use": true})).await;
     // With it on, the same run goes through the same unverified key.
     let patched = ok(
         &app,
@@ -547,20 +534,7 @@ async fn redis_auth_is_not_sent_in_clear_off_loopback_unless_an_administrator_al
         (Some(false), Some("insecure_transport")),
         "{out}"
     );
-    let olga = user(&app, &token, "olga", &["operator"], &["Default"]).await;
-    let (status, body) = call(
-        &app,
-        &olga,
-        Method::PATCH,
-        &format!("/api/v1/assets/{id}"),
-        Some(json!({"plaintext_auth_allowed": true})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden")),
-        "{body}"
-    );
+    operators_may_not_patch(&app, &token, &id, json!({"plaintext_auth_allowed": true})).await;
     let patched = ok(
         &app,
         &token,
@@ -906,4 +880,22 @@ async fn only_an_administrator_changes_or_removes_a_database_assets_ca_or_tls_mo
     .await;
     assert!(a["tls_ca_pem"].is_null(), "{a}");
     app.stop().await;
+}
+
+/// An asset setting that is an administrator's: an operator's PATCH of it is `403 forbidden`.
+async fn operators_may_not_patch(app: &TestApp, admin: &str, asset: &str, body: Value) {
+    let olga = user(app, admin, "olga", &["operator"], &["Default"]).await;
+    let (status, out) = call(
+        app,
+        &olga,
+        Method::PATCH,
+        &format!("/api/v1/assets/{asset}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{out}"
+    );
 }
