@@ -27,6 +27,9 @@ vocabulary!(
         Manual => "manual",
         /// The task's schedule.
         Schedule => "schedule",
+        /// A person retried one failed record: a run of that one account, linked to the
+        /// record it retries.
+        Retry => "retry",
     }
 );
 

@@ -256,7 +256,8 @@ impl From<InventoryError> for ApiError {
             | InventoryError::NodeShared(_)
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. }
-            | InventoryError::Relocated(_) => StatusCode::CONFLICT,
+            | InventoryError::Relocated(_)
+            | InventoryError::AccountChanging(_) => StatusCode::CONFLICT,
             InventoryError::Invalid(_)
             | InventoryError::UnknownPlatform(_)
             | InventoryError::TlsModeNotAllowed { .. }

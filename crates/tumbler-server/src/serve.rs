@@ -102,18 +102,10 @@ pub async fn start(
             "change_secret.secure_mode is off: privileged accounts, root and the accounts Tumbler logs in with will be changed too"
         );
     }
-    // Runs this node's previous process left unfinished are settled in the background, so
-    // that start-up does not wait on targets.
-    let recovering = services.change_secret.clone();
-    tokio::spawn(async move {
-        match recovering.recover(true).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(executions = n, "recovered interrupted change executions"),
-            Err(e) => {
-                tracing::error!(error = %e, "recovering interrupted change executions failed")
-            }
-        }
-    });
+    // Runs this node's previous process left unfinished, and accounts left staged, are
+    // settled in the background, so that start-up does not wait on targets; `/readyz`
+    // answers not ready until it is done.
+    let _recovery = services.change_secret.spawn_start_recovery();
     // The system key exists before the first request; an interrupted regeneration resumes.
     services
         .device_keys

@@ -34,8 +34,8 @@ pub use audit::{AuditFilter, AuditKey};
 pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
 pub use change_secret::{
-    ExecutionFilter, ExecutionRow, LogLine, RecordFilter, RecordRow, Resolution, TaskRow,
-    TASK_SECRET_OWNER,
+    ExecutionFilter, ExecutionRow, LogLine, RecordFilter, RecordRow, Resolution, RetryLink,
+    RetryOutcome, TaskRow, TASK_SECRET_OWNER,
 };
 pub use domains::DomainRow;
 pub use error::StoreError;

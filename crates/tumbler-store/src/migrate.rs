@@ -32,6 +32,10 @@ const SQLITE: &[Migration] = &[
         13,
         include_str!("../migrations/shared/0013_asset_connection_security.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/shared/0014_change_retries.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -59,6 +63,10 @@ const POSTGRES: &[Migration] = &[
     (
         13,
         include_str!("../migrations/shared/0013_asset_connection_security.sql"),
+    ),
+    (
+        14,
+        include_str!("../migrations/shared/0014_change_retries.sql"),
     ),
 ];
 

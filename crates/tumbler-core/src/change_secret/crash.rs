@@ -12,6 +12,8 @@ pub(super) enum CrashPoint {
     Changed,
     /// A login with the new secret worked; the commit has not happened.
     Verified,
+    /// A retry's target took the new secret; nothing more is stored.
+    RetryChanged,
 }
 
 #[cfg(feature = "crash-points")]
@@ -21,6 +23,7 @@ impl CrashPoint {
             Self::Staged => "after_stage",
             Self::Changed => "after_change",
             Self::Verified => "after_verify",
+            Self::RetryChanged => "retry_after_change",
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tumbler_connectors::ssh::generate_key_pair;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{
-    secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy,
+    secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy, Trigger,
 };
 use tumbler_domain::custom_ssh::shipped_template;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
@@ -30,11 +30,11 @@ use tumbler_store::{
 
 /// Whether the task's owner may have its custom template run (checked once per run).
 #[derive(Clone, Copy)]
-struct TemplateGrant<'a> {
+pub(super) struct TemplateGrant<'a> {
     /// The owner's username.
-    owner: &'a str,
+    pub(super) owner: &'a str,
     /// Whether the owner holds `secret_templates_manage` now.
-    allowed: bool,
+    pub(super) allowed: bool,
 }
 
 /// The most accounts one asset contributes.
@@ -43,12 +43,12 @@ const MAX_ACCOUNTS_PER_ASSET: i64 = 10_000;
 const MAX_ASSETS: i64 = 100_000;
 
 /// One asset's share of a run.
-struct AssetPlan {
-    asset: AssetRow,
+pub(super) struct AssetPlan {
+    pub(super) asset: AssetRow,
     /// Every account of the asset (to find the privileged one and root).
-    all_accounts: Vec<AccountRow>,
+    pub(super) all_accounts: Vec<AccountRow>,
     /// The accounts to change, with their records.
-    work: Vec<(RecordRow, AccountRow)>,
+    pub(super) work: Vec<(RecordRow, AccountRow)>,
 }
 
 /// Where an account's secret stands after a change attempt.
@@ -92,7 +92,11 @@ impl ChangeSecretService {
             .await?;
         tx.commit().await?;
         let heartbeat = self.spawn_heartbeat();
-        let result = self.run_plan(&exec).await;
+        let result = if exec.trigger == Trigger::Retry {
+            self.run_retry_plan(&exec).await
+        } else {
+            self.run_plan(&exec).await
+        };
         // Anything still staged (a worker that hit an error or its time limit) is settled by
         // login now, so no account stays `changing` after the run.
         if let Err(e) = self.settle_pending_records(&exec, "not_finished").await {
@@ -376,7 +380,7 @@ impl ChangeSecretService {
     }
 
     /// Works through one asset's accounts on one session.
-    async fn run_asset(
+    pub(super) async fn run_asset(
         &self,
         exec: &ExecutionRow,
         spec: &TaskSpec,
@@ -858,6 +862,9 @@ impl ChangeSecretService {
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
                 crash_point(CrashPoint::Changed);
+                if exec.trigger == Trigger::Retry {
+                    crash_point(CrashPoint::RetryChanged);
+                }
                 self.log_line(&exec.id, &format!("{who}: changed on the target"))
                     .await;
                 match self
@@ -1169,7 +1176,7 @@ fn method_for(platform: &Platform, spec: &TaskSpec) -> Method {
 }
 
 /// The account Tumbler logs in with to change others: the first privileged account.
-fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
+pub(super) fn login_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
     accounts
         .iter()
         .filter(|a| a.privileged)
@@ -1223,7 +1230,7 @@ async fn target_asset_ids(
 }
 
 /// Whether the user named `username` exists, is enabled and holds `permission` now.
-async fn user_holds(
+pub(super) async fn user_holds(
     store: &tumbler_store::Store,
     username: &str,
     permission: Permission,

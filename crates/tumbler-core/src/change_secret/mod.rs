@@ -7,18 +7,23 @@
 //! current, then previous ([`ChangeSecretService::recover`]). One change per account at a
 //! time: staging is a compare-and-set on the account row.
 
+mod attention;
 mod crash;
 mod engine;
 mod error;
 mod records;
 mod recovery;
 mod report;
+mod retry;
 mod scheduler;
 mod target;
 mod tasks;
 
+pub use attention::{AttentionAccount, AttentionKind, NextAction};
 pub use error::ChangeSecretError;
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
+pub use recovery::RecoveryCounts;
+pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
 pub use tasks::{ExecutionView, TaskInput, TaskPatch, TaskSpec, TaskView};
 
 use crate::{AuthService, MailService, Principal, Vault, WebhookService};
@@ -96,6 +101,10 @@ pub struct ChangeSecretService {
     booted_at: chrono::DateTime<chrono::Utc>,
     /// Serialises this node's log writes (line numbers are `MAX + 1`).
     log_lock: Arc<tokio::sync::Mutex<()>>,
+    /// One recovery pass at a time on this node (the start's and the sweep's).
+    recovery_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Whether the recovery at start is under way (readiness waits for it).
+    start_recovery_pending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ChangeSecretService {
@@ -127,6 +136,8 @@ impl ChangeSecretService {
             permits,
             booted_at,
             log_lock: Arc::new(tokio::sync::Mutex::new(())),
+            recovery_lock: Arc::new(tokio::sync::Mutex::new(())),
+            start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 

@@ -1,10 +1,10 @@
-//! Records as people see and act on them: list, retry (same new secret), verify (log in with
+//! Records as people see and act on them: list, retry (a run of its own, see `retry`), verify (log in with
 //! the new secret), adopt (a verified new secret becomes current; fresh TOTP code), ignore,
 //! reveal (old and new secret; fresh TOTP code; audited); and the overview counts.
 
 use super::engine::ChangeOutcome;
-use super::target::{Changer, Login};
-use super::tasks::{ExecutionView, TaskSpec};
+use super::target::Login;
+use super::tasks::ExecutionView;
 use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,8 @@ pub struct RecordQuery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordAction {
-    /// Run the change again with the same new secret.
+    /// Run the change again, as a run of its own (the staged new secret when it is still
+    /// pending, else a fresh one).
     Retry,
     /// Log in with the new secret.
     Verify,
@@ -67,12 +68,13 @@ pub struct Overview {
     pub accounts: BTreeMap<AccountStatus, i64>,
     /// The latest executions.
     pub recent_executions: Vec<ExecutionView>,
-    /// Accounts whose last change failed, with the reason.
-    pub failed_records: Vec<RecordRow>,
+    /// Accounts whose latest change failed or is unverified, and accounts whose status needs
+    /// attention: one entry per account, with the reason and the action that fits.
+    pub failed_accounts: Vec<super::AttentionAccount>,
 }
 
 impl ChangeSecretService {
-    async fn visible_record(
+    pub(super) async fn visible_record(
         &self,
         principal: &Principal,
         id: &RecordId,
@@ -134,6 +136,9 @@ impl ChangeSecretService {
         origin: &RequestOrigin,
     ) -> Result<RecordRow, ChangeSecretError> {
         require(principal, Permission::ChangesRun)?;
+        if action == RecordAction::Retry {
+            return self.retry_record(principal, id, origin).await;
+        }
         let record = self.visible_record(principal, id).await?;
         let exec = self
             .store
@@ -242,45 +247,7 @@ impl ChangeSecretService {
                     .await;
                 Ok(r)
             }
-            RecordAction::Retry => {
-                if matches!(record.status, RecordStatus::Success | RecordStatus::Pending) {
-                    return Err(state(
-                        "only a failed, unverified or ignored record is retried",
-                    ));
-                }
-                if record.new_version.is_none() {
-                    return Err(state(
-                        "the record never staged a new secret; run the task again",
-                    ));
-                }
-                if account.pending_version.is_some() && !staged_here {
-                    return Err(state("another change of this account is under way"));
-                }
-                let mut tx = self.store.begin().await?;
-                self.audit_action(&mut tx, principal, &record, "retry", origin)
-                    .await?;
-                tx.commit().await?;
-                // The retry goes on even if the caller hangs up, within its time limit.
-                let me = self.clone();
-                let (exec, asset, account, record) =
-                    (exec.clone(), asset.clone(), account.clone(), record.clone());
-                let limit = self.settings.account_timeout * 4;
-                let work = tokio::spawn(async move {
-                    tokio::time::timeout(limit, me.retry_record(&exec, &asset, &account, &record))
-                        .await
-                });
-                match work.await {
-                    Ok(Ok(result)) => result?,
-                    Ok(Err(_)) => {
-                        return Err(state("the retry did not finish in time; see the record"))
-                    }
-                    Err(_) => return Err(state("the retry stopped; see the record")),
-                }
-                self.store
-                    .record(id)
-                    .await?
-                    .ok_or(ChangeSecretError::NotFound("record"))
-            }
+            RecordAction::Retry => self.retry_record(principal, id, origin).await,
         }
     }
 
@@ -308,82 +275,7 @@ impl ChangeSecretService {
         Ok(fresh.pending_version != Some(v))
     }
 
-    /// Runs a record's change again with its new secret: a staged account is first settled
-    /// by login (the target may hold the new secret already: then it is committed, not sent
-    /// again); otherwise the same version is staged and sent.
-    async fn retry_record(
-        &self,
-        exec: &tumbler_store::ExecutionRow,
-        asset: &tumbler_store::AssetRow,
-        account: &tumbler_store::AccountRow,
-        record: &RecordRow,
-    ) -> Result<(), ChangeSecretError> {
-        let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
-        let v = record.new_version.ok_or_else(|| state("no new secret"))?;
-        if account.pending_version == Some(v)
-            && !self.settle_first(exec, asset, account, record).await?
-        {
-            return Err(state(
-                "neither the new nor the old secret could be proved; try again when the target answers",
-            ));
-        }
-        let record = self
-            .store
-            .record(&record.id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("record"))?;
-        if record.status == RecordStatus::Success {
-            return Ok(());
-        }
-        let secret = self.open_account_secret(account.id.as_str(), v).await?;
-        let spec: TaskSpec = match self.store.change_task(&exec.task_id).await? {
-            Some(t) => serde_json::from_str(&t.spec)
-                .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?,
-            None => return Err(state("the task no longer exists")),
-        };
-        let (all_accounts, _) = self
-            .store
-            .accounts(&AccountFilter {
-                domains: vec![asset.domain_id.clone()],
-                asset_id: Some(asset.id.clone()),
-                limit: 10_000,
-                ..AccountFilter::default()
-            })
-            .await?;
-        let tofu = self.tofu().await;
-        let changer: Changer = self.changer_for(asset, &all_accounts, &spec, tofu).await?;
-        let mut session = if changer.privileged.is_some() {
-            match self.open_change_session(&changer, None).await {
-                Ok(s) => Some(s),
-                Err(f) => {
-                    let mut r = record.clone();
-                    r.status = RecordStatus::Failed;
-                    r.reason_code = f.code.to_owned();
-                    r.reason = f.message.clone();
-                    r.updated_at = self.clock.now();
-                    let mut tx = self.store.begin().await?;
-                    tx.update_record(&r).await?;
-                    tx.commit().await?;
-                    return Ok(());
-                }
-            }
-        } else {
-            None
-        };
-        let fresh = self
-            .store
-            .account(&account.id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
-        self.change_account(exec, &changer, session.as_mut(), record, &fresh, &secret)
-            .await;
-        if let Some(s) = session {
-            super::target::close(s).await;
-        }
-        Ok(())
-    }
-
-    async fn audit_action(
+    pub(super) async fn audit_action(
         &self,
         tx: &mut tumbler_store::Tx,
         principal: &Principal,
@@ -465,8 +357,8 @@ impl ChangeSecretService {
         })
     }
 
-    /// Counts for the dashboard: tasks, accounts per status, recent executions and failed
-    /// records with their reasons.
+    /// Counts for the dashboard: tasks, accounts per status, recent executions and the
+    /// accounts that need a person, with their reasons and the action that fits.
     pub async fn overview(&self, principal: &Principal) -> Result<Overview, ChangeSecretError> {
         require(principal, Permission::AssetsRead)?;
         let domains = principal.visible_domains();
@@ -496,15 +388,7 @@ impl ChangeSecretService {
         for e in recent {
             recent_executions.push(self.execution_view(e).await?);
         }
-        let (failed_records, _) = self
-            .store
-            .records(&RecordFilter {
-                domains,
-                status: Some(RecordStatus::Failed),
-                limit: 20,
-                ..RecordFilter::default()
-            })
-            .await?;
+        let failed_accounts = self.attention_accounts(&domains).await?;
         Ok(Overview {
             scheduled_tasks: tasks
                 .iter()
@@ -513,7 +397,7 @@ impl ChangeSecretService {
             tasks: tasks.len(),
             accounts,
             recent_executions,
-            failed_records,
+            failed_accounts,
         })
     }
 }

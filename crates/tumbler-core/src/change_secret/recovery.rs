@@ -11,9 +11,19 @@ use super::{ChangeSecretError, ChangeSecretService};
 use crate::{event, RequestOrigin};
 use chrono::Duration;
 use tumbler_domain::audit::Outcome;
-use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::platform;
 use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, StoreError};
+
+/// What one pass of recovery did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoveryCounts {
+    /// Runs nobody ran any more, ended `interrupted`.
+    pub interrupted_runs: usize,
+    /// Staged accounts settled by login (of those runs, and stages no live run owned).
+    pub settled_accounts: usize,
+}
 
 impl ChangeSecretService {
     /// Ends and settles executions nobody runs any more: at start (`at_start`), every
@@ -21,9 +31,55 @@ impl ChangeSecretService {
     /// always, those of any node whose heartbeat is older than the stale limit. Returns how
     /// many executions were recovered.
     pub async fn recover(&self, at_start: bool) -> Result<usize, ChangeSecretError> {
+        Ok(self.recover_runs(at_start).await?.interrupted_runs)
+    }
+
+    /// Everything recovery does, one pass at a time on this node: ends the runs nobody runs
+    /// any more (see [`Self::recover`]) and settles every account left staged (`changing`)
+    /// whose owning run has ended or has no live heartbeat, whatever staged it (a run, a
+    /// retry, a person's verify, ignore or adopt cut off by a crash). Returns the counts.
+    pub async fn recover_all(&self, at_start: bool) -> Result<RecoveryCounts, ChangeSecretError> {
+        let _one_pass = self.recovery_lock.lock().await;
+        let mut counts = self.recover_runs(at_start).await?;
+        counts.settled_accounts += self.settle_orphaned_stages().await?;
+        Ok(counts)
+    }
+
+    /// Starts the recovery a fresh process owes (see [`Self::recover_all`]) in the
+    /// background; until it is done, [`Self::recovering_at_start`] says so (readiness waits
+    /// for it) and then it logs how many runs it ended and accounts it settled.
+    pub fn spawn_start_recovery(&self) -> tokio::task::JoinHandle<()> {
+        self.start_recovery_pending
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let me = self.clone();
+        tokio::spawn(async move {
+            match me.recover_all(true).await {
+                Ok(c) => tracing::info!(
+                    interrupted_runs = c.interrupted_runs,
+                    settled_accounts = c.settled_accounts,
+                    "recovery at start: {} interrupted run(s) ended, {} staged account(s) settled",
+                    c.interrupted_runs,
+                    c.settled_accounts
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "recovery at start failed; the sweep tries again")
+                }
+            }
+            me.start_recovery_pending
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+    }
+
+    /// Whether the recovery at start is still under way (the server is not ready yet).
+    pub fn recovering_at_start(&self) -> bool {
+        self.start_recovery_pending
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn recover_runs(&self, at_start: bool) -> Result<RecoveryCounts, ChangeSecretError> {
+        let mut counts = RecoveryCounts::default();
         let now = self.clock.now();
         let stale = Duration::from_std(self.settings.stale_after).unwrap_or(Duration::minutes(2));
-        let mut recovered = 0;
         for exec in self.store.unfinished_executions().await? {
             // This process's own runs are alive; only those a previous process of this node
             // left behind are dead at start.
@@ -49,22 +105,26 @@ impl ChangeSecretService {
                 continue;
             }
             match self.recover_execution(&exec).await {
-                Ok(()) => recovered += 1,
+                Ok(settled) => {
+                    counts.interrupted_runs += 1;
+                    counts.settled_accounts += settled;
+                }
                 Err(e) => {
                     tracing::error!(execution = %exec.id, error = %e, "recovering an execution failed; it will be tried again");
                 }
             }
         }
-        Ok(recovered)
+        Ok(counts)
     }
 
-    async fn recover_execution(&self, exec: &ExecutionRow) -> Result<(), ChangeSecretError> {
+    /// Ends an execution nobody runs; returns how many staged accounts it settled.
+    async fn recover_execution(&self, exec: &ExecutionRow) -> Result<usize, ChangeSecretError> {
         self.log_line(
             &exec.id,
             "interrupted: the worker stopped; settling every staged account by login",
         )
         .await;
-        self.settle_pending_records(exec, "interrupted").await?;
+        let settled = self.settle_pending_records(exec, "interrupted").await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         tx.set_execution_status(&exec.id, ExecutionStatus::Interrupted, None, Some(now))
@@ -86,7 +146,66 @@ impl ChangeSecretService {
         tx.append_log_line(&exec.id, now, "finished: interrupted")
             .await?;
         tx.commit().await?;
-        Ok(())
+        if exec.trigger == Trigger::Retry {
+            self.after_retry(&exec.id).await;
+        }
+        Ok(settled)
+    }
+
+    /// Settles every account left `changing` whose stage no live run owns: its record's run
+    /// has ended (a retry, verify, ignore or adopt cut off mid-way, or a worker dropped by a
+    /// time limit). Accounts kept staged on purpose (an unverified change waiting for a
+    /// person) are `needs_attention`, not `changing`, and stay. Returns how many it settled.
+    async fn settle_orphaned_stages(&self) -> Result<usize, ChangeSecretError> {
+        let tofu = self.tofu().await;
+        let mut settled = 0;
+        for id in self.store.staged_account_ids().await? {
+            let Some(account) = self.store.account(&id).await? else {
+                continue;
+            };
+            let Some(pending) = account.pending_version else {
+                continue;
+            };
+            if account.status != AccountStatus::Changing {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            let record = tx.record_of_pending_change(&account.id, pending).await?;
+            tx.commit().await?;
+            let Some(record) = record else {
+                tracing::error!(account = %account.id, "a staged account has no record of its change; a person must verify it");
+                continue;
+            };
+            let Some(exec) = self.store.execution(&record.execution_id).await? else {
+                continue;
+            };
+            // A run still going owns its stages; one whose node died is ended by
+            // `recover_runs` (which settles its stages) on this or a later pass.
+            if !exec.status.is_final() {
+                continue;
+            }
+            let Some(asset) = self.store.asset(&account.asset_id).await? else {
+                continue;
+            };
+            self.log_line(
+                &exec.id,
+                &format!(
+                    "{}@{}: left staged after the run ended; settling by login",
+                    account.username, asset.name
+                ),
+            )
+            .await;
+            match self
+                .settle_by_login(&exec, &asset, &account, pending, tofu, "interrupted")
+                .await
+            {
+                Ok(()) => settled += 1,
+                Err(e) => {
+                    tracing::error!(account = %account.id, error = %e, "could not settle a staged account; the next sweep tries again")
+                }
+            }
+        }
+        Ok(settled)
     }
 
     /// Settles every record of the execution still `pending`: a staged account by login, one
@@ -96,8 +215,9 @@ impl ChangeSecretService {
         &self,
         exec: &ExecutionRow,
         why: &'static str,
-    ) -> Result<(), ChangeSecretError> {
+    ) -> Result<usize, ChangeSecretError> {
         let tofu = self.tofu().await;
+        let mut count = 0;
         let (records, _) = self
             .store
             .records(&RecordFilter {
@@ -113,6 +233,7 @@ impl ChangeSecretService {
             let asset = self.store.asset(&record.asset_id).await?;
             let settled = match (account, asset, record.new_version) {
                 (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
+                    count += 1;
                     self.settle_by_login(exec, &asset, &account, v, tofu, why)
                         .await
                 }
@@ -131,7 +252,7 @@ impl ChangeSecretService {
                 tracing::error!(record = %record.id, error = %e, "could not settle a staged account; it stays staged for a person");
             }
         }
-        Ok(())
+        Ok(count)
     }
 
     /// Settles a staged account by logging in with pending, then current, then previous.

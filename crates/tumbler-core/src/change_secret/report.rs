@@ -34,6 +34,10 @@ impl ChangeSecretService {
     /// Mails the report of the ended run `exec` to its task's recipients that have an
     /// address; the outcome is audited. A failure to mail never changes the run.
     pub(super) async fn mail_report(&self, exec: &ExecutionRow, status: ExecutionStatus) {
+        // A retry of one record is a person's own action: no report goes out (webhooks do).
+        if exec.trigger == tumbler_domain::change_secret::Trigger::Retry {
+            return;
+        }
         let recipients = match self.store.change_task(&exec.task_id).await {
             Ok(Some(task)) => serde_json::from_str::<TaskSpec>(&task.spec)
                 .map(|s| s.recipients)

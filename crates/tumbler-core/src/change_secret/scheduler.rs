@@ -43,8 +43,8 @@ impl ChangeSecretService {
         Ok(started)
     }
 
-    /// Runs the schedule and the stale-execution sweep until the process ends, every
-    /// `every`.
+    /// Runs the schedule and the recovery sweep (stale runs, stages no live run owns) until
+    /// the process ends, every `every`.
     pub fn spawn_background(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let service = self.clone();
         tokio::spawn(async move {
@@ -54,8 +54,14 @@ impl ChangeSecretService {
                 if let Err(e) = service.run_due_tasks().await {
                     tracing::error!(error = %e, "scheduled change tasks failed to start");
                 }
-                if let Err(e) = service.recover(false).await {
-                    tracing::error!(error = %e, "recovering stale executions failed");
+                match service.recover_all(false).await {
+                    Ok(c) if c.interrupted_runs + c.settled_accounts > 0 => tracing::warn!(
+                        interrupted_runs = c.interrupted_runs,
+                        settled_accounts = c.settled_accounts,
+                        "recovery: interrupted runs ended, staged accounts settled"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "recovering stale executions failed"),
                 }
             }
         })

@@ -12,7 +12,7 @@ use tumbler_domain::change_secret::{
     ExecutionStatus, PasswordRules, RecordStatus, SecretStrategy, Trigger,
 };
 use tumbler_domain::custom_ssh::CustomSshTemplate;
-use tumbler_domain::ids::{AssetId, ChangeTaskId, DomainId, ExecutionId, UserId};
+use tumbler_domain::ids::{AssetId, ChangeTaskId, DomainId, ExecutionId, RecordId, UserId};
 use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::schedule::{Schedule, TimeZoneName};
@@ -207,6 +207,14 @@ pub struct ExecutionView {
     pub counts: BTreeMap<RecordStatus, i64>,
     /// Why it ended as it did, when the status alone does not say (`nothing_changed`).
     pub reason: String,
+    /// For a retry (trigger `retry`): the record it retries.
+    pub retry_of_record_id: Option<RecordId>,
+    /// For a retry: the run of that record.
+    pub retry_of_execution_id: Option<ExecutionId>,
+    /// How many of its records were retried (retries of retries count for the first run).
+    pub retried: i64,
+    /// How many of its records that did not succeed were then completed by a retry.
+    pub completed_by_retries: i64,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ChangeSecretError {
@@ -791,8 +799,13 @@ impl ChangeSecretService {
         } else {
             String::new()
         };
+        let retries = self.retry_summary(&row).await?;
         Ok(ExecutionView {
             reason,
+            retry_of_record_id: retries.retry_of_record_id,
+            retry_of_execution_id: retries.retry_of_execution_id,
+            retried: retries.retried,
+            completed_by_retries: retries.completed_by_retries,
             id: row.id,
             task_id: row.task_id,
             task_name: row.task_name,

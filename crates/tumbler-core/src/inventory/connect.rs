@@ -313,6 +313,14 @@ impl InventoryService {
     ) -> Result<VerifyOutcome, InventoryError> {
         require_operate(principal)?;
         let account = self.visible_account(principal, id).await?;
+        // While a change holds the account the target may already have the new secret: a
+        // failed login with the current one would wrongly mark it failed.
+        if account.status == AccountStatus::Changing {
+            return Err(InventoryError::AccountChanging(format!(
+                "{}@{}",
+                account.username, account.asset_name
+            )));
+        }
         let asset = self.visible_asset(principal, &account.asset_id).await?;
         super::require_location_accepted(&asset)?;
         let platform = platform::find(&asset.platform)

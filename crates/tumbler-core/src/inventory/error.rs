@@ -61,6 +61,10 @@ pub enum InventoryError {
     /// accepted yet: no stored secret goes to it.
     #[error("asset {0} was moved; someone who may reveal its secrets must accept its new location (with a TOTP code) before any secret is sent to it")]
     Relocated(String),
+    /// A change of the account is under way (its new secret is staged): a login with the
+    /// current secret proves nothing until the change or recovery settles it.
+    #[error("account {0} is being changed; verify it when the change has ended")]
+    AccountChanging(String),
     /// An imported file has refused rows; nothing was stored.
     #[error("the file has {} refused row(s); nothing was imported", .0.len())]
     ImportRejected(Vec<super::transfer::ImportProblem>),
@@ -98,6 +102,7 @@ impl InventoryError {
             Self::KeyDerivationTooCostly(_) => "key_derivation_too_costly",
             Self::Relocated(_) => "asset_relocated",
             Self::ImportRejected(_) => "import_rejected",
+            Self::AccountChanging(_) => "account_changing",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
         }

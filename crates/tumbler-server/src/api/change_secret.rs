@@ -16,7 +16,8 @@ use axum::Json;
 use serde::Deserialize;
 use std::time::Duration;
 use tumbler_core::change_secret::{
-    ExecutionView, Overview, RecordAction, RecordQuery, TaskInput, TaskPatch, TaskView,
+    ExecutionView, Overview, RecordAction, RecordQuery, RetryFailedOutcome, TaskInput, TaskPatch,
+    TaskView,
 };
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, ExecutionId, RecordId};
@@ -127,6 +128,23 @@ pub async fn execute_task(
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "execution_id": execution })),
     ))
+}
+
+/// "Retry all failed": each failed or unverified record of the ended run is retried as a run
+/// of its own (trigger `retry`), in the background; answers at once with the retries started
+/// and the records left alone (already completed by a retry, a retry under way...).
+#[utoipa::path(post, path = "/api/v1/change-secret/executions/{id}/retry-failed", params(("id" = String, Path)), responses((status = 202, description = "The retries started and the records skipped", body = RetryFailedOutcome), (status = 404), (status = 409, description = "record_state: the run is still going")))]
+pub async fn retry_failed(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<RetryFailedOutcome>), ApiError> {
+    let outcome = state
+        .change_secret
+        .retry_failed(&p, &ExecutionId::from_string(id), &origin)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
 /// Filters of `GET /api/v1/change-secret/executions`.
@@ -370,7 +388,9 @@ pub struct ActionBody {
     pub totp: Option<String>,
 }
 
-/// Retry, verify, adopt (fresh TOTP code) or ignore a record.
+/// Retry, verify, adopt (fresh TOTP code) or ignore a record. A retry is a run of its own
+/// (trigger `retry`): the answer is the retry's record (another id), once its run has ended
+/// or after `account_timeout x (max_attempts + 2)` (then still `pending`; the run goes on).
 #[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record", body = RecordRow), (status = 404), (status = 409, description = "record_state")))]
 pub async fn record_action(
     State(state): State<AppState>,

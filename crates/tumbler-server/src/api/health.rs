@@ -20,18 +20,22 @@ pub struct Readiness {
     pub status: String,
 }
 
-/// 200 when the store answers and its schema is current, else 503.
+/// 200 when the store answers, its schema is current and the recovery at start is done,
+/// else 503.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Readiness), (status = 503, description = "Not ready", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let ready = match state.store.ping().await {
-        Ok(()) => {
-            state.store.schema_version().await.ok() == Some(state.store.latest_schema_version())
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            false
-        }
-    };
+    // Accounts a killed run left staged are settled before the server says it is ready.
+    let recovered = !state.change_secret.recovering_at_start();
+    let ready = recovered
+        && match state.store.ping().await {
+            Ok(()) => {
+                state.store.schema_version().await.ok() == Some(state.store.latest_schema_version())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check failed");
+                false
+            }
+        };
     if ready {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
     } else {

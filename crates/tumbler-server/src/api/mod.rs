@@ -197,6 +197,10 @@ pub fn routes() -> Router<AppState> {
             get(change_secret::execution_log),
         )
         .route(
+            "/api/v1/change-secret/executions/{id}/retry-failed",
+            post(change_secret::retry_failed),
+        )
+        .route(
             "/api/v1/change-secret/executions/{id}/report",
             get(change_secret::execution_report),
         )

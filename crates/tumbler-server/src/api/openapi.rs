@@ -102,6 +102,7 @@ use utoipa::OpenApi;
         super::change_secret::get_execution,
         super::change_secret::execution_log,
         super::change_secret::execution_report,
+        super::change_secret::retry_failed,
         super::change_secret::list_records,
         super::change_secret::record_action,
         super::change_secret::reveal_record,

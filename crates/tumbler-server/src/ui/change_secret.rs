@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use tumbler_core::change_secret::{ExecutionView, RecordAction, RecordQuery};
+use tumbler_core::change_secret::{ExecutionView, NextAction, RecordAction, RecordQuery};
 use tumbler_core::{ChangeSecretError, Principal};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::{ChangeTaskId, ExecutionId, RecordId};
@@ -41,6 +41,14 @@ pub(super) fn failure(e: ChangeSecretError) -> Response {
     }
 }
 
+/// A unit enum's wire name (`fix_asset`).
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "-".to_owned())
@@ -55,6 +63,10 @@ pub struct RunLine {
     started: String,
     success: i64,
     failed: i64,
+    /// For a retry: the run whose record it retries.
+    retry_of: Option<String>,
+    /// How many records retries completed.
+    completed_by_retries: i64,
 }
 
 fn run_line(e: &ExecutionView) -> RunLine {
@@ -67,6 +79,8 @@ fn run_line(e: &ExecutionView) -> RunLine {
         started: time(e.started_at.or(Some(e.created_at))),
         success: n(RecordStatus::Success),
         failed: n(RecordStatus::Failed) + n(RecordStatus::Unverified),
+        retry_of: e.retry_of_execution_id.as_ref().map(|id| id.to_string()),
+        completed_by_retries: e.completed_by_retries,
     }
 }
 
@@ -118,12 +132,16 @@ pub struct TaskLine {
     next_run: String,
 }
 
-/// One account whose last change failed.
+/// One account the overview asks a person to look at.
 pub struct FailedLine {
+    /// The record of its latest change (empty when its status is the reason).
     id: String,
     execution_id: String,
     who: String,
+    kind: String,
     reason: String,
+    next_action: String,
+    retryable: bool,
 }
 
 #[derive(Template)]
@@ -195,13 +213,28 @@ pub(super) async fn overview_page(
         bars,
         runs,
         failed: overview
-            .failed_records
+            .failed_accounts
             .iter()
-            .map(|r| FailedLine {
-                id: r.id.to_string(),
-                execution_id: r.execution_id.to_string(),
-                who: format!("{}@{}", r.username, r.asset_name),
-                reason: format!("{}: {}", r.reason_code, r.reason),
+            .map(|f| FailedLine {
+                id: f
+                    .record_id
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+                execution_id: f
+                    .execution_id
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+                who: format!("{}@{}", f.username, f.asset_name),
+                kind: serde_plain(&f.kind),
+                reason: if f.reason_code.is_empty() {
+                    f.reason.clone()
+                } else {
+                    format!("{}: {}", f.reason_code, f.reason)
+                },
+                next_action: serde_plain(&f.next_action),
+                retryable: f.record_id.is_some() && f.next_action == NextAction::Retry,
             })
             .collect(),
         can_run: p.can(Permission::ChangesRun),
@@ -329,11 +362,10 @@ async fn run_page(
         records: records
             .into_iter()
             .map(|r| RecordLine {
-                retryable: r.new_version.is_some()
-                    && matches!(
-                        r.status,
-                        RecordStatus::Failed | RecordStatus::Unverified | RecordStatus::Ignored
-                    ),
+                retryable: matches!(r.status, RecordStatus::Failed | RecordStatus::Unverified)
+                    || (r.status == RecordStatus::Ignored
+                        && !r.reason_code.starts_with("secure_mode")
+                        && r.reason_code != "secret_type_mismatch"),
                 id: r.id.to_string(),
                 asset: r.asset_name,
                 username: r.username,
@@ -396,6 +428,7 @@ pub async fn record_action(
         Err(e) => return failure(e),
     };
     let who = format!("{}@{}", record.username, record.asset_name);
+    let mut page = record.execution_id.clone();
     let totp = form
         .totp
         .as_deref()
@@ -430,9 +463,13 @@ pub async fn record_action(
                 .change_secret
                 .record_action(&p, &id, action, totp, &origin)
                 .await
-                .map(|r| Messages {
-                    notice: Some(format!("{who}: {other} done; the record is {}.", r.status)),
-                    ..Messages::default()
+                .map(|r| {
+                    // A retry is a run of its own: its page follows it.
+                    page = r.execution_id.clone();
+                    Messages {
+                        notice: Some(format!("{who}: {other} done; the record is {}.", r.status)),
+                        ..Messages::default()
+                    }
                 })
         }
     };
@@ -444,7 +481,7 @@ pub async fn record_action(
             ..Messages::default()
         },
     };
-    run_page(&state, &p, csrf, &record.execution_id, messages).await
+    run_page(&state, &p, csrf, &page, messages).await
 }
 
 /// Runs per page of the history.
@@ -502,8 +539,8 @@ pub async fn history(
 }
 
 /// `POST /change-secret/executions/{id}/retry-failed`: retries every failed or unverified
-/// record of the run that staged a new secret, one after the other in the background (each
-/// audited like a single retry); the page says how many.
+/// record of the run, each as a run of its own in the background (audited like a single
+/// retry); the page says how many.
 pub async fn retry_failed(
     State(state): State<AppState>,
     UiSession(session, origin): UiSession,
@@ -518,43 +555,20 @@ pub async fn retry_failed(
         return form_expired();
     }
     let id = ExecutionId::from_string(id);
-    let mut ids = Vec::new();
-    for status in [RecordStatus::Failed, RecordStatus::Unverified] {
-        let query = RecordQuery {
-            execution_id: Some(id.clone()),
-            status: Some(status),
-            asset_id: None,
-            limit: Some(1000),
-            offset: None,
-        };
-        match state.change_secret.records(&p, &query).await {
-            Ok((records, _)) => ids.extend(
-                records
-                    .into_iter()
-                    .filter(|r| r.new_version.is_some())
-                    .map(|r| r.id),
-            ),
-            Err(e) => return failure(e),
-        }
-    }
-    let n = ids.len();
-    let service = state.change_secret.clone();
-    let principal = p.clone();
-    tokio::spawn(async move {
-        for record in ids {
-            if let Err(e) = service
-                .record_action(&principal, &record, RecordAction::Retry, None, &origin)
-                .await
-            {
-                tracing::info!(record = %record, error = %e, "a retry of the run's failed records was refused");
-            }
-        }
-    });
-    let messages = Messages {
-        notice: Some(format!(
-            "Retrying {n} account(s) in the background; reload the page to follow them."
-        )),
-        ..Messages::default()
+    let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
+        Ok(outcome) => Messages {
+            notice: Some(format!(
+                "Retrying {} account(s) in the background, each as a run of its own ({} left alone); reload the page to follow them.",
+                outcome.started.len(),
+                outcome.skipped.len()
+            )),
+            ..Messages::default()
+        },
+        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => return failure(e),
+        Err(e) => Messages {
+            error: Some(e.to_string()),
+            ..Messages::default()
+        },
     };
     run_page(&state, &p, csrf, &id, messages).await
 }

@@ -4,10 +4,12 @@
 
 mod executions;
 mod records;
+mod retries;
 mod tasks;
 
 pub use executions::{ExecutionFilter, ExecutionRow, LogLine};
 pub use records::{RecordFilter, RecordRow};
+pub use retries::{RetryLink, RetryOutcome};
 pub use tasks::{TaskRow, TASK_SECRET_OWNER};
 
 use crate::{StoreError, Tx};

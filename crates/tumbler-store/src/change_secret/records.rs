@@ -65,11 +65,12 @@ pub struct RecordFilter {
     pub offset: i64,
 }
 
-const COLUMNS: &str = "id, execution_id, account_id, asset_id, asset_name, domain_id, username, \
+pub(super) const COLUMNS: &str =
+    "id, execution_id, account_id, asset_id, asset_name, domain_id, username, \
     status, reason_code, reason, old_version, new_version, attempts, new_secret_verified_at, \
     created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Result<RecordRow, StoreError> {
+pub(super) fn from_row(row: &AnyRow) -> Result<RecordRow, StoreError> {
     Ok(RecordRow {
         id: RecordId::from_string(col::<String>(row, "id")?),
         execution_id: ExecutionId::from_string(col::<String>(row, "execution_id")?),

@@ -1,0 +1,196 @@
+//! The accounts the overview asks a person to look at: those whose latest change failed or is
+//! unverified (one entry per account, never a failure a later change made stale), and those
+//! whose status needs attention, each with its reason and the action that fits.
+
+use super::ChangeSecretError;
+use super::ChangeSecretService;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
+use tumbler_domain::inventory::AccountStatus;
+use tumbler_store::{AccountFilter, RecordRow};
+
+/// The most accounts the overview lists per kind.
+const MAX_LISTED: i64 = 200;
+
+/// What a person can do about an account the overview lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum NextAction {
+    /// Retry the record (after fixing the cause: a target down, a wrong privileged password).
+    Retry,
+    /// Log in with the new secret (an unverified change), or with the current one.
+    Verify,
+    /// Make the verified new secret current (fresh TOTP code).
+    Adopt,
+    /// Set the record aside: it is stale (the account was changed another way).
+    Ignore,
+    /// Fix the asset or the account first (host key, privileged account, platform, secret).
+    FixAsset,
+}
+
+/// Why an account is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AttentionKind {
+    /// Its latest change failed.
+    Failed,
+    /// Its latest change is unverified: the new secret stays staged for a person.
+    Unverified,
+    /// Its status needs a person (a failed verification, an ended change).
+    NeedsAttention,
+}
+
+/// An account the overview asks a person to look at.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttentionAccount {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its username.
+    pub username: String,
+    /// Its asset.
+    pub asset_id: AssetId,
+    /// The asset's name.
+    pub asset_name: String,
+    /// The domain.
+    pub domain_id: DomainId,
+    /// Why it is listed.
+    pub kind: AttentionKind,
+    /// The account's status now.
+    pub account_status: AccountStatus,
+    /// A stable code for the reason.
+    pub reason_code: String,
+    /// The reason, for people (never a secret).
+    pub reason: String,
+    /// The record of its latest change, when a change is the reason.
+    pub record_id: Option<RecordId>,
+    /// That record's run.
+    pub execution_id: Option<ExecutionId>,
+    /// What fits.
+    pub next_action: NextAction,
+    /// When this last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The action that fits a failed record's reason.
+fn action_for_failure(code: &str) -> NextAction {
+    match code {
+        "host_key_unverified"
+        | "host_key_conflict"
+        | "no_privileged_account"
+        | "template_not_allowed"
+        | "unsupported_platform"
+        | "unsupported_secret"
+        | "invalid_template"
+        | "asset_relocated"
+        | "missing_secret"
+        | "insecure_transport"
+        | "tls_failed" => NextAction::FixAsset,
+        "account_changed" | "change_in_progress" => NextAction::Ignore,
+        _ => NextAction::Retry,
+    }
+}
+
+impl ChangeSecretService {
+    /// The accounts of `domains` that need a person, one entry per account: latest changes
+    /// failed or unverified first, then accounts whose status needs attention.
+    pub(super) async fn attention_accounts(
+        &self,
+        domains: &[DomainId],
+    ) -> Result<Vec<AttentionAccount>, ChangeSecretError> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let latest = self
+            .store
+            .latest_outcomes(
+                domains,
+                &[RecordStatus::Failed, RecordStatus::Unverified],
+                MAX_LISTED,
+            )
+            .await?;
+        for record in latest {
+            let Some(account) = self.store.account(&record.account_id).await? else {
+                continue;
+            };
+            if !seen.insert(account.id.clone()) {
+                continue;
+            }
+            out.push(from_record(&record, account.status));
+        }
+        for status in [AccountStatus::NeedsAttention, AccountStatus::Failed] {
+            let (accounts, _) = self
+                .store
+                .accounts(&AccountFilter {
+                    domains: domains.to_vec(),
+                    status: Some(status),
+                    limit: MAX_LISTED,
+                    ..AccountFilter::default()
+                })
+                .await?;
+            for account in accounts {
+                if !seen.insert(account.id.clone()) {
+                    continue;
+                }
+                let (code, reason) = match account.status_reason.split_once(": ") {
+                    Some((code, reason)) if !code.contains(' ') => {
+                        (code.to_owned(), reason.to_owned())
+                    }
+                    _ => (String::new(), account.status_reason.clone()),
+                };
+                out.push(AttentionAccount {
+                    next_action: if status == AccountStatus::Failed {
+                        NextAction::FixAsset
+                    } else {
+                        NextAction::Verify
+                    },
+                    account_id: account.id,
+                    username: account.username,
+                    asset_id: account.asset_id,
+                    asset_name: account.asset_name,
+                    domain_id: account.domain_id,
+                    kind: AttentionKind::NeedsAttention,
+                    account_status: account.status,
+                    reason_code: code,
+                    reason,
+                    record_id: None,
+                    execution_id: None,
+                    updated_at: account.updated_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn from_record(record: &RecordRow, account_status: AccountStatus) -> AttentionAccount {
+    let (kind, next_action) = match record.status {
+        RecordStatus::Unverified if record.new_secret_verified_at.is_some() => {
+            (AttentionKind::Unverified, NextAction::Adopt)
+        }
+        RecordStatus::Unverified => (AttentionKind::Unverified, NextAction::Verify),
+        _ => (
+            AttentionKind::Failed,
+            action_for_failure(&record.reason_code),
+        ),
+    };
+    AttentionAccount {
+        account_id: record.account_id.clone(),
+        username: record.username.clone(),
+        asset_id: record.asset_id.clone(),
+        asset_name: record.asset_name.clone(),
+        domain_id: record.domain_id.clone(),
+        kind,
+        account_status,
+        reason_code: record.reason_code.clone(),
+        reason: record.reason.clone(),
+        record_id: Some(record.id.clone()),
+        execution_id: Some(record.execution_id.clone()),
+        next_action,
+        updated_at: record.updated_at,
+    }
+}
