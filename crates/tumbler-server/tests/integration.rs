@@ -23,6 +23,7 @@ mod integration {
     pub mod openapi_contract;
     pub mod parser_limits;
     pub mod policy;
+    pub mod retries;
     pub mod schemathesis;
     pub mod ssh_methods;
     pub mod stolen;

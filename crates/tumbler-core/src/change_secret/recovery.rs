@@ -199,7 +199,12 @@ impl ChangeSecretService {
                 .settle_by_login(&exec, &asset, &account, pending, tofu, "interrupted")
                 .await
             {
-                Ok(()) => settled += 1,
+                Ok(()) => {
+                    settled += 1;
+                    if exec.trigger == Trigger::Retry {
+                        self.after_retry(&exec.id).await;
+                    }
+                }
                 Err(e) => {
                     tracing::error!(account = %account.id, error = %e, "could not settle a staged account; the next sweep tries again")
                 }

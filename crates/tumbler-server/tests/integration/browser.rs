@@ -630,7 +630,8 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         "the revealed new secret is the stored one"
     );
 
-    // Retry the failed one: it fails again, for the same reason, and says so.
+    // Retry the failed one: a run of its own, which fails again for the same reason and
+    // says so on its page ("retry of" the run).
     browser.click("tr[data-username=ghost] .record-retry").await;
     browser
         .wait_for_text(
@@ -639,14 +640,26 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
             WAIT,
         )
         .await;
+    let run_id = run_url.rsplit('/').next().unwrap().to_owned();
+    assert!(browser.text("#run-retry-of").await.contains(&run_id));
 
     // The overview counts them, in the table and the chart.
     browser.click("#change-secret-link").await;
     browser
         .wait_for_text("h1", "Account Password Change", WAIT)
         .await;
-    assert_eq!(browser.text("#runs-table .run-success").await, "1");
-    assert_eq!(browser.text("#runs-table .run-failed").await, "1");
+    assert_eq!(
+        browser
+            .text("#runs-table tr[data-trigger=manual] .run-success")
+            .await,
+        "1"
+    );
+    assert_eq!(
+        browser
+            .text("#runs-table tr[data-trigger=manual] .run-failed")
+            .await,
+        "1"
+    );
     let bar = browser.find("#runs-chart .bar-success").await;
     assert_ne!(bar.attr("height").await.unwrap().as_deref(), Some("0"));
     let failed_bar = browser.find("#runs-chart .bar-failed").await;
@@ -657,8 +670,12 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     assert!(browser.text("#failed-table").await.contains("ghost@web-b"));
     browser.click("#history-link").await;
     browser.wait_for_text("h1", "Execution history", WAIT).await;
-    assert_eq!(browser.text("#history-range").await, "Runs 1–1 of 1");
+    assert_eq!(browser.text("#history-range").await, "Runs 1–2 of 2");
     assert!(browser.text("#history-table").await.contains("nightly-web"));
+    assert!(browser
+        .text("#history-table .retry-of")
+        .await
+        .contains(&format!("retry of {run_id}")));
 
     // Retry all failed: the one failed account, in the background, until it is settled again.
     browser.goto(&run_url).await;
@@ -666,32 +683,30 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser
         .wait_for_text("#run-notice", "Retrying 1 account(s)", WAIT)
         .await;
-    let exec_id = run_url.rsplit('/').next().unwrap().to_owned();
-    // Staged three times (the run, the single retry, this one) and failed again.
+    // A second retry run of the same record, which fails again.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let records = ok(
+        let runs = ok(
             &app,
             &token,
             Method::GET,
-            &format!("/api/v1/change-secret/records?execution_id={exec_id}"),
+            "/api/v1/change-secret/executions?limit=50",
             None,
             200,
         )
         .await;
-        let ghost = records["items"]
+        let retries: Vec<&serde_json::Value> = runs["items"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["username"] == "ghost")
-            .cloned()
-            .unwrap();
-        if ghost["attempts"] == 3 && ghost["status"] == "failed" {
+            .filter(|e| e["trigger"] == "retry" && e["retry_of_execution_id"] == run_id.as_str())
+            .collect();
+        if retries.len() == 2 && retries.iter().all(|e| e["status"] == "failed") {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the background retry did not settle: {ghost}"
+            "the background retry did not settle: {runs}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -917,7 +917,21 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     )
     .await;
     assert_eq!(overview["accounts"]["needs_attention"], 7, "{overview}");
-    assert_eq!(overview["failed_records"].as_array().unwrap().len(), 7);
+    // One entry per account whose latest change failed, each with the action that fits.
+    let failed = overview["failed_accounts"].as_array().unwrap();
+    assert_eq!(failed.len(), 7, "{overview}");
+    let next = |asset: &str| {
+        failed
+            .iter()
+            .find(|f| f["asset_name"] == asset)
+            .map(|f| f["next_action"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(next("gone"), "retry");
+    assert_eq!(next("wrong-priv"), "retry");
+    assert_eq!(next("unacked"), "fix_asset");
+    assert_eq!(next("rekeyed"), "fix_asset");
+    assert_eq!(next("no-priv"), "fix_asset");
 }
 
 fn pg_logs_in(
