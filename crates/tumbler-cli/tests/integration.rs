@@ -1859,3 +1859,107 @@ async fn the_master_key_comes_from_a_passphrase_and_rotates() {
     )
     .await;
 }
+
+/// A server SIGKILLed during a record retry, after the target took the retry's new password:
+/// the next start settles the staged account before `/readyz` says ready (and says how many
+/// it settled), and the stored secret logs in.
+#[tokio::test]
+async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (mut host, task_id, accounts) = crash_fixture(&server, &api, 1).await;
+    // The first run fails: the host is down.
+    host.kill();
+    let execution = api.execute(&server, &task_id).await;
+    assert_eq!(api.ended(&server, &execution).await, "failed");
+    let records = api
+        .json(
+            &server,
+            reqwest::Method::GET,
+            &format!("/api/v1/change-secret/records?execution_id={execution}"),
+            None,
+        )
+        .await;
+    let record = records["items"][0].clone();
+    assert_eq!(record["reason_code"], "unreachable", "{record}");
+    host.start_again().await.unwrap();
+    server.stop();
+
+    // The retry dies right after the target took its new password.
+    let server = Server::start(
+        &data,
+        &[("CHANGE_ENGINE_CRASH_POINT", "retry_after_change")],
+    );
+    let retry = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/change-secret/records/{}/retry",
+            server.url,
+            record["id"].as_str().unwrap()
+        ))
+        .basic_auth("admin", Some(&api.password))
+        .send();
+    // The answer never comes: the server dies mid-request.
+    let _ = retry.await;
+    server.wait_for_crash("retry_after_change").await;
+
+    let server = Server::start(&data, &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = reqwest::get(format!("{}/readyz", server.url))
+            .await
+            .unwrap();
+        if ready.status() == 200 {
+            break;
+        }
+        assert_eq!(ready.status(), 503);
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Ready means settled: nothing is left changing, before anyone verifies.
+    let account = api
+        .json(
+            &server,
+            reqwest::Method::GET,
+            &format!("/api/v1/accounts/{}", accounts[0]),
+            None,
+        )
+        .await;
+    assert_eq!(account["status"], "ok", "{account}");
+    assert_eq!(
+        account["secret_version"], 2,
+        "the retry's secret: {account}"
+    );
+    let log = server.stderr.lock().unwrap().clone();
+    assert!(
+        log.contains("recovery at start: 1 interrupted run(s) ended, 1 staged account(s) settled"),
+        "{log}"
+    );
+    let versions = api
+        .all_verify(&server, &accounts, "after the retry crash")
+        .await;
+    assert_eq!(versions, vec![2]);
+    // The retry run ended interrupted, and it completed the first run.
+    let runs = api
+        .json(
+            &server,
+            reqwest::Method::GET,
+            "/api/v1/change-secret/executions",
+            None,
+        )
+        .await;
+    let retry_run = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["trigger"] == "retry")
+        .cloned()
+        .unwrap();
+    assert_eq!(retry_run["status"], "interrupted", "{retry_run}");
+    assert_eq!(retry_run["retry_of_execution_id"], execution.as_str());
+    assert_eq!(api.ended(&server, &execution).await, "succeeded");
+    server.stop();
+}
