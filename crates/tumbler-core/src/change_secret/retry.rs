@@ -56,6 +56,10 @@ pub struct RetryFailedOutcome {
     pub skipped: Vec<SkippedRetry>,
 }
 
+/// A retry waiting for its turn on its asset: (privileged, root) orders it (those others are
+/// changed through go last), then its execution.
+type Queued = ((bool, bool), ExecutionId);
+
 /// How retries changed a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct RetrySummary {
@@ -145,7 +149,7 @@ impl ChangeSecretService {
         let retries = self.store.retries_of_run(&root).await?;
         let mut started = Vec::new();
         let mut skipped = Vec::new();
-        let mut queues: BTreeMap<AssetId, Vec<((bool, bool), ExecutionId)>> = BTreeMap::new();
+        let mut queues: BTreeMap<AssetId, Vec<Queued>> = BTreeMap::new();
         for record in records
             .into_iter()
             .filter(|r| matches!(r.status, RecordStatus::Failed | RecordStatus::Unverified))
