@@ -3,7 +3,7 @@
 //! works once the cause is fixed; "Retry all failed"; the run's status and counts are
 //! recomputed; the overview lists each account that needs a person once, with the action that
 //! fits; a verify of a `changing` account is refused; and recovery's sweep settles an account
-//! a dropped retry left staged.
+//! a dropped retry left staged. Webhooks get a retry's run.
 
 use super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
@@ -531,6 +531,35 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     assert!(attention(&overview(&app, &token).await, "app1@dropped").is_none());
 }
 
+/// Registers a webhook on a loopback receiver that answers 200; returns the bodies it gets.
+async fn webhook_receiver(app: &TestApp, token: &str) -> Arc<std::sync::Mutex<Vec<Vec<u8>>>> {
+    let got: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let seen = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(body.to_vec());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    ok(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url})),
+        201,
+    )
+    .await;
+    got
+}
+
 /// A retry of an unverified record re-uses the new secret staged for it; a retry of a record
 /// whose account has changed since makes a fresh secret and never re-seals the old one.
 #[tokio::test]
@@ -543,6 +572,7 @@ async fn a_retry_reuses_a_pending_secret_and_never_an_old_one() {
     ])
     .await
     .unwrap();
+    let hooks = webhook_receiver(&app, &token).await;
     let asset = linux_asset(&app, &token, "reuse", &host).await;
     account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
@@ -571,6 +601,33 @@ async fn a_retry_reuses_a_pending_secret_and_never_an_old_one() {
     )
     .await;
     assert_eq!(retried["status"], "success", "{retried}");
+    // Webhooks get the retry's run, linked to the record it retried.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let bodies: Vec<Value> = hooks
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect();
+        if let Some(b) = bodies
+            .iter()
+            .find(|b| b["execution"]["id"] == retried["execution_id"])
+        {
+            assert_eq!(b["execution"]["trigger"], "retry", "{b}");
+            assert_eq!(b["execution"]["retry_of_record_id"], rec.as_str(), "{b}");
+            assert!(
+                !b.to_string().contains("canary-Reuse-Me-2a"),
+                "no secret: {b}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no webhook for the retry: {bodies:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(
         retried["new_version"], 2,
         "the staged version is re-used: {retried}"
