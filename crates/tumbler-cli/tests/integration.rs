@@ -179,15 +179,22 @@ async fn first_start_creates_the_store_and_key_and_prints_the_password_once() {
             .status(),
         200
     );
-    assert_eq!(
-        client
+    // Ready once the recovery at start is done (at once on a new store).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status = client
             .get(format!("{}/readyz", server.url))
             .send()
             .await
             .unwrap()
-            .status(),
-        200
-    );
+            .status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let me: serde_json::Value = client
         .get(format!("{}/api/v1/users/me", server.url))
         .basic_auth("admin", Some(&password))

@@ -90,6 +90,20 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("client");
+        // Ready once the recovery at start is done (quick on a new store): tests begin then.
+        let ready = format!("{}/readyz", server.url());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let status = client.get(&ready).send().await.map(|r| r.status().as_u16());
+            if status.as_ref().ok() == Some(&200) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never became ready: {status:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         Self {
             server,
             services,
