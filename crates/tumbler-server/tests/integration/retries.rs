@@ -165,6 +165,12 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         "{again}"
     );
 
+    // The overview still lists app1 once: by its latest change, the failed retry.
+    let o = overview(&app, &token).await;
+    let f1 = attention(&o, "app1@wrong-priv").expect("app1 listed");
+    assert_eq!(f1["record_id"], again["id"], "{f1}");
+    assert_eq!(f1["next_action"], "retry", "{f1}");
+
     // Fix the causes: the privileged password, the host key, the host.
     ok(
         &app,
