@@ -11,6 +11,7 @@ mod attention;
 mod crash;
 mod engine;
 mod error;
+mod executions;
 mod records;
 mod recovery;
 mod report;

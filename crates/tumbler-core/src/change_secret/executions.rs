@@ -1,0 +1,152 @@
+//! A run's status and counts once retries are counted: each record's outcome is its latest
+//! ended retry's (a retry of a retry counts for the first run); the run's status only gets
+//! better, and it says how many records retries completed.
+
+use super::{ChangeSecretError, ChangeSecretService};
+use std::collections::BTreeSet;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::ids::{ExecutionId, RecordId};
+use tumbler_store::{ExecutionRow, RecordFilter, RecordRow};
+
+/// How retries changed a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct RetrySummary {
+    /// For a retry: the record it retries.
+    pub(super) retry_of_record_id: Option<RecordId>,
+    /// For a retry: that record's execution.
+    pub(super) retry_of_execution_id: Option<ExecutionId>,
+    /// How many of the run's records were retried.
+    pub(super) retried: i64,
+    /// How many of the run's records that did not succeed were then completed by a retry.
+    pub(super) completed_by_retries: i64,
+}
+
+/// Status order for recomputing a run after retries (a retry only improves a run).
+fn rank(status: ExecutionStatus) -> u8 {
+    match status {
+        ExecutionStatus::Succeeded => 3,
+        ExecutionStatus::Partial => 2,
+        _ => 1,
+    }
+}
+
+impl ChangeSecretService {
+    /// After a retry ended: recomputes the run its chain began in. Failures are logged.
+    pub(super) async fn after_retry(&self, id: &ExecutionId) {
+        let root = match self.store.retry_link(id).await {
+            Ok(Some(l)) => l.root_execution_id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(execution = %id, error = %e, "could not read a retry's link");
+                return;
+            }
+        };
+        if let Err(e) = self.recompute_run(&root).await {
+            tracing::error!(execution = %root, error = %e, "could not recompute a run after a retry");
+        }
+    }
+
+    /// The outcome of each of the run's records once its retries are counted: the latest
+    /// ended retry's outcome (a retry skipped by a rule changes nothing), else its own.
+    async fn effective_statuses(
+        &self,
+        exec: &ExecutionRow,
+    ) -> Result<(Vec<(RecordRow, RecordStatus)>, RetrySummary), ChangeSecretError> {
+        let (records, _) = self
+            .store
+            .records(&RecordFilter {
+                domains: vec![exec.domain_id.clone()],
+                execution_id: Some(exec.id.clone()),
+                limit: i64::MAX,
+                ..RecordFilter::default()
+            })
+            .await?;
+        let retries = self.store.retries_of_run(&exec.id).await?;
+        let retried: BTreeSet<&RecordId> = retries.iter().map(|r| &r.link.root_record_id).collect();
+        let mut summary = RetrySummary {
+            retried: retried.len() as i64,
+            ..RetrySummary::default()
+        };
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let mut effective = record.status;
+            for r in retries
+                .iter()
+                .filter(|r| r.link.root_record_id == record.id)
+            {
+                match r.record_status {
+                    Some(s)
+                        if r.execution_status.is_final()
+                            && !matches!(s, RecordStatus::Pending | RecordStatus::Ignored) =>
+                    {
+                        effective = s
+                    }
+                    _ => {}
+                }
+            }
+            if record.status != RecordStatus::Success && effective == RecordStatus::Success {
+                summary.completed_by_retries += 1;
+            }
+            out.push((record, effective));
+        }
+        Ok((out, summary))
+    }
+
+    /// Recomputes an ended run's status from its records' outcomes after retries; a run only
+    /// gets better (failed -> partial -> succeeded; interrupted -> succeeded). Logged.
+    async fn recompute_run(&self, id: &ExecutionId) -> Result<(), ChangeSecretError> {
+        let Some(exec) = self.store.execution(id).await? else {
+            return Ok(());
+        };
+        if !exec.status.is_final() || exec.status == ExecutionStatus::NothingChanged {
+            return Ok(());
+        }
+        let (records, summary) = self.effective_statuses(&exec).await?;
+        let n = |s: RecordStatus| records.iter().filter(|(_, e)| *e == s).count();
+        let bad = n(RecordStatus::Failed) + n(RecordStatus::Unverified) + n(RecordStatus::Pending);
+        let status = if bad == 0 && n(RecordStatus::Success) > 0 {
+            ExecutionStatus::Succeeded
+        } else if n(RecordStatus::Success) > 0 && exec.status != ExecutionStatus::Interrupted {
+            ExecutionStatus::Partial
+        } else {
+            exec.status
+        };
+        if status == exec.status || rank(status) <= rank(exec.status) {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_execution_status(id, status, None, exec.finished_at)
+            .await?;
+        tx.append_log_line(
+            id,
+            now,
+            &format!(
+                "after retries: {} of its records completed by retries; {} -> {status}",
+                summary.completed_by_retries, exec.status
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What retries did to a run (and, for a retry, what it retries).
+    pub(super) async fn retry_summary(
+        &self,
+        exec: &ExecutionRow,
+    ) -> Result<RetrySummary, ChangeSecretError> {
+        if exec.trigger == Trigger::Retry {
+            let link = self.store.retry_link(&exec.id).await?;
+            return Ok(RetrySummary {
+                retry_of_record_id: link.as_ref().map(|l| l.retry_of_record_id.clone()),
+                retry_of_execution_id: link.map(|l| l.retry_of_execution_id),
+                ..RetrySummary::default()
+            });
+        }
+        if self.store.retries_of_run(&exec.id).await?.is_empty() {
+            return Ok(RetrySummary::default());
+        }
+        Ok(self.effective_statuses(exec).await?.1)
+    }
+}
