@@ -200,7 +200,10 @@ impl ChangeSecretService {
                 .await
             {
                 Ok(()) => {
-                    settled += 1;
+                    let after = self.store.account(&account.id).await?;
+                    if after.is_some_and(|a| a.status != AccountStatus::Changing) {
+                        settled += 1;
+                    }
                     if exec.trigger == Trigger::Retry {
                         self.after_retry(&exec.id).await;
                     }
@@ -234,11 +237,12 @@ impl ChangeSecretService {
             })
             .await?;
         for mut record in records {
+            let mut was_staged = false;
             let account = self.store.account(&record.account_id).await?;
             let asset = self.store.asset(&record.asset_id).await?;
             let settled = match (account, asset, record.new_version) {
                 (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
-                    count += 1;
+                    was_staged = true;
                     self.settle_by_login(exec, &asset, &account, v, tofu, why)
                         .await
                 }
@@ -253,8 +257,12 @@ impl ChangeSecretService {
                     tx.commit().await.map_err(Into::into)
                 }
             };
-            if let Err(e) = settled {
-                tracing::error!(record = %record.id, error = %e, "could not settle a staged account; it stays staged for a person");
+            match settled {
+                Err(e) => {
+                    tracing::error!(record = %record.id, error = %e, "could not settle a staged account; it stays staged for a person");
+                }
+                Ok(()) if was_staged => count += 1,
+                Ok(()) => {}
             }
         }
         Ok(count)
