@@ -535,6 +535,84 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     let counts = app.services.change_secret.recover_all(false).await.unwrap();
     assert_eq!(counts.settled_accounts, 0);
     assert!(attention(&overview(&app, &token).await, "app1@dropped").is_none());
+
+    // An unverified change (the target took it, the login was inconclusive) is listed as
+    // such: verify, then adopt once the new secret logged in. It is not `changing`, so the
+    // sweep leaves it to the person.
+    let (_, unverified) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Unverified-3b").await;
+    host.set_password("app1", "canary-Unverified-3b")
+        .await
+        .unwrap();
+    let store = &app.services.store;
+    let mut r = store.record(&unverified).await.unwrap().unwrap();
+    r.status = RecordStatus::Unverified;
+    r.reason_code = "timeout".to_owned();
+    r.reason = "the login with the new secret did not answer".to_owned();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_record(&r).await.unwrap();
+    tx.set_account_verification(
+        &AccountId::from_string(&app1),
+        tumbler_domain::inventory::AccountStatus::NeedsAttention,
+        "timeout: the login with the new secret did not answer",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let counts = app.services.change_secret.recover_all(false).await.unwrap();
+    assert_eq!(counts.settled_accounts, 0, "held for a person");
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "app1@dropped").expect("listed");
+    assert_eq!(
+        (f["kind"].as_str(), f["next_action"].as_str()),
+        (Some("unverified"), Some("verify")),
+        "{f}"
+    );
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{unverified}/verify"),
+        None,
+        200,
+    )
+    .await;
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "app1@dropped").expect("listed");
+    assert_eq!(f["next_action"], "adopt", "{f}");
+    // An account whose stored secret stopped working needs a person too, once.
+    host.set_password("ops", "canary-Ops-Changed-Elsewhere")
+        .await
+        .unwrap();
+    let ops = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=ops",
+        None,
+        200,
+    )
+    .await;
+    let ops_id = ops["items"][0]["id"].as_str().unwrap().to_owned();
+    let v = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/accounts/{ops_id}/verify"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(v["ok"], false, "{v}");
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "ops@dropped").expect("listed");
+    assert_eq!(
+        (f["kind"].as_str(), f["next_action"].as_str()),
+        (Some("needs_attention"), Some("fix_asset")),
+        "{f}"
+    );
+    assert!(f["record_id"].is_null(), "{f}");
 }
 
 /// Registers a webhook on a loopback receiver that answers 200; returns the bodies it gets.
