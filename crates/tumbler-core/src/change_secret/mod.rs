@@ -14,6 +14,7 @@ mod records;
 mod recovery;
 mod report;
 mod scheduler;
+mod session_order;
 mod target;
 mod tasks;
 
