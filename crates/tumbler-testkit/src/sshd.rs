@@ -231,7 +231,12 @@ impl SshHostBuilder {
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
-            write_sshd_config(root.path(), port, &self.max_startups, self.permit_root_login)?;
+            write_sshd_config(
+                root.path(),
+                port,
+                &self.max_startups,
+                self.permit_root_login,
+            )?;
             let mut child = spawn_host(root.path())?;
             match wait_ready(&mut child, root.path(), port, self.start_timeout).await {
                 Ok(()) => {

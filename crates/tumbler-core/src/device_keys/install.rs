@@ -59,9 +59,7 @@ impl DeviceKeyService {
     ) -> String {
         let (session, become_root, login) = match self.privileged_session(asset).await {
             Ok(v) => v,
-            Err(e) => {
-                return format!("the system key could not be removed from {old_user}: {e}")
-            }
+            Err(e) => return format!("the system key could not be removed from {old_user}: {e}"),
         };
         let become_root = if login == old_user {
             Become::None

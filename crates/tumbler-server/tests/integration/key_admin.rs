@@ -225,9 +225,13 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
 
 /// Empties the device admin user's `authorized_keys`; the next contact finds the conflict.
 async fn into_conflict(app: &TestApp, token: &str, host: &SshHost, asset: &str, user: &str) {
-    host.run_inside_ok(&["sh", "-c", &format!(": > /home/{user}/.ssh/authorized_keys")])
-        .await
-        .unwrap();
+    host.run_inside_ok(&[
+        "sh",
+        "-c",
+        &format!(": > /home/{user}/.ssh/authorized_keys"),
+    ])
+    .await
+    .unwrap();
     let a = test_asset(app, token, asset).await;
     assert_eq!(a["auth_status"], "key_conflict", "{a}");
 }
@@ -324,7 +328,10 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         "{a}"
     );
     for place in [host.command_log(), host.auth_log()] {
-        assert!(!place.contains(NETADMIN_PASSWORD), "the typed password leaked");
+        assert!(
+            !place.contains(NETADMIN_PASSWORD),
+            "the typed password leaked"
+        );
     }
     app.stop().await;
 }

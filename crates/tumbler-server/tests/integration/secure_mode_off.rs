@@ -164,7 +164,12 @@ async fn with_secure_mode_off_root_and_the_login_account_change_last_and_every_s
     // No password on a command line.
     for host in [&sudo_host, &su_host] {
         let commands = host.command_log();
-        for secret in [ROOT_PASSWORD, OPS_PASSWORD, OTHER_ADMIN_PASSWORD, APP_PASSWORD] {
+        for secret in [
+            ROOT_PASSWORD,
+            OPS_PASSWORD,
+            OTHER_ADMIN_PASSWORD,
+            APP_PASSWORD,
+        ] {
             assert!(!commands.contains(secret), "a password on a command line");
         }
     }
