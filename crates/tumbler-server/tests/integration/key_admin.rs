@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
+use tumbler_testkit::logs::LogCapture;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 const ROOT_PASSWORD: &str = "canary-Root-Key-7a12";
@@ -255,6 +256,7 @@ async fn resolve(
 
 #[tokio::test]
 async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
+    let logs = LogCapture::install();
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
     let fp = system_fingerprint(&app, &token).await;
@@ -327,11 +329,28 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         (json!("key_based"), json!("netadmin"), json!("ok")),
         "{a}"
     );
-    for place in [host.command_log(), host.auth_log()] {
-        assert!(
-            !place.contains(NETADMIN_PASSWORD),
-            "the typed password leaked"
-        );
+    let audit = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/audit?limit=500",
+        None,
+        200,
+    )
+    .await
+    .to_string();
+    assert!(
+        audit.contains("admin login failed"),
+        "outcomes audited: {audit}"
+    );
+    for place in [host.command_log(), host.auth_log(), logs.contents(), audit] {
+        for typed in [
+            NETADMIN_PASSWORD,
+            "canary-Wrong-Typed-1",
+            "canary-Wrong-Typed-2",
+        ] {
+            assert!(!place.contains(typed), "a typed password leaked");
+        }
     }
     app.stop().await;
 }
