@@ -18,6 +18,7 @@ mod integration {
     pub mod hostile_target;
     pub mod hostile_values;
     pub mod inventory;
+    pub mod key_admin;
     pub mod log_stream;
     pub mod mail;
     pub mod openapi_contract;
@@ -25,6 +26,7 @@ mod integration {
     pub mod policy;
     pub mod retries;
     pub mod schemathesis;
+    pub mod secure_mode_off;
     pub mod ssh_methods;
     pub mod stolen;
     pub mod support;

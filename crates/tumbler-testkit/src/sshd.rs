@@ -157,6 +157,7 @@ pub struct SshHostBuilder {
     users: Vec<TestUser>,
     start_timeout: Duration,
     max_startups: String,
+    permit_root_login: bool,
 }
 
 impl Default for SshHostBuilder {
@@ -165,6 +166,7 @@ impl Default for SshHostBuilder {
             users: Vec::new(),
             start_timeout: Duration::from_secs(20),
             max_startups: "1000:30:2000".to_owned(),
+            permit_root_login: false,
         }
     }
 }
@@ -199,6 +201,13 @@ impl SshHostBuilder {
         self
     }
 
+    /// Lets `root` log in with its password (`PermitRootLogin yes`; the default is `no`), so
+    /// a test can prove a changed root password by a login.
+    pub fn permit_root_login(mut self) -> Self {
+        self.permit_root_login = true;
+        self
+    }
+
     /// Prepares the private `/etc` and `/home`, starts `sshd`, waits until it
     /// accepts TCP connections and creates the users.
     pub async fn start(self) -> Result<SshHost, SshHostError> {
@@ -222,7 +231,12 @@ impl SshHostBuilder {
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
-            write_sshd_config(root.path(), port, &self.max_startups)?;
+            write_sshd_config(
+                root.path(),
+                port,
+                &self.max_startups,
+                self.permit_root_login,
+            )?;
             let mut child = spawn_host(root.path())?;
             match wait_ready(&mut child, root.path(), port, self.start_timeout).await {
                 Ok(()) => {
@@ -673,7 +687,12 @@ fn generate_host_key(ssh_dir: &Path) -> Result<String, SshHostError> {
         .to_owned())
 }
 
-fn write_sshd_config(root: &Path, port: u16, max_startups: &str) -> Result<(), SshHostError> {
+fn write_sshd_config(
+    root: &Path,
+    port: u16,
+    max_startups: &str,
+    permit_root_login: bool,
+) -> Result<(), SshHostError> {
     let config = format!(
         "# Tumbler test host\n\
          Port {port}\n\
@@ -689,13 +708,14 @@ fn write_sshd_config(root: &Path, port: u16, max_startups: &str) -> Result<(), S
          KbdInteractiveAuthentication yes\n\
          PubkeyAuthentication yes\n\
          AuthorizedKeysFile .ssh/authorized_keys\n\
-         PermitRootLogin no\n\
+         PermitRootLogin {root_login}\n\
          UseDNS no\n\
          PrintMotd no\n\
          X11Forwarding no\n\
          AcceptEnv LANG LC_*\n\
          Subsystem sftp /usr/lib/openssh/sftp-server\n",
         pid = path_str(&root.join("sshd.pid"))?,
+        root_login = if permit_root_login { "yes" } else { "no" },
     );
     std::fs::write(root.join("etc").join("ssh").join("sshd_config"), config)
         .map_err(io_err("writing sshd_config"))

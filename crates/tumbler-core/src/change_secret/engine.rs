@@ -3,6 +3,7 @@
 //! -> commit.
 
 use super::crash::{crash_point, CrashPoint};
+use super::session_order::{become_names, change_rank};
 use super::target::{close, ChangeSession, Changer, Failure, Login, Method};
 use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
@@ -20,7 +21,7 @@ use tumbler_domain::change_secret::{
 };
 use tumbler_domain::custom_ssh::shipped_template;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
-use tumbler_domain::inventory::{AccountStatus, AuthStatus, NodePath, SecretType};
+use tumbler_domain::inventory::{AccountStatus, NodePath, SecretType};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, ChangeMethod, Platform, Protocol};
 use tumbler_store::{
@@ -356,15 +357,8 @@ impl ChangeSecretService {
                 }
                 records.push(record);
             }
-            // The accounts others are changed through go last, so those use their old secrets.
-            // `root` next to last (su answers with its secret), the login account last.
-            work.sort_by_key(|(_, a)| {
-                (
-                    login.as_ref() == Some(&a.id),
-                    a.privileged,
-                    a.username == "root",
-                )
-            });
+            // The accounts the session depends on go last (see `session_order`).
+            work.sort_by_key(|(_, a)| change_rank(a, login.as_ref()));
             plans.push(AssetPlan {
                 asset,
                 all_accounts,
@@ -392,7 +386,7 @@ impl ChangeSecretService {
         if plan.work.is_empty() {
             return;
         }
-        let changer = match self
+        let mut changer = match self
             .changer_for(&plan.asset, &plan.all_accounts, spec, tofu)
             .await
         {
@@ -422,9 +416,7 @@ impl ChangeSecretService {
             return;
         }
         let mut shared: Option<ChangeSession> = None;
-        let key_based = changer.platform.protocol == Protocol::Ssh
-            && changer.asset.auth_status != AuthStatus::PasswordBased;
-        if changer.privileged.is_some() || key_based {
+        if changer.privileged.is_some() || changer.key_session_serves() {
             match self.open_with_retries(exec, &changer, None).await {
                 Ok(s) => shared = Some(s),
                 Err(f) => {
@@ -523,6 +515,10 @@ impl ChangeSecretService {
                     }
                 }
             }
+            // su types root's password: after root changed, the new one.
+            if let Err(e) = self.refresh_session_secrets(&mut changer, &account).await {
+                tracing::error!(account = %account.id, error = %e, "could not read a changed session secret");
+            }
         }
         if let Some(s) = shared {
             close(s).await;
@@ -551,12 +547,7 @@ impl ChangeSecretService {
             None => None,
         };
         // root's password (for `become = su`), or a network device's `enable` secret.
-        let names: &[&str] = if platform.unix_like {
-            &["root"]
-        } else {
-            &["root", "enable"]
-        };
-        let root = names
+        let root = become_names(platform.unix_like)
             .iter()
             .find_map(|name| {
                 all_accounts
@@ -564,8 +555,8 @@ impl ChangeSecretService {
                     .find(|a| a.username == *name && a.secret_type == SecretType::Password)
             })
             .map(|a| (a.id.clone(), a.current_version));
-        let root_secret = match root {
-            Some((id, version)) => Some(self.open_account_secret(id.as_str(), version).await?),
+        let root_secret = match &root {
+            Some((id, version)) => Some(self.open_account_secret(id.as_str(), *version).await?),
             None => None,
         };
         let option = |name: &str| -> String {
@@ -596,6 +587,7 @@ impl ChangeSecretService {
             asset: asset.clone(),
             platform,
             privileged,
+            root_account: root.map(|(id, _)| id),
             root_secret,
             tofu,
             method: method_for(platform, spec),

@@ -17,6 +17,7 @@ mod recovery;
 mod report;
 mod retry;
 mod scheduler;
+mod session_order;
 mod target;
 mod tasks;
 

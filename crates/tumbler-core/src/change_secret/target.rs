@@ -78,6 +78,8 @@ pub(super) struct Changer {
     pub platform: &'static Platform,
     /// The privileged account and its current secret, if the asset has one.
     pub privileged: Option<(AccountRow, SecretString)>,
+    /// The account whose password `su` types (root, or a network device's `enable`).
+    pub root_account: Option<tumbler_domain::ids::AccountId>,
     /// Root's current secret, for `become = su`.
     pub root_secret: Option<SecretString>,
     /// `become` (sudo, su, none).
@@ -111,6 +113,22 @@ impl Changer {
             self.method,
             Method::Builtin(ChangeMethod::RedisAclSetuser) | Method::AuthorizedKeys(_)
         )
+    }
+
+    /// Whether the device's key login (its device admin user with the system or custom key)
+    /// serves as the change session. On a device in a key mode, password and key changes
+    /// log in as the privileged account with its own stored secret, which becomes root as its
+    /// `become` says (sudo with its own password, or su with root's): a device admin user
+    /// Tumbler created has no sudo rule, and none is granted. The key login serves only
+    /// when it is the privileged account's own login, or when the device has no privileged
+    /// account (then the admin user must become root without a password).
+    pub(super) fn key_session_serves(&self) -> bool {
+        self.platform.protocol == Protocol::Ssh
+            && self.asset.auth_status != tumbler_domain::inventory::AuthStatus::PasswordBased
+            && match &self.privileged {
+                None => true,
+                Some((account, _)) => account.username == self.asset.auth_username,
+            }
     }
 
     /// How the privileged account becomes root for the Unix methods.
@@ -335,10 +353,8 @@ impl ChangeSecretService {
         own: Option<(&AccountRow, &SecretString)>,
     ) -> Result<ChangeSession, Failure> {
         relocation_check(&changer.asset)?;
-        // A device reached with a key: its device admin user changes the accounts.
-        if changer.platform.protocol == Protocol::Ssh
-            && changer.asset.auth_status != tumbler_domain::inventory::AuthStatus::PasswordBased
-        {
+        // A device reached with a key, when its admin user may change the accounts.
+        if changer.key_session_serves() {
             let login = crate::device_keys::connect_device(
                 &self.ssh,
                 &self.store,

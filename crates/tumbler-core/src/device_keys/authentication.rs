@@ -104,6 +104,7 @@ pub(super) fn outcome(asset: &AssetRow, ok: bool, message: impl Into<String>) ->
         asset_name: asset.name.clone(),
         domain_id: asset.domain_id.to_string(),
         status: if ok { "succeeded" } else { "failed" }.to_owned(),
+        code: if ok { "ok" } else { "failed" }.to_owned(),
         message: message.into(),
     }
 }
@@ -354,7 +355,7 @@ impl DeviceKeyService {
         };
         let (session, become_root, login_user) = match via {
             Some(v) => v,
-            None => match self.current_session(asset).await {
+            None => match self.install_session(asset, admin_user).await {
                 Ok(v) => v,
                 Err(e) => return outcome(asset, false, e),
             },
@@ -372,7 +373,8 @@ impl DeviceKeyService {
                 Ok(false) => {}
                 Err(e) => {
                     let _ = session.close().await;
-                    return outcome(asset, false, format!("the user could not be created: {e}"));
+                    return outcome(asset, false, format!("the user could not be created: {e}"))
+                        .with_code("user_not_created");
                 }
             }
         }
@@ -424,6 +426,7 @@ impl DeviceKeyService {
                     false,
                     format!("the key was installed but its login failed: {e}; nothing switched"),
                 )
+                .with_code("key_login_failed")
             }
         }
         match self.set_mode(asset, AuthStatus::KeyBased, admin_user).await {
@@ -431,6 +434,10 @@ impl DeviceKeyService {
                 notes.push(format!(
                     "system key installed for {admin_user} and verified"
                 ));
+                // The user the device had before keeps its other keys, not Tumbler's.
+                if let Some(old) = super::install::previous_admin_user(asset, admin_user) {
+                    notes.push(self.remove_old_copy(asset, &old, &state).await);
+                }
                 outcome(asset, true, notes.join("; "))
             }
             Err(e) => outcome(asset, false, e.to_string()),

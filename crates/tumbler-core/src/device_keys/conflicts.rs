@@ -7,7 +7,7 @@ use super::authentication::{check_admin_user, check_custom_key, outcome};
 use super::{invalid, DeviceKeyError, DeviceKeyService};
 use crate::inventory::policy_for;
 use crate::{event, Principal, RequestOrigin};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
     change_password_chpasswd, ensure_user, Become, SshCredentials, SshTarget,
@@ -102,9 +102,13 @@ impl DeviceKeyService {
         for device in input.devices {
             let asset = self.manageable_device(principal, &device.asset_id).await?;
             check_admin_user(&device.admin_user)?;
+            // The typed password is proved by a login before anything is installed, also
+            // when the user is to be created (it may exist already).
             if input.mode == ResolveMode::SystemKey
-                && !device.create_user
-                && device.admin_password.is_none()
+                && device
+                    .admin_password
+                    .as_ref()
+                    .is_none_or(|p| p.expose_secret().is_empty())
             {
                 return Err(invalid(
                     "admin_password",
@@ -163,6 +167,7 @@ impl DeviceKeyService {
                         format!("not in key conflict ({})", asset.auth_status),
                     );
                     o.status = "skipped".to_owned();
+                    o.code = "not_in_conflict".to_owned();
                     o
                 } else {
                     match &key {
@@ -197,23 +202,28 @@ impl DeviceKeyService {
         Ok(id)
     }
 
+    /// Resolves one device with the system key. The typed admin password is always proved
+    /// by a login as the admin user before the key is installed: with "create the user", the
+    /// user is created through the privileged account (with the typed password) only when it
+    /// is missing, and an existing user's password must log in like any other.
     async fn resolve_with_system_key(
         &self,
         asset: &AssetRow,
         device: &ConflictDevice,
     ) -> super::DeviceOutcome {
         let user = device.admin_user.as_str();
-        let empty = SecretString::from(String::new());
-        let password = device.admin_password.as_ref().unwrap_or(&empty);
+        let Some(password) = device.admin_password.as_ref() else {
+            return outcome(asset, false, format!("no admin password for {user}"))
+                .with_code("no_admin_password");
+        };
+        let mut via = None;
         if device.create_user {
-            // Through the privileged account: create the user when missing (with the typed
-            // password), then install the key as root.
             let (session, become_root, login) = match self.privileged_session(asset).await {
                 Ok(v) => v,
                 Err(e) => return outcome(asset, false, e),
             };
             match ensure_user(&session, &become_root, super::regenerate::SHELL, user).await {
-                Ok(true) if device.admin_password.is_some() => {
+                Ok(true) => {
                     if let Err(e) = change_password_chpasswd(
                         &session,
                         &become_root,
@@ -228,36 +238,49 @@ impl DeviceKeyService {
                             asset,
                             false,
                             format!("the user was created but its password could not be set: {e}"),
-                        );
+                        )
+                        .with_code("user_not_created");
                     }
                 }
-                Ok(_) => {}
+                Ok(false) => {}
                 Err(e) => {
                     let _ = session.close().await;
-                    return outcome(asset, false, format!("the user could not be created: {e}"));
+                    return outcome(asset, false, format!("the user could not be created: {e}"))
+                        .with_code("user_not_created");
                 }
             }
-            return self
-                .install_system_key(asset, user, false, Some((session, become_root, login)))
-                .await;
+            via = Some((session, become_root, login));
         }
+        // The proof: a login as the admin user with the typed password.
         let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::password(user, password.clone());
-        match self
+        let proof = self
             .ssh
             .connect(&target, &policy_for(asset, false), &creds)
-            .await
-        {
-            Ok(session) => {
-                self.install_system_key(
+            .await;
+        let own = match proof {
+            Ok(session) => session,
+            Err(e) => {
+                if let Some((session, _, _)) = via {
+                    let _ = session.close().await;
+                }
+                return outcome(
                     asset,
-                    user,
                     false,
-                    Some((session, Become::None, user.to_owned())),
+                    format!("the admin login failed: {e}; nothing was installed"),
                 )
-                .await
+                .with_code("admin_login_failed");
             }
-            Err(e) => outcome(asset, false, format!("the admin login failed: {e}")),
-        }
+        };
+        let via = match via {
+            // Installed through the privileged account; the proof session is done.
+            Some(privileged) => {
+                let _ = own.close().await;
+                privileged
+            }
+            // The admin user writes its own file.
+            None => (own, Become::None, user.to_owned()),
+        };
+        self.install_system_key(asset, user, false, Some(via)).await
     }
 }

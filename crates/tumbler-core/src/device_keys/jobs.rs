@@ -24,8 +24,22 @@ pub struct DeviceOutcome {
     pub domain_id: String,
     /// `succeeded`, `failed`, `unreachable` or `skipped`.
     pub status: String,
+    /// A stable code for what happened: `ok`, `skipped`, `failed`, `unreachable`, or a
+    /// specific failure (`admin_login_failed`: the typed admin password was refused;
+    /// `key_login_failed`: the installed key did not log in; `user_not_created`: the admin
+    /// user could not be created or given its password; `no_admin_password`).
+    #[serde(default)]
+    pub code: String,
     /// What happened, for people (never a secret).
     pub message: String,
+}
+
+impl DeviceOutcome {
+    /// The same outcome with a more specific `code`.
+    pub(super) fn with_code(mut self, code: &str) -> Self {
+        self.code = code.to_owned();
+        self
+    }
 }
 
 /// A job as shown.
@@ -217,6 +231,7 @@ mod tests {
             asset_name: String::new(),
             domain_id: String::new(),
             status: status.to_owned(),
+            code: status.to_owned(),
             message: String::new(),
         }
     }

@@ -5,6 +5,7 @@
 
 mod authentication;
 mod conflicts;
+mod install;
 mod jobs;
 mod login;
 mod regenerate;

@@ -57,6 +57,11 @@ fn outcome(asset: &AssetRow, status: &str, message: impl Into<String>) -> Device
         asset_name: asset.name.clone(),
         domain_id: asset.domain_id.to_string(),
         status: status.to_owned(),
+        code: match status {
+            "succeeded" => "ok",
+            s => s,
+        }
+        .to_owned(),
         message: message.into(),
     }
 }
