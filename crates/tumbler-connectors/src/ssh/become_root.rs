@@ -66,6 +66,10 @@ pub enum ChangeError {
     /// dropped): the target may or may not have taken it.
     #[error("the connection ended after the new secret was sent; the outcome is unknown")]
     Interrupted,
+    /// The account is locked on the target (its password field starts with `!`): changing
+    /// its password would unlock it, so nothing was changed.
+    #[error("the account is locked on the target; its password was not changed")]
+    AccountLocked,
     /// The username or secret cannot be given to the command (a colon in the username, a
     /// line break in either...).
     #[error("{0}")]
@@ -80,6 +84,7 @@ impl ChangeError {
             Self::BecomeRefused { .. } => "become_refused",
             Self::TargetRefused { .. } => "target_refused",
             Self::Interrupted => "interrupted",
+            Self::AccountLocked => "account_locked",
             Self::Unsupported(_) => "unsupported_secret",
         }
     }
@@ -189,6 +194,14 @@ pub(super) async fn run_as_root(
     let mut secrets: Vec<&str> = scrub_too.to_vec();
     secrets.push(become_root.secret());
     let said = scrub(&result.output.stderr_lossy(), &secrets);
+    if result.connection_lost {
+        // Before the input was written nothing of it reached the target; after, it may have.
+        return Err(if result.finished {
+            ChangeError::Interrupted
+        } else {
+            ChangeError::Ssh(SshError::ConnectionLost)
+        });
+    }
     if !result.finished || result.prompt_repeated {
         if become_answer.is_some() {
             return Err(ChangeError::BecomeRefused {

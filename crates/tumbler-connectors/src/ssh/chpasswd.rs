@@ -1,5 +1,7 @@
 //! Changing a Unix account's password with `chpasswd`, run as root (see [`super::become_root`]):
-//! the `user:password` line travels on standard input, never on a command line.
+//! the `user:password` line travels on standard input, never on a command line. An account
+//! locked on the target (`passwd -l`, `usermod -L`: its hash starts with `!`) is left as it is:
+//! `chpasswd` would replace the hash and so unlock it.
 
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -28,14 +30,42 @@ pub async fn change_password_chpasswd(
         ));
     }
     let line = Zeroizing::new(format!("{username}:{}\n", new_password.expose_secret()));
-    run_as_root(
+    let result = run_as_root(
         session,
         become_root,
         shell,
-        "exec chpasswd",
+        LOCK_CHECKED_CHPASSWD,
         line.as_bytes(),
         &[new_password.expose_secret()],
     )
-    .await
-    .map(|_| ())
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(ChangeError::TargetRefused { detail }) if detail.contains(LOCKED_MARKER) => {
+            Err(ChangeError::AccountLocked)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What the root step prints (on standard error) when the account is locked.
+const LOCKED_MARKER: &str = "TUMBLER-ACCOUNT-LOCKED";
+
+/// The root step: reads the `user:password` line from standard input (the username is never
+/// part of the script), refuses a locked account, else hands the line to `chpasswd` (`printf`
+/// is a shell builtin: the line is on no command line).
+const LOCK_CHECKED_CHPASSWD: &str = "IFS= read -r line || exit 2; \
+     hash=$(getent shadow \"${line%%:*}\" | cut -d: -f2); \
+     case \"$hash\" in \"!\"*) echo TUMBLER-ACCOUNT-LOCKED >&2; exit 3;; esac; \
+     printf \"%s\\n\" \"$line\" | chpasswd";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_step_has_no_single_quote_and_names_no_user() {
+        assert!(!LOCK_CHECKED_CHPASSWD.contains('\''));
+        assert!(LOCK_CHECKED_CHPASSWD.contains(LOCKED_MARKER));
+    }
 }

@@ -148,7 +148,7 @@ impl SshSession {
         let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
             .await
             .map_err(|_| timed_out())?
-            .map_err(SshError::Protocol)?;
+            .map_err(|e| self.lost_or(e))?;
         let (mut reader, writer) = channel.split();
         let exchange = exchange(&mut reader, &writer, command, stdin, self.max_output);
         match tokio::time::timeout_at(deadline, exchange).await {
@@ -184,11 +184,19 @@ impl SshSession {
         let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
             .await
             .map_err(|_| timed_out())?
-            .map_err(SshError::Protocol)?;
+            .map_err(|e| self.lost_or(e))?;
         let (mut reader, writer) = channel.split();
         let talk = conversation(&mut reader, &writer, command, steps, self.max_output);
         match tokio::time::timeout_at(deadline, talk).await {
-            Ok(result) => result,
+            Ok(Ok(mut c)) => {
+                // The channel may end before the connection's end is noticed.
+                c.connection_lost |= self.handle.is_closed()
+                    && c.output.exit_status.is_none()
+                    && c.output.exit_signal.is_none();
+                Ok(c)
+            }
+            Ok(Err(SshError::Protocol(e))) => Err(self.lost_or(e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => {
                 let _ = writer.signal(Sig::KILL).await;
                 let _ = writer.close().await;
@@ -242,6 +250,21 @@ impl SshSession {
             })?
     }
 
+    /// Whether the connection still stands (false once the host or its sshd dropped it: a
+    /// new session is needed).
+    pub fn is_connected(&self) -> bool {
+        !self.handle.is_closed()
+    }
+
+    /// [`SshError::ConnectionLost`] when the connection is gone, else the protocol error.
+    fn lost_or(&self, e: russh::Error) -> SshError {
+        if self.handle.is_closed() {
+            SshError::ConnectionLost
+        } else {
+            SshError::Protocol(e)
+        }
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) -> Result<(), SshError> {
         self.handle
@@ -285,6 +308,8 @@ pub struct Conversation {
     pub finished: bool,
     /// Whether an answered prompt appeared again (its answer was refused).
     pub prompt_repeated: bool,
+    /// Whether the channel ended without being closed by the server (the connection went).
+    pub connection_lost: bool,
 }
 
 /// Drives one conversation on an open channel until the server closes it.
@@ -307,6 +332,7 @@ async fn conversation(
     let mut last_answered: Option<usize> = None;
     let mut prompt_repeated = false;
     let mut closed_input = false;
+    let mut closed = false;
     while let Some(msg) = reader.wait().await {
         match msg {
             ChannelMsg::Data { data } => {
@@ -322,7 +348,10 @@ async fn conversation(
                 output.exit_signal = Some(format!("{signal_name:?}"))
             }
             ChannelMsg::Failure => return Err(SshError::Protocol(russh::Error::RequestDenied)),
-            ChannelMsg::Close => break,
+            ChannelMsg::Close => {
+                closed = true;
+                break;
+            }
             _ => {}
         }
         if output.stdout.len() + output.stderr.len() > max_output {
@@ -367,6 +396,7 @@ async fn conversation(
         output,
         finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
         prompt_repeated,
+        connection_lost: !closed && output.exit_status.is_none() && output.exit_signal.is_none(),
     })
 }
 

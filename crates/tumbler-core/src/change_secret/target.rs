@@ -140,9 +140,10 @@ fn change_error_failure(e: ChangeError) -> Failure {
         e @ ChangeError::BecomeRefused { .. } => Failure::new("become_refused", e.to_string()),
         e @ ChangeError::TargetRefused { .. } => Failure::new("target_refused", e.to_string()),
         e @ ChangeError::Unsupported(_) => Failure::new("unsupported_secret", e.to_string()),
-        e @ ChangeError::Interrupted => Failure::new("protocol", e.to_string())
+        e @ ChangeError::Interrupted => Failure::new("connection_lost", e.to_string())
             .transient()
             .ambiguous(),
+        e @ ChangeError::AccountLocked => Failure::new("account_locked", e.to_string()),
     }
 }
 
@@ -246,6 +247,14 @@ fn ssh_failure(e: SshError, stage: Stage) -> Failure {
                 .ambiguous(),
         },
         SshError::Unreachable { .. } => Failure::new("unreachable", e.to_string()).transient(),
+        // The accounts still to change get a new session; whether this one's change landed,
+        // a login shows.
+        SshError::ConnectionLost => match stage {
+            Stage::PrivilegedLogin => Failure::new("connection_lost", e.to_string()).transient(),
+            Stage::Change => Failure::new("connection_lost", e.to_string())
+                .transient()
+                .ambiguous(),
+        },
         other => match stage {
             Stage::PrivilegedLogin => Failure::new("unreachable", other.to_string()).transient(),
             Stage::Change => Failure::new("protocol", other.to_string())
@@ -671,6 +680,12 @@ fn db_login(result: Result<(), DbError>) -> Login {
         Err(DbError::AuthFailed) => Login::Refused,
         Err(e) => Login::Inconclusive(db_failure(e, Stage::PrivilegedLogin)),
     }
+}
+
+/// Whether the session's connection is gone (the host or its sshd dropped it): the accounts
+/// still to change need a new one.
+pub(super) fn connection_lost(session: &ChangeSession) -> bool {
+    matches!(session, ChangeSession::Ssh(s) if !s.is_connected())
 }
 
 /// Closes a change session politely.
