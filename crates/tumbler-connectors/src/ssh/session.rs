@@ -392,11 +392,13 @@ async fn conversation(
             break;
         }
     }
+    let connection_lost =
+        !closed && output.exit_status.is_none() && output.exit_signal.is_none();
     Ok(Conversation {
         output,
+        connection_lost,
         finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
         prompt_repeated,
-        connection_lost: !closed && output.exit_status.is_none() && output.exit_signal.is_none(),
     })
 }
 

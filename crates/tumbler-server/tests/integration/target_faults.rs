@@ -238,7 +238,7 @@ async fn a_connection_dropped_after_the_new_password_was_sent_is_settled_and_the
     assert!(kill_sessions_of(&host, "ops") >= 1, "the session's sshd");
     release_hook(&host);
     let (e, rs, log) = ended(&app, &token, &id).await;
-    assert_eq!(e["status"], "completed", "{e} {log}");
+    assert_eq!(e["status"], "succeeded", "{e} {log}");
     for r in &rs {
         assert_eq!(r["status"], "success", "{r} {log}");
         assert_eq!(r["attempts"], 1, "{r}");
@@ -354,9 +354,10 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
         .collect();
     assert_eq!(tried.len(), 1, "{rs:?}");
     assert_eq!(log.matches("were not tried").count(), 1, "{log}");
-    // One password typed at sudo on the host, not one per account.
+    // One password typed at sudo on the host, not one per account (snoopy logs each sudo
+    // started, after the shell line that starts it).
     assert_eq!(
-        host.command_log().matches("sudo -S").count(),
+        host.command_log().matches("]: sudo -S").count(),
         1,
         "{}",
         host.command_log()
@@ -408,7 +409,7 @@ async fn an_account_locked_on_the_target_stays_locked_and_keeps_its_secret() {
     let locked = host.shadow_entry("app1").await.unwrap().unwrap();
     assert!(locked.starts_with("app1:!"), "{locked}");
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e["status"], "partial", "{e}");
     assert_eq!(record_for(&rs, "app0")["status"], "success", "{log}");
     let r = record_for(&rs, "app1");
     assert_eq!(
