@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "integration/random_kill.rs"]
 mod random_kill;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tumbler");

@@ -152,7 +152,9 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
     let api = Api {
         password: activate(&server).await,
     };
+    let setup = Instant::now();
     let (_hosts, task_id, accounts) = fleet(&server, &api).await;
+    eprintln!("fleet ready in {:?}", setup.elapsed());
     let total = HOSTS * ACCOUNTS;
     let mut mid_run = 0;
     let rounds = crash_rounds();
@@ -162,36 +164,52 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
         // is under way), always before the last: never after the run ended.
         let kill_at = rand::thread_rng().gen_range(0..total - 1);
         let deadline = Instant::now() + WAIT;
-        let mut seen = None;
-        loop {
+        let started = Instant::now();
+        let mut last = None;
+        let seen = loop {
             if let Some((planned, done, ended)) = progress(&server, &api, &execution).await {
                 assert!(
                     !ended,
                     "round {round}: the run ended before {kill_at} records settled"
                 );
                 if planned == total && done >= kill_at {
-                    seen = Some(done);
-                    break;
+                    break done;
                 }
+                last = Some((planned, done));
             }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: the run showed no progress"
-            );
+            if Instant::now() > deadline {
+                let e = api
+                    .json(
+                        &server,
+                        reqwest::Method::GET,
+                        &format!("/api/v1/change-secret/executions/{execution}"),
+                        None,
+                    )
+                    .await;
+                panic!("round {round}: the run showed no progress: (records, settled) {last:?}, {e}");
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        };
+        eprintln!(
+            "round {round}: killed {:?} after execute, {seen} of {total} records settled",
+            started.elapsed()
+        );
         server.child.kill().unwrap();
         server.child.wait().unwrap();
         drop(server);
         server = Server::start(&data, &[]);
-        let context = format!("round {round}, killed after {seen:?} of {total} records settled");
+        let context = format!("round {round}, killed after {seen} of {total} records settled");
+        let restarted = Instant::now();
         // Recovery at start settles every account the run left staged, then ends the run.
         let status = api.ended(&server, &execution).await;
         if status == "interrupted" {
             mid_run += 1;
         }
+        eprintln!("round {round}: run ended {status} {:?} after the restart", restarted.elapsed());
         none_changing(&server, &api, &accounts, &context).await;
+        eprintln!("round {round}: none changing {:?} after the restart", restarted.elapsed());
         api.all_verify(&server, &accounts, &context).await;
+        eprintln!("round {round}: all verified {:?} after the restart", restarted.elapsed());
         let log = api
             .call(
                 &server,
