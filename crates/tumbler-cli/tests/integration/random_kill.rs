@@ -163,7 +163,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
         // Kill once a random number of records has settled (0: as soon as the run shows it
         // is under way), always before the last: never after the run ended.
         let kill_at = rand::thread_rng().gen_range(0..total - 1);
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + 2 * WAIT;
         let started = Instant::now();
         let mut last = None;
         let seen = loop {
