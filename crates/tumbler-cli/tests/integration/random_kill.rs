@@ -42,9 +42,11 @@ async fn fleet(server: &Server, api: &Api) -> (Vec<SshHost>, String, Vec<String>
                 server,
                 post.clone(),
                 "/api/v1/assets",
-                Some(serde_json::json!({"name": format!("fleet{h}"), "address": host.address(),
+                Some(
+                    serde_json::json!({"name": format!("fleet{h}"), "address": host.address(),
                     "port": host.port(), "platform": "linux",
-                    "host_key_fingerprint": host.host_key_fingerprint()})),
+                    "host_key_fingerprint": host.host_key_fingerprint()}),
+                ),
             )
             .await;
         let asset_id = asset["id"].as_str().unwrap().to_owned();
@@ -100,10 +102,7 @@ async fn progress(server: &Server, api: &Api, execution: &str) -> Option<(usize,
     .await
     .ok()?;
     let items = records["items"].as_array()?;
-    let done = items
-        .iter()
-        .filter(|r| r["status"] != "pending")
-        .count();
+    let done = items.iter().filter(|r| r["status"] != "pending").count();
     let e: serde_json::Value = get(format!("/api/v1/change-secret/executions/{execution}"))
         .await
         .ok()?
@@ -186,7 +185,9 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
                         None,
                     )
                     .await;
-                panic!("round {round}: the run showed no progress: (records, settled) {last:?}, {e}");
+                panic!(
+                    "round {round}: the run showed no progress: (records, settled) {last:?}, {e}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
@@ -205,11 +206,20 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
         if status == "interrupted" {
             mid_run += 1;
         }
-        eprintln!("round {round}: run ended {status} {:?} after the restart", restarted.elapsed());
+        eprintln!(
+            "round {round}: run ended {status} {:?} after the restart",
+            restarted.elapsed()
+        );
         none_changing(&server, &api, &accounts, &context).await;
-        eprintln!("round {round}: none changing {:?} after the restart", restarted.elapsed());
+        eprintln!(
+            "round {round}: none changing {:?} after the restart",
+            restarted.elapsed()
+        );
         api.all_verify(&server, &accounts, &context).await;
-        eprintln!("round {round}: all verified {:?} after the restart", restarted.elapsed());
+        eprintln!(
+            "round {round}: all verified {:?} after the restart",
+            restarted.elapsed()
+        );
         let log = api
             .call(
                 &server,

@@ -392,8 +392,7 @@ async fn conversation(
             break;
         }
     }
-    let connection_lost =
-        !closed && output.exit_status.is_none() && output.exit_signal.is_none();
+    let connection_lost = !closed && output.exit_status.is_none() && output.exit_signal.is_none();
     Ok(Conversation {
         output,
         connection_lost,

@@ -529,7 +529,10 @@ impl ChangeSecretService {
                 }
                 let not_tried = Failure::new(
                     f.code,
-                    format!("not tried: {} (for another account of this host)", f.message),
+                    format!(
+                        "not tried: {} (for another account of this host)",
+                        f.message
+                    ),
                 );
                 for (record, account) in rest {
                     self.store_unstaged_failure(record, &account, &not_tried)
@@ -698,13 +701,23 @@ impl ChangeSecretService {
         self.store_unstaged_failure(record, account, f).await;
         self.log_line(
             &exec.id,
-            &format!("{}@{}: failed, {}", account.username, asset_name, f.reason()),
+            &format!(
+                "{}@{}: failed, {}",
+                account.username,
+                asset_name,
+                f.reason()
+            ),
         )
         .await;
     }
 
     /// Stores what [`Self::fail_unstaged`] stores, without a line in the run's log.
-    async fn store_unstaged_failure(&self, mut record: RecordRow, account: &AccountRow, f: &Failure) {
+    async fn store_unstaged_failure(
+        &self,
+        mut record: RecordRow,
+        account: &AccountRow,
+        f: &Failure,
+    ) {
         record.status = RecordStatus::Failed;
         record.reason_code = f.code.to_owned();
         record.reason = f.message.clone();

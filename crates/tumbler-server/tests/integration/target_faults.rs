@@ -50,7 +50,18 @@ async fn fixture(app: &TestApp, token: &str, apps: usize) -> (SshHost, String, V
     account(app, token, &asset, "ops", OPS, true, json!({})).await;
     let mut ids = Vec::new();
     for (i, u) in users.iter().enumerate().skip(1) {
-        ids.push(account(app, token, &asset, &u.name, &app_password(i - 1), false, json!({})).await);
+        ids.push(
+            account(
+                app,
+                token,
+                &asset,
+                &u.name,
+                &app_password(i - 1),
+                false,
+                json!({}),
+            )
+            .await,
+        );
     }
     let usernames: Vec<String> = users.iter().skip(1).map(|u| u.name.clone()).collect();
     let task_id = task(
@@ -260,7 +271,11 @@ async fn a_host_down_between_change_and_verify_keeps_the_pending_secret_until_it
     let id = execute(&app, &token, &task_id).await;
     hook_reached(&host).await;
     let changed = changed_on_host(&host, &before).await;
-    assert_eq!(changed.len(), 1, "one password written before the host went down");
+    assert_eq!(
+        changed.len(),
+        1,
+        "one password written before the host went down"
+    );
     let first = changed[0];
     let other = 1 - first;
     host.kill();
@@ -374,7 +389,10 @@ async fn fill_etc(host: &SshHost) {
          (dd if=/dev/zero of=/etc/tumbler-filler bs=4k 2>/dev/null; true)"
     );
     host.run_inside_ok(&["sh", "-c", &script]).await.unwrap();
-    let out = host.run_inside(&["df", "--output=avail", "/etc"]).await.unwrap();
+    let out = host
+        .run_inside(&["df", "--output=avail", "/etc"])
+        .await
+        .unwrap();
     let avail = String::from_utf8_lossy(&out.stdout);
     assert_eq!(avail.lines().nth(1).map(str::trim), Some("0"), "{avail}");
 }
@@ -405,7 +423,9 @@ async fn an_account_locked_on_the_target_stays_locked_and_keeps_its_secret() {
     let app = server(10, 3).await;
     let token = admin(&app).await;
     let (host, task_id, accounts) = fixture(&app, &token, 2).await;
-    host.run_inside_ok(&["usermod", "-L", "app1"]).await.unwrap();
+    host.run_inside_ok(&["usermod", "-L", "app1"])
+        .await
+        .unwrap();
     let locked = host.shadow_entry("app1").await.unwrap().unwrap();
     assert!(locked.starts_with("app1:!"), "{locked}");
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
@@ -422,6 +442,8 @@ async fn an_account_locked_on_the_target_stays_locked_and_keeps_its_secret() {
     let row = account_row(&app, &accounts[1]).await;
     assert_eq!((row.current_version, row.pending_version), (1, None));
     // Unlocked by its owner, the stored secret logs in.
-    host.run_inside_ok(&["usermod", "-U", "app1"]).await.unwrap();
+    host.run_inside_ok(&["usermod", "-U", "app1"])
+        .await
+        .unwrap();
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2, 1]);
 }
