@@ -19,16 +19,7 @@ pub async fn change_password_chpasswd(
     username: &str,
     new_password: &SecretString,
 ) -> Result<(), ChangeError> {
-    if username.contains(':') || username.contains('\n') || username.is_empty() {
-        return Err(ChangeError::Unsupported(
-            "the username cannot be given to chpasswd",
-        ));
-    }
-    if new_password.expose_secret().contains(['\n', '\r']) {
-        return Err(ChangeError::Unsupported(
-            "a password with a line break cannot be given to chpasswd",
-        ));
-    }
+    check_line(username, new_password)?;
     let line = Zeroizing::new(format!("{username}:{}\n", new_password.expose_secret()));
     let result = run_as_root(
         session,
@@ -46,6 +37,44 @@ pub async fn change_password_chpasswd(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Sets the first password of `username`, a user Tumbler has just created (its hash is still
+/// the `!` of a new account, which [`change_password_chpasswd`] would refuse as locked).
+pub async fn set_new_user_password_chpasswd(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+    password: &SecretString,
+) -> Result<(), ChangeError> {
+    check_line(username, password)?;
+    let line = Zeroizing::new(format!("{username}:{}\n", password.expose_secret()));
+    run_as_root(
+        session,
+        become_root,
+        shell,
+        "exec chpasswd",
+        line.as_bytes(),
+        &[password.expose_secret()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Whether the username and password can travel as one `chpasswd` line.
+fn check_line(username: &str, password: &SecretString) -> Result<(), ChangeError> {
+    if username.contains(':') || username.contains('\n') || username.is_empty() {
+        return Err(ChangeError::Unsupported(
+            "the username cannot be given to chpasswd",
+        ));
+    }
+    if password.expose_secret().contains(['\n', '\r']) {
+        return Err(ChangeError::Unsupported(
+            "a password with a line break cannot be given to chpasswd",
+        ));
+    }
+    Ok(())
 }
 
 /// What the root step prints (on standard error) when the account is locked.
