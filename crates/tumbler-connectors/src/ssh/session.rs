@@ -186,7 +186,15 @@ impl SshSession {
             .map_err(|_| timed_out())?
             .map_err(|e| self.lost_or(e))?;
         let (mut reader, writer) = channel.split();
-        let talk = conversation(&mut reader, &writer, command, steps, self.max_output);
+        let answered_last = std::sync::atomic::AtomicBool::new(false);
+        let talk = conversation(
+            &mut reader,
+            &writer,
+            command,
+            steps,
+            self.max_output,
+            &answered_last,
+        );
         match tokio::time::timeout_at(deadline, talk).await {
             Ok(Ok(mut c)) => {
                 // The channel may end before the connection's end is noticed.
@@ -200,7 +208,18 @@ impl SshSession {
             Err(_) => {
                 let _ = writer.signal(Sig::KILL).await;
                 let _ = writer.close().await;
-                Err(timed_out())
+                if answered_last.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The last answer went out: the command may still act on it.
+                    Ok(Conversation {
+                        output: CommandOutput::default(),
+                        finished: true,
+                        prompt_repeated: false,
+                        connection_lost: false,
+                        timed_out: true,
+                    })
+                } else {
+                    Err(timed_out())
+                }
             }
         }
     }
@@ -310,6 +329,10 @@ pub struct Conversation {
     pub prompt_repeated: bool,
     /// Whether the channel ended without being closed by the server (the connection went).
     pub connection_lost: bool,
+    /// Whether the time limit ran out after the last step was answered (the command was
+    /// sent `SIGKILL`, but what it started with the answer may still finish on the host).
+    /// A time limit reached before the last answer is [`SshError::Timeout`].
+    pub timed_out: bool,
 }
 
 /// Drives one conversation on an open channel until the server closes it.
@@ -319,6 +342,7 @@ async fn conversation(
     command: &str,
     steps: &[PromptStep<'_>],
     max_output: usize,
+    answered_last: &std::sync::atomic::AtomicBool,
 ) -> Result<Conversation, SshError> {
     writer
         .exec(true, command.as_bytes())
@@ -374,6 +398,9 @@ async fn conversation(
                 seen += at + step.marker.len();
                 writer.data(step.answer).await.map_err(SshError::Protocol)?;
                 last_answered = Some(i);
+                if i + 1 == steps.len() {
+                    answered_last.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 next = i + 1;
                 if step.then_eof {
                     writer.eof().await.map_err(SshError::Protocol)?;
@@ -396,6 +423,7 @@ async fn conversation(
     Ok(Conversation {
         output,
         connection_lost,
+        timed_out: false,
         finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
         prompt_repeated,
     })

@@ -1065,6 +1065,15 @@ impl ChangeSecretService {
                     format!("{}; the old secret still works", cause.message),
                 );
                 match self.current_works(changer, account).await {
+                    // The target may still apply the change: both secrets are kept (the new
+                    // one pending) until a retry or verify proves which one works.
+                    Some(true) if cause.may_land_later => ChangeOutcome::Unverified(Failure::new(
+                        cause.code,
+                        format!(
+                            "{}; the old secret works for now and the new one stays pending until a retry or verify proves which one the target kept",
+                            cause.message
+                        ),
+                    )),
                     Some(true) => ChangeOutcome::NotChanged(f),
                     _ => ChangeOutcome::Unknown(Failure::new(
                         "verify_failed",

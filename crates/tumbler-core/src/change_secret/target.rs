@@ -31,6 +31,9 @@ pub(super) struct Failure {
     pub transient: bool,
     /// Whether the target may have taken the change despite the error.
     pub ambiguous: bool,
+    /// Whether the target may still take the change later (a command past its time limit
+    /// after the new secret was sent): a login now proves nothing for good.
+    pub may_land_later: bool,
 }
 
 impl Failure {
@@ -40,6 +43,7 @@ impl Failure {
             message: message.into(),
             transient: false,
             ambiguous: false,
+            may_land_later: false,
         }
     }
 
@@ -50,6 +54,12 @@ impl Failure {
 
     fn ambiguous(mut self) -> Self {
         self.ambiguous = true;
+        self
+    }
+
+    fn may_land_later(mut self) -> Self {
+        self.ambiguous = true;
+        self.may_land_later = true;
         self
     }
 
@@ -144,6 +154,9 @@ fn change_error_failure(e: ChangeError) -> Failure {
             .transient()
             .ambiguous(),
         e @ ChangeError::AccountLocked => Failure::new("account_locked", e.to_string()),
+        e @ ChangeError::TimedOutAfterSending => {
+            Failure::new("timeout", e.to_string()).may_land_later()
+        }
     }
 }
 
@@ -151,6 +164,9 @@ fn script_failure(f: ScriptFailure) -> Failure {
     let failure = match f.error {
         ScriptError::Ssh(e) => return ssh_failure(e, Stage::Change),
         e @ ScriptError::PromptMismatch { .. } => Failure::new("prompt_mismatch", e.to_string()),
+        e @ ScriptError::PromptTimeout { .. } if f.new_secret_sent => {
+            Failure::new("timeout", e.to_string()).may_land_later()
+        }
         e @ ScriptError::PromptTimeout { .. } => Failure::new("timeout", e.to_string()).transient(),
         e @ (ScriptError::Ended { .. } | ScriptError::Failed { .. }) => {
             Failure::new("target_refused", e.to_string())

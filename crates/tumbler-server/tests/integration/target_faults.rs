@@ -447,3 +447,54 @@ async fn an_account_locked_on_the_target_stays_locked_and_keeps_its_secret() {
         .unwrap();
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2, 1]);
 }
+
+#[tokio::test]
+async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody_stored() {
+    let app = server(3, 3).await;
+    let token = admin(&app).await;
+    let (host, task_id, accounts) = fixture(&app, &token, 1).await;
+    let before = shadows(&host, 1).await;
+    // chpasswd holds the new password for 6 seconds before it writes it: past the account
+    // timeout, after the new secret left Tumbler.
+    pam_line(
+        &host,
+        "chpasswd",
+        "password optional pam_exec.so quiet /bin/sleep 6",
+        true,
+    );
+    let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e} {log}");
+    let r = record_for(&rs, "app0");
+    assert_eq!(
+        (r["status"].as_str(), r["reason_code"].as_str()),
+        (Some("unverified"), Some("timeout")),
+        "{r} {log}"
+    );
+    assert_eq!(r["attempts"], 1, "no second try: {r} {log}");
+    assert!(!log.contains("retrying"), "{log}");
+    // The old secret worked when the run gave up, yet the new one is kept, staged.
+    let row = account_row(&app, &accounts[0]).await;
+    assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
+    // chpasswd ends and writes the new password (polling, with a deadline)...
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while changed_on_host(&host, &before).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "chpasswd never wrote the password"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // ...and a retry settles the account by login: the new secret, which the host took late.
+    let rec = r["id"].as_str().unwrap();
+    let settled = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{rec}/retry"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(settled["status"], "success", "{settled}");
+    assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
+}
