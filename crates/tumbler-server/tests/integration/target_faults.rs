@@ -454,12 +454,12 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
     let token = admin(&app).await;
     let (host, task_id, accounts) = fixture(&app, &token, 1).await;
     let before = shadows(&host, 1).await;
-    // chpasswd holds the new password for 6 seconds before it writes it: past the account
+    // chpasswd holds the new password for 15 seconds before it writes it: past the account
     // timeout, after the new secret left Tumbler.
     pam_line(
         &host,
         "chpasswd",
-        "password optional pam_exec.so quiet /bin/sleep 6",
+        "password optional pam_exec.so quiet /bin/sleep 15",
         true,
     );
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
