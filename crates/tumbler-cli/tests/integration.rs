@@ -9,6 +9,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "integration/random_kill.rs"]
+mod random_kill;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tumbler");
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -970,15 +973,6 @@ async fn task_commands_run_a_change_and_exit_non_zero_when_it_fails() {
     server.stop();
 }
 
-/// Rounds of the random-kill crash test (`CRASH_ROUNDS`; 2 in CI, more by the README's
-/// command).
-fn crash_rounds() -> usize {
-    std::env::var("CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
-}
-
 /// An admin's JSON calls to whichever server runs now (HTTP Basic).
 struct Api {
     password: String,
@@ -1126,59 +1120,6 @@ async fn crash_fixture(
         )
         .await;
     (host, task["id"].as_str().unwrap().to_owned(), app_ids)
-}
-
-#[tokio::test]
-async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_password() {
-    use rand::Rng;
-    const ACCOUNTS: usize = 10;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut server = Server::start(&data, &[]);
-    let api = Api {
-        password: activate(&server).await,
-    };
-    let (_host, task_id, accounts) = crash_fixture(&server, &api, ACCOUNTS).await;
-    for round in 0..crash_rounds() {
-        let execution = api.execute(&server, &task_id).await;
-        // Kill when the run's log has reached a random length: anywhere from before the
-        // first change to the last one.
-        let kill_at = rand::thread_rng().gen_range(1..=ACCOUNTS * 3);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let log = api
-                .call(
-                    &server,
-                    reqwest::Method::GET,
-                    &format!("/api/v1/change-secret/executions/{execution}/log"),
-                    None,
-                )
-                .await
-                .text()
-                .await
-                .unwrap();
-            if log.lines().count() >= kill_at
-                || log.contains("finished:")
-                || Instant::now() > deadline
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
-        drop(server);
-        server = Server::start(&data, &[]);
-        // Recovery runs at start: the execution ends (interrupted, or finished before the kill).
-        api.ended(&server, &execution).await;
-        api.all_verify(
-            &server,
-            &accounts,
-            &format!("round {round}, killed at log line {kill_at}"),
-        )
-        .await;
-    }
-    server.stop();
 }
 
 #[tokio::test]

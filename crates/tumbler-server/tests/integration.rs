@@ -30,6 +30,7 @@ mod integration {
     pub mod ssh_methods;
     pub mod stolen;
     pub mod support;
+    pub mod target_faults;
     pub mod tls;
     pub mod totp;
     pub mod transfer;

@@ -66,6 +66,15 @@ pub enum ChangeError {
     /// dropped): the target may or may not have taken it.
     #[error("the connection ended after the new secret was sent; the outcome is unknown")]
     Interrupted,
+    /// The time limit ran out after the new secret was written to the command: it was sent
+    /// `SIGKILL`, but a program it started as root (sudo cannot pass `SIGKILL` on) may still
+    /// apply the change later.
+    #[error("the change did not finish in time after the new secret was sent; the target may still apply it")]
+    TimedOutAfterSending,
+    /// The account is locked on the target (its password field starts with `!`): changing
+    /// its password would unlock it, so nothing was changed.
+    #[error("the account is locked on the target; its password was not changed")]
+    AccountLocked,
     /// The username or secret cannot be given to the command (a colon in the username, a
     /// line break in either...).
     #[error("{0}")]
@@ -80,6 +89,8 @@ impl ChangeError {
             Self::BecomeRefused { .. } => "become_refused",
             Self::TargetRefused { .. } => "target_refused",
             Self::Interrupted => "interrupted",
+            Self::TimedOutAfterSending => "timeout",
+            Self::AccountLocked => "account_locked",
             Self::Unsupported(_) => "unsupported_secret",
         }
     }
@@ -189,6 +200,17 @@ pub(super) async fn run_as_root(
     let mut secrets: Vec<&str> = scrub_too.to_vec();
     secrets.push(become_root.secret());
     let said = scrub(&result.output.stderr_lossy(), &secrets);
+    if result.timed_out {
+        return Err(ChangeError::TimedOutAfterSending);
+    }
+    if result.connection_lost {
+        // Before the input was written nothing of it reached the target; after, it may have.
+        return Err(if result.finished {
+            ChangeError::Interrupted
+        } else {
+            ChangeError::Ssh(SshError::ConnectionLost)
+        });
+    }
     if !result.finished || result.prompt_repeated {
         if become_answer.is_some() {
             return Err(ChangeError::BecomeRefused {

@@ -67,6 +67,11 @@ pub enum SshError {
     /// The SSH conversation failed (key exchange, channel, disconnect).
     #[error("SSH protocol error: {0}")]
     Protocol(#[source] russh::Error),
+    /// The connection of an established session ended (the host or its sshd went away)
+    /// before the command's exit status came: the session cannot be used again, a new one
+    /// may succeed.
+    #[error("the connection to the host was lost")]
+    ConnectionLost,
     /// The private key could not be decoded (bad format or wrong passphrase).
     #[error("the private key cannot be read: {reason}")]
     InvalidPrivateKey {
@@ -106,6 +111,7 @@ impl SshError {
             Self::Unreachable { .. } => "unreachable",
             Self::Timeout { .. } => "timeout",
             Self::Protocol(_) => "protocol",
+            Self::ConnectionLost => "connection_lost",
             Self::InvalidPrivateKey { .. } => "invalid_private_key",
             Self::KeyDerivationTooCostly { .. } => "key_derivation_too_costly",
             Self::InvalidFingerprint => "invalid_fingerprint",
@@ -141,6 +147,7 @@ mod tests {
             "host_key_unverified"
         );
         assert_eq!(SshError::AuthFailed { presented: fp }.code(), "auth_failed");
+        assert_eq!(SshError::ConnectionLost.code(), "connection_lost");
         assert_eq!(
             SshError::Timeout {
                 stage: TimeoutStage::Command

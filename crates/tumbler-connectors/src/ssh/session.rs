@@ -148,7 +148,7 @@ impl SshSession {
         let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
             .await
             .map_err(|_| timed_out())?
-            .map_err(SshError::Protocol)?;
+            .map_err(|e| self.lost_or(e))?;
         let (mut reader, writer) = channel.split();
         let exchange = exchange(&mut reader, &writer, command, stdin, self.max_output);
         match tokio::time::timeout_at(deadline, exchange).await {
@@ -184,15 +184,42 @@ impl SshSession {
         let channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
             .await
             .map_err(|_| timed_out())?
-            .map_err(SshError::Protocol)?;
+            .map_err(|e| self.lost_or(e))?;
         let (mut reader, writer) = channel.split();
-        let talk = conversation(&mut reader, &writer, command, steps, self.max_output);
+        let answered_last = std::sync::atomic::AtomicBool::new(false);
+        let talk = conversation(
+            &mut reader,
+            &writer,
+            command,
+            steps,
+            self.max_output,
+            &answered_last,
+        );
         match tokio::time::timeout_at(deadline, talk).await {
-            Ok(result) => result,
+            Ok(Ok(mut c)) => {
+                // The channel may end before the connection's end is noticed.
+                c.connection_lost |= self.handle.is_closed()
+                    && c.output.exit_status.is_none()
+                    && c.output.exit_signal.is_none();
+                Ok(c)
+            }
+            Ok(Err(SshError::Protocol(e))) => Err(self.lost_or(e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => {
                 let _ = writer.signal(Sig::KILL).await;
                 let _ = writer.close().await;
-                Err(timed_out())
+                if answered_last.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The last answer went out: the command may still act on it.
+                    Ok(Conversation {
+                        output: CommandOutput::default(),
+                        finished: true,
+                        prompt_repeated: false,
+                        connection_lost: false,
+                        timed_out: true,
+                    })
+                } else {
+                    Err(timed_out())
+                }
             }
         }
     }
@@ -242,6 +269,21 @@ impl SshSession {
             })?
     }
 
+    /// Whether the connection still stands (false once the host or its sshd dropped it: a
+    /// new session is needed).
+    pub fn is_connected(&self) -> bool {
+        !self.handle.is_closed()
+    }
+
+    /// [`SshError::ConnectionLost`] when the connection is gone, else the protocol error.
+    fn lost_or(&self, e: russh::Error) -> SshError {
+        if self.handle.is_closed() {
+            SshError::ConnectionLost
+        } else {
+            SshError::Protocol(e)
+        }
+    }
+
     /// Closes the connection politely.
     pub async fn close(self) -> Result<(), SshError> {
         self.handle
@@ -285,6 +327,12 @@ pub struct Conversation {
     pub finished: bool,
     /// Whether an answered prompt appeared again (its answer was refused).
     pub prompt_repeated: bool,
+    /// Whether the channel ended without being closed by the server (the connection went).
+    pub connection_lost: bool,
+    /// Whether the time limit ran out after the last step was answered (the command was
+    /// sent `SIGKILL`, but what it started with the answer may still finish on the host).
+    /// A time limit reached before the last answer is [`SshError::Timeout`].
+    pub timed_out: bool,
 }
 
 /// Drives one conversation on an open channel until the server closes it.
@@ -294,6 +342,7 @@ async fn conversation(
     command: &str,
     steps: &[PromptStep<'_>],
     max_output: usize,
+    answered_last: &std::sync::atomic::AtomicBool,
 ) -> Result<Conversation, SshError> {
     writer
         .exec(true, command.as_bytes())
@@ -307,6 +356,7 @@ async fn conversation(
     let mut last_answered: Option<usize> = None;
     let mut prompt_repeated = false;
     let mut closed_input = false;
+    let mut closed = false;
     while let Some(msg) = reader.wait().await {
         match msg {
             ChannelMsg::Data { data } => {
@@ -322,7 +372,10 @@ async fn conversation(
                 output.exit_signal = Some(format!("{signal_name:?}"))
             }
             ChannelMsg::Failure => return Err(SshError::Protocol(russh::Error::RequestDenied)),
-            ChannelMsg::Close => break,
+            ChannelMsg::Close => {
+                closed = true;
+                break;
+            }
             _ => {}
         }
         if output.stdout.len() + output.stderr.len() > max_output {
@@ -345,6 +398,9 @@ async fn conversation(
                 seen += at + step.marker.len();
                 writer.data(step.answer).await.map_err(SshError::Protocol)?;
                 last_answered = Some(i);
+                if i + 1 == steps.len() {
+                    answered_last.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 next = i + 1;
                 if step.then_eof {
                     writer.eof().await.map_err(SshError::Protocol)?;
@@ -363,8 +419,11 @@ async fn conversation(
             break;
         }
     }
+    let connection_lost = !closed && output.exit_status.is_none() && output.exit_signal.is_none();
     Ok(Conversation {
         output,
+        connection_lost,
+        timed_out: false,
         finished: !steps.is_empty() && last_answered == Some(steps.len() - 1),
         prompt_repeated,
     })

@@ -4,7 +4,7 @@
 
 use super::crash::{crash_point, CrashPoint};
 use super::session_order::{become_names, change_rank};
-use super::target::{close, ChangeSession, Changer, Failure, Login, Method};
+use super::target::{close, connection_lost, ChangeSession, Changer, Failure, Login, Method};
 use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::event;
@@ -436,7 +436,35 @@ impl ChangeSecretService {
                 }
             }
         }
-        for (record, account) in plan.work {
+        let mut work = plan.work.into_iter();
+        while let Some((record, account)) = work.next() {
+            // The host or its sshd dropped the session (during the last change, or since):
+            // the remaining accounts get a new one.
+            if shared.as_ref().is_some_and(connection_lost) {
+                if let Some(s) = shared.take() {
+                    close(s).await;
+                }
+                self.log_line(
+                    &exec.id,
+                    &format!("{}: the connection was lost; reconnecting", plan.asset.name),
+                )
+                .await;
+                match self.open_with_retries(exec, &changer, None).await {
+                    Ok(s) => shared = Some(s),
+                    Err(f) => {
+                        self.log_line(
+                            &exec.id,
+                            &format!("{}: cannot reconnect: {}", plan.asset.name, f.reason()),
+                        )
+                        .await;
+                        self.fail_unstaged(exec, record, &account, &f).await;
+                        for (record, account) in work.by_ref() {
+                            self.fail_unstaged(exec, record, &account, &f).await;
+                        }
+                        break;
+                    }
+                }
+            }
             let new = match (specified, spec.secret_type) {
                 (Some(s), _) => Ok(s.clone()),
                 (None, SecretType::Password) => {
@@ -470,7 +498,7 @@ impl ChangeSecretService {
                 }
             };
             let limit = self.settings.account_timeout * (self.settings.max_attempts.max(1) + 1);
-            let work = self.change_account(
+            let change = self.change_account(
                 exec,
                 &changer,
                 shared.as_mut(),
@@ -478,7 +506,37 @@ impl ChangeSecretService {
                 &account,
                 &new,
             );
-            if tokio::time::timeout(limit, work).await.is_err() {
+            let outcome = tokio::time::timeout(limit, change).await;
+            if let Ok(Some(f)) = outcome {
+                // The way to root fails for every account of the host: the others are not
+                // tried (each try would be one more refused password on the host).
+                let rest: Vec<_> = work.by_ref().collect();
+                if !rest.is_empty() {
+                    self.log_line(
+                        &exec.id,
+                        &format!(
+                            "{}: {}; the other {} account(s) of this host were not tried",
+                            plan.asset.name,
+                            f.reason(),
+                            rest.len()
+                        ),
+                    )
+                    .await;
+                }
+                let not_tried = Failure::new(
+                    f.code,
+                    format!(
+                        "not tried: {} (for another account of this host)",
+                        f.message
+                    ),
+                );
+                for (record, account) in rest {
+                    self.store_unstaged_failure(record, &account, &not_tried)
+                        .await;
+                }
+                break;
+            }
+            if outcome.is_err() {
                 // A command cut off mid-way leaves the session in an unknown state: it is
                 // closed (so nothing it sent can still land) before the secrets are tried, and
                 // a fresh one serves the remaining accounts.
@@ -631,6 +689,27 @@ impl ChangeSecretService {
     async fn fail_unstaged(
         &self,
         exec: &ExecutionRow,
+        record: RecordRow,
+        account: &AccountRow,
+        f: &Failure,
+    ) {
+        let asset_name = record.asset_name.clone();
+        self.store_unstaged_failure(record, account, f).await;
+        self.log_line(
+            &exec.id,
+            &format!(
+                "{}@{}: failed, {}",
+                account.username,
+                asset_name,
+                f.reason()
+            ),
+        )
+        .await;
+    }
+
+    /// Stores what [`Self::fail_unstaged`] stores, without a line in the run's log.
+    async fn store_unstaged_failure(
+        &self,
         mut record: RecordRow,
         account: &AccountRow,
         f: &Failure,
@@ -658,16 +737,6 @@ impl ChangeSecretService {
         if let Err(e) = write.await {
             tracing::error!(record = %record.id, error = %e, "could not record a failure");
         }
-        self.log_line(
-            &exec.id,
-            &format!(
-                "{}@{}: failed, {}",
-                account.username,
-                record.asset_name,
-                f.reason()
-            ),
-        )
-        .await;
     }
 
     /// Stages the new secret (durable, sealed) and takes the account for this change; `None`
@@ -737,7 +806,9 @@ impl ChangeSecretService {
         Ok(Some((fresh, version)))
     }
 
-    /// The whole write-ahead sequence for one account.
+    /// The whole write-ahead sequence for one account. Returns the failure when it concerns
+    /// every account of the host (sudo or su refused the password it asked for), so the
+    /// caller tries no other account there.
     pub(super) async fn change_account(
         &self,
         exec: &ExecutionRow,
@@ -746,7 +817,7 @@ impl ChangeSecretService {
         mut record: RecordRow,
         account: &AccountRow,
         new: &SecretString,
-    ) {
+    ) -> Option<Failure> {
         let who = format!("{}@{}", account.username, changer.asset.name);
         let (fresh, version) = match self.stage(exec, &mut record, account, new).await {
             Ok(Some(staged)) => staged,
@@ -762,7 +833,7 @@ impl ChangeSecretService {
                 let _ = self.save_record(&record).await;
                 self.log_line(&exec.id, &format!("{who}: skipped, {}", f.reason()))
                     .await;
-                return;
+                return None;
             }
             Err(e) => {
                 self.fail_unstaged(
@@ -772,7 +843,7 @@ impl ChangeSecretService {
                     &Failure::new("internal", e.to_string()),
                 )
                 .await;
-                return;
+                return None;
             }
         };
         self.log_line(
@@ -790,7 +861,7 @@ impl ChangeSecretService {
                     &format!("{who}: the stage was taken over (recovery); not sent"),
                 )
                 .await;
-                return;
+                return None;
             }
         }
         // Change on the target, retrying while it cannot be reached.
@@ -881,6 +952,10 @@ impl ChangeSecretService {
                 }
             }
         };
+        let host_wide = match &outcome {
+            ChangeOutcome::NotChanged(f) if f.code == "become_refused" => Some(f.clone()),
+            _ => None,
+        };
         let committed = matches!(outcome, ChangeOutcome::Committed);
         let not_changed = matches!(outcome, ChangeOutcome::NotChanged(_));
         let stored = self
@@ -912,6 +987,7 @@ impl ChangeSecretService {
                 self.log_line(&exec.id, &line).await;
             }
         }
+        host_wide
     }
 
     /// Removes the old secret where the method keeps it beside the new one until the new one
@@ -988,6 +1064,15 @@ impl ChangeSecretService {
                     format!("{}; the old secret still works", cause.message),
                 );
                 match self.current_works(changer, account).await {
+                    // The target may still apply the change: both secrets are kept (the new
+                    // one pending) until a retry or verify proves which one works.
+                    Some(true) if cause.may_land_later => ChangeOutcome::Unverified(Failure::new(
+                        cause.code,
+                        format!(
+                            "{}; the old secret works for now and the new one stays pending until a retry or verify proves which one the target kept",
+                            cause.message
+                        ),
+                    )),
                     Some(true) => ChangeOutcome::NotChanged(f),
                     _ => ChangeOutcome::Unknown(Failure::new(
                         "verify_failed",

@@ -31,6 +31,9 @@ pub(super) struct Failure {
     pub transient: bool,
     /// Whether the target may have taken the change despite the error.
     pub ambiguous: bool,
+    /// Whether the target may still take the change later (a command past its time limit
+    /// after the new secret was sent): a login now proves nothing for good.
+    pub may_land_later: bool,
 }
 
 impl Failure {
@@ -40,6 +43,7 @@ impl Failure {
             message: message.into(),
             transient: false,
             ambiguous: false,
+            may_land_later: false,
         }
     }
 
@@ -50,6 +54,12 @@ impl Failure {
 
     fn ambiguous(mut self) -> Self {
         self.ambiguous = true;
+        self
+    }
+
+    fn may_land_later(mut self) -> Self {
+        self.ambiguous = true;
+        self.may_land_later = true;
         self
     }
 
@@ -158,9 +168,13 @@ fn change_error_failure(e: ChangeError) -> Failure {
         e @ ChangeError::BecomeRefused { .. } => Failure::new("become_refused", e.to_string()),
         e @ ChangeError::TargetRefused { .. } => Failure::new("target_refused", e.to_string()),
         e @ ChangeError::Unsupported(_) => Failure::new("unsupported_secret", e.to_string()),
-        e @ ChangeError::Interrupted => Failure::new("protocol", e.to_string())
+        e @ ChangeError::Interrupted => Failure::new("connection_lost", e.to_string())
             .transient()
             .ambiguous(),
+        e @ ChangeError::AccountLocked => Failure::new("account_locked", e.to_string()),
+        e @ ChangeError::TimedOutAfterSending => {
+            Failure::new("timeout", e.to_string()).may_land_later()
+        }
     }
 }
 
@@ -168,6 +182,9 @@ fn script_failure(f: ScriptFailure) -> Failure {
     let failure = match f.error {
         ScriptError::Ssh(e) => return ssh_failure(e, Stage::Change),
         e @ ScriptError::PromptMismatch { .. } => Failure::new("prompt_mismatch", e.to_string()),
+        e @ ScriptError::PromptTimeout { .. } if f.new_secret_sent => {
+            Failure::new("timeout", e.to_string()).may_land_later()
+        }
         e @ ScriptError::PromptTimeout { .. } => Failure::new("timeout", e.to_string()).transient(),
         e @ (ScriptError::Ended { .. } | ScriptError::Failed { .. }) => {
             Failure::new("target_refused", e.to_string())
@@ -264,6 +281,14 @@ fn ssh_failure(e: SshError, stage: Stage) -> Failure {
                 .ambiguous(),
         },
         SshError::Unreachable { .. } => Failure::new("unreachable", e.to_string()).transient(),
+        // The accounts still to change get a new session; whether this one's change landed,
+        // a login shows.
+        SshError::ConnectionLost => match stage {
+            Stage::PrivilegedLogin => Failure::new("connection_lost", e.to_string()).transient(),
+            Stage::Change => Failure::new("connection_lost", e.to_string())
+                .transient()
+                .ambiguous(),
+        },
         other => match stage {
             Stage::PrivilegedLogin => Failure::new("unreachable", other.to_string()).transient(),
             Stage::Change => Failure::new("protocol", other.to_string())
@@ -687,6 +712,12 @@ fn db_login(result: Result<(), DbError>) -> Login {
         Err(DbError::AuthFailed) => Login::Refused,
         Err(e) => Login::Inconclusive(db_failure(e, Stage::PrivilegedLogin)),
     }
+}
+
+/// Whether the session's connection is gone (the host or its sshd dropped it): the accounts
+/// still to change need a new one.
+pub(super) fn connection_lost(session: &ChangeSession) -> bool {
+    matches!(session, ChangeSession::Ssh(s) if !s.is_connected())
 }
 
 /// Closes a change session politely.

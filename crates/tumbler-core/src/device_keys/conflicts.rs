@@ -10,7 +10,7 @@ use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
-    change_password_chpasswd, ensure_user, Become, SshCredentials, SshTarget,
+    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget,
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
@@ -224,7 +224,7 @@ impl DeviceKeyService {
             };
             match ensure_user(&session, &become_root, super::regenerate::SHELL, user).await {
                 Ok(true) => {
-                    if let Err(e) = change_password_chpasswd(
+                    if let Err(e) = set_new_user_password_chpasswd(
                         &session,
                         &become_root,
                         super::regenerate::SHELL,
