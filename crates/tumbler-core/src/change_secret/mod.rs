@@ -15,6 +15,7 @@ mod recovery;
 mod report;
 mod scheduler;
 mod target;
+mod task_copy;
 mod tasks;
 
 pub use error::ChangeSecretError;
