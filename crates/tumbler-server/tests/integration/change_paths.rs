@@ -331,13 +331,14 @@ async fn two_runs_at_once(kind: StoreKind) {
     let gate = chpasswd_gate(&host);
     let (manual, scheduled) = manual_and_scheduled_at_once(&app, &token, &task_id, &clock).await;
     // The other run ends while the first still waits at the gate.
-    let (loser, winner) = eventually(60, "one run to end", || async {
-        let m = execution(&app, &token, &manual).await;
-        let s = execution(&app, &token, &scheduled).await;
+    let (app_ref, tok, m_id, s_id) = (&app, token.as_str(), manual.as_str(), scheduled.as_str());
+    let (loser, winner) = eventually(60, "one run to end", || async move {
+        let m = execution(app_ref, tok, m_id).await;
+        let s = execution(app_ref, tok, s_id).await;
         let done = |e: &Value| !matches!(e["status"].as_str(), Some("pending" | "running"));
         match (done(&m), done(&s)) {
-            (true, false) => Some((m, manual.clone())),
-            (false, true) => Some((s, scheduled.clone())),
+            (true, false) => Some((m, s_id.to_owned())),
+            (false, true) => Some((s, m_id.to_owned())),
             (true, true) => panic!("both runs ended while chpasswd was held: {m} {s}"),
             (false, false) => None,
         }

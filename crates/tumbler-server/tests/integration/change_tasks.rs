@@ -152,8 +152,9 @@ async fn copies_are_numbered_keep_the_secret_and_a_running_task_is_not_deleted()
     )
     .await;
     let exec_id = started["execution_id"].as_str().unwrap().to_owned();
-    eventually(60, "the run to stage the account", || async {
-        (account_row(&app, &app1).await.status == AccountStatus::Changing).then_some(())
+    let (app_ref, app1_ref) = (&app, app1.as_str());
+    eventually(60, "the run to stage the account", || async move {
+        (account_row(app_ref, app1_ref).await.status == AccountStatus::Changing).then_some(())
     })
     .await;
     let (status, body) = call(
