@@ -187,11 +187,15 @@ async fn recovery_returns_to_the_previous_secret_when_only_it_logs_in() {
     assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
 }
 
-/// The host stops taking new sessions the moment `chpasswd` wrote the new password (its sshd
-/// listener is gone; the change's own session lives on): the login that should prove the new
-/// secret cannot even connect, so the record is `unverified`, the new secret stays pending
-/// and the account needs attention. Once the host is back, the record's verify proves the
-/// new secret and adopting it makes it current.
+/// How many unauthenticated connections the host in the `unverified` test takes at once.
+const STARTUPS: usize = 3;
+
+/// The host stops taking new sessions the moment `chpasswd` wrote the new password: a hook
+/// opens as many unauthenticated connections as its sshd allows (`MaxStartups`) and holds
+/// them, so sshd drops every new one while the change's own session goes on. The login that
+/// should prove the new secret cannot even start, so the record is `unverified`, the new
+/// secret stays pending and the account needs attention. Once the host takes sessions again,
+/// the record's verify proves the new secret and adopting it makes it current.
 #[tokio::test]
 async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unverified() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -200,13 +204,46 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
     })
     .await;
     let token = admin(&app).await;
-    let (mut host, asset) = sudo_host(&app, &token, "closing", &["app1"]).await;
+    let host = SshHost::builder()
+        .users(&[
+            TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+            TestUser::new("app1", APP_PASSWORD),
+        ])
+        .max_startups(STARTUPS.to_string())
+        .start()
+        .await
+        .unwrap();
+    let asset = linux_asset(&app, &token, "closing", &host).await;
+    account(
+        &app,
+        &token,
+        &asset,
+        "ops",
+        OPS_PASSWORD,
+        true,
+        json!({"become": "sudo"}),
+    )
+    .await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    // The holder reads each connection's banner (sshd accepted and counts it), then says
+    // it is ready; the hook returns only then, so chpasswd ends with the host already full.
+    let root = host.root_dir().display().to_string();
+    let opens: String = (0..STARTUPS)
+        .map(|i| {
+            format!(
+                "exec {}<>/dev/tcp/127.0.0.1/{}; read -r b <&{}; ",
+                i + 3,
+                host.port(),
+                i + 3
+            )
+        })
+        .collect();
     chpasswd_hook(
         &host,
         &format!(
-            "kill -TERM \"$(cat '{}')\"",
-            host.root_dir().join("sshd.pid").display()
+            "setsid bash -c '{opens}touch {root}/holder.ready; j=0; while [ ! -e {root}/holder.release ] && [ $j -lt 1200 ]; do sleep 0.1; j=$((j+1)); done' \
+               </dev/null >/dev/null 2>&1 &\n\
+             i=0\nwhile [ ! -e {root}/holder.ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"
         ),
     );
     let task_id = task(
@@ -217,8 +254,14 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
     )
     .await;
     let e = super::change_secret::run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert!(
+        host.root_dir().join("holder.ready").exists(),
+        "the hook ran"
+    );
+    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(e["status"], "failed", "{e} {log}");
     assert_eq!(e["counts"]["unverified"], 1, "{e}");
+    assert!(log.contains("app1@closing: changed on the target"), "{log}");
     let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
     let rec = record_for(&rs, "app1");
     assert_eq!(rec["status"], "unverified", "{rec}");
@@ -230,13 +273,31 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
         (1, Some(2), AccountStatus::NeedsAttention),
         "the new secret is kept pending, not dropped"
     );
-    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
-    assert!(log.contains("app1@closing: changed on the target"), "{log}");
+    assert!(
+        host.auth_log().contains("past MaxStartups"),
+        "sshd dropped the login: {}",
+        host.auth_log()
+    );
 
-    // The host is back: the target holds the pending secret, not the old one.
-    host.start_again().await.unwrap();
+    // The host takes sessions again: it holds the pending secret, not the old one.
+    std::fs::write(host.root_dir().join("holder.release"), b"").unwrap();
     let pending = secret_of(&app, &app1, 2).await;
-    assert!(ssh_logs_in(&host, "app1", &pending).await);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ssh_logs_in(&host, "app1", &pending).await {
+        assert!(
+            Instant::now() < deadline,
+            "the host does not take sessions again: {} {}",
+            host.auth_log(),
+            String::from_utf8_lossy(
+                &std::process::Command::new("ps")
+                    .args(["-eo", "pid,pgid,sid,args"])
+                    .output()
+                    .unwrap()
+                    .stdout
+            )
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     let verified = ok(
         &app,
@@ -280,15 +341,9 @@ async fn manual_and_scheduled_at_once(
 ) -> (String, String) {
     clock.advance(chrono::Duration::minutes(2));
     let engine = app.services.change_secret.clone();
+    let execute = format!("/api/v1/change-secret/tasks/{task_id}/execute");
     let (manual, scheduled) = tokio::join!(
-        ok(
-            app,
-            token,
-            Method::POST,
-            &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-            None,
-            202,
-        ),
+        ok(app, token, Method::POST, &execute, None, 202,),
         engine.run_due_tasks()
     );
     let scheduled = scheduled.unwrap();
@@ -379,7 +434,7 @@ async fn two_runs_at_once(kind: StoreKind) {
     let changes = host
         .command_log()
         .lines()
-        .filter(|l| l.trim_end().ends_with("chpasswd") && !l.contains("exec chpasswd"))
+        .filter(|l| l.contains("]: sudo ") && l.trim_end().ends_with("exec chpasswd"))
         .count();
     assert_eq!(changes, 1, "chpasswd ran once: {}", host.command_log());
 }
