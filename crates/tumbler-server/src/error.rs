@@ -339,6 +339,7 @@ impl From<ChangeSecretError> for ApiError {
             }
             ChangeSecretError::Duplicate
             | ChangeSecretError::TaskDisabled
+            | ChangeSecretError::TaskRunning
             | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
             ChangeSecretError::Auth(_) => match e {
                 ChangeSecretError::Auth(auth) => return auth.into(),

@@ -9,7 +9,10 @@ mod integration {
     pub mod boundaries;
     pub mod browser;
     pub mod certificates;
+    pub mod change_databases;
+    pub mod change_paths;
     pub mod change_secret;
+    pub mod change_tasks;
     pub mod credentials;
     pub mod custody;
     pub mod device_keys;

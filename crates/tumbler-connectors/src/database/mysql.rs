@@ -61,10 +61,13 @@ fn with_password(options: MySqlConnectOptions, password: &SecretString) -> MySql
     }
 }
 
-/// Sets the native hash on every `user@host` entry named `user` (MariaDB only).
+/// Sets the native hash on every `user@host` entry named `user`, or, when the session's own
+/// user is changed (`own`), on the entry it logged in as: a user may set its own password
+/// without reading `mysql.user` (MariaDB only).
 async fn set_native_hash(
     conn: &mut sqlx::MySqlConnection,
     user: String,
+    own: bool,
     hash: String,
     statement_timeout: std::time::Duration,
 ) -> Result<HashOutcome, sqlx::Error> {
@@ -83,6 +86,11 @@ async fn set_native_hash(
         format!("SET SESSION max_statement_time = {limit}, lock_wait_timeout = {limit}").as_str(),
     )
     .await?;
+    if own {
+        conn.execute(format!("SET PASSWORD = '{hash}'").as_str())
+            .await?;
+        return Ok(HashOutcome::Set);
+    }
     let hosts: Vec<(String,)> =
         sqlx::query_as("SELECT CAST(Host AS CHAR) FROM mysql.user WHERE User = ?")
             .bind(user.clone())
@@ -130,6 +138,8 @@ pub fn mysql_native_hash(password: &str) -> String {
 /// for every account changed on one asset.
 pub struct MysqlAdmin {
     conn: sqlx::MySqlConnection,
+    /// The user the connection logged in as.
+    login: String,
     /// The client's wait for a change.
     timeout: std::time::Duration,
     /// The server's limit per statement.
@@ -160,15 +170,17 @@ impl MysqlAdmin {
             Ok(Err(e)) => Err(DbError::from_sqlx(e, target.display())),
             Ok(Ok(conn)) => Ok(Self {
                 conn,
+                login: username.to_owned(),
                 timeout: target.change_wait(),
                 statement_timeout: target.statement_timeout,
             }),
         }
     }
 
-    /// Sets the password of every `user@host` entry named `user`, sent as the native hash so
-    /// the clear password is never in a statement the server may log. MariaDB only: a MySQL
-    /// server is refused before anything changes.
+    /// Sets the password of every `user@host` entry named `user` (of the entry logged in as,
+    /// when `user` is the connection's own), sent as the native hash so the clear password is
+    /// never in a statement the server may log. MariaDB only: a MySQL server is refused
+    /// before anything changes.
     pub async fn set_password(
         &mut self,
         user: &str,
@@ -178,6 +190,7 @@ impl MysqlAdmin {
         let work = set_native_hash(
             &mut self.conn,
             user.to_owned(),
+            user == self.login,
             hash,
             self.statement_timeout,
         );

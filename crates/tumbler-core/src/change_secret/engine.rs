@@ -762,6 +762,15 @@ impl ChangeSecretService {
             (Some(v), Some(old)) if old == fresh.current_version => v,
             _ => fresh.next_version,
         };
+        // Take the account first (a compare-and-set that waits for, then loses to, a
+        // concurrent stage), then seal: two runs that read the account at once must not both
+        // write the same sealed version.
+        if !tx
+            .stage_account_change(&account.id, fresh.current_version, version, now)
+            .await?
+        {
+            return Ok(None);
+        }
         if record.new_version != Some(version) {
             self.vault
                 .seal(
@@ -772,12 +781,6 @@ impl ChangeSecretService {
                     secrecy::ExposeSecret::expose_secret(new).as_bytes(),
                 )
                 .await?;
-        }
-        if !tx
-            .stage_account_change(&account.id, fresh.current_version, version, now)
-            .await?
-        {
-            return Ok(None);
         }
         record.old_version = Some(fresh.current_version);
         record.new_version = Some(version);
@@ -822,11 +825,13 @@ impl ChangeSecretService {
         let (fresh, version) = match self.stage(exec, &mut record, account, new).await {
             Ok(Some(staged)) => staged,
             Ok(None) => {
+                // Not a failure: the other change (a manual run beside a scheduled one, say)
+                // changes the account once; this run has nothing to do for it.
                 let f = Failure::new(
                     "change_in_progress",
-                    "another change of this account is under way; it was changed once",
+                    "another change of this account is under way; it is changed once, by that one",
                 );
-                record.status = RecordStatus::Failed;
+                record.status = RecordStatus::Ignored;
                 record.reason_code = f.code.to_owned();
                 record.reason = f.message.clone();
                 record.updated_at = self.clock.now();

@@ -29,6 +29,9 @@ pub enum ChangeSecretError {
     /// The task is disabled.
     #[error("the task is disabled")]
     TaskDisabled,
+    /// A run of the task is under way (the task cannot be deleted now).
+    #[error("a run of this task is under way; delete it once the run has ended")]
+    TaskRunning,
     /// The record action does not apply to the record's state.
     #[error("{0}")]
     RecordState(String),
@@ -57,6 +60,7 @@ impl ChangeSecretError {
             Self::UnknownNode(_) => "unknown_node",
             Self::TemplateNotAllowed(_) => "template_not_allowed",
             Self::TaskDisabled => "task_disabled",
+            Self::TaskRunning => "task_running",
             Self::RecordState(_) => "record_state",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",

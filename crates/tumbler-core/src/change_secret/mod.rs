@@ -19,6 +19,7 @@ mod retry;
 mod scheduler;
 mod session_order;
 mod target;
+mod task_copy;
 mod tasks;
 
 pub use attention::{AttentionAccount, AttentionKind, NextAction};

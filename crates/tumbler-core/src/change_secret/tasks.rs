@@ -630,7 +630,8 @@ impl ChangeSecretService {
         view(row, &self.settings.time_zone)
     }
 
-    /// Copies a task under the name "<name> (copy)", disabled, with its specified secret.
+    /// Copies a task under the name "<name> (copy)" (or "(copy 2)"... when that is taken),
+    /// disabled, with its specified secret.
     pub async fn copy_task(
         &self,
         principal: &Principal,
@@ -645,8 +646,14 @@ impl ChangeSecretService {
         };
         let now = self.clock.now();
         let copy_id = ChangeTaskId::generate();
-        let mut name = format!("{} (copy)", source.name);
-        name = name.chars().take(MAX_NAME).collect();
+        let taken = self
+            .store
+            .change_tasks(std::slice::from_ref(&source.domain_id))
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let name = super::task_copy::copy_name(&source.name, &taken, MAX_NAME);
         let row = TaskRow {
             id: copy_id.clone(),
             name,
@@ -679,7 +686,8 @@ impl ChangeSecretService {
         view(row, &self.settings.time_zone)
     }
 
-    /// Deletes a task and its secret (audited); its executions and records stay.
+    /// Deletes a task and its secret (audited); its executions and records stay. Refused
+    /// while a run of the task is under way.
     pub async fn delete_task(
         &self,
         principal: &Principal,
@@ -688,6 +696,16 @@ impl ChangeSecretService {
     ) -> Result<(), ChangeSecretError> {
         require(principal, Permission::ChangesRun)?;
         let task = self.visible_task(principal, id).await?;
+        // A run under way reads its task to the end (and its recovery does too).
+        if self
+            .store
+            .unfinished_executions()
+            .await?
+            .iter()
+            .any(|e| e.task_id == *id)
+        {
+            return Err(ChangeSecretError::TaskRunning);
+        }
         let mut tx = self.store.begin().await?;
         if !tx.delete_change_task(id).await? {
             return Err(ChangeSecretError::NotFound("task"));

@@ -83,7 +83,7 @@ pub async fn patch_task(
 }
 
 /// Deletes a task (its executions and records stay).
-#[utoipa::path(delete, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/change-secret/tasks/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404), (status = 409, description = "task_running")))]
 pub async fn delete_task(
     State(state): State<AppState>,
     Origin(origin): Origin,

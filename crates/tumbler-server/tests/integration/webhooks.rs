@@ -183,3 +183,172 @@ async fn a_finished_run_is_posted_signed_and_retried() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// A receiver on loopback that answers 200 to every request.
+async fn accepting_receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let seen = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push((headers, body.to_vec()));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+/// A run that really changes passwords on an sshd host (a specified one and a random one, one
+/// account failing) is posted with its outcome, and no password, old or new, is in any
+/// delivered body or header.
+#[tokio::test]
+async fn a_run_that_changes_real_accounts_posts_no_secret() {
+    use super::change_secret::{
+        account, linux_asset, records, ssh_logs_in, task, wait_for_execution, APP_PASSWORD,
+        OPS_PASSWORD,
+    };
+    use tumbler_testkit::sshd::{SshHost, TestUser};
+    const SPECIFIED: &str = "canary-Hook-Specified-0d3";
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let (url, got) = accepting_receiver().await;
+    let created = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url})),
+        201,
+    )
+    .await;
+    let hook_secret = created["secret"].as_str().unwrap().to_owned();
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+        TestUser::new("app2", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "hooked", &host).await;
+    account(
+        &app,
+        &token,
+        &asset,
+        "ops",
+        OPS_PASSWORD,
+        true,
+        json!({"become": "sudo"}),
+    )
+    .await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    account(&app, &token, &asset, "app2", APP_PASSWORD, false, json!({})).await;
+    // ghost has an account in Tumbler but no user on the host: its change fails.
+    account(
+        &app,
+        &token,
+        &asset,
+        "ghost",
+        "canary-Ghost-Old-5a",
+        false,
+        json!({}),
+    )
+    .await;
+    let specified = task(
+        &app,
+        &token,
+        json!({"name": "hook specified", "usernames": ["app2", "ghost"], "asset_ids": [asset],
+               "secret_strategy": "specified", "secret": SPECIFIED}),
+    )
+    .await;
+    let random = task(
+        &app,
+        &token,
+        json!({"name": "hook random", "usernames": ["app1"], "asset_ids": [asset],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let mut execs = Vec::new();
+    for t in [&specified, &random] {
+        let started = ok(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/change-secret/tasks/{t}/execute"),
+            None,
+            202,
+        )
+        .await;
+        let id = started["execution_id"].as_str().unwrap().to_owned();
+        execs.push(wait_for_execution(&app, &token, &id).await);
+    }
+    assert_eq!(execs[0]["status"], "partial", "{}", execs[0]);
+    assert_eq!(execs[1]["status"], "succeeded", "{}", execs[1]);
+    assert!(ssh_logs_in(&host, "app2", SPECIFIED).await);
+    let rs = records(&app, &token, execs[0]["id"].as_str().unwrap()).await;
+    assert!(rs.iter().any(|r| r["status"] == "failed"), "{rs:?}");
+    let row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(app1.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    let random_new = app
+        .services
+        .vault
+        .open_secret("account", &app1, row.current_version)
+        .await
+        .unwrap();
+    let random_new = String::from_utf8(random_new.to_vec()).unwrap();
+    assert!(ssh_logs_in(&host, "app1", &random_new).await);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "both runs were not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deliveries = got.lock().unwrap().clone();
+    let mut seen = Vec::new();
+    for (headers, body) in &deliveries {
+        let text = String::from_utf8_lossy(body);
+        let event: Value = serde_json::from_slice(body).unwrap();
+        seen.push((
+            event["execution"]["id"].as_str().unwrap().to_owned(),
+            event["execution"]["status"].as_str().unwrap().to_owned(),
+        ));
+        let all_headers = format!("{headers:?}");
+        for canary in [
+            SPECIFIED,
+            random_new.as_str(),
+            APP_PASSWORD,
+            OPS_PASSWORD,
+            "canary-Ghost-Old-5a",
+            hook_secret.as_str(),
+        ] {
+            assert!(
+                !text.contains(canary),
+                "a secret in a delivered body: {text}"
+            );
+            assert!(!all_headers.contains(canary), "a secret in a header");
+        }
+    }
+    seen.sort();
+    let mut expected: Vec<(String, String)> = execs
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_owned(),
+                e["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(seen, expected, "each run delivered once with its outcome");
+}
