@@ -9,6 +9,7 @@ mod integration {
     pub mod boundaries;
     pub mod browser;
     pub mod certificates;
+    pub mod change_model;
     pub mod change_secret;
     pub mod credentials;
     pub mod custody;
@@ -19,6 +20,7 @@ mod integration {
     pub mod hostile_values;
     pub mod inventory;
     pub mod log_stream;
+    pub mod lossy_proxy;
     pub mod mail;
     pub mod openapi_contract;
     pub mod parser_limits;
