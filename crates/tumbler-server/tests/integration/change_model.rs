@@ -6,7 +6,7 @@
 //! no process runs, have one staged), no account may stay `changing` without a live run, and
 //! store and target must be what a small model of both says.
 //!
-//! CI runs a few cases (`CHANGE_MODEL_CASES`, default 4, of up to `CHANGE_MODEL_STEPS`
+//! CI runs a few cases (`CHANGE_MODEL_CASES`, default 16, of up to `CHANGE_MODEL_STEPS`
 //! steps, default 10); `CHANGE_MODEL_CASES=200 CHANGE_MODEL_STEPS=25` is the long run.
 
 mod invariants;
@@ -157,6 +157,7 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
             if *lose_reply {
                 world.proxy.lose_reply_to(Some(b"SETUSER"));
             }
+            let dropped = world.proxy.dropped();
             let engine = p.engine(world, hold.as_ref());
             let id = p.execute(&engine, world);
             let ended = p.wait_run(&id, hold.as_ref());
@@ -175,6 +176,7 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 }
                 (_, true) => {
                     // The target took it, the reply was lost: the engine finds out by login.
+                    assert_eq!(world.proxy.dropped(), dropped + 1, "{op:?}: a reply was lost");
                     model.accepted.insert(v);
                     model.commit(v, true);
                     false
@@ -351,7 +353,7 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: env_number("CHANGE_MODEL_CASES", 4),
+        cases: env_number("CHANGE_MODEL_CASES", 16),
         max_shrink_iters: 64,
         failure_persistence: None,
         ..ProptestConfig::default()

@@ -215,11 +215,6 @@ impl Process {
         &self.services.store
     }
 
-    /// The vault as this process sees it.
-    pub fn vault(&self) -> &tumbler_core::Vault {
-        &self.services.vault
-    }
-
     /// Recovery at start, as the server runs it; returns how many runs it settled.
     pub fn recover(&self, world: &World) -> usize {
         let engine = self.engine(world, None);
