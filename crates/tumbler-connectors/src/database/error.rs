@@ -33,7 +33,9 @@ pub enum DbError {
     Tls(String),
     /// A command reached the server but its reply never came back (the connection closed or
     /// failed while waiting): the server may have carried it out.
-    #[error("the connection was lost before the server answered; the command may have been carried out")]
+    #[error(
+        "the connection was lost before the server answered; the command may have been carried out"
+    )]
     ReplyLost,
     /// The conversation failed for another reason (TLS, protocol, server error).
     #[error("{0}")]

@@ -43,9 +43,7 @@ impl CrashHold {
     /// Parks for ever when `point` is the held one (once: later changes pass).
     pub(super) async fn park(&self, point: CrashPoint) {
         if point.name() == self.point
-            && !self
-                .reached
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
+            && !self.reached.swap(true, std::sync::atomic::Ordering::SeqCst)
         {
             std::future::pending::<()>().await;
         }

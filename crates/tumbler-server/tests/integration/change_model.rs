@@ -44,7 +44,10 @@ impl Point {
 enum Op {
     /// Runs the task: stage, send, verify, commit; crashed at `crash`; the reply to the change
     /// lost (the target carried it out) when `lose_reply`.
-    Run { crash: Option<Point>, lose_reply: bool },
+    Run {
+        crash: Option<Point>,
+        lose_reply: bool,
+    },
     /// Kills the process (if it runs) and starts a new one, which recovers.
     Restart,
     /// The target answers (`true`) or not.
@@ -102,7 +105,11 @@ fn run_case(ops: &[Op]) {
         if let Some(p) = &process {
             p.wait_idle();
         }
-        check(&model, &world.observe(), &format!("step {i} {op:?} of {ops:?}"));
+        check(
+            &model,
+            &world.observe(),
+            &format!("step {i} {op:?} of {ops:?}"),
+        );
     }
     // The end of every case: a restart with the target up settles everything.
     world.proxy.set_down(false);
@@ -115,7 +122,10 @@ fn run_case(ops: &[Op]) {
 }
 
 /// The record `pick` places from the newest.
-fn pick_record(records: &[tumbler_store::RecordRow], pick: usize) -> Option<&tumbler_store::RecordRow> {
+fn pick_record(
+    records: &[tumbler_store::RecordRow],
+    pick: usize,
+) -> Option<&tumbler_store::RecordRow> {
     if records.is_empty() {
         None
     } else {
@@ -165,7 +175,10 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
             if model.pending.is_some() || !model.target_up {
                 // Another change holds the account, or the target cannot be reached:
                 // nothing is staged, nothing sent.
-                assert!(ended, "{op:?}: the run parked though nothing could be staged");
+                assert!(
+                    ended,
+                    "{op:?}: the run parked though nothing could be staged"
+                );
                 return;
             }
             let v = before.account.next_version;
@@ -176,7 +189,11 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 }
                 (_, true) => {
                     // The target took it, the reply was lost: the engine finds out by login.
-                    assert_eq!(world.proxy.dropped(), dropped + 1, "{op:?}: a reply was lost");
+                    assert_eq!(
+                        world.proxy.dropped(),
+                        dropped + 1,
+                        "{op:?}: a reply was lost"
+                    );
                     model.accepted.insert(v);
                     model.commit(v, true);
                     false
@@ -340,7 +357,10 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 p.crash();
             }
             let after = world.observe();
-            let staged = after.account.pending_version.expect("the retry staged a version");
+            let staged = after
+                .account
+                .pending_version
+                .expect("the retry staged a version");
             model.pending = Some(staged);
             if *point != Point::Staged {
                 model.accepted.insert(staged);

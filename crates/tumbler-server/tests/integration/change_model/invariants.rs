@@ -3,7 +3,8 @@
 
 use super::process::{World, USERNAME};
 use secrecy::SecretString;
-use std::collections::BTreeSet;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use tumbler_connectors::database::{verify_redis, DbTarget};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::inventory::AccountStatus;
@@ -57,6 +58,9 @@ pub struct Observed {
     pub account: AccountRow,
     /// The versions the real Redis accepts (every stored version, tried).
     pub accepted: BTreeSet<i64>,
+    /// Each stored version's secret, hashed (a retry may store a record's secret again under
+    /// a new version: the same secret).
+    pub secrets: BTreeMap<i64, Vec<u8>>,
     /// The account's records, oldest first.
     pub records: Vec<RecordRow>,
     /// Runs not ended.
@@ -76,13 +80,19 @@ impl World {
                 .expect("account read")
                 .expect("account row");
             let mut accepted = BTreeSet::new();
+            let mut secrets = BTreeMap::new();
             for version in 1..account.next_version {
                 let Ok(bytes) = vault
-                    .open_secret(tumbler_store::ACCOUNT_SECRET_OWNER, self.account.as_str(), version)
+                    .open_secret(
+                        tumbler_store::ACCOUNT_SECRET_OWNER,
+                        self.account.as_str(),
+                        version,
+                    )
                     .await
                 else {
                     continue;
                 };
+                secrets.insert(version, Sha256::digest(&bytes[..]).to_vec());
                 let secret = SecretString::from(String::from_utf8(bytes.to_vec()).expect("utf-8"));
                 if verify_redis(&target, USERNAME, &secret).await.is_ok() {
                     accepted.insert(version);
@@ -97,7 +107,8 @@ impl World {
                 .await
                 .expect("records");
             records.retain(|r| r.account_id == self.account);
-            records.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+            records
+                .sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
             let unfinished = store
                 .unfinished_executions()
                 .await
@@ -106,6 +117,7 @@ impl World {
             Observed {
                 account,
                 accepted,
+                secrets,
                 records,
                 unfinished,
             }
@@ -119,7 +131,9 @@ impl World {
 pub fn check(model: &Model, seen: &Observed, step: &str) {
     let a = &seen.account;
     let holds = seen.accepted.contains(&a.current_version)
-        || (!model.alive && a.pending_version.is_some_and(|p| seen.accepted.contains(&p)));
+        || (!model.alive
+            && a.pending_version
+                .is_some_and(|p| seen.accepted.contains(&p)));
     assert!(
         holds,
         "{step}: the store holds no secret the target accepts: {a:?}, accepted {:?}",
@@ -145,8 +159,17 @@ pub fn check(model: &Model, seen: &Observed, step: &str) {
         "{step}: the store is not what the model says ({a:?}; records {:?})",
         seen.records
     );
+    let by_secret = |versions: &BTreeSet<i64>| -> BTreeSet<Vec<u8>> {
+        versions
+            .iter()
+            .filter_map(|v| seen.secrets.get(v).cloned())
+            .collect()
+    };
     assert_eq!(
-        seen.accepted, model.accepted,
-        "{step}: the target accepts other versions than the model says (store {a:?})"
+        by_secret(&seen.accepted),
+        by_secret(&model.accepted),
+        "{step}: the target accepts other secrets than the model says: versions {:?}, model {:?} (store {a:?})",
+        seen.accepted,
+        model.accepted
     );
 }

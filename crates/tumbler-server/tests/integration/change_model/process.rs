@@ -241,7 +241,10 @@ impl Process {
             if row.finished_at.is_some() {
                 return true;
             }
-            assert!(Instant::now() < deadline, "the run neither ended nor parked");
+            assert!(
+                Instant::now() < deadline,
+                "the run neither ended nor parked"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -277,7 +280,10 @@ impl Process {
             if work.is_finished() {
                 return false;
             }
-            assert!(Instant::now() < deadline, "the work neither ended nor parked");
+            assert!(
+                Instant::now() < deadline,
+                "the work neither ended nor parked"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
