@@ -270,14 +270,20 @@ impl Process {
         self.rt.as_ref().expect("process alive").spawn(work)
     }
 
-    /// Waits until `hold` parked the engine (`true`) or `work` ended (`false`).
+    /// Waits until `hold` parked the engine (`true`) or `work` and every run ended (`false`).
     pub fn wait_parked_or(&self, hold: &CrashHold, work: &tokio::task::JoinHandle<()>) -> bool {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if hold.reached() {
                 return true;
             }
-            if work.is_finished() {
+            // A retry may go on as a run of its own after the request answered.
+            if work.is_finished()
+                && self
+                    .block_on(self.store().unfinished_executions())
+                    .expect("executions")
+                    .is_empty()
+            {
                 return false;
             }
             assert!(
