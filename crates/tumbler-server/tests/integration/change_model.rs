@@ -52,6 +52,11 @@ enum Op {
     },
     /// Kills the process (if it runs) and starts a new one, which recovers.
     Restart,
+    /// The same, but a person verifies the account (`POST /accounts/{id}/verify`) before
+    /// recovery has run: the window right after a start.
+    RestartVerifyFirst,
+    /// A person verifies the account (a login with its current secret).
+    AccountVerify,
     /// The target answers (`true`) or not.
     Target { up: bool },
     /// A person retries the `pick`-th newest record.
@@ -81,6 +86,8 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (prop::option::of(point()), prop::bool::weighted(0.3))
             .prop_map(|(crash, lose_reply)| Op::Run { crash, lose_reply }),
         2 => Just(Op::Restart),
+        1 => Just(Op::RestartVerifyFirst),
+        1 => Just(Op::AccountVerify),
         1 => any::<bool>().prop_map(|up| Op::Target { up }),
         1 => (0usize..4).prop_map(|pick| Op::Retry { pick }),
         1 => (0usize..4).prop_map(|pick| Op::Verify { pick }),
@@ -155,11 +162,14 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
             world.proxy.set_down(!up);
             model.target_up = *up;
         }
-        Op::Restart => {
+        Op::Restart | Op::RestartVerifyFirst => {
             if let Some(p) = process.take() {
                 p.crash();
             }
             let p = Process::start(world);
+            if matches!(op, Op::RestartVerifyFirst) {
+                account_verify(world, &p, model, op);
+            }
             p.recover(world);
             if let (Some(v), true) = (model.pending, model.staged_by_dead_run) {
                 // Recovery logs in with pending, then current.
@@ -231,6 +241,11 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 if let Some(p) = process.take() {
                     p.crash();
                 }
+            }
+        }
+        Op::AccountVerify => {
+            if let Some(p) = process.as_ref() {
+                account_verify(world, p, model, op);
             }
         }
         Op::Verify { pick } => {
@@ -386,6 +401,46 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
     }
 }
 
+/// A person's verify of the account: a login with the stored current secret that changes no
+/// stored secret. While a change holds the account (`changing`) it is refused with
+/// `account_changing` or settles the account as recovery would; either way the model's
+/// versions stand (recovery, which follows, decides).
+fn account_verify(world: &World, p: &Process, model: &Model, op: &Op) {
+    let before = world.observe();
+    let result = p.block_on(
+        p.inventory()
+            .verify_account(&p.principal, &world.account, &origin()),
+    );
+    let changing = before.account.status == tumbler_domain::inventory::AccountStatus::Changing;
+    match result {
+        Err(e) => assert!(
+            changing && e.code() == "account_changing",
+            "{op:?}: the verify failed: {} ({e})",
+            e.code()
+        ),
+        Ok(outcome) if !changing => {
+            let works = model.target_up && model.accepted.contains(&model.current);
+            assert_eq!(
+                outcome.ok, works,
+                "{op:?}: the verify says what the target does ({})",
+                outcome.message
+            );
+        }
+        Ok(_) => {}
+    }
+    if !changing {
+        let after = world.observe();
+        assert_eq!(
+            (after.account.current_version, after.account.pending_version),
+            (
+                before.account.current_version,
+                before.account.pending_version
+            ),
+            "{op:?}: a verify changed the stored secrets"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: env_number("CHANGE_MODEL_CASES", 16),
@@ -451,6 +506,21 @@ fn unverified_after_restart_is_verified_then_adopted() {
         Op::Target { up: true },
         Op::Verify { pick: 0 },
         Op::Adopt { pick: 0 },
+    ]);
+}
+
+/// A person verifies the account right after a restart, before recovery settled the change a
+/// crash left staged (the target holds both passwords): the verify changes no stored secret,
+/// and recovery then commits the new one.
+#[test]
+fn verify_before_recovery_leaves_the_change_to_recovery() {
+    run_case(&[
+        Op::Run {
+            crash: Some(Point::Changed),
+            lose_reply: false,
+        },
+        Op::RestartVerifyFirst,
+        Op::AccountVerify,
     ]);
 }
 

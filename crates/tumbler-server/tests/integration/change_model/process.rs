@@ -215,6 +215,11 @@ impl Process {
         &self.services.store
     }
 
+    /// The inventory service (accounts, their verify).
+    pub fn inventory(&self) -> &tumbler_core::InventoryService {
+        &self.services.inventory
+    }
+
     /// Recovery at start, as the server runs it; returns how many runs it settled.
     pub fn recover(&self, world: &World) -> usize {
         let engine = self.engine(world, None);
