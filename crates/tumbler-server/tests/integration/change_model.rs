@@ -20,6 +20,11 @@ use proptest::prelude::*;
 use tumbler_core::change_secret::{CrashHold, RecordAction};
 use tumbler_domain::change_secret::RecordStatus;
 
+/// What the proxy looks for in `ACL SETUSER user #<hash>` (adding the new password).
+const ADD_RULE: &[u8] = b"SETUSER\r\n$9\r\ncache_app\r\n$65\r\n#";
+/// What it looks for in `ACL SETUSER user !<hash>` (removing the old one).
+const REMOVE_RULE: &[u8] = b"SETUSER\r\n$9\r\ncache_app\r\n$65\r\n!";
+
 /// Where a run is crashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Point {
@@ -50,6 +55,8 @@ enum Op {
         crash: Option<Point>,
         lose_reply: bool,
     },
+    /// Runs the task with the reply to the old password's removal lost (after the commit).
+    RunLosingRemoval,
     /// Kills the process (if it runs) and starts a new one, which recovers.
     Restart,
     /// The same, but a person verifies the account (`POST /accounts/{id}/verify`) before
@@ -87,6 +94,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(crash, lose_reply)| Op::Run { crash, lose_reply }),
         2 => Just(Op::Restart),
         1 => Just(Op::RestartVerifyFirst),
+        1 => Just(Op::RunLosingRemoval),
         1 => Just(Op::AccountVerify),
         1 => any::<bool>().prop_map(|up| Op::Target { up }),
         1 => (0usize..4).prop_map(|pick| Op::Retry { pick }),
@@ -190,7 +198,7 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
             let Some(p) = process.as_ref() else { return };
             let hold = crash.map(|c| CrashHold::new(c.name()));
             if *lose_reply {
-                world.proxy.lose_reply_to(Some(b"SETUSER"));
+                world.proxy.lose_reply_to(Some(ADD_RULE));
             }
             let dropped = world.proxy.dropped();
             let engine = p.engine(world, hold.as_ref());
@@ -241,6 +249,26 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 if let Some(p) = process.take() {
                     p.crash();
                 }
+            }
+        }
+        Op::RunLosingRemoval => {
+            let Some(p) = process.as_ref() else { return };
+            let dropped = world.proxy.dropped();
+            world.proxy.lose_reply_to(Some(REMOVE_RULE));
+            let engine = p.engine(world, None);
+            let id = p.execute(&engine, world);
+            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
+            world.proxy.lose_reply_to(None);
+            if model.pending.is_none() && model.target_up {
+                assert_eq!(
+                    world.proxy.dropped(),
+                    dropped + 1,
+                    "{op:?}: a reply was lost"
+                );
+                let v = before.account.next_version;
+                model.accepted.insert(v);
+                // The removal was carried out though its reply was lost.
+                model.commit(v, true);
             }
         }
         Op::AccountVerify => {
@@ -522,6 +550,13 @@ fn verify_before_recovery_leaves_the_change_to_recovery() {
         Op::RestartVerifyFirst,
         Op::AccountVerify,
     ]);
+}
+
+/// The reply to the old password's removal is lost: the old password must not stay valid on
+/// the target.
+#[test]
+fn lost_reply_to_the_removal_leaves_only_the_new_password() {
+    run_case(&[Op::RunLosingRemoval, Op::RunLosingRemoval]);
 }
 
 /// A crash before anything was sent, then a person's ignore and retry.
