@@ -57,6 +57,9 @@ enum Op {
     },
     /// Runs the task with the reply to the old password's removal lost (after the commit).
     RunLosingRemoval,
+    /// Runs the task with the change command itself lost before the server (the engine sees
+    /// the same as a lost reply).
+    RunLosingCommand,
     /// Kills the process (if it runs) and starts a new one, which recovers.
     Restart,
     /// The same, but a person verifies the account (`POST /accounts/{id}/verify`) before
@@ -95,6 +98,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Restart),
         1 => Just(Op::RestartVerifyFirst),
         1 => Just(Op::RunLosingRemoval),
+        1 => Just(Op::RunLosingCommand),
         1 => Just(Op::AccountVerify),
         1 => any::<bool>().prop_map(|up| Op::Target { up }),
         1 => (0usize..4).prop_map(|pick| Op::Retry { pick }),
@@ -269,6 +273,23 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 model.accepted.insert(v);
                 // The removal was carried out though its reply was lost.
                 model.commit(v, true);
+            }
+        }
+        Op::RunLosingCommand => {
+            let Some(p) = process.as_ref() else { return };
+            let dropped = world.proxy.dropped();
+            world.proxy.lose_command(Some(ADD_RULE));
+            let engine = p.engine(world, None);
+            let id = p.execute(&engine, world);
+            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
+            world.proxy.lose_command(None);
+            if model.pending.is_none() && model.target_up {
+                assert_eq!(
+                    world.proxy.dropped(),
+                    dropped + 1,
+                    "{op:?}: a command was lost"
+                );
+                // The login finds the old password still working: not changed, nothing staged.
             }
         }
         Op::AccountVerify => {
@@ -557,6 +578,19 @@ fn verify_before_recovery_leaves_the_change_to_recovery() {
 #[test]
 fn lost_reply_to_the_removal_leaves_only_the_new_password() {
     run_case(&[Op::RunLosingRemoval, Op::RunLosingRemoval]);
+}
+
+/// The change command is lost before the server: the engine cannot tell this from a lost
+/// reply, logs in, finds the old password working and keeps it (nothing staged stays).
+#[test]
+fn lost_change_command_keeps_the_old_password() {
+    run_case(&[
+        Op::RunLosingCommand,
+        Op::Run {
+            crash: None,
+            lose_reply: false,
+        },
+    ]);
 }
 
 /// A crash before anything was sent, then a person's ignore and retry.

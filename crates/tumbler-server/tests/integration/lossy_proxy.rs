@@ -15,7 +15,10 @@ struct Faults {
     /// The next client chunk containing these bytes reaches the server, its reply is
     /// dropped and the connection closed.
     lose_reply_to: Mutex<Option<Vec<u8>>>,
-    /// How many replies were dropped.
+    /// The next client chunk containing these bytes is dropped with the connection (the
+    /// command never reaches the server; the client cannot tell this from a lost reply).
+    lose_command: Mutex<Option<Vec<u8>>>,
+    /// How many replies (or commands) were dropped.
     dropped: std::sync::atomic::AtomicUsize,
 }
 
@@ -64,7 +67,12 @@ impl LossyProxy {
         *self.faults.lose_reply_to.lock().expect("proxy lock") = needle.map(<[u8]>::to_vec);
     }
 
-    /// How many replies were dropped so far.
+    /// Arms the loss of the next command containing `needle` itself, before the server.
+    pub fn lose_command(&self, needle: Option<&[u8]>) {
+        *self.faults.lose_command.lock().expect("proxy lock") = needle.map(<[u8]>::to_vec);
+    }
+
+    /// How many replies (or commands) were dropped so far.
     pub fn dropped(&self) -> usize {
         self.faults.dropped.load(Ordering::SeqCst)
     }
@@ -86,16 +94,11 @@ async fn relay(mut client: TcpStream, upstream: u16, faults: Arc<Faults>) {
                     return;
                 }
                 let chunk = &from_client[..n];
-                let lose = {
-                    let mut armed = faults.lose_reply_to.lock().expect("proxy lock");
-                    let hit = armed
-                        .as_ref()
-                        .is_some_and(|needle| chunk.windows(needle.len()).any(|w| w == needle.as_slice()));
-                    if hit {
-                        *armed = None;
-                    }
-                    hit
-                };
+                let lose = take_hit(&faults.lose_reply_to, chunk);
+                if take_hit(&faults.lose_command, chunk) {
+                    faults.dropped.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
                 if server.write_all(chunk).await.is_err() {
                     return;
                 }
@@ -114,4 +117,16 @@ async fn relay(mut client: TcpStream, upstream: u16, faults: Arc<Faults>) {
             }
         }
     }
+}
+
+/// Whether `chunk` holds the armed needle (disarming it when it does).
+fn take_hit(armed: &Mutex<Option<Vec<u8>>>, chunk: &[u8]) -> bool {
+    let mut armed = armed.lock().expect("proxy lock");
+    let hit = armed
+        .as_ref()
+        .is_some_and(|needle| chunk.windows(needle.len()).any(|w| w == needle.as_slice()));
+    if hit {
+        *armed = None;
+    }
+    hit
 }
