@@ -55,6 +55,8 @@ enum Op {
         crash: Option<Point>,
         lose_reply: bool,
     },
+    /// Runs the task and kills the process `micros` after it started: wherever that lands.
+    RunKilledAfter { micros: u64 },
     /// Runs the task with the reply to the old password's removal lost (after the commit).
     RunLosingRemoval,
     /// Runs the task with the change command itself lost before the server (the engine sees
@@ -98,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Restart),
         1 => Just(Op::RestartVerifyFirst),
         1 => Just(Op::RunLosingRemoval),
+        2 => (0u64..120_000).prop_map(|micros| Op::RunKilledAfter { micros }),
         1 => Just(Op::RunLosingCommand),
         1 => Just(Op::AccountVerify),
         1 => any::<bool>().prop_map(|up| Op::Target { up }),
@@ -274,6 +277,40 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
                 // The removal was carried out though its reply was lost.
                 model.commit(v, true);
             }
+        }
+        Op::RunKilledAfter { micros } => {
+            let Some(p) = process.take() else { return };
+            let engine = p.engine(world, None);
+            p.execute(&engine, world);
+            // The random moment of the kill (not a wait for anything).
+            std::thread::sleep(std::time::Duration::from_micros(*micros));
+            p.crash();
+            model.alive = false;
+            // Where it landed is not known: the store and the target must be one of the
+            // states a change passes through, which the restart then settles.
+            let seen = world.observe();
+            let a = &seen.account;
+            let v = before.account.next_version;
+            let old = model.current;
+            let allowed: std::collections::BTreeSet<i64> =
+                model.accepted.iter().copied().chain([v]).collect();
+            assert!(
+                seen.accepted.is_subset(&allowed),
+                "{op:?}: the target took a secret no change sent: {:?}",
+                seen.accepted
+            );
+            match (a.current_version, a.pending_version) {
+                (c, None) if c == old => {}
+                (c, None) if c == v => model.commit(v, false),
+                (c, Some(p)) if c == old && p == v && model.pending.is_none() => {
+                    model.pending = Some(v);
+                    model.staged_by_dead_run = true;
+                }
+                (c, p) if c == old && p == model.pending => {}
+                other => panic!("{op:?}: the store is in no state of a change: {other:?}"),
+            }
+            // The target: as it was, with the new one added, or with the old one removed.
+            model.accepted = seen.accepted.clone();
         }
         Op::RunLosingCommand => {
             let Some(p) = process.as_ref() else { return };

@@ -299,11 +299,18 @@ impl Process {
         }
     }
 
-    /// Ends the process now, whatever it is doing: a crash.
+    /// Ends the process now, whatever it is doing: a crash. Every task is dropped where it
+    /// waits; a store write already handed to SQLite lands or not, atomically, as it would when
+    /// a process dies, and is done when this returns (the store's connections are closed).
     pub fn crash(mut self) {
         if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
+            rt.shutdown_timeout(Duration::from_secs(10));
         }
+        let closing = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("closing runtime");
+        closing.block_on(self.services.store.close());
     }
 }
 
