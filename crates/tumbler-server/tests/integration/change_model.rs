@@ -100,7 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Restart),
         1 => Just(Op::RestartVerifyFirst),
         1 => Just(Op::RunLosingRemoval),
-        2 => (0u64..120_000).prop_map(|micros| Op::RunKilledAfter { micros }),
+        2 => (0u64..30_000).prop_map(|micros| Op::RunKilledAfter { micros }),
         1 => Just(Op::RunLosingCommand),
         1 => Just(Op::AccountVerify),
         1 => any::<bool>().prop_map(|up| Op::Target { up }),
@@ -628,6 +628,18 @@ fn lost_change_command_keeps_the_old_password() {
             lose_reply: false,
         },
     ]);
+}
+
+/// Kills at several moments of a run (before, during and after the change), each settled by
+/// the restart.
+#[test]
+fn killed_at_several_moments_of_a_run_is_settled_at_restart() {
+    let mut ops = Vec::new();
+    for micros in [0, 5_000, 8_000, 10_000, 12_000, 15_000, 30_000] {
+        ops.push(Op::RunKilledAfter { micros });
+        ops.push(Op::Restart);
+    }
+    run_case(&ops);
 }
 
 /// A crash before anything was sent, then a person's ignore and retry.
