@@ -11,6 +11,7 @@ mod integration {
     pub mod certificates;
     pub mod change_databases;
     pub mod change_paths;
+    pub mod change_model;
     pub mod change_secret;
     pub mod change_tasks;
     pub mod credentials;
@@ -23,6 +24,7 @@ mod integration {
     pub mod inventory;
     pub mod key_admin;
     pub mod log_stream;
+    pub mod lossy_proxy;
     pub mod mail;
     pub mod openapi_contract;
     pub mod parser_limits;

@@ -31,6 +31,12 @@ pub enum DbError {
     /// TLS could not be set up or the server's certificate was not accepted: nothing was sent.
     #[error("TLS failed before anything was sent: {0}")]
     Tls(String),
+    /// A command reached the server but its reply never came back (the connection closed or
+    /// failed while waiting): the server may have carried it out.
+    #[error(
+        "the connection was lost before the server answered; the command may have been carried out"
+    )]
+    ReplyLost,
     /// The conversation failed for another reason (TLS, protocol, server error).
     #[error("{0}")]
     Protocol(String),
@@ -47,6 +53,7 @@ impl DbError {
             Self::Unsupported(_) => "unsupported_secret",
             Self::InsecureTransport(_) => "insecure_transport",
             Self::Tls(_) => "tls_failed",
+            Self::ReplyLost => "reply_lost",
             Self::Protocol(_) => "protocol",
         }
     }

@@ -231,6 +231,12 @@ impl RedisAdmin {
         }
     }
 
+    /// Whether the connection was given up (a command cut off or its reply lost): a new one
+    /// is needed for any further command.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
     /// Closes the connection.
     pub async fn close(mut self) {
         let _ = self
@@ -260,7 +266,15 @@ impl RedisAdmin {
         }
         let io = |e: std::io::Error| DbError::Protocol(e.to_string());
         self.stream.get_mut().write_all(&out).await.map_err(io)?;
-        let line = self.line().await?;
+        // The command is on its way: a reply that never comes leaves its effect unknown, and
+        // the connection is not used again.
+        let line = match self.line().await {
+            Ok(line) => line,
+            Err(_) => {
+                self.broken = true;
+                return Err(DbError::ReplyLost);
+            }
+        };
         match line.split_at_checked(1) {
             Some(("+", rest)) => Ok(Reply::Status(rest.to_owned())),
             Some(("-", rest)) => Ok(Reply::Error(rest.to_owned())),

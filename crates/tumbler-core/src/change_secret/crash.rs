@@ -1,7 +1,8 @@
-//! Crash points for the crash tests: with the `crash-points` feature (enabled only by the CLI's
-//! tests), the process kills itself with SIGKILL when it reaches the point named by the
-//! `CHANGE_ENGINE_CRASH_POINT` environment variable. Without the feature they compile to
-//! nothing.
+//! Crash points for the crash tests: with the `crash-points` feature (enabled only by tests),
+//! the process kills itself with SIGKILL when it reaches the point named by the
+//! `CHANGE_ENGINE_CRASH_POINT` environment variable, and an engine whose settings carry a
+//! [`CrashHold`] parks there for ever, so an in-process test can drop the whole service (its
+//! runtime) at that moment: a crash. Without the feature they compile to nothing.
 
 /// Where a change can be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,41 @@ pub(super) enum CrashPoint {
     Verified,
     /// A retry's target took the new secret; nothing more is stored.
     RetryChanged,
+}
+
+/// Parks the engine at a named crash point (`after_stage`, `after_change`, `after_verify`), the
+/// first time a change reaches it, and says so: the test then drops the service's runtime,
+/// which is a crash at exactly that point (model and fault tests only).
+#[cfg(feature = "crash-points")]
+#[derive(Debug, Clone)]
+pub struct CrashHold {
+    point: String,
+    reached: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[cfg(feature = "crash-points")]
+impl CrashHold {
+    /// A hold at the point named `point`.
+    pub fn new(point: &str) -> Self {
+        Self {
+            point: point.to_owned(),
+            reached: std::sync::Arc::default(),
+        }
+    }
+
+    /// Whether a change reached the point and is parked there.
+    pub fn reached(&self) -> bool {
+        self.reached.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Parks for ever when `point` is the held one (once: later changes pass).
+    pub(super) async fn park(&self, point: CrashPoint) {
+        if point.name() == self.point
+            && !self.reached.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 #[cfg(feature = "crash-points")]

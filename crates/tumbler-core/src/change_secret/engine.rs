@@ -2,7 +2,7 @@
 //! at once) and per account (one after the other on one session): stage -> change -> verify
 //! -> commit.
 
-use super::crash::{crash_point, CrashPoint};
+use super::crash::CrashPoint;
 use super::session_order::{become_names, change_rank};
 use super::target::{close, connection_lost, ChangeSession, Changer, Failure, Login, Method};
 use super::tasks::TaskSpec;
@@ -856,7 +856,7 @@ impl ChangeSecretService {
             &format!("{who}: new secret staged as version {version}"),
         )
         .await;
-        crash_point(CrashPoint::Staged);
+        self.crash_point(CrashPoint::Staged).await;
         // The stage is ours until recovery takes it: look again right before sending.
         match self.store.account(&account.id).await {
             Ok(Some(now)) if now.pending_version == Some(version) => {}
@@ -929,9 +929,9 @@ impl ChangeSecretService {
             }
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
-                crash_point(CrashPoint::Changed);
+                self.crash_point(CrashPoint::Changed).await;
                 if exec.trigger == Trigger::Retry {
-                    crash_point(CrashPoint::RetryChanged);
+                    self.crash_point(CrashPoint::RetryChanged).await;
                 }
                 self.log_line(&exec.id, &format!("{who}: changed on the target"))
                     .await;
@@ -940,7 +940,7 @@ impl ChangeSecretService {
                     .await
                 {
                     Login::Works => {
-                        crash_point(CrashPoint::Verified);
+                        self.crash_point(CrashPoint::Verified).await;
                         ChangeOutcome::Committed
                     }
                     Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
@@ -972,6 +972,12 @@ impl ChangeSecretService {
         // Where the method adds the new secret beside the old one (Redis, SSH keys), the one
         // that lost goes, once the outcome is stored: the old one after the new one is
         // committed, the new one when the old one stays.
+        // A session given up on (a lost reply) is replaced before anything more is sent.
+        if let Some(session) = shared.as_mut().filter(|s| s.is_broken()) {
+            if let Ok(fresh_session) = self.open_change_session(changer, None).await {
+                close(std::mem::replace(*session, fresh_session)).await;
+            }
+        }
         if let Some(session) = shared.filter(|_| changer.keeps_old_secret() && reached_target) {
             if committed && stored.is_ok() {
                 self.remove_old_secret(exec, changer, session, &fresh, new, &who)

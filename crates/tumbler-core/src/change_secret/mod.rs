@@ -23,6 +23,8 @@ mod task_copy;
 mod tasks;
 
 pub use attention::{AttentionAccount, AttentionKind, NextAction};
+#[cfg(feature = "crash-points")]
+pub use crash::CrashHold;
 pub use error::ChangeSecretError;
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use recovery::RecoveryCounts;
@@ -66,6 +68,9 @@ pub struct EngineSettings {
     pub time_zone: TimeZoneName,
     /// The address people reach this server at, for links in run reports (no trailing `/`).
     pub public_url: String,
+    /// Where a test parks the engine to crash it (tests only).
+    #[cfg(feature = "crash-points")]
+    pub crash_hold: Option<CrashHold>,
 }
 
 impl Default for EngineSettings {
@@ -81,6 +86,8 @@ impl Default for EngineSettings {
             stale_after: Duration::from_secs(120),
             time_zone: TimeZoneName::UTC,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            #[cfg(feature = "crash-points")]
+            crash_hold: None,
         }
     }
 }
@@ -147,6 +154,15 @@ impl ChangeSecretService {
     /// The engine's settings.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+
+    /// A crash point of a change: the SIGKILL of the crash tests, or a test's [`CrashHold`].
+    async fn crash_point(&self, point: crash::CrashPoint) {
+        crash::crash_point(point);
+        #[cfg(feature = "crash-points")]
+        if let Some(hold) = &self.settings.crash_hold {
+            hold.park(point).await;
+        }
     }
 
     /// Opens one version of an account's secret.

@@ -304,6 +304,9 @@ fn db_failure(e: DbError, stage: Stage) -> Failure {
             "privileged_login_failed",
             "the account used to make the change was refused",
         ),
+        (e @ DbError::ReplyLost, Stage::Change) => Failure::new("reply_lost", e.to_string())
+            .transient()
+            .ambiguous(),
         (e @ DbError::Unreachable { .. }, _) => {
             Failure::new("unreachable", e.to_string()).transient()
         }
@@ -718,6 +721,14 @@ fn db_login(result: Result<(), DbError>) -> Login {
 /// still to change need a new one.
 pub(super) fn connection_lost(session: &ChangeSession) -> bool {
     matches!(session, ChangeSession::Ssh(s) if !s.is_connected())
+}
+
+impl ChangeSession {
+    /// Whether the session was given up (a command cut off, a reply lost): it cannot carry
+    /// another command.
+    pub(super) fn is_broken(&self) -> bool {
+        matches!(self, Self::Redis(a) if a.is_broken())
+    }
 }
 
 /// Closes a change session politely.
