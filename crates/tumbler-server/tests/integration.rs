@@ -10,8 +10,8 @@ mod integration {
     pub mod browser;
     pub mod certificates;
     pub mod change_databases;
-    pub mod change_paths;
     pub mod change_model;
+    pub mod change_paths;
     pub mod change_secret;
     pub mod change_tasks;
     pub mod credentials;
