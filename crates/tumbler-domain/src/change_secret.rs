@@ -30,6 +30,10 @@ vocabulary!(
         /// A person retried one failed record: a run of that one account, linked to the
         /// record it retries.
         Retry => "retry",
+        /// A person (or a restore, or drift with `auto_reconcile`) reconciled one account no
+        /// stored secret opens: a new secret set through the reconcile account, never the
+        /// account's own session.
+        Reconcile => "reconcile",
     }
 );
 

@@ -56,6 +56,7 @@ async fn fill(store: &Store, accounts: usize) -> (DomainId, DomainId) {
             auth_status: AuthStatus::PasswordBased,
             auth_username: String::new(),
             security: Default::default(),
+            reconcile_account_id: None,
             created_at: now,
             updated_at: now,
         };

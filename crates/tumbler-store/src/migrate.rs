@@ -36,6 +36,10 @@ const SQLITE: &[Migration] = &[
         14,
         include_str!("../migrations/shared/0014_change_retries.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/shared/0015_reconcile_account.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -67,6 +71,10 @@ const POSTGRES: &[Migration] = &[
     (
         14,
         include_str!("../migrations/shared/0014_change_retries.sql"),
+    ),
+    (
+        15,
+        include_str!("../migrations/shared/0015_reconcile_account.sql"),
     ),
 ];
 

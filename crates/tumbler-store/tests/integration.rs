@@ -568,6 +568,7 @@ async fn a_stale_host_key_write_does_not_undo_a_move(store: &Store) {
         auth_status: AuthStatus::PasswordBased,
         auth_username: String::new(),
         security: tumbler_store::AssetSecurity::default(),
+        reconcile_account_id: None,
         created_at: t0(),
         updated_at: t0(),
     };

@@ -50,6 +50,9 @@ pub(super) struct AssetPlan {
     pub(super) all_accounts: Vec<AccountRow>,
     /// The accounts to change, with their records.
     pub(super) work: Vec<(RecordRow, AccountRow)>,
+    /// The account whose session makes the changes instead of the privileged account (a
+    /// reconcile's reconcile account); `None`: the privileged account.
+    pub(super) via: Option<AccountRow>,
 }
 
 /// Where an account's secret stands after a change attempt.
@@ -95,6 +98,8 @@ impl ChangeSecretService {
         let heartbeat = self.spawn_heartbeat();
         let result = if exec.trigger == Trigger::Retry {
             self.run_retry_plan(&exec).await
+        } else if exec.trigger == Trigger::Reconcile {
+            self.run_reconcile_plan(&exec).await
         } else {
             self.run_plan(&exec).await
         };
@@ -363,6 +368,7 @@ impl ChangeSecretService {
                 asset,
                 all_accounts,
                 work,
+                via: None,
             });
         }
         let mut tx = self.store.begin().await?;
@@ -387,7 +393,7 @@ impl ChangeSecretService {
             return;
         }
         let mut changer = match self
-            .changer_for(&plan.asset, &plan.all_accounts, spec, tofu)
+            .changer_for(&plan.asset, &plan.all_accounts, spec, tofu, plan.via.as_ref())
             .await
         {
             Ok(c) => c,
@@ -590,11 +596,12 @@ impl ChangeSecretService {
         all_accounts: &[AccountRow],
         spec: &TaskSpec,
         tofu: bool,
+        via: Option<&AccountRow>,
     ) -> Result<Changer, ChangeSecretError> {
         let platform = platform::find(&asset.platform).ok_or_else(|| {
             ChangeSecretError::RecordState(format!("unknown platform {}", asset.platform))
         })?;
-        let login = login_account(all_accounts).cloned();
+        let login = via.or_else(|| login_account(all_accounts)).cloned();
         let privileged = match login {
             Some(a) => {
                 let secret = self

@@ -35,6 +35,15 @@ pub enum ChangeSecretError {
     /// The record action does not apply to the record's state.
     #[error("{0}")]
     RecordState(String),
+    /// The account cannot be reconciled (no reconcile account, the account is its own
+    /// reconcile account, a platform or secret reconcile does not support, a change under way).
+    #[error("{message}")]
+    Reconcile {
+        /// A stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// Step-up authentication failed (no TOTP, wrong code...).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -62,6 +71,7 @@ impl ChangeSecretError {
             Self::TaskDisabled => "task_disabled",
             Self::TaskRunning => "task_running",
             Self::RecordState(_) => "record_state",
+            Self::Reconcile { code, .. } => code,
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
         }

@@ -9,9 +9,11 @@
 
 mod attention;
 mod crash;
+mod drift;
 mod engine;
 mod error;
 mod executions;
+mod reconcile;
 mod records;
 mod recovery;
 mod report;
@@ -25,7 +27,11 @@ mod tasks;
 pub use attention::{AttentionAccount, AttentionKind, NextAction};
 #[cfg(feature = "crash-points")]
 pub use crash::CrashHold;
+pub use drift::{DriftReport, DriftScope, DriftSettings, DRIFT_CODE};
 pub use error::ChangeSecretError;
+pub use reconcile::{
+    ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS,
+};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use recovery::RecoveryCounts;
 pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
@@ -68,6 +74,8 @@ pub struct EngineSettings {
     pub time_zone: TimeZoneName,
     /// The address people reach this server at, for links in run reports (no trailing `/`).
     pub public_url: String,
+    /// Drift checks: a periodic verify of every account.
+    pub drift: DriftSettings,
     /// Where a test parks the engine to crash it (tests only).
     #[cfg(feature = "crash-points")]
     pub crash_hold: Option<CrashHold>,
@@ -86,6 +94,7 @@ impl Default for EngineSettings {
             stale_after: Duration::from_secs(120),
             time_zone: TimeZoneName::UTC,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            drift: DriftSettings::default(),
             #[cfg(feature = "crash-points")]
             crash_hold: None,
         }
@@ -115,6 +124,14 @@ pub struct ChangeSecretService {
     recovery_lock: Arc<tokio::sync::Mutex<()>>,
     /// Whether the recovery at start is under way (readiness waits for it).
     start_recovery_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// One drift pass at a time on this node.
+    drift_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Drift checks that did not conclude, by account: tried again at the next slot.
+    drift_attempts: Arc<
+        tokio::sync::Mutex<
+            std::collections::HashMap<tumbler_domain::ids::AccountId, chrono::DateTime<chrono::Utc>>,
+        >,
+    >,
 }
 
 impl ChangeSecretService {
@@ -148,6 +165,8 @@ impl ChangeSecretService {
             log_lock: Arc::new(tokio::sync::Mutex::new(())),
             recovery_lock: Arc::new(tokio::sync::Mutex::new(())),
             start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            drift_lock: Arc::new(tokio::sync::Mutex::new(())),
+            drift_attempts: Arc::new(tokio::sync::Mutex::new(Default::default())),
         }
     }
 

@@ -544,6 +544,7 @@ impl ChangeSecretService {
             asset,
             all_accounts,
             work: vec![(record, account)],
+            via: None,
         };
         let template = TemplateGrant {
             owner: &task.created_by,
@@ -562,7 +563,7 @@ impl ChangeSecretService {
     }
 
     /// Ends a retry's record without a change (or with one found done), with its reason.
-    async fn end_retry_record(
+    pub(super) async fn end_retry_record(
         &self,
         exec: &ExecutionRow,
         record: &mut RecordRow,

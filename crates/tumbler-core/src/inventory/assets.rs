@@ -250,6 +250,7 @@ impl InventoryService {
             auth_status: AuthStatus::PasswordBased,
             auth_username: String::new(),
             security,
+            reconcile_account_id: None,
             created_at: now,
             updated_at: now,
         };

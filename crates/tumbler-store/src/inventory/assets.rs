@@ -77,6 +77,10 @@ pub struct AssetRow {
     pub auth_username: String,
     /// Trust on first use and database TLS (written with [`Tx::set_asset_security`]).
     pub security: AssetSecurity,
+    /// The account that reconciles the asset's other accounts (sets a new secret without
+    /// their old one); `None`: the privileged account. Written with
+    /// [`Tx::set_asset_reconcile_account`].
+    pub reconcile_account_id: Option<tumbler_domain::ids::AccountId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change of its fields.
@@ -111,7 +115,7 @@ pub struct AssetFilter {
 const COLUMNS: &str = "id, name, address, port, platform, domain_id, comment, connectivity, \
     connectivity_error, connectivity_at, host_key_fingerprint, presented_fingerprint, \
     host_key_status, auth_status, auth_username, created_at, updated_at, trust_on_first_use, \
-    tls_mode, tls_ca_pem, plaintext_auth_allowed";
+    tls_mode, tls_ca_pem, plaintext_auth_allowed, reconcile_account_id";
 
 fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
     let port: i64 = col(row, "port")?;
@@ -151,6 +155,8 @@ fn from_row(row: &AnyRow) -> Result<AssetRow, StoreError> {
             tls_ca_pem: col(row, "tls_ca_pem")?,
             plaintext_auth_allowed: col::<i64>(row, "plaintext_auth_allowed")? != 0,
         },
+        reconcile_account_id: col::<Option<String>>(row, "reconcile_account_id")?
+            .map(tumbler_domain::ids::AccountId::from_string),
         created_at: from_millis(col(row, "created_at")?),
         updated_at: from_millis(col(row, "updated_at")?),
     })
@@ -365,6 +371,21 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(StoreError::query)?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, clears) the account that reconciles the asset's accounts.
+    pub async fn set_asset_reconcile_account(
+        &mut self,
+        id: &AssetId,
+        account: Option<&tumbler_domain::ids::AccountId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE assets SET reconcile_account_id = $1 WHERE id = $2")
+            .bind(account.map(|a| a.as_str().to_owned()))
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
         Ok(())
     }
 
