@@ -55,6 +55,9 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
         "TUMBLER_CHANGE_SECRET__TIME_ZONE",
         "change_secret.time_zone",
     ),
+    ("TUMBLER_DRIFT__INTERVAL_SECONDS", "drift.interval_seconds"),
+    ("TUMBLER_DRIFT__CONCURRENCY", "drift.concurrency"),
+    ("TUMBLER_DRIFT__AUTO_RECONCILE", "drift.auto_reconcile"),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -90,6 +93,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The change engine.
     pub change_secret: ChangeSecretConfig,
+    /// Drift checks: a periodic verify of every account.
+    pub drift: DriftConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -105,6 +110,7 @@ impl Default for Config {
             vault: VaultConfig::default(),
             auth: AuthConfig::default(),
             change_secret: ChangeSecretConfig::default(),
+            drift: DriftConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -268,6 +274,29 @@ impl Default for ChangeSecretConfig {
     }
 }
 
+/// `[drift]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftConfig {
+    /// Every account is verified once per this many seconds, spread evenly over it; 0 turns
+    /// drift checks off.
+    pub interval_seconds: u32,
+    /// Logins a drift pass makes at once.
+    pub concurrency: u32,
+    /// Reconcile an account whose stored secret stopped working, at once.
+    pub auto_reconcile: bool,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 86_400,
+            concurrency: 4,
+            auto_reconcile: false,
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -417,6 +446,7 @@ impl Config {
                 86_400,
             ),
             ("change_secret.max_attempts", c.max_attempts, 10),
+            ("drift.concurrency", self.drift.concurrency, 64),
         ] {
             if !(1..=max).contains(&value) {
                 return Err(ConfigError::Invalid {
@@ -424,6 +454,15 @@ impl Config {
                     message: format!("{path} must be between 1 and {max}"),
                 });
             }
+        }
+        // Zero turns drift checks off; at least a minute, at most a year otherwise.
+        let drift = self.drift.interval_seconds;
+        if drift != 0 && !(60..=31_536_000).contains(&drift) {
+            return Err(ConfigError::Invalid {
+                path: "drift.interval_seconds".to_owned(),
+                message: "drift.interval_seconds must be 0 (off) or between 60 and 31536000"
+                    .to_owned(),
+            });
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("https://") || url.starts_with("http://"))

@@ -340,7 +340,8 @@ impl From<ChangeSecretError> for ApiError {
             ChangeSecretError::Duplicate
             | ChangeSecretError::TaskDisabled
             | ChangeSecretError::TaskRunning
-            | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
+            | ChangeSecretError::RecordState(_)
+            | ChangeSecretError::Reconcile { .. } => StatusCode::CONFLICT,
             ChangeSecretError::Auth(_) => match e {
                 ChangeSecretError::Auth(auth) => return auth.into(),
                 _ => return Self::internal(&e),

@@ -114,6 +114,7 @@ pub async fn start(
         .map_err(StartupError::from)?;
     let scheduler = services.change_secret.spawn_background(SCHEDULER_TICK);
     let key_jobs = services.device_keys.spawn_background(KEY_JOBS_TICK);
+    let drift = services.change_secret.spawn_drift();
     let tls = config.tls.as_ref().map(rustls_config).transpose()?;
     let state = services.app_state(tls.is_some());
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -157,6 +158,9 @@ pub async fn start(
         };
         scheduler.abort();
         key_jobs.abort();
+        if let Some(d) = drift {
+            d.abort();
+        }
         services.store.close().await;
         served.map_err(ServeError::Io)
     });

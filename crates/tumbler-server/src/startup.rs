@@ -322,6 +322,11 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         time_zone: tumbler_domain::schedule::parse_time_zone(&c.time_zone)
             .unwrap_or(tumbler_domain::schedule::TimeZoneName::UTC),
         public_url: config.public_url(),
+        drift: tumbler_core::change_secret::DriftSettings {
+            interval: std::time::Duration::from_secs(u64::from(config.drift.interval_seconds)),
+            concurrency: usize::try_from(config.drift.concurrency).unwrap_or(4),
+            auto_reconcile: config.drift.auto_reconcile,
+        },
         ..EngineSettings::default()
     }
 }

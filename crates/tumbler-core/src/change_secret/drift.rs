@@ -110,7 +110,8 @@ fn due(
         // Not yet in this interval: its slot in the last one.
         slot = slot.saturating_sub(interval_ms);
     }
-    let last = [account.last_verified_at, attempted]
+    // A new account counts as checked when it was created: its first check is at its slot.
+    let last = [Some(account.created_at), account.last_verified_at, attempted]
         .into_iter()
         .flatten()
         .map(|t| t.timestamp_millis())
@@ -127,6 +128,31 @@ impl ChangeSecretService {
             return None;
         }
         Some((interval / 1000).clamp(Duration::from_secs(1), Duration::from_secs(60)))
+    }
+
+    /// Runs [`Self::run_drift_pass`] over the accounts due, every [`Self::drift_tick`],
+    /// until the process ends; `None` when drift checks are off.
+    pub fn spawn_drift(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let every = self.drift_tick()?;
+        let service = self.clone();
+        Some(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match service.run_drift_pass(DriftScope::Due).await {
+                    Ok(r) if r.checked > 0 => tracing::info!(
+                        checked = r.checked,
+                        drifted = r.drifted.len(),
+                        inconclusive = r.inconclusive,
+                        reconciled = r.reconciled,
+                        "drift pass"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "a drift pass failed"),
+                }
+            }
+        }))
     }
 
     /// Runs a drift pass now: logs in to each account in `scope` with its current secret
@@ -380,13 +406,15 @@ mod tests {
             let slot = start + chrono::Duration::milliseconds(offset);
             let before = slot - chrono::Duration::milliseconds(1);
             // Verified as the interval began: not due before its slot, due at it.
-            let a = account(&id, Some(start));
+            let mut a = account(&id, Some(start));
+            a.created_at = start - chrono::Duration::days(30);
             if offset > 0 {
                 assert!(!due(&a, before, interval, None));
                 assert!(due(&a, slot, interval, None));
             }
             // Verified at its slot: not due again in this interval.
-            let b = account(&id, Some(slot));
+            let mut b = account(&id, Some(slot));
+            b.created_at = a.created_at;
             assert!(!due(&b, start + chrono::Duration::seconds(3599), interval, None));
             // A try that did not conclude counts as this interval's.
             assert!(!due(&a, slot, interval, Some(slot)));

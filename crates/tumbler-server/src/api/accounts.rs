@@ -322,3 +322,53 @@ pub async fn reveal(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
+
+/// Reconciles one account no stored secret opens: the asset's reconcile account (one set on
+/// the asset, else its privileged account) sets a new password without the old one, verifies
+/// it by login and commits it, as a run of its own (trigger `reconcile`). Answers with the
+/// reconcile's record once its run has ended (or after the answer's time limit while it goes
+/// on).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reconcile", params(("id" = String, Path)), responses((status = 200, description = "The reconcile's record", body = tumbler_store::RecordRow), (status = 404), (status = 409, description = "reconcile_account_is_self, no_reconcile_account, reconcile_unsupported or account_changing")))]
+pub async fn reconcile(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<tumbler_store::RecordRow>, ApiError> {
+    let record = state
+        .change_secret
+        .reconcile_account(&p, &AccountId::from_string(id), &origin)
+        .await?;
+    Ok(Json(record))
+}
+
+/// `POST /api/v1/accounts/reconcile` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileMany {
+    /// Accounts in `needs_attention` to reconcile (others are skipped with a code).
+    #[schema(min_items = 1, max_items = 500)]
+    pub account_ids: Vec<String>,
+}
+
+/// Reconciles accounts in `needs_attention`, each as a run of its own, in the background;
+/// answers at once with the reconciles started and the accounts skipped (with a code:
+/// `not_needs_attention`, `not_found`, `reconcile_account_is_self`, ...).
+#[utoipa::path(post, path = "/api/v1/accounts/reconcile", request_body = ReconcileMany, responses((status = 202, description = "The reconciles started and the accounts skipped", body = tumbler_core::change_secret::ReconcileOutcome), (status = 400)))]
+pub async fn reconcile_many(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    Caller(p): Caller,
+    JsonBody(req): JsonBody<ReconcileMany>,
+) -> Result<(StatusCode, Json<tumbler_core::change_secret::ReconcileOutcome>), ApiError> {
+    let ids: Vec<AccountId> = req
+        .account_ids
+        .into_iter()
+        .map(AccountId::from_string)
+        .collect();
+    let outcome = state
+        .change_secret
+        .reconcile_selected(&p, &ids, &origin)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
+}

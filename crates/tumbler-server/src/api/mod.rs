@@ -164,7 +164,9 @@ pub fn routes() -> Router<AppState> {
                 .patch(accounts::patch)
                 .delete(accounts::delete),
         )
+        .route("/api/v1/accounts/reconcile", post(accounts::reconcile_many))
         .route("/api/v1/accounts/{id}/verify", post(accounts::verify))
+        .route("/api/v1/accounts/{id}/reconcile", post(accounts::reconcile))
         .route("/api/v1/accounts/{id}/reveal", post(accounts::reveal))
         .route(
             "/api/v1/change-secret/tasks",

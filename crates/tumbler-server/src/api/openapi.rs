@@ -87,6 +87,8 @@ use utoipa::OpenApi;
         super::accounts::delete,
         super::accounts::verify,
         super::accounts::reveal,
+        super::accounts::reconcile,
+        super::accounts::reconcile_many,
         super::transfer::import_assets,
         super::transfer::export_assets,
         super::transfer::import_accounts,
