@@ -29,6 +29,7 @@ mod integration {
     pub mod openapi_contract;
     pub mod parser_limits;
     pub mod policy;
+    pub mod reconcile;
     pub mod retries;
     pub mod schemathesis;
     pub mod secure_mode_off;

@@ -30,6 +30,8 @@ pub enum NextAction {
     Ignore,
     /// Fix the asset or the account first (host key, privileged account, platform, secret).
     FixAsset,
+    /// Reconcile: no stored secret logs in (drift), so the reconcile account sets a new one.
+    Reconcile,
 }
 
 /// Why an account is listed.
@@ -143,7 +145,9 @@ impl ChangeSecretService {
                     _ => (String::new(), account.status_reason.clone()),
                 };
                 out.push(AttentionAccount {
-                    next_action: if status == AccountStatus::Failed {
+                    next_action: if code == super::DRIFT_CODE {
+                        NextAction::Reconcile
+                    } else if status == AccountStatus::Failed {
                         NextAction::FixAsset
                     } else {
                         NextAction::Verify

@@ -62,6 +62,10 @@ pub struct AssetPatch {
     pub host_key_fingerprint: Option<String>,
     /// Changes to trust on first use and database TLS.
     pub security: super::SecurityInput,
+    /// The account (of this asset) that reconciles its other accounts; `""` clears it (the
+    /// privileged account then). Needs `protected_accounts_manage`: its session receives the
+    /// new passwords.
+    pub reconcile_account_id: Option<String>,
 }
 
 /// Which assets to list.
@@ -409,6 +413,29 @@ impl InventoryService {
             asset.security = security;
             changed.push("connection_security");
         }
+        let reconcile_account = match patch.reconcile_account_id.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(id) => {
+                let id = tumbler_domain::ids::AccountId::from_string(id.to_owned());
+                match self.store.account(&id).await? {
+                    Some(a) if a.asset_id == asset.id => Some(Some(a)),
+                    _ => {
+                        return Err(InvalidValue {
+                            field: "reconcile_account_id",
+                            reason: "not an account of this asset".to_owned(),
+                        }
+                        .into())
+                    }
+                }
+            }
+        };
+        if let Some(choice) = &reconcile_account {
+            // Its session receives the new passwords reconcile sets: the administrators'.
+            require(principal, Permission::ProtectedAccountsManage)?;
+            asset.reconcile_account_id = choice.as_ref().map(|a| a.id.clone());
+            changed.push("reconcile_account");
+        }
         let paths = patch.nodes.as_deref().map(parse_paths).transpose()?;
         if let Some(domain) = &patch.domain {
             asset.domain_id = self.target_domain(principal, Some(domain)).await?;
@@ -430,6 +457,34 @@ impl InventoryService {
                     Outcome::Success,
                     origin,
                     format!("{}: {detail}", asset.name),
+                ),
+                asset.updated_at,
+            )
+            .await?;
+        }
+        if let Some(choice) = &reconcile_account {
+            tx.set_asset_reconcile_account(&asset.id, asset.reconcile_account_id.as_ref())
+                .await?;
+            tx.append_audit(
+                &event(
+                    actor,
+                    "asset.reconcile_account",
+                    ("asset", asset.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "{}: reconcile account {} -> {}",
+                        asset.name,
+                        before
+                            .reconcile_account_id
+                            .as_ref()
+                            .map(|a| a.as_str())
+                            .unwrap_or("the privileged account"),
+                        choice
+                            .as_ref()
+                            .map(|a| a.username.as_str())
+                            .unwrap_or("the privileged account"),
+                    ),
                 ),
                 asset.updated_at,
             )

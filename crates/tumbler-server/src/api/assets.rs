@@ -61,6 +61,9 @@ pub struct AssetOut {
     pub tls_ca_pem: Option<String>,
     /// Redis: AUTH may travel in clear to this non-loopback address.
     pub plaintext_auth_allowed: bool,
+    /// The account that reconciles the asset's other accounts (`null`: the privileged
+    /// account).
+    pub reconcile_account_id: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -91,6 +94,7 @@ impl From<AssetView> for AssetOut {
             tls_mode: a.security.tls_mode.to_string(),
             tls_ca_pem: a.security.tls_ca_pem,
             plaintext_auth_allowed: a.security.plaintext_auth_allowed,
+            reconcile_account_id: a.reconcile_account_id.map(|id| id.to_string()),
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -269,6 +273,11 @@ pub struct PatchAsset {
     pub tls_ca_pem: Option<String>,
     /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
     pub plaintext_auth_allowed: Option<bool>,
+    /// The account of this asset that reconciles its other accounts (sets a new password
+    /// without their old one); `""` clears it (the privileged account then). Administrators
+    /// only (`protected_accounts_manage`).
+    #[schema(max_length = 64)]
+    pub reconcile_account_id: Option<String>,
 }
 
 /// Changes an asset.
@@ -294,6 +303,7 @@ pub async fn patch(
             tls_ca_pem: req.tls_ca_pem,
             plaintext_auth_allowed: req.plaintext_auth_allowed,
         },
+        reconcile_account_id: req.reconcile_account_id,
     };
     let view = state
         .inventory

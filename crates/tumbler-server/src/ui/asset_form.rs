@@ -242,6 +242,7 @@ pub async fn save(
             domain: optional(&form.domain),
             comment: Some(form.comment.clone()),
             host_key_fingerprint: optional(&form.fingerprint),
+            reconcile_account_id: None,
             security: Default::default(),
         };
         state
