@@ -61,6 +61,8 @@ pub struct AccountLine {
     status: String,
     reason: String,
     last_verified: String,
+    /// No stored secret may open it (needs attention, failed): reconcile is offered.
+    reconcilable: bool,
 }
 
 #[derive(Template)]
@@ -96,6 +98,8 @@ struct AssetPage {
     can_manage: bool,
     can_operate: bool,
     can_reveal: bool,
+    /// Reconcile is offered.
+    can_run: bool,
     notice: Option<String>,
     error: Option<String>,
     revealed: Option<(String, String)>,
@@ -212,6 +216,11 @@ async fn page(
                 username: c.username,
                 secret_type: c.secret_type.to_string(),
                 privileged: c.privileged,
+                reconcilable: matches!(
+                    c.status,
+                    tumbler_domain::inventory::AccountStatus::NeedsAttention
+                        | tumbler_domain::inventory::AccountStatus::Failed
+                ),
                 status: c.status.to_string(),
                 reason: c.status_reason,
                 last_verified: time(c.last_verified_at),
@@ -220,6 +229,7 @@ async fn page(
         can_manage: p.can(Permission::AssetsManage),
         can_operate: p.can(Permission::AssetsManage) || p.can(Permission::ChangesRun),
         can_reveal: p.can(Permission::SecretsReveal),
+        can_run: p.can(Permission::ChangesRun),
         notice: messages.notice,
         error: messages.error,
         revealed: messages.revealed,
@@ -483,6 +493,58 @@ pub async fn verify_account(
                     )),
                     ..Messages::default()
                 }
+            })
+        },
+    )
+    .await
+}
+
+/// `POST /accounts/{id}/reconcile`: the asset's reconcile account sets a new password
+/// without the old one, verified and committed as a run of its own; the page says how it
+/// ended.
+pub async fn reconcile_account(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let engine = state.change_secret.clone();
+    account_action(
+        &state,
+        session,
+        origin,
+        id,
+        &form.csrf,
+        |p, id, origin| async move {
+            Ok(match engine.reconcile_account(&p, &id, &origin).await {
+                Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
+                    Messages {
+                        notice: Some(format!(
+                            "{} reconciled: a new secret (version {}) is set and logs in.",
+                            r.username,
+                            r.new_version.unwrap_or_default()
+                        )),
+                        ..Messages::default()
+                    }
+                }
+                Ok(r) => Messages {
+                    error: Some(format!(
+                        "{} not reconciled ({}): {} (run {})",
+                        r.username,
+                        if r.reason_code.is_empty() {
+                            r.status.to_string()
+                        } else {
+                            r.reason_code.clone()
+                        },
+                        r.reason,
+                        r.execution_id
+                    )),
+                    ..Messages::default()
+                },
+                Err(e) => Messages {
+                    error: Some(e.to_string()),
+                    ..Messages::default()
+                },
             })
         },
     )

@@ -13,10 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use tumbler_core::change_secret::{ExecutionView, NextAction, RecordAction, RecordQuery};
+use tumbler_core::change_secret::{
+    ExecutionView, NextAction, RecordAction, RecordQuery, DRIFT_CODE,
+};
 use tumbler_core::{ChangeSecretError, Principal};
 use tumbler_domain::change_secret::RecordStatus;
-use tumbler_domain::ids::{ChangeTaskId, ExecutionId, RecordId};
+use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
+use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::permission::Permission;
 
 /// Runs the chart shows.
@@ -142,6 +145,10 @@ pub struct FailedLine {
     reason: String,
     next_action: String,
     retryable: bool,
+    /// The account, for the bulk reconcile.
+    account_id: String,
+    /// Its status needs attention: the bulk reconcile takes it.
+    reconcilable: bool,
 }
 
 #[derive(Template)]
@@ -157,6 +164,8 @@ struct OverviewPage {
     bars: Vec<Bar>,
     chart_width: usize,
     failed: Vec<FailedLine>,
+    /// Accounts listed whose stored secret stopped working (drift).
+    drifted: usize,
     can_run: bool,
     notice: Option<String>,
     error: Option<String>,
@@ -235,8 +244,15 @@ pub(super) async fn overview_page(
                 },
                 next_action: serde_plain(&f.next_action),
                 retryable: f.record_id.is_some() && f.next_action == NextAction::Retry,
+                account_id: f.account_id.to_string(),
+                reconcilable: f.account_status == AccountStatus::NeedsAttention,
             })
             .collect(),
+        drifted: overview
+            .failed_accounts
+            .iter()
+            .filter(|f| f.reason_code == DRIFT_CODE)
+            .count(),
         can_run: p.can(Permission::ChangesRun),
         notice,
         error,
@@ -571,4 +587,61 @@ pub async fn retry_failed(
         },
     };
     run_page(&state, &p, csrf, &id, messages).await
+}
+
+/// `POST /change-secret/reconcile`: reconciles the selected accounts (those in
+/// `needs_attention`), each as a run of its own in the background; the page says how many.
+pub async fn reconcile_selected(
+    State(state): State<AppState>,
+    UiSession(session, origin): UiSession,
+    axum::extract::RawForm(body): axum::extract::RawForm,
+) -> Response {
+    let (p, csrf) = match active(session) {
+        Ok(found) => found,
+        Err(to) => return Redirect::to(to).into_response(),
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let sent = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if !tokens_match(&csrf, sent) {
+        return form_expired();
+    }
+    let ids: Vec<AccountId> = fields
+        .into_iter()
+        .filter(|(k, _)| k == "account_id")
+        .map(|(_, v)| AccountId::from_string(v))
+        .collect();
+    let (notice, error) = if ids.is_empty() {
+        (None, Some("Select the accounts to reconcile.".to_owned()))
+    } else {
+        match state.change_secret.reconcile_selected(&p, &ids, &origin).await {
+            Ok(outcome) => {
+                let skipped: Vec<String> = outcome
+                    .skipped
+                    .iter()
+                    .map(|s| format!("{} ({})", s.code, s.reason))
+                    .collect();
+                (
+                    Some(format!(
+                        "Reconciling {} account(s) in the background, each as a run of its own; reload the page to follow them.{}",
+                        outcome.started.len(),
+                        if skipped.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" Left alone: {}", skipped.join("; "))
+                        }
+                    )),
+                    None,
+                )
+            }
+            Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
+                return failure(e)
+            }
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    overview_page(&state, &p, csrf, notice, error).await
 }

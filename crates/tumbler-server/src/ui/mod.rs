@@ -137,6 +137,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(asset_detail::verify_account),
         )
         .route(
+            "/accounts/{id}/reconcile",
+            axum::routing::post(asset_detail::reconcile_account),
+        )
+        .route(
             "/accounts/{id}/reveal",
             axum::routing::post(asset_detail::reveal_account),
         )
@@ -145,6 +149,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(asset_detail::delete_account),
         )
         .route("/change-secret", get(change_secret::overview))
+        .route(
+            "/change-secret/reconcile",
+            axum::routing::post(change_secret::reconcile_selected),
+        )
         .route(
             "/change-secret/tasks",
             axum::routing::post(change_task_form::create),
