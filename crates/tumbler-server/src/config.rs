@@ -623,6 +623,10 @@ mod tests {
                 "TUMBLER_CHANGE_SECRET__ACCOUNT_TIMEOUT_SECONDS",
                 "4294967295",
             ),
+            ("TUMBLER_DRIFT__INTERVAL_SECONDS", "59"),
+            ("TUMBLER_DRIFT__INTERVAL_SECONDS", "4294967295"),
+            ("TUMBLER_DRIFT__CONCURRENCY", "0"),
+            ("TUMBLER_DRIFT__CONCURRENCY", "65"),
         ] {
             let err = Config::load(
                 None,
@@ -651,5 +655,28 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("Mars/Olympus"), "{err}");
+    }
+
+    #[test]
+    fn drift_settings_have_defaults_and_turn_off_with_zero() {
+        let d = Config::load(None, &env(&[])).unwrap().drift;
+        assert_eq!(
+            (d.interval_seconds, d.concurrency, d.auto_reconcile),
+            (86_400, 4, false)
+        );
+        let c = Config::load(
+            None,
+            &env(&[
+                ("TUMBLER_DRIFT__INTERVAL_SECONDS", "0"),
+                ("TUMBLER_DRIFT__CONCURRENCY", "8"),
+                ("TUMBLER_DRIFT__AUTO_RECONCILE", "true"),
+            ]),
+        )
+        .unwrap()
+        .drift;
+        assert_eq!(
+            (c.interval_seconds, c.concurrency, c.auto_reconcile),
+            (0, 8, true)
+        );
     }
 }

@@ -102,7 +102,9 @@ fn due(
     interval: Duration,
     attempted: Option<DateTime<Utc>>,
 ) -> bool {
-    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX).max(1);
+    let interval_ms = i64::try_from(interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
     let now_ms = now.timestamp_millis();
     let window = now_ms - now_ms.rem_euclid(interval_ms);
     let mut slot = window.saturating_add(slot_offset(&account.id, interval_ms));
@@ -111,11 +113,15 @@ fn due(
         slot = slot.saturating_sub(interval_ms);
     }
     // A new account counts as checked when it was created: its first check is at its slot.
-    let last = [Some(account.created_at), account.last_verified_at, attempted]
-        .into_iter()
-        .flatten()
-        .map(|t| t.timestamp_millis())
-        .max();
+    let last = [
+        Some(account.created_at),
+        account.last_verified_at,
+        attempted,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| t.timestamp_millis())
+    .max();
     last.is_none_or(|l| l < slot)
 }
 
@@ -158,7 +164,10 @@ impl ChangeSecretService {
     /// Runs a drift pass now: logs in to each account in `scope` with its current secret
     /// (at most `concurrency` at once), marks those the target refused `needs_attention`
     /// (`drift`), audited, and with `auto_reconcile` reconciles them before answering.
-    pub async fn run_drift_pass(&self, scope: DriftScope) -> Result<DriftReport, ChangeSecretError> {
+    pub async fn run_drift_pass(
+        &self,
+        scope: DriftScope,
+    ) -> Result<DriftReport, ChangeSecretError> {
         let _one_pass = self.drift_lock.lock().await;
         let domains: Vec<_> = self
             .store
@@ -301,7 +310,9 @@ impl ChangeSecretService {
             && fresh.status_reason.starts_with("drift:");
         if works {
             let (status, reason) = match fresh.status {
-                AccountStatus::Unknown | AccountStatus::Failed => (AccountStatus::Ok, String::new()),
+                AccountStatus::Unknown | AccountStatus::Failed => {
+                    (AccountStatus::Ok, String::new())
+                }
                 AccountStatus::NeedsAttention if drifted_before => {
                     (AccountStatus::Ok, String::new())
                 }
@@ -396,7 +407,7 @@ mod tests {
     #[test]
     fn each_account_is_due_once_per_interval_at_its_own_slot() {
         let interval = Duration::from_secs(3600);
-        let start = DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 3600, 0).unwrap();
+        let start = DateTime::from_timestamp(1_800_000_000 / 3600 * 3600, 0).unwrap();
         let mut slots = Vec::new();
         for i in 0..200 {
             let id = format!("acc-{i}");
@@ -415,7 +426,12 @@ mod tests {
             // Verified at its slot: not due again in this interval.
             let mut b = account(&id, Some(slot));
             b.created_at = a.created_at;
-            assert!(!due(&b, start + chrono::Duration::seconds(3599), interval, None));
+            assert!(!due(
+                &b,
+                start + chrono::Duration::seconds(3599),
+                interval,
+                None
+            ));
             // A try that did not conclude counts as this interval's.
             assert!(!due(&a, slot, interval, Some(slot)));
         }

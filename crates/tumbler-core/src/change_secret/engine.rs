@@ -393,7 +393,13 @@ impl ChangeSecretService {
             return;
         }
         let mut changer = match self
-            .changer_for(&plan.asset, &plan.all_accounts, spec, tofu, plan.via.as_ref())
+            .changer_for(
+                &plan.asset,
+                &plan.all_accounts,
+                spec,
+                tofu,
+                plan.via.as_ref(),
+            )
             .await
         {
             Ok(c) => c,

@@ -29,9 +29,7 @@ pub use attention::{AttentionAccount, AttentionKind, NextAction};
 pub use crash::CrashHold;
 pub use drift::{DriftReport, DriftScope, DriftSettings, DRIFT_CODE};
 pub use error::ChangeSecretError;
-pub use reconcile::{
-    ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS,
-};
+pub use reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use recovery::RecoveryCounts;
 pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
@@ -129,7 +127,10 @@ pub struct ChangeSecretService {
     /// Drift checks that did not conclude, by account: tried again at the next slot.
     drift_attempts: Arc<
         tokio::sync::Mutex<
-            std::collections::HashMap<tumbler_domain::ids::AccountId, chrono::DateTime<chrono::Utc>>,
+            std::collections::HashMap<
+                tumbler_domain::ids::AccountId,
+                chrono::DateTime<chrono::Utc>,
+            >,
         >,
     >,
 }

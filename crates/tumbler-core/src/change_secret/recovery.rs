@@ -386,7 +386,9 @@ impl ChangeSecretService {
                     ..AccountFilter::default()
                 })
                 .await?;
-            let changer = self.changer_for(asset, &accounts, &spec, tofu, None).await?;
+            let changer = self
+                .changer_for(asset, &accounts, &spec, tofu, None)
+                .await?;
             let old = self
                 .open_account_secret(account.id.as_str(), account.current_version)
                 .await?;

@@ -360,7 +360,13 @@ pub async fn reconcile_many(
     Origin(origin): Origin,
     Caller(p): Caller,
     JsonBody(req): JsonBody<ReconcileMany>,
-) -> Result<(StatusCode, Json<tumbler_core::change_secret::ReconcileOutcome>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        Json<tumbler_core::change_secret::ReconcileOutcome>,
+    ),
+    ApiError,
+> {
     let ids: Vec<AccountId> = req
         .account_ids
         .into_iter()

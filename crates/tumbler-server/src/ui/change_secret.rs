@@ -617,7 +617,11 @@ pub async fn reconcile_selected(
     let (notice, error) = if ids.is_empty() {
         (None, Some("Select the accounts to reconcile.".to_owned()))
     } else {
-        match state.change_secret.reconcile_selected(&p, &ids, &origin).await {
+        match state
+            .change_secret
+            .reconcile_selected(&p, &ids, &origin)
+            .await
+        {
             Ok(outcome) => {
                 let skipped: Vec<String> = outcome
                     .skipped

@@ -214,9 +214,16 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     assert_eq!(exec["trigger"], "reconcile", "{exec}");
     assert_eq!(exec["status"], "succeeded", "{exec}");
     let a1 = get_account(&app, &token, &app1).await;
-    assert_eq!((a1["status"].as_str(), a1["secret_version"].as_i64()), (Some("ok"), Some(2)), "{a1}");
+    assert_eq!(
+        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some("ok"), Some(2)),
+        "{a1}"
+    );
     let new = revealed_new(&app, &token, &auth, record["id"].as_str().unwrap()).await;
-    assert!(ssh_logs_in(&host, "app1", &new).await, "the new secret logs in");
+    assert!(
+        ssh_logs_in(&host, "app1", &new).await,
+        "the new secret logs in"
+    );
     assert!(!ssh_logs_in(&host, "app1", HAND_PASSWORD).await);
     // The old (hand-set) password was never typed: chpasswd ran through sudo, by ops.
     let commands = host.command_log();
@@ -260,8 +267,8 @@ async fn a_password_changed_by_hand_is_found_by_drift_and_reconciled_on_postgres
 }
 
 #[tokio::test]
-async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_the_privileged_one(
-) {
+async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_the_privileged_one()
+{
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
         c.drift.auto_reconcile = true;
@@ -278,7 +285,16 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     .unwrap();
     let asset = linux_asset(&app, &token, "web2", &host).await;
     let ops = account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
-    let recon = account(&app, &token, &asset, "recon", REC_PASSWORD, false, json!({})).await;
+    let recon = account(
+        &app,
+        &token,
+        &asset,
+        "recon",
+        REC_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
 
     // An operator of another domain sees nothing to reconcile; an auditor may not.
@@ -332,7 +348,11 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     assert_eq!(report.drifted.len(), 1, "{report:?}");
     assert_eq!(report.reconciled, 1, "{report:?}");
     let a1 = get_account(&app, &token, &app1).await;
-    assert_eq!((a1["status"].as_str(), a1["secret_version"].as_i64()), (Some("ok"), Some(2)), "{a1}");
+    assert_eq!(
+        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some("ok"), Some(2)),
+        "{a1}"
+    );
     let (status, body) = call(
         &app,
         &stranger,
@@ -356,7 +376,10 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         Some(json!({"reconcile_account_id": recon})),
     )
     .await;
-    assert_eq!(status, 403, "operators do not choose the reconcile account: {body}");
+    assert_eq!(
+        status, 403,
+        "operators do not choose the reconcile account: {body}"
+    );
     let patched = ok(
         &app,
         &token,
@@ -398,7 +421,9 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         .unwrap();
     // ops drifted, and was reconciled through recon.
     assert!(
-        report.drifted.contains(&AccountId::from_string(ops.clone())),
+        report
+            .drifted
+            .contains(&AccountId::from_string(ops.clone())),
         "{report:?}"
     );
     let a = get_account(&app, &token, &ops).await;
@@ -428,7 +453,10 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         .max_by_key(|r| r.created_at)
         .expect("a reconcile record of ops");
     let new = revealed_new(&app, &token, &auth, rec.id.as_str()).await;
-    assert!(ssh_logs_in(&host, "ops", &new).await, "ops's new secret logs in");
+    assert!(
+        ssh_logs_in(&host, "ops", &new).await,
+        "ops's new secret logs in"
+    );
     let audit = audit_text(&app, &token).await;
     assert!(audit.contains("asset.reconcile_account"), "{audit}");
     assert!(audit.contains("through recon"), "{audit}");
@@ -465,7 +493,16 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
         json!({}),
     )
     .await;
-    let role = account(&app, &token, &asset, "drift_role", APP_PASSWORD, false, json!({})).await;
+    let role = account(
+        &app,
+        &token,
+        &asset,
+        "drift_role",
+        APP_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
     cluster
         .exec(&format!("ALTER ROLE drift_role PASSWORD '{HAND_PASSWORD}'"))
         .await;
@@ -497,7 +534,9 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
         let r = app
             .services
             .store
-            .record(&tumbler_domain::ids::RecordId::from_string(record_id.clone()))
+            .record(&tumbler_domain::ids::RecordId::from_string(
+                record_id.clone(),
+            ))
             .await
             .unwrap()
             .unwrap();
@@ -509,11 +548,18 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
             );
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the reconcile never ended");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reconcile never ended"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let a = get_account(&app, &token, &role).await;
-    assert_eq!((a["status"].as_str(), a["secret_version"].as_i64()), (Some("ok"), Some(2)), "{a}");
+    assert_eq!(
+        (a["status"].as_str(), a["secret_version"].as_i64()),
+        (Some("ok"), Some(2)),
+        "{a}"
+    );
     // The stored secret logs in now; a later pass agrees.
     let report = app
         .services
