@@ -388,7 +388,7 @@ impl ChangeSecretService {
 
     /// Checks that `account` may be reconciled and writes the reconcile's execution and its
     /// (pending) record, audited; returns their ids.
-    async fn start_reconcile(
+    pub(super) async fn start_reconcile(
         &self,
         actor: &str,
         account: &AccountRow,

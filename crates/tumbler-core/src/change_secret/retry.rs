@@ -227,6 +227,17 @@ impl ChangeSecretService {
             .execution(&record.execution_id)
             .await?
             .ok_or(ChangeSecretError::NotFound("execution"))?;
+        // A reconcile belongs to no task: retrying one reconciles the account again.
+        if exec.trigger == Trigger::Reconcile {
+            let account = self
+                .store
+                .account(&record.account_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound("account"))?;
+            return self
+                .start_reconcile(&principal.user.username, &account, origin)
+                .await;
+        }
         if self.store.change_task(&exec.task_id).await?.is_none() {
             return Err(state("the task of this record no longer exists"));
         }
