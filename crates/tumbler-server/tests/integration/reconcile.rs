@@ -570,3 +570,79 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
     assert!(report.drifted.is_empty(), "{report:?}");
     assert_eq!(report.working, 2, "{report:?}");
 }
+
+#[tokio::test]
+async fn browser_shows_drifted_accounts_and_reconciles_them_one_and_in_bulk() {
+    use std::time::Duration;
+    const WAIT: Duration = Duration::from_secs(30);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    let token = admin(&app).await;
+    let auth = Authenticator::enrol(&app, &token, clock.clone()).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+        TestUser::new("app2", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "web3", &host).await;
+    account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let app2 = account(&app, &token, &asset, "app2", APP_PASSWORD, false, json!({})).await;
+    host.set_password("app1", HAND_PASSWORD).await.unwrap();
+    host.set_password("app2", HAND_PASSWORD).await.unwrap();
+    let report = app
+        .services
+        .change_secret
+        .run_drift_pass(DriftScope::All)
+        .await
+        .unwrap();
+    assert_eq!(report.drifted.len(), 2, "{report:?}");
+
+    let browser = super::browser::admin_logs_in(&app, &auth).await;
+    browser.goto(&app.url("/change-secret")).await;
+    browser
+        .wait_for_text("#drifted-count", "2: stored secret no longer logs in", WAIT)
+        .await;
+    // Bulk: app2 selected and reconciled in the background.
+    browser
+        .click("tr[data-account=\"app2@web3\"] .reconcile-select")
+        .await;
+    browser.click("#reconcile-selected").await;
+    browser
+        .wait_for_text("#change-notice", "Reconciling 1 account(s)", WAIT)
+        .await;
+    // One: app1 from its asset's page.
+    browser.goto(&app.url(&format!("/assets/{asset}"))).await;
+    browser
+        .click("tr[data-username=app1] .reconcile-account")
+        .await;
+    browser
+        .wait_for_text("#asset-notice", "app1 reconciled", Duration::from_secs(90))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for id in [&app1, &app2] {
+        loop {
+            let a = get_account(&app, &token, id).await;
+            if a["status"] == "ok" {
+                assert_eq!(a["secret_version"], 2, "{a}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not reconciled: {a}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let stored = app
+            .services
+            .vault
+            .open_secret("account", id, 2)
+            .await
+            .unwrap();
+        let user = if id == &app1 { "app1" } else { "app2" };
+        let secret = String::from_utf8(stored.to_vec()).unwrap();
+        assert!(ssh_logs_in(&host, user, &secret).await, "{user} logs in");
+    }
+    browser.goto(&app.url("/change-secret")).await;
+    browser.wait_for_text("#drifted-count", "0", WAIT).await;
+    browser.close().await;
+}
