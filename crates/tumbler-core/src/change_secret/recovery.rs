@@ -368,6 +368,10 @@ impl ChangeSecretService {
         pending: i64,
         tofu: bool,
     ) {
+        // Reconcile never uses a method that keeps the old secret (and has no task).
+        if exec.trigger == tumbler_domain::change_secret::Trigger::Reconcile {
+            return;
+        }
         let who = format!("{}@{}", account.username, asset.name);
         let prepared = async {
             let task = self

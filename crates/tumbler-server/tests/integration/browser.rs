@@ -8,7 +8,10 @@ use tumbler_testkit::browser::Browser;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A browser where the administrator (enrolled in TOTP) has logged in and sees the dashboard.
-pub(super) async fn admin_logs_in(app: &TestApp, authenticator: &super::support::Authenticator) -> Browser {
+pub(super) async fn admin_logs_in(
+    app: &TestApp,
+    authenticator: &super::support::Authenticator,
+) -> Browser {
     let browser = Browser::start().await;
     browser.goto(&app.url("/login")).await;
     browser.fill("#username", "admin").await;
