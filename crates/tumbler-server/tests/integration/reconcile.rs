@@ -719,3 +719,47 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_periodic_sweep_checks_each_account_once_per_interval_by_the_clock() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
+        c.drift.interval_seconds = 3600;
+    })
+    .await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "web5", &host).await;
+    let ops = account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let engine = &app.services.change_secret;
+    // New accounts wait for their slot: nothing is due while the clock stands.
+    let r = engine.run_drift_pass(DriftScope::Due).await.unwrap();
+    assert_eq!(r.checked, 0, "{r:?}");
+    // One interval later every account's slot has come (the server's own sweep, which reads
+    // the same clock, may have taken some): each is verified once.
+    clock.advance(chrono::Duration::seconds(3601));
+    engine.run_drift_pass(DriftScope::Due).await.unwrap();
+    for id in [&ops, &app1] {
+        let a = get_account(&app, &token, id).await;
+        assert!(a["last_verified_at"].is_string(), "{a}");
+        assert_eq!(a["status"], "ok", "{a}");
+    }
+    let r = engine.run_drift_pass(DriftScope::Due).await.unwrap();
+    assert_eq!(r.checked, 0, "checked once per interval: {r:?}");
+    // The password changed by hand is found at the next interval.
+    host.set_password("app1", HAND_PASSWORD).await.unwrap();
+    clock.advance(chrono::Duration::seconds(3600));
+    engine.run_drift_pass(DriftScope::Due).await.unwrap();
+    let a = get_account(&app, &token, &app1).await;
+    assert_eq!(a["status"], "needs_attention", "{a}");
+    assert!(
+        a["status_reason"].as_str().unwrap().starts_with("drift: "),
+        "{a}"
+    );
+}
