@@ -274,6 +274,14 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         e["counts"]["failed"], 3,
         "the run's own records stay as they were: {e}"
     );
+    assert_eq!(
+        (
+            e["counts_after_retries"]["failed"].as_i64(),
+            e["counts_after_retries"]["success"].as_i64()
+        ),
+        (None, e["counts"]["success"].as_i64().map(|n| n + 3)),
+        "after retries every failure counts as the success its retry was: {e}"
+    );
     let log = super::change_secret::log_text(&app, &token, &exec_id).await;
     assert!(
         log.contains("1 of its records completed by retries; failed -> partial")
