@@ -30,6 +30,9 @@ vocabulary!(
         /// A person retried one failed record: a run of that one account, linked to the
         /// record it retries.
         Retry => "retry",
+        /// A journal replay after a restore: the accounts whose escrowed secret is newer than
+        /// the backup, staged for recovery to settle by login.
+        Restore => "restore",
     }
 );
 

@@ -9,7 +9,7 @@ use tumbler_crypto::MasterKey;
 use zeroize::Zeroizing;
 
 /// What an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// A new secret was staged for the account; it may be on the target from now on.

@@ -346,6 +346,7 @@ impl From<ChangeSecretError> for ApiError {
                 _ => return Self::internal(&e),
             },
             ChangeSecretError::Vault(_) | ChangeSecretError::Store(_) => return Self::internal(&e),
+            ChangeSecretError::Escrow(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let details = match &e {
             ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),

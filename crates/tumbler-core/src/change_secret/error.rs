@@ -44,6 +44,10 @@ pub enum ChangeSecretError {
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
+    /// The escrow journal could not be written (or read); says where and why, never a
+    /// secret.
+    #[error("{0}")]
+    Escrow(#[from] tumbler_escrow::EscrowError),
 }
 
 impl ChangeSecretError {
@@ -64,6 +68,7 @@ impl ChangeSecretError {
             Self::RecordState(_) => "record_state",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
+            Self::Escrow(e) => e.code(),
         }
     }
 }

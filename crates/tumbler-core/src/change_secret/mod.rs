@@ -12,6 +12,7 @@ mod crash;
 mod engine;
 mod error;
 mod executions;
+mod journal_replay;
 mod records;
 mod recovery;
 mod report;
@@ -26,6 +27,7 @@ pub use attention::{AttentionAccount, AttentionKind, NextAction};
 #[cfg(feature = "crash-points")]
 pub use crash::CrashHold;
 pub use error::ChangeSecretError;
+pub use journal_replay::{ReplayReport, REPLAY_OWNER};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use recovery::RecoveryCounts;
 pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
@@ -115,6 +117,8 @@ pub struct ChangeSecretService {
     recovery_lock: Arc<tokio::sync::Mutex<()>>,
     /// Whether the recovery at start is under way (readiness waits for it).
     start_recovery_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// Where new secrets are escrowed before they are sent.
+    escrow: crate::Escrow,
 }
 
 impl ChangeSecretService {
@@ -134,6 +138,7 @@ impl ChangeSecretService {
             .with_command_timeout(settings.account_timeout);
         let permits = Arc::new(Semaphore::new(settings.max_parallel_assets.max(1)));
         let booted_at = clock.now();
+        let vault_for_escrow = vault.clone();
         Self {
             store,
             vault,
@@ -148,7 +153,20 @@ impl ChangeSecretService {
             log_lock: Arc::new(tokio::sync::Mutex::new(())),
             recovery_lock: Arc::new(tokio::sync::Mutex::new(())),
             start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            escrow: crate::Escrow::none(vault_for_escrow),
         }
+    }
+
+    /// The same service, escrowing every new secret in `escrow`'s journal before it is sent
+    /// (a change does not go on when the journal cannot be written).
+    pub fn with_escrow(mut self, escrow: crate::Escrow) -> Self {
+        self.escrow = escrow;
+        self
+    }
+
+    /// Where new secrets are escrowed.
+    pub fn escrow(&self) -> &crate::Escrow {
+        &self.escrow
     }
 
     /// The engine's settings.

@@ -119,15 +119,27 @@ impl ChangeSecretService {
 
     /// Ends an execution nobody runs; returns how many staged accounts it settled.
     async fn recover_execution(&self, exec: &ExecutionRow) -> Result<usize, ChangeSecretError> {
+        let replay = exec.trigger == Trigger::Restore;
         self.log_line(
             &exec.id,
-            "interrupted: the worker stopped; settling every staged account by login",
+            if replay {
+                "settling every account the journal replay staged by login"
+            } else {
+                "interrupted: the worker stopped; settling every staged account by login"
+            },
         )
         .await;
-        let settled = self.settle_pending_records(exec, "interrupted").await?;
+        let settled = self
+            .settle_pending_records(exec, if replay { "restored" } else { "interrupted" })
+            .await?;
+        let status = if replay {
+            self.replay_status(exec).await?
+        } else {
+            ExecutionStatus::Interrupted
+        };
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_execution_status(&exec.id, ExecutionStatus::Interrupted, None, Some(now))
+        tx.set_execution_status(&exec.id, status, None, Some(now))
             .await?;
         tx.append_audit(
             &event(
@@ -143,13 +155,26 @@ impl ChangeSecretService {
             now,
         )
         .await?;
-        tx.append_log_line(&exec.id, now, "finished: interrupted")
+        tx.append_log_line(&exec.id, now, &format!("finished: {status}"))
             .await?;
         tx.commit().await?;
         if exec.trigger == Trigger::Retry {
             self.after_retry(&exec.id).await;
         }
         Ok(settled)
+    }
+
+    /// How a journal replay's run ended once recovery settled its accounts: succeeded when
+    /// every staged secret logged in, partial when some did, failed when none did.
+    async fn replay_status(&self, exec: &ExecutionRow) -> Result<ExecutionStatus, ChangeSecretError> {
+        let counts = self.store.execution_counts(&exec.id).await?;
+        let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
+        let total: i64 = counts.values().sum();
+        Ok(match n(RecordStatus::Success) {
+            0 => ExecutionStatus::Failed,
+            ok if ok == total => ExecutionStatus::Succeeded,
+            _ => ExecutionStatus::Partial,
+        })
     }
 
     /// Settles every account left `changing` whose stage no live run owns: its record's run

@@ -98,4 +98,38 @@ impl Tx {
         .map_err(StoreError::query)?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Lays an account's versions out as a journal replay found them after a restore:
+    /// `pending` staged (the account `changing`, for recovery to settle by login), `current`
+    /// and `previous` as the fallbacks, and the next version past every version the journal
+    /// used. The sealed secrets are written in the same transaction by the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn roll_forward_account(
+        &mut self,
+        id: &AccountId,
+        current: i64,
+        previous: Option<i64>,
+        pending: i64,
+        next_version: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE accounts SET current_version = $1, previous_version = $2, \
+             pending_version = $3, \
+             next_version = CASE WHEN next_version > $4 THEN next_version ELSE $4 END, \
+             status = 'changing', status_reason = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(current)
+        .bind(previous)
+        .bind(pending)
+        .bind(next_version)
+        .bind(reason)
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(())
+    }
 }

@@ -1,0 +1,401 @@
+//! Rolling a restored store forward from the escrow journal: every account whose journal
+//! holds a secret newer than the backup gets it staged, with the versions it may have come
+//! from as fallbacks, in a run (trigger `restore`) that recovery settles by login at the next
+//! start (pending, then current, then previous: the one that logs in is kept).
+
+use super::{ChangeSecretError, ChangeSecretService};
+use crate::{event, RequestOrigin};
+use std::collections::{BTreeMap, HashSet};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
+use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
+use tumbler_store::{AccountRow, ExecutionRow, RecordRow, ACCOUNT_SECRET_OWNER};
+use zeroize::Zeroizing;
+
+/// The node name a replay's runs carry: no node runs them, so the first recovery pass of any
+/// node takes them over and settles their accounts.
+pub const REPLAY_OWNER: &str = "journal-replay";
+
+/// What a journal replay did. Names accounts by id, never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Entries read (every copy's duplicates counted once).
+    pub entries_read: usize,
+    /// Accounts staged with a newer secret from the journal, for recovery to settle.
+    pub rolled_forward: usize,
+    /// Accounts the journal names whose store already holds everything it says.
+    pub up_to_date: usize,
+    /// Accounts that could not be rolled forward, each with the reason.
+    pub not_settled: Vec<String>,
+    /// Entries that failed to open (altered, moved to another account or version, or sealed
+    /// under another master key): never applied.
+    pub refused_entries: Vec<String>,
+    /// Lines that are not entries (an append cut short by a crash, or damage).
+    pub damaged_lines: Vec<String>,
+}
+
+/// An account's versions after the replay: `pending` is tried first, then `current`, then
+/// `previous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) pending: i64,
+    pub(crate) current: i64,
+    pub(crate) previous: Option<i64>,
+    pub(crate) next_version: i64,
+}
+
+/// Where the journal says an account stands, from its entries in journal order, for an
+/// account the store has at `current` (with `previous`, and `pending` staged or not).
+/// `has_secret` says whether a version's secret is at hand (in the store or the journal).
+/// `None` when the journal holds nothing newer than the store.
+pub(crate) fn plan(
+    current: i64,
+    previous: Option<i64>,
+    pending: Option<i64>,
+    next_version: i64,
+    entries: &[&OpenedEntry],
+    has_secret: impl Fn(i64) -> bool,
+) -> Option<Layout> {
+    let mut cur = current;
+    let mut pend = pending;
+    let mut history = Vec::new();
+    let mut highest = next_version - 1;
+    for e in entries {
+        // Entries about versions the backup had already settled are older than the backup.
+        if e.version <= current {
+            continue;
+        }
+        highest = highest.max(e.version);
+        match (e.kind, e.current) {
+            (EntryKind::Staged, _) => pend = Some(e.version),
+            (EntryKind::Settled, Some(now)) => {
+                if now != cur {
+                    history.push(cur);
+                    cur = now;
+                }
+                if pend == Some(e.version) {
+                    pend = None;
+                }
+            }
+            (EntryKind::Settled, None) => {}
+        }
+    }
+    if cur == current && pend == pending {
+        return None;
+    }
+    let mut candidates: Vec<i64> = Vec::new();
+    let ordered = pend
+        .into_iter()
+        .chain(std::iter::once(cur))
+        .chain(history.into_iter().rev())
+        .chain(std::iter::once(current))
+        .chain(previous);
+    for v in ordered {
+        if !candidates.contains(&v) && has_secret(v) {
+            candidates.push(v);
+        }
+    }
+    let (&first, rest) = candidates.split_first()?;
+    Some(Layout {
+        pending: first,
+        current: rest.first().copied().unwrap_or(current),
+        previous: rest.get(1).copied(),
+        next_version: highest + 1,
+    })
+    .filter(|l| l.pending != l.current)
+}
+
+impl ChangeSecretService {
+    /// Replays the journal(s) `scans` into the store (a restored backup): see the module
+    /// documentation. Run with the server stopped, before it starts again.
+    pub async fn replay_journal(
+        &self,
+        scans: &[JournalScan],
+        origin: &RequestOrigin,
+    ) -> Result<ReplayReport, ChangeSecretError> {
+        let mut report = ReplayReport::default();
+        let mut seen = HashSet::new();
+        let mut by_account: BTreeMap<String, Vec<OpenedEntry>> = BTreeMap::new();
+        for scan in scans {
+            for d in &scan.damaged {
+                report.damaged_lines.push(format!(
+                    "{} line {}: {}",
+                    d.segment.display(),
+                    d.line,
+                    d.what
+                ));
+            }
+            for s in &scan.entries {
+                let e = &s.entry;
+                if !seen.insert((e.kind, e.account.clone(), e.version, e.current, e.at_ms)) {
+                    continue;
+                }
+                report.entries_read += 1;
+                match self.vault.with_master(|m| e.open(m)) {
+                    Ok(opened) => by_account.entry(opened.account.clone()).or_default().push(opened),
+                    Err(err) => report.refused_entries.push(format!(
+                        "{} line {} (account {}, version {}): {err}",
+                        s.segment.display(),
+                        s.line,
+                        e.account,
+                        e.version
+                    )),
+                }
+            }
+        }
+        let mut runs: BTreeMap<DomainId, ExecutionId> = BTreeMap::new();
+        for (account_id, entries) in by_account {
+            let id = AccountId::from_string(account_id.clone());
+            let Some(account) = self.store.account(&id).await? else {
+                report.not_settled.push(format!(
+                    "account {account_id}: not in the restored store (created after the backup, or deleted)"
+                ));
+                continue;
+            };
+            match self.roll_forward(&account, &entries, &mut runs, origin).await? {
+                true => report.rolled_forward += 1,
+                false => report.up_to_date += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Rolls one account forward; `false` when the store already holds what the journal says.
+    async fn roll_forward(
+        &self,
+        account: &AccountRow,
+        entries: &[OpenedEntry],
+        runs: &mut BTreeMap<DomainId, ExecutionId>,
+        origin: &RequestOrigin,
+    ) -> Result<bool, ChangeSecretError> {
+        let mut journal_secrets: BTreeMap<i64, &Zeroizing<Vec<u8>>> = BTreeMap::new();
+        for e in entries.iter().filter(|e| e.kind == EntryKind::Staged) {
+            journal_secrets.insert(e.version, &e.secret);
+        }
+        let mut in_store = HashSet::new();
+        let mut versions: Vec<i64> = journal_secrets.keys().copied().collect();
+        versions.extend([account.current_version]);
+        versions.extend(account.previous_version);
+        versions.extend(account.pending_version);
+        for v in versions {
+            if self
+                .store
+                .sealed_secret(ACCOUNT_SECRET_OWNER, account.id.as_str(), v)
+                .await?
+                .is_some()
+            {
+                in_store.insert(v);
+            }
+        }
+        let ordered: Vec<&OpenedEntry> = entries.iter().collect();
+        let Some(layout) = plan(
+            account.current_version,
+            account.previous_version,
+            account.pending_version,
+            account.next_version,
+            &ordered,
+            |v| in_store.contains(&v) || journal_secrets.contains_key(&v),
+        ) else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        for v in [Some(layout.pending), Some(layout.current), layout.previous]
+            .into_iter()
+            .flatten()
+        {
+            if in_store.contains(&v) {
+                continue;
+            }
+            if let Some(secret) = journal_secrets.get(&v) {
+                self.vault
+                    .seal(&mut tx, ACCOUNT_SECRET_OWNER, account.id.as_str(), v, secret)
+                    .await?;
+            }
+        }
+        tx.roll_forward_account(
+            &account.id,
+            layout.current,
+            layout.previous,
+            layout.pending,
+            layout.next_version,
+            "restored from a backup: the escrow journal holds a newer secret; settling by login",
+            now,
+        )
+        .await?;
+        // The backup's own change of the account (staged when the backup was taken) is
+        // superseded unless it stages the same version.
+        let keeps_backup_record = account.pending_version == Some(layout.pending)
+            && tx
+                .record_of_pending_change(&account.id, layout.pending)
+                .await?
+                .is_some();
+        if let Some(p) = account.pending_version.filter(|p| *p != layout.pending) {
+            if let Some(mut old) = tx.record_of_pending_change(&account.id, p).await? {
+                if old.status == RecordStatus::Pending {
+                    old.status = RecordStatus::Failed;
+                    old.reason_code = "restored".to_owned();
+                    old.reason =
+                        "superseded by the journal replay after a restore".to_owned();
+                    old.updated_at = now;
+                    tx.update_record(&old).await?;
+                }
+            }
+        }
+        if !keeps_backup_record {
+            let exec_id = match runs.get(&account.domain_id) {
+                Some(id) => id.clone(),
+                None => {
+                    let id = ExecutionId::generate();
+                    tx.insert_execution(&ExecutionRow {
+                        id: id.clone(),
+                        task_id: ChangeTaskId::from_string(REPLAY_OWNER),
+                        task_name: "Journal replay after a restore".to_owned(),
+                        domain_id: account.domain_id.clone(),
+                        trigger: Trigger::Restore,
+                        status: ExecutionStatus::Running,
+                        owner_node: REPLAY_OWNER.to_owned(),
+                        heartbeat_at: chrono::DateTime::UNIX_EPOCH,
+                        created_by: origin.source.clone(),
+                        created_at: now,
+                        started_at: Some(now),
+                        finished_at: None,
+                    })
+                    .await?;
+                    tx.append_log_line(
+                        &id,
+                        now,
+                        "journal replay: accounts whose escrowed secret is newer than the backup are staged; the next start settles each by login",
+                    )
+                    .await?;
+                    runs.insert(account.domain_id.clone(), id.clone());
+                    id
+                }
+            };
+            tx.insert_record(&RecordRow {
+                id: RecordId::generate(),
+                execution_id: exec_id.clone(),
+                account_id: account.id.clone(),
+                asset_id: account.asset_id.clone(),
+                asset_name: account.asset_name.clone(),
+                domain_id: account.domain_id.clone(),
+                username: account.username.clone(),
+                status: RecordStatus::Pending,
+                reason_code: String::new(),
+                reason: String::new(),
+                old_version: Some(layout.current),
+                new_version: Some(layout.pending),
+                attempts: 0,
+                new_secret_verified_at: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+            tx.append_log_line(
+                &exec_id,
+                now,
+                &format!(
+                    "{}@{}: journal holds version {}; staged over {} (backup had {})",
+                    account.username,
+                    account.asset_name,
+                    layout.pending,
+                    layout.current,
+                    account.current_version
+                ),
+            )
+            .await?;
+        }
+        tx.append_audit(
+            &event(
+                &origin.source,
+                "account.change.replay",
+                ("account", account.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "{}@{}: secret version {} from the escrow journal staged after a restore (store had {})",
+                    account.username, account.asset_name, layout.pending, account.current_version
+                ),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn staged(v: i64) -> OpenedEntry {
+        OpenedEntry {
+            kind: EntryKind::Staged,
+            account: "a".into(),
+            version: v,
+            current: None,
+            at: Utc::now(),
+            secret: Zeroizing::new(vec![]),
+        }
+    }
+
+    fn settled(v: i64, now: i64) -> OpenedEntry {
+        OpenedEntry {
+            kind: EntryKind::Settled,
+            current: Some(now),
+            ..staged(v)
+        }
+    }
+
+    fn run(entries: &[OpenedEntry], pending: Option<i64>) -> Option<(i64, i64, Option<i64>, i64)> {
+        let refs: Vec<&OpenedEntry> = entries.iter().collect();
+        plan(3, Some(2), pending, 4, &refs, |_| true)
+            .map(|l| (l.pending, l.current, l.previous, l.next_version))
+    }
+
+    #[test]
+    fn two_committed_rotations_stage_the_newest_over_the_one_before() {
+        let e = [staged(4), settled(4, 4), staged(5), settled(5, 5)];
+        assert_eq!(run(&e, None), Some((5, 4, Some(3), 6)));
+    }
+
+    #[test]
+    fn an_unsettled_stage_is_tried_first_then_the_last_commit() {
+        let e = [staged(4), settled(4, 4), staged(5)];
+        assert_eq!(run(&e, None), Some((5, 4, Some(3), 6)));
+    }
+
+    #[test]
+    fn a_stage_that_never_reached_the_target_is_not_staged_again() {
+        let e = [staged(4), settled(4, 3)];
+        assert_eq!(run(&e, None), None);
+        let e = [staged(4), settled(4, 3), staged(5), settled(5, 5)];
+        assert_eq!(run(&e, None), Some((5, 3, Some(2), 6)));
+    }
+
+    #[test]
+    fn entries_older_than_the_backup_change_nothing() {
+        let e = [staged(2), settled(2, 2), staged(3), settled(3, 3)];
+        assert_eq!(run(&e, None), None);
+    }
+
+    #[test]
+    fn a_backup_taken_mid_change_rolls_forward_to_its_outcome() {
+        // The backup has 4 staged; the journal says 4 was committed after it.
+        let e = [staged(4), settled(4, 4)];
+        assert_eq!(run(&e, Some(4)), Some((4, 3, Some(2), 5)));
+        // Nothing after the stage: the store already says what the journal says.
+        assert_eq!(run(&[staged(4)], Some(4)), None);
+    }
+
+    #[test]
+    fn a_version_without_a_secret_is_skipped() {
+        let e = [staged(4), settled(4, 4), staged(5), settled(5, 5)];
+        let refs: Vec<&OpenedEntry> = e.iter().collect();
+        let l = plan(3, Some(2), None, 4, &refs, |v| v != 4).unwrap();
+        assert_eq!((l.pending, l.current, l.previous), (5, 3, Some(2)));
+    }
+}
