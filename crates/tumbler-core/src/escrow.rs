@@ -108,8 +108,13 @@ impl Escrow {
         };
         match self.compact(keep_after).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "escrow journal: segments past the kept days removed"),
-            Err(e) => tracing::error!(error = %e, code = e.code(), "escrow journal compaction failed"),
+            Ok(n) => tracing::info!(
+                removed = n,
+                "escrow journal: segments past the kept days removed"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, code = e.code(), "escrow journal compaction failed")
+            }
         }
     }
 

@@ -158,9 +158,8 @@ impl EscrowEntry {
         let envelope = STANDARD
             .decode(self.sealed.as_bytes())
             .map_err(|_| EscrowError::Open)?;
-        let secret =
-            tumbler_crypto::open_with_master(master, &envelope, &self.associated_data())
-                .map_err(|_| EscrowError::Open)?;
+        let secret = tumbler_crypto::open_with_master(master, &envelope, &self.associated_data())
+            .map_err(|_| EscrowError::Open)?;
         let at = DateTime::from_timestamp_millis(self.at_ms).ok_or(EscrowError::Open)?;
         if (self.kind == EntryKind::Settled) != self.current.is_some() {
             return Err(EscrowError::Open);
@@ -193,7 +192,8 @@ impl EscrowEntry {
             self.kind.as_str(),
             self.account,
             self.version,
-            self.current.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            self.current
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
             self.at_ms
         )
         .into_bytes()

@@ -141,9 +141,15 @@ mod tests {
             .append(&EscrowEntry::staged(&m, "a", 1, at, b"s").unwrap())
             .unwrap();
         let (_, path) = segment_files(root.path()).unwrap().remove(0);
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"garbage\n").unwrap();
-        let whole = EscrowEntry::staged(&m, "a", 2, at, b"s").unwrap().to_line().unwrap();
+        let whole = EscrowEntry::staged(&m, "a", 2, at, b"s")
+            .unwrap()
+            .to_line()
+            .unwrap();
         f.write_all(&whole[..whole.len() / 2]).unwrap();
         let found = scan(root.path()).unwrap();
         assert_eq!(found.entries.len(), 1);

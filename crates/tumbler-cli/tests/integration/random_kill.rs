@@ -24,11 +24,20 @@ fn crash_rounds() -> usize {
 /// keys pinned, and one task rotating every app account of every host. Returns the hosts, the
 /// task id and the app accounts' ids.
 async fn fleet(server: &Server, api: &Api) -> (Vec<SshHost>, String, Vec<String>) {
+    fleet_of(server, api, HOSTS).await
+}
+
+/// [`fleet`] with `count` hosts.
+pub(super) async fn fleet_of(
+    server: &Server,
+    api: &Api,
+    count: usize,
+) -> (Vec<SshHost>, String, Vec<String>) {
     let post = reqwest::Method::POST;
     let mut hosts = Vec::new();
     let mut asset_ids = Vec::new();
     let mut app_ids = Vec::new();
-    for h in 0..HOSTS {
+    for h in 0..count {
         let mut users = vec![TestUser::new("ops", format!("canary-Ops-Fleet-{h}-7a")).with_sudo()];
         for i in 0..ACCOUNTS {
             users.push(TestUser::new(

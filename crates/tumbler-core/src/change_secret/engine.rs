@@ -851,10 +851,9 @@ impl ChangeSecretService {
             }
             Err(e) => {
                 let f = match &e {
-                    ChangeSecretError::Escrow(e) => Failure::new(
-                        e.code(),
-                        format!("{e}; the new secret was not sent"),
-                    ),
+                    ChangeSecretError::Escrow(e) => {
+                        Failure::new(e.code(), format!("{e}; the new secret was not sent"))
+                    }
                     e => Failure::new("internal", e.to_string()),
                 };
                 self.fail_unstaged(exec, record, account, &f).await;

@@ -48,7 +48,8 @@ pub(crate) struct Layout {
 /// Where the journal says an account stands, from its entries in journal order, for an
 /// account the store has at `current` (with `previous`, and `pending` staged or not).
 /// `has_secret` says whether a version's secret is at hand (in the store or the journal).
-/// `None` when the journal holds nothing newer than the store.
+/// `None` when the journal holds nothing newer than the store; `Some(Err(version))` when the
+/// newest version the target may hold has no secret at hand (its entry was refused).
 pub(crate) fn plan(
     current: i64,
     previous: Option<i64>,
@@ -56,7 +57,7 @@ pub(crate) fn plan(
     next_version: i64,
     entries: &[&OpenedEntry],
     has_secret: impl Fn(i64) -> bool,
-) -> Option<Layout> {
+) -> Option<Result<Layout, i64>> {
     let mut cur = current;
     let mut pend = pending;
     let mut history = Vec::new();
@@ -84,6 +85,10 @@ pub(crate) fn plan(
     if cur == current && pend == pending {
         return None;
     }
+    let newest = pend.unwrap_or(cur);
+    if !has_secret(newest) {
+        return Some(Err(newest));
+    }
     let mut candidates: Vec<i64> = Vec::new();
     let ordered = pend
         .into_iter()
@@ -97,13 +102,13 @@ pub(crate) fn plan(
         }
     }
     let (&first, rest) = candidates.split_first()?;
-    Some(Layout {
+    let layout = Layout {
         pending: first,
         current: rest.first().copied().unwrap_or(current),
         previous: rest.get(1).copied(),
         next_version: highest + 1,
-    })
-    .filter(|l| l.pending != l.current)
+    };
+    (layout.pending != layout.current).then_some(Ok(layout))
 }
 
 impl ChangeSecretService {
@@ -133,7 +138,10 @@ impl ChangeSecretService {
                 }
                 report.entries_read += 1;
                 match self.vault.with_master(|m| e.open(m)) {
-                    Ok(opened) => by_account.entry(opened.account.clone()).or_default().push(opened),
+                    Ok(opened) => by_account
+                        .entry(opened.account.clone())
+                        .or_default()
+                        .push(opened),
                     Err(err) => report.refused_entries.push(format!(
                         "{} line {} (account {}, version {}): {err}",
                         s.segment.display(),
@@ -154,21 +162,25 @@ impl ChangeSecretService {
                 continue;
             };
             match self.roll_forward(&account, &entries, &mut runs, origin).await? {
-                true => report.rolled_forward += 1,
-                false => report.up_to_date += 1,
+                Rolled::Forward => report.rolled_forward += 1,
+                Rolled::UpToDate => report.up_to_date += 1,
+                Rolled::SecretMissing(v) => report.not_settled.push(format!(
+                    "account {account_id} ({}@{}): the journal says version {v} may be on the target, but holds no readable secret for it; reconcile the account",
+                    account.username, account.asset_name
+                )),
             }
         }
         Ok(report)
     }
 
-    /// Rolls one account forward; `false` when the store already holds what the journal says.
+    /// Rolls one account forward.
     async fn roll_forward(
         &self,
         account: &AccountRow,
         entries: &[OpenedEntry],
         runs: &mut BTreeMap<DomainId, ExecutionId>,
         origin: &RequestOrigin,
-    ) -> Result<bool, ChangeSecretError> {
+    ) -> Result<Rolled, ChangeSecretError> {
         let mut journal_secrets: BTreeMap<i64, &Zeroizing<Vec<u8>>> = BTreeMap::new();
         for e in entries.iter().filter(|e| e.kind == EntryKind::Staged) {
             journal_secrets.insert(e.version, &e.secret);
@@ -189,15 +201,17 @@ impl ChangeSecretService {
             }
         }
         let ordered: Vec<&OpenedEntry> = entries.iter().collect();
-        let Some(layout) = plan(
+        let layout = match plan(
             account.current_version,
             account.previous_version,
             account.pending_version,
             account.next_version,
             &ordered,
             |v| in_store.contains(&v) || journal_secrets.contains_key(&v),
-        ) else {
-            return Ok(false);
+        ) {
+            None => return Ok(Rolled::UpToDate),
+            Some(Err(v)) => return Ok(Rolled::SecretMissing(v)),
+            Some(Ok(layout)) => layout,
         };
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -210,7 +224,13 @@ impl ChangeSecretService {
             }
             if let Some(secret) = journal_secrets.get(&v) {
                 self.vault
-                    .seal(&mut tx, ACCOUNT_SECRET_OWNER, account.id.as_str(), v, secret)
+                    .seal(
+                        &mut tx,
+                        ACCOUNT_SECRET_OWNER,
+                        account.id.as_str(),
+                        v,
+                        secret,
+                    )
                     .await?;
             }
         }
@@ -236,8 +256,7 @@ impl ChangeSecretService {
                 if old.status == RecordStatus::Pending {
                     old.status = RecordStatus::Failed;
                     old.reason_code = "restored".to_owned();
-                    old.reason =
-                        "superseded by the journal replay after a restore".to_owned();
+                    old.reason = "superseded by the journal replay after a restore".to_owned();
                     old.updated_at = now;
                     tx.update_record(&old).await?;
                 }
@@ -322,8 +341,18 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Rolled::Forward)
     }
+}
+
+/// What the replay did to one account.
+enum Rolled {
+    /// Staged with a newer secret.
+    Forward,
+    /// The store already holds what the journal says.
+    UpToDate,
+    /// The newest version the target may hold has no readable secret (its entry refused).
+    SecretMissing(i64),
 }
 
 #[cfg(test)]
@@ -353,6 +382,7 @@ mod tests {
     fn run(entries: &[OpenedEntry], pending: Option<i64>) -> Option<(i64, i64, Option<i64>, i64)> {
         let refs: Vec<&OpenedEntry> = entries.iter().collect();
         plan(3, Some(2), pending, 4, &refs, |_| true)
+            .map(|l| l.unwrap())
             .map(|l| (l.pending, l.current, l.previous, l.next_version))
     }
 
@@ -392,10 +422,13 @@ mod tests {
     }
 
     #[test]
-    fn a_version_without_a_secret_is_skipped() {
+    fn a_version_without_a_secret_is_skipped_and_a_missing_newest_is_said() {
         let e = [staged(4), settled(4, 4), staged(5), settled(5, 5)];
         let refs: Vec<&OpenedEntry> = e.iter().collect();
-        let l = plan(3, Some(2), None, 4, &refs, |v| v != 4).unwrap();
+        let l = plan(3, Some(2), None, 4, &refs, |v| v != 4)
+            .unwrap()
+            .unwrap();
         assert_eq!((l.pending, l.current, l.previous), (5, 3, Some(2)));
+        assert_eq!(plan(3, Some(2), None, 4, &refs, |v| v != 5), Some(Err(5)));
     }
 }

@@ -166,7 +166,10 @@ impl ChangeSecretService {
 
     /// How a journal replay's run ended once recovery settled its accounts: succeeded when
     /// every staged secret logged in, partial when some did, failed when none did.
-    async fn replay_status(&self, exec: &ExecutionRow) -> Result<ExecutionStatus, ChangeSecretError> {
+    async fn replay_status(
+        &self,
+        exec: &ExecutionRow,
+    ) -> Result<ExecutionStatus, ChangeSecretError> {
         let counts = self.store.execution_counts(&exec.id).await?;
         let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
         let total: i64 = counts.values().sum();
