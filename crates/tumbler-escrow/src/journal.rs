@@ -201,6 +201,13 @@ mod tests {
             journal.append(&e).unwrap();
         }
         for dir in settings.dirs() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode(dir), 0o700);
+                assert_eq!(mode(&segment_files(dir).unwrap()[0].1), 0o600);
+            }
             let segments = segment_files(dir).unwrap();
             assert!(segments.len() > 2, "{} segments", segments.len());
             let found = scan(dir).unwrap();
