@@ -122,6 +122,10 @@ enum AdminCommand {
         /// Do not replay the escrow journal (then run `admin replay-journal` before starting).
         #[arg(long)]
         no_replay: bool,
+        /// A master key file journal entries may be sealed under besides the store's
+        /// (repeatable); retired keys next to the master key file are read anyway.
+        #[arg(long)]
+        journal_key: Vec<PathBuf>,
     },
     /// Roll the store forward from the escrow journal: after `pg_restore` of a PostgreSQL
     /// store, or a restore run with --no-replay. Stop the server first.
@@ -130,6 +134,10 @@ enum AdminCommand {
         /// configured journal and its copy.
         #[arg(long)]
         journal: Vec<PathBuf>,
+        /// A master key file that entries may be sealed under besides the store's (a key
+        /// rotated away; repeatable). Retired keys next to the master key file are read anyway.
+        #[arg(long)]
+        journal_key: Vec<PathBuf>,
     },
 }
 
@@ -407,12 +415,15 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             } => commands::admin::reset_password(&config, &env, &username, reset_totp).await,
             AdminCommand::RotateMasterKey => commands::rotate::run(&config, &env).await,
             AdminCommand::Backup { out } => commands::backup::backup(&config, &out).await,
-            AdminCommand::Restore { from, no_replay } => {
-                commands::backup::restore(&config, &env, &from, !no_replay).await
-            }
-            AdminCommand::ReplayJournal { journal } => {
-                commands::backup::replay_journal(&config, &env, &journal).await
-            }
+            AdminCommand::Restore {
+                from,
+                no_replay,
+                journal_key,
+            } => commands::backup::restore(&config, &env, &from, !no_replay, &journal_key).await,
+            AdminCommand::ReplayJournal {
+                journal,
+                journal_key,
+            } => commands::backup::replay_journal(&config, &env, &journal, &journal_key).await,
         },
         Command::Login {
             url,

@@ -3,6 +3,7 @@
 use super::{other, CliError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tumbler_crypto::MasterKey;
 use tumbler_server::{open_store, Config};
 use tumbler_store::Backend;
 
@@ -43,6 +44,7 @@ pub async fn restore(
     env: &[(String, String)],
     from: &Path,
     replay: bool,
+    keys: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
     if Backend::from_url(&config.database_url()).map_err(other)? != Backend::Sqlite {
         return Err(CliError::Other(
@@ -75,7 +77,7 @@ pub async fn restore(
         .iter()
         .map(|d| d.to_path_buf())
         .collect::<Vec<_>>();
-    let code = replay_into(&services, &dirs).await;
+    let code = replay_into(config, &services, &dirs, keys).await;
     services.store.close().await;
     code
 }
@@ -86,6 +88,7 @@ pub async fn replay_journal(
     config: &Config,
     env: &[(String, String)],
     journals: &[PathBuf],
+    keys: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
     let master = tumbler_server::master_key_source(config, env)?;
     let clock = std::sync::Arc::new(tumbler_domain::SystemClock);
@@ -99,15 +102,47 @@ pub async fn replay_journal(
     } else {
         journals.to_vec()
     };
-    let code = replay_into(&services, &dirs).await;
+    let code = replay_into(config, &services, &dirs, keys).await;
     services.store.close().await;
     code
 }
 
+/// Master keys other than the vault's that journal entries may be sealed under: the retired
+/// keys next to the master key file (`master.key.retired-<id>`) and the files given.
+fn other_master_keys(config: &Config, given: &[PathBuf]) -> Result<Vec<MasterKey>, CliError> {
+    let file = config.master_key_file();
+    let mut paths = given.to_vec();
+    if let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) {
+        let prefix = format!("{name}.retired-");
+        if let Ok(items) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) {
+            for item in items.flatten() {
+                let n = item.file_name();
+                let n = n.to_string_lossy();
+                if n.starts_with(&prefix) {
+                    paths.push(item.path());
+                }
+            }
+        }
+    }
+    let mut keys = Vec::new();
+    for path in paths {
+        let key = tumbler_crypto::load_master_key_file(&path).map_err(other)?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
 async fn replay_into(
+    config: &Config,
     services: &tumbler_server::Services,
     dirs: &[PathBuf],
+    key_files: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
+    let keys = other_master_keys(config, key_files)?;
     let mut scans = Vec::new();
     for dir in dirs {
         match tumbler_escrow::scan(dir) {
@@ -118,7 +153,7 @@ async fn replay_into(
     let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     let report = services
         .change_secret
-        .replay_journal(&scans, &tumbler_core::RequestOrigin::host())
+        .replay_journal(&scans, &keys, &tumbler_core::RequestOrigin::host())
         .await
         .map_err(other)?;
     println!(

@@ -300,3 +300,81 @@ async fn an_unwritable_journal_stops_every_change_before_anything_is_sent() {
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn entries_sealed_under_a_master_key_rotated_after_the_backup_open_with_that_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (_hosts, task_id, accounts) = fleet_of(&server, &api, 1).await;
+    let backup = dir.path().join("before.db");
+    assert!(tumbler(
+        &["admin", "backup", "--out", backup.to_str().unwrap()],
+        &data
+    )
+    .status
+    .success());
+    rotate(&server, &api, &task_id).await;
+    server.stop();
+    let out = tumbler(&["admin", "rotate-master-key"], &data);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let server = Server::start(&data, &[]);
+    rotate(&server, &api, &task_id).await;
+    server.stop();
+
+    // The backup opens only with the key of its time: put it back, keep the new one aside.
+    let retired = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("master.key.retired-"))
+        .unwrap();
+    let newer = dir.path().join("newer.key");
+    std::fs::rename(data.join("master.key"), &newer).unwrap();
+    std::fs::copy(&retired, data.join("master.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        data.join("master.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let out = tumbler(
+        &[
+            "admin",
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--no-replay",
+        ],
+        &data,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = tumbler(&["admin", "replay-journal"], &data);
+    let said = stdout(&out);
+    assert!(
+        !out.status.success() && said.contains("refused entry"),
+        "without the newer key its entries are refused: {said}"
+    );
+    let out = tumbler(
+        &[
+            "admin",
+            "replay-journal",
+            "--journal-key",
+            newer.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    let server = Server::start(&data, &[]);
+    ready(&server).await;
+    assert_eq!(
+        api.all_verify(&server, &accounts, "across a key rotation")
+            .await,
+        vec![3; accounts.len()]
+    );
+    server.stop();
+}

@@ -114,9 +114,12 @@ pub(crate) fn plan(
 impl ChangeSecretService {
     /// Replays the journal(s) `scans` into the store (a restored backup): see the module
     /// documentation. Run with the server stopped, before it starts again.
+    /// Entries sealed under another master key than the vault's (written before or after a
+    /// master key rotation) open with the matching key of `other_keys`.
     pub async fn replay_journal(
         &self,
         scans: &[JournalScan],
+        other_keys: &[tumbler_crypto::MasterKey],
         origin: &RequestOrigin,
     ) -> Result<ReplayReport, ChangeSecretError> {
         let mut report = ReplayReport::default();
@@ -137,7 +140,16 @@ impl ChangeSecretService {
                     continue;
                 }
                 report.entries_read += 1;
-                match self.vault.with_master(|m| e.open(m)) {
+                let opened = self.vault.with_master(|m| {
+                    if m.id() == e.key {
+                        return e.open(m);
+                    }
+                    match other_keys.iter().find(|k| k.id() == e.key) {
+                        Some(k) => e.open(k),
+                        None => Err(tumbler_escrow::EscrowError::Open),
+                    }
+                });
+                match opened {
                     Ok(opened) => by_account
                         .entry(opened.account.clone())
                         .or_default()
