@@ -1024,6 +1024,20 @@ impl Api {
         started["execution_id"].as_str().unwrap().to_owned()
     }
 
+    /// The execution's log, as text.
+    async fn log(&self, server: &Server, execution: &str) -> String {
+        self.call(
+            server,
+            reqwest::Method::GET,
+            &format!("/api/v1/change-secret/executions/{execution}/log"),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap()
+    }
+
     /// Waits (polling, with a deadline) for the execution to end; returns its status.
     async fn ended(&self, server: &Server, execution: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -1151,17 +1165,7 @@ async fn a_server_killed_at_each_step_of_a_change_recovers_the_working_password(
         );
         let versions = api.all_verify(&server, &accounts, point).await;
         assert_eq!(versions, vec![expected], "{point}");
-        let log = api
-            .call(
-                &server,
-                reqwest::Method::GET,
-                &format!("/api/v1/change-secret/executions/{execution}/log"),
-                None,
-            )
-            .await
-            .text()
-            .await
-            .unwrap();
+        let log = api.log(&server, &execution).await;
         if point.contains("escrow") {
             // Killed before the stage committed: nothing was staged or sent.
             assert!(

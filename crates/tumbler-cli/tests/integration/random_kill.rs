@@ -248,17 +248,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
             "round {round}: all verified {:?} after the restart",
             restarted.elapsed()
         );
-        let log = api
-            .call(
-                &server,
-                reqwest::Method::GET,
-                &format!("/api/v1/change-secret/executions/{execution}/log"),
-                None,
-            )
-            .await
-            .text()
-            .await
-            .unwrap();
+        let log = api.log(&server, &execution).await;
         assert_eq!(
             log.matches("finished:").count(),
             1,

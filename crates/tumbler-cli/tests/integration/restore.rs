@@ -25,6 +25,38 @@ async fn ready(server: &Server) {
     }
 }
 
+/// A fresh server in `dir/data` with a fleet of `hosts` hosts, and a backup of its store taken
+/// now at `dir/before.db`.
+async fn server_with_backup(
+    dir: &Path,
+    hosts: usize,
+) -> (
+    Server,
+    Api,
+    Vec<tumbler_testkit::sshd::SshHost>,
+    String,
+    Vec<String>,
+) {
+    let data = dir.join("data");
+    let server = Server::start(&data, &[]);
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (fleet, task_id, accounts) = fleet_of(&server, &api, hosts).await;
+    let backup = dir.join("before.db");
+    let out = tumbler(
+        &["admin", "backup", "--out", backup.to_str().unwrap()],
+        &data,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("escrow journal"),
+        "the backup says where the journal is: {}",
+        stdout(&out)
+    );
+    (server, api, fleet, task_id, accounts)
+}
+
 /// Runs the task to its end and asserts it succeeded.
 async fn rotate(server: &Server, api: &Api, task_id: &str) {
     let execution = api.execute(server, task_id).await;
@@ -54,23 +86,8 @@ async fn replay_run_status(server: &Server, api: &Api) -> String {
 #[tokio::test]
 async fn a_backup_restored_after_two_rotations_is_rolled_forward_and_every_account_logs_in() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Server::start(&data, &[]);
-    let api = Api {
-        password: activate(&server).await,
-    };
-    let (_hosts, task_id, accounts) = fleet_of(&server, &api, 2).await;
-    let backup = dir.path().join("before.db");
-    let out = tumbler(
-        &["admin", "backup", "--out", backup.to_str().unwrap()],
-        &data,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("escrow journal") && stdout(&out).contains("journal"),
-        "the backup says where the journal is: {}",
-        stdout(&out)
-    );
+    let (data, backup) = (dir.path().join("data"), dir.path().join("before.db"));
+    let (server, api, _hosts, task_id, accounts) = server_with_backup(dir.path(), 2).await;
     rotate(&server, &api, &task_id).await;
     rotate(&server, &api, &task_id).await;
     server.stop();
@@ -162,19 +179,8 @@ fn segments(journal: &Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn a_journal_entry_moved_to_another_account_or_altered_is_refused_never_applied() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Server::start(&data, &[]);
-    let api = Api {
-        password: activate(&server).await,
-    };
-    let (_hosts, task_id, accounts) = fleet_of(&server, &api, 1).await;
-    let backup = dir.path().join("before.db");
-    assert!(tumbler(
-        &["admin", "backup", "--out", backup.to_str().unwrap()],
-        &data
-    )
-    .status
-    .success());
+    let (data, backup) = (dir.path().join("data"), dir.path().join("before.db"));
+    let (server, api, _hosts, task_id, accounts) = server_with_backup(dir.path(), 1).await;
     rotate(&server, &api, &task_id).await;
     server.stop();
 
@@ -261,17 +267,7 @@ async fn an_unwritable_journal_stops_every_change_before_anything_is_sent() {
     let (hosts, task_id, accounts) = fleet_of(&server, &api, 1).await;
     let execution = api.execute(&server, &task_id).await;
     assert_eq!(api.ended(&server, &execution).await, "failed");
-    let log = api
-        .call(
-            &server,
-            reqwest::Method::GET,
-            &format!("/api/v1/change-secret/executions/{execution}/log"),
-            None,
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let log = api.log(&server, &execution).await;
     assert!(
         log.contains("escrow_unwritable") && log.contains("the new secret was not sent"),
         "the run says why: {log}"
@@ -304,19 +300,8 @@ async fn an_unwritable_journal_stops_every_change_before_anything_is_sent() {
 #[tokio::test]
 async fn entries_sealed_under_a_master_key_rotated_after_the_backup_open_with_that_key() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Server::start(&data, &[]);
-    let api = Api {
-        password: activate(&server).await,
-    };
-    let (_hosts, task_id, accounts) = fleet_of(&server, &api, 1).await;
-    let backup = dir.path().join("before.db");
-    assert!(tumbler(
-        &["admin", "backup", "--out", backup.to_str().unwrap()],
-        &data
-    )
-    .status
-    .success());
+    let (data, backup) = (dir.path().join("data"), dir.path().join("before.db"));
+    let (server, api, _hosts, task_id, accounts) = server_with_backup(dir.path(), 1).await;
     rotate(&server, &api, &task_id).await;
     server.stop();
     let out = tumbler(&["admin", "rotate-master-key"], &data);
