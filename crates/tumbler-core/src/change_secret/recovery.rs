@@ -53,6 +53,14 @@ impl ChangeSecretService {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let me = self.clone();
         tokio::spawn(async move {
+            // Ready again even if the pass panics: the sweep goes on settling every 15 s.
+            struct Done(std::sync::Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            let _done = Done(me.start_recovery_pending.clone());
             match me.recover_all(true).await {
                 Ok(c) => tracing::info!(
                     interrupted_runs = c.interrupted_runs,
@@ -65,8 +73,6 @@ impl ChangeSecretService {
                     tracing::error!(error = %e, "recovery at start failed; the sweep tries again")
                 }
             }
-            me.start_recovery_pending
-                .store(false, std::sync::atomic::Ordering::SeqCst);
         })
     }
 
@@ -344,7 +350,14 @@ impl ChangeSecretService {
                 Login::Refused => tried.push(format!("{name} refused")),
                 Login::Inconclusive(f) => {
                     tried.push(format!("{name} inconclusive ({})", f.code));
+                    // A host that cannot be reached answers no other secret either: one try
+                    // per account, so a dead host holds recovery (and readiness) once, not
+                    // three times per account.
+                    let unreachable = f.code == "unreachable";
                     inconclusive = Some(f);
+                    if unreachable {
+                        break;
+                    }
                 }
             }
         }
