@@ -475,6 +475,28 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
     // The old secret worked when the run gave up, yet the new one is kept, staged.
     let row = account_row(&app, &accounts[0]).await;
     assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
+    // Ignoring it now would drop the new secret on the old one's login while chpasswd is still
+    // about to write: refused until the change cannot land any more.
+    let rec = r["id"].as_str().unwrap();
+    let refused = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{rec}/ignore"),
+        None,
+        409,
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], "record_state", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("may still take the new secret"),
+        "{refused}"
+    );
+    let row = account_row(&app, &accounts[0]).await;
+    assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
     // chpasswd ends and writes the new password (polling, with a deadline)...
     let deadline = Instant::now() + Duration::from_secs(30);
     while changed_on_host(&host, &before).await.is_empty() {
@@ -485,7 +507,6 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // ...and a retry settles the account by login: the new secret, which the host took late.
-    let rec = r["id"].as_str().unwrap();
     let settled = ok(
         &app,
         &token,
