@@ -132,12 +132,26 @@ impl Escrow {
     }
 }
 
+/// How long an append may take (a hung network disk): past it the change does not go on.
+const APPEND_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn append(journal: Arc<EscrowJournal>, entry: EscrowEntry) -> Result<(), EscrowError> {
     let dir = journal.settings().dir.display().to_string();
-    tokio::task::spawn_blocking(move || journal.append(&entry))
-        .await
-        .map_err(|e| EscrowError::Write {
-            dir,
-            source: std::io::Error::other(e.to_string()),
-        })?
+    let failed = |why: String| EscrowError::Write {
+        dir: dir.clone(),
+        source: std::io::Error::other(why),
+    };
+    match tokio::time::timeout(
+        APPEND_LIMIT,
+        tokio::task::spawn_blocking(move || journal.append(&entry)),
+    )
+    .await
+    {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(_) => Err(failed(format!(
+            "the append took longer than {} s",
+            APPEND_LIMIT.as_secs()
+        ))),
+    }
 }

@@ -30,6 +30,7 @@ impl JournalSettings {
 
 /// The open segment of one directory.
 struct Segment {
+    path: PathBuf,
     file: File,
     size: u64,
 }
@@ -88,10 +89,10 @@ impl EscrowJournal {
     /// backup that must stay restorable), in every copy. The newest segment of a directory is
     /// always kept. Returns how many segment files were removed.
     pub fn compact(&self, keep_after: DateTime<Utc>) -> Result<usize, EscrowError> {
-        // Appends wait meanwhile: a segment being removed is never the one written.
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        // Appends go on meanwhile: they write to the newest segment, which is never removed
+        // (and an append whose segment vanished starts a new one).
         let mut removed = 0;
-        for (slot, dir) in open.iter_mut().zip(self.settings.dirs()) {
+        for dir in self.settings.dirs() {
             let read = |source| EscrowError::Read {
                 dir: dir.display().to_string(),
                 source,
@@ -105,8 +106,9 @@ impl EscrowJournal {
                 continue;
             };
             for (_, path) in closed {
+                // A segment with no entry that can be dated is kept: nothing says it is old.
                 let newest = segment_newest_entry(path).map_err(read)?;
-                if newest.is_some_and(|at| at >= keep_after.timestamp_millis()) {
+                if newest.is_none_or(|at| at >= keep_after.timestamp_millis()) {
                     continue;
                 }
                 std::fs::remove_file(path).map_err(|source| EscrowError::Write {
@@ -115,8 +117,6 @@ impl EscrowJournal {
                 })?;
                 removed += 1;
             }
-            // The open segment, if any, is the newest one and stays.
-            let _ = slot;
         }
         Ok(removed)
     }
@@ -131,7 +131,10 @@ fn append_to(
     let full = slot
         .as_ref()
         .is_some_and(|s| s.size > 0 && s.size + line.len() as u64 > max_bytes);
-    if slot.is_none() || full {
+    // A segment moved away or removed (by a person, or another process compacting the same
+    // directory) would swallow the entry: write to a new one instead.
+    let gone = slot.as_ref().is_some_and(|s| !s.path.exists());
+    if slot.is_none() || full || gone {
         *slot = Some(new_segment(dir)?);
     }
     let Some(segment) = slot.as_mut() else {
@@ -148,7 +151,9 @@ fn append_to(
 fn new_segment(dir: &Path) -> std::io::Result<Segment> {
     create_private_dir(dir)?;
     let next = match segment_files(dir)?.last() {
-        Some((seq, _)) => seq + 1,
+        Some((seq, _)) => seq
+            .checked_add(1)
+            .ok_or_else(|| std::io::Error::other("segment numbers are exhausted"))?,
         None => 1,
     };
     let path = dir.join(segment_name(next));
@@ -158,7 +163,11 @@ fn new_segment(dir: &Path) -> std::io::Result<Segment> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(&path)?;
     File::open(dir)?.sync_all()?;
-    Ok(Segment { file, size: 0 })
+    Ok(Segment {
+        path,
+        file,
+        size: 0,
+    })
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -240,6 +249,32 @@ mod tests {
         assert_eq!(left, vec![3, 4, 5]);
         assert_eq!(journal.compact(at(1_000_000)).unwrap(), 2);
         assert_eq!(scan(root.path()).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn an_append_after_its_segment_was_removed_goes_to_a_new_one() {
+        let root = tempfile::tempdir().unwrap();
+        let journal = EscrowJournal::new(JournalSettings {
+            dir: root.path().to_path_buf(),
+            copy_dir: None,
+            segment_max_bytes: 1 << 20,
+        });
+        let m = MasterKey::generate();
+        journal
+            .append(&EscrowEntry::staged(&m, "a", 1, at(0), b"s").unwrap())
+            .unwrap();
+        let (_, first) = segment_files(root.path()).unwrap().remove(0);
+        std::fs::rename(&first, root.path().join("moved-away")).unwrap();
+        journal
+            .append(&EscrowEntry::staged(&m, "a", 2, at(1), b"s").unwrap())
+            .unwrap();
+        let versions: Vec<i64> = scan(root.path())
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.entry.version)
+            .collect();
+        assert_eq!(versions, vec![2]);
     }
 
     #[cfg(unix)]

@@ -63,8 +63,8 @@ async fn rotate(server: &Server, api: &Api, task_id: &str) {
     assert_eq!(api.ended(server, &execution).await, "succeeded");
 }
 
-/// The journal replay's run: waits for it to end and returns its status.
-async fn replay_run_status(server: &Server, api: &Api) -> String {
+/// The journal replay's run (trigger `restore`).
+async fn replay_run_id(server: &Server, api: &Api) -> String {
     let page = api
         .json(
             server,
@@ -73,14 +73,21 @@ async fn replay_run_status(server: &Server, api: &Api) -> String {
             None,
         )
         .await;
-    let run = page["items"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["trigger"] == "restore")
-        .unwrap_or_else(|| panic!("no restore run: {page}"))
-        .clone();
-    api.ended(server, run["id"].as_str().unwrap()).await
+        .unwrap_or_else(|| panic!("no restore run: {page}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The journal replay's run: waits for it to end and returns its status.
+async fn replay_run_status(server: &Server, api: &Api) -> String {
+    let id = replay_run_id(server, api).await;
+    api.ended(server, &id).await
 }
 
 #[tokio::test]
@@ -360,6 +367,58 @@ async fn entries_sealed_under_a_master_key_rotated_after_the_backup_open_with_th
         api.all_verify(&server, &accounts, "across a key rotation")
             .await,
         vec![3; accounts.len()]
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_journal_whose_disk_was_replaced_is_completed_from_its_copy_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let copy = dir.path().join("copy");
+    let env = [("TUMBLER_ESCROW__COPY_DIR", copy.to_str().unwrap())];
+    let server = Server::start(&data, &env);
+    let api = Api {
+        password: activate(&server).await,
+    };
+    let (_hosts, task_id, accounts) = fleet_of(&server, &api, 1).await;
+    let backup = dir.path().join("before.db");
+    assert!(tumbler_with(
+        &["admin", "backup", "--out", backup.to_str().unwrap()],
+        &data,
+        &env
+    )
+    .status
+    .success());
+    rotate(&server, &api, &task_id).await;
+    server.stop();
+    // The journal's disk is replaced: the primary starts empty, the copy holds everything.
+    std::fs::remove_dir_all(data.join("journal")).unwrap();
+    let server = Server::start(&data, &env);
+    rotate(&server, &api, &task_id).await;
+    server.stop();
+
+    // Read primary first (only the second rotation), then the copy (both): entries must be
+    // taken in time order, not directory order, or the newest secret is not tried first.
+    let out = tumbler_with(
+        &["admin", "restore", "--from", backup.to_str().unwrap()],
+        &data,
+        &env,
+    );
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", stderr(&out));
+    let server = Server::start(&data, &env);
+    ready(&server).await;
+    assert_eq!(
+        api.all_verify(&server, &accounts, "primary replaced").await,
+        vec![3; accounts.len()]
+    );
+    // Recovery found the newest secret at its first login (the staged one): no failed login.
+    let log = api.log(&server, &replay_run_id(&server, &api).await).await;
+    assert_eq!(
+        log.matches("recovery found pending").count(),
+        accounts.len(),
+        "{log}"
     );
     server.stop();
 }

@@ -10,7 +10,7 @@ use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
 use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
-use tumbler_store::{AccountRow, ExecutionRow, RecordRow, ACCOUNT_SECRET_OWNER};
+use tumbler_store::{AccountRow, ExecutionRow, RecordRow, RollForward, ACCOUNT_SECRET_OWNER};
 use zeroize::Zeroizing;
 
 /// The node name a replay's runs carry: no node runs them, so the first recovery pass of any
@@ -124,7 +124,7 @@ impl ChangeSecretService {
     ) -> Result<ReplayReport, ChangeSecretError> {
         let mut report = ReplayReport::default();
         let mut seen = HashSet::new();
-        let mut by_account: BTreeMap<String, Vec<OpenedEntry>> = BTreeMap::new();
+        let mut by_account: BTreeMap<String, Vec<JournalItem>> = BTreeMap::new();
         for scan in scans {
             for d in &scan.damaged {
                 report.damaged_lines.push(format!(
@@ -136,7 +136,8 @@ impl ChangeSecretService {
             }
             for s in &scan.entries {
                 let e = &s.entry;
-                if !seen.insert((e.kind, e.account.clone(), e.version, e.current, e.at_ms)) {
+                // The same entry in the journal and its copy (or two nodes' journals) counts once.
+                if !seen.insert(e.to_line()?) {
                     continue;
                 }
                 report.entries_read += 1;
@@ -149,19 +150,22 @@ impl ChangeSecretService {
                         None => Err(tumbler_escrow::EscrowError::Open),
                     }
                 });
-                match opened {
-                    Ok(opened) => by_account
-                        .entry(opened.account.clone())
-                        .or_default()
-                        .push(opened),
-                    Err(err) => report.refused_entries.push(format!(
+                if let Err(err) = &opened {
+                    report.refused_entries.push(format!(
                         "{} line {} (account {}, version {}): {err}",
                         s.segment.display(),
                         s.line,
                         e.account,
                         e.version
-                    )),
+                    ));
                 }
+                let items = by_account.entry(e.account.clone()).or_default();
+                items.push(JournalItem {
+                    at_ms: e.at_ms,
+                    order: items.len(),
+                    version: e.version,
+                    opened: opened.ok(),
+                });
             }
         }
         let mut runs: BTreeMap<DomainId, ExecutionId> = BTreeMap::new();
@@ -173,11 +177,15 @@ impl ChangeSecretService {
                 ));
                 continue;
             };
-            match self.roll_forward(&account, &entries, &mut runs, origin).await? {
+            match self.roll_forward(&account, entries, &mut runs, origin).await? {
                 Rolled::Forward => report.rolled_forward += 1,
                 Rolled::UpToDate => report.up_to_date += 1,
                 Rolled::SecretMissing(v) => report.not_settled.push(format!(
-                    "account {account_id} ({}@{}): the journal says version {v} may be on the target, but holds no readable secret for it; reconcile the account",
+                    "account {account_id} ({}@{}): the journal says version {v} may be on the target, but holds no readable secret for it (a refused entry?); nothing applied to it: give the missing key with --journal-key, or reconcile the account",
+                    account.username, account.asset_name
+                )),
+                Rolled::ChangedMeanwhile => report.not_settled.push(format!(
+                    "account {account_id} ({}@{}): changed while the replay ran (is a server running on this store? stop it first); nothing applied to it",
                     account.username, account.asset_name
                 )),
             }
@@ -185,16 +193,41 @@ impl ChangeSecretService {
         Ok(report)
     }
 
-    /// Rolls one account forward.
+    /// Rolls one account forward from its journal entries (in any order: they are put in time
+    /// order first; an entry that did not open counts as a version whose secret is missing).
     async fn roll_forward(
         &self,
         account: &AccountRow,
-        entries: &[OpenedEntry],
+        mut items: Vec<JournalItem>,
         runs: &mut BTreeMap<DomainId, ExecutionId>,
         origin: &RequestOrigin,
     ) -> Result<Rolled, ChangeSecretError> {
+        items.sort_by_key(|i| (i.at_ms, i.order));
+        let refused: Vec<OpenedEntry> = items
+            .iter()
+            .filter(|i| i.opened.is_none())
+            .map(|i| OpenedEntry {
+                kind: EntryKind::Staged,
+                account: account.id.to_string(),
+                version: i.version,
+                current: None,
+                at: chrono::DateTime::from_timestamp_millis(i.at_ms).unwrap_or_default(),
+                secret: Zeroizing::new(Vec::new()),
+            })
+            .collect();
+        let mut refused_iter = refused.iter();
+        let ordered: Vec<&OpenedEntry> = items
+            .iter()
+            .filter_map(|i| i.opened.as_ref().or_else(|| refused_iter.next()))
+            .collect();
+        let highest = items.iter().map(|i| i.version).max().unwrap_or(0);
         let mut journal_secrets: BTreeMap<i64, &Zeroizing<Vec<u8>>> = BTreeMap::new();
-        for e in entries.iter().filter(|e| e.kind == EntryKind::Staged) {
+        for e in items
+            .iter()
+            .filter_map(|i| i.opened.as_ref())
+            .filter(|e| e.kind == EntryKind::Staged)
+        {
+            // In time order: a version staged twice (a store restored before) keeps its newest.
             journal_secrets.insert(e.version, &e.secret);
         }
         let mut in_store = HashSet::new();
@@ -212,7 +245,12 @@ impl ChangeSecretService {
                 in_store.insert(v);
             }
         }
-        let ordered: Vec<&OpenedEntry> = entries.iter().collect();
+        // Whatever is applied, no later change may reuse a version the journal has seen.
+        if highest >= account.next_version {
+            let mut tx = self.store.begin().await?;
+            tx.raise_next_version(&account.id, highest + 1).await?;
+            tx.commit().await?;
+        }
         let layout = match plan(
             account.current_version,
             account.previous_version,
@@ -246,16 +284,23 @@ impl ChangeSecretService {
                     .await?;
             }
         }
-        tx.roll_forward_account(
-            &account.id,
-            layout.current,
-            layout.previous,
-            layout.pending,
-            layout.next_version,
-            "restored from a backup: the escrow journal holds a newer secret; settling by login",
-            now,
-        )
-        .await?;
+        if !tx
+            .roll_forward_account(
+                &account.id,
+                (account.current_version, account.pending_version),
+                &RollForward {
+                    current: layout.current,
+                    previous: layout.previous,
+                    pending: layout.pending,
+                    next_version: layout.next_version,
+                },
+                "restored from a backup: the escrow journal holds a newer secret; settling by login",
+                now,
+            )
+            .await?
+        {
+            return Ok(Rolled::ChangedMeanwhile);
+        }
         // The backup's own change of the account (staged when the backup was taken) is
         // superseded unless it stages the same version.
         let keeps_backup_record = account.pending_version == Some(layout.pending)
@@ -357,8 +402,18 @@ impl ChangeSecretService {
     }
 }
 
+/// One journal entry of an account, opened or refused, with where it stood in the journal.
+struct JournalItem {
+    at_ms: i64,
+    order: usize,
+    version: i64,
+    opened: Option<OpenedEntry>,
+}
+
 /// What the replay did to one account.
 enum Rolled {
+    /// The account changed between reading and writing it (a server runs on the store).
+    ChangedMeanwhile,
     /// Staged with a newer secret.
     Forward,
     /// The store already holds what the journal says.
