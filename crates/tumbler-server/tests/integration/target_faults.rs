@@ -379,6 +379,107 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
     );
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1, 1]);
     assert!(super::change_secret::ssh_logs_in(&host, "ops", OPS).await);
+
+    // "Retry all failed" makes a retry of each record, but the way to root fails for the
+    // whole host: one more password typed at sudo, the other retries not tried.
+    let out = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!(
+            "/api/v1/change-secret/executions/{}/retry-failed",
+            e["id"].as_str().unwrap()
+        ),
+        None,
+        202,
+    )
+    .await;
+    let started = out["started"].as_array().unwrap();
+    assert_eq!(started.len(), 3, "{out}");
+    let mut retried = Vec::new();
+    for s in started {
+        let (_, rs, _) = ended(&app, &token, s["execution_id"].as_str().unwrap()).await;
+        retried.extend(rs);
+    }
+    for r in &retried {
+        assert_eq!(
+            (r["status"].as_str(), r["reason_code"].as_str()),
+            (Some("failed"), Some("become_refused")),
+            "{r}"
+        );
+    }
+    let tried = retried
+        .iter()
+        .filter(|r| !r["reason"].as_str().unwrap().starts_with("not tried"))
+        .count();
+    assert_eq!(tried, 1, "{retried:?}");
+    assert_eq!(
+        host.command_log().matches("]: sudo -S").count(),
+        2,
+        "{}",
+        host.command_log()
+    );
+    assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1, 1]);
+}
+
+/// Two retries of one record at once (two people, or a double click): one changes the
+/// account, the other is refused with `retry_in_progress` before anything is sent.
+#[tokio::test]
+async fn two_retries_of_one_record_at_once_change_the_account_once() {
+    let app = Arc::new(server(10, 2).await);
+    let token = admin(&app).await;
+    let (host, task_id, accounts) = fixture(&app, &token, 1).await;
+    // The first run fails: sudo asks for a password Tumbler does not have.
+    let rule = host.root_dir().join("etc/sudoers.d/tumbler-rootpw");
+    std::fs::write(&rule, "Defaults rootpw\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rule, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let (e, rs, _) = run_to_end(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let record = rs[0]["id"].as_str().unwrap().to_owned();
+    // Fixed; the retry's chpasswd is held on the host until the test lets it go.
+    std::fs::remove_file(&rule).unwrap();
+    hold_after_password_written(&host);
+    let retry = |app: Arc<TestApp>, token: String, record: String| async move {
+        super::support::call(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/change-secret/records/{record}/retry"),
+            None,
+        )
+        .await
+    };
+    let first = tokio::spawn(retry(app.clone(), token.clone(), record.clone()));
+    let second = tokio::spawn(retry(app.clone(), token.clone(), record.clone()));
+    hook_reached(&host).await;
+    // A third, once a retry is surely under way, and "Retry all failed" too.
+    let (status, body) = retry(app.clone(), token.clone(), record.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("retry_in_progress")),
+        "{body}"
+    );
+    release_hook(&host);
+    let mut answers = vec![first.await.unwrap(), second.await.unwrap()];
+    answers.sort_by_key(|(status, _)| *status);
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert_eq!(answers[0].1["status"], "success", "{answers:?}");
+    assert_eq!(
+        (answers[1].0, answers[1].1["error"]["code"].as_str()),
+        (409, Some("retry_in_progress")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        host.command_log()
+            .lines()
+            .filter(|l| l.trim_end().ends_with("]: chpasswd"))
+            .count(),
+        1,
+        "one change on the host: {}",
+        host.command_log()
+    );
+    assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
 }
 
 /// Mounts a small tmpfs over the host's `/etc` (a copy of its files) and fills it.
