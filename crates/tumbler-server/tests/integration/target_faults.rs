@@ -479,7 +479,8 @@ async fn two_retries_of_one_record_at_once_change_the_account_once() {
         "one change on the host: {}",
         host.command_log()
     );
-    assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
+    // Version 2 was the refused run's new secret; the retry's fresh one is 3.
+    assert_eq!(all_log_in(&app, &token, &accounts).await, vec![3]);
 }
 
 /// Mounts a small tmpfs over the host's `/etc` (a copy of its files) and fills it.
