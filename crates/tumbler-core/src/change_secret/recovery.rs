@@ -334,7 +334,13 @@ impl ChangeSecretService {
             )
             .await;
             return self
-                .apply_outcome(exec, &mut record, account, pending, ChangeOutcome::Unknown(f))
+                .apply_outcome(
+                    exec,
+                    &mut record,
+                    account,
+                    pending,
+                    ChangeOutcome::Unknown(f),
+                )
                 .await;
         };
         let mut inconclusive: Option<Failure> = None;

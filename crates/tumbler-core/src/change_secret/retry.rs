@@ -240,10 +240,11 @@ impl ChangeSecretService {
                     let order = account
                         .map(|a| (a.privileged, a.username == "root"))
                         .unwrap_or_default();
-                    queues
-                        .entry(record.asset_id.clone())
-                        .or_default()
-                        .push((order, exec_id.clone(), hold));
+                    queues.entry(record.asset_id.clone()).or_default().push((
+                        order,
+                        exec_id.clone(),
+                        hold,
+                    ));
                     started.push(StartedRetry {
                         record_id: record.id.clone(),
                         execution_id: exec_id,
@@ -367,7 +368,10 @@ impl ChangeSecretService {
             return Err(asset_moved());
         }
         // Checked and taken at once: of two retries of the account asked together, one runs.
-        let hold = self.retry_gate.hold(&account.id).ok_or_else(retry_in_progress)?;
+        let hold = self
+            .retry_gate
+            .hold(&account.id)
+            .ok_or_else(retry_in_progress)?;
         // A retry another node has queued or is running.
         for id in self.store.open_retries_of_account(&account.id).await? {
             if let Some(other) = self.store.execution(&id).await? {
@@ -539,8 +543,14 @@ impl ChangeSecretService {
         if asset.domain_id != exec.domain_id {
             // Moved since the retry was asked for: the run's task and domain no longer cover it.
             let reason = asset_moved().to_string();
-            self.end_retry_record(exec, &mut record, RecordStatus::Failed, "asset_moved", &reason)
-                .await?;
+            self.end_retry_record(
+                exec,
+                &mut record,
+                RecordStatus::Failed,
+                "asset_moved",
+                &reason,
+            )
+            .await?;
             return Ok(());
         }
         if !task.enabled {

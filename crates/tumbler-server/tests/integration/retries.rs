@@ -279,7 +279,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
             e["counts_after_retries"]["failed"].as_i64(),
             e["counts_after_retries"]["success"].as_i64()
         ),
-        (None, e["counts"]["success"].as_i64().map(|n| n + 3)),
+        (None, Some(e["counts"]["success"].as_i64().unwrap_or(0) + 3)),
         "after retries every failure counts as the success its retry was: {e}"
     );
     let log = super::change_secret::log_text(&app, &token, &exec_id).await;

@@ -122,7 +122,12 @@ impl Store {
         .await
         .map_err(StoreError::query)?;
         rows.iter()
-            .map(|row| Ok(ExecutionId::from_string(col::<String>(row, "execution_id")?)))
+            .map(|row| {
+                Ok(ExecutionId::from_string(col::<String>(
+                    row,
+                    "execution_id",
+                )?))
+            })
             .collect()
     }
 
