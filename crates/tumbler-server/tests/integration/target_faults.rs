@@ -621,3 +621,79 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
     assert_eq!(settled["status"], "success", "{settled}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
 }
+
+/// An asset moved to another domain while its "Retry all failed" queue is under way: the
+/// retries still queued end `asset_moved` and send nothing.
+#[tokio::test]
+async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() {
+    let app = server(10, 2).await;
+    let token = admin(&app).await;
+    let (host, task_id, accounts) = fixture(&app, &token, 2).await;
+    let rule = host.root_dir().join("etc/sudoers.d/tumbler-rootpw");
+    std::fs::write(&rule, "Defaults rootpw\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rule, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let (e, _, _) = run_to_end(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    std::fs::remove_file(&rule).unwrap();
+    hold_after_password_written(&host);
+    let before = shadows(&host, 2).await;
+    let out = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!(
+            "/api/v1/change-secret/executions/{}/retry-failed",
+            e["id"].as_str().unwrap()
+        ),
+        None,
+        202,
+    )
+    .await;
+    let started = out["started"].as_array().unwrap().clone();
+    assert_eq!(started.len(), 2, "{out}");
+    // The first retry's chpasswd is held; the asset moves meanwhile.
+    hook_reached(&host).await;
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/domains",
+        Some(json!({"name": "Elsewhere"})),
+        201,
+    )
+    .await;
+    let asset = account_row(&app, &accounts[0]).await.asset_id;
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{asset}"),
+        Some(json!({"domain": "Elsewhere"})),
+        200,
+    )
+    .await;
+    release_hook(&host);
+    let mut ends = Vec::new();
+    for s in &started {
+        let (_, rs, _) = ended(&app, &token, s["execution_id"].as_str().unwrap()).await;
+        ends.push(rs[0].clone());
+    }
+    let moved: Vec<&Value> = ends
+        .iter()
+        .filter(|r| r["reason_code"] == "asset_moved")
+        .collect();
+    assert_eq!(moved.len(), 1, "{ends:?}");
+    assert_eq!(moved[0]["status"], "failed", "{ends:?}");
+    // Only the retry under way when the asset moved changed its account.
+    assert_eq!(changed_on_host(&host, &before).await.len(), 1, "{ends:?}");
+    assert_eq!(
+        host.command_log()
+            .lines()
+            .filter(|l| l.trim_end().ends_with("]: chpasswd"))
+            .count(),
+        1,
+        "{}",
+        host.command_log()
+    );
+}
