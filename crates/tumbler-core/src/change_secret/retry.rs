@@ -565,8 +565,19 @@ impl ChangeSecretService {
             return Ok(());
         }
         // A node's permit, as a run's asset holds one, for all this retry does on the target.
-        let Ok(_node_permit) = self.permits.clone().acquire_owned().await else {
-            return Ok(());
+        let _node_permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                self.log_line(
+                    &exec.id,
+                    "waiting for one of the node's change slots (max_parallel_assets)",
+                )
+                .await;
+                let Ok(p) = self.permits.clone().acquire_owned().await else {
+                    return Ok(());
+                };
+                p
+            }
         };
         let spec: TaskSpec = serde_json::from_str(&task.spec)
             .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;

@@ -697,3 +697,134 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
         host.command_log()
     );
 }
+
+/// A retry holds one of the node's change slots as a run's asset does: with one slot, taken by
+/// a run held on its host, a retry on another host waits and touches nothing until it is free.
+#[tokio::test]
+async fn a_retry_waits_for_a_change_slot_of_the_node() {
+    let app = TestApp::spawn_configured(
+        StoreKind::Sqlite,
+        Arc::new(tumbler_domain::SystemClock),
+        |c| {
+            // Long enough for the held change not to time out while the test looks.
+            c.change_secret.account_timeout_seconds = 30;
+            c.change_secret.max_attempts = 2;
+            c.change_secret.max_parallel_assets = 1;
+        },
+    )
+    .await;
+    let token = admin(&app).await;
+    let busy = SshHost::start(&[
+        TestUser::new("ops", OPS).with_sudo(),
+        TestUser::new("app0", app_password(0)),
+    ])
+    .await
+    .unwrap();
+    let busy_asset = linux_asset(&app, &token, "busy", &busy).await;
+    account(&app, &token, &busy_asset, "ops", OPS, true, json!({})).await;
+    account(
+        &app,
+        &token,
+        &busy_asset,
+        "app0",
+        &app_password(0),
+        false,
+        json!({}),
+    )
+    .await;
+    let busy_task = task(
+        &app,
+        &token,
+        json!({"name": "busy", "usernames": ["app0"], "asset_ids": [busy_asset],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    // A failed record on a second host (sudo asked for a password Tumbler does not have).
+    let (other, other_task, other_accounts) = fixture(&app, &token, 1).await;
+    let rule = other.root_dir().join("etc/sudoers.d/tumbler-rootpw");
+    std::fs::write(&rule, "Defaults rootpw\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rule, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let (e, rs, _) = run_to_end(&app, &token, &other_task).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    std::fs::remove_file(&rule).unwrap();
+    let record = rs[0]["id"].as_str().unwrap().to_owned();
+    // The only slot: a run held in chpasswd on the first host.
+    hold_after_password_written(&busy);
+    let run_id = execute(&app, &token, &busy_task).await;
+    hook_reached(&busy).await;
+    let before = shadows(&other, 1).await;
+    let sudo_runs = || other.command_log().matches("]: sudo -S").count();
+    let sudo_before = sudo_runs();
+    let retry = {
+        let (url, token) = (
+            app.url(&format!("/api/v1/change-secret/records/{record}/retry")),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // The retry's run says it waits for a slot, having sent nothing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let retry_run = loop {
+        let page = ok(
+            &app,
+            &token,
+            Method::GET,
+            "/api/v1/change-secret/executions?limit=50",
+            None,
+            200,
+        )
+        .await;
+        let found = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["trigger"] == "retry")
+            .map(|e| e["id"].as_str().unwrap().to_owned());
+        if let Some(id) = found {
+            // Read from the store: the log endpoint streams until the run ends.
+            let lines = app
+                .services
+                .store
+                .log_lines(
+                    &tumbler_domain::ids::ExecutionId::from_string(id.clone()),
+                    0,
+                )
+                .await
+                .unwrap();
+            if lines.iter().any(|l| {
+                l.line
+                    .contains("waiting for one of the node's change slots")
+            }) {
+                break id;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the retry did not wait for a slot"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        shadows(&other, 1).await,
+        before,
+        "nothing sent while waiting"
+    );
+    assert_eq!(sudo_runs(), sudo_before, "{}", other.command_log());
+    release_hook(&busy);
+    let (e, _, _) = ended(&app, &token, &run_id).await;
+    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(retry.await.unwrap(), 200);
+    let (e, rs, _) = ended(&app, &token, &retry_run).await;
+    assert_eq!(e["status"], "succeeded", "{e} {rs:?}");
+    assert_eq!(changed_on_host(&other, &before).await, vec![0]);
+    assert_eq!(all_log_in(&app, &token, &other_accounts).await, vec![3]);
+}
