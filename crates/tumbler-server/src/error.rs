@@ -257,7 +257,8 @@ impl From<InventoryError> for ApiError {
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. }
             | InventoryError::Relocated(_)
-            | InventoryError::AccountChanging(_) => StatusCode::CONFLICT,
+            | InventoryError::AccountChanging(_)
+            | InventoryError::AccountStaged(_) => StatusCode::CONFLICT,
             InventoryError::Invalid(_)
             | InventoryError::UnknownPlatform(_)
             | InventoryError::TlsModeNotAllowed { .. }
@@ -340,7 +341,8 @@ impl From<ChangeSecretError> for ApiError {
             ChangeSecretError::Duplicate
             | ChangeSecretError::TaskDisabled
             | ChangeSecretError::TaskRunning
-            | ChangeSecretError::RecordState(_) => StatusCode::CONFLICT,
+            | ChangeSecretError::RecordState(_)
+            | ChangeSecretError::Conflict(..) => StatusCode::CONFLICT,
             ChangeSecretError::Auth(_) => match e {
                 ChangeSecretError::Auth(auth) => return auth.into(),
                 _ => return Self::internal(&e),

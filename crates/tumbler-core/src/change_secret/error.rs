@@ -35,6 +35,10 @@ pub enum ChangeSecretError {
     /// The record action does not apply to the record's state.
     #[error("{0}")]
     RecordState(String),
+    /// The action conflicts with the state of the object, with a code of its own
+    /// (`asset_moved`, `retry_in_progress`).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     /// Step-up authentication failed (no TOTP, wrong code...).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -66,6 +70,7 @@ impl ChangeSecretError {
             Self::TaskDisabled => "task_disabled",
             Self::TaskRunning => "task_running",
             Self::RecordState(_) => "record_state",
+            Self::Conflict(code, _) => code,
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
             Self::Escrow(e) => e.code(),

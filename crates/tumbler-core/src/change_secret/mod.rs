@@ -119,6 +119,9 @@ pub struct ChangeSecretService {
     start_recovery_pending: Arc<std::sync::atomic::AtomicBool>,
     /// Where new secrets are escrowed before they are sent.
     escrow: crate::Escrow,
+    /// The accounts a retry of this node is queued or running for, and the queued retries
+    /// a host-wide failure stopped (see `retry`).
+    retry_gate: Arc<retry::RetryGate>,
 }
 
 impl ChangeSecretService {
@@ -154,6 +157,7 @@ impl ChangeSecretService {
             recovery_lock: Arc::new(tokio::sync::Mutex::new(())),
             start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             escrow: crate::Escrow::none(vault_for_escrow),
+            retry_gate: Arc::default(),
         }
     }
 

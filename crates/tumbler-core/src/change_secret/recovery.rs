@@ -312,14 +312,36 @@ impl ChangeSecretService {
         tofu: bool,
         why: &'static str,
     ) -> Result<(), ChangeSecretError> {
-        let Some(platform) = platform::find(&asset.platform) else {
-            return Ok(());
-        };
         let mut tx = self.store.begin().await?;
         let record = tx.record_of_pending_change(&account.id, pending).await?;
         tx.commit().await?;
         let Some(mut record) = record else {
             return Ok(());
+        };
+        let Some(platform) = platform::find(&asset.platform) else {
+            // No login can settle it: the stage is kept for a person (`needs_attention`, with
+            // the reason), so the sweep does not come back to it on every pass.
+            let f = Failure::new(
+                "unsupported_platform",
+                format!(
+                    "the asset's platform {} is unknown here; no login can settle the staged secret",
+                    asset.platform
+                ),
+            );
+            self.log_line(
+                &exec.id,
+                &format!("{}@{}: {}", account.username, asset.name, f.reason()),
+            )
+            .await;
+            return self
+                .apply_outcome(
+                    exec,
+                    &mut record,
+                    account,
+                    pending,
+                    ChangeOutcome::Unknown(f),
+                )
+                .await;
         };
         let mut inconclusive: Option<Failure> = None;
         let mut tried = Vec::new();

@@ -477,7 +477,8 @@ fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op
 /// A person's verify of the account: a login with the stored current secret that changes no
 /// stored secret. While a change holds the account (`changing`) it is refused with
 /// `account_changing` or settles the account as recovery would; either way the model's
-/// versions stand (recovery, which follows, decides).
+/// versions stand (recovery, which follows, decides). With a new secret staged for a person
+/// (`needs_attention`, pending set) it is refused with `account_staged`.
 fn account_verify(world: &World, p: &Process, model: &Model, op: &Op) {
     let before = world.observe();
     let result = p.block_on(
@@ -485,12 +486,15 @@ fn account_verify(world: &World, p: &Process, model: &Model, op: &Op) {
             .verify_account(&p.principal, &world.account, &origin()),
     );
     let changing = before.account.status == tumbler_domain::inventory::AccountStatus::Changing;
+    let staged = !changing && before.account.pending_version.is_some();
     match result {
         Err(e) => assert!(
-            changing && e.code() == "account_changing",
+            (changing && e.code() == "account_changing")
+                || (staged && e.code() == "account_staged"),
             "{op:?}: the verify failed: {} ({e})",
             e.code()
         ),
+        Ok(_) if staged => panic!("{op:?}: a staged account was verified with its current secret"),
         Ok(outcome) if !changing => {
             let works = model.target_up && model.accepted.contains(&model.current);
             assert_eq!(
