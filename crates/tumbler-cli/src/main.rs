@@ -113,11 +113,31 @@ enum AdminCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Replace the SQLite store with a backup. Stop the server first.
+    /// Replace the SQLite store with a backup, then roll it forward from the escrow journal
+    /// (secrets rotated since the backup). Stop the server first.
     Restore {
         /// Backup file to restore.
         #[arg(long)]
         from: PathBuf,
+        /// Do not replay the escrow journal (then run `admin replay-journal` before starting).
+        #[arg(long)]
+        no_replay: bool,
+        /// A master key file journal entries may be sealed under besides the store's
+        /// (repeatable); retired keys next to the master key file are read anyway.
+        #[arg(long)]
+        journal_key: Vec<PathBuf>,
+    },
+    /// Roll the store forward from the escrow journal: after `pg_restore` of a PostgreSQL
+    /// store, or a restore run with --no-replay. Stop the server first.
+    ReplayJournal {
+        /// Journal directory to read (repeatable: every node's journal); default: the
+        /// configured journal and its copy.
+        #[arg(long)]
+        journal: Vec<PathBuf>,
+        /// A master key file that entries may be sealed under besides the store's (a key
+        /// rotated away; repeatable). Retired keys next to the master key file are read anyway.
+        #[arg(long)]
+        journal_key: Vec<PathBuf>,
     },
 }
 
@@ -395,7 +415,15 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
             } => commands::admin::reset_password(&config, &env, &username, reset_totp).await,
             AdminCommand::RotateMasterKey => commands::rotate::run(&config, &env).await,
             AdminCommand::Backup { out } => commands::backup::backup(&config, &out).await,
-            AdminCommand::Restore { from } => commands::backup::restore(&config, &env, &from).await,
+            AdminCommand::Restore {
+                from,
+                no_replay,
+                journal_key,
+            } => commands::backup::restore(&config, &env, &from, !no_replay, &journal_key).await,
+            AdminCommand::ReplayJournal {
+                journal,
+                journal_key,
+            } => commands::backup::replay_journal(&config, &env, &journal, &journal_key).await,
         },
         Command::Login {
             url,

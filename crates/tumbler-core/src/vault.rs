@@ -127,6 +127,12 @@ impl Vault {
         self.read().master.id()
     }
 
+    /// Runs `f` with the master key (for records sealed under it outside the store, such as
+    /// the escrow journal). The key never leaves the vault.
+    pub(crate) fn with_master<R>(&self, f: impl FnOnce(&MasterKey) -> R) -> R {
+        f(&self.read().master)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
     }

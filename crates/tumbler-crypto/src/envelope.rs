@@ -72,6 +72,31 @@ pub fn open(
     open_raw(&key.0, envelope, associated_data)
 }
 
+/// Seals `plaintext` directly under the master key (for records kept outside the store, such
+/// as the escrow journal, which must open without the store's data keys). `associated_data`
+/// must name what the record is; it is given again to open it.
+pub fn seal_with_master(
+    master: &MasterKey,
+    plaintext: &[u8],
+    associated_data: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    seal_raw(master.bytes(), plaintext, &master_ad(associated_data))
+}
+
+/// Opens an envelope made by [`seal_with_master`] with the same master key and associated data.
+pub fn open_with_master(
+    master: &MasterKey,
+    envelope: &[u8],
+    associated_data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    open_raw(master.bytes(), envelope, &master_ad(associated_data))
+}
+
+/// Keeps master-sealed records apart from wrapped data keys (which use the same key).
+fn master_ad(associated_data: &[u8]) -> Vec<u8> {
+    [b"tumbler-master-sealed:".as_slice(), associated_data].concat()
+}
+
 fn seal_raw(key: &[u8; KEY_LEN], plaintext: &[u8], ad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let mut nonce = [0u8; NONCE_LEN];
@@ -133,6 +158,23 @@ mod tests {
             open(&k, &tampered, b"owner-1:v1"),
             Err(CryptoError::Decrypt)
         ));
+    }
+
+    #[test]
+    fn master_sealed_needs_same_master_and_associated_data() {
+        let m = MasterKey::generate();
+        let env = seal_with_master(&m, b"canary", b"entry-1").unwrap();
+        assert_eq!(
+            open_with_master(&m, &env, b"entry-1").unwrap().as_slice(),
+            b"canary"
+        );
+        assert!(open_with_master(&m, &env, b"entry-2").is_err());
+        assert!(open_with_master(&MasterKey::generate(), &env, b"entry-1").is_err());
+        // A wrapped data key is not a master-sealed record, whatever the associated data.
+        let k = DataKey::generate();
+        let wrapped = k.wrap(&m, "dk-1").unwrap();
+        assert!(open_with_master(&m, &wrapped, b"dk-1").is_err());
+        assert!(open_with_master(&m, &wrapped, b"tumbler-data-key:dk-1").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod error;
 mod master_key;
 mod master_key_file;
 
-pub use envelope::{open, seal, DataKey};
+pub use envelope::{open, open_with_master, seal, seal_with_master, DataKey};
 pub use error::CryptoError;
 pub use master_key::MasterKey;
 pub use master_key_file::{load_master_key_file, write_master_key_file};

@@ -34,6 +34,9 @@ vocabulary!(
         /// stored secret opens: a new secret set through the reconcile account, never the
         /// account's own session.
         Reconcile => "reconcile",
+        /// A journal replay after a restore: the accounts whose escrowed secret is newer than
+        /// the backup, staged for recovery to settle by login.
+        Restore => "restore",
     }
 );
 

@@ -58,6 +58,9 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ("TUMBLER_DRIFT__INTERVAL_SECONDS", "drift.interval_seconds"),
     ("TUMBLER_DRIFT__CONCURRENCY", "drift.concurrency"),
     ("TUMBLER_DRIFT__AUTO_RECONCILE", "drift.auto_reconcile"),
+    ("TUMBLER_ESCROW__JOURNAL_DIR", "escrow.journal_dir"),
+    ("TUMBLER_ESCROW__COPY_DIR", "escrow.copy_dir"),
+    ("TUMBLER_ESCROW__KEEP_DAYS", "escrow.keep_days"),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -95,6 +98,8 @@ pub struct Config {
     pub change_secret: ChangeSecretConfig,
     /// Drift checks: a periodic verify of every account.
     pub drift: DriftConfig,
+    /// The escrow journal of new secrets.
+    pub escrow: EscrowConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -111,6 +116,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             change_secret: ChangeSecretConfig::default(),
             drift: DriftConfig::default(),
+            escrow: EscrowConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -297,6 +303,34 @@ impl Default for DriftConfig {
     }
 }
 
+/// `[escrow]`: where every new secret is journaled (sealed) before it is sent, so a restored
+/// backup can be rolled forward.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscrowConfig {
+    /// The journal's directory (default: `journal` in the data directory). Put it on another
+    /// disk than the store to survive the store's disk.
+    pub journal_dir: Option<PathBuf>,
+    /// A second directory that holds a full copy (another disk); every append writes both.
+    pub copy_dir: Option<PathBuf>,
+    /// A segment file reaching this many MiB is closed and a new one started.
+    pub segment_max_mib: u32,
+    /// Segments whose newest entry is older than this many days are removed: the oldest backup
+    /// that can still be rolled forward is this old.
+    pub keep_days: u32,
+}
+
+impl Default for EscrowConfig {
+    fn default() -> Self {
+        Self {
+            journal_dir: None,
+            copy_dir: None,
+            segment_max_mib: 16,
+            keep_days: 90,
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -447,6 +481,8 @@ impl Config {
             ),
             ("change_secret.max_attempts", c.max_attempts, 10),
             ("drift.concurrency", self.drift.concurrency, 64),
+            ("escrow.segment_max_mib", self.escrow.segment_max_mib, 4_096),
+            ("escrow.keep_days", self.escrow.keep_days, 36_500),
         ] {
             if !(1..=max).contains(&value) {
                 return Err(ConfigError::Invalid {
@@ -501,6 +537,14 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("tumbler.db").display()),
         }
+    }
+
+    /// The escrow journal's directory.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.escrow
+            .journal_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("journal"))
     }
 
     /// The master key file path.

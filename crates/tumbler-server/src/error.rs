@@ -257,7 +257,8 @@ impl From<InventoryError> for ApiError {
             | InventoryError::NoHostKeySeen(_)
             | InventoryError::FingerprintMismatch { .. }
             | InventoryError::Relocated(_)
-            | InventoryError::AccountChanging(_) => StatusCode::CONFLICT,
+            | InventoryError::AccountChanging(_)
+            | InventoryError::AccountStaged(_) => StatusCode::CONFLICT,
             InventoryError::Invalid(_)
             | InventoryError::UnknownPlatform(_)
             | InventoryError::TlsModeNotAllowed { .. }
@@ -341,12 +342,14 @@ impl From<ChangeSecretError> for ApiError {
             | ChangeSecretError::TaskDisabled
             | ChangeSecretError::TaskRunning
             | ChangeSecretError::RecordState(_)
-            | ChangeSecretError::Reconcile { .. } => StatusCode::CONFLICT,
+            | ChangeSecretError::Reconcile { .. }
+            | ChangeSecretError::Conflict(..) => StatusCode::CONFLICT,
             ChangeSecretError::Auth(_) => match e {
                 ChangeSecretError::Auth(auth) => return auth.into(),
                 _ => return Self::internal(&e),
             },
             ChangeSecretError::Vault(_) | ChangeSecretError::Store(_) => return Self::internal(&e),
+            ChangeSecretError::Escrow(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let details = match &e {
             ChangeSecretError::Invalid(v) => Some(serde_json::json!({ "field": v.field })),

@@ -17,7 +17,8 @@ pub use config::Config;
 pub use error::ApiError;
 pub use serve::{start, RunningServer, ServeError};
 pub use startup::{
-    master_key_source, open_audit_readonly, open_services, open_store, Services, StartupError,
+    journal_settings, master_key_source, open_audit_readonly, open_services, open_store, Services,
+    StartupError,
 };
 
 use axum::http::{HeaderName, Request};

@@ -281,7 +281,8 @@ pub async fn open_services(
         webhooks.clone(),
         clock,
         settings,
-    );
+    )
+    .with_escrow(escrow(config, &vault));
     let audit = AuditService::new(store.clone(), chain_key);
     Ok(Services {
         store,
@@ -299,6 +300,25 @@ pub async fn open_services(
         webhooks,
         device_keys,
     })
+}
+
+/// The escrow journal the configuration names (nothing is written until the first change).
+pub fn escrow(config: &Config, vault: &Vault) -> tumbler_core::Escrow {
+    let journal = tumbler_escrow::EscrowJournal::new(journal_settings(config));
+    tumbler_core::Escrow::new(
+        std::sync::Arc::new(journal),
+        vault.clone(),
+        config.escrow.keep_days,
+    )
+}
+
+/// The escrow journal's directories and segment size.
+pub fn journal_settings(config: &Config) -> tumbler_escrow::JournalSettings {
+    tumbler_escrow::JournalSettings {
+        dir: config.journal_dir(),
+        copy_dir: config.escrow.copy_dir.clone(),
+        segment_max_bytes: u64::from(config.escrow.segment_max_mib) << 20,
+    }
 }
 
 /// The change engine's settings the configuration gives.

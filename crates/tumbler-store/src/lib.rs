@@ -35,7 +35,7 @@ pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
 pub use change_secret::{
     ExecutionFilter, ExecutionRow, LogLine, RecordFilter, RecordRow, Resolution, RetryLink,
-    RetryOutcome, TaskRow, TASK_SECRET_OWNER,
+    RetryOutcome, RollForward, TaskRow, TASK_SECRET_OWNER,
 };
 pub use domains::DomainRow;
 pub use error::StoreError;

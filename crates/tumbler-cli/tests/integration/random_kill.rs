@@ -24,11 +24,20 @@ fn crash_rounds() -> usize {
 /// keys pinned, and one task rotating every app account of every host. Returns the hosts, the
 /// task id and the app accounts' ids.
 async fn fleet(server: &Server, api: &Api) -> (Vec<SshHost>, String, Vec<String>) {
+    fleet_of(server, api, HOSTS).await
+}
+
+/// [`fleet`] with `count` hosts.
+pub(super) async fn fleet_of(
+    server: &Server,
+    api: &Api,
+    count: usize,
+) -> (Vec<SshHost>, String, Vec<String>) {
     let post = reqwest::Method::POST;
     let mut hosts = Vec::new();
     let mut asset_ids = Vec::new();
     let mut app_ids = Vec::new();
-    for h in 0..HOSTS {
+    for h in 0..count {
         let mut users = vec![TestUser::new("ops", format!("canary-Ops-Fleet-{h}-7a")).with_sudo()];
         for i in 0..ACCOUNTS {
             users.push(TestUser::new(
@@ -80,9 +89,26 @@ async fn fleet(server: &Server, api: &Api) -> (Vec<SshHost>, String, Vec<String>
     (hosts, task["id"].as_str().unwrap().to_owned(), app_ids)
 }
 
+/// An API token of the admin: the progress polls use it, not HTTP Basic, so a poll cut off by
+/// its short timeout is no password attempt (under load, dropped Basic attempts would count
+/// towards the source throttle and lock the test out).
+async fn token(server: &Server, api: &Api) -> String {
+    let t: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/me/tokens", server.url))
+        .basic_auth("admin", Some(&api.password))
+        .json(&serde_json::json!({"name": "progress"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["token"].as_str().unwrap().to_owned()
+}
+
 /// How far the run is: its records, those that left `pending`, and whether it ended. Each request
 /// is bounded by a short timeout, so a slow answer never makes the kill late.
-async fn progress(server: &Server, api: &Api, execution: &str) -> Option<(usize, usize, bool)> {
+async fn progress(server: &Server, token: &str, execution: &str) -> Option<(usize, usize, bool)> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(500))
         .build()
@@ -90,7 +116,7 @@ async fn progress(server: &Server, api: &Api, execution: &str) -> Option<(usize,
     let get = |path: String| {
         client
             .get(format!("{}{path}", server.url))
-            .basic_auth("admin", Some(&api.password))
+            .bearer_auth(token)
             .send()
     };
     let records: serde_json::Value = get(format!(
@@ -151,6 +177,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
     let api = Api {
         password: activate(&server).await,
     };
+    let token = token(&server, &api).await;
     let setup = Instant::now();
     let (_hosts, task_id, accounts) = fleet(&server, &api).await;
     eprintln!("fleet ready in {:?}", setup.elapsed());
@@ -167,7 +194,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
         let started = Instant::now();
         let mut last = None;
         let seen = loop {
-            if let Some((planned, done, ended)) = progress(&server, &api, &execution).await {
+            if let Some((planned, done, ended)) = progress(&server, &token, &execution).await {
                 assert!(
                     !ended,
                     "round {round}: the run ended before {kill_at} records settled"
@@ -221,17 +248,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
             "round {round}: all verified {:?} after the restart",
             restarted.elapsed()
         );
-        let log = api
-            .call(
-                &server,
-                reqwest::Method::GET,
-                &format!("/api/v1/change-secret/executions/{execution}/log"),
-                None,
-            )
-            .await
-            .text()
-            .await
-            .unwrap();
+        let log = api.log(&server, &execution).await;
         assert_eq!(
             log.matches("finished:").count(),
             1,

@@ -122,7 +122,10 @@ impl ChangeSecretService {
             if !seen.insert(account.id.clone()) {
                 continue;
             }
-            out.push(from_record(&record, account.status));
+            // The domain the account is in now (the record keeps the one of its run).
+            let mut entry = from_record(&record, account.status);
+            entry.domain_id = account.domain_id;
+            out.push(entry);
         }
         for status in [AccountStatus::NeedsAttention, AccountStatus::Failed] {
             let (accounts, _) = self

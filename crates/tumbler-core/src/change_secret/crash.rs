@@ -7,6 +7,10 @@
 /// Where a change can be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CrashPoint {
+    /// The new secret is about to be escrowed in the journal; nothing is committed yet.
+    BeforeEscrow,
+    /// The new secret is in the journal (fsynced); the stage is not committed yet.
+    AfterEscrow,
     /// The new secret is staged and durable; the target is untouched.
     Staged,
     /// The target took the new secret; nothing more is stored.
@@ -57,6 +61,8 @@ impl CrashPoint {
     fn name(self) -> &'static str {
         match self {
             Self::Staged => "after_stage",
+            Self::BeforeEscrow => "before_escrow_append",
+            Self::AfterEscrow => "after_escrow_append",
             Self::Changed => "after_change",
             Self::Verified => "after_verify",
             Self::RetryChanged => "retry_after_change",

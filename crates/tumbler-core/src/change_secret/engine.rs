@@ -784,6 +784,7 @@ impl ChangeSecretService {
         {
             return Ok(None);
         }
+        let plaintext = secrecy::ExposeSecret::expose_secret(new).as_bytes();
         if record.new_version != Some(version) {
             self.vault
                 .seal(
@@ -791,10 +792,18 @@ impl ChangeSecretService {
                     tumbler_store::ACCOUNT_SECRET_OWNER,
                     account.id.as_str(),
                     version,
-                    secrecy::ExposeSecret::expose_secret(new).as_bytes(),
+                    plaintext,
                 )
                 .await?;
         }
+        // Escrowed (fsynced, outside the store) before the stage commits, so no secret can
+        // reach a target that a restored backup and the journal together do not hold; a
+        // journal that cannot be written stops the change here, with nothing sent.
+        self.crash_point(CrashPoint::BeforeEscrow).await;
+        self.escrow
+            .staged(account.id.as_str(), version, now, plaintext)
+            .await?;
+        self.crash_point(CrashPoint::AfterEscrow).await;
         record.old_version = Some(fresh.current_version);
         record.new_version = Some(version);
         record.attempts += 1;
@@ -854,13 +863,13 @@ impl ChangeSecretService {
                 return None;
             }
             Err(e) => {
-                self.fail_unstaged(
-                    exec,
-                    record,
-                    account,
-                    &Failure::new("internal", e.to_string()),
-                )
-                .await;
+                let f = match &e {
+                    ChangeSecretError::Escrow(e) => {
+                        Failure::new(e.code(), format!("{e}; the new secret was not sent"))
+                    }
+                    e => Failure::new("internal", e.to_string()),
+                };
+                self.fail_unstaged(exec, record, account, &f).await;
                 return None;
             }
         };
@@ -1235,6 +1244,16 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
+        if applied && resolution.pending_version.is_none() {
+            self.escrow
+                .settled(
+                    account.id.as_str(),
+                    version,
+                    resolution.current_version,
+                    now,
+                )
+                .await;
+        }
         let line = match record.status {
             RecordStatus::Success => format!("{who}: verified and committed as version {version}"),
             s => format!("{who}: {s}, {}: {}", record.reason_code, record.reason),

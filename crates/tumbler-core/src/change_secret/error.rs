@@ -44,6 +44,10 @@ pub enum ChangeSecretError {
         /// For people.
         message: String,
     },
+    /// The action conflicts with the state of the object, with a code of its own
+    /// (`asset_moved`, `retry_in_progress`).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     /// Step-up authentication failed (no TOTP, wrong code...).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -53,6 +57,10 @@ pub enum ChangeSecretError {
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
+    /// The escrow journal could not be written (or read); says where and why, never a
+    /// secret.
+    #[error("{0}")]
+    Escrow(#[from] tumbler_escrow::EscrowError),
 }
 
 impl ChangeSecretError {
@@ -72,8 +80,10 @@ impl ChangeSecretError {
             Self::TaskRunning => "task_running",
             Self::RecordState(_) => "record_state",
             Self::Reconcile { code, .. } => code,
+            Self::Conflict(code, _) => code,
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
+            Self::Escrow(e) => e.code(),
         }
     }
 }

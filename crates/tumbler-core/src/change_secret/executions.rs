@@ -3,7 +3,7 @@
 //! better, and it says how many records retries completed.
 
 use super::{ChangeSecretError, ChangeSecretService};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordFilter, RecordRow};
@@ -19,6 +19,9 @@ pub(super) struct RetrySummary {
     pub(super) retried: i64,
     /// How many of the run's records that did not succeed were then completed by a retry.
     pub(super) completed_by_retries: i64,
+    /// Records per status once each record's latest ended retry is counted (empty when
+    /// nothing was retried: then they are the run's own counts).
+    pub(super) counts_after_retries: BTreeMap<RecordStatus, i64>,
 }
 
 /// Status order for recomputing a run after retries (a retry only improves a run).
@@ -87,6 +90,7 @@ impl ChangeSecretService {
             if record.status != RecordStatus::Success && effective == RecordStatus::Success {
                 summary.completed_by_retries += 1;
             }
+            *summary.counts_after_retries.entry(effective).or_default() += 1;
             out.push((record, effective));
         }
         Ok((out, summary))

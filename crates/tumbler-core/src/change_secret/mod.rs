@@ -13,6 +13,7 @@ mod drift;
 mod engine;
 mod error;
 mod executions;
+mod journal_replay;
 mod reconcile;
 mod records;
 mod recovery;
@@ -29,6 +30,7 @@ pub use attention::{AttentionAccount, AttentionKind, NextAction};
 pub use crash::CrashHold;
 pub use drift::{DriftReport, DriftScope, DriftSettings, DRIFT_CODE};
 pub use error::ChangeSecretError;
+pub use journal_replay::{ReplayReport, REPLAY_OWNER};
 pub use reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use recovery::RecoveryCounts;
@@ -133,6 +135,11 @@ pub struct ChangeSecretService {
             >,
         >,
     >,
+    /// Where new secrets are escrowed before they are sent.
+    escrow: crate::Escrow,
+    /// The accounts a retry of this node is queued or running for, and the queued retries
+    /// a host-wide failure stopped (see `retry`).
+    retry_gate: Arc<retry::RetryGate>,
 }
 
 impl ChangeSecretService {
@@ -152,6 +159,7 @@ impl ChangeSecretService {
             .with_command_timeout(settings.account_timeout);
         let permits = Arc::new(Semaphore::new(settings.max_parallel_assets.max(1)));
         let booted_at = clock.now();
+        let vault_for_escrow = vault.clone();
         Self {
             store,
             vault,
@@ -168,7 +176,21 @@ impl ChangeSecretService {
             start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             drift_lock: Arc::new(tokio::sync::Mutex::new(())),
             drift_attempts: Arc::new(tokio::sync::Mutex::new(Default::default())),
+            escrow: crate::Escrow::none(vault_for_escrow),
+            retry_gate: Arc::default(),
         }
+    }
+
+    /// The same service, escrowing every new secret in `escrow`'s journal before it is sent
+    /// (a change does not go on when the journal cannot be written).
+    pub fn with_escrow(mut self, escrow: crate::Escrow) -> Self {
+        self.escrow = escrow;
+        self
+    }
+
+    /// Where new secrets are escrowed.
+    pub fn escrow(&self) -> &crate::Escrow {
+        &self.escrow
     }
 
     /// The engine's settings.

@@ -165,6 +165,19 @@ impl ChangeSecretService {
                         "only a failed or unverified record can be ignored (not one in progress or done)",
                     ));
                 }
+                // A change that timed out after the new secret was sent may still land (sudo
+                // cannot stop `chpasswd`): a login with the old secret proves nothing yet, and
+                // dropping the new one now could leave a secret nobody stored.
+                let settles_at = record.updated_at
+                    + chrono::Duration::from_std(self.settings.account_timeout * 5)
+                        .unwrap_or_default()
+                        .max(chrono::Duration::minutes(10));
+                if staged_here && record.reason_code == "timeout" && self.clock.now() < settles_at {
+                    return Err(state(&format!(
+                        "the target may still take the new secret (its change timed out); verify it or retry it now, or ignore it after {}",
+                        settles_at.format("%Y-%m-%d %H:%M:%S UTC")
+                    )));
+                }
                 if staged_here && !self.settle_first(&exec, &asset, &account, &record).await? {
                     return Err(state(
                         "neither the new nor the old secret could be proved; verify or retry when the target answers",

@@ -53,6 +53,14 @@ impl ChangeSecretService {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let me = self.clone();
         tokio::spawn(async move {
+            // Ready again even if the pass panics: the sweep goes on settling every 15 s.
+            struct Done(std::sync::Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            let _done = Done(me.start_recovery_pending.clone());
             match me.recover_all(true).await {
                 Ok(c) => tracing::info!(
                     interrupted_runs = c.interrupted_runs,
@@ -65,8 +73,6 @@ impl ChangeSecretService {
                     tracing::error!(error = %e, "recovery at start failed; the sweep tries again")
                 }
             }
-            me.start_recovery_pending
-                .store(false, std::sync::atomic::Ordering::SeqCst);
         })
     }
 
@@ -119,15 +125,27 @@ impl ChangeSecretService {
 
     /// Ends an execution nobody runs; returns how many staged accounts it settled.
     async fn recover_execution(&self, exec: &ExecutionRow) -> Result<usize, ChangeSecretError> {
+        let replay = exec.trigger == Trigger::Restore;
         self.log_line(
             &exec.id,
-            "interrupted: the worker stopped; settling every staged account by login",
+            if replay {
+                "settling every account the journal replay staged by login"
+            } else {
+                "interrupted: the worker stopped; settling every staged account by login"
+            },
         )
         .await;
-        let settled = self.settle_pending_records(exec, "interrupted").await?;
+        let settled = self
+            .settle_pending_records(exec, if replay { "restored" } else { "interrupted" })
+            .await?;
+        let status = if replay {
+            self.replay_status(exec).await?
+        } else {
+            ExecutionStatus::Interrupted
+        };
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_execution_status(&exec.id, ExecutionStatus::Interrupted, None, Some(now))
+        tx.set_execution_status(&exec.id, status, None, Some(now))
             .await?;
         tx.append_audit(
             &event(
@@ -143,13 +161,29 @@ impl ChangeSecretService {
             now,
         )
         .await?;
-        tx.append_log_line(&exec.id, now, "finished: interrupted")
+        tx.append_log_line(&exec.id, now, &format!("finished: {status}"))
             .await?;
         tx.commit().await?;
         if exec.trigger == Trigger::Retry {
             self.after_retry(&exec.id).await;
         }
         Ok(settled)
+    }
+
+    /// How a journal replay's run ended once recovery settled its accounts: succeeded when
+    /// every staged secret logged in, partial when some did, failed when none did.
+    async fn replay_status(
+        &self,
+        exec: &ExecutionRow,
+    ) -> Result<ExecutionStatus, ChangeSecretError> {
+        let counts = self.store.execution_counts(&exec.id).await?;
+        let n = |s: RecordStatus| counts.get(&s).copied().unwrap_or(0);
+        let total: i64 = counts.values().sum();
+        Ok(match n(RecordStatus::Success) {
+            0 => ExecutionStatus::Failed,
+            ok if ok == total => ExecutionStatus::Succeeded,
+            _ => ExecutionStatus::Partial,
+        })
     }
 
     /// Settles every account left `changing` whose stage no live run owns: its record's run
@@ -278,14 +312,36 @@ impl ChangeSecretService {
         tofu: bool,
         why: &'static str,
     ) -> Result<(), ChangeSecretError> {
-        let Some(platform) = platform::find(&asset.platform) else {
-            return Ok(());
-        };
         let mut tx = self.store.begin().await?;
         let record = tx.record_of_pending_change(&account.id, pending).await?;
         tx.commit().await?;
         let Some(mut record) = record else {
             return Ok(());
+        };
+        let Some(platform) = platform::find(&asset.platform) else {
+            // No login can settle it: the stage is kept for a person (`needs_attention`, with
+            // the reason), so the sweep does not come back to it on every pass.
+            let f = Failure::new(
+                "unsupported_platform",
+                format!(
+                    "the asset's platform {} is unknown here; no login can settle the staged secret",
+                    asset.platform
+                ),
+            );
+            self.log_line(
+                &exec.id,
+                &format!("{}@{}: {}", account.username, asset.name, f.reason()),
+            )
+            .await;
+            return self
+                .apply_outcome(
+                    exec,
+                    &mut record,
+                    account,
+                    pending,
+                    ChangeOutcome::Unknown(f),
+                )
+                .await;
         };
         let mut inconclusive: Option<Failure> = None;
         let mut tried = Vec::new();
@@ -316,7 +372,14 @@ impl ChangeSecretService {
                 Login::Refused => tried.push(format!("{name} refused")),
                 Login::Inconclusive(f) => {
                     tried.push(format!("{name} inconclusive ({})", f.code));
+                    // A host that cannot be reached answers no other secret either: one try
+                    // per account, so a dead host holds recovery (and readiness) once, not
+                    // three times per account.
+                    let unreachable = f.code == "unreachable";
                     inconclusive = Some(f);
+                    if unreachable {
+                        break;
+                    }
                 }
             }
         }

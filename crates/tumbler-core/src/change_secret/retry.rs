@@ -4,18 +4,26 @@
 //! record's stage is still pending and the account is as it was, else it makes a fresh one;
 //! a stage nobody owns any more is settled by login first. When a retry ends, the run its
 //! chain began in is recomputed (a run whose failures were all fixed by retries succeeds).
+//!
+//! A retry runs only where the run's task and domain still cover the account (an asset moved
+//! to another domain is refused `asset_moved`), holds a permit of the node as a run's asset
+//! does, and is alone on its account (a second is refused `retry_in_progress` while one is
+//! queued or running). "Retry all failed" stops an asset's queue at the first failure of the
+//! way to root (`become_refused`, `privileged_login_failed`): the rest are "not tried", so one
+//! click types a wrong sudo password once, not once per account.
 
 use super::engine::{login_account, user_holds, AssetPlan, TemplateGrant};
 use super::tasks::TaskSpec;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{
     secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy, Trigger,
 };
-use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
+use tumbler_domain::ids::{AccountId, AssetId, ExecutionId, RecordId};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{
     AccountFilter, AccountRow, ExecutionRow, RecordFilter, RecordRow, RetryLink, StoreError,
@@ -57,8 +65,56 @@ pub struct RetryFailedOutcome {
 }
 
 /// A retry waiting for its turn on its asset: (privileged, root) orders it (those others are
-/// changed through go last), then its execution.
-type Queued = ((bool, bool), ExecutionId);
+/// changed through go last), then its execution and the hold on its account.
+type Queued = ((bool, bool), ExecutionId, RetryHold);
+
+/// The failures of the way to root, which fail every account of the host alike: a retry
+/// queue stops at the first (each further try would be one more refused password there).
+const HOST_WIDE: [&str; 2] = ["become_refused", "privileged_login_failed"];
+
+/// This node's retries: the accounts one is queued or running for, and the queued retries a
+/// host-wide failure stopped (with the code and reason their record ends with).
+#[derive(Default)]
+pub(super) struct RetryGate {
+    accounts: Mutex<HashSet<AccountId>>,
+    halted: Mutex<HashMap<ExecutionId, (String, String)>>,
+}
+
+/// An account held by a retry, let go when dropped (its run ended, or it never started).
+pub(super) struct RetryHold {
+    gate: Arc<RetryGate>,
+    account: AccountId,
+}
+
+impl Drop for RetryHold {
+    fn drop(&mut self) {
+        locked(&self.gate.accounts).remove(&self.account);
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RetryGate {
+    /// Holds `account` for a retry: none when a retry of it is already queued or running.
+    fn hold(self: &Arc<Self>, account: &AccountId) -> Option<RetryHold> {
+        locked(&self.accounts)
+            .insert(account.clone())
+            .then(|| RetryHold {
+                gate: self.clone(),
+                account: account.clone(),
+            })
+    }
+
+    fn halt(&self, id: &ExecutionId, code: String, reason: String) {
+        locked(&self.halted).insert(id.clone(), (code, reason));
+    }
+
+    fn take_halt(&self, id: &ExecutionId) -> Option<(String, String)> {
+        locked(&self.halted).remove(id)
+    }
+}
 
 /// Whether a record was set aside by a rule (secure mode, secret type), not by a failure.
 fn skipped_by_rule(record: &RecordRow) -> bool {
@@ -79,10 +135,13 @@ impl ChangeSecretService {
     ) -> Result<RecordRow, ChangeSecretError> {
         require(principal, Permission::ChangesRun)?;
         let record = self.visible_record(principal, id).await?;
-        let (exec_id, record_id) = self.start_retry(principal, &record, origin).await?;
+        let (exec_id, record_id, hold) = self.start_retry(principal, &record, origin).await?;
         let me = self.clone();
         let run_id = exec_id.clone();
-        let run = tokio::spawn(async move { me.run_retry(&run_id).await });
+        let run = tokio::spawn(async move {
+            me.run_retry(&run_id).await;
+            drop(hold);
+        });
         let limit = self.settings.account_timeout * (self.settings.max_attempts.max(1) + 2);
         if tokio::time::timeout(limit, run).await.is_err() {
             tracing::warn!(execution = %exec_id, "a retry is still going after its answer's time limit");
@@ -132,6 +191,21 @@ impl ChangeSecretService {
             .into_iter()
             .filter(|r| matches!(r.status, RecordStatus::Failed | RecordStatus::Unverified))
         {
+            // The asset's domain now, not when the run was planned: an asset moved out of the
+            // caller's domains is not theirs to change any more.
+            let record = match self.visible_record(principal, &record.id).await {
+                Ok(r) => r,
+                Err(ChangeSecretError::NotFound(_)) => {
+                    skipped.push(SkippedRetry {
+                        record_id: record.id.clone(),
+                        code: "asset_moved".to_owned(),
+                        reason: "the account's asset moved out of your domains; nothing was sent"
+                            .to_owned(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let chain: Vec<_> = retries
                 .iter()
                 .filter(|r| {
@@ -161,15 +235,16 @@ impl ChangeSecretService {
                 continue;
             }
             match self.start_retry(principal, &record, origin).await {
-                Ok((exec_id, _)) => {
+                Ok((exec_id, _, hold)) => {
                     let account = self.store.account(&record.account_id).await?;
                     let order = account
                         .map(|a| (a.privileged, a.username == "root"))
                         .unwrap_or_default();
-                    queues
-                        .entry(record.asset_id.clone())
-                        .or_default()
-                        .push((order, exec_id.clone()));
+                    queues.entry(record.asset_id.clone()).or_default().push((
+                        order,
+                        exec_id.clone(),
+                        hold,
+                    ));
                     started.push(StartedRetry {
                         record_id: record.id.clone(),
                         execution_id: exec_id,
@@ -179,15 +254,60 @@ impl ChangeSecretService {
             }
         }
         for (_, mut queue) in queues {
-            queue.sort_by_key(|(order, _)| *order);
+            queue.sort_by_key(|(order, _, _)| *order);
             let me = self.clone();
             tokio::spawn(async move {
-                for (_, exec_id) in queue {
+                let mut stopped: Option<(String, String)> = None;
+                for (_, exec_id, hold) in queue {
+                    if let Some((code, reason)) = &stopped {
+                        me.retry_gate.halt(&exec_id, code.clone(), reason.clone());
+                    }
                     me.run_retry(&exec_id).await;
+                    drop(hold);
+                    if stopped.is_none() {
+                        stopped = me.host_wide_failure(&exec_id).await;
+                    }
                 }
             });
         }
         Ok(RetryFailedOutcome { started, skipped })
+    }
+
+    /// The code and "not tried" reason for the rest of an asset's retry queue when the retry
+    /// `id` failed on the way to root (a failure every account of the host would meet).
+    async fn host_wide_failure(&self, id: &ExecutionId) -> Option<(String, String)> {
+        let found = async {
+            let Some(exec) = self.store.execution(id).await? else {
+                return Ok(None);
+            };
+            let (records, _) = self
+                .store
+                .records(&RecordFilter {
+                    domains: vec![exec.domain_id.clone()],
+                    execution_id: Some(id.clone()),
+                    limit: 1,
+                    ..RecordFilter::default()
+                })
+                .await?;
+            Ok::<_, ChangeSecretError>(records.into_iter().next())
+        };
+        let record = match found.await {
+            Ok(r) => r?,
+            Err(e) => {
+                tracing::error!(execution = %id, error = %e, "could not read a retry's outcome");
+                return None;
+            }
+        };
+        (record.status == RecordStatus::Failed && HOST_WIDE.contains(&record.reason_code.as_str()))
+            .then(|| {
+                (
+                    record.reason_code.clone(),
+                    format!(
+                        "not tried: {} (for another account of this host)",
+                        record.reason
+                    ),
+                )
+            })
     }
 
     /// The first run of the chain `exec` is in (itself unless it is a retry).
@@ -204,13 +324,14 @@ impl ChangeSecretService {
     }
 
     /// Checks that `record` may be retried and writes the retry's execution, its link and its
-    /// (pending) record, audited; returns the retry's execution and record ids.
+    /// (pending) record, audited; returns the retry's execution and record ids, and the hold
+    /// on the account to keep until the retry's run has ended.
     async fn start_retry(
         &self,
         principal: &Principal,
         record: &RecordRow,
         origin: &RequestOrigin,
-    ) -> Result<(ExecutionId, RecordId), ChangeSecretError> {
+    ) -> Result<(ExecutionId, RecordId, RetryHold), ChangeSecretError> {
         let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
         if matches!(record.status, RecordStatus::Success | RecordStatus::Pending) {
             return Err(state(
@@ -234,18 +355,47 @@ impl ChangeSecretService {
                 .account(&record.account_id)
                 .await?
                 .ok_or(ChangeSecretError::NotFound("account"))?;
-            return self
+            let hold = self
+                .retry_gate
+                .hold(&account.id)
+                .ok_or_else(retry_in_progress)?;
+            let (exec_id, record_id) = self
                 .start_reconcile(&principal.user.username, &account, origin)
-                .await;
+                .await?;
+            return Ok((exec_id, record_id, hold));
         }
-        if self.store.change_task(&exec.task_id).await?.is_none() {
+        let Some(task) = self.store.change_task(&exec.task_id).await? else {
             return Err(state("the task of this record no longer exists"));
+        };
+        if !task.enabled {
+            return Err(ChangeSecretError::TaskDisabled);
         }
         let account = self
             .store
             .account(&record.account_id)
             .await?
             .ok_or(ChangeSecretError::NotFound("account"))?;
+        let asset = self
+            .store
+            .asset(&record.asset_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("asset"))?;
+        if asset.domain_id != exec.domain_id {
+            return Err(asset_moved());
+        }
+        // Checked and taken at once: of two retries of the account asked together, one runs.
+        let hold = self
+            .retry_gate
+            .hold(&account.id)
+            .ok_or_else(retry_in_progress)?;
+        // A retry another node has queued or is running.
+        for id in self.store.open_retries_of_account(&account.id).await? {
+            if let Some(other) = self.store.execution(&id).await? {
+                if self.execution_alive(&other) {
+                    return Err(retry_in_progress());
+                }
+            }
+        }
         if self.stage_owner_alive(&account).await? {
             return Err(state("another change of this account is under way"));
         }
@@ -322,7 +472,7 @@ impl ChangeSecretService {
         )
         .await?;
         tx.commit().await?;
-        Ok((row.id, retry.id))
+        Ok((row.id, retry.id, hold))
     }
 
     /// Runs a retry execution to its end, then recomputes the run its chain began in.
@@ -385,6 +535,12 @@ impl ChangeSecretService {
         let Some(mut record) = records.into_iter().next() else {
             return Ok(());
         };
+        if let Some((code, reason)) = self.retry_gate.take_halt(&exec.id) {
+            // An earlier retry of this asset's queue failed on the way to root.
+            self.end_retry_record(exec, &mut record, RecordStatus::Failed, &code, &reason)
+                .await?;
+            return Ok(());
+        }
         let who = format!("{}@{}", record.username, record.asset_name);
         let task = self.store.change_task(&exec.task_id).await?;
         let account = self.store.account(&record.account_id).await?;
@@ -399,6 +555,45 @@ impl ChangeSecretService {
             )
             .await?;
             return Ok(());
+        };
+        if asset.domain_id != exec.domain_id {
+            // Moved since the retry was asked for: the run's task and domain no longer cover it.
+            let reason = asset_moved().to_string();
+            self.end_retry_record(
+                exec,
+                &mut record,
+                RecordStatus::Failed,
+                "asset_moved",
+                &reason,
+            )
+            .await?;
+            return Ok(());
+        }
+        if !task.enabled {
+            self.end_retry_record(
+                exec,
+                &mut record,
+                RecordStatus::Failed,
+                "task_disabled",
+                "the task was disabled; nothing was sent",
+            )
+            .await?;
+            return Ok(());
+        }
+        // A node's permit, as a run's asset holds one, for all this retry does on the target.
+        let _node_permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                self.log_line(
+                    &exec.id,
+                    "waiting for one of the node's change slots (max_parallel_assets)",
+                )
+                .await;
+                let Ok(p) = self.permits.clone().acquire_owned().await else {
+                    return Ok(());
+                };
+                p
+            }
         };
         let spec: TaskSpec = serde_json::from_str(&task.spec)
             .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
@@ -599,4 +794,19 @@ impl ChangeSecretService {
         }
         Ok(())
     }
+}
+
+fn asset_moved() -> ChangeSecretError {
+    ChangeSecretError::Conflict(
+        "asset_moved",
+        "the asset moved to another domain since this run; nothing was sent (change it with a task of its domain)"
+            .to_owned(),
+    )
+}
+
+fn retry_in_progress() -> ChangeSecretError {
+    ChangeSecretError::Conflict(
+        "retry_in_progress",
+        "a retry of this account is queued or under way; nothing was sent".to_owned(),
+    )
 }

@@ -63,6 +63,7 @@ impl ChangeSecretService {
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "recovering stale executions failed"),
                 }
+                service.escrow.compact_if_due(service.clock.now()).await;
             }
         })
     }

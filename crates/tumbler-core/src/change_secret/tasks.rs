@@ -215,6 +215,9 @@ pub struct ExecutionView {
     pub retried: i64,
     /// How many of its records that did not succeed were then completed by a retry.
     pub completed_by_retries: i64,
+    /// Records per status once retries are counted (each record's latest ended retry's
+    /// outcome); the same as `counts` when nothing was retried.
+    pub counts_after_retries: BTreeMap<RecordStatus, i64>,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ChangeSecretError {
@@ -824,6 +827,11 @@ impl ChangeSecretService {
             retry_of_execution_id: retries.retry_of_execution_id,
             retried: retries.retried,
             completed_by_retries: retries.completed_by_retries,
+            counts_after_retries: if retries.counts_after_retries.is_empty() {
+                counts.clone()
+            } else {
+                retries.counts_after_retries
+            },
             id: row.id,
             task_id: row.task_id,
             task_name: row.task_name,

@@ -321,6 +321,14 @@ impl InventoryService {
                 account.username, account.asset_name
             )));
         }
+        // A new secret staged on purpose (an unverified change waiting for a person): the
+        // same holds, and a login with the current one must not mark the account `ok`.
+        if account.pending_version.is_some() {
+            return Err(InventoryError::AccountStaged(format!(
+                "{}@{}",
+                account.username, account.asset_name
+            )));
+        }
         let asset = self.visible_asset(principal, &account.asset_id).await?;
         super::require_location_accepted(&asset)?;
         let platform = platform::find(&asset.platform)
@@ -411,8 +419,10 @@ impl InventoryService {
             .await?
             .ok_or(InventoryError::NotFound("account"))?;
         let status = match (&contact.login, fresh.status) {
-            // A change under way owns the status; this outcome is only reported.
+            // A change under way (or staged since) owns the status; this outcome is only
+            // reported.
             (_, AccountStatus::Changing) => AccountStatus::Changing,
+            _ if fresh.pending_version.is_some() => fresh.status,
             (Some(Ok(())), _) => AccountStatus::Ok,
             (Some(Err(_)), _) => AccountStatus::Failed,
             (None, s) => s,

@@ -65,6 +65,10 @@ pub enum InventoryError {
     /// current secret proves nothing until the change or recovery settles it.
     #[error("account {0} is being changed; verify it when the change has ended")]
     AccountChanging(String),
+    /// The account has a new secret staged that is not proved yet (an unverified change
+    /// waiting for a person): a login with the current secret proves nothing either.
+    #[error("account {0} has a new secret staged that is not proved yet; verify its change record (log in with the new secret), then adopt, retry or ignore it")]
+    AccountStaged(String),
     /// An imported file has refused rows; nothing was stored.
     #[error("the file has {} refused row(s); nothing was imported", .0.len())]
     ImportRejected(Vec<super::transfer::ImportProblem>),
@@ -103,6 +107,7 @@ impl InventoryError {
             Self::Relocated(_) => "asset_relocated",
             Self::ImportRejected(_) => "import_rejected",
             Self::AccountChanging(_) => "account_changing",
+            Self::AccountStaged(_) => "account_staged",
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
         }

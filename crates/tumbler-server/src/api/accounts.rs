@@ -270,7 +270,7 @@ pub struct VerifyOut {
 }
 
 /// Logs in to the asset with the stored secret and records the outcome.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/verify", params(("id" = String, Path)), responses((status = 200, body = VerifyOut), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/verify", params(("id" = String, Path)), responses((status = 200, body = VerifyOut), (status = 404), (status = 409, description = "account_changing: a change holds the account; account_staged: a new secret is staged, not proved yet; asset_relocated")))]
 pub async fn verify(
     State(state): State<AppState>,
     Origin(origin): Origin,

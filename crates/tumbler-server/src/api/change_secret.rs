@@ -133,7 +133,7 @@ pub async fn execute_task(
 /// "Retry all failed": each failed or unverified record of the ended run is retried as a run
 /// of its own (trigger `retry`), in the background; answers at once with the retries started
 /// and the records left alone (already completed by a retry, a retry under way...).
-#[utoipa::path(post, path = "/api/v1/change-secret/executions/{id}/retry-failed", params(("id" = String, Path)), responses((status = 202, description = "The retries started and the records skipped", body = RetryFailedOutcome), (status = 404), (status = 409, description = "record_state: the run is still going")))]
+#[utoipa::path(post, path = "/api/v1/change-secret/executions/{id}/retry-failed", params(("id" = String, Path)), responses((status = 202, description = "The retries started and the records skipped", body = RetryFailedOutcome), (status = 403), (status = 404), (status = 409, description = "record_state: the run is still going")))]
 pub async fn retry_failed(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -391,7 +391,7 @@ pub struct ActionBody {
 /// Retry, verify, adopt (fresh TOTP code) or ignore a record. A retry is a run of its own
 /// (trigger `retry`): the answer is the retry's record (another id), once its run has ended
 /// or after `account_timeout x (max_attempts + 2)` (then still `pending`; the run goes on).
-#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record", body = RecordRow), (status = 404), (status = 409, description = "record_state")))]
+#[utoipa::path(post, path = "/api/v1/change-secret/records/{id}/{action}", params(("id" = String, Path), ("action" = String, Path, description = "retry, verify, adopt or ignore")), request_body = ActionBody, responses((status = 200, description = "The record", body = RecordRow), (status = 404), (status = 409, description = "record_state; retry: retry_in_progress (a retry of the account is queued or running), asset_moved (the asset left the run's domain), task_disabled")))]
 pub async fn record_action(
     State(state): State<AppState>,
     Origin(origin): Origin,

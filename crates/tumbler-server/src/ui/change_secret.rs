@@ -73,7 +73,7 @@ pub struct RunLine {
 }
 
 fn run_line(e: &ExecutionView) -> RunLine {
-    let n = |s: RecordStatus| e.counts.get(&s).copied().unwrap_or(0);
+    let n = |s: RecordStatus| e.counts_after_retries.get(&s).copied().unwrap_or(0);
     RunLine {
         id: e.id.to_string(),
         task_name: e.task_name.clone(),

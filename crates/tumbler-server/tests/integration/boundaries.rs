@@ -1,6 +1,7 @@
 //! Promises of the first issues that had no test: an API token stops at its expiry (manual
 //! clock), a custom role grants exactly its permissions end to end, and a role-boundary matrix
-//! over the kinds of endpoints (settings, domains, role MFA, user deletion, TOTP routes).
+//! over the kinds of endpoints (settings, domains, role MFA, user deletion, TOTP routes,
+//! "Retry all failed").
 
 use super::support::{call, ok, user, USER_PASSWORD};
 use chrono::{Duration, Utc};
@@ -195,6 +196,25 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
     )
     .await;
     let scratch = scratch["id"].as_str().unwrap().to_owned();
+    // An ended run (no account to change) for "Retry all failed".
+    let asset = ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "bound-1", "address": "10.9.0.1", "platform": "linux"})),
+        201,
+    )
+    .await;
+    let task_id = super::change_secret::task(
+        &app,
+        &admin,
+        json!({"name": "bound", "usernames": ["nobody"], "asset_ids": [asset["id"]],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let run = super::change_secret::run(&app, &admin, &task_id).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
     let smtp =
         json!({"host": "127.0.0.1", "port": 2525, "security": "none", "from": "t@example.org"});
     // (method, path, body, expected for admin, operator, auditor, viewer). Each row runs the
@@ -237,6 +257,13 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
             format!("/api/v1/domains/{scratch}"),
             None,
             [204, 403, 403, 403],
+        ),
+        // Change runs: "Retry all failed" needs changes_run.
+        (
+            Method::POST,
+            format!("/api/v1/change-secret/executions/{run_id}/retry-failed"),
+            None,
+            [202, 202, 403, 403],
         ),
         // User deletion.
         (

@@ -9,7 +9,7 @@ use super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::support::{call, ok, Authenticator};
+use super::support::{call, ok, user, Authenticator};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -273,6 +273,14 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     assert_eq!(
         e["counts"]["failed"], 3,
         "the run's own records stay as they were: {e}"
+    );
+    assert_eq!(
+        (
+            e["counts_after_retries"]["failed"].as_i64(),
+            e["counts_after_retries"]["success"].as_i64()
+        ),
+        (None, Some(e["counts"]["success"].as_i64().unwrap_or(0) + 3)),
+        "after retries every failure counts as the success its retry was: {e}"
     );
     let log = super::change_secret::log_text(&app, &token, &exec_id).await;
     assert!(
@@ -736,4 +744,374 @@ async fn a_retry_reuses_a_pending_secret_and_never_an_old_one() {
         (v["ok"].as_bool(), v["account"]["secret_version"].as_i64()),
         (Some(true), Some(3))
     );
+}
+
+/// An asset moved to another domain after its run failed: "Retry all failed" by an operator of
+/// the run's domain (who no longer sees the asset) and by an administrator who sees both
+/// domains, and a single retry, all send nothing (the run's task and domain no longer cover
+/// the asset); the operator's overview no longer lists the account.
+#[tokio::test]
+async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "moving", &host).await;
+    let ops = account(
+        &app,
+        &token,
+        &asset,
+        "ops",
+        "not-the-password",
+        true,
+        json!({}),
+    )
+    .await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "moving", "usernames": ["app1"], "asset_ids": [asset], "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let exec_id = e["id"].as_str().unwrap().to_owned();
+    let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
+    assert_eq!(r1["reason_code"], "privileged_login_failed", "{r1}");
+    let operator = user(&app, &token, "opa", &["operator"], &["Default"]).await;
+    assert!(attention(&overview(&app, &operator).await, "app1@moving").is_some());
+
+    // The cause is fixed (a retry would change the account), then the asset moves away.
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/accounts/{ops}"),
+        Some(json!({"secret": OPS_PASSWORD})),
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/domains",
+        Some(json!({"name": "Elsewhere"})),
+        201,
+    )
+    .await;
+    let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
+    let admin_id = me["id"].as_str().unwrap();
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/users/{admin_id}"),
+        Some(json!({"domains": ["Default", "Elsewhere"]})),
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::PUT,
+        "/api/v1/users/me/object-visibility",
+        Some(json!({"all_domains": true})),
+        204,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{asset}"),
+        Some(json!({"domain": "Elsewhere"})),
+        200,
+    )
+    .await;
+
+    let retry_failed = format!("/api/v1/change-secret/executions/{exec_id}/retry-failed");
+    for caller in [&operator, &token] {
+        let out = ok(&app, caller, Method::POST, &retry_failed, None, 202).await;
+        assert_eq!(out["started"].as_array().unwrap().len(), 0, "{out}");
+        assert_eq!(out["skipped"][0]["record_id"], r1["id"], "{out}");
+        assert_eq!(out["skipped"][0]["code"], "asset_moved", "{out}");
+    }
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!(
+            "/api/v1/change-secret/records/{}/retry",
+            r1["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("asset_moved")),
+        "{body}"
+    );
+    // Nothing was sent: the old password still logs in, the account is at its first version
+    // and no retry run exists.
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+    let a = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/accounts/{app1}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(a["secret_version"], 1, "{a}");
+    let history = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/change-secret/executions?limit=50",
+        None,
+        200,
+    )
+    .await;
+    assert!(
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["trigger"] != "retry"),
+        "{history}"
+    );
+    // The account is no longer the operator's to act on.
+    assert!(attention(&overview(&app, &operator).await, "app1@moving").is_none());
+    assert!(attention(&overview(&app, &token).await, "app1@moving").is_some());
+    app.stop().await;
+}
+
+/// A retry of a disabled task's record is refused as running the task is.
+#[tokio::test]
+async fn a_disabled_task_is_not_retried() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "off", &host).await;
+    let ops = account(
+        &app,
+        &token,
+        &asset,
+        "ops",
+        "not-the-password",
+        true,
+        json!({}),
+    )
+    .await;
+    account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "off", "usernames": ["app1"], "asset_ids": [asset], "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    let exec_id = e["id"].as_str().unwrap().to_owned();
+    let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/accounts/{ops}"),
+        Some(json!({"secret": OPS_PASSWORD})),
+        200,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/change-secret/tasks/{task_id}"),
+        Some(json!({"enabled": false})),
+        200,
+    )
+    .await;
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!(
+            "/api/v1/change-secret/records/{}/retry",
+            r1["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("task_disabled")),
+        "{body}"
+    );
+    let out = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/executions/{exec_id}/retry-failed"),
+        None,
+        202,
+    )
+    .await;
+    assert_eq!(out["started"].as_array().unwrap().len(), 0, "{out}");
+    assert_eq!(out["skipped"][0]["code"], "task_disabled", "{out}");
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+    app.stop().await;
+}
+
+/// An account staged on purpose (an unverified change waiting for a person: `needs_attention`
+/// with its new secret pending) is not verified with its current secret: that login proves
+/// nothing while the target may hold the new one, and would mark it `ok` while still staged.
+#[tokio::test]
+async fn verify_of_an_account_with_a_staged_secret_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "staged", &host).await;
+    account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "staged", "usernames": ["app1"], "asset_ids": [asset], "secret_strategy": "random"}),
+    )
+    .await;
+    // The target kept the current password; the new one is staged, waiting for a person.
+    let (_, unverified) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Staged-Verify-5e").await;
+    let store = &app.services.store;
+    let mut r = store.record(&unverified).await.unwrap().unwrap();
+    r.status = RecordStatus::Unverified;
+    r.reason_code = "timeout".to_owned();
+    r.reason = "the login with the new secret did not answer".to_owned();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_record(&r).await.unwrap();
+    tx.set_account_verification(
+        &AccountId::from_string(&app1),
+        tumbler_domain::inventory::AccountStatus::NeedsAttention,
+        "timeout: the login with the new secret did not answer",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/accounts/{app1}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("account_staged")),
+        "{body}"
+    );
+    let row = store
+        .account(&AccountId::from_string(&app1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status, row.pending_version),
+        (
+            tumbler_domain::inventory::AccountStatus::NeedsAttention,
+            Some(2)
+        ),
+        "{row:?}"
+    );
+    // The record's verify (a login with the new secret) is the way on.
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{unverified}/verify"),
+        None,
+        200,
+    )
+    .await;
+    app.stop().await;
+}
+
+/// A staged account whose asset's platform is no longer known cannot be settled by login: the
+/// sweep marks it `needs_attention` with the reason once, and does not try (and log) again on
+/// every pass.
+#[tokio::test]
+async fn a_staged_account_on_an_unknown_platform_is_left_to_a_person_once() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let asset = linux_asset(&app, &token, "retired", &host).await;
+    account(&app, &token, &asset, "ops", OPS_PASSWORD, true, json!({})).await;
+    let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "retired", "usernames": ["app1"], "asset_ids": [asset], "secret_strategy": "random"}),
+    )
+    .await;
+    let (_, pending) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Retired-Os-1d").await;
+    let store = &app.services.store;
+    let mut row = store
+        .asset(&tumbler_domain::ids::AssetId::from_string(&asset))
+        .await
+        .unwrap()
+        .unwrap();
+    row.platform = "retired-os".to_owned();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_asset(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..3 {
+        app.services.change_secret.recover_all(false).await.unwrap();
+    }
+    let a = store
+        .account(&AccountId::from_string(&app1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.status,
+        tumbler_domain::inventory::AccountStatus::NeedsAttention,
+        "{a:?}"
+    );
+    assert!(a.status_reason.contains("unsupported_platform"), "{a:?}");
+    assert_eq!(a.pending_version, Some(2), "kept for a person: {a:?}");
+    let r = store.record(&pending).await.unwrap().unwrap();
+    assert_eq!(r.reason_code, "unsupported_platform", "{r:?}");
+    let log = super::change_secret::log_text(&app, &token, r.execution_id.as_str()).await;
+    assert_eq!(
+        log.matches("left staged after the run ended").count(),
+        1,
+        "{log}"
+    );
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+    app.stop().await;
 }

@@ -98,4 +98,69 @@ impl Tx {
         .map_err(StoreError::query)?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Lays an account's versions out as a journal replay found them after a restore:
+    /// `pending` staged (the account `changing`, for recovery to settle by login), `current`
+    /// and `previous` as the fallbacks, and the next version past every version the journal
+    /// used; only if the account still has the `(current, pending)` versions the replay read.
+    /// Returns whether it applied. The sealed secrets are written in the same transaction by
+    /// the caller.
+    pub async fn roll_forward_account(
+        &mut self,
+        id: &AccountId,
+        expected: (i64, Option<i64>),
+        to: &RollForward,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE accounts SET current_version = $1, previous_version = $2, \
+             pending_version = $3, \
+             next_version = CASE WHEN next_version > $4 THEN next_version ELSE $4 END, \
+             status = 'changing', status_reason = $5, updated_at = $6 \
+             WHERE id = $7 AND current_version = $8 AND COALESCE(pending_version, -1) = $9",
+        )
+        .bind(to.current)
+        .bind(to.previous)
+        .bind(to.pending)
+        .bind(to.next_version)
+        .bind(reason)
+        .bind(to_millis(now))
+        .bind(id.as_str())
+        .bind(expected.0)
+        .bind(expected.1.unwrap_or(-1))
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes the account's next version at least `at_least` (so no later change reuses a
+    /// version a journal has seen).
+    pub async fn raise_next_version(
+        &mut self,
+        id: &AccountId,
+        at_least: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET next_version = $1 WHERE id = $2 AND next_version < $1")
+            .bind(at_least)
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+}
+
+/// Where a journal replay puts an account's versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollForward {
+    /// Tried second (the account's current version).
+    pub current: i64,
+    /// Tried third.
+    pub previous: Option<i64>,
+    /// Tried first (staged).
+    pub pending: i64,
+    /// The next version a change may use, at least.
+    pub next_version: i64,
 }

@@ -106,6 +106,31 @@ impl Store {
             .collect()
     }
 
+    /// The retry executions of `account` not ended yet (queued or running, on any node).
+    pub async fn open_retries_of_account(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.execution_id FROM change_retries l \
+             JOIN change_executions e ON e.id = l.execution_id \
+             WHERE l.account_id = $1 AND e.status IN ('pending', 'running') \
+             ORDER BY l.execution_id",
+        )
+        .bind(account.as_str())
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExecutionId::from_string(col::<String>(
+                    row,
+                    "execution_id",
+                )?))
+            })
+            .collect()
+    }
+
     /// The ids of every account with a staged (pending) secret, whatever staged it.
     pub async fn staged_account_ids(&self) -> Result<Vec<AccountId>, StoreError> {
         let rows =
@@ -119,8 +144,9 @@ impl Store {
     }
 
     /// Records that are their account's latest outcome (the newest record of the account in
-    /// a run that has ended, rules' skips aside) and whose status is one of `statuses`, in
-    /// `domains`, most recently updated first.
+    /// a run that has ended, rules' skips aside) and whose status is one of `statuses`, of an
+    /// asset in `domains` now (not the domain it was in at the run), most recently updated
+    /// first.
     pub async fn latest_outcomes(
         &self,
         domains: &[tumbler_domain::ids::DomainId],
@@ -128,7 +154,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<super::RecordRow>, StoreError> {
         let mut c = crate::conditions::Conditions::default();
-        c.push_in("r.domain_id", domains.iter().map(|d| d.to_string()));
+        c.push_in("s.domain_id", domains.iter().map(|d| d.to_string()));
         c.push_in("r.status", statuses.iter().map(|s| s.as_str().to_owned()));
         c.push_raw("e.status NOT IN ('pending', 'running')");
         c.push_raw(
@@ -146,7 +172,8 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {columns} FROM change_records r \
-             JOIN change_executions e ON e.id = r.execution_id {} \
+             JOIN change_executions e ON e.id = r.execution_id \
+             JOIN assets s ON s.id = r.asset_id {} \
              ORDER BY r.updated_at DESC, r.id LIMIT {}",
             c.where_sql(),
             c.next_placeholder(1),
