@@ -61,6 +61,10 @@ pub const CONFIG_ENV_VARS: &[(&str, &str)] = &[
     ("TUMBLER_ESCROW__JOURNAL_DIR", "escrow.journal_dir"),
     ("TUMBLER_ESCROW__COPY_DIR", "escrow.copy_dir"),
     ("TUMBLER_ESCROW__KEEP_DAYS", "escrow.keep_days"),
+    (
+        "TUMBLER_ESCROW__RECONCILE_AFTER_RESTORE",
+        "escrow.reconcile_after_restore",
+    ),
     ("TUMBLER_LOG__FORMAT", "log.format"),
     ("TUMBLER_LOG__LEVEL", "log.level"),
 ];
@@ -318,6 +322,8 @@ pub struct EscrowConfig {
     /// Segments whose newest entry is older than this many days are removed: the oldest backup
     /// that can still be rolled forward is this old.
     pub keep_days: u32,
+    /// After a restore, reconcile the accounts the journal replay could not settle by login.
+    pub reconcile_after_restore: bool,
 }
 
 impl Default for EscrowConfig {
@@ -327,6 +333,7 @@ impl Default for EscrowConfig {
             copy_dir: None,
             segment_max_mib: 16,
             keep_days: 90,
+            reconcile_after_restore: false,
         }
     }
 }

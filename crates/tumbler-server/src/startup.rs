@@ -342,6 +342,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         time_zone: tumbler_domain::schedule::parse_time_zone(&c.time_zone)
             .unwrap_or(tumbler_domain::schedule::TimeZoneName::UTC),
         public_url: config.public_url(),
+        reconcile_after_restore: config.escrow.reconcile_after_restore,
         drift: tumbler_core::change_secret::DriftSettings {
             interval: std::time::Duration::from_secs(u64::from(config.drift.interval_seconds)),
             concurrency: usize::try_from(config.drift.concurrency).unwrap_or(4),

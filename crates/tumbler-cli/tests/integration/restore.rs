@@ -422,3 +422,56 @@ async fn a_journal_whose_disk_was_replaced_is_completed_from_its_copy_in_time_or
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn with_reconcile_after_restore_an_account_no_secret_opens_is_reconciled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, backup) = (dir.path().join("data"), dir.path().join("before.db"));
+    let (server, api, hosts, task_id, accounts) = server_with_backup(dir.path(), 1).await;
+    rotate(&server, &api, &task_id).await;
+    server.stop();
+    // Outside Tumbler, someone sets app0's password: neither the journal nor the backup has it.
+    hosts[0]
+        .set_password("app0", "Set-By-Hand-Not-Stored-9")
+        .await
+        .unwrap();
+    let env = [("TUMBLER_ESCROW__RECONCILE_AFTER_RESTORE", "true")];
+    let out = tumbler_with(
+        &["admin", "restore", "--from", backup.to_str().unwrap()],
+        &data,
+        &env,
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let server = Server::start(&data, &env);
+    ready(&server).await;
+    // The replay's run fails app0 (no stored secret logs in); reconcile then sets a new one
+    // through the privileged account (polling, with a deadline).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let v = api
+            .json(
+                &server,
+                reqwest::Method::POST,
+                &format!("/api/v1/accounts/{}/verify", accounts[0]),
+                None,
+            )
+            .await;
+        if v["ok"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "app0 was never reconciled: {v}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let log = api.log(&server, &replay_run_id(&server, &api).await).await;
+    assert!(
+        log.contains("reconcile after restore: 1 account(s)"),
+        "{log}"
+    );
+    assert_eq!(
+        api.all_verify(&server, &accounts, "after reconcile")
+            .await
+            .len(),
+        accounts.len()
+    );
+    server.stop();
+}

@@ -76,6 +76,9 @@ pub struct EngineSettings {
     pub public_url: String,
     /// Drift checks: a periodic verify of every account.
     pub drift: DriftSettings,
+    /// Reconcile, once recovery has settled a journal replay's run, every account of it whose
+    /// secret no stored version opened.
+    pub reconcile_after_restore: bool,
     /// Where a test parks the engine to crash it (tests only).
     #[cfg(feature = "crash-points")]
     pub crash_hold: Option<CrashHold>,
@@ -94,6 +97,7 @@ impl Default for EngineSettings {
             stale_after: Duration::from_secs(120),
             time_zone: TimeZoneName::UTC,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            reconcile_after_restore: false,
             drift: DriftSettings::default(),
             #[cfg(feature = "crash-points")]
             crash_hold: None,

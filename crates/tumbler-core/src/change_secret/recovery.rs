@@ -167,7 +167,55 @@ impl ChangeSecretService {
         if exec.trigger == Trigger::Retry {
             self.after_retry(&exec.id).await;
         }
+        if replay && self.settings.reconcile_after_restore {
+            self.reconcile_unsettled_after_restore(exec).await;
+        }
         Ok(settled)
+    }
+
+    /// Starts a reconcile (in the background: readiness does not wait for it) of every
+    /// account of the replay's run that recovery left without a working secret.
+    async fn reconcile_unsettled_after_restore(&self, exec: &ExecutionRow) {
+        let records = self
+            .store
+            .records(&RecordFilter {
+                domains: vec![exec.domain_id.clone()],
+                execution_id: Some(exec.id.clone()),
+                limit: i64::MAX,
+                ..RecordFilter::default()
+            })
+            .await;
+        let ids: Vec<_> = match records {
+            Ok((records, _)) => records
+                .into_iter()
+                .filter(|r| r.status != RecordStatus::Success)
+                .map(|r| r.account_id)
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not list a journal replay's records to reconcile");
+                return;
+            }
+        };
+        if ids.is_empty() {
+            return;
+        }
+        self.log_line(
+            &exec.id,
+            &format!(
+                "reconcile after restore: {} account(s) no stored secret opens",
+                ids.len()
+            ),
+        )
+        .await;
+        let me = self.clone();
+        let origin = RequestOrigin {
+            source: self.settings.node_name.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = me.reconcile_accounts(&ids, &origin).await {
+                tracing::error!(error = %e, "reconcile after restore failed");
+            }
+        });
     }
 
     /// How a journal replay's run ended once recovery settled its accounts: succeeded when
