@@ -24,14 +24,16 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Invalid
     }
 }
 
-/// A closed set of named states: the enum, its `ALL`, `as_str`, `parse`, `Display` and serde
-/// names, every name written once (the literal is both the text and the serde name).
+/// A closed set of named states: the enum, its `ALL`, `as_str`, `parse` and `Display`. Serde
+/// names are the variants in snake_case, which every literal is (utoipa's map-key schemas
+/// follow `rename_all`, not a per-variant rename).
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name { $($(#[$vdoc])* #[serde(rename = $text)] $variant),+ }
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
 
         impl $name {
             /// Every value, in a stable order.
