@@ -63,9 +63,11 @@ pub struct AssetPatch {
     /// Changes to trust on first use and database TLS.
     pub security: super::SecurityInput,
     /// The account (of this asset) that reconciles its other accounts; `""` clears it (the
-    /// privileged account then). Needs `protected_accounts_manage`: its session receives the
-    /// new passwords.
+    /// privileged account then). Needs `protected_accounts_manage` and a fresh TOTP code
+    /// (`totp`): its session receives the new passwords, and su types root's password there.
     pub reconcile_account_id: Option<String>,
+    /// A fresh TOTP code, for the changes that need one (the reconcile account).
+    pub totp: Option<String>,
 }
 
 /// Which assets to list.
@@ -431,8 +433,17 @@ impl InventoryService {
             }
         };
         if let Some(choice) = &reconcile_account {
-            // Its session receives the new passwords reconcile sets: the administrators'.
+            // Its session receives the new passwords reconcile sets (and su types root's
+            // password there): the administrators', with a fresh code, like `privileged`.
             require(principal, Permission::ProtectedAccountsManage)?;
+            self.auth
+                .step_up(
+                    principal,
+                    patch.totp.as_deref(),
+                    "asset.reconcile_account",
+                    origin,
+                )
+                .await?;
             asset.reconcile_account_id = choice.as_ref().map(|a| a.id.clone());
             changed.push("reconcile_account");
         }

@@ -275,9 +275,12 @@ pub struct PatchAsset {
     pub plaintext_auth_allowed: Option<bool>,
     /// The account of this asset that reconciles its other accounts (sets a new password
     /// without their old one); `""` clears it (the privileged account then). Administrators
-    /// only (`protected_accounts_manage`).
+    /// only (`protected_accounts_manage`), with a fresh TOTP code in `totp`.
     #[schema(max_length = 64)]
     pub reconcile_account_id: Option<String>,
+    /// A fresh TOTP code (needed to set `reconcile_account_id`).
+    #[schema(max_length = 16)]
+    pub totp: Option<String>,
 }
 
 /// Changes an asset.
@@ -304,6 +307,7 @@ pub async fn patch(
             plaintext_auth_allowed: req.plaintext_auth_allowed,
         },
         reconcile_account_id: req.reconcile_account_id,
+        totp: req.totp,
     };
     let view = state
         .inventory

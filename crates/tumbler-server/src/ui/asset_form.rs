@@ -243,6 +243,7 @@ pub async fn save(
             comment: Some(form.comment.clone()),
             host_key_fingerprint: optional(&form.fingerprint),
             reconcile_account_id: None,
+            totp: None,
             security: Default::default(),
         };
         state
