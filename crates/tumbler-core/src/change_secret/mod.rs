@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod executions;
 mod journal_replay;
+mod one_account;
 mod reconcile;
 mod records;
 mod recovery;

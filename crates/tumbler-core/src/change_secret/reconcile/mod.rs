@@ -1,0 +1,263 @@
+//! Reconcile: for an account no stored secret opens (a password changed outside Tumbler, a
+//! lost journal), the asset's reconcile account (one set on the asset, else its privileged
+//! account) sets a new password without knowing or using the old one (Linux: `chpasswd`
+//! through its session with sudo or su; databases: `ALTER ROLE`/`ALTER USER` through its
+//! connection), verifies it by login and commits it. It is a run of its own (trigger
+//! `reconcile`) of that one account, with the same write-ahead staging as any change; the
+//! session never depends on the account's own stored secret, so the reconcile account can
+//! never be the account itself.
+
+mod account;
+mod plan;
+mod start;
+
+use super::{require, ChangeSecretError, ChangeSecretService};
+use crate::{Principal, RequestOrigin};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::ids::{AccountId, AssetId, ExecutionId, RecordId};
+use tumbler_domain::inventory::AccountStatus;
+use tumbler_domain::permission::Permission;
+use tumbler_store::{AccountRow, RecordRow};
+
+/// The most accounts one bulk reconcile names.
+pub const MAX_RECONCILE_IDS: usize = 500;
+/// The task id reconcile runs carry (they belong to no task).
+const RECONCILE_TASK_ID: &str = "reconcile";
+/// The task name reconcile runs carry.
+const RECONCILE_TASK_NAME: &str = "Reconcile";
+
+/// One reconcile started.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartedReconcile {
+    /// The account.
+    pub account_id: AccountId,
+    /// The reconcile's own execution.
+    pub execution_id: ExecutionId,
+    /// Its record.
+    pub record_id: RecordId,
+    /// The record's status when the answer was made (`pending` while it goes on).
+    pub status: RecordStatus,
+    /// The record's reason code (empty unless it failed).
+    pub reason_code: String,
+}
+
+/// An account a reconcile left alone, and why.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SkippedReconcile {
+    /// The account.
+    pub account_id: AccountId,
+    /// A stable code: `not_found`, `not_needs_attention`, `account_changing`,
+    /// `no_reconcile_account`, `reconcile_account_is_self`, `reconcile_unsupported`.
+    pub code: String,
+    /// Why, for people (never a secret).
+    pub reason: String,
+}
+
+/// What a bulk reconcile did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReconcileOutcome {
+    /// The reconciles started (each a run of its own).
+    pub started: Vec<StartedReconcile>,
+    /// The accounts not reconciled.
+    pub skipped: Vec<SkippedReconcile>,
+}
+
+/// Why an account cannot be reconciled: a stable code and a message.
+#[derive(Debug, Clone)]
+pub(super) struct Refusal {
+    pub(super) code: &'static str,
+    pub(super) message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Refusal> for ChangeSecretError {
+    fn from(r: Refusal) -> Self {
+        ChangeSecretError::Reconcile {
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
+impl ChangeSecretService {
+    /// Reconciles one account of the caller's domains as a run of its own and waits for it,
+    /// at most `account_timeout x (max_attempts + 2)`; returns the reconcile's record (as it
+    /// stands then).
+    pub async fn reconcile_account(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+        origin: &RequestOrigin,
+    ) -> Result<RecordRow, ChangeSecretError> {
+        require(principal, Permission::ChangesRun)?;
+        let account = self.visible_account(principal, id).await?;
+        let (exec_id, record_id) = self
+            .start_reconcile(&principal.user.username, &account, origin)
+            .await?;
+        let me = self.clone();
+        let run_id = exec_id.clone();
+        let run = tokio::spawn(async move { me.run_reconcile(&run_id).await });
+        let limit = self.settings.account_timeout * (self.settings.max_attempts.max(1) + 2);
+        if tokio::time::timeout(limit, run).await.is_err() {
+            tracing::warn!(execution = %exec_id, "a reconcile is still going after its answer's time limit");
+        }
+        self.store
+            .record(&record_id)
+            .await?
+            .ok_or(ChangeSecretError::NotFound("record"))
+    }
+
+    /// Bulk reconcile of accounts in `needs_attention` (others are skipped with a code), in
+    /// the background: accounts of one asset one after the other.
+    pub async fn reconcile_selected(
+        &self,
+        principal: &Principal,
+        ids: &[AccountId],
+        origin: &RequestOrigin,
+    ) -> Result<ReconcileOutcome, ChangeSecretError> {
+        require(principal, Permission::ChangesRun)?;
+        if ids.is_empty() || ids.len() > MAX_RECONCILE_IDS {
+            return Err(ChangeSecretError::Invalid(
+                tumbler_domain::inventory::InvalidValue {
+                    field: "account_ids",
+                    reason: format!("name between 1 and {MAX_RECONCILE_IDS} accounts"),
+                },
+            ));
+        }
+        let mut skipped = Vec::new();
+        let mut accounts = Vec::new();
+        for id in dedup(ids) {
+            match self.visible_account(principal, &id).await {
+                Ok(a) if a.status == AccountStatus::NeedsAttention => accounts.push(a),
+                Ok(a) => skipped.push(SkippedReconcile {
+                    account_id: id,
+                    code: "not_needs_attention".to_owned(),
+                    reason: format!(
+                        "{}@{} is {}; only accounts in needs_attention are reconciled in bulk",
+                        a.username, a.asset_name, a.status
+                    ),
+                }),
+                Err(ChangeSecretError::NotFound(_)) => skipped.push(SkippedReconcile {
+                    account_id: id,
+                    code: "not_found".to_owned(),
+                    reason: "no such account".to_owned(),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        let (started, more) = self
+            .start_reconciles(&principal.user.username, accounts, origin, false)
+            .await?;
+        skipped.extend(more);
+        Ok(ReconcileOutcome { started, skipped })
+    }
+
+    /// Reconciles `ids` (any status but `changing`, whatever their domain) on behalf of the
+    /// system, for example after a restore, and waits until every reconcile has ended; the
+    /// answer carries each one's final record status. Audited with `origin` as the source.
+    pub async fn reconcile_accounts(
+        &self,
+        ids: &[AccountId],
+        origin: &RequestOrigin,
+    ) -> Result<ReconcileOutcome, ChangeSecretError> {
+        let mut skipped = Vec::new();
+        let mut accounts = Vec::new();
+        for id in dedup(ids) {
+            match self.store.account(&id).await? {
+                Some(a) => accounts.push(a),
+                None => skipped.push(SkippedReconcile {
+                    account_id: id,
+                    code: "not_found".to_owned(),
+                    reason: "no such account".to_owned(),
+                }),
+            }
+        }
+        let (mut started, more) = self
+            .start_reconciles("engine", accounts, origin, true)
+            .await?;
+        skipped.extend(more);
+        for s in &mut started {
+            if let Some(r) = self.store.record(&s.record_id).await? {
+                s.status = r.status;
+                s.reason_code = r.reason_code;
+            }
+        }
+        Ok(ReconcileOutcome { started, skipped })
+    }
+
+    /// Starts a reconcile of each account; runs them (one asset's one after the other),
+    /// waiting for the end when `wait`.
+    async fn start_reconciles(
+        &self,
+        actor: &str,
+        accounts: Vec<AccountRow>,
+        origin: &RequestOrigin,
+        wait: bool,
+    ) -> Result<(Vec<StartedReconcile>, Vec<SkippedReconcile>), ChangeSecretError> {
+        let mut started = Vec::new();
+        let mut skipped = Vec::new();
+        let mut queues: BTreeMap<AssetId, Vec<ExecutionId>> = BTreeMap::new();
+        for account in accounts {
+            match self.start_reconcile(actor, &account, origin).await {
+                Ok((exec_id, record_id)) => {
+                    queues
+                        .entry(account.asset_id.clone())
+                        .or_default()
+                        .push(exec_id.clone());
+                    started.push(StartedReconcile {
+                        account_id: account.id.clone(),
+                        execution_id: exec_id,
+                        record_id,
+                        status: RecordStatus::Pending,
+                        reason_code: String::new(),
+                    });
+                }
+                Err(ChangeSecretError::Reconcile { code, message }) => {
+                    skipped.push(SkippedReconcile {
+                        account_id: account.id.clone(),
+                        code: code.to_owned(),
+                        reason: message,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut runs = tokio::task::JoinSet::new();
+        for (_, queue) in queues {
+            let me = self.clone();
+            runs.spawn(async move {
+                for exec_id in queue {
+                    me.run_reconcile(&exec_id).await;
+                }
+            });
+        }
+        if wait {
+            while runs.join_next().await.is_some() {}
+        } else {
+            runs.detach_all();
+        }
+        Ok((started, skipped))
+    }
+}
+
+/// `ids` without repeats, in their order.
+fn dedup(ids: &[AccountId]) -> Vec<AccountId> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter()
+        .filter(|id| seen.insert((*id).clone()))
+        .cloned()
+        .collect()
+}
