@@ -11,7 +11,7 @@ mod retry_queue;
 mod sudo;
 
 use super::change_secret::{
-    account, admin, linux_asset, record_for, records, task, verify_account, wait_for_execution,
+    account, linux_asset, records, task, verify_account, wait_for_execution,
 };
 use super::support::ok;
 use reqwest::Method;

@@ -3,21 +3,15 @@
 //! verify, a `chpasswd` that writes the password after the account timeout. The new secret
 //! the host may hold is kept staged until a login settles it.
 
-use super::super::change_secret::{
-    account, admin, linux_asset, record_for, records, task, verify_account, wait_for_execution,
-};
+use super::super::change_secret::{admin, record_for};
 use super::super::support::ok;
 use super::{
-    account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
-    hold_after_password_written, hook_reached, pam_line, release_hook, run_to_end, server, shadows,
-    sudo_asks_for_root_password, OPS,
+    account_row, all_log_in, changed_on_host, ended, execute, fixture, hold_after_password_written,
+    hook_reached, pam_line, release_hook, run_to_end, server, shadows,
 };
 use reqwest::Method;
-use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::sshd::{SshHost, TestUser};
+use tumbler_testkit::sshd::SshHost;
 
 /// Kills (SIGKILL, from outside) the sshd processes serving `user`'s sessions on the host:
 /// the processes of the host's PID namespace whose command line is `sshd: <user>...`.

@@ -1,21 +1,9 @@
 //! A target that refuses the change: a full disk, an account locked on the target. Nothing
 //! is written and the stored secret still logs in.
 
-use super::super::change_secret::{
-    account, admin, linux_asset, record_for, records, task, verify_account, wait_for_execution,
-};
-use super::super::support::ok;
-use super::{
-    account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
-    hold_after_password_written, hook_reached, pam_line, release_hook, run_to_end, server, shadows,
-    sudo_asks_for_root_password, OPS,
-};
-use reqwest::Method;
-use serde_json::{json, Value};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::sshd::{SshHost, TestUser};
+use super::super::change_secret::{admin, record_for};
+use super::{account_row, all_log_in, changed_on_host, fixture, run_to_end, server, shadows};
+use tumbler_testkit::sshd::SshHost;
 
 /// Mounts a small tmpfs over the host's `/etc` (a copy of its files) and fills it.
 async fn fill_etc(host: &SshHost) {

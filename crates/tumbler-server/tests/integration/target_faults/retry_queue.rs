@@ -1,13 +1,11 @@
 //! Retries queued against each other and the node: two retries of one record at once, retries
 //! queued when their asset moves to another domain, a retry waiting for a change slot.
 
-use super::super::change_secret::{
-    account, admin, linux_asset, record_for, records, task, verify_account, wait_for_execution,
-};
+use super::super::change_secret::{account, admin, linux_asset, task};
 use super::super::support::ok;
 use super::{
     account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
-    hold_after_password_written, hook_reached, pam_line, release_hook, run_to_end, server, shadows,
+    hold_after_password_written, hook_reached, release_hook, run_to_end, server, shadows,
     sudo_asks_for_root_password, OPS,
 };
 use reqwest::Method;

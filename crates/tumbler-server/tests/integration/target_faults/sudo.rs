@@ -1,21 +1,14 @@
 //! The way to root misbehaving: a sudo prompt slower than the account timeout, and sudo
 //! asking for a password that is wrong, tried once per host (and once per "Retry all failed").
 
-use super::super::change_secret::{
-    account, admin, linux_asset, record_for, records, task, verify_account, wait_for_execution,
-};
+use super::super::change_secret::admin;
 use super::super::support::ok;
 use super::{
-    account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
-    hold_after_password_written, hook_reached, pam_line, release_hook, run_to_end, server, shadows,
-    sudo_asks_for_root_password, OPS,
+    all_log_in, ended, fixture, pam_line, run_to_end, server, sudo_asks_for_root_password, OPS,
 };
 use reqwest::Method;
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::Value;
 use std::time::{Duration, Instant};
-use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::sshd::{SshHost, TestUser};
 
 #[tokio::test]
 async fn a_sudo_prompt_slower_than_the_account_timeout_times_out_once_per_account() {
