@@ -1,24 +1,13 @@
 //! The console lists drifted accounts and reconciles them, one from its asset's page and in
 //! bulk from the change-secret page.
 
-use super::super::change_secret::{
-    account, admin, linux_asset, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
-};
-use super::super::support::{call, ok, user, Authenticator};
-use super::{
-    audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD, REC_PASSWORD,
-};
+use super::super::change_secret::{admin, ssh_logs_in};
+use super::super::support::Authenticator;
+use super::{drift_pass, get_account, linux_host, HAND_PASSWORD};
 use chrono::Utc;
-use reqwest::Method;
-use serde_json::{json, Value};
 use std::sync::Arc;
-use tumbler_core::change_secret::DriftScope;
-use tumbler_domain::ids::AccountId;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::logs::LogCapture;
-use tumbler_testkit::pg_cluster::PgCluster;
-use tumbler_testkit::sshd::{SshHost, TestUser};
 
 #[tokio::test]
 async fn browser_shows_drifted_accounts_and_reconciles_them_one_and_in_bulk() {

@@ -1,24 +1,12 @@
 //! A stage nobody owns and no stored secret opens is dropped and the account reconciled; an
 //! asset without a privileged (or reconcile) account has no way to reconcile.
 
-use super::super::change_secret::{
-    account, admin, linux_asset, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
-};
-use super::super::support::{call, ok, user, Authenticator};
-use super::{
-    audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD, REC_PASSWORD,
-};
-use chrono::Utc;
+use super::super::change_secret::{account, admin, ssh_logs_in, APP_PASSWORD};
+use super::super::support::{call, ok};
+use super::{get_account, linux_host, HAND_PASSWORD};
 use reqwest::Method;
-use serde_json::{json, Value};
-use std::sync::Arc;
-use tumbler_core::change_secret::DriftScope;
-use tumbler_domain::ids::AccountId;
-use tumbler_domain::ManualClock;
-use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::logs::LogCapture;
-use tumbler_testkit::pg_cluster::PgCluster;
-use tumbler_testkit::sshd::{SshHost, TestUser};
+use serde_json::json;
+use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
 async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {

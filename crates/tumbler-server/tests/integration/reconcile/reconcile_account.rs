@@ -3,22 +3,17 @@
 //! through a separate reconcile account an administrator set on the asset.
 
 use super::super::change_secret::{
-    account, admin, linux_asset, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
+    account, admin, linux_asset, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::super::support::{call, ok, user, Authenticator};
-use super::{
-    audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD, REC_PASSWORD,
-};
+use super::{audit_text, drift_pass, get_account, revealed_new, HAND_PASSWORD, REC_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
-use tumbler_core::change_secret::DriftScope;
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
-use tumbler_testkit::logs::LogCapture;
-use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 #[tokio::test]
