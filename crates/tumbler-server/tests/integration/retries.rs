@@ -10,7 +10,7 @@ mod pending_secret;
 mod refused;
 mod staged;
 
-use super::change_secret::{account, linux_asset, task, APP_PASSWORD};
+use super::change_secret::{account, linux_asset, task, APP_PASSWORD, OPS_PASSWORD};
 use super::support::ok;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -62,7 +62,7 @@ struct OneApp {
 
 async fn one_app(app: &TestApp, token: &str, name: &str, ops_secret: &str) -> OneApp {
     let host = SshHost::start(&[
-        TestUser::new("ops", super::change_secret::OPS_PASSWORD).with_sudo(),
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
         TestUser::new("app1", APP_PASSWORD),
     ])
     .await
