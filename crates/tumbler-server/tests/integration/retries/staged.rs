@@ -1,0 +1,395 @@
+//! An account a retry left staged: a verify of a `changing` or staged account is refused,
+//! recovery's sweep settles a dropped retry, an unverified change waits for a person (verify,
+//! then adopt), and a platform no longer known is left to a person once.
+
+use super::super::change_secret::{admin, ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
+use super::super::support::{call, ok};
+use super::{attention, one_app, overview, OneApp};
+use chrono::Utc;
+use reqwest::Method;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
+use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
+use tumbler_testkit::app::TestApp;
+
+/// The state a retry dropped mid-way leaves: its run has ended, the account is still staged
+/// (`changing`) with its record `pending`, and the target took the new secret.
+async fn staged_by_a_dropped_retry(
+    app: &TestApp,
+    task_id: &str,
+    account_id: &str,
+    new_secret: &str,
+) -> (ExecutionId, RecordId) {
+    let store = &app.services.store;
+    let account = store
+        .account(&AccountId::from_string(account_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Utc::now();
+    let first = ExecutionRow {
+        id: ExecutionId::generate(),
+        task_id: ChangeTaskId::from_string(task_id),
+        task_name: "first".to_owned(),
+        domain_id: account.domain_id.clone(),
+        trigger: Trigger::Manual,
+        status: ExecutionStatus::Failed,
+        owner_node: "tumbler".to_owned(),
+        heartbeat_at: now,
+        created_by: "admin".to_owned(),
+        created_at: now,
+        started_at: Some(now),
+        finished_at: Some(now),
+    };
+    let retry = ExecutionRow {
+        id: ExecutionId::generate(),
+        trigger: Trigger::Retry,
+        task_name: "first".to_owned(),
+        ..first.clone()
+    };
+    let failed = RecordRow {
+        id: RecordId::generate(),
+        execution_id: first.id.clone(),
+        account_id: account.id.clone(),
+        asset_id: account.asset_id.clone(),
+        asset_name: account.asset_name.clone(),
+        domain_id: account.domain_id.clone(),
+        username: account.username.clone(),
+        status: RecordStatus::Failed,
+        reason_code: "unreachable".to_owned(),
+        reason: "down".to_owned(),
+        old_version: Some(account.current_version),
+        new_version: None,
+        attempts: 0,
+        new_secret_verified_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let version = account.next_version;
+    let pending = RecordRow {
+        id: RecordId::generate(),
+        execution_id: retry.id.clone(),
+        status: RecordStatus::Pending,
+        reason_code: String::new(),
+        reason: String::new(),
+        new_version: Some(version),
+        attempts: 1,
+        ..failed.clone()
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_execution(&first).await.unwrap();
+    tx.insert_execution(&retry).await.unwrap();
+    tx.insert_record(&failed).await.unwrap();
+    tx.insert_record(&pending).await.unwrap();
+    tx.insert_retry_link(&RetryLink {
+        execution_id: retry.id.clone(),
+        retry_of_record_id: failed.id.clone(),
+        retry_of_execution_id: first.id.clone(),
+        root_record_id: failed.id.clone(),
+        root_execution_id: first.id.clone(),
+        account_id: account.id.clone(),
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    app.services
+        .vault
+        .seal(
+            &mut tx,
+            "account",
+            account_id,
+            version,
+            new_secret.as_bytes(),
+        )
+        .await
+        .unwrap();
+    assert!(tx
+        .stage_account_change(&account.id, account.current_version, version, now)
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    (first.id, pending.id)
+}
+
+/// Marks a staged record `unverified` (`timeout`) and its account `needs_attention`: an
+/// unverified change waiting for a person, its new secret pending.
+async fn left_unverified(app: &TestApp, record: &RecordId, account_id: &str) {
+    let store = &app.services.store;
+    let mut r = store.record(record).await.unwrap().unwrap();
+    r.status = RecordStatus::Unverified;
+    r.reason_code = "timeout".to_owned();
+    r.reason = "the login with the new secret did not answer".to_owned();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_record(&r).await.unwrap();
+    tx.set_account_verification(
+        &AccountId::from_string(account_id),
+        tumbler_domain::inventory::AccountStatus::NeedsAttention,
+        "timeout: the login with the new secret did not answer",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let OneApp {
+        host,
+        asset: _,
+        ops: _,
+        app1,
+        task_id,
+    } = one_app(&app, &token, "dropped", OPS_PASSWORD).await;
+    let (first, pending) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Dropped-Retry-9f").await;
+    host.set_password("app1", "canary-Dropped-Retry-9f")
+        .await
+        .unwrap();
+
+    // A verify would log in with the current secret the target no longer has: refused, and
+    // the account is not marked failed.
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/accounts/{app1}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("account_changing")),
+        "{body}"
+    );
+    let a = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/accounts/{app1}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(a["status"], "changing", "{a}");
+    // Retry and ignore refuse a record in progress.
+    for action in ["retry", "ignore"] {
+        let (status, _) = call(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/change-secret/records/{pending}/{action}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 409, "{action}");
+    }
+    // The runs have ended, so run recovery has nothing to do; the sweep settles the stage.
+    assert_eq!(app.services.change_secret.recover(false).await.unwrap(), 0);
+    let counts = app.services.change_secret.recover_all(false).await.unwrap();
+    assert_eq!((counts.interrupted_runs, counts.settled_accounts), (0, 1));
+    let r = app.services.store.record(&pending).await.unwrap().unwrap();
+    assert_eq!(r.status, RecordStatus::Success, "{r:?}");
+    let v = verify_account(&app, &token, &app1).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["account"]["secret_version"].as_i64()),
+        (Some(true), Some(2)),
+        "{v}"
+    );
+    assert!(ssh_logs_in(&host, "app1", "canary-Dropped-Retry-9f").await);
+    // The dropped retry completed the first run's failure.
+    let e = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/change-secret/executions/{first}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (e["retried"].as_i64(), e["completed_by_retries"].as_i64()),
+        (Some(1), Some(1)),
+        "{e}"
+    );
+    // Nothing is left.
+    let counts = app.services.change_secret.recover_all(false).await.unwrap();
+    assert_eq!(counts.settled_accounts, 0);
+    assert!(attention(&overview(&app, &token).await, "app1@dropped").is_none());
+
+    // An unverified change (the target took it, the login was inconclusive) is listed as
+    // such: verify, then adopt once the new secret logged in. It is not `changing`, so the
+    // sweep leaves it to the person.
+    let (_, unverified) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Unverified-3b").await;
+    host.set_password("app1", "canary-Unverified-3b")
+        .await
+        .unwrap();
+    left_unverified(&app, &unverified, &app1).await;
+    let counts = app.services.change_secret.recover_all(false).await.unwrap();
+    assert_eq!(counts.settled_accounts, 0, "held for a person");
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "app1@dropped").expect("listed");
+    assert_eq!(
+        (f["kind"].as_str(), f["next_action"].as_str()),
+        (Some("unverified"), Some("verify")),
+        "{f}"
+    );
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{unverified}/verify"),
+        None,
+        200,
+    )
+    .await;
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "app1@dropped").expect("listed");
+    assert_eq!(f["next_action"], "adopt", "{f}");
+    // An account whose stored secret stopped working needs a person too, once.
+    host.set_password("ops", "canary-Ops-Changed-Elsewhere")
+        .await
+        .unwrap();
+    let ops = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=ops",
+        None,
+        200,
+    )
+    .await;
+    let ops_id = ops["items"][0]["id"].as_str().unwrap().to_owned();
+    let v = ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/accounts/{ops_id}/verify"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(v["ok"], false, "{v}");
+    let o = overview(&app, &token).await;
+    let f = attention(&o, "ops@dropped").expect("listed");
+    assert_eq!(
+        (f["kind"].as_str(), f["next_action"].as_str()),
+        (Some("needs_attention"), Some("fix_asset")),
+        "{f}"
+    );
+    assert!(f["record_id"].is_null(), "{f}");
+}
+
+/// An account staged on purpose (an unverified change waiting for a person: `needs_attention`
+/// with its new secret pending) is not verified with its current secret: that login proves
+/// nothing while the target may hold the new one, and would mark it `ok` while still staged.
+#[tokio::test]
+async fn verify_of_an_account_with_a_staged_secret_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let OneApp {
+        host: _host,
+        asset: _,
+        ops: _,
+        app1,
+        task_id,
+    } = one_app(&app, &token, "staged", OPS_PASSWORD).await;
+    // The target kept the current password; the new one is staged, waiting for a person.
+    let (_, unverified) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Staged-Verify-5e").await;
+    left_unverified(&app, &unverified, &app1).await;
+    let store = &app.services.store;
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/accounts/{app1}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("account_staged")),
+        "{body}"
+    );
+    let row = store
+        .account(&AccountId::from_string(&app1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status, row.pending_version),
+        (
+            tumbler_domain::inventory::AccountStatus::NeedsAttention,
+            Some(2)
+        ),
+        "{row:?}"
+    );
+    // The record's verify (a login with the new secret) is the way on.
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{unverified}/verify"),
+        None,
+        200,
+    )
+    .await;
+    app.stop().await;
+}
+
+/// A staged account whose asset's platform is no longer known cannot be settled by login: the
+/// sweep marks it `needs_attention` with the reason once, and does not try (and log) again on
+/// every pass.
+#[tokio::test]
+async fn a_staged_account_on_an_unknown_platform_is_left_to_a_person_once() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let OneApp {
+        host,
+        asset,
+        ops: _,
+        app1,
+        task_id,
+    } = one_app(&app, &token, "retired", OPS_PASSWORD).await;
+    let (_, pending) =
+        staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Retired-Os-1d").await;
+    let store = &app.services.store;
+    let mut row = store
+        .asset(&tumbler_domain::ids::AssetId::from_string(&asset))
+        .await
+        .unwrap()
+        .unwrap();
+    row.platform = "retired-os".to_owned();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_asset(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..3 {
+        app.services.change_secret.recover_all(false).await.unwrap();
+    }
+    let a = store
+        .account(&AccountId::from_string(&app1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.status,
+        tumbler_domain::inventory::AccountStatus::NeedsAttention,
+        "{a:?}"
+    );
+    assert!(a.status_reason.contains("unsupported_platform"), "{a:?}");
+    assert_eq!(a.pending_version, Some(2), "kept for a person: {a:?}");
+    let r = store.record(&pending).await.unwrap().unwrap();
+    assert_eq!(r.reason_code, "unsupported_platform", "{r:?}");
+    let log = super::super::change_secret::log_text(&app, &token, r.execution_id.as_str()).await;
+    assert_eq!(
+        log.matches("left staged after the run ended").count(),
+        1,
+        "{log}"
+    );
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+    app.stop().await;
+}
