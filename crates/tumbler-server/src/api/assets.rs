@@ -284,7 +284,7 @@ pub struct PatchAsset {
 }
 
 /// Changes an asset.
-#[utoipa::path(patch, path = "/api/v1/assets/{id}", params(("id" = String, Path)), request_body = PatchAsset, responses((status = 200, body = AssetOut), (status = 400), (status = 404), (status = 409)))]
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", params(("id" = String, Path)), request_body = PatchAsset, responses((status = 200, body = AssetOut), (status = 400), (status = 401, description = "totp_required: setting the reconcile account needs a fresh code"), (status = 403), (status = 404), (status = 409)))]
 pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,

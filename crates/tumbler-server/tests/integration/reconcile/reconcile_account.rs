@@ -136,7 +136,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (403, Some("totp_required")),
+        (401, Some("totp_required")),
         "{body}"
     );
     let unchanged = ok(
@@ -158,7 +158,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         &token,
         Method::PATCH,
         &format!("/api/v1/assets/{asset}"),
-        Some(json!({"reconcile_account_id": recon, "totp": auth.code()})),
+        Some(json!({"reconcile_account_id": recon, "totp": auth.fresh_code()})),
         200,
     )
     .await;
