@@ -24,204 +24,203 @@ pub mod webhooks;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest CSV file an import accepts (100,000 accounts with passwords fit many times).
 const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
-/// The API routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/users/me", get(me::me))
-        .route("/api/v1/users/me/password", post(me::change_password))
-        .route(
-            "/api/v1/users/me/tokens",
-            get(me::list_tokens).post(me::create_token),
-        )
-        .route("/api/v1/users/me/tokens/{id}", delete(me::revoke_token))
-        .route("/api/v1/users/me/totp", post(totp::begin))
-        .route("/api/v1/users/me/totp/confirm", post(totp::confirm))
-        .route("/api/v1/users/me/totp/disable", post(totp::disable))
-        .route(
-            "/api/v1/users/me/totp/recovery-codes",
-            post(totp::recovery_codes),
-        )
-        .route(
-            "/api/v1/users/me/certificates",
-            get(certificates::list).post(certificates::register),
-        )
-        .route(
-            "/api/v1/users/me/certificates/{id}",
-            delete(certificates::remove),
-        )
-        .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/users/me/sessions", get(users::my_sessions))
-        .route(
-            "/api/v1/users/me/sessions/{id}",
-            delete(users::end_my_session),
-        )
-        .route(
-            "/api/v1/users/{id}",
-            get(users::get).patch(users::patch).delete(users::delete),
-        )
-        .route("/api/v1/users/{id}/unlock", post(users::unlock))
-        .route(
-            "/api/v1/users/{id}/reset-password",
-            post(user_reset::reset_password),
-        )
-        .route(
-            "/api/v1/users/{id}/sessions",
-            get(users::user_sessions).delete(users::end_user_sessions),
-        )
-        .route("/api/v1/domains", get(domains::list).post(domains::create))
-        .route("/api/v1/domains/{id}", delete(domains::delete))
-        .route("/api/v1/users/me/active-domain", put(domains::set_active))
-        .route(
-            "/api/v1/users/me/object-visibility",
-            put(domains::set_visibility),
-        )
-        .route(
-            "/api/v1/settings/password-policy",
-            get(settings::get_policy)
-                .put(settings::put_policy)
-                .patch(settings::patch_policy),
-        )
-        .route(
-            "/api/v1/settings/smtp",
-            get(settings::get_smtp).put(settings::put_smtp),
-        )
-        .route("/api/v1/settings/smtp/test", post(settings::test_smtp))
-        .route(
-            "/api/v1/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
-        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
-        .route("/api/v1/system/ssh-key", get(device_keys::show))
-        .route(
-            "/api/v1/system/ssh-key/regenerate",
-            post(device_keys::regenerate),
-        )
-        .route("/api/v1/system/ssh-key/export", post(device_keys::export))
-        .route(
-            "/api/v1/assets/{id}/authentication",
-            post(device_keys::modify_authentication),
-        )
-        .route("/api/v1/key-conflicts/resolve", post(device_keys::resolve))
-        .route("/api/v1/jobs/{id}", get(device_keys::job))
-        .route("/api/v1/roles", get(roles::list).post(roles::create))
-        .route("/api/v1/roles/{name}", delete(roles::delete))
-        .route("/api/v1/roles/{name}/mfa", put(roles::set_mfa))
-        .route("/api/v1/audit", get(audit::list))
-        .route("/api/v1/audit/verify", get(audit::verify))
-        .route("/api/v1/platforms", get(assets::platforms))
-        .route(
-            "/api/v1/settings/inventory",
-            get(assets::get_settings).put(assets::put_settings),
-        )
-        .route("/api/v1/nodes", get(nodes::list).post(nodes::create))
-        .route(
-            "/api/v1/nodes/{id}",
-            axum::routing::patch(nodes::patch).delete(nodes::delete),
-        )
-        .route("/api/v1/assets", get(assets::list).post(assets::create))
-        .route(
-            "/api/v1/assets/import",
-            post(transfer::import_assets).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
-        )
-        .route("/api/v1/assets/export", get(transfer::export_assets))
-        .route(
-            "/api/v1/accounts/import",
-            post(transfer::import_accounts).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
-        )
-        .route("/api/v1/accounts/export", post(transfer::export_accounts))
-        .route(
-            "/api/v1/assets/host-keys/acknowledge",
-            post(assets::acknowledge_many),
-        )
-        .route(
-            "/api/v1/assets/{id}",
-            get(assets::get).patch(assets::patch).delete(assets::delete),
-        )
-        .route("/api/v1/assets/{id}/test", post(assets::test))
-        .route(
-            "/api/v1/assets/{id}/host-key/acknowledge",
-            post(assets::acknowledge),
-        )
-        .route(
-            "/api/v1/accounts",
-            get(accounts::list).post(accounts::create),
-        )
-        .route(
-            "/api/v1/accounts/{id}",
-            get(accounts::get)
-                .patch(accounts::patch)
-                .delete(accounts::delete),
-        )
-        .route("/api/v1/accounts/reconcile", post(accounts::reconcile_many))
-        .route("/api/v1/accounts/{id}/verify", post(accounts::verify))
-        .route("/api/v1/accounts/{id}/reconcile", post(accounts::reconcile))
-        .route("/api/v1/accounts/{id}/reveal", post(accounts::reveal))
-        .route(
-            "/api/v1/change-secret/tasks",
-            get(change_secret::list_tasks).post(change_secret::create_task),
-        )
-        .route(
-            "/api/v1/change-secret/tasks/{id}",
-            get(change_secret::get_task)
-                .patch(change_secret::patch_task)
-                .delete(change_secret::delete_task),
-        )
-        .route(
-            "/api/v1/change-secret/tasks/{id}/copy",
-            post(change_secret::copy_task),
-        )
-        .route(
-            "/api/v1/change-secret/tasks/{id}/execute",
-            post(change_secret::execute_task),
-        )
-        .route(
-            "/api/v1/change-secret/executions",
-            get(change_secret::list_executions),
-        )
-        .route(
-            "/api/v1/change-secret/executions/{id}",
-            get(change_secret::get_execution),
-        )
-        .route(
-            "/api/v1/change-secret/executions/{id}/log",
-            get(change_secret::execution_log),
-        )
-        .route(
-            "/api/v1/change-secret/executions/{id}/retry-failed",
-            post(change_secret::retry_failed),
-        )
-        .route(
-            "/api/v1/change-secret/executions/{id}/report",
-            get(change_secret::execution_report),
-        )
-        .route(
-            "/api/v1/change-secret/records",
-            get(change_secret::list_records),
-        )
-        .route(
-            "/api/v1/change-secret/records/{id}/reveal",
-            post(change_secret::reveal_record),
-        )
-        .route(
-            "/api/v1/change-secret/records/{id}/{action}",
-            post(change_secret::record_action),
-        )
-        .route(
-            "/api/v1/change-secret/overview",
-            get(change_secret::overview),
-        )
+/// Every API route with its OpenAPI operation, each path written once (in the handler's
+/// `#[utoipa::path]`), grouped by the area that tags it in the document. The document is
+/// completed by [`openapi::complete`] and served at `/api/v1/openapi.json`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(area(
+            "health",
+            OpenApiRouter::new()
+                .routes(routes!(health::healthz))
+                .routes(routes!(health::readyz))
+                .routes(routes!(health::metrics)),
+        ))
+        .merge(area(
+            "auth",
+            OpenApiRouter::new()
+                .routes(routes!(auth::login))
+                .routes(routes!(auth::logout)),
+        ))
+        .merge(area(
+            "me",
+            OpenApiRouter::new()
+                .routes(routes!(me::me))
+                .routes(routes!(me::change_password))
+                .routes(routes!(me::list_tokens, me::create_token))
+                .routes(routes!(me::revoke_token)),
+        ))
+        .merge(area(
+            "totp",
+            OpenApiRouter::new()
+                .routes(routes!(totp::begin))
+                .routes(routes!(totp::confirm))
+                .routes(routes!(totp::disable))
+                .routes(routes!(totp::recovery_codes)),
+        ))
+        .merge(area(
+            "certificates",
+            OpenApiRouter::new()
+                .routes(routes!(certificates::list, certificates::register))
+                .routes(routes!(certificates::remove)),
+        ))
+        .merge(area(
+            "users",
+            OpenApiRouter::new()
+                .routes(routes!(users::list, users::create))
+                .routes(routes!(users::my_sessions))
+                .routes(routes!(users::end_my_session))
+                .routes(routes!(users::get, users::patch, users::delete))
+                .routes(routes!(users::unlock))
+                .routes(routes!(users::user_sessions, users::end_user_sessions)),
+        ))
+        .merge(area(
+            "user_reset",
+            OpenApiRouter::new().routes(routes!(user_reset::reset_password)),
+        ))
+        .merge(area(
+            "domains",
+            OpenApiRouter::new()
+                .routes(routes!(domains::list, domains::create))
+                .routes(routes!(domains::delete))
+                .routes(routes!(domains::set_active))
+                .routes(routes!(domains::set_visibility)),
+        ))
+        .merge(area(
+            "settings",
+            OpenApiRouter::new()
+                .routes(routes!(
+                    settings::get_policy,
+                    settings::put_policy,
+                    settings::patch_policy
+                ))
+                .routes(routes!(settings::get_smtp, settings::put_smtp))
+                .routes(routes!(settings::test_smtp)),
+        ))
+        .merge(area(
+            "webhooks",
+            OpenApiRouter::new()
+                .routes(routes!(webhooks::list, webhooks::create))
+                .routes(routes!(webhooks::delete)),
+        ))
+        .merge(area(
+            "device_keys",
+            OpenApiRouter::new()
+                .routes(routes!(device_keys::show))
+                .routes(routes!(device_keys::regenerate))
+                .routes(routes!(device_keys::export))
+                .routes(routes!(device_keys::modify_authentication))
+                .routes(routes!(device_keys::resolve))
+                .routes(routes!(device_keys::job)),
+        ))
+        .merge(area(
+            "roles",
+            OpenApiRouter::new()
+                .routes(routes!(roles::list, roles::create))
+                .routes(routes!(roles::delete))
+                .routes(routes!(roles::set_mfa)),
+        ))
+        .merge(area(
+            "audit",
+            OpenApiRouter::new()
+                .routes(routes!(audit::list))
+                .routes(routes!(audit::verify)),
+        ))
+        .merge(area(
+            "nodes",
+            OpenApiRouter::new()
+                .routes(routes!(nodes::list, nodes::create))
+                .routes(routes!(nodes::patch, nodes::delete)),
+        ))
+        .merge(area(
+            "assets",
+            OpenApiRouter::new()
+                .routes(routes!(assets::platforms))
+                .routes(routes!(assets::get_settings, assets::put_settings))
+                .routes(routes!(assets::list, assets::create))
+                .routes(routes!(assets::acknowledge_many))
+                .routes(routes!(assets::get, assets::patch, assets::delete))
+                .routes(routes!(assets::test))
+                .routes(routes!(assets::acknowledge)),
+        ))
+        .merge(area(
+            "transfer",
+            OpenApiRouter::new()
+                .routes(routes!(transfer::import_assets))
+                .routes(routes!(transfer::import_accounts))
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT))
+                .routes(routes!(transfer::export_assets))
+                .routes(routes!(transfer::export_accounts)),
+        ))
+        .merge(area(
+            "accounts",
+            OpenApiRouter::new()
+                .routes(routes!(accounts::list, accounts::create))
+                .routes(routes!(accounts::get, accounts::patch, accounts::delete))
+                .routes(routes!(accounts::reconcile_many))
+                .routes(routes!(accounts::verify))
+                .routes(routes!(accounts::reconcile))
+                .routes(routes!(accounts::reveal)),
+        ))
+        .merge(area(
+            "change_secret",
+            OpenApiRouter::new()
+                .routes(routes!(
+                    change_secret::list_tasks,
+                    change_secret::create_task
+                ))
+                .routes(routes!(
+                    change_secret::get_task,
+                    change_secret::patch_task,
+                    change_secret::delete_task
+                ))
+                .routes(routes!(change_secret::copy_task))
+                .routes(routes!(change_secret::execute_task))
+                .routes(routes!(change_secret::list_executions))
+                .routes(routes!(change_secret::get_execution))
+                .routes(routes!(change_secret::execution_log))
+                .routes(routes!(change_secret::retry_failed))
+                .routes(routes!(change_secret::execution_report))
+                .routes(routes!(change_secret::list_records))
+                .routes(routes!(change_secret::reveal_record))
+                .routes(routes!(change_secret::record_action))
+                .routes(routes!(change_secret::overview)),
+        ))
+}
+
+/// Tags every operation of `routes` with its area (the document groups operations by tag).
+fn area(tag: &str, mut routes: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.tags = Some(vec![tag.to_owned()]);
+        }
+    }
+    routes
+}
+
+/// The API routes, with `/api/v1/openapi.json` serving the document built from them.
+pub fn routes() -> axum::Router<AppState> {
+    let (router, doc) = router().split_for_parts();
+    let doc = std::sync::Arc::new(openapi::complete(doc));
+    router.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || openapi::document(doc.clone())),
+    )
 }
 
 /// A page of a list: `{"items": [...], "total": N}`.
