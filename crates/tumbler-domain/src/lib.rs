@@ -7,6 +7,7 @@ pub mod clock;
 pub mod custom_ssh;
 pub mod ids;
 pub mod inventory;
+pub mod paging;
 pub mod password;
 pub mod password_policy;
 pub mod password_status;

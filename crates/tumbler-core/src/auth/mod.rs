@@ -247,13 +247,15 @@ impl Principal {
         self.require_active().is_ok() && self.permissions.contains(&permission)
     }
 
-    /// Fails with [`AuthError::Forbidden`] unless [`Principal::can`].
-    pub fn require(&self, permission: Permission) -> Result<(), AuthError> {
+    /// Fails with the service's "forbidden" error unless [`Principal::can`], or with the
+    /// reason the account cannot act at all (password change or MFA pending). The one
+    /// permission check every service uses.
+    pub fn require<E: Refusal>(&self, permission: Permission) -> Result<(), E> {
         self.require_active()?;
         if self.can(permission) {
             Ok(())
         } else {
-            Err(AuthError::Forbidden)
+            Err(E::forbidden())
         }
     }
 
@@ -384,5 +386,18 @@ mod debug_tests {
             assert!(!text.contains("canary-csrf"), "{text}");
             assert!(text.contains("s-1"), "{text}");
         }
+    }
+}
+
+/// A service error with a "forbidden" case that can also carry an [`AuthError`]: what
+/// [`Principal::require`] answers with.
+pub trait Refusal: From<AuthError> {
+    /// The caller lacks the permission.
+    fn forbidden() -> Self;
+}
+
+impl Refusal for AuthError {
+    fn forbidden() -> Self {
+        AuthError::Forbidden
     }
 }

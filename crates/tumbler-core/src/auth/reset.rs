@@ -49,7 +49,7 @@ impl AuthService {
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<SecretString, AuthError> {
-        principal.require(Permission::UsersManage)?;
+        principal.require::<AuthError>(Permission::UsersManage)?;
         if principal.user.id == *id {
             return Err(AuthError::OwnPasswordReset);
         }

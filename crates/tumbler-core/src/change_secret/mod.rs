@@ -232,18 +232,16 @@ impl ChangeSecretService {
 
 /// Fails with [`ChangeSecretError::Forbidden`] unless the caller holds `permission`.
 fn require(principal: &Principal, permission: Permission) -> Result<(), ChangeSecretError> {
-    principal.require_active()?;
-    if principal.can(permission) {
-        Ok(())
-    } else {
-        Err(ChangeSecretError::Forbidden)
+    principal.require(permission)
+}
+
+impl crate::auth::Refusal for ChangeSecretError {
+    fn forbidden() -> Self {
+        Self::Forbidden
     }
 }
 
-/// The largest page a list returns.
-const MAX_PAGE: i64 = 1000;
-
 /// A page size within bounds.
 fn page_limit(limit: Option<i64>) -> i64 {
-    limit.unwrap_or(50).clamp(1, MAX_PAGE)
+    tumbler_domain::paging::page_limit(limit)
 }

@@ -92,11 +92,12 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> DeviceK
 }
 
 fn require(principal: &Principal, permission: Permission) -> Result<(), DeviceKeyError> {
-    principal.require_active()?;
-    if principal.can(permission) {
-        Ok(())
-    } else {
-        Err(DeviceKeyError::Forbidden)
+    principal.require(permission)
+}
+
+impl crate::auth::Refusal for DeviceKeyError {
+    fn forbidden() -> Self {
+        Self::Forbidden
     }
 }
 

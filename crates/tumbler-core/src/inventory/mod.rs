@@ -34,8 +34,7 @@ use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
 use tumbler_store::{AccountRow, AssetRow, Store};
 
-/// The largest page a list returns.
-pub const MAX_PAGE: i64 = 1000;
+pub use tumbler_domain::paging::MAX_PAGE;
 
 /// Nodes, assets and accounts.
 #[derive(Clone)]
@@ -133,11 +132,12 @@ impl InventoryService {
 /// Fails with [`InventoryError::Forbidden`] unless the caller holds `permission` (or with
 /// the reason the account cannot act at all: password change or MFA pending).
 fn require(principal: &Principal, permission: Permission) -> Result<(), InventoryError> {
-    principal.require_active()?;
-    if principal.can(permission) {
-        Ok(())
-    } else {
-        Err(InventoryError::Forbidden)
+    principal.require(permission)
+}
+
+impl crate::auth::Refusal for InventoryError {
+    fn forbidden() -> Self {
+        Self::Forbidden
     }
 }
 
@@ -164,5 +164,5 @@ pub(crate) fn require_location_accepted(asset: &AssetRow) -> Result<(), Inventor
 
 /// A page size within bounds.
 fn page_limit(limit: Option<i64>) -> i64 {
-    limit.unwrap_or(50).clamp(1, MAX_PAGE)
+    tumbler_domain::paging::page_limit(limit)
 }

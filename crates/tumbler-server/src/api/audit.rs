@@ -20,8 +20,8 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Only this object id.
     pub object_id: Option<String>,
-    /// Page size (1 to 500, default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Events to skip.
     #[param(minimum = 0)]

@@ -153,7 +153,7 @@ pub struct ExecutionListQuery {
     /// Only this task's executions.
     pub task_id: Option<String>,
     /// Page size.
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]
@@ -345,7 +345,7 @@ pub struct RecordListQuery {
     /// Only this asset's records.
     pub asset_id: Option<String>,
     /// Page size.
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]

@@ -232,10 +232,8 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// `?limit=&offset=` clamped to sane bounds: page size 1 to 500 (default 50), offset from 0.
+/// `?limit=&offset=` clamped to the one page bound ([`tumbler_domain::paging::MAX_PAGE`]).
 pub fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
-    (
-        limit.unwrap_or(50).clamp(1, 500),
-        offset.unwrap_or(0).max(0),
-    )
+    use tumbler_domain::paging::{page_limit, page_offset};
+    (page_limit(limit), page_offset(offset))
 }

@@ -84,8 +84,8 @@ pub struct UserQuery {
     pub q: Option<String>,
     /// Only users whose password is in this state (see `password_status`).
     pub password_status: Option<String>,
-    /// Page size (1 to 500, default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// Page size (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]

@@ -328,3 +328,23 @@ async fn the_document_is_complete() {
     assert!(smtp.contains("\"null\""), "{smtp}");
     app.stop().await;
 }
+
+/// Every list takes the same page bound, and the document says which.
+#[test]
+fn every_page_size_parameter_has_the_one_bound() {
+    let doc = tumbler_server::api::openapi::openapi();
+    let mut seen = 0;
+    for (path, method, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "limit" && p["in"] == "query" {
+                seen += 1;
+                assert_eq!(
+                    p["schema"]["maximum"].as_i64(),
+                    Some(tumbler_domain::paging::MAX_PAGE),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    assert!(seen >= 5, "the lists take ?limit= ({seen} seen)");
+}
