@@ -371,6 +371,19 @@ impl AuthService {
     }
 }
 
+/// A service error with a "forbidden" case that can also carry an [`AuthError`]: what
+/// [`Principal::require`] answers with.
+pub trait Refusal: From<AuthError> {
+    /// The caller lacks the permission.
+    fn forbidden() -> Self;
+}
+
+impl Refusal for AuthError {
+    fn forbidden() -> Self {
+        AuthError::Forbidden
+    }
+}
+
 #[cfg(test)]
 mod debug_tests {
     use super::AuthMethod;
@@ -386,18 +399,5 @@ mod debug_tests {
             assert!(!text.contains("canary-csrf"), "{text}");
             assert!(text.contains("s-1"), "{text}");
         }
-    }
-}
-
-/// A service error with a "forbidden" case that can also carry an [`AuthError`]: what
-/// [`Principal::require`] answers with.
-pub trait Refusal: From<AuthError> {
-    /// The caller lacks the permission.
-    fn forbidden() -> Self;
-}
-
-impl Refusal for AuthError {
-    fn forbidden() -> Self {
-        AuthError::Forbidden
     }
 }
