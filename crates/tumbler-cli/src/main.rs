@@ -23,6 +23,15 @@ struct Cli {
     command: Command,
 }
 
+/// `--log-format`: how log lines are written.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (creates the data directory, database and master key on first start).
@@ -31,8 +40,8 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Log line format.
-        #[arg(long, value_parser = ["text", "json"])]
-        log_format: Option<String>,
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormatArg>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -181,8 +190,8 @@ enum KeyCommand {
     /// Regenerate it on every key-based device (waits for the job).
     Regenerate {
         /// ed25519 (default), ecdsa or rsa. DSS is not offered.
-        #[arg(long)]
-        algorithm: Option<String>,
+        #[arg(long, value_enum)]
+        algorithm: Option<commands::keys::KeyAlgorithmArg>,
         /// Key size: ECDSA 256 or 384, RSA 2048, 3072 or 4096.
         #[arg(long)]
         bits: Option<u32>,
@@ -365,10 +374,9 @@ fn load_config(cli: &Cli, env: &[(String, String)]) -> Result<Config, commands::
             config.listen = *addr;
         }
         if let Some(f) = log_format {
-            config.log.format = if f == "json" {
-                LogFormat::Json
-            } else {
-                LogFormat::Text
+            config.log.format = match f {
+                LogFormatArg::Json => LogFormat::Json,
+                LogFormatArg::Text => LogFormat::Text,
             };
         }
         config.validate()?;

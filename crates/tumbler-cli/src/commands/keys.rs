@@ -76,17 +76,39 @@ fn job_id(started: &Value) -> Result<String, CliError> {
         .ok_or_else(|| other("the server answered without a job id"))
 }
 
+/// `--algorithm` of `tumbler key regenerate`: the algorithms a system key may have.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum KeyAlgorithmArg {
+    /// Ed25519 (the default).
+    Ed25519,
+    /// ECDSA over NIST P-256 or P-384 (`--bits`).
+    Ecdsa,
+    /// RSA of 2048, 3072 or 4096 bits (`--bits`).
+    Rsa,
+}
+
+impl KeyAlgorithmArg {
+    /// The name the API takes.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "ed25519",
+            Self::Ecdsa => "ecdsa",
+            Self::Rsa => "rsa",
+        }
+    }
+}
+
 /// `tumbler key regenerate`
 pub async fn regenerate(
     env: &[(String, String)],
-    algorithm: Option<String>,
+    algorithm: Option<KeyAlgorithmArg>,
     bits: Option<u32>,
 ) -> Result<ExitCode, CliError> {
     let started = request(
         env,
         Method::POST,
         "/api/v1/system/ssh-key/regenerate",
-        Some(json!({"algorithm": algorithm, "bits": bits})),
+        Some(json!({"algorithm": algorithm.map(KeyAlgorithmArg::as_str), "bits": bits})),
     )
     .await?;
     let id = job_id(&started)?;
