@@ -12,6 +12,7 @@ use tumbler_store::{
 };
 use tumbler_testkit::postgres_store::PgStoreDb;
 
+#[path = "integration/jobs.rs"]
 mod jobs;
 use jobs::a_job_is_written_only_by_the_node_that_holds_it;
 
