@@ -24,12 +24,13 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use std::sync::Arc;
 use tumbler_domain::audit::{Outcome, CHAIN_KEYED_ACTION};
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
 use tumbler_store::{AuditFilter, AuditKey, Store, StoreError};
 use zeroize::Zeroizing;
 
 /// Vault owner of the sealed chain key.
-pub(crate) const OWNER_KIND: &str = "audit_chain";
+pub(crate) const OWNER_KIND: SecretOwner = SecretOwner::AuditChain;
 /// Vault owner id of the sealed chain key.
 pub(crate) const OWNER_ID: &str = "key";
 

@@ -14,6 +14,7 @@ use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{DomainId, UserId};
 use tumbler_domain::inventory::InvalidValue;
 use tumbler_domain::permission::Permission;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::user::UserStatus;
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -21,7 +22,7 @@ use zeroize::Zeroizing;
 
 const META_KEY: &str = "smtp_settings";
 /// The vault owner kind of the sealed SMTP password.
-pub const SMTP_SECRET_OWNER: &str = "smtp";
+pub const SMTP_SECRET_OWNER: SecretOwner = SecretOwner::Smtp;
 const SMTP_SECRET_ID: &str = "settings";
 /// The limit for handing one message to the SMTP server.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);

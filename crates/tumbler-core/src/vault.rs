@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tumbler_crypto::{CryptoError, DataKey, MasterKey};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::DataKeyId;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
 use tumbler_store::{DataKeyRow, SealedSecretRow, Store, StoreError, Tx};
 use zeroize::Zeroizing;
@@ -45,7 +46,13 @@ impl VaultError {
 }
 
 /// Associated data binding a sealed secret to its owner, version and data key.
-fn associated_data(owner_kind: &str, owner_id: &str, version: i64, key_id: &DataKeyId) -> Vec<u8> {
+fn associated_data(
+    owner_kind: SecretOwner,
+    owner_id: &str,
+    version: i64,
+    key_id: &DataKeyId,
+) -> Vec<u8> {
+    let owner_kind = owner_kind.as_str();
     format!("tumbler-secret-v1\0{owner_kind}\0{owner_id}\0{version}\0{key_id}").into_bytes()
 }
 
@@ -141,7 +148,7 @@ impl Vault {
     pub async fn seal(
         &self,
         tx: &mut Tx,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
         version: i64,
         plaintext: &[u8],
@@ -166,7 +173,7 @@ impl Vault {
     /// Opens `version` of the owner's secret.
     pub async fn open_secret(
         &self,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
         version: i64,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
@@ -243,7 +250,7 @@ impl Vault {
 fn sealed_row(
     key: &DataKey,
     key_id: &DataKeyId,
-    owner_kind: &str,
+    owner_kind: SecretOwner,
     owner_id: &str,
     version: i64,
     plaintext: &[u8],
@@ -251,7 +258,7 @@ fn sealed_row(
 ) -> Result<SealedSecretRow, VaultError> {
     let ad = associated_data(owner_kind, owner_id, version, key_id);
     Ok(SealedSecretRow {
-        owner_kind: owner_kind.to_owned(),
+        owner_kind,
         owner_id: owner_id.to_owned(),
         version,
         data_key_id: key_id.clone(),

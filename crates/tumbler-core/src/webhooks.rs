@@ -13,8 +13,9 @@ use tumbler_connectors::webhook::{
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::permission::Permission;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
-use tumbler_store::{Store, StoreError, WebhookRow, WEBHOOK_SECRET_OWNER};
+use tumbler_store::{Store, StoreError, WebhookRow};
 use zeroize::Zeroizing;
 
 /// Tries per delivery.
@@ -153,7 +154,7 @@ impl WebhookService {
         self.vault
             .seal(
                 &mut tx,
-                WEBHOOK_SECRET_OWNER,
+                SecretOwner::Webhook,
                 &row.id,
                 1,
                 secret.expose_secret().as_bytes(),
@@ -239,7 +240,7 @@ impl WebhookService {
         let result = async {
             let bytes = self
                 .vault
-                .open_secret(WEBHOOK_SECRET_OWNER, &hook.id, hook.secret_version)
+                .open_secret(SecretOwner::Webhook, &hook.id, hook.secret_version)
                 .await
                 .map_err(|e| e.to_string())?;
             let secret = SecretString::from(String::from_utf8_lossy(&bytes).into_owned());

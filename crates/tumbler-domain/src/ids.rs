@@ -80,3 +80,7 @@ id_type!(
     /// One account in one execution.
     RecordId
 );
+id_type!(
+    /// A job: a long operation answered with `202` (see [`crate::job`]).
+    JobId
+);

@@ -87,7 +87,9 @@ impl Tx {
             .bind(to_millis(c.created_at))
             .execute(self.conn())
             .await
-            .map_err(StoreError::unique("certificate"))?;
+            .map_err(StoreError::unique(
+                tumbler_domain::object::ObjectKind::Certificate,
+            ))?;
         Ok(())
     }
 

@@ -115,7 +115,9 @@ impl Tx {
         .bind(to_millis(d.created_at))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("domain"))?;
+        .map_err(StoreError::unique(
+            tumbler_domain::object::ObjectKind::Domain,
+        ))?;
         Ok(())
     }
 

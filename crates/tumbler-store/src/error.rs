@@ -1,5 +1,7 @@
 //! Store errors. Database messages are kept for the log and never returned to clients.
 
+use tumbler_domain::object::ObjectKind;
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -14,7 +16,7 @@ pub enum StoreError {
     Query(#[source] sqlx::Error),
     /// A row violated a uniqueness rule.
     #[error("{0} already exists")]
-    Duplicate(&'static str),
+    Duplicate(ObjectKind),
     /// A migration failed.
     #[error("migration {version} failed: {source}")]
     Migration {
@@ -49,7 +51,7 @@ impl StoreError {
     }
 
     /// Maps a unique-constraint violation to [`StoreError::Duplicate`].
-    pub(crate) fn unique(what: &'static str) -> impl Fn(sqlx::Error) -> Self {
+    pub(crate) fn unique(what: ObjectKind) -> impl Fn(sqlx::Error) -> Self {
         move |e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Duplicate(what),
             _ => Self::Query(e),

@@ -35,21 +35,20 @@ pub use backup::restore_sqlite;
 pub use certificates::CertificateRow;
 pub use change_secret::{
     ExecutionFilter, ExecutionRow, LogLine, RecordFilter, RecordRow, Resolution, RetryLink,
-    RetryOutcome, RollForward, TaskRow, TASK_SECRET_OWNER,
+    RetryOutcome, RollForward, TaskRow,
 };
 pub use domains::DomainRow;
 pub use error::StoreError;
 pub use inventory::{
     AccountFilter, AccountRow, AssetFilter, AssetRow, AssetSecurity, HostKeyState, NodeRow,
-    ACCOUNT_SECRET_OWNER,
 };
-pub use jobs::{JobRow, ASSET_LOGIN_KEY_OWNER, SYSTEM_KEY_OWNER};
+pub use jobs::JobRow;
 pub use secrets::{DataKeyRow, SealedSecretRow};
 pub use sessions::{NewSession, SessionRow};
 pub use totp::{TotpRow, TotpState};
 pub use tx::Tx;
 pub use users::{NewUser, UserChanges, UserFilter, UserRow};
-pub use webhooks::{WebhookRow, WEBHOOK_SECRET_OWNER};
+pub use webhooks::WebhookRow;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;

@@ -65,7 +65,7 @@ impl Tx {
         .bind(to_millis(now))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("role"))?;
+        .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Role))?;
         Ok(())
     }
 

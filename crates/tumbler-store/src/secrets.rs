@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::DataKeyId;
+use tumbler_domain::object::ObjectKind;
+use tumbler_domain::secret_owner::SecretOwner;
 
 /// A data key, wrapped by the master key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +26,8 @@ pub struct DataKeyRow {
 /// A sealed secret: one version of one owner's secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedSecretRow {
-    /// Kind of owner (`account`, `system_key`, `smtp`...).
-    pub owner_kind: String,
+    /// Kind of owner.
+    pub owner_kind: SecretOwner,
     /// Owner's id.
     pub owner_id: String,
     /// Version of the secret, from 1.
@@ -49,8 +51,11 @@ fn key_from_row(row: &AnyRow) -> Result<DataKeyRow, StoreError> {
 }
 
 fn secret_from_row(row: &AnyRow) -> Result<SealedSecretRow, StoreError> {
+    let owner_kind: String = col(row, "owner_kind")?;
     Ok(SealedSecretRow {
-        owner_kind: col(row, "owner_kind")?,
+        owner_kind: owner_kind.parse().map_err(|_| {
+            StoreError::Corrupt(format!("unknown secret owner kind {owner_kind:?}"))
+        })?,
         owner_id: col(row, "owner_id")?,
         version: col(row, "version")?,
         data_key_id: DataKeyId::from_string(col::<String>(row, "data_key_id")?),
@@ -76,7 +81,7 @@ impl Store {
     /// One version of an owner's secret.
     pub async fn sealed_secret(
         &self,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
         version: i64,
     ) -> Result<Option<SealedSecretRow>, StoreError> {
@@ -84,7 +89,7 @@ impl Store {
             "SELECT {SECRET_COLUMNS} FROM secrets WHERE owner_kind = $1 AND owner_id = $2 AND version = $3"
         );
         let row = sqlx::query(&sql)
-            .bind(owner_kind)
+            .bind(owner_kind.as_str())
             .bind(owner_id)
             .bind(version)
             .fetch_optional(self.pool())
@@ -96,13 +101,13 @@ impl Store {
     /// The newest sealed version of one owner's secret, if it has any.
     pub async fn latest_sealed_version(
         &self,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
     ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT MAX(version) AS v FROM secrets WHERE owner_kind = $1 AND owner_id = $2",
         )
-        .bind(owner_kind)
+        .bind(owner_kind.as_str())
         .bind(owner_id)
         .fetch_one(self.pool())
         .await
@@ -159,11 +164,11 @@ impl Tx {
     /// it with a version that supersedes all of them).
     pub async fn delete_sealed_secrets(
         &mut self,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
-            .bind(owner_kind)
+            .bind(owner_kind.as_str())
             .bind(owner_id)
             .execute(self.conn())
             .await
@@ -174,12 +179,12 @@ impl Tx {
     /// Deletes one sealed version of one owner's secret (a retired key pair).
     pub async fn delete_sealed_secret_version(
         &mut self,
-        owner_kind: &str,
+        owner_kind: SecretOwner,
         owner_id: &str,
         version: i64,
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2 AND version = $3")
-            .bind(owner_kind)
+            .bind(owner_kind.as_str())
             .bind(owner_id)
             .bind(version)
             .execute(self.conn())
@@ -194,7 +199,7 @@ impl Tx {
             "INSERT INTO secrets (owner_kind, owner_id, version, data_key_id, envelope, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&s.owner_kind)
+        .bind(s.owner_kind.as_str())
         .bind(&s.owner_id)
         .bind(s.version)
         .bind(s.data_key_id.as_str())
@@ -202,7 +207,7 @@ impl Tx {
         .bind(to_millis(s.created_at))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("secret version"))?;
+        .map_err(StoreError::unique(ObjectKind::SecretVersion))?;
         Ok(())
     }
 }

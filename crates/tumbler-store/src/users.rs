@@ -287,7 +287,7 @@ impl Tx {
         .bind(u.temp_password_expires_at.map(to_millis))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("username"))?;
+        .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Username))?;
         Ok(())
     }
 

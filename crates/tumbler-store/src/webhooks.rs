@@ -1,13 +1,11 @@
 //! Webhooks: where finished runs are posted. The signing secret is sealed in `secrets` under
-//! [`WEBHOOK_SECRET_OWNER`]; a row names only its version.
+//! [`SecretOwner::Webhook`](tumbler_domain::secret_owner::SecretOwner::Webhook); a row names
+//! only its version.
 
 use crate::{col, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
-
-/// The vault owner kind of webhook signing secrets.
-pub const WEBHOOK_SECRET_OWNER: &str = "webhook";
 
 /// A webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +70,7 @@ impl Tx {
             .await
             .map_err(StoreError::query)?;
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
-            .bind(WEBHOOK_SECRET_OWNER)
+            .bind(tumbler_domain::secret_owner::SecretOwner::Webhook.as_str())
             .bind(id)
             .execute(self.conn())
             .await

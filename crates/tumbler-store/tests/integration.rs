@@ -12,9 +12,15 @@ use tumbler_store::{
 };
 use tumbler_testkit::postgres_store::PgStoreDb;
 
+#[path = "integration/jobs.rs"]
+mod jobs;
+use jobs::a_job_is_written_only_by_the_node_that_holds_it;
+
 /// A migrated store of one backend, removed afterwards.
 struct Fixture {
     store: Store,
+    /// The database's URL, for tests that write behind the store's back.
+    url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<PgStoreDb>,
 }
@@ -22,9 +28,8 @@ struct Fixture {
 impl Fixture {
     async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
         let applied = store.migrate().await.unwrap();
         // Every migration ran (version numbers need not be contiguous).
         assert!(applied > 0);
@@ -34,6 +39,7 @@ impl Fixture {
         );
         Self {
             store,
+            url,
             _dir: Some(dir),
             pg: None,
         }
@@ -51,6 +57,7 @@ impl Fixture {
         );
         Self {
             store,
+            url: pg.url(),
             _dir: None,
             pg: Some(pg),
         }
@@ -361,7 +368,7 @@ async fn sealed_secret_versions_are_never_overwritten(store: &Store) {
         created_at: t0(),
     };
     let secret = SealedSecretRow {
-        owner_kind: "account".to_owned(),
+        owner_kind: tumbler_domain::secret_owner::SecretOwner::Account,
         owner_id: "a1".to_owned(),
         version: 1,
         data_key_id: key.id.clone(),
@@ -383,7 +390,10 @@ async fn sealed_secret_versions_are_never_overwritten(store: &Store) {
     );
     drop(tx);
     assert_eq!(
-        store.sealed_secret("account", "a1", 1).await.unwrap(),
+        store
+            .sealed_secret(tumbler_domain::secret_owner::SecretOwner::Account, "a1", 1)
+            .await
+            .unwrap(),
         Some(secret)
     );
     assert_eq!(store.data_keys().await.unwrap(), vec![key.clone()]);
@@ -475,66 +485,6 @@ async fn a_domain_with_change_tasks_is_not_deleted(store: &Store) {
     tx.delete_change_task(&task.id).await.unwrap();
     assert!(tx.delete_unused_domain(&domain.id).await.unwrap());
     tx.commit().await.unwrap();
-}
-
-async fn a_job_is_written_only_by_the_node_that_holds_it(store: &Store) {
-    use tumbler_store::JobRow;
-    let job = JobRow {
-        id: format!("job-{}", tumbler_domain::ids::UserId::generate()),
-        kind: "regenerate_key".to_owned(),
-        status: "running".to_owned(),
-        created_by: "admin".to_owned(),
-        node: "node-a".to_owned(),
-        total: 2,
-        done: 0,
-        payload: "{}".to_owned(),
-        outcomes: "[]".to_owned(),
-        created_at: t0(),
-        updated_at: t0(),
-    };
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_job(&job).await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(
-        store
-            .running_jobs("regenerate_key")
-            .await
-            .unwrap()
-            .iter()
-            .filter(|j| j.id == job.id)
-            .count(),
-        1
-    );
-    // node-b takes it over while it is as read; a second claim from the same view fails.
-    let mut tx = store.begin().await.unwrap();
-    assert!(tx
-        .claim_job(&job, "node-b", t0() + Duration::minutes(20))
-        .await
-        .unwrap());
-    assert!(!tx
-        .claim_job(&job, "node-c", t0() + Duration::minutes(20))
-        .await
-        .unwrap());
-    tx.commit().await.unwrap();
-    // node-a's progress is no longer written; node-b's is.
-    let mut stale = job.clone();
-    stale.done = 1;
-    let mut tx = store.begin().await.unwrap();
-    assert!(!tx.update_job(&stale).await.unwrap());
-    let mut current = store.job(&job.id).await.unwrap().unwrap();
-    assert_eq!(current.node, "node-b");
-    current.done = 2;
-    current.status = "succeeded".to_owned();
-    assert!(tx.update_job(&current).await.unwrap());
-    tx.commit().await.unwrap();
-    let stored = store.job(&job.id).await.unwrap().unwrap();
-    assert_eq!((stored.done, stored.status.as_str()), (2, "succeeded"));
-    assert!(store
-        .running_jobs("regenerate_key")
-        .await
-        .unwrap()
-        .iter()
-        .all(|j| j.id != job.id));
 }
 
 /// A connection reads an asset, someone moves it (`relocated`), then the connection records

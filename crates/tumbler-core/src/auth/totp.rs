@@ -7,13 +7,14 @@ use crate::hashing::{hash_password, token_hash, verify_password};
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::totp;
 use tumbler_domain::user::User;
 use tumbler_store::TotpState;
 use zeroize::Zeroizing;
 
 /// Vault owner kind of TOTP secrets.
-const OWNER_KIND: &str = "totp";
+const OWNER_KIND: SecretOwner = SecretOwner::Totp;
 /// Issuer shown by authenticator apps.
 const ISSUER: &str = "Tumbler";
 

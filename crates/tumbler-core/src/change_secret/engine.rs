@@ -89,7 +89,9 @@ impl ChangeSecretService {
             .store
             .execution(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("execution"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Execution,
+            ))?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         tx.set_execution_status(id, ExecutionStatus::Running, Some(now), None)
@@ -186,11 +188,13 @@ impl ChangeSecretService {
     }
 
     async fn run_plan(&self, exec: &ExecutionRow) -> Result<(), ChangeSecretError> {
-        let task = self
-            .store
-            .change_task(&exec.task_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("task"))?;
+        let task =
+            self.store
+                .change_task(&exec.task_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Task,
+                ))?;
         let spec: TaskSpec = serde_json::from_str(&task.spec)
             .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
         let specified = match (spec.secret_strategy, task.specified_secret_version) {
@@ -766,7 +770,9 @@ impl ChangeSecretService {
         let fresh = tx
             .account(&account.id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))?;
         if fresh.pending_version.is_some() {
             return Ok(None);
         }
@@ -789,7 +795,7 @@ impl ChangeSecretService {
             self.vault
                 .seal(
                     &mut tx,
-                    tumbler_store::ACCOUNT_SECRET_OWNER,
+                    tumbler_domain::secret_owner::SecretOwner::Account,
                     account.id.as_str(),
                     version,
                     plaintext,

@@ -2,6 +2,7 @@
 
 use crate::{AuthError, VaultError};
 use tumbler_domain::inventory::InvalidValue;
+use tumbler_domain::object::ObjectKind;
 use tumbler_store::StoreError;
 
 /// What went wrong in the change engine's API.
@@ -12,7 +13,7 @@ pub enum ChangeSecretError {
     Forbidden,
     /// No such object, or not in the caller's domains.
     #[error("no such {0}")]
-    NotFound(&'static str),
+    NotFound(ObjectKind),
     /// A field was refused.
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
@@ -68,9 +69,9 @@ impl ChangeSecretError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden",
-            Self::NotFound("task") => "task_not_found",
-            Self::NotFound("execution") => "execution_not_found",
-            Self::NotFound("record") => "record_not_found",
+            Self::NotFound(ObjectKind::Task) => "task_not_found",
+            Self::NotFound(ObjectKind::Execution) => "execution_not_found",
+            Self::NotFound(ObjectKind::Record) => "record_not_found",
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) => "invalid_request",
             Self::Duplicate => "task_exists",

@@ -10,7 +10,7 @@ use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
 use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
-use tumbler_store::{AccountRow, ExecutionRow, RecordRow, RollForward, ACCOUNT_SECRET_OWNER};
+use tumbler_store::{AccountRow, ExecutionRow, RecordRow, RollForward};
 use zeroize::Zeroizing;
 
 /// The node name a replay's runs carry: no node runs them, so the first recovery pass of any
@@ -238,7 +238,11 @@ impl ChangeSecretService {
         for v in versions {
             if self
                 .store
-                .sealed_secret(ACCOUNT_SECRET_OWNER, account.id.as_str(), v)
+                .sealed_secret(
+                    tumbler_domain::secret_owner::SecretOwner::Account,
+                    account.id.as_str(),
+                    v,
+                )
                 .await?
                 .is_some()
             {
@@ -276,7 +280,7 @@ impl ChangeSecretService {
                 self.vault
                     .seal(
                         &mut tx,
-                        ACCOUNT_SECRET_OWNER,
+                        tumbler_domain::secret_owner::SecretOwner::Account,
                         account.id.as_str(),
                         v,
                         secret,

@@ -220,7 +220,11 @@ impl ChangeSecretService {
     ) -> Result<SecretString, ChangeSecretError> {
         let bytes = self
             .vault
-            .open_secret(tumbler_store::ACCOUNT_SECRET_OWNER, account_id, version)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                account_id,
+                version,
+            )
             .await?;
         let text = Zeroizing::new(
             String::from_utf8(bytes.to_vec())

@@ -90,7 +90,9 @@ impl ChangeSecretService {
             .store
             .account(&account.id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))?;
         Ok(StageCheck::Settled {
             pending,
             owner: owner.map(|r| r.id),

@@ -84,7 +84,9 @@ impl ChangeSecretService {
             .store
             .record(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("record"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))?;
         // The asset's domain now, not when the run was planned: an asset may have moved.
         let domain = match self.store.asset(&record.asset_id).await? {
             Some(asset) => asset.domain_id,
@@ -93,7 +95,9 @@ impl ChangeSecretService {
         if principal.visible_domains().contains(&domain) {
             Ok(record)
         } else {
-            Err(ChangeSecretError::NotFound("record"))
+            Err(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))
         }
     }
 
@@ -140,21 +144,23 @@ impl ChangeSecretService {
             return self.retry_record(principal, id, origin).await;
         }
         let record = self.visible_record(principal, id).await?;
-        let exec = self
-            .store
-            .execution(&record.execution_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("execution"))?;
-        let account = self
-            .store
-            .account(&record.account_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
-        let asset = self
-            .store
-            .asset(&record.asset_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("asset"))?;
+        let exec = self.store.execution(&record.execution_id).await?.ok_or(
+            ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
+        )?;
+        let account =
+            self.store
+                .account(&record.account_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Account,
+                ))?;
+        let asset =
+            self.store
+                .asset(&record.asset_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Asset,
+                ))?;
         let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
         let staged_here =
             record.new_version.is_some() && account.pending_version == record.new_version;
@@ -187,7 +193,9 @@ impl ChangeSecretService {
                     .store
                     .record(id)
                     .await?
-                    .ok_or(ChangeSecretError::NotFound("record"))?;
+                    .ok_or(ChangeSecretError::NotFound(
+                        tumbler_domain::object::ObjectKind::Record,
+                    ))?;
                 if r.status == RecordStatus::Success {
                     // The new secret works on the target: it was committed, nothing to ignore.
                     return Ok(r);
@@ -284,7 +292,9 @@ impl ChangeSecretService {
             .store
             .account(&account.id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))?;
         Ok(fresh.pending_version != Some(v))
     }
 
@@ -336,7 +346,11 @@ impl ChangeSecretService {
                     Some(v) => {
                         let bytes = self
                             .vault
-                            .open_secret(tumbler_store::ACCOUNT_SECRET_OWNER, account.as_str(), v)
+                            .open_secret(
+                                tumbler_domain::secret_owner::SecretOwner::Account,
+                                account.as_str(),
+                                v,
+                            )
                             .await?;
                         let text = String::from_utf8(bytes.to_vec())
                             .map_err(|_| StoreError::Corrupt("secret not UTF-8".to_owned()))?;

@@ -484,34 +484,33 @@ impl ChangeSecretService {
             return;
         }
         let who = format!("{}@{}", account.username, asset.name);
-        let prepared = async {
-            let task = self
-                .store
-                .change_task(&exec.task_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound("task"))?;
-            let spec: TaskSpec = serde_json::from_str(&task.spec)
-                .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
-            let (accounts, _) = self
-                .store
-                .accounts(&AccountFilter {
-                    domains: vec![asset.domain_id.clone()],
-                    asset_id: Some(asset.id.clone()),
-                    limit: 10_000,
-                    ..AccountFilter::default()
-                })
-                .await?;
-            let changer = self
-                .changer_for(asset, &accounts, &spec, tofu, None)
-                .await?;
-            let old = self
-                .open_account_secret(account.id.as_str(), account.current_version)
-                .await?;
-            let new = self
-                .open_account_secret(account.id.as_str(), pending)
-                .await?;
-            Ok::<_, ChangeSecretError>((changer, old, new))
-        };
+        let prepared =
+            async {
+                let task = self.store.change_task(&exec.task_id).await?.ok_or(
+                    ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Task),
+                )?;
+                let spec: TaskSpec = serde_json::from_str(&task.spec)
+                    .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
+                let (accounts, _) = self
+                    .store
+                    .accounts(&AccountFilter {
+                        domains: vec![asset.domain_id.clone()],
+                        asset_id: Some(asset.id.clone()),
+                        limit: 10_000,
+                        ..AccountFilter::default()
+                    })
+                    .await?;
+                let changer = self
+                    .changer_for(asset, &accounts, &spec, tofu, None)
+                    .await?;
+                let old = self
+                    .open_account_secret(account.id.as_str(), account.current_version)
+                    .await?;
+                let new = self
+                    .open_account_secret(account.id.as_str(), pending)
+                    .await?;
+                Ok::<_, ChangeSecretError>((changer, old, new))
+            };
         let (changer, old, new) = match prepared.await {
             Ok(found) if found.0.keeps_old_secret() => found,
             Ok(_) => return,

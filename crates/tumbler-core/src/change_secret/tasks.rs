@@ -373,11 +373,15 @@ impl ChangeSecretService {
             .store
             .change_task(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("task"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Task,
+            ))?;
         if principal.visible_domains().contains(&task.domain_id) {
             Ok(task)
         } else {
-            Err(ChangeSecretError::NotFound("task"))
+            Err(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Task,
+            ))
         }
     }
 
@@ -391,7 +395,7 @@ impl ChangeSecretService {
         self.vault
             .seal(
                 tx,
-                tumbler_store::TASK_SECRET_OWNER,
+                tumbler_domain::secret_owner::SecretOwner::ChangeTask,
                 id.as_str(),
                 version,
                 secret.expose_secret().as_bytes(),
@@ -711,7 +715,9 @@ impl ChangeSecretService {
         }
         let mut tx = self.store.begin().await?;
         if !tx.delete_change_task(id).await? {
-            return Err(ChangeSecretError::NotFound("task"));
+            return Err(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Task,
+            ));
         }
         tx.append_audit(
             &event(
@@ -806,7 +812,9 @@ impl ChangeSecretService {
             .execution(id)
             .await?
             .filter(|e| principal.visible_domains().contains(&e.domain_id))
-            .ok_or(ChangeSecretError::NotFound("execution"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Execution,
+            ))?;
         self.execution_view(row).await
     }
 
@@ -890,7 +898,11 @@ impl ChangeSecretService {
     ) -> Result<SecretString, ChangeSecretError> {
         let bytes = self
             .vault
-            .open_secret(tumbler_store::TASK_SECRET_OWNER, id.as_str(), version)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::ChangeTask,
+                id.as_str(),
+                version,
+            )
             .await?;
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| StoreError::Corrupt("task secret not UTF-8".to_owned()))?;

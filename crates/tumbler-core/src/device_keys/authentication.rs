@@ -3,7 +3,6 @@
 //! current credentials, creates the device admin user when asked, installs the system public
 //! key for it and verifies a key login before the device switches.
 
-use super::jobs::DeviceOutcome;
 use super::login::{connect_device, DeviceLogin, SealedCustomKey};
 use super::regenerate::SHELL;
 use super::{invalid, require, DeviceKeyError, DeviceKeyService};
@@ -17,13 +16,17 @@ use tumbler_connectors::ssh::{
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
+use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::{AuthStatus, SecretType};
+use tumbler_domain::job::{DeviceOutcome, JobKind, OutcomeStatus};
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, Protocol};
-use tumbler_store::{AccountFilter, AssetRow, ACCOUNT_SECRET_OWNER, ASSET_LOGIN_KEY_OWNER};
+use tumbler_domain::secret_owner::SecretOwner;
+use tumbler_store::{AccountFilter, AssetRow};
 
 /// The job kind.
-const KIND: &str = "modify_authentication";
+const KIND: JobKind = JobKind::ModifyAuthentication;
 
 /// How Tumbler logs in to a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -103,7 +106,11 @@ pub(super) fn outcome(asset: &AssetRow, ok: bool, message: impl Into<String>) ->
         asset_id: asset.id.clone(),
         asset_name: asset.name.clone(),
         domain_id: asset.domain_id.to_string(),
-        status: if ok { "succeeded" } else { "failed" }.to_owned(),
+        status: if ok {
+            OutcomeStatus::Succeeded
+        } else {
+            OutcomeStatus::Failed
+        },
         code: if ok { "ok" } else { "failed" }.to_owned(),
         message: message.into(),
     }
@@ -122,7 +129,7 @@ impl DeviceKeyService {
             .asset(id)
             .await?
             .filter(|a| principal.visible_domains().contains(&a.domain_id))
-            .ok_or(DeviceKeyError::NotFound("asset"))?;
+            .ok_or(DeviceKeyError::NotFound(ObjectKind::Asset))?;
         match platform::find(&asset.platform) {
             Some(p) if p.protocol == Protocol::Ssh => Ok(asset),
             _ => Err(invalid(
@@ -139,7 +146,7 @@ impl DeviceKeyService {
         id: &AssetId,
         input: AuthenticationInput,
         origin: &RequestOrigin,
-    ) -> Result<String, DeviceKeyError> {
+    ) -> Result<JobId, DeviceKeyError> {
         let asset = self.manageable_device(principal, id).await?;
         let custom = match input.mode {
             AuthMode::Password => None,
@@ -163,8 +170,7 @@ impl DeviceKeyService {
             &principal.user.username,
             1,
             serde_json::json!({"asset_id": asset.id, "mode": mode, "admin_user": input.admin_user,
-                               "create_user": input.create_user})
-            .to_string(),
+                               "create_user": input.create_user}),
         );
         let mut tx = self.store.begin().await?;
         tx.insert_job(&job).await?;
@@ -230,7 +236,7 @@ impl DeviceKeyService {
             let mut tx = self.store.begin().await?;
             tx.set_asset_auth(&asset.id, AuthStatus::PasswordBased, "")
                 .await?;
-            tx.delete_sealed_secrets(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+            tx.delete_sealed_secrets(SecretOwner::AssetLoginKey, asset.id.as_str())
                 .await?;
             tx.commit().await?;
             Ok::<_, DeviceKeyError>(())
@@ -302,7 +308,7 @@ impl DeviceKeyService {
         let open = |id: String, version: i64| async move {
             let bytes = self
                 .vault
-                .open_secret(ACCOUNT_SECRET_OWNER, &id, version)
+                .open_secret(SecretOwner::Account, &id, version)
                 .await
                 .map_err(|e| e.to_string())?;
             String::from_utf8(bytes.to_vec())
@@ -474,17 +480,17 @@ impl DeviceKeyService {
             })?);
             let version = self
                 .store
-                .latest_sealed_version(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+                .latest_sealed_version(SecretOwner::AssetLoginKey, asset.id.as_str())
                 .await?
                 .unwrap_or(0)
                 + 1;
             let mut tx = self.store.begin().await?;
-            tx.delete_sealed_secrets(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+            tx.delete_sealed_secrets(SecretOwner::AssetLoginKey, asset.id.as_str())
                 .await?;
             self.vault
                 .seal(
                     &mut tx,
-                    ASSET_LOGIN_KEY_OWNER,
+                    SecretOwner::AssetLoginKey,
                     asset.id.as_str(),
                     version,
                     &bytes,
@@ -510,7 +516,7 @@ impl DeviceKeyService {
         let mut tx = self.store.begin().await?;
         tx.set_asset_auth(&asset.id, status, user).await?;
         if status != AuthStatus::KeyBasedCustom {
-            tx.delete_sealed_secrets(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+            tx.delete_sealed_secrets(SecretOwner::AssetLoginKey, asset.id.as_str())
                 .await?;
         }
         tx.commit().await?;

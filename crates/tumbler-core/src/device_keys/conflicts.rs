@@ -14,11 +14,13 @@ use tumbler_connectors::ssh::{
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
+use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::job::{JobKind, OutcomeStatus};
 use tumbler_store::AssetRow;
 
 /// The job kind.
-const KIND: &str = "resolve_key_conflict";
+const KIND: JobKind = JobKind::ResolveKeyConflict;
 /// The most devices one request resolves.
 const MAX_DEVICES: usize = 500;
 
@@ -77,7 +79,7 @@ impl DeviceKeyService {
         principal: &Principal,
         input: ResolveInput,
         origin: &RequestOrigin,
-    ) -> Result<String, DeviceKeyError> {
+    ) -> Result<JobId, DeviceKeyError> {
         // The permission before anything the caller sent is decoded.
         super::require(
             principal,
@@ -133,19 +135,14 @@ impl DeviceKeyService {
                 "asset_id": a.id, "admin_user": d.admin_user, "create_user": d.create_user
             })).collect::<Vec<_>>(),
         });
-        let job = self.new_job(
-            KIND,
-            &principal.user.username,
-            work.len(),
-            payload.to_string(),
-        );
+        let job = self.new_job(KIND, &principal.user.username, work.len(), payload);
         let mut tx = self.store.begin().await?;
         tx.insert_job(&job).await?;
         tx.append_audit(
             &event(
                 &principal.user.username,
                 "key_conflict.resolve",
-                ("job", &job.id),
+                ("job", job.id.as_str()),
                 Outcome::Success,
                 origin,
                 format!("resolve {} device(s) with the {mode}", work.len()),
@@ -166,7 +163,7 @@ impl DeviceKeyService {
                         true,
                         format!("not in key conflict ({})", asset.auth_status),
                     );
-                    o.status = "skipped".to_owned();
+                    o.status = OutcomeStatus::Skipped;
                     o.code = "not_in_conflict".to_owned();
                     o
                 } else {

@@ -3,55 +3,29 @@
 
 use super::{require, DeviceKeyError, DeviceKeyService};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use tumbler_domain::ids::AssetId;
+use serde::Serialize;
+use tumbler_domain::ids::JobId;
+use tumbler_domain::job::{DeviceOutcome, JobKind, JobStatus};
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_store::JobRow;
 
 /// Minutes without progress after which another node takes a job over.
 pub(super) const STALE_MINUTES: i64 = 15;
 
-/// One device's outcome in a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DeviceOutcome {
-    /// The device.
-    pub asset_id: AssetId,
-    /// Its name.
-    pub asset_name: String,
-    /// Its domain (a job's page shows each caller only the devices it may see).
-    #[serde(default)]
-    pub domain_id: String,
-    /// `succeeded`, `failed`, `unreachable` or `skipped`.
-    pub status: String,
-    /// A stable code for what happened: `ok`, `skipped`, `failed`, `unreachable`, or a
-    /// specific failure (`admin_login_failed`: the typed admin password was refused;
-    /// `key_login_failed`: the installed key did not log in; `user_not_created`: the admin
-    /// user could not be created or given its password; `no_admin_password`).
-    #[serde(default)]
-    pub code: String,
-    /// What happened, for people (never a secret).
-    pub message: String,
-}
-
-impl DeviceOutcome {
-    /// The same outcome with a more specific `code`.
-    pub(super) fn with_code(mut self, code: &str) -> Self {
-        self.code = code.to_owned();
-        self
-    }
-}
-
 /// A job as shown.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobView {
     /// Id.
-    pub id: String,
-    /// `modify_authentication`, `regenerate_key` or `resolve_key_conflict`.
-    pub kind: String,
-    /// `running`, `succeeded`, `partial`, `failed` or `interrupted`.
-    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: JobId,
+    /// What it does (the API document lists the values as strings).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: JobKind,
+    /// Where it stands (the API document lists the values as strings).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub status: JobStatus,
     /// Who started it.
     pub created_by: String,
     /// Devices in all.
@@ -66,45 +40,26 @@ pub struct JobView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(super) fn outcomes_of(job: &JobRow) -> Vec<DeviceOutcome> {
-    serde_json::from_str(&job.outcomes).unwrap_or_default()
-}
-
-/// The status a finished job ends in.
-fn final_status(outcomes: &[DeviceOutcome]) -> &'static str {
-    let ok = outcomes
-        .iter()
-        .filter(|o| o.status == "succeeded" || o.status == "skipped")
-        .count();
-    if ok == outcomes.len() {
-        "succeeded"
-    } else if ok == 0 {
-        "failed"
-    } else {
-        "partial"
-    }
-}
-
 impl DeviceKeyService {
     /// A new running job row.
     pub(super) fn new_job(
         &self,
-        kind: &str,
+        kind: JobKind,
         created_by: &str,
         total: usize,
-        payload: String,
+        payload: serde_json::Value,
     ) -> JobRow {
         let now = self.clock.now();
         JobRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            kind: kind.to_owned(),
-            status: "running".to_owned(),
+            id: JobId::generate(),
+            kind,
+            status: JobStatus::Running,
             created_by: created_by.to_owned(),
             node: self.node.clone(),
             total: i64::try_from(total).unwrap_or(i64::MAX),
             done: 0,
             payload,
-            outcomes: "[]".to_owned(),
+            outcomes: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -116,12 +71,10 @@ impl DeviceKeyService {
         job: &mut JobRow,
         outcome: DeviceOutcome,
     ) -> Result<(), DeviceKeyError> {
-        let mut all = outcomes_of(job);
-        all.retain(|o| o.asset_id != outcome.asset_id);
-        all.push(outcome.clone());
-        job.done = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        job.outcomes.retain(|o| o.asset_id != outcome.asset_id);
+        job.outcomes.push(outcome.clone());
+        job.done = i64::try_from(job.outcomes.len()).unwrap_or(i64::MAX);
         job.total = job.total.max(job.done);
-        job.outcomes = serde_json::to_string(&all).unwrap_or_else(|_| "[]".to_owned());
         job.updated_at = self.clock.now();
         let mut tx = self.store.begin().await?;
         if !tx.update_job(job).await? {
@@ -135,7 +88,7 @@ impl DeviceKeyService {
                 &job.created_by,
                 &format!("{}.device", job.kind),
                 ("asset", outcome.asset_id.as_str()),
-                if outcome.status == "succeeded" || outcome.status == "skipped" {
+                if outcome.status.is_ok() {
                     tumbler_domain::audit::Outcome::Success
                 } else {
                     tumbler_domain::audit::Outcome::Failure
@@ -157,7 +110,7 @@ impl DeviceKeyService {
 
     /// Ends a job with the status its outcomes give.
     pub(super) fn finish_job(&self, job: &mut JobRow) {
-        job.status = final_status(&outcomes_of(job)).to_owned();
+        job.status = JobStatus::finished(&job.outcomes);
         job.updated_at = self.clock.now();
     }
 
@@ -166,7 +119,7 @@ impl DeviceKeyService {
     /// node's that showed no progress for the stale limit (claimed first by compare-and-set).
     pub(super) async fn interrupt_stale_jobs(&self, at_start: bool) -> Result<(), DeviceKeyError> {
         let now = self.clock.now();
-        for kind in ["modify_authentication", "resolve_key_conflict"] {
+        for kind in [JobKind::ModifyAuthentication, JobKind::ResolveKeyConflict] {
             for mut job in self.store.running_jobs(kind).await? {
                 let own = job.node == self.node;
                 let stale = now - job.updated_at > chrono::Duration::minutes(STALE_MINUTES);
@@ -178,7 +131,7 @@ impl DeviceKeyService {
                     continue;
                 }
                 job.node = self.node.clone();
-                job.status = "interrupted".to_owned();
+                job.status = JobStatus::Interrupted;
                 job.updated_at = now;
                 tx.update_job(&job).await?;
                 tx.commit().await?;
@@ -191,21 +144,21 @@ impl DeviceKeyService {
     pub async fn job(
         &self,
         principal: &crate::Principal,
-        id: &str,
+        id: &JobId,
     ) -> Result<JobView, DeviceKeyError> {
         require(principal, Permission::AssetsRead)?;
         let job = self
             .store
             .job(id)
             .await?
-            .ok_or(DeviceKeyError::NotFound("job"))?;
+            .ok_or(DeviceKeyError::NotFound(ObjectKind::Job))?;
         // Each caller sees only the outcomes of devices in its domains.
         let visible: Vec<String> = principal
             .visible_domains()
             .iter()
             .map(ToString::to_string)
             .collect();
-        let mut outcomes = outcomes_of(&job);
+        let mut outcomes = job.outcomes;
         outcomes.retain(|o| visible.contains(&o.domain_id));
         Ok(JobView {
             outcomes,
@@ -218,29 +171,5 @@ impl DeviceKeyService {
             created_at: job.created_at,
             updated_at: job.updated_at,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn o(status: &str) -> DeviceOutcome {
-        DeviceOutcome {
-            asset_id: AssetId::from_string(status.to_owned()),
-            asset_name: String::new(),
-            domain_id: String::new(),
-            status: status.to_owned(),
-            code: status.to_owned(),
-            message: String::new(),
-        }
-    }
-
-    #[test]
-    fn a_job_is_partial_when_some_devices_failed() {
-        assert_eq!(final_status(&[o("succeeded"), o("skipped")]), "succeeded");
-        assert_eq!(final_status(&[o("succeeded"), o("unreachable")]), "partial");
-        assert_eq!(final_status(&[o("failed")]), "failed");
-        assert_eq!(final_status(&[]), "succeeded");
     }
 }

@@ -14,8 +14,9 @@ use tumbler_connectors::ssh::{
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
-use tumbler_store::{AssetRow, Store, ASSET_LOGIN_KEY_OWNER, SYSTEM_KEY_OWNER};
+use tumbler_store::{AssetRow, Store};
 
 /// A custom login key as sealed in the vault.
 #[derive(Serialize, Deserialize)]
@@ -61,7 +62,9 @@ async fn system_keys(store: &Store, vault: &Vault) -> Result<Vec<SecretString>, 
     }
     let mut keys = Vec::new();
     for v in versions {
-        let bytes = vault.open_secret(SYSTEM_KEY_OWNER, OWNER_ID, v).await?;
+        let bytes = vault
+            .open_secret(SecretOwner::SystemKey, OWNER_ID, v)
+            .await?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             DeviceKeyError::Store(tumbler_store::StoreError::Corrupt("system key".to_owned()))
         })?;
@@ -77,13 +80,13 @@ pub(super) async fn custom_key(
     asset: &AssetRow,
 ) -> Result<Option<(SecretString, Option<SecretString>)>, DeviceKeyError> {
     let Some(version) = store
-        .latest_sealed_version(ASSET_LOGIN_KEY_OWNER, asset.id.as_str())
+        .latest_sealed_version(SecretOwner::AssetLoginKey, asset.id.as_str())
         .await?
     else {
         return Ok(None);
     };
     let bytes = vault
-        .open_secret(ASSET_LOGIN_KEY_OWNER, asset.id.as_str(), version)
+        .open_secret(SecretOwner::AssetLoginKey, asset.id.as_str(), version)
         .await?;
     let sealed: SealedCustomKey = serde_json::from_slice(&bytes).map_err(|_| {
         DeviceKeyError::Store(tumbler_store::StoreError::Corrupt("custom key".to_owned()))

@@ -13,15 +13,17 @@ mod system_key;
 
 pub use authentication::{AuthMode, AuthenticationInput};
 pub use conflicts::{ConflictDevice, ResolveInput, ResolveMode};
-pub use jobs::{DeviceOutcome, JobView};
+pub use jobs::JobView;
 pub(crate) use login::{connect_device, DeviceLogin};
 pub use system_key::SystemKeyView;
+pub use tumbler_domain::job::DeviceOutcome;
 
 use crate::vault::{Vault, VaultError};
 use crate::{AuthError, AuthService, Principal};
 use std::sync::Arc;
 use std::time::Duration;
 use tumbler_connectors::ssh::SshConnector;
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -34,7 +36,7 @@ pub enum DeviceKeyError {
     Forbidden,
     /// No such object (or not visible to the caller).
     #[error("no such {0}")]
-    NotFound(&'static str),
+    NotFound(ObjectKind),
     /// A value was refused.
     #[error("{field}: {reason}")]
     Invalid {
@@ -114,7 +116,7 @@ pub struct DeviceKeyService {
     node: String,
     /// The regeneration jobs this process is running (the periodic check never starts one
     /// twice).
-    running: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    running: Arc<std::sync::Mutex<std::collections::HashSet<tumbler_domain::ids::JobId>>>,
 }
 
 impl DeviceKeyService {
@@ -147,7 +149,7 @@ impl DeviceKeyService {
     /// it would install is about to be retired).
     pub(super) async fn require_no_regeneration(&self) -> Result<(), DeviceKeyError> {
         match self.require_key_state().await?.pending {
-            Some((_, job)) => Err(DeviceKeyError::RegenerationRunning(job)),
+            Some((_, job)) => Err(DeviceKeyError::RegenerationRunning(job.to_string())),
             None => Ok(()),
         }
     }

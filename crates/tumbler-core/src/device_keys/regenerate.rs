@@ -6,7 +6,7 @@
 //! key is destroyed. Devices that were unreachable keep only the old key: the next contact
 //! puts them in `key_conflict`.
 
-use super::jobs::{outcomes_of, DeviceOutcome, STALE_MINUTES};
+use super::jobs::STALE_MINUTES;
 use super::system_key::{new_key_pair, KeyInfo, OWNER_ID};
 use super::{require, DeviceKeyError, DeviceKeyService};
 use crate::inventory::policy_for;
@@ -17,13 +17,16 @@ use tumbler_connectors::ssh::{
     SshSession, SshTarget,
 };
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::job::{DeviceOutcome, JobKind, JobStatus, OutcomeStatus};
 use tumbler_domain::permission::Permission;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::ssh_key::KeyAlgorithm;
-use tumbler_store::{AssetFilter, AssetRow, JobRow, SYSTEM_KEY_OWNER};
+use tumbler_store::{AssetFilter, AssetRow, JobRow};
 
 /// The job kind.
-pub(super) const KIND: &str = "regenerate_key";
+pub(super) const KIND: JobKind = JobKind::RegenerateKey;
 /// The shell a device admin user's own `authorized_keys` is edited in.
 pub(super) const SHELL: &str = "/bin/sh";
 
@@ -51,15 +54,15 @@ struct Keys {
     new_line: String,
 }
 
-fn outcome(asset: &AssetRow, status: &str, message: impl Into<String>) -> DeviceOutcome {
+fn outcome(asset: &AssetRow, status: OutcomeStatus, message: impl Into<String>) -> DeviceOutcome {
     DeviceOutcome {
         asset_id: asset.id.clone(),
         asset_name: asset.name.clone(),
         domain_id: asset.domain_id.to_string(),
-        status: status.to_owned(),
+        status,
         code: match status {
-            "succeeded" => "ok",
-            s => s,
+            OutcomeStatus::Succeeded => "ok",
+            s => s.into(),
         }
         .to_owned(),
         message: message.into(),
@@ -73,11 +76,11 @@ impl DeviceKeyService {
         principal: &Principal,
         algorithm: KeyAlgorithm,
         origin: &RequestOrigin,
-    ) -> Result<String, DeviceKeyError> {
+    ) -> Result<JobId, DeviceKeyError> {
         require(principal, Permission::SettingsManage)?;
         let mut state = self.require_key_state().await?;
         if let Some((_, job)) = &state.pending {
-            return Err(DeviceKeyError::RegenerationRunning(job.clone()));
+            return Err(DeviceKeyError::RegenerationRunning(job.to_string()));
         }
         let (pem, public_key, fingerprint) = new_key_pair(algorithm).await?;
         let devices = self.key_based_devices().await?;
@@ -86,7 +89,7 @@ impl DeviceKeyService {
             KIND,
             &principal.user.username,
             devices.len(),
-            serde_json::json!({ "algorithm": algorithm.as_str() }).to_string(),
+            serde_json::json!({ "algorithm": algorithm.as_str() }),
         );
         state.pending = Some((
             KeyInfo {
@@ -103,7 +106,7 @@ impl DeviceKeyService {
             self.vault
                 .seal(
                     &mut tx,
-                    SYSTEM_KEY_OWNER,
+                    SecretOwner::SystemKey,
                     OWNER_ID,
                     version,
                     pem.expose_secret().as_bytes(),
@@ -134,7 +137,7 @@ impl DeviceKeyService {
         if let Err(e) = stage.await {
             // Two requests at once: the second one's key version collides with the first's.
             if let Some((_, running)) = self.require_key_state().await?.pending {
-                return Err(DeviceKeyError::RegenerationRunning(running));
+                return Err(DeviceKeyError::RegenerationRunning(running.to_string()));
             }
             return Err(e);
         }
@@ -209,7 +212,7 @@ impl DeviceKeyService {
         Ok(())
     }
 
-    fn is_running(&self, id: &str) -> bool {
+    fn is_running(&self, id: &JobId) -> bool {
         self.running
             .lock()
             .map(|set| set.contains(id))
@@ -257,7 +260,7 @@ impl DeviceKeyService {
     async fn regenerate_devices(&self, job: &mut JobRow) -> Result<(), DeviceKeyError> {
         let mut state = self.require_key_state().await?;
         let Some((pending, pending_job)) = state.pending.clone() else {
-            job.status = "failed".to_owned();
+            job.status = JobStatus::Failed;
             job.updated_at = self.clock.now();
             let mut tx = self.store.begin().await?;
             tx.update_job(job).await?;
@@ -268,7 +271,7 @@ impl DeviceKeyService {
             return Ok(());
         }
         // A retry after a failed final write starts from "running" again.
-        job.status = "running".to_owned();
+        job.status = JobStatus::Running;
         let keys = Keys {
             old: self.private_key(state.current.version).await?,
             old_fingerprint: state.current.fingerprint.clone(),
@@ -278,7 +281,7 @@ impl DeviceKeyService {
         // Until no key-based device is left without an outcome (one may have become key-based
         // while the job ran).
         loop {
-            let finished: Vec<_> = outcomes_of(job).into_iter().map(|o| o.asset_id).collect();
+            let finished: Vec<_> = job.outcomes.iter().map(|o| o.asset_id.clone()).collect();
             let todo: Vec<AssetRow> = self
                 .key_based_devices()
                 .await?
@@ -290,8 +293,8 @@ impl DeviceKeyService {
             }
             for asset in todo {
                 let result = self.rotate_device(&asset, &keys).await;
-                let back =
-                    result.status == "succeeded" && asset.auth_status == AuthStatus::KeyConflict;
+                let back = result.status == OutcomeStatus::Succeeded
+                    && asset.auth_status == AuthStatus::KeyConflict;
                 // Stored first: it fails when another node took the job over.
                 self.record_outcome(job, result).await?;
                 if back {
@@ -323,11 +326,15 @@ impl DeviceKeyService {
             return Ok(());
         }
         Self::save_key_state(&mut tx, &state).await?;
-        tx.delete_sealed_secret_version(SYSTEM_KEY_OWNER, OWNER_ID, old.version)
+        tx.delete_sealed_secret_version(SecretOwner::SystemKey, OWNER_ID, old.version)
             .await?;
         // A device that was reached but could not take the new key holds only the retired
         // one now: it is in conflict (resolved like one that was down).
-        for failed in outcomes_of(job).iter().filter(|o| o.status == "failed") {
+        for failed in job
+            .outcomes
+            .iter()
+            .filter(|o| o.status == OutcomeStatus::Failed)
+        {
             super::login::move_status(
                 &mut tx,
                 &failed.asset_id,
@@ -343,7 +350,7 @@ impl DeviceKeyService {
                 &job.created_by,
                 "system_key.regenerated",
                 ("system_key", OWNER_ID),
-                if job.status == "succeeded" {
+                if job.status == JobStatus::Succeeded {
                     Outcome::Success
                 } else {
                     Outcome::Failure
@@ -389,12 +396,12 @@ impl DeviceKeyService {
             return match removed {
                 Ok(_) => outcome(
                     asset,
-                    "succeeded",
+                    OutcomeStatus::Succeeded,
                     "the new key logs in; the old key is gone",
                 ),
                 Err(e) => outcome(
                     asset,
-                    "succeeded",
+                    OutcomeStatus::Succeeded,
                     format!("the new key logs in; the old key could not be removed: {e}"),
                 ),
             };
@@ -405,21 +412,21 @@ impl DeviceKeyService {
             Err(SshError::AuthFailed { .. }) if asset.auth_status == AuthStatus::KeyConflict => {
                 return outcome(
                     asset,
-                    "skipped",
+                    OutcomeStatus::Skipped,
                     "still in key conflict (it refuses the system key): resolve it",
                 )
             }
             Err(SshError::AuthFailed { .. }) => {
                 return outcome(
                     asset,
-                    "failed",
+                    OutcomeStatus::Failed,
                     "the device refused the current system key (key conflict)",
                 )
             }
             Err(e) => {
                 return outcome(
                     asset,
-                    "unreachable",
+                    OutcomeStatus::Unreachable,
                     format!(
                         "{e}; it keeps the old key and will be in key conflict when next reached"
                     ),
@@ -431,7 +438,7 @@ impl DeviceKeyService {
             let _ = session.close().await;
             return outcome(
                 asset,
-                "failed",
+                OutcomeStatus::Failed,
                 format!("the new key could not be added: {e}"),
             );
         }
@@ -444,7 +451,7 @@ impl DeviceKeyService {
                 let _ = session.close().await;
                 return outcome(
                     asset,
-                    "failed",
+                    OutcomeStatus::Failed,
                     format!("the new key was added but its login failed ({e}); the old key stays"),
                 );
             }
@@ -461,12 +468,12 @@ impl DeviceKeyService {
         match removed {
             Ok(_) => outcome(
                 asset,
-                "succeeded",
+                OutcomeStatus::Succeeded,
                 "new key added and verified; old key removed",
             ),
             Err(e) => outcome(
                 asset,
-                "succeeded",
+                OutcomeStatus::Succeeded,
                 format!("new key added and verified; the old key could not be removed: {e}"),
             ),
         }

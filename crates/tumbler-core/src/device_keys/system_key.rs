@@ -1,5 +1,5 @@
 //! The system key pair: generated at first start, its private key sealed in the vault under
-//! [`SYSTEM_KEY_OWNER`], its public half and fingerprint kept in `meta` with the pending key of
+//! [`SecretOwner::SystemKey`], its public half and fingerprint kept in `meta` with the pending key of
 //! a regeneration under way and the fingerprints of retired keys.
 
 use super::{require, DeviceKeyError, DeviceKeyService};
@@ -9,9 +9,12 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tumbler_connectors::ssh::{generate_key_pair, key_fingerprint, public_key_line};
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::JobId;
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
+use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::ssh_key::KeyAlgorithm;
-use tumbler_store::{Tx, SYSTEM_KEY_OWNER};
+use tumbler_store::Tx;
 
 /// The `meta` key of the system key's description.
 const META_KEY: &str = "system_ssh_key";
@@ -42,7 +45,7 @@ pub(super) struct SystemKeyState {
     pub current: KeyInfo,
     /// The key a regeneration is installing, and its job.
     #[serde(default)]
-    pub pending: Option<(KeyInfo, String)>,
+    pub pending: Option<(KeyInfo, JobId)>,
     /// Fingerprints of retired system keys (removed from devices when their conflict is
     /// resolved).
     #[serde(default)]
@@ -62,7 +65,8 @@ pub struct SystemKeyView {
     /// When it was made.
     pub generated_at: DateTime<Utc>,
     /// The regeneration job under way, if any.
-    pub regeneration_job: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub regeneration_job: Option<JobId>,
 }
 
 /// Generates a key pair off the async workers (RSA takes a while).
@@ -95,7 +99,7 @@ impl DeviceKeyService {
     pub(super) async fn require_key_state(&self) -> Result<SystemKeyState, DeviceKeyError> {
         self.key_state()
             .await?
-            .ok_or(DeviceKeyError::NotFound("system key"))
+            .ok_or(DeviceKeyError::NotFound(ObjectKind::SystemKey))
     }
 
     pub(super) async fn save_key_state(
@@ -115,7 +119,7 @@ impl DeviceKeyService {
     pub(super) async fn private_key(&self, version: i64) -> Result<SecretString, DeviceKeyError> {
         let bytes = self
             .vault
-            .open_secret(SYSTEM_KEY_OWNER, OWNER_ID, version)
+            .open_secret(SecretOwner::SystemKey, OWNER_ID, version)
             .await?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
             DeviceKeyError::Store(tumbler_store::StoreError::Corrupt("system key".to_owned()))
@@ -146,7 +150,7 @@ impl DeviceKeyService {
         self.vault
             .seal(
                 &mut tx,
-                SYSTEM_KEY_OWNER,
+                SecretOwner::SystemKey,
                 OWNER_ID,
                 1,
                 secrecy::ExposeSecret::expose_secret(&pem).as_bytes(),

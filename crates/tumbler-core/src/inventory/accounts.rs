@@ -11,9 +11,11 @@ use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{
     validate_options, validate_username, AccountStatus, InvalidValue, SecretType,
 };
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, Platform};
-use tumbler_store::{AccountFilter, AccountRow, Tx, ACCOUNT_SECRET_OWNER};
+use tumbler_domain::secret_owner::SecretOwner;
+use tumbler_store::{AccountFilter, AccountRow, Tx};
 use zeroize::Zeroizing;
 
 /// The largest secret accepted (an RSA 16384 private key fits).
@@ -302,7 +304,7 @@ impl InventoryService {
     ) -> Result<(), InventoryError> {
         tx.insert_account(account)
             .await
-            .map_err(super::error::duplicate("account"))?;
+            .map_err(super::error::duplicate(ObjectKind::Account))?;
         self.seal_version(tx, &account.id, 1, secret).await?;
         tx.append_audit(
             &event(
@@ -332,7 +334,7 @@ impl InventoryService {
         self.vault
             .seal(
                 tx,
-                ACCOUNT_SECRET_OWNER,
+                SecretOwner::Account,
                 id.as_str(),
                 version,
                 secret.expose_secret().as_bytes(),
@@ -432,7 +434,7 @@ impl InventoryService {
         let fresh = tx
             .account(id)
             .await?
-            .ok_or(InventoryError::NotFound("account"))?;
+            .ok_or(InventoryError::NotFound(ObjectKind::Account))?;
         account.current_version = fresh.current_version;
         account.previous_version = fresh.previous_version;
         account.pending_version = fresh.pending_version;
@@ -466,7 +468,7 @@ impl InventoryService {
         account.updated_at = now;
         tx.update_account(&account)
             .await
-            .map_err(super::error::duplicate("account"))?;
+            .map_err(super::error::duplicate(ObjectKind::Account))?;
         tx.append_audit(
             &event(
                 &principal.user.username,
@@ -525,7 +527,7 @@ impl InventoryService {
         }
         let mut tx = self.store.begin().await?;
         if !tx.delete_account(id).await? {
-            return Err(InventoryError::NotFound("account"));
+            return Err(InventoryError::NotFound(ObjectKind::Account));
         }
         tx.append_audit(
             &event(
@@ -586,7 +588,7 @@ impl InventoryService {
     ) -> Result<Zeroizing<String>, InventoryError> {
         let bytes = self
             .vault
-            .open_secret(ACCOUNT_SECRET_OWNER, account.id.as_str(), version)
+            .open_secret(SecretOwner::Account, account.id.as_str(), version)
             .await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             InventoryError::Store(tumbler_store::StoreError::Corrupt(

@@ -12,6 +12,7 @@ use tumbler_domain::inventory::{
     validate_address, validate_asset_name, validate_port, AuthStatus, Connectivity, HostKeyStatus,
     InvalidValue, NodePath,
 };
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, Platform, Protocol};
 use tumbler_store::{AssetFilter, AssetRow, HostKeyState, Tx};
@@ -157,7 +158,9 @@ impl InventoryService {
 
     async fn view(&self, asset: AssetRow) -> Result<AssetView, InventoryError> {
         let mut views = self.views(vec![asset]).await?;
-        views.pop().ok_or(InventoryError::NotFound("asset"))
+        views
+            .pop()
+            .ok_or(InventoryError::NotFound(ObjectKind::Asset))
     }
 
     async fn views(&self, assets: Vec<AssetRow>) -> Result<Vec<AssetView>, InventoryError> {
@@ -275,7 +278,7 @@ impl InventoryService {
         let actor = &principal.user.username;
         tx.insert_asset(asset)
             .await
-            .map_err(super::error::duplicate("asset"))?;
+            .map_err(super::error::duplicate(ObjectKind::Asset))?;
         tx.set_asset_security(&asset.id, &asset.security).await?;
         let node_ids = self.resolve_nodes(tx, paths, actor, origin).await?;
         tx.set_asset_nodes(&asset.id, &node_ids).await?;
@@ -457,7 +460,7 @@ impl InventoryService {
         let mut tx = self.store.begin().await?;
         tx.update_asset(&asset)
             .await
-            .map_err(super::error::duplicate("asset"))?;
+            .map_err(super::error::duplicate(ObjectKind::Asset))?;
         if let Some(detail) = &security_change {
             tx.set_asset_security(&asset.id, &asset.security).await?;
             tx.append_audit(
@@ -557,7 +560,7 @@ impl InventoryService {
         let asset = self.visible_asset(principal, id).await?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_asset(id).await? {
-            return Err(InventoryError::NotFound("asset"));
+            return Err(InventoryError::NotFound(ObjectKind::Asset));
         }
         tx.append_audit(
             &event(
@@ -682,7 +685,7 @@ impl InventoryService {
                 .asset(id)
                 .await?
                 .filter(|a| visible.contains(&a.domain_id))
-                .ok_or(InventoryError::NotFound("asset"))?;
+                .ok_or(InventoryError::NotFound(ObjectKind::Asset))?;
             if needs_revealer(asset.host_key.status) && !stepped_up {
                 // Moved or conflicting since the check above: accept it in a request that
                 // carries a code.

@@ -21,6 +21,7 @@ use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{
     AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType,
 };
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::platform::{self, Protocol, VerifyMethod};
 use tumbler_store::{AssetRow, HostKeyState, StoreError};
 
@@ -417,7 +418,7 @@ impl InventoryService {
         let fresh = tx
             .account(&account.id)
             .await?
-            .ok_or(InventoryError::NotFound("account"))?;
+            .ok_or(InventoryError::NotFound(ObjectKind::Account))?;
         let status = match (&contact.login, fresh.status) {
             // A change under way (or staged since) owns the status; this outcome is only
             // reported.

@@ -2,6 +2,7 @@
 
 use crate::{AuthError, VaultError};
 use tumbler_domain::inventory::InvalidValue;
+use tumbler_domain::object::ObjectKind;
 use tumbler_store::StoreError;
 
 /// What went wrong with nodes, assets or accounts.
@@ -12,13 +13,13 @@ pub enum InventoryError {
     Forbidden,
     /// No such object, or not in the caller's domains.
     #[error("no such {0}")]
-    NotFound(&'static str),
+    NotFound(ObjectKind),
     /// A field was refused.
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
     /// The name is taken.
     #[error("{0} already exists")]
-    Duplicate(&'static str),
+    Duplicate(ObjectKind),
     /// The node (or a node below it) still holds assets.
     #[error("the node still holds {assets} asset(s); move or delete them first")]
     NodeNotEmpty {
@@ -88,13 +89,13 @@ impl InventoryError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden",
-            Self::NotFound("asset") => "asset_not_found",
-            Self::NotFound("account") => "account_not_found",
-            Self::NotFound("node") => "node_not_found",
+            Self::NotFound(ObjectKind::Asset) => "asset_not_found",
+            Self::NotFound(ObjectKind::Account) => "account_not_found",
+            Self::NotFound(ObjectKind::Node) => "node_not_found",
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) => "invalid_request",
-            Self::Duplicate("asset") => "asset_exists",
-            Self::Duplicate("account") => "account_exists",
+            Self::Duplicate(ObjectKind::Asset) => "asset_exists",
+            Self::Duplicate(ObjectKind::Account) => "account_exists",
             Self::Duplicate(_) => "node_exists",
             Self::NodeNotEmpty { .. } => "node_not_empty",
             Self::NodeShared(_) => "node_shared",
@@ -123,7 +124,7 @@ impl InventoryError {
 }
 
 /// Maps a unique violation to [`InventoryError::Duplicate`].
-pub(crate) fn duplicate(what: &'static str) -> impl Fn(StoreError) -> InventoryError {
+pub(crate) fn duplicate(what: ObjectKind) -> impl Fn(StoreError) -> InventoryError {
     move |e| match e {
         StoreError::Duplicate(_) => InventoryError::Duplicate(what),
         other => other.into(),

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tumbler_connectors::ssh::SshConnector;
 use tumbler_domain::ids::{AccountId, AssetId, DomainId};
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
 use tumbler_store::{AccountRow, AssetRow, Store};
@@ -78,11 +79,11 @@ impl InventoryService {
             .store
             .asset(id)
             .await?
-            .ok_or(InventoryError::NotFound("asset"))?;
+            .ok_or(InventoryError::NotFound(ObjectKind::Asset))?;
         if principal.visible_domains().contains(&asset.domain_id) {
             Ok(asset)
         } else {
-            Err(InventoryError::NotFound("asset"))
+            Err(InventoryError::NotFound(ObjectKind::Asset))
         }
     }
 
@@ -97,11 +98,11 @@ impl InventoryService {
             .store
             .account(id)
             .await?
-            .ok_or(InventoryError::NotFound("account"))?;
+            .ok_or(InventoryError::NotFound(ObjectKind::Account))?;
         if principal.visible_domains().contains(&account.domain_id) {
             Ok(account)
         } else {
-            Err(InventoryError::NotFound("account"))
+            Err(InventoryError::NotFound(ObjectKind::Account))
         }
     }
 

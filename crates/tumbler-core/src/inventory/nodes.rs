@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::NodeId;
 use tumbler_domain::inventory::{validate_node_name, NodePath};
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_store::{NodeRow, Tx};
 
@@ -179,7 +180,7 @@ impl NodeScope {
     /// one the caller may see but not change.
     fn require_changeable(&self, tree: &Tree, id: &NodeId) -> Result<(), InventoryError> {
         if self.hidden.contains(id) || tree.get(id).is_none() {
-            Err(InventoryError::NotFound("node"))
+            Err(InventoryError::NotFound(ObjectKind::Node))
         } else if self.shared.contains(id) {
             Err(InventoryError::NodeShared(
                 tree.path(id).map(|p| p.to_string()).unwrap_or_default(),
@@ -235,7 +236,7 @@ impl InventoryService {
         let mut tx = self.store.begin().await?;
         let tree = Tree::new(tx.nodes().await?);
         if tree.find(&path).is_some() {
-            return Err(InventoryError::Duplicate("node"));
+            return Err(InventoryError::Duplicate(ObjectKind::Node));
         }
         let id = self
             .ensure_node(&mut tx, &path, &principal.user.username, origin)
@@ -270,7 +271,7 @@ impl InventoryService {
                     };
                     tx.insert_node(&node)
                         .await
-                        .map_err(super::error::duplicate("node"))?;
+                        .map_err(super::error::duplicate(ObjectKind::Node))?;
                     tx.append_audit(
                         &event(
                             actor,
@@ -288,7 +289,7 @@ impl InventoryService {
             };
             parent = Some(id);
         }
-        parent.ok_or(InventoryError::NotFound("node"))
+        parent.ok_or(InventoryError::NotFound(ObjectKind::Node))
     }
 
     /// Renames a node and/or moves it under another (`new_parent` `Some(None)` makes it
@@ -308,9 +309,11 @@ impl InventoryService {
         scope.require_changeable(&tree, id)?;
         let node = tree
             .get(id)
-            .ok_or(InventoryError::NotFound("node"))?
+            .ok_or(InventoryError::NotFound(ObjectKind::Node))?
             .clone();
-        let before = tree.path(id).ok_or(InventoryError::NotFound("node"))?;
+        let before = tree
+            .path(id)
+            .ok_or(InventoryError::NotFound(ObjectKind::Node))?;
         let name = match new_name {
             Some(n) => validate_node_name(n)?.to_owned(),
             None => node.name.clone(),
@@ -323,7 +326,7 @@ impl InventoryService {
                 let parent = tree
                     .find(&path)
                     .filter(|n| !scope.hidden.contains(&n.id))
-                    .ok_or(InventoryError::NotFound("node"))?;
+                    .ok_or(InventoryError::NotFound(ObjectKind::Node))?;
                 if tree.subtree(id).contains(&parent.id) {
                     return Err(tumbler_domain::inventory::InvalidValue {
                         field: "parent",
@@ -336,10 +339,10 @@ impl InventoryService {
         };
         tx.update_node(id, parent_id.as_ref(), &name)
             .await
-            .map_err(super::error::duplicate("node"))?;
+            .map_err(super::error::duplicate(ObjectKind::Node))?;
         let after = Tree::new(tx.nodes().await?)
             .path(id)
-            .ok_or(InventoryError::NotFound("node"))?;
+            .ok_or(InventoryError::NotFound(ObjectKind::Node))?;
         tx.append_audit(
             &event(
                 &principal.user.username,
@@ -376,7 +379,9 @@ impl InventoryService {
         NodeScope::of(&self.store, &tree, principal)
             .await?
             .require_changeable(&tree, id)?;
-        let path = tree.path(id).ok_or(InventoryError::NotFound("node"))?;
+        let path = tree
+            .path(id)
+            .ok_or(InventoryError::NotFound(ObjectKind::Node))?;
         let subtree = tree.subtree(id);
         let assets = tx.count_assets_in_nodes(&subtree).await?;
         if assets > 0 {

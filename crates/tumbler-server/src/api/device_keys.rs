@@ -67,7 +67,7 @@ pub struct ExportIn {
     pub totp: Option<String>,
 }
 
-fn accepted(job_id: String) -> (StatusCode, Json<Value>) {
+fn accepted(job_id: tumbler_domain::ids::JobId) -> (StatusCode, Json<Value>) {
     (StatusCode::ACCEPTED, Json(json!({ "job_id": job_id })))
 }
 
@@ -148,7 +148,7 @@ pub async fn resolve(
 pub async fn job(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<tumbler_domain::ids::JobId>,
 ) -> Result<Json<JobView>, ApiError> {
     Ok(Json(state.device_keys.job(&p, &id).await?))
 }

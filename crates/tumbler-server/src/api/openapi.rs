@@ -2,6 +2,7 @@
 
 use axum::Json;
 use serde_json::{json, Value};
+use strum::IntoEnumIterator;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -95,19 +96,21 @@ fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         (
             "job_kind",
-            names(&[
-                "modify_authentication",
-                "regenerate_key",
-                "resolve_key_conflict",
-            ]),
+            tumbler_domain::job::JobKind::iter()
+                .map(<&str>::from)
+                .collect(),
         ),
         (
             "job_status",
-            names(&["running", "succeeded", "partial", "failed", "interrupted"]),
+            tumbler_domain::job::JobStatus::iter()
+                .map(<&str>::from)
+                .collect(),
         ),
         (
             "device_status",
-            names(&["succeeded", "failed", "unreachable", "skipped"]),
+            tumbler_domain::job::OutcomeStatus::iter()
+                .map(<&str>::from)
+                .collect(),
         ),
         (
             "record_status",

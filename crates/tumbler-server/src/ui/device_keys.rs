@@ -336,7 +336,7 @@ pub async fn modify(
 pub async fn job(
     State(state): State<AppState>,
     UiSession(session, _): UiSession,
-    Path(id): Path<String>,
+    Path(id): Path<tumbler_domain::ids::JobId>,
 ) -> Response {
     let (p, csrf) = match active(session) {
         Ok(found) => found,
@@ -346,7 +346,7 @@ pub async fn job(
         Ok(job) => render(&JobPage {
             display_name: p.user.display_name.clone(),
             csrf,
-            running: job.status == "running",
+            running: job.status == tumbler_domain::job::JobStatus::Running,
             outcomes: job.outcomes.clone(),
             job,
         }),

@@ -11,6 +11,7 @@ use axum::Form;
 use serde::Deserialize;
 use tumbler_core::inventory::InventoryError;
 use tumbler_domain::ids::NodeId;
+use tumbler_domain::object::ObjectKind;
 
 /// The node forms.
 #[derive(Deserialize)]
@@ -92,7 +93,7 @@ async fn handle(
                 .map(|n| Some(n.path.to_string()))
         }
         ("delete", Some(id)) => inventory.delete_node(&p, id, &origin).await.map(|()| None),
-        _ => return failure(InventoryError::NotFound("node action")),
+        _ => return failure(InventoryError::NotFound(ObjectKind::NodeAction)),
     };
     match result {
         Ok(path) => list_at(path),

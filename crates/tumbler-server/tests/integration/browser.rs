@@ -624,7 +624,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     let stored = app
         .services
         .vault
-        .open_secret("account", &app1, 2)
+        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &app1, 2)
         .await
         .unwrap();
     assert_eq!(

@@ -67,7 +67,11 @@ pub(super) async fn secret_of(app: &TestApp, account_id: &str, version: i64) -> 
     let bytes = app
         .services
         .vault
-        .open_secret("account", account_id, version)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            account_id,
+            version,
+        )
         .await
         .unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()

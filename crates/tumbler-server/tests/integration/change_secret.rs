@@ -575,7 +575,11 @@ async fn postgresql_roles_change_with_a_verifier_on_a_private_cluster() {
     let new = app
         .services
         .vault
-        .open_secret("account", &role, account_row.current_version)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &role,
+            account_row.current_version,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
@@ -746,7 +750,11 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
     let new = app
         .services
         .vault
-        .open_secret("account", &app_account, 2)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &app_account,
+            2,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
@@ -1064,7 +1072,11 @@ async fn timeout_and_verify_failed_keep_the_working_secret() {
     let new = app
         .services
         .vault
-        .open_secret("account", &nologin, pending)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &nologin,
+            pending,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
@@ -1371,7 +1383,7 @@ pub(super) async fn staged_by_a_dead_worker(
         .vault
         .seal(
             &mut tx,
-            "account",
+            tumbler_domain::secret_owner::SecretOwner::Account,
             account_id,
             version,
             new_secret.as_bytes(),

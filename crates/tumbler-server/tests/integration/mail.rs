@@ -152,7 +152,16 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     // (plain SMTP with a password only to this host).
     let sealed = |v: i64| {
         let store = app.services.store.clone();
-        async move { store.sealed_secret("smtp", "settings", v).await.unwrap() }
+        async move {
+            store
+                .sealed_secret(
+                    tumbler_domain::secret_owner::SecretOwner::Smtp,
+                    "settings",
+                    v,
+                )
+                .await
+                .unwrap()
+        }
     };
     assert!(sealed(1).await.is_none() && sealed(2).await.is_none());
     let (status, out) = put_smtp(
@@ -374,7 +383,11 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     let new = app
         .services
         .vault
-        .open_secret("account", &account_id, 2)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &account_id,
+            2,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();

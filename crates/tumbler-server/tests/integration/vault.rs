@@ -14,7 +14,13 @@ async fn seal_canary(app: &TestApp, owner: &str) {
     let mut tx = app.services.store.begin().await.unwrap();
     app.services
         .vault
-        .seal(&mut tx, "account", owner, 1, CANARY.as_bytes())
+        .seal(
+            &mut tx,
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            owner,
+            1,
+            CANARY.as_bytes(),
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -35,7 +41,11 @@ async fn sqlite_canary_is_absent_from_the_file_and_the_logs() {
     let opened = app
         .services
         .vault
-        .open_secret("account", "acct-1", 1)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            "acct-1",
+            1,
+        )
         .await
         .unwrap();
     assert_eq!(opened.as_slice(), CANARY.as_bytes());
@@ -70,7 +80,11 @@ async fn postgres_canary_is_absent_from_every_table_and_the_logs() {
     assert_eq!(
         app.services
             .vault
-            .open_secret("account", "acct-1", 1)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                "acct-1",
+                1
+            )
             .await
             .unwrap()
             .as_slice(),
@@ -123,7 +137,11 @@ async fn moved_ciphertext_fails_to_open(kind: StoreKind) {
     let err = app
         .services
         .vault
-        .open_secret("account", "acct-2", 1)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            "acct-2",
+            1,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "decrypt_failed");
@@ -132,7 +150,14 @@ async fn moved_ciphertext_fails_to_open(kind: StoreKind) {
         .await
         .unwrap();
     assert!(matches!(
-        app.services.vault.open_secret("account", "acct-1", 2).await,
+        app.services
+            .vault
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                "acct-1",
+                2
+            )
+            .await,
         Err(VaultError::Crypto(_))
     ));
     sqlx::query("UPDATE secrets SET version = 1")
@@ -142,7 +167,11 @@ async fn moved_ciphertext_fails_to_open(kind: StoreKind) {
     assert_eq!(
         app.services
             .vault
-            .open_secret("account", "acct-1", 1)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                "acct-1",
+                1
+            )
             .await
             .unwrap()
             .as_slice(),
@@ -178,7 +207,11 @@ async fn master_key_rotation_keeps_secrets_and_retires_the_old_key() {
     assert_eq!(
         app.services
             .vault
-            .open_secret("account", "acct-1", 1)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                "acct-1",
+                1
+            )
             .await
             .unwrap()
             .as_slice(),
@@ -191,7 +224,11 @@ async fn master_key_rotation_keeps_secrets_and_retires_the_old_key() {
         .unwrap();
     assert_eq!(
         reopened
-            .open_secret("account", "acct-1", 1)
+            .open_secret(
+                tumbler_domain::secret_owner::SecretOwner::Account,
+                "acct-1",
+                1
+            )
             .await
             .unwrap()
             .as_slice(),

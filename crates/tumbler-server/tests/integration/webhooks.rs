@@ -303,7 +303,11 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
     let random_new = app
         .services
         .vault
-        .open_secret("account", &app1, row.current_version)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &app1,
+            row.current_version,
+        )
         .await
         .unwrap();
     let random_new = String::from_utf8(random_new.to_vec()).unwrap();

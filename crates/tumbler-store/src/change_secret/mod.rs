@@ -10,7 +10,7 @@ mod tasks;
 pub use executions::{ExecutionFilter, ExecutionRow, LogLine};
 pub use records::{RecordFilter, RecordRow};
 pub use retries::{RetryLink, RetryOutcome};
-pub use tasks::{TaskRow, TASK_SECRET_OWNER};
+pub use tasks::TaskRow;
 
 use crate::{StoreError, Tx};
 use chrono::{DateTime, Utc};

@@ -1,14 +1,11 @@
 //! Change-secret tasks. The task's definition is stored as JSON (`spec`) owned by the core
-//! service; a specified new secret is sealed in `secrets` under [`TASK_SECRET_OWNER`].
+//! service; a specified new secret is sealed in `secrets` under [`SecretOwner::ChangeTask`](tumbler_domain::secret_owner::SecretOwner::ChangeTask).
 
 use crate::{col, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::{ChangeTaskId, DomainId};
-
-/// Owner kind of a task's sealed specified secret.
-pub const TASK_SECRET_OWNER: &str = "change_task";
 
 /// One task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +113,7 @@ impl Tx {
         .bind(to_millis(t.updated_at))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("task"))?;
+        .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Task))?;
         Ok(())
     }
 
@@ -135,7 +132,7 @@ impl Tx {
         .bind(t.id.as_str())
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("task"))?;
+        .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Task))?;
         Ok(())
     }
 
@@ -162,7 +159,7 @@ impl Tx {
     /// Deletes a task and its sealed secrets (its executions and records stay as history).
     pub async fn delete_change_task(&mut self, id: &ChangeTaskId) -> Result<bool, StoreError> {
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
-            .bind(TASK_SECRET_OWNER)
+            .bind(tumbler_domain::secret_owner::SecretOwner::ChangeTask.as_str())
             .bind(id.as_str())
             .execute(self.conn())
             .await

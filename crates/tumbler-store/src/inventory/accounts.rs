@@ -11,9 +11,6 @@ use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::ids::{AccountId, AssetId, DomainId};
 use tumbler_domain::inventory::{AccountStatus, SecretType};
 
-/// Owner kind of an account's sealed secrets.
-pub const ACCOUNT_SECRET_OWNER: &str = "account";
-
 /// One account, with the name and domain of its asset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
@@ -226,7 +223,9 @@ impl Tx {
         .bind(to_millis(a.updated_at))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("account"))?;
+        .map_err(StoreError::unique(
+            tumbler_domain::object::ObjectKind::Account,
+        ))?;
         Ok(())
     }
 
@@ -255,7 +254,9 @@ impl Tx {
         .bind(a.id.as_str())
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("account"))?;
+        .map_err(StoreError::unique(
+            tumbler_domain::object::ObjectKind::Account,
+        ))?;
         Ok(())
     }
 
@@ -283,7 +284,7 @@ impl Tx {
     /// Deletes an account and its sealed secrets; returns whether it existed.
     pub async fn delete_account(&mut self, id: &AccountId) -> Result<bool, StoreError> {
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
-            .bind(ACCOUNT_SECRET_OWNER)
+            .bind(tumbler_domain::secret_owner::SecretOwner::Account.as_str())
             .bind(id.as_str())
             .execute(self.conn())
             .await

@@ -324,7 +324,7 @@ impl Tx {
         .bind(to_millis(a.updated_at))
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("asset"))?;
+        .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Asset))?;
         Ok(())
     }
 
@@ -349,7 +349,9 @@ impl Tx {
         .bind(a.id.as_str())
         .execute(self.conn())
         .await
-        .map_err(StoreError::unique("asset"))?;
+        .map_err(StoreError::unique(
+            tumbler_domain::object::ObjectKind::Asset,
+        ))?;
         Ok(())
     }
 
@@ -512,7 +514,9 @@ impl Tx {
                 .bind(n.as_str())
                 .execute(self.conn())
                 .await
-                .map_err(StoreError::unique("asset node"))?;
+                .map_err(StoreError::unique(
+                    tumbler_domain::object::ObjectKind::AssetNode,
+                ))?;
         }
         Ok(())
     }
@@ -528,7 +532,7 @@ impl Tx {
         .await
         .map_err(StoreError::query)?;
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
-            .bind(crate::ASSET_LOGIN_KEY_OWNER)
+            .bind(tumbler_domain::secret_owner::SecretOwner::AssetLoginKey.as_str())
             .bind(id.as_str())
             .execute(self.conn())
             .await

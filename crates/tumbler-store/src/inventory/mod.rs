@@ -5,7 +5,7 @@ mod accounts;
 mod assets;
 mod nodes;
 
-pub use accounts::{AccountFilter, AccountRow, ACCOUNT_SECRET_OWNER};
+pub use accounts::{AccountFilter, AccountRow};
 pub use assets::{AssetFilter, AssetRow, AssetSecurity, HostKeyState};
 pub use nodes::NodeRow;
 

@@ -87,7 +87,7 @@ impl Tx {
             .bind(to_millis(node.created_at))
             .execute(self.conn())
             .await
-            .map_err(StoreError::unique("node"))?;
+            .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Node))?;
         Ok(())
     }
 
@@ -104,7 +104,7 @@ impl Tx {
             .bind(id.as_str())
             .execute(self.conn())
             .await
-            .map_err(StoreError::unique("node"))?;
+            .map_err(StoreError::unique(tumbler_domain::object::ObjectKind::Node))?;
         Ok(())
     }
 

@@ -117,7 +117,9 @@ impl ChangeSecretService {
         self.store
             .record(&record_id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("record"))
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))
     }
 
     /// Bulk reconcile of accounts in `needs_attention` (others are skipped with a code), in

@@ -95,11 +95,9 @@ impl ChangeSecretService {
                     )
                     .await?;
                     tx.commit().await?;
-                    account = self
-                        .store
-                        .account(&account.id)
-                        .await?
-                        .ok_or(ChangeSecretError::NotFound("account"))?;
+                    account = self.store.account(&account.id).await?.ok_or(
+                        ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account),
+                    )?;
                 }
             }
         }

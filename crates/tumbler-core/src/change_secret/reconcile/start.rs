@@ -21,7 +21,9 @@ impl ChangeSecretService {
             .store
             .account(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))?;
         let domain = match self.store.asset(&account.asset_id).await? {
             Some(asset) => asset.domain_id,
             None => account.domain_id.clone(),
@@ -29,7 +31,9 @@ impl ChangeSecretService {
         if principal.visible_domains().contains(&domain) {
             Ok(account)
         } else {
-            Err(ChangeSecretError::NotFound("account"))
+            Err(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))
         }
     }
 
@@ -41,11 +45,13 @@ impl ChangeSecretService {
         account: &AccountRow,
         origin: &RequestOrigin,
     ) -> Result<(ExecutionId, RecordId), ChangeSecretError> {
-        let asset = self
-            .store
-            .asset(&account.asset_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
+        let asset =
+            self.store
+                .asset(&account.asset_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Account,
+                ))?;
         let all = self.asset_accounts(&asset).await?;
         let via = reconcile_account_for(&asset, &all, account)?;
         if self.stage_owner_alive(account).await? {

@@ -94,7 +94,9 @@ impl ChangeSecretService {
         self.store
             .record(&record_id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("record"))
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))
     }
 
     /// "Retry all failed": each failed or unverified record of the ended run `id` that no
@@ -126,7 +128,9 @@ impl ChangeSecretService {
             .store
             .execution(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("execution"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Execution,
+            ))?;
         let root = self.root_of(&row).await?;
         let retries = self.store.retries_of_run(&root).await?;
         let mut started = Vec::new();

@@ -21,7 +21,9 @@ impl ChangeSecretService {
             .store
             .retry_link(&exec.id)
             .await?
-            .ok_or(ChangeSecretError::NotFound("retry"))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Retry,
+            ))?;
         let Some(mut record) = self.pending_one_record(exec).await? else {
             return Ok(());
         };

@@ -53,18 +53,14 @@ impl ChangeSecretService {
                 "the record was skipped by a rule (secure mode or secret type); change the rule or the task",
             ));
         }
-        let exec = self
-            .store
-            .execution(&record.execution_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("execution"))?;
+        let exec = self.store.execution(&record.execution_id).await?.ok_or(
+            ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
+        )?;
         // A reconcile belongs to no task: retrying one reconciles the account again.
         if exec.trigger == Trigger::Reconcile {
-            let account = self
-                .store
-                .account(&record.account_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound("account"))?;
+            let account = self.store.account(&record.account_id).await?.ok_or(
+                ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account),
+            )?;
             let hold = self
                 .retry_gate
                 .hold(&account.id)
@@ -80,16 +76,20 @@ impl ChangeSecretService {
         if !task.enabled {
             return Err(ChangeSecretError::TaskDisabled);
         }
-        let account = self
-            .store
-            .account(&record.account_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("account"))?;
-        let asset = self
-            .store
-            .asset(&record.asset_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound("asset"))?;
+        let account =
+            self.store
+                .account(&record.account_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Account,
+                ))?;
+        let asset =
+            self.store
+                .asset(&record.asset_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Asset,
+                ))?;
         if asset.domain_id != exec.domain_id {
             return Err(asset_moved());
         }

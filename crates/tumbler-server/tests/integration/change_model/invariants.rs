@@ -84,7 +84,7 @@ impl World {
             for version in 1..account.next_version {
                 let Ok(bytes) = vault
                     .open_secret(
-                        tumbler_store::ACCOUNT_SECRET_OWNER,
+                        tumbler_domain::secret_owner::SecretOwner::Account,
                         self.account.as_str(),
                         version,
                     )

@@ -59,7 +59,7 @@ async fn browser_shows_drifted_accounts_and_reconciles_them_one_and_in_bulk() {
         let stored = app
             .services
             .vault
-            .open_secret("account", id, 2)
+            .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, id, 2)
             .await
             .unwrap();
         let user = if id == &app1 { "app1" } else { "app2" };

@@ -41,7 +41,11 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     let stored = app
         .services
         .vault
-        .open_secret("account", &app1, version)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &app1,
+            version,
+        )
         .await
         .unwrap();
     let secret = String::from_utf8(stored.to_vec()).unwrap();

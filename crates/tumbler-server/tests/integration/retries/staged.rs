@@ -96,7 +96,7 @@ async fn staged_by_a_dropped_retry(
         .vault
         .seal(
             &mut tx,
-            "account",
+            tumbler_domain::secret_owner::SecretOwner::Account,
             account_id,
             version,
             new_secret.as_bytes(),
