@@ -1,5 +1,6 @@
 //! Login, dashboard, logout and the password tab of User Settings.
 
+use super::console_form::{ConsoleForm, NoFields};
 use crate::middleware::auth::{cookie, origin_of, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
 use crate::state::AppState;
@@ -60,13 +61,13 @@ pub(crate) fn active(
     }
 }
 
-/// The answer to a form whose CSRF token does not match the session's.
-pub(crate) fn form_expired() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "Form expired; go back and reload the page.",
-    )
-        .into_response()
+/// Where to send a caller whose account is not yet fully usable (a pending password change
+/// or MFA enrolment), if anywhere.
+pub(crate) fn not_active(p: &Principal) -> Option<Response> {
+    match active(Some((p.clone(), String::new()))) {
+        Ok(_) => None,
+        Err(to) => Some(Redirect::to(to).into_response()),
+    }
 }
 
 /// Renders a page that may show a revealed secret: the browser never caches it.
@@ -247,30 +248,18 @@ pub async fn login_submit(
     }
 }
 
-/// A form that only carries the CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /logout`
 pub async fn logout(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<CsrfForm>,
+    ConsoleForm {
+        principal: p,
+        origin,
+        ..
+    }: ConsoleForm<NoFields>,
 ) -> Response {
-    if let Some((p, csrf)) = session {
-        if !tokens_match(&csrf, &form.csrf) {
-            return (
-                StatusCode::FORBIDDEN,
-                "Form expired; go back and reload the page.",
-            )
-                .into_response();
-        }
-        if let Err(e) = state.auth.logout(&p, &origin).await {
-            tracing::error!(error = %e, "logout failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
+    if let Err(e) = state.auth.logout(&p, &origin).await {
+        tracing::error!(error = %e, "logout failed");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     }
     (
         [(header::SET_COOKIE, session_cookie::clear(state.tls))],
@@ -327,7 +316,6 @@ pub async fn password_page(
 /// The change-password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     old_password: SecretString,
     new_password: SecretString,
     confirm_password: SecretString,
@@ -336,19 +324,13 @@ pub struct PasswordForm {
 /// `POST /account/password`
 pub async fn password_submit(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<PasswordForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<PasswordForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
         return password_page_with(
             &state,
