@@ -14,6 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tumbler_core::{Principal, RequestOrigin};
@@ -89,7 +90,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
             let to_login = Redirect::to(LOGIN_PAGE);
             return Err(if stale {
                 (
-                    [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+                    CookieJar::new().add(session_cookie::clear(state.tls)),
                     to_login,
                 )
                     .into_response()

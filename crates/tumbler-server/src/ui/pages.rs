@@ -7,15 +7,13 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{AuthError, AuthMethod, Principal, RequestOrigin};
-
-/// Cookie that pairs the login form with its browser (login CSRF).
-const LOGIN_CSRF_COOKIE: &str = "tumbler_login_csrf";
 
 /// The logged-in console user, if any; pages redirect to /login without one.
 pub struct UiSession(pub Option<(Principal, String)>, pub RequestOrigin);
@@ -149,21 +147,14 @@ fn login_page_with(
     status: StatusCode,
 ) -> Response {
     let csrf = uuid::Uuid::new_v4().simple().to_string();
-    let cookie = format!(
-        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
-        if tls { "; Secure" } else { "" }
-    );
-    let mut res = render(&LoginPage {
+    let jar = CookieJar::new().add(session_cookie::login_csrf(csrf.clone(), tls));
+    let page = render(&LoginPage {
         csrf,
         username,
         error,
         notice,
     });
-    *res.status_mut() = status;
-    if let Ok(v) = cookie.parse() {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
+    (status, jar, page).into_response()
 }
 
 /// `GET /login`
@@ -188,10 +179,13 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(state): State<AppState>,
     UiSession(_, origin): UiSession,
-    headers: HeaderMap,
+    jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let expected = jar
+        .get(session_cookie::LOGIN_CSRF_COOKIE)
+        .map(|c| c.value())
+        .unwrap_or("");
     if expected.is_empty() || !tokens_match(expected, &form.csrf) {
         let msg = "Your login form expired. Please try again.".to_owned();
         return login_page_with(
@@ -214,7 +208,7 @@ pub async fn login_submit(
                 "/"
             };
             let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+            (CookieJar::new().add(cookie), Redirect::to(target)).into_response()
         }
         Err(AuthError::InvalidCredentials) => login_page_with(
             state.tls,
@@ -262,7 +256,7 @@ pub async fn logout(
         return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     }
     (
-        [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+        CookieJar::new().add(session_cookie::clear(state.tls)),
         Redirect::to("/login"),
     )
         .into_response()
@@ -346,7 +340,7 @@ pub async fn password_submit(
         .await
     {
         Ok(()) => (
-            [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+            CookieJar::new().add(session_cookie::clear(state.tls)),
             Redirect::to("/login?changed=1"),
         )
             .into_response(),
