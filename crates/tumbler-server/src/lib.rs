@@ -13,6 +13,9 @@ pub mod state;
 pub mod streams;
 mod ui;
 
+/// The console's form routes, for the test that posts to each without a CSRF token.
+pub use ui::console_post_paths;
+
 pub use config::Config;
 pub use error::ApiError;
 pub use serve::{start, RunningServer, ServeError};

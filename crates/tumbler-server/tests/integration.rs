@@ -14,6 +14,7 @@ mod integration {
     pub mod change_paths;
     pub mod change_secret;
     pub mod change_tasks;
+    pub mod console_router;
     pub mod credentials;
     pub mod custody;
     pub mod device_keys;

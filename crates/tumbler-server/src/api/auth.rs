@@ -6,9 +6,10 @@ use crate::middleware::auth::{AnyCaller, Origin};
 use crate::session_cookie;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -94,7 +95,7 @@ pub async fn login(
         csrf_token: ok.session.csrf_token.clone(),
     };
     let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    Ok((CookieJar::new().add(cookie), Json(body)).into_response())
 }
 
 /// Ends the caller's session.
@@ -107,7 +108,7 @@ pub async fn logout(
     state.auth.logout(&p, &origin).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+        CookieJar::new().add(session_cookie::clear(state.tls)),
     )
         .into_response())
 }

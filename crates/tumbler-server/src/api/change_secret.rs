@@ -11,8 +11,10 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::StreamExt;
 use serde::Deserialize;
 use std::time::Duration;
 use tumbler_core::change_secret::{
@@ -274,16 +276,8 @@ pub async fn execution_log(
         checked: std::time::Instant::now(),
         _slot: slot,
     };
-    let render = move |l: &tumbler_store::LogLine| {
-        if sse {
-            // Line breaks a target's answer might carry would split the event (or forge one).
-            let line = l.line.replace(['\r', '\n'], " ");
-            format!("id: {}\ndata: {} {line}\n\n", l.seq, l.at.to_rfc3339())
-        } else {
-            format!("{} {}\n", l.at.to_rfc3339(), l.line)
-        }
-    };
-    let stream = futures::stream::unfold(start, move |mut c| {
+    // The reads, in batches of lines, then `None` after the last batch of an ended run.
+    let batches = futures::stream::unfold(start, move |mut c| {
         let service = service.clone();
         let auth = auth.clone();
         let p = p.clone();
@@ -293,18 +287,14 @@ pub async fn execution_log(
                 if !c.pending.is_empty() {
                     let lines = std::mem::take(&mut c.pending);
                     c.seq = lines.last().map(|l| l.seq).unwrap_or(c.seq);
-                    let text: String = lines.iter().map(render).collect();
-                    return Some((Ok::<_, std::io::Error>(text), c));
+                    return Some((Some(lines), c));
                 }
                 if c.done {
                     return None;
                 }
                 if c.ended {
                     c.done = true;
-                    if sse {
-                        return Some((Ok("event: end\ndata: the run has ended\n\n".to_owned()), c));
-                    }
-                    return None;
+                    return Some((None, c));
                 }
                 tokio::time::sleep(LOG_POLL).await;
                 if c.checked.elapsed() >= CALLER_RECHECK {
@@ -323,15 +313,49 @@ pub async fn execution_log(
             }
         }
     });
-    let mut response = Body::from_stream(stream).into_response();
-    let content_type = if sse {
-        "text/event-stream"
+    let mut response = if sse {
+        // One event per line, its id the line's number; `end` once the run has ended.
+        let events = batches.flat_map(|batch| {
+            let events: Vec<Event> = match batch {
+                Some(lines) => lines
+                    .iter()
+                    .map(|l| {
+                        // Line breaks a target's answer might carry would split the event (or
+                        // forge one).
+                        let line = l.line.replace(['\r', '\n'], " ");
+                        Event::default()
+                            .id(l.seq.to_string())
+                            .data(format!("{} {line}", l.at.to_rfc3339()))
+                    })
+                    .collect(),
+                None => vec![Event::default().event("end").data("the run has ended")],
+            };
+            futures::stream::iter(events.into_iter().map(Ok::<_, std::convert::Infallible>))
+        });
+        Sse::new(events)
+            .keep_alive(KeepAlive::default())
+            .into_response()
     } else {
-        "text/plain; charset=utf-8"
+        let text = batches.filter_map(|batch| {
+            futures::future::ready(batch.map(|lines| {
+                Ok::<_, std::io::Error>(
+                    lines
+                        .iter()
+                        .map(|l| format!("{} {}\n", l.at.to_rfc3339(), l.line))
+                        .collect::<String>(),
+                )
+            }))
+        });
+        let mut response = Body::from_stream(text).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
     };
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 

@@ -2,14 +2,13 @@
 //! side by side, the acknowledge dialog), test, delete, and its accounts: add, verify, reveal
 //! (dialog asking for a fresh TOTP code), delete.
 
-use super::pages::{active, form_expired, render_uncached, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{active, not_active, render_uncached, UiSession};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -260,17 +259,16 @@ pub async fn show(
 /// A form with only the CSRF token (and, for acknowledge, the fingerprint compared).
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: String,
     fingerprint: Option<String>,
     totp: Option<String>,
 }
 
-/// Runs one action of the page after the session and CSRF checks, then shows the asset
+/// Runs one action of the page (the session and CSRF token are checked by [`ConsoleForm`]), then shows the asset
 /// page with the outcome.
 async fn act<F, Fut>(
     state: &AppState,
-    session: Option<(Principal, String)>,
-    csrf_given: &str,
+    p: Principal,
+    csrf: String,
     asset: AssetId,
     action: F,
 ) -> Response
@@ -278,12 +276,8 @@ where
     F: FnOnce(Principal) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, csrf_given) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let messages = match action(p.clone()).await {
         Ok(m) => m,
@@ -299,14 +293,18 @@ where
 /// `POST /assets/{id}/test`
 pub async fn test(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
-    act(&state, session, &form.csrf, asset, |p| async move {
+    act(&state, p, csrf, asset, |p| async move {
         let v = inventory.test_asset(&p, &target, &origin).await?;
         Ok(Messages {
             notice: Some(format!(
@@ -327,16 +325,20 @@ pub async fn test(
 /// `POST /assets/{id}/acknowledge`: the acknowledge dialog.
 pub async fn acknowledge(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
     let fingerprint = form.fingerprint.clone();
     let totp = form.totp.clone();
-    act(&state, session, &form.csrf, asset, |p| async move {
+    act(&state, p, csrf, asset, |p| async move {
         inventory
             .acknowledge_host_keys_with(
                 &p,
@@ -357,16 +359,16 @@ pub async fn acknowledge(
 /// `POST /assets/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf: _,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     match state
         .inventory
@@ -381,7 +383,6 @@ pub async fn delete(
 /// The add-account form.
 #[derive(Deserialize)]
 pub struct AccountForm {
-    csrf: String,
     username: String,
     secret_type: String,
     #[serde(default)]
@@ -397,14 +398,17 @@ pub struct AccountForm {
 /// `POST /assets/{id}/accounts`
 pub async fn add_account(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<AccountForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<AccountForm>,
 ) -> Response {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
-    let csrf = form.csrf.clone();
-    act(&state, session, &csrf, asset.clone(), |p| async move {
+    act(&state, p, csrf, asset.clone(), |p| async move {
         let secret_type = SecretType::parse(&form.secret_type).unwrap_or(SecretType::Password);
         let secret = match secret_type {
             SecretType::Password => form.password,
@@ -437,65 +441,59 @@ pub async fn add_account(
 /// Runs an account action and shows its asset's page.
 async fn account_action<F, Fut>(
     state: &AppState,
-    session: Option<(Principal, String)>,
+    p: Principal,
+    csrf: String,
     origin: RequestOrigin,
     id: String,
-    csrf: &str,
     action: F,
 ) -> Response
 where
     F: FnOnce(Principal, AccountId, RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
-    let Some((p, _)) = session.clone() else {
-        return Redirect::to("/login").into_response();
-    };
     let id = AccountId::from_string(id);
     // The account's asset, for the page shown afterwards (hidden accounts are "not found").
     let asset = match state.inventory.account(&p, &id).await {
         Ok(a) => a.asset_id,
         Err(e) => return failure(e),
     };
-    act(state, session, csrf, asset, |p| action(p, id, origin)).await
+    act(state, p, csrf, asset, |p| action(p, id, origin)).await
 }
 
 /// `POST /accounts/{id}/verify`
 pub async fn verify_account(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let inventory = state.inventory.clone();
-    account_action(
-        &state,
-        session,
-        origin,
-        id,
-        &form.csrf,
-        |p, id, origin| async move {
-            let out = inventory.verify_account(&p, &id, &origin).await?;
-            Ok(if out.ok {
-                Messages {
-                    notice: Some(format!(
-                        "{} verified: the stored secret works.",
-                        out.account.username
-                    )),
-                    ..Messages::default()
-                }
-            } else {
-                Messages {
-                    error: Some(format!(
-                        "{} not verified ({}): {}",
-                        out.account.username,
-                        out.code.unwrap_or("error"),
-                        out.message
-                    )),
-                    ..Messages::default()
-                }
-            })
-        },
-    )
+    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+        let out = inventory.verify_account(&p, &id, &origin).await?;
+        Ok(if out.ok {
+            Messages {
+                notice: Some(format!(
+                    "{} verified: the stored secret works.",
+                    out.account.username
+                )),
+                ..Messages::default()
+            }
+        } else {
+            Messages {
+                error: Some(format!(
+                    "{} not verified ({}): {}",
+                    out.account.username,
+                    out.code.unwrap_or("error"),
+                    out.message
+                )),
+                ..Messages::default()
+            }
+        })
+    })
     .await
 }
 
@@ -504,104 +502,93 @@ pub async fn verify_account(
 /// ended.
 pub async fn reconcile_account(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let engine = state.change_secret.clone();
-    account_action(
-        &state,
-        session,
-        origin,
-        id,
-        &form.csrf,
-        |p, id, origin| async move {
-            Ok(match engine.reconcile_account(&p, &id, &origin).await {
-                Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
-                    Messages {
-                        notice: Some(format!(
-                            "{} reconciled: a new secret (version {}) is set and logs in.",
-                            r.username,
-                            r.new_version.unwrap_or_default()
-                        )),
-                        ..Messages::default()
-                    }
-                }
-                Ok(r) => Messages {
-                    error: Some(format!(
-                        "{} not reconciled ({}): {} (run {})",
-                        r.username,
-                        if r.reason_code.is_empty() {
-                            r.status.to_string()
-                        } else {
-                            r.reason_code.clone()
-                        },
-                        r.reason,
-                        r.execution_id
-                    )),
-                    ..Messages::default()
-                },
-                Err(e) => Messages {
-                    error: Some(e.to_string()),
-                    ..Messages::default()
-                },
-            })
-        },
-    )
+    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+        Ok(match engine.reconcile_account(&p, &id, &origin).await {
+            Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => Messages {
+                notice: Some(format!(
+                    "{} reconciled: a new secret (version {}) is set and logs in.",
+                    r.username,
+                    r.new_version.unwrap_or_default()
+                )),
+                ..Messages::default()
+            },
+            Ok(r) => Messages {
+                error: Some(format!(
+                    "{} not reconciled ({}): {} (run {})",
+                    r.username,
+                    if r.reason_code.is_empty() {
+                        r.status.to_string()
+                    } else {
+                        r.reason_code.clone()
+                    },
+                    r.reason,
+                    r.execution_id
+                )),
+                ..Messages::default()
+            },
+            Err(e) => Messages {
+                error: Some(e.to_string()),
+                ..Messages::default()
+            },
+        })
+    })
     .await
 }
 
 /// `POST /accounts/{id}/reveal`: the reveal dialog (a fresh TOTP code).
 pub async fn reveal_account(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let inventory = state.inventory.clone();
     let totp = form.totp.clone();
-    account_action(
-        &state,
-        session,
-        origin,
-        id,
-        &form.csrf,
-        |p, id, origin| async move {
-            let account = inventory.account(&p, &id).await?;
-            let secret = inventory.reveal(&p, &id, totp.as_deref(), &origin).await?;
-            Ok(Messages {
-                revealed: Some((account.username, secret.as_str().to_owned())),
-                ..Messages::default()
-            })
-        },
-    )
+    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+        let account = inventory.account(&p, &id).await?;
+        let secret = inventory.reveal(&p, &id, totp.as_deref(), &origin).await?;
+        Ok(Messages {
+            revealed: Some((account.username, secret.as_str().to_owned())),
+            ..Messages::default()
+        })
+    })
     .await
 }
 
 /// `POST /accounts/{id}/delete`
 pub async fn delete_account(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     let inventory = state.inventory.clone();
     let totp = form.totp.clone().filter(|t| !t.trim().is_empty());
-    account_action(
-        &state,
-        session,
-        origin,
-        id,
-        &form.csrf,
-        |p, id, origin| async move {
-            inventory
-                .delete_account(&p, &id, totp.as_deref(), &origin)
-                .await?;
-            Ok(Messages {
-                notice: Some("Account deleted.".into()),
-                ..Messages::default()
-            })
-        },
-    )
+    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+        inventory
+            .delete_account(&p, &id, totp.as_deref(), &origin)
+            .await?;
+        Ok(Messages {
+            notice: Some("Account deleted.".into()),
+            ..Messages::default()
+        })
+    })
     .await
 }

@@ -1,13 +1,12 @@
 //! The add and edit forms of an asset.
 
 use super::asset_detail::failure;
-use super::pages::{active, form_expired, render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{active, not_active, render, UiSession};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tumbler_core::inventory::{AssetInput, AssetPatch, InventoryError};
 use tumbler_core::Principal;
@@ -38,8 +37,6 @@ struct AssetFormPage {
 /// The form's fields (also what is shown again after a refusal).
 #[derive(Deserialize, Default, Clone)]
 pub struct AssetFields {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -147,15 +144,15 @@ pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSe
 /// `POST /assets/new`
 pub async fn create(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<AssetFields>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<AssetFields>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let result = async {
         let input = AssetInput {
@@ -221,16 +218,16 @@ pub async fn edit_form(
 /// `POST /assets/{id}/edit`
 pub async fn save(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<AssetFields>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<AssetFields>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let asset_id = AssetId::from_string(id.clone());
     let result = async {

@@ -2,11 +2,11 @@
 //! connectivity, authentication and host key status, search) and paging; acknowledging the
 //! host keys of the selected assets. The node forms live in `node_forms`.
 
-use super::pages::{active, form_expired, render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{active, not_active, render, UiSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tumbler_core::inventory::{AssetQuery, AssetView, InventoryError};
@@ -248,33 +248,35 @@ pub async fn list(
     }
 }
 
+/// The bulk acknowledge form.
+#[derive(Deserialize)]
+pub struct AcknowledgeForm {
+    #[serde(default)]
+    asset_id: Vec<String>,
+    #[serde(default)]
+    totp: Vec<String>,
+}
+
 /// `POST /assets/acknowledge`: accept the presented host keys of the selected assets
 /// (repeated `asset_id` fields).
 pub async fn acknowledge(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<AcknowledgeForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !fields
-        .iter()
-        .any(|(k, v)| k == "csrf" && tokens_match(&csrf, v))
-    {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
-    let ids: Vec<AssetId> = fields
-        .iter()
-        .filter(|(k, _)| k == "asset_id")
-        .map(|(_, v)| AssetId::from_string(v.clone()))
+    let ids: Vec<AssetId> = form
+        .asset_id
+        .into_iter()
+        .map(AssetId::from_string)
         .collect();
-    let totp = fields
-        .iter()
-        .find(|(k, v)| k == "totp" && !v.trim().is_empty())
-        .map(|(_, v)| v.clone());
+    let totp = form.totp.into_iter().find(|v| !v.trim().is_empty());
     let (notice, error) = match state
         .inventory
         .acknowledge_host_keys_with(&p, &ids, None, totp.as_deref(), &origin)

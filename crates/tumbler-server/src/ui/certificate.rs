@@ -1,14 +1,14 @@
 //! User Settings, X.509 Certificate: register and remove client certificates.
 
-use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{not_active, render, UiSession};
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{CertificateError, Principal, Reauthentication};
@@ -63,7 +63,6 @@ pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSessio
 /// The register form: the certificate is the one the browser presented on this connection.
 #[derive(Deserialize)]
 pub struct RegisterForm {
-    csrf: String,
     #[serde(default)]
     current_password: Option<SecretString>,
     #[serde(default)]
@@ -73,19 +72,16 @@ pub struct RegisterForm {
 /// `POST /account/certificate`
 pub async fn register(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     presented: Option<Extension<PeerCertificate>>,
-    Form(form): Form<RegisterForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<RegisterForm>,
 ) -> Response {
-    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
-        return Redirect::to("/").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
     let proof = Reauthentication {
@@ -116,26 +112,21 @@ pub async fn register(
 
 /// The remove form.
 #[derive(Deserialize)]
-pub struct RemoveForm {
-    csrf: String,
-}
+pub struct RemoveForm {}
 
 /// `POST /account/certificate/{id}/remove`
 pub async fn remove(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<RemoveForm>,
+    ConsoleForm {
+        principal: p,
+        csrf: _,
+        origin,
+        form: _,
+    }: ConsoleForm<RemoveForm>,
 ) -> Response {
-    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
-        return Redirect::to("/").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     match state.certificates.remove(&p, &id, &origin).await {
         Ok(()) | Err(CertificateError::NotFound) => {

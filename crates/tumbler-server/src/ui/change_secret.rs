@@ -4,14 +4,13 @@
 //! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
 //! reveal ask for a fresh TOTP code).
 
-use super::pages::{active, form_expired, render, render_uncached, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{active, not_active, render, render_uncached, UiSession};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tumbler_core::change_secret::{
     ExecutionView, NextAction, RecordAction, RecordQuery, DRIFT_CODE,
@@ -270,30 +269,22 @@ pub async fn overview(State(state): State<AppState>, UiSession(session, _): UiSe
 /// A form with the CSRF token and, for adopt and reveal, a TOTP code.
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: String,
     totp: Option<String>,
-}
-
-impl ActionForm {
-    /// The CSRF token the form carried.
-    pub(super) fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.
 pub async fn execute(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     match state
         .change_secret
@@ -427,16 +418,16 @@ pub async fn run(
 /// (TOTP); shows the record's run with the outcome.
 pub async fn record_action(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let id = RecordId::from_string(id);
     let record = match state.change_secret.record(&p, &id).await {
@@ -559,16 +550,16 @@ pub async fn history(
 /// retry); the page says how many.
 pub async fn retry_failed(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let id = ExecutionId::from_string(id);
     let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
@@ -589,30 +580,31 @@ pub async fn retry_failed(
     run_page(&state, &p, csrf, &id, messages).await
 }
 
+/// The reconcile form: the selected accounts as repeated `account_id` fields.
+#[derive(Deserialize)]
+pub struct ReconcileForm {
+    #[serde(default)]
+    account_id: Vec<String>,
+}
+
 /// `POST /change-secret/reconcile`: reconciles the selected accounts (those in
 /// `needs_attention`), each as a run of its own in the background; the page says how many.
 pub async fn reconcile_selected(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    axum::extract::RawForm(body): axum::extract::RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ReconcileForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let sent = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !tokens_match(&csrf, sent) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
-    let ids: Vec<AccountId> = fields
+    let ids: Vec<AccountId> = form
+        .account_id
         .into_iter()
-        .filter(|(k, _)| k == "account_id")
-        .map(|(_, v)| AccountId::from_string(v))
+        .map(AccountId::from_string)
         .collect();
     let (notice, error) = if ids.is_empty() {
         (None, Some("Select the accounts to reconcile.".to_owned()))

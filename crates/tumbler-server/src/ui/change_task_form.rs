@@ -3,11 +3,11 @@
 //! task buttons of the overview (copy, enable, disable, delete).
 
 use super::change_secret::overview_page;
-use super::pages::{active, form_expired, render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::{ConsoleForm, Fields};
+use super::pages::{active, not_active, render, UiSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_core::change_secret::{TaskInput, TaskPatch};
@@ -58,7 +58,6 @@ struct TaskForm {
 /// The fields a submitted form gives.
 #[derive(Default)]
 struct Submitted {
-    csrf: String,
     name: String,
     usernames: Vec<String>,
     asset_ids: Vec<AssetId>,
@@ -100,7 +99,6 @@ fn parse(pairs: Vec<(String, String)>) -> Result<Submitted, String> {
     let mut rules = PasswordRules::default();
     for (k, v) in pairs {
         match k.as_str() {
-            "csrf" => s.csrf = v,
             "name" => s.name = v,
             "usernames" => s.usernames = words(&v),
             "asset" => s.asset_ids.push(AssetId::from_string(v)),
@@ -354,44 +352,33 @@ fn next_run(local: Option<&str>, zone: &str) -> String {
 }
 
 /// `POST /change-secret/tasks`: creates the task, or shows the form again with the error.
-pub async fn create(
-    State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
-) -> Response {
-    save(state, session, origin, None, body).await
+pub async fn create(State(state): State<AppState>, form: ConsoleForm<Fields>) -> Response {
+    save(state, form, None).await
 }
 
 /// `POST /change-secret/tasks/{id}`: saves the task, or shows the form again with the error.
 pub async fn update(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    form: ConsoleForm<Fields>,
 ) -> Response {
-    save(state, session, origin, Some(id), body).await
+    save(state, form, Some(id)).await
 }
 
 async fn save(
     state: AppState,
-    session: Option<(Principal, String)>,
-    origin: tumbler_core::RequestOrigin,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: pairs,
+    }: ConsoleForm<Fields>,
     id: Option<String>,
-    body: axum::body::Bytes,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let submitted = parse(pairs);
-    let given_csrf = submitted
-        .as_ref()
-        .map(|s| s.csrf.clone())
-        .unwrap_or_default();
-    if !tokens_match(&csrf, &given_csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
+    let submitted = parse(pairs);
     let action = match &id {
         Some(id) => format!("/change-secret/tasks/{id}"),
         None => "/change-secret/tasks".to_owned(),
@@ -480,16 +467,16 @@ async fn save(
 /// `POST /change-secret/tasks/{id}/{copy|enable|disable|delete}` from the overview.
 pub async fn task_button(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path((id, action)): Path<(String, String)>,
-    axum::Form(form): axum::Form<super::change_secret::ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<super::change_secret::ActionForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, form.csrf()) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let id = ChangeTaskId::from_string(id);
     let cs = &state.change_secret;

@@ -2,11 +2,11 @@
 //! a passphrase), the Resolve Key Conflict dialog for the devices selected on the asset list,
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
-use super::pages::{active, form_expired, render, render_uncached, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::{ConsoleForm, Fields};
+use super::pages::{active, not_active, render, render_uncached, UiSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
@@ -54,20 +54,6 @@ struct JobPage {
     job: JobView,
     outcomes: Vec<DeviceOutcome>,
     running: bool,
-}
-
-/// A posting caller, its CSRF token and the form's fields.
-type Posted = (Principal, String, Vec<(String, String)>);
-
-/// The caller, its CSRF token and the fields of a form it posted; or the page to answer with
-/// (the login redirect, or "form expired" when the token does not match).
-fn posted(session: Option<(Principal, String)>, body: &[u8]) -> Result<Posted, Box<Response>> {
-    let (p, csrf) = active(session).map_err(|to| Box::new(Redirect::to(to).into_response()))?;
-    let f: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    if !tokens_match(&csrf, get(&f, "csrf")) {
-        return Err(Box::new(form_expired()));
-    }
-    Ok((p, csrf, f))
 }
 
 fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -137,13 +123,16 @@ pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSessio
 /// `POST /settings/device-key/regenerate`: starts the job and shows it.
 pub async fn regenerate(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: f,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let (p, csrf, f) = match posted(session, &body) {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    if let Some(to) = not_active(&p) {
+        return to;
+    }
     let Some(algorithm) = KeyAlgorithm::parse(get(&f, "algorithm")) else {
         let error = Some("Choose an algorithm.".to_owned());
         return key_page(&state, &p, csrf, None, error).await;
@@ -160,13 +149,16 @@ pub async fn regenerate(
 /// `POST /settings/device-key/export`: the private key encrypted with the passphrase.
 pub async fn export(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: f,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let (p, csrf, f) = match posted(session, &body) {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    if let Some(to) = not_active(&p) {
+        return to;
+    }
     let passphrase = SecretString::from(get(&f, "passphrase").to_owned());
     match state
         .device_keys
@@ -215,13 +207,16 @@ async fn resolve_page(
 /// `resolve`) starting the job. Cancel is a link back to the list: nothing changes.
 pub async fn resolve(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: f,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let (p, csrf, f) = match posted(session, &body) {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    if let Some(to) = not_active(&p) {
+        return to;
+    }
     let ids: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "asset_id")
@@ -284,14 +279,17 @@ pub async fn resolve(
 /// `POST /assets/{id}/authentication`: Modify authentication from a device's page.
 pub async fn modify(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf: _,
+        origin,
+        form: f,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let (p, _, f) = match posted(session, &body) {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    if let Some(to) = not_active(&p) {
+        return to;
+    }
     let mode = match get(&f, "mode") {
         "system_key" => AuthMode::SystemKey,
         "custom_key" => AuthMode::CustomKey,

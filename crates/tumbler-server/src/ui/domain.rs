@@ -1,13 +1,12 @@
 //! The banner's domain choice and User Settings' Object Visibility.
 
+use super::console_form::ConsoleForm;
 use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tumbler_core::{DomainError, Principal};
 
@@ -69,7 +68,6 @@ pub async fn show(
 /// The form.
 #[derive(Deserialize)]
 pub struct DomainForm {
-    csrf: String,
     domain: Option<String>,
     all_domains: Option<String>,
 }
@@ -77,19 +75,13 @@ pub struct DomainForm {
 /// `POST /account/domain`
 pub async fn save(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<DomainForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<DomainForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     let result = async {
         if let Some(d) = &form.domain {
             state.domains.choose_active(&p, d, &origin).await?;

@@ -1,13 +1,12 @@
 //! User Settings, two-factor authentication: enrol an authenticator app by QR code.
 
+use super::console_form::ConsoleForm;
 use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tumbler_core::{AuthError, Principal};
@@ -65,7 +64,6 @@ pub async fn show(UiSession(session, _): UiSession) -> Response {
 /// enrol an authenticator of its own).
 #[derive(Deserialize)]
 pub struct BeginForm {
-    csrf: String,
     #[serde(default)]
     current_password: String,
 }
@@ -73,19 +71,13 @@ pub struct BeginForm {
 /// `POST /account/mfa/begin`
 pub async fn begin(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<BeginForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<BeginForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     let password = Some(SecretString::from(form.current_password));
     match state.auth.begin_totp(&p, password, &origin).await {
         Ok(e) => {
@@ -113,26 +105,19 @@ pub async fn begin(
 /// The confirmation form.
 #[derive(Deserialize)]
 pub struct ConfirmForm {
-    csrf: String,
     code: String,
 }
 
 /// `POST /account/mfa/confirm`
 pub async fn confirm(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<ConfirmForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ConfirmForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     match state.auth.confirm_totp(&p, &form.code, &origin).await {
         Ok(codes) => page(
             &p,

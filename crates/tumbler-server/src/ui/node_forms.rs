@@ -2,12 +2,11 @@
 
 use super::asset_detail::failure;
 use super::asset_list::{page, AssetsQuery};
-use super::pages::{active, form_expired, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::not_active;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tumbler_core::inventory::InventoryError;
 use tumbler_domain::ids::NodeId;
@@ -16,7 +15,6 @@ use tumbler_domain::object::ObjectKind;
 /// The node forms.
 #[derive(Deserialize)]
 pub struct NodeForm {
-    csrf: String,
     action: String,
     #[serde(default)]
     path: String,
@@ -38,37 +36,31 @@ fn list_at(path: Option<String>) -> Response {
 }
 
 /// `POST /nodes`: create a node (and its missing ancestors).
-pub async fn create(
-    State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<NodeForm>,
-) -> Response {
-    handle(state, session, origin, None, form).await
+pub async fn create(State(state): State<AppState>, form: ConsoleForm<NodeForm>) -> Response {
+    handle(state, form, None).await
 }
 
 /// `POST /nodes/{id}`: rename, move or delete a node.
 pub async fn change(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<NodeForm>,
+    form: ConsoleForm<NodeForm>,
 ) -> Response {
-    handle(state, session, origin, Some(NodeId::from_string(id)), form).await
+    handle(state, form, Some(NodeId::from_string(id))).await
 }
 
 async fn handle(
     state: AppState,
-    session: Option<(tumbler_core::Principal, String)>,
-    origin: tumbler_core::RequestOrigin,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<NodeForm>,
     id: Option<NodeId>,
-    form: NodeForm,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let inventory = &state.inventory;
     let result: Result<Option<String>, InventoryError> = match (form.action.as_str(), &id) {

@@ -1,20 +1,19 @@
 //! Login, dashboard, logout and the password tab of User Settings.
 
+use super::console_form::{ConsoleForm, NoFields};
 use crate::middleware::auth::{cookie, origin_of, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{AuthError, AuthMethod, Principal, RequestOrigin};
-
-/// Cookie that pairs the login form with its browser (login CSRF).
-const LOGIN_CSRF_COOKIE: &str = "tumbler_login_csrf";
 
 /// The logged-in console user, if any; pages redirect to /login without one.
 pub struct UiSession(pub Option<(Principal, String)>, pub RequestOrigin);
@@ -60,13 +59,13 @@ pub(crate) fn active(
     }
 }
 
-/// The answer to a form whose CSRF token does not match the session's.
-pub(crate) fn form_expired() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "Form expired; go back and reload the page.",
-    )
-        .into_response()
+/// Where to send a caller whose account is not yet fully usable (a pending password change
+/// or MFA enrolment), if anywhere.
+pub(crate) fn not_active(p: &Principal) -> Option<Response> {
+    match active(Some((p.clone(), String::new()))) {
+        Ok(_) => None,
+        Err(to) => Some(Redirect::to(to).into_response()),
+    }
 }
 
 /// Renders a page that may show a revealed secret: the browser never caches it.
@@ -148,21 +147,14 @@ fn login_page_with(
     status: StatusCode,
 ) -> Response {
     let csrf = uuid::Uuid::new_v4().simple().to_string();
-    let cookie = format!(
-        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
-        if tls { "; Secure" } else { "" }
-    );
-    let mut res = render(&LoginPage {
+    let jar = CookieJar::new().add(session_cookie::login_csrf(csrf.clone(), tls));
+    let page = render(&LoginPage {
         csrf,
         username,
         error,
         notice,
     });
-    *res.status_mut() = status;
-    if let Ok(v) = cookie.parse() {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
+    (status, jar, page).into_response()
 }
 
 /// `GET /login`
@@ -187,10 +179,13 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(state): State<AppState>,
     UiSession(_, origin): UiSession,
-    headers: HeaderMap,
+    jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let expected = jar
+        .get(session_cookie::LOGIN_CSRF_COOKIE)
+        .map(|c| c.value())
+        .unwrap_or("");
     if expected.is_empty() || !tokens_match(expected, &form.csrf) {
         let msg = "Your login form expired. Please try again.".to_owned();
         return login_page_with(
@@ -213,7 +208,7 @@ pub async fn login_submit(
                 "/"
             };
             let cookie = session_cookie::set(&ok.cookie_secret, &ok.session, state.tls);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+            (CookieJar::new().add(cookie), Redirect::to(target)).into_response()
         }
         Err(AuthError::InvalidCredentials) => login_page_with(
             state.tls,
@@ -247,33 +242,21 @@ pub async fn login_submit(
     }
 }
 
-/// A form that only carries the CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /logout`
 pub async fn logout(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<CsrfForm>,
+    ConsoleForm {
+        principal: p,
+        origin,
+        ..
+    }: ConsoleForm<NoFields>,
 ) -> Response {
-    if let Some((p, csrf)) = session {
-        if !tokens_match(&csrf, &form.csrf) {
-            return (
-                StatusCode::FORBIDDEN,
-                "Form expired; go back and reload the page.",
-            )
-                .into_response();
-        }
-        if let Err(e) = state.auth.logout(&p, &origin).await {
-            tracing::error!(error = %e, "logout failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
+    if let Err(e) = state.auth.logout(&p, &origin).await {
+        tracing::error!(error = %e, "logout failed");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     }
     (
-        [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+        CookieJar::new().add(session_cookie::clear(state.tls)),
         Redirect::to("/login"),
     )
         .into_response()
@@ -327,7 +310,6 @@ pub async fn password_page(
 /// The change-password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     old_password: SecretString,
     new_password: SecretString,
     confirm_password: SecretString,
@@ -336,19 +318,13 @@ pub struct PasswordForm {
 /// `POST /account/password`
 pub async fn password_submit(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<PasswordForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<PasswordForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
         return password_page_with(
             &state,
@@ -364,7 +340,7 @@ pub async fn password_submit(
         .await
     {
         Ok(()) => (
-            [(header::SET_COOKIE, session_cookie::clear(state.tls))],
+            CookieJar::new().add(session_cookie::clear(state.tls)),
             Redirect::to("/login?changed=1"),
         )
             .into_response(),

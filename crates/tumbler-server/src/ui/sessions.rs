@@ -1,13 +1,12 @@
 //! User Settings, sessions: list one's own sessions and end the others.
 
+use super::console_form::ConsoleForm;
 use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tumbler_core::AuthMethod;
 use tumbler_domain::ids::SessionId;
@@ -68,27 +67,19 @@ pub async fn list(State(state): State<AppState>, UiSession(session, _): UiSessio
 
 /// The end form.
 #[derive(Deserialize)]
-pub struct EndForm {
-    csrf: String,
-}
+pub struct EndForm {}
 
 /// `POST /account/sessions/{id}/end`
 pub async fn end(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<EndForm>,
+    ConsoleForm {
+        principal: p,
+        csrf: _,
+        origin,
+        form: _,
+    }: ConsoleForm<EndForm>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     match state
         .users
         .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)

@@ -1,10 +1,10 @@
 //! Administration > Settings > Password: the password policy form.
 
+use super::console_form::{ConsoleForm, Fields};
 use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -131,23 +131,13 @@ fn parse(fields: &[(String, String)]) -> Result<PasswordPolicy, String> {
 /// `POST /settings/password`
 pub async fn save(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: fields,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !fields
-        .iter()
-        .any(|(k, v)| k == "csrf" && tokens_match(&csrf, v))
-    {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     let current = state.policy.get().await.unwrap_or_default();
     let policy = match parse(&fields) {
         Ok(policy) => policy,

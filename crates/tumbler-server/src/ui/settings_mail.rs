@@ -1,11 +1,11 @@
 //! Administration > Settings > Mail: the SMTP server (the password is write-only) and the
 //! "send test mail" button.
 
+use super::console_form::{ConsoleForm, Fields};
 use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{RawForm, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
@@ -67,7 +67,11 @@ fn page(
 
 /// The session of an administrator, if it is one.
 fn admin(session: Option<(Principal, String)>) -> Option<(Principal, String)> {
-    session.filter(|(p, _)| p.can(Permission::SettingsManage))
+    session.filter(|(p, _)| is_admin(p))
+}
+
+fn is_admin(p: &Principal) -> bool {
+    p.can(Permission::SettingsManage)
 }
 
 fn forbidden() -> Response {
@@ -106,13 +110,16 @@ fn shown_error(e: MailServiceError) -> String {
 /// `POST /settings/mail`: saves the settings, or with `test` set sends the test mail.
 pub async fn save(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: fields,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let Some((p, csrf)) = admin(session) else {
+    if !is_admin(&p) {
         return forbidden();
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    }
     let get = |k: &str| {
         fields
             .iter()
@@ -120,9 +127,6 @@ pub async fn save(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !tokens_match(&csrf, &get("csrf")) {
-        return super::pages::form_expired();
-    }
     if fields.iter().any(|(n, _)| n == "test") {
         let view = current(&state, &p).await;
         return match state.mail.send_test(&p, &origin).await {

@@ -2,14 +2,13 @@
 //! run. Adding one shows its signing secret once (on a page never cached); removing one
 //! deletes its secret.
 
-use super::pages::{form_expired, render_uncached, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{render_uncached, UiSession};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
@@ -32,13 +31,16 @@ struct WebhooksPage {
 /// The fields of the add and remove forms.
 #[derive(Deserialize)]
 pub struct WebhookForm {
-    csrf: String,
     #[serde(default)]
     url: String,
 }
 
+fn is_admin(p: &Principal) -> bool {
+    p.can(Permission::SettingsManage)
+}
+
 fn admin(session: Option<(Principal, String)>) -> Option<(Principal, String)> {
-    session.filter(|(p, _)| p.can(Permission::SettingsManage))
+    session.filter(|(p, _)| is_admin(p))
 }
 
 fn forbidden() -> Response {
@@ -99,14 +101,15 @@ pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSessio
 /// `POST /settings/webhooks`: adds a webhook and shows its secret once.
 pub async fn add(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    Form(form): Form<WebhookForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<WebhookForm>,
 ) -> Response {
-    let Some((p, csrf)) = admin(session) else {
+    if !is_admin(&p) {
         return forbidden();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
     }
     let shown = match state.webhooks.create(&p, form.url.trim(), &origin).await {
         Ok(created) => Shown {
@@ -131,15 +134,16 @@ pub async fn add(
 /// `POST /settings/webhooks/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<WebhookForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: _,
+    }: ConsoleForm<WebhookForm>,
 ) -> Response {
-    let Some((p, csrf)) = admin(session) else {
+    if !is_admin(&p) {
         return forbidden();
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return form_expired();
     }
     let (notice, error) = match state.webhooks.delete(&p, &id, &origin).await {
         Ok(()) => (Some("Webhook removed.".to_owned()), None),

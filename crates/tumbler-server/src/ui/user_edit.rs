@@ -1,11 +1,11 @@
 //! Editing one user from the Users page: name, email, roles, domains; ending their sessions;
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
-use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::{ConsoleForm, NoFields};
+use super::pages::{active, not_active, render, UiSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tumbler_core::users::UserError;
@@ -67,73 +67,55 @@ async fn page(
     })
 }
 
-/// The caller, if the account is fully usable (else the page sends the browser home).
-fn session_of(session: Option<(Principal, String)>) -> Option<(Principal, String)> {
-    session.filter(|(p, _)| p.require_active().is_ok())
-}
-
 /// `GET /users/{id}/edit`
 pub async fn show(
     State(state): State<AppState>,
     UiSession(session, _): UiSession,
     Path(id): Path<String>,
 ) -> Response {
-    match session_of(session) {
-        Some((p, csrf)) => page(&state, &p, csrf, &UserId::from_string(id), None).await,
-        None => Redirect::to("/").into_response(),
+    match active(session) {
+        Ok((p, csrf)) => page(&state, &p, csrf, &UserId::from_string(id), None).await,
+        Err(to) => Redirect::to(to).into_response(),
     }
 }
 
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn checked_csrf(csrf: &str, fields: &[(String, String)]) -> bool {
-    fields
-        .iter()
-        .any(|(k, v)| k == "csrf" && tokens_match(csrf, v))
+/// The edit form (roles and domains arrive as repeated `role` and `domain` fields).
+#[derive(serde::Deserialize)]
+pub struct EditForm {
+    display_name: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    role: Vec<String>,
+    #[serde(default)]
+    domain: Vec<String>,
 }
 
 /// `POST /users/{id}/edit`
 pub async fn save(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<EditForm>,
 ) -> Response {
-    let Some((p, csrf)) = session_of(session) else {
-        return Redirect::to("/").into_response();
-    };
-    let f = fields(&body);
-    if !checked_csrf(&csrf, &f) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
-    let one = |k: &str| {
-        f.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let many = |k: &str| {
-        f.iter()
-            .filter(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
-    };
+    let trimmed = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let changes = UserChanges {
-        display_name: one("display_name").filter(|d| !d.is_empty()),
-        email: Some(one("email").filter(|e| !e.is_empty())),
-        roles: Some(many("role")),
+        display_name: trimmed(form.display_name),
+        email: Some(trimmed(form.email)),
+        roles: Some(form.role),
         status: None,
         domains: None,
     };
     let id = UserId::from_string(id);
     match state
         .users
-        .update(&p, &id, changes, Some(many("domain")), &origin)
+        .update(&p, &id, changes, Some(form.domain), &origin)
         .await
     {
         Ok(_) => Redirect::to("/users").into_response(),
@@ -157,19 +139,16 @@ pub async fn save(
 /// `POST /users/{id}/end-sessions`
 pub async fn end_sessions(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        ..
+    }: ConsoleForm<NoFields>,
 ) -> Response {
-    let Some((p, csrf)) = session_of(session) else {
-        return Redirect::to("/").into_response();
-    };
-    if !checked_csrf(&csrf, &fields(&body)) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let id = UserId::from_string(id);
     match state.users.end_sessions(&p, &id, None, &origin).await {
@@ -181,19 +160,16 @@ pub async fn end_sessions(
 /// `POST /users/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        ..
+    }: ConsoleForm<NoFields>,
 ) -> Response {
-    let Some((p, csrf)) = session_of(session) else {
-        return Redirect::to("/").into_response();
-    };
-    if !checked_csrf(&csrf, &fields(&body)) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let id = UserId::from_string(id);
     match state.users.delete(&p, &id, &origin).await {

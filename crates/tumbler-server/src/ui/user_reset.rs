@@ -2,13 +2,13 @@
 //! (with a fresh code of their own), optionally resetting the user's second factor; the
 //! password is shown once on the answer page.
 
-use super::pages::{render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::{ConsoleForm, Fields};
+use super::pages::{not_active, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use tumbler_core::AuthError;
 use tumbler_domain::ids::UserId;
@@ -29,27 +29,23 @@ struct ResetPage {
 /// `POST /users/{id}/reset-password` (fields `csrf`, `totp`, `reset_totp`).
 pub async fn reset(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form: fields,
+    }: ConsoleForm<Fields>,
 ) -> Response {
-    let Some((p, csrf)) = session.filter(|(p, _)| p.require_active().is_ok()) else {
-        return Redirect::to("/").into_response();
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if let Some(to) = not_active(&p) {
+        return to;
+    }
     let one = |k: &str| {
         fields
             .iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.trim().to_owned())
     };
-    if !one("csrf").is_some_and(|c| tokens_match(&csrf, &c)) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
-    }
     let reset_totp = one("reset_totp").is_some_and(|v| v == "on" || v == "true");
     let code = one("totp").filter(|c| !c.is_empty());
     let result = state

@@ -1,14 +1,13 @@
 //! The Users page: password status, lockout, type and status with filters; create, unlock,
 //! enable and disable. The service checks every permission.
 
-use super::pages::{active, render, UiSession};
-use crate::middleware::auth::tokens_match;
+use super::console_form::ConsoleForm;
+use super::pages::{active, not_active, render, UiSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserError};
@@ -137,44 +136,40 @@ pub async fn list(
     }
 }
 
+/// The create form (roles arrive as repeated `role` fields).
+#[derive(Deserialize)]
+pub struct CreateForm {
+    username: Option<String>,
+    display_name: Option<String>,
+    email: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    role: Vec<String>,
+}
+
 /// `POST /users`: the create form (roles arrive as repeated `role` fields).
 pub async fn create(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
-    RawForm(body): RawForm,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<CreateForm>,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    if !get("csrf").is_some_and(|c| tokens_match(&csrf, &c)) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
+    let get = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let req = NewUserRequest {
-        username: get("username").unwrap_or_default(),
-        display_name: get("display_name"),
-        email: get("email"),
-        kind: get("kind")
+        username: get(form.username).unwrap_or_default(),
+        display_name: get(form.display_name),
+        email: get(form.email),
+        kind: get(form.kind)
             .as_deref()
             .and_then(UserKind::parse)
             .unwrap_or(UserKind::Local),
-        roles: fields
-            .iter()
-            .filter(|(n, _)| n == "role")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        roles: form.role,
         domains: Vec::new(),
     };
     match state.users.create(&p, req, &origin).await {
@@ -222,28 +217,20 @@ pub async fn create(
 /// An action form.
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: String,
     status: Option<String>,
 }
 
 async fn act(
     state: &AppState,
-    session: Option<(Principal, String)>,
+    p: Principal,
+    csrf: String,
     origin: &RequestOrigin,
     form: &ActionForm,
     id: &UserId,
     unlock: bool,
 ) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    if !tokens_match(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Form expired; go back and reload the page.",
-        )
-            .into_response();
+    if let Some(to) = not_active(&p) {
+        return to;
     }
     let result = if unlock {
         state.users.unlock(&p, id, origin).await
@@ -287,13 +274,18 @@ async fn act(
 /// `POST /users/{id}/unlock`
 pub async fn unlock(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     act(
         &state,
-        session,
+        p,
+        csrf,
         &origin,
         &form,
         &UserId::from_string(id),
@@ -305,13 +297,18 @@ pub async fn unlock(
 /// `POST /users/{id}/status`
 pub async fn set_status(
     State(state): State<AppState>,
-    UiSession(session, origin): UiSession,
     Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
+    ConsoleForm {
+        principal: p,
+        csrf,
+        origin,
+        form,
+    }: ConsoleForm<ActionForm>,
 ) -> Response {
     act(
         &state,
-        session,
+        p,
+        csrf,
         &origin,
         &form,
         &UserId::from_string(id),

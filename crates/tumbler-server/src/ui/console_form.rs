@@ -1,0 +1,154 @@
+//! The one way a console form reaches its handler: [`ConsoleForm`] reads the session (no
+//! session: the browser goes to the login page), checks the form's CSRF token against the
+//! session's in constant time (a mismatch is refused with 403 "Form expired") and only then
+//! parses the fields, repeated keys included (`role=a&role=b` into a `Vec<String>`).
+//!
+//! Every console `POST` route takes it (the router test posts to each without a token); the
+//! login form, which has no session yet, pairs its token with a cookie instead.
+
+use super::pages::UiSession;
+use crate::middleware::auth::{cookie, tokens_match, SESSION_COOKIE};
+use crate::session_cookie;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use tumbler_core::{Principal, RequestOrigin};
+
+/// Where a console request without a session is sent.
+pub const LOGIN_PAGE: &str = "/login";
+
+/// The text of the refusal of a form whose CSRF token does not match the session's.
+pub const FORM_EXPIRED: &str = "Form expired; go back and reload the page.";
+
+/// Name of the hidden field that carries the CSRF token (see `templates/macros.html`).
+pub const CSRF_FIELD: &str = "csrf";
+
+/// A console form sent by a logged-in browser, its CSRF token checked.
+pub struct ConsoleForm<T> {
+    /// The caller behind the session (not yet checked for a pending password change or MFA
+    /// enrolment: handlers that need a fully usable account call [`super::pages::active`]).
+    pub principal: Principal,
+    /// The session's CSRF token, for rendering the page again.
+    pub csrf: String,
+    /// The caller's network origin, for the audit trail.
+    pub origin: RequestOrigin,
+    /// The parsed fields (the `csrf` field is not part of them).
+    pub form: T,
+}
+
+/// The fields of a form in the order sent, for forms read field by field (the `csrf` field
+/// included).
+pub type Fields = Vec<(String, String)>;
+
+/// A form with no fields besides the CSRF token (buttons).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+/// The answer to a form whose CSRF token does not match the session's.
+pub fn form_expired() -> Response {
+    (StatusCode::FORBIDDEN, FORM_EXPIRED).into_response()
+}
+
+/// Whether the fields carry `expected` as their (first) CSRF token.
+fn csrf_matches(body: &[u8], expected: &str) -> bool {
+    let fields: Vec<(String, String)> = serde_html_form::from_bytes(body).unwrap_or_default();
+    fields
+        .iter()
+        .find(|(k, _)| k == CSRF_FIELD)
+        .is_some_and(|(_, v)| tokens_match(expected, v))
+}
+
+fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let UiSession(session, origin) =
+            match UiSession::from_request_parts(&mut parts, state).await {
+                Ok(found) => found,
+                Err(never) => match never {},
+            };
+        let Some((principal, csrf)) = session else {
+            // A stale session cookie goes with the redirect (as `POST /logout` always did).
+            let stale = cookie(&parts.headers, SESSION_COOKIE).is_some();
+            let to_login = Redirect::to(LOGIN_PAGE);
+            return Err(if stale {
+                (
+                    CookieJar::new().add(session_cookie::clear(state.tls)),
+                    to_login,
+                )
+                    .into_response()
+            } else {
+                to_login.into_response()
+            });
+        };
+        let req = Request::from_parts(parts, body);
+        if !is_form(&req) {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Form requests must have `Content-Type: application/x-www-form-urlencoded`",
+            )
+                .into_response());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !csrf_matches(&bytes, &csrf) {
+            return Err(form_expired());
+        }
+        let form = serde_html_form::from_bytes(&bytes).map_err(|e| {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Failed to deserialize form body: {e}"),
+            )
+                .into_response()
+        })?;
+        Ok(Self {
+            principal,
+            csrf,
+            origin,
+            form,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_csrf_field_must_match() {
+        assert!(csrf_matches(b"a=1&csrf=tok", "tok"));
+        assert!(!csrf_matches(b"a=1", "tok"));
+        assert!(!csrf_matches(b"csrf=", "tok"));
+        assert!(!csrf_matches(b"csrf=other&csrf=tok", "tok"));
+        assert!(!csrf_matches(b"csrf=tok", ""));
+    }
+
+    #[test]
+    fn repeated_keys_fill_a_list() {
+        #[derive(Deserialize)]
+        struct F {
+            #[serde(default)]
+            role: Vec<String>,
+        }
+        let f: F = serde_html_form::from_bytes(b"csrf=x&role=a&role=b").expect("parses");
+        assert_eq!(f.role, ["a", "b"]);
+    }
+}

@@ -1,0 +1,238 @@
+//! A password change task run from the console: the live log, reveal, retry.
+
+use super::admin_logs_in;
+use super::WAIT;
+use std::time::Duration;
+use tumbler_testkit::app::TestApp;
+
+#[tokio::test]
+async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
+    use super::super::support::{ok, Authenticator};
+    use reqwest::Method;
+    use serde_json::json;
+    use std::sync::Arc;
+    use tumbler_domain::ManualClock;
+    use tumbler_testkit::app::StoreKind;
+    use tumbler_testkit::sshd::{SshHost, TestUser};
+
+    let ops = "canary-Browser-Ops-1a2";
+    let old = "canary-Browser-Old-3b4";
+    let host = SshHost::start(&[
+        TestUser::new("ops", ops).with_sudo(),
+        TestUser::new("app1", old),
+    ])
+    .await
+    .unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    // Two assets on the host: on the second, the target has no user "ghost" (a failure).
+    for (name, user) in [("web-a", "app1"), ("web-b", "ghost")] {
+        let a = ok(&app, &token, Method::POST, "/api/v1/assets",
+            Some(json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"})), 201).await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/assets/{id}/test"),
+            None,
+            200,
+        )
+        .await;
+        ok(
+            &app,
+            &token,
+            Method::POST,
+            &format!("/api/v1/assets/{id}/host-key/acknowledge"),
+            Some(json!({"fingerprint": host.host_key_fingerprint()})),
+            200,
+        )
+        .await;
+        for (username, secret, privileged) in [("ops", ops, true), (user, old, false)] {
+            ok(&app, &token, Method::POST, "/api/v1/accounts",
+                Some(json!({"asset_id": id, "username": username, "secret": secret, "privileged": privileged})), 201).await;
+        }
+    }
+
+    let browser = admin_logs_in(&app, &authenticator).await;
+    browser.click("#change-secret-link").await;
+    browser
+        .wait_for_text("h1", "Account Password Change", WAIT)
+        .await;
+    // A task for both assets, made in the form; the rules' example follows the rules.
+    browser.click("#new-task").await;
+    browser
+        .wait_for_text("h1", "New password change task", WAIT)
+        .await;
+    browser.fill("#task-name", "nightly-web").await;
+    browser.fill("#task-usernames", "app1, ghost").await;
+    browser.click("input[data-label^=web-a]").await;
+    browser.click("input[data-label^=web-b]").await;
+    browser.find("#rule-length").await.clear().await.unwrap();
+    browser.fill("#rule-length", "12").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while browser.text("#rule-example").await.chars().count() != 12 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the example did not follow the rules"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.fill("#task-cron", "0 3 * * *").await;
+    browser.click("#save-task").await;
+    browser
+        .wait_for_text("#change-notice", "Task nightly-web saved.", WAIT)
+        .await;
+    assert!(browser
+        .text("tr[data-task=nightly-web]")
+        .await
+        .contains("(UTC)"));
+    browser.click("tr[data-task=nightly-web] .run-task").await;
+    browser
+        .wait_for_text("h1", "Run of nightly-web", WAIT)
+        .await;
+    // The log arrives live and ends with the run.
+    let log = browser
+        .wait_for_text(
+            "#execution-log",
+            "finished: partial",
+            Duration::from_secs(120),
+        )
+        .await;
+    assert!(log.contains("app1@web-a: verified and committed"), "{log}");
+    let run_url = browser.current_url().await;
+    browser.goto(&run_url).await;
+    browser.wait_for_text("#run-status", "partial", WAIT).await;
+    assert_eq!(
+        browser.text("tr[data-username=app1] .record-status").await,
+        "success"
+    );
+    assert!(browser
+        .text("tr[data-username=ghost] .record-reason")
+        .await
+        .starts_with("target_refused"));
+
+    // Reveal the changed account's secrets with a fresh code: the new one logs in.
+    browser.click("tr[data-username=app1] .open-reveal").await;
+    browser
+        .fill(
+            "tr[data-username=app1] .reveal-totp",
+            &authenticator.fresh_code(),
+        )
+        .await;
+    browser
+        .click("tr[data-username=app1] .confirm-reveal")
+        .await;
+    browser.wait_for_text("#revealed", "app1@web-a", WAIT).await;
+    assert_eq!(browser.text("#revealed-old").await, old);
+    let new = browser.text("#revealed-new").await;
+    assert_ne!(new, old);
+    assert_eq!(new.chars().count(), 12, "the task's rules made it");
+    let page = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=app1",
+        None,
+        200,
+    )
+    .await;
+    let app1 = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let stored = app
+        .services
+        .vault
+        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &app1, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        new.as_bytes(),
+        stored.as_slice(),
+        "the revealed new secret is the stored one"
+    );
+
+    // Retry the failed one: a run of its own, which fails again for the same reason and
+    // says so on its page ("retry of" the run).
+    browser.click("tr[data-username=ghost] .record-retry").await;
+    browser
+        .wait_for_text(
+            "#run-notice",
+            "ghost@web-b: retry done; the record is failed",
+            WAIT,
+        )
+        .await;
+    let run_id = run_url.rsplit('/').next().unwrap().to_owned();
+    assert!(browser.text("#run-retry-of").await.contains(&run_id));
+
+    // The overview counts them, in the table and the chart.
+    browser.click("#change-secret-link").await;
+    browser
+        .wait_for_text("h1", "Account Password Change", WAIT)
+        .await;
+    assert_eq!(
+        browser
+            .text("#runs-table tr[data-trigger=manual] .run-success")
+            .await,
+        "1"
+    );
+    assert_eq!(
+        browser
+            .text("#runs-table tr[data-trigger=manual] .run-failed")
+            .await,
+        "1"
+    );
+    let bar = browser.find("#runs-chart .bar-success").await;
+    assert_ne!(bar.attr("height").await.unwrap().as_deref(), Some("0"));
+    let failed_bar = browser.find("#runs-chart .bar-failed").await;
+    assert_ne!(
+        failed_bar.attr("height").await.unwrap().as_deref(),
+        Some("0")
+    );
+    assert!(browser.text("#failed-table").await.contains("ghost@web-b"));
+    browser.click("#history-link").await;
+    browser.wait_for_text("h1", "Execution history", WAIT).await;
+    assert_eq!(browser.text("#history-range").await, "Runs 1–2 of 2");
+    assert!(browser.text("#history-table").await.contains("nightly-web"));
+    assert!(browser
+        .text("#history-table .retry-of")
+        .await
+        .contains(&format!("retry of {run_id}")));
+
+    // Retry all failed: the one failed account, in the background, until it is settled again.
+    browser.goto(&run_url).await;
+    browser.click("#retry-all-failed").await;
+    browser
+        .wait_for_text("#run-notice", "Retrying 1 account(s)", WAIT)
+        .await;
+    // A second retry run of the same record, which fails again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs = ok(
+            &app,
+            &token,
+            Method::GET,
+            "/api/v1/change-secret/executions?limit=50",
+            None,
+            200,
+        )
+        .await;
+        let retries: Vec<&serde_json::Value> = runs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["trigger"] == "retry" && e["retry_of_execution_id"] == run_id.as_str())
+            .collect();
+        if retries.len() == 2 && retries.iter().all(|e| e["status"] == "failed") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background retry did not settle: {runs}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+    app.stop().await;
+}
