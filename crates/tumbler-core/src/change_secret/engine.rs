@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tumbler_connectors::ssh::generate_key_pair;
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_outcome::{decide, StoredVersions};
 use tumbler_domain::change_secret::{
     secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy, Trigger,
 };
@@ -55,19 +56,9 @@ pub(super) struct AssetPlan {
     pub(super) via: Option<AccountRow>,
 }
 
-/// Where an account's secret stands after a change attempt.
-pub(super) enum ChangeOutcome {
-    /// Committed: the new secret is current.
-    Committed,
-    /// Not changed; the current secret stays (pending dropped).
-    NotChanged(Failure),
-    /// The target took the change but the new secret could not be proved: pending kept.
-    Unverified(Failure),
-    /// Neither secret could be proved: pending kept for a person.
-    Unknown(Failure),
-    /// Only the previous secret works (found by recovery): it becomes current again.
-    Previous(Failure),
-}
+/// Where an account's secret stands after a change attempt (see
+/// [`tumbler_domain::change_outcome`]).
+pub(super) type ChangeOutcome = tumbler_domain::change_outcome::ChangeOutcome<Failure>;
 
 impl ChangeSecretService {
     /// Appends a line to the execution's log (never a secret). Failures to log are logged.
@@ -1135,78 +1126,28 @@ impl ChangeSecretService {
     ) -> Result<(), ChangeSecretError> {
         let now = self.clock.now();
         let who = format!("{}@{}", account.username, record.asset_name);
-        let (resolution, status, failure) = match &outcome {
-            ChangeOutcome::Committed => (
-                Resolution {
-                    current_version: version,
-                    previous_version: Some(account.current_version),
-                    pending_version: None,
-                    status: AccountStatus::Ok,
-                    changed: true,
-                    verified: true,
-                },
-                RecordStatus::Success,
-                None,
-            ),
-            ChangeOutcome::NotChanged(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: None,
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
-            ChangeOutcome::Unverified(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: Some(version),
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Unverified,
-                Some(f),
-            ),
-            ChangeOutcome::Unknown(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: Some(version),
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
-            ChangeOutcome::Previous(f) => (
-                Resolution {
-                    current_version: account.previous_version.unwrap_or(account.current_version),
-                    previous_version: Some(account.current_version),
-                    pending_version: None,
-                    status: AccountStatus::Ok,
-                    changed: true,
-                    verified: true,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
+        let decision = decide(
+            &outcome,
+            StoredVersions {
+                current: account.current_version,
+                previous: account.previous_version,
+            },
+            version,
+        );
+        let resolution = Resolution {
+            current_version: decision.account.current_version,
+            previous_version: decision.account.previous_version,
+            pending_version: decision.account.pending_version,
+            status: decision.account.status,
+            changed: decision.account.changed,
+            verified: decision.account.verified,
         };
-        record.status = status;
+        let failure = outcome.failure();
+        record.status = decision.record_status;
         record.reason_code = failure.map(|f| f.code.to_owned()).unwrap_or_default();
         record.reason = failure.map(|f| f.message.clone()).unwrap_or_default();
-        let failure: Option<Failure> = failure.cloned();
-        let failure = failure.as_ref();
         record.updated_at = now;
-        let account_reason = match failure {
-            Some(f) => f.reason(),
-            None => String::new(),
-        };
+        let account_reason = failure.map(Failure::reason).unwrap_or_default();
         let mut tx = self.store.begin().await?;
         let applied = tx
             .resolve_account_change(&account.id, version, &resolution, &account_reason, now)
