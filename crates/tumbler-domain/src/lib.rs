@@ -2,6 +2,7 @@
 
 pub mod audit;
 mod blocklist;
+pub mod change_outcome;
 pub mod change_secret;
 pub mod clock;
 pub mod custom_ssh;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tumbler_connectors::ssh::generate_key_pair;
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::change_outcome::{decide, StoredVersions};
 use tumbler_domain::change_secret::{
     secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy, Trigger,
 };
@@ -55,18 +56,37 @@ pub(super) struct AssetPlan {
     pub(super) via: Option<AccountRow>,
 }
 
-/// Where an account's secret stands after a change attempt.
-pub(super) enum ChangeOutcome {
-    /// Committed: the new secret is current.
-    Committed,
-    /// Not changed; the current secret stays (pending dropped).
-    NotChanged(Failure),
-    /// The target took the change but the new secret could not be proved: pending kept.
-    Unverified(Failure),
-    /// Neither secret could be proved: pending kept for a person.
-    Unknown(Failure),
-    /// Only the previous secret works (found by recovery): it becomes current again.
-    Previous(Failure),
+/// Where an account's secret stands after a change attempt (see
+/// [`tumbler_domain::change_outcome`]).
+pub(super) type ChangeOutcome = tumbler_domain::change_outcome::ChangeOutcome<Failure>;
+
+/// One account's change under way: what every step of the write-ahead sequence
+/// ([`ChangeSecretService::change_account`]) works with.
+struct AccountChange<'a> {
+    /// The run.
+    exec: &'a ExecutionRow,
+    /// How secrets change on the asset.
+    changer: &'a Changer,
+    /// The account as the run planned it.
+    account: &'a AccountRow,
+    /// The new secret.
+    new: &'a SecretString,
+    /// `user@asset`, for the run's log.
+    who: String,
+}
+
+/// What the clean-up on the target needs to know of a change (the last step of
+/// [`ChangeSecretService::change_account`]).
+#[derive(Debug, Clone, Copy)]
+struct Leftover {
+    /// The new secret was committed.
+    committed: bool,
+    /// The old secret stays (the new one did not prove itself).
+    not_changed: bool,
+    /// The target may hold the new secret.
+    reached_target: bool,
+    /// The outcome was stored.
+    stored: bool,
 }
 
 impl ChangeSecretService {
@@ -837,9 +857,10 @@ impl ChangeSecretService {
         Ok(Some((fresh, version)))
     }
 
-    /// The whole write-ahead sequence for one account. Returns the failure when it concerns
-    /// every account of the host (sudo or su refused the password it asked for), so the
-    /// caller tries no other account there.
+    /// The whole write-ahead sequence for one account: stage, push (with retries), verify,
+    /// store the outcome, clean up on the target. Returns the failure when it concerns every
+    /// account of the host (sudo or su refused the password it asked for), so the caller tries
+    /// no other account there.
     pub(super) async fn change_account(
         &self,
         exec: &ExecutionRow,
@@ -849,8 +870,57 @@ impl ChangeSecretService {
         account: &AccountRow,
         new: &SecretString,
     ) -> Option<Failure> {
-        let who = format!("{}@{}", account.username, changer.asset.name);
-        let (fresh, version) = match self.stage(exec, &mut record, account, new).await {
+        let c = AccountChange {
+            exec,
+            changer,
+            account,
+            new,
+            who: format!("{}@{}", account.username, changer.asset.name),
+        };
+        let (fresh, version) = self.stage_step(&c, &mut record).await?;
+        if !self.stage_still_ours(&c, version).await {
+            return None;
+        }
+        let changed = self
+            .push_with_retries(&c, shared.as_deref_mut(), &fresh)
+            .await;
+        // Whether the target may hold the new secret now.
+        let reached_target = !matches!(&changed, Err(f) if !f.ambiguous);
+        let outcome = self.verify_step(&c, &fresh, changed).await;
+        let host_wide = match &outcome {
+            ChangeOutcome::NotChanged(f) if f.code == "become_refused" => Some(f.clone()),
+            _ => None,
+        };
+        let left = Leftover {
+            committed: matches!(outcome, ChangeOutcome::Committed),
+            not_changed: matches!(outcome, ChangeOutcome::NotChanged(_)),
+            reached_target,
+            stored: false,
+        };
+        let stored = self
+            .store_outcome(exec, &mut record, &fresh, version, outcome)
+            .await;
+        let left = Leftover { stored, ..left };
+        self.clean_up_on_target(&c, shared, &fresh, left).await;
+        host_wide
+    }
+
+    /// Step 1, stage: the new secret staged and the account taken, with its version; `None`
+    /// (the record stored, a line logged) when another change holds the account or staging
+    /// failed. Reaches the `after_stage` crash point.
+    async fn stage_step(
+        &self,
+        c: &AccountChange<'_>,
+        record: &mut RecordRow,
+    ) -> Option<(AccountRow, i64)> {
+        let AccountChange {
+            exec,
+            account,
+            new,
+            ref who,
+            ..
+        } = *c;
+        let (fresh, version) = match self.stage(exec, record, account, new).await {
             Ok(Some(staged)) => staged,
             Ok(None) => {
                 // Not a failure: the other change (a manual run beside a scheduled one, say)
@@ -863,7 +933,7 @@ impl ChangeSecretService {
                 record.reason_code = f.code.to_owned();
                 record.reason = f.message.clone();
                 record.updated_at = self.clock.now();
-                let _ = self.save_record(&record).await;
+                let _ = self.save_record(record).await;
                 self.log_line(&exec.id, &format!("{who}: skipped, {}", f.reason()))
                     .await;
                 return None;
@@ -875,7 +945,7 @@ impl ChangeSecretService {
                     }
                     e => Failure::new("internal", e.to_string()),
                 };
-                self.fail_unstaged(exec, record, account, &f).await;
+                self.fail_unstaged(exec, record.clone(), account, &f).await;
                 return None;
             }
         };
@@ -885,49 +955,49 @@ impl ChangeSecretService {
         )
         .await;
         self.crash_point(CrashPoint::Staged).await;
-        // The stage is ours until recovery takes it: look again right before sending.
-        match self.store.account(&account.id).await {
-            Ok(Some(now)) if now.pending_version == Some(version) => {}
+        Some((fresh, version))
+    }
+
+    /// The stage is ours until recovery takes it: looks again right before sending (logs when
+    /// it was taken over).
+    async fn stage_still_ours(&self, c: &AccountChange<'_>, version: i64) -> bool {
+        let who = &c.who;
+        match self.store.account(&c.account.id).await {
+            Ok(Some(now)) if now.pending_version == Some(version) => true,
             _ => {
                 self.log_line(
-                    &exec.id,
+                    &c.exec.id,
                     &format!("{who}: the stage was taken over (recovery); not sent"),
                 )
                 .await;
-                return None;
+                false
             }
         }
-        // Change on the target, retrying while it cannot be reached.
+    }
+
+    /// Step 2, push: changes the secret on the target, retrying (with back-off) while it
+    /// cannot be reached; in the shared session, else in one of the account's own.
+    async fn push_with_retries(
+        &self,
+        c: &AccountChange<'_>,
+        mut shared: Option<&mut ChangeSession>,
+        fresh: &AccountRow,
+    ) -> Result<(), Failure> {
+        let AccountChange {
+            exec,
+            changer,
+            account,
+            new,
+            ref who,
+        } = *c;
         let mut attempt = 1;
-        let changed = loop {
+        loop {
             let result = match shared {
                 Some(ref mut session) => {
                     self.change_on_target(changer, session, &account.username, new)
                         .await
                 }
-                None => {
-                    let current = self
-                        .open_account_secret(fresh.id.as_str(), fresh.current_version)
-                        .await;
-                    match current {
-                        Err(e) => Err(Failure::new("internal", e.to_string())),
-                        Ok(current) => {
-                            match self
-                                .open_change_session(changer, Some((&fresh, &current)))
-                                .await
-                            {
-                                Ok(mut own) => {
-                                    let r = self
-                                        .change_on_target(changer, &mut own, &account.username, new)
-                                        .await;
-                                    close(own).await;
-                                    r
-                                }
-                                Err(f) => Err(f),
-                            }
-                        }
-                    }
-                }
+                None => self.push_in_own_session(c, fresh).await,
             };
             match result {
                 Err(f) if f.transient && !f.ambiguous && attempt < self.settings.max_attempts => {
@@ -941,19 +1011,56 @@ impl ChangeSecretService {
                     tokio::time::sleep(pause).await;
                     attempt += 1;
                 }
-                other => break other,
+                other => return other,
             }
-        };
-        // Whether the target may hold the new secret now.
-        let reached_target = !matches!(&changed, Err(f) if !f.ambiguous);
-        let outcome = match changed {
+        }
+    }
+
+    /// One push in a session of the account's own (logged in with its current secret).
+    async fn push_in_own_session(
+        &self,
+        c: &AccountChange<'_>,
+        fresh: &AccountRow,
+    ) -> Result<(), Failure> {
+        let changer = c.changer;
+        let current = self
+            .open_account_secret(fresh.id.as_str(), fresh.current_version)
+            .await
+            .map_err(|e| Failure::new("internal", e.to_string()))?;
+        let mut own = self
+            .open_change_session(changer, Some((fresh, &current)))
+            .await?;
+        let r = self
+            .change_on_target(changer, &mut own, &c.account.username, c.new)
+            .await;
+        close(own).await;
+        r
+    }
+
+    /// Step 3, verify: where the account's secret stands after the push (`changed`): a fresh
+    /// login with the new secret, or a probe of both after an ambiguous error. Reaches the
+    /// `after_change`, `after_retry_change` and `after_verify` crash points.
+    async fn verify_step(
+        &self,
+        c: &AccountChange<'_>,
+        fresh: &AccountRow,
+        changed: Result<(), Failure>,
+    ) -> ChangeOutcome {
+        let AccountChange {
+            exec,
+            changer,
+            new,
+            ref who,
+            ..
+        } = *c;
+        match changed {
             Err(f) if f.ambiguous => {
                 self.log_line(
                     &exec.id,
                     &format!("{who}: {}; checking which secret works", f.reason()),
                 )
                 .await;
-                self.probe(changer, &fresh, new, f).await
+                self.probe(changer, fresh, new, f).await
             }
             Err(f) => ChangeOutcome::NotChanged(f),
             Ok(()) => {
@@ -964,7 +1071,7 @@ impl ChangeSecretService {
                 self.log_line(&exec.id, &format!("{who}: changed on the target"))
                     .await;
                 match self
-                    .login_with(&changer.asset, changer.platform, &fresh, new, changer.tofu)
+                    .login_with(&changer.asset, changer.platform, fresh, new, changer.tofu)
                     .await
                 {
                     Login::Works => {
@@ -977,56 +1084,80 @@ impl ChangeSecretService {
                             "verify_failed",
                             "the target accepted the change but refused a login with the new secret",
                         );
-                        match self.current_works(changer, &fresh).await {
+                        match self.current_works(changer, fresh).await {
                             Some(true) => ChangeOutcome::NotChanged(f),
                             _ => ChangeOutcome::Unknown(f),
                         }
                     }
                 }
             }
-        };
-        let host_wide = match &outcome {
-            ChangeOutcome::NotChanged(f) if f.code == "become_refused" => Some(f.clone()),
-            _ => None,
-        };
-        let committed = matches!(outcome, ChangeOutcome::Committed);
-        let not_changed = matches!(outcome, ChangeOutcome::NotChanged(_));
-        let stored = self
-            .apply_outcome(exec, &mut record, &fresh, version, outcome)
-            .await;
-        if let Err(e) = &stored {
-            tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
         }
-        // Where the method adds the new secret beside the old one (Redis, SSH keys), the one
-        // that lost goes, once the outcome is stored: the old one after the new one is
-        // committed, the new one when the old one stays.
-        // A session given up on (a lost reply) is replaced before anything more is sent.
+    }
+
+    /// Step 4, store the outcome: whether it was stored (a failure is logged).
+    async fn store_outcome(
+        &self,
+        exec: &ExecutionRow,
+        record: &mut RecordRow,
+        fresh: &AccountRow,
+        version: i64,
+        outcome: ChangeOutcome,
+    ) -> bool {
+        match self
+            .apply_outcome(exec, record, fresh, version, outcome)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(record = %record.id, error = %e, "could not store a change's outcome");
+                false
+            }
+        }
+    }
+
+    /// Step 5, clean up on the target, once the outcome is stored: a shared session given up
+    /// on (a lost reply) is replaced before anything more is sent; where the method adds the
+    /// new secret beside the old one (Redis, SSH keys), the one that lost goes: the old one
+    /// after the new one is committed, the new one when the old one stays.
+    async fn clean_up_on_target(
+        &self,
+        c: &AccountChange<'_>,
+        mut shared: Option<&mut ChangeSession>,
+        fresh: &AccountRow,
+        left: Leftover,
+    ) {
+        let AccountChange {
+            exec,
+            changer,
+            account,
+            new,
+            ref who,
+        } = *c;
         if let Some(session) = shared.as_mut().filter(|s| s.is_broken()) {
             if let Ok(fresh_session) = self.open_change_session(changer, None).await {
                 close(std::mem::replace(*session, fresh_session)).await;
             }
         }
-        if let Some(session) = shared.filter(|_| changer.keeps_old_secret() && reached_target) {
-            if committed && stored.is_ok() {
-                self.remove_old_secret(exec, changer, session, &fresh, new, &who)
-                    .await
-            } else if not_changed {
-                let line = match self
-                    .finish_on_target(changer, session, &account.username, new, None)
-                    .await
-                {
-                    Ok(_) => {
-                        format!("{who}: the new secret, which did not prove itself, was removed")
-                    }
-                    Err(f) => format!(
-                        "{who}: the new secret could not be removed ({}); it may still work there",
-                        f.reason()
-                    ),
-                };
-                self.log_line(&exec.id, &line).await;
-            }
+        let Some(session) = shared.filter(|_| changer.keeps_old_secret() && left.reached_target)
+        else {
+            return;
+        };
+        if left.committed && left.stored {
+            self.remove_old_secret(exec, changer, session, fresh, new, who)
+                .await
+        } else if left.not_changed {
+            let line = match self
+                .finish_on_target(changer, session, &account.username, new, None)
+                .await
+            {
+                Ok(_) => format!("{who}: the new secret, which did not prove itself, was removed"),
+                Err(f) => format!(
+                    "{who}: the new secret could not be removed ({}); it may still work there",
+                    f.reason()
+                ),
+            };
+            self.log_line(&exec.id, &line).await;
         }
-        host_wide
     }
 
     /// Removes the old secret where the method keeps it beside the new one until the new one
@@ -1141,78 +1272,28 @@ impl ChangeSecretService {
     ) -> Result<(), ChangeSecretError> {
         let now = self.clock.now();
         let who = format!("{}@{}", account.username, record.asset_name);
-        let (resolution, status, failure) = match &outcome {
-            ChangeOutcome::Committed => (
-                Resolution {
-                    current_version: version,
-                    previous_version: Some(account.current_version),
-                    pending_version: None,
-                    status: AccountStatus::Ok,
-                    changed: true,
-                    verified: true,
-                },
-                RecordStatus::Success,
-                None,
-            ),
-            ChangeOutcome::NotChanged(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: None,
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
-            ChangeOutcome::Unverified(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: Some(version),
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Unverified,
-                Some(f),
-            ),
-            ChangeOutcome::Unknown(f) => (
-                Resolution {
-                    current_version: account.current_version,
-                    previous_version: account.previous_version,
-                    pending_version: Some(version),
-                    status: AccountStatus::NeedsAttention,
-                    changed: false,
-                    verified: false,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
-            ChangeOutcome::Previous(f) => (
-                Resolution {
-                    current_version: account.previous_version.unwrap_or(account.current_version),
-                    previous_version: Some(account.current_version),
-                    pending_version: None,
-                    status: AccountStatus::Ok,
-                    changed: true,
-                    verified: true,
-                },
-                RecordStatus::Failed,
-                Some(f),
-            ),
+        let decision = decide(
+            &outcome,
+            StoredVersions {
+                current: account.current_version,
+                previous: account.previous_version,
+            },
+            version,
+        );
+        let resolution = Resolution {
+            current_version: decision.account.current_version,
+            previous_version: decision.account.previous_version,
+            pending_version: decision.account.pending_version,
+            status: decision.account.status,
+            changed: decision.account.changed,
+            verified: decision.account.verified,
         };
-        record.status = status;
+        let failure = outcome.failure();
+        record.status = decision.record_status;
         record.reason_code = failure.map(|f| f.code.to_owned()).unwrap_or_default();
         record.reason = failure.map(|f| f.message.clone()).unwrap_or_default();
-        let failure: Option<Failure> = failure.cloned();
-        let failure = failure.as_ref();
         record.updated_at = now;
-        let account_reason = match failure {
-            Some(f) => f.reason(),
-            None => String::new(),
-        };
+        let account_reason = failure.map(Failure::reason).unwrap_or_default();
         let mut tx = self.store.begin().await?;
         let applied = tx
             .resolve_account_change(&account.id, version, &resolution, &account_reason, now)

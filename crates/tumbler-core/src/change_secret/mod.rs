@@ -16,6 +16,7 @@ mod executions;
 mod journal_replay;
 mod one_account;
 mod reconcile;
+mod record_actions;
 mod records;
 mod recovery;
 mod report;

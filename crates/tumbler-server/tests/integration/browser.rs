@@ -1,0 +1,34 @@
+//! The console in headless Chromium, one file per story: the first login, a new user's
+//! password and TOTP enrolment, one's own password, assets and accounts, a change run with its
+//! live log, the settings pages, a device-key conflict.
+
+mod assets;
+mod change_run;
+mod first_login;
+mod key_conflict;
+mod new_user;
+mod own_password;
+mod settings;
+
+use std::time::Duration;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+use tumbler_testkit::browser::Browser;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A browser where the administrator (enrolled in TOTP) has logged in and sees the dashboard.
+pub(super) async fn admin_logs_in(
+    app: &TestApp,
+    authenticator: &super::support::Authenticator,
+) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#totp", &authenticator.fresh_code()).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    browser
+}
