@@ -1,0 +1,316 @@
+//! Each failure has a reason a person can act on; a change past its time limit or refused at
+//! verify keeps the working secret.
+
+use super::super::support::ok;
+use super::{
+    account, admin, linux_asset, log_text, pg_asset, record_for, records, run, ssh_logs_in, task,
+    APP_PASSWORD, DB_PASSWORD, OPS_PASSWORD,
+};
+use reqwest::Method;
+use serde_json::json;
+use std::sync::Arc;
+use tumbler_domain::inventory::AccountStatus;
+use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::pg_cluster::PgCluster;
+use tumbler_testkit::sshd::{SshHost, TestUser};
+
+#[tokio::test]
+async fn each_failure_has_a_reason_a_person_can_act_on() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("nosudo", OPS_PASSWORD),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    // Wrong stored privileged password.
+    let a1 = linux_asset(&app, &token, "wrong-priv", &host).await;
+    account(
+        &app,
+        &token,
+        &a1,
+        "ops",
+        "not-the-password",
+        true,
+        json!({}),
+    )
+    .await;
+    account(&app, &token, &a1, "app1", APP_PASSWORD, false, json!({})).await;
+    // A privileged account sudo refuses.
+    let a2 = linux_asset(&app, &token, "no-sudo", &host).await;
+    account(&app, &token, &a2, "nosudo", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a2, "app1", APP_PASSWORD, false, json!({})).await;
+    // A user the target does not have: chpasswd refuses.
+    let a6 = linux_asset(&app, &token, "no-user", &host).await;
+    account(&app, &token, &a6, "ops", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a6, "ghost", APP_PASSWORD, false, json!({})).await;
+    // A host whose key changed since it was acknowledged.
+    let mut rekeyed = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let a7 = linux_asset(&app, &token, "rekeyed", &rekeyed).await;
+    account(&app, &token, &a7, "ops", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a7, "app1", APP_PASSWORD, false, json!({})).await;
+    rekeyed.restart_with_new_host_key().await.unwrap();
+    // A host whose key nobody acknowledged.
+    let body = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "unacked", "address": host.address(), "port": host.port(), "platform": "linux"})),
+        201,
+    )
+    .await;
+    let a3 = body["id"].as_str().unwrap().to_owned();
+    account(&app, &token, &a3, "ops", OPS_PASSWORD, true, json!({})).await;
+    account(&app, &token, &a3, "app1", APP_PASSWORD, false, json!({})).await;
+    // No privileged account on a Linux host.
+    let a4 = linux_asset(&app, &token, "no-priv", &host).await;
+    account(&app, &token, &a4, "app1", APP_PASSWORD, false, json!({})).await;
+    // Nothing listens.
+    let closed = tumbler_testkit::ports::free_port();
+    let body = ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": "gone", "address": "127.0.0.1", "port": closed, "platform": "postgresql"})),
+        201,
+    )
+    .await;
+    let a5 = body["id"].as_str().unwrap().to_owned();
+    account(&app, &token, &a5, "postgres", "x", true, json!({})).await;
+    account(&app, &token, &a5, "app1", APP_PASSWORD, false, json!({})).await;
+
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "failures", "usernames": ["app1", "ghost"], "asset_ids": [a1, a2, a3, a4, a5, a6, a7],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    let reason = |asset: &str| {
+        rs.iter()
+            .find(|r| r["asset_name"] == asset)
+            .map(|r| r["reason_code"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(reason("wrong-priv"), "privileged_login_failed");
+    assert_eq!(reason("no-sudo"), "become_refused");
+    assert_eq!(reason("unacked"), "host_key_unverified");
+    assert_eq!(reason("no-priv"), "no_privileged_account");
+    assert_eq!(reason("gone"), "unreachable");
+    assert_eq!(reason("no-user"), "target_refused");
+    assert_eq!(reason("rekeyed"), "host_key_conflict");
+    let rekeyed_asset = ok(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/assets/{a7}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(rekeyed_asset["host_key_status"], "fingerprint_conflict");
+    assert!(!rekeyed.auth_log().contains("app1") && !rekeyed.auth_log().contains("Accepted"));
+    // Nothing changed on the host, and each account asks for a person.
+    assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
+    let page = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/accounts?username=app1",
+        None,
+        200,
+    )
+    .await;
+    for a in page["items"].as_array().unwrap() {
+        assert_eq!(a["status"], "needs_attention", "{a}");
+        assert_eq!(a["secret_version"], 1);
+    }
+    // The unreachable target was retried with back-off, a bounded number of times.
+    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
+    assert!(log.contains("gone: unreachable"), "{log}");
+    assert!(log.contains("(attempt 2); retrying"), "{log}");
+    assert!(!log.contains("(attempt 3); retrying"), "{log}");
+    // The overview lists the failures.
+    let overview = ok(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/change-secret/overview",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(overview["accounts"]["needs_attention"], 7, "{overview}");
+    // One entry per account whose latest change failed, each with the action that fits.
+    let failed = overview["failed_accounts"].as_array().unwrap();
+    assert_eq!(failed.len(), 7, "{overview}");
+    let next = |asset: &str| {
+        failed
+            .iter()
+            .find(|f| f["asset_name"] == asset)
+            .map(|f| f["next_action"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(next("gone"), "retry");
+    assert_eq!(next("wrong-priv"), "retry");
+    assert_eq!(next("unacked"), "fix_asset");
+    assert_eq!(next("rekeyed"), "fix_asset");
+    assert_eq!(next("no-priv"), "fix_asset");
+}
+
+fn pg_logs_in(
+    cluster: &PgCluster,
+    role: &str,
+    password: &str,
+) -> impl std::future::Future<Output = Result<(), tumbler_connectors::database::DbError>> {
+    let target = tumbler_connectors::database::DbTarget::new("127.0.0.1", cluster.port());
+    let role = role.to_owned();
+    let password = secrecy::SecretString::from(password.to_owned());
+    async move {
+        tumbler_connectors::database::verify_postgres(&target, &role, &password, "postgres").await
+    }
+}
+
+/// A change that waits on a lock past the account time limit fails with `timeout` and is
+/// cancelled by the server, so it never lands after the lock is gone; a change the target
+/// accepts but whose new secret it then refuses fails with `verify_failed` and keeps the new
+/// secret pending (nothing the target holds is dropped).
+#[tokio::test]
+async fn timeout_and_verify_failed_keep_the_working_secret() {
+    let app = TestApp::spawn_configured(
+        StoreKind::Sqlite,
+        Arc::new(tumbler_domain::SystemClock),
+        |c| {
+            c.change_secret.account_timeout_seconds = 2;
+            c.change_secret.max_attempts = 1;
+        },
+    )
+    .await;
+    let token = admin(&app).await;
+    let cluster = PgCluster::start().await;
+    cluster.create_role("stuck_role", DB_PASSWORD).await;
+    cluster.create_role("nologin_role", DB_PASSWORD).await;
+    let asset = pg_asset(&app, &token, "pg-locks", &cluster).await;
+    let stuck = account(
+        &app,
+        &token,
+        &asset,
+        "stuck_role",
+        DB_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
+    let nologin = account(
+        &app,
+        &token,
+        &asset,
+        "nologin_role",
+        DB_PASSWORD,
+        false,
+        json!({}),
+    )
+    .await;
+    // The target takes a password for this role but refuses its logins.
+    cluster.exec("ALTER ROLE nologin_role NOLOGIN").await;
+    // Another session holds the row of stuck_role: an ALTER ROLE on it waits.
+    let mut blocker = cluster.connect_superuser().await;
+    sqlx::raw_sql("BEGIN; ALTER ROLE stuck_role CONNECTION LIMIT 7")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "pg locks", "usernames": ["stuck_role", "nologin_role"], "asset_ids": [asset],
+               "secret_strategy": "random"}),
+    )
+    .await;
+    let e = run(&app, &token, &task_id).await;
+    assert_eq!(e["status"], "failed", "{e}");
+    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(
+        record_for(&rs, "stuck_role")["reason_code"],
+        "timeout",
+        "{rs:?}"
+    );
+    assert_eq!(
+        record_for(&rs, "nologin_role")["reason_code"],
+        "verify_failed",
+        "{rs:?}"
+    );
+    // The lock goes; the cancelled change must not land now.
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    drop(blocker);
+    assert!(
+        cluster
+            .log_contents()
+            .contains("canceling statement due to statement timeout"),
+        "the server cancelled the waiting change"
+    );
+    pg_logs_in(&cluster, "stuck_role", DB_PASSWORD)
+        .await
+        .unwrap();
+    let stuck_row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(stuck.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            stuck_row.current_version,
+            stuck_row.pending_version,
+            stuck_row.status
+        ),
+        (1, None, AccountStatus::NeedsAttention)
+    );
+    // The refused role: the old secret is gone on the target, the new one is kept pending
+    // and works once the role may log in again.
+    let row = app
+        .services
+        .store
+        .account(&tumbler_domain::ids::AccountId::from_string(
+            nologin.clone(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.current_version, row.status),
+        (1, AccountStatus::NeedsAttention)
+    );
+    let pending = row.pending_version.expect("the new secret is kept pending");
+    let new = app
+        .services
+        .vault
+        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &nologin, pending)
+        .await
+        .unwrap();
+    let new = String::from_utf8(new.to_vec()).unwrap();
+    cluster.exec("ALTER ROLE nologin_role LOGIN").await;
+    pg_logs_in(&cluster, "nologin_role", &new).await.unwrap();
+    assert_eq!(
+        pg_logs_in(&cluster, "nologin_role", DB_PASSWORD)
+            .await
+            .unwrap_err()
+            .code(),
+        "auth_failed"
+    );
+}

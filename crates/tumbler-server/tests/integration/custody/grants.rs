@@ -1,0 +1,187 @@
+//! User managers grant only the roles and domains they hold, and never to themselves.
+
+use super::super::change_secret::admin;
+use super::super::support::{call, ok, user};
+use super::{audit_text, names};
+use reqwest::Method;
+use serde_json::json;
+use tumbler_testkit::app::TestApp;
+
+#[tokio::test]
+async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
+    let app = TestApp::spawn().await;
+    let admin = admin(&app).await;
+    ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/roles",
+        Some(json!({"name": "usermgr", "description": "", "permissions": ["users_read", "users_manage"]})),
+        201,
+    )
+    .await;
+    // The administrator creates a domain and so belongs to it.
+    ok(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/domains",
+        Some(json!({"name": "Secret"})),
+        201,
+    )
+    .await;
+    let me = ok(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
+    assert_eq!(me["domains"], json!(["Default", "Secret"]));
+    let admin_id = me["id"].as_str().unwrap().to_owned();
+    let ursula = user(&app, &admin, "ursula", &["usermgr"], &["Default"]).await;
+    let ursula_id = ok(&app, &ursula, Method::GET, "/api/v1/users/me", None, 200).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Roles that allow more than she holds, and domains she is not in, are refused.
+    for (roles, domains, code) in [
+        (json!(["admin"]), json!(["Default"]), "role_not_held"),
+        (json!(["operator"]), json!(["Default"]), "role_not_held"),
+        (json!(["usermgr"]), json!(["Secret"]), "domain_not_held"),
+    ] {
+        let (status, body) = call(
+            &app,
+            &ursula,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"username": "mallory", "roles": roles, "domains": domains})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some(code)),
+            "{roles} {domains}: {body}"
+        );
+    }
+    let created = ok(
+        &app,
+        &ursula,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "mallory", "roles": ["usermgr"], "domains": ["Default"]})),
+        201,
+    )
+    .await;
+    let mallory_id = created["user"]["id"].as_str().unwrap().to_owned();
+    for body in [
+        json!({"roles": ["admin"]}),
+        json!({"roles": ["usermgr", "auditor"]}),
+    ] {
+        let (status, out) = call(
+            &app,
+            &ursula,
+            Method::PATCH,
+            &format!("/api/v1/users/{mallory_id}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (status, out["error"]["code"].as_str()),
+            (403, Some("role_not_held"))
+        );
+    }
+    let (status, out) = call(
+        &app,
+        &ursula,
+        Method::PATCH,
+        &format!("/api/v1/users/{mallory_id}"),
+        Some(json!({"domains": ["Default", "Secret"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (403, Some("domain_not_held"))
+    );
+    // Nobody changes their own roles or domains, not even an administrator.
+    for (token, id, body) in [
+        (&ursula, &ursula_id, json!({"roles": ["admin"]})),
+        (
+            &ursula,
+            &ursula_id,
+            json!({"domains": ["Default", "Secret"]}),
+        ),
+        (&admin, &admin_id, json!({"domains": ["Default"]})),
+        (&admin, &admin_id, json!({"roles": ["admin", "auditor"]})),
+    ] {
+        let (status, out) = call(
+            &app,
+            token,
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (status, out["error"]["code"].as_str()),
+            (403, Some("own_grants"))
+        );
+    }
+    // Unchanged roles and domains may be sent back with other changes.
+    ok(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{admin_id}"),
+        Some(json!({"roles": ["admin"], "domains": ["Secret", "Default"]})),
+        200,
+    )
+    .await;
+    // The administrator may grant both; the audit names old and new.
+    ok(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{mallory_id}"),
+        Some(json!({"roles": ["usermgr", "auditor"], "domains": ["Default", "Secret"]})),
+        200,
+    )
+    .await;
+    let audit = audit_text(&app, &admin).await;
+    assert!(
+        audit.contains("roles=usermgr -> usermgr,auditor"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("domains=Default -> Default,Secret"),
+        "{audit}"
+    );
+
+    // Domain names are not revealed to whoever may not manage users.
+    let aldo = user(&app, &admin, "aldo", &["auditor"], &["Default"]).await;
+    let domains = ok(&app, &aldo, Method::GET, "/api/v1/domains", None, 200).await;
+    assert_eq!(names(&domains, "name"), ["Default"]);
+    let users = ok(
+        &app,
+        &aldo,
+        Method::GET,
+        "/api/v1/users?limit=100",
+        None,
+        200,
+    )
+    .await;
+    assert!(!users.to_string().contains("Secret"), "{users}");
+    let listed = ok(&app, &ursula, Method::GET, "/api/v1/domains", None, 200).await;
+    assert_eq!(names(&listed, "name"), ["Default", "Secret"]);
+    for domains in [json!(["Secret"]), json!(["Nowhere"])] {
+        let (status, out) = call(
+            &app,
+            &aldo,
+            Method::PATCH,
+            &format!("/api/v1/users/{mallory_id}"),
+            Some(json!({"domains": domains})),
+        )
+        .await;
+        assert_eq!(
+            (status, out["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "the same answer whether the domain exists or not"
+        );
+    }
+    app.stop().await;
+}

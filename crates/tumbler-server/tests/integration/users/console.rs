@@ -1,0 +1,111 @@
+//! The console edits and deletes users.
+
+use super::{admin, call, user_with_roles};
+use reqwest::{Client, Method};
+use serde_json::json;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+
+#[tokio::test]
+async fn the_console_edits_and_deletes_users() {
+    let app = TestApp::spawn().await;
+    let admin_token = admin(&app).await;
+    let (id, token) = user_with_roles(&app, &admin_token, "eddy", &["operator"]).await;
+    let console = Client::builder().cookie_store(true).build().unwrap();
+    let res = console
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = console
+        .get(app.url(&format!("/users/{id}/edit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Edit eddy"));
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("display_name", "Eddy E"),
+        ("email", ""),
+        ("role", "auditor"),
+        ("domain", "Default"),
+    ];
+    let res = console
+        .post(app.url(&format!("/users/{id}/edit")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let (_, user) = call(
+        &app,
+        &admin_token,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (user["display_name"].as_str(), user["roles"].clone()),
+        (Some("Eddy E"), json!(["auditor"]))
+    );
+    assert_eq!(
+        call(&app, &token, Method::GET, "/api/v1/audit", None)
+            .await
+            .0,
+        200,
+        "the new role applies at once"
+    );
+
+    let forged = [("csrf", "nope")];
+    let res = console
+        .post(app.url(&format!("/users/{id}/delete")))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = console
+        .post(app.url(&format!("/users/{id}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(
+        call(
+            &app,
+            &admin_token,
+            Method::GET,
+            &format!("/api/v1/users/{id}"),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&app, &token, Method::GET, "/api/v1/users/me", None)
+            .await
+            .0,
+        401,
+        "a deleted user's tokens die with it"
+    );
+    app.stop().await;
+}

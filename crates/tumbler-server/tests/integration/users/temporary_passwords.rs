@@ -1,0 +1,71 @@
+//! New users get a temporary password that expires.
+
+use super::{admin, call};
+use chrono::{Duration, Utc};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tumbler_domain::ManualClock;
+use tumbler_testkit::app::{StoreKind, TestApp};
+
+#[tokio::test]
+async fn new_users_get_a_temporary_password_that_expires() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    let admin_token = admin(&app).await;
+    let (status, body) = call(
+        &app,
+        &admin_token,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "tina", "email": "tina@example.test", "roles": ["operator"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(body["user"]["password_status"], "temporary");
+    assert_eq!(body["user"]["must_change_password"], true);
+    let temp = body["temporary_password"].as_str().unwrap().to_owned();
+    let (status, list) = call(&app, &admin_token, Method::GET, "/api/v1/users?q=tin", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    assert!(
+        list["items"][0].get("temporary_password").is_none(),
+        "shown once only"
+    );
+
+    let (status, dup) = call(
+        &app,
+        &admin_token,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "tina"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), dup["error"]["code"].as_str()),
+        (409, Some("user_exists"))
+    );
+
+    clock.advance(Duration::hours(73));
+    let res = Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "tina", "password": temp}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "temporary_password_expired"
+    );
+    let (_, user) = call(
+        &app,
+        &admin_token,
+        Method::GET,
+        &format!("/api/v1/users/{}", body["user"]["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(user["password_status"], "expired");
+    app.stop().await;
+}
