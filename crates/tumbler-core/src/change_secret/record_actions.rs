@@ -42,21 +42,23 @@ impl ChangeSecretService {
             return self.retry_record(principal, id, origin).await;
         }
         let record = self.visible_record(principal, id).await?;
-        let exec = self
-            .store
-            .execution(&record.execution_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution))?;
-        let account = self
-            .store
-            .account(&record.account_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account))?;
-        let asset = self
-            .store
-            .asset(&record.asset_id)
-            .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Asset))?;
+        let exec = self.store.execution(&record.execution_id).await?.ok_or(
+            ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
+        )?;
+        let account =
+            self.store
+                .account(&record.account_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Account,
+                ))?;
+        let asset =
+            self.store
+                .asset(&record.asset_id)
+                .await?
+                .ok_or(ChangeSecretError::NotFound(
+                    tumbler_domain::object::ObjectKind::Asset,
+                ))?;
         let staged_here =
             record.new_version.is_some() && account.pending_version == record.new_version;
         let r = ActedRecord {
@@ -116,7 +118,9 @@ impl ChangeSecretService {
             .store
             .record(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Record))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))?;
         if r.status == RecordStatus::Success {
             // The new secret works on the target: it was committed, nothing to ignore.
             return Ok(r);
@@ -239,7 +243,9 @@ impl ChangeSecretService {
             .store
             .account(&account.id)
             .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Account,
+            ))?;
         Ok(fresh.pending_version != Some(v))
     }
 }

@@ -81,7 +81,9 @@ impl ChangeSecretService {
             .store
             .record(id)
             .await?
-            .ok_or(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Record))?;
+            .ok_or(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))?;
         // The asset's domain now, not when the run was planned: an asset may have moved.
         let domain = match self.store.asset(&record.asset_id).await? {
             Some(asset) => asset.domain_id,
@@ -90,7 +92,9 @@ impl ChangeSecretService {
         if principal.visible_domains().contains(&domain) {
             Ok(record)
         } else {
-            Err(ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Record))
+            Err(ChangeSecretError::NotFound(
+                tumbler_domain::object::ObjectKind::Record,
+            ))
         }
     }
 
@@ -171,7 +175,11 @@ impl ChangeSecretService {
                     Some(v) => {
                         let bytes = self
                             .vault
-                            .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, account.as_str(), v)
+                            .open_secret(
+                                tumbler_domain::secret_owner::SecretOwner::Account,
+                                account.as_str(),
+                                v,
+                            )
                             .await?;
                         let text = String::from_utf8(bytes.to_vec())
                             .map_err(|_| StoreError::Corrupt("secret not UTF-8".to_owned()))?;

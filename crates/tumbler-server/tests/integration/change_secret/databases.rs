@@ -69,7 +69,11 @@ async fn postgresql_roles_change_with_a_verifier_on_a_private_cluster() {
     let new = app
         .services
         .vault
-        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &role, account_row.current_version)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &role,
+            account_row.current_version,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
@@ -240,7 +244,11 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
     let new = app
         .services
         .vault
-        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &app_account, 2)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &app_account,
+            2,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();

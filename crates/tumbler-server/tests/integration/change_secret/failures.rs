@@ -300,7 +300,11 @@ async fn timeout_and_verify_failed_keep_the_working_secret() {
     let new = app
         .services
         .vault
-        .open_secret(tumbler_domain::secret_owner::SecretOwner::Account, &nologin, pending)
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            &nologin,
+            pending,
+        )
         .await
         .unwrap();
     let new = String::from_utf8(new.to_vec()).unwrap();
