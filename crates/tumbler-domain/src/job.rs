@@ -124,7 +124,7 @@ pub struct DeviceOutcome {
     /// Its domain (a job's page shows each caller only the devices it may see).
     #[serde(default)]
     pub domain_id: String,
-    /// What happened (the API document lists the values as strings).
+    /// What happened on this device.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: OutcomeStatus,
     /// A stable code for what happened: `ok`, `skipped`, `failed`, `unreachable`, or a

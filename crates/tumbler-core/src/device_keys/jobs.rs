@@ -20,10 +20,10 @@ pub struct JobView {
     /// Id.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: JobId,
-    /// What it does (the API document lists the values as strings).
+    /// What the job does to the devices.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: JobKind,
-    /// Where it stands (the API document lists the values as strings).
+    /// Where the job stands.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: JobStatus,
     /// Who started it.

@@ -1,6 +1,6 @@
 //! The Account Password Change pages: the overview (counts, a chart of recent runs, the tasks
 //! with "Run now", the accounts whose last change failed with a retry button, recent runs),
-//! the history of every run, and a run's page (status, counts, CSV report, the live log, every
+//! and a run's page (status, counts, CSV report, the live log, every
 //! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
 //! reveal ask for a fresh TOTP code).
 
@@ -58,20 +58,20 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 /// One run in a list.
 pub struct RunLine {
-    id: String,
-    task_name: String,
-    trigger: String,
-    status: String,
-    started: String,
-    success: i64,
-    failed: i64,
+    pub(super) id: String,
+    pub(super) task_name: String,
+    pub(super) trigger: String,
+    pub(super) status: String,
+    pub(super) started: String,
+    pub(super) success: i64,
+    pub(super) failed: i64,
     /// For a retry: the run whose record it retries.
-    retry_of: Option<String>,
+    pub(super) retry_of: Option<String>,
     /// How many records retries completed.
-    completed_by_retries: i64,
+    pub(super) completed_by_retries: i64,
 }
 
-fn run_line(e: &ExecutionView) -> RunLine {
+pub(super) fn run_line(e: &ExecutionView) -> RunLine {
     let n = |s: RecordStatus| e.counts_after_retries.get(&s).copied().unwrap_or(0);
     RunLine {
         id: e.id.to_string(),
@@ -489,60 +489,6 @@ pub async fn record_action(
         },
     };
     run_page(&state, &p, csrf, &page, messages).await
-}
-
-/// Runs per page of the history.
-const HISTORY_PAGE: i64 = 50;
-
-#[derive(Template)]
-#[template(path = "change_secret_history.html")]
-struct HistoryPage {
-    display_name: String,
-    csrf: String,
-    runs: Vec<RunLine>,
-    total: i64,
-    first: i64,
-    last: i64,
-    prev: Option<i64>,
-    next: Option<i64>,
-}
-
-/// Paging of the history.
-#[derive(Deserialize)]
-pub struct HistoryQuery {
-    offset: Option<i64>,
-}
-
-/// `GET /change-secret/executions`: every run, newest first, 50 a page.
-pub async fn history(
-    State(state): State<AppState>,
-    UiSession(session, _): UiSession,
-    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
-) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let offset = q.offset.unwrap_or(0).max(0);
-    let (runs, total) = match state
-        .change_secret
-        .executions(&p, None, Some(HISTORY_PAGE), Some(offset))
-        .await
-    {
-        Ok(found) => found,
-        Err(e) => return failure(e),
-    };
-    let shown = i64::try_from(runs.len()).unwrap_or(0);
-    render(&HistoryPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
-        runs: runs.iter().map(run_line).collect(),
-        total,
-        first: if shown == 0 { 0 } else { offset + 1 },
-        last: offset + shown,
-        prev: (offset > 0).then(|| (offset - HISTORY_PAGE).max(0)),
-        next: (offset + shown < total).then_some(offset + shown),
-    })
 }
 
 /// `POST /change-secret/executions/{id}/retry-failed`: retries every failed or unverified

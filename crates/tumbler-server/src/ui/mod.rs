@@ -6,6 +6,7 @@ mod asset_form;
 mod asset_list;
 mod assets;
 mod certificate;
+mod change_history;
 mod change_secret;
 mod change_task_form;
 pub mod console_form;
@@ -137,7 +138,7 @@ pub fn routes() -> Router<AppState> {
             "/change-secret/tasks/{id}/edit",
             get(change_task_form::edit_form),
         )
-        .route("/change-secret/executions", get(change_secret::history))
+        .route("/change-secret/executions", get(change_history::history))
         .route("/change-secret/executions/{id}", get(change_secret::run))
         .route("/static/{file}", get(assets::serve));
     form_routes()
