@@ -3,12 +3,12 @@
 //! (dialog asking for a fresh TOTP code), delete.
 
 use super::console_form::ConsoleForm;
-use super::pages::{active, not_active, render_uncached, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -18,36 +18,6 @@ use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{HostKeyStatus, SecretType};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
-
-/// The answer to a service error the page cannot show inline.
-pub(crate) fn failure(e: InventoryError) -> Response {
-    match e {
-        InventoryError::Forbidden => (
-            StatusCode::FORBIDDEN,
-            "You do not have permission for this.",
-        )
-            .into_response(),
-        InventoryError::NotFound(what) => {
-            (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
-        }
-        e @ (InventoryError::Store(_) | InventoryError::Vault(_)) => {
-            tracing::error!(error = %e, "inventory page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-        other => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
-    }
-}
-
-/// Whether an error is the user's to fix (shown on the page) rather than a failure.
-fn shown(e: &InventoryError) -> bool {
-    !matches!(
-        e,
-        InventoryError::Forbidden
-            | InventoryError::NotFound(_)
-            | InventoryError::Store(_)
-            | InventoryError::Vault(_)
-    )
-}
 
 /// One account row.
 pub struct AccountLine {
@@ -67,8 +37,7 @@ pub struct AccountLine {
 #[derive(Template)]
 #[template(path = "asset_detail.html")]
 struct AssetPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     id: String,
     name: String,
     address: String,
@@ -99,8 +68,6 @@ struct AssetPage {
     can_reveal: bool,
     /// Reconcile is offered.
     can_run: bool,
-    notice: Option<String>,
-    error: Option<String>,
     revealed: Option<(String, String)>,
 }
 
@@ -149,23 +116,17 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 async fn page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     id: &AssetId,
     messages: Messages,
-) -> Response {
-    let view = match state.inventory.asset(p, id).await {
-        Ok(v) => v,
-        Err(e) => return failure(e),
-    };
+) -> ConsoleResult {
+    let view = state.inventory.asset(p, id).await?;
     let query = AccountQuery {
         asset_id: Some(id.clone()),
-        limit: Some(tumbler_core::inventory::MAX_PAGE),
+        limit: Some(tumbler_domain::paging::MAX_PAGE),
         ..AccountQuery::default()
     };
-    let accounts = match state.inventory.accounts(p, &query).await {
-        Ok((rows, _)) => rows,
-        Err(e) => return failure(e),
-    };
+    let (accounts, _) = state.inventory.accounts(p, &query).await?;
     let a = &view.asset;
     let key = &a.host_key;
     let to_acknowledge = match key.status {
@@ -174,9 +135,10 @@ async fn page(
         HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
-    render_uncached(&AssetPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render_uncached(&AssetPage {
+        frame: frame
+            .with_notice(messages.notice)
+            .with_error(messages.error),
         id: a.id.to_string(),
         name: a.name.clone(),
         address: a.address.clone(),
@@ -229,31 +191,22 @@ async fn page(
         can_operate: p.can(Permission::AssetsManage) || p.can(Permission::ChangesRun),
         can_reveal: p.can(Permission::SecretsReveal),
         can_run: p.can(Permission::ChangesRun),
-        notice: messages.notice,
-        error: messages.error,
         revealed: messages.revealed,
-    })
+    }))
 }
 
 /// `GET /assets/{id}`
 pub async fn show(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Path(id): Path<String>,
-) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => {
-            page(
-                &state,
-                &p,
-                csrf,
-                &AssetId::from_string(id),
-                Messages::default(),
-            )
-            .await
-        }
-        Err(to) => Redirect::to(to).into_response(),
-    }
+) -> ConsoleResult {
+    let id = AssetId::from_string(id);
+    page(&state, &p, frame, &id, Messages::default()).await
 }
 
 /// A form with only the CSRF token (and, for acknowledge, the fingerprint compared).
@@ -268,26 +221,23 @@ pub struct ActionForm {
 async fn act<F, Fut>(
     state: &AppState,
     p: Principal,
-    csrf: String,
+    frame: PageFrame,
     asset: AssetId,
     action: F,
-) -> Response
+) -> ConsoleResult
 where
     F: FnOnce(Principal) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+    require_active(&p)?;
     let messages = match action(p.clone()).await {
         Ok(m) => m,
-        Err(e) if shown(&e) => Messages {
-            error: Some(e.to_string()),
+        Err(e) => Messages {
+            error: Some(ConsoleError::from(e).inline()?),
             ..Messages::default()
         },
-        Err(e) => return failure(e),
     };
-    page(state, &p, csrf, &asset, messages).await
+    page(state, &p, frame, &asset, messages).await
 }
 
 /// `POST /assets/{id}/test`
@@ -296,15 +246,15 @@ pub async fn test(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
-    act(&state, p, csrf, asset, |p| async move {
+    act(&state, p, frame, asset, |p| async move {
         let v = inventory.test_asset(&p, &target, &origin).await?;
         Ok(Messages {
             notice: Some(format!(
@@ -328,17 +278,17 @@ pub async fn acknowledge(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
     let fingerprint = form.fingerprint.clone();
     let totp = form.totp.clone();
-    act(&state, p, csrf, asset, |p| async move {
+    act(&state, p, frame, asset, |p| async move {
         inventory
             .acknowledge_host_keys_with(
                 &p,
@@ -362,22 +312,16 @@ pub async fn delete(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf: _,
         origin,
-        form: _,
+        ..
     }: ConsoleForm<ActionForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
-    match state
+) -> ConsoleResult {
+    require_active(&p)?;
+    state
         .inventory
         .delete_asset(&p, &AssetId::from_string(id), &origin)
-        .await
-    {
-        Ok(()) => Redirect::to("/assets").into_response(),
-        Err(e) => failure(e),
-    }
+        .await?;
+    Ok(Redirect::to("/assets").into_response())
 }
 
 /// The add-account form.
@@ -401,14 +345,14 @@ pub async fn add_account(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<AccountForm>,
-) -> Response {
+) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
-    act(&state, p, csrf, asset.clone(), |p| async move {
+    act(&state, p, frame, asset.clone(), |p| async move {
         let secret_type = SecretType::parse(&form.secret_type).unwrap_or(SecretType::Password);
         let secret = match secret_type {
             SecretType::Password => form.password,
@@ -442,22 +386,19 @@ pub async fn add_account(
 async fn account_action<F, Fut>(
     state: &AppState,
     p: Principal,
-    csrf: String,
+    frame: PageFrame,
     origin: RequestOrigin,
     id: String,
     action: F,
-) -> Response
+) -> ConsoleResult
 where
     F: FnOnce(Principal, AccountId, RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
     let id = AccountId::from_string(id);
     // The account's asset, for the page shown afterwards (hidden accounts are "not found").
-    let asset = match state.inventory.account(&p, &id).await {
-        Ok(a) => a.asset_id,
-        Err(e) => return failure(e),
-    };
-    act(state, p, csrf, asset, |p| action(p, id, origin)).await
+    let asset = state.inventory.account(&p, &id).await?.asset_id;
+    act(state, p, frame, asset, |p| action(p, id, origin)).await
 }
 
 /// `POST /accounts/{id}/verify`
@@ -466,13 +407,13 @@ pub async fn verify_account(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let inventory = state.inventory.clone();
-    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
         let out = inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
             Messages {
@@ -505,13 +446,13 @@ pub async fn reconcile_account(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let engine = state.change_secret.clone();
-    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
         Ok(match engine.reconcile_account(&p, &id, &origin).await {
             Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => Messages {
                 notice: Some(format!(
@@ -550,14 +491,14 @@ pub async fn reveal_account(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let inventory = state.inventory.clone();
     let totp = form.totp.clone();
-    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
         let account = inventory.account(&p, &id).await?;
         let secret = inventory.reveal(&p, &id, totp.as_deref(), &origin).await?;
         Ok(Messages {
@@ -574,14 +515,14 @@ pub async fn delete_account(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ActionForm>,
-) -> Response {
+) -> ConsoleResult {
     let inventory = state.inventory.clone();
     let totp = form.totp.clone().filter(|t| !t.trim().is_empty());
-    account_action(&state, p, csrf, origin, id, |p, id, origin| async move {
+    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
         inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;

@@ -1,12 +1,12 @@
 //! The add and edit forms of an asset.
 
-use super::asset_detail::failure;
 use super::console_form::ConsoleForm;
-use super::pages::{active, not_active, render, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::inventory::{AssetInput, AssetPatch, InventoryError};
 use tumbler_core::Principal;
@@ -24,14 +24,12 @@ pub struct PlatformChoice {
 #[derive(Template)]
 #[template(path = "asset_form.html")]
 struct AssetFormPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     /// `None` when adding.
     id: Option<String>,
     form: AssetFields,
     platforms: Vec<PlatformChoice>,
     domains: Vec<(String, bool)>,
-    error: Option<String>,
 }
 
 /// The form's fields (also what is shown again after a refusal).
@@ -89,21 +87,19 @@ fn optional(s: &str) -> Option<String> {
 async fn show_form(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     id: Option<String>,
     form: AssetFields,
-    error: Option<String>,
-) -> Response {
+) -> ConsoleResult {
     let domains = match state.domains.mine(p).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "listing domains failed");
-            return failure(InventoryError::Forbidden);
+            return Err(ConsoleError::denied());
         }
     };
-    render(&AssetFormPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render(&AssetFormPage {
+        frame,
         id,
         platforms: platform::catalogue()
             .iter()
@@ -122,23 +118,24 @@ async fn show_form(
             })
             .collect(),
         form,
-        error,
-    })
+    }))
 }
 
 /// `GET /assets/new`
-pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => {
-            let form = AssetFields {
-                platform: "linux".into(),
-                nodes: "/Default".into(),
-                ..AssetFields::default()
-            };
-            show_form(&state, &p, csrf, None, form, None).await
-        }
-        Err(to) => Redirect::to(to).into_response(),
-    }
+pub async fn new_form(
+    State(state): State<AppState>,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+) -> ConsoleResult {
+    let form = AssetFields {
+        platform: "linux".into(),
+        nodes: "/Default".into(),
+        ..AssetFields::default()
+    };
+    show_form(&state, &p, frame, None, form).await
 }
 
 /// `POST /assets/new`
@@ -146,14 +143,12 @@ pub async fn create(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<AssetFields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let result = async {
         let input = AssetInput {
             name: form.name.clone(),
@@ -170,32 +165,37 @@ pub async fn create(
     }
     .await;
     match result {
-        Ok(view) => Redirect::to(&format!("/assets/{}", view.asset.id)).into_response(),
+        Ok(view) => Ok(Redirect::to(&format!("/assets/{}", view.asset.id)).into_response()),
         Err(
             e @ (InventoryError::Forbidden | InventoryError::Store(_) | InventoryError::Vault(_)),
-        ) => failure(e),
-        Err(e) => show_form(&state, &p, csrf, None, form, Some(e.to_string())).await,
+        ) => Err(e.into()),
+        Err(e) => {
+            show_form(
+                &state,
+                &p,
+                frame.with_error(Some(e.to_string())),
+                None,
+                form,
+            )
+            .await
+        }
     }
 }
 
 /// `GET /assets/{id}/edit`
 pub async fn edit_form(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Path(id): Path<String>,
-) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let view = match state
+) -> ConsoleResult {
+    let view = state
         .inventory
         .asset(&p, &AssetId::from_string(id.clone()))
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => return failure(e),
-    };
+        .await?;
     let a = &view.asset;
     let form = AssetFields {
         name: a.name.clone(),
@@ -212,7 +212,7 @@ pub async fn edit_form(
         comment: a.comment.clone(),
         ..AssetFields::default()
     };
-    show_form(&state, &p, csrf, Some(id), form, None).await
+    show_form(&state, &p, frame, Some(id), form).await
 }
 
 /// `POST /assets/{id}/edit`
@@ -221,14 +221,12 @@ pub async fn save(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<AssetFields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let asset_id = AssetId::from_string(id.clone());
     let result = async {
         let patch = AssetPatch {
@@ -250,13 +248,10 @@ pub async fn save(
     }
     .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/assets/{id}")).into_response(),
-        Err(
-            e @ (InventoryError::Forbidden
-            | InventoryError::NotFound(_)
-            | InventoryError::Store(_)
-            | InventoryError::Vault(_)),
-        ) => failure(e),
-        Err(e) => show_form(&state, &p, csrf, Some(id), form, Some(e.to_string())).await,
+        Ok(_) => Ok(Redirect::to(&format!("/assets/{id}")).into_response()),
+        Err(e) => {
+            let error = ConsoleError::from(e).inline()?;
+            show_form(&state, &p, frame.with_error(Some(error)), Some(id), form).await
+        }
     }
 }

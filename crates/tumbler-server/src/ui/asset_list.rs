@@ -3,11 +3,11 @@
 //! host keys of the selected assets. The node forms live in `node_forms`.
 
 use super::console_form::ConsoleForm;
-use super::pages::{active, not_active, render, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tumbler_core::inventory::{AssetQuery, AssetView, InventoryError};
 use tumbler_core::Principal;
@@ -17,7 +17,7 @@ use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
 
 /// Rows per page.
-const PAGE: i64 = 50;
+const PAGE: i64 = tumbler_domain::paging::DEFAULT_PAGE;
 
 /// A node in the tree column.
 pub struct NodeLine {
@@ -49,8 +49,7 @@ pub struct Choice {
 #[derive(Template)]
 #[template(path = "assets.html")]
 struct AssetsPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     nodes: Vec<NodeLine>,
     assets: Vec<AssetLine>,
     total: i64,
@@ -66,8 +65,6 @@ struct AssetsPage {
     first: i64,
     last: i64,
     can_manage: bool,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 /// Filters of the page.
@@ -129,15 +126,13 @@ pub(crate) fn authentication_label(view: &AssetView) -> String {
     }
 }
 
-/// Renders the page for `q`, with an optional notice or error.
+/// Renders the page for `q` in `frame` (with its notice or error).
 pub(crate) async fn page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     q: AssetsQuery,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
+) -> ConsoleResult {
     let offset = q.offset.unwrap_or(0).max(0);
     let query = AssetQuery {
         node: q.node.clone(),
@@ -153,17 +148,16 @@ pub(crate) async fn page(
     let nodes = state.inventory.nodes(p).await;
     let ((views, total), nodes) = match (listed, nodes) {
         (Ok(l), Ok(n)) => (l, n),
-        (Err(e), _) | (_, Err(e)) => return super::asset_detail::failure(e),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let current = q.node.clone().unwrap_or_default();
     let current_node = nodes
         .iter()
         .find(|n| n.path.to_string() == current)
         .map(|n| (n.id.to_string(), n.path.name().to_owned()));
-    render(&AssetsPage {
+    Ok(render(&AssetsPage {
         current_node,
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame,
         nodes: nodes
             .into_iter()
             .map(|n| {
@@ -231,21 +225,20 @@ pub(crate) async fn page(
         last: (offset + PAGE).min(total),
         can_manage: p.can(Permission::AssetsManage),
         q: q.q.unwrap_or_default(),
-        notice,
-        error,
-    })
+    }))
 }
 
 /// `GET /assets`
 pub async fn list(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Query(q): Query<AssetsQuery>,
-) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => page(&state, &p, csrf, q, None, None).await,
-        Err(to) => Redirect::to(to).into_response(),
-    }
+) -> ConsoleResult {
+    page(&state, &p, frame, q).await
 }
 
 /// The bulk acknowledge form.
@@ -263,36 +256,31 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<AcknowledgeForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let ids: Vec<AssetId> = form
         .asset_id
         .into_iter()
         .map(AssetId::from_string)
         .collect();
     let totp = form.totp.into_iter().find(|v| !v.trim().is_empty());
-    let (notice, error) = match state
+    let frame = match state
         .inventory
         .acknowledge_host_keys_with(&p, &ids, None, totp.as_deref(), &origin)
         .await
     {
-        Ok(done) => (
-            Some(format!(
-                "Acknowledged the host keys of {} asset(s).",
-                done.len()
-            )),
-            None,
-        ),
+        Ok(done) => frame.with_notice(Some(format!(
+            "Acknowledged the host keys of {} asset(s).",
+            done.len()
+        ))),
         Err(e @ InventoryError::Store(_)) | Err(e @ InventoryError::Vault(_)) => {
-            return super::asset_detail::failure(e)
+            return Err(ConsoleError::from(e))
         }
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => frame.with_error(Some(e.to_string())),
     };
-    page(&state, &p, csrf, AssetsQuery::default(), notice, error).await
+    page(&state, &p, frame, AssetsQuery::default()).await
 }

@@ -1,13 +1,14 @@
 //! User Settings, X.509 Certificate: register and remove client certificates.
 
 use super::console_form::ConsoleForm;
-use super::pages::{not_active, render, UiSession};
+use super::console_form::NoFields;
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::Extension;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -23,17 +24,14 @@ pub struct CertificateLine {
 #[derive(Template)]
 #[template(path = "certificate.html")]
 struct CertificatePage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     certificates: Vec<CertificateLine>,
-    error: Option<String>,
 }
 
-async fn page(state: &AppState, p: &Principal, csrf: String, error: Option<String>) -> Response {
+async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResult {
     match state.certificates.mine(p).await {
-        Ok(rows) => render(&CertificatePage {
-            display_name: p.user.display_name.clone(),
-            csrf,
+        Ok(rows) => Ok(render(&CertificatePage {
+            frame,
             certificates: rows
                 .into_iter()
                 .map(|c| CertificateLine {
@@ -42,22 +40,21 @@ async fn page(state: &AppState, p: &Principal, csrf: String, error: Option<Strin
                     expires: c.not_after.format("%Y-%m-%d").to_string(),
                 })
                 .collect(),
-            error,
-        }),
-        Err(e) => {
-            tracing::error!(error = %e, "listing certificates failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        })),
+        Err(e) => Err(ConsoleError::internal("listing certificates failed", &e)),
     }
 }
 
 /// `GET /account/certificate`
-pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    match session {
-        Some((p, csrf)) if p.require_active().is_ok() => page(&state, &p, csrf, None).await,
-        Some(_) => Redirect::to("/").into_response(),
-        None => Redirect::to("/login").into_response(),
-    }
+pub async fn show(
+    State(state): State<AppState>,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+) -> ConsoleResult {
+    page(&state, &p, frame).await
 }
 
 /// The register form: the certificate is the one the browser presented on this connection.
@@ -75,14 +72,12 @@ pub async fn register(
     presented: Option<Extension<PeerCertificate>>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<RegisterForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
     let proof = Reauthentication {
         current_password: form
@@ -95,24 +90,20 @@ pub async fn register(
         .register(&state.auth, &p, der.as_deref(), None, proof, &origin)
         .await
     {
-        Ok(_) => Redirect::to("/account/certificate").into_response(),
+        Ok(_) => Ok(Redirect::to("/account/certificate").into_response()),
         Err(
             e @ (CertificateError::Invalid(_)
             | CertificateError::Expired
             | CertificateError::Duplicate
             | CertificateError::NotPresented
             | CertificateError::Auth(_)),
-        ) => page(&state, &p, csrf, Some(e.to_string())).await,
-        Err(e) => {
-            tracing::error!(error = %e, "registering a certificate failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        ) => page(&state, &p, frame.with_error(Some(e.to_string()))).await,
+        Err(e) => Err(ConsoleError::internal(
+            "registering a certificate failed",
+            &e,
+        )),
     }
 }
-
-/// The remove form.
-#[derive(Deserialize)]
-pub struct RemoveForm {}
 
 /// `POST /account/certificate/{id}/remove`
 pub async fn remove(
@@ -120,21 +111,15 @@ pub async fn remove(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf: _,
         origin,
-        form: _,
-    }: ConsoleForm<RemoveForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+        ..
+    }: ConsoleForm<NoFields>,
+) -> ConsoleResult {
+    require_active(&p)?;
     match state.certificates.remove(&p, &id, &origin).await {
         Ok(()) | Err(CertificateError::NotFound) => {
-            Redirect::to("/account/certificate").into_response()
+            Ok(Redirect::to("/account/certificate").into_response())
         }
-        Err(e) => {
-            tracing::error!(error = %e, "removing a certificate failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("removing a certificate failed", &e)),
     }
 }

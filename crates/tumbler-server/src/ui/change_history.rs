@@ -1,21 +1,20 @@
 //! The history of every change run, newest first, a page at a time.
 
-use super::change_secret::{failure, run_line, RunLine};
-use super::pages::{active, render, UiSession};
+use super::change_secret::{run_line, RunLine};
+use super::frame::{ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// Runs per page of the history.
-const HISTORY_PAGE: i64 = 50;
+const HISTORY_PAGE: i64 = tumbler_domain::paging::DEFAULT_PAGE;
 
 #[derive(Template)]
 #[template(path = "change_secret_history.html")]
 struct HistoryPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     runs: Vec<RunLine>,
     total: i64,
     first: i64,
@@ -33,31 +32,26 @@ pub struct HistoryQuery {
 /// `GET /change-secret/executions`: every run, newest first, 50 a page.
 pub async fn history(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
-) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
+) -> ConsoleResult {
     let offset = q.offset.unwrap_or(0).max(0);
-    let (runs, total) = match state
+    let (runs, total) = state
         .change_secret
         .executions(&p, None, Some(HISTORY_PAGE), Some(offset))
-        .await
-    {
-        Ok(found) => found,
-        Err(e) => return failure(e),
-    };
+        .await?;
     let shown = i64::try_from(runs.len()).unwrap_or(0);
-    render(&HistoryPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render(&HistoryPage {
+        frame,
         runs: runs.iter().map(run_line).collect(),
         total,
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,
         prev: (offset > 0).then(|| (offset - HISTORY_PAGE).max(0)),
         next: (offset + shown < total).then_some(offset + shown),
-    })
+    }))
 }

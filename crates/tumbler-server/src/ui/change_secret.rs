@@ -5,12 +5,12 @@
 //! reveal ask for a fresh TOTP code).
 
 use super::console_form::ConsoleForm;
-use super::pages::{active, not_active, render, render_uncached, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::change_secret::{
     ExecutionView, NextAction, RecordAction, RecordQuery, DRIFT_CODE,
@@ -23,25 +23,6 @@ use tumbler_domain::permission::Permission;
 
 /// Runs the chart shows.
 const CHART_RUNS: usize = 20;
-
-/// The answer to a service error a page cannot show inline.
-pub(super) fn failure(e: ChangeSecretError) -> Response {
-    match e {
-        ChangeSecretError::Forbidden => (
-            StatusCode::FORBIDDEN,
-            "You do not have permission for this.",
-        )
-            .into_response(),
-        ChangeSecretError::NotFound(what) => {
-            (StatusCode::NOT_FOUND, format!("No such {what}.")).into_response()
-        }
-        e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_)) => {
-            tracing::error!(error = %e, "change-secret page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-        other => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
-    }
-}
 
 /// A unit enum's wire name (`fix_asset`).
 fn serde_plain<T: serde::Serialize>(v: &T) -> String {
@@ -153,8 +134,7 @@ pub struct FailedLine {
 #[derive(Template)]
 #[template(path = "change_secret.html")]
 struct OverviewPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     tasks_total: usize,
     scheduled: usize,
     accounts: Vec<(String, i64)>,
@@ -166,37 +146,24 @@ struct OverviewPage {
     /// Accounts listed whose stored secret stopped working (drift).
     drifted: usize,
     can_run: bool,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
+/// The overview in `frame` (with its notice or error).
 pub(super) async fn overview_page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let overview = match state.change_secret.overview(p).await {
-        Ok(o) => o,
-        Err(e) => return failure(e),
-    };
-    let tasks = match state.change_secret.tasks(p).await {
-        Ok(t) => t,
-        Err(e) => return failure(e),
-    };
-    let runs = match state
+    frame: PageFrame,
+) -> ConsoleResult {
+    let overview = state.change_secret.overview(p).await?;
+    let tasks = state.change_secret.tasks(p).await?;
+    let (runs, _) = state
         .change_secret
         .executions(p, None, Some(CHART_RUNS as i64), None)
-        .await
-    {
-        Ok((runs, _)) => runs.iter().map(run_line).collect::<Vec<_>>(),
-        Err(e) => return failure(e),
-    };
+        .await?;
+    let runs = runs.iter().map(run_line).collect::<Vec<_>>();
     let bars = chart(&runs);
-    render(&OverviewPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render(&OverviewPage {
+        frame,
         tasks_total: overview.tasks,
         scheduled: overview.scheduled_tasks,
         accounts: overview
@@ -253,17 +220,19 @@ pub(super) async fn overview_page(
             .filter(|f| f.reason_code == DRIFT_CODE)
             .count(),
         can_run: p.can(Permission::ChangesRun),
-        notice,
-        error,
-    })
+    }))
 }
 
 /// `GET /change-secret`
-pub async fn overview(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => overview_page(&state, &p, csrf, None, None).await,
-        Err(to) => Redirect::to(to).into_response(),
-    }
+pub async fn overview(
+    State(state): State<AppState>,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+) -> ConsoleResult {
+    overview_page(&state, &p, frame).await
 }
 
 /// A form with the CSRF token and, for adopt and reveal, a TOTP code.
@@ -278,24 +247,22 @@ pub async fn execute(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<ActionForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     match state
         .change_secret
         .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
         .await
     {
-        Ok(run) => Redirect::to(&format!("/change-secret/executions/{run}")).into_response(),
+        Ok(run) => Ok(Redirect::to(&format!("/change-secret/executions/{run}")).into_response()),
         Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => {
-            overview_page(&state, &p, csrf, None, Some(e.to_string())).await
+            overview_page(&state, &p, frame.with_error(Some(e.to_string()))).await
         }
-        Err(e) => failure(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -313,16 +280,13 @@ pub struct RecordLine {
 #[derive(Template)]
 #[template(path = "change_secret_run.html")]
 struct RunPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     run: RunLine,
     finished: String,
     counts: Vec<(String, i64)>,
     records: Vec<RecordLine>,
     can_run: bool,
     can_reveal: bool,
-    notice: Option<String>,
-    error: Option<String>,
     revealed: Option<(String, String, String)>,
 }
 
@@ -337,28 +301,23 @@ struct Messages {
 async fn run_page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     id: &ExecutionId,
     messages: Messages,
-) -> Response {
-    let run = match state.change_secret.execution(p, id).await {
-        Ok(r) => r,
-        Err(e) => return failure(e),
-    };
+) -> ConsoleResult {
+    let run = state.change_secret.execution(p, id).await?;
     let query = RecordQuery {
         execution_id: Some(id.clone()),
         status: None,
         asset_id: None,
-        limit: Some(1000),
+        limit: Some(tumbler_domain::paging::MAX_PAGE),
         offset: None,
     };
-    let records = match state.change_secret.records(p, &query).await {
-        Ok((r, _)) => r,
-        Err(e) => return failure(e),
-    };
-    render_uncached(&RunPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    let (records, _) = state.change_secret.records(p, &query).await?;
+    Ok(render_uncached(&RunPage {
+        frame: frame
+            .with_notice(messages.notice)
+            .with_error(messages.error),
         finished: time(run.finished_at),
         counts: run
             .counts
@@ -387,31 +346,22 @@ async fn run_page(
             .collect(),
         can_run: p.can(Permission::ChangesRun),
         can_reveal: p.can(Permission::SecretsReveal),
-        notice: messages.notice,
-        error: messages.error,
         revealed: messages.revealed,
-    })
+    }))
 }
 
 /// `GET /change-secret/executions/{id}`
 pub async fn run(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Path(id): Path<String>,
-) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => {
-            run_page(
-                &state,
-                &p,
-                csrf,
-                &ExecutionId::from_string(id),
-                Messages::default(),
-            )
-            .await
-        }
-        Err(to) => Redirect::to(to).into_response(),
-    }
+) -> ConsoleResult {
+    let id = ExecutionId::from_string(id);
+    run_page(&state, &p, frame, &id, Messages::default()).await
 }
 
 /// `POST /change-secret/records/{id}/{action}`: retry, verify, ignore, adopt (TOTP) or reveal
@@ -421,19 +371,14 @@ pub async fn record_action(
     Path((id, action)): Path<(String, String)>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ActionForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let id = RecordId::from_string(id);
-    let record = match state.change_secret.record(&p, &id).await {
-        Ok(r) => r,
-        Err(e) => return failure(e),
-    };
+    let record = state.change_secret.record(&p, &id).await?;
     let who = format!("{}@{}", record.username, record.asset_name);
     let mut page = record.execution_id.clone();
     let totp = form
@@ -464,7 +409,7 @@ pub async fn record_action(
                 "verify" => RecordAction::Verify,
                 "ignore" => RecordAction::Ignore,
                 "adopt" => RecordAction::Adopt,
-                _ => return (StatusCode::NOT_FOUND, "No such action.").into_response(),
+                _ => return Err(ConsoleError::NotFound("No such action.".to_owned())),
             };
             state
                 .change_secret
@@ -482,13 +427,15 @@ pub async fn record_action(
     };
     let messages = match outcome {
         Ok(m) => m,
-        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => return failure(e),
+        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
+            return Err(e.into())
+        }
         Err(e) => Messages {
             error: Some(format!("{who}: {e}")),
             ..Messages::default()
         },
     };
-    run_page(&state, &p, csrf, &page, messages).await
+    run_page(&state, &p, frame, &page, messages).await
 }
 
 /// `POST /change-secret/executions/{id}/retry-failed`: retries every failed or unverified
@@ -499,14 +446,12 @@ pub async fn retry_failed(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<ActionForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let id = ExecutionId::from_string(id);
     let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
         Ok(outcome) => Messages {
@@ -517,13 +462,15 @@ pub async fn retry_failed(
             )),
             ..Messages::default()
         },
-        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => return failure(e),
+        Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
+            return Err(e.into())
+        }
         Err(e) => Messages {
             error: Some(e.to_string()),
             ..Messages::default()
         },
     };
-    run_page(&state, &p, csrf, &id, messages).await
+    run_page(&state, &p, frame, &id, messages).await
 }
 
 /// The reconcile form: the selected accounts as repeated `account_id` fields.
@@ -539,14 +486,12 @@ pub async fn reconcile_selected(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ReconcileForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let ids: Vec<AccountId> = form
         .account_id
         .into_iter()
@@ -580,10 +525,10 @@ pub async fn reconcile_selected(
                 )
             }
             Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
-                return failure(e)
+                return Err(e.into())
             }
             Err(e) => (None, Some(e.to_string())),
         }
     };
-    overview_page(&state, &p, csrf, notice, error).await
+    overview_page(&state, &p, frame.with_notice(notice).with_error(error)).await
 }

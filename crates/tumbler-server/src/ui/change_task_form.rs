@@ -4,11 +4,12 @@
 
 use super::change_secret::overview_page;
 use super::console_form::{ConsoleForm, Fields};
-use super::pages::{active, not_active, render, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_core::change_secret::{TaskInput, TaskPatch};
 use tumbler_core::inventory::AssetQuery;
@@ -17,6 +18,7 @@ use tumbler_domain::change_secret::{PasswordRules, SecretStrategy, SYMBOLS};
 use tumbler_domain::custom_ssh::CustomSshTemplate;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, UserId};
 use tumbler_domain::inventory::SecretType;
+use tumbler_domain::paging::MAX_PAGE;
 use tumbler_domain::schedule::Schedule;
 use tumbler_domain::ssh_key::{KeyAlgorithm, KeyStrategy, SshKeyOptions};
 use tumbler_store::UserFilter;
@@ -31,8 +33,7 @@ pub struct Pick {
 #[derive(Template)]
 #[template(path = "change_task_form.html")]
 struct TaskForm {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     action: String,
     title: String,
     name: String,
@@ -52,7 +53,6 @@ struct TaskForm {
     algorithms: Vec<Pick>,
     replace_all: bool,
     custom_ssh: String,
-    error: Option<String>,
 }
 
 /// The fields a submitted form gives.
@@ -190,13 +190,13 @@ struct Shown {
     error: Option<String>,
 }
 
-async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Response {
+async fn form(state: &AppState, p: &Principal, frame: PageFrame, shown: Shown) -> Response {
     let assets = state
         .inventory
         .assets(
             p,
             &AssetQuery {
-                limit: Some(500),
+                limit: Some(MAX_PAGE),
                 ..AssetQuery::default()
             },
         )
@@ -208,7 +208,7 @@ async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Re
         .list(
             p,
             &UserFilter {
-                limit: 500,
+                limit: MAX_PAGE,
                 ..UserFilter::default()
             },
         )
@@ -224,8 +224,7 @@ async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Re
         Err(_) => "(no example could be made)".to_owned(),
     };
     render(&TaskForm {
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame: frame.with_error(shown.error),
         action: shown.action,
         title: shown.title,
         name: v.name.clone(),
@@ -269,16 +268,18 @@ async fn form(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Re
                 },
             })
             .collect(),
-        error: shown.error,
     })
 }
 
 /// `GET /change-secret/tasks/new`
-pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
+pub async fn new_form(
+    State(state): State<AppState>,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+) -> Response {
     let shown = Shown {
         action: "/change-secret/tasks".to_owned(),
         title: "New password change task".to_owned(),
@@ -287,27 +288,23 @@ pub async fn new_form(State(state): State<AppState>, UiSession(session, _): UiSe
         next_run: "-".to_owned(),
         error: None,
     };
-    form(&state, &p, csrf, shown).await
+    form(&state, &p, frame, shown).await
 }
 
 /// `GET /change-secret/tasks/{id}/edit`
 pub async fn edit_form(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Path(id): Path<String>,
-) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
-    let task = match state
+) -> ConsoleResult {
+    let task = state
         .change_secret
         .task(&p, &ChangeTaskId::from_string(id.clone()))
-        .await
-    {
-        Ok(t) => t,
-        Err(e) => return super::change_secret::failure(e),
-    };
+        .await?;
     let values = Submitted {
         name: task.name.clone(),
         usernames: task.spec.usernames.clone(),
@@ -342,7 +339,7 @@ pub async fn edit_form(
         next_run: next_run(task.next_run_at_local.as_deref(), &task.time_zone),
         error: None,
     };
-    form(&state, &p, csrf, shown).await
+    Ok(form(&state, &p, frame, shown).await)
 }
 
 fn next_run(local: Option<&str>, zone: &str) -> String {
@@ -352,7 +349,7 @@ fn next_run(local: Option<&str>, zone: &str) -> String {
 }
 
 /// `POST /change-secret/tasks`: creates the task, or shows the form again with the error.
-pub async fn create(State(state): State<AppState>, form: ConsoleForm<Fields>) -> Response {
+pub async fn create(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
     save(state, form, None).await
 }
 
@@ -361,7 +358,7 @@ pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     form: ConsoleForm<Fields>,
-) -> Response {
+) -> ConsoleResult {
     save(state, form, Some(id)).await
 }
 
@@ -369,15 +366,13 @@ async fn save(
     state: AppState,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: pairs,
     }: ConsoleForm<Fields>,
     id: Option<String>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let submitted = parse(pairs);
     let action = match &id {
         Some(id) => format!("/change-secret/tasks/{id}"),
@@ -439,7 +434,7 @@ async fn save(
                 match outcome {
                     Ok(task) => Ok(task.name),
                     Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
-                        return super::change_secret::failure(e)
+                        return Err(e.into())
                     }
                     Err(e) => Err(e.to_string()),
                 }
@@ -448,7 +443,8 @@ async fn save(
     };
     match result {
         Ok(name) => {
-            overview_page(&state, &p, csrf, Some(format!("Task {name} saved.")), None).await
+            let notice = Some(format!("Task {name} saved."));
+            overview_page(&state, &p, frame.with_notice(notice)).await
         }
         Err(error) => {
             let shown = Shown {
@@ -459,7 +455,7 @@ async fn save(
                 next_run: "-".to_owned(),
                 error: Some(error),
             };
-            form(&state, &p, csrf, shown).await
+            Ok(form(&state, &p, frame, shown).await)
         }
     }
 }
@@ -470,14 +466,12 @@ pub async fn task_button(
     Path((id, action)): Path<(String, String)>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: _,
     }: ConsoleForm<super::change_secret::ActionForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let id = ChangeTaskId::from_string(id);
     let cs = &state.change_secret;
     let outcome = match action.as_str() {
@@ -501,13 +495,14 @@ pub async fn task_button(
             .delete_task(&p, &id, &origin)
             .await
             .map(|()| "Task deleted.".to_owned()),
-        _ => return (axum::http::StatusCode::NOT_FOUND, "No such action.").into_response(),
+        _ => return Err(ConsoleError::NotFound("No such action.".to_owned())),
     };
-    match outcome {
-        Ok(notice) => overview_page(&state, &p, csrf, Some(notice), None).await,
+    let frame = match outcome {
+        Ok(notice) => frame.with_notice(Some(notice)),
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
-            super::change_secret::failure(e)
+            return Err(e.into())
         }
-        Err(e) => overview_page(&state, &p, csrf, None, Some(e.to_string())).await,
-    }
+        Err(e) => frame.with_error(Some(e.to_string())),
+    };
+    overview_page(&state, &p, frame).await
 }

@@ -6,6 +6,7 @@
 //! Every console `POST` route takes it (the router test posts to each without a token); the
 //! login form, which has no session yet, pairs its token with a cookie instead.
 
+use super::frame::PageFrame;
 use super::pages::UiSession;
 use crate::middleware::auth::{cookie, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
@@ -31,10 +32,11 @@ pub const CSRF_FIELD: &str = "csrf";
 /// A console form sent by a logged-in browser, its CSRF token checked.
 pub struct ConsoleForm<T> {
     /// The caller behind the session (not yet checked for a pending password change or MFA
-    /// enrolment: handlers that need a fully usable account call [`super::pages::active`]).
+    /// enrolment: handlers that need a fully usable account call
+    /// [`super::frame::require_active`]).
     pub principal: Principal,
-    /// The session's CSRF token, for rendering the page again.
-    pub csrf: String,
+    /// The frame of the page rendered in answer (display name, CSRF token, domain).
+    pub frame: PageFrame,
     /// The caller's network origin, for the audit trail.
     pub origin: RequestOrigin,
     /// The parsed fields (the `csrf` field is not part of them).
@@ -120,8 +122,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
                 .into_response()
         })?;
         Ok(Self {
+            frame: PageFrame::of(&principal, csrf),
             principal,
-            csrf,
             origin,
             form,
         })

@@ -3,30 +3,28 @@
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
 use super::console_form::{ConsoleForm, Fields};
-use super::pages::{active, not_active, render, render_uncached, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use secrecy::SecretString;
 use tumbler_core::device_keys::{
     AuthMode, AuthenticationInput, ConflictDevice, DeviceOutcome, JobView, ResolveInput,
     ResolveMode, SystemKeyView,
 };
 use tumbler_core::{DeviceKeyError, Principal};
-use tumbler_domain::ids::AssetId;
+use tumbler_domain::ids::{AssetId, JobId};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 
 #[derive(Template)]
 #[template(path = "device_key.html")]
 struct KeyPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     key: SystemKeyView,
     algorithms: Vec<&'static str>,
     exported: Option<String>,
-    error: Option<String>,
 }
 
 /// One device row of the Resolve Key Conflict dialog.
@@ -40,17 +38,14 @@ struct ConflictRow {
 #[derive(Template)]
 #[template(path = "resolve_conflict.html")]
 struct ResolvePage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     devices: Vec<ConflictRow>,
-    error: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "job.html")]
 struct JobPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     job: JobView,
     outcomes: Vec<DeviceOutcome>,
     running: bool,
@@ -64,60 +59,52 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// A message to show for `e`, or the error page for what the user cannot act on.
-fn shown(e: DeviceKeyError) -> Result<String, Box<Response>> {
-    match e {
-        DeviceKeyError::Forbidden => Err(Box::new(
-            (
-                StatusCode::FORBIDDEN,
-                "You do not have permission for this.",
-            )
-                .into_response(),
-        )),
-        e @ (DeviceKeyError::Store(_)
-        | DeviceKeyError::Vault(_)
-        | DeviceKeyError::KeyGeneration(_)) => {
-            tracing::error!(error = %e, "device key page failed");
-            Err(Box::new(
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
-            ))
-        }
-        e => Ok(e.to_string()),
+/// A secret field, `None` when left empty.
+fn secret(fields: &[(String, String)], name: &str) -> Option<SecretString> {
+    let v = get(fields, name);
+    (!v.is_empty()).then(|| SecretString::from(v.to_owned()))
+}
+
+/// The page of a started job, or what `refused` answers with the reason it did not start.
+async fn to_job<F, Fut>(started: Result<JobId, DeviceKeyError>, refused: F) -> ConsoleResult
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ConsoleResult>,
+{
+    match started {
+        Ok(job) => Ok(Redirect::to(&format!("/jobs/{job}")).into_response()),
+        Err(e) => refused(ConsoleError::from(e).inline()?).await,
     }
 }
 
 async fn key_page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     exported: Option<String>,
-    error: Option<String>,
-) -> Response {
+) -> ConsoleResult {
     let key = match state.device_keys.system_key(p).await {
         Ok(k) => k,
-        Err(e) => {
-            return match shown(e) {
-                Ok(m) => (StatusCode::NOT_FOUND, m).into_response(),
-                Err(r) => *r,
-            }
-        }
+        Err(e) => return Err(ConsoleError::NotFound(ConsoleError::from(e).inline()?)),
     };
-    render_uncached(&KeyPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render_uncached(&KeyPage {
+        frame,
         key,
         algorithms: KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         exported,
-        error,
-    })
+    }))
 }
 
 /// `GET /settings/device-key`
-pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => key_page(&state, &p, csrf, None, None).await,
-        Err(to) => Redirect::to(to).into_response(),
-    }
+pub async fn show(
+    State(state): State<AppState>,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+) -> ConsoleResult {
+    key_page(&state, &p, frame, None).await
 }
 
 /// `POST /settings/device-key/regenerate`: starts the job and shows it.
@@ -125,25 +112,21 @@ pub async fn regenerate(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: f,
     }: ConsoleForm<Fields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let Some(algorithm) = KeyAlgorithm::parse(get(&f, "algorithm")) else {
-        let error = Some("Choose an algorithm.".to_owned());
-        return key_page(&state, &p, csrf, None, error).await;
+        let frame = frame.with_error(Some("Choose an algorithm.".to_owned()));
+        return key_page(&state, &p, frame, None).await;
     };
-    match state.device_keys.regenerate(&p, algorithm, &origin).await {
-        Ok(job) => Redirect::to(&format!("/jobs/{job}")).into_response(),
-        Err(e) => match shown(e) {
-            Ok(m) => key_page(&state, &p, csrf, None, Some(m)).await,
-            Err(r) => *r,
-        },
-    }
+    let started = state.device_keys.regenerate(&p, algorithm, &origin).await;
+    to_job(started, |error| {
+        key_page(&state, &p, frame.with_error(Some(error)), None)
+    })
+    .await
 }
 
 /// `POST /settings/device-key/export`: the private key encrypted with the passphrase.
@@ -151,35 +134,32 @@ pub async fn export(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: f,
     }: ConsoleForm<Fields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let passphrase = SecretString::from(get(&f, "passphrase").to_owned());
     match state
         .device_keys
         .export_system_key(&p, &passphrase, Some(get(&f, "totp")), &origin)
         .await
     {
-        Ok(key) => key_page(&state, &p, csrf, Some(key), None).await,
-        Err(e) => match shown(e) {
-            Ok(m) => key_page(&state, &p, csrf, None, Some(m)).await,
-            Err(r) => *r,
-        },
+        Ok(key) => key_page(&state, &p, frame, Some(key)).await,
+        Err(e) => {
+            let error = ConsoleError::from(e).inline()?;
+            key_page(&state, &p, frame.with_error(Some(error)), None).await
+        }
     }
 }
 
 async fn resolve_page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     ids: &[String],
-    error: Option<String>,
-) -> Response {
+) -> ConsoleResult {
     let mut devices = Vec::new();
     for id in ids {
         if let Ok(v) = state
@@ -195,12 +175,7 @@ async fn resolve_page(
             });
         }
     }
-    render(&ResolvePage {
-        display_name: p.user.display_name.clone(),
-        csrf,
-        devices,
-        error,
-    })
+    Ok(render(&ResolvePage { frame, devices }))
 }
 
 /// `POST /assets/resolve-conflict`: the dialog for the selected devices, and (with
@@ -209,38 +184,26 @@ pub async fn resolve(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: f,
     }: ConsoleForm<Fields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let ids: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "asset_id")
         .map(|(_, v)| v.clone())
         .collect();
     if ids.is_empty() {
-        return super::asset_list::page(
-            &state,
-            &p,
-            csrf,
-            Default::default(),
-            None,
-            Some("Select the devices in key conflict first.".to_owned()),
-        )
-        .await;
+        let error = Some("Select the devices in key conflict first.".to_owned());
+        return super::asset_list::page(&state, &p, frame.with_error(error), Default::default())
+            .await;
     }
     if get(&f, "resolve").is_empty() {
-        return resolve_page(&state, &p, csrf, &ids, None).await;
+        return resolve_page(&state, &p, frame, &ids).await;
     }
     let custom = get(&f, "mode") == "custom_key";
-    let secret = |name: &str| {
-        let v = get(&f, name);
-        (!v.is_empty()).then(|| SecretString::from(v.to_owned()))
-    };
     let input = ResolveInput {
         mode: if custom {
             ResolveMode::CustomKey
@@ -255,25 +218,30 @@ pub async fn resolve(
                 admin_password: if custom {
                     None
                 } else {
-                    secret(&format!("admin_password_{id}"))
+                    secret(&f, &format!("admin_password_{id}"))
                 },
                 create_user: !custom && !get(&f, &format!("create_user_{id}")).is_empty(),
             })
             .collect(),
-        private_key: if custom { secret("private_key") } else { None },
-        passphrase: if custom { secret("passphrase") } else { None },
+        private_key: if custom {
+            secret(&f, "private_key")
+        } else {
+            None
+        },
+        passphrase: if custom {
+            secret(&f, "passphrase")
+        } else {
+            None
+        },
     };
-    match state
+    let started = state
         .device_keys
         .resolve_conflicts(&p, input, &origin)
-        .await
-    {
-        Ok(job) => Redirect::to(&format!("/jobs/{job}")).into_response(),
-        Err(e) => match shown(e) {
-            Ok(m) => resolve_page(&state, &p, csrf, &ids, Some(m)).await,
-            Err(r) => *r,
-        },
-    }
+        .await;
+    to_job(started, |error| {
+        resolve_page(&state, &p, frame.with_error(Some(error)), &ids)
+    })
+    .await
 }
 
 /// `POST /assets/{id}/authentication`: Modify authentication from a device's page.
@@ -282,75 +250,58 @@ pub async fn modify(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf: _,
         origin,
         form: f,
+        ..
     }: ConsoleForm<Fields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let mode = match get(&f, "mode") {
         "system_key" => AuthMode::SystemKey,
         "custom_key" => AuthMode::CustomKey,
         "password" => AuthMode::Password,
         _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "Choose how Tumbler should log in. Go back to the device's page.",
-            )
-                .into_response()
+            return Err(ConsoleError::Invalid(
+                "Choose how Tumbler should log in. Go back to the device's page.".to_owned(),
+            ))
         }
-    };
-    let secret = |name: &str| {
-        let v = get(&f, name);
-        (!v.is_empty()).then(|| SecretString::from(v.to_owned()))
     };
     let input = AuthenticationInput {
         mode,
         admin_user: get(&f, "admin_user").trim().to_owned(),
         create_user: !get(&f, "create_user").is_empty(),
-        private_key: secret("private_key"),
-        passphrase: secret("passphrase"),
+        private_key: secret(&f, "private_key"),
+        passphrase: secret(&f, "passphrase"),
     };
-    match state
+    let started = state
         .device_keys
-        .modify_authentication(&p, &AssetId::from_string(id.clone()), input, &origin)
-        .await
-    {
-        Ok(job) => Redirect::to(&format!("/jobs/{job}")).into_response(),
-        Err(e) => match shown(e) {
-            Ok(m) => (
-                StatusCode::BAD_REQUEST,
-                format!("{m}. Go back to the device's page and correct it."),
-            )
-                .into_response(),
-            Err(r) => *r,
-        },
-    }
+        .modify_authentication(&p, &AssetId::from_string(id), input, &origin)
+        .await;
+    to_job(started, |m| async move {
+        Err(ConsoleError::Invalid(format!(
+            "{m}. Go back to the device's page and correct it."
+        )))
+    })
+    .await
 }
 
 /// `GET /jobs/{id}`: a job and each device's outcome (reloads while it runs).
 pub async fn job(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
-    Path(id): Path<tumbler_domain::ids::JobId>,
-) -> Response {
-    let (p, csrf) = match active(session) {
-        Ok(found) => found,
-        Err(to) => return Redirect::to(to).into_response(),
-    };
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
+    Path(id): Path<JobId>,
+) -> ConsoleResult {
     match state.device_keys.job(&p, &id).await {
-        Ok(job) => render(&JobPage {
-            display_name: p.user.display_name.clone(),
-            csrf,
+        Ok(job) => Ok(render(&JobPage {
+            frame,
             running: job.status == tumbler_domain::job::JobStatus::Running,
             outcomes: job.outcomes.clone(),
             job,
-        }),
-        Err(e) => match shown(e) {
-            Ok(m) => (StatusCode::NOT_FOUND, m).into_response(),
-            Err(r) => *r,
-        },
+        })),
+        Err(e) => Err(ConsoleError::NotFound(ConsoleError::from(e).inline()?)),
     }
 }

@@ -1,49 +1,36 @@
 //! The banner's domain choice and User Settings' Object Visibility.
 
 use super::console_form::ConsoleForm;
-use super::pages::{render, UiSession};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::{DomainError, Principal};
 
 #[derive(Template)]
 #[template(path = "domain.html")]
 struct DomainPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     domains: Vec<(String, bool)>,
     all_domains: bool,
     saved: bool,
-    error: Option<String>,
 }
 
-async fn page(
-    state: &AppState,
-    p: &Principal,
-    csrf: String,
-    saved: bool,
-    error: Option<String>,
-) -> Response {
+async fn page(state: &AppState, p: &Principal, frame: PageFrame, saved: bool) -> ConsoleResult {
     match state.domains.mine(p).await {
-        Ok(mine) => render(&DomainPage {
-            display_name: p.user.display_name.clone(),
-            csrf,
+        Ok(mine) => Ok(render(&DomainPage {
+            frame,
             domains: mine
                 .into_iter()
                 .map(|d| (d.name, Some(&d.id) == p.active_domain.as_ref()))
                 .collect(),
             all_domains: p.all_domains,
             saved,
-            error,
-        }),
-        Err(e) => {
-            tracing::error!(error = %e, "listing domains failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        })),
+        Err(e) => Err(ConsoleError::internal("listing domains failed", &e)),
     }
 }
 
@@ -56,13 +43,14 @@ pub struct SavedQuery {
 /// `GET /account/domain`
 pub async fn show(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    SignedIn(ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }): SignedIn,
     Query(q): Query<SavedQuery>,
-) -> Response {
-    match session {
-        None => Redirect::to("/login").into_response(),
-        Some((p, csrf)) => page(&state, &p, csrf, q.saved.is_some(), None).await,
-    }
+) -> ConsoleResult {
+    page(&state, &p, frame, q.saved.is_some()).await
 }
 
 /// The form.
@@ -77,11 +65,11 @@ pub async fn save(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<DomainForm>,
-) -> Response {
+) -> ConsoleResult {
     let result = async {
         if let Some(d) = &form.domain {
             state.domains.choose_active(&p, d, &origin).await?;
@@ -94,13 +82,13 @@ pub async fn save(
     }
     .await;
     match result {
-        Ok(()) => Redirect::to("/account/domain?saved=1").into_response(),
+        Ok(()) => Ok(Redirect::to("/account/domain?saved=1").into_response()),
         Err(e @ DomainError::NotAssigned(_)) => {
-            page(&state, &p, csrf, false, Some(e.to_string())).await
+            page(&state, &p, frame.with_error(Some(e.to_string())), false).await
         }
-        Err(e) => {
-            tracing::error!(error = %e, "saving the domain choice failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal(
+            "saving the domain choice failed",
+            &e,
+        )),
     }
 }

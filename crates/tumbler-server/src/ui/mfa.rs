@@ -1,11 +1,11 @@
 //! User Settings, two-factor authentication: enrol an authenticator app by QR code.
 
 use super::console_form::ConsoleForm;
-use super::pages::{render, UiSession};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -22,42 +22,40 @@ pub struct EnrolmentView {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 struct MfaPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     required: bool,
     enabled: bool,
     enrolment: Option<EnrolmentView>,
     recovery_codes: Vec<String>,
-    error: Option<String>,
 }
 
 fn page(
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     enrolment: Option<EnrolmentView>,
     recovery_codes: Vec<String>,
-    error: Option<String>,
 ) -> Response {
     render(&MfaPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame,
         required: p.mfa_enrolment_required,
         enabled: p.user.mfa_enabled,
         enrolment,
         recovery_codes,
-        error,
     })
 }
 
 /// `GET /account/mfa`
-pub async fn show(UiSession(session, _): UiSession) -> Response {
-    match session {
-        None => Redirect::to("/login").into_response(),
-        Some((p, _)) if p.user.must_change_password => {
-            Redirect::to("/account/password").into_response()
-        }
-        Some((p, csrf)) => page(&p, csrf, None, Vec::new(), None),
+pub async fn show(
+    SignedIn(ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }): SignedIn,
+) -> Response {
+    if p.user.must_change_password {
+        return Redirect::to("/account/password").into_response();
     }
+    page(&p, frame, None, Vec::new())
 }
 
 /// The enrolment form: the CSRF token and the current password (a stolen session must not
@@ -73,11 +71,11 @@ pub async fn begin(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<BeginForm>,
-) -> Response {
+) -> ConsoleResult {
     let password = Some(SecretString::from(form.current_password));
     match state.auth.begin_totp(&p, password, &origin).await {
         Ok(e) => {
@@ -85,7 +83,7 @@ pub async fn begin(
                 qr_svg: super::qr::svg(&e.uri).unwrap_or_default(),
                 secret: e.secret_base32.to_string(),
             };
-            page(&p, csrf, Some(view), Vec::new(), None)
+            Ok(page(&p, frame, Some(view), Vec::new()))
         }
         Err(
             e @ (AuthError::TotpAlreadyEnabled
@@ -94,11 +92,13 @@ pub async fn begin(
             | AuthError::ReauthenticationRequired
             | AuthError::AccountLocked
             | AuthError::RateLimited { .. }),
-        ) => page(&p, csrf, None, Vec::new(), Some(e.to_string())),
-        Err(e) => {
-            tracing::error!(error = %e, "TOTP enrolment failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        ) => Ok(page(
+            &p,
+            frame.with_error(Some(e.to_string())),
+            None,
+            Vec::new(),
+        )),
+        Err(e) => Err(ConsoleError::internal("TOTP enrolment failed", &e)),
     }
 }
 
@@ -113,31 +113,22 @@ pub async fn confirm(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<ConfirmForm>,
-) -> Response {
+) -> ConsoleResult {
     match state.auth.confirm_totp(&p, &form.code, &origin).await {
-        Ok(codes) => page(
+        Ok(codes) => Ok(page(
             &p,
-            csrf,
+            frame,
             None,
             codes.iter().map(|c| c.to_string()).collect(),
-            None,
-        ),
-        Err(e @ (AuthError::InvalidTotp | AuthError::NoTotpEnrolment)) => page(
-            &p,
-            csrf,
-            None,
-            Vec::new(),
-            Some(format!(
-                "{e}. Start again and enter the code your app shows now."
-            )),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "TOTP confirmation failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        )),
+        Err(e @ (AuthError::InvalidTotp | AuthError::NoTotpEnrolment)) => {
+            let error = format!("{e}. Start again and enter the code your app shows now.");
+            Ok(page(&p, frame.with_error(Some(error)), None, Vec::new()))
         }
+        Err(e) => Err(ConsoleError::internal("TOTP confirmation failed", &e)),
     }
 }

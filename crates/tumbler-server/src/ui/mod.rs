@@ -12,6 +12,8 @@ mod change_task_form;
 pub mod console_form;
 mod device_keys;
 mod domain;
+mod failures;
+pub mod frame;
 mod mfa;
 mod node_forms;
 pub(crate) mod pages;

@@ -1,9 +1,8 @@
 //! Managing the node tree from the Assets page: create, rename, move, delete.
 
-use super::asset_detail::failure;
 use super::asset_list::{page, AssetsQuery};
 use super::console_form::ConsoleForm;
-use super::pages::not_active;
+use super::frame::{require_active, ConsoleError, ConsoleResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,7 +35,7 @@ fn list_at(path: Option<String>) -> Response {
 }
 
 /// `POST /nodes`: create a node (and its missing ancestors).
-pub async fn create(State(state): State<AppState>, form: ConsoleForm<NodeForm>) -> Response {
+pub async fn create(State(state): State<AppState>, form: ConsoleForm<NodeForm>) -> ConsoleResult {
     handle(state, form, None).await
 }
 
@@ -45,7 +44,7 @@ pub async fn change(
     State(state): State<AppState>,
     Path(id): Path<String>,
     form: ConsoleForm<NodeForm>,
-) -> Response {
+) -> ConsoleResult {
     handle(state, form, Some(NodeId::from_string(id))).await
 }
 
@@ -53,15 +52,13 @@ async fn handle(
     state: AppState,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<NodeForm>,
     id: Option<NodeId>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let inventory = &state.inventory;
     let result: Result<Option<String>, InventoryError> = match (form.action.as_str(), &id) {
         ("create", _) => match inventory.create_node(&p, &form.path, &origin).await {
@@ -85,24 +82,17 @@ async fn handle(
                 .map(|n| Some(n.path.to_string()))
         }
         ("delete", Some(id)) => inventory.delete_node(&p, id, &origin).await.map(|()| None),
-        _ => return failure(InventoryError::NotFound(ObjectKind::NodeAction)),
+        _ => return Err(InventoryError::NotFound(ObjectKind::NodeAction).into()),
     };
     match result {
-        Ok(path) => list_at(path),
-        Err(
-            e @ (InventoryError::Forbidden
-            | InventoryError::NotFound(_)
-            | InventoryError::Store(_)
-            | InventoryError::Vault(_)),
-        ) => failure(e),
+        Ok(path) => Ok(list_at(path)),
         Err(e) => {
+            let error = ConsoleError::from(e).inline()?;
             page(
                 &state,
                 &p,
-                csrf,
+                frame.with_error(Some(error)),
                 AssetsQuery::default(),
-                None,
-                Some(e.to_string()),
             )
             .await
         }

@@ -1,6 +1,7 @@
 //! Login, dashboard, logout and the password tab of User Settings.
 
 use super::console_form::{ConsoleForm, NoFields};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use crate::middleware::auth::{cookie, origin_of, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
 use crate::state::AppState;
@@ -47,27 +48,6 @@ impl FromRequestParts<AppState> for UiSession {
     }
 }
 
-/// The session's caller if the account is fully usable, else where to send the browser.
-pub(crate) fn active(
-    session: Option<(Principal, String)>,
-) -> Result<(Principal, String), &'static str> {
-    match session {
-        None => Err("/login"),
-        Some((p, _)) if p.user.must_change_password => Err("/account/password"),
-        Some((p, _)) if p.mfa_enrolment_required => Err("/account/mfa"),
-        Some(found) => Ok(found),
-    }
-}
-
-/// Where to send a caller whose account is not yet fully usable (a pending password change
-/// or MFA enrolment), if anywhere.
-pub(crate) fn not_active(p: &Principal) -> Option<Response> {
-    match active(Some((p.clone(), String::new()))) {
-        Ok(_) => None,
-        Err(to) => Some(Redirect::to(to).into_response()),
-    }
-}
-
 /// Renders a page that may show a revealed secret: the browser never caches it.
 pub(crate) fn render_uncached(t: &impl Template) -> Response {
     let mut response = render(t);
@@ -78,6 +58,7 @@ pub(crate) fn render_uncached(t: &impl Template) -> Response {
     response
 }
 
+/// Renders a page (a failing template is logged and answered as an internal error).
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
@@ -91,37 +72,27 @@ pub(crate) fn render(t: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     expires: Option<String>,
 }
 
 /// `GET /`
 pub async fn dashboard(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
 ) -> Response {
-    match session {
-        None => Redirect::to("/login").into_response(),
-        Some((p, _)) if p.user.must_change_password => {
-            Redirect::to("/account/password").into_response()
+    let expires = match state.auth.password_expiry_warning(&p.user).await {
+        Ok(at) => at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "password expiry lookup failed");
+            None
         }
-        Some((p, _)) if p.mfa_enrolment_required => Redirect::to("/account/mfa").into_response(),
-        Some((p, csrf)) => {
-            let expires = match state.auth.password_expiry_warning(&p.user).await {
-                Ok(at) => at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "password expiry lookup failed");
-                    None
-                }
-            };
-            render(&DashboardPage {
-                display_name: p.user.display_name,
-                csrf,
-                expires,
-            })
-        }
-    }
+    };
+    render(&DashboardPage { frame, expires })
 }
 
 #[derive(Template)]
@@ -250,23 +221,21 @@ pub async fn logout(
         origin,
         ..
     }: ConsoleForm<NoFields>,
-) -> Response {
+) -> ConsoleResult {
     if let Err(e) = state.auth.logout(&p, &origin).await {
-        tracing::error!(error = %e, "logout failed");
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        return Err(ConsoleError::internal("logout failed", &e));
     }
-    (
+    Ok((
         CookieJar::new().add(session_cookie::clear(state.tls)),
         Redirect::to("/login"),
     )
-        .into_response()
+        .into_response())
 }
 
 #[derive(Template)]
 #[template(path = "password.html")]
 struct PasswordPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     must_change: bool,
     expired: bool,
     remote: bool,
@@ -277,12 +246,11 @@ struct PasswordPage {
 async fn password_page_with(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     errors: Vec<String>,
 ) -> Response {
     render(&PasswordPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame,
         must_change: p.user.must_change_password,
         expired: p.user.must_change_password && p.user.temp_password_expires_at.is_none(),
         remote: p.user.kind != tumbler_domain::user::UserKind::Local,
@@ -299,12 +267,13 @@ async fn password_page_with(
 /// `GET /account/password`
 pub async fn password_page(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    SignedIn(ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }): SignedIn,
 ) -> Response {
-    match session {
-        None => Redirect::to("/login").into_response(),
-        Some((p, csrf)) => password_page_with(&state, &p, csrf, Vec::new()).await,
-    }
+    password_page_with(&state, &p, frame, Vec::new()).await
 }
 
 /// The change-password form.
@@ -320,38 +289,33 @@ pub async fn password_submit(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<PasswordForm>,
-) -> Response {
+) -> ConsoleResult {
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
-        return password_page_with(
+        return Ok(password_page_with(
             &state,
             &p,
-            csrf,
+            frame,
             vec!["The new password and its confirmation differ.".to_owned()],
         )
-        .await;
+        .await);
     }
     match state
         .auth
         .change_own_password(&p, form.old_password, form.new_password, &origin)
         .await
     {
-        Ok(()) => (
+        Ok(()) => Ok((
             CookieJar::new().add(session_cookie::clear(state.tls)),
             Redirect::to("/login?changed=1"),
         )
-            .into_response(),
+            .into_response()),
         Err(AuthError::PolicyViolation(rules)) => {
-            password_page_with(
-                &state,
-                &p,
-                csrf,
-                rules.into_iter().map(|r| r.message).collect(),
-            )
-            .await
+            let errors = rules.into_iter().map(|r| r.message).collect();
+            Ok(password_page_with(&state, &p, frame, errors).await)
         }
         Err(
             e @ (AuthError::WrongCurrentPassword
@@ -364,13 +328,10 @@ pub async fn password_submit(
                 AuthError::AccountLocked => StatusCode::FORBIDDEN,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            let mut res = password_page_with(&state, &p, csrf, vec![e.to_string()]).await;
+            let mut res = password_page_with(&state, &p, frame, vec![e.to_string()]).await;
             *res.status_mut() = status;
-            res
+            Ok(res)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "password change failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("password change failed", &e)),
     }
 }

@@ -1,13 +1,13 @@
 //! User Settings, sessions: list one's own sessions and end the others.
 
 use super::console_form::ConsoleForm;
-use super::pages::{render, UiSession};
+use super::console_form::NoFields;
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::response::{IntoResponse, Redirect};
 use tumbler_core::AuthMethod;
 use tumbler_domain::ids::SessionId;
 
@@ -24,16 +24,19 @@ pub struct SessionLine {
 #[derive(Template)]
 #[template(path = "sessions.html")]
 struct SessionsPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     sessions: Vec<SessionLine>,
 }
 
 /// `GET /account/sessions`
-pub async fn list(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    let Some((p, csrf)) = session else {
-        return Redirect::to("/login").into_response();
-    };
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }): SignedIn,
+) -> ConsoleResult {
     let current = match &p.method {
         AuthMethod::Session { id, .. } => Some(id.clone()),
         _ => None,
@@ -52,22 +55,11 @@ pub async fn list(State(state): State<AppState>, UiSession(session, _): UiSessio
                     expires_at: fmt(s.expires_at),
                 })
                 .collect();
-            render(&SessionsPage {
-                display_name: p.user.display_name.clone(),
-                csrf,
-                sessions,
-            })
+            Ok(render(&SessionsPage { frame, sessions }))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing sessions failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("listing sessions failed", &e)),
     }
 }
-
-/// The end form.
-#[derive(Deserialize)]
-pub struct EndForm {}
 
 /// `POST /account/sessions/{id}/end`
 pub async fn end(
@@ -75,22 +67,18 @@ pub async fn end(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf: _,
         origin,
-        form: _,
-    }: ConsoleForm<EndForm>,
-) -> Response {
+        ..
+    }: ConsoleForm<NoFields>,
+) -> ConsoleResult {
     match state
         .users
         .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)
         .await
     {
         Ok(_) | Err(tumbler_core::UserError::SessionNotFound) => {
-            Redirect::to("/account/sessions").into_response()
+            Ok(Redirect::to("/account/sessions").into_response())
         }
-        Err(e) => {
-            tracing::error!(error = %e, "ending a session failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("ending a session failed", &e)),
     }
 }

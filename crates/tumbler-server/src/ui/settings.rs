@@ -1,11 +1,11 @@
 //! Administration > Settings > Password: the password policy form.
 
 use super::console_form::{ConsoleForm, Fields};
-use super::pages::{render, UiSession};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tumbler_core::{PolicyError, Principal};
@@ -15,32 +15,41 @@ use tumbler_domain::permission::Permission;
 #[derive(Template)]
 #[template(path = "settings_password.html")]
 struct SettingsPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     p: PasswordPolicy,
     blocklist: String,
     expiry: String,
     keep: bool,
     saved: bool,
-    error: Option<String>,
 }
 
-fn page(
-    principal: &Principal,
-    csrf: String,
-    p: PasswordPolicy,
-    saved: bool,
-    error: Option<String>,
-) -> Response {
+fn no_settings_permission() -> ConsoleError {
+    ConsoleError::Forbidden("You do not have permission to change settings.".to_owned())
+}
+
+/// Refuses a caller who may not change settings.
+pub(super) fn require_settings(p: &Principal) -> Result<(), ConsoleError> {
+    if p.can(Permission::SettingsManage) {
+        Ok(())
+    } else {
+        Err(no_settings_permission())
+    }
+}
+
+/// The page of a caller who may change settings, else the refusal.
+pub(super) fn settings_manager(SignedIn(page): SignedIn) -> Result<ConsolePage, ConsoleError> {
+    require_settings(&page.principal)?;
+    Ok(page)
+}
+
+fn page(frame: PageFrame, p: PasswordPolicy, saved: bool) -> Response {
     render(&SettingsPage {
-        display_name: principal.user.display_name.clone(),
-        csrf,
+        frame,
         blocklist: p.custom_blocklist.join("\n"),
         expiry: p.expiry_days.map(|d| d.to_string()).unwrap_or_default(),
         keep: p.other_sessions == OtherSessions::KeepUntilNextLogin,
         p,
         saved,
-        error,
     })
 }
 
@@ -53,22 +62,13 @@ pub struct SavedQuery {
 /// `GET /settings/password`
 pub async fn show(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    session: SignedIn,
     Query(q): Query<SavedQuery>,
-) -> Response {
-    let Some((p, csrf)) = session.filter(|(p, _)| p.can(Permission::SettingsManage)) else {
-        return (
-            StatusCode::FORBIDDEN,
-            "You do not have permission to change settings.",
-        )
-            .into_response();
-    };
+) -> ConsoleResult {
+    let ConsolePage { frame, .. } = settings_manager(session)?;
     match state.policy.get().await {
-        Ok(policy) => page(&p, csrf, policy, q.saved.is_some(), None),
-        Err(e) => {
-            tracing::error!(error = %e, "reading the policy failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Ok(policy) => Ok(page(frame, policy, q.saved.is_some())),
+        Err(e) => Err(ConsoleError::internal("reading the policy failed", &e)),
     }
 }
 
@@ -133,27 +133,22 @@ pub async fn save(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: fields,
     }: ConsoleForm<Fields>,
-) -> Response {
+) -> ConsoleResult {
     let current = state.policy.get().await.unwrap_or_default();
     let policy = match parse(&fields) {
         Ok(policy) => policy,
-        Err(message) => return page(&p, csrf, current, false, Some(message)),
+        Err(message) => return Ok(page(frame.with_error(Some(message)), current, false)),
     };
     match state.policy.set(&p, policy.clone(), &origin).await {
-        Ok(_) => Redirect::to("/settings/password?saved=1").into_response(),
-        Err(PolicyError::Forbidden) => (
-            StatusCode::FORBIDDEN,
-            "You do not have permission to change settings.",
-        )
-            .into_response(),
-        Err(PolicyError::Invalid(message)) => page(&p, csrf, policy, false, Some(message)),
-        Err(e) => {
-            tracing::error!(error = %e, "saving the policy failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        Ok(_) => Ok(Redirect::to("/settings/password?saved=1").into_response()),
+        Err(PolicyError::Forbidden) => Err(no_settings_permission()),
+        Err(PolicyError::Invalid(message)) => {
+            Ok(page(frame.with_error(Some(message)), policy, false))
         }
+        Err(e) => Err(ConsoleError::internal("saving the policy failed", &e)),
     }
 }

@@ -2,30 +2,27 @@
 //! "send test mail" button.
 
 use super::console_form::{ConsoleForm, Fields};
-use super::pages::{render, UiSession};
+use super::frame::{ConsoleResult, PageFrame, SignedIn};
+use super::pages::render;
+use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use secrecy::SecretString;
 use tumbler_core::mail::{Security, SmtpInput, SmtpView};
 use tumbler_core::{MailServiceError, Principal};
-use tumbler_domain::permission::Permission;
 
 #[derive(Template)]
 #[template(path = "settings_mail.html")]
 struct MailPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     host: String,
     port: String,
     security: &'static str,
     username: String,
     from: String,
     has_password: bool,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 fn security_name(s: Security) -> &'static str {
@@ -36,13 +33,7 @@ fn security_name(s: Security) -> &'static str {
     }
 }
 
-fn page(
-    p: &Principal,
-    csrf: String,
-    view: Option<SmtpView>,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
+fn page(frame: PageFrame, view: Option<SmtpView>) -> Response {
     let v = view.unwrap_or(SmtpView {
         host: String::new(),
         port: 587,
@@ -52,34 +43,14 @@ fn page(
         has_password: false,
     });
     render(&MailPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame,
         host: v.host,
         port: v.port.to_string(),
         security: security_name(v.security),
         username: v.username.unwrap_or_default(),
         from: v.from,
         has_password: v.has_password,
-        notice,
-        error,
     })
-}
-
-/// The session of an administrator, if it is one.
-fn admin(session: Option<(Principal, String)>) -> Option<(Principal, String)> {
-    session.filter(|(p, _)| is_admin(p))
-}
-
-fn is_admin(p: &Principal) -> bool {
-    p.can(Permission::SettingsManage)
-}
-
-fn forbidden() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "You do not have permission to change settings.",
-    )
-        .into_response()
 }
 
 async fn current(state: &AppState, p: &Principal) -> Option<SmtpView> {
@@ -87,14 +58,10 @@ async fn current(state: &AppState, p: &Principal) -> Option<SmtpView> {
 }
 
 /// `GET /settings/mail`
-pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    match admin(session) {
-        Some((p, csrf)) => {
-            let view = current(&state, &p).await;
-            page(&p, csrf, view, None, None)
-        }
-        None => forbidden(),
-    }
+pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
+    let page_of = settings_manager(session)?;
+    let view = current(&state, &page_of.principal).await;
+    Ok(page(page_of.frame, view))
 }
 
 fn shown_error(e: MailServiceError) -> String {
@@ -112,14 +79,12 @@ pub async fn save(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: fields,
     }: ConsoleForm<Fields>,
-) -> Response {
-    if !is_admin(&p) {
-        return forbidden();
-    }
+) -> ConsoleResult {
+    require_settings(&p)?;
     let get = |k: &str| {
         fields
             .iter()
@@ -129,26 +94,16 @@ pub async fn save(
     };
     if fields.iter().any(|(n, _)| n == "test") {
         let view = current(&state, &p).await;
-        return match state.mail.send_test(&p, &origin).await {
-            Ok(to) => page(
-                &p,
-                csrf,
-                view,
-                Some(format!("Test mail sent to {to}.")),
-                None,
-            ),
-            Err(e) => page(&p, csrf, view, None, Some(shown_error(e))),
+        let frame = match state.mail.send_test(&p, &origin).await {
+            Ok(to) => frame.with_notice(Some(format!("Test mail sent to {to}."))),
+            Err(e) => frame.with_error(Some(shown_error(e))),
         };
+        return Ok(page(frame, view));
     }
     let Ok(port) = get("port").trim().parse::<u16>() else {
         let view = current(&state, &p).await;
-        return page(
-            &p,
-            csrf,
-            view,
-            None,
-            Some("The port is not a number.".to_owned()),
-        );
+        let error = Some("The port is not a number.".to_owned());
+        return Ok(page(frame.with_error(error), view));
     };
     let security = match get("security").as_str() {
         "none" => Security::None,
@@ -164,11 +119,11 @@ pub async fn save(
         password: (!password.is_empty()).then(|| SecretString::from(password)),
         from: get("from"),
     };
-    match state.mail.set_settings(&p, input, &origin).await {
-        Ok(view) => page(&p, csrf, Some(view), Some("Saved.".to_owned()), None),
+    Ok(match state.mail.set_settings(&p, input, &origin).await {
+        Ok(view) => page(frame.with_notice(Some("Saved.".to_owned())), Some(view)),
         Err(e) => {
             let view = current(&state, &p).await;
-            page(&p, csrf, view, None, Some(shown_error(e)))
+            page(frame.with_error(Some(shown_error(e))), view)
         }
-    }
+    })
 }

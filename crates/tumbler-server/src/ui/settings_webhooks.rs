@@ -3,29 +3,26 @@
 //! deletes its secret.
 
 use super::console_form::ConsoleForm;
-use super::pages::{render_uncached, UiSession};
+use super::frame::{ConsoleResult, PageFrame, SignedIn};
+use super::pages::render_uncached;
+use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
 use tumbler_core::Principal;
-use tumbler_domain::permission::Permission;
 
 #[derive(Template)]
 #[template(path = "settings_webhooks.html")]
 struct WebhooksPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     webhooks: Vec<WebhookView>,
     url: String,
     /// The new webhook's signing secret, shown this once.
     secret: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 /// The fields of the add and remove forms.
@@ -33,22 +30,6 @@ struct WebhooksPage {
 pub struct WebhookForm {
     #[serde(default)]
     url: String,
-}
-
-fn is_admin(p: &Principal) -> bool {
-    p.can(Permission::SettingsManage)
-}
-
-fn admin(session: Option<(Principal, String)>) -> Option<(Principal, String)> {
-    session.filter(|(p, _)| is_admin(p))
-}
-
-fn forbidden() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "You do not have permission to change settings.",
-    )
-        .into_response()
 }
 
 fn shown_error(e: WebhookServiceError) -> String {
@@ -61,41 +42,40 @@ fn shown_error(e: WebhookServiceError) -> String {
     }
 }
 
-struct Shown {
+/// The page with the form's `url` kept and the new webhook's `secret`, if any.
+async fn page(
+    state: &AppState,
+    p: &Principal,
+    mut frame: PageFrame,
     url: String,
     secret: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
-}
-
-async fn page(state: &AppState, p: &Principal, csrf: String, shown: Shown) -> Response {
-    let (webhooks, error) = match state.webhooks.list(p).await {
-        Ok(list) => (list, shown.error),
-        Err(e) => (Vec::new(), Some(shown_error(e))),
+) -> Response {
+    let webhooks = match state.webhooks.list(p).await {
+        Ok(list) => list,
+        Err(e) => {
+            frame.error = Some(shown_error(e));
+            Vec::new()
+        }
     };
     render_uncached(&WebhooksPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+        frame,
         webhooks,
-        url: shown.url,
-        secret: shown.secret,
-        notice: shown.notice,
-        error,
+        url,
+        secret,
     })
 }
 
 /// `GET /settings/webhooks`
-pub async fn show(State(state): State<AppState>, UiSession(session, _): UiSession) -> Response {
-    let Some((p, csrf)) = admin(session) else {
-        return forbidden();
-    };
-    let shown = Shown {
-        url: String::new(),
-        secret: None,
-        notice: None,
-        error: None,
-    };
-    page(&state, &p, csrf, shown).await
+pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
+    let page_of = settings_manager(session)?;
+    Ok(page(
+        &state,
+        &page_of.principal,
+        page_of.frame,
+        String::new(),
+        None,
+    )
+    .await)
 }
 
 /// `POST /settings/webhooks`: adds a webhook and shows its secret once.
@@ -103,32 +83,35 @@ pub async fn add(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<WebhookForm>,
-) -> Response {
-    if !is_admin(&p) {
-        return forbidden();
-    }
-    let shown = match state.webhooks.create(&p, form.url.trim(), &origin).await {
-        Ok(created) => Shown {
-            url: String::new(),
-            secret: Some(created.secret.expose_secret().to_owned()),
-            notice: Some(format!(
-                "Webhook added for {}. Copy its signing secret now: it is not shown again.",
-                created.webhook.url
-            )),
-            error: None,
+) -> ConsoleResult {
+    require_settings(&p)?;
+    Ok(
+        match state.webhooks.create(&p, form.url.trim(), &origin).await {
+            Ok(created) => {
+                let notice = format!(
+                    "Webhook added for {}. Copy its signing secret now: it is not shown again.",
+                    created.webhook.url
+                );
+                let secret = Some(created.secret.expose_secret().to_owned());
+                page(
+                    &state,
+                    &p,
+                    frame.with_notice(Some(notice)),
+                    String::new(),
+                    secret,
+                )
+                .await
+            }
+            Err(e) => {
+                let frame = frame.with_error(Some(shown_error(e)));
+                page(&state, &p, frame, form.url, None).await
+            }
         },
-        Err(e) => Shown {
-            url: form.url,
-            secret: None,
-            notice: None,
-            error: Some(shown_error(e)),
-        },
-    };
-    page(&state, &p, csrf, shown).await
+    )
 }
 
 /// `POST /settings/webhooks/{id}/delete`
@@ -137,23 +120,15 @@ pub async fn delete(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
-        form: _,
+        ..
     }: ConsoleForm<WebhookForm>,
-) -> Response {
-    if !is_admin(&p) {
-        return forbidden();
-    }
-    let (notice, error) = match state.webhooks.delete(&p, &id, &origin).await {
-        Ok(()) => (Some("Webhook removed.".to_owned()), None),
-        Err(e) => (None, Some(shown_error(e))),
+) -> ConsoleResult {
+    require_settings(&p)?;
+    let frame = match state.webhooks.delete(&p, &id, &origin).await {
+        Ok(()) => frame.with_notice(Some("Webhook removed.".to_owned())),
+        Err(e) => frame.with_error(Some(shown_error(e))),
     };
-    let shown = Shown {
-        url: String::new(),
-        secret: None,
-        notice,
-        error,
-    };
-    page(&state, &p, csrf, shown).await
+    Ok(page(&state, &p, frame, String::new(), None).await)
 }

@@ -2,12 +2,12 @@
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
 use super::console_form::{ConsoleForm, NoFields};
-use super::pages::{active, not_active, render, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use tumbler_core::users::UserError;
 use tumbler_core::Principal;
 use tumbler_domain::ids::UserId;
@@ -16,8 +16,7 @@ use tumbler_store::UserChanges;
 #[derive(Template)]
 #[template(path = "user_edit.html")]
 struct EditPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     id: String,
     username: String,
     display_name_value: String,
@@ -25,31 +24,20 @@ struct EditPage {
     roles: Vec<(String, bool)>,
     domains: Vec<(String, bool)>,
     password_status: &'static str,
-    error: Option<String>,
 }
 
-async fn page(
-    state: &AppState,
-    p: &Principal,
-    csrf: String,
-    id: &UserId,
-    error: Option<String>,
-) -> Response {
+async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) -> ConsoleResult {
     let user = match state.users.get(p, id).await {
         Ok(u) => u,
         Err(e @ (UserError::Forbidden | UserError::NotFound)) => {
-            return (StatusCode::NOT_FOUND, e.to_string()).into_response()
+            return Err(ConsoleError::NotFound(e.to_string()))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "loading a user failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
+        Err(e) => return Err(ConsoleError::internal("loading a user failed", &e)),
     };
     let roles = state.roles.list(p).await.unwrap_or_default();
     let domains = state.domains.list(p).await.unwrap_or_default();
-    render(&EditPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render(&EditPage {
+        frame,
         id: id.to_string(),
         username: user.user.username.clone(),
         display_name_value: user.user.display_name.clone(),
@@ -63,20 +51,20 @@ async fn page(
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
         password_status: user.password_status,
-        error,
-    })
+    }))
 }
 
 /// `GET /users/{id}/edit`
 pub async fn show(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Path(id): Path<String>,
-) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => page(&state, &p, csrf, &UserId::from_string(id), None).await,
-        Err(to) => Redirect::to(to).into_response(),
-    }
+) -> ConsoleResult {
+    page(&state, &p, frame, &UserId::from_string(id)).await
 }
 
 /// The edit form (roles and domains arrive as repeated `role` and `domain` fields).
@@ -96,14 +84,12 @@ pub async fn save(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<EditForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let trimmed = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let changes = UserChanges {
         display_name: trimmed(form.display_name),
@@ -118,7 +104,7 @@ pub async fn save(
         .update(&p, &id, changes, Some(form.domain), &origin)
         .await
     {
-        Ok(_) => Redirect::to("/users").into_response(),
+        Ok(_) => Ok(Redirect::to("/users").into_response()),
         Err(
             e @ (UserError::Invalid(_)
             | UserError::UnknownRole(_)
@@ -128,11 +114,34 @@ pub async fn save(
             | UserError::DomainNotHeld(_)
             | UserError::OwnGrants
             | UserError::Forbidden),
-        ) => page(&state, &p, csrf, &id, Some(e.to_string())).await,
-        Err(e) => {
-            tracing::error!(error = %e, "editing a user failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        ) => page(&state, &p, frame.with_error(Some(e.to_string())), &id).await,
+        Err(e) => Err(ConsoleError::internal("editing a user failed", &e)),
+    }
+}
+
+/// Does `action` to the user `id`, then goes back to the list (or shows the user's page with
+/// the refusal).
+async fn user_action<F, Fut, T>(
+    state: &AppState,
+    id: String,
+    form: ConsoleForm<NoFields>,
+    action: F,
+) -> ConsoleResult
+where
+    F: FnOnce(Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
+    Fut: std::future::Future<Output = Result<T, UserError>>,
+{
+    let ConsoleForm {
+        principal: p,
+        frame,
+        origin,
+        ..
+    } = form;
+    require_active(&p)?;
+    let id = UserId::from_string(id);
+    match action(p.clone(), id.clone(), origin).await {
+        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Err(e) => page(state, &p, frame.with_error(Some(e.to_string())), &id).await,
     }
 }
 
@@ -140,40 +149,24 @@ pub async fn save(
 pub async fn end_sessions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        csrf,
-        origin,
-        ..
-    }: ConsoleForm<NoFields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
-    let id = UserId::from_string(id);
-    match state.users.end_sessions(&p, &id, None, &origin).await {
-        Ok(_) => Redirect::to("/users").into_response(),
-        Err(e) => page(&state, &p, csrf, &id, Some(e.to_string())).await,
-    }
+    form: ConsoleForm<NoFields>,
+) -> ConsoleResult {
+    let users = state.users.clone();
+    user_action(&state, id, form, |p, id, origin| async move {
+        users.end_sessions(&p, &id, None, &origin).await
+    })
+    .await
 }
 
 /// `POST /users/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        csrf,
-        origin,
-        ..
-    }: ConsoleForm<NoFields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
-    let id = UserId::from_string(id);
-    match state.users.delete(&p, &id, &origin).await {
-        Ok(()) => Redirect::to("/users").into_response(),
-        Err(e) => page(&state, &p, csrf, &id, Some(e.to_string())).await,
-    }
+    form: ConsoleForm<NoFields>,
+) -> ConsoleResult {
+    let users = state.users.clone();
+    user_action(&state, id, form, |p, id, origin| async move {
+        users.delete(&p, &id, &origin).await
+    })
+    .await
 }

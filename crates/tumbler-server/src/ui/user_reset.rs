@@ -3,12 +3,12 @@
 //! password is shown once on the answer page.
 
 use super::console_form::{ConsoleForm, Fields};
-use super::pages::{not_active, render};
+use super::frame::{require_active, ConsoleError, ConsoleResult, PageFrame};
+use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use tumbler_core::AuthError;
 use tumbler_domain::ids::UserId;
@@ -17,13 +17,11 @@ use zeroize::Zeroizing;
 #[derive(Template)]
 #[template(path = "user_reset.html")]
 struct ResetPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     id: String,
     /// The new temporary password, shown once.
     password: Option<Zeroizing<String>>,
     totp_reset: bool,
-    error: Option<String>,
 }
 
 /// `POST /users/{id}/reset-password` (fields `csrf`, `totp`, `reset_totp`).
@@ -32,14 +30,12 @@ pub async fn reset(
     Path(id): Path<String>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form: fields,
     }: ConsoleForm<Fields>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let one = |k: &str| {
         fields
             .iter()
@@ -61,8 +57,7 @@ pub async fn reset(
     let (password, error) = match result {
         Ok(pw) => (Some(Zeroizing::new(pw.expose_secret().to_owned())), None),
         Err(e @ (AuthError::Store(_) | AuthError::Hashing(_) | AuthError::Vault(_))) => {
-            tracing::error!(error = %e, "resetting a password failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            return Err(ConsoleError::internal("resetting a password failed", &e))
         }
         Err(e) => (None, Some(e.to_string())),
     };
@@ -71,18 +66,12 @@ pub async fn reset(
     } else {
         StatusCode::OK
     };
-    let mut res = render(&ResetPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    let mut res = render_uncached(&ResetPage {
+        frame: frame.with_error(error),
         id,
         password,
         totp_reset: reset_totp,
-        error,
     });
     *res.status_mut() = status;
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    res
+    Ok(res)
 }

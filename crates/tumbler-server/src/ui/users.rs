@@ -2,16 +2,16 @@
 //! enable and disable. The service checks every permission.
 
 use super::console_form::ConsoleForm;
-use super::pages::{active, not_active, render, UiSession};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserError};
-use tumbler_core::{Principal, RequestOrigin};
+use tumbler_core::Principal;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::permission::Permission;
@@ -33,8 +33,7 @@ pub struct UserLine {
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
-    display_name: String,
-    csrf: String,
+    frame: PageFrame,
     users: Vec<UserLine>,
     total: i64,
     roles: Vec<String>,
@@ -45,7 +44,6 @@ struct UsersPage {
     password: String,
     password_states: Vec<&'static str>,
     created: Option<(String, String)>,
-    error: Option<String>,
 }
 
 /// Filters of the page.
@@ -61,33 +59,27 @@ pub struct UsersQuery {
 async fn page(
     state: &AppState,
     p: &Principal,
-    csrf: String,
+    frame: PageFrame,
     q: UsersQuery,
     created: Option<(String, String)>,
-    error: Option<String>,
-) -> Response {
+) -> ConsoleResult {
     let filter = UserFilter {
         status: q.status.as_deref().and_then(UserStatus::parse),
         kind: q.kind.as_deref().and_then(UserKind::parse),
         search: q.q.clone().filter(|s| !s.trim().is_empty()),
         password_status: q.password.as_deref().and_then(PasswordStatus::parse),
-        limit: 500,
+        limit: tumbler_domain::paging::MAX_PAGE,
         offset: 0,
         ..UserFilter::default()
     };
     let (users, total) = match state.users.list(p, &filter).await {
         Ok(found) => found,
         Err(UserError::Forbidden) => {
-            return (
-                StatusCode::FORBIDDEN,
-                "You do not have permission to see users.",
-            )
-                .into_response()
+            return Err(ConsoleError::Forbidden(
+                "You do not have permission to see users.".to_owned(),
+            ))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing users failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
+        Err(e) => return Err(ConsoleError::internal("listing users failed", &e)),
     };
     let roles = state
         .roles
@@ -95,9 +87,8 @@ async fn page(
         .await
         .map(|r| r.into_iter().map(|r| r.name).collect())
         .unwrap_or_default();
-    render(&UsersPage {
-        display_name: p.user.display_name.clone(),
-        csrf,
+    Ok(render(&UsersPage {
+        frame,
         users: users
             .into_iter()
             .map(|s| UserLine {
@@ -120,20 +111,20 @@ async fn page(
         password: q.password.unwrap_or_default(),
         password_states: PasswordStatus::ALL.iter().map(|s| s.as_str()).collect(),
         created,
-        error,
-    })
+    }))
 }
 
 /// `GET /users`
 pub async fn list(
     State(state): State<AppState>,
-    UiSession(session, _): UiSession,
+    ConsolePage {
+        principal: p,
+        frame,
+        ..
+    }: ConsolePage,
     Query(q): Query<UsersQuery>,
-) -> Response {
-    match active(session) {
-        Ok((p, csrf)) => page(&state, &p, csrf, q, None, None).await,
-        Err(to) => Redirect::to(to).into_response(),
-    }
+) -> ConsoleResult {
+    page(&state, &p, frame, q, None).await
 }
 
 /// The create form (roles arrive as repeated `role` fields).
@@ -152,14 +143,12 @@ pub async fn create(
     State(state): State<AppState>,
     ConsoleForm {
         principal: p,
-        csrf,
+        frame,
         origin,
         form,
     }: ConsoleForm<CreateForm>,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    require_active(&p)?;
     let get = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let req = NewUserRequest {
         username: get(form.username).unwrap_or_default(),
@@ -181,10 +170,9 @@ pub async fn create(
             page(
                 &state,
                 &p,
-                csrf,
+                frame,
                 UsersQuery::default(),
                 Some((created.user.username, pw)),
-                None,
             )
             .await
         }
@@ -197,20 +185,10 @@ pub async fn create(
             | UserError::DomainNotHeld(_)
             | UserError::Forbidden),
         ) => {
-            page(
-                &state,
-                &p,
-                csrf,
-                UsersQuery::default(),
-                None,
-                Some(e.to_string()),
-            )
-            .await
+            let frame = frame.with_error(Some(e.to_string()));
+            page(&state, &p, frame, UsersQuery::default(), None).await
         }
-        Err(e) => {
-            tracing::error!(error = %e, "creating a user failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("creating a user failed", &e)),
     }
 }
 
@@ -220,54 +198,42 @@ pub struct ActionForm {
     status: Option<String>,
 }
 
+/// Unlocks a user (`unlock`) or sets their status, then goes back to the list.
 async fn act(
     state: &AppState,
-    p: Principal,
-    csrf: String,
-    origin: &RequestOrigin,
-    form: &ActionForm,
-    id: &UserId,
+    id: String,
+    form: ConsoleForm<ActionForm>,
     unlock: bool,
-) -> Response {
-    if let Some(to) = not_active(&p) {
-        return to;
-    }
+) -> ConsoleResult {
+    let ConsoleForm {
+        principal: p,
+        frame,
+        origin,
+        form,
+    } = form;
+    require_active(&p)?;
+    let id = UserId::from_string(id);
     let result = if unlock {
-        state.users.unlock(&p, id, origin).await
+        state.users.unlock(&p, &id, &origin).await
     } else {
         let status = form.status.as_deref().and_then(UserStatus::parse);
+        let changes = UserChanges {
+            status,
+            ..UserChanges::default()
+        };
         state
             .users
-            .update(
-                &p,
-                id,
-                UserChanges {
-                    status,
-                    ..UserChanges::default()
-                },
-                None,
-                origin,
-            )
+            .update(&p, &id, changes, None, &origin)
             .await
             .map(|_| ())
     };
     match result {
-        Ok(()) => Redirect::to("/users").into_response(),
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
         Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => {
-            page(
-                state,
-                &p,
-                csrf,
-                UsersQuery::default(),
-                None,
-                Some(e.to_string()),
-            )
-            .await
+            let frame = frame.with_error(Some(e.to_string()));
+            page(state, &p, frame, UsersQuery::default(), None).await
         }
-        Err(e) => {
-            tracing::error!(error = %e, "user action failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        Err(e) => Err(ConsoleError::internal("user action failed", &e)),
     }
 }
 
@@ -275,44 +241,16 @@ async fn act(
 pub async fn unlock(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        csrf,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
-) -> Response {
-    act(
-        &state,
-        p,
-        csrf,
-        &origin,
-        &form,
-        &UserId::from_string(id),
-        true,
-    )
-    .await
+    form: ConsoleForm<ActionForm>,
+) -> ConsoleResult {
+    act(&state, id, form, true).await
 }
 
 /// `POST /users/{id}/status`
 pub async fn set_status(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        csrf,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
-) -> Response {
-    act(
-        &state,
-        p,
-        csrf,
-        &origin,
-        &form,
-        &UserId::from_string(id),
-        false,
-    )
-    .await
+    form: ConsoleForm<ActionForm>,
+) -> ConsoleResult {
+    act(&state, id, form, false).await
 }

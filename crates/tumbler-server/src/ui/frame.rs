@@ -1,0 +1,233 @@
+//! What every console page shares: the [`PageFrame`] (who is logged in, the session's CSRF
+//! token, the active domain, the flash message), the extractors that build it from the session
+//! ([`ConsolePage`], [`SignedIn`]; forms get it from [`super::console_form::ConsoleForm`]), and
+//! [`ConsoleError`], the one error of console pages.
+//!
+//! A page struct embeds `frame: PageFrame` and its template reads `frame.display_name`,
+//! `frame.csrf` (through the `csrf_input` macro), `frame.notice` and `frame.error`; since the
+//! frame only comes from the session, a page cannot forget the token or the domain.
+
+use super::pages::UiSession;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use tumbler_core::Principal;
+
+/// The part of every console page that comes from the session.
+#[derive(Debug, Clone)]
+pub struct PageFrame {
+    /// The logged-in user's display name (banner).
+    pub display_name: String,
+    /// The session's CSRF token, for every form of the page.
+    pub csrf: String,
+    /// The id of the domain the user works in, empty when none.
+    pub domain: String,
+    /// A message saying what the last action did.
+    pub notice: Option<String>,
+    /// A message saying why the last action did not happen.
+    pub error: Option<String>,
+}
+
+impl PageFrame {
+    /// The frame of `p`'s pages with the session's CSRF token, no message yet.
+    pub fn of(p: &Principal, csrf: String) -> Self {
+        Self {
+            display_name: p.user.display_name.clone(),
+            csrf,
+            domain: p
+                .active_domain
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            notice: None,
+            error: None,
+        }
+    }
+
+    /// The same frame with `notice` as its notice.
+    pub fn with_notice(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self
+    }
+
+    /// The same frame with `error` as its error.
+    pub fn with_error(mut self, error: Option<String>) -> Self {
+        self.error = error;
+        self
+    }
+}
+
+/// Where a caller whose account is not yet fully usable (a pending password change or MFA
+/// enrolment) is sent.
+fn unfinished(p: &Principal) -> Option<&'static str> {
+    if p.user.must_change_password {
+        Some("/account/password")
+    } else if p.mfa_enrolment_required {
+        Some("/account/mfa")
+    } else {
+        None
+    }
+}
+
+/// Refuses a caller whose account is not yet fully usable (sent to the page that finishes it).
+pub fn require_active(p: &Principal) -> Result<(), ConsoleError> {
+    match unfinished(p) {
+        Some(to) => Err(ConsoleError::Unfinished(to)),
+        None => Ok(()),
+    }
+}
+
+/// A page request of a logged-in user whose account is fully usable; without a session the
+/// browser goes to the login page, with a pending password change or MFA enrolment to the
+/// page that finishes it.
+pub struct ConsolePage {
+    /// The caller behind the session.
+    pub principal: Principal,
+    /// The page's frame, built from the session.
+    pub frame: PageFrame,
+}
+
+impl FromRequestParts<AppState> for ConsolePage {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SignedIn(page) = SignedIn::from_request_parts(parts, state).await?;
+        require_active(&page.principal)?;
+        Ok(page)
+    }
+}
+
+/// A page request of any logged-in user, for the pages a pending password change or MFA
+/// enrolment still reaches (password, two-factor, domain, sessions).
+pub struct SignedIn(pub ConsolePage);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let UiSession(session, _) = match UiSession::from_request_parts(parts, state).await {
+            Ok(found) => found,
+            Err(never) => match never {},
+        };
+        let (principal, csrf) = session.ok_or(ConsoleError::LoginRequired)?;
+        Ok(Self(ConsolePage {
+            frame: PageFrame::of(&principal, csrf),
+            principal,
+        }))
+    }
+}
+
+/// What a console handler answers: a page, or the error page.
+pub type ConsoleResult = Result<Response, ConsoleError>;
+
+/// Why a console page cannot be shown; answered as a redirect or an error page with the
+/// message. Messages are for the user: never a secret, never an internal detail.
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// No session: the browser goes to the login page.
+    LoginRequired,
+    /// The account is not yet fully usable: the browser goes to the page that finishes it.
+    Unfinished(&'static str),
+    /// The caller may not do or see this (403).
+    Forbidden(String),
+    /// The object does not exist or is outside the caller's domains (404).
+    NotFound(String),
+    /// The request cannot be acted on as sent (400).
+    Invalid(String),
+    /// A fault of this server, logged where it happened (500, no detail).
+    Internal,
+}
+
+/// The text of the answer to an internal error.
+const INTERNAL_MESSAGE: &str = "internal error";
+
+impl ConsoleError {
+    /// The refusal of an action the caller has no permission for.
+    pub fn denied() -> Self {
+        Self::Forbidden("You do not have permission for this.".to_owned())
+    }
+
+    /// Logs `e` in full as the failure of `what` and answers without detail.
+    pub fn internal(what: &str, e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "{what}");
+        Self::Internal
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::LoginRequired => "login_required",
+            Self::Unfinished(_) => "account_unfinished",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) => "invalid",
+            Self::Internal => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::LoginRequired | Self::Unfinished(_) => StatusCode::SEE_OTHER,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    code: &'static str,
+    message: &'a str,
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            Self::LoginRequired => {
+                return Redirect::to(super::console_form::LOGIN_PAGE).into_response()
+            }
+            Self::Unfinished(to) => return Redirect::to(to).into_response(),
+            Self::Forbidden(m) | Self::NotFound(m) | Self::Invalid(m) => m.as_str(),
+            Self::Internal => INTERNAL_MESSAGE,
+        };
+        let page = ErrorPage {
+            code: self.code(),
+            message,
+        };
+        match page.render() {
+            Ok(html) => (self.status(), Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "template failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_their_message_and_status() {
+        let res = ConsoleError::NotFound("No such asset.".into()).into_response();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let res = ConsoleError::Internal.into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let res = ConsoleError::LoginRequired.into_response();
+        assert_eq!(res.headers()["location"], "/login");
+        assert_eq!(ConsoleError::denied().code(), "forbidden");
+    }
+}
