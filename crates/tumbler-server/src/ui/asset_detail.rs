@@ -198,11 +198,7 @@ async fn page(
 /// `GET /assets/{id}`
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<String>,
 ) -> ConsoleResult {
     let id = AssetId::from_string(id);
@@ -216,21 +212,26 @@ pub struct ActionForm {
     totp: Option<String>,
 }
 
-/// Runs one action of the page (the session and CSRF token are checked by [`ConsoleForm`]), then shows the asset
-/// page with the outcome.
-async fn act<F, Fut>(
+/// Runs one action of the page with the form's caller, origin and fields (the session and
+/// CSRF token are checked by [`ConsoleForm`]), then shows the asset page with the outcome.
+async fn act<T, F, Fut>(
     state: &AppState,
-    p: Principal,
-    frame: PageFrame,
     asset: AssetId,
+    form: ConsoleForm<T>,
     action: F,
 ) -> ConsoleResult
 where
-    F: FnOnce(Principal) -> Fut,
+    F: FnOnce(Principal, RequestOrigin, T) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
+    let ConsoleForm {
+        principal: p,
+        frame,
+        origin,
+        form,
+    } = form;
     require_active(&p)?;
-    let messages = match action(p.clone()).await {
+    let messages = match action(p.clone(), origin, form).await {
         Ok(m) => m,
         Err(e) => Messages {
             error: Some(ConsoleError::from(e).inline()?),
@@ -244,17 +245,12 @@ where
 pub async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
-    act(&state, p, frame, asset, |p| async move {
+    act(&state, asset, form, |p, origin, _| async move {
         let v = inventory.test_asset(&p, &target, &origin).await?;
         Ok(Messages {
             notice: Some(format!(
@@ -276,25 +272,18 @@ pub async fn test(
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
     let target = asset.clone();
-    let fingerprint = form.fingerprint.clone();
-    let totp = form.totp.clone();
-    act(&state, p, frame, asset, |p| async move {
+    act(&state, asset, form, |p, origin, form| async move {
         inventory
             .acknowledge_host_keys_with(
                 &p,
                 &[target],
-                fingerprint.as_deref().filter(|f| !f.is_empty()),
-                totp.as_deref(),
+                form.fingerprint.as_deref().filter(|f| !f.is_empty()),
+                form.totp.as_deref(),
                 &origin,
             )
             .await?;
@@ -343,16 +332,11 @@ pub struct AccountForm {
 pub async fn add_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<AccountForm>,
+    form: ConsoleForm<AccountForm>,
 ) -> ConsoleResult {
     let asset = AssetId::from_string(id);
     let inventory = state.inventory.clone();
-    act(&state, p, frame, asset.clone(), |p| async move {
+    act(&state, asset.clone(), form, |p, origin, form| async move {
         let secret_type = SecretType::parse(&form.secret_type).unwrap_or(SecretType::Password);
         let secret = match secret_type {
             SecretType::Password => form.password,
@@ -385,35 +369,32 @@ pub async fn add_account(
 /// Runs an account action and shows its asset's page.
 async fn account_action<F, Fut>(
     state: &AppState,
-    p: Principal,
-    frame: PageFrame,
-    origin: RequestOrigin,
     id: String,
+    form: ConsoleForm<ActionForm>,
     action: F,
 ) -> ConsoleResult
 where
-    F: FnOnce(Principal, AccountId, RequestOrigin) -> Fut,
+    F: FnOnce(Principal, AccountId, RequestOrigin, ActionForm) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
     let id = AccountId::from_string(id);
     // The account's asset, for the page shown afterwards (hidden accounts are "not found").
-    let asset = state.inventory.account(&p, &id).await?.asset_id;
-    act(state, p, frame, asset, |p| action(p, id, origin)).await
+    let asset = state
+        .inventory
+        .account(&form.principal, &id)
+        .await?
+        .asset_id;
+    act(state, asset, form, |p, origin, f| action(p, id, origin, f)).await
 }
 
 /// `POST /accounts/{id}/verify`
 pub async fn verify_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let inventory = state.inventory.clone();
-    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
+    account_action(&state, id, form, |p, id, origin, _| async move {
         let out = inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
             Messages {
@@ -444,15 +425,10 @@ pub async fn verify_account(
 pub async fn reconcile_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let engine = state.change_secret.clone();
-    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
+    account_action(&state, id, form, |p, id, origin, _| async move {
         Ok(match engine.reconcile_account(&p, &id, &origin).await {
             Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => Messages {
                 notice: Some(format!(
@@ -489,18 +465,13 @@ pub async fn reconcile_account(
 pub async fn reveal_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let inventory = state.inventory.clone();
-    let totp = form.totp.clone();
-    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
+    account_action(&state, id, form, |p, id, origin, form| async move {
         let account = inventory.account(&p, &id).await?;
-        let secret = inventory.reveal(&p, &id, totp.as_deref(), &origin).await?;
+        let totp = form.totp.as_deref();
+        let secret = inventory.reveal(&p, &id, totp, &origin).await?;
         Ok(Messages {
             revealed: Some((account.username, secret.as_str().to_owned())),
             ..Messages::default()
@@ -513,16 +484,11 @@ pub async fn reveal_account(
 pub async fn delete_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let inventory = state.inventory.clone();
-    let totp = form.totp.clone().filter(|t| !t.trim().is_empty());
-    account_action(&state, p, frame, origin, id, |p, id, origin| async move {
+    account_action(&state, id, form, |p, id, origin, form| async move {
+        let totp = form.totp.filter(|t| !t.trim().is_empty());
         inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;

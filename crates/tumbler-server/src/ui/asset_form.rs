@@ -124,11 +124,7 @@ async fn show_form(
 /// `GET /assets/new`
 pub async fn new_form(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> ConsoleResult {
     let form = AssetFields {
         platform: "linux".into(),
@@ -185,11 +181,7 @@ pub async fn create(
 /// `GET /assets/{id}/edit`
 pub async fn edit_form(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<String>,
 ) -> ConsoleResult {
     let view = state

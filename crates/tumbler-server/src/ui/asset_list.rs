@@ -231,11 +231,7 @@ pub(crate) async fn page(
 /// `GET /assets`
 pub async fn list(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Query(q): Query<AssetsQuery>,
 ) -> ConsoleResult {
     page(&state, &p, frame, q).await

@@ -48,11 +48,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
 /// `GET /account/certificate`
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> ConsoleResult {
     page(&state, &p, frame).await
 }

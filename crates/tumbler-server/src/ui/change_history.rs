@@ -32,11 +32,7 @@ pub struct HistoryQuery {
 /// `GET /change-secret/executions`: every run, newest first, 50 a page.
 pub async fn history(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> ConsoleResult {
     let offset = q.offset.unwrap_or(0).max(0);

@@ -226,11 +226,7 @@ pub(super) async fn overview_page(
 /// `GET /change-secret`
 pub async fn overview(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> ConsoleResult {
     overview_page(&state, &p, frame).await
 }
@@ -353,11 +349,7 @@ async fn run_page(
 /// `GET /change-secret/executions/{id}`
 pub async fn run(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<String>,
 ) -> ConsoleResult {
     let id = ExecutionId::from_string(id);

@@ -274,11 +274,7 @@ async fn form(state: &AppState, p: &Principal, frame: PageFrame, shown: Shown) -
 /// `GET /change-secret/tasks/new`
 pub async fn new_form(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> Response {
     let shown = Shown {
         action: "/change-secret/tasks".to_owned(),
@@ -294,11 +290,7 @@ pub async fn new_form(
 /// `GET /change-secret/tasks/{id}/edit`
 pub async fn edit_form(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<String>,
 ) -> ConsoleResult {
     let task = state

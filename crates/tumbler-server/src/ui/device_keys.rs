@@ -98,11 +98,7 @@ async fn key_page(
 /// `GET /settings/device-key`
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> ConsoleResult {
     key_page(&state, &p, frame, None).await
 }
@@ -288,11 +284,7 @@ pub async fn modify(
 /// `GET /jobs/{id}`: a job and each device's outcome (reloads while it runs).
 pub async fn job(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<JobId>,
 ) -> ConsoleResult {
     match state.device_keys.job(&p, &id).await {

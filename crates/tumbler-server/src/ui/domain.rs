@@ -43,11 +43,7 @@ pub struct SavedQuery {
 /// `GET /account/domain`
 pub async fn show(
     State(state): State<AppState>,
-    SignedIn(ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }): SignedIn,
+    SignedIn(ConsolePage(p, frame)): SignedIn,
     Query(q): Query<SavedQuery>,
 ) -> ConsoleResult {
     page(&state, &p, frame, q.saved.is_some()).await

@@ -83,12 +83,12 @@ pub fn require_active(p: &Principal) -> Result<(), ConsoleError> {
 /// A page request of a logged-in user whose account is fully usable; without a session the
 /// browser goes to the login page, with a pending password change or MFA enrolment to the
 /// page that finishes it.
-pub struct ConsolePage {
+pub struct ConsolePage(
     /// The caller behind the session.
-    pub principal: Principal,
+    pub Principal,
     /// The page's frame, built from the session.
-    pub frame: PageFrame,
-}
+    pub PageFrame,
+);
 
 impl FromRequestParts<AppState> for ConsolePage {
     type Rejection = ConsoleError;
@@ -98,7 +98,7 @@ impl FromRequestParts<AppState> for ConsolePage {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let SignedIn(page) = SignedIn::from_request_parts(parts, state).await?;
-        require_active(&page.principal)?;
+        require_active(&page.0)?;
         Ok(page)
     }
 }
@@ -119,10 +119,8 @@ impl FromRequestParts<AppState> for SignedIn {
             Err(never) => match never {},
         };
         let (principal, csrf) = session.ok_or(ConsoleError::LoginRequired)?;
-        Ok(Self(ConsolePage {
-            frame: PageFrame::of(&principal, csrf),
-            principal,
-        }))
+        let frame = PageFrame::of(&principal, csrf);
+        Ok(Self(ConsolePage(principal, frame)))
     }
 }
 

@@ -45,13 +45,7 @@ fn page(
 }
 
 /// `GET /account/mfa`
-pub async fn show(
-    SignedIn(ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }): SignedIn,
-) -> Response {
+pub async fn show(SignedIn(ConsolePage(p, frame)): SignedIn) -> Response {
     if p.user.must_change_password {
         return Redirect::to("/account/password").into_response();
     }

@@ -79,11 +79,7 @@ struct DashboardPage {
 /// `GET /`
 pub async fn dashboard(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
 ) -> Response {
     let expires = match state.auth.password_expiry_warning(&p.user).await {
         Ok(at) => at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
@@ -267,11 +263,7 @@ async fn password_page_with(
 /// `GET /account/password`
 pub async fn password_page(
     State(state): State<AppState>,
-    SignedIn(ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }): SignedIn,
+    SignedIn(ConsolePage(p, frame)): SignedIn,
 ) -> Response {
     password_page_with(&state, &p, frame, Vec::new()).await
 }

@@ -31,11 +31,7 @@ struct SessionsPage {
 /// `GET /account/sessions`
 pub async fn list(
     State(state): State<AppState>,
-    SignedIn(ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }): SignedIn,
+    SignedIn(ConsolePage(p, frame)): SignedIn,
 ) -> ConsoleResult {
     let current = match &p.method {
         AuthMethod::Session { id, .. } => Some(id.clone()),

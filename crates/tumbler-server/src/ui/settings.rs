@@ -38,7 +38,7 @@ pub(super) fn require_settings(p: &Principal) -> Result<(), ConsoleError> {
 
 /// The page of a caller who may change settings, else the refusal.
 pub(super) fn settings_manager(SignedIn(page): SignedIn) -> Result<ConsolePage, ConsoleError> {
-    require_settings(&page.principal)?;
+    require_settings(&page.0)?;
     Ok(page)
 }
 
@@ -65,7 +65,7 @@ pub async fn show(
     session: SignedIn,
     Query(q): Query<SavedQuery>,
 ) -> ConsoleResult {
-    let ConsolePage { frame, .. } = settings_manager(session)?;
+    let ConsolePage(_, frame) = settings_manager(session)?;
     match state.policy.get().await {
         Ok(policy) => Ok(page(frame, policy, q.saved.is_some())),
         Err(e) => Err(ConsoleError::internal("reading the policy failed", &e)),

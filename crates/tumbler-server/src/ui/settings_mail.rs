@@ -2,7 +2,7 @@
 //! "send test mail" button.
 
 use super::console_form::{ConsoleForm, Fields};
-use super::frame::{ConsoleResult, PageFrame, SignedIn};
+use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
 use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
@@ -59,9 +59,9 @@ async fn current(state: &AppState, p: &Principal) -> Option<SmtpView> {
 
 /// `GET /settings/mail`
 pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
-    let page_of = settings_manager(session)?;
-    let view = current(&state, &page_of.principal).await;
-    Ok(page(page_of.frame, view))
+    let ConsolePage(p, frame) = settings_manager(session)?;
+    let view = current(&state, &p).await;
+    Ok(page(frame, view))
 }
 
 fn shown_error(e: MailServiceError) -> String {

@@ -3,7 +3,7 @@
 //! deletes its secret.
 
 use super::console_form::ConsoleForm;
-use super::frame::{ConsoleResult, PageFrame, SignedIn};
+use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render_uncached;
 use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
@@ -67,15 +67,8 @@ async fn page(
 
 /// `GET /settings/webhooks`
 pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
-    let page_of = settings_manager(session)?;
-    Ok(page(
-        &state,
-        &page_of.principal,
-        page_of.frame,
-        String::new(),
-        None,
-    )
-    .await)
+    let ConsolePage(p, frame) = settings_manager(session)?;
+    Ok(page(&state, &p, frame, String::new(), None).await)
 }
 
 /// `POST /settings/webhooks`: adds a webhook and shows its secret once.

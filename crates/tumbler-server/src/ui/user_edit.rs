@@ -57,11 +57,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) ->
 /// `GET /users/{id}/edit`
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Path(id): Path<String>,
 ) -> ConsoleResult {
     page(&state, &p, frame, &UserId::from_string(id)).await

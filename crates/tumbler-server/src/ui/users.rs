@@ -117,11 +117,7 @@ async fn page(
 /// `GET /users`
 pub async fn list(
     State(state): State<AppState>,
-    ConsolePage {
-        principal: p,
-        frame,
-        ..
-    }: ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Query(q): Query<UsersQuery>,
 ) -> ConsoleResult {
     page(&state, &p, frame, q, None).await
