@@ -3,7 +3,7 @@
 //! (dialog asking for a fresh TOTP code), delete.
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
@@ -100,13 +100,8 @@ fn connection_security(a: &tumbler_store::AssetRow) -> String {
     }
 }
 
-/// What the page shows besides the asset.
-#[derive(Default)]
-struct Messages {
-    notice: Option<String>,
-    error: Option<String>,
-    revealed: Option<(String, String)>,
-}
+/// What the page shows besides the asset (the account and secret revealed).
+type Messages = Outcome<(String, String)>;
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -135,10 +130,9 @@ async fn page(
         HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
+    let (frame, revealed) = messages.show(frame);
     Ok(render_uncached(&AssetPage {
-        frame: frame
-            .with_notice(messages.notice)
-            .with_error(messages.error),
+        frame,
         id: a.id.to_string(),
         name: a.name.clone(),
         address: a.address.clone(),
@@ -191,7 +185,7 @@ async fn page(
         can_operate: p.can(Permission::AssetsManage) || p.can(Permission::ChangesRun),
         can_reveal: p.can(Permission::SecretsReveal),
         can_run: p.can(Permission::ChangesRun),
-        revealed: messages.revealed,
+        revealed,
     }))
 }
 
@@ -233,10 +227,7 @@ where
     require_active(&p)?;
     let messages = match action(p.clone(), origin, form).await {
         Ok(m) => m,
-        Err(e) => Messages {
-            error: Some(ConsoleError::from(e).inline()?),
-            ..Messages::default()
-        },
+        Err(e) => Messages::error(ConsoleError::from(e).inline()?),
     };
     page(state, &p, frame, &asset, messages).await
 }
@@ -252,18 +243,15 @@ pub async fn test(
     let target = asset.clone();
     act(&state, asset, form, |p, origin, _| async move {
         let v = inventory.test_asset(&p, &target, &origin).await?;
-        Ok(Messages {
-            notice: Some(format!(
-                "Connectivity: {}{}",
-                v.asset.connectivity,
-                if v.asset.connectivity_error.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", v.asset.connectivity_error)
-                }
-            )),
-            ..Messages::default()
-        })
+        Ok(Messages::notice(format!(
+            "Connectivity: {}{}",
+            v.asset.connectivity,
+            if v.asset.connectivity_error.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", v.asset.connectivity_error)
+            }
+        )))
     })
     .await
 }
@@ -287,10 +275,9 @@ pub async fn acknowledge(
                 &origin,
             )
             .await?;
-        Ok(Messages {
-            notice: Some("Host key acknowledged: it is now pinned and verified.".into()),
-            ..Messages::default()
-        })
+        Ok(Messages::notice(
+            "Host key acknowledged: it is now pinned and verified.".into(),
+        ))
     })
     .await
 }
@@ -358,10 +345,10 @@ pub async fn add_account(
             totp: form.totp.filter(|t| !t.trim().is_empty()),
         };
         let account = inventory.create_account(&p, &input, &origin).await?;
-        Ok(Messages {
-            notice: Some(format!("Account {} added.", account.username)),
-            ..Messages::default()
-        })
+        Ok(Messages::notice(format!(
+            "Account {} added.",
+            account.username
+        )))
     })
     .await
 }
@@ -397,23 +384,17 @@ pub async fn verify_account(
     account_action(&state, id, form, |p, id, origin, _| async move {
         let out = inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
-            Messages {
-                notice: Some(format!(
-                    "{} verified: the stored secret works.",
-                    out.account.username
-                )),
-                ..Messages::default()
-            }
+            Messages::notice(format!(
+                "{} verified: the stored secret works.",
+                out.account.username
+            ))
         } else {
-            Messages {
-                error: Some(format!(
-                    "{} not verified ({}): {}",
-                    out.account.username,
-                    out.code.unwrap_or("error"),
-                    out.message
-                )),
-                ..Messages::default()
-            }
+            Messages::error(format!(
+                "{} not verified ({}): {}",
+                out.account.username,
+                out.code.unwrap_or("error"),
+                out.message
+            ))
         })
     })
     .await
@@ -430,32 +411,25 @@ pub async fn reconcile_account(
     let engine = state.change_secret.clone();
     account_action(&state, id, form, |p, id, origin, _| async move {
         Ok(match engine.reconcile_account(&p, &id, &origin).await {
-            Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => Messages {
-                notice: Some(format!(
+            Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
+                Messages::notice(format!(
                     "{} reconciled: a new secret (version {}) is set and logs in.",
                     r.username,
                     r.new_version.unwrap_or_default()
-                )),
-                ..Messages::default()
-            },
-            Ok(r) => Messages {
-                error: Some(format!(
-                    "{} not reconciled ({}): {} (run {})",
-                    r.username,
-                    if r.reason_code.is_empty() {
-                        r.status.to_string()
-                    } else {
-                        r.reason_code.clone()
-                    },
-                    r.reason,
-                    r.execution_id
-                )),
-                ..Messages::default()
-            },
-            Err(e) => Messages {
-                error: Some(e.to_string()),
-                ..Messages::default()
-            },
+                ))
+            }
+            Ok(r) => Messages::error(format!(
+                "{} not reconciled ({}): {} (run {})",
+                r.username,
+                if r.reason_code.is_empty() {
+                    r.status.to_string()
+                } else {
+                    r.reason_code.clone()
+                },
+                r.reason,
+                r.execution_id
+            )),
+            Err(e) => Messages::error(e.to_string()),
         })
     })
     .await
@@ -472,10 +446,10 @@ pub async fn reveal_account(
         let account = inventory.account(&p, &id).await?;
         let totp = form.totp.as_deref();
         let secret = inventory.reveal(&p, &id, totp, &origin).await?;
-        Ok(Messages {
-            revealed: Some((account.username, secret.as_str().to_owned())),
-            ..Messages::default()
-        })
+        Ok(Messages::revealed((
+            account.username,
+            secret.as_str().to_owned(),
+        )))
     })
     .await
 }
@@ -492,10 +466,7 @@ pub async fn delete_account(
         inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;
-        Ok(Messages {
-            notice: Some("Account deleted.".into()),
-            ..Messages::default()
-        })
+        Ok(Messages::notice("Account deleted.".into()))
     })
     .await
 }

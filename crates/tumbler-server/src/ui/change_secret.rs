@@ -5,7 +5,7 @@
 //! reveal ask for a fresh TOTP code).
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
@@ -286,13 +286,8 @@ struct RunPage {
     revealed: Option<(String, String, String)>,
 }
 
-/// What a run's page shows besides the run.
-#[derive(Default)]
-struct Messages {
-    notice: Option<String>,
-    error: Option<String>,
-    revealed: Option<(String, String, String)>,
-}
+/// What the page shows besides the run (the record and the old and new secrets revealed).
+type Messages = Outcome<(String, String, String)>;
 
 async fn run_page(
     state: &AppState,
@@ -310,10 +305,9 @@ async fn run_page(
         offset: None,
     };
     let (records, _) = state.change_secret.records(p, &query).await?;
+    let (frame, revealed) = messages.show(frame);
     Ok(render_uncached(&RunPage {
-        frame: frame
-            .with_notice(messages.notice)
-            .with_error(messages.error),
+        frame,
         finished: time(run.finished_at),
         counts: run
             .counts
@@ -342,7 +336,7 @@ async fn run_page(
             .collect(),
         can_run: p.can(Permission::ChangesRun),
         can_reveal: p.can(Permission::SecretsReveal),
-        revealed: messages.revealed,
+        revealed,
     }))
 }
 
@@ -383,8 +377,8 @@ pub async fn record_action(
             .change_secret
             .reveal_record(&p, &id, totp, &origin)
             .await
-            .map(|r| Messages {
-                revealed: Some((
+            .map(|r| {
+                Messages::revealed((
                     who.clone(),
                     r.old_secret
                         .map(|s| s.as_str().to_owned())
@@ -392,8 +386,7 @@ pub async fn record_action(
                     r.new_secret
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_default(),
-                )),
-                ..Messages::default()
+                ))
             }),
         other => {
             let action = match other {
@@ -410,10 +403,7 @@ pub async fn record_action(
                 .map(|r| {
                     // A retry is a run of its own: its page follows it.
                     page = r.execution_id.clone();
-                    Messages {
-                        notice: Some(format!("{who}: {other} done; the record is {}.", r.status)),
-                        ..Messages::default()
-                    }
+                    Messages::notice(format!("{who}: {other} done; the record is {}.", r.status))
                 })
         }
     };
@@ -422,10 +412,7 @@ pub async fn record_action(
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
             return Err(e.into())
         }
-        Err(e) => Messages {
-            error: Some(format!("{who}: {e}")),
-            ..Messages::default()
-        },
+        Err(e) => Messages::error(format!("{who}: {e}")),
     };
     run_page(&state, &p, frame, &page, messages).await
 }
@@ -446,21 +433,15 @@ pub async fn retry_failed(
     require_active(&p)?;
     let id = ExecutionId::from_string(id);
     let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
-        Ok(outcome) => Messages {
-            notice: Some(format!(
+        Ok(outcome) => Messages::notice(format!(
                 "Retrying {} account(s) in the background, each as a run of its own ({} left alone); reload the page to follow them.",
                 outcome.started.len(),
                 outcome.skipped.len()
             )),
-            ..Messages::default()
-        },
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
             return Err(e.into())
         }
-        Err(e) => Messages {
-            error: Some(e.to_string()),
-            ..Messages::default()
-        },
+        Err(e) => Messages::error(e.to_string()),
     };
     run_page(&state, &p, frame, &id, messages).await
 }

@@ -60,6 +60,58 @@ impl PageFrame {
     }
 }
 
+/// What a page shows after an action: a notice or an error (in the frame) and, on the pages
+/// that reveal secrets, what was revealed.
+pub struct Outcome<R> {
+    notice: Option<String>,
+    error: Option<String>,
+    revealed: Option<R>,
+}
+
+impl<R> Default for Outcome<R> {
+    fn default() -> Self {
+        Self {
+            notice: None,
+            error: None,
+            revealed: None,
+        }
+    }
+}
+
+impl<R> Outcome<R> {
+    /// The action was done: `message` says what it did.
+    pub fn notice(message: String) -> Self {
+        Self {
+            notice: Some(message),
+            ..Self::default()
+        }
+    }
+
+    /// The action was not done: `message` says why.
+    pub fn error(message: String) -> Self {
+        Self {
+            error: Some(message),
+            ..Self::default()
+        }
+    }
+
+    /// The action revealed `what` (shown once, on a page never cached).
+    pub fn revealed(what: R) -> Self {
+        Self {
+            revealed: Some(what),
+            ..Self::default()
+        }
+    }
+
+    /// `frame` with the notice or error, and what was revealed.
+    pub fn show(self, frame: PageFrame) -> (PageFrame, Option<R>) {
+        (
+            frame.with_notice(self.notice).with_error(self.error),
+            self.revealed,
+        )
+    }
+}
+
 /// Where a caller whose account is not yet fully usable (a pending password change or MFA
 /// enrolment) is sent.
 fn unfinished(p: &Principal) -> Option<&'static str> {
