@@ -47,6 +47,19 @@ pub struct ConsoleForm<T> {
 /// included).
 pub type Fields = Vec<(String, String)>;
 
+/// The first value of the field `name` of a form read field by field, if sent.
+pub fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The first value of the field `name`, empty when not sent.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    value(fields, name).unwrap_or("")
+}
+
 /// A form with no fields besides the CSRF token (buttons).
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}

@@ -2,7 +2,7 @@
 //! a passphrase), the Resolve Key Conflict dialog for the devices selected on the asset list,
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
-use super::console_form::{ConsoleForm, Fields};
+use super::console_form::{field as get, ConsoleForm, Fields};
 use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
@@ -49,14 +49,6 @@ struct JobPage {
     job: JobView,
     outcomes: Vec<DeviceOutcome>,
     running: bool,
-}
-
-fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 /// A secret field, `None` when left empty.

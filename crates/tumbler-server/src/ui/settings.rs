@@ -1,6 +1,6 @@
 //! Administration > Settings > Password: the password policy form.
 
-use super::console_form::{ConsoleForm, Fields};
+use super::console_form::{value, ConsoleForm, Fields};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
 use crate::state::AppState;
@@ -74,12 +74,7 @@ pub async fn show(
 
 /// Reads the form into a policy; a field that is not a number is an error naming it.
 fn parse(fields: &[(String, String)]) -> Result<PasswordPolicy, String> {
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-    };
+    let get = |k: &str| value(fields, k).map(|v| v.trim().to_owned());
     let on = |k: &str| get(k).is_some();
     let num = |k: &str| -> Result<usize, String> {
         get(k)

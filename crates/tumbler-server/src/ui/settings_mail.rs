@@ -1,7 +1,7 @@
 //! Administration > Settings > Mail: the SMTP server (the password is write-only) and the
 //! "send test mail" button.
 
-use super::console_form::{ConsoleForm, Fields};
+use super::console_form::{field, value, ConsoleForm, Fields};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
 use super::settings::{require_settings, settings_manager};
@@ -85,14 +85,8 @@ pub async fn save(
     }: ConsoleForm<Fields>,
 ) -> ConsoleResult {
     require_settings(&p)?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    if fields.iter().any(|(n, _)| n == "test") {
+    let get = |k: &str| field(&fields, k).to_owned();
+    if value(&fields, "test").is_some() {
         let view = current(&state, &p).await;
         let frame = match state.mail.send_test(&p, &origin).await {
             Ok(to) => frame.with_notice(Some(format!("Test mail sent to {to}."))),

@@ -2,7 +2,7 @@
 //! (with a fresh code of their own), optionally resetting the user's second factor; the
 //! password is shown once on the answer page.
 
-use super::console_form::{ConsoleForm, Fields};
+use super::console_form::{field, value, ConsoleForm, Fields};
 use super::frame::{require_active, ConsoleError, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
@@ -36,21 +36,18 @@ pub async fn reset(
     }: ConsoleForm<Fields>,
 ) -> ConsoleResult {
     require_active(&p)?;
-    let one = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let reset_totp = one("reset_totp").is_some_and(|v| v == "on" || v == "true");
-    let code = one("totp").filter(|c| !c.is_empty());
+    let reset_totp = value(&fields, "reset_totp").is_some_and(|v| {
+        let v = v.trim();
+        v == "on" || v == "true"
+    });
+    let code = Some(field(&fields, "totp").trim()).filter(|c| !c.is_empty());
     let result = state
         .auth
         .reset_password_of(
             &p,
             &UserId::from_string(id.clone()),
             reset_totp,
-            code.as_deref(),
+            code,
             &origin,
         )
         .await;
