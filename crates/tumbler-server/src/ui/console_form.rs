@@ -113,6 +113,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
                 to_login.into_response()
             });
         };
+        let frame = PageFrame::of(&principal, csrf.clone());
+        super::error_page::remember(&parts.extensions, &frame);
         let req = Request::from_parts(parts, body);
         if !is_form(&req) {
             return Err((
@@ -135,7 +137,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
                 .into_response()
         })?;
         Ok(Self {
-            frame: PageFrame::of(&principal, csrf),
+            frame,
             principal,
             origin,
             form,

@@ -9,11 +9,10 @@
 
 use super::pages::UiSession;
 use crate::state::AppState;
-use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::Response;
 use tumbler_core::Principal;
 
 /// The part of every console page that comes from the session.
@@ -172,6 +171,8 @@ impl FromRequestParts<AppState> for SignedIn {
         };
         let (principal, csrf) = session.ok_or(ConsoleError::LoginRequired)?;
         let frame = PageFrame::of(&principal, csrf);
+        // Kept for the error page, which shows the banner to a caller it knows.
+        super::error_page::remember(&parts.extensions, &frame);
         Ok(Self(ConsolePage(principal, frame)))
     }
 }
@@ -198,7 +199,7 @@ pub enum ConsoleError {
 }
 
 /// The text of the answer to an internal error.
-const INTERNAL_MESSAGE: &str = "internal error";
+pub(super) const INTERNAL_MESSAGE: &str = "internal error";
 
 impl ConsoleError {
     /// The refusal of an action the caller has no permission for.
@@ -224,7 +225,8 @@ impl ConsoleError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// The status of the answer.
+    pub(super) fn status(&self) -> StatusCode {
         match self {
             Self::LoginRequired | Self::Unfinished(_) => StatusCode::SEE_OTHER,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -232,52 +234,5 @@ impl ConsoleError {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    code: &'static str,
-    message: &'a str,
-}
-
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        let message = match &self {
-            Self::LoginRequired => {
-                return Redirect::to(super::console_form::LOGIN_PAGE).into_response()
-            }
-            Self::Unfinished(to) => return Redirect::to(to).into_response(),
-            Self::Forbidden(m) | Self::NotFound(m) | Self::Invalid(m) => m.as_str(),
-            Self::Internal => INTERNAL_MESSAGE,
-        };
-        let page = ErrorPage {
-            code: self.code(),
-            message,
-        };
-        match page.render() {
-            Ok(html) => (self.status(), Html(html)).into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "template failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response()
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_render_their_message_and_status() {
-        let res = ConsoleError::NotFound("No such asset.".into()).into_response();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        let res = ConsoleError::Internal.into_response();
-        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let res = ConsoleError::LoginRequired.into_response();
-        assert_eq!(res.headers()["location"], "/login");
-        assert_eq!(ConsoleError::denied().code(), "forbidden");
     }
 }

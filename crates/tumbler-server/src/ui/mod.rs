@@ -12,6 +12,7 @@ mod change_task_form;
 pub mod console_form;
 mod device_keys;
 mod domain;
+mod error_page;
 mod failures;
 pub mod frame;
 mod mfa;
@@ -148,4 +149,5 @@ pub fn routes() -> Router<AppState> {
         .fold(router, |router, (path, handler)| {
             router.route(path, handler)
         })
+        .layer(axum::middleware::from_fn(error_page::frame_errors))
 }
