@@ -3,7 +3,7 @@
 //! (dialog asking for a fresh TOTP code), delete.
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
@@ -218,13 +218,7 @@ where
     F: FnOnce(Principal, RequestOrigin, T) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
-    let ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    } = form;
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let messages = match action(p.clone(), origin, form).await {
         Ok(m) => m,
         Err(e) => Messages::error(ConsoleError::from(e).inline()?),
@@ -286,13 +280,9 @@ pub async fn acknowledge(
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        origin,
-        ..
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, _, origin, _) = form.active()?;
     state
         .inventory
         .delete_asset(&p, &AssetId::from_string(id), &origin)

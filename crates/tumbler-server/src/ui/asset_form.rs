@@ -1,7 +1,7 @@
 //! The add and edit forms of an asset.
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -137,14 +137,9 @@ pub async fn new_form(
 /// `POST /assets/new`
 pub async fn create(
     State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<AssetFields>,
+    form: ConsoleForm<AssetFields>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let result = async {
         let input = AssetInput {
             name: form.name.clone(),
@@ -211,14 +206,9 @@ pub async fn edit_form(
 pub async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<AssetFields>,
+    form: ConsoleForm<AssetFields>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let asset_id = AssetId::from_string(id.clone());
     let result = async {
         let patch = AssetPatch {

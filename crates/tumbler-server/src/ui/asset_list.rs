@@ -3,7 +3,7 @@
 //! host keys of the selected assets. The node forms live in `node_forms`.
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -250,14 +250,9 @@ pub struct AcknowledgeForm {
 /// (repeated `asset_id` fields).
 pub async fn acknowledge(
     State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<AcknowledgeForm>,
+    form: ConsoleForm<AcknowledgeForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let ids: Vec<AssetId> = form
         .asset_id
         .into_iter()

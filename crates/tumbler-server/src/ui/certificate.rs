@@ -2,7 +2,7 @@
 
 use super::console_form::ConsoleForm;
 use super::console_form::NoFields;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
@@ -66,14 +66,9 @@ pub struct RegisterForm {
 pub async fn register(
     State(state): State<AppState>,
     presented: Option<Extension<PeerCertificate>>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<RegisterForm>,
+    form: ConsoleForm<RegisterForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
     let proof = Reauthentication {
         current_password: form
@@ -105,13 +100,9 @@ pub async fn register(
 pub async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        origin,
-        ..
-    }: ConsoleForm<NoFields>,
+    form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, _, origin, _) = form.active()?;
     match state.certificates.remove(&p, &id, &origin).await {
         Ok(()) | Err(CertificateError::NotFound) => {
             Ok(Redirect::to("/account/certificate").into_response())

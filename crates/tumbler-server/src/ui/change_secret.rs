@@ -5,7 +5,7 @@
 //! reveal ask for a fresh TOTP code).
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
@@ -241,14 +241,9 @@ pub struct ActionForm {
 pub async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, _) = form.active()?;
     match state
         .change_secret
         .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
@@ -355,14 +350,9 @@ pub async fn run(
 pub async fn record_action(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let id = RecordId::from_string(id);
     let record = state.change_secret.record(&p, &id).await?;
     let who = format!("{}@{}", record.username, record.asset_name);
@@ -423,14 +413,9 @@ pub async fn record_action(
 pub async fn retry_failed(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<ActionForm>,
+    form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, _) = form.active()?;
     let id = ExecutionId::from_string(id);
     let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
         Ok(outcome) => Messages::notice(format!(
@@ -457,14 +442,9 @@ pub struct ReconcileForm {
 /// `needs_attention`), each as a run of its own in the background; the page says how many.
 pub async fn reconcile_selected(
     State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ReconcileForm>,
+    form: ConsoleForm<ReconcileForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let ids: Vec<AccountId> = form
         .account_id
         .into_iter()

@@ -4,7 +4,7 @@
 
 use super::change_secret::overview_page;
 use super::console_form::{ConsoleForm, Fields};
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -354,17 +354,8 @@ pub async fn update(
     save(state, form, Some(id)).await
 }
 
-async fn save(
-    state: AppState,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: pairs,
-    }: ConsoleForm<Fields>,
-    id: Option<String>,
-) -> ConsoleResult {
-    require_active(&p)?;
+async fn save(state: AppState, sent: ConsoleForm<Fields>, id: Option<String>) -> ConsoleResult {
+    let (p, frame, origin, pairs) = sent.active()?;
     let submitted = parse(pairs);
     let action = match &id {
         Some(id) => format!("/change-secret/tasks/{id}"),
@@ -456,14 +447,9 @@ async fn save(
 pub async fn task_button(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: _,
-    }: ConsoleForm<super::change_secret::ActionForm>,
+    form: ConsoleForm<super::change_secret::ActionForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, _) = form.active()?;
     let id = ChangeTaskId::from_string(id);
     let cs = &state.change_secret;
     let outcome = match action.as_str() {

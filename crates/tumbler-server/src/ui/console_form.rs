@@ -6,7 +6,7 @@
 //! Every console `POST` route takes it (the router test posts to each without a token); the
 //! login form, which has no session yet, pairs its token with a cookie instead.
 
-use super::frame::PageFrame;
+use super::frame::{require_active, ConsoleError, PageFrame};
 use super::pages::UiSession;
 use crate::middleware::auth::{cookie, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
@@ -87,6 +87,15 @@ fn is_form(req: &Request) -> bool {
             m.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
+}
+
+impl<T> ConsoleForm<T> {
+    /// The caller, frame, origin and fields, if the caller's account is fully usable (else
+    /// the browser goes to the page that finishes it).
+    pub fn active(self) -> Result<(Principal, PageFrame, RequestOrigin, T), ConsoleError> {
+        require_active(&self.principal)?;
+        Ok((self.principal, self.frame, self.origin, self.form))
+    }
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {

@@ -3,7 +3,7 @@
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
 use super::console_form::{field as get, ConsoleForm, Fields};
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
@@ -96,16 +96,8 @@ pub async fn show(
 }
 
 /// `POST /settings/device-key/regenerate`: starts the job and shows it.
-pub async fn regenerate(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: f,
-    }: ConsoleForm<Fields>,
-) -> ConsoleResult {
-    require_active(&p)?;
+pub async fn regenerate(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
+    let (p, frame, origin, f) = form.active()?;
     let Some(algorithm) = KeyAlgorithm::parse(get(&f, "algorithm")) else {
         let frame = frame.with_error(Some("Choose an algorithm.".to_owned()));
         return key_page(&state, &p, frame, None).await;
@@ -118,16 +110,8 @@ pub async fn regenerate(
 }
 
 /// `POST /settings/device-key/export`: the private key encrypted with the passphrase.
-pub async fn export(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: f,
-    }: ConsoleForm<Fields>,
-) -> ConsoleResult {
-    require_active(&p)?;
+pub async fn export(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
+    let (p, frame, origin, f) = form.active()?;
     let passphrase = SecretString::from(get(&f, "passphrase").to_owned());
     match state
         .device_keys
@@ -168,16 +152,8 @@ async fn resolve_page(
 
 /// `POST /assets/resolve-conflict`: the dialog for the selected devices, and (with
 /// `resolve`) starting the job. Cancel is a link back to the list: nothing changes.
-pub async fn resolve(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: f,
-    }: ConsoleForm<Fields>,
-) -> ConsoleResult {
-    require_active(&p)?;
+pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
+    let (p, frame, origin, f) = form.active()?;
     let ids: Vec<String> = f
         .iter()
         .filter(|(k, _)| k == "asset_id")
@@ -236,14 +212,9 @@ pub async fn resolve(
 pub async fn modify(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        origin,
-        form: f,
-        ..
-    }: ConsoleForm<Fields>,
+    form: ConsoleForm<Fields>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, _, origin, f) = form.active()?;
     let mode = match get(&f, "mode") {
         "system_key" => AuthMode::SystemKey,
         "custom_key" => AuthMode::CustomKey,

@@ -1,5 +1,11 @@
 //! The console: server-rendered pages and their forms. Every form carries a CSRF token; the
 //! pages call the same services as the API.
+//!
+//! A page handler takes [`frame::ConsolePage`] (or [`frame::SignedIn`] for the pages a pending
+//! password change still reaches), a form handler [`console_form::ConsoleForm`]; each gives
+//! the caller and the [`frame::PageFrame`] the page struct embeds (`frame: PageFrame`, read by
+//! `templates/page.html`). Handlers answer [`frame::ConsoleResult`]: a page, or a
+//! [`frame::ConsoleError`] shown as the error page in the caller's frame.
 
 mod asset_detail;
 mod asset_form;

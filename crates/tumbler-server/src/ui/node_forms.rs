@@ -2,7 +2,7 @@
 
 use super::asset_list::{page, AssetsQuery};
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsoleResult};
+use super::frame::{ConsoleError, ConsoleResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -48,17 +48,8 @@ pub async fn change(
     handle(state, form, Some(NodeId::from_string(id))).await
 }
 
-async fn handle(
-    state: AppState,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<NodeForm>,
-    id: Option<NodeId>,
-) -> ConsoleResult {
-    require_active(&p)?;
+async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>) -> ConsoleResult {
+    let (p, frame, origin, form) = form.active()?;
     let inventory = &state.inventory;
     let result: Result<Option<String>, InventoryError> = match (form.action.as_str(), &id) {
         ("create", _) => match inventory.create_node(&p, &form.path, &origin).await {

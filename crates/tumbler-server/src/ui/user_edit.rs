@@ -2,7 +2,7 @@
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
 use super::console_form::{ConsoleForm, NoFields};
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -78,14 +78,9 @@ pub struct EditForm {
 pub async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<EditForm>,
+    form: ConsoleForm<EditForm>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let trimmed = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let changes = UserChanges {
         display_name: trimmed(form.display_name),
@@ -127,13 +122,7 @@ where
     F: FnOnce(Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<T, UserError>>,
 {
-    let ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        ..
-    } = form;
-    require_active(&p)?;
+    let (p, frame, origin, _) = form.active()?;
     let id = UserId::from_string(id);
     match action(p.clone(), id.clone(), origin).await {
         Ok(_) => Ok(Redirect::to("/users").into_response()),

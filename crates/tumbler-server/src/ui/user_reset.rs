@@ -3,7 +3,7 @@
 //! password is shown once on the answer page.
 
 use super::console_form::{field, value, ConsoleForm, Fields};
-use super::frame::{require_active, ConsoleError, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
@@ -28,14 +28,9 @@ struct ResetPage {
 pub async fn reset(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: fields,
-    }: ConsoleForm<Fields>,
+    form: ConsoleForm<Fields>,
 ) -> ConsoleResult {
-    require_active(&p)?;
+    let (p, frame, origin, fields) = form.active()?;
     let reset_totp = value(&fields, "reset_totp").is_some_and(|v| {
         let v = v.trim();
         v == "on" || v == "true"

@@ -2,7 +2,7 @@
 //! enable and disable. The service checks every permission.
 
 use super::console_form::ConsoleForm;
-use super::frame::{require_active, ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -135,16 +135,8 @@ pub struct CreateForm {
 }
 
 /// `POST /users`: the create form (roles arrive as repeated `role` fields).
-pub async fn create(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<CreateForm>,
-) -> ConsoleResult {
-    require_active(&p)?;
+pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>) -> ConsoleResult {
+    let (p, frame, origin, form) = form.active()?;
     let get = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let req = NewUserRequest {
         username: get(form.username).unwrap_or_default(),
@@ -201,13 +193,7 @@ async fn act(
     form: ConsoleForm<ActionForm>,
     unlock: bool,
 ) -> ConsoleResult {
-    let ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    } = form;
-    require_active(&p)?;
+    let (p, frame, origin, form) = form.active()?;
     let id = UserId::from_string(id);
     let result = if unlock {
         state.users.unlock(&p, &id, &origin).await
