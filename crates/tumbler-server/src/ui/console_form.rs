@@ -90,11 +90,17 @@ fn is_form(req: &Request) -> bool {
 }
 
 impl<T> ConsoleForm<T> {
+    /// The caller, frame, origin and fields, for the forms a pending password change or MFA
+    /// enrolment still reaches.
+    pub fn parts(self) -> (Principal, PageFrame, RequestOrigin, T) {
+        (self.principal, self.frame, self.origin, self.form)
+    }
+
     /// The caller, frame, origin and fields, if the caller's account is fully usable (else
     /// the browser goes to the page that finishes it).
     pub fn active(self) -> Result<(Principal, PageFrame, RequestOrigin, T), ConsoleError> {
         require_active(&self.principal)?;
-        Ok((self.principal, self.frame, self.origin, self.form))
+        Ok(self.parts())
     }
 }
 

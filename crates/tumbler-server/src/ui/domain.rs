@@ -57,15 +57,8 @@ pub struct DomainForm {
 }
 
 /// `POST /account/domain`
-pub async fn save(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<DomainForm>,
-) -> ConsoleResult {
+pub async fn save(State(state): State<AppState>, form: ConsoleForm<DomainForm>) -> ConsoleResult {
+    let (p, frame, origin, form) = form.parts();
     let result = async {
         if let Some(d) = &form.domain {
             state.domains.choose_active(&p, d, &origin).await?;

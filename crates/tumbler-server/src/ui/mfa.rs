@@ -61,15 +61,8 @@ pub struct BeginForm {
 }
 
 /// `POST /account/mfa/begin`
-pub async fn begin(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<BeginForm>,
-) -> ConsoleResult {
+pub async fn begin(State(state): State<AppState>, form: ConsoleForm<BeginForm>) -> ConsoleResult {
+    let (p, frame, origin, form) = form.parts();
     let password = Some(SecretString::from(form.current_password));
     match state.auth.begin_totp(&p, password, &origin).await {
         Ok(e) => {
@@ -105,13 +98,9 @@ pub struct ConfirmForm {
 /// `POST /account/mfa/confirm`
 pub async fn confirm(
     State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<ConfirmForm>,
+    form: ConsoleForm<ConfirmForm>,
 ) -> ConsoleResult {
+    let (p, frame, origin, form) = form.parts();
     match state.auth.confirm_totp(&p, &form.code, &origin).await {
         Ok(codes) => Ok(page(
             &p,

@@ -210,14 +210,8 @@ pub async fn login_submit(
 }
 
 /// `POST /logout`
-pub async fn logout(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        origin,
-        ..
-    }: ConsoleForm<NoFields>,
-) -> ConsoleResult {
+pub async fn logout(State(state): State<AppState>, form: ConsoleForm<NoFields>) -> ConsoleResult {
+    let (p, _, origin, _) = form.parts();
     if let Err(e) = state.auth.logout(&p, &origin).await {
         return Err(ConsoleError::internal("logout failed", &e));
     }
@@ -279,13 +273,9 @@ pub struct PasswordForm {
 /// `POST /account/password`
 pub async fn password_submit(
     State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<PasswordForm>,
+    form: ConsoleForm<PasswordForm>,
 ) -> ConsoleResult {
+    let (p, frame, origin, form) = form.parts();
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
         return Ok(password_page_with(
             &state,

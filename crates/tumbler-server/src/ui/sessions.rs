@@ -61,12 +61,9 @@ pub async fn list(
 pub async fn end(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        origin,
-        ..
-    }: ConsoleForm<NoFields>,
+    form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
+    let (p, _, origin, _) = form.parts();
     match state
         .users
         .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)

@@ -124,15 +124,8 @@ fn parse(fields: &[(String, String)]) -> Result<PasswordPolicy, String> {
 }
 
 /// `POST /settings/password`
-pub async fn save(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: fields,
-    }: ConsoleForm<Fields>,
-) -> ConsoleResult {
+pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
+    let (p, frame, origin, fields) = form.parts();
     let current = state.policy.get().await.unwrap_or_default();
     let policy = match parse(&fields) {
         Ok(policy) => policy,

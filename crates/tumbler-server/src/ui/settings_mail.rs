@@ -75,15 +75,8 @@ fn shown_error(e: MailServiceError) -> String {
 }
 
 /// `POST /settings/mail`: saves the settings, or with `test` set sends the test mail.
-pub async fn save(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form: fields,
-    }: ConsoleForm<Fields>,
-) -> ConsoleResult {
+pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
+    let (p, frame, origin, fields) = form.parts();
     require_settings(&p)?;
     let get = |k: &str| field(&fields, k).to_owned();
     if value(&fields, "test").is_some() {

@@ -72,15 +72,8 @@ pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleRe
 }
 
 /// `POST /settings/webhooks`: adds a webhook and shows its secret once.
-pub async fn add(
-    State(state): State<AppState>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        form,
-    }: ConsoleForm<WebhookForm>,
-) -> ConsoleResult {
+pub async fn add(State(state): State<AppState>, form: ConsoleForm<WebhookForm>) -> ConsoleResult {
+    let (p, frame, origin, form) = form.parts();
     require_settings(&p)?;
     Ok(
         match state.webhooks.create(&p, form.url.trim(), &origin).await {
@@ -111,13 +104,9 @@ pub async fn add(
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm {
-        principal: p,
-        frame,
-        origin,
-        ..
-    }: ConsoleForm<WebhookForm>,
+    form: ConsoleForm<WebhookForm>,
 ) -> ConsoleResult {
+    let (p, frame, origin, _) = form.parts();
     require_settings(&p)?;
     let frame = match state.webhooks.delete(&p, &id, &origin).await {
         Ok(()) => frame.with_notice(Some("Webhook removed.".to_owned())),
