@@ -2,6 +2,7 @@
 //! side by side, the acknowledge dialog), test, delete, and its accounts: add, verify, reveal
 //! (dialog asking for a fresh TOTP code), delete.
 
+use super::asset_list::node_paths;
 use super::console_form::ConsoleForm;
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::render_uncached;
@@ -138,12 +139,7 @@ async fn page(
         address: a.address.clone(),
         port: a.port,
         platform: a.platform.clone(),
-        nodes: view
-            .nodes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        nodes: node_paths(&view, ", "),
         domain: view.domain.clone(),
         comment: a.comment.clone(),
         connectivity: a.connectivity.to_string(),

@@ -1,5 +1,6 @@
 //! The add and edit forms of an asset.
 
+use super::asset_list::node_paths;
 use super::console_form::ConsoleForm;
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
@@ -189,12 +190,7 @@ pub async fn edit_form(
         address: a.address.clone(),
         port: a.port.to_string(),
         platform: a.platform.clone(),
-        nodes: view
-            .nodes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        nodes: node_paths(&view, "\n"),
         domain: view.domain.clone(),
         comment: a.comment.clone(),
         ..AssetFields::default()

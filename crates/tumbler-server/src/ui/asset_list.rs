@@ -110,6 +110,15 @@ fn choices(values: &[&'static str], chosen: Option<&str>) -> Vec<Choice> {
         .collect()
 }
 
+/// The paths of the asset's nodes, joined by `separator`.
+pub(crate) fn node_paths(view: &AssetView, separator: &str) -> String {
+    view.nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 /// "Password Based - Unverified", as the device list shows authentication.
 pub(crate) fn authentication_label(view: &AssetView) -> String {
     let auth = match view.asset.auth_status {
@@ -179,12 +188,7 @@ pub(crate) async fn page(
                 name: v.asset.name.clone(),
                 address: format!("{}:{}", v.asset.address, v.asset.port),
                 platform: v.asset.platform.clone(),
-                nodes: v
-                    .nodes
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                nodes: node_paths(&v, ", "),
                 connectivity: v.asset.connectivity.to_string(),
                 host_key_status: v.asset.host_key.status.to_string(),
             })
