@@ -6,8 +6,7 @@
 //! when the gap ends, and a local time that happens twice runs at its first occurrence.
 
 use crate::inventory::{invalid, InvalidValue};
-use chrono::offset::LocalResult;
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A time zone from the IANA database (`Europe/Berlin`, `UTC`).
@@ -23,24 +22,7 @@ pub fn parse_time_zone(name: &str) -> Result<TimeZoneName, InvalidValue> {
     })
 }
 
-/// The longest a daylight-saving gap lasts, in minutes (some zones once skipped a day).
-const LONGEST_GAP_MINUTES: i64 = 24 * 60;
-
-/// The instant a local wall-clock time stands for in `zone`: the first of two when the clocks
-/// went back, the end of the gap when they went forward past it.
-fn local_to_instant<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match zone.from_local_datetime(&local) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
-        LocalResult::None => (1..=LONGEST_GAP_MINUTES).find_map(|m| {
-            zone.from_local_datetime(&(local + Duration::minutes(m)))
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-        }),
-    }
-}
-
-/// The longest search for a cron expression's next time (a year and a day, in minutes).
+/// The longest search for a cron expression's next time (a year and a day).
 const CRON_HORIZON_DAYS: i64 = 367;
 
 /// When a task runs by itself.
@@ -59,127 +41,65 @@ pub struct Schedule {
     pub start_at: Option<DateTime<Utc>>,
 }
 
-/// One parsed cron field: which values match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Field(Vec<bool>);
-
-impl Field {
-    fn parse(text: &str, min: u32, max: u32, name: &str) -> Result<Self, InvalidValue> {
-        let bad = |why: &str| invalid("schedule", format!("cron {name} field {text:?}: {why}"));
-        let mut allowed = vec![false; (max + 1) as usize];
-        for part in text.split(',') {
-            let (range, step) = match part.split_once('/') {
-                Some((r, s)) => (
-                    r,
-                    s.parse::<u32>()
-                        .ok()
-                        .filter(|s| *s > 0)
-                        .ok_or_else(|| bad("bad step"))?,
-                ),
-                None => (part, 1),
-            };
-            let (lo, hi) = if range == "*" {
-                (min, max)
-            } else if let Some((a, b)) = range.split_once('-') {
-                let a = a.parse::<u32>().map_err(|_| bad("not a number"))?;
-                let b = b.parse::<u32>().map_err(|_| bad("not a number"))?;
-                (a, b)
-            } else {
-                let v = range.parse::<u32>().map_err(|_| bad("not a number"))?;
-                (v, if part.contains('/') { max } else { v })
-            };
-            if lo < min || hi > max || lo > hi {
-                return Err(bad(&format!("values must be within {min}-{max}")));
-            }
-            // Checked: a step near `u32::MAX` would overflow (a panic, or a wrapped loop).
-            let mut v = Some(lo);
-            while let Some(at) = v.filter(|v| *v <= hi) {
-                allowed[at as usize] = true;
-                v = at.checked_add(step);
-            }
-        }
-        Ok(Self(allowed))
-    }
-
-    fn matches(&self, v: u32) -> bool {
-        self.0.get(v as usize).copied().unwrap_or(false)
-    }
-}
-
-/// A parsed five-field cron expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cron {
-    minute: Field,
-    hour: Field,
-    day: Field,
-    month: Field,
-    weekday: Field,
-    day_restricted: bool,
-    weekday_restricted: bool,
-}
+/// A parsed five-field cron expression (parsed and searched by `croner`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cron(croner::Cron);
 
 impl Cron {
     /// Parses `minute hour day-of-month month day-of-week` (`*`, numbers, ranges, steps,
-    /// lists; day of week 0-7 with 0 and 7 both Sunday).
+    /// lists; day of week 0-7 with 0 and 7 both Sunday). When both day fields are restricted,
+    /// either one matching is enough (classic cron).
     pub fn parse(text: &str) -> Result<Self, InvalidValue> {
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        let [minute, hour, day, month, weekday] = fields.as_slice() else {
+        if text.split_whitespace().count() != 5 {
             return Err(invalid(
                 "schedule",
                 "a cron expression has five fields: minute hour day-of-month month day-of-week",
             ));
-        };
-        let mut weekdays = Field::parse(weekday, 0, 7, "day-of-week")?;
-        if weekdays.matches(7) {
-            weekdays.0[0] = true;
         }
-        Ok(Self {
-            minute: Field::parse(minute, 0, 59, "minute")?,
-            hour: Field::parse(hour, 0, 23, "hour")?,
-            day: Field::parse(day, 1, 31, "day-of-month")?,
-            month: Field::parse(month, 1, 12, "month")?,
-            weekday: weekdays,
-            day_restricted: *day != "*",
-            weekday_restricted: *weekday != "*",
-        })
-    }
-
-    fn day_matches(&self, t: &impl Datelike) -> bool {
-        let dom = self.day.matches(t.day());
-        let dow = self.weekday.matches(t.weekday().num_days_from_sunday());
-        // Classic cron: when both day fields are restricted, either one matching is enough.
-        match (self.day_restricted, self.weekday_restricted) {
-            (true, true) => dom || dow,
-            _ => dom && dow,
-        }
+        let text = &clamp_steps(text);
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Disallowed)
+            .year(croner::parser::Year::Disallowed)
+            .dom_and_dow(false)
+            .build()
+            .parse(text)
+            .map(Self)
+            .map_err(|e| invalid("schedule", format!("cron expression {text:?}: {e}")))
     }
 
     /// The first matching minute strictly after `after`, within a year, the fields read as
-    /// wall-clock time in `zone`.
+    /// wall-clock time in `zone`. A local time the clocks skip runs when the gap ends; one
+    /// that happens twice runs at its first occurrence.
     pub fn next_after<Z: TimeZone>(&self, after: DateTime<Utc>, zone: &Z) -> Option<DateTime<Utc>> {
-        let local_after = after.with_timezone(zone).naive_local();
-        let start = local_after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
-        let end = start + Duration::days(CRON_HORIZON_DAYS);
-        let mut t = start;
-        while t < end {
-            if !self.month.matches(t.month()) || !self.day_matches(&t) {
-                t = t.date().succ_opt()?.and_hms_opt(0, 0, 0)?;
-                continue;
-            }
-            if !self.hour.matches(t.hour()) {
-                t = t.with_minute(0)? + Duration::hours(1);
-                continue;
-            }
-            if self.minute.matches(t.minute()) {
-                // A slot already passed (the first of a repeated hour) is not run again.
-                if let Some(at) = local_to_instant(zone, t).filter(|at| *at > after) {
-                    return Some(at);
-                }
-            }
-            t += Duration::minutes(1);
-        }
-        None
+        let local_after = after.with_timezone(zone);
+        let end = local_after.naive_local() + Duration::days(CRON_HORIZON_DAYS);
+        let next = self.0.find_next_occurrence(&local_after, false).ok()?;
+        (next.naive_local() <= end && next.with_timezone(&Utc) > after)
+            .then(|| next.with_timezone(&Utc))
     }
+}
+
+/// Steps longer than any field (`1/4294967295`) mean the first value only; croner reads steps
+/// as 16-bit numbers, so such a step is shortened to one that still means just that.
+fn clamp_steps(text: &str) -> String {
+    /// Longer than the longest field (minutes, 0-59).
+    const LONG_STEP: u32 = 100;
+    let clamp_part = |part: &str| match part.split_once('/') {
+        Some((range, step)) if step.parse::<u32>().is_ok_and(|s| s > LONG_STEP) => {
+            format!("{range}/{LONG_STEP}")
+        }
+        _ => part.to_owned(),
+    };
+    text.split_whitespace()
+        .map(|field| {
+            field
+                .split(',')
+                .map(clamp_part)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Schedule {

@@ -2,10 +2,8 @@
 //! digits), their secrets, and one-time recovery codes.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
-use sha1::Sha1;
 use zeroize::Zeroizing;
 
 /// Seconds per step.
@@ -47,25 +45,24 @@ pub fn step_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(STEP_SECONDS)
 }
 
-/// The code for `step` (RFC 4226 dynamic truncation).
+/// The code for `step` (RFC 4226 dynamic truncation), computed by `totp-rs`. Its copy of
+/// the secret is zeroized when dropped. A step before 1970 has no code (an empty string).
 pub fn code_at(secret: &[u8], step: i64) -> String {
-    let Ok(mut mac) = <Hmac<Sha1> as Mac>::new_from_slice(secret) else {
+    let Some(time) = step
+        .checked_mul(STEP_SECONDS)
+        .and_then(|t| u64::try_from(t).ok())
+    else {
         return String::new();
     };
-    mac.update(&step.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[19] & 0x0f);
-    let bin = u32::from_be_bytes([
-        digest[offset] & 0x7f,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ]);
-    format!(
-        "{:0width$}",
-        bin % 10u32.pow(DIGITS),
-        width = DIGITS as usize
-    )
+    let step_seconds = STEP_SECONDS.unsigned_abs();
+    let totp = totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        DIGITS as usize,
+        0,
+        step_seconds,
+        secret.to_vec(),
+    );
+    totp.generate(time)
 }
 
 /// The step whose code is `code`, within the window around `now` and later than
@@ -159,6 +156,24 @@ mod tests {
 
     #[test]
     fn rfc6238_sha1_vectors() {
+        // RFC 6238 appendix B (SHA-1), the eight-digit codes, through the same crate.
+        for (t, code) in [
+            (59u64, "94287082"),
+            (1111111109, "07081804"),
+            (1111111111, "14050471"),
+            (1234567890, "89005924"),
+            (2000000000, "69279037"),
+            (20000000000, "65353130"),
+        ] {
+            let totp = totp_rs::TOTP::new_unchecked(
+                totp_rs::Algorithm::SHA1,
+                8,
+                0,
+                30,
+                RFC_SECRET.to_vec(),
+            );
+            assert_eq!(totp.generate(t), code, "t={t}");
+        }
         // RFC 6238 appendix B, last six digits of the eight-digit codes.
         for (t, code) in [
             (59, "287082"),
@@ -196,6 +211,7 @@ mod tests {
             "outside the window"
         );
         assert_eq!(verify(RFC_SECRET, "12345", now, None), None);
+        assert_eq!(code_at(RFC_SECRET, -1), "", "no code before 1970");
     }
 
     #[test]

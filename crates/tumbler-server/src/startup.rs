@@ -338,9 +338,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         connect_timeout: TARGET_CONNECT_TIMEOUT,
         account_timeout: std::time::Duration::from_secs(u64::from(c.account_timeout_seconds)),
         max_attempts: c.max_attempts,
-        // Checked by `Config::validate`; an unknown name falls back to UTC.
-        time_zone: tumbler_domain::schedule::parse_time_zone(&c.time_zone)
-            .unwrap_or(tumbler_domain::schedule::TimeZoneName::UTC),
+        time_zone: c.time_zone,
         public_url: config.public_url(),
         reconcile_after_restore: config.escrow.reconcile_after_restore,
         drift: tumbler_core::change_secret::DriftSettings {

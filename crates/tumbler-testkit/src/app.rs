@@ -69,7 +69,9 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("addr"),
             ..Config::default()
         };
-        config.database.url = pg.as_ref().map(|db| db.url());
+        config.database.url = pg
+            .as_ref()
+            .map(|db| db.url().parse().expect("the test database URL"));
         // No periodic drift logins behind a test's back: drift tests run a pass themselves.
         config.drift.interval_seconds = 0;
         configure(&mut config);

@@ -195,7 +195,8 @@ async fn linux_sudo_run(kind: StoreKind) {
             }
         }
     } else {
-        let url = app.config.database.url.clone().expect("a PostgreSQL store");
+        let url = app.config.database_url();
+        assert!(app.config.database.url.is_some(), "a PostgreSQL store");
         let dump =
             std::process::Command::new(tumbler_testkit::pg_cluster::bin_dir().join("pg_dump"))
                 .args(["--data-only", "--dbname", &url])

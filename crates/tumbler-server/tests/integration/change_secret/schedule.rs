@@ -78,7 +78,7 @@ async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
     let start: chrono::DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
     let clock = Arc::new(ManualClock::new(start));
     let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
-        c.change_secret.time_zone = "Europe/Berlin".to_owned();
+        c.change_secret.time_zone = chrono_tz::Tz::Europe__Berlin;
     })
     .await;
     let token = admin(&app).await;
