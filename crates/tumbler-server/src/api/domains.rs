@@ -81,12 +81,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<DomainId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .domains
-        .delete(&p, &DomainId::from_string(id), &origin)
-        .await?;
+    state.domains.delete(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
