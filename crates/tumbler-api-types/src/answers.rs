@@ -18,7 +18,7 @@ pub struct ExecutionStarted {
     pub execution_id: String,
 }
 
-/// A revealed secret (never cached; no `Debug`, so it is never logged by accident).
+/// A revealed secret (never cached).
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevealedSecret {
@@ -26,8 +26,8 @@ pub struct RevealedSecret {
     pub secret: String,
 }
 
-/// The secrets of one change record (never cached; no `Debug`). Fields in name order: the
-/// answer has always listed its keys sorted.
+/// The secrets of one change record (never cached).
+// Fields in name order: the answer has always listed its keys sorted.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevealedRecordSecrets {
@@ -37,7 +37,8 @@ pub struct RevealedRecordSecrets {
     pub old_secret: Option<String>,
 }
 
-/// The system private key, encrypted with the given passphrase (no `Debug`).
+/// The system private key, encrypted with the given passphrase.
+// No `Debug` (nor on the other secret answers): a secret must never reach a log.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedKey {

@@ -59,7 +59,8 @@ pub struct CreateUser {
     pub domains: Vec<String>,
 }
 
-/// A created user: the temporary password is shown this once (no `Debug`).
+/// A created user: the temporary password is shown this once.
+// No `Debug`: the password must never reach a log.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUserOut {
@@ -107,7 +108,8 @@ pub struct TokenView {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A new token: the only time the token is shown (no `Debug`).
+/// A new token: the only time the token is shown.
+// No `Debug`: the token must never reach a log.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {

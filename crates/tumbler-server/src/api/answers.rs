@@ -9,8 +9,8 @@ pub use tumbler_api_types::answers::{
 /// A new webhook and its signing secret (shown once).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookCreated {
-    /// The HMAC signing secret.
-    pub secret: String,
     /// The webhook.
     pub webhook: tumbler_core::webhooks::WebhookView,
+    /// The HMAC signing secret.
+    pub secret: String,
 }

@@ -41,8 +41,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let created = state.webhooks.create(&p, &input.url, &origin).await?;
     let body = WebhookCreated {
-        secret: created.secret.expose_secret().to_owned(),
         webhook: created.webhook,
+        secret: created.secret.expose_secret().to_owned(),
     };
     // Through `Value`, whose keys are sorted: the answer's bytes are as they always were.
     let body = serde_json::to_value(body).map_err(|_| {
