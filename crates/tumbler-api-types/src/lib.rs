@@ -42,3 +42,12 @@ pub struct ErrorDetail {
     /// For people.
     pub message: String,
 }
+
+/// A page holding a whole list: `total` is how many were collected.
+impl<T> FromIterator<T> for Page<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let items: Vec<T> = iter.into_iter().collect();
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        Self { items, total }
+    }
+}

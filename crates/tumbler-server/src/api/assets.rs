@@ -349,23 +349,25 @@ pub async fn acknowledge_many(
         .into_iter()
         .map(AssetId::from_string)
         .collect();
-    let items: Vec<AssetOut> = state
+    let page: Page<AssetOut> = state
         .inventory
         .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
         .await?
         .into_iter()
         .map(asset_out)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// The platform catalogue: protocol, port, verify and change methods, options.
 #[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform", body = Page<tumbler_domain::platform::Platform>)))]
 pub async fn platforms(Caller(_p): Caller) -> Json<Page<tumbler_domain::platform::Platform>> {
-    let items = tumbler_domain::platform::catalogue().to_vec();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Json(Page { items, total })
+    Json(
+        tumbler_domain::platform::catalogue()
+            .iter()
+            .copied()
+            .collect(),
+    )
 }
 
 /// Inventory settings as the API shows them.

@@ -144,15 +144,14 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<crate::api::Page<TokenView>>, ApiError> {
-    let items: Vec<TokenView> = state
+    let page: crate::api::Page<TokenView> = state
         .auth
         .list_tokens(&p)
         .await?
         .into_iter()
         .map(token_view)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(crate::api::Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/users/me/tokens` body.

@@ -48,15 +48,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Page<NodeOut>>, ApiError> {
-    let items: Vec<NodeOut> = state
+    let page: Page<NodeOut> = state
         .inventory
         .nodes(&p)
         .await?
         .into_iter()
         .map(NodeOut::from)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/nodes` body.
