@@ -104,3 +104,40 @@ pub struct VerifyOut {
     /// The account as recorded.
     pub account: AccountOut,
 }
+
+/// `POST /api/v1/assets` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateAsset {
+    /// Name, unique in its domain.
+    pub name: String,
+    /// Host name or IP address.
+    pub address: String,
+    /// Port (the platform's default when absent).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65535))]
+    pub port: Option<i64>,
+    /// Platform id (`GET /api/v1/platforms`).
+    pub platform: String,
+    /// Node paths (`/Default` when empty); missing nodes are created.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Domain name (your active domain when absent).
+    pub domain: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub comment: String,
+    /// The SSH host key fingerprint from a trusted source: the asset starts `verified`.
+    pub host_key_fingerprint: Option<String>,
+    /// Send secrets to the SSH host while its key is not acknowledged (administrators only;
+    /// off by default).
+    pub trust_on_first_use: Option<bool>,
+    /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
+    /// (the default for other addresses).
+    pub tls_mode: Option<String>,
+    /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
+    /// system's roots when absent. Replacing it is for administrators.
+    pub tls_ca_pem: Option<String>,
+    /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
+    pub plaintext_auth_allowed: Option<bool>,
+}

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
-use tumbler_api_types::inventory::{AccountOut, AssetOut, VerifyOut};
+use tumbler_api_types::inventory::{AccountOut, AssetOut, CreateAsset, VerifyOut};
 use tumbler_api_types::Page;
 
 /// Percent-encodes a query value.
@@ -88,14 +88,21 @@ pub struct NewAsset {
 /// `tumbler asset add`
 pub async fn asset_add(env: &[(String, String)], a: NewAsset) -> Result<ExitCode, CliError> {
     let ca = a.tls_ca_file.as_deref().map(read_bounded).transpose()?;
-    let mut body = json!({"name": a.name, "address": a.address, "port": a.port, "platform": a.platform,
-        "nodes": a.nodes, "domain": a.domain, "host_key_fingerprint": a.fingerprint});
-    if let Some(mode) = a.tls_mode {
-        body["tls_mode"] = json!(mode);
-    }
-    if let Some(ca) = ca {
-        body["tls_ca_pem"] = json!(ca);
-    }
+    let body = CreateAsset {
+        name: a.name,
+        address: a.address,
+        port: a.port.map(i64::from),
+        platform: a.platform,
+        nodes: a.nodes,
+        domain: a.domain,
+        comment: String::new(),
+        host_key_fingerprint: a.fingerprint,
+        trust_on_first_use: None,
+        tls_mode: a.tls_mode,
+        tls_ca_pem: ca,
+        plaintext_auth_allowed: None,
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
     let created: AssetOut = request(env, Method::POST, "/api/v1/assets", Some(body)).await?;
     println!(
         "Created asset {} (id {}), host key {}.",
