@@ -3,12 +3,15 @@
 
 use super::{other, CliError};
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tumbler_api_types::users::{CreateUser, CreatedToken, CreatedUserOut, UserOut};
+use tumbler_api_types::{ErrorAnswer, Page};
 
 /// What `tumbler login` stores.
 #[derive(Serialize, Deserialize)]
@@ -67,13 +70,12 @@ fn save(env: &[(String, String)], creds: &Credentials) -> Result<PathBuf, CliErr
 /// The error message of an API answer, or the status.
 async fn failure(res: reqwest::Response) -> CliError {
     let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    match body["error"]["message"].as_str() {
-        Some(m) => other(format!(
-            "{m} ({}, HTTP {status})",
-            body["error"]["code"].as_str().unwrap_or("error")
+    match res.json::<ErrorAnswer>().await {
+        Ok(body) => other(format!(
+            "{} ({}, HTTP {status})",
+            body.error.message, body.error.code
         )),
-        None => other(format!("the server answered HTTP {status}")),
+        Err(_) => other(format!("the server answered HTTP {status}")),
     }
 }
 
@@ -128,11 +130,11 @@ pub async fn login(
     if !res.status().is_success() {
         return Err(failure(res).await);
     }
-    let body: Value = res.json().await.map_err(other)?;
-    let token = body["token"]
-        .as_str()
-        .ok_or_else(|| other("the server sent no token"))?
-        .to_owned();
+    let created: CreatedToken = res
+        .json()
+        .await
+        .map_err(|e| other(format!("the server sent no token: {e}")))?;
+    let token = created.token;
     let path = save(
         env,
         &Credentials {
@@ -147,12 +149,13 @@ pub async fn login(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn request(
+/// Sends a request with the stored token; an answer that is not a success is an error.
+async fn send(
     env: &[(String, String)],
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
-) -> Result<Value, CliError> {
+) -> Result<reqwest::Response, CliError> {
     let creds = load(env)?;
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{path}", creds.url))
@@ -164,22 +167,49 @@ pub(crate) async fn request(
     if !res.status().is_success() {
         return Err(failure(res).await);
     }
-    Ok(res.json().await.unwrap_or(Value::Null))
+    Ok(res)
+}
+
+/// Sends a request and reads the answer into its API type (`tumbler-api-types`).
+pub(crate) async fn request<T: DeserializeOwned>(
+    env: &[(String, String)],
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<T, CliError> {
+    send(env, method, path, body)
+        .await?
+        .json()
+        .await
+        .map_err(|e| {
+            other(format!(
+                "the server's answer to {path} could not be read: {e}"
+            ))
+        })
+}
+
+/// Sends a request whose answer has nothing the CLI reads.
+pub(crate) async fn request_done(
+    env: &[(String, String)],
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(), CliError> {
+    send(env, method, path, body).await.map(drop)
 }
 
 async fn user_id(env: &[(String, String)], username: &str) -> Result<String, CliError> {
-    let list = request(
+    let list: Page<UserOut> = request(
         env,
         reqwest::Method::GET,
         &format!("/api/v1/users?limit=500&q={username}"),
         None,
     )
     .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|u| u["username"] == username))
-        .and_then(|u| u["id"].as_str())
-        .map(str::to_owned)
+    list.items
+        .into_iter()
+        .find(|u| u.username == username)
+        .map(|u| u.id)
         .ok_or_else(|| other(format!("no such user: {username}")))
 }
 
@@ -192,13 +222,19 @@ pub async fn user_add(
     roles: Vec<String>,
     remote: bool,
 ) -> Result<ExitCode, CliError> {
-    let body = json!({"username": username, "email": email, "display_name": display_name, "roles": roles, "type": if remote { "remote" } else { "local" }});
-    let created = request(env, reqwest::Method::POST, "/api/v1/users", Some(body)).await?;
-    println!(
-        "Created user {username} (id {}).",
-        created["user"]["id"].as_str().unwrap_or("?")
-    );
-    if let Some(pw) = created["temporary_password"].as_str() {
+    let body = CreateUser {
+        username: username.to_owned(),
+        display_name,
+        email,
+        kind: Some(if remote { "remote" } else { "local" }.to_owned()),
+        roles,
+        domains: Vec::new(),
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
+    let created: CreatedUserOut =
+        request(env, reqwest::Method::POST, "/api/v1/users", Some(body)).await?;
+    println!("Created user {username} (id {}).", created.user.id);
+    if let Some(pw) = created.temporary_password {
         println!("Temporary password (shown once; must be changed at first login): {pw}");
     }
     Ok(ExitCode::SUCCESS)
@@ -206,26 +242,21 @@ pub async fn user_add(
 
 /// `tumbler user list`
 pub async fn user_list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
-    let list = request(env, reqwest::Method::GET, "/api/v1/users?limit=500", None).await?;
+    let list: Page<UserOut> =
+        request(env, reqwest::Method::GET, "/api/v1/users?limit=500", None).await?;
     println!(
         "{:<24} {:<7} {:<9} {:<10} {:<7} roles",
         "username", "type", "status", "password", "locked"
     );
-    for u in list["items"].as_array().into_iter().flatten() {
-        let roles: Vec<&str> = u["roles"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+    for u in &list.items {
         println!(
             "{:<24} {:<7} {:<9} {:<10} {:<7} {}",
-            u["username"].as_str().unwrap_or(""),
-            u["type"].as_str().unwrap_or(""),
-            u["status"].as_str().unwrap_or(""),
-            u["password_status"].as_str().unwrap_or(""),
-            if u["locked_out"] == true { "yes" } else { "no" },
-            roles.join(",")
+            u.username,
+            u.kind,
+            u.status,
+            u.password_status,
+            if u.locked_out { "yes" } else { "no" },
+            u.roles.join(",")
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -234,7 +265,7 @@ pub async fn user_list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
 /// `tumbler user disable`
 pub async fn user_disable(env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
     let id = user_id(env, username).await?;
-    request(
+    request_done(
         env,
         reqwest::Method::PATCH,
         &format!("/api/v1/users/{id}"),
@@ -248,7 +279,7 @@ pub async fn user_disable(env: &[(String, String)], username: &str) -> Result<Ex
 /// `tumbler user unlock`
 pub async fn user_unlock(env: &[(String, String)], username: &str) -> Result<ExitCode, CliError> {
     let id = user_id(env, username).await?;
-    request(
+    request_done(
         env,
         reqwest::Method::POST,
         &format!("/api/v1/users/{id}/unlock"),

@@ -6,9 +6,11 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
+use tumbler_api_types::inventory::{AccountOut, AssetOut, CreateAsset, VerifyOut};
+use tumbler_api_types::Page;
 
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
@@ -22,21 +24,17 @@ pub(crate) async fn asset_id(
     env: &[(String, String)],
     name_or_id: &str,
 ) -> Result<String, CliError> {
-    let list = request(
+    let list: Page<AssetOut> = request(
         env,
         Method::GET,
         &format!("/api/v1/assets?limit=1000&q={}", encode(name_or_id)),
         None,
     )
     .await?;
-    if let Some(id) = list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|a| a["name"] == name_or_id))
-        .and_then(|a| a["id"].as_str())
-    {
-        return Ok(id.to_owned());
+    if let Some(a) = list.items.into_iter().find(|a| a.name == name_or_id) {
+        return Ok(a.id);
     }
-    let found = request(
+    let found: AssetOut = request(
         env,
         Method::GET,
         &format!("/api/v1/assets/{}", encode(name_or_id)),
@@ -44,36 +42,23 @@ pub(crate) async fn asset_id(
     )
     .await
     .map_err(|_| other(format!("no such asset: {name_or_id}")))?;
-    found["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| other(format!("no such asset: {name_or_id}")))
+    Ok(found.id)
 }
 
-fn print_assets(items: &[Value]) {
+fn print_assets(items: &[AssetOut]) {
     println!(
         "{:<24} {:<28} {:<11} {:<12} {:<21} nodes",
         "name", "address", "platform", "connectivity", "host key"
     );
     for a in items {
-        let nodes: Vec<&str> = a["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
         println!(
             "{:<24} {:<28} {:<11} {:<12} {:<21} {}",
-            a["name"].as_str().unwrap_or(""),
-            format!(
-                "{}:{}",
-                a["address"].as_str().unwrap_or(""),
-                a["port"].as_u64().unwrap_or(0)
-            ),
-            a["platform"].as_str().unwrap_or(""),
-            a["connectivity"].as_str().unwrap_or(""),
-            a["host_key_status"].as_str().unwrap_or(""),
-            nodes.join(",")
+            a.name,
+            format!("{}:{}", a.address, a.port),
+            a.platform,
+            a.connectivity,
+            a.host_key_status,
+            a.nodes.join(",")
         );
     }
 }
@@ -103,20 +88,25 @@ pub struct NewAsset {
 /// `tumbler asset add`
 pub async fn asset_add(env: &[(String, String)], a: NewAsset) -> Result<ExitCode, CliError> {
     let ca = a.tls_ca_file.as_deref().map(read_bounded).transpose()?;
-    let mut body = json!({"name": a.name, "address": a.address, "port": a.port, "platform": a.platform,
-        "nodes": a.nodes, "domain": a.domain, "host_key_fingerprint": a.fingerprint});
-    if let Some(mode) = a.tls_mode {
-        body["tls_mode"] = json!(mode);
-    }
-    if let Some(ca) = ca {
-        body["tls_ca_pem"] = json!(ca);
-    }
-    let created = request(env, Method::POST, "/api/v1/assets", Some(body)).await?;
+    let body = CreateAsset {
+        name: a.name,
+        address: a.address,
+        port: a.port.map(i64::from),
+        platform: a.platform,
+        nodes: a.nodes,
+        domain: a.domain,
+        comment: String::new(),
+        host_key_fingerprint: a.fingerprint,
+        trust_on_first_use: None,
+        tls_mode: a.tls_mode,
+        tls_ca_pem: ca,
+        plaintext_auth_allowed: None,
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
+    let created: AssetOut = request(env, Method::POST, "/api/v1/assets", Some(body)).await?;
     println!(
         "Created asset {} (id {}), host key {}.",
-        created["name"].as_str().unwrap_or("?"),
-        created["id"].as_str().unwrap_or("?"),
-        created["host_key_status"].as_str().unwrap_or("?")
+        created.name, created.id, created.host_key_status
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -134,16 +124,16 @@ pub async fn asset_list(
             path.push_str(&format!("&{k}={}", encode(&v)));
         }
     }
-    let list = request(env, Method::GET, &path, None).await?;
-    print_assets(list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]));
-    println!("{} asset(s)", list["total"].as_i64().unwrap_or(0));
+    let list: Page<AssetOut> = request(env, Method::GET, &path, None).await?;
+    print_assets(&list.items);
+    println!("{} asset(s)", list.total);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tumbler asset test`
 pub async fn asset_test(env: &[(String, String)], asset: &str) -> Result<ExitCode, CliError> {
     let id = asset_id(env, asset).await?;
-    let a = request(
+    let a: AssetOut = request(
         env,
         Method::POST,
         &format!("/api/v1/assets/{id}/test"),
@@ -151,22 +141,16 @@ pub async fn asset_test(env: &[(String, String)], asset: &str) -> Result<ExitCod
     )
     .await?;
     print_assets(std::slice::from_ref(&a));
-    if let Some(fp) = a["host_key_fingerprint"].as_str() {
-        println!(
-            "Host key: {fp} ({})",
-            a["host_key_status"].as_str().unwrap_or("")
-        );
+    if let Some(fp) = &a.host_key_fingerprint {
+        println!("Host key: {fp} ({})", a.host_key_status);
     }
-    if let Some(fp) = a["presented_host_key_fingerprint"].as_str() {
+    if let Some(fp) = &a.presented_host_key_fingerprint {
         println!("Presented now: {fp} (differs from the pinned key: nothing was sent)");
     }
-    if a["connectivity"] == "ok" {
+    if a.connectivity == "ok" {
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
-            "Unreachable: {}",
-            a["connectivity_error"].as_str().unwrap_or("")
-        );
+        println!("Unreachable: {}", a.connectivity_error);
         Ok(ExitCode::FAILURE)
     }
 }
@@ -187,11 +171,8 @@ pub async fn account_add(
     };
     let body = json!({"asset_id": id, "username": username, "secret_type": secret_type,
         "secret": secret.expose_secret(), "privileged": privileged});
-    let created = request(env, Method::POST, "/api/v1/accounts", Some(body)).await?;
-    println!(
-        "Created account {username}@{asset} (id {}).",
-        created["id"].as_str().unwrap_or("?")
-    );
+    let created: AccountOut = request(env, Method::POST, "/api/v1/accounts", Some(body)).await?;
+    println!("Created account {username}@{asset} (id {}).", created.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -204,23 +185,18 @@ pub async fn account_list(
     if let Some(a) = asset {
         path.push_str(&format!("&asset_id={}", asset_id(env, &a).await?));
     }
-    let list = request(env, Method::GET, &path, None).await?;
+    let list: Page<AccountOut> = request(env, Method::GET, &path, None).await?;
     println!(
         "{:<36} {:<24} {:<20} {:<9} {:<16} reason",
         "id", "asset", "username", "type", "status"
     );
-    for a in list["items"].as_array().into_iter().flatten() {
+    for a in &list.items {
         println!(
             "{:<36} {:<24} {:<20} {:<9} {:<16} {}",
-            a["id"].as_str().unwrap_or(""),
-            a["asset_name"].as_str().unwrap_or(""),
-            a["username"].as_str().unwrap_or(""),
-            a["secret_type"].as_str().unwrap_or(""),
-            a["status"].as_str().unwrap_or(""),
-            a["status_reason"].as_str().unwrap_or("")
+            a.id, a.asset_name, a.username, a.secret_type, a.status, a.status_reason
         );
     }
-    println!("{} account(s)", list["total"].as_i64().unwrap_or(0));
+    println!("{} account(s)", list.total);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -231,7 +207,7 @@ pub async fn account_verify(
     username: &str,
 ) -> Result<ExitCode, CliError> {
     let asset_id = asset_id(env, asset).await?;
-    let list = request(
+    let list: Page<AccountOut> = request(
         env,
         Method::GET,
         &format!(
@@ -241,24 +217,26 @@ pub async fn account_verify(
         None,
     )
     .await?;
-    let id = list["items"][0]["id"]
-        .as_str()
+    let id = list
+        .items
+        .first()
+        .map(|a| a.id.as_str())
         .ok_or_else(|| other(format!("no account {username} on {asset}")))?;
-    let out = request(
+    let out: VerifyOut = request(
         env,
         Method::POST,
         &format!("/api/v1/accounts/{id}/verify"),
         None,
     )
     .await?;
-    if out["ok"] == true {
+    if out.ok {
         println!("{username}@{asset}: verified.");
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
             "{username}@{asset}: not verified ({}): {}",
-            out["code"].as_str().unwrap_or("error"),
-            out["message"].as_str().unwrap_or("")
+            out.code.as_deref().unwrap_or("error"),
+            out.message
         );
         Ok(ExitCode::FAILURE)
     }

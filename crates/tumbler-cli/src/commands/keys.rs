@@ -7,10 +7,13 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_domain::job::JobStatus;
 
 /// How often a waiting command asks how the job is going.
 const POLL: Duration = Duration::from_millis(500);
@@ -19,20 +22,19 @@ const JOB_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// `tumbler key show`
 pub async fn show(env: &[(String, String)]) -> Result<ExitCode, CliError> {
-    let key = request(env, Method::GET, "/api/v1/system/ssh-key", None).await?;
-    println!("algorithm:    {}", key["algorithm"].as_str().unwrap_or("?"));
-    println!(
-        "fingerprint:  {}",
-        key["fingerprint"].as_str().unwrap_or("?")
-    );
+    let key: SystemKeyView = request(env, Method::GET, "/api/v1/system/ssh-key", None).await?;
+    println!("algorithm:    {}", key.algorithm);
+    println!("fingerprint:  {}", key.fingerprint);
+    // As the API writes it (RFC 3339, `Z`, sub-seconds as stored).
     println!(
         "generated at: {}",
-        key["generated_at"].as_str().unwrap_or("?")
+        key.generated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     );
-    if let Some(job) = key["regeneration_job"].as_str() {
+    if let Some(job) = &key.regeneration_job {
         println!("regeneration under way: job {job}");
     }
-    println!("{}", key["public_key"].as_str().unwrap_or(""));
+    println!("{}", key.public_key);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -41,8 +43,8 @@ pub async fn show(env: &[(String, String)]) -> Result<ExitCode, CliError> {
 async fn wait_for_job(env: &[(String, String)], id: &str) -> Result<ExitCode, CliError> {
     let deadline = Instant::now() + JOB_DEADLINE;
     let job = loop {
-        let job = request(env, Method::GET, &format!("/api/v1/jobs/{id}"), None).await?;
-        if job["status"] != "running" {
+        let job: JobView = request(env, Method::GET, &format!("/api/v1/jobs/{id}"), None).await?;
+        if job.status != JobStatus::Running {
             break job;
         }
         if Instant::now() > deadline {
@@ -52,28 +54,20 @@ async fn wait_for_job(env: &[(String, String)], id: &str) -> Result<ExitCode, Cl
         }
         tokio::time::sleep(POLL).await;
     };
-    for o in job["outcomes"].as_array().into_iter().flatten() {
+    for o in &job.outcomes {
         println!(
             "{:<24} {:<12} {}",
-            o["asset_name"].as_str().unwrap_or(""),
-            o["status"].as_str().unwrap_or(""),
-            o["message"].as_str().unwrap_or("")
+            o.asset_name,
+            o.status.as_ref(),
+            o.message
         );
     }
-    let status = job["status"].as_str().unwrap_or("?");
-    println!("job {id}: {status}");
-    Ok(if status == "succeeded" {
+    println!("job {id}: {}", job.status.as_ref());
+    Ok(if job.status == JobStatus::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn job_id(started: &Value) -> Result<String, CliError> {
-    started["job_id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| other("the server answered without a job id"))
 }
 
 /// `--algorithm` of `tumbler key regenerate`: the algorithms a system key may have.
@@ -104,14 +98,14 @@ pub async fn regenerate(
     algorithm: Option<KeyAlgorithmArg>,
     bits: Option<u32>,
 ) -> Result<ExitCode, CliError> {
-    let started = request(
+    let started: JobStarted = request(
         env,
         Method::POST,
         "/api/v1/system/ssh-key/regenerate",
         Some(json!({"algorithm": algorithm.map(KeyAlgorithmArg::as_str), "bits": bits})),
     )
     .await?;
-    let id = job_id(&started)?;
+    let id = started.job_id;
     println!("Regenerating the system key (job {id})...");
     wait_for_job(env, &id).await
 }
@@ -161,14 +155,14 @@ pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<Ex
             })
         }
     };
-    let started = request(
+    let started: JobStarted = request(
         env,
         Method::POST,
         "/api/v1/key-conflicts/resolve",
         Some(body),
     )
     .await?;
-    let id = job_id(&started)?;
+    let id = started.job_id;
     println!("Resolving {} device(s) (job {id})...", ids.len());
     wait_for_job(env, &id).await
 }

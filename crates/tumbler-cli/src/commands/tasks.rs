@@ -7,9 +7,13 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::ExecutionStatus;
 
 /// How often `task run --wait` asks how the run is going.
 const POLL: Duration = Duration::from_millis(500);
@@ -38,14 +42,12 @@ pub struct NewTask {
 
 /// The id of the task named `name_or_id`.
 async fn task_id(env: &[(String, String)], name_or_id: &str) -> Result<String, CliError> {
-    let tasks = request(env, Method::GET, "/api/v1/change-secret/tasks", None).await?;
+    let tasks: Vec<TaskView> =
+        request(env, Method::GET, "/api/v1/change-secret/tasks", None).await?;
     tasks
-        .as_array()
         .into_iter()
-        .flatten()
-        .find(|t| t["name"] == name_or_id || t["id"] == name_or_id)
-        .and_then(|t| t["id"].as_str())
-        .map(str::to_owned)
+        .find(|t| t.name == name_or_id || t.id.as_str() == name_or_id)
+        .map(|t| t.id.to_string())
         .ok_or_else(|| other(format!("no such task: {name_or_id}")))
 }
 
@@ -70,17 +72,16 @@ pub async fn create(env: &[(String, String)], t: NewTask) -> Result<ExitCode, Cl
         let secret = read_secret("New password: ", t.secret_stdin)?;
         body["secret"] = json!(secret.expose_secret());
     }
-    let created = request(env, Method::POST, "/api/v1/change-secret/tasks", Some(body)).await?;
+    let created: TaskView =
+        request(env, Method::POST, "/api/v1/change-secret/tasks", Some(body)).await?;
     println!(
         "Created task {} (id {}){}.",
-        created["name"].as_str().unwrap_or("?"),
-        created["id"].as_str().unwrap_or("?"),
-        created["next_run_at_local"]
-            .as_str()
-            .map(|n| format!(
-                ", next run at {n} ({})",
-                created["time_zone"].as_str().unwrap_or("UTC")
-            ))
+        created.name,
+        created.id,
+        created
+            .next_run_at_local
+            .as_deref()
+            .map(|n| format!(", next run at {n} ({})", created.time_zone))
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
@@ -88,26 +89,20 @@ pub async fn create(env: &[(String, String)], t: NewTask) -> Result<ExitCode, Cl
 
 /// `tumbler task list`
 pub async fn list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
-    let tasks = request(env, Method::GET, "/api/v1/change-secret/tasks", None).await?;
+    let items: Vec<TaskView> =
+        request(env, Method::GET, "/api/v1/change-secret/tasks", None).await?;
     println!(
         "{:<28} {:<9} {:<10} {:<26} usernames",
         "name", "enabled", "strategy", "next run at"
     );
-    let items = tasks.as_array().cloned().unwrap_or_default();
     for t in &items {
-        let users: Vec<&str> = t["usernames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
         println!(
             "{:<28} {:<9} {:<10} {:<26} {}",
-            t["name"].as_str().unwrap_or(""),
-            t["enabled"].as_bool().unwrap_or(false),
-            t["secret_strategy"].as_str().unwrap_or(""),
-            t["next_run_at_local"].as_str().unwrap_or("-"),
-            users.join(",")
+            t.name,
+            t.enabled,
+            t.spec.secret_strategy.as_str(),
+            t.next_run_at_local.as_deref().unwrap_or("-"),
+            t.spec.usernames.join(",")
         );
     }
     println!("{} task(s)", items.len());
@@ -117,17 +112,14 @@ pub async fn list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
 /// `tumbler task run [--wait]`
 pub async fn run(env: &[(String, String)], task: &str, wait: bool) -> Result<ExitCode, CliError> {
     let id = task_id(env, task).await?;
-    let started = request(
+    let started: ExecutionStarted = request(
         env,
         Method::POST,
         &format!("/api/v1/change-secret/tasks/{id}/execute"),
         None,
     )
     .await?;
-    let execution = started["execution_id"]
-        .as_str()
-        .ok_or_else(|| other("the server did not say which execution started"))?
-        .to_owned();
+    let execution = started.execution_id;
     println!("Started execution {execution}.");
     if !wait {
         return Ok(ExitCode::SUCCESS);
@@ -135,26 +127,28 @@ pub async fn run(env: &[(String, String)], task: &str, wait: bool) -> Result<Exi
     // A run is bounded by the engine's own per-account limits; this only stops waiting.
     let deadline = Instant::now() + Duration::from_secs(24 * 3600);
     let e = loop {
-        let e = request(
+        let e: ExecutionView = request(
             env,
             Method::GET,
             &format!("/api/v1/change-secret/executions/{execution}"),
             None,
         )
         .await?;
-        let status = e["status"].as_str().unwrap_or("");
-        if !matches!(status, "pending" | "running") || Instant::now() > deadline {
+        if !matches!(
+            e.status,
+            ExecutionStatus::Pending | ExecutionStatus::Running
+        ) || Instant::now() > deadline
+        {
             break e;
         }
         tokio::time::sleep(POLL).await;
     };
     print_records(env, &execution).await?;
-    let status = e["status"].as_str().unwrap_or("unknown");
-    println!("Execution {execution}: {status}.");
-    if let Some(reason) = e["reason"].as_str().filter(|r| !r.is_empty()) {
-        println!("{reason}");
+    println!("Execution {execution}: {}.", e.status);
+    if !e.reason.is_empty() {
+        println!("{}", e.reason);
     }
-    Ok(if status == "succeeded" {
+    Ok(if e.status == ExecutionStatus::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -162,7 +156,7 @@ pub async fn run(env: &[(String, String)], task: &str, wait: bool) -> Result<Exi
 }
 
 async fn print_records(env: &[(String, String)], execution: &str) -> Result<(), CliError> {
-    let page = request(
+    let page: Page<RecordRow> = request(
         env,
         Method::GET,
         &format!("/api/v1/change-secret/records?execution_id={execution}&limit=1000"),
@@ -170,15 +164,16 @@ async fn print_records(env: &[(String, String)], execution: &str) -> Result<(), 
     )
     .await?;
     println!("{:<24} {:<20} {:<11} reason", "asset", "username", "status");
-    for r in page["items"].as_array().into_iter().flatten() {
+    for r in &page.items {
         println!(
             "{:<24} {:<20} {:<11} {}",
-            r["asset_name"].as_str().unwrap_or(""),
-            r["username"].as_str().unwrap_or(""),
-            r["status"].as_str().unwrap_or(""),
-            match (r["reason_code"].as_str(), r["reason"].as_str()) {
-                (Some(c), Some(m)) if !c.is_empty() => format!("{c}: {m}"),
-                _ => String::new(),
+            r.asset_name,
+            r.username,
+            r.status.as_str(),
+            if r.reason_code.is_empty() {
+                String::new()
+            } else {
+                format!("{}: {}", r.reason_code, r.reason)
             }
         );
     }
@@ -188,21 +183,18 @@ async fn print_records(env: &[(String, String)], execution: &str) -> Result<(), 
 /// `tumbler task records EXECUTION`: exits non-zero if any record did not succeed.
 pub async fn records(env: &[(String, String)], execution: &str) -> Result<ExitCode, CliError> {
     print_records(env, execution).await?;
-    let e = request(
+    let e: ExecutionView = request(
         env,
         Method::GET,
         &format!("/api/v1/change-secret/executions/{execution}"),
         None,
     )
     .await?;
-    println!(
-        "Execution {execution}: {}.",
-        e["status"].as_str().unwrap_or("unknown")
-    );
-    if let Some(reason) = e["reason"].as_str().filter(|r| !r.is_empty()) {
-        println!("{reason}");
+    println!("Execution {execution}: {}.", e.status);
+    if !e.reason.is_empty() {
+        println!("{}", e.reason);
     }
-    Ok(if e["status"] == "succeeded" {
+    Ok(if e.status == ExecutionStatus::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

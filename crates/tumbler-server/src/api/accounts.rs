@@ -10,63 +10,33 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use tumbler_core::inventory::{AccountInput, AccountPatch, AccountQuery};
 use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{AccountStatus, SecretType};
 use tumbler_store::AccountRow;
 
-/// An account as the API shows it (never its secret).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AccountOut {
-    /// Id.
-    pub id: String,
-    /// The asset's id.
-    pub asset_id: String,
-    /// The asset's name.
-    pub asset_name: String,
-    /// Login name.
-    pub username: String,
-    /// `password` or `ssh_key`.
-    pub secret_type: String,
-    /// The account used to change others on its asset.
-    pub privileged: bool,
-    /// Platform options.
-    pub options: BTreeMap<String, String>,
-    /// `unknown`, `ok`, `failed`, `changing` or `needs_attention`.
-    pub status: String,
-    /// Why, when not ok.
-    pub status_reason: String,
-    /// The version of the secret in use.
-    pub secret_version: i64,
-    /// When the secret was last verified.
-    pub last_verified_at: Option<DateTime<Utc>>,
-    /// When the secret was last changed.
-    pub last_changed_at: Option<DateTime<Utc>>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
+use super::answers::RevealedSecret;
+pub use tumbler_api_types::inventory::{AccountOut, VerifyOut};
 
-impl From<AccountRow> for AccountOut {
-    fn from(a: AccountRow) -> Self {
-        Self {
-            id: a.id.to_string(),
-            asset_id: a.asset_id.to_string(),
-            asset_name: a.asset_name,
-            username: a.username,
-            secret_type: a.secret_type.to_string(),
-            privileged: a.privileged,
-            options: a.options,
-            status: a.status.to_string(),
-            status_reason: a.status_reason,
-            secret_version: a.current_version,
-            last_verified_at: a.last_verified_at,
-            last_changed_at: a.last_changed_at,
-            created_at: a.created_at,
-        }
+/// The API view of an account.
+pub(crate) fn account_out(a: AccountRow) -> AccountOut {
+    AccountOut {
+        id: a.id.to_string(),
+        asset_id: a.asset_id.to_string(),
+        asset_name: a.asset_name,
+        username: a.username,
+        secret_type: a.secret_type.to_string(),
+        privileged: a.privileged,
+        options: a.options,
+        status: a.status.to_string(),
+        status_reason: a.status_reason,
+        secret_version: a.current_version,
+        last_verified_at: a.last_verified_at,
+        last_changed_at: a.last_changed_at,
+        created_at: a.created_at,
     }
 }
 
@@ -112,7 +82,7 @@ pub async fn list(
     };
     let (items, total) = state.inventory.accounts(&p, &query).await?;
     Ok(Json(Page {
-        items: items.into_iter().map(AccountOut::from).collect(),
+        items: items.into_iter().map(account_out).collect(),
         total,
     }))
 }
@@ -163,7 +133,7 @@ pub async fn create(
         totp: req.totp,
     };
     let account = state.inventory.create_account(&p, &input, &origin).await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+    Ok((StatusCode::CREATED, Json(account_out(account))))
 }
 
 /// One account (never its secret).
@@ -171,13 +141,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
 ) -> Result<Json<AccountOut>, ApiError> {
-    let account = state
-        .inventory
-        .account(&p, &AccountId::from_string(id))
-        .await?;
-    Ok(Json(account.into()))
+    let account = state.inventory.account(&p, &id).await?;
+    Ok(Json(account_out(account)))
 }
 
 /// `PATCH /api/v1/accounts/{id}` body.
@@ -207,7 +174,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
     JsonBody(req): JsonBody<PatchAccount>,
 ) -> Result<Json<AccountOut>, ApiError> {
     let patch = AccountPatch {
@@ -220,9 +187,9 @@ pub async fn patch(
     };
     let account = state
         .inventory
-        .update_account(&p, &AccountId::from_string(id), &patch, &origin)
+        .update_account(&p, &id, &patch, &origin)
         .await?;
-    Ok(Json(account.into()))
+    Ok(Json(account_out(account)))
 }
 
 /// `DELETE /api/v1/accounts/{id}` body (optional).
@@ -240,33 +207,15 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
     body: Option<JsonBody<DeleteAccount>>,
 ) -> Result<StatusCode, ApiError> {
     let req = body.map(|b| b.0).unwrap_or_default();
     state
         .inventory
-        .delete_account(
-            &p,
-            &AccountId::from_string(id),
-            req.totp.as_deref(),
-            &origin,
-        )
+        .delete_account(&p, &id, req.totp.as_deref(), &origin)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The outcome of `verify`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct VerifyOut {
-    /// Whether the login with the stored secret succeeded.
-    pub ok: bool,
-    /// Why not (`auth_failed`, `host_key_unverified`, `host_key_mismatch`, `unreachable`...).
-    pub code: Option<String>,
-    /// Human text.
-    pub message: String,
-    /// The account as recorded.
-    pub account: AccountOut,
 }
 
 /// Logs in to the asset with the stored secret and records the outcome.
@@ -275,17 +224,14 @@ pub async fn verify(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
 ) -> Result<Json<VerifyOut>, ApiError> {
-    let outcome = state
-        .inventory
-        .verify_account(&p, &AccountId::from_string(id), &origin)
-        .await?;
+    let outcome = state.inventory.verify_account(&p, &id, &origin).await?;
     Ok(Json(VerifyOut {
         ok: outcome.ok,
         code: outcome.code.map(str::to_owned),
         message: outcome.message,
-        account: outcome.account.into(),
+        account: account_out(outcome.account),
     }))
 }
 
@@ -304,19 +250,17 @@ pub async fn reveal(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
     JsonBody(req): JsonBody<Reveal>,
 ) -> Result<Response, ApiError> {
     let secret = state
         .inventory
-        .reveal(
-            &p,
-            &AccountId::from_string(id),
-            req.totp.as_deref(),
-            &origin,
-        )
+        .reveal(&p, &id, req.totp.as_deref(), &origin)
         .await?;
-    let mut response = Json(serde_json::json!({ "secret": secret.as_str() })).into_response();
+    let mut response = Json(RevealedSecret {
+        secret: secret.as_str().to_owned(),
+    })
+    .into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -328,18 +272,18 @@ pub async fn reveal(
 /// it by login and commits it, as a run of its own (trigger `reconcile`). Answers with the
 /// reconcile's record once its run has ended (or after the answer's time limit while it goes
 /// on).
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/reconcile", params(("id" = String, Path)), responses((status = 200, description = "The reconcile's record", body = tumbler_store::RecordRow), (status = 404), (status = 409, description = "reconcile_account_is_self, no_reconcile_account, reconcile_unsupported or account_changing")))]
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reconcile", params(("id" = String, Path)), responses((status = 200, description = "The reconcile's record", body = tumbler_api_types::change_secret::RecordRow), (status = 404), (status = 409, description = "reconcile_account_is_self, no_reconcile_account, reconcile_unsupported or account_changing")))]
 pub async fn reconcile(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
-) -> Result<Json<tumbler_store::RecordRow>, ApiError> {
+    Path(id): Path<AccountId>,
+) -> Result<Json<tumbler_api_types::change_secret::RecordRow>, ApiError> {
     let record = state
         .change_secret
-        .reconcile_account(&p, &AccountId::from_string(id), &origin)
+        .reconcile_account(&p, &id, &origin)
         .await?;
-    Ok(Json(record))
+    Ok(Json(super::views::record(record)))
 }
 
 /// `POST /api/v1/accounts/reconcile` body.

@@ -8,7 +8,6 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tumbler_core::inventory::{
     AssetInput, AssetPatch, AssetQuery, AssetView, InventorySettings, SecurityInput,
@@ -16,88 +15,35 @@ use tumbler_core::inventory::{
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus, TlsMode};
 
-/// An asset as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AssetOut {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Host name or IP address.
-    pub address: String,
-    /// Port.
-    #[schema(minimum = 1, maximum = 65535)]
-    pub port: u16,
-    /// Platform id.
-    pub platform: String,
-    /// Node paths.
-    pub nodes: Vec<String>,
-    /// Domain name.
-    pub domain: String,
-    /// Free text.
-    pub comment: String,
-    /// `unknown`, `ok` or `unreachable`.
-    pub connectivity: String,
-    /// The last connection error.
-    pub connectivity_error: String,
-    /// When connectivity was last tested.
-    pub connectivity_checked_at: Option<DateTime<Utc>>,
-    /// The pinned host key (`SHA256:...`).
-    pub host_key_fingerprint: Option<String>,
-    /// The different key the asset presented, while in `fingerprint_conflict` (or `relocated`).
-    pub presented_host_key_fingerprint: Option<String>,
-    /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
-    /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
-    pub host_key_status: String,
-    /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
-    pub auth_status: String,
-    /// The device admin user Tumbler logs in as in a key mode (empty otherwise).
-    pub auth_username: String,
-    /// Secrets go to this SSH host while its key is not acknowledged (trust on first use).
-    pub trust_on_first_use: bool,
-    /// Database TLS: `disable` (loopback only), `require` (loopback only) or `verify_full`.
-    pub tls_mode: String,
-    /// The CA certificate(s) (PEM) the database's certificate must chain to, if set.
-    pub tls_ca_pem: Option<String>,
-    /// Redis: AUTH may travel in clear to this non-loopback address.
-    pub plaintext_auth_allowed: bool,
-    /// The account that reconciles the asset's other accounts (`null`: the privileged
-    /// account).
-    pub reconcile_account_id: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+pub use tumbler_api_types::inventory::{AssetOut, CreateAsset};
 
-impl From<AssetView> for AssetOut {
-    fn from(v: AssetView) -> Self {
-        let a = v.asset;
-        Self {
-            id: a.id.to_string(),
-            name: a.name,
-            address: a.address,
-            port: a.port,
-            platform: a.platform,
-            nodes: v.nodes.iter().map(ToString::to_string).collect(),
-            domain: v.domain,
-            comment: a.comment,
-            connectivity: a.connectivity.to_string(),
-            connectivity_error: a.connectivity_error,
-            connectivity_checked_at: a.connectivity_at,
-            host_key_fingerprint: a.host_key.fingerprint,
-            presented_host_key_fingerprint: a.host_key.presented,
-            host_key_status: a.host_key.status.to_string(),
-            auth_status: a.auth_status.to_string(),
-            auth_username: a.auth_username,
-            trust_on_first_use: a.security.trust_on_first_use,
-            tls_mode: a.security.tls_mode.to_string(),
-            tls_ca_pem: a.security.tls_ca_pem,
-            plaintext_auth_allowed: a.security.plaintext_auth_allowed,
-            reconcile_account_id: a.reconcile_account_id.map(|id| id.to_string()),
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        }
+/// The API view of an asset.
+pub(crate) fn asset_out(v: AssetView) -> AssetOut {
+    let a = v.asset;
+    AssetOut {
+        id: a.id.to_string(),
+        name: a.name,
+        address: a.address,
+        port: a.port,
+        platform: a.platform,
+        nodes: v.nodes.iter().map(ToString::to_string).collect(),
+        domain: v.domain,
+        comment: a.comment,
+        connectivity: a.connectivity.to_string(),
+        connectivity_error: a.connectivity_error,
+        connectivity_checked_at: a.connectivity_at,
+        host_key_fingerprint: a.host_key.fingerprint,
+        presented_host_key_fingerprint: a.host_key.presented,
+        host_key_status: a.host_key.status.to_string(),
+        auth_status: a.auth_status.to_string(),
+        auth_username: a.auth_username,
+        trust_on_first_use: a.security.trust_on_first_use,
+        tls_mode: a.security.tls_mode.to_string(),
+        tls_ca_pem: a.security.tls_ca_pem,
+        plaintext_auth_allowed: a.security.plaintext_auth_allowed,
+        reconcile_account_id: a.reconcile_account_id.map(|id| id.to_string()),
+        created_at: a.created_at,
+        updated_at: a.updated_at,
     }
 }
 
@@ -163,45 +109,9 @@ pub async fn list(
     };
     let (items, total) = state.inventory.assets(&p, &query).await?;
     Ok(Json(Page {
-        items: items.into_iter().map(AssetOut::from).collect(),
+        items: items.into_iter().map(asset_out).collect(),
         total,
     }))
-}
-
-/// `POST /api/v1/assets` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAsset {
-    /// Name, unique in its domain.
-    pub name: String,
-    /// Host name or IP address.
-    pub address: String,
-    /// Port (the platform's default when absent).
-    #[schema(minimum = 1, maximum = 65535)]
-    pub port: Option<i64>,
-    /// Platform id (`GET /api/v1/platforms`).
-    pub platform: String,
-    /// Node paths (`/Default` when empty); missing nodes are created.
-    #[serde(default)]
-    pub nodes: Vec<String>,
-    /// Domain name (your active domain when absent).
-    pub domain: Option<String>,
-    /// Free text.
-    #[serde(default)]
-    pub comment: String,
-    /// The SSH host key fingerprint from a trusted source: the asset starts `verified`.
-    pub host_key_fingerprint: Option<String>,
-    /// Send secrets to the SSH host while its key is not acknowledged (administrators only;
-    /// off by default).
-    pub trust_on_first_use: Option<bool>,
-    /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
-    /// (the default for other addresses).
-    pub tls_mode: Option<String>,
-    /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
-    /// system's roots when absent. Replacing it is for administrators.
-    pub tls_ca_pem: Option<String>,
-    /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
-    pub plaintext_auth_allowed: Option<bool>,
 }
 
 /// Creates an asset.
@@ -229,7 +139,7 @@ pub async fn create(
         },
     };
     let view = state.inventory.create_asset(&p, &input, &origin).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    Ok((StatusCode::CREATED, Json(asset_out(view))))
 }
 
 /// One asset.
@@ -237,10 +147,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> Result<Json<AssetOut>, ApiError> {
-    let view = state.inventory.asset(&p, &AssetId::from_string(id)).await?;
-    Ok(Json(view.into()))
+    let view = state.inventory.asset(&p, &id).await?;
+    Ok(Json(asset_out(view)))
 }
 
 /// `PATCH /api/v1/assets/{id}` body.
@@ -289,7 +199,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     JsonBody(req): JsonBody<PatchAsset>,
 ) -> Result<Json<AssetOut>, ApiError> {
     let patch = AssetPatch {
@@ -311,9 +221,9 @@ pub async fn patch(
     };
     let view = state
         .inventory
-        .update_asset(&p, &AssetId::from_string(id), &patch, &origin)
+        .update_asset(&p, &id, &patch, &origin)
         .await?;
-    Ok(Json(view.into()))
+    Ok(Json(asset_out(view)))
 }
 
 /// Deletes an asset with its accounts and their secrets.
@@ -322,12 +232,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .inventory
-        .delete_asset(&p, &AssetId::from_string(id), &origin)
-        .await?;
+    state.inventory.delete_asset(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -338,13 +245,10 @@ pub async fn test(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> Result<Json<AssetOut>, ApiError> {
-    let view = state
-        .inventory
-        .test_asset(&p, &AssetId::from_string(id), &origin)
-        .await?;
-    Ok(Json(view.into()))
+    let view = state.inventory.test_asset(&p, &id, &origin).await?;
+    Ok(Json(asset_out(view)))
 }
 
 /// `POST /api/v1/assets/{id}/host-key/acknowledge` body (optional).
@@ -365,7 +269,7 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     body: Option<JsonBody<Acknowledge>>,
 ) -> Result<Json<AssetOut>, ApiError> {
     let req = body.map(|b| b.0).unwrap_or_default();
@@ -373,7 +277,7 @@ pub async fn acknowledge(
         .inventory
         .acknowledge_host_keys_with(
             &p,
-            &[AssetId::from_string(id)],
+            &[id],
             req.fingerprint.as_deref(),
             req.totp.as_deref(),
             &origin,
@@ -381,7 +285,7 @@ pub async fn acknowledge(
         .await?;
     views
         .pop()
-        .map(|v| Json(v.into()))
+        .map(|v| Json(asset_out(v)))
         .ok_or_else(ApiError::not_found)
 }
 
@@ -409,24 +313,25 @@ pub async fn acknowledge_many(
         .into_iter()
         .map(AssetId::from_string)
         .collect();
-    let items: Vec<AssetOut> = state
+    let page: Page<AssetOut> = state
         .inventory
         .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
         .await?
         .into_iter()
-        .map(AssetOut::from)
+        .map(asset_out)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// The platform catalogue: protocol, port, verify and change methods, options.
 #[utoipa::path(get, path = "/api/v1/platforms", responses((status = 200, description = "Every platform", body = Page<tumbler_domain::platform::Platform>)))]
-pub async fn platforms(Caller(_p): Caller) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "items": tumbler_domain::platform::catalogue(),
-        "total": tumbler_domain::platform::catalogue().len(),
-    }))
+pub async fn platforms(Caller(_p): Caller) -> Json<Page<tumbler_domain::platform::Platform>> {
+    Json(
+        tumbler_domain::platform::catalogue()
+            .iter()
+            .copied()
+            .collect(),
+    )
 }
 
 /// Inventory settings as the API shows them.

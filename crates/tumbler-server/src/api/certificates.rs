@@ -49,15 +49,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Page<CertificateOut>>, ApiError> {
-    let items: Vec<CertificateOut> = state
+    let page: Page<CertificateOut> = state
         .certificates
         .mine(&p)
         .await?
         .into_iter()
         .map(CertificateOut::from)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/users/me/certificates` body.

@@ -2,6 +2,8 @@
 //! and their actions, and the overview. No answer holds a secret except a record's reveal
 //! (permission + fresh TOTP code, audited, uncacheable).
 
+use super::answers::{ExecutionStarted, RevealedRecordSecrets};
+use super::views;
 use crate::api::accounts::Reveal;
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
@@ -17,13 +19,12 @@ use axum::Json;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::time::Duration;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
 use tumbler_core::change_secret::{
-    ExecutionView, Overview, RecordAction, RecordQuery, RetryFailedOutcome, TaskInput, TaskPatch,
-    TaskView,
+    Overview, RecordAction, RecordQuery, RetryFailedOutcome, TaskInput, TaskPatch,
 };
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, ExecutionId, RecordId};
-use tumbler_store::RecordRow;
 
 /// How often a streaming log looks for new lines.
 const LOG_POLL: Duration = Duration::from_millis(250);
@@ -36,7 +37,15 @@ pub async fn list_tasks(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
-    Ok(Json(state.change_secret.tasks(&p).await?))
+    Ok(Json(
+        state
+            .change_secret
+            .tasks(&p)
+            .await?
+            .into_iter()
+            .map(views::task)
+            .collect(),
+    ))
 }
 
 /// Creates a task (`{name, usernames, asset_ids, nodes, secret_strategy, secret_type,
@@ -49,7 +58,7 @@ pub async fn create_task(
     JsonBody(input): JsonBody<TaskInput>,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let task = state.change_secret.create_task(&p, input, &origin).await?;
-    Ok((StatusCode::CREATED, Json(task)))
+    Ok((StatusCode::CREATED, Json(views::task(task))))
 }
 
 /// One task.
@@ -57,14 +66,9 @@ pub async fn create_task(
 pub async fn get_task(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
 ) -> Result<Json<TaskView>, ApiError> {
-    Ok(Json(
-        state
-            .change_secret
-            .task(&p, &ChangeTaskId::from_string(id))
-            .await?,
-    ))
+    Ok(Json(views::task(state.change_secret.task(&p, &id).await?)))
 }
 
 /// Changes a task: any field of the create body.
@@ -73,15 +77,15 @@ pub async fn patch_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
     JsonBody(patch): JsonBody<TaskPatch>,
 ) -> Result<Json<TaskView>, ApiError> {
-    Ok(Json(
+    Ok(Json(views::task(
         state
             .change_secret
-            .update_task(&p, &ChangeTaskId::from_string(id), patch, &origin)
+            .update_task(&p, &id, patch, &origin)
             .await?,
-    ))
+    )))
 }
 
 /// Deletes a task (its executions and records stay).
@@ -90,12 +94,9 @@ pub async fn delete_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .change_secret
-        .delete_task(&p, &ChangeTaskId::from_string(id), &origin)
-        .await?;
+    state.change_secret.delete_task(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,13 +106,10 @@ pub async fn copy_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
-    let task = state
-        .change_secret
-        .copy_task(&p, &ChangeTaskId::from_string(id), &origin)
-        .await?;
-    Ok((StatusCode::CREATED, Json(task)))
+    let task = state.change_secret.copy_task(&p, &id, &origin).await?;
+    Ok((StatusCode::CREATED, Json(views::task(task))))
 }
 
 /// Starts a run now; answers at once with its execution id.
@@ -120,15 +118,14 @@ pub async fn execute_task(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let execution = state
-        .change_secret
-        .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
-        .await?;
+    Path(id): Path<ChangeTaskId>,
+) -> Result<(StatusCode, Json<ExecutionStarted>), ApiError> {
+    let execution = state.change_secret.execute_task(&p, &id, &origin).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "execution_id": execution })),
+        Json(ExecutionStarted {
+            execution_id: execution.to_string(),
+        }),
     ))
 }
 
@@ -140,12 +137,9 @@ pub async fn retry_failed(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
 ) -> Result<(StatusCode, Json<RetryFailedOutcome>), ApiError> {
-    let outcome = state
-        .change_secret
-        .retry_failed(&p, &ExecutionId::from_string(id), &origin)
-        .await?;
+    let outcome = state.change_secret.retry_failed(&p, &id, &origin).await?;
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
@@ -180,6 +174,7 @@ pub async fn list_executions(
             q.offset,
         )
         .await?;
+    let items = items.into_iter().map(views::execution).collect();
     Ok(Json(Page { items, total }))
 }
 
@@ -188,14 +183,11 @@ pub async fn list_executions(
 pub async fn get_execution(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
 ) -> Result<Json<ExecutionView>, ApiError> {
-    Ok(Json(
-        state
-            .change_secret
-            .execution(&p, &ExecutionId::from_string(id))
-            .await?,
-    ))
+    Ok(Json(views::execution(
+        state.change_secret.execution(&p, &id).await?,
+    )))
 }
 
 /// The run's records as a CSV file (asset, username, status, reason, attempts, versions,
@@ -205,9 +197,8 @@ pub async fn execution_report(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
 ) -> Result<Response, ApiError> {
-    let id = ExecutionId::from_string(id);
     let csv = state
         .change_secret
         .execution_report_csv(&p, &id, &origin)
@@ -225,10 +216,9 @@ pub async fn execution_report(
 pub async fn execution_log(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = ExecutionId::from_string(id);
     // `Accept: text/event-stream` asks for server-sent events: each line an event whose id is
     // its number, so a reconnecting client (`Last-Event-ID`) gets only what it missed, and an
     // `end` event when the run has ended.
@@ -401,6 +391,7 @@ pub async fn list_records(
         offset: q.offset,
     };
     let (items, total) = state.change_secret.records(&p, &query).await?;
+    let items = items.into_iter().map(views::record).collect();
     Ok(Json(Page { items, total }))
 }
 
@@ -420,7 +411,7 @@ pub async fn record_action(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path((id, action)): Path<(String, String)>,
+    Path((id, action)): Path<(RecordId, String)>,
     body: Option<JsonBody<ActionBody>>,
 ) -> Result<Json<RecordRow>, ApiError> {
     let action = match action.as_str() {
@@ -439,15 +430,9 @@ pub async fn record_action(
     let body = body.map(|JsonBody(b)| b).unwrap_or_default();
     let record = state
         .change_secret
-        .record_action(
-            &p,
-            &RecordId::from_string(id),
-            action,
-            body.totp.as_deref(),
-            &origin,
-        )
+        .record_action(&p, &id, action, body.totp.as_deref(), &origin)
         .await?;
-    Ok(Json(record))
+    Ok(Json(views::record(record)))
 }
 
 /// The record's old and new secrets: reveal permission and a fresh TOTP code; audited.
@@ -456,17 +441,17 @@ pub async fn reveal_record(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<RecordId>,
     JsonBody(req): JsonBody<Reveal>,
 ) -> Result<Response, ApiError> {
     let revealed = state
         .change_secret
-        .reveal_record(&p, &RecordId::from_string(id), req.totp.as_deref(), &origin)
+        .reveal_record(&p, &id, req.totp.as_deref(), &origin)
         .await?;
-    let mut response = Json(serde_json::json!({
-        "old_secret": revealed.old_secret.as_ref().map(|s| s.as_str()),
-        "new_secret": revealed.new_secret.as_ref().map(|s| s.as_str()),
-    }))
+    let mut response = Json(RevealedRecordSecrets {
+        new_secret: revealed.new_secret.as_ref().map(|s| s.as_str().to_owned()),
+        old_secret: revealed.old_secret.as_ref().map(|s| s.as_str().to_owned()),
+    })
     .into_response();
     response
         .headers_mut()

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::{json, Value};
-use tumbler_core::device_keys::{AuthenticationInput, JobView, ResolveInput, SystemKeyView};
+use tumbler_api_types::answers::{ExportedKey, JobStarted};
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_core::device_keys::{self as core_keys, AuthenticationInput, ResolveInput};
 use tumbler_core::DeviceKeyError;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ssh_key::KeyAlgorithm;
@@ -67,8 +68,39 @@ pub struct ExportIn {
     pub totp: Option<String>,
 }
 
-fn accepted(job_id: tumbler_domain::ids::JobId) -> (StatusCode, Json<Value>) {
-    (StatusCode::ACCEPTED, Json(json!({ "job_id": job_id })))
+fn accepted(job_id: tumbler_domain::ids::JobId) -> (StatusCode, Json<JobStarted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(JobStarted {
+            job_id: job_id.to_string(),
+        }),
+    )
+}
+
+/// The API view of the system key.
+fn system_key_view(v: core_keys::SystemKeyView) -> SystemKeyView {
+    SystemKeyView {
+        algorithm: v.algorithm,
+        public_key: v.public_key,
+        fingerprint: v.fingerprint,
+        generated_at: v.generated_at,
+        regeneration_job: v.regeneration_job,
+    }
+}
+
+/// The API view of a job.
+fn job_view(v: core_keys::JobView) -> JobView {
+    JobView {
+        id: v.id,
+        kind: v.kind,
+        status: v.status,
+        created_by: v.created_by,
+        total: v.total,
+        done: v.done,
+        outcomes: v.outcomes,
+        created_at: v.created_at,
+        updated_at: v.updated_at,
+    }
 }
 
 /// The system key's public half and fingerprint.
@@ -77,7 +109,9 @@ pub async fn show(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<SystemKeyView>, ApiError> {
-    Ok(Json(state.device_keys.system_key(&p).await?))
+    Ok(Json(system_key_view(
+        state.device_keys.system_key(&p).await?,
+    )))
 }
 
 /// Regenerates the system key on every key-based device; answers with the job.
@@ -87,7 +121,7 @@ pub async fn regenerate(
     Origin(origin): Origin,
     Caller(p): Caller,
     JsonBody(input): JsonBody<RegenerateIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     let algorithm = algorithm_of(input.algorithm.as_deref(), input.bits)?;
     let job = state.device_keys.regenerate(&p, algorithm, &origin).await?;
     Ok(accepted(job))
@@ -106,7 +140,7 @@ pub async fn export(
         .device_keys
         .export_system_key(&p, &input.passphrase, input.totp.as_deref(), &origin)
         .await?;
-    let mut res = Json(json!({ "private_key": key })).into_response();
+    let mut res = Json(ExportedKey { private_key: key }).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -118,12 +152,12 @@ pub async fn modify_authentication(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     JsonBody(input): JsonBody<AuthenticationInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     let job = state
         .device_keys
-        .modify_authentication(&p, &AssetId::from_string(id), input, &origin)
+        .modify_authentication(&p, &id, input, &origin)
         .await?;
     Ok(accepted(job))
 }
@@ -135,7 +169,7 @@ pub async fn resolve(
     Origin(origin): Origin,
     Caller(p): Caller,
     JsonBody(input): JsonBody<ResolveInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     let job = state
         .device_keys
         .resolve_conflicts(&p, input, &origin)
@@ -150,5 +184,5 @@ pub async fn job(
     Caller(p): Caller,
     Path(id): Path<tumbler_domain::ids::JobId>,
 ) -> Result<Json<JobView>, ApiError> {
-    Ok(Json(state.device_keys.job(&p, &id).await?))
+    Ok(Json(job_view(state.device_keys.job(&p, &id).await?)))
 }

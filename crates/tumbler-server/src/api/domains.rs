@@ -39,15 +39,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Page<DomainOut>>, ApiError> {
-    let items: Vec<DomainOut> = state
+    let page: Page<DomainOut> = state
         .domains
         .list(&p)
         .await?
         .into_iter()
         .map(DomainOut::from)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/domains` body.
@@ -81,12 +80,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<DomainId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .domains
-        .delete(&p, &DomainId::from_string(id), &origin)
-        .await?;
+    state.domains.delete(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,13 +12,7 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The readiness answer.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Readiness {
-    /// `ready` or `not_ready`.
-    #[schema(pattern = "^(ready|not_ready)$")]
-    pub status: String,
-}
+pub use tumbler_api_types::answers::Readiness;
 
 /// 200 when the store answers, its schema is current and the recovery at start is done,
 /// else 503.
@@ -37,11 +31,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             }
         };
     if ready {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
+        (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ready".to_owned(),
+            }),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "not_ready"})),
+            Json(Readiness {
+                status: "not_ready".to_owned(),
+            }),
         )
     }
 }

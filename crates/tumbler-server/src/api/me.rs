@@ -15,6 +15,8 @@ use tumbler_core::{AuthError, AuthMethod, Reauthentication};
 use tumbler_domain::ids::TokenId;
 use tumbler_store::ApiTokenRow;
 
+pub use tumbler_api_types::users::{CreatedToken, TokenView};
+
 /// The caller, with their domains and the permissions their roles give.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeOut {
@@ -123,36 +125,16 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// An API token as listed (never the token itself).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenView {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// First characters, to recognise it.
-    pub prefix: String,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Expiry, if any.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Last use.
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Revocation time.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<ApiTokenRow> for TokenView {
-    fn from(t: ApiTokenRow) -> Self {
-        Self {
-            id: t.id.to_string(),
-            name: t.name,
-            prefix: t.prefix,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            last_used_at: t.last_used_at,
-            revoked_at: t.revoked_at,
-        }
+/// The API view of a token.
+pub(crate) fn token_view(t: ApiTokenRow) -> TokenView {
+    TokenView {
+        id: t.id.to_string(),
+        name: t.name,
+        prefix: t.prefix,
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        last_used_at: t.last_used_at,
+        revoked_at: t.revoked_at,
     }
 }
 
@@ -162,15 +144,14 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<crate::api::Page<TokenView>>, ApiError> {
-    let items: Vec<TokenView> = state
+    let page: crate::api::Page<TokenView> = state
         .auth
         .list_tokens(&p)
         .await?
         .into_iter()
-        .map(TokenView::from)
+        .map(token_view)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(crate::api::Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/users/me/tokens` body.
@@ -186,16 +167,6 @@ pub struct CreateTokenRequest {
     /// The current password: required unless authenticating with HTTP Basic or giving `totp`.
     #[schema(value_type = Option<String>, format = Password)]
     pub current_password: Option<SecretString>,
-}
-
-/// A new token: the only time the token is shown.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    /// The stored record.
-    #[serde(flatten)]
-    pub record: TokenView,
-    /// The token; shown once.
-    pub token: String,
 }
 
 /// Creates an API token for the caller.
@@ -220,7 +191,7 @@ pub async fn create_token(
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
-            record: created.record.into(),
+            record: token_view(created.record),
             token: created.token.expose_secret().to_owned(),
         }),
     ))
@@ -232,11 +203,8 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<TokenId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .auth
-        .revoke_token(&p, &TokenId::from_string(id), &origin)
-        .await?;
+    state.auth.revoke_token(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

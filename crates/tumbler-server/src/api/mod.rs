@@ -20,6 +20,7 @@ pub mod totp;
 pub mod transfer;
 pub mod user_reset;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use crate::state::AppState;
@@ -223,14 +224,7 @@ pub fn routes() -> axum::Router<AppState> {
     )
 }
 
-/// A page of a list: `{"items": [...], "total": N}`.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    /// This page's items.
-    pub items: Vec<T>,
-    /// How many items match in all.
-    pub total: i64,
-}
+pub use tumbler_api_types::Page;
 
 /// `?limit=&offset=` clamped to the one page bound ([`tumbler_domain::paging::MAX_PAGE`]).
 pub fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {

@@ -48,15 +48,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Page<NodeOut>>, ApiError> {
-    let items: Vec<NodeOut> = state
+    let page: Page<NodeOut> = state
         .inventory
         .nodes(&p)
         .await?
         .into_iter()
         .map(NodeOut::from)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/nodes` body.
@@ -102,7 +101,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<NodeId>,
     JsonBody(req): JsonBody<PatchNode>,
 ) -> Result<Json<NodeOut>, ApiError> {
     let parent = req
@@ -111,13 +110,7 @@ pub async fn patch(
         .map(|p| if p.trim() == "/" { None } else { Some(p) });
     let node = state
         .inventory
-        .update_node(
-            &p,
-            &NodeId::from_string(id),
-            req.name.as_deref(),
-            parent,
-            &origin,
-        )
+        .update_node(&p, &id, req.name.as_deref(), parent, &origin)
         .await?;
     Ok(Json(node.into()))
 }
@@ -128,11 +121,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<NodeId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .inventory
-        .delete_node(&p, &NodeId::from_string(id), &origin)
-        .await?;
+    state.inventory.delete_node(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,15 +48,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Page<RoleOut>>, ApiError> {
-    let items: Vec<RoleOut> = state
+    let page: Page<RoleOut> = state
         .roles
         .list(&p)
         .await?
         .into_iter()
         .map(RoleOut::from)
         .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Ok(Json(Page { items, total }))
+    Ok(Json(page))
 }
 
 /// `POST /api/v1/roles` body.

@@ -40,14 +40,14 @@ pub async fn reset_password(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     JsonBody(body): JsonBody<ResetPasswordIn>,
 ) -> Result<Json<ResetPasswordOut>, ApiError> {
     let password = state
         .auth
         .reset_password_of(
             &p,
-            &UserId::from_string(id),
+            &id,
             body.reset_totp,
             body.totp.as_ref().map(|c| c.expose_secret()),
             &origin,

@@ -8,67 +8,33 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserSummary};
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{UserKind, UserStatus};
 use tumbler_store::{SessionRow, UserChanges, UserFilter};
 
-/// A user as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserOut {
-    /// Id.
-    pub id: String,
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    pub display_name: String,
-    /// Email.
-    pub email: Option<String>,
-    /// `local` or `remote`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `enabled` or `disabled`.
-    pub status: String,
-    /// Role names.
-    pub roles: Vec<String>,
-    /// Must change the password before anything else.
-    pub must_change_password: bool,
-    /// `active`, `temporary` (a temporary password to change at the next login), `expired`
-    /// (a temporary password whose time ran out), `expired_by_age` (older than the policy's
-    /// expiry), `policy_tightened` (a login found it no longer meets the policy) or `none`.
-    pub password_status: String,
-    /// Whether the account is locked out now.
-    pub locked_out: bool,
-    /// Until when.
-    pub locked_until: Option<DateTime<Utc>>,
-    /// Domain names.
-    pub domains: Vec<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
+pub use tumbler_api_types::users::{CreateUser, CreatedUserOut, SessionOut, UserOut};
 
-impl From<UserSummary> for UserOut {
-    fn from(s: UserSummary) -> Self {
-        let u = s.user;
-        Self {
-            id: u.id.to_string(),
-            username: u.username,
-            display_name: u.display_name,
-            email: u.email,
-            kind: u.kind.as_str().to_owned(),
-            status: u.status.as_str().to_owned(),
-            roles: u.roles,
-            must_change_password: u.must_change_password,
-            password_status: s.password_status.to_owned(),
-            locked_out: s.locked_until.is_some(),
-            locked_until: s.locked_until,
-            domains: s.domains,
-            created_at: u.created_at,
-        }
+/// The API view of a user.
+pub(crate) fn user_out(s: UserSummary) -> UserOut {
+    let u = s.user;
+    UserOut {
+        id: u.id.to_string(),
+        username: u.username,
+        display_name: u.display_name,
+        email: u.email,
+        kind: u.kind.as_str().to_owned(),
+        status: u.status.as_str().to_owned(),
+        roles: u.roles,
+        must_change_password: u.must_change_password,
+        password_status: s.password_status.to_owned(),
+        locked_out: s.locked_until.is_some(),
+        locked_until: s.locked_until,
+        domains: s.domains,
+        created_at: u.created_at,
     }
 }
 
@@ -125,38 +91,9 @@ pub async fn list(
     };
     let (items, total) = state.users.list(&p, &filter).await?;
     Ok(Json(Page {
-        items: items.into_iter().map(UserOut::from).collect(),
+        items: items.into_iter().map(user_out).collect(),
         total,
     }))
-}
-
-/// `POST /api/v1/users` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateUser {
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Email.
-    pub email: Option<String>,
-    /// `local` (default) or `remote`.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    /// Role names.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Domain names (default: the `Default` domain).
-    #[serde(default)]
-    pub domains: Vec<String>,
-}
-
-/// A created user: the temporary password is shown this once.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CreatedUserOut {
-    /// The user.
-    pub user: UserOut,
-    /// The temporary password (local users); must be changed at first login.
-    pub temporary_password: Option<String>,
 }
 
 /// Creates a user.
@@ -187,7 +124,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(CreatedUserOut {
-            user: summary.into(),
+            user: user_out(summary),
             temporary_password: created
                 .temporary_password
                 .map(|pw| pw.expose_secret().to_owned()),
@@ -200,11 +137,9 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<UserOut>, ApiError> {
-    Ok(Json(
-        state.users.get(&p, &UserId::from_string(id)).await?.into(),
-    ))
+    Ok(Json(user_out(state.users.get(&p, &id).await?)))
 }
 
 /// `PATCH /api/v1/users/{id}` body; absent fields stay as they are.
@@ -236,7 +171,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     JsonBody(req): JsonBody<PatchUser>,
 ) -> Result<Json<UserOut>, ApiError> {
     let changes = UserChanges {
@@ -249,13 +184,12 @@ pub async fn patch(
         status: parse(req.status.as_deref(), UserStatus::parse, "status")?,
         domains: None,
     };
-    Ok(Json(
+    Ok(Json(user_out(
         state
             .users
-            .update(&p, &UserId::from_string(id), changes, req.domains, &origin)
-            .await?
-            .into(),
-    ))
+            .update(&p, &id, changes, req.domains, &origin)
+            .await?,
+    )))
 }
 
 /// Deletes a user.
@@ -264,12 +198,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .users
-        .delete(&p, &UserId::from_string(id), &origin)
-        .await?;
+    state.users.delete(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,35 +210,14 @@ pub async fn unlock(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .users
-        .unlock(&p, &UserId::from_string(id), &origin)
-        .await?;
+    state.users.unlock(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A session as listed (never its cookie).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SessionOut {
-    /// Id.
-    pub id: String,
-    /// Address it was created from.
-    pub source: String,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last request.
-    pub last_seen_at: DateTime<Utc>,
-    /// Absolute end.
-    pub expires_at: DateTime<Utc>,
-    /// Whether this is the session making the request.
-    pub current: bool,
-}
-
 fn sessions_out(rows: Vec<SessionRow>, current: Option<&SessionId>) -> Page<SessionOut> {
-    let items: Vec<SessionOut> = rows
-        .into_iter()
+    rows.into_iter()
         .map(|s| SessionOut {
             current: Some(&s.id) == current,
             id: s.id.to_string(),
@@ -316,9 +226,7 @@ fn sessions_out(rows: Vec<SessionRow>, current: Option<&SessionId>) -> Page<Sess
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
         })
-        .collect();
-    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
-    Page { items, total }
+        .collect()
 }
 
 fn current_session(p: &tumbler_core::Principal) -> Option<&SessionId> {
@@ -344,11 +252,11 @@ pub async fn end_my_session(
     State(state): State<AppState>,
     Origin(origin): Origin,
     AnyCaller(p): AnyCaller,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> Result<StatusCode, ApiError> {
     state
         .users
-        .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)
+        .end_sessions(&p, &p.user.id, Some(&id), &origin)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -358,9 +266,9 @@ pub async fn end_my_session(
 pub async fn user_sessions(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<Page<SessionOut>>, ApiError> {
-    let rows = state.users.sessions(&p, &UserId::from_string(id)).await?;
+    let rows = state.users.sessions(&p, &id).await?;
     Ok(Json(sessions_out(rows, current_session(&p))))
 }
 
@@ -370,11 +278,8 @@ pub async fn end_user_sessions(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .users
-        .end_sessions(&p, &UserId::from_string(id), None, &origin)
-        .await?;
+    state.users.end_sessions(&p, &id, None, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

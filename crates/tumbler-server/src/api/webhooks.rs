@@ -1,6 +1,7 @@
 //! Webhooks (administrators): list, create (the signing secret is in this answer only),
 //! delete.
 
+use super::answers::WebhookCreated;
 use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -39,10 +40,18 @@ pub async fn create(
     JsonBody(input): JsonBody<WebhookIn>,
 ) -> Result<Response, ApiError> {
     let created = state.webhooks.create(&p, &input.url, &origin).await?;
-    let body = serde_json::json!({
-        "webhook": created.webhook,
-        "secret": created.secret.expose_secret(),
-    });
+    let body = WebhookCreated {
+        webhook: created.webhook,
+        secret: created.secret.expose_secret().to_owned(),
+    };
+    // Through `Value`, whose keys are sorted: the answer's bytes are as they always were.
+    let body = serde_json::to_value(body).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    })?;
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,0 +1,53 @@
+//! The bodies of Tumbler's JSON API (`/api/v1`), written once: the server answers with these
+//! types (and, with the `openapi` feature, describes them in its OpenAPI document), and the
+//! `tumbler` CLI and the tests read the answers into them, so a renamed field fails to
+//! compile instead of failing at run time.
+//!
+//! Modules follow the API's areas: [`users`] (users and API tokens), [`inventory`] (assets
+//! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
+//! (tasks, executions, records) and [`answers`] (small answers such as "a job started").
+//! Ids and vocabularies come from `tumbler-domain`.
+
+pub mod answers;
+pub mod change_secret;
+pub mod device_keys;
+pub mod inventory;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+
+/// A page of a list: `{"items": [...], "total": N}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// How many items match in all.
+    pub total: i64,
+}
+
+/// An error answer: `{"error": {"code": ..., "message": ...}}` (read side; the server writes
+/// it in `tumbler-server`'s `error` module, with optional details).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorAnswer {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The code and message of an [`ErrorAnswer`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable code (`not_found`, `invalid_request`...).
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// A page holding a whole list: `total` is how many were collected.
+impl<T> FromIterator<T> for Page<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let items: Vec<T> = iter.into_iter().collect();
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        Self { items, total }
+    }
+}

@@ -1,0 +1,121 @@
+//! Users, their sessions and API tokens.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserOut {
+    /// Id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Email.
+    pub email: Option<String>,
+    /// `local` or `remote`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `enabled` or `disabled`.
+    pub status: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Must change the password before anything else.
+    pub must_change_password: bool,
+    /// `active`, `temporary` (a temporary password to change at the next login), `expired`
+    /// (a temporary password whose time ran out), `expired_by_age` (older than the policy's
+    /// expiry), `policy_tightened` (a login found it no longer meets the policy) or `none`.
+    pub password_status: String,
+    /// Whether the account is locked out now.
+    pub locked_out: bool,
+    /// Until when.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Domain names.
+    pub domains: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/users` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateUser {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// `local` (default) or `remote`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Role names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Domain names (default: the `Default` domain).
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+/// A created user: the temporary password is shown this once.
+// No `Debug`: the password must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedUserOut {
+    /// The user.
+    pub user: UserOut,
+    /// The temporary password (local users); must be changed at first login.
+    pub temporary_password: Option<String>,
+}
+
+/// A session as listed (never its cookie).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionOut {
+    /// Id.
+    pub id: String,
+    /// Address it was created from.
+    pub source: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last request.
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// An API token as listed (never the token itself).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// First characters, to recognise it.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new token: the only time the token is shown.
+// No `Debug`: the token must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedToken {
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: TokenView,
+    /// The token; shown once.
+    pub token: String,
+}
