@@ -1,4 +1,7 @@
-//! The `tumbler` binary: the server and its admin commands.
+//! The `tumbler` binary: the server (`serve`, `migrate`, `check-config`), the admin commands run
+//! on the server's host (password reset, master key rotation, backup, restore, journal replay)
+//! and a client of the REST API (`login`, then users, assets, accounts, tasks, keys, devices,
+//! audit).
 
 mod commands;
 

@@ -1,4 +1,6 @@
-//! Tumbler's domain: ids, value types, policies and pure rules. No IO happens here.
+//! Tumbler's domain: ids, value types, vocabularies, policies and pure state machines (a
+//! change's outcome, schedules, jobs). No IO happens here, and time comes in through a
+//! [`Clock`].
 
 pub mod audit;
 mod blocklist;

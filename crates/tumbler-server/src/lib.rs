@@ -1,5 +1,6 @@
-//! Tumbler's HTTP server: the JSON API (`api`), the console (`ui`), request middleware, and
-//! the start-up sequence shared by `tumbler serve` and the test kit.
+//! Tumbler's HTTP server: the JSON API and its OpenAPI document (`api`), the console (`ui`),
+//! request middleware, configuration, metrics, long-lived answer limits (`streams`), and the
+//! start-up sequence shared by `tumbler serve` and the test kit.
 
 pub mod api;
 pub mod config;

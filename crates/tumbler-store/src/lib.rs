@@ -2,9 +2,10 @@
 //!
 //! One implementation over sqlx's `Any` driver serves both backends: SQLite (the embedded
 //! default, one file) and PostgreSQL (several Tumbler nodes sharing the work). SQL is written
-//! once in the dialect both accept; each backend has its own migrations. The same contract
-//! tests run against both. Every mutation happens inside a [`Tx`], so the audit event that
-//! describes it is committed atomically with it.
+//! once in the dialect both accept; migrations are shared where both accept them and per
+//! backend otherwise (`migrate`). The same contract tests run against both. Every mutation
+//! happens inside a [`Tx`], so the audit event that describes it is committed atomically with
+//! it.
 
 use std::sync::{Arc, OnceLock};
 

@@ -1,7 +1,9 @@
 //! tumbler-testkit: test-only infrastructure that runs the real thing on this
-//! machine (see ARCHITECTURE.md, "What 'real' means for tests"): throwaway
-//! databases for Tumbler's own store, a private password-checking PostgreSQL
-//! cluster, throwaway MariaDB users, an SMTP sink and a headless browser and real OpenSSH test hosts.
+//! machine, never a stand-in where the real one can run: Tumbler itself on port
+//! 0 (`app`), real OpenSSH test hosts (`sshd`), throwaway databases for
+//! Tumbler's own store, a private password-checking PostgreSQL cluster,
+//! throwaway MariaDB users, a private Redis, an SMTP sink, a headless browser,
+//! and capture of everything the code under test logs.
 //!
 //! Every spawned process dies with the test: it is killed on `Drop`, and when
 //! the test process itself dies (`setpriv --pdeathsig KILL`; as root also a

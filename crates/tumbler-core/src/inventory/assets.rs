@@ -1,5 +1,6 @@
-//! Assets: create, edit, delete, list with filters and paging, and acknowledging the SSH
-//! host key an asset presents.
+//! Assets: what a new asset, a change and a query hold, creating one, and reading one or a
+//! list with filters and paging. Editing and deleting are in `asset_edit.rs`, acknowledging
+//! the SSH host key an asset presents in `host_keys.rs`.
 
 use super::nodes::Tree;
 use super::{page_limit, require, InventoryError, InventoryService};
@@ -103,11 +104,11 @@ pub struct AssetView {
     pub domain: String,
 }
 
-fn find_platform(id: &str) -> Result<&'static Platform, InventoryError> {
+pub(super) fn find_platform(id: &str) -> Result<&'static Platform, InventoryError> {
     platform::find(id).ok_or_else(|| InventoryError::UnknownPlatform(id.to_owned()))
 }
 
-fn parse_fingerprint(
+pub(super) fn parse_fingerprint(
     platform: &Platform,
     text: &str,
 ) -> Result<HostKeyFingerprint, InventoryError> {
@@ -127,7 +128,7 @@ fn parse_fingerprint(
     })
 }
 
-fn parse_paths(paths: &[String]) -> Result<Vec<NodePath>, InventoryError> {
+pub(super) fn parse_paths(paths: &[String]) -> Result<Vec<NodePath>, InventoryError> {
     let mut out: Vec<NodePath> = if paths.is_empty() {
         vec![NodePath::parse(DEFAULT_NODE)?]
     } else {
@@ -142,7 +143,7 @@ fn parse_paths(paths: &[String]) -> Result<Vec<NodePath>, InventoryError> {
 }
 
 impl InventoryService {
-    async fn resolve_nodes(
+    pub(super) async fn resolve_nodes(
         &self,
         tx: &mut Tx,
         paths: &[NodePath],
@@ -156,14 +157,17 @@ impl InventoryService {
         Ok(ids)
     }
 
-    async fn view(&self, asset: AssetRow) -> Result<AssetView, InventoryError> {
+    pub(super) async fn view(&self, asset: AssetRow) -> Result<AssetView, InventoryError> {
         let mut views = self.views(vec![asset]).await?;
         views
             .pop()
             .ok_or(InventoryError::NotFound(ObjectKind::Asset))
     }
 
-    async fn views(&self, assets: Vec<AssetRow>) -> Result<Vec<AssetView>, InventoryError> {
+    pub(super) async fn views(
+        &self,
+        assets: Vec<AssetRow>,
+    ) -> Result<Vec<AssetView>, InventoryError> {
         let ids: Vec<AssetId> = assets.iter().map(|a| a.id.clone()).collect();
         let mut node_ids = self.store.asset_node_ids(&ids).await?;
         let tree = Tree::new(self.store.nodes().await?);
@@ -348,434 +352,5 @@ impl InventoryService {
         };
         let (rows, total) = self.store.assets(&filter).await?;
         Ok((self.views(rows).await?, total))
-    }
-
-    /// Changes an asset (audited). Nothing is stored if any field is refused.
-    pub async fn update_asset(
-        &self,
-        principal: &Principal,
-        id: &AssetId,
-        patch: &AssetPatch,
-        origin: &RequestOrigin,
-    ) -> Result<AssetView, InventoryError> {
-        require(principal, Permission::AssetsManage)?;
-        let mut asset = self.visible_asset(principal, id).await?;
-        let before = asset.clone();
-        let platform = find_platform(&asset.platform)?;
-        let mut changed = Vec::new();
-        if let Some(name) = &patch.name {
-            validate_asset_name(name.trim())?;
-            asset.name = name.trim().to_owned();
-            changed.push("name");
-        }
-        if let Some(address) = &patch.address {
-            validate_address(address.trim())?;
-            asset.address = address.trim().to_owned();
-            changed.push("address");
-        }
-        if let Some(port) = patch.port {
-            asset.port = validate_port(port)?;
-            changed.push("port");
-        }
-        if let Some(comment) = &patch.comment {
-            asset.comment = comment.trim().to_owned();
-            changed.push("comment");
-        }
-        let mut new_fingerprint = None;
-        if let Some(fp) = &patch.host_key_fingerprint {
-            new_fingerprint = Some(parse_fingerprint(platform, fp.trim())?.to_string());
-            changed.push("host_key_fingerprint");
-        }
-        // Where the asset is decides where its secrets go: a new address, port or pinned key
-        // (even one "from a trusted source") drops the asset to `relocated`, which sends
-        // nothing until someone who may reveal its secrets accepts the new identity.
-        let relocated = asset.address != before.address
-            || asset.port != before.port
-            || new_fingerprint
-                .as_ref()
-                .is_some_and(|fp| before.host_key.fingerprint.as_ref() != Some(fp));
-        if relocated {
-            asset.host_key = HostKeyState {
-                fingerprint: new_fingerprint,
-                presented: None,
-                status: HostKeyStatus::Relocated,
-            };
-        } else if new_fingerprint.is_some() && asset.host_key.status != HostKeyStatus::Relocated {
-            // The pinned key confirmed from a trusted source: as acknowledging it.
-            asset.host_key.presented = None;
-            asset.host_key.status = HostKeyStatus::Verified;
-        }
-        let security = super::security::resolve(
-            principal,
-            platform,
-            &asset.address,
-            Some(&asset.security),
-            &patch.security,
-        )?;
-        let security_change = (security != asset.security)
-            .then(|| super::security::describe_change(&asset.security, &security));
-        if security_change.is_some() {
-            asset.security = security;
-            changed.push("connection_security");
-        }
-        let reconcile_account = match patch.reconcile_account_id.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(id) => {
-                let id = tumbler_domain::ids::AccountId::from_string(id.to_owned());
-                match self.store.account(&id).await? {
-                    Some(a) if a.asset_id == asset.id => Some(Some(a)),
-                    _ => {
-                        return Err(InvalidValue {
-                            field: "reconcile_account_id",
-                            reason: "not an account of this asset".to_owned(),
-                        }
-                        .into())
-                    }
-                }
-            }
-        };
-        if let Some(choice) = &reconcile_account {
-            // Its session receives the new passwords reconcile sets (and su types root's
-            // password there): the administrators', with a fresh code, like `privileged`.
-            require(principal, Permission::ProtectedAccountsManage)?;
-            self.auth
-                .step_up(
-                    principal,
-                    patch.totp.as_deref(),
-                    "asset.reconcile_account",
-                    origin,
-                )
-                .await?;
-            asset.reconcile_account_id = choice.as_ref().map(|a| a.id.clone());
-            changed.push("reconcile_account");
-        }
-        let paths = patch.nodes.as_deref().map(parse_paths).transpose()?;
-        if let Some(domain) = &patch.domain {
-            asset.domain_id = self.target_domain(principal, Some(domain)).await?;
-            changed.push("domain");
-        }
-        asset.updated_at = self.clock.now();
-        let actor = &principal.user.username;
-        let mut tx = self.store.begin().await?;
-        tx.update_asset(&asset)
-            .await
-            .map_err(super::error::duplicate(ObjectKind::Asset))?;
-        if let Some(detail) = &security_change {
-            tx.set_asset_security(&asset.id, &asset.security).await?;
-            tx.append_audit(
-                &event(
-                    actor,
-                    "asset.connection_security",
-                    ("asset", asset.id.as_str()),
-                    Outcome::Success,
-                    origin,
-                    format!("{}: {detail}", asset.name),
-                ),
-                asset.updated_at,
-            )
-            .await?;
-        }
-        if let Some(choice) = &reconcile_account {
-            tx.set_asset_reconcile_account(&asset.id, asset.reconcile_account_id.as_ref())
-                .await?;
-            tx.append_audit(
-                &event(
-                    actor,
-                    "asset.reconcile_account",
-                    ("asset", asset.id.as_str()),
-                    Outcome::Success,
-                    origin,
-                    format!(
-                        "{}: reconcile account {} -> {}",
-                        asset.name,
-                        before
-                            .reconcile_account_id
-                            .as_ref()
-                            .map(|a| a.as_str())
-                            .unwrap_or("the privileged account"),
-                        choice
-                            .as_ref()
-                            .map(|a| a.username.as_str())
-                            .unwrap_or("the privileged account"),
-                    ),
-                ),
-                asset.updated_at,
-            )
-            .await?;
-        }
-        if let Some(paths) = &paths {
-            let node_ids = self.resolve_nodes(&mut tx, paths, actor, origin).await?;
-            tx.set_asset_nodes(&asset.id, &node_ids).await?;
-            changed.push("nodes");
-        }
-        tx.append_audit(
-            &event(
-                actor,
-                "asset.update",
-                ("asset", asset.id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("changed: {}", changed.join(", ")),
-            ),
-            asset.updated_at,
-        )
-        .await?;
-        if relocated {
-            tx.append_audit(
-                &event(
-                    actor,
-                    "asset.relocate",
-                    ("asset", asset.id.as_str()),
-                    Outcome::Success,
-                    origin,
-                    format!(
-                        "{}: {}:{} -> {}:{}; host key {} ({}) -> {} (relocated)",
-                        asset.name,
-                        before.address,
-                        before.port,
-                        asset.address,
-                        asset.port,
-                        before.host_key.fingerprint.as_deref().unwrap_or("none"),
-                        before.host_key.status,
-                        asset.host_key.fingerprint.as_deref().unwrap_or("none"),
-                    ),
-                ),
-                asset.updated_at,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        self.view(asset).await
-    }
-
-    /// Deletes an asset with its accounts and their sealed secrets (audited).
-    pub async fn delete_asset(
-        &self,
-        principal: &Principal,
-        id: &AssetId,
-        origin: &RequestOrigin,
-    ) -> Result<(), InventoryError> {
-        require(principal, Permission::AssetsManage)?;
-        let asset = self.visible_asset(principal, id).await?;
-        let mut tx = self.store.begin().await?;
-        if !tx.delete_asset(id).await? {
-            return Err(InventoryError::NotFound(ObjectKind::Asset));
-        }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                "asset.delete",
-                ("asset", id.as_str()),
-                Outcome::Success,
-                origin,
-                asset.name,
-            ),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Accepts the host key each asset presented: the pinned key of an `unverified` asset,
-    /// or the new key of one in `fingerprint_conflict`. When `expected` is given, it must be
-    /// the presented fingerprint (so that what the operator compared is what gets pinned).
-    /// All or nothing: one asset that cannot be acknowledged stops the whole request.
-    /// Each acknowledgement is audited with the old and new fingerprints.
-    pub async fn acknowledge_host_keys(
-        &self,
-        principal: &Principal,
-        ids: &[AssetId],
-        expected: Option<&str>,
-        origin: &RequestOrigin,
-    ) -> Result<Vec<AssetView>, InventoryError> {
-        self.acknowledge_host_keys_with(principal, ids, expected, None, origin)
-            .await
-    }
-
-    /// Whether any account is stored for `asset`.
-    async fn holds_accounts(&self, asset: &AssetRow) -> Result<bool, InventoryError> {
-        let (_, total) = self
-            .store
-            .accounts(&tumbler_store::AccountFilter {
-                domains: vec![asset.domain_id.clone()],
-                asset_id: Some(asset.id.clone()),
-                limit: 1,
-                ..tumbler_store::AccountFilter::default()
-            })
-            .await?;
-        Ok(total > 0)
-    }
-
-    /// [`Self::acknowledge_host_keys`] with a TOTP code, which accepting the new location
-    /// of a `relocated` asset, a key that differs from the pinned one, or a first key of an
-    /// asset that already holds accounts needs: that acceptance lets stored secrets go to
-    /// whatever presented the key, so it takes the reveal permission and a fresh second
-    /// factor, like revealing. The audit event names the accepted address, port and
-    /// fingerprint.
-    pub async fn acknowledge_host_keys_with(
-        &self,
-        principal: &Principal,
-        ids: &[AssetId],
-        expected: Option<&str>,
-        totp: Option<&str>,
-        origin: &RequestOrigin,
-    ) -> Result<Vec<AssetView>, InventoryError> {
-        require(principal, Permission::AssetsManage)?;
-        if ids.is_empty() {
-            return Err(InvalidValue {
-                field: "asset_ids",
-                reason: "select at least one asset".to_owned(),
-            }
-            .into());
-        }
-        let expected = expected
-            .map(|e| {
-                e.trim()
-                    .parse::<HostKeyFingerprint>()
-                    .map_err(|_| InvalidValue {
-                        field: "fingerprint",
-                        reason: "expected SHA256:<base64> as ssh-keygen -l prints it".to_owned(),
-                    })
-            })
-            .transpose()?;
-        let visible = principal.visible_domains();
-        // Relocated assets, or keys that differ from the pinned one (someone who controls
-        // names or routes would otherwise have their own host trusted), among them: reveal
-        // permission and a fresh code, checked before anything is written (the code is used
-        // once for the whole request).
-        let needs_revealer = |status: HostKeyStatus| {
-            matches!(
-                status,
-                HostKeyStatus::Relocated | HostKeyStatus::FingerprintConflict
-            )
-        };
-        let mut relocated = false;
-        let mut conflict = false;
-        for id in ids {
-            if let Some(a) = self.store.asset(id).await? {
-                if visible.contains(&a.domain_id) {
-                    relocated |= a.host_key.status == HostKeyStatus::Relocated;
-                    conflict |= a.host_key.status == HostKeyStatus::FingerprintConflict;
-                    // A first key, once the asset holds accounts: their secrets would go to
-                    // whatever answered, so the same rule (an empty asset's key is vouched
-                    // for by whoever set it up).
-                    if a.host_key.status == HostKeyStatus::Unverified && !conflict {
-                        conflict |= self.holds_accounts(&a).await?;
-                    }
-                }
-            }
-        }
-        if relocated || conflict {
-            require(principal, Permission::SecretsReveal)?;
-            let action = if relocated {
-                "asset.location.accept"
-            } else {
-                "asset.host_key.acknowledge"
-            };
-            self.auth.step_up(principal, totp, action, origin).await?;
-        }
-        let stepped_up = relocated || conflict;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let mut done = Vec::new();
-        for id in ids {
-            let asset = tx
-                .asset(id)
-                .await?
-                .filter(|a| visible.contains(&a.domain_id))
-                .ok_or(InventoryError::NotFound(ObjectKind::Asset))?;
-            if needs_revealer(asset.host_key.status) && !stepped_up {
-                // Moved or conflicting since the check above: accept it in a request that
-                // carries a code.
-                return Err(match asset.host_key.status {
-                    HostKeyStatus::Relocated => InventoryError::Relocated(asset.name.clone()),
-                    _ => crate::auth::AuthError::TotpRequired.into(),
-                });
-            }
-            let is_ssh = find_platform(&asset.platform)?.protocol == Protocol::Ssh;
-            if asset.host_key.status == HostKeyStatus::Relocated && !is_ssh {
-                // A database has no host key: accepting is accepting its address and port.
-                let key = HostKeyState {
-                    fingerprint: None,
-                    presented: None,
-                    status: HostKeyStatus::Unverified,
-                };
-                tx.set_asset_host_key(id, &key).await?;
-                tx.append_audit(
-                    &event(
-                        &principal.user.username,
-                        "asset.location.accept",
-                        ("asset", id.as_str()),
-                        Outcome::Success,
-                        origin,
-                        format!("{} at {}:{}", asset.name, asset.address, asset.port),
-                    ),
-                    now,
-                )
-                .await?;
-                done.push(AssetRow {
-                    host_key: key,
-                    ..asset
-                });
-                continue;
-            }
-            let old = asset.host_key.fingerprint.clone();
-            let new = match asset.host_key.status {
-                HostKeyStatus::FingerprintConflict => asset.host_key.presented.clone(),
-                HostKeyStatus::Relocated => asset
-                    .host_key
-                    .presented
-                    .clone()
-                    .or_else(|| asset.host_key.fingerprint.clone()),
-                _ => asset.host_key.fingerprint.clone(),
-            }
-            .ok_or_else(|| InventoryError::NoHostKeySeen(asset.name.clone()))?;
-            if let Some(e) = &expected {
-                if e.as_str() != new {
-                    return Err(InventoryError::FingerprintMismatch {
-                        asset: asset.name.clone(),
-                        presented: new,
-                    });
-                }
-            }
-            let key = HostKeyState {
-                fingerprint: Some(new.clone()),
-                presented: None,
-                status: HostKeyStatus::Verified,
-            };
-            tx.set_asset_host_key(id, &key).await?;
-            let (action, at) = if asset.host_key.status == HostKeyStatus::Relocated {
-                (
-                    "asset.location.accept",
-                    format!(" at {}:{}", asset.address, asset.port),
-                )
-            } else {
-                ("asset.host_key.acknowledge", String::new())
-            };
-            tx.append_audit(
-                &event(
-                    &principal.user.username,
-                    action,
-                    ("asset", id.as_str()),
-                    Outcome::Success,
-                    origin,
-                    format!(
-                        "{}: {} -> {new}{at}",
-                        asset.host_key.status,
-                        old.as_deref().unwrap_or("none")
-                    ),
-                ),
-                now,
-            )
-            .await?;
-            done.push(AssetRow {
-                host_key: key,
-                ..asset
-            });
-        }
-        tx.commit().await?;
-        self.views(done).await
     }
 }

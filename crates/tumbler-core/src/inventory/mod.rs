@@ -1,15 +1,20 @@
-//! The inventory: the node tree, assets with their pinned SSH host keys and connectivity,
-//! accounts with their sealed secret versions, verification against the real targets, and
-//! revealing a secret (permission, fresh TOTP code, audited).
+//! The inventory: the node tree, assets with their pinned SSH host keys, connection security
+//! and connectivity, accounts with their sealed secret versions, verification against the
+//! real targets, revealing a secret (permission, fresh TOTP code, audited), and CSV import and
+//! export.
 //!
 //! Every list and lookup is filtered by the caller's visible domains
 //! ([`Principal::visible_domains`]); an object outside them is "not found", never "forbidden",
 //! so its existence does not leak.
 
+mod account_transfer;
 mod accounts;
+mod asset_edit;
+mod asset_transfer;
 mod assets;
 mod connect;
 mod error;
+mod host_keys;
 mod nodes;
 mod security;
 mod settings;

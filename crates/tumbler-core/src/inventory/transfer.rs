@@ -1,20 +1,20 @@
-//! CSV import and export of assets and accounts.
+//! CSV import and export of assets and accounts: what both share (the columns, the parsed
+//! table, cell parsing, inert CSV writing, the import report and its audit). The import and
+//! export of each are in `asset_transfer.rs` and `account_transfer.rs`.
 //!
 //! Import checks every row as `create` would, reports each bad row with its line and reason,
 //! and stores nothing of a file that has errors unless asked to skip them; the rows it stores
 //! go in one transaction. Export leaves secrets out unless asked, which needs the export
 //! permission and a fresh TOTP code and is audited.
 
-use super::{require, AccountInput, AssetInput, InventoryError, InventoryService, MAX_PAGE};
+use super::{InventoryError, InventoryService, MAX_PAGE};
 use crate::csv_cells::{restore, InertCsvWriter};
 use crate::{event, Principal, RequestOrigin};
-use secrecy::SecretString;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use tumbler_domain::audit::Outcome;
-use tumbler_domain::ids::{AssetId, DomainId};
-use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
-use tumbler_domain::permission::Permission;
-use tumbler_store::{AccountFilter, AccountRow, AssetFilter, AssetRow};
+use tumbler_domain::ids::DomainId;
+use tumbler_domain::inventory::InvalidValue;
+use tumbler_store::{AssetFilter, AssetRow};
 use zeroize::Zeroizing;
 
 /// The columns of an asset CSV, in order. `nodes` holds paths separated by `;`.
@@ -64,13 +64,17 @@ pub struct ImportReport {
 }
 
 /// A parsed file: the header's column positions and the records with their lines.
-struct Table {
+pub(super) struct Table {
     columns: HashMap<String, usize>,
-    rows: Vec<(u64, csv::StringRecord)>,
+    pub(super) rows: Vec<(u64, csv::StringRecord)>,
 }
 
 impl Table {
-    fn parse(text: &str, known: &[&str], required: &[&str]) -> Result<Self, InventoryError> {
+    pub(super) fn parse(
+        text: &str,
+        known: &[&str],
+        required: &[&str],
+    ) -> Result<Self, InventoryError> {
         let invalid = |reason: String| -> InventoryError {
             InvalidValue {
                 field: "file",
@@ -115,7 +119,7 @@ impl Table {
     }
 
     /// The cell's value, with the guard an export puts on formula-like cells removed.
-    fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
+    pub(super) fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
         self.columns
             .get(column)
             .and_then(|i| record.get(*i))
@@ -136,7 +140,7 @@ fn describe_csv_error(e: &csv::Error) -> String {
     }
 }
 
-fn problem(line: u64, error: &InventoryError) -> ImportProblem {
+pub(super) fn problem(line: u64, error: &InventoryError) -> ImportProblem {
     ImportProblem {
         line,
         field: error.field().map(str::to_owned),
@@ -144,12 +148,12 @@ fn problem(line: u64, error: &InventoryError) -> ImportProblem {
     }
 }
 
-fn optional(value: &str) -> Option<String> {
+pub(super) fn optional(value: &str) -> Option<String> {
     let v = value.trim();
     (!v.is_empty()).then(|| v.to_owned())
 }
 
-fn parse_options(text: &str) -> Result<BTreeMap<String, String>, InventoryError> {
+pub(super) fn parse_options(text: &str) -> Result<BTreeMap<String, String>, InventoryError> {
     let mut out = BTreeMap::new();
     for pair in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').ok_or_else(|| InvalidValue {
@@ -161,7 +165,7 @@ fn parse_options(text: &str) -> Result<BTreeMap<String, String>, InventoryError>
     Ok(out)
 }
 
-fn parse_bool(field: &'static str, text: &str) -> Result<bool, InventoryError> {
+pub(super) fn parse_bool(field: &'static str, text: &str) -> Result<bool, InventoryError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "false" | "no" | "0" => Ok(false),
         "true" | "yes" | "1" => Ok(true),
@@ -175,7 +179,10 @@ fn parse_bool(field: &'static str, text: &str) -> Result<bool, InventoryError> {
 
 /// Writes rows as CSV, every cell made inert ([`crate::csv_cells`]), into a buffer that is
 /// wiped when dropped.
-fn write_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Zeroizing<String>, InventoryError> {
+pub(super) fn write_csv(
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Zeroizing<String>, InventoryError> {
     let internal = |_| {
         InventoryError::Store(tumbler_store::StoreError::Corrupt(
             "CSV writing failed".to_owned(),
@@ -190,7 +197,7 @@ fn write_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Zeroizing<String>,
 }
 
 /// Fails with every problem unless there are none or the caller asked to skip them.
-fn rejected_unless_skipped(
+pub(super) fn rejected_unless_skipped(
     report: ImportReport,
     skip_invalid: bool,
 ) -> Result<ImportReport, InventoryError> {
@@ -202,7 +209,7 @@ fn rejected_unless_skipped(
 }
 
 /// Every row a paged query returns, page after page.
-async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, InventoryError>
+pub(super) async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, InventoryError>
 where
     F: FnMut(i64) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, i64), tumbler_store::StoreError>>,
@@ -221,7 +228,7 @@ where
 
 impl InventoryService {
     /// Every asset the caller may see.
-    async fn all_visible_assets(
+    pub(super) async fn all_visible_assets(
         &self,
         principal: &Principal,
     ) -> Result<Vec<AssetRow>, InventoryError> {
@@ -238,7 +245,7 @@ impl InventoryService {
     }
 
     /// Counts, audits and commits an import whose rows `tx` has stored.
-    async fn finish_import(
+    pub(super) async fn finish_import(
         &self,
         mut tx: tumbler_store::Tx,
         mut report: ImportReport,
@@ -265,7 +272,7 @@ impl InventoryService {
         Ok(report)
     }
 
-    async fn domain_names(&self) -> Result<HashMap<DomainId, String>, InventoryError> {
+    pub(super) async fn domain_names(&self) -> Result<HashMap<DomainId, String>, InventoryError> {
         Ok(self
             .store
             .domains()
@@ -275,131 +282,7 @@ impl InventoryService {
             .collect())
     }
 
-    /// Imports assets from CSV ([`ASSET_COLUMNS`]; `name`, `address` and `platform`
-    /// required). With errors and without `skip_invalid`, nothing is stored and every
-    /// problem is returned in [`InventoryError::ImportRejected`].
-    pub async fn import_assets(
-        &self,
-        principal: &Principal,
-        csv_text: &str,
-        skip_invalid: bool,
-        origin: &RequestOrigin,
-    ) -> Result<ImportReport, InventoryError> {
-        require(principal, Permission::AssetsManage)?;
-        let table = Table::parse(csv_text, ASSET_COLUMNS, &["name", "address", "platform"])?;
-        let mut report = ImportReport::default();
-        let mut ready: Vec<(AssetRow, Vec<NodePath>)> = Vec::new();
-        let mut seen: HashSet<(DomainId, String)> = HashSet::new();
-        for (line, record) in &table.rows {
-            let port = match optional(table.get(record, "port")) {
-                None => None,
-                Some(p) => match p.parse::<i64>() {
-                    Ok(p) => Some(p),
-                    Err(_) => {
-                        report.problems.push(ImportProblem {
-                            line: *line,
-                            field: Some("port".to_owned()),
-                            reason: format!("port: {p:?} is not a number"),
-                        });
-                        continue;
-                    }
-                },
-            };
-            let input = AssetInput {
-                name: table.get(record, "name").to_owned(),
-                address: table.get(record, "address").to_owned(),
-                port,
-                platform: table.get(record, "platform").to_owned(),
-                nodes: table
-                    .get(record, "nodes")
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                domain: optional(table.get(record, "domain")),
-                comment: table.get(record, "comment").to_owned(),
-                host_key_fingerprint: optional(table.get(record, "host_key_fingerprint")),
-                security: Default::default(),
-            };
-            let prepared = match self.prepare_asset(principal, &input).await {
-                Ok(p) => p,
-                Err(e) => {
-                    report.problems.push(problem(*line, &e));
-                    continue;
-                }
-            };
-            let key = (prepared.0.domain_id.clone(), prepared.0.name.clone());
-            let exists = self.store.asset_by_name(&key.0, &key.1).await?.is_some();
-            if exists || !seen.insert(key) {
-                report.problems.push(ImportProblem {
-                    line: *line,
-                    field: Some("name".to_owned()),
-                    reason: format!(
-                        "an asset named {:?} already exists in its domain{}",
-                        prepared.0.name,
-                        if exists {
-                            ""
-                        } else {
-                            " (earlier in this file)"
-                        }
-                    ),
-                });
-                continue;
-            }
-            ready.push(prepared);
-        }
-        let report = rejected_unless_skipped(report, skip_invalid)?;
-        let mut tx = self.store.begin().await?;
-        for (asset, paths) in &ready {
-            self.insert_asset(&mut tx, asset, paths, principal, origin)
-                .await?;
-        }
-        self.finish_import(tx, report, ready.len(), "asset", principal, origin)
-            .await
-    }
-
-    /// Exports the assets the caller may see as CSV ([`ASSET_COLUMNS`]), audited.
-    pub async fn export_assets(
-        &self,
-        principal: &Principal,
-        origin: &RequestOrigin,
-    ) -> Result<String, InventoryError> {
-        require(principal, Permission::AssetsRead)?;
-        let assets = self.all_visible_assets(principal).await?;
-        let ids: Vec<AssetId> = assets.iter().map(|a| a.id.clone()).collect();
-        let nodes = self.store.asset_node_ids(&ids).await?;
-        let tree = super::nodes::Tree::new(self.store.nodes().await?);
-        let domains = self.domain_names().await?;
-        let rows: Vec<Vec<String>> = assets
-            .iter()
-            .map(|a| {
-                let mut paths: Vec<String> = nodes
-                    .get(&a.id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|n| tree.path(n))
-                    .map(|p| p.to_string())
-                    .collect();
-                paths.sort();
-                vec![
-                    a.name.clone(),
-                    a.address.clone(),
-                    a.port.to_string(),
-                    a.platform.clone(),
-                    paths.join(";"),
-                    domains.get(&a.domain_id).cloned().unwrap_or_default(),
-                    a.comment.clone(),
-                    a.host_key.fingerprint.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        self.audit_export(principal, "asset.export", rows.len(), false, origin)
-            .await?;
-        Ok(write_csv(ASSET_COLUMNS, &rows)?.to_string())
-    }
-
-    async fn audit_export(
+    pub(super) async fn audit_export(
         &self,
         principal: &Principal,
         action: &str,
@@ -425,206 +308,6 @@ impl InventoryService {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Imports accounts from CSV ([`ACCOUNT_COLUMNS`]; `asset`, `username` and `secret`
-    /// required). `asset` is an asset name in the caller's visible domains (`domain` tells
-    /// apart assets of the same name). With errors and without `skip_invalid`, nothing is
-    /// stored.
-    pub async fn import_accounts(
-        &self,
-        principal: &Principal,
-        csv_text: &str,
-        skip_invalid: bool,
-        origin: &RequestOrigin,
-    ) -> Result<ImportReport, InventoryError> {
-        require(principal, Permission::AssetsManage)?;
-        let table = Table::parse(csv_text, ACCOUNT_COLUMNS, &["asset", "username", "secret"])?;
-        let assets = self.all_visible_assets(principal).await?;
-        let domains = self.domain_names().await?;
-        let mut report = ImportReport::default();
-        let mut ready: Vec<(AccountRow, SecretString)> = Vec::new();
-        let mut seen: HashSet<(AssetId, String)> = HashSet::new();
-        for (line, record) in &table.rows {
-            let name = table.get(record, "asset").trim();
-            let domain = optional(table.get(record, "domain"));
-            let matches: Vec<&AssetRow> = assets
-                .iter()
-                .filter(|a| a.name == name)
-                .filter(|a| {
-                    domain
-                        .as_deref()
-                        .is_none_or(|d| domains.get(&a.domain_id).map(String::as_str) == Some(d))
-                })
-                .collect();
-            let asset = match matches.as_slice() {
-                [one] => *one,
-                [] => {
-                    report.problems.push(ImportProblem {
-                        line: *line,
-                        field: Some("asset".to_owned()),
-                        reason: format!("no asset named {name:?} in your domains"),
-                    });
-                    continue;
-                }
-                _ => {
-                    report.problems.push(ImportProblem {
-                        line: *line,
-                        field: Some("domain".to_owned()),
-                        reason: format!("several assets are named {name:?}; name the domain"),
-                    });
-                    continue;
-                }
-            };
-            let parsed = (|| -> Result<AccountInput, InventoryError> {
-                let secret_type = match optional(table.get(record, "secret_type")) {
-                    None => SecretType::Password,
-                    Some(t) => SecretType::parse(&t).ok_or_else(|| InvalidValue {
-                        field: "secret_type",
-                        reason: format!("{t:?} is not password or ssh_key"),
-                    })?,
-                };
-                Ok(AccountInput {
-                    asset_id: asset.id.clone(),
-                    username: table.get(record, "username").to_owned(),
-                    secret_type,
-                    secret: SecretString::from(table.get(record, "secret").to_owned()),
-                    privileged: match parse_bool("privileged", table.get(record, "privileged"))? {
-                        // One code cannot vouch for a whole file: marking an account
-                        // privileged is done on the account, with a fresh code.
-                        true => {
-                            return Err(InvalidValue {
-                                field: "privileged",
-                                reason: "privileged accounts are not imported: add the account, then mark it privileged on its page (needs protected_accounts_manage and a fresh authentication code)".to_owned(),
-                            }
-                            .into())
-                        }
-                        false => false,
-                    },
-                    options: parse_options(table.get(record, "options"))?,
-                    totp: None,
-                })
-            })();
-            let result = parsed.and_then(|input| {
-                self.prepare_account(asset, &input)
-                    .map(|account| (account, input.secret))
-            });
-            let (account, secret) = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    report.problems.push(problem(*line, &e));
-                    continue;
-                }
-            };
-            if let Err(e) =
-                super::accounts::decode_key_off_runtime(account.secret_type, &secret).await
-            {
-                report.problems.push(problem(*line, &e));
-                continue;
-            }
-            let key = (asset.id.clone(), account.username.clone());
-            let (existing, _) = self
-                .store
-                .accounts(&AccountFilter {
-                    domains: vec![asset.domain_id.clone()],
-                    asset_id: Some(asset.id.clone()),
-                    username: Some(account.username.clone()),
-                    limit: 1,
-                    ..AccountFilter::default()
-                })
-                .await?;
-            let exists = !existing.is_empty();
-            if exists || !seen.insert(key) {
-                report.problems.push(ImportProblem {
-                    line: *line,
-                    field: Some("username".to_owned()),
-                    reason: format!(
-                        "{} already has an account {:?}{}",
-                        asset.name,
-                        account.username,
-                        if exists {
-                            ""
-                        } else {
-                            " (earlier in this file)"
-                        }
-                    ),
-                });
-                continue;
-            }
-            ready.push((account, secret));
-        }
-        let report = rejected_unless_skipped(report, skip_invalid)?;
-        let mut tx = self.store.begin().await?;
-        for (account, secret) in &ready {
-            self.insert_account(&mut tx, account, secret, principal, origin)
-                .await?;
-        }
-        self.finish_import(tx, report, ready.len(), "account", principal, origin)
-            .await
-    }
-
-    /// Exports the accounts the caller may see as CSV ([`ACCOUNT_COLUMNS`]). The `secret`
-    /// column is empty unless `include_secrets`, which needs the export permission and a
-    /// fresh TOTP code. Audited before the file is returned.
-    pub async fn export_accounts(
-        &self,
-        principal: &Principal,
-        include_secrets: bool,
-        totp: Option<&str>,
-        origin: &RequestOrigin,
-    ) -> Result<Zeroizing<String>, InventoryError> {
-        require(principal, Permission::AssetsRead)?;
-        if include_secrets {
-            require(principal, Permission::SecretsExport)?;
-            self.auth
-                .step_up(principal, totp, "account.export", origin)
-                .await?;
-        }
-        let domains = self.domain_names().await?;
-        let accounts = all_pages(|offset| {
-            let filter = AccountFilter {
-                domains: principal.visible_domains(),
-                limit: MAX_PAGE,
-                offset,
-                ..AccountFilter::default()
-            };
-            async move { self.store.accounts(&filter).await }
-        })
-        .await?;
-        let mut rows = Vec::with_capacity(accounts.len());
-        for a in &accounts {
-            let secret = if include_secrets {
-                self.open_version(a, a.current_version).await?
-            } else {
-                Zeroizing::new(String::new())
-            };
-            let options: Vec<String> = a.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            rows.push(vec![
-                a.asset_name.clone(),
-                domains.get(&a.domain_id).cloned().unwrap_or_default(),
-                a.username.clone(),
-                a.secret_type.to_string(),
-                a.privileged.to_string(),
-                options.join(";"),
-                secret.as_str().to_owned(),
-            ]);
-        }
-        self.audit_export(
-            principal,
-            "account.export",
-            rows.len(),
-            include_secrets,
-            origin,
-        )
-        .await?;
-        let csv = write_csv(ACCOUNT_COLUMNS, &rows);
-        // The rows held plaintext secrets: wipe them.
-        for r in &mut rows {
-            if let Some(s) = r.last_mut() {
-                zeroize::Zeroize::zeroize(s);
-            }
-        }
-        csv
     }
 }
 

@@ -1,4 +1,4 @@
-//! A hostile host or network gets nothing (issue 14): no secret is written into an SSH session
+//! A hostile host or network gets nothing: no secret is written into an SSH session
 //! whose host key nobody acknowledged, whatever the login method; database passwords go only
 //! over verified TLS (or to loopback); uploaded key files cannot ask for an unbounded key
 //! derivation, and nobody without the permission gets one decoded.

@@ -1,4 +1,4 @@
-//! Faults on the target side of a change, injected for real on sshd hosts (issue 15): the
+//! Faults on the target side of a change, injected for real on sshd hosts: the
 //! connection dropped after the new password reached the host but before the exit status, the
 //! host going down between change and verify, a sudo prompt slower than the account timeout,
 //! sudo asking for a password that is wrong, a full disk, an account locked on the target.

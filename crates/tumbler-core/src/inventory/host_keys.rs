@@ -1,0 +1,217 @@
+//! Acknowledging the SSH host key an asset presents, or the new location of a relocated
+//! asset (a fresh TOTP code when stored secrets would go to what presented it).
+
+use super::assets::find_platform;
+use super::{require, AssetView, InventoryError, InventoryService};
+use crate::{event, Principal, RequestOrigin};
+use tumbler_connectors::ssh::HostKeyFingerprint;
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::inventory::{HostKeyStatus, InvalidValue};
+use tumbler_domain::object::ObjectKind;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::platform::Protocol;
+use tumbler_store::{AssetRow, HostKeyState};
+
+impl InventoryService {
+    /// Accepts the host key each asset presented: the pinned key of an `unverified` asset,
+    /// or the new key of one in `fingerprint_conflict`. When `expected` is given, it must be
+    /// the presented fingerprint (so that what the operator compared is what gets pinned).
+    /// All or nothing: one asset that cannot be acknowledged stops the whole request.
+    /// Each acknowledgement is audited with the old and new fingerprints.
+    pub async fn acknowledge_host_keys(
+        &self,
+        principal: &Principal,
+        ids: &[AssetId],
+        expected: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<AssetView>, InventoryError> {
+        self.acknowledge_host_keys_with(principal, ids, expected, None, origin)
+            .await
+    }
+
+    /// Whether any account is stored for `asset`.
+    async fn holds_accounts(&self, asset: &AssetRow) -> Result<bool, InventoryError> {
+        let (_, total) = self
+            .store
+            .accounts(&tumbler_store::AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 1,
+                ..tumbler_store::AccountFilter::default()
+            })
+            .await?;
+        Ok(total > 0)
+    }
+
+    /// [`Self::acknowledge_host_keys`] with a TOTP code, which accepting the new location
+    /// of a `relocated` asset, a key that differs from the pinned one, or a first key of an
+    /// asset that already holds accounts needs: that acceptance lets stored secrets go to
+    /// whatever presented the key, so it takes the reveal permission and a fresh second
+    /// factor, like revealing. The audit event names the accepted address, port and
+    /// fingerprint.
+    pub async fn acknowledge_host_keys_with(
+        &self,
+        principal: &Principal,
+        ids: &[AssetId],
+        expected: Option<&str>,
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<AssetView>, InventoryError> {
+        require(principal, Permission::AssetsManage)?;
+        if ids.is_empty() {
+            return Err(InvalidValue {
+                field: "asset_ids",
+                reason: "select at least one asset".to_owned(),
+            }
+            .into());
+        }
+        let expected = expected
+            .map(|e| {
+                e.trim()
+                    .parse::<HostKeyFingerprint>()
+                    .map_err(|_| InvalidValue {
+                        field: "fingerprint",
+                        reason: "expected SHA256:<base64> as ssh-keygen -l prints it".to_owned(),
+                    })
+            })
+            .transpose()?;
+        let visible = principal.visible_domains();
+        // Relocated assets, or keys that differ from the pinned one (someone who controls
+        // names or routes would otherwise have their own host trusted), among them: reveal
+        // permission and a fresh code, checked before anything is written (the code is used
+        // once for the whole request).
+        let needs_revealer = |status: HostKeyStatus| {
+            matches!(
+                status,
+                HostKeyStatus::Relocated | HostKeyStatus::FingerprintConflict
+            )
+        };
+        let mut relocated = false;
+        let mut conflict = false;
+        for id in ids {
+            if let Some(a) = self.store.asset(id).await? {
+                if visible.contains(&a.domain_id) {
+                    relocated |= a.host_key.status == HostKeyStatus::Relocated;
+                    conflict |= a.host_key.status == HostKeyStatus::FingerprintConflict;
+                    // A first key, once the asset holds accounts: their secrets would go to
+                    // whatever answered, so the same rule (an empty asset's key is vouched
+                    // for by whoever set it up).
+                    if a.host_key.status == HostKeyStatus::Unverified && !conflict {
+                        conflict |= self.holds_accounts(&a).await?;
+                    }
+                }
+            }
+        }
+        if relocated || conflict {
+            require(principal, Permission::SecretsReveal)?;
+            let action = if relocated {
+                "asset.location.accept"
+            } else {
+                "asset.host_key.acknowledge"
+            };
+            self.auth.step_up(principal, totp, action, origin).await?;
+        }
+        let stepped_up = relocated || conflict;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut done = Vec::new();
+        for id in ids {
+            let asset = tx
+                .asset(id)
+                .await?
+                .filter(|a| visible.contains(&a.domain_id))
+                .ok_or(InventoryError::NotFound(ObjectKind::Asset))?;
+            if needs_revealer(asset.host_key.status) && !stepped_up {
+                // Moved or conflicting since the check above: accept it in a request that
+                // carries a code.
+                return Err(match asset.host_key.status {
+                    HostKeyStatus::Relocated => InventoryError::Relocated(asset.name.clone()),
+                    _ => crate::auth::AuthError::TotpRequired.into(),
+                });
+            }
+            let is_ssh = find_platform(&asset.platform)?.protocol == Protocol::Ssh;
+            if asset.host_key.status == HostKeyStatus::Relocated && !is_ssh {
+                // A database has no host key: accepting is accepting its address and port.
+                let key = HostKeyState {
+                    fingerprint: None,
+                    presented: None,
+                    status: HostKeyStatus::Unverified,
+                };
+                tx.set_asset_host_key(id, &key).await?;
+                tx.append_audit(
+                    &event(
+                        &principal.user.username,
+                        "asset.location.accept",
+                        ("asset", id.as_str()),
+                        Outcome::Success,
+                        origin,
+                        format!("{} at {}:{}", asset.name, asset.address, asset.port),
+                    ),
+                    now,
+                )
+                .await?;
+                done.push(AssetRow {
+                    host_key: key,
+                    ..asset
+                });
+                continue;
+            }
+            let old = asset.host_key.fingerprint.clone();
+            let new = match asset.host_key.status {
+                HostKeyStatus::FingerprintConflict => asset.host_key.presented.clone(),
+                HostKeyStatus::Relocated => asset
+                    .host_key
+                    .presented
+                    .clone()
+                    .or_else(|| asset.host_key.fingerprint.clone()),
+                _ => asset.host_key.fingerprint.clone(),
+            }
+            .ok_or_else(|| InventoryError::NoHostKeySeen(asset.name.clone()))?;
+            if let Some(e) = &expected {
+                if e.as_str() != new {
+                    return Err(InventoryError::FingerprintMismatch {
+                        asset: asset.name.clone(),
+                        presented: new,
+                    });
+                }
+            }
+            let key = HostKeyState {
+                fingerprint: Some(new.clone()),
+                presented: None,
+                status: HostKeyStatus::Verified,
+            };
+            tx.set_asset_host_key(id, &key).await?;
+            let (action, at) = if asset.host_key.status == HostKeyStatus::Relocated {
+                (
+                    "asset.location.accept",
+                    format!(" at {}:{}", asset.address, asset.port),
+                )
+            } else {
+                ("asset.host_key.acknowledge", String::new())
+            };
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    action,
+                    ("asset", id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "{}: {} -> {new}{at}",
+                        asset.host_key.status,
+                        old.as_deref().unwrap_or("none")
+                    ),
+                ),
+                now,
+            )
+            .await?;
+            done.push(AssetRow {
+                host_key: key,
+                ..asset
+            });
+        }
+        tx.commit().await?;
+        self.views(done).await
+    }
+}

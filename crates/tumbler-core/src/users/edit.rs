@@ -1,0 +1,229 @@
+//! Changing an existing user: edit (roles, domains, status, details), delete, unlock.
+
+use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::Outcome;
+use tumbler_domain::ids::UserId;
+use tumbler_domain::permission::Permission;
+use tumbler_domain::user::UserStatus;
+use tumbler_store::UserChanges;
+
+use super::rules::valid_email;
+use super::{UserError, UserService, UserSummary};
+
+impl UserService {
+    /// Changes a user. Disabling ends all of the user's sessions at once; a role change
+    /// applies at the user's next request.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: &UserId,
+        changes: UserChanges,
+        domains: Option<Vec<String>>,
+        origin: &RequestOrigin,
+    ) -> Result<UserSummary, UserError> {
+        let mut changes = changes;
+        // The permission first: a caller who may not manage users learns nothing, not even
+        // which domain names exist.
+        if !principal.can(Permission::UsersManage) {
+            return Err(UserError::Forbidden);
+        }
+        let current = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let current_domains: Vec<String> = self
+            .store
+            .user_domains(id)
+            .await?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        let mut domain_detail = None;
+        if let Some(names) = domains {
+            if names.is_empty() {
+                return Err(UserError::Invalid(
+                    "a user belongs to at least one domain".to_owned(),
+                ));
+            }
+            changes.domains = Some(self.resolve_domains(&names).await?);
+            let mut sorted = names.clone();
+            sorted.sort();
+            sorted.dedup();
+            if sorted != current_domains {
+                if principal.user.id == *id {
+                    return Err(UserError::OwnGrants);
+                }
+                let added: Vec<String> = sorted
+                    .iter()
+                    .filter(|n| !current_domains.contains(n))
+                    .cloned()
+                    .collect();
+                self.check_domains_held(principal, &added).await?;
+                domain_detail = Some(format!(
+                    "domains={} -> {}",
+                    current_domains.join(","),
+                    sorted.join(",")
+                ));
+            }
+        }
+        if let Some(roles) = &changes.roles {
+            let mut new_roles = roles.clone();
+            new_roles.sort();
+            new_roles.dedup();
+            let mut old_roles = current.user.roles.clone();
+            old_roles.sort();
+            old_roles.dedup();
+            if new_roles != old_roles && principal.user.id == *id {
+                return Err(UserError::OwnGrants);
+            }
+            let added: Vec<String> = new_roles
+                .iter()
+                .filter(|r| !old_roles.contains(r))
+                .cloned()
+                .collect();
+            self.check_roles(principal, roles, &added).await?;
+        }
+        if let Some(Some(email)) = &changes.email {
+            if !valid_email(email) {
+                return Err(UserError::Invalid(format!(
+                    "not an email address: {email:?}"
+                )));
+            }
+        }
+        let row = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !self
+            .keeps_an_admin(
+                &mut tx,
+                &row.user,
+                changes.roles.as_deref(),
+                changes.status,
+                false,
+            )
+            .await?
+        {
+            return Err(UserError::LastAdmin);
+        }
+        tx.update_user(id, &changes, now).await?;
+        let mut detail = Vec::new();
+        if let Some(roles) = &changes.roles {
+            detail.push(format!(
+                "roles={} -> {}",
+                current.user.roles.join(","),
+                roles.join(",")
+            ));
+        }
+        if let Some(d) = domain_detail {
+            detail.push(d);
+        }
+        if let Some(status) = changes.status {
+            detail.push(format!("status={}", status.as_str()));
+            if status == UserStatus::Disabled {
+                let ended = tx.delete_user_sessions(id).await?;
+                detail.push(format!("sessions_ended={ended}"));
+            }
+        }
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.update",
+                ("user", id.as_str()),
+                Outcome::Success,
+                origin,
+                detail.join(" "),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let row = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let names = self.store.domain_names_by_user().await?;
+        Ok(self.summary(row, &names, self.password_expired_before().await?))
+    }
+
+    /// Deletes a user (never oneself, never the last enabled administrator).
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        id: &UserId,
+        origin: &RequestOrigin,
+    ) -> Result<(), UserError> {
+        if !principal.can(Permission::UsersManage) {
+            return Err(UserError::Forbidden);
+        }
+        if principal.user.id == *id {
+            return Err(UserError::Invalid("you cannot delete yourself".to_owned()));
+        }
+        let row = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !self
+            .keeps_an_admin(&mut tx, &row.user, None, None, true)
+            .await?
+        {
+            return Err(UserError::LastAdmin);
+        }
+        tx.delete_user(id).await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.delete",
+                ("user", id.as_str()),
+                Outcome::Success,
+                origin,
+                row.user.username.clone(),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lifts a lockout and clears the failure count.
+    pub async fn unlock(
+        &self,
+        principal: &Principal,
+        id: &UserId,
+        origin: &RequestOrigin,
+    ) -> Result<(), UserError> {
+        if !principal.can(Permission::UsersManage) {
+            return Err(UserError::Forbidden);
+        }
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserError::NotFound)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_login_failures(id, 0, None, now).await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                "user.unlock",
+                ("user", id.as_str()),
+                Outcome::Success,
+                origin,
+                "",
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
