@@ -2,9 +2,9 @@
 //! see `retry`). Each action is a function of its own; [`ChangeSecretService::record_action`]
 //! loads what they share and picks one.
 
+use super::engine::target::Login;
 use super::engine::ChangeOutcome;
 use super::records::RecordAction;
-use super::target::Login;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use tumbler_domain::change_secret::RecordStatus;
@@ -153,9 +153,13 @@ impl ChangeSecretService {
         };
         let platform = platform::find(&asset.platform)
             .ok_or_else(|| state("the asset's platform is unknown"))?;
-        let secret = self.open_account_secret(account.id.as_str(), v).await?;
-        let tofu = self.tofu().await;
+        let secret = self
+            .engine
+            .open_account_secret(account.id.as_str(), v)
+            .await?;
+        let tofu = self.engine.tofu().await;
         let login = self
+            .engine
             .login_with(&asset, platform, &account, &secret, tofu)
             .await;
         let mut r = record.clone();
@@ -211,14 +215,16 @@ impl ChangeSecretService {
             .await?;
         let mut r = record.clone();
         let v = record.new_version.unwrap_or_default();
-        self.apply_outcome(&exec, &mut r, &account, v, ChangeOutcome::Committed)
+        self.engine
+            .apply_outcome(&exec, &mut r, &account, v, ChangeOutcome::Committed)
             .await?;
         let mut tx = self.store.begin().await?;
         self.audit_action(&mut tx, principal, &r, "adopt", origin)
             .await?;
         tx.commit().await?;
-        let tofu = self.tofu().await;
-        self.remove_old_after_settling(&exec, &asset, &account, v, tofu)
+        let tofu = self.engine.tofu().await;
+        self.engine
+            .remove_old_after_settling(&exec, &asset, &account, v, tofu)
             .await;
         Ok(r)
     }
@@ -236,8 +242,9 @@ impl ChangeSecretService {
         let Some(v) = record.new_version else {
             return Ok(true);
         };
-        let tofu = self.tofu().await;
-        self.settle_by_login(exec, asset, account, v, tofu, "settled")
+        let tofu = self.engine.tofu().await;
+        self.engine
+            .settle_by_login(exec, asset, account, v, tofu, "settled")
             .await?;
         let fresh = self
             .store

@@ -3,7 +3,7 @@
 
 use super::Refusal;
 use crate::change_secret::engine::login_account;
-use crate::change_secret::session_order::become_names;
+use crate::change_secret::engine::session_order::become_names;
 use crate::change_secret::tasks::TaskSpec;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::{PasswordRules, SecretStrategy};

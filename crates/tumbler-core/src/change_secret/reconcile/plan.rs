@@ -2,15 +2,15 @@
 //! again, then change the account through the reconcile account's session as a run does.
 
 use super::account::{reconcile_account_for, reconcile_spec};
+use crate::change_secret::engine::one_account::StageCheck;
 use crate::change_secret::engine::{AssetPlan, TemplateGrant};
-use crate::change_secret::one_account::StageCheck;
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_store::ExecutionRow;
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Runs a reconcile execution to its end.
     pub(super) async fn run_reconcile(&self, id: &ExecutionId) {
         if let Err(e) = self.run_execution(id).await {

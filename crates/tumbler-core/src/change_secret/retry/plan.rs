@@ -2,15 +2,15 @@
 //! rules a run applies, then change the account as a run does.
 
 use super::start::asset_moved;
+use crate::change_secret::engine::one_account::StageCheck;
 use crate::change_secret::engine::{login_account, user_holds, AssetPlan, TemplateGrant};
-use crate::change_secret::one_account::StageCheck;
 use crate::change_secret::tasks::TaskSpec;
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::{secure_mode_skip, RecordStatus, SecretStrategy};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{ExecutionRow, StoreError};
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// The work of a retry execution (called by the run): settle a stage nobody owns, pick
     /// the new secret, apply the rules a run applies, then change the account as a run does.
     pub(in crate::change_secret) async fn run_retry_plan(

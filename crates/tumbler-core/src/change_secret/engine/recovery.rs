@@ -4,10 +4,11 @@
 //! Where the method keeps the old secret beside the new one until it proves itself (Redis,
 //! SSH keys), a committed recovery then removes the old one, as the run would have.
 
-use super::engine::ChangeOutcome;
+use super::outcome::ChangeOutcome;
 use super::target::{close, Failure, Login};
-use super::tasks::TaskSpec;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::tasks::TaskSpec;
+use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use chrono::Duration;
 use tumbler_domain::audit::Outcome;
@@ -25,7 +26,7 @@ pub struct RecoveryCounts {
     pub settled_accounts: usize,
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Ends and settles executions nobody runs any more: at start (`at_start`), every
     /// unfinished execution of this node (its worker died with the previous process) and,
     /// always, those of any node whose heartbeat is older than the stale limit. Returns how
@@ -301,7 +302,7 @@ impl ChangeSecretService {
     /// Settles every record of the execution still `pending`: a staged account by login, one
     /// never staged as failed (nothing was sent). An account that cannot be settled now stays
     /// staged for a person (its record says why) and the others go on.
-    pub(super) async fn settle_pending_records(
+    pub(in crate::change_secret) async fn settle_pending_records(
         &self,
         exec: &ExecutionRow,
         why: &'static str,
@@ -351,7 +352,7 @@ impl ChangeSecretService {
     }
 
     /// Settles a staged account by logging in with pending, then current, then previous.
-    pub(super) async fn settle_by_login(
+    pub(in crate::change_secret) async fn settle_by_login(
         &self,
         exec: &ExecutionRow,
         asset: &AssetRow,
@@ -471,7 +472,7 @@ impl ChangeSecretService {
     /// After recovery (or an adopt) committed a change whose method keeps the old secret
     /// beside the new one (Redis, SSH keys), removes the old one as the run would have. A
     /// failure is logged in the run's log: the new secret works either way.
-    pub(super) async fn remove_old_after_settling(
+    pub(in crate::change_secret) async fn remove_old_after_settling(
         &self,
         exec: &ExecutionRow,
         asset: &AssetRow,

@@ -7,7 +7,8 @@
 //! `auto_reconcile` is on.
 
 use super::target::Login;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -125,7 +126,7 @@ fn due(
     last.is_none_or(|l| l < slot)
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// How often the periodic sweep should run [`Self::run_drift_pass`] with
     /// [`DriftScope::Due`]; `None` when drift checks are off.
     pub fn drift_tick(&self) -> Option<Duration> {
