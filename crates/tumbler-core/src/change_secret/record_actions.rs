@@ -157,10 +157,16 @@ impl ChangeSecretService {
             .engine
             .open_account_secret(account.id.as_str(), v)
             .await?;
-        let tofu = self.engine.tofu().await;
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
         let login = self
             .engine
-            .login_with(&asset, platform, &account, &secret, tofu)
+            .login_with(
+                &asset,
+                platform,
+                &account,
+                &secret,
+                trust_unverified_host_key,
+            )
             .await;
         let mut r = record.clone();
         r.updated_at = self.clock.now();
@@ -222,9 +228,9 @@ impl ChangeSecretService {
         self.audit_action(&mut tx, principal, &r, "adopt", origin)
             .await?;
         tx.commit().await?;
-        let tofu = self.engine.tofu().await;
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
         self.engine
-            .remove_old_after_settling(&exec, &asset, &account, v, tofu)
+            .remove_old_after_settling(&exec, &asset, &account, v, trust_unverified_host_key)
             .await;
         Ok(r)
     }
@@ -242,9 +248,16 @@ impl ChangeSecretService {
         let Some(v) = record.new_version else {
             return Ok(true);
         };
-        let tofu = self.engine.tofu().await;
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
         self.engine
-            .settle_by_login(exec, asset, account, v, tofu, "settled")
+            .settle_by_login(
+                exec,
+                asset,
+                account,
+                v,
+                trust_unverified_host_key,
+                "settled",
+            )
             .await?;
         let fresh = self
             .store

@@ -342,7 +342,13 @@ impl ChangeEngine {
                 self.log_line(&exec.id, &format!("{who}: changed on the target"))
                     .await;
                 match self
-                    .login_with(&changer.asset, changer.platform, fresh, new, changer.tofu)
+                    .login_with(
+                        &changer.asset,
+                        changer.platform,
+                        fresh,
+                        new,
+                        changer.trust_unverified_host_key,
+                    )
                     .await
                 {
                     Login::Works => {

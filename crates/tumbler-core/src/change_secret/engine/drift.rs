@@ -198,7 +198,7 @@ impl ChangeEngine {
                 })
                 .collect()
         };
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let permits = Arc::new(Semaphore::new(self.settings.drift.concurrency.max(1)));
         let mut checks = tokio::task::JoinSet::new();
         for account in accounts {
@@ -208,7 +208,7 @@ impl ChangeEngine {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return Checked::Inconclusive;
                 };
-                me.check_drift(&account, tofu).await
+                me.check_drift(&account, trust_unverified_host_key).await
             });
         }
         let mut report = DriftReport::default();
@@ -251,8 +251,11 @@ impl ChangeEngine {
     }
 
     /// Checks one account and stores what the login showed.
-    async fn check_drift(&self, account: &AccountRow, tofu: bool) -> Checked {
-        match self.check_drift_inner(account, tofu).await {
+    async fn check_drift(&self, account: &AccountRow, trust_unverified_host_key: bool) -> Checked {
+        match self
+            .check_drift_inner(account, trust_unverified_host_key)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(account = %account.id, error = %e, "a drift check failed");
@@ -264,7 +267,7 @@ impl ChangeEngine {
     async fn check_drift_inner(
         &self,
         account: &AccountRow,
-        tofu: bool,
+        trust_unverified_host_key: bool,
     ) -> Result<Checked, ChangeSecretError> {
         if account.status == AccountStatus::Changing || account.pending_version.is_some() {
             return Ok(Checked::Changing);
@@ -279,7 +282,13 @@ impl ChangeEngine {
             .open_account_secret(account.id.as_str(), account.current_version)
             .await?;
         let login = self
-            .login_with(&asset, platform, account, &secret, tofu)
+            .login_with(
+                &asset,
+                platform,
+                account,
+                &secret,
+                trust_unverified_host_key,
+            )
             .await;
         let now = self.clock.now();
         let works = match login {

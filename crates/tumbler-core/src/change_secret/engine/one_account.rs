@@ -55,7 +55,7 @@ impl ChangeEngine {
         who: &str,
         asset: &AssetRow,
         account: &AccountRow,
-        tofu: bool,
+        trust_unverified_host_key: bool,
         why: &'static str,
     ) -> Result<StageCheck, ChangeSecretError> {
         let Some(pending) = account.pending_version else {
@@ -83,8 +83,15 @@ impl ChangeEngine {
         tx.commit().await?;
         if let Some(owner) = &owner {
             if let Some(owner_exec) = self.store.execution(&owner.execution_id).await? {
-                self.settle_by_login(&owner_exec, asset, account, pending, tofu, why)
-                    .await?;
+                self.settle_by_login(
+                    &owner_exec,
+                    asset,
+                    account,
+                    pending,
+                    trust_unverified_host_key,
+                    why,
+                )
+                .await?;
             }
         }
         let account = self

@@ -66,7 +66,7 @@ impl ChangeEngine {
                 changer.platform,
                 account,
                 &current,
-                changer.tofu,
+                changer.trust_unverified_host_key,
             )
             .await
         {
@@ -85,7 +85,13 @@ impl ChangeEngine {
         cause: Failure,
     ) -> ChangeOutcome {
         match self
-            .login_with(&changer.asset, changer.platform, account, new, changer.tofu)
+            .login_with(
+                &changer.asset,
+                changer.platform,
+                account,
+                new,
+                changer.trust_unverified_host_key,
+            )
             .await
         {
             Login::Works => ChangeOutcome::Committed,

@@ -22,7 +22,7 @@ impl ChangeEngine {
         spec: &TaskSpec,
         plan: AssetPlan,
         specified: Option<&SecretString>,
-        tofu: bool,
+        trust_unverified_host_key: bool,
         template: TemplateGrant<'_>,
     ) {
         if plan.work.is_empty() {
@@ -33,7 +33,7 @@ impl ChangeEngine {
                 &plan.asset,
                 &plan.all_accounts,
                 spec,
-                tofu,
+                trust_unverified_host_key,
                 plan.via.as_ref(),
             )
             .await
@@ -213,7 +213,14 @@ impl ChangeEngine {
                 if let Ok(Some(fresh)) = self.store.account(&account.id).await {
                     if let Some(pending) = fresh.pending_version {
                         if let Err(e) = self
-                            .settle_by_login(exec, &changer.asset, &fresh, pending, tofu, "timeout")
+                            .settle_by_login(
+                                exec,
+                                &changer.asset,
+                                &fresh,
+                                pending,
+                                trust_unverified_host_key,
+                                "timeout",
+                            )
                             .await
                         {
                             tracing::error!(account = %fresh.id, error = %e, "could not settle a timed-out change");
@@ -237,7 +244,7 @@ impl ChangeEngine {
         asset: &AssetRow,
         all_accounts: &[AccountRow],
         spec: &TaskSpec,
-        tofu: bool,
+        trust_unverified_host_key: bool,
         via: Option<&AccountRow>,
     ) -> Result<Changer, ChangeSecretError> {
         let platform = platform::find(&asset.platform).ok_or_else(|| {
@@ -296,7 +303,7 @@ impl ChangeEngine {
             privileged,
             root_account: root.map(|(id, _)| id),
             root_secret,
-            tofu,
+            trust_unverified_host_key,
             method: method_for(platform, spec),
         })
     }

@@ -84,7 +84,7 @@ impl ChangeEngine {
             ),
         )
         .await;
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         // The task's own template may need a permission: its owner must still hold it now
         // (a schedule keeps running after the owner lost a role).
         let owner_may_template = spec.custom_ssh.is_none()
@@ -117,8 +117,15 @@ impl ChangeEngine {
                     owner: &owner,
                     allowed: owner_may_template,
                 };
-                me.run_asset(&exec, &spec, plan, specified.as_ref(), tofu, template)
-                    .await;
+                me.run_asset(
+                    &exec,
+                    &spec,
+                    plan,
+                    specified.as_ref(),
+                    trust_unverified_host_key,
+                    template,
+                )
+                .await;
             });
         }
         while let Some(joined) = workers.join_next().await {

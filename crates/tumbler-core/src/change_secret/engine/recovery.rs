@@ -240,7 +240,7 @@ impl ChangeEngine {
     /// time limit). Accounts kept staged on purpose (an unverified change waiting for a
     /// person) are `needs_attention`, not `changing`, and stay. Returns how many it settled.
     async fn settle_orphaned_stages(&self) -> Result<usize, ChangeSecretError> {
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let mut settled = 0;
         for id in self.store.staged_account_ids().await? {
             let Some(account) = self.store.account(&id).await? else {
@@ -279,7 +279,14 @@ impl ChangeEngine {
             )
             .await;
             match self
-                .settle_by_login(&exec, &asset, &account, pending, tofu, "interrupted")
+                .settle_by_login(
+                    &exec,
+                    &asset,
+                    &account,
+                    pending,
+                    trust_unverified_host_key,
+                    "interrupted",
+                )
                 .await
             {
                 Ok(()) => {
@@ -307,7 +314,7 @@ impl ChangeEngine {
         exec: &ExecutionRow,
         why: &'static str,
     ) -> Result<usize, ChangeSecretError> {
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let mut count = 0;
         let (records, _) = self
             .store
@@ -326,7 +333,7 @@ impl ChangeEngine {
             let settled = match (account, asset, record.new_version) {
                 (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
                     was_staged = true;
-                    self.settle_by_login(exec, &asset, &account, v, tofu, why)
+                    self.settle_by_login(exec, &asset, &account, v, trust_unverified_host_key, why)
                         .await
                 }
                 _ => {
@@ -358,7 +365,7 @@ impl ChangeEngine {
         asset: &AssetRow,
         account: &AccountRow,
         pending: i64,
-        tofu: bool,
+        trust_unverified_host_key: bool,
         why: &'static str,
     ) -> Result<(), ChangeSecretError> {
         let mut tx = self.store.begin().await?;
@@ -411,7 +418,7 @@ impl ChangeEngine {
                 }
             };
             match self
-                .login_with(asset, platform, account, &secret, tofu)
+                .login_with(asset, platform, account, &secret, trust_unverified_host_key)
                 .await
             {
                 Login::Works => {
@@ -463,8 +470,14 @@ impl ChangeEngine {
         self.apply_outcome(exec, &mut record, account, pending, outcome)
             .await?;
         if found == Some("pending") {
-            self.remove_old_after_settling(exec, asset, account, pending, tofu)
-                .await;
+            self.remove_old_after_settling(
+                exec,
+                asset,
+                account,
+                pending,
+                trust_unverified_host_key,
+            )
+            .await;
         }
         Ok(())
     }
@@ -478,7 +491,7 @@ impl ChangeEngine {
         asset: &AssetRow,
         account: &AccountRow,
         pending: i64,
-        tofu: bool,
+        trust_unverified_host_key: bool,
     ) {
         // Reconcile never uses a method that keeps the old secret (and has no task).
         if exec.trigger == tumbler_domain::change_secret::Trigger::Reconcile {
@@ -502,7 +515,7 @@ impl ChangeEngine {
                     })
                     .await?;
                 let changer = self
-                    .changer_for(asset, &accounts, &spec, tofu, None)
+                    .changer_for(asset, &accounts, &spec, trust_unverified_host_key, None)
                     .await?;
                 let old = self
                     .open_account_secret(account.id.as_str(), account.current_version)

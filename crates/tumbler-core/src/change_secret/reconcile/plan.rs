@@ -42,9 +42,17 @@ impl ChangeEngine {
             .await?;
             return Ok(());
         };
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         match self
-            .settle_left_stage(exec, &mut record, &who, &asset, &account, tofu, "reconcile")
+            .settle_left_stage(
+                exec,
+                &mut record,
+                &who,
+                &asset,
+                &account,
+                trust_unverified_host_key,
+                "reconcile",
+            )
             .await?
         {
             StageCheck::Clear => {}
@@ -132,7 +140,7 @@ impl ChangeEngine {
             owner: "engine",
             allowed: true,
         };
-        self.run_asset(exec, &spec, plan, None, tofu, template)
+        self.run_asset(exec, &spec, plan, None, trust_unverified_host_key, template)
             .await;
         Ok(())
     }

@@ -90,7 +90,7 @@ impl ChangeEngine {
         let spec: TaskSpec = serde_json::from_str(&task.spec)
             .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
         let retried = self.store.record(&link.retry_of_record_id).await?;
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         // Whether the retried record's new secret is what the account has staged.
         let was_staged = retried
             .as_ref()
@@ -98,7 +98,15 @@ impl ChangeEngine {
             .is_some_and(|v| account.pending_version == Some(v));
         let mut account = account;
         match self
-            .settle_left_stage(exec, &mut record, &who, &asset, &account, tofu, "retry")
+            .settle_left_stage(
+                exec,
+                &mut record,
+                &who,
+                &asset,
+                &account,
+                trust_unverified_host_key,
+                "retry",
+            )
             .await?
         {
             StageCheck::Clear => {}
@@ -221,8 +229,15 @@ impl ChangeEngine {
             owner: &task.created_by,
             allowed: owner_may_template,
         };
-        self.run_asset(exec, &spec, plan, specified.as_ref(), tofu, template)
-            .await;
+        self.run_asset(
+            exec,
+            &spec,
+            plan,
+            specified.as_ref(),
+            trust_unverified_host_key,
+            template,
+        )
+        .await;
         Ok(())
     }
 }

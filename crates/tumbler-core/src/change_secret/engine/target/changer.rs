@@ -28,7 +28,7 @@ pub(in crate::change_secret) struct Changer {
     /// The shell for the root step.
     pub shell: String,
     /// Whether passwords may go to hosts whose key nobody acknowledged.
-    pub tofu: bool,
+    pub trust_unverified_host_key: bool,
     /// How secrets change on this asset.
     pub method: Method,
 }

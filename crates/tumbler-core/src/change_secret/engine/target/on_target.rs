@@ -201,7 +201,7 @@ impl ChangeEngine {
         platform: &Platform,
         account: &AccountRow,
         secret: &SecretString,
-        tofu: bool,
+        trust_unverified_host_key: bool,
     ) -> Login {
         if let Err(f) = relocation_check(asset) {
             return Login::Inconclusive(f);
@@ -219,7 +219,11 @@ impl ChangeEngine {
                 let target = SshTarget::new(asset.address.clone(), asset.port);
                 let result = self
                     .ssh
-                    .connect(&target, &policy_for(asset, tofu), &credentials)
+                    .connect(
+                        &target,
+                        &policy_for(asset, trust_unverified_host_key),
+                        &credentials,
+                    )
                     .await;
                 self.note_host_key(asset, &result).await;
                 match result {

@@ -26,7 +26,9 @@ pub(in crate::change_secret) enum ChangeSession {
 }
 
 impl ChangeEngine {
-    pub(in crate::change_secret) async fn tofu(&self) -> bool {
+    /// Whether secrets may go to a host whose key nobody acknowledged (the inventory's
+    /// trust-on-first-use setting for passwords); `false` when the setting cannot be read.
+    pub(in crate::change_secret) async fn trust_unverified_host_key(&self) -> bool {
         match self.store.meta("inventory_settings").await {
             Ok(Some(json)) => serde_json::from_str::<InventorySettings>(&json)
                 .map(|s| s.trust_on_first_use_for_passwords)
@@ -73,7 +75,7 @@ impl ChangeEngine {
                 &self.vault,
                 self.clock.as_ref(),
                 &changer.asset,
-                &policy_for(&changer.asset, changer.tofu),
+                &policy_for(&changer.asset, changer.trust_unverified_host_key),
             )
             .await
             .map_err(|e| Failure::new("internal", e.to_string()))?;
@@ -115,7 +117,7 @@ impl ChangeEngine {
                     }
                 };
                 let target = SshTarget::new(changer.asset.address.clone(), changer.asset.port);
-                let policy = policy_for(&changer.asset, changer.tofu);
+                let policy = policy_for(&changer.asset, changer.trust_unverified_host_key);
                 let result = self.ssh.connect(&target, &policy, &credentials).await;
                 self.note_host_key(&changer.asset, &result).await;
                 let session = result.map_err(|e| ssh_failure(e, Stage::PrivilegedLogin))?;
