@@ -8,6 +8,7 @@ use super::records::RecordAction;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
@@ -103,7 +104,10 @@ impl ChangeSecretService {
             + chrono::Duration::from_std(self.settings.account_timeout * 5)
                 .unwrap_or_default()
                 .max(chrono::Duration::minutes(10));
-        if staged_here && record.reason_code == "timeout" && self.clock.now() < settles_at {
+        if staged_here
+            && record.reason_code == FailureCode::Timeout.as_str()
+            && self.clock.now() < settles_at
+        {
             return Err(state(&format!(
                 "the target may still take the new secret (its change timed out); verify it or retry it now, or ignore it after {}",
                 settles_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -256,7 +260,7 @@ impl ChangeSecretService {
                 account,
                 v,
                 trust_unverified_host_key,
-                "settled",
+                FailureCode::Settled,
             )
             .await?;
         let fresh = self

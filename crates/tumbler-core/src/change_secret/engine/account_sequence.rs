@@ -11,6 +11,7 @@ use crate::RequestOrigin;
 use secrecy::SecretString;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow};
 
 /// One account's change under way: what every step of the write-ahead sequence
@@ -155,7 +156,7 @@ impl ChangeEngine {
         let reached_target = !matches!(&changed, Err(f) if !f.ambiguous);
         let outcome = self.verify_step(&c, &fresh, changed).await;
         let host_wide = match &outcome {
-            ChangeOutcome::NotChanged(f) if f.code == "become_refused" => Some(f.clone()),
+            ChangeOutcome::NotChanged(f) if f.code == FailureCode::BecomeRefused => Some(f.clone()),
             _ => None,
         };
         let left = Leftover {
@@ -193,11 +194,11 @@ impl ChangeEngine {
                 // Not a failure: the other change (a manual run beside a scheduled one, say)
                 // changes the account once; this run has nothing to do for it.
                 let f = Failure::new(
-                    "change_in_progress",
+                    FailureCode::ChangeInProgress,
                     "another change of this account is under way; it is changed once, by that one",
                 );
                 record.status = RecordStatus::Ignored;
-                record.reason_code = f.code.to_owned();
+                record.reason_code = f.code.as_str().to_owned();
                 record.reason = f.message.clone();
                 record.updated_at = self.clock.now();
                 let _ = self.save_record(record).await;
@@ -207,10 +208,11 @@ impl ChangeEngine {
             }
             Err(e) => {
                 let f = match &e {
-                    ChangeSecretError::Escrow(e) => {
-                        Failure::new(e.code(), format!("{e}; the new secret was not sent"))
-                    }
-                    e => Failure::new("internal", e.to_string()),
+                    ChangeSecretError::Escrow(e) => Failure::new(
+                        escrow_failure_code(e),
+                        format!("{e}; the new secret was not sent"),
+                    ),
+                    e => Failure::new(FailureCode::Internal, e.to_string()),
                 };
                 self.fail_unstaged(exec, record.clone(), account, &f).await;
                 return None;
@@ -297,7 +299,7 @@ impl ChangeEngine {
         let current = self
             .open_account_secret(fresh.id.as_str(), fresh.current_version)
             .await
-            .map_err(|e| Failure::new("internal", e.to_string()))?;
+            .map_err(|e| Failure::new(FailureCode::Internal, e.to_string()))?;
         let mut own = self
             .open_change_session(changer, Some((fresh, &current)))
             .await?;
@@ -358,7 +360,7 @@ impl ChangeEngine {
                     Login::Inconclusive(f) => ChangeOutcome::Unverified(f),
                     Login::Refused => {
                         let f = Failure::new(
-                            "verify_failed",
+                            FailureCode::VerifyFailed,
                             "the target accepted the change but refused a login with the new secret",
                         );
                         match self.current_works(changer, fresh).await {
@@ -435,5 +437,16 @@ impl ChangeEngine {
             };
             self.log_line(&exec.id, &line).await;
         }
+    }
+}
+
+/// The failure code a record carries when the escrow journal refused the new secret.
+fn escrow_failure_code(e: &tumbler_escrow::EscrowError) -> FailureCode {
+    use tumbler_escrow::EscrowError;
+    match e {
+        EscrowError::Write { .. } => FailureCode::EscrowUnwritable,
+        EscrowError::Read { .. } => FailureCode::EscrowUnreadable,
+        EscrowError::Open => FailureCode::EscrowEntryInvalid,
+        EscrowError::Seal => FailureCode::EscrowSealFailed,
     }
 }

@@ -295,7 +295,7 @@ impl ChangeEngine {
             Login::Works => true,
             Login::Refused => false,
             Login::Inconclusive(f) => {
-                tracing::info!(account = %account.id, code = f.code, "drift check inconclusive");
+                tracing::info!(account = %account.id, code = %f.code, "drift check inconclusive");
                 self.drift_attempts
                     .lock()
                     .await

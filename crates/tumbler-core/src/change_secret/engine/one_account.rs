@@ -4,6 +4,7 @@
 use super::ChangeEngine;
 use crate::change_secret::ChangeSecretError;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
 use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, RecordRow};
 
@@ -56,7 +57,7 @@ impl ChangeEngine {
         asset: &AssetRow,
         account: &AccountRow,
         trust_unverified_host_key: bool,
-        why: &'static str,
+        why: FailureCode,
     ) -> Result<StageCheck, ChangeSecretError> {
         let Some(pending) = account.pending_version else {
             return Ok(StageCheck::Clear);
@@ -66,7 +67,7 @@ impl ChangeEngine {
                 exec,
                 record,
                 RecordStatus::Failed,
-                "change_in_progress",
+                FailureCode::ChangeInProgress.as_str(),
                 "another change of this account is under way; nothing was sent",
             )
             .await?;

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_outcome::{decide, StoredVersions};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow, Resolution};
 
 /// Where an account's secret stands after a change attempt (see
@@ -113,7 +114,7 @@ impl ChangeEngine {
                     )),
                     Some(true) => ChangeOutcome::NotChanged(f),
                     _ => ChangeOutcome::Unknown(Failure::new(
-                        "verify_failed",
+                        FailureCode::VerifyFailed,
                         "neither the new nor the old secret logs in",
                     )),
                 }
@@ -161,7 +162,9 @@ impl ChangeEngine {
         };
         let failure = outcome.failure();
         record.status = decision.record_status;
-        record.reason_code = failure.map(|f| f.code.to_owned()).unwrap_or_default();
+        record.reason_code = failure
+            .map(|f| f.code.as_str().to_owned())
+            .unwrap_or_default();
         record.reason = failure.map(|f| f.message.clone()).unwrap_or_default();
         record.updated_at = now;
         let account_reason = failure.map(Failure::reason).unwrap_or_default();

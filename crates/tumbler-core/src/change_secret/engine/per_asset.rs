@@ -10,8 +10,9 @@ use crate::change_secret::ChangeSecretError;
 use secrecy::SecretString;
 use tumbler_connectors::ssh::generate_key_pair;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::{AccountStatus, SecretType};
-use tumbler_domain::platform::{self};
+use tumbler_domain::platform::{self, BecomeMethod};
 use tumbler_store::{AccountRow, AssetRow, ExecutionRow, RecordRow};
 
 impl ChangeEngine {
@@ -40,7 +41,12 @@ impl ChangeEngine {
         {
             Ok(c) => c,
             Err(e) => {
-                let f = Failure::new("internal", e.to_string());
+                let f = match &e {
+                    ChangeSecretError::Become(_) => {
+                        Failure::new(FailureCode::UnknownBecomeMethod, e.to_string())
+                    }
+                    _ => Failure::new(FailureCode::Internal, e.to_string()),
+                };
                 for (record, account) in plan.work {
                     self.fail_unstaged(exec, record, &account, &f).await;
                 }
@@ -50,7 +56,7 @@ impl ChangeEngine {
         let needs_grant = matches!(changer.method, Method::Custom(_)) && spec.custom_ssh.is_some();
         if needs_grant && !template.allowed {
             let f = Failure::new(
-                "template_not_allowed",
+                FailureCode::TemplateNotAllowed,
                 format!(
                     "the task's owner {} does not hold secret_templates_manage, which its custom template needs on {} ({}); nothing was sent",
                     template.owner, plan.asset.name, plan.asset.platform
@@ -120,8 +126,13 @@ impl ChangeEngine {
                     // rules that slipped past validation cannot stall the runtime.
                     let rules = spec.password_rules.clone();
                     match tokio::task::spawn_blocking(move || rules.generate()).await {
-                        Ok(r) => r.map_err(|e| Failure::new("invalid_rules", e.to_string())),
-                        Err(_) => Err(Failure::new("internal", "password generation stopped")),
+                        Ok(r) => {
+                            r.map_err(|e| Failure::new(FailureCode::InvalidRules, e.to_string()))
+                        }
+                        Err(_) => Err(Failure::new(
+                            FailureCode::Internal,
+                            "password generation stopped",
+                        )),
                     }
                 }
                 (None, SecretType::SshKey) => {
@@ -133,8 +144,11 @@ impl ChangeEngine {
                     })
                     .await
                     {
-                        Ok(r) => r.map_err(|e| Failure::new("internal", e.to_string())),
-                        Err(_) => Err(Failure::new("internal", "key generation stopped")),
+                        Ok(r) => r.map_err(|e| Failure::new(FailureCode::Internal, e.to_string())),
+                        Err(_) => Err(Failure::new(
+                            FailureCode::Internal,
+                            "key generation stopped",
+                        )),
                     }
                 }
             };
@@ -219,7 +233,7 @@ impl ChangeEngine {
                                 &fresh,
                                 pending,
                                 trust_unverified_host_key,
-                                "timeout",
+                                FailureCode::Timeout,
                             )
                             .await
                         {
@@ -295,8 +309,10 @@ impl ChangeEngine {
                 "shell {shell:?} is not a system shell"
             )));
         }
+        // Parsed once here: a value that names no method is refused, never read as sudo.
+        let become_method = BecomeMethod::from_option(Some(&option("become")))?;
         Ok(Changer {
-            become_method: option("become"),
+            become_method,
             shell,
             asset: asset.clone(),
             platform,
@@ -371,7 +387,7 @@ impl ChangeEngine {
         f: &Failure,
     ) {
         record.status = RecordStatus::Failed;
-        record.reason_code = f.code.to_owned();
+        record.reason_code = f.code.as_str().to_owned();
         record.reason = f.message.clone();
         record.updated_at = self.clock.now();
         let write = async {

@@ -13,6 +13,7 @@ use crate::{event, RequestOrigin};
 use chrono::Duration;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::platform;
 use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, StoreError};
@@ -137,7 +138,14 @@ impl ChangeEngine {
         )
         .await;
         let settled = self
-            .settle_pending_records(exec, if replay { "restored" } else { "interrupted" })
+            .settle_pending_records(
+                exec,
+                if replay {
+                    FailureCode::Restored
+                } else {
+                    FailureCode::Interrupted
+                },
+            )
             .await?;
         let status = if replay {
             self.replay_status(exec).await?
@@ -285,7 +293,7 @@ impl ChangeEngine {
                     &account,
                     pending,
                     trust_unverified_host_key,
-                    "interrupted",
+                    FailureCode::Interrupted,
                 )
                 .await
             {
@@ -312,7 +320,7 @@ impl ChangeEngine {
     pub(in crate::change_secret) async fn settle_pending_records(
         &self,
         exec: &ExecutionRow,
-        why: &'static str,
+        why: FailureCode,
     ) -> Result<usize, ChangeSecretError> {
         let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let mut count = 0;
@@ -339,7 +347,7 @@ impl ChangeEngine {
                 _ => {
                     // Never staged: nothing was sent to the target.
                     record.status = RecordStatus::Failed;
-                    record.reason_code = why.to_owned();
+                    record.reason_code = why.as_str().to_owned();
                     record.reason = "the run stopped before this account was changed".to_owned();
                     record.updated_at = self.clock.now();
                     let mut tx = self.store.begin().await?;
@@ -366,7 +374,7 @@ impl ChangeEngine {
         account: &AccountRow,
         pending: i64,
         trust_unverified_host_key: bool,
-        why: &'static str,
+        why: FailureCode,
     ) -> Result<(), ChangeSecretError> {
         let mut tx = self.store.begin().await?;
         let record = tx.record_of_pending_change(&account.id, pending).await?;
@@ -378,7 +386,7 @@ impl ChangeEngine {
             // No login can settle it: the stage is kept for a person (`needs_attention`, with
             // the reason), so the sweep does not come back to it on every pass.
             let f = Failure::new(
-                "unsupported_platform",
+                FailureCode::UnsupportedPlatform,
                 format!(
                     "the asset's platform {} is unknown here; no login can settle the staged secret",
                     asset.platform
@@ -431,7 +439,7 @@ impl ChangeEngine {
                     // A host that cannot be reached answers no other secret either: one try
                     // per account, so a dead host holds recovery (and readiness) once, not
                     // three times per account.
-                    let unreachable = f.code == "unreachable";
+                    let unreachable = f.code == FailureCode::Unreachable;
                     inconclusive = Some(f);
                     if unreachable {
                         break;
@@ -452,7 +460,7 @@ impl ChangeEngine {
             None => match inconclusive {
                 Some(f) => ChangeOutcome::Unverified(f),
                 None => ChangeOutcome::Unknown(Failure::new(
-                    "verify_failed",
+                    FailureCode::VerifyFailed,
                     format!("no stored secret logs in ({})", tried.join(", ")),
                 )),
             },

@@ -8,6 +8,7 @@ use crate::event;
 use crate::RequestOrigin;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::{ExecutionRow, TaskRow};
 
@@ -87,7 +88,10 @@ impl ChangeEngine {
         };
         // Anything still staged (a worker that hit an error or its time limit) is settled by
         // login now, so no account stays `changing` after the run.
-        if let Err(e) = self.settle_pending_records(&exec, "not_finished").await {
+        if let Err(e) = self
+            .settle_pending_records(&exec, FailureCode::NotFinished)
+            .await
+        {
             tracing::error!(execution = %id, error = %e, "settling the run's leftover accounts failed");
         }
         heartbeat.abort();

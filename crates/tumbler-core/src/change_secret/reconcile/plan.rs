@@ -6,6 +6,7 @@ use crate::change_secret::engine::one_account::StageCheck;
 use crate::change_secret::engine::{AssetPlan, TemplateGrant};
 use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_store::ExecutionRow;
@@ -51,7 +52,7 @@ impl ChangeEngine {
                 &asset,
                 &account,
                 trust_unverified_host_key,
-                "reconcile",
+                FailureCode::Reconcile,
             )
             .await?
         {
@@ -69,7 +70,7 @@ impl ChangeEngine {
                         .store
                         .record(&owner)
                         .await?
-                        .is_some_and(|r| r.reason_code == "verify_failed"),
+                        .is_some_and(|r| r.reason_code == FailureCode::VerifyFailed.as_str()),
                     None => true,
                 };
                 account = *settled;
@@ -79,7 +80,7 @@ impl ChangeEngine {
                             exec,
                             &mut record,
                             RecordStatus::Failed,
-                            "verify_failed",
+                            FailureCode::VerifyFailed.as_str(),
                             "the staged secret could be proved neither way (the target did not answer); reconcile again when it does",
                         )
                         .await?;

@@ -7,6 +7,7 @@ use crate::change_secret::engine::{login_account, user_holds, AssetPlan, Templat
 use crate::change_secret::tasks::TaskSpec;
 use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::{secure_mode_skip, RecordStatus, SecretStrategy};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::permission::Permission;
 use tumbler_store::{ExecutionRow, StoreError};
 
@@ -105,7 +106,7 @@ impl ChangeEngine {
                 &asset,
                 &account,
                 trust_unverified_host_key,
-                "retry",
+                FailureCode::Retry,
             )
             .await?
         {
@@ -122,7 +123,7 @@ impl ChangeEngine {
                         exec,
                         &mut record,
                         RecordStatus::Failed,
-                        "verify_failed",
+                        FailureCode::VerifyFailed.as_str(),
                         "the staged secret could be proved neither way; verify or retry when the target answers",
                     )
                     .await?;

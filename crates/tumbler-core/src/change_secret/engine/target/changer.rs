@@ -5,8 +5,9 @@ use super::failure::Failure;
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_connectors::ssh::Become;
 use tumbler_domain::custom_ssh::{pieces, CustomSshTemplate, Piece, Placeholder};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::SecretType;
-use tumbler_domain::platform::{ChangeMethod, Platform, Protocol};
+use tumbler_domain::platform::{BecomeMethod, ChangeMethod, Platform, Protocol};
 use tumbler_domain::ssh_key::SshKeyOptions;
 use tumbler_store::{AccountRow, AssetRow};
 use zeroize::Zeroizing;
@@ -24,7 +25,7 @@ pub(in crate::change_secret) struct Changer {
     /// Root's current secret, for `become = su`.
     pub root_secret: Option<SecretString>,
     /// `become` (sudo, su, none).
-    pub become_method: String,
+    pub become_method: BecomeMethod,
     /// The shell for the root step.
     pub shell: String,
     /// Whether passwords may go to hosts whose key nobody acknowledged.
@@ -74,18 +75,18 @@ impl Changer {
 
     /// How the privileged account becomes root for the Unix methods.
     pub(in crate::change_secret) fn become_root(&self) -> Result<Become, Failure> {
-        Ok(match self.become_method.as_str() {
-            "none" => Become::None,
-            "su" => match &self.root_secret {
+        Ok(match self.become_method {
+            BecomeMethod::None => Become::None,
+            BecomeMethod::Su => match &self.root_secret {
                 Some(s) => Become::Su(s.clone()),
                 None => {
                     return Err(Failure::new(
-                        "become_refused",
+                        FailureCode::BecomeRefused,
                         "become is su but the asset has no root account with a stored password",
                     ))
                 }
             },
-            _ => Become::Sudo(match &self.privileged {
+            BecomeMethod::Sudo => Become::Sudo(match &self.privileged {
                 Some((a, s)) if a.secret_type == SecretType::Password => s.clone(),
                 _ => SecretString::from(String::new()),
             }),
@@ -99,7 +100,7 @@ pub(in crate::change_secret) fn fill(
     username: &str,
     secrets: &[(Placeholder, Option<&SecretString>)],
 ) -> Result<(Zeroizing<Vec<u8>>, bool), Failure> {
-    let parts = pieces(text).map_err(|e| Failure::new("invalid_template", e))?;
+    let parts = pieces(text).map_err(|e| Failure::new(FailureCode::InvalidTemplate, e))?;
     let mut out = Zeroizing::new(Vec::new());
     let mut carries_new = false;
     for part in parts {
@@ -114,7 +115,7 @@ pub(in crate::change_secret) fn fill(
                     .and_then(|(_, s)| *s)
                     .ok_or_else(|| {
                         Failure::new(
-                            "missing_secret",
+                            FailureCode::MissingSecret,
                             format!(
                                 "the template types {{{}}} but the asset has no account holding it",
                                 match p {
@@ -127,7 +128,7 @@ pub(in crate::change_secret) fn fill(
                     })?;
                 if value.expose_secret().contains(['\n', '\r']) {
                     return Err(Failure::new(
-                        "unsupported_secret",
+                        FailureCode::UnsupportedSecret,
                         "a secret with a line break cannot be typed at a prompt",
                     ));
                 }

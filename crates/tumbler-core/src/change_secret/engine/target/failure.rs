@@ -3,12 +3,13 @@
 
 use tumbler_connectors::database::DbError;
 use tumbler_connectors::ssh::{ChangeError, ScriptError, ScriptFailure, SshError, SshSession};
+use tumbler_domain::failure_code::FailureCode;
 
 /// Why a step failed: a stable code and a message a person can act on (never a secret).
 #[derive(Debug, Clone)]
 pub(in crate::change_secret) struct Failure {
     /// Stable code.
-    pub code: &'static str,
+    pub code: FailureCode,
     /// For people.
     pub message: String,
     /// Whether trying again later may succeed (the target was not reached).
@@ -21,7 +22,7 @@ pub(in crate::change_secret) struct Failure {
 }
 
 impl Failure {
-    pub(in crate::change_secret) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(in crate::change_secret) fn new(code: FailureCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -67,15 +68,21 @@ pub(in crate::change_secret) enum Login {
 pub(in crate::change_secret) fn change_error_failure(e: ChangeError) -> Failure {
     match e {
         ChangeError::Ssh(e) => ssh_failure(e, Stage::Change),
-        e @ ChangeError::BecomeRefused { .. } => Failure::new("become_refused", e.to_string()),
-        e @ ChangeError::TargetRefused { .. } => Failure::new("target_refused", e.to_string()),
-        e @ ChangeError::Unsupported(_) => Failure::new("unsupported_secret", e.to_string()),
-        e @ ChangeError::Interrupted => Failure::new("connection_lost", e.to_string())
+        e @ ChangeError::BecomeRefused { .. } => {
+            Failure::new(FailureCode::BecomeRefused, e.to_string())
+        }
+        e @ ChangeError::TargetRefused { .. } => {
+            Failure::new(FailureCode::TargetRefused, e.to_string())
+        }
+        e @ ChangeError::Unsupported(_) => {
+            Failure::new(FailureCode::UnsupportedSecret, e.to_string())
+        }
+        e @ ChangeError::Interrupted => Failure::new(FailureCode::ConnectionLost, e.to_string())
             .transient()
             .ambiguous(),
-        e @ ChangeError::AccountLocked => Failure::new("account_locked", e.to_string()),
+        e @ ChangeError::AccountLocked => Failure::new(FailureCode::AccountLocked, e.to_string()),
         e @ ChangeError::TimedOutAfterSending => {
-            Failure::new("timeout", e.to_string()).may_land_later()
+            Failure::new(FailureCode::Timeout, e.to_string()).may_land_later()
         }
     }
 }
@@ -83,15 +90,21 @@ pub(in crate::change_secret) fn change_error_failure(e: ChangeError) -> Failure 
 pub(in crate::change_secret) fn script_failure(f: ScriptFailure) -> Failure {
     let failure = match f.error {
         ScriptError::Ssh(e) => return ssh_failure(e, Stage::Change),
-        e @ ScriptError::PromptMismatch { .. } => Failure::new("prompt_mismatch", e.to_string()),
+        e @ ScriptError::PromptMismatch { .. } => {
+            Failure::new(FailureCode::PromptMismatch, e.to_string())
+        }
         e @ ScriptError::PromptTimeout { .. } if f.new_secret_sent => {
-            Failure::new("timeout", e.to_string()).may_land_later()
+            Failure::new(FailureCode::Timeout, e.to_string()).may_land_later()
         }
-        e @ ScriptError::PromptTimeout { .. } => Failure::new("timeout", e.to_string()).transient(),
+        e @ ScriptError::PromptTimeout { .. } => {
+            Failure::new(FailureCode::Timeout, e.to_string()).transient()
+        }
         e @ (ScriptError::Ended { .. } | ScriptError::Failed { .. }) => {
-            Failure::new("target_refused", e.to_string())
+            Failure::new(FailureCode::TargetRefused, e.to_string())
         }
-        e @ ScriptError::Interrupted => Failure::new("protocol", e.to_string()).transient(),
+        e @ ScriptError::Interrupted => {
+            Failure::new(FailureCode::Protocol, e.to_string()).transient()
+        }
     };
     if f.new_secret_sent {
         failure.ambiguous()
@@ -103,39 +116,47 @@ pub(in crate::change_secret) fn script_failure(f: ScriptFailure) -> Failure {
 pub(in crate::change_secret) fn ssh_failure(e: SshError, stage: Stage) -> Failure {
     match e {
         SshError::HostKeyMismatch { .. } => Failure::new(
-            "host_key_conflict",
+            FailureCode::HostKeyConflict,
             "the host presented a key other than the pinned one; nothing was sent",
         ),
         SshError::HostKeyUnverified { .. } => Failure::new(
-            "host_key_unverified",
+            FailureCode::HostKeyUnverified,
             "the host key is not acknowledged yet and trust on first use is off for this asset; \
              nothing secret was sent (acknowledge the key first)",
         ),
         SshError::AuthFailed { .. } => match stage {
             Stage::PrivilegedLogin => Failure::new(
-                "privileged_login_failed",
+                FailureCode::PrivilegedLoginFailed,
                 "the privileged account's stored secret was refused",
             ),
-            Stage::Change => Failure::new("privileged_login_failed", "login refused"),
+            Stage::Change => Failure::new(FailureCode::PrivilegedLoginFailed, "login refused"),
         },
         SshError::Timeout { .. } => match stage {
-            Stage::PrivilegedLogin => Failure::new("timeout", e.to_string()).transient(),
-            Stage::Change => Failure::new("timeout", "the change did not finish in time")
-                .transient()
-                .ambiguous(),
+            Stage::PrivilegedLogin => Failure::new(FailureCode::Timeout, e.to_string()).transient(),
+            Stage::Change => {
+                Failure::new(FailureCode::Timeout, "the change did not finish in time")
+                    .transient()
+                    .ambiguous()
+            }
         },
-        SshError::Unreachable { .. } => Failure::new("unreachable", e.to_string()).transient(),
+        SshError::Unreachable { .. } => {
+            Failure::new(FailureCode::Unreachable, e.to_string()).transient()
+        }
         // The accounts still to change get a new session; whether this one's change landed,
         // a login shows.
         SshError::ConnectionLost => match stage {
-            Stage::PrivilegedLogin => Failure::new("connection_lost", e.to_string()).transient(),
-            Stage::Change => Failure::new("connection_lost", e.to_string())
+            Stage::PrivilegedLogin => {
+                Failure::new(FailureCode::ConnectionLost, e.to_string()).transient()
+            }
+            Stage::Change => Failure::new(FailureCode::ConnectionLost, e.to_string())
                 .transient()
                 .ambiguous(),
         },
         other => match stage {
-            Stage::PrivilegedLogin => Failure::new("unreachable", other.to_string()).transient(),
-            Stage::Change => Failure::new("protocol", other.to_string())
+            Stage::PrivilegedLogin => {
+                Failure::new(FailureCode::Unreachable, other.to_string()).transient()
+            }
+            Stage::Change => Failure::new(FailureCode::Protocol, other.to_string())
                 .transient()
                 .ambiguous(),
         },
@@ -145,30 +166,38 @@ pub(in crate::change_secret) fn ssh_failure(e: SshError, stage: Stage) -> Failur
 pub(in crate::change_secret) fn db_failure(e: DbError, stage: Stage) -> Failure {
     match (e, stage) {
         (DbError::AuthFailed, _) => Failure::new(
-            "privileged_login_failed",
+            FailureCode::PrivilegedLoginFailed,
             "the account used to make the change was refused",
         ),
-        (e @ DbError::ReplyLost, Stage::Change) => Failure::new("reply_lost", e.to_string())
-            .transient()
-            .ambiguous(),
+        (e @ DbError::ReplyLost, Stage::Change) => {
+            Failure::new(FailureCode::ReplyLost, e.to_string())
+                .transient()
+                .ambiguous()
+        }
         (e @ DbError::Unreachable { .. }, _) => {
-            Failure::new("unreachable", e.to_string()).transient()
+            Failure::new(FailureCode::Unreachable, e.to_string()).transient()
         }
         (DbError::Timeout, Stage::PrivilegedLogin) => {
-            Failure::new("timeout", "connecting timed out").transient()
+            Failure::new(FailureCode::Timeout, "connecting timed out").transient()
         }
         (DbError::Timeout, Stage::Change) => {
-            Failure::new("timeout", "the change did not finish in time")
+            Failure::new(FailureCode::Timeout, "the change did not finish in time")
                 .transient()
                 .ambiguous()
         }
         // Not retried: another wait as long could outlast the account's time limit.
-        (e @ DbError::StatementCancelled, _) => Failure::new("timeout", e.to_string()),
-        (e @ DbError::Unsupported(_), _) => Failure::new("unsupported_secret", e.to_string()),
-        (e @ DbError::InsecureTransport(_), _) => Failure::new("insecure_transport", e.to_string()),
-        (e @ DbError::Tls(_), _) => Failure::new("tls_failed", e.to_string()),
-        (e, Stage::Change) => Failure::new("target_refused", e.to_string()),
-        (e, Stage::PrivilegedLogin) => Failure::new("unreachable", e.to_string()).transient(),
+        (e @ DbError::StatementCancelled, _) => Failure::new(FailureCode::Timeout, e.to_string()),
+        (e @ DbError::Unsupported(_), _) => {
+            Failure::new(FailureCode::UnsupportedSecret, e.to_string())
+        }
+        (e @ DbError::InsecureTransport(_), _) => {
+            Failure::new(FailureCode::InsecureTransport, e.to_string())
+        }
+        (e @ DbError::Tls(_), _) => Failure::new(FailureCode::TlsFailed, e.to_string()),
+        (e, Stage::Change) => Failure::new(FailureCode::TargetRefused, e.to_string()),
+        (e, Stage::PrivilegedLogin) => {
+            Failure::new(FailureCode::Unreachable, e.to_string()).transient()
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use tumbler_connectors::ssh::{
     SshTarget,
 };
 use tumbler_domain::custom_ssh::{pieces, Piece, Placeholder};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform::{ChangeMethod, Platform, VerifyMethod};
 use tumbler_domain::ssh_key::KeyStrategy;
@@ -31,7 +32,9 @@ impl ChangeEngine {
         new: &SecretString,
     ) -> Result<(), Failure> {
         match (session, &changer.method) {
-            (_, Method::Unsupported(why)) => Err(Failure::new("unsupported_platform", why.clone())),
+            (_, Method::Unsupported(why)) => {
+                Err(Failure::new(FailureCode::UnsupportedPlatform, why.clone()))
+            }
             (ChangeSession::Ssh(session), Method::Builtin(ChangeMethod::UnixChpasswd)) => {
                 let become_root = changer.become_root()?;
                 boxed(change_password_chpasswd(
@@ -47,7 +50,7 @@ impl ChangeEngine {
             (ChangeSession::Ssh(session), Method::AuthorizedKeys(_)) => {
                 let become_root = changer.become_root()?;
                 let line = public_key_line(new)
-                    .map_err(|e| Failure::new("unsupported_secret", e.to_string()))?;
+                    .map_err(|e| Failure::new(FailureCode::UnsupportedSecret, e.to_string()))?;
                 boxed(add_authorized_key(
                     session,
                     &become_root,
@@ -67,7 +70,7 @@ impl ChangeEngine {
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
                 {
                     return Err(Failure::new(
-                        "unsupported_secret",
+                        FailureCode::UnsupportedSecret,
                         "the username cannot be typed into a template (letters, digits, '.', '_', '-', '@' only)",
                     ));
                 }
@@ -94,7 +97,7 @@ impl ChangeEngine {
                         pattern: tumbler_domain::custom_ssh::compile_pattern(&step.expect)
                             .map_err(|_| {
                                 Failure::new(
-                                    "invalid_template",
+                                    FailureCode::InvalidTemplate,
                                     "a pattern is not a valid regular expression, or compiles too large",
                                 )
                             })?,
@@ -104,7 +107,7 @@ impl ChangeEngine {
                     });
                 }
                 let command: String = pieces(&template.command)
-                    .map_err(|e| Failure::new("invalid_template", e))?
+                    .map_err(|e| Failure::new(FailureCode::InvalidTemplate, e))?
                     .into_iter()
                     .map(|p| match p {
                         Piece::Text(t) => t.to_owned(),
@@ -135,7 +138,7 @@ impl ChangeEngine {
                 .await
                 .map_err(|e| db_failure(e, Stage::Change)),
             _ => Err(Failure::new(
-                "unsupported_platform",
+                FailureCode::UnsupportedPlatform,
                 format!("this change is not supported on {}", changer.platform.name),
             )),
         }
@@ -164,7 +167,7 @@ impl ChangeEngine {
             },
             (ChangeSession::Ssh(session), Method::AuthorizedKeys(options)) => {
                 let fingerprint = |s: &SecretString| {
-                    key_fingerprint(s).map_err(|e| Failure::new("unsupported_secret", e.to_string()))
+                    key_fingerprint(s).map_err(|e| Failure::new(FailureCode::UnsupportedSecret, e.to_string()))
                 };
                 let keep;
                 let drop;
@@ -264,5 +267,5 @@ impl ChangeEngine {
 /// No stored secret goes to an asset whose new location nobody accepted yet.
 pub(in crate::change_secret) fn relocation_check(asset: &AssetRow) -> Result<(), Failure> {
     crate::inventory::require_location_accepted(asset)
-        .map_err(|e| Failure::new("asset_relocated", e.to_string()))
+        .map_err(|e| Failure::new(FailureCode::AssetRelocated, e.to_string()))
 }

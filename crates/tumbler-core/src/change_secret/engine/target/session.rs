@@ -9,6 +9,7 @@ use crate::inventory::{db_tls, note_presented_host_key, policy_for, InventorySet
 use secrecy::SecretString;
 use tumbler_connectors::database::{DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin};
 use tumbler_connectors::ssh::{SshCredentials, SshError, SshSession, SshTarget};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform::{Protocol, VerifyMethod};
 use tumbler_store::{AccountRow, AssetRow};
@@ -78,7 +79,7 @@ impl ChangeEngine {
                 &policy_for(&changer.asset, changer.trust_unverified_host_key),
             )
             .await
-            .map_err(|e| Failure::new("internal", e.to_string()))?;
+            .map_err(|e| Failure::new(FailureCode::Internal, e.to_string()))?;
             match login {
                 crate::device_keys::DeviceLogin::Session(s) => {
                     return refuse_unless_trusted(s).await.map(ChangeSession::Ssh)
@@ -100,7 +101,7 @@ impl ChangeEngine {
             }
             _ => {
                 return Err(Failure::new(
-                    "no_privileged_account",
+                    FailureCode::NoPrivilegedAccount,
                     "the asset has no privileged account to make the change with",
                 ))
             }
