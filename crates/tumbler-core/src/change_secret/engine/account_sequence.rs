@@ -15,7 +15,7 @@ use tumbler_domain::failure_code::FailureCode;
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow};
 
 /// One account's change under way: what every step of the write-ahead sequence
-/// ([`ChangeSecretService::change_account`]) works with.
+/// ([`ChangeEngine::change_account`]) works with.
 pub(in crate::change_secret) struct AccountChange<'a> {
     /// The run.
     exec: &'a ExecutionRow,
@@ -30,7 +30,7 @@ pub(in crate::change_secret) struct AccountChange<'a> {
 }
 
 /// What the clean-up on the target needs to know of a change (the last step of
-/// [`ChangeSecretService::change_account`]).
+/// [`ChangeEngine::change_account`]).
 #[derive(Debug, Clone, Copy)]
 pub(in crate::change_secret) struct Leftover {
     /// The new secret was committed.

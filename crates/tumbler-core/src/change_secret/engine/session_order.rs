@@ -5,7 +5,7 @@
 //! device's `enable` secret). With secure mode off those accounts change too, so they go
 //! last: ordinary accounts, then other privileged accounts, then the become account (root,
 //! `enable`), then the login account. After one of them committed, the session's secrets are
-//! read again ([`ChangeSecretService::refresh_session_secrets`]), so the next `su` types
+//! read again ([`ChangeEngine::refresh_session_secrets`]), so the next `su` types
 //! root's new password.
 
 use super::target::Changer;

@@ -49,7 +49,7 @@ pub(in crate::change_secret) enum Method {
 
 impl Changer {
     /// Whether the change adds the new secret beside the old one, which goes only after the
-    /// new one proved itself ([`ChangeSecretService::finish_on_target`]).
+    /// new one proved itself ([`ChangeEngine::finish_on_target`]).
     pub(in crate::change_secret) fn keeps_old_secret(&self) -> bool {
         matches!(
             self.method,
