@@ -319,7 +319,7 @@ impl ServiceFailure for ChangeSecretError {
         match self {
             Self::Forbidden | Self::TemplateNotAllowed(_) => ErrorKind::Forbidden,
             Self::NotFound(_) => ErrorKind::NotFound,
-            Self::Invalid(_) | Self::UnknownNode(_) => ErrorKind::Invalid,
+            Self::Invalid(_) | Self::UnknownNode(_) | Self::Become(_) => ErrorKind::Invalid,
             Self::Duplicate
             | Self::TaskDisabled
             | Self::TaskRunning

@@ -8,6 +8,7 @@ pub mod change_outcome;
 pub mod change_secret;
 pub mod clock;
 pub mod custom_ssh;
+pub mod failure_code;
 pub mod ids;
 pub mod inventory;
 pub mod job;

@@ -2,7 +2,8 @@
 //! verified, how its secret is changed and which options it takes. It is data: code asks the
 //! catalogue, never matches on a platform's name.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// How Tumbler talks to an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -125,6 +126,41 @@ const BECOME: PlatformOption = PlatformOption {
     values: &["sudo", "su", "none"],
     default: "sudo",
 };
+
+crate::inventory::vocabulary!(
+    /// How a privileged account gains root to change other accounts: its `become` option.
+    BecomeMethod {
+        /// `sudo`, typing the account's own password.
+        Sudo => "sudo",
+        /// `su`, typing root's password.
+        Su => "su",
+        /// None: the account is root already.
+        None => "none",
+    }
+);
+
+/// A `become` value that is none of `sudo`, `su`, `none` (never read as sudo).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("become is {0:?}, which is none of sudo, su, none")]
+pub struct UnknownBecomeMethod(pub String);
+
+impl UnknownBecomeMethod {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        "unknown_become_method"
+    }
+}
+
+impl BecomeMethod {
+    /// Reads a `become` option: absent or empty is the default (sudo); any other value must
+    /// name a method exactly, or it is refused.
+    pub fn from_option(value: Option<&str>) -> Result<Self, UnknownBecomeMethod> {
+        match value {
+            Option::None | Some("") => Ok(Self::Sudo),
+            Some(v) => Self::parse(v).ok_or_else(|| UnknownBecomeMethod(v.to_owned())),
+        }
+    }
+}
 
 /// The shells Tumbler runs commands in as root: fixed system shells only, since the shell is
 /// started through sudo or su and any other program would run as root at the caller's choice.
@@ -269,6 +305,27 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_become_typo_is_refused_never_read_as_sudo() {
+        assert_eq!(BecomeMethod::from_option(Some("su")), Ok(BecomeMethod::Su));
+        assert_eq!(
+            BecomeMethod::from_option(Some("none")),
+            Ok(BecomeMethod::None)
+        );
+        assert_eq!(
+            BecomeMethod::from_option(Some("sudo")),
+            Ok(BecomeMethod::Sudo)
+        );
+        assert_eq!(BecomeMethod::from_option(None), Ok(BecomeMethod::Sudo));
+        let typo = BecomeMethod::from_option(Some("suod")).unwrap_err();
+        assert_eq!(typo.code(), "unknown_become_method");
+        assert!(BecomeMethod::from_option(Some("Su")).is_err());
+        // The option's catalogue lists exactly the methods.
+        let names: Vec<_> = BecomeMethod::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(BECOME.values, names.as_slice());
+        assert_eq!(BECOME.default, BecomeMethod::Sudo.as_str());
+    }
 
     #[test]
     fn catalogue_has_the_issue_platforms_with_unique_ids() {

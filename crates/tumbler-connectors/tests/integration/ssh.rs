@@ -225,14 +225,14 @@ async fn a_changed_host_key_stops_before_any_credential_is_sent() {
 
 #[tokio::test]
 async fn an_unpinned_host_gets_no_password_unless_trust_on_first_use_is_allowed() {
-    let host = SshHost::start(&[TestUser::new("newhostuser", "tofu-pass")])
+    let host = SshHost::start(&[TestUser::new("newhostuser", "first-contact-pass")])
         .await
         .unwrap();
     let err = connector()
         .connect(
             &target(&host),
             &HostKeyPolicy::unpinned(),
-            &password("newhostuser", "tofu-pass"),
+            &password("newhostuser", "first-contact-pass"),
         )
         .await
         .unwrap_err();
@@ -262,7 +262,7 @@ async fn an_unpinned_host_gets_no_password_unless_trust_on_first_use_is_allowed(
             &HostKeyPolicy::Unpinned {
                 trust_on_first_use_for_passwords: true,
             },
-            &password("newhostuser", "tofu-pass"),
+            &password("newhostuser", "first-contact-pass"),
         )
         .await
         .unwrap();

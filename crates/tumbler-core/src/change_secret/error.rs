@@ -49,6 +49,9 @@ pub enum ChangeSecretError {
     /// (`asset_moved`, `retry_in_progress`).
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// An account's (or a task's) `become` option names no method.
+    #[error("{0}")]
+    Become(#[from] tumbler_domain::platform::UnknownBecomeMethod),
     /// Step-up authentication failed (no TOTP, wrong code...).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -85,6 +88,7 @@ impl ChangeSecretError {
             Self::Auth(e) => e.code(),
             Self::Vault(_) | Self::Store(_) => "internal_error",
             Self::Escrow(e) => e.code(),
+            Self::Become(e) => e.code(),
         }
     }
 }

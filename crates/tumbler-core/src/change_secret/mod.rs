@@ -1,55 +1,46 @@
-//! The change-secret engine: tasks (what to change where, how to make the new secret, when),
+//! Change-secret: tasks (what to change where, how to make the new secret, when),
 //! executions (runs of a task, with a log) and records (one account in one run).
 //!
-//! A change is write-ahead, per account: stage the new secret sealed and durable (account
-//! `changing`), change it on the target, verify by a fresh login, commit (pending -> current,
-//! current -> previous). A crash at any point is recovered by logging in with pending, then
-//! current, then previous ([`ChangeSecretService::recover`]). One change per account at a
-//! time: staging is a compare-and-set on the account row.
+//! [`ChangeSecretService`] is what callers use: it checks who may do what and keeps tasks,
+//! records, reports and the accounts needing attention; it hands every run (a task's, a
+//! retry's, a reconcile's) to the [`ChangeEngine`] (in `engine/`), which runs executions,
+//! the per-account write-ahead sequence, recovery, journal replay, drift checks and the
+//! schedule.
 
 mod attention;
-mod crash;
-mod drift;
 mod engine;
+mod engine_calls;
 mod error;
-mod executions;
-mod journal_replay;
-mod one_account;
+mod execution_views;
 mod reconcile;
 mod record_actions;
 mod records;
-mod recovery;
-mod report;
+mod report_csv;
 mod retry;
-mod scheduler;
-mod session_order;
-mod target;
 mod task_copy;
 mod tasks;
 
 pub use attention::{AttentionAccount, AttentionKind, NextAction};
 #[cfg(feature = "crash-points")]
-pub use crash::CrashHold;
-pub use drift::{DriftReport, DriftScope, DriftSettings, DRIFT_CODE};
+pub use engine::crash::CrashHold;
+pub use engine::drift::{DriftReport, DriftScope, DriftSettings, DRIFT_CODE};
+pub use engine::journal_replay::{ReplayReport, REPLAY_OWNER};
+pub use engine::recovery::RecoveryCounts;
+pub use engine::ChangeEngine;
 pub use error::ChangeSecretError;
-pub use journal_replay::{ReplayReport, REPLAY_OWNER};
+pub use execution_views::ExecutionView;
 pub use reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
-pub use recovery::RecoveryCounts;
 pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
-pub use tasks::{ExecutionView, TaskInput, TaskPatch, TaskSpec, TaskView};
+pub use tasks::{TaskInput, TaskPatch, TaskSpec, TaskView};
 
 use crate::{AuthService, MailService, Principal, Vault, WebhookService};
-use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
-use tumbler_connectors::ssh::SshConnector;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::schedule::TimeZoneName;
 use tumbler_domain::Clock;
 use tumbler_store::Store;
-use zeroize::Zeroizing;
 
 /// How the engine runs (from the `[change_secret]` configuration).
 #[derive(Debug, Clone)]
@@ -107,45 +98,17 @@ impl Default for EngineSettings {
     }
 }
 
-/// Tasks, executions and records.
+/// Tasks, executions and records as callers see them: every method takes the caller and
+/// checks what they may do; runs are handed to the [`ChangeEngine`].
 #[derive(Clone)]
 pub struct ChangeSecretService {
     store: Store,
     vault: Vault,
     auth: AuthService,
-    /// Sends run reports to a task's recipients.
-    mail: MailService,
-    /// Posts finished runs to webhooks.
-    webhooks: WebhookService,
     clock: Arc<dyn Clock>,
-    ssh: SshConnector,
     settings: Arc<EngineSettings>,
-    /// Bounds the assets worked on at once across all executions of this node.
-    permits: Arc<Semaphore>,
-    /// When this process opened the service: its own runs are newer.
-    booted_at: chrono::DateTime<chrono::Utc>,
-    /// Serialises this node's log writes (line numbers are `MAX + 1`).
-    log_lock: Arc<tokio::sync::Mutex<()>>,
-    /// One recovery pass at a time on this node (the start's and the sweep's).
-    recovery_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Whether the recovery at start is under way (readiness waits for it).
-    start_recovery_pending: Arc<std::sync::atomic::AtomicBool>,
-    /// One drift pass at a time on this node.
-    drift_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Drift checks that did not conclude, by account: tried again at the next slot.
-    drift_attempts: Arc<
-        tokio::sync::Mutex<
-            std::collections::HashMap<
-                tumbler_domain::ids::AccountId,
-                chrono::DateTime<chrono::Utc>,
-            >,
-        >,
-    >,
-    /// Where new secrets are escrowed before they are sent.
-    escrow: crate::Escrow,
-    /// The accounts a retry of this node is queued or running for, and the queued retries
-    /// a host-wide failure stopped (see `retry`).
-    retry_gate: Arc<retry::RetryGate>,
+    /// Runs what the service starts.
+    engine: ChangeEngine,
 }
 
 impl ChangeSecretService {
@@ -160,78 +123,45 @@ impl ChangeSecretService {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Self {
-        let ssh = SshConnector::new()
-            .with_connect_timeout(settings.connect_timeout)
-            .with_command_timeout(settings.account_timeout);
-        let permits = Arc::new(Semaphore::new(settings.max_parallel_assets.max(1)));
-        let booted_at = clock.now();
-        let vault_for_escrow = vault.clone();
+        let settings = Arc::new(settings);
+        let engine = ChangeEngine::new(
+            store.clone(),
+            vault.clone(),
+            mail,
+            webhooks,
+            clock.clone(),
+            settings.clone(),
+        );
         Self {
             store,
             vault,
             auth,
-            mail,
-            webhooks,
             clock,
-            ssh,
-            settings: Arc::new(settings),
-            permits,
-            booted_at,
-            log_lock: Arc::new(tokio::sync::Mutex::new(())),
-            recovery_lock: Arc::new(tokio::sync::Mutex::new(())),
-            start_recovery_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            drift_lock: Arc::new(tokio::sync::Mutex::new(())),
-            drift_attempts: Arc::new(tokio::sync::Mutex::new(Default::default())),
-            escrow: crate::Escrow::none(vault_for_escrow),
-            retry_gate: Arc::default(),
+            settings,
+            engine,
         }
     }
 
     /// The same service, escrowing every new secret in `escrow`'s journal before it is sent
     /// (a change does not go on when the journal cannot be written).
     pub fn with_escrow(mut self, escrow: crate::Escrow) -> Self {
-        self.escrow = escrow;
+        self.engine.escrow = escrow;
         self
+    }
+
+    /// The engine that runs what this service starts.
+    pub fn engine(&self) -> &ChangeEngine {
+        &self.engine
     }
 
     /// Where new secrets are escrowed.
     pub fn escrow(&self) -> &crate::Escrow {
-        &self.escrow
+        self.engine.escrow()
     }
 
     /// The engine's settings.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
-    }
-
-    /// A crash point of a change: the SIGKILL of the crash tests, or a test's [`CrashHold`].
-    async fn crash_point(&self, point: crash::CrashPoint) {
-        crash::crash_point(point);
-        #[cfg(feature = "crash-points")]
-        if let Some(hold) = &self.settings.crash_hold {
-            hold.park(point).await;
-        }
-    }
-
-    /// Opens one version of an account's secret.
-    async fn open_account_secret(
-        &self,
-        account_id: &str,
-        version: i64,
-    ) -> Result<SecretString, ChangeSecretError> {
-        let bytes = self
-            .vault
-            .open_secret(
-                tumbler_domain::secret_owner::SecretOwner::Account,
-                account_id,
-                version,
-            )
-            .await?;
-        let text = Zeroizing::new(
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| tumbler_store::StoreError::Corrupt("secret not UTF-8".into()))?,
-        );
-        Ok(SecretString::from(text.as_str()))
     }
 }
 

@@ -2,12 +2,13 @@
 //! see `retry`). Each action is a function of its own; [`ChangeSecretService::record_action`]
 //! loads what they share and picks one.
 
+use super::engine::target::Login;
 use super::engine::ChangeOutcome;
 use super::records::RecordAction;
-use super::target::Login;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
@@ -103,7 +104,10 @@ impl ChangeSecretService {
             + chrono::Duration::from_std(self.settings.account_timeout * 5)
                 .unwrap_or_default()
                 .max(chrono::Duration::minutes(10));
-        if staged_here && record.reason_code == "timeout" && self.clock.now() < settles_at {
+        if staged_here
+            && record.reason_code == FailureCode::Timeout.as_str()
+            && self.clock.now() < settles_at
+        {
             return Err(state(&format!(
                 "the target may still take the new secret (its change timed out); verify it or retry it now, or ignore it after {}",
                 settles_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -153,10 +157,20 @@ impl ChangeSecretService {
         };
         let platform = platform::find(&asset.platform)
             .ok_or_else(|| state("the asset's platform is unknown"))?;
-        let secret = self.open_account_secret(account.id.as_str(), v).await?;
-        let tofu = self.tofu().await;
+        let secret = self
+            .engine
+            .open_account_secret(account.id.as_str(), v)
+            .await?;
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
         let login = self
-            .login_with(&asset, platform, &account, &secret, tofu)
+            .engine
+            .login_with(
+                &asset,
+                platform,
+                &account,
+                &secret,
+                trust_unverified_host_key,
+            )
             .await;
         let mut r = record.clone();
         r.updated_at = self.clock.now();
@@ -211,14 +225,16 @@ impl ChangeSecretService {
             .await?;
         let mut r = record.clone();
         let v = record.new_version.unwrap_or_default();
-        self.apply_outcome(&exec, &mut r, &account, v, ChangeOutcome::Committed)
+        self.engine
+            .apply_outcome(&exec, &mut r, &account, v, ChangeOutcome::Committed)
             .await?;
         let mut tx = self.store.begin().await?;
         self.audit_action(&mut tx, principal, &r, "adopt", origin)
             .await?;
         tx.commit().await?;
-        let tofu = self.tofu().await;
-        self.remove_old_after_settling(&exec, &asset, &account, v, tofu)
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
+        self.engine
+            .remove_old_after_settling(&exec, &asset, &account, v, trust_unverified_host_key)
             .await;
         Ok(r)
     }
@@ -236,8 +252,16 @@ impl ChangeSecretService {
         let Some(v) = record.new_version else {
             return Ok(true);
         };
-        let tofu = self.tofu().await;
-        self.settle_by_login(exec, asset, account, v, tofu, "settled")
+        let trust_unverified_host_key = self.engine.trust_unverified_host_key().await;
+        self.engine
+            .settle_by_login(
+                exec,
+                asset,
+                account,
+                v,
+                trust_unverified_host_key,
+                FailureCode::Settled,
+            )
             .await?;
         let fresh = self
             .store

@@ -2,7 +2,7 @@
 //! the new secret), adopt (a verified new secret becomes current; fresh TOTP code), ignore,
 //! reveal (old and new secret; fresh TOTP code; audited); and the overview counts.
 
-use super::tasks::ExecutionView;
+use super::ExecutionView;
 use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,7 @@ impl ChangeSecretService {
             .await?;
         let mut recent_executions = Vec::with_capacity(recent.len());
         for e in recent {
-            recent_executions.push(self.execution_view(e).await?);
+            recent_executions.push(self.engine.execution_view(e).await?);
         }
         let failed_accounts = self.attention_accounts(&domains).await?;
         Ok(Overview {

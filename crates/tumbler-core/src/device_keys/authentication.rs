@@ -21,7 +21,7 @@ use tumbler_domain::inventory::{AuthStatus, SecretType};
 use tumbler_domain::job::{DeviceOutcome, JobKind, OutcomeStatus};
 use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
-use tumbler_domain::platform::{self, Protocol};
+use tumbler_domain::platform::{self, BecomeMethod, Protocol};
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_store::{AccountFilter, AssetRow};
 
@@ -322,16 +322,19 @@ impl DeviceKeyService {
                 SshCredentials::private_key(&account.username, secret.clone(), None)
             }
         };
-        let become_root = match account.options.get("become").map(String::as_str) {
-            Some("none") => Become::None,
-            Some("su") => {
+        let become_method =
+            BecomeMethod::from_option(account.options.get("become").map(String::as_str))
+                .map_err(|e| e.to_string())?;
+        let become_root = match become_method {
+            BecomeMethod::None => Become::None,
+            BecomeMethod::Su => {
                 let root = accounts
                     .iter()
                     .find(|a| a.username == "root" && a.secret_type == SecretType::Password)
                     .ok_or("become is su but the device has no root account with a password")?;
                 Become::Su(open(root.id.to_string(), root.current_version).await?)
             }
-            _ => Become::Sudo(match account.secret_type {
+            BecomeMethod::Sudo => Become::Sudo(match account.secret_type {
                 SecretType::Password => secret,
                 SecretType::SshKey => SecretString::from(String::new()),
             }),

@@ -40,11 +40,12 @@ struct Contact {
 }
 
 /// The host key policy for an asset's current state. Secrets go to a host whose key is not
-/// acknowledged only when trust on first use is on for every asset (`tofu`, the inventory
-/// setting) or for this one.
-pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
+/// acknowledged only when trust on first use is on for every asset
+/// (`trust_unverified_host_key`, the inventory setting) or for this one.
+pub(crate) fn policy_for(asset: &AssetRow, trust_unverified_host_key: bool) -> HostKeyPolicy {
     // A relocated asset never gets a secret on trust: its new identity must be accepted.
-    let tofu = (tofu || asset.security.trust_on_first_use)
+    let trust_unverified_host_key = (trust_unverified_host_key
+        || asset.security.trust_on_first_use)
         && asset.host_key.status != HostKeyStatus::Relocated;
     match (&asset.host_key.fingerprint, asset.host_key.status) {
         (Some(fp), HostKeyStatus::Verified) => match fp.parse() {
@@ -54,12 +55,12 @@ pub(crate) fn policy_for(asset: &AssetRow, tofu: bool) -> HostKeyPolicy {
         (Some(fp), _) => match fp.parse() {
             Ok(expected) => HostKeyPolicy::PinnedUnverified {
                 expected,
-                trust_on_first_use_for_passwords: tofu,
+                trust_on_first_use_for_passwords: trust_unverified_host_key,
             },
             Err(_) => HostKeyPolicy::unpinned(),
         },
         (None, _) => HostKeyPolicy::Unpinned {
-            trust_on_first_use_for_passwords: tofu,
+            trust_on_first_use_for_passwords: trust_unverified_host_key,
         },
     }
 }
@@ -338,8 +339,9 @@ impl InventoryService {
         let secret = SecretString::from(secret.as_str());
         let contact = match platform.verify {
             VerifyMethod::SshLogin => {
-                let tofu = self.settings().await?.trust_on_first_use_for_passwords;
-                let policy = policy_for(&asset, tofu);
+                let trust_unverified_host_key =
+                    self.settings().await?.trust_on_first_use_for_passwords;
+                let policy = policy_for(&asset, trust_unverified_host_key);
                 let credentials = match account.secret_type {
                     SecretType::Password => SshCredentials::password(&account.username, secret),
                     SecretType::SshKey => {

@@ -115,14 +115,14 @@ pub(crate) fn resolve(
     let mut out = current
         .cloned()
         .unwrap_or_else(|| default_for(platform, address));
-    if let Some(tofu) = input.trust_on_first_use {
-        if tofu && !out.trust_on_first_use {
+    if let Some(trust_on_first_use) = input.trust_on_first_use {
+        if trust_on_first_use && !out.trust_on_first_use {
             require(principal, Permission::SettingsManage)?;
         }
-        if platform.protocol != Protocol::Ssh && tofu {
+        if platform.protocol != Protocol::Ssh && trust_on_first_use {
             return Err(invalid("trust_on_first_use", "only SSH assets pin a host key").into());
         }
-        out.trust_on_first_use = tofu;
+        out.trust_on_first_use = trust_on_first_use;
     }
     if let Some(mode) = input.tls_mode {
         if platform.protocol == Protocol::Ssh {

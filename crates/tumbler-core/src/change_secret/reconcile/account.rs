@@ -3,12 +3,12 @@
 
 use super::Refusal;
 use crate::change_secret::engine::login_account;
-use crate::change_secret::session_order::become_names;
+use crate::change_secret::engine::session_order::become_names;
 use crate::change_secret::tasks::TaskSpec;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::{PasswordRules, SecretStrategy};
 use tumbler_domain::inventory::SecretType;
-use tumbler_domain::platform::{self, Protocol};
+use tumbler_domain::platform::{self, BecomeMethod, Protocol};
 use tumbler_store::{AccountRow, AssetRow};
 
 /// The definition a reconcile changes with: a random password by the default rules, the
@@ -83,13 +83,14 @@ pub(super) fn reconcile_account_for<'a>(
         ));
     }
     // `su` types root's password: root cannot be reconciled through a session that needs it.
-    let become_method = via
+    let become_option = via
         .options
         .get("become")
-        .cloned()
-        .or_else(|| platform.option("become").map(|o| o.default.to_owned()))
-        .unwrap_or_default();
-    if become_method == "su"
+        .map(String::as_str)
+        .or_else(|| platform.option("become").map(|o| o.default));
+    let become_method = BecomeMethod::from_option(become_option)
+        .map_err(|e| Refusal::new(e.code(), format!("{who}: {e}")))?;
+    if become_method == BecomeMethod::Su
         && account.secret_type == SecretType::Password
         && become_names(platform.unix_like).contains(&account.username.as_str())
     {

@@ -2,15 +2,16 @@
 //! again, then change the account through the reconcile account's session as a run does.
 
 use super::account::{reconcile_account_for, reconcile_spec};
+use crate::change_secret::engine::one_account::StageCheck;
 use crate::change_secret::engine::{AssetPlan, TemplateGrant};
-use crate::change_secret::one_account::StageCheck;
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_store::ExecutionRow;
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Runs a reconcile execution to its end.
     pub(super) async fn run_reconcile(&self, id: &ExecutionId) {
         if let Err(e) = self.run_execution(id).await {
@@ -42,9 +43,17 @@ impl ChangeSecretService {
             .await?;
             return Ok(());
         };
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         match self
-            .settle_left_stage(exec, &mut record, &who, &asset, &account, tofu, "reconcile")
+            .settle_left_stage(
+                exec,
+                &mut record,
+                &who,
+                &asset,
+                &account,
+                trust_unverified_host_key,
+                FailureCode::Reconcile,
+            )
             .await?
         {
             StageCheck::Clear => {}
@@ -61,7 +70,7 @@ impl ChangeSecretService {
                         .store
                         .record(&owner)
                         .await?
-                        .is_some_and(|r| r.reason_code == "verify_failed"),
+                        .is_some_and(|r| r.reason_code == FailureCode::VerifyFailed.as_str()),
                     None => true,
                 };
                 account = *settled;
@@ -71,7 +80,7 @@ impl ChangeSecretService {
                             exec,
                             &mut record,
                             RecordStatus::Failed,
-                            "verify_failed",
+                            FailureCode::VerifyFailed.as_str(),
                             "the staged secret could be proved neither way (the target did not answer); reconcile again when it does",
                         )
                         .await?;
@@ -132,7 +141,7 @@ impl ChangeSecretService {
             owner: "engine",
             allowed: true,
         };
-        self.run_asset(exec, &spec, plan, None, tofu, template)
+        self.run_asset(exec, &spec, plan, None, trust_unverified_host_key, template)
             .await;
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use super::account::reconcile_account_for;
 use super::{Refusal, RECONCILE_TASK_ID, RECONCILE_TASK_NAME};
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{ChangeEngine, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
@@ -36,7 +36,9 @@ impl ChangeSecretService {
             ))
         }
     }
+}
 
+impl ChangeEngine {
     /// Checks that `account` may be reconciled and writes the reconcile's execution and its
     /// (pending) record, audited; returns their ids.
     pub(in crate::change_secret) async fn start_reconcile(

@@ -14,6 +14,7 @@
 
 mod gate;
 mod plan;
+mod run;
 mod start;
 
 pub(super) use gate::RetryGate;
@@ -64,10 +65,6 @@ pub struct RetryFailedOutcome {
 /// changed through go last), then its execution and the hold on its account.
 type Queued = ((bool, bool), ExecutionId, RetryHold);
 
-/// The failures of the way to root, which fail every account of the host alike: a retry
-/// queue stops at the first (each further try would be one more refused password there).
-const HOST_WIDE: [&str; 2] = ["become_refused", "privileged_login_failed"];
-
 impl ChangeSecretService {
     /// Retries one failed (or unverified, or ignored) record as a run of its own and waits
     /// for it, at most `account_timeout x (max_attempts + 2)`; returns the retry's record
@@ -81,7 +78,7 @@ impl ChangeSecretService {
         require(principal, Permission::ChangesRun)?;
         let record = self.visible_record(principal, id).await?;
         let (exec_id, record_id, hold) = self.start_retry(principal, &record, origin).await?;
-        let me = self.clone();
+        let me = self.engine.clone();
         let run_id = exec_id.clone();
         let run = tokio::spawn(async move {
             me.run_retry(&run_id).await;
@@ -204,7 +201,7 @@ impl ChangeSecretService {
         }
         for (_, mut queue) in queues {
             queue.sort_by_key(|(order, _, _)| *order);
-            let me = self.clone();
+            let me = self.engine.clone();
             tokio::spawn(async move {
                 let mut stopped: Option<(String, String)> = None;
                 for (_, exec_id, hold) in queue {
@@ -220,50 +217,5 @@ impl ChangeSecretService {
             });
         }
         Ok(RetryFailedOutcome { started, skipped })
-    }
-
-    /// The code and "not tried" reason for the rest of an asset's retry queue when the retry
-    /// `id` failed on the way to root (a failure every account of the host would meet).
-    async fn host_wide_failure(&self, id: &ExecutionId) -> Option<(String, String)> {
-        let found = async {
-            let Some(exec) = self.store.execution(id).await? else {
-                return Ok(None);
-            };
-            let (records, _) = self
-                .store
-                .records(&RecordFilter {
-                    domains: vec![exec.domain_id.clone()],
-                    execution_id: Some(id.clone()),
-                    limit: 1,
-                    ..RecordFilter::default()
-                })
-                .await?;
-            Ok::<_, ChangeSecretError>(records.into_iter().next())
-        };
-        let record = match found.await {
-            Ok(r) => r?,
-            Err(e) => {
-                tracing::error!(execution = %id, error = %e, "could not read a retry's outcome");
-                return None;
-            }
-        };
-        (record.status == RecordStatus::Failed && HOST_WIDE.contains(&record.reason_code.as_str()))
-            .then(|| {
-                (
-                    record.reason_code.clone(),
-                    format!(
-                        "not tried: {} (for another account of this host)",
-                        record.reason
-                    ),
-                )
-            })
-    }
-
-    /// Runs a retry execution to its end, then recomputes the run its chain began in.
-    async fn run_retry(&self, id: &ExecutionId) {
-        if let Err(e) = self.run_execution(id).await {
-            tracing::error!(execution = %id, error = %e, "a retry failed");
-        }
-        self.after_retry(id).await;
     }
 }

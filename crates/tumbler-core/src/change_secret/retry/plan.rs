@@ -2,15 +2,16 @@
 //! rules a run applies, then change the account as a run does.
 
 use super::start::asset_moved;
+use crate::change_secret::engine::one_account::StageCheck;
 use crate::change_secret::engine::{login_account, user_holds, AssetPlan, TemplateGrant};
-use crate::change_secret::one_account::StageCheck;
 use crate::change_secret::tasks::TaskSpec;
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::{secure_mode_skip, RecordStatus, SecretStrategy};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::permission::Permission;
 use tumbler_store::{ExecutionRow, StoreError};
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// The work of a retry execution (called by the run): settle a stage nobody owns, pick
     /// the new secret, apply the rules a run applies, then change the account as a run does.
     pub(in crate::change_secret) async fn run_retry_plan(
@@ -90,7 +91,7 @@ impl ChangeSecretService {
         let spec: TaskSpec = serde_json::from_str(&task.spec)
             .map_err(|_| StoreError::Corrupt("task definition".to_owned()))?;
         let retried = self.store.record(&link.retry_of_record_id).await?;
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         // Whether the retried record's new secret is what the account has staged.
         let was_staged = retried
             .as_ref()
@@ -98,7 +99,15 @@ impl ChangeSecretService {
             .is_some_and(|v| account.pending_version == Some(v));
         let mut account = account;
         match self
-            .settle_left_stage(exec, &mut record, &who, &asset, &account, tofu, "retry")
+            .settle_left_stage(
+                exec,
+                &mut record,
+                &who,
+                &asset,
+                &account,
+                trust_unverified_host_key,
+                FailureCode::Retry,
+            )
             .await?
         {
             StageCheck::Clear => {}
@@ -114,7 +123,7 @@ impl ChangeSecretService {
                         exec,
                         &mut record,
                         RecordStatus::Failed,
-                        "verify_failed",
+                        FailureCode::VerifyFailed.as_str(),
                         "the staged secret could be proved neither way; verify or retry when the target answers",
                     )
                     .await?;
@@ -221,8 +230,15 @@ impl ChangeSecretService {
             owner: &task.created_by,
             allowed: owner_may_template,
         };
-        self.run_asset(exec, &spec, plan, specified.as_ref(), tofu, template)
-            .await;
+        self.run_asset(
+            exec,
+            &spec,
+            plan,
+            specified.as_ref(),
+            trust_unverified_host_key,
+            template,
+        )
+        .await;
         Ok(())
     }
 }

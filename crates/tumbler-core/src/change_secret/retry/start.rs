@@ -62,10 +62,12 @@ impl ChangeSecretService {
                 ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account),
             )?;
             let hold = self
+                .engine
                 .retry_gate
                 .hold(&account.id)
                 .ok_or_else(retry_in_progress)?;
             let (exec_id, record_id) = self
+                .engine
                 .start_reconcile(&principal.user.username, &account, origin)
                 .await?;
             return Ok((exec_id, record_id, hold));
@@ -95,18 +97,19 @@ impl ChangeSecretService {
         }
         // Checked and taken at once: of two retries of the account asked together, one runs.
         let hold = self
+            .engine
             .retry_gate
             .hold(&account.id)
             .ok_or_else(retry_in_progress)?;
         // A retry another node has queued or is running.
         for id in self.store.open_retries_of_account(&account.id).await? {
             if let Some(other) = self.store.execution(&id).await? {
-                if self.execution_alive(&other) {
+                if self.engine.execution_alive(&other) {
                     return Err(retry_in_progress());
                 }
             }
         }
-        if self.stage_owner_alive(&account).await? {
+        if self.engine.stage_owner_alive(&account).await? {
             return Err(state("another change of this account is under way"));
         }
         let (root_record, root_exec) = match self.store.retry_link(&exec.id).await? {

@@ -4,14 +4,16 @@
 //! Where the method keeps the old secret beside the new one until it proves itself (Redis,
 //! SSH keys), a committed recovery then removes the old one, as the run would have.
 
-use super::engine::ChangeOutcome;
+use super::outcome::ChangeOutcome;
 use super::target::{close, Failure, Login};
-use super::tasks::TaskSpec;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::tasks::TaskSpec;
+use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use chrono::Duration;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::platform;
 use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, StoreError};
@@ -25,7 +27,7 @@ pub struct RecoveryCounts {
     pub settled_accounts: usize,
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Ends and settles executions nobody runs any more: at start (`at_start`), every
     /// unfinished execution of this node (its worker died with the previous process) and,
     /// always, those of any node whose heartbeat is older than the stale limit. Returns how
@@ -136,7 +138,14 @@ impl ChangeSecretService {
         )
         .await;
         let settled = self
-            .settle_pending_records(exec, if replay { "restored" } else { "interrupted" })
+            .settle_pending_records(
+                exec,
+                if replay {
+                    FailureCode::Restored
+                } else {
+                    FailureCode::Interrupted
+                },
+            )
             .await?;
         let status = if replay {
             self.replay_status(exec).await?
@@ -239,7 +248,7 @@ impl ChangeSecretService {
     /// time limit). Accounts kept staged on purpose (an unverified change waiting for a
     /// person) are `needs_attention`, not `changing`, and stay. Returns how many it settled.
     async fn settle_orphaned_stages(&self) -> Result<usize, ChangeSecretError> {
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let mut settled = 0;
         for id in self.store.staged_account_ids().await? {
             let Some(account) = self.store.account(&id).await? else {
@@ -278,7 +287,14 @@ impl ChangeSecretService {
             )
             .await;
             match self
-                .settle_by_login(&exec, &asset, &account, pending, tofu, "interrupted")
+                .settle_by_login(
+                    &exec,
+                    &asset,
+                    &account,
+                    pending,
+                    trust_unverified_host_key,
+                    FailureCode::Interrupted,
+                )
                 .await
             {
                 Ok(()) => {
@@ -301,12 +317,12 @@ impl ChangeSecretService {
     /// Settles every record of the execution still `pending`: a staged account by login, one
     /// never staged as failed (nothing was sent). An account that cannot be settled now stays
     /// staged for a person (its record says why) and the others go on.
-    pub(super) async fn settle_pending_records(
+    pub(in crate::change_secret) async fn settle_pending_records(
         &self,
         exec: &ExecutionRow,
-        why: &'static str,
+        why: FailureCode,
     ) -> Result<usize, ChangeSecretError> {
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let mut count = 0;
         let (records, _) = self
             .store
@@ -325,13 +341,13 @@ impl ChangeSecretService {
             let settled = match (account, asset, record.new_version) {
                 (Some(account), Some(asset), Some(v)) if account.pending_version == Some(v) => {
                     was_staged = true;
-                    self.settle_by_login(exec, &asset, &account, v, tofu, why)
+                    self.settle_by_login(exec, &asset, &account, v, trust_unverified_host_key, why)
                         .await
                 }
                 _ => {
                     // Never staged: nothing was sent to the target.
                     record.status = RecordStatus::Failed;
-                    record.reason_code = why.to_owned();
+                    record.reason_code = why.as_str().to_owned();
                     record.reason = "the run stopped before this account was changed".to_owned();
                     record.updated_at = self.clock.now();
                     let mut tx = self.store.begin().await?;
@@ -351,14 +367,14 @@ impl ChangeSecretService {
     }
 
     /// Settles a staged account by logging in with pending, then current, then previous.
-    pub(super) async fn settle_by_login(
+    pub(in crate::change_secret) async fn settle_by_login(
         &self,
         exec: &ExecutionRow,
         asset: &AssetRow,
         account: &AccountRow,
         pending: i64,
-        tofu: bool,
-        why: &'static str,
+        trust_unverified_host_key: bool,
+        why: FailureCode,
     ) -> Result<(), ChangeSecretError> {
         let mut tx = self.store.begin().await?;
         let record = tx.record_of_pending_change(&account.id, pending).await?;
@@ -370,7 +386,7 @@ impl ChangeSecretService {
             // No login can settle it: the stage is kept for a person (`needs_attention`, with
             // the reason), so the sweep does not come back to it on every pass.
             let f = Failure::new(
-                "unsupported_platform",
+                FailureCode::UnsupportedPlatform,
                 format!(
                     "the asset's platform {} is unknown here; no login can settle the staged secret",
                     asset.platform
@@ -410,7 +426,7 @@ impl ChangeSecretService {
                 }
             };
             match self
-                .login_with(asset, platform, account, &secret, tofu)
+                .login_with(asset, platform, account, &secret, trust_unverified_host_key)
                 .await
             {
                 Login::Works => {
@@ -423,7 +439,7 @@ impl ChangeSecretService {
                     // A host that cannot be reached answers no other secret either: one try
                     // per account, so a dead host holds recovery (and readiness) once, not
                     // three times per account.
-                    let unreachable = f.code == "unreachable";
+                    let unreachable = f.code == FailureCode::Unreachable;
                     inconclusive = Some(f);
                     if unreachable {
                         break;
@@ -444,7 +460,7 @@ impl ChangeSecretService {
             None => match inconclusive {
                 Some(f) => ChangeOutcome::Unverified(f),
                 None => ChangeOutcome::Unknown(Failure::new(
-                    "verify_failed",
+                    FailureCode::VerifyFailed,
                     format!("no stored secret logs in ({})", tried.join(", ")),
                 )),
             },
@@ -462,8 +478,14 @@ impl ChangeSecretService {
         self.apply_outcome(exec, &mut record, account, pending, outcome)
             .await?;
         if found == Some("pending") {
-            self.remove_old_after_settling(exec, asset, account, pending, tofu)
-                .await;
+            self.remove_old_after_settling(
+                exec,
+                asset,
+                account,
+                pending,
+                trust_unverified_host_key,
+            )
+            .await;
         }
         Ok(())
     }
@@ -471,13 +493,13 @@ impl ChangeSecretService {
     /// After recovery (or an adopt) committed a change whose method keeps the old secret
     /// beside the new one (Redis, SSH keys), removes the old one as the run would have. A
     /// failure is logged in the run's log: the new secret works either way.
-    pub(super) async fn remove_old_after_settling(
+    pub(in crate::change_secret) async fn remove_old_after_settling(
         &self,
         exec: &ExecutionRow,
         asset: &AssetRow,
         account: &AccountRow,
         pending: i64,
-        tofu: bool,
+        trust_unverified_host_key: bool,
     ) {
         // Reconcile never uses a method that keeps the old secret (and has no task).
         if exec.trigger == tumbler_domain::change_secret::Trigger::Reconcile {
@@ -501,7 +523,7 @@ impl ChangeSecretService {
                     })
                     .await?;
                 let changer = self
-                    .changer_for(asset, &accounts, &spec, tofu, None)
+                    .changer_for(asset, &accounts, &spec, trust_unverified_host_key, None)
                     .await?;
                 let old = self
                     .open_account_secret(account.id.as_str(), account.current_version)

@@ -1,8 +1,10 @@
 //! Runs of one account (retries and reconciles): their one record, a stage left on the
 //! account, ending the record without a change.
 
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
 use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFilter, RecordRow};
 
@@ -10,7 +12,7 @@ use tumbler_store::{AccountFilter, AccountRow, AssetRow, ExecutionRow, RecordFil
 const MAX_ACCOUNTS_PER_ASSET: i64 = 10_000;
 
 /// What a retry or a reconcile found of a stage left on its account.
-pub(super) enum StageCheck {
+pub(in crate::change_secret) enum StageCheck {
     /// The account has no stage.
     Clear,
     /// A run that is still alive owns the stage: the record was ended `change_in_progress`.
@@ -24,9 +26,9 @@ pub(super) enum StageCheck {
     },
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// The one record of a retry or a reconcile execution still to do (none when it is done).
-    pub(super) async fn pending_one_record(
+    pub(in crate::change_secret) async fn pending_one_record(
         &self,
         exec: &ExecutionRow,
     ) -> Result<Option<RecordRow>, ChangeSecretError> {
@@ -47,15 +49,15 @@ impl ChangeSecretService {
     /// `record` `change_in_progress`; a stage nobody owns is settled by login (which secret
     /// works decides, as recovery does) and the account read again.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn settle_left_stage(
+    pub(in crate::change_secret) async fn settle_left_stage(
         &self,
         exec: &ExecutionRow,
         record: &mut RecordRow,
         who: &str,
         asset: &AssetRow,
         account: &AccountRow,
-        tofu: bool,
-        why: &'static str,
+        trust_unverified_host_key: bool,
+        why: FailureCode,
     ) -> Result<StageCheck, ChangeSecretError> {
         let Some(pending) = account.pending_version else {
             return Ok(StageCheck::Clear);
@@ -65,7 +67,7 @@ impl ChangeSecretService {
                 exec,
                 record,
                 RecordStatus::Failed,
-                "change_in_progress",
+                FailureCode::ChangeInProgress.as_str(),
                 "another change of this account is under way; nothing was sent",
             )
             .await?;
@@ -82,8 +84,15 @@ impl ChangeSecretService {
         tx.commit().await?;
         if let Some(owner) = &owner {
             if let Some(owner_exec) = self.store.execution(&owner.execution_id).await? {
-                self.settle_by_login(&owner_exec, asset, account, pending, tofu, why)
-                    .await?;
+                self.settle_by_login(
+                    &owner_exec,
+                    asset,
+                    account,
+                    pending,
+                    trust_unverified_host_key,
+                    why,
+                )
+                .await?;
             }
         }
         let account = self
@@ -102,7 +111,7 @@ impl ChangeSecretService {
 
     /// Whether a run that is still alive owns the account's stage (a staged account whose
     /// record's run has ended, or whose node stopped saying it is alive, has no owner).
-    pub(super) async fn stage_owner_alive(
+    pub(in crate::change_secret) async fn stage_owner_alive(
         &self,
         account: &AccountRow,
     ) -> Result<bool, ChangeSecretError> {
@@ -122,14 +131,14 @@ impl ChangeSecretService {
     }
 
     /// Whether an execution is going and its node says it is alive.
-    pub(super) fn execution_alive(&self, exec: &ExecutionRow) -> bool {
+    pub(in crate::change_secret) fn execution_alive(&self, exec: &ExecutionRow) -> bool {
         let stale = chrono::Duration::from_std(self.settings.stale_after)
             .unwrap_or(chrono::Duration::minutes(2));
         !exec.status.is_final() && exec.heartbeat_at + stale > self.clock.now()
     }
 
     /// The asset's accounts.
-    pub(super) async fn asset_accounts(
+    pub(in crate::change_secret) async fn asset_accounts(
         &self,
         asset: &AssetRow,
     ) -> Result<Vec<AccountRow>, ChangeSecretError> {
@@ -146,7 +155,7 @@ impl ChangeSecretService {
     }
 
     /// Saves the record of a retry or a reconcile.
-    pub(super) async fn save_one_record(
+    pub(in crate::change_secret) async fn save_one_record(
         &self,
         record: &RecordRow,
     ) -> Result<(), ChangeSecretError> {
@@ -158,7 +167,7 @@ impl ChangeSecretService {
 
     /// Ends the record of a retry or a reconcile without a change (or with one found done),
     /// with its reason.
-    pub(super) async fn end_one_record(
+    pub(in crate::change_secret) async fn end_one_record(
         &self,
         exec: &ExecutionRow,
         record: &mut RecordRow,

@@ -2,7 +2,9 @@
 //! ended retry's (a retry of a retry counts for the first run); the run's status only gets
 //! better, and it says how many records retries completed.
 
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
+use crate::change_secret::ExecutionView;
 use std::collections::{BTreeMap, BTreeSet};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
@@ -10,18 +12,18 @@ use tumbler_store::{ExecutionRow, RecordFilter, RecordRow};
 
 /// How retries changed a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct RetrySummary {
+pub(in crate::change_secret) struct RetrySummary {
     /// For a retry: the record it retries.
-    pub(super) retry_of_record_id: Option<RecordId>,
+    pub(in crate::change_secret) retry_of_record_id: Option<RecordId>,
     /// For a retry: that record's execution.
-    pub(super) retry_of_execution_id: Option<ExecutionId>,
+    pub(in crate::change_secret) retry_of_execution_id: Option<ExecutionId>,
     /// How many of the run's records were retried.
-    pub(super) retried: i64,
+    pub(in crate::change_secret) retried: i64,
     /// How many of the run's records that did not succeed were then completed by a retry.
-    pub(super) completed_by_retries: i64,
+    pub(in crate::change_secret) completed_by_retries: i64,
     /// Records per status once each record's latest ended retry is counted (empty when
     /// nothing was retried: then they are the run's own counts).
-    pub(super) counts_after_retries: BTreeMap<RecordStatus, i64>,
+    pub(in crate::change_secret) counts_after_retries: BTreeMap<RecordStatus, i64>,
 }
 
 /// Status order for recomputing a run after retries (a retry only improves a run).
@@ -33,9 +35,9 @@ fn rank(status: ExecutionStatus) -> u8 {
     }
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// After a retry ended: recomputes the run its chain began in. Failures are logged.
-    pub(super) async fn after_retry(&self, id: &ExecutionId) {
+    pub(in crate::change_secret) async fn after_retry(&self, id: &ExecutionId) {
         let root = match self.store.retry_link(id).await {
             Ok(Some(l)) => l.root_execution_id,
             Ok(None) => return,
@@ -136,7 +138,7 @@ impl ChangeSecretService {
     }
 
     /// What retries did to a run (and, for a retry, what it retries).
-    pub(super) async fn retry_summary(
+    pub(in crate::change_secret) async fn retry_summary(
         &self,
         exec: &ExecutionRow,
     ) -> Result<RetrySummary, ChangeSecretError> {
@@ -152,5 +154,43 @@ impl ChangeSecretService {
             return Ok(RetrySummary::default());
         }
         Ok(self.effective_statuses(exec).await?.1)
+    }
+}
+
+impl ChangeEngine {
+    /// How people see the execution `row`: its counts, the reason nothing changed, its retries.
+    pub(in crate::change_secret) async fn execution_view(
+        &self,
+        row: ExecutionRow,
+    ) -> Result<ExecutionView, ChangeSecretError> {
+        let counts = self.store.execution_counts(&row.id).await?;
+        let reason = if row.status == ExecutionStatus::NothingChanged {
+            super::plan::nothing_changed_reason(&counts)
+        } else {
+            String::new()
+        };
+        let retries = self.retry_summary(&row).await?;
+        Ok(ExecutionView {
+            reason,
+            retry_of_record_id: retries.retry_of_record_id,
+            retry_of_execution_id: retries.retry_of_execution_id,
+            retried: retries.retried,
+            completed_by_retries: retries.completed_by_retries,
+            counts_after_retries: if retries.counts_after_retries.is_empty() {
+                counts.clone()
+            } else {
+                retries.counts_after_retries
+            },
+            id: row.id,
+            task_id: row.task_id,
+            task_name: row.task_name,
+            trigger: row.trigger,
+            status: row.status,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            counts,
+        })
     }
 }

@@ -3,7 +3,8 @@
 //! from as fallbacks, in a run (trigger `restore`) that recovery settles by login at the next
 //! start (pending, then current, then previous: the one that logs in is kept).
 
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use std::collections::{BTreeMap, HashSet};
 use tumbler_domain::audit::Outcome;
@@ -111,7 +112,7 @@ pub(crate) fn plan(
     (layout.pending != layout.current).then_some(Ok(layout))
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Replays the journal(s) `scans` into the store (a restored backup): see the module
     /// documentation. Run with the server stopped, before it starts again.
     /// Entries sealed under another master key than the vault's (written before or after a

@@ -6,7 +6,7 @@
 
 /// Where a change can be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CrashPoint {
+pub(in crate::change_secret) enum CrashPoint {
     /// The new secret is about to be escrowed in the journal; nothing is committed yet.
     BeforeEscrow,
     /// The new secret is in the journal (fsynced); the stage is not committed yet.
@@ -47,7 +47,7 @@ impl CrashHold {
     }
 
     /// Parks for ever when `point` is the held one (once: later changes pass).
-    pub(super) async fn park(&self, point: CrashPoint) {
+    pub(in crate::change_secret) async fn park(&self, point: CrashPoint) {
         if point.name() == self.point
             && !self.reached.swap(true, std::sync::atomic::Ordering::SeqCst)
         {
@@ -72,7 +72,7 @@ impl CrashPoint {
 
 /// Dies like a power cut at `point` when asked to (test builds only).
 #[cfg(feature = "crash-points")]
-pub(super) fn crash_point(point: CrashPoint) {
+pub(in crate::change_secret) fn crash_point(point: CrashPoint) {
     if std::env::var("CHANGE_ENGINE_CRASH_POINT").as_deref() == Ok(point.name()) {
         let pid = std::process::id().to_string();
         let _ = std::process::Command::new("kill")
@@ -86,4 +86,4 @@ pub(super) fn crash_point(point: CrashPoint) {
 /// Does nothing: crash points exist only in test builds.
 #[cfg(not(feature = "crash-points"))]
 #[inline(always)]
-pub(super) fn crash_point(_point: CrashPoint) {}
+pub(in crate::change_secret) fn crash_point(_point: CrashPoint) {}

@@ -5,18 +5,19 @@
 //! device's `enable` secret). With secure mode off those accounts change too, so they go
 //! last: ordinary accounts, then other privileged accounts, then the become account (root,
 //! `enable`), then the login account. After one of them committed, the session's secrets are
-//! read again ([`ChangeSecretService::refresh_session_secrets`]), so the next `su` types
+//! read again ([`ChangeEngine::refresh_session_secrets`]), so the next `su` types
 //! root's new password.
 
 use super::target::Changer;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::inventory::SecretType;
 use tumbler_store::AccountRow;
 
 /// The names of the account whose password a session types to become root (`su`), or, on a
 /// network device, to enter privileged mode, in the order they are looked for.
-pub(super) fn become_names(unix_like: bool) -> &'static [&'static str] {
+pub(in crate::change_secret) fn become_names(unix_like: bool) -> &'static [&'static str] {
     if unix_like {
         &["root"]
     } else {
@@ -26,7 +27,7 @@ pub(super) fn become_names(unix_like: bool) -> &'static [&'static str] {
 
 /// Where an account goes in its asset's order of changes: ordinary accounts (0), other
 /// privileged accounts (1), the become account (2), the login account (3).
-pub(super) fn change_rank(account: &AccountRow, login: Option<&AccountId>) -> u8 {
+pub(in crate::change_secret) fn change_rank(account: &AccountRow, login: Option<&AccountId>) -> u8 {
     if login == Some(&account.id) {
         3
     } else if account.secret_type == SecretType::Password
@@ -40,11 +41,11 @@ pub(super) fn change_rank(account: &AccountRow, login: Option<&AccountId>) -> u8
     }
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// After `changed` was worked on: if it is an account the session depends on (the login
     /// account, or the become account whose password `su` types), its current secret is read
     /// again so the rest of the asset's work uses the secret the target now holds.
-    pub(super) async fn refresh_session_secrets(
+    pub(in crate::change_secret) async fn refresh_session_secrets(
         &self,
         changer: &mut Changer,
         changed: &AccountRow,

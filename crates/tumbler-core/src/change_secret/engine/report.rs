@@ -1,39 +1,27 @@
-//! Reports of a run, never with a secret (records carry none): the mail a task's recipients
-//! get when a run ends (manual and scheduled runs; record retries send none) with counts, the
-//! accounts that did not change with their reasons and a link to the run; and the run's
-//! records as a CSV file.
+//! The report of a run, never with a secret (records carry none): the mail a task's
+//! recipients get when a run ends (manual and scheduled runs; record retries send none) with
+//! counts, the accounts that did not change with their reasons and a link to the run; and the
+//! finished run posted to webhooks.
 
-use super::tasks::TaskSpec;
-use super::{ChangeSecretError, ChangeSecretService};
-use crate::csv_cells::InertCsvWriter;
-use crate::{event, Principal, RequestOrigin};
+use super::ChangeEngine;
+use crate::change_secret::tasks::TaskSpec;
+use crate::{event, RequestOrigin};
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_domain::ids::ExecutionId;
-use tumbler_store::{ExecutionRow, RecordFilter, StoreError};
-
-/// The columns of the CSV report.
-const CSV_HEADER: [&str; 11] = [
-    "asset",
-    "username",
-    "status",
-    "reason_code",
-    "reason",
-    "attempts",
-    "old_version",
-    "new_version",
-    "new_secret_verified_at",
-    "created_at",
-    "updated_at",
-];
+use tumbler_store::{ExecutionRow, RecordFilter};
 
 /// The most failed accounts a report lists one by one.
 const MAX_LISTED: usize = 200;
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Mails the report of the ended run `exec` to its task's recipients that have an
     /// address; the outcome is audited. A failure to mail never changes the run.
-    pub(super) async fn mail_report(&self, exec: &ExecutionRow, status: ExecutionStatus) {
+    pub(in crate::change_secret) async fn mail_report(
+        &self,
+        exec: &ExecutionRow,
+        status: ExecutionStatus,
+    ) {
         // A retry of one record is a person's own action: no report goes out (webhooks do).
         if exec.trigger == tumbler_domain::change_secret::Trigger::Retry {
             return;
@@ -111,7 +99,7 @@ impl ChangeSecretService {
 
     /// Posts `change_execution.finished` with the run (status, trigger, times, counts) and a
     /// link to it to every webhook, in the background.
-    pub(super) async fn publish_finished(&self, id: &ExecutionId) {
+    pub(in crate::change_secret) async fn publish_finished(&self, id: &ExecutionId) {
         let view = match self.store.execution(id).await {
             Ok(Some(row)) => self.execution_view(row).await,
             Ok(None) => return,
@@ -199,68 +187,5 @@ impl ChangeSecretService {
         ));
         let subject = format!("Tumbler: password change \"{}\" {status}", exec.task_name);
         Ok((subject, body))
-    }
-}
-
-impl ChangeSecretService {
-    /// Every record of a run the caller may see, as CSV (audited): asset, username, status,
-    /// reason, attempts, versions and times; never a secret.
-    pub async fn execution_report_csv(
-        &self,
-        principal: &Principal,
-        id: &ExecutionId,
-        origin: &RequestOrigin,
-    ) -> Result<String, ChangeSecretError> {
-        // Checks the permission and that the run is in the caller's domains.
-        self.execution(principal, id).await?;
-        let (records, _) = self
-            .store
-            .records(&RecordFilter {
-                domains: principal.visible_domains(),
-                execution_id: Some(id.clone()),
-                limit: i64::MAX,
-                ..RecordFilter::default()
-            })
-            .await?;
-        let corrupt = |_| StoreError::Corrupt("CSV writing failed".to_owned());
-        let mut writer = InertCsvWriter::new();
-        writer.row(CSV_HEADER).map_err(corrupt)?;
-        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.to_rfc3339()).unwrap_or_default()
-        };
-        let version = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        for r in &records {
-            writer
-                .row([
-                    r.asset_name.clone(),
-                    r.username.clone(),
-                    r.status.to_string(),
-                    r.reason_code.clone(),
-                    r.reason.clone(),
-                    r.attempts.to_string(),
-                    version(r.old_version),
-                    version(r.new_version),
-                    time(r.new_secret_verified_at),
-                    time(Some(r.created_at)),
-                    time(Some(r.updated_at)),
-                ])
-                .map_err(corrupt)?;
-        }
-        let text = writer.finish().map_err(corrupt)?;
-        let mut tx = self.store.begin().await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                "change_execution.report",
-                ("change_execution", id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("{} record(s) as CSV", records.len()),
-            ),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(text.to_string())
     }
 }

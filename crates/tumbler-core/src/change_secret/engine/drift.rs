@@ -7,7 +7,8 @@
 //! `auto_reconcile` is on.
 
 use super::target::Login;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -125,7 +126,7 @@ fn due(
     last.is_none_or(|l| l < slot)
 }
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// How often the periodic sweep should run [`Self::run_drift_pass`] with
     /// [`DriftScope::Due`]; `None` when drift checks are off.
     pub fn drift_tick(&self) -> Option<Duration> {
@@ -197,7 +198,7 @@ impl ChangeSecretService {
                 })
                 .collect()
         };
-        let tofu = self.tofu().await;
+        let trust_unverified_host_key = self.trust_unverified_host_key().await;
         let permits = Arc::new(Semaphore::new(self.settings.drift.concurrency.max(1)));
         let mut checks = tokio::task::JoinSet::new();
         for account in accounts {
@@ -207,7 +208,7 @@ impl ChangeSecretService {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return Checked::Inconclusive;
                 };
-                me.check_drift(&account, tofu).await
+                me.check_drift(&account, trust_unverified_host_key).await
             });
         }
         let mut report = DriftReport::default();
@@ -250,8 +251,11 @@ impl ChangeSecretService {
     }
 
     /// Checks one account and stores what the login showed.
-    async fn check_drift(&self, account: &AccountRow, tofu: bool) -> Checked {
-        match self.check_drift_inner(account, tofu).await {
+    async fn check_drift(&self, account: &AccountRow, trust_unverified_host_key: bool) -> Checked {
+        match self
+            .check_drift_inner(account, trust_unverified_host_key)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(account = %account.id, error = %e, "a drift check failed");
@@ -263,7 +267,7 @@ impl ChangeSecretService {
     async fn check_drift_inner(
         &self,
         account: &AccountRow,
-        tofu: bool,
+        trust_unverified_host_key: bool,
     ) -> Result<Checked, ChangeSecretError> {
         if account.status == AccountStatus::Changing || account.pending_version.is_some() {
             return Ok(Checked::Changing);
@@ -278,14 +282,20 @@ impl ChangeSecretService {
             .open_account_secret(account.id.as_str(), account.current_version)
             .await?;
         let login = self
-            .login_with(&asset, platform, account, &secret, tofu)
+            .login_with(
+                &asset,
+                platform,
+                account,
+                &secret,
+                trust_unverified_host_key,
+            )
             .await;
         let now = self.clock.now();
         let works = match login {
             Login::Works => true,
             Login::Refused => false,
             Login::Inconclusive(f) => {
-                tracing::info!(account = %account.id, code = f.code, "drift check inconclusive");
+                tracing::info!(account = %account.id, code = %f.code, "drift check inconclusive");
                 self.drift_attempts
                     .lock()
                     .await

@@ -2,14 +2,15 @@
 //! (claiming a slot is a compare-and-set on the task's next run time). After downtime, a task
 //! whose slots were missed runs once and its next slot is the first one in the future.
 
-use super::tasks::TaskSpec;
-use super::{ChangeSecretError, ChangeSecretService};
+use super::ChangeEngine;
+use crate::change_secret::tasks::TaskSpec;
+use crate::change_secret::ChangeSecretError;
 use crate::RequestOrigin;
 use tumbler_domain::change_secret::Trigger;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::StoreError;
 
-impl ChangeSecretService {
+impl ChangeEngine {
     /// Starts a run of every enabled task whose slot has come (at the clock's now); returns
     /// the executions started.
     pub async fn run_due_tasks(&self) -> Result<Vec<ExecutionId>, ChangeSecretError> {
