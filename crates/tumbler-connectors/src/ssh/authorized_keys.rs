@@ -15,7 +15,7 @@ use russh::keys::HashAlg;
 use sha2::{Digest, Sha256};
 
 use super::become_root::{run_as_root, Become, ChangeError};
-use super::session::SshSession;
+use super::session::{CommandOutput, SshSession};
 
 /// Which keys a removal takes out.
 #[derive(Debug, Clone, Copy)]
@@ -93,29 +93,41 @@ fn check_username(username: &str) -> Result<(), ChangeError> {
     }
 }
 
-/// The root step that runs `script` as `username` itself (never as root: the account owns
-/// its `~/.ssh` and could point a path anywhere), with `runuser` when Tumbler is root, or
-/// directly when it is logged in as that account.
-fn as_account(username: &str, script: &str) -> String {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(script);
-    format!(
-        "u={username}; s=$(echo {encoded} | base64 -d); \
-         if [ \"$(id -u)\" = 0 ]; then exec runuser -u \"$u\" -- /bin/sh -c \"$s\"; \
-         elif [ \"$(id -un)\" = \"$u\" ]; then exec /bin/sh -c \"$s\"; \
-         else echo \"only root or $u may edit the keys of $u\" >&2; exit 7; fi"
-    )
-}
+/// The root step that runs an account script as the account itself (never as root: the
+/// account owns its `~/.ssh` and could point a path anywhere), with `runuser` when Tumbler is
+/// root, or directly when it is logged in as that account. Parameters: the account, the
+/// account script, then the script's own parameters.
+const AS_ACCOUNT: &str = include_str!("scripts/as_account.sh");
 
-/// Shell code (run as the account) that sets `h` (home), `d` (~/.ssh) and `f` (the file),
-/// failing when the user is unknown or a symbolic link is in the way.
-fn locate(username: &str) -> String {
-    format!(
-        "e=$(getent passwd {username}); \
-         [ \"${{e%%:*}}\" = {username} ] || {{ echo \"no such user: {username}\" >&2; exit 3; }}; \
-         h=$(printf %s \"$e\" | cut -d: -f6); d=\"$h/.ssh\"; f=\"$d/authorized_keys\"; \
-         if [ -L \"$d\" ] || [ -L \"$f\" ]; then echo \"refusing a symbolic link at $d\" >&2; exit 5; fi; "
-    )
+/// Account script: reads the file (nothing when it does not exist).
+const READ: &str = concat!(
+    include_str!("scripts/keys_locate.sh"),
+    include_str!("scripts/keys_read.sh")
+);
+
+/// Account script: replaces the file with standard input if it still has one of two
+/// SHA-256 digests (parameters 2 and 3; `none` for a missing file).
+const WRITE: &str = concat!(
+    include_str!("scripts/keys_locate.sh"),
+    include_str!("scripts/keys_write.sh")
+);
+
+/// Root script: creates the user named by parameter 1 unless it exists.
+const ENSURE_USER: &str = include_str!("scripts/ensure_user.sh");
+
+/// Runs the account script `script` as `username` with `params` after the username.
+async fn run_as_account(
+    session: &SshSession,
+    become_root: &Become,
+    shell: &str,
+    username: &str,
+    script: &str,
+    params: &[&str],
+    input: &[u8],
+) -> Result<CommandOutput, ChangeError> {
+    let mut words = vec![username, script];
+    words.extend_from_slice(params);
+    run_as_root(session, become_root, shell, AS_ACCOUNT, &words, input, &[]).await
 }
 
 /// The file's content (empty when it does not exist).
@@ -125,16 +137,7 @@ async fn read(
     shell: &str,
     username: &str,
 ) -> Result<String, ChangeError> {
-    let script = format!("{}if [ -f \"$f\" ]; then cat \"$f\"; fi", locate(username));
-    let output = run_as_root(
-        session,
-        become_root,
-        shell,
-        &as_account(username, &script),
-        b"",
-        &[],
-    )
-    .await?;
+    let output = run_as_account(session, become_root, shell, username, READ, &[], b"").await?;
     String::from_utf8(output.stdout.to_vec()).map_err(|_| ChangeError::TargetRefused {
         detail: "authorized_keys is not UTF-8 text".to_owned(),
     })
@@ -157,25 +160,14 @@ async fn write(
     } else {
         hash.as_str()
     };
-    let script = format!(
-        "{locate}umask 077; \
-         if [ -f \"$f\" ]; then \
-           cur=$( {{ sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || sha256 -r 2>/dev/null; }} < \"$f\" | cut -c1-64); \
-           [ -n \"$cur\" ] || {{ echo \"no SHA-256 tool (sha256sum, shasum or sha256) on the device\" >&2; exit 8; }}; \
-         else cur=none; fi; \
-         case \"$cur\" in {hash}|{also}) ;; *) echo \"authorized_keys changed while it was being edited; try again\" >&2; exit 4;; esac; \
-         if [ ! -d \"$d\" ]; then mkdir \"$d\" || exit 6; fi; \
-         t=$(mktemp \"$d/.authorized_keys.XXXXXX\") || exit 6; \
-         cat > \"$t\" && chmod 600 \"$t\" && mv -f \"$t\" \"$f\"",
-        locate = locate(username),
-    );
-    run_as_root(
+    run_as_account(
         session,
         become_root,
         shell,
-        &as_account(username, &script),
+        username,
+        WRITE,
+        &[&hash, also],
         content.as_bytes(),
-        &[],
     )
     .await
     .map(|_| ())
@@ -228,10 +220,16 @@ pub async fn ensure_user(
     username: &str,
 ) -> Result<bool, ChangeError> {
     check_username(username)?;
-    let script = format!(
-        "if id -u {username} >/dev/null 2>&1; then echo exists; else useradd -m -s /bin/sh {username} && echo created; fi"
-    );
-    let output = run_as_root(session, become_root, shell, &script, b"", &[]).await?;
+    let output = run_as_root(
+        session,
+        become_root,
+        shell,
+        ENSURE_USER,
+        &[username],
+        b"",
+        &[],
+    )
+    .await?;
     Ok(output.stdout_lossy().trim() == "created")
 }
 

@@ -26,6 +26,7 @@ pub async fn change_password_chpasswd(
         become_root,
         shell,
         LOCK_CHECKED_CHPASSWD,
+        &[],
         line.as_bytes(),
         &[new_password.expose_secret()],
     )
@@ -54,7 +55,8 @@ pub async fn set_new_user_password_chpasswd(
         session,
         become_root,
         shell,
-        "exec chpasswd",
+        CHPASSWD,
+        &[],
         line.as_bytes(),
         &[password.expose_secret()],
     )
@@ -80,21 +82,20 @@ fn check_line(username: &str, password: &SecretString) -> Result<(), ChangeError
 /// What the root step prints (on standard error) when the account is locked.
 const LOCKED_MARKER: &str = "TUMBLER-ACCOUNT-LOCKED";
 
-/// The root step: reads the `user:password` line from standard input (the username is never
-/// part of the script), refuses a locked account, else hands the line to `chpasswd` (`printf`
-/// is a shell builtin: the line is on no command line).
-const LOCK_CHECKED_CHPASSWD: &str = "IFS= read -r line || exit 2; \
-     hash=$(getent shadow \"${line%%:*}\" | cut -d: -f2); \
-     case \"$hash\" in \"!\"*) echo TUMBLER-ACCOUNT-LOCKED >&2; exit 3;; esac; \
-     printf \"%s\\n\" \"$line\" | chpasswd";
+/// The root step: reads the `user:password` line from standard input, refuses a locked
+/// account, else hands the line to `chpasswd`.
+const LOCK_CHECKED_CHPASSWD: &str = include_str!("scripts/chpasswd_unlocked.sh");
+
+/// The root step for a new user: hands the line on standard input to `chpasswd`.
+const CHPASSWD: &str = include_str!("scripts/chpasswd.sh");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_root_step_has_no_single_quote_and_names_no_user() {
-        assert!(!LOCK_CHECKED_CHPASSWD.contains('\''));
+    fn the_root_step_reads_the_line_from_standard_input_and_names_the_marker() {
+        assert!(LOCK_CHECKED_CHPASSWD.contains("read -r line"));
         assert!(LOCK_CHECKED_CHPASSWD.contains(LOCKED_MARKER));
     }
 }

@@ -24,6 +24,7 @@ mod key_limits;
 mod key_pair;
 mod scripted;
 mod session;
+mod shell;
 
 pub use authorized_keys::{add_authorized_key, ensure_user, remove_authorized_keys, KeyRemoval};
 pub use become_root::{Become, ChangeError};
