@@ -58,7 +58,7 @@ async fn keys_are_added_and_removed_through_sudo_and_su() {
     .unwrap();
     host.set_password("root", root_pw).await.unwrap();
     let (a, fp_a) = key("it's $(touch /tmp/pwned) `id` \"a\"");
-    let (b, fp_b) = key("b; exit 1");
+    let (b, _) = key("b; exit 1");
 
     let sudo = session(&host, "opsadmin", sudo_pw).await;
     let via_sudo = Become::Sudo(secret(sudo_pw));
