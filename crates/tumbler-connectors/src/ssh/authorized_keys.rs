@@ -14,8 +14,8 @@ use russh::keys::ssh_key::authorized_keys::Entry;
 use russh::keys::HashAlg;
 use sha2::{Digest, Sha256};
 
-use super::become_root::{run_as_root, Become, ChangeError};
-use super::session::{CommandOutput, SshSession};
+use super::become_root::{run_as_root, ChangeError, TargetShell};
+use super::session::CommandOutput;
 
 /// Which keys a removal takes out.
 #[derive(Debug, Clone, Copy)]
@@ -117,9 +117,7 @@ const ENSURE_USER: &str = include_str!("scripts/ensure_user.sh");
 
 /// Runs the account script `script` as `username` with `params` after the username.
 async fn run_as_account(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     script: &str,
     params: &[&str],
@@ -127,17 +125,12 @@ async fn run_as_account(
 ) -> Result<CommandOutput, ChangeError> {
     let mut words = vec![username, script];
     words.extend_from_slice(params);
-    run_as_root(session, become_root, shell, AS_ACCOUNT, &words, input, &[]).await
+    run_as_root(target, AS_ACCOUNT, &words, input, &[]).await
 }
 
 /// The file's content (empty when it does not exist).
-async fn read(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
-    username: &str,
-) -> Result<String, ChangeError> {
-    let output = run_as_account(session, become_root, shell, username, READ, &[], b"").await?;
+async fn read(target: &TargetShell<'_>, username: &str) -> Result<String, ChangeError> {
+    let output = run_as_account(target, username, READ, &[], b"").await?;
     String::from_utf8(output.stdout.to_vec()).map_err(|_| ChangeError::TargetRefused {
         detail: "authorized_keys is not UTF-8 text".to_owned(),
     })
@@ -146,9 +139,7 @@ async fn read(
 /// Replaces the file with `content` if it still holds `was` (compared by SHA-256 on the
 /// target), through a temporary file renamed over it.
 async fn write(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     was: &str,
     content: &str,
@@ -160,25 +151,15 @@ async fn write(
     } else {
         hash.as_str()
     };
-    run_as_account(
-        session,
-        become_root,
-        shell,
-        username,
-        WRITE,
-        &[&hash, also],
-        content.as_bytes(),
-    )
-    .await
-    .map(|_| ())
+    run_as_account(target, username, WRITE, &[&hash, also], content.as_bytes())
+        .await
+        .map(|_| ())
 }
 
 /// Adds `public_line` to `username`'s `authorized_keys` (creating `~/.ssh` and the file when
 /// missing), unless a key with the same fingerprint is there already.
 pub async fn add_authorized_key(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     public_line: &str,
 ) -> Result<(), ChangeError> {
@@ -186,9 +167,9 @@ pub async fn add_authorized_key(
     if line_fingerprint(public_line).is_none() || public_line.contains(['\n', '\r']) {
         return Err(ChangeError::Unsupported("not a public key line"));
     }
-    let was = read(session, become_root, shell, username).await?;
+    let was = read(target, username).await?;
     match with_key_added(&was, public_line) {
-        Some(content) => write(session, become_root, shell, username, &was, &content).await,
+        Some(content) => write(target, username, &was, &content).await,
         None => Ok(()),
     }
 }
@@ -196,40 +177,24 @@ pub async fn add_authorized_key(
 /// Removes the keys `removal` names from `username`'s `authorized_keys`; returns how many
 /// lines went.
 pub async fn remove_authorized_keys(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     removal: KeyRemoval<'_>,
 ) -> Result<usize, ChangeError> {
     check_username(username)?;
-    let was = read(session, become_root, shell, username).await?;
+    let was = read(target, username).await?;
     let (content, removed) = with_keys_removed(&was, removal);
     if removed > 0 {
-        write(session, become_root, shell, username, &was, &content).await?;
+        write(target, username, &was, &content).await?;
     }
     Ok(removed)
 }
 
 /// Creates `username` (with a home directory and `/bin/sh`) unless it exists; returns whether
 /// it was created.
-pub async fn ensure_user(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
-    username: &str,
-) -> Result<bool, ChangeError> {
+pub async fn ensure_user(target: &TargetShell<'_>, username: &str) -> Result<bool, ChangeError> {
     check_username(username)?;
-    let output = run_as_root(
-        session,
-        become_root,
-        shell,
-        ENSURE_USER,
-        &[username],
-        b"",
-        &[],
-    )
-    .await?;
+    let output = run_as_root(target, ENSURE_USER, &[username], b"", &[]).await?;
     Ok(output.stdout_lossy().trim() == "created")
 }
 

@@ -43,6 +43,31 @@ impl Become {
     }
 }
 
+/// Where root steps run on a target: the SSH session, how its account becomes root, and the
+/// absolute path of the shell the root step runs in. Passed to every connector function that
+/// works as root.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetShell<'a> {
+    /// The logged-in session.
+    pub session: &'a SshSession,
+    /// How the session's account gains root.
+    pub become_root: &'a Become,
+    /// The shell to run the root step in (an absolute path, such as `/bin/sh`).
+    pub shell: &'a str,
+}
+
+impl<'a> TargetShell<'a> {
+    /// The root shell reached through `session`, becoming root as `become_root` says, in
+    /// `shell`.
+    pub fn new(session: &'a SshSession, become_root: &'a Become, shell: &'a str) -> Self {
+        Self {
+            session,
+            become_root,
+            shell,
+        }
+    }
+}
+
 /// Why a change over SSH failed. Never carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -125,20 +150,23 @@ pub(super) fn scrub(text: &str, secrets: &[&str]) -> String {
 const ROOT_PRELUDE: &str = include_str!("scripts/root_prelude.sh");
 
 /// Runs `script` (shell code from the connector's `scripts/`, never holding a value) as root
-/// in `shell`, with `params` as its positional parameters (`$1`...), becoming root as
-/// `become_root` says, and writes `input` to its standard input followed by EOF once the root
+/// in the target's shell, with `params` as its positional parameters (`$1`...), becoming root
+/// as the target says, and writes `input` to its standard input followed by EOF once the root
 /// shell is ready. Returns what it printed; a non-zero exit is [`ChangeError::TargetRefused`]
 /// with its last lines of standard error, every secret in `scrub_too` (and the become
 /// password) removed. No secret may be in `params`: they are on the command line.
 pub(super) async fn run_as_root(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     script: &str,
     params: &[&str],
     input: &[u8],
     scrub_too: &[&str],
 ) -> Result<CommandOutput, ChangeError> {
+    let TargetShell {
+        session,
+        become_root,
+        shell,
+    } = *target;
     check_shell(shell)?;
     let ready = marker("READY");
     let root_step = [ROOT_PRELUDE, script].concat();

@@ -6,25 +6,18 @@
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::become_root::{run_as_root, Become, ChangeError};
-use super::session::SshSession;
+use super::become_root::{run_as_root, ChangeError, TargetShell};
 
-/// Sets `username`'s password to `new_password` on the session's host with `chpasswd`,
-/// becoming root as `become` says. `shell` is the absolute path of the shell to run the
-/// root step in.
+/// Sets `username`'s password to `new_password` on the target with `chpasswd`, run as root.
 pub async fn change_password_chpasswd(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     new_password: &SecretString,
 ) -> Result<(), ChangeError> {
     check_line(username, new_password)?;
     let line = Zeroizing::new(format!("{username}:{}\n", new_password.expose_secret()));
     let result = run_as_root(
-        session,
-        become_root,
-        shell,
+        target,
         LOCK_CHECKED_CHPASSWD,
         &[],
         line.as_bytes(),
@@ -43,18 +36,14 @@ pub async fn change_password_chpasswd(
 /// Sets the first password of `username`, a user Tumbler has just created (its hash is still
 /// the `!` of a new account, which [`change_password_chpasswd`] would refuse as locked).
 pub async fn set_new_user_password_chpasswd(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     password: &SecretString,
 ) -> Result<(), ChangeError> {
     check_line(username, password)?;
     let line = Zeroizing::new(format!("{username}:{}\n", password.expose_secret()));
     run_as_root(
-        session,
-        become_root,
-        shell,
+        target,
         CHPASSWD,
         &[],
         line.as_bytes(),

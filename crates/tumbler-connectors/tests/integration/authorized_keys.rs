@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use tumbler_connectors::ssh::{
     add_authorized_key, ensure_user, generate_key_pair, key_fingerprint, public_key_line,
     remove_authorized_keys, Become, HostKeyPolicy, KeyRemoval, SshConnector, SshCredentials,
-    SshSession, SshTarget,
+    SshSession, SshTarget, TargetShell,
 };
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -62,27 +62,41 @@ async fn keys_are_added_and_removed_through_sudo_and_su() {
 
     let sudo = session(&host, "opsadmin", sudo_pw).await;
     let via_sudo = Become::Sudo(secret(sudo_pw));
-    assert!(ensure_user(&sudo, &via_sudo, "/bin/sh", "svc.keys")
-        .await
-        .unwrap());
-    assert!(!ensure_user(&sudo, &via_sudo, "/bin/sh", "svc.keys")
-        .await
-        .unwrap());
-    add_authorized_key(&sudo, &via_sudo, "/bin/sh", "svc.keys", &a)
-        .await
-        .unwrap();
+    assert!(
+        ensure_user(&TargetShell::new(&sudo, &via_sudo, "/bin/sh"), "svc.keys")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ensure_user(&TargetShell::new(&sudo, &via_sudo, "/bin/sh"), "svc.keys")
+            .await
+            .unwrap()
+    );
+    add_authorized_key(
+        &TargetShell::new(&sudo, &via_sudo, "/bin/sh"),
+        "svc.keys",
+        &a,
+    )
+    .await
+    .unwrap();
     // Adding the same key twice changes nothing.
-    add_authorized_key(&sudo, &via_sudo, "/bin/sh", "svc.keys", &a)
-        .await
-        .unwrap();
-    add_authorized_key(&sudo, &via_sudo, "/bin/sh", "svc.keys", &b)
-        .await
-        .unwrap();
+    add_authorized_key(
+        &TargetShell::new(&sudo, &via_sudo, "/bin/sh"),
+        "svc.keys",
+        &a,
+    )
+    .await
+    .unwrap();
+    add_authorized_key(
+        &TargetShell::new(&sudo, &via_sudo, "/bin/sh"),
+        "svc.keys",
+        &b,
+    )
+    .await
+    .unwrap();
     assert_eq!(keys_of(&host, "svc.keys").await, format!("{a}\n{b}\n"));
     let removed = remove_authorized_keys(
-        &sudo,
-        &via_sudo,
-        "/bin/sh",
+        &TargetShell::new(&sudo, &via_sudo, "/bin/sh"),
         "svc.keys",
         KeyRemoval::Fingerprint(&fp_a),
     )
@@ -90,22 +104,24 @@ async fn keys_are_added_and_removed_through_sudo_and_su() {
     .unwrap();
     assert_eq!(removed, 1);
     assert_eq!(keys_of(&host, "svc.keys").await, format!("{b}\n"));
-    let err = add_authorized_key(&sudo, &via_sudo, "/bin/sh", "no_such_user", &a)
-        .await
-        .unwrap_err();
+    let err = add_authorized_key(
+        &TargetShell::new(&sudo, &via_sudo, "/bin/sh"),
+        "no_such_user",
+        &a,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "target_refused", "{err}");
     assert!(err.to_string().contains("no_such_user"), "{err}");
     sudo.close().await.unwrap();
 
     let su = session(&host, "operator1", "operator-pw-3").await;
     let via_su = Become::Su(secret(root_pw));
-    add_authorized_key(&su, &via_su, "/bin/sh", "svc.keys", &a)
+    add_authorized_key(&TargetShell::new(&su, &via_su, "/bin/sh"), "svc.keys", &a)
         .await
         .unwrap();
     let removed = remove_authorized_keys(
-        &su,
-        &via_su,
-        "/bin/sh",
+        &TargetShell::new(&su, &via_su, "/bin/sh"),
         "svc.keys",
         KeyRemoval::AllBut(&fp_a),
     )

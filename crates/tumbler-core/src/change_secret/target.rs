@@ -11,7 +11,7 @@ use tumbler_connectors::database::{
 use tumbler_connectors::ssh::{
     add_authorized_key, change_password_chpasswd, key_fingerprint, public_key_line,
     remove_authorized_keys, run_template, Become, ChangeError, KeyRemoval, ScriptError,
-    ScriptFailure, ScriptStep, SshCredentials, SshError, SshSession, SshTarget,
+    ScriptFailure, ScriptStep, SshCredentials, SshError, SshSession, SshTarget, TargetShell,
 };
 use tumbler_domain::custom_ssh::{pieces, CustomSshTemplate, Piece, Placeholder};
 use tumbler_domain::inventory::SecretType;
@@ -481,9 +481,7 @@ impl ChangeSecretService {
             (ChangeSession::Ssh(session), Method::Builtin(ChangeMethod::UnixChpasswd)) => {
                 let become_root = changer.become_root()?;
                 boxed(change_password_chpasswd(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                    &TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     new,
                 ))
@@ -495,9 +493,7 @@ impl ChangeSecretService {
                 let line = public_key_line(new)
                     .map_err(|e| Failure::new("unsupported_secret", e.to_string()))?;
                 boxed(add_authorized_key(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                    &TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     &line,
                 ))
@@ -625,10 +621,7 @@ impl ChangeSecretService {
                     }
                 };
                 let become_root = changer.become_root()?;
-                boxed(remove_authorized_keys(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                boxed(remove_authorized_keys(&TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     removal,
                 ))
