@@ -206,7 +206,9 @@ async fn postgresql_gets_a_scram_verifier_and_never_the_clear_password() {
         .await
         .unwrap();
 
-    // A non-ASCII password cannot become a verifier: refused before anything is sent.
+    // A Unicode password becomes a verifier that logs in; one that SASLprep would change
+    // (here the ligature "ﬁ", U+FB01) or with a NUL is refused before anything is sent.
+    let unicode = "Canary-Pässwörd-✓-日本";
     let mut admin = PostgresAdmin::connect(
         &target,
         cluster.superuser(),
@@ -215,11 +217,31 @@ async fn postgresql_gets_a_scram_verifier_and_never_the_clear_password() {
     )
     .await
     .unwrap();
-    let err = admin
-        .set_password("app_role", &secret("pässword-1"))
+    admin
+        .set_password("app_role", &secret(unicode))
+        .await
+        .unwrap();
+    for refused in ["Canary-Pässwörd-ﬁ", "Canary-nul\0byte"] {
+        let err = admin
+            .set_password("app_role", &secret(refused))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "unsupported_secret");
+        assert!(!err.to_string().contains("Canary"));
+    }
+    admin.close().await;
+    verify_postgres(&target, "app_role", &secret(unicode), "postgres")
+        .await
+        .unwrap();
+    let err = verify_postgres(&target, "app_role", &secret("pg-own-pw-2"), "postgres")
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "unsupported_secret");
+    assert_eq!(err.code(), "auth_failed");
+    let log = cluster.log_contents();
+    assert!(
+        !log.contains("Canary-P"),
+        "the clear password reached the log"
+    );
 }
 
 #[tokio::test]
