@@ -3,6 +3,7 @@
 //! (OpenSSH test hosts from `tumbler-testkit`).
 
 mod integration {
+    mod authorized_keys;
     mod change;
     mod key_files;
     mod ssh;

@@ -12,7 +12,7 @@ pub use error::DbError;
 pub use mysql::{mysql_native_hash, quote_literal, verify_mysql, MysqlAdmin};
 pub use postgres::{quote_identifier, verify_postgres, PostgresAdmin};
 pub use redis::{verify_redis, RedisAdmin};
-pub use scram::{scram_sha256_verifier, scram_sha256_verifier_with, NotAscii};
+pub use scram::{scram_sha256_verifier, UnsupportedPassword};
 
 use std::time::Duration;
 

@@ -14,8 +14,8 @@ use russh::keys::ssh_key::authorized_keys::Entry;
 use russh::keys::HashAlg;
 use sha2::{Digest, Sha256};
 
-use super::become_root::{run_as_root, Become, ChangeError};
-use super::session::SshSession;
+use super::become_root::{run_as_root, ChangeError, TargetShell};
+use super::session::CommandOutput;
 
 /// Which keys a removal takes out.
 #[derive(Debug, Clone, Copy)]
@@ -93,48 +93,44 @@ fn check_username(username: &str) -> Result<(), ChangeError> {
     }
 }
 
-/// The root step that runs `script` as `username` itself (never as root: the account owns
-/// its `~/.ssh` and could point a path anywhere), with `runuser` when Tumbler is root, or
-/// directly when it is logged in as that account.
-fn as_account(username: &str, script: &str) -> String {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(script);
-    format!(
-        "u={username}; s=$(echo {encoded} | base64 -d); \
-         if [ \"$(id -u)\" = 0 ]; then exec runuser -u \"$u\" -- /bin/sh -c \"$s\"; \
-         elif [ \"$(id -un)\" = \"$u\" ]; then exec /bin/sh -c \"$s\"; \
-         else echo \"only root or $u may edit the keys of $u\" >&2; exit 7; fi"
-    )
-}
+/// The root step that runs an account script as the account itself (never as root: the
+/// account owns its `~/.ssh` and could point a path anywhere), with `runuser` when Tumbler is
+/// root, or directly when it is logged in as that account. Parameters: the account, the
+/// account script, then the script's own parameters.
+const AS_ACCOUNT: &str = include_str!("scripts/as_account.sh");
 
-/// Shell code (run as the account) that sets `h` (home), `d` (~/.ssh) and `f` (the file),
-/// failing when the user is unknown or a symbolic link is in the way.
-fn locate(username: &str) -> String {
-    format!(
-        "e=$(getent passwd {username}); \
-         [ \"${{e%%:*}}\" = {username} ] || {{ echo \"no such user: {username}\" >&2; exit 3; }}; \
-         h=$(printf %s \"$e\" | cut -d: -f6); d=\"$h/.ssh\"; f=\"$d/authorized_keys\"; \
-         if [ -L \"$d\" ] || [ -L \"$f\" ]; then echo \"refusing a symbolic link at $d\" >&2; exit 5; fi; "
-    )
+/// Account script: reads the file (nothing when it does not exist).
+const READ: &str = concat!(
+    include_str!("scripts/keys_locate.sh"),
+    include_str!("scripts/keys_read.sh")
+);
+
+/// Account script: replaces the file with standard input if it still has one of two
+/// SHA-256 digests (parameters 2 and 3; `none` for a missing file).
+const WRITE: &str = concat!(
+    include_str!("scripts/keys_locate.sh"),
+    include_str!("scripts/keys_write.sh")
+);
+
+/// Root script: creates the user named by parameter 1 unless it exists.
+const ENSURE_USER: &str = include_str!("scripts/ensure_user.sh");
+
+/// Runs the account script `script` as `username` with `params` after the username.
+async fn run_as_account(
+    target: &TargetShell<'_>,
+    username: &str,
+    script: &str,
+    params: &[&str],
+    input: &[u8],
+) -> Result<CommandOutput, ChangeError> {
+    let mut words = vec![username, script];
+    words.extend_from_slice(params);
+    run_as_root(target, AS_ACCOUNT, &words, input, &[]).await
 }
 
 /// The file's content (empty when it does not exist).
-async fn read(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
-    username: &str,
-) -> Result<String, ChangeError> {
-    let script = format!("{}if [ -f \"$f\" ]; then cat \"$f\"; fi", locate(username));
-    let output = run_as_root(
-        session,
-        become_root,
-        shell,
-        &as_account(username, &script),
-        b"",
-        &[],
-    )
-    .await?;
+async fn read(target: &TargetShell<'_>, username: &str) -> Result<String, ChangeError> {
+    let output = run_as_account(target, username, READ, &[], b"").await?;
     String::from_utf8(output.stdout.to_vec()).map_err(|_| ChangeError::TargetRefused {
         detail: "authorized_keys is not UTF-8 text".to_owned(),
     })
@@ -143,9 +139,7 @@ async fn read(
 /// Replaces the file with `content` if it still holds `was` (compared by SHA-256 on the
 /// target), through a temporary file renamed over it.
 async fn write(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     was: &str,
     content: &str,
@@ -157,36 +151,15 @@ async fn write(
     } else {
         hash.as_str()
     };
-    let script = format!(
-        "{locate}umask 077; \
-         if [ -f \"$f\" ]; then \
-           cur=$( {{ sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || sha256 -r 2>/dev/null; }} < \"$f\" | cut -c1-64); \
-           [ -n \"$cur\" ] || {{ echo \"no SHA-256 tool (sha256sum, shasum or sha256) on the device\" >&2; exit 8; }}; \
-         else cur=none; fi; \
-         case \"$cur\" in {hash}|{also}) ;; *) echo \"authorized_keys changed while it was being edited; try again\" >&2; exit 4;; esac; \
-         if [ ! -d \"$d\" ]; then mkdir \"$d\" || exit 6; fi; \
-         t=$(mktemp \"$d/.authorized_keys.XXXXXX\") || exit 6; \
-         cat > \"$t\" && chmod 600 \"$t\" && mv -f \"$t\" \"$f\"",
-        locate = locate(username),
-    );
-    run_as_root(
-        session,
-        become_root,
-        shell,
-        &as_account(username, &script),
-        content.as_bytes(),
-        &[],
-    )
-    .await
-    .map(|_| ())
+    run_as_account(target, username, WRITE, &[&hash, also], content.as_bytes())
+        .await
+        .map(|_| ())
 }
 
 /// Adds `public_line` to `username`'s `authorized_keys` (creating `~/.ssh` and the file when
 /// missing), unless a key with the same fingerprint is there already.
 pub async fn add_authorized_key(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     public_line: &str,
 ) -> Result<(), ChangeError> {
@@ -194,9 +167,9 @@ pub async fn add_authorized_key(
     if line_fingerprint(public_line).is_none() || public_line.contains(['\n', '\r']) {
         return Err(ChangeError::Unsupported("not a public key line"));
     }
-    let was = read(session, become_root, shell, username).await?;
+    let was = read(target, username).await?;
     match with_key_added(&was, public_line) {
-        Some(content) => write(session, become_root, shell, username, &was, &content).await,
+        Some(content) => write(target, username, &was, &content).await,
         None => Ok(()),
     }
 }
@@ -204,34 +177,24 @@ pub async fn add_authorized_key(
 /// Removes the keys `removal` names from `username`'s `authorized_keys`; returns how many
 /// lines went.
 pub async fn remove_authorized_keys(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     removal: KeyRemoval<'_>,
 ) -> Result<usize, ChangeError> {
     check_username(username)?;
-    let was = read(session, become_root, shell, username).await?;
+    let was = read(target, username).await?;
     let (content, removed) = with_keys_removed(&was, removal);
     if removed > 0 {
-        write(session, become_root, shell, username, &was, &content).await?;
+        write(target, username, &was, &content).await?;
     }
     Ok(removed)
 }
 
 /// Creates `username` (with a home directory and `/bin/sh`) unless it exists; returns whether
 /// it was created.
-pub async fn ensure_user(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
-    username: &str,
-) -> Result<bool, ChangeError> {
+pub async fn ensure_user(target: &TargetShell<'_>, username: &str) -> Result<bool, ChangeError> {
     check_username(username)?;
-    let script = format!(
-        "if id -u {username} >/dev/null 2>&1; then echo exists; else useradd -m -s /bin/sh {username} && echo created; fi"
-    );
-    let output = run_as_root(session, become_root, shell, &script, b"", &[]).await?;
+    let output = run_as_root(target, ENSURE_USER, &[username], b"", &[]).await?;
     Ok(output.stdout_lossy().trim() == "created")
 }
 

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::session::{CommandOutput, PromptStep, SshSession};
+use super::shell::{check_shell, command_line};
 use super::SshError;
 
 /// How the logged-in account gains root.
@@ -38,6 +39,31 @@ impl Become {
         match self {
             Self::None => "",
             Self::Sudo(s) | Self::Su(s) => s.expose_secret(),
+        }
+    }
+}
+
+/// Where root steps run on a target: the SSH session, how its account becomes root, and the
+/// absolute path of the shell the root step runs in. Passed to every connector function that
+/// works as root.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetShell<'a> {
+    /// The logged-in session.
+    pub session: &'a SshSession,
+    /// How the session's account gains root.
+    pub become_root: &'a Become,
+    /// The shell to run the root step in (an absolute path, such as `/bin/sh`).
+    pub shell: &'a str,
+}
+
+impl<'a> TargetShell<'a> {
+    /// The root shell reached through `session`, becoming root as `become_root` says, in
+    /// `shell`.
+    pub fn new(session: &'a SshSession, become_root: &'a Become, shell: &'a str) -> Self {
+        Self {
+            session,
+            become_root,
+            shell,
         }
     }
 }
@@ -120,43 +146,33 @@ pub(super) fn scrub(text: &str, secrets: &[&str]) -> String {
     }
 }
 
-/// Whether `shell` can be put on a command line as it is (an absolute path, no spaces or
-/// quotes).
-pub(super) fn check_shell(shell: &str) -> Result<(), ChangeError> {
-    let plain = shell
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
-    if !shell.starts_with('/') || !plain {
-        return Err(ChangeError::Unsupported(
-            "the shell must be an absolute path",
-        ));
-    }
-    Ok(())
-}
+/// The code every root step starts with: it extends `PATH` and announces the ready marker.
+const ROOT_PRELUDE: &str = include_str!("scripts/root_prelude.sh");
 
-/// Runs `script` (shell code without single quotes or secrets) as root in `shell`, becoming
-/// root as `become_root` says, and writes `input` to its standard input followed by EOF once
-/// the root shell is ready. Returns what it printed; a non-zero exit is
-/// [`ChangeError::TargetRefused`] with its last lines of standard error, every secret in
-/// `scrub_too` (and the become password) removed.
+/// Runs `script` (shell code from the connector's `scripts/`, never holding a value) as root
+/// in the target's shell, with `params` as its positional parameters (`$1`...), becoming root
+/// as the target says, and writes `input` to its standard input followed by EOF once the root
+/// shell is ready. Returns what it printed; a non-zero exit is [`ChangeError::TargetRefused`]
+/// with its last lines of standard error, every secret in `scrub_too` (and the become
+/// password) removed. No secret may be in `params`: they are on the command line.
 pub(super) async fn run_as_root(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     script: &str,
+    params: &[&str],
     input: &[u8],
     scrub_too: &[&str],
 ) -> Result<CommandOutput, ChangeError> {
+    let TargetShell {
+        session,
+        become_root,
+        shell,
+    } = *target;
     check_shell(shell)?;
-    if script.contains('\'') {
-        return Err(ChangeError::Unsupported(
-            "the root step cannot be quoted for the shell",
-        ));
-    }
     let ready = marker("READY");
-    // su keeps the caller's PATH, which may lack the sbin directories.
-    let root_step =
-        format!("PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH; echo {ready} >&2; {script}");
+    let root_step = [ROOT_PRELUDE, script].concat();
+    let mut root_words = vec![shell, "-c", root_step.as_str(), "tumbler", ready.as_str()];
+    root_words.extend_from_slice(params);
+    let root_command = command_line(&root_words)?;
     let ready_step = PromptStep {
         marker: ready.clone(),
         answer: input,
@@ -164,11 +180,13 @@ pub(super) async fn run_as_root(
         optional: false,
     };
     let (command, become_answer, method) = match become_root {
-        Become::None => (format!("{shell} -c '{root_step}'"), None, ""),
+        Become::None => (root_command, None, ""),
         Become::Sudo(password) => {
             let prompt = marker("SUDO");
+            let mut words = vec!["sudo", "-S", "-p", prompt.as_str(), "--"];
+            words.extend_from_slice(&root_words);
             (
-                format!("sudo -S -p '{prompt}' -- {shell} -c '{root_step}'"),
+                command_line(&words)?,
                 Some((
                     prompt,
                     Zeroizing::new(format!("{}\n", password.expose_secret())),
@@ -176,15 +194,20 @@ pub(super) async fn run_as_root(
                 "sudo",
             )
         }
-        Become::Su(password) => (
-            // su cannot be told its prompt; the C locale makes it predictable.
-            format!("LC_ALL=C su root -s {shell} -c '{root_step}'"),
-            Some((
-                "Password:".to_owned(),
-                Zeroizing::new(format!("{}\n", password.expose_secret())),
-            )),
-            "su",
-        ),
+        Become::Su(password) => {
+            // su takes one command for the shell it starts: the root command line, run with
+            // `exec`. su cannot be told its prompt; the C locale makes it predictable.
+            let su_command = ["exec ", root_command.as_str()].concat();
+            let su = command_line(&["su", "root", "-s", shell, "-c", su_command.as_str()])?;
+            (
+                ["LC_ALL=C ", su.as_str()].concat(),
+                Some((
+                    "Password:".to_owned(),
+                    Zeroizing::new(format!("{}\n", password.expose_secret())),
+                )),
+                "su",
+            )
+        }
     };
     let mut steps = Vec::new();
     if let Some((prompt, answer)) = &become_answer {

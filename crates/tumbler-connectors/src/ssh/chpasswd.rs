@@ -6,26 +6,20 @@
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::become_root::{run_as_root, Become, ChangeError};
-use super::session::SshSession;
+use super::become_root::{run_as_root, ChangeError, TargetShell};
 
-/// Sets `username`'s password to `new_password` on the session's host with `chpasswd`,
-/// becoming root as `become` says. `shell` is the absolute path of the shell to run the
-/// root step in.
+/// Sets `username`'s password to `new_password` on the target with `chpasswd`, run as root.
 pub async fn change_password_chpasswd(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     new_password: &SecretString,
 ) -> Result<(), ChangeError> {
     check_line(username, new_password)?;
     let line = Zeroizing::new(format!("{username}:{}\n", new_password.expose_secret()));
     let result = run_as_root(
-        session,
-        become_root,
-        shell,
+        target,
         LOCK_CHECKED_CHPASSWD,
+        &[],
         line.as_bytes(),
         &[new_password.expose_secret()],
     )
@@ -42,19 +36,16 @@ pub async fn change_password_chpasswd(
 /// Sets the first password of `username`, a user Tumbler has just created (its hash is still
 /// the `!` of a new account, which [`change_password_chpasswd`] would refuse as locked).
 pub async fn set_new_user_password_chpasswd(
-    session: &SshSession,
-    become_root: &Become,
-    shell: &str,
+    target: &TargetShell<'_>,
     username: &str,
     password: &SecretString,
 ) -> Result<(), ChangeError> {
     check_line(username, password)?;
     let line = Zeroizing::new(format!("{username}:{}\n", password.expose_secret()));
     run_as_root(
-        session,
-        become_root,
-        shell,
-        "exec chpasswd",
+        target,
+        CHPASSWD,
+        &[],
         line.as_bytes(),
         &[password.expose_secret()],
     )
@@ -80,21 +71,20 @@ fn check_line(username: &str, password: &SecretString) -> Result<(), ChangeError
 /// What the root step prints (on standard error) when the account is locked.
 const LOCKED_MARKER: &str = "TUMBLER-ACCOUNT-LOCKED";
 
-/// The root step: reads the `user:password` line from standard input (the username is never
-/// part of the script), refuses a locked account, else hands the line to `chpasswd` (`printf`
-/// is a shell builtin: the line is on no command line).
-const LOCK_CHECKED_CHPASSWD: &str = "IFS= read -r line || exit 2; \
-     hash=$(getent shadow \"${line%%:*}\" | cut -d: -f2); \
-     case \"$hash\" in \"!\"*) echo TUMBLER-ACCOUNT-LOCKED >&2; exit 3;; esac; \
-     printf \"%s\\n\" \"$line\" | chpasswd";
+/// The root step: reads the `user:password` line from standard input, refuses a locked
+/// account, else hands the line to `chpasswd`.
+const LOCK_CHECKED_CHPASSWD: &str = include_str!("scripts/chpasswd_unlocked.sh");
+
+/// The root step for a new user: hands the line on standard input to `chpasswd`.
+const CHPASSWD: &str = include_str!("scripts/chpasswd.sh");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_root_step_has_no_single_quote_and_names_no_user() {
-        assert!(!LOCK_CHECKED_CHPASSWD.contains('\''));
+    fn the_root_step_reads_the_line_from_standard_input_and_names_the_marker() {
+        assert!(LOCK_CHECKED_CHPASSWD.contains("read -r line"));
         assert!(LOCK_CHECKED_CHPASSWD.contains(LOCKED_MARKER));
     }
 }

@@ -24,9 +24,10 @@ mod key_limits;
 mod key_pair;
 mod scripted;
 mod session;
+mod shell;
 
 pub use authorized_keys::{add_authorized_key, ensure_user, remove_authorized_keys, KeyRemoval};
-pub use become_root::{Become, ChangeError};
+pub use become_root::{Become, ChangeError, TargetShell};
 pub use chpasswd::{change_password_chpasswd, set_new_user_password_chpasswd};
 pub use connector::{check_private_key, SshConnector, SshTarget};
 pub use credentials::{SshCredentials, SshSecret};

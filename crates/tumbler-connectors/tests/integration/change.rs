@@ -11,6 +11,7 @@ use tumbler_connectors::database::{
 };
 use tumbler_connectors::ssh::{
     change_password_chpasswd, Become, HostKeyPolicy, SshConnector, SshCredentials, SshTarget,
+    TargetShell,
 };
 use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
@@ -67,9 +68,7 @@ async fn chpasswd_through_sudo_changes_the_password_and_no_secret_is_an_argument
     .unwrap();
     let session = admin_session(&host, "opsadmin", admin_pw).await;
     change_password_chpasswd(
-        &session,
-        &Become::Sudo(secret(admin_pw)),
-        "/bin/sh",
+        &TargetShell::new(&session, &Become::Sudo(secret(admin_pw)), "/bin/sh"),
         "appuser",
         &secret(new),
     )
@@ -77,9 +76,7 @@ async fn chpasswd_through_sudo_changes_the_password_and_no_secret_is_an_argument
     .unwrap();
     // The same connection serves a second change.
     change_password_chpasswd(
-        &session,
-        &Become::Sudo(secret(admin_pw)),
-        "/bin/sh",
+        &TargetShell::new(&session, &Become::Sudo(secret(admin_pw)), "/bin/sh"),
         "appuser",
         &secret(new),
     )
@@ -110,9 +107,11 @@ async fn a_wrong_sudo_password_is_become_refused_and_changes_nothing() {
     let shadow = host.shadow_entry("appuser").await.unwrap();
     let session = admin_session(&host, "opsadmin", "right-sudo-pw-1").await;
     let err = change_password_chpasswd(
-        &session,
-        &Become::Sudo(secret("wrong-sudo-pw-1")),
-        "/bin/sh",
+        &TargetShell::new(
+            &session,
+            &Become::Sudo(secret("wrong-sudo-pw-1")),
+            "/bin/sh",
+        ),
         "appuser",
         &secret("app-new-pw-1"),
     )
@@ -125,9 +124,7 @@ async fn a_wrong_sudo_password_is_become_refused_and_changes_nothing() {
     // A user without sudo rights is refused too, with sudo's reason.
     let session = admin_session(&host, "appuser", "app-old-pw-1").await;
     let err = change_password_chpasswd(
-        &session,
-        &Become::Sudo(secret("app-old-pw-1")),
-        "/bin/sh",
+        &TargetShell::new(&session, &Become::Sudo(secret("app-old-pw-1")), "/bin/sh"),
         "opsadmin",
         &secret("app-new-pw-1"),
     )
@@ -149,18 +146,14 @@ async fn chpasswd_through_su_changes_the_password() {
     host.set_password("root", root_pw).await.unwrap();
     let session = admin_session(&host, "operator1", "operator-pw-1").await;
     change_password_chpasswd(
-        &session,
-        &Become::Su(secret(root_pw)),
-        "/bin/sh",
+        &TargetShell::new(&session, &Become::Su(secret(root_pw)), "/bin/sh"),
         "appuser",
         &secret("app-new-pw-2"),
     )
     .await
     .unwrap();
     let err = change_password_chpasswd(
-        &session,
-        &Become::Su(secret("not-the-root-pw")),
-        "/bin/sh",
+        &TargetShell::new(&session, &Become::Su(secret("not-the-root-pw")), "/bin/sh"),
         "appuser",
         &secret("app-newer-pw-2"),
     )
@@ -213,7 +206,9 @@ async fn postgresql_gets_a_scram_verifier_and_never_the_clear_password() {
         .await
         .unwrap();
 
-    // A non-ASCII password cannot become a verifier: refused before anything is sent.
+    // A Unicode password becomes a verifier that logs in; one that SASLprep would change
+    // (here the ligature "ﬁ", U+FB01) or with a NUL is refused before anything is sent.
+    let unicode = "Canary-Pässwörd-✓-日本";
     let mut admin = PostgresAdmin::connect(
         &target,
         cluster.superuser(),
@@ -222,11 +217,31 @@ async fn postgresql_gets_a_scram_verifier_and_never_the_clear_password() {
     )
     .await
     .unwrap();
-    let err = admin
-        .set_password("app_role", &secret("pässword-1"))
+    admin
+        .set_password("app_role", &secret(unicode))
+        .await
+        .unwrap();
+    for refused in ["Canary-Pässwörd-ﬁ", "Canary-nul\0byte"] {
+        let err = admin
+            .set_password("app_role", &secret(refused))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "unsupported_secret");
+        assert!(!err.to_string().contains("Canary"));
+    }
+    admin.close().await;
+    verify_postgres(&target, "app_role", &secret(unicode), "postgres")
+        .await
+        .unwrap();
+    let err = verify_postgres(&target, "app_role", &secret("pg-own-pw-2"), "postgres")
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "unsupported_secret");
+    assert_eq!(err.code(), "auth_failed");
+    let log = cluster.log_contents();
+    assert!(
+        !log.contains("Canary-P"),
+        "the clear password reached the log"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
     add_authorized_key, check_private_key_blocking, ensure_user, Become, SshCredentials, SshError,
-    SshSession, SshTarget,
+    SshSession, SshTarget, TargetShell,
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
@@ -377,7 +377,7 @@ impl DeviceKeyService {
         };
         let mut notes = Vec::new();
         if create_user {
-            match ensure_user(&session, &become_root, SHELL, admin_user).await {
+            match ensure_user(&TargetShell::new(&session, &become_root, SHELL), admin_user).await {
                 Ok(true) => notes.push(format!("user {admin_user} created")),
                 Ok(false) => {}
                 Err(e) => {
@@ -394,7 +394,12 @@ impl DeviceKeyService {
             lines.push(pending.public_key.clone());
         }
         for line in &lines {
-            let added = add_authorized_key(&session, &become_root, SHELL, admin_user, line).await;
+            let added = add_authorized_key(
+                &TargetShell::new(&session, &become_root, SHELL),
+                admin_user,
+                line,
+            )
+            .await;
             if let Err(e) = added {
                 let _ = session.close().await;
                 return outcome(
@@ -406,9 +411,7 @@ impl DeviceKeyService {
         }
         for old in &state.retired {
             let _ = tumbler_connectors::ssh::remove_authorized_keys(
-                &session,
-                &become_root,
-                SHELL,
+                &TargetShell::new(&session, &become_root, SHELL),
                 admin_user,
                 tumbler_connectors::ssh::KeyRemoval::Fingerprint(old),
             )

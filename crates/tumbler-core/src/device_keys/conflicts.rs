@@ -10,7 +10,7 @@ use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
-    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget,
+    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget, TargetShell,
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
@@ -219,12 +219,15 @@ impl DeviceKeyService {
                 Ok(v) => v,
                 Err(e) => return outcome(asset, false, e),
             };
-            match ensure_user(&session, &become_root, super::regenerate::SHELL, user).await {
+            match ensure_user(
+                &TargetShell::new(&session, &become_root, super::regenerate::SHELL),
+                user,
+            )
+            .await
+            {
                 Ok(true) => {
                     if let Err(e) = set_new_user_password_chpasswd(
-                        &session,
-                        &become_root,
-                        super::regenerate::SHELL,
+                        &TargetShell::new(&session, &become_root, super::regenerate::SHELL),
                         user,
                         password,
                     )

@@ -9,7 +9,9 @@
 
 use super::system_key::SystemKeyState;
 use super::DeviceKeyService;
-use tumbler_connectors::ssh::{remove_authorized_keys, Become, KeyRemoval, SshSession};
+use tumbler_connectors::ssh::{
+    remove_authorized_keys, Become, KeyRemoval, SshSession, TargetShell,
+};
 use tumbler_domain::inventory::AuthStatus;
 use tumbler_store::AssetRow;
 
@@ -70,9 +72,7 @@ impl DeviceKeyService {
         let mut failure = None;
         for fingerprint in system_key_fingerprints(state) {
             match remove_authorized_keys(
-                &session,
-                &become_root,
-                super::regenerate::SHELL,
+                &TargetShell::new(&session, &become_root, super::regenerate::SHELL),
                 old_user,
                 KeyRemoval::Fingerprint(&fingerprint),
             )

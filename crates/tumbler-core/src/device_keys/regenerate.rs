@@ -14,7 +14,7 @@ use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_connectors::ssh::{
     add_authorized_key, remove_authorized_keys, Become, KeyRemoval, SshCredentials, SshError,
-    SshSession, SshTarget,
+    SshSession, SshTarget, TargetShell,
 };
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::JobId;
@@ -385,9 +385,7 @@ impl DeviceKeyService {
         // Done already (before a restart)? Then only the old key may be left to remove.
         if let Ok(session) = self.login(asset, &keys.new).await {
             let removed = remove_authorized_keys(
-                &session,
-                &Become::None,
-                SHELL,
+                &TargetShell::new(&session, &Become::None, SHELL),
                 user,
                 KeyRemoval::Fingerprint(&keys.old_fingerprint),
             )
@@ -433,7 +431,12 @@ impl DeviceKeyService {
                 )
             }
         };
-        let added = add_authorized_key(&session, &Become::None, SHELL, user, &keys.new_line).await;
+        let added = add_authorized_key(
+            &TargetShell::new(&session, &Become::None, SHELL),
+            user,
+            &keys.new_line,
+        )
+        .await;
         if let Err(e) = added {
             let _ = session.close().await;
             return outcome(
@@ -457,9 +460,7 @@ impl DeviceKeyService {
             }
         }
         let removed = remove_authorized_keys(
-            &session,
-            &Become::None,
-            SHELL,
+            &TargetShell::new(&session, &Become::None, SHELL),
             user,
             KeyRemoval::Fingerprint(&keys.old_fingerprint),
         )

@@ -13,7 +13,7 @@ use tumbler_connectors::database::{verify_mysql, verify_postgres};
 use tumbler_connectors::ssh::{
     add_authorized_key, change_password_chpasswd, key_fingerprint, public_key_line,
     remove_authorized_keys, run_template, KeyRemoval, ScriptStep, SshCredentials, SshError,
-    SshTarget,
+    SshTarget, TargetShell,
 };
 use tumbler_domain::custom_ssh::{pieces, Piece, Placeholder};
 use tumbler_domain::failure_code::FailureCode;
@@ -38,9 +38,7 @@ impl ChangeEngine {
             (ChangeSession::Ssh(session), Method::Builtin(ChangeMethod::UnixChpasswd)) => {
                 let become_root = changer.become_root()?;
                 boxed(change_password_chpasswd(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                    &TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     new,
                 ))
@@ -52,9 +50,7 @@ impl ChangeEngine {
                 let line = public_key_line(new)
                     .map_err(|e| Failure::new(FailureCode::UnsupportedSecret, e.to_string()))?;
                 boxed(add_authorized_key(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                    &TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     &line,
                 ))
@@ -183,9 +179,7 @@ impl ChangeEngine {
                 };
                 let become_root = changer.become_root()?;
                 boxed(remove_authorized_keys(
-                    session,
-                    &become_root,
-                    &changer.shell,
+                    &TargetShell::new(session, &become_root, &changer.shell),
                     username,
                     removal,
                 ))

@@ -1,0 +1,2 @@
+# As root: hands the `user:password` line on standard input to chpasswd.
+exec chpasswd
