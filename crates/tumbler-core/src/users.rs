@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password::generate_one_time_password;
 use tumbler_domain::password_status::PasswordStatus;
@@ -331,7 +331,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.create",
+                AuditAction::UserCreate,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -542,7 +542,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.update",
+                AuditAction::UserUpdate,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -591,7 +591,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.delete",
+                AuditAction::UserDelete,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -624,7 +624,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.unlock",
+                AuditAction::UserUnlock,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -676,7 +676,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "auth.session.end",
+                AuditAction::AuthSessionEnd,
                 object,
                 Outcome::Success,
                 origin,

@@ -1,6 +1,7 @@
 //! Tumbler's domain: ids, value types, policies and pure rules. No IO happens here.
 
 pub mod audit;
+pub mod audit_action;
 mod blocklist;
 pub mod change_outcome;
 pub mod change_secret;

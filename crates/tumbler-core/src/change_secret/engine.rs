@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tumbler_connectors::ssh::generate_key_pair;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_outcome::{decide, StoredVersions};
 use tumbler_domain::change_secret::{
     secure_mode_skip, ExecutionStatus, RecordStatus, SecretStrategy, Trigger,
@@ -149,7 +149,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 "engine",
-                "change_execution.finish",
+                AuditAction::ChangeExecutionFinish,
                 ("change_execution", id.as_str()),
                 if status == ExecutionStatus::Succeeded {
                     Outcome::Success
@@ -839,7 +839,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 "engine",
-                "account.change.stage",
+                AuditAction::AccountChangeStage,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 &RequestOrigin {
@@ -1307,7 +1307,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 "engine",
-                "account.change",
+                AuditAction::AccountChange,
                 ("account", account.id.as_str()),
                 if record.status == RecordStatus::Success {
                     Outcome::Success

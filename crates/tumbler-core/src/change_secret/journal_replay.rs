@@ -6,7 +6,7 @@
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::{event, RequestOrigin};
 use std::collections::{BTreeMap, HashSet};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
 use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
@@ -389,7 +389,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &origin.source,
-                "account.change.replay",
+                AuditAction::AccountChangeReplay,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 origin,

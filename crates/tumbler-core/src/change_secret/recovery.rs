@@ -10,7 +10,7 @@ use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::{event, RequestOrigin};
 use chrono::Duration;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::platform;
@@ -150,7 +150,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 "engine",
-                "change_execution.recover",
+                AuditAction::ChangeExecutionRecover,
                 ("change_execution", exec.id.as_str()),
                 Outcome::Failure,
                 &RequestOrigin {

@@ -7,7 +7,7 @@ use super::tasks::TaskSpec;
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::csv_cells::InertCsvWriter;
 use crate::{event, Principal, RequestOrigin};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::{ExecutionRow, RecordFilter, StoreError};
@@ -91,7 +91,7 @@ impl ChangeSecretService {
             tx.append_audit(
                 &event(
                     "engine",
-                    "change_execution.notify",
+                    AuditAction::ChangeExecutionNotify,
                     ("change_execution", exec.id.as_str()),
                     outcome,
                     &RequestOrigin {
@@ -251,7 +251,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_execution.report",
+                AuditAction::ChangeExecutionReport,
                 ("change_execution", id.as_str()),
                 Outcome::Success,
                 origin,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{
     ExecutionStatus, PasswordRules, RecordStatus, SecretStrategy, Trigger,
 };
@@ -505,7 +505,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.create",
+                AuditAction::ChangeTaskCreate,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -624,7 +624,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.update",
+                AuditAction::ChangeTaskUpdate,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -680,7 +680,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.copy",
+                AuditAction::ChangeTaskCopy,
                 ("change_task", copy_id.as_str()),
                 Outcome::Success,
                 origin,
@@ -722,7 +722,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.delete",
+                AuditAction::ChangeTaskDelete,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -780,7 +780,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 actor,
-                "change_task.execute",
+                AuditAction::ChangeTaskExecute,
                 ("change_execution", row.id.as_str()),
                 Outcome::Success,
                 origin,

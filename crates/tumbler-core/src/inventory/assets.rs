@@ -6,7 +6,7 @@ use super::{page_limit, require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use std::collections::HashMap;
 use tumbler_connectors::ssh::HostKeyFingerprint;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{AssetId, NodeId};
 use tumbler_domain::inventory::{
     validate_address, validate_asset_name, validate_port, AuthStatus, Connectivity, HostKeyStatus,
@@ -285,7 +285,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 actor,
-                "asset.create",
+                AuditAction::AssetCreate,
                 ("asset", asset.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -443,7 +443,7 @@ impl InventoryService {
                 .step_up(
                     principal,
                     patch.totp.as_deref(),
-                    "asset.reconcile_account",
+                    AuditAction::AssetReconcileAccount,
                     origin,
                 )
                 .await?;
@@ -466,7 +466,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.connection_security",
+                    AuditAction::AssetConnectionSecurity,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -482,7 +482,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.reconcile_account",
+                    AuditAction::AssetReconcileAccount,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -512,7 +512,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 actor,
-                "asset.update",
+                AuditAction::AssetUpdate,
                 ("asset", asset.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -525,7 +525,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.relocate",
+                    AuditAction::AssetRelocate,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -565,7 +565,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "asset.delete",
+                AuditAction::AssetDelete,
                 ("asset", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -670,9 +670,9 @@ impl InventoryService {
         if relocated || conflict {
             require(principal, Permission::SecretsReveal)?;
             let action = if relocated {
-                "asset.location.accept"
+                AuditAction::AssetLocationAccept
             } else {
-                "asset.host_key.acknowledge"
+                AuditAction::AssetHostKeyAcknowledge
             };
             self.auth.step_up(principal, totp, action, origin).await?;
         }
@@ -706,7 +706,7 @@ impl InventoryService {
                 tx.append_audit(
                     &event(
                         &principal.user.username,
-                        "asset.location.accept",
+                        AuditAction::AssetLocationAccept,
                         ("asset", id.as_str()),
                         Outcome::Success,
                         origin,
@@ -748,11 +748,11 @@ impl InventoryService {
             tx.set_asset_host_key(id, &key).await?;
             let (action, at) = if asset.host_key.status == HostKeyStatus::Relocated {
                 (
-                    "asset.location.accept",
+                    AuditAction::AssetLocationAccept,
                     format!(" at {}:{}", asset.address, asset.port),
                 )
             } else {
-                ("asset.host_key.acknowledge", String::new())
+                (AuditAction::AssetHostKeyAcknowledge, String::new())
             };
             tx.append_audit(
                 &event(

@@ -10,7 +10,7 @@ use crate::csv_cells::{restore, InertCsvWriter};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{AssetId, DomainId};
 use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
 use tumbler_domain::permission::Permission;
@@ -243,7 +243,7 @@ impl InventoryService {
         mut tx: tumbler_store::Tx,
         mut report: ImportReport,
         imported: usize,
-        kind: &str,
+        (action, kind): (AuditAction, &str),
         principal: &Principal,
         origin: &RequestOrigin,
     ) -> Result<ImportReport, InventoryError> {
@@ -252,7 +252,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                &format!("{kind}.import"),
+                action,
                 (kind, "*"),
                 Outcome::Success,
                 origin,
@@ -355,8 +355,15 @@ impl InventoryService {
             self.insert_asset(&mut tx, asset, paths, principal, origin)
                 .await?;
         }
-        self.finish_import(tx, report, ready.len(), "asset", principal, origin)
-            .await
+        self.finish_import(
+            tx,
+            report,
+            ready.len(),
+            (AuditAction::AssetImport, "asset"),
+            principal,
+            origin,
+        )
+        .await
     }
 
     /// Exports the assets the caller may see as CSV ([`ASSET_COLUMNS`]), audited.
@@ -394,15 +401,21 @@ impl InventoryService {
                 ]
             })
             .collect();
-        self.audit_export(principal, "asset.export", rows.len(), false, origin)
-            .await?;
+        self.audit_export(
+            principal,
+            AuditAction::AssetExport,
+            rows.len(),
+            false,
+            origin,
+        )
+        .await?;
         Ok(write_csv(ASSET_COLUMNS, &rows)?.to_string())
     }
 
     async fn audit_export(
         &self,
         principal: &Principal,
-        action: &str,
+        action: AuditAction,
         count: usize,
         secrets: bool,
         origin: &RequestOrigin,
@@ -559,8 +572,15 @@ impl InventoryService {
             self.insert_account(&mut tx, account, secret, principal, origin)
                 .await?;
         }
-        self.finish_import(tx, report, ready.len(), "account", principal, origin)
-            .await
+        self.finish_import(
+            tx,
+            report,
+            ready.len(),
+            (AuditAction::AccountImport, "account"),
+            principal,
+            origin,
+        )
+        .await
     }
 
     /// Exports the accounts the caller may see as CSV ([`ACCOUNT_COLUMNS`]). The `secret`
@@ -577,7 +597,7 @@ impl InventoryService {
         if include_secrets {
             require(principal, Permission::SecretsExport)?;
             self.auth
-                .step_up(principal, totp, "account.export", origin)
+                .step_up(principal, totp, AuditAction::AccountExport, origin)
                 .await?;
         }
         let domains = self.domain_names().await?;
@@ -611,7 +631,7 @@ impl InventoryService {
         }
         self.audit_export(
             principal,
-            "account.export",
+            AuditAction::AccountExport,
             rows.len(),
             include_secrets,
             origin,
