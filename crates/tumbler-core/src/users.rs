@@ -12,7 +12,7 @@ use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password::generate_one_time_password;
 use tumbler_domain::password_status::PasswordStatus;
-use tumbler_domain::permission::Permission;
+use tumbler_domain::permission::{Permission, ADMIN_ROLE};
 use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_domain::Clock;
 use tumbler_store::{NewUser, SessionRow, Store, StoreError, UserChanges, UserFilter, UserRow};
@@ -90,7 +90,7 @@ pub struct UserSummary {
     /// `active`, `temporary` (must be changed at next login), `expired` (temporary, expired),
     /// `expired_by_age` (older than the policy's expiry), `policy_tightened` (a login found it
     /// no longer meets the policy) or `none` (no local password): see [`PasswordStatus`].
-    pub password_status: &'static str,
+    pub password_status: PasswordStatus,
     /// Locked out until this time.
     pub locked_until: Option<DateTime<Utc>>,
     /// Names of the domains the user belongs to.
@@ -173,8 +173,7 @@ impl UserService {
             row.user.temp_password_expires_at,
             now,
             expired_before,
-        )
-        .as_str();
+        );
         UserSummary {
             password_status,
             locked_until: row.locked_until.filter(|t| *t > now),
@@ -409,16 +408,16 @@ impl UserService {
         deleting: bool,
     ) -> Result<bool, UserError> {
         let is_admin_now =
-            user.status == UserStatus::Enabled && user.roles.iter().any(|r| r == "admin");
+            user.status == UserStatus::Enabled && user.roles.iter().any(|r| r == ADMIN_ROLE);
         if !is_admin_now {
             return Ok(true);
         }
         let admin_after = !deleting
             && status.unwrap_or(user.status) == UserStatus::Enabled
             && roles
-                .map(|r| r.iter().any(|x| x == "admin"))
+                .map(|r| r.iter().any(|x| x == ADMIN_ROLE))
                 .unwrap_or(true);
-        Ok(admin_after || tx.count_users_with_role("admin", true).await? > 1)
+        Ok(admin_after || tx.count_users_with_role(ADMIN_ROLE, true).await? > 1)
     }
 
     /// Changes a user. Disabling ends all of the user's sessions at once; a role change

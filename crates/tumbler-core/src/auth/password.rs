@@ -31,7 +31,7 @@ impl AuthService {
             email: None,
             kind: UserKind::Local,
             status: UserStatus::Enabled,
-            roles: vec!["admin".to_owned()],
+            roles: vec![tumbler_domain::permission::ADMIN_ROLE.to_owned()],
             must_change_password: true,
             password_changed_at: Some(now),
             temp_password_expires_at: Some(now + self.settings.temp_password_ttl),

@@ -62,7 +62,7 @@ async fn page(
             .into_iter()
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
-        password_status: user.password_status,
+        password_status: user.password_status.as_str(),
         error,
     })
 }
