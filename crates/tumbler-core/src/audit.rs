@@ -142,14 +142,14 @@ impl AuditService {
                     return Ok(broken(ev.seq, checked, "previous hash does not match"));
                 }
                 let link_key = (ev.seq >= chain.keyed_from).then_some(key);
-                if ev.seq == chain.keyed_from && ev.action != CHAIN_KEYED_ACTION {
+                if ev.seq == chain.keyed_from && ev.action != CHAIN_KEYED_ACTION.as_str() {
                     return Ok(broken(
                         ev.seq,
                         checked,
                         "the keyed chain's first event is missing",
                     ));
                 }
-                if ev.action == CHAIN_KEYED_ACTION && ev.seq != chain.keyed_from {
+                if ev.action == CHAIN_KEYED_ACTION.as_str() && ev.seq != chain.keyed_from {
                     return Ok(broken(
                         ev.seq,
                         checked,

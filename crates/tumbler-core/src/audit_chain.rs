@@ -156,7 +156,7 @@ pub(crate) async fn append_marker(
 pub async fn marker_state(store: &Store) -> Result<ChainState, ChainKeyError> {
     let (markers, _) = store
         .audit_events(&AuditFilter {
-            action: Some(CHAIN_KEYED_ACTION.to_owned()),
+            action: Some(CHAIN_KEYED_ACTION.as_str().to_owned()),
             limit: 1,
             ..AuditFilter::default()
         })

@@ -6,7 +6,7 @@
 use crate::{event, AuthError, AuthService, Principal, Reauthentication, RequestOrigin};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::clock::from_millis;
 use tumbler_domain::Clock;
 use tumbler_store::{CertificateRow, Store, StoreError};
@@ -142,8 +142,13 @@ impl CertificateService {
         if not_after <= now {
             return Err(CertificateError::Expired);
         }
-        auth.reauthenticate(principal, proof, "user.certificate.register", origin)
-            .await?;
+        auth.reauthenticate(
+            principal,
+            proof,
+            AuditAction::UserCertificateRegister,
+            origin,
+        )
+        .await?;
         let row = CertificateRow {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: principal.user.id.clone(),
@@ -161,7 +166,7 @@ impl CertificateService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.certificate.register",
+                AuditAction::UserCertificateRegister,
                 ("certificate", &row.id),
                 Outcome::Success,
                 origin,
@@ -189,7 +194,7 @@ impl CertificateService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.certificate.remove",
+                AuditAction::UserCertificateRemove,
                 ("certificate", id),
                 Outcome::Success,
                 origin,

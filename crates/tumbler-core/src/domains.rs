@@ -4,7 +4,7 @@
 
 use crate::{event, Principal, RequestOrigin};
 use std::sync::Arc;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::DomainId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
@@ -88,7 +88,7 @@ impl DomainService {
             tx.append_audit(
                 &event(
                     "system",
-                    "domain.create",
+                    AuditAction::DomainCreate,
                     ("domain", d.id.as_str()),
                     Outcome::Success,
                     &RequestOrigin::host(),
@@ -189,7 +189,7 @@ impl DomainService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "domain.create",
+                AuditAction::DomainCreate,
                 ("domain", d.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -236,7 +236,7 @@ impl DomainService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "domain.delete",
+                AuditAction::DomainDelete,
                 ("domain", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -278,7 +278,7 @@ impl DomainService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.active_domain",
+                AuditAction::UserActiveDomain,
                 ("session", session.as_str()),
                 Outcome::Success,
                 origin,
@@ -304,7 +304,7 @@ impl DomainService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.object_visibility",
+                AuditAction::UserObjectVisibility,
                 ("user", principal.user.id.as_str()),
                 Outcome::Success,
                 origin,

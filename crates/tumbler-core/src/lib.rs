@@ -42,7 +42,7 @@ pub use users::{UserError, UserService};
 pub use vault::{Vault, VaultError};
 pub use webhooks::{WebhookService, WebhookServiceError};
 
-use tumbler_domain::audit::{NewAuditEvent, Outcome};
+use tumbler_domain::audit::{AuditAction, NewAuditEvent, Outcome};
 
 /// Where a request came from, for audit events and throttling.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl RequestOrigin {
 /// Builds an audit event; keeps call sites short and uniform.
 pub(crate) fn event(
     actor: &str,
-    action: &str,
+    action: AuditAction,
     object: (&str, &str),
     outcome: Outcome,
     origin: &RequestOrigin,
@@ -71,7 +71,7 @@ pub(crate) fn event(
 ) -> NewAuditEvent {
     NewAuditEvent {
         actor: actor.to_owned(),
-        action: action.to_owned(),
+        action,
         object_kind: object.0.to_owned(),
         object_id: object.1.to_owned(),
         outcome,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tumbler_connectors::mail::{
     parse_mailbox, send_mail, Mail, MailError, SmtpSecurity, SmtpServer,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{DomainId, UserId};
 use tumbler_domain::inventory::InvalidValue;
 use tumbler_domain::permission::Permission;
@@ -299,7 +299,7 @@ impl MailService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "settings.smtp.update",
+                AuditAction::SettingsSmtpUpdate,
                 ("settings", "smtp"),
                 Outcome::Success,
                 origin,
@@ -361,7 +361,7 @@ impl MailService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "settings.smtp.test",
+                AuditAction::SettingsSmtpTest,
                 ("settings", "smtp"),
                 if result.is_ok() {
                     Outcome::Success

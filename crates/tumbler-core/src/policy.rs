@@ -3,7 +3,7 @@
 
 use crate::{event, Principal, RequestOrigin};
 use std::sync::Arc;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::password_policy::PasswordPolicy;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
@@ -121,7 +121,7 @@ impl PolicyService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "settings.password_policy.update",
+                AuditAction::SettingsPasswordPolicyUpdate,
                 ("settings", "password_policy"),
                 Outcome::Success,
                 origin,

@@ -4,7 +4,7 @@
 use crate::{event, Principal, RequestOrigin};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::permission::{builtin_roles, Permission, Role};
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -137,7 +137,7 @@ impl RoleService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "role.create",
+                AuditAction::RoleCreate,
                 ("role", name),
                 Outcome::Success,
                 origin,
@@ -169,7 +169,7 @@ impl RoleService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "role.require_mfa",
+                AuditAction::RoleRequireMfa,
                 ("role", name),
                 Outcome::Success,
                 origin,
@@ -205,7 +205,7 @@ impl RoleService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "role.delete",
+                AuditAction::RoleDelete,
                 ("role", name),
                 Outcome::Success,
                 origin,

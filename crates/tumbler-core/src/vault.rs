@@ -4,7 +4,7 @@ use crate::{event, RequestOrigin};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tumbler_crypto::{CryptoError, DataKey, MasterKey};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::DataKeyId;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
@@ -95,7 +95,7 @@ impl Vault {
                 tx.append_audit(
                     &event(
                         "system",
-                        "vault.data_key.create",
+                        AuditAction::VaultDataKeyCreate,
                         ("data_key", row.0.id.as_str()),
                         Outcome::Success,
                         &RequestOrigin::host(),
@@ -210,7 +210,7 @@ impl Vault {
         tx.append_audit(
             &event(
                 &origin.source,
-                "vault.master_key.rotate",
+                AuditAction::VaultMasterKeyRotate,
                 ("master_key", &new_id),
                 Outcome::Success,
                 origin,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tumbler_connectors::webhook::{
     check_webhook_url, post_webhook, url_host, webhook_client, WebhookEvent,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
@@ -164,7 +164,7 @@ impl WebhookService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "webhook.create",
+                AuditAction::WebhookCreate,
                 ("webhook", &row.id),
                 Outcome::Success,
                 origin,
@@ -197,7 +197,7 @@ impl WebhookService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "webhook.delete",
+                AuditAction::WebhookDelete,
                 ("webhook", id),
                 Outcome::Success,
                 origin,
@@ -285,7 +285,7 @@ impl WebhookService {
             tx.append_audit(
                 &event(
                     "engine",
-                    "webhook.deliver",
+                    AuditAction::WebhookDeliver,
                     ("webhook", &hook.id),
                     outcome,
                     origin,

@@ -3,6 +3,7 @@
 //! chain. From the [`CHAIN_KEYED_ACTION`] event on, links are HMAC-SHA256 under a key sealed in
 //! the vault, so that rewriting the tail needs the master key too.
 
+pub use crate::audit_action::AuditAction;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -35,8 +36,8 @@ impl Outcome {
 pub struct NewAuditEvent {
     /// Who acted: a username, `system` or `host` (a command run on the server's host).
     pub actor: String,
-    /// What was done, dotted: `auth.login`, `user.password.change`.
-    pub action: String,
+    /// What was done; stored by its dotted name (`auth.login`, `user.password.change`).
+    pub action: AuditAction,
     /// Kind of the object acted on: `user`, `session`, `vault`.
     pub object_kind: String,
     /// Id of the object, empty when none.
@@ -60,6 +61,7 @@ pub struct AuditEvent {
     /// See [`NewAuditEvent::actor`].
     pub actor: String,
     /// See [`NewAuditEvent::action`].
+    // Kept as text: a log may hold names no current `AuditAction` has.
     pub action: String,
     /// See [`NewAuditEvent::object_kind`].
     pub object_kind: String,
@@ -80,7 +82,7 @@ pub struct AuditEvent {
 /// The action of the event from which the chain is keyed (HMAC-SHA256): appended once, when a
 /// store first runs a Tumbler version that keys the chain. Events before it keep their plain
 /// SHA-256 links.
-pub const CHAIN_KEYED_ACTION: &str = "audit.chain.keyed";
+pub const CHAIN_KEYED_ACTION: AuditAction = AuditAction::AuditChainKeyed;
 
 /// The fields of an event, in the order the chain covers them.
 struct Fields<'a> {

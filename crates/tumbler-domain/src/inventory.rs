@@ -24,16 +24,17 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Invalid
     }
 }
 
-/// A closed set of named states: the enum, its `ALL`, `as_str`, `parse` and `Display`. Serde
-/// names are the variants in snake_case, which every literal is (utoipa's map-key schemas
-/// follow `rename_all`, not a per-variant rename).
+/// A closed set of named states: the enum, its `ALL`, `as_str`, `parse` and `Display`. Each
+/// state's name is written once, as `$text`: it is the stored name, the text, and the serde
+/// (and so OpenAPI) name.
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+    // `$text` is a `tt`, not a `literal`: utoipa does not read a `literal` fragment inside
+    // `#[serde(rename = ...)]` (serde does), and would list the variant names instead.
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
+        pub enum $name { $($(#[$vdoc])* #[serde(rename = $text)] $variant),+ }
 
         impl $name {
             /// Every value, in a stable order.
@@ -373,6 +374,58 @@ pub fn validate_options(
 mod tests {
     use super::*;
     use crate::platform::find;
+
+    /// Every state of `all` serialises to its text and reads back from it.
+    fn serde_names_are_the_text<T>(all: &[T], text: fn(T) -> &'static str)
+    where
+        T: Copy + fmt::Debug + PartialEq + Serialize + serde::de::DeserializeOwned,
+    {
+        for &v in all {
+            let wire = serde_json::to_value(v).expect("serialise");
+            assert_eq!(wire.as_str(), Some(text(v)), "{v:?}");
+            let back: T = serde_json::from_value(wire).expect("deserialise");
+            assert_eq!(back, v);
+        }
+    }
+
+    #[test]
+    fn every_vocabulary_serialises_as_its_text() {
+        use crate::change_secret::{ExecutionStatus, RecordStatus, SecretStrategy, Trigger};
+        serde_names_are_the_text(Connectivity::ALL, Connectivity::as_str);
+        serde_names_are_the_text(HostKeyStatus::ALL, HostKeyStatus::as_str);
+        serde_names_are_the_text(AuthStatus::ALL, AuthStatus::as_str);
+        serde_names_are_the_text(TlsMode::ALL, TlsMode::as_str);
+        serde_names_are_the_text(AccountStatus::ALL, AccountStatus::as_str);
+        serde_names_are_the_text(SecretType::ALL, SecretType::as_str);
+        serde_names_are_the_text(SecretStrategy::ALL, SecretStrategy::as_str);
+        serde_names_are_the_text(Trigger::ALL, Trigger::as_str);
+        serde_names_are_the_text(ExecutionStatus::ALL, ExecutionStatus::as_str);
+        serde_names_are_the_text(RecordStatus::ALL, RecordStatus::as_str);
+        // The names serde gave before (snake_case of the variant), for the multi-word ones.
+        for (wire, text) in [
+            (
+                serde_json::to_value(HostKeyStatus::FingerprintConflict),
+                "fingerprint_conflict",
+            ),
+            (
+                serde_json::to_value(AuthStatus::KeyBasedCustom),
+                "key_based_custom",
+            ),
+            (serde_json::to_value(TlsMode::VerifyFull), "verify_full"),
+            (
+                serde_json::to_value(AccountStatus::NeedsAttention),
+                "needs_attention",
+            ),
+            (serde_json::to_value(SecretType::SshKey), "ssh_key"),
+            (
+                serde_json::to_value(ExecutionStatus::NothingChanged),
+                "nothing_changed",
+            ),
+        ] {
+            assert_eq!(wire.expect("serialise").as_str(), Some(text));
+        }
+        assert!(serde_json::from_str::<TlsMode>("\"VerifyFull\"").is_err());
+    }
 
     #[test]
     fn node_paths_parse_and_print() {

@@ -3,6 +3,7 @@
 //! [`Clock`].
 
 pub mod audit;
+pub mod audit_action;
 mod blocklist;
 pub mod change_outcome;
 pub mod change_secret;

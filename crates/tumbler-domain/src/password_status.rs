@@ -3,6 +3,7 @@
 //! policy, or one a login found no longer meets a tightened policy.
 
 use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
 
 /// The state of a user's password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,5 +72,18 @@ impl PasswordStatus {
                 _ => Self::Active,
             },
         }
+    }
+}
+
+impl Serialize for PasswordStatus {
+    /// As its [`PasswordStatus::as_str`] name.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for PasswordStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

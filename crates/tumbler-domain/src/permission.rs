@@ -91,6 +91,10 @@ pub struct Role {
     pub require_mfa: bool,
 }
 
+/// The name of the built-in role that holds every permission: at least one enabled user
+/// must keep it.
+pub const ADMIN_ROLE: &str = "admin";
+
 /// The built-in roles: `admin` (everything), `operator` (manages assets and runs changes,
 /// never reveals), `auditor` (reads everything but secrets).
 pub fn builtin_roles() -> Vec<Role> {
@@ -104,7 +108,7 @@ pub fn builtin_roles() -> Vec<Role> {
     };
     vec![
         role(
-            "admin",
+            ADMIN_ROLE,
             "Everything, including users, settings and revealing secrets.",
             Permission::ALL,
         ),

@@ -151,7 +151,7 @@ impl Tx {
             seq,
             at_ms,
             &ev.actor,
-            &ev.action,
+            ev.action.as_str(),
             &ev.object_kind,
             &ev.object_id,
             outcome,
@@ -165,7 +165,7 @@ impl Tx {
             .bind(seq)
             .bind(at_ms)
             .bind(&ev.actor)
-            .bind(&ev.action)
+            .bind(ev.action.as_str())
             .bind(&ev.object_kind)
             .bind(&ev.object_id)
             .bind(outcome)
@@ -186,7 +186,7 @@ impl Tx {
             seq,
             at: from_millis(at_ms),
             actor: ev.actor.clone(),
-            action: ev.action.clone(),
+            action: ev.action.as_str().to_owned(),
             object_kind: ev.object_kind.clone(),
             object_id: ev.object_id.clone(),
             outcome: outcome.to_owned(),

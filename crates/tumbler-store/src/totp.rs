@@ -37,7 +37,7 @@ impl TotpState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "none" => Ok(Self::None),
             "pending" => Ok(Self::Pending),

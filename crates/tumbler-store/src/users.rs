@@ -1,6 +1,6 @@
 //! Console users.
 
-use crate::{col, Store, StoreError, Tx};
+use crate::{col, Store, StoreError, TotpState, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
@@ -65,7 +65,7 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
         temp_password_expires_at: col::<Option<i64>>(row, "temp_password_expires_at")?
             .map(from_millis),
         created_at: from_millis(col(row, "created_at")?),
-        mfa_enabled: col::<String>(row, "totp_state")? == "enabled",
+        mfa_enabled: TotpState::parse(&col::<String>(row, "totp_state")?)? == TotpState::Enabled,
     };
     Ok(UserRow {
         user,

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, TimeZone, Utc};
-use tumbler_domain::audit::{NewAuditEvent, Outcome};
+use tumbler_domain::audit::{AuditAction, NewAuditEvent, Outcome};
 use tumbler_domain::ids::{DataKeyId, SessionId, TokenId, UserId};
 use tumbler_domain::user::{User, UserKind, UserStatus};
 use tumbler_store::{
@@ -127,10 +127,10 @@ fn user(name: &str) -> User {
     }
 }
 
-fn ev(action: &str) -> NewAuditEvent {
+fn ev(action: AuditAction) -> NewAuditEvent {
     NewAuditEvent {
         actor: "tester".to_owned(),
-        action: action.to_owned(),
+        action,
         object_kind: "thing".to_owned(),
         object_id: "1".to_owned(),
         outcome: Outcome::Success,
@@ -306,13 +306,14 @@ async fn tokens_revoke_once_and_only_for_their_owner(store: &Store) {
 }
 
 async fn audit_chain_stays_linear_under_concurrent_appends(store: &Store) {
-    let writers = (0..16).map(|i| {
+    use strum::IntoEnumIterator;
+    // Sixteen different actions, so the filter below finds exactly one event.
+    let actions: Vec<AuditAction> = AuditAction::iter().take(16).collect();
+    let writers = actions.iter().map(|&action| {
         let store = store.clone();
         tokio::spawn(async move {
             let mut tx = store.begin().await.unwrap();
-            tx.append_audit(&ev(&format!("test.{i}")), t0())
-                .await
-                .unwrap();
+            tx.append_audit(&ev(action), t0()).await.unwrap();
             tx.commit().await.unwrap();
         })
     });
@@ -330,7 +331,7 @@ async fn audit_chain_stays_linear_under_concurrent_appends(store: &Store) {
     }
     assert_eq!(store.audit_head().await.unwrap(), (16, prev));
     let filter = tumbler_store::AuditFilter {
-        action: Some("test.3".to_owned()),
+        action: Some(actions[3].as_str().to_owned()),
         limit: 10,
         ..Default::default()
     };
@@ -351,7 +352,9 @@ async fn uncommitted_changes_leave_nothing_behind(store: &Store) {
         )
         .await
         .unwrap();
-        tx.append_audit(&ev("user.create"), t0()).await.unwrap();
+        tx.append_audit(&ev(AuditAction::UserCreate), t0())
+            .await
+            .unwrap();
         // dropped without commit, as when a request fails half-way
     }
     assert!(store.user_by_username("frank").await.unwrap().is_none());

@@ -6,7 +6,7 @@ use super::{AuthError, AuthService};
 use crate::policy::load_policy;
 use crate::throttle::Reservation;
 use crate::{event, RequestOrigin};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::UserId;
 
 /// Longest username a login looks at: no user can have a longer one (user names are 1 to 64
@@ -36,7 +36,7 @@ impl AuthService {
     pub(super) async fn reserve_source(
         &self,
         username: &str,
-        action: &str,
+        action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<Reservation, AuthError> {
         let now = self.clock.now();
@@ -45,7 +45,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     &origin.source,
-                    "auth.throttled",
+                    AuditAction::AuthThrottled,
                     ("source", &origin.source),
                     Outcome::Failure,
                     origin,
@@ -138,7 +138,7 @@ impl AuthService {
         &self,
         username: &str,
         id: &UserId,
-        action: &str,
+        action: AuditAction,
         origin: &RequestOrigin,
         locked: AuthError,
     ) -> Result<Reservation, AuthError> {

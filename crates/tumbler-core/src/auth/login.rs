@@ -8,7 +8,7 @@ use crate::policy::load_policy;
 use crate::throttle::Reservation;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::clock::add_saturating;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_policy::PasswordOwner;
@@ -82,7 +82,7 @@ impl AuthService {
     async fn audit_refusal(
         &self,
         username: &str,
-        action: &str,
+        action: AuditAction,
         user_id: &str,
         origin: &RequestOrigin,
         reason: &str,
@@ -115,7 +115,7 @@ impl AuthService {
         username: &str,
         password: SecretString,
         origin: &RequestOrigin,
-        action: &str,
+        action: AuditAction,
     ) -> Result<PasswordChecked, AuthError> {
         let (username, cut) = capped_username(username);
         let now = self.clock.now();
@@ -191,7 +191,7 @@ impl AuthService {
     async fn finish_password_login(
         &self,
         checked: PasswordChecked,
-        action: &str,
+        action: AuditAction,
         detail: &str,
         origin: &RequestOrigin,
     ) -> Result<User, AuthError> {
@@ -202,7 +202,7 @@ impl AuthService {
         } = checked;
         self.release_source(source);
         let now = self.clock.now();
-        let interactive = action == "auth.login";
+        let interactive = action == AuditAction::AuthLogin;
         let mut tx = self.store.begin().await?;
         if interactive {
             tx.set_login_failures(&user.id, 0, None, now).await?;
@@ -215,7 +215,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     &user.username,
-                    "user.password.expire",
+                    AuditAction::UserPasswordExpire,
                     ("user", user.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -256,7 +256,7 @@ impl AuthService {
         origin: &RequestOrigin,
     ) -> Result<LoginSuccess, AuthError> {
         let checked = match self
-            .check_password(username, password, origin, "auth.login")
+            .check_password(username, password, origin, AuditAction::AuthLogin)
             .await
         {
             Ok(checked) => checked,
@@ -277,7 +277,7 @@ impl AuthService {
             let code = totp.filter(|c| !c.trim().is_empty());
             let accepted = match code {
                 Some(code) => {
-                    self.second_factor_matches(&checked.user, code, origin, "auth.login")
+                    self.second_factor_matches(&checked.user, code, origin, AuditAction::AuthLogin)
                         .await?
                 }
                 None => false,
@@ -292,7 +292,7 @@ impl AuthService {
                 };
                 self.audit_refusal(
                     &user.username,
-                    "auth.login",
+                    AuditAction::AuthLogin,
                     user.id.as_str(),
                     origin,
                     reason,
@@ -302,7 +302,7 @@ impl AuthService {
             }
         }
         let user = self
-            .finish_password_login(checked, "auth.login", "", origin)
+            .finish_password_login(checked, AuditAction::AuthLogin, "", origin)
             .await?;
         let now = self.clock.now();
         let policy = load_policy(&self.store).await?;
@@ -324,7 +324,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     username,
-                    "auth.session.create",
+                    AuditAction::AuthSessionCreate,
                     ("user", user.id.as_str()),
                     Outcome::Failure,
                     origin,
@@ -344,7 +344,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 username,
-                "auth.session.create",
+                AuditAction::AuthSessionCreate,
                 ("session", session.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -369,7 +369,7 @@ impl AuthService {
         origin: &RequestOrigin,
     ) -> Result<Principal, AuthError> {
         let checked = self
-            .check_password(username, password, origin, "auth.basic")
+            .check_password(username, password, origin, AuditAction::AuthBasic)
             .await?;
         let detail = if checked.user.mfa_enabled {
             "second factor not yet given"
@@ -377,7 +377,7 @@ impl AuthService {
             ""
         };
         let user = self
-            .finish_password_login(checked, "auth.basic", detail, origin)
+            .finish_password_login(checked, AuditAction::AuthBasic, detail, origin)
             .await?;
         self.principal(user, AuthMethod::Basic).await
     }
@@ -451,7 +451,9 @@ impl AuthService {
         origin: &RequestOrigin,
     ) -> Result<Principal, AuthError> {
         use sha2::{Digest, Sha256};
-        let source = self.reserve_source("", "auth.certificate", origin).await?;
+        let source = self
+            .reserve_source("", AuditAction::AuthCertificate, origin)
+            .await?;
         let fingerprint = hex::encode(Sha256::digest(der));
         let cert = self
             .store
@@ -514,7 +516,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     &principal.user.username,
-                    "auth.logout",
+                    AuditAction::AuthLogout,
                     ("session", id.as_str()),
                     Outcome::Success,
                     origin,

@@ -5,7 +5,7 @@ use crate::hashing::{hash_password, verify_password};
 use crate::policy::load_policy;
 use crate::{event, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password::generate_one_time_password;
 use tumbler_domain::password_policy::{OtherSessions, PasswordOwner, RuleViolation};
@@ -31,7 +31,7 @@ impl AuthService {
             email: None,
             kind: UserKind::Local,
             status: UserStatus::Enabled,
-            roles: vec!["admin".to_owned()],
+            roles: vec![tumbler_domain::permission::ADMIN_ROLE.to_owned()],
             must_change_password: true,
             password_changed_at: Some(now),
             temp_password_expires_at: Some(now + self.settings.temp_password_ttl),
@@ -50,7 +50,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 "system",
-                "user.create",
+                AuditAction::UserCreate,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 &RequestOrigin::host(),
@@ -92,8 +92,13 @@ impl AuthService {
         let now = self.clock.now();
         let object = ("user", user.id.as_str());
         // Counted like a login: a stolen session cannot guess the password without limit.
-        self.check_current_password(principal, current.clone(), "user.password.change", origin)
-            .await?;
+        self.check_current_password(
+            principal,
+            current.clone(),
+            AuditAction::UserPasswordChange,
+            origin,
+        )
+        .await?;
         let owner = PasswordOwner {
             username: &user.username,
             display_name: &user.display_name,
@@ -129,7 +134,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     &user.username,
-                    "user.password.change",
+                    AuditAction::UserPasswordChange,
                     object,
                     Outcome::Failure,
                     origin,
@@ -170,7 +175,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &user.username,
-                "user.password.change",
+                AuditAction::UserPasswordChange,
                 object,
                 Outcome::Success,
                 origin,

@@ -5,7 +5,7 @@ use super::{AuthError, AuthMethod, AuthService, Principal};
 use crate::hashing::verify_password;
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::user::UserKind;
 
 /// What a caller gives to prove, again, who they are before adding a credential.
@@ -37,7 +37,7 @@ impl AuthService {
         &self,
         principal: &Principal,
         password: SecretString,
-        action: &str,
+        action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
         let user = &principal.user;
@@ -90,7 +90,7 @@ impl AuthService {
         &self,
         principal: &Principal,
         proof: Reauthentication,
-        action: &str,
+        action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
         let basic = principal.method == AuthMethod::Basic;

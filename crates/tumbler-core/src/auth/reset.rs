@@ -9,7 +9,7 @@ use crate::hashing::hash_password;
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
 use std::collections::BTreeSet;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password::generate_one_time_password;
 use tumbler_domain::permission::Permission;
@@ -72,7 +72,7 @@ impl AuthService {
         if !held.is_subset(&principal.permissions) {
             return Err(AuthError::Forbidden);
         }
-        self.step_up(principal, code, "user.password.reset", origin)
+        self.step_up(principal, code, AuditAction::UserPasswordReset, origin)
             .await?;
         self.issue_temporary_password(&row, &principal.user.username, reset_totp, origin)
             .await
@@ -125,7 +125,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 actor,
-                "user.password.reset",
+                AuditAction::UserPasswordReset,
                 ("user", row.user.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -138,7 +138,7 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     actor,
-                    "user.totp.reset",
+                    AuditAction::UserTotpReset,
                     ("user", row.user.id.as_str()),
                     Outcome::Success,
                     origin,

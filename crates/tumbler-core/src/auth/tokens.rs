@@ -5,7 +5,7 @@ use crate::hashing::{random_token, token_hash};
 use crate::{event, RequestOrigin};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::TokenId;
 use tumbler_store::{ApiTokenRow, NewApiToken};
 
@@ -36,7 +36,7 @@ impl AuthService {
                 "expires_at must be in the future".to_owned(),
             ));
         }
-        self.reauthenticate(principal, proof, "token.create", origin)
+        self.reauthenticate(principal, proof, AuditAction::TokenCreate, origin)
             .await?;
         let mut verified = principal.clone();
         verified.mfa_verified = true;
@@ -65,7 +65,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "token.create",
+                AuditAction::TokenCreate,
                 ("token", record.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -98,7 +98,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "token.revoke",
+                AuditAction::TokenRevoke,
                 ("token", id.as_str()),
                 Outcome::Success,
                 origin,

@@ -6,7 +6,7 @@ use super::{AuthError, AuthService, Principal};
 use crate::hashing::{hash_password, token_hash, verify_password};
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::totp;
 use tumbler_domain::user::User;
@@ -64,7 +64,7 @@ impl AuthService {
     async fn audit(
         &self,
         actor: &str,
-        action: &str,
+        action: AuditAction,
         user: &User,
         outcome: Outcome,
         origin: &RequestOrigin,
@@ -113,7 +113,7 @@ impl AuthService {
             current_password,
             totp: None,
         };
-        self.reauthenticate(principal, proof, "user.totp.begin", origin)
+        self.reauthenticate(principal, proof, AuditAction::UserTotpBegin, origin)
             .await?;
         let secret = totp::generate_secret();
         let version = row.version + 1;
@@ -126,7 +126,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &user.username,
-                "user.totp.begin",
+                AuditAction::UserTotpBegin,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -165,7 +165,7 @@ impl AuthService {
         let Some(step) = totp::verify(&secret, code, now, row.last_step) else {
             self.audit(
                 &user.username,
-                "user.totp.confirm",
+                AuditAction::UserTotpConfirm,
                 user,
                 Outcome::Failure,
                 origin,
@@ -186,7 +186,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &user.username,
-                "user.totp.enable",
+                AuditAction::UserTotpEnable,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -208,7 +208,7 @@ impl AuthService {
         user: &User,
         code: &str,
         origin: &RequestOrigin,
-        action: &str,
+        action: AuditAction,
     ) -> Result<(), AuthError> {
         let source = self
             .begin_checked_attempt(
@@ -282,7 +282,7 @@ impl AuthService {
         user: &User,
         code: &str,
         origin: &RequestOrigin,
-        action: &str,
+        action: AuditAction,
     ) -> Result<bool, AuthError> {
         let row = self
             .store
@@ -319,11 +319,11 @@ impl AuthService {
             tx.append_audit(
                 &event(
                     &user.username,
-                    "user.recovery_code.use",
+                    AuditAction::UserRecoveryCodeUse,
                     ("user", user.id.as_str()),
                     Outcome::Success,
                     origin,
-                    action,
+                    action.as_str(),
                 ),
                 now,
             )
@@ -340,7 +340,7 @@ impl AuthService {
         &self,
         principal: &Principal,
         code: Option<&str>,
-        action: &str,
+        action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
         principal.require_active()?;
@@ -361,8 +361,13 @@ impl AuthService {
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<Vec<Zeroizing<String>>, AuthError> {
-        self.step_up(principal, code, "user.recovery_codes.regenerate", origin)
-            .await?;
+        self.step_up(
+            principal,
+            code,
+            AuditAction::UserRecoveryCodesRegenerate,
+            origin,
+        )
+        .await?;
         let codes = totp::generate_recovery_codes();
         let hashes = hash_recovery_codes(&codes).await?;
         let now = self.clock.now();
@@ -372,7 +377,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &user.username,
-                "user.recovery_codes.regenerate",
+                AuditAction::UserRecoveryCodesRegenerate,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -392,7 +397,7 @@ impl AuthService {
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
-        self.step_up(principal, code, "user.totp.disable", origin)
+        self.step_up(principal, code, AuditAction::UserTotpDisable, origin)
             .await?;
         let user = &principal.user;
         let row = self
@@ -406,7 +411,7 @@ impl AuthService {
         tx.append_audit(
             &event(
                 &user.username,
-                "user.totp.disable",
+                AuditAction::UserTotpDisable,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -7,6 +7,7 @@ use super::engine::ChangeOutcome;
 use super::records::RecordAction;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
@@ -221,7 +222,7 @@ impl ChangeSecretService {
             ));
         }
         self.auth
-            .step_up(principal, totp, "change_record.adopt", origin)
+            .step_up(principal, totp, AuditAction::ChangeRecordAdopt, origin)
             .await?;
         let mut r = record.clone();
         let v = record.new_version.unwrap_or_default();

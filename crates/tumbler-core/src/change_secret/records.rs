@@ -7,7 +7,7 @@ use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
 use tumbler_domain::inventory::AccountStatus;
@@ -138,7 +138,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_record.action",
+                AuditAction::ChangeRecordAction,
                 ("change_record", record.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -165,7 +165,7 @@ impl ChangeSecretService {
         require(principal, Permission::SecretsReveal)?;
         let record = self.visible_record(principal, id).await?;
         self.auth
-            .step_up(principal, totp, "change_record.reveal", origin)
+            .step_up(principal, totp, AuditAction::ChangeRecordReveal, origin)
             .await?;
         let open = |v: Option<i64>| {
             let account = record.account_id.clone();
@@ -194,7 +194,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_record.reveal",
+                AuditAction::ChangeRecordReveal,
                 ("change_record", id.as_str()),
                 Outcome::Success,
                 origin,

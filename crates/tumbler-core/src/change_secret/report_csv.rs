@@ -3,6 +3,7 @@
 use super::{ChangeSecretError, ChangeSecretService};
 use crate::csv_cells::InertCsvWriter;
 use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::{RecordFilter, StoreError};
@@ -71,7 +72,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_execution.report",
+                AuditAction::ChangeExecutionReport,
                 ("change_execution", id.as_str()),
                 Outcome::Success,
                 origin,

@@ -14,7 +14,7 @@ use tumbler_connectors::ssh::{
     add_authorized_key, check_private_key_blocking, ensure_user, Become, SshCredentials, SshError,
     SshSession, SshTarget, TargetShell,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::{AuthStatus, SecretType};
@@ -177,7 +177,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "asset.authentication.modify",
+                AuditAction::AssetAuthenticationModify,
                 ("asset", asset.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tumbler_connectors::ssh::{
     ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget, TargetShell,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::AuthStatus;
@@ -141,7 +141,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "key_conflict.resolve",
+                AuditAction::KeyConflictResolve,
                 ("job", job.id.as_str()),
                 Outcome::Success,
                 origin,

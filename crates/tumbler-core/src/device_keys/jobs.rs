@@ -86,7 +86,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &crate::event(
                 &job.created_by,
-                &format!("{}.device", job.kind),
+                tumbler_domain::audit::AuditAction::job_device(job.kind),
                 ("asset", outcome.asset_id.as_str()),
                 if outcome.status.is_ok() {
                     tumbler_domain::audit::Outcome::Success

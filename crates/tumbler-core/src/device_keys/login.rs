@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tumbler_connectors::ssh::{
     HostKeyPolicy, SshConnector, SshCredentials, SshError, SshSession, SshTarget,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::inventory::AuthStatus;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
@@ -187,7 +187,7 @@ pub(super) async fn move_status(
     tx.append_audit(
         &event(
             "tumbler",
-            "asset.auth_status",
+            AuditAction::AssetAuthStatus,
             ("asset", asset_id.as_str()),
             if to == AuthStatus::KeyConflict {
                 Outcome::Failure

@@ -16,7 +16,7 @@ use tumbler_connectors::ssh::{
     add_authorized_key, remove_authorized_keys, Become, KeyRemoval, SshCredentials, SshError,
     SshSession, SshTarget, TargetShell,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::JobId;
 use tumbler_domain::inventory::AuthStatus;
 use tumbler_domain::job::{DeviceOutcome, JobKind, JobStatus, OutcomeStatus};
@@ -117,7 +117,7 @@ impl DeviceKeyService {
             tx.append_audit(
                 &event(
                     &principal.user.username,
-                    "system_key.regenerate",
+                    AuditAction::SystemKeyRegenerate,
                     ("system_key", OWNER_ID),
                     Outcome::Success,
                     origin,
@@ -348,7 +348,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &event(
                 &job.created_by,
-                "system_key.regenerated",
+                AuditAction::SystemKeyRegenerated,
                 ("system_key", OWNER_ID),
                 if job.status == JobStatus::Succeeded {
                     Outcome::Success

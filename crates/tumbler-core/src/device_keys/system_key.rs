@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tumbler_connectors::ssh::{generate_key_pair, key_fingerprint, public_key_line};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::JobId;
 use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
@@ -160,7 +160,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &event(
                 &self.node,
-                "system_key.generate",
+                AuditAction::SystemKeyGenerate,
                 ("system_key", OWNER_ID),
                 Outcome::Success,
                 &RequestOrigin::host(),
@@ -209,7 +209,7 @@ impl DeviceKeyService {
             ));
         }
         self.auth
-            .step_up(principal, totp, "system_key.export", origin)
+            .step_up(principal, totp, AuditAction::SystemKeyExport, origin)
             .await
             .map_err(DeviceKeyError::StepUp)?;
         let state = self.require_key_state().await?;
@@ -226,7 +226,7 @@ impl DeviceKeyService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "system_key.export",
+                AuditAction::SystemKeyExport,
                 ("system_key", OWNER_ID),
                 Outcome::Success,
                 origin,

@@ -5,6 +5,7 @@ use super::{require, AccountInput, InventoryError, InventoryService, MAX_PAGE};
 use crate::{Principal, RequestOrigin};
 use secrecy::SecretString;
 use std::collections::HashSet;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::{InvalidValue, SecretType};
 use tumbler_domain::permission::Permission;
@@ -150,8 +151,15 @@ impl InventoryService {
             self.insert_account(&mut tx, account, secret, principal, origin)
                 .await?;
         }
-        self.finish_import(tx, report, ready.len(), "account", principal, origin)
-            .await
+        self.finish_import(
+            tx,
+            report,
+            ready.len(),
+            (AuditAction::AccountImport, "account"),
+            principal,
+            origin,
+        )
+        .await
     }
 
     /// Exports the accounts the caller may see as CSV ([`ACCOUNT_COLUMNS`]). The `secret`
@@ -168,7 +176,7 @@ impl InventoryService {
         if include_secrets {
             require(principal, Permission::SecretsExport)?;
             self.auth
-                .step_up(principal, totp, "account.export", origin)
+                .step_up(principal, totp, AuditAction::AccountExport, origin)
                 .await?;
         }
         let domains = self.domain_names().await?;
@@ -202,7 +210,7 @@ impl InventoryService {
         }
         self.audit_export(
             principal,
-            "account.export",
+            AuditAction::AccountExport,
             rows.len(),
             include_secrets,
             origin,

@@ -5,7 +5,7 @@ use super::{page_limit, require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::secure_mode_skip;
 use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{
@@ -228,7 +228,12 @@ impl InventoryService {
             require(principal, Permission::ProtectedAccountsManage)?;
             if input.totp.is_some() {
                 self.auth
-                    .step_up(principal, input.totp.as_deref(), "account.protect", origin)
+                    .step_up(
+                        principal,
+                        input.totp.as_deref(),
+                        AuditAction::AccountProtect,
+                        origin,
+                    )
                     .await?;
             }
         }
@@ -240,7 +245,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     &principal.user.username,
-                    "account.protect",
+                    AuditAction::AccountProtect,
                     ("account", account.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -309,7 +314,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "account.create",
+                AuditAction::AccountCreate,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -410,9 +415,9 @@ impl InventoryService {
             && !protected(&account.username, account.privileged);
         let guarded = guarded_change(&before, &account);
         let guard_action = if unprotecting {
-            "account.unprotect"
+            AuditAction::AccountUnprotect
         } else {
-            "account.protect"
+            AuditAction::AccountProtect
         };
         if guarded.is_some() {
             require(principal, Permission::ProtectedAccountsManage)?;
@@ -472,7 +477,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "account.update",
+                AuditAction::AccountUpdate,
                 ("account", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -522,7 +527,7 @@ impl InventoryService {
         if protected(&account.username, account.privileged) {
             require(principal, Permission::ProtectedAccountsManage)?;
             self.auth
-                .step_up(principal, totp, "account.unprotect", origin)
+                .step_up(principal, totp, AuditAction::AccountUnprotect, origin)
                 .await?;
         }
         let mut tx = self.store.begin().await?;
@@ -532,7 +537,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "account.delete",
+                AuditAction::AccountDelete,
                 ("account", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -557,14 +562,14 @@ impl InventoryService {
         require(principal, Permission::SecretsReveal)?;
         let account = self.visible_account(principal, id).await?;
         self.auth
-            .step_up(principal, totp, "account.reveal", origin)
+            .step_up(principal, totp, AuditAction::AccountReveal, origin)
             .await?;
         let secret = self.open_version(&account, account.current_version).await?;
         let mut tx = self.store.begin().await?;
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "account.reveal",
+                AuditAction::AccountReveal,
                 ("account", id.as_str()),
                 Outcome::Success,
                 origin,

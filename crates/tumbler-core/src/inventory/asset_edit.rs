@@ -3,6 +3,7 @@
 use super::assets::{find_platform, parse_fingerprint, parse_paths};
 use super::{require, AssetPatch, AssetView, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::{
@@ -106,7 +107,7 @@ impl InventoryService {
                 .step_up(
                     principal,
                     patch.totp.as_deref(),
-                    "asset.reconcile_account",
+                    AuditAction::AssetReconcileAccount,
                     origin,
                 )
                 .await?;
@@ -129,7 +130,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.connection_security",
+                    AuditAction::AssetConnectionSecurity,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -145,7 +146,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.reconcile_account",
+                    AuditAction::AssetReconcileAccount,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -175,7 +176,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 actor,
-                "asset.update",
+                AuditAction::AssetUpdate,
                 ("asset", asset.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -188,7 +189,7 @@ impl InventoryService {
             tx.append_audit(
                 &event(
                     actor,
-                    "asset.relocate",
+                    AuditAction::AssetRelocate,
                     ("asset", asset.id.as_str()),
                     Outcome::Success,
                     origin,
@@ -228,7 +229,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "asset.delete",
+                AuditAction::AssetDelete,
                 ("asset", id.as_str()),
                 Outcome::Success,
                 origin,

@@ -3,6 +3,7 @@
 use super::{require, AssetInput, InventoryError, InventoryService};
 use crate::{Principal, RequestOrigin};
 use std::collections::HashSet;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::{AssetId, DomainId};
 use tumbler_domain::inventory::NodePath;
 use tumbler_domain::permission::Permission;
@@ -92,8 +93,15 @@ impl InventoryService {
             self.insert_asset(&mut tx, asset, paths, principal, origin)
                 .await?;
         }
-        self.finish_import(tx, report, ready.len(), "asset", principal, origin)
-            .await
+        self.finish_import(
+            tx,
+            report,
+            ready.len(),
+            (AuditAction::AssetImport, "asset"),
+            principal,
+            origin,
+        )
+        .await
     }
 
     /// Exports the assets the caller may see as CSV ([`ASSET_COLUMNS`]), audited.
@@ -131,8 +139,14 @@ impl InventoryService {
                 ]
             })
             .collect();
-        self.audit_export(principal, "asset.export", rows.len(), false, origin)
-            .await?;
+        self.audit_export(
+            principal,
+            AuditAction::AssetExport,
+            rows.len(),
+            false,
+            origin,
+        )
+        .await?;
         Ok(write_csv(ASSET_COLUMNS, &rows)?.to_string())
     }
 }

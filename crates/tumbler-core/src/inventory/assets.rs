@@ -7,6 +7,7 @@ use super::{page_limit, require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use std::collections::HashMap;
 use tumbler_connectors::ssh::HostKeyFingerprint;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{AssetId, NodeId};
 use tumbler_domain::inventory::{
@@ -289,7 +290,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 actor,
-                "asset.create",
+                AuditAction::AssetCreate,
                 ("asset", asset.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -16,7 +16,7 @@ use tumbler_connectors::database::{
 use tumbler_connectors::ssh::{
     HostKeyFingerprint, HostKeyPolicy, SshCredentials, SshError, SshTarget,
 };
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::{AccountId, AssetId};
 use tumbler_domain::inventory::{
     AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType,
@@ -279,7 +279,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "asset.test",
+                AuditAction::AssetTest,
                 ("asset", id.as_str()),
                 if contact.connectivity == Connectivity::Ok {
                     Outcome::Success
@@ -456,7 +456,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "account.verify",
+                AuditAction::AccountVerify,
                 ("account", account.id.as_str()),
                 if ok {
                     Outcome::Success

@@ -5,6 +5,7 @@ use super::assets::find_platform;
 use super::{require, AssetView, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use tumbler_connectors::ssh::HostKeyFingerprint;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::{HostKeyStatus, InvalidValue};
@@ -106,9 +107,9 @@ impl InventoryService {
         if relocated || conflict {
             require(principal, Permission::SecretsReveal)?;
             let action = if relocated {
-                "asset.location.accept"
+                AuditAction::AssetLocationAccept
             } else {
-                "asset.host_key.acknowledge"
+                AuditAction::AssetHostKeyAcknowledge
             };
             self.auth.step_up(principal, totp, action, origin).await?;
         }
@@ -142,7 +143,7 @@ impl InventoryService {
                 tx.append_audit(
                     &event(
                         &principal.user.username,
-                        "asset.location.accept",
+                        AuditAction::AssetLocationAccept,
                         ("asset", id.as_str()),
                         Outcome::Success,
                         origin,
@@ -184,11 +185,11 @@ impl InventoryService {
             tx.set_asset_host_key(id, &key).await?;
             let (action, at) = if asset.host_key.status == HostKeyStatus::Relocated {
                 (
-                    "asset.location.accept",
+                    AuditAction::AssetLocationAccept,
                     format!(" at {}:{}", asset.address, asset.port),
                 )
             } else {
-                ("asset.host_key.acknowledge", String::new())
+                (AuditAction::AssetHostKeyAcknowledge, String::new())
             };
             tx.append_audit(
                 &event(

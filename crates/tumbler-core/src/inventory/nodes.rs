@@ -11,7 +11,7 @@
 use super::{require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use std::collections::{HashMap, HashSet};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::NodeId;
 use tumbler_domain::inventory::{validate_node_name, NodePath};
 use tumbler_domain::object::ObjectKind;
@@ -275,7 +275,7 @@ impl InventoryService {
                     tx.append_audit(
                         &event(
                             actor,
-                            "node.create",
+                            AuditAction::NodeCreate,
                             ("node", node.id.as_str()),
                             Outcome::Success,
                             origin,
@@ -346,7 +346,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "node.update",
+                AuditAction::NodeUpdate,
                 ("node", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -391,7 +391,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "node.delete",
+                AuditAction::NodeDelete,
                 ("node", id.as_str()),
                 Outcome::Success,
                 origin,

@@ -3,7 +3,7 @@
 use super::{require, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
 use serde::{Deserialize, Serialize};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::permission::Permission;
 use tumbler_store::StoreError;
 
@@ -47,7 +47,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "settings.inventory.update",
+                AuditAction::SettingsInventoryUpdate,
                 ("settings", META_KEY),
                 Outcome::Success,
                 origin,

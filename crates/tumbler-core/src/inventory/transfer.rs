@@ -11,6 +11,7 @@ use super::{InventoryError, InventoryService, MAX_PAGE};
 use crate::csv_cells::{restore, InertCsvWriter};
 use crate::{event, Principal, RequestOrigin};
 use std::collections::{BTreeMap, HashMap};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::DomainId;
 use tumbler_domain::inventory::InvalidValue;
@@ -250,7 +251,7 @@ impl InventoryService {
         mut tx: tumbler_store::Tx,
         mut report: ImportReport,
         imported: usize,
-        kind: &str,
+        (action, kind): (AuditAction, &str),
         principal: &Principal,
         origin: &RequestOrigin,
     ) -> Result<ImportReport, InventoryError> {
@@ -259,7 +260,7 @@ impl InventoryService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                &format!("{kind}.import"),
+                action,
                 (kind, "*"),
                 Outcome::Success,
                 origin,
@@ -285,7 +286,7 @@ impl InventoryService {
     pub(super) async fn audit_export(
         &self,
         principal: &Principal,
-        action: &str,
+        action: AuditAction,
         count: usize,
         secrets: bool,
         origin: &RequestOrigin,

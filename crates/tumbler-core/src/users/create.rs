@@ -2,6 +2,7 @@
 
 use crate::hashing::hash_password;
 use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password::generate_one_time_password;
@@ -86,7 +87,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.create",
+                AuditAction::UserCreate,
                 ("user", user.id.as_str()),
                 Outcome::Success,
                 origin,

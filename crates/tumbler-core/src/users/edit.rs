@@ -1,6 +1,7 @@
 //! Changing an existing user: edit (roles, domains, status, details), delete, unlock.
 
 use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::permission::Permission;
@@ -132,7 +133,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.update",
+                AuditAction::UserUpdate,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -181,7 +182,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.delete",
+                AuditAction::UserDelete,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -214,7 +215,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "user.unlock",
+                AuditAction::UserUnlock,
                 ("user", id.as_str()),
                 Outcome::Success,
                 origin,

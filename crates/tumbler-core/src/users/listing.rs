@@ -25,8 +25,7 @@ impl UserService {
             row.user.temp_password_expires_at,
             now,
             expired_before,
-        )
-        .as_str();
+        );
         UserSummary {
             password_status,
             locked_until: row.locked_until.filter(|t| *t > now),

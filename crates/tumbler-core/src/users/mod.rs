@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
+use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{User, UserKind};
 use tumbler_domain::Clock;
 use tumbler_store::Store;
@@ -29,7 +30,7 @@ pub struct UserSummary {
     /// `active`, `temporary` (must be changed at next login), `expired` (temporary, expired),
     /// `expired_by_age` (older than the policy's expiry), `policy_tightened` (a login found it
     /// no longer meets the policy) or `none` (no local password): see [`PasswordStatus`].
-    pub password_status: &'static str,
+    pub password_status: PasswordStatus,
     /// Locked out until this time.
     pub locked_until: Option<DateTime<Utc>>,
     /// Names of the domains the user belongs to.

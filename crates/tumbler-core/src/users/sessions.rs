@@ -1,6 +1,7 @@
 //! A user's sessions: listing them and ending one or all.
 
 use crate::{event, Principal, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::permission::Permission;
@@ -48,7 +49,7 @@ impl UserService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "auth.session.end",
+                AuditAction::AuthSessionEnd,
                 object,
                 Outcome::Success,
                 origin,

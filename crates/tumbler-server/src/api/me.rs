@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tumbler_core::{AuthError, AuthMethod, Reauthentication};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::TokenId;
 use tumbler_store::ApiTokenRow;
 
@@ -83,7 +84,7 @@ async fn complete_basic(
     state: &AppState,
     p: &mut tumbler_core::Principal,
     body: &DeferredJsonBody,
-    action: &str,
+    action: AuditAction,
     origin: &tumbler_core::RequestOrigin,
 ) -> Result<(), ApiError> {
     if p.mfa_verified || p.method != AuthMethod::Basic {
@@ -116,7 +117,14 @@ pub async fn change_password(
     if p.method != AuthMethod::Basic {
         return Err(AuthError::BasicAuthRequired.into());
     }
-    complete_basic(&state, &mut p, &body, "user.password.change", &origin).await?;
+    complete_basic(
+        &state,
+        &mut p,
+        &body,
+        AuditAction::UserPasswordChange,
+        &origin,
+    )
+    .await?;
     let req: ChangePasswordRequest = body.parse()?;
     state
         .auth
@@ -178,7 +186,7 @@ pub async fn create_token(
     PendingCaller(mut p): PendingCaller,
     body: DeferredJsonBody,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    complete_basic(&state, &mut p, &body, "token.create", &origin).await?;
+    complete_basic(&state, &mut p, &body, AuditAction::TokenCreate, &origin).await?;
     let req: CreateTokenRequest = body.parse()?;
     let proof = Reauthentication {
         current_password: req.current_password,

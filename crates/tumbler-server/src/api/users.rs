@@ -30,7 +30,7 @@ pub(crate) fn user_out(s: UserSummary) -> UserOut {
         status: u.status.as_str().to_owned(),
         roles: u.roles,
         must_change_password: u.must_change_password,
-        password_status: s.password_status.to_owned(),
+        password_status: s.password_status.as_str().to_owned(),
         locked_out: s.locked_until.is_some(),
         locked_until: s.locked_until,
         domains: s.domains,

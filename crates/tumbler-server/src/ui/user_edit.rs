@@ -50,7 +50,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) ->
             .into_iter()
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
-        password_status: user.password_status,
+        password_status: user.password_status.as_str(),
     }))
 }
 

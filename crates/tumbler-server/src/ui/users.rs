@@ -97,7 +97,7 @@ async fn page(
                 display_name: s.user.display_name,
                 kind: s.user.kind.as_str(),
                 status: s.user.status.as_str(),
-                password_status: s.password_status,
+                password_status: s.password_status.as_str(),
                 locked_out: s.locked_until.is_some(),
                 roles: s.user.roles.join(", "),
             })

@@ -294,11 +294,15 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
             .unwrap();
     store.migrate().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    for i in 0..3 {
+    for action in [
+        tumbler_domain::audit::AuditAction::UserCreate,
+        tumbler_domain::audit::AuditAction::UserUpdate,
+        tumbler_domain::audit::AuditAction::UserDelete,
+    ] {
         tx.append_audit(
             &tumbler_domain::audit::NewAuditEvent {
                 actor: "old".to_owned(),
-                action: format!("legacy.event{i}"),
+                action,
                 object_kind: "test".to_owned(),
                 object_id: String::new(),
                 outcome: tumbler_domain::audit::Outcome::Success,

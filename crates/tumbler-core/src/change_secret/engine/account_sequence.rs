@@ -9,6 +9,7 @@ use crate::change_secret::ChangeSecretError;
 use crate::event;
 use crate::RequestOrigin;
 use secrecy::SecretString;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{RecordStatus, Trigger};
 use tumbler_domain::failure_code::FailureCode;
@@ -107,7 +108,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 "engine",
-                "account.change.stage",
+                AuditAction::AccountChangeStage,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 &RequestOrigin {

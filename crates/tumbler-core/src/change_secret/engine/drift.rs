@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::platform;
@@ -334,7 +334,7 @@ impl ChangeEngine {
                 tx.append_audit(
                     &event(
                         "engine",
-                        "account.drift",
+                        AuditAction::AccountDrift,
                         ("account", account.id.as_str()),
                         Outcome::Success,
                         &self.drift_origin(),
@@ -362,7 +362,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 "engine",
-                "account.drift",
+                AuditAction::AccountDrift,
                 ("account", account.id.as_str()),
                 Outcome::Failure,
                 &self.drift_origin(),

@@ -7,7 +7,7 @@ use super::ChangeEngine;
 use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use std::collections::{BTreeMap, HashSet};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
 use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
@@ -390,7 +390,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 &origin.source,
-                "account.change.replay",
+                AuditAction::AccountChangeReplay,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -7,6 +7,7 @@ use crate::change_secret::ChangeSecretError;
 use crate::event;
 use crate::RequestOrigin;
 use secrecy::SecretString;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_outcome::{decide, StoredVersions};
 use tumbler_domain::change_secret::RecordStatus;
@@ -181,7 +182,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 "engine",
-                "account.change",
+                AuditAction::AccountChange,
                 ("account", account.id.as_str()),
                 if record.status == RecordStatus::Success {
                     Outcome::Success

@@ -11,7 +11,7 @@ use crate::change_secret::tasks::TaskSpec;
 use crate::change_secret::ChangeSecretError;
 use crate::{event, RequestOrigin};
 use chrono::Duration;
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::AccountStatus;
@@ -159,7 +159,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 "engine",
-                "change_execution.recover",
+                AuditAction::ChangeExecutionRecover,
                 ("change_execution", exec.id.as_str()),
                 Outcome::Failure,
                 &RequestOrigin {

@@ -6,6 +6,7 @@
 use super::ChangeEngine;
 use crate::change_secret::tasks::TaskSpec;
 use crate::{event, RequestOrigin};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_domain::ids::ExecutionId;
@@ -79,7 +80,7 @@ impl ChangeEngine {
             tx.append_audit(
                 &event(
                     "engine",
-                    "change_execution.notify",
+                    AuditAction::ChangeExecutionNotify,
                     ("change_execution", exec.id.as_str()),
                     outcome,
                     &RequestOrigin {

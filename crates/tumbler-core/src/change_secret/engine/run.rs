@@ -6,6 +6,7 @@ use super::ChangeEngine;
 use crate::change_secret::ChangeSecretError;
 use crate::event;
 use crate::RequestOrigin;
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::failure_code::FailureCode;
@@ -41,7 +42,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 actor,
-                "change_task.execute",
+                AuditAction::ChangeTaskExecute,
                 ("change_execution", row.id.as_str()),
                 Outcome::Success,
                 origin,
@@ -113,7 +114,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 "engine",
-                "change_execution.finish",
+                AuditAction::ChangeExecutionFinish,
                 ("change_execution", id.as_str()),
                 if status == ExecutionStatus::Succeeded {
                     Outcome::Success

@@ -5,7 +5,7 @@ use super::account::reconcile_account_for;
 use super::{Refusal, RECONCILE_TASK_ID, RECONCILE_TASK_NAME};
 use crate::change_secret::{ChangeEngine, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow};
@@ -102,7 +102,7 @@ impl ChangeEngine {
         tx.append_audit(
             &event(
                 actor,
-                "account.reconcile",
+                AuditAction::AccountReconcile,
                 ("account", account.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -4,7 +4,7 @@
 use super::gate::{retry_in_progress, RetryHold};
 use crate::change_secret::{ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
-use tumbler_domain::audit::Outcome;
+use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
@@ -163,7 +163,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.execute",
+                AuditAction::ChangeTaskExecute,
                 ("change_execution", row.id.as_str()),
                 Outcome::Success,
                 origin,

@@ -9,6 +9,7 @@ use crate::change_secret::{require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use spec::{check_specified_secret, invalid, validate, view, MAX_NAME};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{SecretStrategy, Trigger};
 use tumbler_domain::ids::{ChangeTaskId, ExecutionId, UserId};
@@ -183,7 +184,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.create",
+                AuditAction::ChangeTaskCreate,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -302,7 +303,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.update",
+                AuditAction::ChangeTaskUpdate,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
@@ -358,7 +359,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.copy",
+                AuditAction::ChangeTaskCopy,
                 ("change_task", copy_id.as_str()),
                 Outcome::Success,
                 origin,
@@ -400,7 +401,7 @@ impl ChangeSecretService {
         tx.append_audit(
             &event(
                 &principal.user.username,
-                "change_task.delete",
+                AuditAction::ChangeTaskDelete,
                 ("change_task", id.as_str()),
                 Outcome::Success,
                 origin,
