@@ -4,8 +4,41 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::{CreatedToken, CreatedUserOut, UserOut};
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+
+/// Reads a JSON answer into its API type from `tumbler-api-types`, so a renamed field fails
+/// to compile instead of reading as null. Panics with the body when it does not fit.
+pub fn typed<T: serde::de::DeserializeOwned>(body: Value) -> T {
+    let text = body.to_string();
+    serde_json::from_value(body).unwrap_or_else(|e| {
+        panic!(
+            "answer does not fit {}: {e}: {text}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+/// `ok` read into an API type.
+pub async fn ok_as<T: serde::de::DeserializeOwned>(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> T {
+    typed(ok(app, token, method, path, body, expected).await)
+}
+
+/// The stable code of an error answer (`{"error": {"code": ...}}`).
+#[allow(dead_code)] // used by the story files as they move to typed answers
+pub fn error_code(body: &Value) -> String {
+    typed::<tumbler_api_types::ErrorAnswer>(body.clone())
+        .error
+        .code
+}
 
 /// A password that meets the default policy for users the tests create.
 pub const USER_PASSWORD: &str = "Another-Long-Passphrase-77";
@@ -51,7 +84,7 @@ pub async fn user(
     roles: &[&str],
     domains: &[&str],
 ) -> String {
-    let body = ok(
+    let created: CreatedUserOut = ok_as(
         app,
         admin,
         Method::POST,
@@ -60,7 +93,9 @@ pub async fn user(
         201,
     )
     .await;
-    let temp = body["temporary_password"].as_str().unwrap().to_owned();
+    let temp = created
+        .temporary_password
+        .expect("a local user gets a temporary password");
     let res = Client::new()
         .post(app.url("/api/v1/users/me/password"))
         .basic_auth(name, Some(&temp))
@@ -69,17 +104,16 @@ pub async fn user(
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let res: Value = Client::new()
+    let res = Client::new()
         .post(app.url("/api/v1/users/me/tokens"))
         .basic_auth(name, Some(USER_PASSWORD))
         .json(&json!({"name": "t"}))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    res["token"].as_str().unwrap().to_owned()
+    assert_eq!(res.status(), 201);
+    let created: CreatedToken = typed(res.json().await.unwrap());
+    created.token
 }
 
 /// Decodes RFC 4648 base32 without padding.
@@ -109,8 +143,8 @@ impl Authenticator {
     pub async fn enrol(app: &TestApp, token: &str, clock: Arc<ManualClock>) -> Self {
         // Enrolment asks for the current password: the admin's, or that of a user made by
         // [`user`].
-        let me = ok(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
-        let password = if me["username"] == "admin" {
+        let me: UserOut = ok_as(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
+        let password = if me.username == "admin" {
             ADMIN_PASSWORD
         } else {
             USER_PASSWORD
