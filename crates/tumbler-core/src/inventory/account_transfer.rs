@@ -109,7 +109,7 @@ impl InventoryService {
                 }
             };
             if let Err(e) =
-                super::accounts::decode_key_off_runtime(account.secret_type, &secret).await
+                super::account_secret::decode_key_off_runtime(account.secret_type, &secret).await
             {
                 report.problems.push(problem(*line, &e));
                 continue;

@@ -7,6 +7,7 @@
 //! ([`Principal::visible_domains`]); an object outside them is "not found", never "forbidden",
 //! so its existence does not leak.
 
+mod account_secret;
 mod account_transfer;
 mod accounts;
 mod asset_edit;
