@@ -10,6 +10,7 @@
 mod attention;
 mod engine;
 mod engine_calls;
+mod observer;
 mod error;
 mod execution_views;
 mod reconcile;
@@ -28,6 +29,7 @@ pub use engine::journal_replay::{ReplayReport, REPLAY_OWNER};
 pub use engine::recovery::RecoveryCounts;
 pub use engine::ChangeEngine;
 pub use error::ChangeSecretError;
+pub use observer::RunObserver;
 pub use execution_views::ExecutionView;
 pub use reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
@@ -146,6 +148,12 @@ impl ChangeSecretService {
     /// (a change does not go on when the journal cannot be written).
     pub fn with_escrow(mut self, escrow: crate::Escrow) -> Self {
         self.engine.escrow = escrow;
+        self
+    }
+
+    /// The same service, telling `observer` how long each execution ran when it ends.
+    pub fn with_run_observer(mut self, observer: std::sync::Arc<dyn RunObserver>) -> Self {
+        self.engine.run_observer = Some(observer);
         self
     }
 
