@@ -94,6 +94,8 @@ pub struct Services {
     pub webhooks: WebhookService,
     /// The system key, device authentication and their jobs.
     pub device_keys: DeviceKeyService,
+    /// The metrics (the change engine reports run durations to them; `/metrics` shows them).
+    pub metrics: Arc<Metrics>,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -117,7 +119,7 @@ impl Services {
             device_keys: self.device_keys.clone(),
             vault: self.vault.clone(),
             store: self.store.clone(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: self.metrics.clone(),
             tls,
             streams: Arc::default(),
         }
@@ -264,6 +266,7 @@ pub async fn open_services(
     let mail = MailService::new(store.clone(), vault.clone(), clock.clone());
     let webhooks = WebhookService::new(store.clone(), vault.clone(), clock.clone());
     let settings = engine_settings(config);
+    let metrics = Arc::new(Metrics::default());
     let device_keys = DeviceKeyService::new(
         store.clone(),
         vault.clone(),
@@ -282,7 +285,8 @@ pub async fn open_services(
         clock,
         settings,
     )
-    .with_escrow(escrow(config, &vault));
+    .with_escrow(escrow(config, &vault))
+    .with_run_observer(crate::metrics::run_observer(&metrics));
     let audit = AuditService::new(store.clone(), chain_key);
     Ok(Services {
         store,
@@ -299,6 +303,7 @@ pub async fn open_services(
         mail,
         webhooks,
         device_keys,
+        metrics,
     })
 }
 

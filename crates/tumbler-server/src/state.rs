@@ -40,7 +40,7 @@ pub struct AppState {
     pub vault: Vault,
     /// The store (readiness checks only; handlers call services).
     pub store: Store,
-    /// Request counters.
+    /// The Prometheus metrics (this server's own recorder).
     pub metrics: Arc<Metrics>,
     /// Whether the server speaks HTTPS (cookies get `Secure`).
     pub tls: bool,

@@ -27,6 +27,7 @@ mod integration {
     pub mod log_stream;
     pub mod lossy_proxy;
     pub mod mail;
+    pub mod metrics;
     pub mod openapi_contract;
     pub mod openapi_snapshot;
     pub mod parser_limits;

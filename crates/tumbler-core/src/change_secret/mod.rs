@@ -12,6 +12,7 @@ mod engine;
 mod engine_calls;
 mod error;
 mod execution_views;
+mod observer;
 mod reconcile;
 mod record_actions;
 mod records;
@@ -29,6 +30,7 @@ pub use engine::recovery::RecoveryCounts;
 pub use engine::ChangeEngine;
 pub use error::ChangeSecretError;
 pub use execution_views::ExecutionView;
+pub use observer::RunObserver;
 pub use reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile, MAX_RECONCILE_IDS};
 pub use records::{Overview, RecordAction, RecordQuery, RevealedRecord};
 pub use retry::{RetryFailedOutcome, SkippedRetry, StartedRetry};
@@ -146,6 +148,12 @@ impl ChangeSecretService {
     /// (a change does not go on when the journal cannot be written).
     pub fn with_escrow(mut self, escrow: crate::Escrow) -> Self {
         self.engine.escrow = escrow;
+        self
+    }
+
+    /// The same service, telling `observer` how long each execution ran when it ends.
+    pub fn with_run_observer(mut self, observer: std::sync::Arc<dyn RunObserver>) -> Self {
+        self.engine.run_observer = Some(observer);
         self
     }
 

@@ -1,7 +1,7 @@
 //! Security headers on every response, and request metrics.
 
 use crate::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -15,6 +15,23 @@ pub const CSP: &str =
 /// Adds security headers and counts the request.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    // The route template (`/api/v1/accounts/{id}`), never the raw path: ids stay out of the
+    // metrics and their label values stay few.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // Standard methods only: any other token would be a label value per caller's whim.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -47,7 +64,8 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    state.metrics.record(res.status().as_u16(), micros);
+    state
+        .metrics
+        .record(method, &route, res.status().as_u16(), started.elapsed());
     res
 }

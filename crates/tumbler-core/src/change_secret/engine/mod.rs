@@ -79,6 +79,8 @@ pub struct ChangeEngine {
     /// The accounts a retry of this node is queued or running for, and the queued retries
     /// a host-wide failure stopped (see `retry`).
     pub(in crate::change_secret) retry_gate: Arc<RetryGate>,
+    /// Told how long each execution ran (the server's metrics), if anyone listens.
+    pub(in crate::change_secret) run_observer: Option<Arc<dyn super::RunObserver>>,
 }
 
 impl ChangeEngine {
@@ -115,6 +117,7 @@ impl ChangeEngine {
             drift_attempts: Arc::new(tokio::sync::Mutex::new(Default::default())),
             escrow: crate::Escrow::none(vault_for_escrow),
             retry_gate: Arc::default(),
+            run_observer: None,
         }
     }
 

@@ -74,9 +74,9 @@ impl ChangeEngine {
             .ok_or(ChangeSecretError::NotFound(
                 tumbler_domain::object::ObjectKind::Execution,
             ))?;
-        let now = self.clock.now();
+        let started = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_execution_status(id, ExecutionStatus::Running, Some(now), None)
+        tx.set_execution_status(id, ExecutionStatus::Running, Some(started), None)
             .await?;
         tx.commit().await?;
         let heartbeat = self.spawn_heartbeat();
@@ -134,6 +134,9 @@ impl ChangeEngine {
             .await?;
         tx.commit().await?;
         drop(_serial);
+        if let Some(observer) = &self.run_observer {
+            observer.execution_finished(status, (now - started).to_std().unwrap_or_default());
+        }
         self.mail_report(&exec, status).await;
         self.publish_finished(id).await;
         result

@@ -312,4 +312,26 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
     assert!(!host.command_log().contains("canary-Root-Su-8d1"));
+    // The run's duration is in the change-duration histogram, labelled by how it ended.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains("tumbler_change_execution_duration_seconds_count{status=\"succeeded\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "tumbler_change_execution_duration_seconds_bucket{status=\"succeeded\",le=\""
+        ),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("canary-"), "no secret in the metrics");
 }
