@@ -136,7 +136,7 @@ pub struct RecordRow {
     pub username: String,
     /// Its state.
     pub status: RecordStatus,
-    /// A stable code for why it failed or was skipped (none on success; `""` on the wire).
+    /// A stable code for why it failed or was skipped (empty on success).
     #[serde(with = "tumbler_domain::failure_code::optional")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub reason_code: Option<FailureCode>,

@@ -41,7 +41,7 @@ pub struct StartedReconcile {
     pub record_id: RecordId,
     /// The record's status when the answer was made (`pending` while it goes on).
     pub status: RecordStatus,
-    /// The record's reason code (none unless it failed; `""` on the wire).
+    /// The record's reason code (empty unless it failed).
     #[serde(with = "tumbler_domain::failure_code::optional")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub reason_code: Option<FailureCode>,
