@@ -7,6 +7,7 @@ use tumbler_domain::change_secret::{
     ExecutionStatus, PasswordRules, RecordStatus, SecretStrategy, Trigger,
 };
 use tumbler_domain::custom_ssh::CustomSshTemplate;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{
     AccountId, AssetId, ChangeTaskId, DomainId, ExecutionId, RecordId, UserId,
 };
@@ -136,7 +137,9 @@ pub struct RecordRow {
     /// Its state.
     pub status: RecordStatus,
     /// A stable code for why it failed or was skipped (empty on success).
-    pub reason_code: String,
+    #[serde(with = "tumbler_domain::failure_code::optional")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub reason_code: Option<FailureCode>,
     /// The reason for people (never a secret).
     pub reason: String,
     /// The account's secret version before the change.

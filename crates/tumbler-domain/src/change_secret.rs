@@ -248,11 +248,12 @@ pub enum SecureModeSkip {
 
 impl SecureModeSkip {
     /// A stable code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::failure_code::FailureCode {
+        use crate::failure_code::FailureCode;
         match self {
-            Self::Privileged => "secure_mode_privileged",
-            Self::ReservedName => "secure_mode_reserved_name",
-            Self::ChangesOthers => "secure_mode_login_account",
+            Self::Privileged => FailureCode::SecureModePrivileged,
+            Self::ReservedName => FailureCode::SecureModeReservedName,
+            Self::ChangesOthers => FailureCode::SecureModeLoginAccount,
         }
     }
 }

@@ -1,5 +1,7 @@
-//! Why a change step failed, as recorded on a change record's `reason_code` and answered by
-//! the API: one closed vocabulary, stored and serialised by the same names as before.
+//! Why a change record ended as it did (a step failed, a rule skipped the account, recovery
+//! settled it), as recorded on a change record's `reason_code` and answered by the API: one
+//! closed vocabulary, stored and serialised by the same names as before. A record without a
+//! reason (a success, a pending record) holds `None`, stored and serialised as `""`.
 
 use crate::inventory::vocabulary;
 use serde::{Deserialize, Serialize};
@@ -81,8 +83,94 @@ vocabulary!(
         UnknownBecomeMethod => "unknown_become_method",
         /// Something inside Tumbler failed (details in the server log).
         Internal => "internal",
+        /// Skipped by secure mode: the account is marked privileged.
+        SecureModePrivileged => "secure_mode_privileged",
+        /// Skipped by secure mode: the account is named `root` or `administrator`.
+        SecureModeReservedName => "secure_mode_reserved_name",
+        /// Skipped by secure mode: Tumbler logs in with this account to change others.
+        SecureModeLoginAccount => "secure_mode_login_account",
+        /// Skipped: the account holds another secret type than the task changes.
+        SecretTypeMismatch => "secret_type_mismatch",
+        /// The account was changed by someone else while the change ran.
+        AccountChanged => "account_changed",
+        /// The stored secret no longer logs in (changed outside Tumbler).
+        Drift => "drift",
+        /// The task, the account or its asset no longer exists.
+        NotFound => "not_found",
+        /// The asset moved out of the task's reach before a retry.
+        AssetMoved => "asset_moved",
+        /// The task was disabled before a retry.
+        TaskDisabled => "task_disabled",
+        /// The task has no specified secret to set.
+        NoSpecifiedSecret => "no_specified_secret",
+        /// Reconcile cannot set this account's secret (platform, secret type).
+        ReconcileUnsupported => "reconcile_unsupported",
+        /// The asset has no account to reconcile through.
+        NoReconcileAccount => "no_reconcile_account",
+        /// The account is the one its asset is reconciled through.
+        ReconcileAccountIsSelf => "reconcile_account_is_self",
+        /// Reconcile refused: another change of the account is under way.
+        AccountChanging => "account_changing",
     }
 );
+
+impl FailureCode {
+    /// Whether a rule (secure mode, secret type) set the record aside, not a failure.
+    pub fn is_skip_rule(self) -> bool {
+        matches!(
+            self,
+            Self::SecureModePrivileged
+                | Self::SecureModeReservedName
+                | Self::SecureModeLoginAccount
+                | Self::SecretTypeMismatch
+        )
+    }
+
+    /// Parses a stored `reason_code`: `""` is no reason, an unknown name is `Err`.
+    pub fn parse_stored(s: &str) -> Result<Option<Self>, UnknownFailureCode> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        Self::parse(s)
+            .map(Some)
+            .ok_or_else(|| UnknownFailureCode(s.to_owned()))
+    }
+
+    /// The stored (and serialised) text of an optional reason: `""` when there is none.
+    pub fn stored(code: Option<Self>) -> &'static str {
+        code.map(Self::as_str).unwrap_or("")
+    }
+}
+
+/// A `reason_code` that names no known code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFailureCode(pub String);
+
+impl fmt::Display for UnknownFailureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown reason code {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownFailureCode {}
+
+/// Serde for an optional reason code as today's wire text: `""` when there is none (use with
+/// `#[serde(with = "tumbler_domain::failure_code::optional")]`).
+pub mod optional {
+    use super::FailureCode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the code's name, or `""`.
+    pub fn serialize<S: Serializer>(code: &Option<FailureCode>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(FailureCode::stored(*code))
+    }
+
+    /// Reads a code's name, or `""` as none; an unknown name is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<FailureCode>, D::Error> {
+        let text = String::deserialize(d)?;
+        FailureCode::parse_stored(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -99,5 +187,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<FailureCode>(&json).unwrap(), *code);
         }
         assert_eq!(FailureCode::parse("unreachabel"), None);
+        assert_eq!(FailureCode::parse_stored(""), Ok(None));
+        assert!(FailureCode::parse_stored("unreachabel").is_err());
     }
 }

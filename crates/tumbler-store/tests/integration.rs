@@ -17,6 +17,8 @@ mod jobs;
 use jobs::a_job_is_written_only_by_the_node_that_holds_it;
 #[path = "integration/host_keys.rs"]
 mod host_keys;
+#[path = "integration/records.rs"]
+mod records;
 use host_keys::a_stale_host_key_write_does_not_undo_a_move;
 
 /// A migrated store of one backend, removed afterwards.

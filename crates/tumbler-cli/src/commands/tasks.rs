@@ -170,10 +170,9 @@ async fn print_records(env: &[(String, String)], execution: &str) -> Result<(), 
             r.asset_name,
             r.username,
             r.status.as_str(),
-            if r.reason_code.is_empty() {
-                String::new()
-            } else {
-                format!("{}: {}", r.reason_code, r.reason)
+            match r.reason_code {
+                None => String::new(),
+                Some(code) => format!("{code}: {}", r.reason),
             }
         );
     }

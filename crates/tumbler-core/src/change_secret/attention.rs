@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_store::{AccountFilter, RecordRow};
@@ -80,20 +81,23 @@ pub struct AttentionAccount {
 }
 
 /// The action that fits a failed record's reason.
-fn action_for_failure(code: &str) -> NextAction {
+fn action_for_failure(code: Option<FailureCode>) -> NextAction {
+    use FailureCode as C;
     match code {
-        "host_key_unverified"
-        | "host_key_conflict"
-        | "no_privileged_account"
-        | "template_not_allowed"
-        | "unsupported_platform"
-        | "unsupported_secret"
-        | "invalid_template"
-        | "asset_relocated"
-        | "missing_secret"
-        | "insecure_transport"
-        | "tls_failed" => NextAction::FixAsset,
-        "account_changed" | "change_in_progress" => NextAction::Ignore,
+        Some(
+            C::HostKeyUnverified
+            | C::HostKeyConflict
+            | C::NoPrivilegedAccount
+            | C::TemplateNotAllowed
+            | C::UnsupportedPlatform
+            | C::UnsupportedSecret
+            | C::InvalidTemplate
+            | C::AssetRelocated
+            | C::MissingSecret
+            | C::InsecureTransport
+            | C::TlsFailed,
+        ) => NextAction::FixAsset,
+        Some(C::AccountChanged | C::ChangeInProgress) => NextAction::Ignore,
         _ => NextAction::Retry,
     }
 }
@@ -182,7 +186,7 @@ fn from_record(record: &RecordRow, account_status: AccountStatus) -> AttentionAc
         RecordStatus::Unverified => (AttentionKind::Unverified, NextAction::Verify),
         _ => (
             AttentionKind::Failed,
-            action_for_failure(&record.reason_code),
+            action_for_failure(record.reason_code),
         ),
     };
     AttentionAccount {
@@ -193,7 +197,7 @@ fn from_record(record: &RecordRow, account_status: AccountStatus) -> AttentionAc
         domain_id: record.domain_id.clone(),
         kind,
         account_status,
-        reason_code: record.reason_code.clone(),
+        reason_code: FailureCode::stored(record.reason_code).to_owned(),
         reason: record.reason.clone(),
         record_id: Some(record.id.clone()),
         execution_id: Some(record.execution_id.clone()),

@@ -106,7 +106,7 @@ impl ChangeSecretService {
                 .unwrap_or_default()
                 .max(chrono::Duration::minutes(10));
         if staged_here
-            && record.reason_code == FailureCode::Timeout.as_str()
+            && record.reason_code == Some(FailureCode::Timeout)
             && self.clock.now() < settles_at
         {
             return Err(state(&format!(

@@ -5,6 +5,7 @@ use crate::csv_cells::InertCsvWriter;
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::{RecordFilter, StoreError};
 
@@ -56,7 +57,7 @@ impl ChangeSecretService {
                     r.asset_name.clone(),
                     r.username.clone(),
                     r.status.to_string(),
-                    r.reason_code.clone(),
+                    FailureCode::stored(r.reason_code).to_owned(),
                     r.reason.clone(),
                     r.attempts.to_string(),
                     version(r.old_version),

@@ -407,11 +407,8 @@ pub async fn reconcile_account(
             Ok(r) => Messages::error(format!(
                 "{} not reconciled ({}): {} (run {})",
                 r.username,
-                if r.reason_code.is_empty() {
-                    r.status.to_string()
-                } else {
-                    r.reason_code.clone()
-                },
+                r.reason_code
+                    .map_or_else(|| r.status.to_string(), |c| c.to_string()),
                 r.reason,
                 r.execution_id
             )),

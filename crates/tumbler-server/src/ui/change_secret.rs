@@ -315,16 +315,14 @@ async fn run_page(
             .map(|r| RecordLine {
                 retryable: matches!(r.status, RecordStatus::Failed | RecordStatus::Unverified)
                     || (r.status == RecordStatus::Ignored
-                        && !r.reason_code.starts_with("secure_mode")
-                        && r.reason_code != "secret_type_mismatch"),
+                        && !r.reason_code.is_some_and(|c| c.is_skip_rule())),
                 id: r.id.to_string(),
                 asset: r.asset_name,
                 username: r.username,
                 status: r.status.to_string(),
-                reason: if r.reason_code.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: {}", r.reason_code, r.reason)
+                reason: match r.reason_code {
+                    None => String::new(),
+                    Some(code) => format!("{code}: {}", r.reason),
                 },
                 updated: time(Some(r.updated_at)),
             })

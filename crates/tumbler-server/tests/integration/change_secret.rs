@@ -264,7 +264,7 @@ pub(super) async fn staged_by_a_dead_worker(
         domain_id: account.domain_id.clone(),
         username: account.username.clone(),
         status: RecordStatus::Pending,
-        reason_code: String::new(),
+        reason_code: None,
         reason: String::new(),
         old_version: Some(account.current_version),
         new_version: Some(version),

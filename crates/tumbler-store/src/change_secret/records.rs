@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
 
 /// One record (serialised as the API shows it: no secret is in it).
@@ -31,7 +32,9 @@ pub struct RecordRow {
     /// Its state.
     pub status: RecordStatus,
     /// A stable code for why it failed or was skipped (empty on success).
-    pub reason_code: String,
+    #[serde(with = "tumbler_domain::failure_code::optional")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub reason_code: Option<FailureCode>,
     /// The reason for people (never a secret).
     pub reason: String,
     /// The account's secret version before the change.
@@ -84,7 +87,8 @@ pub(super) fn from_row(row: &AnyRow) -> Result<RecordRow, StoreError> {
             RecordStatus::parse,
             "record status",
         )?,
-        reason_code: col(row, "reason_code")?,
+        reason_code: FailureCode::parse_stored(&col::<String>(row, "reason_code")?)
+            .map_err(|e| StoreError::Corrupt(format!("record {e}")))?,
         reason: col(row, "reason")?,
         old_version: col(row, "old_version")?,
         new_version: col(row, "new_version")?,
@@ -186,7 +190,7 @@ impl Tx {
         .bind(r.domain_id.as_str())
         .bind(&r.username)
         .bind(r.status.as_str())
-        .bind(&r.reason_code)
+        .bind(FailureCode::stored(r.reason_code))
         .bind(&r.reason)
         .bind(r.old_version)
         .bind(r.new_version)
@@ -208,7 +212,7 @@ impl Tx {
              updated_at = $8 WHERE id = $9",
         )
         .bind(r.status.as_str())
-        .bind(&r.reason_code)
+        .bind(FailureCode::stored(r.reason_code))
         .bind(&r.reason)
         .bind(r.old_version)
         .bind(r.new_version)

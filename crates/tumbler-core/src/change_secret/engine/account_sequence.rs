@@ -199,7 +199,7 @@ impl ChangeEngine {
                     "another change of this account is under way; it is changed once, by that one",
                 );
                 record.status = RecordStatus::Ignored;
-                record.reason_code = f.code.as_str().to_owned();
+                record.reason_code = Some(f.code);
                 record.reason = f.message.clone();
                 record.updated_at = self.clock.now();
                 let _ = self.save_record(record).await;

@@ -9,6 +9,7 @@ use crate::{event, RequestOrigin};
 use std::collections::{BTreeMap, HashSet};
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ChangeTaskId, DomainId, ExecutionId, RecordId};
 use tumbler_escrow::{EntryKind, JournalScan, OpenedEntry};
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow, RollForward};
@@ -317,7 +318,7 @@ impl ChangeEngine {
             if let Some(mut old) = tx.record_of_pending_change(&account.id, p).await? {
                 if old.status == RecordStatus::Pending {
                     old.status = RecordStatus::Failed;
-                    old.reason_code = "restored".to_owned();
+                    old.reason_code = Some(FailureCode::Restored);
                     old.reason = "superseded by the journal replay after a restore".to_owned();
                     old.updated_at = now;
                     tx.update_record(&old).await?;
@@ -363,7 +364,7 @@ impl ChangeEngine {
                 domain_id: account.domain_id.clone(),
                 username: account.username.clone(),
                 status: RecordStatus::Pending,
-                reason_code: String::new(),
+                reason_code: None,
                 reason: String::new(),
                 old_version: Some(layout.current),
                 new_version: Some(layout.pending),

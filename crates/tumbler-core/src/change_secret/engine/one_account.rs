@@ -67,7 +67,7 @@ impl ChangeEngine {
                 exec,
                 record,
                 RecordStatus::Failed,
-                FailureCode::ChangeInProgress.as_str(),
+                Some(FailureCode::ChangeInProgress),
                 "another change of this account is under way; nothing was sent",
             )
             .await?;
@@ -172,11 +172,11 @@ impl ChangeEngine {
         exec: &ExecutionRow,
         record: &mut RecordRow,
         status: RecordStatus,
-        code: &str,
+        code: Option<FailureCode>,
         reason: &str,
     ) -> Result<(), ChangeSecretError> {
         record.status = status;
-        record.reason_code = code.to_owned();
+        record.reason_code = code;
         record.reason = reason.to_owned();
         record.updated_at = self.clock.now();
         self.save_one_record(record).await?;
@@ -184,8 +184,10 @@ impl ChangeEngine {
             self.log_line(
                 &exec.id,
                 &format!(
-                    "{}@{}: {status}, {code}: {reason}",
-                    record.username, record.asset_name
+                    "{}@{}: {status}, {}: {reason}",
+                    record.username,
+                    record.asset_name,
+                    FailureCode::stored(code)
                 ),
             )
             .await;

@@ -163,9 +163,7 @@ impl ChangeEngine {
         };
         let failure = outcome.failure();
         record.status = decision.record_status;
-        record.reason_code = failure
-            .map(|f| f.code.as_str().to_owned())
-            .unwrap_or_default();
+        record.reason_code = failure.map(|f| f.code);
         record.reason = failure.map(|f| f.message.clone()).unwrap_or_default();
         record.updated_at = now;
         let account_reason = failure.map(Failure::reason).unwrap_or_default();
@@ -175,7 +173,7 @@ impl ChangeEngine {
             .await?;
         if !applied {
             record.status = RecordStatus::Failed;
-            record.reason_code = "account_changed".to_owned();
+            record.reason_code = Some(FailureCode::AccountChanged);
             record.reason = "the account was changed by someone else meanwhile".to_owned();
         }
         tx.update_record(record).await?;
@@ -194,11 +192,7 @@ impl ChangeEngine {
                 },
                 format!(
                     "{who} secret version {version}: {} (execution {})",
-                    if record.reason_code.is_empty() {
-                        "committed"
-                    } else {
-                        record.reason_code.as_str()
-                    },
+                    record.reason_code.map_or("committed", FailureCode::as_str),
                     exec.id
                 ),
             ),
@@ -218,7 +212,11 @@ impl ChangeEngine {
         }
         let line = match record.status {
             RecordStatus::Success => format!("{who}: verified and committed as version {version}"),
-            s => format!("{who}: {s}, {}: {}", record.reason_code, record.reason),
+            s => format!(
+                "{who}: {s}, {}: {}",
+                FailureCode::stored(record.reason_code),
+                record.reason
+            ),
         };
         self.log_line(&exec.id, &line).await;
         Ok(())

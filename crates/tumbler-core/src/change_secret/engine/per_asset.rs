@@ -387,7 +387,7 @@ impl ChangeEngine {
         f: &Failure,
     ) {
         record.status = RecordStatus::Failed;
-        record.reason_code = f.code.as_str().to_owned();
+        record.reason_code = Some(f.code);
         record.reason = f.message.clone();
         record.updated_at = self.clock.now();
         let write = async {

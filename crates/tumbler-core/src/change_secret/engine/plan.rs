@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tumbler_domain::change_secret::{secure_mode_skip, RecordStatus, SecretStrategy};
 use tumbler_domain::custom_ssh::shipped_template;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AssetId, RecordId};
 use tumbler_domain::inventory::{NodePath, SecretType};
 use tumbler_domain::permission::Permission;
@@ -191,10 +192,10 @@ impl ChangeEngine {
                     None
                 };
                 let (status, code, reason) = match skip {
-                    Some(s) => (RecordStatus::Ignored, s.code(), s.to_string()),
+                    Some(s) => (RecordStatus::Ignored, Some(s.code()), s.to_string()),
                     None if account.secret_type != spec.secret_type => (
                         RecordStatus::Ignored,
-                        "secret_type_mismatch",
+                        Some(FailureCode::SecretTypeMismatch),
                         match spec.secret_type {
                             SecretType::Password => {
                                 "the account holds an SSH key; this task changes passwords"
@@ -205,7 +206,7 @@ impl ChangeEngine {
                         }
                         .to_owned(),
                     ),
-                    None => (RecordStatus::Pending, "", String::new()),
+                    None => (RecordStatus::Pending, None, String::new()),
                 };
                 let record = RecordRow {
                     id: RecordId::generate(),
@@ -216,7 +217,7 @@ impl ChangeEngine {
                     domain_id: asset.domain_id.clone(),
                     username: account.username.clone(),
                     status,
-                    reason_code: code.to_owned(),
+                    reason_code: code,
                     reason: reason.clone(),
                     old_version: Some(account.current_version),
                     new_version: None,

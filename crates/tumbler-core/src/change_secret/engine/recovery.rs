@@ -347,7 +347,7 @@ impl ChangeEngine {
                 _ => {
                     // Never staged: nothing was sent to the target.
                     record.status = RecordStatus::Failed;
-                    record.reason_code = why.as_str().to_owned();
+                    record.reason_code = Some(why);
                     record.reason = "the run stopped before this account was changed".to_owned();
                     record.updated_at = self.clock.now();
                     let mut tx = self.store.begin().await?;

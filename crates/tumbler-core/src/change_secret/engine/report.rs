@@ -9,6 +9,7 @@ use crate::{event, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::{ExecutionRow, RecordFilter};
 
@@ -169,7 +170,10 @@ impl ChangeEngine {
             for r in &records {
                 body.push_str(&format!(
                     "- {}@{}: {}: {}\n",
-                    r.username, r.asset_name, r.reason_code, r.reason
+                    r.username,
+                    r.asset_name,
+                    FailureCode::stored(r.reason_code),
+                    r.reason
                 ));
             }
             listed += records.len();

@@ -7,6 +7,7 @@ use crate::change_secret::engine::session_order::become_names;
 use crate::change_secret::tasks::TaskSpec;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::{PasswordRules, SecretStrategy};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform::{self, BecomeMethod, Protocol};
 use tumbler_store::{AccountRow, AssetRow};
@@ -39,19 +40,19 @@ pub(super) fn reconcile_account_for<'a>(
     let who = format!("{}@{}", account.username, asset.name);
     let platform = platform::find(&asset.platform).ok_or_else(|| {
         Refusal::new(
-            "reconcile_unsupported",
+            FailureCode::ReconcileUnsupported,
             format!("unknown platform {}", asset.platform),
         )
     })?;
     if account.secret_type != SecretType::Password {
         return Err(Refusal::new(
-            "reconcile_unsupported",
+            FailureCode::ReconcileUnsupported,
             format!("{who} holds an SSH key; reconcile sets passwords"),
         ));
     }
     if platform.protocol == Protocol::Redis {
         return Err(Refusal::new(
-            "reconcile_unsupported",
+            FailureCode::ReconcileUnsupported,
             format!(
                 "{who}: Redis adds a password beside the old one, which reconcile cannot remove without knowing it"
             ),
@@ -60,13 +61,13 @@ pub(super) fn reconcile_account_for<'a>(
     let via = match &asset.reconcile_account_id {
         Some(id) => all.iter().find(|a| &a.id == id).ok_or_else(|| {
             Refusal::new(
-                "no_reconcile_account",
+                FailureCode::NoReconcileAccount,
                 format!("the reconcile account set on {} no longer exists", asset.name),
             )
         })?,
         None => login_account(all).ok_or_else(|| {
             Refusal::new(
-                "no_reconcile_account",
+                FailureCode::NoReconcileAccount,
                 format!(
                     "{} has neither a reconcile account nor a privileged account to set the password through",
                     asset.name
@@ -76,7 +77,7 @@ pub(super) fn reconcile_account_for<'a>(
     };
     if via.id == account.id {
         return Err(Refusal::new(
-            "reconcile_account_is_self",
+            FailureCode::ReconcileAccountIsSelf,
             format!(
                 "{who} is the account its asset is reconciled through: reconcile never logs in with the account's own secret; set another reconcile account on the asset"
             ),
@@ -89,13 +90,13 @@ pub(super) fn reconcile_account_for<'a>(
         .map(String::as_str)
         .or_else(|| platform.option("become").map(|o| o.default));
     let become_method = BecomeMethod::from_option(become_option)
-        .map_err(|e| Refusal::new(e.code(), format!("{who}: {e}")))?;
+        .map_err(|e| Refusal::new(FailureCode::UnknownBecomeMethod, format!("{who}: {e}")))?;
     if become_method == BecomeMethod::Su
         && account.secret_type == SecretType::Password
         && become_names(platform.unix_like).contains(&account.username.as_str())
     {
         return Err(Refusal::new(
-            "reconcile_account_is_self",
+            FailureCode::ReconcileAccountIsSelf,
             format!(
                 "{who}: the reconcile account becomes root with su, which types {}'s own password; use a reconcile account with sudo",
                 account.username

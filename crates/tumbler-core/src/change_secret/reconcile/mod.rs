@@ -16,6 +16,7 @@ use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use serde::Serialize;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ExecutionId, RecordId};
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::permission::Permission;
@@ -41,7 +42,9 @@ pub struct StartedReconcile {
     /// The record's status when the answer was made (`pending` while it goes on).
     pub status: RecordStatus,
     /// The record's reason code (empty unless it failed).
-    pub reason_code: String,
+    #[serde(with = "tumbler_domain::failure_code::optional")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub reason_code: Option<FailureCode>,
 }
 
 /// An account a reconcile left alone, and why.
@@ -70,12 +73,12 @@ pub struct ReconcileOutcome {
 /// Why an account cannot be reconciled: a stable code and a message.
 #[derive(Debug, Clone)]
 pub(super) struct Refusal {
-    pub(super) code: &'static str,
+    pub(super) code: FailureCode,
     pub(super) message: String,
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: FailureCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -86,7 +89,7 @@ impl Refusal {
 impl From<Refusal> for ChangeSecretError {
     fn from(r: Refusal) -> Self {
         ChangeSecretError::Reconcile {
-            code: r.code,
+            code: r.code.as_str(),
             message: r.message,
         }
     }

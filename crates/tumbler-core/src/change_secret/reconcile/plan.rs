@@ -37,7 +37,7 @@ impl ChangeEngine {
                 exec,
                 &mut record,
                 RecordStatus::Failed,
-                "not_found",
+                Some(FailureCode::NotFound),
                 "the account or its asset no longer exists; nothing was sent",
             )
             .await?;
@@ -70,7 +70,7 @@ impl ChangeEngine {
                         .store
                         .record(&owner)
                         .await?
-                        .is_some_and(|r| r.reason_code == FailureCode::VerifyFailed.as_str()),
+                        .is_some_and(|r| r.reason_code == Some(FailureCode::VerifyFailed)),
                     None => true,
                 };
                 account = *settled;
@@ -80,7 +80,7 @@ impl ChangeEngine {
                             exec,
                             &mut record,
                             RecordStatus::Failed,
-                            FailureCode::VerifyFailed.as_str(),
+                            Some(FailureCode::VerifyFailed),
                             "the staged secret could be proved neither way (the target did not answer); reconcile again when it does",
                         )
                         .await?;
@@ -114,8 +114,14 @@ impl ChangeEngine {
         let via = match reconcile_account_for(&asset, &all, &account) {
             Ok(v) => v.clone(),
             Err(r) => {
-                self.end_one_record(exec, &mut record, RecordStatus::Failed, r.code, &r.message)
-                    .await?;
+                self.end_one_record(
+                    exec,
+                    &mut record,
+                    RecordStatus::Failed,
+                    Some(r.code),
+                    &r.message,
+                )
+                .await?;
                 return Ok(());
             }
         };

@@ -67,7 +67,7 @@ impl ChangeEngine {
                         execution_id: exec_id,
                         record_id,
                         status: RecordStatus::Pending,
-                        reason_code: String::new(),
+                        reason_code: None,
                     });
                 }
                 Err(ChangeSecretError::Reconcile { code, message }) => {

@@ -7,6 +7,7 @@ use crate::change_secret::{ChangeEngine, ChangeSecretError, ChangeSecretService}
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
 use tumbler_store::{AccountRow, ExecutionRow, RecordRow};
 
@@ -58,7 +59,7 @@ impl ChangeEngine {
         let via = reconcile_account_for(&asset, &all, account)?;
         if self.stage_owner_alive(account).await? {
             return Err(Refusal::new(
-                "account_changing",
+                FailureCode::AccountChanging,
                 "another change of this account is under way",
             )
             .into());
@@ -87,7 +88,7 @@ impl ChangeEngine {
             domain_id: asset.domain_id.clone(),
             username: account.username.clone(),
             status: RecordStatus::Pending,
-            reason_code: String::new(),
+            reason_code: None,
             reason: String::new(),
             old_version: Some(account.current_version),
             new_version: None,

@@ -4,6 +4,7 @@
 use crate::change_secret::ChangeSecretError;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ExecutionId};
 
 /// This node's retries: the accounts one is queued or running for, and the queued retries a
@@ -11,7 +12,7 @@ use tumbler_domain::ids::{AccountId, ExecutionId};
 #[derive(Default)]
 pub(in crate::change_secret) struct RetryGate {
     accounts: Mutex<HashSet<AccountId>>,
-    halted: Mutex<HashMap<ExecutionId, (String, String)>>,
+    halted: Mutex<HashMap<ExecutionId, (FailureCode, String)>>,
 }
 
 /// An account held by a retry, let go when dropped (its run ended, or it never started).
@@ -41,11 +42,11 @@ impl RetryGate {
             })
     }
 
-    pub(super) fn halt(&self, id: &ExecutionId, code: String, reason: String) {
+    pub(super) fn halt(&self, id: &ExecutionId, code: FailureCode, reason: String) {
         locked(&self.halted).insert(id.clone(), (code, reason));
     }
 
-    pub(super) fn take_halt(&self, id: &ExecutionId) -> Option<(String, String)> {
+    pub(super) fn take_halt(&self, id: &ExecutionId) -> Option<(FailureCode, String)> {
         locked(&self.halted).remove(id)
     }
 }

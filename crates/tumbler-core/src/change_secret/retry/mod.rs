@@ -25,6 +25,7 @@ use gate::RetryHold;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{RecordFilter, RecordRow};
@@ -203,10 +204,10 @@ impl ChangeSecretService {
             queue.sort_by_key(|(order, _, _)| *order);
             let me = self.engine.clone();
             tokio::spawn(async move {
-                let mut stopped: Option<(String, String)> = None;
+                let mut stopped: Option<(FailureCode, String)> = None;
                 for (_, exec_id, hold) in queue {
                     if let Some((code, reason)) = &stopped {
-                        me.retry_gate.halt(&exec_id, code.clone(), reason.clone());
+                        me.retry_gate.halt(&exec_id, *code, reason.clone());
                     }
                     me.run_retry(&exec_id).await;
                     drop(hold);

@@ -30,7 +30,7 @@ impl ChangeEngine {
         };
         if let Some((code, reason)) = self.retry_gate.take_halt(&exec.id) {
             // An earlier retry of this asset's queue failed on the way to root.
-            self.end_one_record(exec, &mut record, RecordStatus::Failed, &code, &reason)
+            self.end_one_record(exec, &mut record, RecordStatus::Failed, Some(code), &reason)
                 .await?;
             return Ok(());
         }
@@ -43,7 +43,7 @@ impl ChangeEngine {
                 exec,
                 &mut record,
                 RecordStatus::Failed,
-                "not_found",
+                Some(FailureCode::NotFound),
                 "the task, the account or its asset no longer exists; nothing was sent",
             )
             .await?;
@@ -56,7 +56,7 @@ impl ChangeEngine {
                 exec,
                 &mut record,
                 RecordStatus::Failed,
-                "asset_moved",
+                Some(FailureCode::AssetMoved),
                 &reason,
             )
             .await?;
@@ -67,7 +67,7 @@ impl ChangeEngine {
                 exec,
                 &mut record,
                 RecordStatus::Failed,
-                "task_disabled",
+                Some(FailureCode::TaskDisabled),
                 "the task was disabled; nothing was sent",
             )
             .await?;
@@ -123,7 +123,7 @@ impl ChangeEngine {
                         exec,
                         &mut record,
                         RecordStatus::Failed,
-                        FailureCode::VerifyFailed.as_str(),
+                        Some(FailureCode::VerifyFailed),
                         "the staged secret could be proved neither way; verify or retry when the target answers",
                     )
                     .await?;
@@ -133,7 +133,7 @@ impl ChangeEngine {
                     // The target had taken the staged secret: the change is done.
                     record.old_version = account.previous_version;
                     record.new_version = Some(pending);
-                    self.end_one_record(exec, &mut record, RecordStatus::Success, "", "")
+                    self.end_one_record(exec, &mut record, RecordStatus::Success, None, "")
                         .await?;
                     self.log_line(
                         &exec.id,
@@ -160,7 +160,7 @@ impl ChangeEngine {
                     exec,
                     &mut record,
                     RecordStatus::Failed,
-                    "no_specified_secret",
+                    Some(FailureCode::NoSpecifiedSecret),
                     "the task has no specified secret; nothing was sent",
                 )
                 .await?;
@@ -182,7 +182,7 @@ impl ChangeEngine {
                     exec,
                     &mut record,
                     RecordStatus::Ignored,
-                    skip.code(),
+                    Some(skip.code()),
                     &skip.to_string(),
                 )
                 .await?;
@@ -194,7 +194,7 @@ impl ChangeEngine {
                 exec,
                 &mut record,
                 RecordStatus::Ignored,
-                "secret_type_mismatch",
+                Some(FailureCode::SecretTypeMismatch),
                 "the account's secret type is not the one the task changes",
             )
             .await?;

@@ -3,17 +3,24 @@
 
 use crate::change_secret::{ChangeEngine, ChangeSecretError};
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::ExecutionId;
 use tumbler_store::RecordFilter;
 
 /// The failures of the way to root, which fail every account of the host alike: a retry
 /// queue stops at the first (each further try would be one more refused password there).
-const HOST_WIDE: [&str; 2] = ["become_refused", "privileged_login_failed"];
+const HOST_WIDE: [FailureCode; 2] = [
+    FailureCode::BecomeRefused,
+    FailureCode::PrivilegedLoginFailed,
+];
 
 impl ChangeEngine {
     /// The code and "not tried" reason for the rest of an asset's retry queue when the retry
     /// `id` failed on the way to root (a failure every account of the host would meet).
-    pub(super) async fn host_wide_failure(&self, id: &ExecutionId) -> Option<(String, String)> {
+    pub(super) async fn host_wide_failure(
+        &self,
+        id: &ExecutionId,
+    ) -> Option<(FailureCode, String)> {
         let found = async {
             let Some(exec) = self.store.execution(id).await? else {
                 return Ok(None);
@@ -36,16 +43,16 @@ impl ChangeEngine {
                 return None;
             }
         };
-        (record.status == RecordStatus::Failed && HOST_WIDE.contains(&record.reason_code.as_str()))
-            .then(|| {
-                (
-                    record.reason_code.clone(),
-                    format!(
-                        "not tried: {} (for another account of this host)",
-                        record.reason
-                    ),
-                )
-            })
+        let code = record.reason_code?;
+        (record.status == RecordStatus::Failed && HOST_WIDE.contains(&code)).then(|| {
+            (
+                code,
+                format!(
+                    "not tried: {} (for another account of this host)",
+                    record.reason
+                ),
+            )
+        })
     }
 
     /// Runs a retry execution to its end, then recomputes the run its chain began in.

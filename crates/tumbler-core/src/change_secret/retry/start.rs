@@ -6,14 +6,14 @@ use crate::change_secret::{ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
 
 /// Whether a record was set aside by a rule (secure mode, secret type), not by a failure.
 fn skipped_by_rule(record: &RecordRow) -> bool {
     record.status == RecordStatus::Ignored
-        && (record.reason_code.starts_with("secure_mode")
-            || record.reason_code == "secret_type_mismatch")
+        && record.reason_code.is_some_and(FailureCode::is_skip_rule)
 }
 
 impl ChangeSecretService {
@@ -135,7 +135,7 @@ impl ChangeSecretService {
             id: RecordId::generate(),
             execution_id: row.id.clone(),
             status: RecordStatus::Pending,
-            reason_code: String::new(),
+            reason_code: None,
             reason: String::new(),
             old_version: Some(account.current_version),
             new_version: None,

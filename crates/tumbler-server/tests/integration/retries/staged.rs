@@ -8,6 +8,7 @@ use super::{attention, one_app, overview, OneApp};
 use chrono::Utc;
 use reqwest::Method;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
 use tumbler_testkit::app::TestApp;
@@ -56,7 +57,7 @@ async fn staged_by_a_dropped_retry(
         domain_id: account.domain_id.clone(),
         username: account.username.clone(),
         status: RecordStatus::Failed,
-        reason_code: "unreachable".to_owned(),
+        reason_code: Some(FailureCode::Unreachable),
         reason: "down".to_owned(),
         old_version: Some(account.current_version),
         new_version: None,
@@ -70,7 +71,7 @@ async fn staged_by_a_dropped_retry(
         id: RecordId::generate(),
         execution_id: retry.id.clone(),
         status: RecordStatus::Pending,
-        reason_code: String::new(),
+        reason_code: None,
         reason: String::new(),
         new_version: Some(version),
         attempts: 1,
@@ -117,7 +118,7 @@ async fn left_unverified(app: &TestApp, record: &RecordId, account_id: &str) {
     let store = &app.services.store;
     let mut r = store.record(record).await.unwrap().unwrap();
     r.status = RecordStatus::Unverified;
-    r.reason_code = "timeout".to_owned();
+    r.reason_code = Some(FailureCode::Timeout);
     r.reason = "the login with the new secret did not answer".to_owned();
     let mut tx = store.begin().await.unwrap();
     tx.update_record(&r).await.unwrap();
@@ -383,7 +384,11 @@ async fn a_staged_account_on_an_unknown_platform_is_left_to_a_person_once() {
     assert!(a.status_reason.contains("unsupported_platform"), "{a:?}");
     assert_eq!(a.pending_version, Some(2), "kept for a person: {a:?}");
     let r = store.record(&pending).await.unwrap().unwrap();
-    assert_eq!(r.reason_code, "unsupported_platform", "{r:?}");
+    assert_eq!(
+        r.reason_code,
+        Some(FailureCode::UnsupportedPlatform),
+        "{r:?}"
+    );
     let log = super::super::change_secret::log_text(&app, &token, r.execution_id.as_str()).await;
     assert_eq!(
         log.matches("left staged after the run ended").count(),
