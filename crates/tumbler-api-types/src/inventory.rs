@@ -141,3 +141,28 @@ pub struct CreateAsset {
     /// Redis: allow AUTH in clear to a non-loopback address (administrators only).
     pub plaintext_auth_allowed: Option<bool>,
 }
+
+/// `POST /api/v1/accounts` body.
+// No `Debug`: the secret must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// The asset.
+    pub asset_id: String,
+    /// Login name.
+    pub username: String,
+    /// `password` (default) or `ssh_key`.
+    pub secret_type: Option<String>,
+    /// The password or OpenSSH private key (write-only).
+    pub secret: String,
+    /// The account used to change others on its asset.
+    #[serde(default)]
+    pub privileged: bool,
+    /// Platform options (`become`: sudo|su|none, `shell`, `database`...).
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to create a privileged
+    /// account.
+    pub totp: Option<String>,
+}

@@ -119,3 +119,53 @@ pub struct CreatedToken {
     /// The token; shown once.
     pub token: String,
 }
+
+/// `PATCH /api/v1/users/{id}` body; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatchUser {
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Email; `null` clears it.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email: Option<Option<String>>,
+    /// Role names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// `enabled` or `disabled` (disabling ends the user's sessions at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Domain names (at least one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+}
+
+/// Reads a present field (even `null`) as `Some`, so `null` and absent differ.
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// `POST /api/v1/users/me/tokens` body.
+// No `Debug`: the password must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateTokenRequest {
+    /// A name to recognise the token by.
+    pub name: String,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A fresh TOTP code: required when authenticating with HTTP Basic or a certificate as a
+    /// user with TOTP; otherwise it may stand for `current_password`.
+    pub totp: Option<String>,
+    /// The current password: required unless authenticating with HTTP Basic or giving `totp`.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
+    pub current_password: Option<String>,
+}

@@ -5,12 +5,14 @@ use super::{other, CliError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tumbler_api_types::users::{CreateUser, CreatedToken, CreatedUserOut, UserOut};
+use tumbler_api_types::users::{
+    CreateTokenRequest, CreateUser, CreatedToken, CreatedUserOut, PatchUser, UserOut,
+};
 use tumbler_api_types::{ErrorAnswer, Page};
 
 /// What `tumbler login` stores.
@@ -109,7 +111,12 @@ pub async fn login(
         client
             .post(format!("{url}/api/v1/users/me/tokens"))
             .basic_auth(username, Some(password.expose_secret()))
-            .json(&json!({"name": "tumbler cli", "totp": totp}))
+            .json(&CreateTokenRequest {
+                name: "tumbler cli".to_owned(),
+                expires_at: None,
+                totp,
+                current_password: None,
+            })
             .send()
     };
     let mut res = create(None).await.map_err(other)?;
@@ -269,7 +276,13 @@ pub async fn user_disable(env: &[(String, String)], username: &str) -> Result<Ex
         env,
         reqwest::Method::PATCH,
         &format!("/api/v1/users/{id}"),
-        Some(json!({"status": "disabled"})),
+        Some(
+            serde_json::to_value(PatchUser {
+                status: Some("disabled".to_owned()),
+                ..PatchUser::default()
+            })
+            .map_err(other)?,
+        ),
     )
     .await?;
     println!("Disabled {username}; their sessions have ended.");

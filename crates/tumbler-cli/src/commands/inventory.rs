@@ -6,10 +6,9 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
-use tumbler_api_types::inventory::{AccountOut, AssetOut, CreateAsset, VerifyOut};
+use tumbler_api_types::inventory::{AccountOut, AssetOut, CreateAccount, CreateAsset, VerifyOut};
 use tumbler_api_types::Page;
 
 /// Percent-encodes a query value.
@@ -169,8 +168,16 @@ pub async fn account_add(
         Some(path) => ("ssh_key", SecretString::from(read_key_file(path)?)),
         None => ("password", read_secret("Password: ", secret_stdin)?),
     };
-    let body = json!({"asset_id": id, "username": username, "secret_type": secret_type,
-        "secret": secret.expose_secret(), "privileged": privileged});
+    let body = CreateAccount {
+        asset_id: id,
+        username: username.to_owned(),
+        secret_type: Some(secret_type.to_owned()),
+        secret: secret.expose_secret().to_owned(),
+        privileged,
+        options: Default::default(),
+        totp: None,
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
     let created: AccountOut = request(env, Method::POST, "/api/v1/accounts", Some(body)).await?;
     println!("Created account {username}@{asset} (id {}).", created.id);
     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tumbler_api_types::answers::JobStarted;
-use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::device_keys::{JobView, RegenerateIn, SystemKeyView};
 use tumbler_domain::job::JobStatus;
 
 /// How often a waiting command asks how the job is going.
@@ -102,7 +102,13 @@ pub async fn regenerate(
         env,
         Method::POST,
         "/api/v1/system/ssh-key/regenerate",
-        Some(json!({"algorithm": algorithm.map(KeyAlgorithmArg::as_str), "bits": bits})),
+        Some(
+            serde_json::to_value(RegenerateIn {
+                algorithm: algorithm.map(|a| a.as_str().to_owned()),
+                bits,
+            })
+            .map_err(other)?,
+        ),
     )
     .await?;
     let id = started.job_id;

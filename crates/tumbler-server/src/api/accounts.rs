@@ -19,6 +19,7 @@ use tumbler_domain::inventory::{AccountStatus, SecretType};
 use tumbler_store::AccountRow;
 
 use super::answers::RevealedSecret;
+use tumbler_api_types::inventory::CreateAccount;
 pub use tumbler_api_types::inventory::{AccountOut, VerifyOut};
 
 /// The API view of an account.
@@ -87,30 +88,6 @@ pub async fn list(
     }))
 }
 
-/// `POST /api/v1/accounts` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAccount {
-    /// The asset.
-    pub asset_id: String,
-    /// Login name.
-    pub username: String,
-    /// `password` (default) or `ssh_key`.
-    pub secret_type: Option<String>,
-    /// The password or OpenSSH private key (write-only).
-    #[schema(value_type = String)]
-    pub secret: SecretString,
-    /// The account used to change others on its asset.
-    #[serde(default)]
-    pub privileged: bool,
-    /// Platform options (`become`: sudo|su|none, `shell`, `database`...).
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    /// A fresh TOTP code: needed (with `protected_accounts_manage`) to create a privileged
-    /// account.
-    pub totp: Option<String>,
-}
-
 fn secret_type(value: Option<&str>) -> Result<Option<SecretType>, ApiError> {
     parse_state(value, SecretType::parse, "secret_type")
 }
@@ -127,7 +104,7 @@ pub async fn create(
         asset_id: AssetId::from_string(req.asset_id),
         username: req.username,
         secret_type: secret_type(req.secret_type.as_deref())?.unwrap_or(SecretType::Password),
-        secret: req.secret,
+        secret: SecretString::from(req.secret),
         privileged: req.privileged,
         options: req.options,
         totp: req.totp,

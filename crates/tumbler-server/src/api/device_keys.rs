@@ -12,24 +12,11 @@ use axum::Json;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tumbler_api_types::answers::{ExportedKey, JobStarted};
-use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::device_keys::{JobView, RegenerateIn, SystemKeyView};
 use tumbler_core::device_keys::{self as core_keys, AuthenticationInput, ResolveInput};
 use tumbler_core::DeviceKeyError;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ssh_key::KeyAlgorithm;
-
-/// A regeneration request: `algorithm` is `ed25519`, `ecdsa` or `rsa` with `bits` (ECDSA 256 or
-/// 384, RSA 2048, 3072 or 4096), or a full name such as `ecdsa-p384`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegenerateIn {
-    /// The algorithm (default `ed25519`).
-    #[serde(default)]
-    pub algorithm: Option<String>,
-    /// Key size for ECDSA and RSA.
-    #[serde(default)]
-    pub bits: Option<u32>,
-}
 
 /// The algorithm a regeneration request names.
 pub fn algorithm_of(name: Option<&str>, bits: Option<u32>) -> Result<KeyAlgorithm, DeviceKeyError> {

@@ -8,9 +8,9 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tumbler_api_types::users::CreateTokenRequest;
 use tumbler_core::{AuthError, AuthMethod, Reauthentication};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::TokenId;
@@ -162,21 +162,6 @@ pub async fn list_tokens(
     Ok(Json(page))
 }
 
-/// `POST /api/v1/users/me/tokens` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateTokenRequest {
-    /// A name to recognise the token by.
-    pub name: String,
-    /// Optional expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// A fresh TOTP code: required when authenticating with HTTP Basic or a certificate as a
-    /// user with TOTP; otherwise it may stand for `current_password`.
-    pub totp: Option<String>,
-    /// The current password: required unless authenticating with HTTP Basic or giving `totp`.
-    #[schema(value_type = Option<String>, format = Password)]
-    pub current_password: Option<SecretString>,
-}
-
 /// Creates an API token for the caller.
 #[utoipa::path(post, path = "/api/v1/users/me/tokens", request_body = CreateTokenRequest,
     responses((status = 201, body = CreatedToken), (status = 400, body = crate::error::ErrorBody)))]
@@ -189,7 +174,7 @@ pub async fn create_token(
     complete_basic(&state, &mut p, &body, AuditAction::TokenCreate, &origin).await?;
     let req: CreateTokenRequest = body.parse()?;
     let proof = Reauthentication {
-        current_password: req.current_password,
+        current_password: req.current_password.map(SecretString::from),
         totp: req.totp,
     };
     let created = state

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use tumbler_api_types::users::PatchUser;
 use tumbler_core::users::{NewUserRequest, UserSummary};
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_status::PasswordStatus;
@@ -140,29 +141,6 @@ pub async fn get(
     Path(id): Path<UserId>,
 ) -> Result<Json<UserOut>, ApiError> {
     Ok(Json(user_out(state.users.get(&p, &id).await?)))
-}
-
-/// `PATCH /api/v1/users/{id}` body; absent fields stay as they are.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct PatchUser {
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Email; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    /// Role names.
-    pub roles: Option<Vec<String>>,
-    /// `enabled` or `disabled` (disabling ends the user's sessions at once).
-    pub status: Option<String>,
-    /// Domain names (at least one).
-    pub domains: Option<Vec<String>>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Changes a user.
