@@ -4,6 +4,7 @@
 //! clients only, never a cross-site form; certificate logins pass the source throttle; a
 //! password change or reset ends tokens and certificates.
 
+use super::support::error_code;
 use super::tls::{openssl, pki};
 use reqwest::{Client, Identity};
 use serde_json::{json, Value};
@@ -159,8 +160,8 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("certificate_not_presented"))
+        (status, error_code(&body).as_str()),
+        (400, "certificate_not_presented")
     );
     let (status, body) = t
         .register(
@@ -170,15 +171,15 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("certificate_not_presented"))
+        (status, error_code(&body).as_str()),
+        (400, "certificate_not_presented")
     );
 
     // A stolen token alone cannot add a credential.
     let (status, body) = t.register(Some("alice"), &token, json!({})).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("reauthentication_required"))
+        (status, error_code(&body).as_str()),
+        (403, "reauthentication_required")
     );
     let (status, body) = t
         .register(
@@ -188,8 +189,8 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("wrong_current_password"))
+        (status, error_code(&body).as_str()),
+        (401, "wrong_current_password")
     );
 
     let (status, body) = t.register(Some("alice"), &token, pw.clone()).await;
@@ -283,7 +284,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "csrf_failed"
     );
     // A script's same-site fetch is refused too (the console uses its session, not this).

@@ -2,7 +2,7 @@
 //! task's recipients get when a run ends, read back from a real SMTP server on loopback; no
 //! secret in any of it, and a record retry sends no mail.
 
-use super::support::{call, ok};
+use super::support::{call, error_code, ok};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -198,8 +198,8 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (400, Some("no_email_address"))
+        (status, error_code(&out).as_str()),
+        (400, "no_email_address")
     );
     let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
     let id = me["id"]

@@ -1,7 +1,7 @@
 //! CSV import and export: every bad row reported with its line, nothing stored unless asked
 //! to skip, secrets exported only with the permission and a fresh TOTP code.
 
-use super::support::{call, ok, Authenticator};
+use super::support::{call, error_code, ok, Authenticator};
 use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -51,8 +51,8 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         db-1,10.0.0.4,,postgresql,/Default/DB;/Default/Prod,,\n";
     let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", assets).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("import_rejected")),
+        (status, error_code(&body).as_str()),
+        (422, "import_rejected"),
         "{body}"
     );
     assert_eq!(

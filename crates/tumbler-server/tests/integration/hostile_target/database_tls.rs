@@ -2,7 +2,7 @@
 //! only an administrator changes or removes a database asset's CA or TLS mode.
 
 use super::super::change_secret::{account, admin};
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use super::pg_asset;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -28,8 +28,8 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("tls_mode_not_allowed")),
+            (status, error_code(&body).as_str()),
+            (400, "tls_mode_not_allowed"),
             "{body}"
         );
     }
@@ -70,8 +70,8 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("tls_mode_not_allowed")),
+        (status, error_code(&body).as_str()),
+        (400, "tls_mode_not_allowed"),
         "{body}"
     );
     // A CA bundle is bounded and must hold certificates.

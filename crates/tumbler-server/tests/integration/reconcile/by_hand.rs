@@ -4,7 +4,7 @@
 //! cannot reconcile itself; no password reaches a log, the audit or an answer.
 
 use super::super::change_secret::{admin, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, Authenticator};
 use super::{audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
@@ -118,8 +118,8 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("reconcile_account_is_self")),
+        (status, error_code(&body).as_str()),
+        (409, "reconcile_account_is_self"),
         "{body}"
     );
     answers.push_str(&body.to_string());

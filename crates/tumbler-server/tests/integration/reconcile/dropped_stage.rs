@@ -2,7 +2,7 @@
 //! asset without a privileged (or reconcile) account has no way to reconcile.
 
 use super::super::change_secret::{account, admin, ssh_logs_in, APP_PASSWORD};
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok};
 use super::{get_account, linux_host, HAND_PASSWORD};
 use reqwest::Method;
 use serde_json::json;
@@ -72,8 +72,8 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("no_reconcile_account")),
+        (status, error_code(&body).as_str()),
+        (409, "no_reconcile_account"),
         "{body}"
     );
 }

@@ -4,7 +4,7 @@
 //! the host may hold is kept staged until a login settles it.
 
 use super::super::change_secret::{admin, record_for};
-use super::super::support::ok;
+use super::super::support::{error_code, ok};
 use super::{
     account_row, all_log_in, changed_on_host, ended, execute, fixture, hold_after_password_written,
     hook_reached, pam_line, release_hook, run_to_end, server, shadows,
@@ -173,7 +173,7 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         409,
     )
     .await;
-    assert_eq!(refused["error"]["code"], "record_state", "{refused}");
+    assert_eq!(error_code(&refused), "record_state", "{refused}");
     assert!(
         refused["error"]["message"]
             .as_str()

@@ -2,7 +2,7 @@
 //! queued when their asset moves to another domain, a retry waiting for a change slot.
 
 use super::super::change_secret::{account, admin, linux_asset, task};
-use super::super::support::ok;
+use super::super::support::{error_code, ok};
 use super::{
     account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
     hold_after_password_written, hook_reached, release_hook, run_to_end, server, shadows,
@@ -46,8 +46,8 @@ async fn two_retries_of_one_record_at_once_change_the_account_once() {
     // A third, once a retry is surely under way, and "Retry all failed" too.
     let (status, body) = retry(app.clone(), token.clone(), record.clone()).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("retry_in_progress")),
+        (status, error_code(&body).as_str()),
+        (409, "retry_in_progress"),
         "{body}"
     );
     release_hook(&host);

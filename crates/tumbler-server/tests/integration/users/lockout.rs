@@ -1,6 +1,7 @@
 //! An administrator unlocks a locked-out user; one address is throttled after many failures
 //! across accounts.
 
+use super::super::support::error_code;
 use super::{admin, call, user_with_roles, NEW_PASSWORD};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
@@ -94,7 +95,7 @@ async fn one_address_is_throttled_after_many_failures_across_accounts() {
         .unwrap();
     assert!(retry > 0 && retry <= 15 * 60, "{retry}");
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "rate_limited"
     );
     clock.advance(Duration::minutes(16));

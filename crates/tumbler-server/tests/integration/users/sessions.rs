@@ -1,5 +1,6 @@
 //! Sessions are limited, listed and revocable, over the API and on the console's sessions page.
 
+use super::super::support::error_code;
 use super::{admin, call, user_with_roles, NEW_PASSWORD};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -30,7 +31,7 @@ async fn sessions_are_limited_listed_and_revocable() {
         .unwrap();
     assert_eq!(sixth.status(), 409);
     assert_eq!(
-        sixth.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&sixth.json::<Value>().await.unwrap()),
         "session_limit_reached"
     );
 

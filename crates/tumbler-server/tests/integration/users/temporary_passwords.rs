@@ -1,5 +1,6 @@
 //! New users get a temporary password that expires.
 
+use super::super::support::error_code;
 use super::{admin, call};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
@@ -42,8 +43,8 @@ async fn new_users_get_a_temporary_password_that_expires() {
     )
     .await;
     assert_eq!(
-        (status.as_u16(), dup["error"]["code"].as_str()),
-        (409, Some("user_exists"))
+        (status.as_u16(), error_code(&dup).as_str()),
+        (409, "user_exists")
     );
 
     clock.advance(Duration::hours(73));
@@ -55,7 +56,7 @@ async fn new_users_get_a_temporary_password_that_expires() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "temporary_password_expired"
     );
     let (_, user) = call(
