@@ -37,12 +37,9 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     );
     assert_eq!((report.checked, report.working), (3, 2), "{report:?}");
     let a1 = get_account(&app, &token, &app1).await;
-    assert_eq!(a1["status"], "needs_attention", "{a1}");
-    assert!(
-        a1["status_reason"].as_str().unwrap().starts_with("drift: "),
-        "{a1}"
-    );
-    assert_eq!(get_account(&app, &token, &app2).await["status"], "ok");
+    assert_eq!(a1.status, "needs_attention", "{a1:?}");
+    assert!(a1.status_reason.starts_with("drift: "), "{a1:?}");
+    assert_eq!(get_account(&app, &token, &app2).await.status, "ok");
     // The dashboard's overview lists it with reconcile as the next action.
     let overview = ok(
         &app,
@@ -151,9 +148,9 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     assert_eq!(exec["status"], "succeeded", "{exec}");
     let a1 = get_account(&app, &token, &app1).await;
     assert_eq!(
-        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some(a1.status.as_str()), Some(a1.secret_version)),
         (Some("ok"), Some(2)),
-        "{a1}"
+        "{a1:?}"
     );
     let new = revealed_new(&app, &token, &auth, record["id"].as_str().unwrap()).await;
     assert!(

@@ -35,8 +35,8 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     .await;
     assert_eq!(record["status"], "success", "{record}");
     let a = get_account(&app, &token, &app1).await;
-    assert_eq!(a["status"], "ok", "{a}");
-    let version = a["secret_version"].as_i64().unwrap();
+    assert_eq!(a.status, "ok", "{a:?}");
+    let version = a.secret_version;
     assert_eq!(record["new_version"].as_i64(), Some(version), "{record}");
     let stored = app
         .services

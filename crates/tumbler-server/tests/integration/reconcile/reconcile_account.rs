@@ -94,9 +94,9 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     assert_eq!(report.reconciled, 1, "{report:?}");
     let a1 = get_account(&app, &token, &app1).await;
     assert_eq!(
-        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some(a1.status.as_str()), Some(a1.secret_version)),
         (Some("ok"), Some(2)),
-        "{a1}"
+        "{a1:?}"
     );
     let (status, body) = call(
         &app,
@@ -195,7 +195,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         "{report:?}"
     );
     let a = get_account(&app, &token, &ops).await;
-    assert_eq!(a["status"], "ok", "{a}");
+    assert_eq!(a.status, "ok", "{a:?}");
     let (records, _) = app
         .services
         .store
