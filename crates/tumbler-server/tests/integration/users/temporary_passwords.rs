@@ -1,11 +1,13 @@
 //! New users get a temporary password that expires.
 
-use super::super::support::error_code;
+use super::super::support::{error_code, typed};
 use super::{admin, call};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::{CreatedUserOut, UserOut};
+use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -23,12 +25,13 @@ async fn new_users_get_a_temporary_password_that_expires() {
     )
     .await;
     assert_eq!(status, 201);
-    assert_eq!(body["user"]["password_status"], "temporary");
-    assert_eq!(body["user"]["must_change_password"], true);
-    let temp = body["temporary_password"].as_str().unwrap().to_owned();
+    let body: CreatedUserOut = typed(body);
+    assert_eq!(body.user.password_status, "temporary");
+    assert!(body.user.must_change_password);
+    let temp = body.temporary_password.clone().unwrap();
     let (status, list) = call(&app, &admin_token, Method::GET, "/api/v1/users?q=tin", None).await;
     assert_eq!(status, 200);
-    assert_eq!(list["total"], 1);
+    assert_eq!(typed::<Page<UserOut>>(list.clone()).total, 1);
     assert!(
         list["items"][0].get("temporary_password").is_none(),
         "shown once only"
@@ -63,10 +66,10 @@ async fn new_users_get_a_temporary_password_that_expires() {
         &app,
         &admin_token,
         Method::GET,
-        &format!("/api/v1/users/{}", body["user"]["id"].as_str().unwrap()),
+        &format!("/api/v1/users/{}", body.user.id),
         None,
     )
     .await;
-    assert_eq!(user["password_status"], "expired");
+    assert_eq!(typed::<UserOut>(user).password_status, "expired");
     app.stop().await;
 }
