@@ -4,12 +4,13 @@
 //! clients only, never a cross-site form; certificate logins pass the source throttle; a
 //! password change or reset ends tokens and certificates.
 
-use super::support::error_code;
+use super::support::{error_code, typed};
 use super::tls::{openssl, pki};
 use reqwest::{Client, Identity};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_domain::SystemClock;
 use tumbler_server::config::TlsConfig;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
@@ -100,7 +101,7 @@ impl TlsApp {
             .json()
             .await
             .unwrap();
-        res["token"].as_str().unwrap().to_owned()
+        typed::<CreatedToken>(res).token
     }
 
     async fn register(&self, who: Option<&str>, token: &str, body: Value) -> (u16, Value) {
@@ -266,7 +267,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = created["user"]["id"].as_str().unwrap().to_owned();
+    let bob = typed::<CreatedUserOut>(created).user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     // What Chromium sends for a cross-site <form method=post> auto-submitted by another site:
     // no cookie (SameSite), the client certificate, and its origin headers.
@@ -468,7 +469,7 @@ async fn browser_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = created["user"]["id"].as_str().unwrap().to_owned();
+    let bob = typed::<CreatedUserOut>(created).user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     assert!(unlock.starts_with("https://127.0.0.1:"), "{unlock}");
 

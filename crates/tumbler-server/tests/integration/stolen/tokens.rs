@@ -1,10 +1,11 @@
 //! A stolen token cannot mint tokens or enrol its own authenticator, and a reset revokes tokens.
 
-use super::super::support::{call, error_code, ok};
+use super::super::support::{call, error_code, ok, typed};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::users::CreatedToken;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -46,7 +47,7 @@ async fn a_stolen_token_cannot_mint_tokens_and_a_reset_revokes_them() {
         201,
     )
     .await;
-    let second = second["token"].as_str().unwrap().to_owned();
+    let second = typed::<CreatedToken>(second).token;
 
     // A reset from the host revokes every token.
     app.services
