@@ -1,6 +1,7 @@
 //! The audit log: events for every mutation, a verifiable chain that reveals tampering, and
 //! requests that fail when their event cannot be written.
 
+use super::support::error_code;
 use serde_json::{json, Value};
 use sqlx::AnyPool;
 use std::sync::Arc;
@@ -123,7 +124,7 @@ async fn a_request_whose_audit_event_cannot_be_written_fails_and_changes_nothing
         .unwrap();
     assert_eq!(res.status(), 500);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "internal_error");
+    assert_eq!(error_code(&body), "internal_error");
     assert!(
         !body.to_string().contains("disk full"),
         "internal details stay in the log"

@@ -1,5 +1,6 @@
 //! Login, the forced first password change, HTTP Basic, tokens, CSRF, lockout and timeouts.
 
+use super::support::error_code;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -38,7 +39,7 @@ async fn first_login_must_change_password_over_basic_only() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "password_change_required"
     );
 
@@ -53,7 +54,7 @@ async fn first_login_must_change_password_over_basic_only() {
         .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "basic_auth_required"
     );
 
@@ -209,7 +210,7 @@ async fn cookie_sessions_need_the_csrf_header_for_unsafe_requests() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "csrf_failed"
     );
     let res = app

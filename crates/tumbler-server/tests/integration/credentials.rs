@@ -4,11 +4,13 @@
 //! clients only, never a cross-site form; certificate logins pass the source throttle; a
 //! password change or reset ends tokens and certificates.
 
+use super::support::{error_code, typed};
 use super::tls::{openssl, pki};
 use reqwest::{Client, Identity};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_domain::SystemClock;
 use tumbler_server::config::TlsConfig;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
@@ -99,7 +101,7 @@ impl TlsApp {
             .json()
             .await
             .unwrap();
-        res["token"].as_str().unwrap().to_owned()
+        typed::<CreatedToken>(res).token
     }
 
     async fn register(&self, who: Option<&str>, token: &str, body: Value) -> (u16, Value) {
@@ -159,8 +161,8 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("certificate_not_presented"))
+        (status, error_code(&body).as_str()),
+        (400, "certificate_not_presented")
     );
     let (status, body) = t
         .register(
@@ -170,15 +172,15 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("certificate_not_presented"))
+        (status, error_code(&body).as_str()),
+        (400, "certificate_not_presented")
     );
 
     // A stolen token alone cannot add a credential.
     let (status, body) = t.register(Some("alice"), &token, json!({})).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("reauthentication_required"))
+        (status, error_code(&body).as_str()),
+        (403, "reauthentication_required")
     );
     let (status, body) = t
         .register(
@@ -188,8 +190,8 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         )
         .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("wrong_current_password"))
+        (status, error_code(&body).as_str()),
+        (401, "wrong_current_password")
     );
 
     let (status, body) = t.register(Some("alice"), &token, pw.clone()).await;
@@ -265,7 +267,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = created["user"]["id"].as_str().unwrap().to_owned();
+    let bob = typed::<CreatedUserOut>(created).user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     // What Chromium sends for a cross-site <form method=post> auto-submitted by another site:
     // no cookie (SameSite), the client certificate, and its origin headers.
@@ -283,7 +285,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "csrf_failed"
     );
     // A script's same-site fetch is refused too (the console uses its session, not this).
@@ -467,7 +469,7 @@ async fn browser_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = created["user"]["id"].as_str().unwrap().to_owned();
+    let bob = typed::<CreatedUserOut>(created).user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     assert!(unlock.starts_with("https://127.0.0.1:"), "{unlock}");
 

@@ -1,5 +1,6 @@
 //! Domains: the default domain, assignment, the active domain per session, object visibility.
 
+use super::support::error_code;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use tumbler_testkit::app::TestApp;
@@ -64,10 +65,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
         Some(json!({"name": "Prod"})),
     )
     .await;
-    assert_eq!(
-        (status, dup["error"]["code"].as_str()),
-        (409, Some("domain_exists"))
-    );
+    assert_eq!((status, error_code(&dup).as_str()), (409, "domain_exists"));
     let (status, bad) = call(
         &app,
         &c,
@@ -77,10 +75,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
         Some(json!({"username": "x", "domains": ["Nope"]})),
     )
     .await;
-    assert_eq!(
-        (status, bad["error"]["code"].as_str()),
-        (400, Some("unknown_domain"))
-    );
+    assert_eq!((status, error_code(&bad).as_str()), (400, "unknown_domain"));
 
     let (status, created) = call(
         &app,

@@ -8,7 +8,7 @@ mod key_files;
 mod redis_auth;
 mod unverified_hosts;
 
-use super::support::{call, user};
+use super::support::{call, error_code, user};
 use reqwest::Method;
 use serde_json::Value;
 use tumbler_testkit::app::TestApp;
@@ -29,8 +29,8 @@ async fn operators_may_not_patch(app: &TestApp, admin: &str, asset: &str, body: 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (403, Some("forbidden")),
+        (status, error_code(&out).as_str()),
+        (403, "forbidden"),
         "{out}"
     );
 }

@@ -2,10 +2,14 @@
 //! task's recipients get when a run ends, read back from a real SMTP server on loopback; no
 //! secret in any of it, and a record retry sends no mail.
 
-use super::support::{call, ok};
+use super::support::{call, error_code, ok, ok_as};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{RecordRow, TaskView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::smtp::SmtpSink;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -198,8 +202,8 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (400, Some("no_email_address"))
+        (status, error_code(&out).as_str()),
+        (400, "no_email_address")
     );
     let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
     let id = me["id"]
@@ -274,7 +278,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     ])
     .await
     .unwrap();
-    let body = ok(
+    let body: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -283,7 +287,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         201,
     )
     .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
+    let asset = body.id;
     ok(
         &app,
         &token,
@@ -317,7 +321,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         )
         .await;
     }
-    let t = ok(
+    let t: TaskView = ok_as(
         &app,
         &token,
         Method::POST,
@@ -329,8 +333,8 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         201,
     )
     .await;
-    let task_id = t["id"].as_str().unwrap();
-    let started = ok(
+    let task_id = t.id.as_str();
+    let started: ExecutionStarted = ok_as(
         &app,
         &token,
         Method::POST,
@@ -339,7 +343,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         202,
     )
     .await;
-    let exec_id = started["execution_id"].as_str().unwrap().to_owned();
+    let exec_id = started.execution_id;
     // One message per recipient with an address (carol has none).
     let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
     let mut to: Vec<String> = mail.iter().flat_map(|m| m.to.clone()).collect();
@@ -370,7 +374,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         report.body
     );
     // The new password: revealed through the vault, it is nowhere in the mail.
-    let page = ok(
+    let page: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -379,7 +383,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         200,
     )
     .await;
-    let account_id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let account_id = page.items[0].id.clone();
     let new = app
         .services
         .vault
@@ -440,7 +444,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         assert!(!csv.contains(secret), "a secret in the CSV report");
     }
     // Retrying the failed record sends no mail; the next run sends the next one.
-    let records = ok(
+    let records: Page<RecordRow> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -449,9 +453,9 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         200,
     )
     .await;
-    let failed = records["items"][0]["id"].as_str().unwrap().to_owned();
+    let failed = records.items[0].id.to_string();
     // The retry answers when it is done (it fails again: the target has no such user).
-    let retried = ok(
+    let retried: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -460,8 +464,8 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         200,
     )
     .await;
-    assert_eq!(retried["status"], "failed", "{retried}");
-    let second = ok(
+    assert_eq!(retried.status.as_str(), "failed", "{retried:?}");
+    let second: ExecutionStarted = ok_as(
         &app,
         &token,
         Method::POST,
@@ -470,7 +474,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
         202,
     )
     .await;
-    let second_id = second["execution_id"].as_str().unwrap().to_owned();
+    let second_id = second.execution_id;
     let mail = sink.wait_for_messages(4, Duration::from_secs(120)).await;
     assert_eq!(mail.len(), 4, "two mails per run, none for the retry");
     for later in &mail[2..] {

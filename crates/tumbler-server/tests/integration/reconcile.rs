@@ -14,9 +14,11 @@ mod postgresql;
 mod reconcile_account;
 
 use super::change_secret::{account, linux_asset, APP_PASSWORD, OPS_PASSWORD};
-use super::support::{ok, Authenticator};
+use super::support::{ok_as, Authenticator};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
+use tumbler_api_types::answers::RevealedRecordSecrets;
+use tumbler_api_types::inventory::AccountOut;
 use tumbler_core::change_secret::{DriftReport, DriftScope};
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -26,8 +28,8 @@ const HAND_PASSWORD: &str = "canary-Hand-Set-9d04e";
 /// The separate reconcile account's password.
 const REC_PASSWORD: &str = "canary-Reconciler-61b7a";
 
-async fn get_account(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
+async fn get_account(app: &TestApp, token: &str, id: &str) -> AccountOut {
+    ok_as(
         app,
         token,
         Method::GET,
@@ -40,7 +42,7 @@ async fn get_account(app: &TestApp, token: &str, id: &str) -> Value {
 
 /// The record's new secret (reveal with a fresh code).
 async fn revealed_new(app: &TestApp, token: &str, auth: &Authenticator, record: &str) -> String {
-    let revealed = ok(
+    let revealed: RevealedRecordSecrets = ok_as(
         app,
         token,
         Method::POST,
@@ -49,7 +51,7 @@ async fn revealed_new(app: &TestApp, token: &str, auth: &Authenticator, record: 
         200,
     )
     .await;
-    revealed["new_secret"].as_str().unwrap().to_owned()
+    revealed.new_secret.expect("a new secret")
 }
 
 async fn audit_text(app: &TestApp, token: &str) -> String {

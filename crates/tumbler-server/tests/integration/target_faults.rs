@@ -13,11 +13,14 @@ mod sudo;
 use super::change_secret::{
     account, linux_asset, records, task, verify_account, wait_for_execution,
 };
-use super::support::ok;
+use super::support::{ok_as, typed};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::VerifyOut;
 use tumbler_domain::ids::AccountId;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -80,7 +83,7 @@ async fn fixture(app: &TestApp, token: &str, apps: usize) -> (SshHost, String, V
 }
 
 async fn execute(app: &TestApp, token: &str, task_id: &str) -> String {
-    let started = ok(
+    let started: ExecutionStarted = ok_as(
         app,
         token,
         Method::POST,
@@ -89,20 +92,36 @@ async fn execute(app: &TestApp, token: &str, task_id: &str) -> String {
         202,
     )
     .await;
-    started["execution_id"].as_str().unwrap().to_owned()
+    started.execution_id
 }
 
 /// Runs the task to its end; returns the execution, its records and its log.
-async fn run_to_end(app: &TestApp, token: &str, task_id: &str) -> (Value, Vec<Value>, String) {
+async fn run_to_end(
+    app: &TestApp,
+    token: &str,
+    task_id: &str,
+) -> (ExecutionView, Vec<RecordRow>, String) {
     let id = execute(app, token, task_id).await;
     ended(app, token, &id).await
 }
 
-async fn ended(app: &TestApp, token: &str, id: &str) -> (Value, Vec<Value>, String) {
-    let e = wait_for_execution(app, token, id).await;
-    let rs = records(app, token, id).await;
+async fn ended(app: &TestApp, token: &str, id: &str) -> (ExecutionView, Vec<RecordRow>, String) {
+    let e = typed(wait_for_execution(app, token, id).await);
+    let rs = records(app, token, id)
+        .await
+        .into_iter()
+        .map(typed)
+        .collect();
     let log = super::change_secret::log_text(app, token, id).await;
     (e, rs, log)
+}
+
+/// The record of `username` among an execution's records.
+fn record_for<'a>(records: &'a [RecordRow], username: &str) -> &'a RecordRow {
+    records
+        .iter()
+        .find(|r| r.username == username)
+        .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
 }
 
 /// Every account's stored current secret logs in, none is left `changing`; returns their
@@ -110,10 +129,10 @@ async fn ended(app: &TestApp, token: &str, id: &str) -> (Value, Vec<Value>, Stri
 async fn all_log_in(app: &TestApp, token: &str, accounts: &[String]) -> Vec<i64> {
     let mut versions = Vec::new();
     for id in accounts {
-        let out = verify_account(app, token, id).await;
-        assert_eq!(out["ok"], true, "{out}");
-        assert_ne!(out["account"]["status"], "changing", "{out}");
-        versions.push(out["account"]["secret_version"].as_i64().unwrap());
+        let out: VerifyOut = typed(verify_account(app, token, id).await);
+        assert!(out.ok, "{out:?}");
+        assert_ne!(out.account.status, "changing", "{out:?}");
+        versions.push(out.account.secret_version);
     }
     versions
 }

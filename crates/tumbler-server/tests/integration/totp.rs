@@ -1,6 +1,7 @@
 //! Two-factor authentication: enrolment, login with a code, codes accepted once, recovery
 //! codes, step-up for sensitive actions, Basic auth for users with TOTP, MFA required by role.
 
+use super::support::error_code;
 use chrono::{Duration, Utc};
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -123,13 +124,13 @@ async fn login_needs_a_fresh_code_once_enrolled() {
     let res = e.login(None).await;
     assert_eq!(res.status(), 401);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "invalid_credentials"
     );
     // The code that confirmed enrolment was used: the same step is refused.
     let res = e.login(Some(&e.code())).await;
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "invalid_credentials"
     );
     e.next_step();
@@ -164,7 +165,7 @@ async fn sensitive_actions_ask_for_a_fresh_code_even_with_a_token() {
         .await;
     assert_eq!(res.status(), 401);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "totp_required"
     );
     e.next_step();
@@ -186,7 +187,7 @@ async fn sensitive_actions_ask_for_a_fresh_code_even_with_a_token() {
         .await;
     assert_eq!(res.status(), 401, "a reused code is refused");
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "invalid_totp"
     );
     // The old recovery codes were replaced.
@@ -208,7 +209,7 @@ async fn users_without_totp_cannot_perform_sensitive_actions() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "mfa_not_enrolled"
     );
     app.stop().await;
@@ -225,7 +226,7 @@ async fn basic_auth_alone_is_not_enough_for_a_user_with_totp() {
     let res = basic("/api/v1/users/me/tokens").send().await.unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "invalid_credentials",
         "answered like a wrong password: Basic does not confirm a password"
     );
@@ -293,7 +294,7 @@ async fn a_role_can_require_mfa() {
     let res = c.get(app.url("/api/v1/audit")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "mfa_enrolment_required"
     );
     let res = c

@@ -1,11 +1,13 @@
 //! CSV import and export: every bad row reported with its line, nothing stored unless asked
 //! to skip, secrets exported only with the permission and a fresh TOTP code.
 
-use super::support::{call, ok, Authenticator};
+use super::support::{call, error_code, ok, ok_as, Authenticator};
 use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -51,8 +53,8 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         db-1,10.0.0.4,,postgresql,/Default/DB;/Default/Prod,,\n";
     let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", assets).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("import_rejected")),
+        (status, error_code(&body).as_str()),
+        (422, "import_rejected"),
         "{body}"
     );
     assert_eq!(
@@ -63,8 +65,8 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
             (5, "name".to_owned())
         ]
     );
-    let list = ok(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(list["total"], 0, "a file with errors stores nothing");
+    let list: Page<AssetOut> = ok_as(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(list.total, 0, "a file with errors stores nothing");
     let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
     assert_eq!(nodes["total"], 0);
     let (status, body) = post_csv(
@@ -79,7 +81,7 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         (body["imported"].as_u64(), body["skipped"].as_u64()),
         (Some(2), Some(3))
     );
-    let db = ok(
+    let db: Page<AssetOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -88,11 +90,8 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         200,
     )
     .await;
-    assert_eq!(
-        db["items"][0]["nodes"],
-        json!(["/Default/DB", "/Default/Prod"])
-    );
-    assert_eq!(db["items"][0]["port"], 5432);
+    assert_eq!(db.items[0].nodes, ["/Default/DB", "/Default/Prod"]);
+    assert_eq!(db.items[0].port, 5432);
     let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", "name,addr\nx,y\n").await;
     assert_eq!(
         (status, body["error"]["details"]["field"].as_str()),
@@ -120,8 +119,9 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         !body.to_string().contains("canary-bad-row-secret"),
         "no secret in the report"
     );
-    let list = ok(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
-    assert_eq!(list["total"], 0);
+    let list: Page<AccountOut> =
+        ok_as(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
+    assert_eq!(list.total, 0);
     let (status, body) = post_csv(
         &app,
         &token,
@@ -134,7 +134,7 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         (200, Some(2)),
         "{body}"
     );
-    let list = ok(
+    let list: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -143,8 +143,8 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         200,
     )
     .await;
-    assert_eq!(list["total"], 0, "no privileged account came in by file");
-    let list = ok(
+    assert_eq!(list.total, 0, "no privileged account came in by file");
+    let list: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -153,8 +153,11 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
         200,
     )
     .await;
-    assert_eq!(list["items"][0]["options"]["become"], "sudo");
-    assert_eq!(list["items"][0]["privileged"], false);
+    assert_eq!(
+        list.items[0].options.get("become").map(String::as_str),
+        Some("sudo")
+    );
+    assert!(!list.items[0].privileged);
 
     // Exports: assets and accounts without secrets for anyone who reads them.
     let res = Client::new()
@@ -344,7 +347,7 @@ async fn formula_cells_come_out_inert_in_both_exports_and_import_back_unchanged(
         (200, Some(1)),
         "{body}"
     );
-    let list = ok(
+    let list: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -353,7 +356,7 @@ async fn formula_cells_come_out_inert_in_both_exports_and_import_back_unchanged(
         200,
     )
     .await;
-    assert_eq!(list["items"][0]["asset_name"], names[0], "{list}");
+    assert_eq!(list.items[0].asset_name, names[0], "{list:?}");
     let again = Client::new()
         .post(app.url("/api/v1/accounts/export"))
         .bearer_auth(&token)

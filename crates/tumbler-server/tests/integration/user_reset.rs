@@ -3,16 +3,18 @@
 //! second factor; the password state shown and filtered is truthful: temporary, expired,
 //! expired by age, or found not to meet a tightened policy.
 
-use super::support::{call, ok, user, Authenticator, USER_PASSWORD};
+use super::support::{call, error_code, ok, ok_as, user, Authenticator, USER_PASSWORD};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::UserOut;
+use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
 async fn user_id(app: &TestApp, token: &str, name: &str) -> String {
-    let list = ok(
+    let list: Page<UserOut> = ok_as(
         app,
         token,
         Method::GET,
@@ -21,15 +23,12 @@ async fn user_id(app: &TestApp, token: &str, name: &str) -> String {
         200,
     )
     .await;
-    list["items"]
-        .as_array()
-        .unwrap()
+    list.items
         .iter()
-        .find(|u| u["username"] == name)
-        .unwrap_or_else(|| panic!("{name} in {list}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+        .find(|u| u.username == name)
+        .unwrap_or_else(|| panic!("{name} in {list:?}"))
+        .id
+        .clone()
 }
 
 async fn login(app: &TestApp, name: &str, password: &str) -> (u16, Value) {
@@ -44,7 +43,7 @@ async fn login(app: &TestApp, name: &str, password: &str) -> (u16, Value) {
 }
 
 async fn states(app: &TestApp, token: &str, filter: &str) -> Vec<(String, String)> {
-    let list = ok(
+    let list: Page<UserOut> = ok_as(
         app,
         token,
         Method::GET,
@@ -53,16 +52,9 @@ async fn states(app: &TestApp, token: &str, filter: &str) -> Vec<(String, String
         200,
     )
     .await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["username"].as_str().unwrap().to_owned(),
-                u["password_status"].as_str().unwrap().to_owned(),
-            )
-        })
+    list.items
+        .into_iter()
+        .map(|u| (u.username, u.password_status))
         .collect()
 }
 
@@ -87,8 +79,8 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
     // Without a fresh code nothing happens.
     let (status, body) = reset(&bob, json!({})).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required")),
+        (status, error_code(&body).as_str()),
+        (401, "totp_required"),
         "{body}"
     );
     assert_eq!(
@@ -100,8 +92,8 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
     // Never oneself (change it with the current password instead).
     let (status, body) = reset(&me, json!({"totp": authenticator.fresh_code()})).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("own_password_reset")),
+        (status, error_code(&body).as_str()),
+        (403, "own_password_reset"),
         "{body}"
     );
 
@@ -136,8 +128,8 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&body).as_str()),
+            (403, "forbidden"),
             "{body}"
         );
     }
@@ -154,7 +146,7 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
     );
     let (status, _) = login(&app, "bob", &temporary).await;
     assert_ne!(status, 200, "the second factor is still needed");
-    let shown = ok(
+    let shown: UserOut = ok_as(
         &app,
         &admin,
         Method::GET,
@@ -164,11 +156,8 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
     )
     .await;
     assert_eq!(
-        (
-            shown["password_status"].as_str(),
-            shown["must_change_password"].as_bool()
-        ),
-        (Some("temporary"), Some(true))
+        (shown.password_status.as_str(), shown.must_change_password),
+        ("temporary", true)
     );
     drop(bob_auth);
 

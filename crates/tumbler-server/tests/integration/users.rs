@@ -8,8 +8,10 @@ mod roles;
 mod sessions;
 mod temporary_passwords;
 
+use super::support::typed;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
+use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_testkit::app::TestApp;
 
 const NEW_PASSWORD: &str = "Another-Long-Passphrase-77";
@@ -53,8 +55,9 @@ async fn user_with_roles(
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let temp = body["temporary_password"].as_str().unwrap().to_owned();
-    let id = body["user"]["id"].as_str().unwrap().to_owned();
+    let created: CreatedUserOut = typed(body);
+    let temp = created.temporary_password.expect("a temporary password");
+    let id = created.user.id;
     let res = Client::new()
         .post(app.url("/api/v1/users/me/password"))
         .basic_auth(name, Some(&temp))
@@ -63,7 +66,7 @@ async fn user_with_roles(
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let res: Value = Client::new()
+    let res: CreatedToken = Client::new()
         .post(app.url("/api/v1/users/me/tokens"))
         .basic_auth(name, Some(NEW_PASSWORD))
         .json(&json!({"name": "t"}))
@@ -73,5 +76,5 @@ async fn user_with_roles(
         .json()
         .await
         .unwrap();
-    (id, res["token"].as_str().unwrap().to_owned())
+    (id, res.token)
 }

@@ -1,12 +1,17 @@
 //! A device-key conflict resolved through the dialog.
 
+use super::super::support::{ok_as, typed};
 use super::admin_logs_in;
 use super::WAIT;
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::inventory::AssetOut;
+use tumbler_domain::job::JobStatus;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
 async fn browser_resolves_a_key_conflict_through_the_dialog() {
-    use super::super::support::{ok, Authenticator};
+    use super::super::support::Authenticator;
     use reqwest::Method;
     use serde_json::json;
     use std::sync::Arc;
@@ -32,7 +37,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         json!({}),
     )
     .await;
-    let started = ok(
+    let started: JobStarted = ok_as(
         &app,
         &token,
         Method::POST,
@@ -41,15 +46,14 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         202,
     )
     .await;
-    let job =
-        super::super::device_keys::wait_for_job(&app, &token, started["job_id"].as_str().unwrap())
-            .await;
-    assert_eq!(job["status"], "succeeded", "{job}");
+    let job: JobView =
+        typed(super::super::device_keys::wait_for_job(&app, &token, &started.job_id).await);
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     // The device loses Tumbler's key; the next contact finds the conflict.
     host.run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])
         .await
         .unwrap();
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -58,7 +62,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         200,
     )
     .await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
 
     let browser = admin_logs_in(&app, &authenticator).await;
@@ -78,7 +82,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         .await;
     browser.click("#cancel-resolve").await;
     browser.wait_for_text("h1", "Assets", WAIT).await;
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &token,
         Method::GET,
@@ -87,7 +91,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         200,
     )
     .await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
     // Select it again and resolve with the system key, creating a new admin user.
     browser
         .goto(&app.url("/assets?auth_status=key_conflict"))
@@ -111,7 +115,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
     browser
         .wait_for_text("#job-outcomes", "installed for netops and verified", WAIT)
         .await;
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -120,10 +124,10 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         200,
     )
     .await;
-    assert_eq!(a["auth_status"], "key_based", "{a}");
-    assert_eq!(a["auth_username"], "netops", "{a}");
+    assert_eq!(a.auth_status, "key_based", "{a:?}");
+    assert_eq!(a.auth_username, "netops", "{a:?}");
     // The device key page shows the key devices hold.
-    let key = ok(
+    let key: SystemKeyView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -135,7 +139,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
     browser.click("#settings-link").await;
     browser.click("#device-key-link").await;
     let shown = browser.text("#key-fingerprint").await;
-    assert_eq!(shown, key["fingerprint"].as_str().unwrap());
+    assert_eq!(shown, key.fingerprint);
     browser.close().await;
     app.stop().await;
 }

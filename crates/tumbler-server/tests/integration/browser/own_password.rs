@@ -1,7 +1,9 @@
 //! A user changes their own password in User Settings; their other sessions end at once or at
 //! the next login.
 
+use super::super::support::typed;
 use super::WAIT;
+use tumbler_api_types::users::CreatedUserOut;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::browser::Browser;
 
@@ -33,7 +35,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
         .json()
         .await
         .unwrap();
-    let temp = created["temporary_password"].as_str().unwrap().to_owned();
+    let temp = typed::<CreatedUserOut>(created).temporary_password.unwrap();
     let p1 = "First-Chosen-Passphrase-11";
     let res = client
         .post(app.url("/api/v1/users/me/password"))

@@ -2,10 +2,12 @@
 //! only an administrator changes or removes a database asset's CA or TLS mode.
 
 use super::super::change_secret::{account, admin};
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, ok_as, typed, user};
 use super::pg_asset;
 use reqwest::Method;
 use serde_json::{json, Value};
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::pg_cluster::PgCluster;
 
@@ -28,13 +30,13 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("tls_mode_not_allowed")),
+            (status, error_code(&body).as_str()),
+            (400, "tls_mode_not_allowed"),
             "{body}"
         );
     }
-    let list = ok(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(list["total"], 0, "{list}");
+    let list: Page<AssetOut> = ok_as(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(list.total, 0, "{list:?}");
     // Without a mode a remote database gets verify_full, a loopback one disable.
     let (status, remote) = pg_asset(
         &app,
@@ -42,11 +44,8 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         json!({"name": "pg-remote", "address": "10.20.30.40", "platform": "postgresql"}),
     )
     .await;
-    assert_eq!(
-        (status, remote["tls_mode"].as_str()),
-        (201, Some("verify_full")),
-        "{remote}"
-    );
+    assert_eq!(status, 201, "{remote}");
+    assert_eq!(typed::<AssetOut>(remote).tls_mode, "verify_full");
     // Moving a loopback asset away keeps refusing `disable`.
     let (status, local) = pg_asset(
         &app,
@@ -55,12 +54,10 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
                "platform": "postgresql"}),
     )
     .await;
-    assert_eq!(
-        (status, local["tls_mode"].as_str()),
-        (201, Some("disable")),
-        "{local}"
-    );
-    let local_id = local["id"].as_str().unwrap().to_owned();
+    assert_eq!(status, 201, "{local}");
+    let local: AssetOut = typed(local);
+    assert_eq!(local.tls_mode, "disable");
+    let local_id = local.id;
     let (status, body) = call(
         &app,
         &token,
@@ -70,8 +67,8 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("tls_mode_not_allowed")),
+        (status, error_code(&body).as_str()),
+        (400, "tls_mode_not_allowed"),
         "{body}"
     );
     // A CA bundle is bounded and must hold certificates.
@@ -105,7 +102,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
 
     // verify_full against the cluster, which has no TLS: fails closed before the startup
     // message, so the server never even hears the role's name.
-    let patched = ok(
+    let patched: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -114,9 +111,9 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    assert_eq!(patched["tls_mode"], "verify_full");
+    assert_eq!(patched.tls_mode, "verify_full");
     let acct = account(&app, &token, &local_id, role, password, false, json!({})).await;
-    let out = ok(
+    let out: VerifyOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -126,9 +123,9 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("tls_failed")),
-        "{out}"
+        (out.ok, out.code.as_deref()),
+        (false, Some("tls_failed")),
+        "{out:?}"
     );
     assert!(!cluster.log_contents().contains(role));
     // On loopback without TLS the same login works (and the log shows it, so the check above
@@ -142,7 +139,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    let out = ok(
+    let out: VerifyOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -151,7 +148,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     assert!(cluster.log_contents().contains(role));
 
     // With TLS on, verify_full against the asset's CA logs in; against another CA (the
@@ -161,15 +158,17 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         let app_url = app.url(&format!("/api/v1/accounts/{acct}/verify"));
         let token = token.clone();
         async move {
-            reqwest::Client::new()
-                .post(app_url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
+            typed::<VerifyOut>(
+                reqwest::Client::new()
+                    .post(app_url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap(),
+            )
         }
     };
     ok(
@@ -182,8 +181,8 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     let out = verify(acct.clone()).await;
-    assert_eq!(out["code"], "tls_failed", "{out}");
-    let patched = ok(
+    assert_eq!(out.code.as_deref(), Some("tls_failed"), "{out:?}");
+    let patched: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -192,18 +191,15 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    assert!(patched["tls_ca_pem"]
-        .as_str()
-        .unwrap()
-        .contains("BEGIN CERTIFICATE"));
+    assert!(patched.tls_ca_pem.unwrap().contains("BEGIN CERTIFICATE"));
     let out = verify(acct.clone()).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
 
     // One server certificate is pinned by giving it as the CA: the server's own self-signed
     // certificate logs in; the old CA no longer matches.
     let pinned = cluster.enable_self_signed_tls().await;
     let out = verify(acct.clone()).await;
-    assert_eq!(out["code"], "tls_failed", "{out}");
+    assert_eq!(out.code.as_deref(), Some("tls_failed"), "{out:?}");
     ok(
         &app,
         &token,
@@ -214,7 +210,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     let out = verify(acct.clone()).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     app.stop().await;
 }
 
@@ -231,8 +227,9 @@ async fn only_an_administrator_changes_or_removes_a_database_assets_ca_or_tls_mo
     )
     .await;
     assert_eq!(status, 201, "{a}");
-    assert!(a["tls_ca_pem"].as_str().is_some(), "{a}");
-    let id = a["id"].as_str().unwrap().to_owned();
+    let a: AssetOut = typed(a);
+    assert!(a.tls_ca_pem.is_some(), "{a:?}");
+    let id = a.id;
     let operator = user(&app, &token, "olga", &["operator"], &["Default"]).await;
     let path = format!("/api/v1/assets/{id}");
     for body in [
@@ -245,15 +242,15 @@ async fn only_an_administrator_changes_or_removes_a_database_assets_ca_or_tls_mo
         assert_eq!(status, 403, "{body}: {answer}");
     }
     // The CA is still there.
-    let a = ok(&app, &token, Method::GET, &path, None, 200).await;
+    let a: AssetOut = ok_as(&app, &token, Method::GET, &path, None, 200).await;
     assert!(
-        a["tls_ca_pem"]
-            .as_str()
+        a.tls_ca_pem
+            .as_deref()
             .is_some_and(|p| p.contains("BEGIN CERTIFICATE")),
-        "{a}"
+        "{a:?}"
     );
     // The administrator may remove it.
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -262,6 +259,6 @@ async fn only_an_administrator_changes_or_removes_a_database_assets_ca_or_tls_mo
         200,
     )
     .await;
-    assert!(a["tls_ca_pem"].is_null(), "{a}");
+    assert!(a.tls_ca_pem.is_none(), "{a:?}");
     app.stop().await;
 }

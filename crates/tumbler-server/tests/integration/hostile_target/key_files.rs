@@ -2,7 +2,7 @@
 //! decoder would read differently are refused, and nobody without the permission gets one decoded.
 
 use super::super::change_secret::{admin, OPS_PASSWORD};
-use super::super::support::{call, user};
+use super::super::support::{call, error_code, user};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use reqwest::Method;
@@ -145,8 +145,8 @@ async fn key_files_read_differently_by_check_and_decoder_are_refused_with_a_code
                 assert!(message.contains("exactly one PEM block"), "{path}: {body}");
             } else {
                 assert_eq!(
-                    (status, body["error"]["code"].as_str()),
-                    (400, Some(*code)),
+                    (status, error_code(&body).as_str()),
+                    (400, *code),
                     "{path}: {body}"
                 );
                 assert!(message.contains("PKCS#8"), "{path}: {body}");
@@ -205,8 +205,8 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&body).as_str()),
+            (403, "forbidden"),
             "{body}"
         );
     }
@@ -225,8 +225,8 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("key_derivation_too_costly")),
+            (status, error_code(&body).as_str()),
+            (400, "key_derivation_too_costly"),
             "{body}"
         );
         let (status, body) = call(
@@ -241,8 +241,8 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("key_derivation_too_costly")),
+            (status, error_code(&body).as_str()),
+            (400, "key_derivation_too_costly"),
             "{body}"
         );
         let (status, body) = call(
@@ -257,8 +257,8 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("key_derivation_too_costly")),
+            (status, error_code(&body).as_str()),
+            (400, "key_derivation_too_costly"),
             "{body}"
         );
     }

@@ -5,26 +5,36 @@
 use super::super::change_secret::{
     account, admin, record_for, records, run, ssh_logs_in, task, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, ok, ok_as, typed, Authenticator};
 use super::operators_may_not_patch;
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::device_keys::JobView;
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_connectors::ssh::{generate_key_pair, public_key_line};
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::HostKeyStatus;
+use tumbler_domain::job::JobStatus;
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_domain::ManualClock;
 use tumbler_store::HostKeyState;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
+/// The record of `username` among an execution's records, read into its API type.
+fn record(records: &[Value], username: &str) -> RecordRow {
+    typed(record_for(records, username).clone())
+}
+
 const ROOT_PASSWORD: &str = "canary-Root-Su-Unverified-5b2e";
 
 /// A Linux asset for the host, tested (its key pinned `unverified`) but never acknowledged.
 async fn unverified_linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
-    let body = ok(
+    let body: AssetOut = ok_as(
         app,
         token,
         Method::POST,
@@ -33,8 +43,8 @@ async fn unverified_linux_asset(app: &TestApp, token: &str, name: &str, host: &S
         201,
     )
     .await;
-    let id = body["id"].as_str().unwrap().to_owned();
-    let tested = ok(
+    let id = body.id;
+    let tested: AssetOut = ok_as(
         app,
         token,
         Method::POST,
@@ -43,8 +53,8 @@ async fn unverified_linux_asset(app: &TestApp, token: &str, name: &str, host: &S
         200,
     )
     .await;
-    assert_eq!(tested["host_key_status"], "unverified", "{tested}");
-    assert_eq!(tested["trust_on_first_use"], false, "{tested}");
+    assert_eq!(tested.host_key_status, "unverified", "{tested:?}");
+    assert!(!tested.trust_on_first_use, "{tested:?}");
     id
 }
 
@@ -98,11 +108,11 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
                "secret": "canary-New-Unverified-81c4"}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    let rec = record_for(&rs, "app1");
-    assert_eq!(rec["status"], "failed", "{rec}");
-    assert_eq!(rec["reason_code"], "host_key_unverified", "{rec}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    let rec = record(&rs, "app1");
+    assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
+    assert_eq!(rec.reason_code, "host_key_unverified", "{rec:?}");
     // The key login happened (sshd saw it) but nothing ran: no su, no chpasswd.
     let commands = host.command_log();
     assert!(!commands.contains("su root"), "{commands}");
@@ -114,7 +124,7 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     // Trust on first use for this asset is an administrator's decision.
     operators_may_not_patch(&app, &token, &asset, json!({"trust_on_first_use": true})).await;
     // With it on, the same run goes through the same unverified key.
-    let patched = ok(
+    let patched: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -123,8 +133,8 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
         200,
     )
     .await;
-    assert_eq!(patched["trust_on_first_use"], true, "{patched}");
-    assert_eq!(patched["host_key_status"], "unverified", "{patched}");
+    assert!(patched.trust_on_first_use, "{patched:?}");
+    assert_eq!(patched.host_key_status, "unverified", "{patched:?}");
     let (_, audit) = call(
         &app,
         &token,
@@ -135,8 +145,8 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     .await;
     let text = audit.to_string();
     assert!(text.contains("trust_on_first_use false -> true"), "{text}");
-    let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
     assert!(host.command_log().contains("chpasswd"));
     assert!(ssh_logs_in(&host, "app1", "canary-New-Unverified-81c4").await);
     assert!(!host.command_log().contains(ROOT_PASSWORD));
@@ -170,7 +180,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     .await;
     account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     // The device switches to the system key (through the verified host key).
-    let job = ok(
+    let job: JobStarted = ok_as(
         &app,
         &token,
         Method::POST,
@@ -179,10 +189,9 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         202,
     )
     .await;
-    let job =
-        super::super::device_keys::wait_for_job(&app, &token, job["job_id"].as_str().unwrap())
-            .await;
-    assert_eq!(job["status"], "succeeded", "{job}");
+    let job: JobView =
+        typed(super::super::device_keys::wait_for_job(&app, &token, &job.job_id).await);
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     // Its pin is gone (as after the asset moved): the next key login is a first contact.
     let mut tx = app.services.store.begin().await.unwrap();
     tx.set_asset_host_key(
@@ -206,35 +215,37 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
                "secret": "canary-New-Device-0d3a"}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    let rec = record_for(&rs, "app1");
-    assert_eq!(rec["status"], "failed", "{rec}");
-    assert_eq!(rec["reason_code"], "host_key_unverified", "{rec}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    let rec = record(&rs, "app1");
+    assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
+    assert_eq!(rec.reason_code, "host_key_unverified", "{rec:?}");
     let get = |app: &TestApp| {
         let path = format!("/api/v1/assets/{asset}");
         let token = token.clone();
         let app_url = app.url(&path);
         async move {
-            reqwest::Client::new()
-                .get(app_url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
+            typed::<AssetOut>(
+                reqwest::Client::new()
+                    .get(app_url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap(),
+            )
         }
     };
     let a = get(&app).await;
-    assert_eq!(a["auth_status"], "key_based", "{a}");
+    assert_eq!(a.auth_status, "key_based", "{a:?}");
     assert_eq!(
-        a["host_key_fingerprint"],
-        host.host_key_fingerprint(),
-        "{a}"
+        a.host_key_fingerprint.as_deref(),
+        Some(host.host_key_fingerprint()),
+        "{a:?}"
     );
-    assert_eq!(a["host_key_status"], "unverified", "{a}");
+    assert_eq!(a.host_key_status, "unverified", "{a:?}");
     assert!(!host.command_log().contains("chpasswd"));
     assert_eq!(sudo_runs(&host), switched, "nothing ran through sudo");
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
@@ -253,9 +264,9 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         200,
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(record_for(&rs, "app1")["status"], "success", "{rs:?}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    assert_eq!(record(&rs, "app1").status.as_str(), "success", "{rs:?}");
     assert!(sudo_runs(&host) > switched);
     assert!(ssh_logs_in(&host, "app1", "canary-New-Device-0d3a").await);
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
@@ -263,15 +274,15 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     // Its host key changes: the next key login is a conflict and nothing is sent.
     host.restart_with_new_host_key().await.unwrap();
     let before = sudo_runs(&host);
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    let rec = record_for(&rs, "app1");
-    assert_eq!(rec["reason_code"], "host_key_conflict", "{rec}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    let rec = record(&rs, "app1");
+    assert_eq!(rec.reason_code, "host_key_conflict", "{rec:?}");
     let a = get(&app).await;
-    assert_eq!(a["host_key_status"], "fingerprint_conflict", "{a}");
+    assert_eq!(a.host_key_status, "fingerprint_conflict", "{a:?}");
     assert_eq!(
-        a["presented_host_key_fingerprint"],
-        host.host_key_fingerprint()
+        a.presented_host_key_fingerprint.as_deref(),
+        Some(host.host_key_fingerprint())
     );
     assert_eq!(sudo_runs(&host), before);
     assert!(ssh_logs_in(&host, "app1", "canary-New-Device-0d3a").await);

@@ -1,6 +1,7 @@
 //! A tightened policy forces a change at the next login; passwords expire with a warning period
 //! that the dashboard shows.
 
+use super::super::support::error_code;
 use super::{change, login, put_policy};
 use chrono::{Duration, Utc};
 use reqwest::Client;
@@ -25,7 +26,7 @@ async fn a_tightened_policy_forces_a_change_at_the_next_login() {
         .await
         .unwrap();
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "password_change_required"
     );
     let long = "A-Much-Longer-Passphrase-That-Meets-Forty-Characters";

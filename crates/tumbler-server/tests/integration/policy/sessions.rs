@@ -1,11 +1,13 @@
 //! Other sessions after a change, lockout on a wrong current password, and lockout and session
 //! rules that follow the policy at once.
 
+use super::super::support::typed;
 use super::{change, login, put_policy};
 use chrono::{Duration, Utc};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::CreatedToken;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -45,7 +47,7 @@ async fn other_sessions_are_revoked_by_default_or_kept_until_the_next_login() {
         .json()
         .await
         .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = typed::<CreatedToken>(token).token;
     let (status, _) = put_policy(
         &app,
         &token,

@@ -49,11 +49,14 @@ async fn browser_shows_drifted_accounts_and_reconciles_them_one_and_in_bulk() {
     for id in [&app1, &app2] {
         loop {
             let a = get_account(&app, &token, id).await;
-            if a["status"] == "ok" {
-                assert_eq!(a["secret_version"], 2, "{a}");
+            if a.status == "ok" {
+                assert_eq!(a.secret_version, 2, "{a:?}");
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "not reconciled: {a}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not reconciled: {a:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let stored = app

@@ -4,7 +4,7 @@
 //! cannot reconcile itself; no password reaches a log, the audit or an answer.
 
 use super::super::change_secret::{admin, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, Authenticator};
 use super::{audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
@@ -37,12 +37,9 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     );
     assert_eq!((report.checked, report.working), (3, 2), "{report:?}");
     let a1 = get_account(&app, &token, &app1).await;
-    assert_eq!(a1["status"], "needs_attention", "{a1}");
-    assert!(
-        a1["status_reason"].as_str().unwrap().starts_with("drift: "),
-        "{a1}"
-    );
-    assert_eq!(get_account(&app, &token, &app2).await["status"], "ok");
+    assert_eq!(a1.status, "needs_attention", "{a1:?}");
+    assert!(a1.status_reason.starts_with("drift: "), "{a1:?}");
+    assert_eq!(get_account(&app, &token, &app2).await.status, "ok");
     // The dashboard's overview lists it with reconcile as the next action.
     let overview = ok(
         &app,
@@ -118,8 +115,8 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("reconcile_account_is_self")),
+        (status, error_code(&body).as_str()),
+        (409, "reconcile_account_is_self"),
         "{body}"
     );
     answers.push_str(&body.to_string());
@@ -151,9 +148,9 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     assert_eq!(exec["status"], "succeeded", "{exec}");
     let a1 = get_account(&app, &token, &app1).await;
     assert_eq!(
-        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some(a1.status.as_str()), Some(a1.secret_version)),
         (Some("ok"), Some(2)),
-        "{a1}"
+        "{a1:?}"
     );
     let new = revealed_new(&app, &token, &auth, record["id"].as_str().unwrap()).await;
     assert!(

@@ -2,7 +2,7 @@
 //! asset without a privileged (or reconcile) account has no way to reconcile.
 
 use super::super::change_secret::{account, admin, ssh_logs_in, APP_PASSWORD};
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok};
 use super::{get_account, linux_host, HAND_PASSWORD};
 use reqwest::Method;
 use serde_json::json;
@@ -35,8 +35,8 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     .await;
     assert_eq!(record["status"], "success", "{record}");
     let a = get_account(&app, &token, &app1).await;
-    assert_eq!(a["status"], "ok", "{a}");
-    let version = a["secret_version"].as_i64().unwrap();
+    assert_eq!(a.status, "ok", "{a:?}");
+    let version = a.secret_version;
     assert_eq!(record["new_version"].as_i64(), Some(version), "{record}");
     let stored = app
         .services
@@ -72,8 +72,8 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("no_reconcile_account")),
+        (status, error_code(&body).as_str()),
+        (409, "no_reconcile_account"),
         "{body}"
     );
 }

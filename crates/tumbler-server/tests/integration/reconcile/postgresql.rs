@@ -98,9 +98,9 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
     }
     let a = get_account(&app, &token, &role).await;
     assert_eq!(
-        (a["status"].as_str(), a["secret_version"].as_i64()),
+        (Some(a.status.as_str()), Some(a.secret_version)),
         (Some("ok"), Some(2)),
-        "{a}"
+        "{a:?}"
     );
     // The stored secret logs in now; a later pass agrees.
     let report = drift_pass(&app).await;

@@ -5,7 +5,7 @@
 use super::super::change_secret::{
     account, admin, linux_asset, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, user, Authenticator};
 use super::{audit_text, drift_pass, get_account, revealed_new, HAND_PASSWORD, REC_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
@@ -94,9 +94,9 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     assert_eq!(report.reconciled, 1, "{report:?}");
     let a1 = get_account(&app, &token, &app1).await;
     assert_eq!(
-        (a1["status"].as_str(), a1["secret_version"].as_i64()),
+        (Some(a1.status.as_str()), Some(a1.secret_version)),
         (Some("ok"), Some(2)),
-        "{a1}"
+        "{a1:?}"
     );
     let (status, body) = call(
         &app,
@@ -135,8 +135,8 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required")),
+        (status, error_code(&body).as_str()),
+        (401, "totp_required"),
         "{body}"
     );
     let unchanged = ok(
@@ -182,8 +182,8 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("reconcile_account_is_self")),
+        (status, error_code(&body).as_str()),
+        (409, "reconcile_account_is_self"),
         "{body}"
     );
     let report = drift_pass(&app).await;
@@ -195,7 +195,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         "{report:?}"
     );
     let a = get_account(&app, &token, &ops).await;
-    assert_eq!(a["status"], "ok", "{a}");
+    assert_eq!(a.status, "ok", "{a:?}");
     let (records, _) = app
         .services
         .store

@@ -1,9 +1,11 @@
 //! Login answers do not tell which factor failed (HTTP Basic included), and a password-only
 //! login of a TOTP user ends nothing; success is audited after the code.
 
+use super::super::support::typed;
 use super::{admin_with_totp, audit, login, session};
 use reqwest::Client;
 use serde_json::{json, Value};
+use tumbler_api_types::users::CreatedToken;
 use tumbler_testkit::app::ADMIN_PASSWORD;
 
 #[tokio::test]
@@ -104,7 +106,7 @@ async fn a_password_only_login_of_a_totp_user_ends_nothing_and_success_is_audite
         .json()
         .await
         .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = typed::<CreatedToken>(token).token;
     let still = |c: Client| {
         let url = app.url("/api/v1/users/me");
         async move { c.get(url).send().await.unwrap().status().as_u16() }

@@ -1,7 +1,7 @@
 //! Wrong second-factor codes at step-up and at token creation count towards the account's
 //! lockout and the source throttle, like wrong passwords.
 
-use super::super::support::call;
+use super::super::support::{call, error_code};
 use super::{admin_with_totp, login};
 use reqwest::{Client, Method};
 use serde_json::json;
@@ -21,7 +21,7 @@ async fn wrong_step_up_codes_lock_the_account_like_wrong_passwords() {
         )
         .await;
         assert_eq!(status, 401, "{body}");
-        assert_eq!(body["error"]["code"], "invalid_totp");
+        assert_eq!(error_code(&body), "invalid_totp");
     }
     // ... lock the account: the right code is refused too, and so is the login.
     let (status, body) = call(
@@ -33,7 +33,7 @@ async fn wrong_step_up_codes_lock_the_account_like_wrong_passwords() {
     )
     .await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(body["error"]["code"], "account_locked");
+    assert_eq!(error_code(&body), "account_locked");
     let (status, _) = login(&app, "admin", ADMIN_PASSWORD, Some(&totp.fresh_code())).await;
     assert_eq!(status, 401, "the lockout is the login's");
     app.stop().await;

@@ -1,10 +1,11 @@
 //! A stolen token cannot mint tokens or enrol its own authenticator, and a reset revokes tokens.
 
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok, typed};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::users::CreatedToken;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -22,8 +23,8 @@ async fn a_stolen_token_cannot_mint_tokens_and_a_reset_revokes_them() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("reauthentication_required"))
+        (status, error_code(&body).as_str()),
+        (403, "reauthentication_required")
     );
     let (status, body) = call(
         &app,
@@ -34,8 +35,8 @@ async fn a_stolen_token_cannot_mint_tokens_and_a_reset_revokes_them() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("wrong_current_password"))
+        (status, error_code(&body).as_str()),
+        (401, "wrong_current_password")
     );
     let second = ok(
         &app,
@@ -46,7 +47,7 @@ async fn a_stolen_token_cannot_mint_tokens_and_a_reset_revokes_them() {
         201,
     )
     .await;
-    let second = second["token"].as_str().unwrap().to_owned();
+    let second = typed::<CreatedToken>(second).token;
 
     // A reset from the host revokes every token.
     app.services
@@ -79,8 +80,8 @@ async fn a_stolen_token_cannot_enrol_its_own_authenticator() {
         let (status, answer) =
             call(&app, &token, Method::POST, "/api/v1/users/me/totp", body).await;
         assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (expected, Some(code)),
+            (status, error_code(&answer).as_str()),
+            (expected, code),
             "{answer}"
         );
     }

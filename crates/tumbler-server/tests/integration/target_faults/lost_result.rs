@@ -3,14 +3,15 @@
 //! verify, a `chpasswd` that writes the password after the account timeout. The new secret
 //! the host may hold is kept staged until a login settles it.
 
-use super::super::change_secret::{admin, record_for};
-use super::super::support::ok;
+use super::super::change_secret::admin;
+use super::super::support::{error_code, ok, ok_as};
 use super::{
     account_row, all_log_in, changed_on_host, ended, execute, fixture, hold_after_password_written,
-    hook_reached, pam_line, release_hook, run_to_end, server, shadows,
+    hook_reached, pam_line, record_for, release_hook, run_to_end, server, shadows,
 };
 use reqwest::Method;
 use std::time::{Duration, Instant};
+use tumbler_api_types::change_secret::RecordRow;
 use tumbler_testkit::sshd::SshHost;
 
 /// Kills (SIGKILL, from outside) the sshd processes serving `user`'s sessions on the host:
@@ -70,10 +71,10 @@ async fn a_connection_dropped_after_the_new_password_was_sent_is_settled_and_the
     assert!(kill_sessions_of(&host, "ops") >= 1, "the session's sshd");
     release_hook(&host);
     let (e, rs, log) = ended(&app, &token, &id).await;
-    assert_eq!(e["status"], "succeeded", "{e} {log}");
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?} {log}");
     for r in &rs {
-        assert_eq!(r["status"], "success", "{r} {log}");
-        assert_eq!(r["attempts"], 1, "{r}");
+        assert_eq!(r.status.as_str(), "success", "{r:?} {log}");
+        assert_eq!(r.attempts, 1, "{r:?}");
     }
     assert!(log.contains("connection_lost"), "{log}");
     assert_eq!(log.matches("reconnecting").count(), 1, "{log}");
@@ -101,23 +102,23 @@ async fn a_host_down_between_change_and_verify_keeps_the_pending_secret_until_it
     let other = 1 - first;
     host.kill();
     let (e, rs, log) = ended(&app, &token, &id).await;
-    assert_eq!(e["status"], "failed", "{e} {log}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?} {log}");
     let r = record_for(&rs, &format!("app{first}"));
     assert_eq!(
-        (r["status"].as_str(), r["reason_code"].as_str()),
-        (Some("unverified"), Some("unreachable")),
-        "{r} {log}"
+        (r.status.as_str(), r.reason_code.as_str()),
+        ("unverified", "unreachable"),
+        "{r:?} {log}"
     );
     let r2 = record_for(&rs, &format!("app{other}"));
-    assert_eq!(r2["status"], "failed", "{r2}");
-    assert_eq!(r2["reason_code"], "unreachable", "{r2}");
+    assert_eq!(r2.status.as_str(), "failed", "{r2:?}");
+    assert_eq!(r2.reason_code, "unreachable", "{r2:?}");
     // The new secret the host may hold is kept, staged, beside the old one.
     let row = account_row(&app, &accounts[first]).await;
     assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
     // The host comes back: the record's retry settles the account by login.
     host.start_again().await.unwrap();
-    let rec = r["id"].as_str().unwrap();
-    let settled = ok(
+    let rec = r.id.as_str();
+    let settled: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -126,7 +127,7 @@ async fn a_host_down_between_change_and_verify_keeps_the_pending_secret_until_it
         200,
     )
     .await;
-    assert_eq!(settled["status"], "success", "{settled}");
+    assert_eq!(settled.status.as_str(), "success", "{settled:?}");
     let row = account_row(&app, &accounts[first]).await;
     assert_eq!((row.current_version, row.pending_version), (2, None));
     let mut expected = vec![1, 1];
@@ -149,21 +150,21 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         true,
     );
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e} {log}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?} {log}");
     let r = record_for(&rs, "app0");
     assert_eq!(
-        (r["status"].as_str(), r["reason_code"].as_str()),
-        (Some("unverified"), Some("timeout")),
-        "{r} {log}"
+        (r.status.as_str(), r.reason_code.as_str()),
+        ("unverified", "timeout"),
+        "{r:?} {log}"
     );
-    assert_eq!(r["attempts"], 1, "no second try: {r} {log}");
+    assert_eq!(r.attempts, 1, "no second try: {r:?} {log}");
     assert!(!log.contains("retrying"), "{log}");
     // The old secret worked when the run gave up, yet the new one is kept, staged.
     let row = account_row(&app, &accounts[0]).await;
     assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
     // Ignoring it now would drop the new secret on the old one's login while chpasswd is still
     // about to write: refused until the change cannot land any more.
-    let rec = r["id"].as_str().unwrap();
+    let rec = r.id.as_str();
     let refused = ok(
         &app,
         &token,
@@ -173,7 +174,7 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         409,
     )
     .await;
-    assert_eq!(refused["error"]["code"], "record_state", "{refused}");
+    assert_eq!(error_code(&refused), "record_state", "{refused}");
     assert!(
         refused["error"]["message"]
             .as_str()
@@ -193,7 +194,7 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // ...and a retry settles the account by login: the new secret, which the host took late.
-    let settled = ok(
+    let settled: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -202,6 +203,6 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         200,
     )
     .await;
-    assert_eq!(settled["status"], "success", "{settled}");
+    assert_eq!(settled.status.as_str(), "success", "{settled:?}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
 }

@@ -1,8 +1,10 @@
 //! A target that refuses the change: a full disk, an account locked on the target. Nothing
 //! is written and the stored secret still logs in.
 
-use super::super::change_secret::{admin, record_for};
-use super::{account_row, all_log_in, changed_on_host, fixture, run_to_end, server, shadows};
+use super::super::change_secret::admin;
+use super::{
+    account_row, all_log_in, changed_on_host, fixture, record_for, run_to_end, server, shadows,
+};
 use tumbler_testkit::sshd::SshHost;
 
 /// Mounts a small tmpfs over the host's `/etc` (a copy of its files) and fills it.
@@ -29,14 +31,14 @@ async fn a_full_disk_refuses_the_change_and_the_stored_secret_still_logs_in() {
     fill_etc(&host).await;
     let before = shadows(&host, 2).await;
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
     for r in &rs {
         assert_eq!(
-            (r["status"].as_str(), r["reason_code"].as_str()),
-            (Some("failed"), Some("target_refused")),
-            "{r} {log}"
+            (r.status.as_str(), r.reason_code.as_str()),
+            ("failed", "target_refused"),
+            "{r:?} {log}"
         );
-        assert_eq!(r["attempts"], 1, "{r}");
+        assert_eq!(r.attempts, 1, "{r:?}");
     }
     assert!(changed_on_host(&host, &before).await.is_empty());
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1]);
@@ -53,13 +55,13 @@ async fn an_account_locked_on_the_target_stays_locked_and_keeps_its_secret() {
     let locked = host.shadow_entry("app1").await.unwrap().unwrap();
     assert!(locked.starts_with("app1:!"), "{locked}");
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "partial", "{e}");
-    assert_eq!(record_for(&rs, "app0")["status"], "success", "{log}");
+    assert_eq!(e.status.as_str(), "partial", "{e:?}");
+    assert_eq!(record_for(&rs, "app0").status.as_str(), "success", "{log}");
     let r = record_for(&rs, "app1");
     assert_eq!(
-        (r["status"].as_str(), r["reason_code"].as_str()),
-        (Some("failed"), Some("account_locked")),
-        "{r} {log}"
+        (r.status.as_str(), r.reason_code.as_str()),
+        ("failed", "account_locked"),
+        "{r:?} {log}"
     );
     // Tumbler neither unlocked it nor gave it a password nobody stored.
     assert_eq!(host.shadow_entry("app1").await.unwrap().unwrap(), locked);

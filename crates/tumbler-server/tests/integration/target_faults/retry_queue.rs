@@ -2,16 +2,19 @@
 //! queued when their asset moves to another domain, a retry waiting for a change slot.
 
 use super::super::change_secret::{account, admin, linux_asset, task};
-use super::super::support::ok;
+use super::super::support::{error_code, ok, ok_as, typed};
 use super::{
     account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
     hold_after_password_written, hook_reached, release_hook, run_to_end, server, shadows,
     sudo_asks_for_root_password, OPS,
 };
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::Page;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -25,8 +28,8 @@ async fn two_retries_of_one_record_at_once_change_the_account_once() {
     // The first run fails: sudo asks for a password Tumbler does not have.
     let rule = sudo_asks_for_root_password(&host);
     let (e, rs, _) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let record = rs[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
+    let record = rs[0].id.to_string();
     // Fixed; the retry's chpasswd is held on the host until the test lets it go.
     std::fs::remove_file(&rule).unwrap();
     hold_after_password_written(&host);
@@ -46,18 +49,19 @@ async fn two_retries_of_one_record_at_once_change_the_account_once() {
     // A third, once a retry is surely under way, and "Retry all failed" too.
     let (status, body) = retry(app.clone(), token.clone(), record.clone()).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("retry_in_progress")),
+        (status, error_code(&body).as_str()),
+        (409, "retry_in_progress"),
         "{body}"
     );
     release_hook(&host);
     let mut answers = vec![first.await.unwrap(), second.await.unwrap()];
     answers.sort_by_key(|(status, _)| *status);
     assert_eq!(answers[0].0, 200, "{answers:?}");
-    assert_eq!(answers[0].1["status"], "success", "{answers:?}");
+    let settled: RecordRow = typed(answers[0].1.clone());
+    assert_eq!(settled.status.as_str(), "success", "{answers:?}");
     assert_eq!(
-        (answers[1].0, answers[1].1["error"]["code"].as_str()),
-        (409, Some("retry_in_progress")),
+        (answers[1].0, error_code(&answers[1].1).as_str()),
+        (409, "retry_in_progress"),
         "{answers:?}"
     );
     assert_eq!(
@@ -82,7 +86,7 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
     let (host, task_id, accounts) = fixture(&app, &token, 2).await;
     let rule = sudo_asks_for_root_password(&host);
     let (e, _, _) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
     std::fs::remove_file(&rule).unwrap();
     hold_after_password_written(&host);
     let before = shadows(&host, 2).await;
@@ -92,7 +96,7 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
         Method::POST,
         &format!(
             "/api/v1/change-secret/executions/{}/retry-failed",
-            e["id"].as_str().unwrap()
+            e.id.as_str()
         ),
         None,
         202,
@@ -124,15 +128,20 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
     release_hook(&host);
     let mut ends = Vec::new();
     for s in &started {
-        let (_, rs, _) = ended(&app, &token, s["execution_id"].as_str().unwrap()).await;
+        let (_, rs, _) = ended(
+            &app,
+            &token,
+            &typed::<ExecutionStarted>(s.clone()).execution_id,
+        )
+        .await;
         ends.push(rs[0].clone());
     }
-    let moved: Vec<&Value> = ends
+    let moved: Vec<&RecordRow> = ends
         .iter()
-        .filter(|r| r["reason_code"] == "asset_moved")
+        .filter(|r| r.reason_code == "asset_moved")
         .collect();
     assert_eq!(moved.len(), 1, "{ends:?}");
-    assert_eq!(moved[0]["status"], "failed", "{ends:?}");
+    assert_eq!(moved[0].status.as_str(), "failed", "{ends:?}");
     // Only the retry under way when the asset moved changed its account.
     assert_eq!(changed_on_host(&host, &before).await.len(), 1, "{ends:?}");
     assert_eq!(
@@ -191,9 +200,9 @@ async fn a_retry_waits_for_a_change_slot_of_the_node() {
     let (other, other_task, other_accounts) = fixture(&app, &token, 1).await;
     let rule = sudo_asks_for_root_password(&other);
     let (e, rs, _) = run_to_end(&app, &token, &other_task).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
     std::fs::remove_file(&rule).unwrap();
-    let record = rs[0]["id"].as_str().unwrap().to_owned();
+    let record = rs[0].id.to_string();
     // The only slot: a run held in chpasswd on the first host.
     hold_after_password_written(&busy);
     let run_id = execute(&app, &token, &busy_task).await;
@@ -219,7 +228,7 @@ async fn a_retry_waits_for_a_change_slot_of_the_node() {
     // The retry's run says it waits for a slot, having sent nothing.
     let deadline = Instant::now() + Duration::from_secs(60);
     let retry_run = loop {
-        let page = ok(
+        let page: Page<ExecutionView> = ok_as(
             &app,
             &token,
             Method::GET,
@@ -228,12 +237,11 @@ async fn a_retry_waits_for_a_change_slot_of_the_node() {
             200,
         )
         .await;
-        let found = page["items"]
-            .as_array()
-            .unwrap()
+        let found = page
+            .items
             .iter()
-            .find(|e| e["trigger"] == "retry")
-            .map(|e| e["id"].as_str().unwrap().to_owned());
+            .find(|e| e.trigger.as_str() == "retry")
+            .map(|e| e.id.as_str().to_owned());
         if let Some(id) = found {
             // Read from the store: the log endpoint streams until the run ends.
             let lines = app
@@ -266,10 +274,10 @@ async fn a_retry_waits_for_a_change_slot_of_the_node() {
     assert_eq!(sudo_runs(), sudo_before, "{}", other.command_log());
     release_hook(&busy);
     let (e, _, _) = ended(&app, &token, &run_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
     assert_eq!(retry.await.unwrap(), 200);
     let (e, rs, _) = ended(&app, &token, &retry_run).await;
-    assert_eq!(e["status"], "succeeded", "{e} {rs:?}");
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?} {rs:?}");
     assert_eq!(changed_on_host(&other, &before).await, vec![0]);
     assert_eq!(all_log_in(&app, &token, &other_accounts).await, vec![3]);
 }

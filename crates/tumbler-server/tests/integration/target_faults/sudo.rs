@@ -2,13 +2,14 @@
 //! asking for a password that is wrong, tried once per host (and once per "Retry all failed").
 
 use super::super::change_secret::admin;
-use super::super::support::ok;
+use super::super::support::{ok, typed};
 use super::{
     all_log_in, ended, fixture, pam_line, run_to_end, server, sudo_asks_for_root_password, OPS,
 };
 use reqwest::Method;
-use serde_json::Value;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::RecordRow;
 
 #[tokio::test]
 async fn a_sudo_prompt_slower_than_the_account_timeout_times_out_once_per_account() {
@@ -28,14 +29,14 @@ async fn a_sudo_prompt_slower_than_the_account_timeout_times_out_once_per_accoun
         started.elapsed() < Duration::from_secs(25),
         "the run waited for the prompt: {log}"
     );
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
     for r in &rs {
         assert_eq!(
-            (r["status"].as_str(), r["reason_code"].as_str()),
-            (Some("failed"), Some("timeout")),
-            "{r} {log}"
+            (r.status.as_str(), r.reason_code.as_str()),
+            ("failed", "timeout"),
+            "{r:?} {log}"
         );
-        assert_eq!(r["attempts"], 1, "no second try: {r}");
+        assert_eq!(r.attempts, 1, "no second try: {r:?}");
     }
     assert!(!log.contains("retrying"), "{log}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1]);
@@ -49,17 +50,17 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
     // sudo asks for root's password, which is not the privileged account's.
     sudo_asks_for_root_password(&host);
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
     for r in &rs {
         assert_eq!(
-            (r["status"].as_str(), r["reason_code"].as_str()),
-            (Some("failed"), Some("become_refused")),
-            "{r}"
+            (r.status.as_str(), r.reason_code.as_str()),
+            ("failed", "become_refused"),
+            "{r:?}"
         );
     }
-    let tried: Vec<&Value> = rs
+    let tried: Vec<&RecordRow> = rs
         .iter()
-        .filter(|r| !r["reason"].as_str().unwrap().starts_with("not tried"))
+        .filter(|r| !r.reason.starts_with("not tried"))
         .collect();
     assert_eq!(tried.len(), 1, "{rs:?}");
     assert_eq!(log.matches("were not tried").count(), 1, "{log}");
@@ -82,7 +83,7 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
         Method::POST,
         &format!(
             "/api/v1/change-secret/executions/{}/retry-failed",
-            e["id"].as_str().unwrap()
+            e.id.as_str()
         ),
         None,
         202,
@@ -92,19 +93,24 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
     assert_eq!(started.len(), 3, "{out}");
     let mut retried = Vec::new();
     for s in started {
-        let (_, rs, _) = ended(&app, &token, s["execution_id"].as_str().unwrap()).await;
+        let (_, rs, _) = ended(
+            &app,
+            &token,
+            &typed::<ExecutionStarted>(s.clone()).execution_id,
+        )
+        .await;
         retried.extend(rs);
     }
     for r in &retried {
         assert_eq!(
-            (r["status"].as_str(), r["reason_code"].as_str()),
-            (Some("failed"), Some("become_refused")),
-            "{r}"
+            (r.status.as_str(), r.reason_code.as_str()),
+            ("failed", "become_refused"),
+            "{r:?}"
         );
     }
     let tried = retried
         .iter()
-        .filter(|r| !r["reason"].as_str().unwrap().starts_with("not tried"))
+        .filter(|r| !r.reason.starts_with("not tried"))
         .count();
     assert_eq!(tried, 1, "{retried:?}");
     assert_eq!(

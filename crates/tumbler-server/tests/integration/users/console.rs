@@ -1,8 +1,10 @@
 //! The console edits and deletes users.
 
+use super::super::support::typed;
 use super::{admin, call, user_with_roles};
 use reqwest::{Client, Method};
 use serde_json::json;
+use tumbler_api_types::users::UserOut;
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
@@ -61,9 +63,10 @@ async fn the_console_edits_and_deletes_users() {
         None,
     )
     .await;
+    let user: UserOut = typed(user);
     assert_eq!(
-        (user["display_name"].as_str(), user["roles"].clone()),
-        (Some("Eddy E"), json!(["auditor"]))
+        (user.display_name.as_str(), user.roles),
+        ("Eddy E", vec!["auditor".to_owned()])
     );
     assert_eq!(
         call(&app, &token, Method::GET, "/api/v1/audit", None)

@@ -1,11 +1,13 @@
 //! An administrator unlocks a locked-out user; one address is throttled after many failures
 //! across accounts.
 
+use super::super::support::{error_code, typed};
 use super::{admin, call, user_with_roles, NEW_PASSWORD};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::UserOut;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -31,7 +33,7 @@ async fn an_administrator_unlocks_a_locked_out_user() {
         None,
     )
     .await;
-    assert_eq!(user["locked_out"], true);
+    assert!(typed::<UserOut>(user).locked_out);
     let login = || {
         Client::new()
             .post(app.url("/api/v1/auth/login"))
@@ -94,7 +96,7 @@ async fn one_address_is_throttled_after_many_failures_across_accounts() {
         .unwrap();
     assert!(retry > 0 && retry <= 15 * 60, "{retry}");
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "rate_limited"
     );
     clock.advance(Duration::minutes(16));

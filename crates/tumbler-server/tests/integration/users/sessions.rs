@@ -1,8 +1,11 @@
 //! Sessions are limited, listed and revocable, over the API and on the console's sessions page.
 
+use super::super::support::{error_code, typed};
 use super::{admin, call, user_with_roles, NEW_PASSWORD};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
+use tumbler_api_types::users::SessionOut;
+use tumbler_api_types::Page;
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
@@ -30,12 +33,12 @@ async fn sessions_are_limited_listed_and_revocable() {
         .unwrap();
     assert_eq!(sixth.status(), 409);
     assert_eq!(
-        sixth.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&sixth.json::<Value>().await.unwrap()),
         "session_limit_reached"
     );
 
     // Each session sees the list and which one it is; it can end another.
-    let mine: Value = clients[0]
+    let mine: Page<SessionOut> = clients[0]
         .get(app.url("/api/v1/users/me/sessions"))
         .send()
         .await
@@ -43,23 +46,10 @@ async fn sessions_are_limited_listed_and_revocable() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["total"], 5);
-    let current: Vec<_> = mine["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["current"] == true)
-        .collect();
+    assert_eq!(mine.total, 5);
+    let current: Vec<_> = mine.items.iter().filter(|s| s.current).collect();
     assert_eq!(current.len(), 1);
-    let other = mine["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == false)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = mine.items.iter().find(|s| !s.current).unwrap().id.clone();
     let res = Client::new()
         .delete(app.url(&format!("/api/v1/users/me/sessions/{other}")))
         .basic_auth("sam", Some(NEW_PASSWORD))
@@ -67,7 +57,7 @@ async fn sessions_are_limited_listed_and_revocable() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let mine: Value = clients[0]
+    let mine: Page<SessionOut> = clients[0]
         .get(app.url("/api/v1/users/me/sessions"))
         .send()
         .await
@@ -75,7 +65,7 @@ async fn sessions_are_limited_listed_and_revocable() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["total"], 4);
+    assert_eq!(mine.total, 4);
 
     // Disabling the user ends every session at once.
     let (status, _) = call(
@@ -105,7 +95,7 @@ async fn sessions_are_limited_listed_and_revocable() {
         None,
     )
     .await;
-    assert_eq!(sessions["total"], 0);
+    assert_eq!(typed::<Page<SessionOut>>(sessions).total, 0);
     app.stop().await;
 }
 

@@ -1,10 +1,13 @@
 //! New users get a temporary password that expires.
 
+use super::super::support::{error_code, typed};
 use super::{admin, call};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::users::{CreatedUserOut, UserOut};
+use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -22,12 +25,13 @@ async fn new_users_get_a_temporary_password_that_expires() {
     )
     .await;
     assert_eq!(status, 201);
-    assert_eq!(body["user"]["password_status"], "temporary");
-    assert_eq!(body["user"]["must_change_password"], true);
-    let temp = body["temporary_password"].as_str().unwrap().to_owned();
+    let body: CreatedUserOut = typed(body);
+    assert_eq!(body.user.password_status, "temporary");
+    assert!(body.user.must_change_password);
+    let temp = body.temporary_password.clone().unwrap();
     let (status, list) = call(&app, &admin_token, Method::GET, "/api/v1/users?q=tin", None).await;
     assert_eq!(status, 200);
-    assert_eq!(list["total"], 1);
+    assert_eq!(typed::<Page<UserOut>>(list.clone()).total, 1);
     assert!(
         list["items"][0].get("temporary_password").is_none(),
         "shown once only"
@@ -42,8 +46,8 @@ async fn new_users_get_a_temporary_password_that_expires() {
     )
     .await;
     assert_eq!(
-        (status.as_u16(), dup["error"]["code"].as_str()),
-        (409, Some("user_exists"))
+        (status.as_u16(), error_code(&dup).as_str()),
+        (409, "user_exists")
     );
 
     clock.advance(Duration::hours(73));
@@ -55,17 +59,17 @@ async fn new_users_get_a_temporary_password_that_expires() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
+        error_code(&res.json::<Value>().await.unwrap()),
         "temporary_password_expired"
     );
     let (_, user) = call(
         &app,
         &admin_token,
         Method::GET,
-        &format!("/api/v1/users/{}", body["user"]["id"].as_str().unwrap()),
+        &format!("/api/v1/users/{}", body.user.id),
         None,
     )
     .await;
-    assert_eq!(user["password_status"], "expired");
+    assert_eq!(typed::<UserOut>(user).password_status, "expired");
     app.stop().await;
 }
