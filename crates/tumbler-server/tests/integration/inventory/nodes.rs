@@ -1,6 +1,6 @@
 //! Nodes form a tree with counts and refuse deletion while they hold assets.
 
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -30,8 +30,8 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
     )
     .await;
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("node_exists"))
+        (status, error_code(&err).as_str()),
+        (409, "node_exists")
     );
     asset(&app, &token, json!({"name": "db-1", "address": "10.0.0.5", "platform": "postgresql", "nodes": ["/Default/Prod/DB"]})).await;
     let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
@@ -59,8 +59,8 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
     )
     .await;
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("node_not_empty"))
+        (status, error_code(&err).as_str()),
+        (409, "node_not_empty")
     );
     let renamed = ok(
         &app,
