@@ -12,14 +12,14 @@ mod recovery;
 mod schedule;
 
 use super::support::{ok, ok_as, typed};
-use tumbler_api_types::answers::ExecutionStarted;
-use tumbler_api_types::change_secret::{ExecutionView, RecordRow as ApiRecord, TaskView};
-use tumbler_api_types::inventory::{AccountOut, AssetOut};
-use tumbler_api_types::Page;
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow as ApiRecord, TaskView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow};
@@ -188,24 +188,6 @@ pub(super) fn record_for<'a>(records: &'a [Value], username: &str) -> &'a Value 
         .find(|r| typed::<ApiRecord>((*r).clone()).username == username)
         .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
 }
-
-/// The records of an execution, typed.
-pub(super) async fn record_rows(app: &TestApp, token: &str, execution_id: &str) -> Vec<ApiRecord> {
-    records(app, token, execution_id)
-        .await
-        .into_iter()
-        .map(typed)
-        .collect()
-}
-
-/// The record of `username` among typed records.
-pub(super) fn row_for<'a>(records: &'a [ApiRecord], username: &str) -> &'a ApiRecord {
-    records
-        .iter()
-        .find(|r| r.username == username)
-        .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
-}
-
 
 pub(super) async fn verify_account(app: &TestApp, token: &str, id: &str) -> Value {
     ok(

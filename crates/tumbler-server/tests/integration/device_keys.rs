@@ -6,19 +6,19 @@
 
 use super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
 use super::support::{call, error_code, ok, ok_as, typed};
-use tumbler_api_types::ErrorAnswer;
-use tumbler_api_types::answers::{ExportedKey, JobStarted};
-use tumbler_api_types::device_keys::{JobView, SystemKeyView};
-use tumbler_api_types::inventory::AssetOut;
-use tumbler_api_types::Page;
-use tumbler_domain::job::{JobStatus, OutcomeStatus};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::{ExportedKey, JobStarted};
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::inventory::AssetOut;
+use tumbler_api_types::ErrorAnswer;
+use tumbler_api_types::Page;
 use tumbler_connectors::ssh::{
     encrypt_private_key, generate_key_pair, public_key_fingerprint, public_key_line,
 };
+use tumbler_domain::job::{JobStatus, OutcomeStatus};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::logs::LogCapture;
@@ -465,5 +465,4 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
     assert!(audit.contains("system_key.export"), "audited");
     assert!(!audit.contains(PASSPHRASE));
     assert!(key.fingerprint.starts_with("SHA256:"));
-
 }

@@ -11,15 +11,15 @@ use super::change_secret::{
 };
 use super::device_keys::wait_for_job;
 use super::support::{call, ok, ok_as, typed};
+use reqwest::Method;
+use serde_json::{json, Value};
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::device_keys::{JobView, SystemKeyView};
 use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::job::JobStatus;
-use reqwest::Method;
-use serde_json::{json, Value};
-use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::logs::LogCapture;
@@ -41,7 +41,8 @@ async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
 }
 
 async fn system_fingerprint(app: &TestApp, token: &str) -> String {
-    let key: SystemKeyView = ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
+    let key: SystemKeyView =
+        ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
     key.fingerprint
 }
 

@@ -138,10 +138,7 @@ async fn linux_sudo_run(kind: StoreKind) {
         Some(json!({})),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (401, "totp_required")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     let revealed = ok(
         &app,
         &token,

@@ -70,10 +70,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     let v = ok(&app, &token, Method::POST, &path("verify"), None, 200).await;
     assert!(v["new_secret_verified_at"].is_string(), "{v}");
     let (status, out) = call(&app, &token, Method::POST, &path("adopt"), Some(json!({}))).await;
-    assert_eq!(
-        (status, error_code(&out).as_str()),
-        (401, "totp_required")
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let adopted = ok(
         &app,
         &token,

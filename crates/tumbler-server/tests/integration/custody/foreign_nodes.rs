@@ -137,10 +137,7 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
         ),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&out).as_str()),
-        (400, "unknown_node")
-    );
+    assert_eq!((status, error_code(&out).as_str()), (400, "unknown_node"));
     // Its own node is Dev's to change.
     let renamed = ok(
         &app,

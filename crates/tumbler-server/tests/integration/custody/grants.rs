@@ -81,10 +81,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
             Some(body),
         )
         .await;
-        assert_eq!(
-            (status, error_code(&out).as_str()),
-            (403, "role_not_held")
-        );
+        assert_eq!((status, error_code(&out).as_str()), (403, "role_not_held"));
     }
     let (status, out) = call(
         &app,
@@ -117,10 +114,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
             Some(body),
         )
         .await;
-        assert_eq!(
-            (status, error_code(&out).as_str()),
-            (403, "own_grants")
-        );
+        assert_eq!((status, error_code(&out).as_str()), (403, "own_grants"));
     }
     // Unchanged roles and domains may be sent back with other changes.
     ok(

@@ -102,10 +102,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
         Some(json!({"nodes": ["/Nowhere"]})),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (400, "unknown_node")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (400, "unknown_node"));
     let nodes = ok(&app, &admin, Method::GET, "/api/v1/nodes", None, 200).await;
     let gone = nodes["items"]
         .as_array()

@@ -131,10 +131,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         ),
     ] {
         let (status, body) = call(&app, &olga, Method::POST, &path, Some(body)).await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (403, "forbidden")
-        );
+        assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
     }
     // Pinning a fingerprint "from a trusted source" is a move too.
     let pinned = ok(
@@ -174,10 +171,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     // The administrator: the reveal permission and a fresh code.
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");
     let (status, body) = call(&app, &admin, Method::POST, &path, Some(json!({}))).await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (401, "totp_required")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     // Moved back to where it was: the administrator accepts the real host.
     ok(
         &app,

@@ -141,10 +141,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         Some(json!({"username": "zzz"})),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&out).as_str()),
-        (401, "totp_required")
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let renamed = ok(
         &app,
         &admin,

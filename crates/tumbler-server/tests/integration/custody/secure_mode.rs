@@ -86,10 +86,7 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         Some(json!({"privileged": true})),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&out).as_str()),
-        (403, "forbidden")
-    );
+    assert_eq!((status, error_code(&out).as_str()), (403, "forbidden"));
     ok(
         &app,
         &olga,
@@ -122,10 +119,7 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         Some(json!({"privileged": false})),
     )
     .await;
-    assert_eq!(
-        (status, error_code(&out).as_str()),
-        (401, "totp_required")
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let acct = ok(&app, &admin, Method::GET, &path, None, 200).await;
     assert_eq!(acct["privileged"], true, "nothing was written");
     let acct = ok(

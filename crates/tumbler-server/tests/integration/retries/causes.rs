@@ -7,15 +7,15 @@ use super::super::change_secret::{
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::super::support::{call, error_code, ok, ok_as, typed, Authenticator};
-use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
-use tumbler_api_types::inventory::{AssetOut, VerifyOut};
-use tumbler_api_types::Page;
-use tumbler_domain::change_secret::RecordStatus;
 use super::{attention, overview};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -188,7 +188,11 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     )
     .await;
     assert_eq!(retry_run.trigger.as_str(), "retry", "{retry_run:?}");
-    assert_eq!(retry_run.retry_of_record_id.as_ref(), Some(&r1.id), "{retry_run:?}");
+    assert_eq!(
+        retry_run.retry_of_record_id.as_ref(),
+        Some(&r1.id),
+        "{retry_run:?}"
+    );
     assert_eq!(
         retry_run.retry_of_execution_id.as_ref().map(|i| i.as_str()),
         Some(exec_id.as_str())
@@ -294,14 +298,10 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         &token,
         Method::POST,
         &format!("/api/v1/change-secret/records/{}/retry", retried.id),
-
         None,
     )
     .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "record_state")
-    );
+    assert_eq!((status, error_code(&body).as_str()), (409, "record_state"));
     app.stop().await;
 }
 
