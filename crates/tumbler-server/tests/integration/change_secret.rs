@@ -11,11 +11,15 @@ mod record_actions;
 mod recovery;
 mod schedule;
 
-use super::support::ok;
+use super::support::{ok, ok_as, typed};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow as ApiRecord, TaskView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow};
@@ -43,7 +47,7 @@ pub(super) async fn account(
     privileged: bool,
     options: Value,
 ) -> String {
-    let body = ok(
+    let body: AccountOut = ok_as(
         app,
         token,
         Method::POST,
@@ -55,12 +59,12 @@ pub(super) async fn account(
         201,
     )
     .await;
-    body["id"].as_str().unwrap().to_owned()
+    body.id
 }
 
 /// A PostgreSQL asset on the private cluster, its superuser as the privileged account.
 async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -> String {
-    let body = ok(
+    let body: AssetOut = ok_as(
         app,
         token,
         Method::POST,
@@ -69,7 +73,7 @@ async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -
         201,
     )
     .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
+    let asset = body.id;
     account(
         app,
         token,
@@ -85,7 +89,7 @@ async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -
 
 /// A Linux asset for the host, its key pinned and acknowledged.
 pub(super) async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
-    let body = ok(
+    let body: AssetOut = ok_as(
         app,
         token,
         Method::POST,
@@ -94,7 +98,7 @@ pub(super) async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &S
         201,
     )
     .await;
-    let id = body["id"].as_str().unwrap().to_owned();
+    let id = body.id;
     ok(
         app,
         token,
@@ -127,12 +131,12 @@ pub(super) async fn task(app: &TestApp, token: &str, body: Value) -> String {
     )
     .await;
     assert!(t.get("secret").is_none(), "no secret in answers: {t}");
-    t["id"].as_str().unwrap().to_owned()
+    typed::<TaskView>(t).id.to_string()
 }
 
 /// Starts the task and waits for its execution to end; returns the execution.
 pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
-    let started = ok(
+    let started: ExecutionStarted = ok_as(
         app,
         token,
         Method::POST,
@@ -141,8 +145,7 @@ pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
         202,
     )
     .await;
-    let id = started["execution_id"].as_str().unwrap().to_owned();
-    wait_for_execution(app, token, &id).await
+    wait_for_execution(app, token, &started.execution_id).await
 }
 
 pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> Value {
@@ -157,8 +160,8 @@ pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> 
             200,
         )
         .await;
-        let status = e["status"].as_str().unwrap().to_owned();
-        if status != "pending" && status != "running" {
+        let view: ExecutionView = typed(e.clone());
+        if view.status.is_final() {
             return e;
         }
         assert!(Instant::now() < deadline, "execution {id} did not end: {e}");
@@ -167,7 +170,7 @@ pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> 
 }
 
 pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<Value> {
-    let page = ok(
+    let page: Page<Value> = ok_as(
         app,
         token,
         Method::GET,
@@ -176,13 +179,13 @@ pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> V
         200,
     )
     .await;
-    page["items"].as_array().unwrap().clone()
+    page.items
 }
 
 pub(super) fn record_for<'a>(records: &'a [Value], username: &str) -> &'a Value {
     records
         .iter()
-        .find(|r| r["username"] == username)
+        .find(|r| typed::<ApiRecord>((*r).clone()).username == username)
         .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
 }
 

@@ -7,7 +7,7 @@ use super::change_secret::{
     account, admin, linux_asset, run, ssh_logs_in, task, wait_for_execution, APP_PASSWORD,
     OPS_PASSWORD,
 };
-use super::support::{call, ok};
+use super::support::{call, error_code, ok};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tumbler_domain::inventory::AccountStatus;
@@ -166,8 +166,8 @@ async fn copies_are_numbered_keep_the_secret_and_a_running_task_is_not_deleted()
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("task_running")),
+        (status, error_code(&body).as_str()),
+        (409, "task_running"),
         "{body}"
     );
     ok(

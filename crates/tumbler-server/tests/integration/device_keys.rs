@@ -5,14 +5,20 @@
 //! not exist yet), and another conflict with an uploaded custom key with a passphrase.
 
 use super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
-use super::support::{call, ok};
+use super::support::{call, error_code, ok, ok_as, typed};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::{ExportedKey, JobStarted};
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::inventory::AssetOut;
+use tumbler_api_types::ErrorAnswer;
+use tumbler_api_types::Page;
 use tumbler_connectors::ssh::{
     encrypt_private_key, generate_key_pair, public_key_fingerprint, public_key_line,
 };
+use tumbler_domain::job::{JobStatus, OutcomeStatus};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::logs::LogCapture;
@@ -34,21 +40,22 @@ pub(super) async fn wait_for_job(app: &TestApp, token: &str, id: &str) -> Value 
             200,
         )
         .await;
-        if job["status"] != "running" {
+        if typed::<JobView>(job.clone()).status != JobStatus::Running {
             return job;
         }
         assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn started(app: &TestApp, token: &str, path: &str, body: Value) -> String {
-    let r = ok(app, token, Method::POST, path, Some(body), 202).await;
-    r["job_id"].as_str().unwrap().to_owned()
+    let r: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
+    r.job_id
 }
 
-async fn asset(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
+async fn asset(app: &TestApp, token: &str, id: &str) -> AssetOut {
+    ok_as(
         app,
         token,
         Method::GET,
@@ -59,8 +66,8 @@ async fn asset(app: &TestApp, token: &str, id: &str) -> Value {
     .await
 }
 
-async fn test_asset(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
+async fn test_asset(app: &TestApp, token: &str, id: &str) -> AssetOut {
+    ok_as(
         app,
         token,
         Method::POST,
@@ -107,7 +114,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         hosts.push(host);
         assets.push(id);
     }
-    let key = ok(
+    let key: SystemKeyView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -116,10 +123,10 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         200,
     )
     .await;
-    assert_eq!(key["algorithm"], "ed25519", "{key}");
-    let first_fp = key["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(key.algorithm, "ed25519", "{key:?}");
+    let first_fp = key.fingerprint.clone();
     assert_eq!(
-        public_key_fingerprint(key["public_key"].as_str().unwrap()),
+        public_key_fingerprint(&key.public_key),
         Some(first_fp.clone())
     );
 
@@ -147,7 +154,10 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("DSS"),
+        typed::<ErrorAnswer>(body.clone())
+            .error
+            .message
+            .contains("DSS"),
         "{body}"
     );
 
@@ -160,11 +170,11 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
             json!({"mode": "system_key", "admin_user": "tumbler", "create_user": true}),
         )
         .await;
-        let job = wait_for_job(&app, &token, &job).await;
-        assert_eq!(job["status"], "succeeded", "{job}");
+        let job: JobView = typed(wait_for_job(&app, &token, &job).await);
+        assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
         let a = asset(&app, &token, id).await;
-        assert_eq!(a["auth_status"], "key_based", "{a}");
-        assert_eq!(a["auth_username"], "tumbler");
+        assert_eq!(a.auth_status, "key_based", "{a:?}");
+        assert_eq!(a.auth_username, "tumbler");
     }
     for host in &hosts {
         assert_eq!(fingerprints(host, "tumbler").await, vec![first_fp.clone()]);
@@ -179,16 +189,16 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         json!({"algorithm": "ecdsa", "bits": 256}),
     )
     .await;
-    let job = wait_for_job(&app, &token, &job).await;
-    assert_eq!(job["status"], "partial", "{job}");
-    let outcomes = job["outcomes"].as_array().unwrap();
-    assert_eq!(outcomes.len(), 3, "{job}");
+    let job: JobView = typed(wait_for_job(&app, &token, &job).await);
+    assert_eq!(job.status, JobStatus::Partial, "{job:?}");
+    let outcomes = &job.outcomes;
+    assert_eq!(outcomes.len(), 3, "{job:?}");
     let down = outcomes
         .iter()
-        .find(|o| o["asset_id"] == assets[2].as_str())
+        .find(|o| o.asset_id.as_str() == assets[2].as_str())
         .unwrap();
-    assert_eq!(down["status"], "unreachable", "{job}");
-    let key = ok(
+    assert_eq!(down.status, OutcomeStatus::Unreachable, "{job:?}");
+    let key: SystemKeyView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -197,16 +207,16 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         200,
     )
     .await;
-    let new_fp = key["fingerprint"].as_str().unwrap().to_owned();
+    let new_fp = key.fingerprint.clone();
     assert_ne!(new_fp, first_fp);
-    assert_eq!(key["algorithm"], "ecdsa-p256");
-    assert!(key["regeneration_job"].is_null(), "{key}");
+    assert_eq!(key.algorithm, "ecdsa-p256");
+    assert!(key.regeneration_job.is_none(), "{key:?}");
     // The running devices have only the new key and log in with it.
     for (host, id) in hosts.iter().zip(&assets).take(2) {
         assert_eq!(fingerprints(host, "tumbler").await, vec![new_fp.clone()]);
         let a = test_asset(&app, &token, id).await;
-        assert_eq!(a["connectivity"], "ok", "{a}");
-        assert_eq!(a["auth_status"], "key_based", "{a}");
+        assert_eq!(a.connectivity, "ok", "{a:?}");
+        assert_eq!(a.auth_status, "key_based", "{a:?}");
     }
 
     // The third comes back with only the old key: the next contact finds the conflict.
@@ -216,8 +226,8 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         vec![first_fp.clone()]
     );
     let a = test_asset(&app, &token, &assets[2]).await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
-    let listed = ok(
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
+    let listed: Page<AssetOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -226,12 +236,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         200,
     )
     .await;
-    let ids: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = listed.items.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, vec![assets[2].as_str()]);
 
     // Resolved with the system key and an admin user that does not exist yet (created
@@ -244,13 +249,13 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
                "admin_password": ADMIN_PASSWORD_TYPED, "create_user": true}]}),
     )
     .await;
-    let job = wait_for_job(&app, &token, &job).await;
-    assert_eq!(job["status"], "succeeded", "{job}");
+    let job: JobView = typed(wait_for_job(&app, &token, &job).await);
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let a = test_asset(&app, &token, &assets[2]).await;
     assert_eq!(
-        (a["auth_status"].clone(), a["auth_username"].clone()),
-        (json!("key_based"), json!("netadmin")),
-        "{a}"
+        (a.auth_status.as_str(), a.auth_username.as_str()),
+        ("key_based", "netadmin"),
+        "{a:?}"
     );
     assert_eq!(
         fingerprints(&hosts[2], "netadmin").await,
@@ -264,7 +269,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         .await
         .unwrap();
     let a = test_asset(&app, &token, &assets[0]).await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
     let custom = generate_key_pair(KeyAlgorithm::Ed25519, "custom").unwrap();
     hosts[0]
         .authorize_key("ops", &public_key_line(&custom).unwrap())
@@ -298,24 +303,23 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
                            {"asset_id": assets[1], "admin_user": "ops"}]}),
     )
     .await;
-    let job = wait_for_job(&app, &token, &job).await;
-    let outcomes = job["outcomes"].as_array().unwrap();
+    let job: JobView = typed(wait_for_job(&app, &token, &job).await);
     let by = |id: &str| {
-        outcomes
+        job.outcomes
             .iter()
-            .find(|o| o["asset_id"] == id)
+            .find(|o| o.asset_id.as_str() == id)
             .unwrap()
             .clone()
     };
-    assert_eq!(by(&assets[0])["status"], "succeeded", "{job}");
+    assert_eq!(by(&assets[0]).status, OutcomeStatus::Succeeded, "{job:?}");
     assert_eq!(
-        by(&assets[1])["status"],
-        "skipped",
-        "not in conflict: {job}"
+        by(&assets[1]).status,
+        OutcomeStatus::Skipped,
+        "not in conflict: {job:?}"
     );
     let a = test_asset(&app, &token, &assets[0]).await;
-    assert_eq!(a["auth_status"], "key_based_custom", "{a}");
-    assert_eq!(a["connectivity"], "ok", "{a}");
+    assert_eq!(a.auth_status, "key_based_custom", "{a:?}");
+    assert_eq!(a.connectivity, "ok", "{a:?}");
 
     // Back to the stored password: it is checked first, then the device switches.
     let job = started(
@@ -325,13 +329,13 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         json!({"mode": "password"}),
     )
     .await;
-    let job = wait_for_job(&app, &token, &job).await;
-    assert_eq!(job["status"], "succeeded", "{job}");
+    let job: JobView = typed(wait_for_job(&app, &token, &job).await);
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     let a = asset(&app, &token, &assets[1]).await;
     assert_eq!(
-        (a["auth_status"].clone(), a["auth_username"].clone()),
-        (json!("password_based"), json!("")),
-        "{a}"
+        (a.auth_status.as_str(), a.auth_username.as_str()),
+        ("password_based", ""),
+        "{a:?}"
     );
 
     // The typed admin password, the passphrase and private keys appear nowhere.
@@ -388,8 +392,8 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].clone()),
-        (403, json!("mfa_not_enrolled")),
+        (status, error_code(&out).as_str()),
+        (403, "mfa_not_enrolled"),
         "{out}"
     );
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
@@ -402,8 +406,8 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].clone()),
-        (401, json!("totp_required")),
+        (status, error_code(&out).as_str()),
+        (401, "totp_required"),
         "{out}"
     );
     let short = json!({"passphrase": "short", "totp": authenticator.fresh_code()});
@@ -421,7 +425,7 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
         "{out}"
     );
     let good = json!({"passphrase": PASSPHRASE, "totp": authenticator.fresh_code()});
-    let out = ok(
+    let out: ExportedKey = ok_as(
         &app,
         &token,
         Method::POST,
@@ -430,7 +434,7 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
         200,
     )
     .await;
-    let exported = SecretString::from(out["private_key"].as_str().unwrap().to_owned());
+    let exported = SecretString::from(out.private_key);
     assert!(exported
         .expose_secret()
         .contains("BEGIN OPENSSH PRIVATE KEY"));
@@ -439,7 +443,7 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
         "encrypted"
     );
     check_private_key_with(&exported, Some(&SecretString::from(PASSPHRASE.to_owned()))).unwrap();
-    let key = ok(
+    let key: SystemKeyView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -460,5 +464,5 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
     .to_string();
     assert!(audit.contains("system_key.export"), "audited");
     assert!(!audit.contains(PASSPHRASE));
-    assert!(key["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
+    assert!(key.fingerprint.starts_with("SHA256:"));
 }

@@ -10,10 +10,16 @@ use super::change_secret::{
     APP_PASSWORD, OPS_PASSWORD,
 };
 use super::device_keys::wait_for_job;
-use super::support::{call, ok};
+use super::support::{call, ok, ok_as, typed};
 use reqwest::Method;
 use serde_json::{json, Value};
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
 use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::job::JobStatus;
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::logs::LogCapture;
@@ -35,16 +41,17 @@ async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
 }
 
 async fn system_fingerprint(app: &TestApp, token: &str) -> String {
-    let key = ok(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
-    key["fingerprint"].as_str().unwrap().to_owned()
+    let key: SystemKeyView =
+        ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
+    key.fingerprint
 }
 
-async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let started = ok(app, token, Method::POST, path, Some(body), 202).await;
-    wait_for_job(app, token, started["job_id"].as_str().unwrap()).await
+async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> JobView {
+    let started: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
+    typed(wait_for_job(app, token, &started.job_id).await)
 }
 
-async fn switch(app: &TestApp, token: &str, asset: &str, admin_user: &str) -> Value {
+async fn switch(app: &TestApp, token: &str, asset: &str, admin_user: &str) -> JobView {
     job(
         app,
         token,
@@ -54,8 +61,8 @@ async fn switch(app: &TestApp, token: &str, asset: &str, admin_user: &str) -> Va
     .await
 }
 
-async fn test_asset(app: &TestApp, token: &str, asset: &str) -> Value {
-    ok(
+async fn test_asset(app: &TestApp, token: &str, asset: &str) -> AssetOut {
+    ok_as(
         app,
         token,
         Method::POST,
@@ -118,12 +125,12 @@ async fn passwords_change_on_a_device_switched_to_the_system_key_with_sudo_and_w
         let (host, asset, apps) =
             device(&app, &token, &format!("key-{become_method}"), become_method).await;
         let j = switch(&app, &token, &asset, "tumbler").await;
-        assert_eq!(j["status"], "succeeded", "{j}");
+        assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
         let a = test_asset(&app, &token, &asset).await;
         assert_eq!(
-            (a["auth_status"].clone(), a["auth_username"].clone()),
-            (json!("key_based"), json!("tumbler")),
-            "{a}"
+            (a.auth_status.as_str(), a.auth_username.as_str()),
+            ("key_based", "tumbler"),
+            "{a:?}"
         );
         assert_eq!(fingerprints(&host, "tumbler").await, vec![fp.clone()]);
         // The admin user Tumbler created has no sudo rule.
@@ -146,15 +153,15 @@ async fn passwords_change_on_a_device_switched_to_the_system_key_with_sudo_and_w
                "password_rules": {"length": 20, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(e["status"], "succeeded", "{e}\n{rs:?}");
-    assert_eq!(e["counts"]["success"], 4, "{e}");
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?}\n{rs:?}");
+    assert_eq!(e.counts.get(&RecordStatus::Success), Some(&4), "{e:?}");
     for (host, _, apps) in &devices {
         for id in apps {
-            let out = verify_account(&app, &token, id).await;
-            assert_eq!(out["ok"], true, "{out}");
-            assert_eq!(out["account"]["secret_version"], 2, "{out}");
+            let out: VerifyOut = typed(verify_account(&app, &token, id).await);
+            assert!(out.ok, "{out:?}");
+            assert_eq!(out.account.secret_version, 2, "{out:?}");
         }
         assert!(!ssh_logs_in(host, "app1", APP_PASSWORD).await);
         assert!(!ssh_logs_in(host, "app2", APP_PASSWORD).await);
@@ -175,7 +182,7 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
     let fp = system_fingerprint(&app, &token).await;
     let (host, asset, apps) = device(&app, &token, "switcher", "sudo").await;
     let j = switch(&app, &token, &asset, "tumbler").await;
-    assert_eq!(j["status"], "succeeded", "{j}");
+    assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
     // tumbler also holds a key of its own, which is not Tumbler's to remove.
     let own = generate_key_pair(KeyAlgorithm::Ed25519, "own").unwrap();
     let own_line = public_key_line(&own).unwrap();
@@ -188,22 +195,22 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
 
     // Straight from one key admin user to another.
     let j = switch(&app, &token, &asset, "netadmin").await;
-    assert_eq!(j["status"], "succeeded", "{j}");
-    let message = j["outcomes"][0]["message"].as_str().unwrap();
+    assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
+    let message = &j.outcomes[0].message;
     assert!(
         message.contains("the system key was removed from tumbler"),
-        "{j}"
+        "{j:?}"
     );
-    assert_eq!(j["outcomes"][0]["code"], "ok", "{j}");
+    assert_eq!(j.outcomes[0].code, "ok", "{j:?}");
     let a = test_asset(&app, &token, &asset).await;
     assert_eq!(
         (
-            a["auth_status"].clone(),
-            a["auth_username"].clone(),
-            a["connectivity"].clone()
+            a.auth_status.as_str(),
+            a.auth_username.as_str(),
+            a.connectivity.as_str()
         ),
-        (json!("key_based"), json!("netadmin"), json!("ok")),
-        "{a}"
+        ("key_based", "netadmin", "ok"),
+        "{a:?}"
     );
     assert_eq!(fingerprints(&host, "netadmin").await, vec![fp.clone()]);
     assert_eq!(fingerprints(&host, "tumbler").await, vec![own_fp]);
@@ -217,10 +224,13 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
                "password_rules": {"length": 20, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(record_for(&rs, "app1")["status"], "success", "{rs:?}");
-    assert_eq!(verify_account(&app, &token, &apps[0]).await["ok"], true);
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let rs = records(&app, &token, e.id.as_str()).await;
+    let app1: RecordRow = typed(record_for(&rs, "app1").clone());
+    assert_eq!(app1.status.as_str(), "success", "{rs:?}");
+    let verified: VerifyOut = typed(verify_account(&app, &token, &apps[0]).await);
+    assert!(verified.ok);
+
     app.stop().await;
 }
 
@@ -234,7 +244,7 @@ async fn into_conflict(app: &TestApp, token: &str, host: &SshHost, asset: &str, 
     .await
     .unwrap();
     let a = test_asset(app, token, asset).await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
 }
 
 async fn resolve(
@@ -243,7 +253,7 @@ async fn resolve(
     asset: &str,
     password: &str,
     create_user: bool,
-) -> Value {
+) -> JobView {
     job(
         app,
         token,
@@ -266,7 +276,7 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         .await
         .unwrap();
     let j = switch(&app, &token, &asset, "tumbler").await;
-    assert_eq!(j["status"], "succeeded", "{j}");
+    assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
     into_conflict(&app, &token, &host, &asset, "tumbler").await;
 
     // A missing password is refused before anything starts, also with "create the user".
@@ -289,21 +299,21 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
 
     // "Create the user" ticked, the user exists: a wrong password installs nothing.
     let j = resolve(&app, &token, &asset, "canary-Wrong-Typed-1", true).await;
-    assert_eq!(j["status"], "failed", "{j}");
-    assert_eq!(j["outcomes"][0]["code"], "admin_login_failed", "{j}");
+    assert_eq!(j.status, JobStatus::Failed, "{j:?}");
+    assert_eq!(j.outcomes[0].code, "admin_login_failed", "{j:?}");
     assert!(fingerprints(&host, "netadmin").await.is_empty());
     let a = test_asset(&app, &token, &asset).await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
     // The right one resolves it.
     let j = resolve(&app, &token, &asset, NETADMIN_PASSWORD, true).await;
-    assert_eq!(j["status"], "succeeded", "{j}");
-    assert_eq!(j["outcomes"][0]["code"], "ok", "{j}");
+    assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
+    assert_eq!(j.outcomes[0].code, "ok", "{j:?}");
     assert_eq!(fingerprints(&host, "netadmin").await, vec![fp.clone()]);
     let a = test_asset(&app, &token, &asset).await;
     assert_eq!(
-        (a["auth_status"].clone(), a["auth_username"].clone()),
-        (json!("key_based"), json!("netadmin")),
-        "{a}"
+        (a.auth_status.as_str(), a.auth_username.as_str()),
+        ("key_based", "netadmin"),
+        "{a:?}"
     );
     // The password it was proved with is still netadmin's.
     assert!(ssh_logs_in(&host, "netadmin", NETADMIN_PASSWORD).await);
@@ -311,23 +321,23 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
     // The main path: the existing admin user and its password, no create.
     into_conflict(&app, &token, &host, &asset, "netadmin").await;
     let j = resolve(&app, &token, &asset, "canary-Wrong-Typed-2", false).await;
-    assert_eq!(j["status"], "failed", "{j}");
-    assert_eq!(j["outcomes"][0]["code"], "admin_login_failed", "{j}");
+    assert_eq!(j.status, JobStatus::Failed, "{j:?}");
+    assert_eq!(j.outcomes[0].code, "admin_login_failed", "{j:?}");
     assert!(fingerprints(&host, "netadmin").await.is_empty());
     let a = test_asset(&app, &token, &asset).await;
-    assert_eq!(a["auth_status"], "key_conflict", "{a}");
+    assert_eq!(a.auth_status, "key_conflict", "{a:?}");
     let j = resolve(&app, &token, &asset, NETADMIN_PASSWORD, false).await;
-    assert_eq!(j["status"], "succeeded", "{j}");
+    assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
     assert_eq!(fingerprints(&host, "netadmin").await, vec![fp]);
     let a = test_asset(&app, &token, &asset).await;
     assert_eq!(
         (
-            a["auth_status"].clone(),
-            a["auth_username"].clone(),
-            a["connectivity"].clone()
+            a.auth_status.as_str(),
+            a.auth_username.as_str(),
+            a.connectivity.as_str()
         ),
-        (json!("key_based"), json!("netadmin"), json!("ok")),
-        "{a}"
+        ("key_based", "netadmin", "ok"),
+        "{a:?}"
     );
     let audit = ok(
         &app,

@@ -216,7 +216,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
         )
         .await;
         assert_eq!(status, status_wanted, "{body}");
-        assert_eq!(body["error"]["code"], code, "{body}");
+        assert_eq!(super::support::error_code(&body), code, "{body}");
     }
 }
 

@@ -1,6 +1,6 @@
 //! Bad task input is refused with its field and nothing is stored.
 
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use super::admin;
 use reqwest::Method;
 use serde_json::json;
@@ -68,7 +68,7 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
         )
         .await;
         assert_eq!(status, 400, "{body}: {out}");
-        assert_eq!(out["error"]["code"], "invalid_request");
+        assert_eq!(error_code(&out), "invalid_request");
         assert_eq!(out["error"]["details"]["field"], field, "{body}: {out}");
     }
     let (status, out) = call(
@@ -90,8 +90,8 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (422, Some("invalid_json")),
+        (status, error_code(&out).as_str()),
+        (422, "invalid_json"),
         "{out}"
     );
     let tasks = ok(

@@ -2,7 +2,7 @@
 //! specified secret; the new password logs in, the old one does not, and the run's log streams as
 //! server-sent events without a password in it.
 
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, Authenticator};
 use super::{
     account, admin, linux_asset, log_text, record_for, records, run, ssh_logs_in, task,
     verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
@@ -138,10 +138,7 @@ async fn linux_sudo_run(kind: StoreKind) {
         Some(json!({})),
     )
     .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     let revealed = ok(
         &app,
         &token,

@@ -1,6 +1,6 @@
 //! The record actions: verify, adopt, retry and ignore.
 
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, Authenticator};
 use super::{
     account, admin, linux_asset, ssh_logs_in, staged_by_a_dead_worker, task, verify_account,
     APP_PASSWORD, OPS_PASSWORD,
@@ -63,17 +63,14 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (409, Some("record_state")),
+        (status, error_code(&out).as_str()),
+        (409, "record_state"),
         "{out}"
     );
     let v = ok(&app, &token, Method::POST, &path("verify"), None, 200).await;
     assert!(v["new_secret_verified_at"].is_string(), "{v}");
     let (status, out) = call(&app, &token, Method::POST, &path("adopt"), Some(json!({}))).await;
-    assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let adopted = ok(
         &app,
         &token,

@@ -1,7 +1,7 @@
 //! Another domain neither sees nor changes the nodes it does not share.
 
 use super::super::change_secret::{admin, task};
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use super::names;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -137,10 +137,7 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
         ),
     )
     .await;
-    assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (400, Some("unknown_node"))
-    );
+    assert_eq!((status, error_code(&out).as_str()), (400, "unknown_node"));
     // Its own node is Dev's to change.
     let renamed = ok(
         &app,
@@ -171,8 +168,8 @@ async fn refused(
 ) {
     let (status, out) = call(app, token, method, path, body).await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (expected.0, Some(expected.1)),
+        (status, error_code(&out).as_str()),
+        (expected.0, expected.1),
         "{path}: {out}"
     );
 }

@@ -1,7 +1,7 @@
 //! User managers grant only the roles and domains they hold, and never to themselves.
 
 use super::super::change_secret::admin;
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use super::{audit_text, names};
 use reqwest::Method;
 use serde_json::json;
@@ -54,8 +54,8 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some(code)),
+            (status, error_code(&body).as_str()),
+            (403, code),
             "{roles} {domains}: {body}"
         );
     }
@@ -81,10 +81,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
             Some(body),
         )
         .await;
-        assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("role_not_held"))
-        );
+        assert_eq!((status, error_code(&out).as_str()), (403, "role_not_held"));
     }
     let (status, out) = call(
         &app,
@@ -95,8 +92,8 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (403, Some("domain_not_held"))
+        (status, error_code(&out).as_str()),
+        (403, "domain_not_held")
     );
     // Nobody changes their own roles or domains, not even an administrator.
     for (token, id, body) in [
@@ -117,10 +114,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
             Some(body),
         )
         .await;
-        assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("own_grants"))
-        );
+        assert_eq!((status, error_code(&out).as_str()), (403, "own_grants"));
     }
     // Unchanged roles and domains may be sent back with other changes.
     ok(
@@ -178,8 +172,8 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
         )
         .await;
         assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&out).as_str()),
+            (403, "forbidden"),
             "the same answer whether the domain exists or not"
         );
     }

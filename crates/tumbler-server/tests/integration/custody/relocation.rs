@@ -2,7 +2,7 @@
 //! someone who may reveal its secrets accepts it with a fresh code.
 
 use super::super::change_secret::{account, admin, linux_asset, records, run, task, OPS_PASSWORD};
-use super::super::support::{call, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, user, Authenticator};
 use super::audit_text;
 use chrono::Utc;
 use reqwest::Method;
@@ -85,8 +85,8 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     // Verify: refused before any connection.
     let (status, body) = verify_status(&app, &olga, &alice).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("asset_relocated")),
+        (status, error_code(&body).as_str()),
+        (409, "asset_relocated"),
         "{body}"
     );
     // Testing it only reads the key the new location presents.
@@ -103,8 +103,8 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     assert_eq!(tested["host_key_fingerprint"], rogue.host_key_fingerprint());
     let (status, body) = verify_status(&app, &olga, &alice).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("asset_relocated"))
+        (status, error_code(&body).as_str()),
+        (409, "asset_relocated")
     );
     // A change run sends nothing either.
     let task_id = task(
@@ -131,10 +131,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         ),
     ] {
         let (status, body) = call(&app, &olga, Method::POST, &path, Some(body)).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("forbidden"))
-        );
+        assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
     }
     // Pinning a fingerprint "from a trusted source" is a move too.
     let pinned = ok(
@@ -174,10 +171,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     // The administrator: the reveal permission and a fresh code.
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");
     let (status, body) = call(&app, &admin, Method::POST, &path, Some(json!({}))).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     // Moved back to where it was: the administrator accepts the real host.
     ok(
         &app,
@@ -297,8 +291,8 @@ async fn moved_database_asset_waits_for_acceptance(
     assert_eq!(moved["host_key_status"], "relocated", "{platform}");
     let (status, body) = verify_status(&app, &olga, &acct).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("asset_relocated")),
+        (status, error_code(&body).as_str()),
+        (409, "asset_relocated"),
         "{platform}"
     );
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");

@@ -1,7 +1,7 @@
 //! Operators choose neither the login account nor what runs as root (the shell).
 
 use super::super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
-use super::super::support::{call, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, user, Authenticator};
 use super::audit_text;
 use chrono::Utc;
 use reqwest::Method;
@@ -75,8 +75,8 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden")),
+        (status, error_code(&body).as_str()),
+        (403, "forbidden"),
         "{body}"
     );
     let aaa = account(
@@ -107,8 +107,8 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         )
         .await;
         assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&out).as_str()),
+            (403, "forbidden"),
             "{body} {out}"
         );
     }
@@ -141,10 +141,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         Some(json!({"username": "zzz"})),
     )
     .await;
-    assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let renamed = ok(
         &app,
         &admin,
@@ -202,8 +199,8 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     ] {
         let (status, out) = call(&app, &olga, Method::POST, &path, Some(body)).await;
         assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&out).as_str()),
+            (403, "forbidden"),
             "{out}"
         );
     }
@@ -281,8 +278,8 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (403, Some("forbidden")),
+        (status, error_code(&out).as_str()),
+        (403, "forbidden"),
         "{out}"
     );
     let (status, out) = call(

@@ -2,7 +2,7 @@
 //! the task's owner.
 
 use super::super::change_secret::{account, admin, linux_asset, records, OPS_PASSWORD};
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -106,8 +106,8 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
         )
         .await;
         assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("template_not_allowed")),
+            (status, error_code(&body).as_str()),
+            (403, "template_not_allowed"),
             "{body}"
         );
     }
@@ -144,8 +144,8 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (403, Some("template_not_allowed")),
+        (status, error_code(&out).as_str()),
+        (403, "template_not_allowed"),
         "{out}"
     );
     let ada_id = ok(&app, &ada, Method::GET, "/api/v1/users/me", None, 200).await["id"]

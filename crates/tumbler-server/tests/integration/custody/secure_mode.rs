@@ -1,7 +1,7 @@
 //! Only an administrator with a fresh code takes an account out of secure mode.
 
 use super::super::change_secret::{account, admin, linux_asset, records, run, task, OPS_PASSWORD};
-use super::super::support::{call, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, user, Authenticator};
 use super::audit_text;
 use chrono::Utc;
 use reqwest::Method;
@@ -62,8 +62,8 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         )
         .await;
         assert_eq!(
-            (status, out["error"]["code"].as_str()),
-            (403, Some("forbidden")),
+            (status, error_code(&out).as_str()),
+            (403, "forbidden"),
             "{out}"
         );
     }
@@ -86,10 +86,7 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         Some(json!({"privileged": true})),
     )
     .await;
-    assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (403, Some("forbidden"))
-    );
+    assert_eq!((status, error_code(&out).as_str()), (403, "forbidden"));
     ok(
         &app,
         &olga,
@@ -122,10 +119,7 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         Some(json!({"privileged": false})),
     )
     .await;
-    assert_eq!(
-        (status, out["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
     let acct = ok(&app, &admin, Method::GET, &path, None, 200).await;
     assert_eq!(acct["privileged"], true, "nothing was written");
     let acct = ok(

@@ -1,7 +1,7 @@
 //! Users see, verify and reveal only the assets of their domains; reveal needs the permission and
 //! a fresh TOTP code.
 
-use super::super::support::{call, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, user, Authenticator};
 use super::{account, admin, asset};
 use chrono::Utc;
 use reqwest::Method;
@@ -77,8 +77,8 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("domain_not_assigned"))
+        (status, error_code(&body).as_str()),
+        (403, "domain_not_assigned")
     );
 
     let dana = user(&app, &admin, "dana", &["admin"], &["Dev", "Ops"]).await;
@@ -162,24 +162,18 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     };
     let (status, body) = reveal(dev_account, None).await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("mfa_not_enrolled"))
+        (status, error_code(&body).as_str()),
+        (403, "mfa_not_enrolled")
     );
     let authenticator = Authenticator::enrol(&app, &dana, clock.clone()).await;
     let (status, body) = reveal(dev_account, None).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required"))
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     let code = authenticator.fresh_code();
     let (status, body) = reveal(dev_account, Some(code.clone())).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["secret"], "secret-of-dev-1");
     let (status, body) = reveal(dev_account, Some(code)).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("invalid_totp"))
-    );
+    assert_eq!((status, error_code(&body).as_str()), (401, "invalid_totp"));
     let (status, _) = reveal(&accounts["def-1"].1, Some(authenticator.fresh_code())).await;
     assert_eq!(status, 404);
     let (_, audit) = call(
@@ -220,10 +214,7 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
             Some(json!({"totp": "123456"})),
         )
         .await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("forbidden"))
-        );
+        assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
     }
     let list = ok(&app, &audrey, Method::GET, "/api/v1/assets", None, 200).await;
     assert_eq!(names(&list), ["dev-1"]);

@@ -2,7 +2,7 @@
 //! before any credential is sent; testing an asset pins its key, and trust on first use (when an
 //! administrator turns it on) sends passwords.
 
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, Authenticator};
 use super::{account, admin, asset, get_asset, set_secret, verify, ALICE_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
@@ -63,8 +63,8 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("mfa_not_enrolled")),
+        (status, error_code(&body).as_str()),
+        (403, "mfa_not_enrolled"),
         "{body}"
     );
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
@@ -137,8 +137,8 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("totp_required")),
+        (status, error_code(&body).as_str()),
+        (401, "totp_required"),
         "{body}"
     );
     let (status, body) = call(

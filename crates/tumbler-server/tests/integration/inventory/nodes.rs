@@ -1,6 +1,6 @@
 //! Nodes form a tree with counts and refuse deletion while they hold assets.
 
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -29,10 +29,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         Some(json!({"path": "/Default/Prod/DB"})),
     )
     .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("node_exists"))
-    );
+    assert_eq!((status, error_code(&err).as_str()), (409, "node_exists"));
     asset(&app, &token, json!({"name": "db-1", "address": "10.0.0.5", "platform": "postgresql", "nodes": ["/Default/Prod/DB"]})).await;
     let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
     let by_path = |path: &str| -> Value {
@@ -58,10 +55,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         None,
     )
     .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("node_not_empty"))
-    );
+    assert_eq!((status, error_code(&err).as_str()), (409, "node_not_empty"));
     let renamed = ok(
         &app,
         &token,

@@ -6,12 +6,16 @@ use super::super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, ok, Authenticator};
+use super::super::support::{call, error_code, ok, ok_as, typed, Authenticator};
 use super::{attention, overview};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -48,7 +52,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     .await;
     let app1 = account(&app, &token, &wrong, "app1", APP_PASSWORD, false, json!({})).await;
     // A host key nobody acknowledged.
-    let body = ok(
+    let body: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -57,7 +61,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         201,
     )
     .await;
-    let unacked = body["id"].as_str().unwrap().to_owned();
+    let unacked = body.id;
     account(&app, &token, &unacked, "ops", OPS_PASSWORD, true, json!({})).await;
     let app2 = account(
         &app,
@@ -82,16 +86,16 @@ async fn retries_fix_each_cause(kind: StoreKind) {
                "asset_ids": [wrong, unacked, gone], "secret_strategy": "random"}),
     )
     .await;
-    let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let exec_id = e["id"].as_str().unwrap().to_owned();
+    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
+    let exec_id = e.id.to_string();
     let rs = records(&app, &token, &exec_id).await;
-    let r1 = record_for(&rs, "app1").clone();
-    let r2 = record_for(&rs, "app2").clone();
-    let r3 = record_for(&rs, "app3").clone();
-    assert_eq!(r1["reason_code"], "privileged_login_failed", "{r1}");
-    assert_eq!(r2["reason_code"], "host_key_unverified", "{r2}");
-    assert_eq!(r3["reason_code"], "unreachable", "{r3}");
+    let r1: RecordRow = typed(record_for(&rs, "app1").clone());
+    let r2: RecordRow = typed(record_for(&rs, "app2").clone());
+    let r3: RecordRow = typed(record_for(&rs, "app3").clone());
+    assert_eq!(r1.reason_code, "privileged_login_failed", "{r1:?}");
+    assert_eq!(r2.reason_code, "host_key_unverified", "{r2:?}");
+    assert_eq!(r3.reason_code, "unreachable", "{r3:?}");
 
     // The overview lists each account once, with the action that fits.
     let o = overview(&app, &token).await;
@@ -101,36 +105,33 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         (Some("failed"), Some("retry")),
         "{f1}"
     );
-    assert_eq!(f1["record_id"], r1["id"]);
+    assert_eq!(f1["record_id"], r1.id.as_str());
     let f2 = attention(&o, "app2@unacked").expect("app2 listed");
     assert_eq!(f2["next_action"], "fix_asset", "{f2}");
     let f3 = attention(&o, "app3@down").expect("app3 listed");
     assert_eq!(f3["next_action"], "retry", "{f3}");
 
     // Retrying before the cause is fixed fails again, as a run of its own.
-    let again = ok(
+    let again: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/records/{}/retry", r1.id),
         None,
         200,
     )
     .await;
-    assert_ne!(again["id"], r1["id"], "the retry has its own record");
+    assert_ne!(again.id, r1.id, "the retry has its own record");
     assert_eq!(
-        (again["status"].as_str(), again["reason_code"].as_str()),
-        (Some("failed"), Some("privileged_login_failed")),
-        "{again}"
+        (again.status.as_str(), again.reason_code.as_str()),
+        ("failed", "privileged_login_failed"),
+        "{again:?}"
     );
 
     // The overview still lists app1 once: by its latest change, the failed retry.
     let o = overview(&app, &token).await;
     let f1 = attention(&o, "app1@wrong-priv").expect("app1 listed");
-    assert_eq!(f1["record_id"], again["id"], "{f1}");
+    assert_eq!(f1["record_id"], again.id.as_str(), "{f1}");
     assert_eq!(f1["next_action"], "retry", "{f1}");
 
     // Fix the causes: the privileged password, the host key, the host.
@@ -166,36 +167,37 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     down.start_again().await.unwrap();
 
     // One retry answers with its own record, linked to the one it retries.
-    let retried = ok(
+    let retried: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/records/{}/retry", r1.id),
         None,
         200,
     )
     .await;
-    assert_eq!(retried["status"], "success", "{retried}");
-    assert_ne!(retried["id"], r1["id"]);
-    let retry_run = ok(
+    assert_eq!(retried.status.as_str(), "success", "{retried:?}");
+    assert_ne!(retried.id, r1.id);
+    let retry_run: ExecutionView = ok_as(
         &app,
         &token,
         Method::GET,
-        &format!(
-            "/api/v1/change-secret/executions/{}",
-            retried["execution_id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/executions/{}", retried.execution_id),
         None,
         200,
     )
     .await;
-    assert_eq!(retry_run["trigger"], "retry", "{retry_run}");
-    assert_eq!(retry_run["retry_of_record_id"], r1["id"], "{retry_run}");
-    assert_eq!(retry_run["retry_of_execution_id"], exec_id.as_str());
-    assert_eq!(retry_run["status"], "succeeded");
+    assert_eq!(retry_run.trigger.as_str(), "retry", "{retry_run:?}");
+    assert_eq!(
+        retry_run.retry_of_record_id.as_ref(),
+        Some(&r1.id),
+        "{retry_run:?}"
+    );
+    assert_eq!(
+        retry_run.retry_of_execution_id.as_ref().map(|i| i.as_str()),
+        Some(exec_id.as_str())
+    );
+    assert_eq!(retry_run.status.as_str(), "succeeded");
 
     // Retry all failed: the two left, each as its own run; app1 is left alone (done).
     let out = ok(
@@ -211,16 +213,20 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     assert_eq!(started.len(), 2, "{out}");
     let skipped = out["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{out}");
-    assert_eq!(skipped[0]["record_id"], r1["id"]);
+    assert_eq!(skipped[0]["record_id"], r1.id.as_str());
     assert_eq!(skipped[0]["code"], "completed_by_retry");
     for s in started {
-        let run = wait_for_execution(&app, &token, s["execution_id"].as_str().unwrap()).await;
-        assert_eq!(run["status"], "succeeded", "{run}");
-        assert_eq!(run["retry_of_execution_id"], exec_id.as_str());
+        let run: ExecutionView =
+            typed(wait_for_execution(&app, &token, s["execution_id"].as_str().unwrap()).await);
+        assert_eq!(run.status.as_str(), "succeeded", "{run:?}");
+        assert_eq!(
+            run.retry_of_execution_id.as_ref().map(|i| i.as_str()),
+            Some(exec_id.as_str())
+        );
     }
 
     // The run is recomputed: every failure was completed by a retry.
-    let e = ok(
+    let e: ExecutionView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -229,20 +235,24 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         200,
     )
     .await;
-    assert_eq!(e["status"], "succeeded", "{e}");
-    assert_eq!(e["retried"], 3, "{e}");
-    assert_eq!(e["completed_by_retries"], 3, "{e}");
+    assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
+    assert_eq!(e.retried, 3, "{e:?}");
+    assert_eq!(e.completed_by_retries, 3, "{e:?}");
     assert_eq!(
-        e["counts"]["failed"], 3,
-        "the run's own records stay as they were: {e}"
+        e.counts.get(&RecordStatus::Failed),
+        Some(&3),
+        "the run's own records stay as they were: {e:?}"
     );
     assert_eq!(
         (
-            e["counts_after_retries"]["failed"].as_i64(),
-            e["counts_after_retries"]["success"].as_i64()
+            e.counts_after_retries.get(&RecordStatus::Failed).copied(),
+            e.counts_after_retries.get(&RecordStatus::Success).copied()
         ),
-        (None, Some(e["counts"]["success"].as_i64().unwrap_or(0) + 3)),
-        "after retries every failure counts as the success its retry was: {e}"
+        (
+            None,
+            Some(e.counts.get(&RecordStatus::Success).copied().unwrap_or(0) + 3)
+        ),
+        "after retries every failure counts as the success its retry was: {e:?}"
     );
     let log = super::super::change_secret::log_text(&app, &token, &exec_id).await;
     assert!(
@@ -257,9 +267,9 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         (&app2, "app2", &host),
         (&app3, "app3", &down),
     ] {
-        let v = verify_account(&app, &token, id).await;
-        assert_eq!(v["ok"], true, "{v}");
-        assert_eq!(v["account"]["secret_version"], 2, "{v}");
+        let v: VerifyOut = typed(verify_account(&app, &token, id).await);
+        assert!(v.ok, "{v:?}");
+        assert_eq!(v.account.secret_version, 2, "{v:?}");
         assert!(!ssh_logs_in(target, user, APP_PASSWORD).await, "{user}");
     }
     // Nothing stale in the overview, and the history shows the retries.
@@ -267,7 +277,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     for who in ["app1@wrong-priv", "app2@unacked", "app3@down"] {
         assert!(attention(&o, who).is_none(), "{who} is done: {o}");
     }
-    let history = ok(
+    let history: Page<ExecutionView> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -276,29 +286,22 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         200,
     )
     .await;
-    let retries = history["items"]
-        .as_array()
-        .unwrap()
+    let retries = history
+        .items
         .iter()
-        .filter(|e| e["trigger"] == "retry")
+        .filter(|e| e.trigger.as_str() == "retry")
         .count();
-    assert_eq!(retries, 4, "{history}");
+    assert_eq!(retries, 4, "{history:?}");
     // A record already done is not retried.
     let (status, body) = call(
         &app,
         &token,
         Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            retried["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/records/{}/retry", retried.id),
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("record_state"))
-    );
+    assert_eq!((status, error_code(&body).as_str()), (409, "record_state"));
     app.stop().await;
 }
 

@@ -4,7 +4,7 @@
 use super::super::change_secret::{
     admin, record_for, records, run, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, ok, user};
+use super::super::support::{call, error_code, ok, user};
 use super::{attention, one_app, overview, OneApp};
 use reqwest::Method;
 use serde_json::json;
@@ -101,8 +101,8 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("asset_moved")),
+        (status, error_code(&body).as_str()),
+        (409, "asset_moved"),
         "{body}"
     );
     // Nothing was sent: the old password still logs in, the account is at its first version
@@ -186,8 +186,8 @@ async fn a_disabled_task_is_not_retried() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("task_disabled")),
+        (status, error_code(&body).as_str()),
+        (409, "task_disabled"),
         "{body}"
     );
     let out = ok(

@@ -3,7 +3,7 @@
 //! then adopt), and a platform no longer known is left to a person once.
 
 use super::super::change_secret::{admin, ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, ok};
+use super::super::support::{call, error_code, ok};
 use super::{attention, one_app, overview, OneApp};
 use chrono::Utc;
 use reqwest::Method;
@@ -161,8 +161,8 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("account_changing")),
+        (status, error_code(&body).as_str()),
+        (409, "account_changing"),
         "{body}"
     );
     let a = ok(
@@ -312,8 +312,8 @@ async fn verify_of_an_account_with_a_staged_secret_is_refused() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("account_staged")),
+        (status, error_code(&body).as_str()),
+        (409, "account_staged"),
         "{body}"
     );
     let row = store
