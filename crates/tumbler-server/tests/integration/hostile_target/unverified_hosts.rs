@@ -16,6 +16,7 @@ use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::device_keys::JobView;
 use tumbler_api_types::inventory::AssetOut;
 use tumbler_connectors::ssh::{generate_key_pair, public_key_line};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::HostKeyStatus;
 use tumbler_domain::job::JobStatus;
@@ -112,7 +113,11 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     let rs = records(&app, &token, e.id.as_str()).await;
     let rec = record(&rs, "app1");
     assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
-    assert_eq!(rec.reason_code, "host_key_unverified", "{rec:?}");
+    assert_eq!(
+        rec.reason_code,
+        Some(FailureCode::HostKeyUnverified),
+        "{rec:?}"
+    );
     // The key login happened (sshd saw it) but nothing ran: no su, no chpasswd.
     let commands = host.command_log();
     assert!(!commands.contains("su root"), "{commands}");
@@ -219,7 +224,11 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     let rs = records(&app, &token, e.id.as_str()).await;
     let rec = record(&rs, "app1");
     assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
-    assert_eq!(rec.reason_code, "host_key_unverified", "{rec:?}");
+    assert_eq!(
+        rec.reason_code,
+        Some(FailureCode::HostKeyUnverified),
+        "{rec:?}"
+    );
     let get = |app: &TestApp| {
         let path = format!("/api/v1/assets/{asset}");
         let token = token.clone();
@@ -277,7 +286,11 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     let e: ExecutionView = typed(run(&app, &token, &task_id).await);
     let rs = records(&app, &token, e.id.as_str()).await;
     let rec = record(&rs, "app1");
-    assert_eq!(rec.reason_code, "host_key_conflict", "{rec:?}");
+    assert_eq!(
+        rec.reason_code,
+        Some(FailureCode::HostKeyConflict),
+        "{rec:?}"
+    );
     let a = get(&app).await;
     assert_eq!(a.host_key_status, "fingerprint_conflict", "{a:?}");
     assert_eq!(

@@ -16,6 +16,7 @@ use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::inventory::{AssetOut, VerifyOut};
 use tumbler_api_types::Page;
 use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -93,9 +94,17 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     let r1: RecordRow = typed(record_for(&rs, "app1").clone());
     let r2: RecordRow = typed(record_for(&rs, "app2").clone());
     let r3: RecordRow = typed(record_for(&rs, "app3").clone());
-    assert_eq!(r1.reason_code, "privileged_login_failed", "{r1:?}");
-    assert_eq!(r2.reason_code, "host_key_unverified", "{r2:?}");
-    assert_eq!(r3.reason_code, "unreachable", "{r3:?}");
+    assert_eq!(
+        r1.reason_code,
+        Some(FailureCode::PrivilegedLoginFailed),
+        "{r1:?}"
+    );
+    assert_eq!(
+        r2.reason_code,
+        Some(FailureCode::HostKeyUnverified),
+        "{r2:?}"
+    );
+    assert_eq!(r3.reason_code, Some(FailureCode::Unreachable), "{r3:?}");
 
     // The overview lists each account once, with the action that fits.
     let o = overview(&app, &token).await;
@@ -123,7 +132,10 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     .await;
     assert_ne!(again.id, r1.id, "the retry has its own record");
     assert_eq!(
-        (again.status.as_str(), again.reason_code.as_str()),
+        (
+            again.status.as_str(),
+            again.reason_code.map_or("", FailureCode::as_str)
+        ),
         ("failed", "privileged_login_failed"),
         "{again:?}"
     );

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::Page;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -138,7 +139,7 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
     }
     let moved: Vec<&RecordRow> = ends
         .iter()
-        .filter(|r| r.reason_code == "asset_moved")
+        .filter(|r| r.reason_code == Some(FailureCode::AssetMoved))
         .collect();
     assert_eq!(moved.len(), 1, "{ends:?}");
     assert_eq!(moved[0].status.as_str(), "failed", "{ends:?}");
