@@ -5,12 +5,13 @@
 //!
 //! Modules follow the API's areas: [`users`] (users and API tokens), [`inventory`] (assets
 //! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
-//! (tasks, executions, records) and [`answers`] (small answers such as "a job started").
+//! (tasks, executions, records), [`domains`] and [`answers`] (small answers such as "a job started").
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
 pub mod change_secret;
 pub mod device_keys;
+pub mod domains;
 pub mod inventory;
 pub mod users;
 
@@ -41,6 +42,21 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+    /// More, for some codes.
+    #[serde(default)]
+    pub details: Option<ErrorDetails>,
+}
+
+/// The details of an error answer: the offending field of `invalid_request`, and what else a
+/// code carries (policy `violations`, import `problems`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorDetails {
+    /// The request field that was refused.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Anything else, as sent.
+    #[serde(flatten)]
+    pub more: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A page holding a whole list: `total` is how many were collected.

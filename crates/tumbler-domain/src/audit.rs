@@ -5,7 +5,7 @@
 
 pub use crate::audit_action::AuditAction;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The hash that precedes the first event of a chain.
@@ -51,7 +51,7 @@ pub struct NewAuditEvent {
 }
 
 /// An event as stored in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// Position in the chain, from 1.

@@ -6,6 +6,7 @@
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tumbler_core::change_secret::RunObserver;
@@ -23,6 +24,10 @@ const BUCKETS: [f64; 16] = [
     600.0,
 ];
 
+/// Every this many requests the raw latency samples are folded into their buckets, so memory
+/// stays bounded on a server nobody scrapes.
+const UPKEEP_EVERY: u64 = 4096;
+
 /// Where metrics are registered from (the exporter ignores it).
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
@@ -35,6 +40,7 @@ pub struct Metrics {
     by_class: [Counter; 5],
     panics: Counter,
     uptime: Gauge,
+    recorded: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,6 +110,7 @@ impl Default for Metrics {
             by_class,
             panics,
             uptime,
+            recorded: AtomicU64::new(0),
         }
     }
 }
@@ -124,6 +131,9 @@ impl Metrics {
             ],
         );
         self.histogram(&key).record(elapsed.as_secs_f64());
+        if self.recorded.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.handle.run_upkeep();
+        }
     }
 
     /// Counts one request whose handler panicked (answered with a 500).

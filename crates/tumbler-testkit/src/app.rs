@@ -126,6 +126,15 @@ impl TestApp {
         format!("{}{path}", self.server.url())
     }
 
+    /// The text of an unauthenticated `GET` (for example `/metrics`); panics on a transport error.
+    pub async fn get_text(&self, path: &str) -> String {
+        let res = self.client.get(self.url(path)).send().await;
+        let res = res.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        res.text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     /// Changes the admin's one-time password to [`ADMIN_PASSWORD`] over REST (Basic auth).
     pub async fn activate_admin(&self) {
         let res = reqwest::Client::new()

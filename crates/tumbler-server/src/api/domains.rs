@@ -8,28 +8,17 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use tumbler_api_types::domains::{CreateDomain, DomainOut};
 use tumbler_domain::ids::DomainId;
 use tumbler_store::DomainRow;
 
-/// A domain as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DomainOut {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// What it groups.
-    pub description: String,
-}
-
-impl From<DomainRow> for DomainOut {
-    fn from(d: DomainRow) -> Self {
-        Self {
-            id: d.id.to_string(),
-            name: d.name,
-            description: d.description,
-        }
+/// A stored domain as the API shows it.
+fn domain_out(d: DomainRow) -> DomainOut {
+    DomainOut {
+        id: d.id.to_string(),
+        name: d.name,
+        description: d.description,
     }
 }
 
@@ -44,19 +33,9 @@ pub async fn list(
         .list(&p)
         .await?
         .into_iter()
-        .map(DomainOut::from)
+        .map(domain_out)
         .collect();
     Ok(Json(page))
-}
-
-/// `POST /api/v1/domains` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateDomain {
-    /// Name.
-    pub name: String,
-    /// What it groups.
-    #[serde(default)]
-    pub description: String,
 }
 
 /// Creates a domain.
@@ -71,7 +50,7 @@ pub async fn create(
         .domains
         .create(&p, &req.name, &req.description, &origin)
         .await?;
-    Ok((StatusCode::CREATED, Json(d.into())))
+    Ok((StatusCode::CREATED, Json(domain_out(d))))
 }
 
 /// Deletes a domain nobody belongs to.

@@ -28,15 +28,7 @@ async fn health_readiness_metrics_and_headers() {
         .unwrap();
     assert_eq!(ready["status"], "ready");
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     let line = metrics
         .lines()
         .find(|l| l.starts_with("tumbler_http_requests_total{class=\"2xx\"}"))

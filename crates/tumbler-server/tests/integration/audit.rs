@@ -1,10 +1,13 @@
 //! The audit log: events for every mutation, a verifiable chain that reveals tampering, and
 //! requests that fail when their event cannot be written.
 
-use super::support::error_code;
+use super::support::{error_code, typed};
 use serde_json::{json, Value};
 use sqlx::AnyPool;
 use std::sync::Arc;
+use tumbler_api_types::Page;
+use tumbler_core::audit::ChainReport;
+use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::SystemClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -13,7 +16,7 @@ async fn raw(app: &TestApp) -> AnyPool {
     AnyPool::connect(&app.config.database_url()).await.unwrap()
 }
 
-async fn verify(app: &TestApp, token: &str) -> Value {
+async fn verify(app: &TestApp, token: &str) -> ChainReport {
     let res = reqwest::Client::new()
         .get(app.url("/api/v1/audit/verify"))
         .bearer_auth(token)
@@ -21,7 +24,7 @@ async fn verify(app: &TestApp, token: &str) -> Value {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    typed(res.json().await.unwrap())
 }
 
 async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
@@ -38,14 +41,14 @@ async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
         assert_eq!(res.status(), 401);
     }
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], true, "{report}");
-    let checked = report["events_checked"].as_i64().unwrap();
+    assert!(report.ok, "{report:?}");
+    let checked = report.events_checked;
     assert!(
         checked >= 6,
-        "bootstrap, data key, password change, token, failures: {report}"
+        "bootstrap, data key, password change, token, failures: {report:?}"
     );
 
-    let list: Value = reqwest::Client::new()
+    let list: Page<AuditEvent> = reqwest::Client::new()
         .get(app.url("/api/v1/audit?action=auth.login"))
         .bearer_auth(&token)
         .send()
@@ -54,13 +57,13 @@ async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["total"], 3);
-    assert_eq!(list["items"][0]["outcome"], "failure");
-    assert_eq!(list["items"][0]["detail"], "wrong_password");
+    assert_eq!(list.total, 3);
+    assert_eq!(list.items[0].outcome, "failure");
+    assert_eq!(list.items[0].detail, "wrong_password");
 
     // An attacker with database access disables the append-only guard and edits one event.
     let pool = raw(&app).await;
-    let victim = list["items"][1]["seq"].as_i64().unwrap();
+    let victim = list.items[1].seq;
     let disable = match kind {
         StoreKind::Sqlite => "DROP TRIGGER audit_events_no_update",
         StoreKind::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change",
@@ -74,8 +77,8 @@ async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
     .unwrap();
     pool.close().await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], false);
-    assert_eq!(report["first_broken_seq"], victim, "{report}");
+    assert!(!report.ok);
+    assert_eq!(report.first_broken_seq, Some(victim), "{report:?}");
     app.stop().await;
 }
 
@@ -250,11 +253,11 @@ async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
     let token = app.admin_token().await;
     failed_logins(&app, 3).await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], true, "{report}");
-    let total = report["events_checked"].as_i64().unwrap();
+    assert!(report.ok, "{report:?}");
+    let total = report.events_checked;
 
     // The chain is keyed from a marker event near its start; events before it are plain.
-    let marker: Value = reqwest::Client::new()
+    let marker: Page<AuditEvent> = reqwest::Client::new()
         .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
         .bearer_auth(&token)
         .send()
@@ -263,23 +266,23 @@ async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
         .json()
         .await
         .unwrap();
-    assert_eq!(marker["total"], 1, "{marker}");
-    let keyed_from = marker["items"][0]["seq"].as_i64().unwrap();
-    assert!(keyed_from > 1 && keyed_from < total, "{marker}");
+    assert_eq!(marker.total, 1, "{marker:?}");
+    let keyed_from = marker.items[0].seq;
+    assert!(keyed_from > 1 && keyed_from < total, "{marker:?}");
 
     // The last two events rewritten, their links and the head recomputed as plain SHA-256.
     let pool = raw(&app).await;
     rewrite_tail_with_plain_hashes(&pool, total - 1).await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["first_broken_seq"], total - 1, "{report}");
+    assert!(!report.ok, "{report:?}");
+    assert_eq!(report.first_broken_seq, Some(total - 1), "{report:?}");
 
     // Rewriting the whole chain as plain SHA-256 (dropping the keying) is found too.
     rewrite_tail_with_plain_hashes(&pool, 1).await;
     pool.close().await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    assert!(!report.ok, "{report:?}");
+    assert_eq!(report.first_broken_seq, Some(keyed_from), "{report:?}");
     app.stop().await;
 }
 
@@ -325,8 +328,8 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
     app.activate_admin().await;
     let token = app.admin_token().await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], true, "{report}");
-    let marker: Value = reqwest::Client::new()
+    assert!(report.ok, "{report:?}");
+    let marker: Page<AuditEvent> = reqwest::Client::new()
         .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
         .bearer_auth(&token)
         .send()
@@ -335,9 +338,9 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(marker["total"], 1, "{marker}");
-    let keyed_from = marker["items"][0]["seq"].as_i64().unwrap();
-    assert!(keyed_from > 3, "the old events come first: {marker}");
+    assert_eq!(marker.total, 1, "{marker:?}");
+    let keyed_from = marker.items[0].seq;
+    assert!(keyed_from > 3, "the old events come first: {marker:?}");
 
     // The old, plain part is anchored by the keyed marker: rewriting it with recomputed
     // plain hashes breaks the marker's link.
@@ -345,8 +348,8 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
     rewrite_with_plain_hashes(&pool, 2, keyed_from).await;
     pool.close().await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["first_broken_seq"], keyed_from, "{report}");
+    assert!(!report.ok, "{report:?}");
+    assert_eq!(report.first_broken_seq, Some(keyed_from), "{report:?}");
     app.stop().await;
 }
 
@@ -374,7 +377,7 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
     let token = app.admin_token().await;
     failed_logins(&app, 2).await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], true, "{report}");
+    assert!(report.ok, "{report:?}");
 
     let TestApp {
         server,
@@ -445,18 +448,18 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
                 .await
                 .unwrap();
             assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()
+            typed::<ChainReport>(res.json().await.unwrap())
         }
     };
     let events = "SELECT COUNT(*) FROM audit_events";
     let before = count(&pool, events).await;
     for _ in 0..2 {
         let report = verify_at(server.url()).await;
-        assert_eq!(report["ok"], false, "{report}");
-        assert_eq!(report["first_broken_seq"], broken_at, "{report}");
+        assert!(!report.ok, "{report:?}");
+        assert_eq!(report.first_broken_seq, Some(broken_at), "{report:?}");
         assert!(
-            report["reason"].as_str().unwrap().contains("tampered"),
-            "{report}"
+            report.reason.as_deref().unwrap().contains("tampered"),
+            "{report:?}"
         );
     }
     // Verifying wrote nothing.
@@ -514,14 +517,15 @@ async fn a_second_keying_marker_is_reported() {
     rewrite_tail_with_plain_hashes(&pool, last).await;
     pool.close().await;
     let report = verify(&app, &token).await;
-    assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(report["first_broken_seq"], last, "{report}");
+    assert!(!report.ok, "{report:?}");
+    assert_eq!(report.first_broken_seq, Some(last), "{report:?}");
     assert!(
-        report["reason"]
-            .as_str()
+        report
+            .reason
+            .as_deref()
             .unwrap()
             .contains("second keying marker"),
-        "{report}"
+        "{report:?}"
     );
     app.stop().await;
 }

@@ -1,8 +1,10 @@
 //! Domains: the default domain, assignment, the active domain per session, object visibility.
 
-use super::support::error_code;
+use super::support::{error_code, typed};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
+use tumbler_api_types::domains::DomainOut;
+use tumbler_api_types::users::CreatedUserOut;
 use tumbler_testkit::app::TestApp;
 
 async fn call(
@@ -87,8 +89,9 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
     )
     .await;
     assert_eq!(status, 201);
-    assert_eq!(created["user"]["domains"], json!(["Default", "Prod"]));
-    let temp = created["temporary_password"].as_str().unwrap();
+    let created: CreatedUserOut = typed(created);
+    assert_eq!(created.user.domains, ["Default", "Prod"]);
+    let temp = created.temporary_password.as_deref().unwrap();
     let pw = "Operator-Passphrase-Long-3";
     let res = c
         .post(app.url("/api/v1/users/me/password"))
@@ -170,7 +173,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
     assert_eq!(m["visible_domains"], json!(["Default", "Prod"]));
 
     // A domain with members cannot be deleted; an empty one can.
-    let prod_id = prod["id"].as_str().unwrap();
+    let prod_id = typed::<DomainOut>(prod).id;
     let (status, _) = call(
         &app,
         &c,
@@ -195,7 +198,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
         &c,
         Some(&admin),
         Method::DELETE,
-        &format!("/api/v1/domains/{}", empty["id"].as_str().unwrap()),
+        &format!("/api/v1/domains/{}", typed::<DomainOut>(empty).id),
         None,
     )
     .await;

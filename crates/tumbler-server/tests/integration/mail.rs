@@ -2,7 +2,7 @@
 //! task's recipients get when a run ends, read back from a real SMTP server on loopback; no
 //! secret in any of it, and a record retry sends no mail.
 
-use super::support::{call, error_code, ok, ok_as};
+use super::support::{call, error_code, error_field, ok, ok_as};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -83,7 +83,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     ] {
         let (status, out) = put_smtp(&app, &token, body.clone()).await;
         assert_eq!(status, 400, "{body}: {out}");
-        assert_eq!(out["error"]["details"]["field"], field, "{out}");
+        assert_eq!(error_field(&out).as_deref(), Some(field), "{out}");
     }
     let (status, out) = put_smtp(
         &app,
@@ -112,7 +112,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["details"]["field"].as_str()),
+        (status, error_field(&out).as_deref()),
         (400, Some("password")),
         "{out}"
     );
@@ -124,7 +124,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
     )
     .await;
     assert_eq!(
-        (status, out["error"]["details"]["field"].as_str()),
+        (status, error_field(&out).as_deref()),
         (400, Some("security")),
         "{out}"
     );

@@ -4,14 +4,7 @@
 use tumbler_testkit::app::TestApp;
 
 async fn scrape(app: &TestApp) -> String {
-    app.client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.get_text("/metrics").await
 }
 
 /// The value of the first line starting with `prefix`.
@@ -31,7 +24,20 @@ async fn request_latency_is_a_histogram_by_route_template() {
         app.client.get(app.url("/healthz")).send().await.unwrap();
         app.client.get(app.url(&user_path)).send().await.unwrap();
     }
+    // A path no route matches and a made-up method: bounded labels, never the caller's text.
+    let stray = format!("/no-such-place/{raw_id}");
+    app.client.get(app.url(&stray)).send().await.unwrap();
+    let odd = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
+    app.client
+        .request(odd, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     let first = scrape(&app).await;
+    assert!(first.contains("route=\"unmatched\""), "{first}");
+    assert!(first.contains("method=\"other\""), "{first}");
+    assert!(!first.contains("no-such-place"), "{first}");
+    assert!(!first.contains("FROBNICATE"), "{first}");
     let healthz_count =
         "tumbler_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",class=\"2xx\"}";
     let before = value(&first, healthz_count).unwrap_or_else(|| panic!("{first}"));

@@ -3,7 +3,7 @@
 //! loop in release ones), and a custom SSH prompt pattern that is costly to compile is
 //! refused with a reason (each cost up to half a second of CPU, twenty per template).
 
-use super::support::{call, ok};
+use super::support::{call, error_field, ok};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
@@ -76,7 +76,7 @@ async fn a_prompt_pattern_costly_to_compile_is_refused_with_its_reason() {
     .await;
     assert_eq!(status, 400, "{out}");
     assert_eq!(out["error"]["code"], "invalid_request", "{out}");
-    assert_eq!(out["error"]["details"]["field"], "custom_ssh", "{out}");
+    assert_eq!(error_field(&out).as_deref(), Some("custom_ssh"), "{out}");
     let message = out["error"]["message"].as_str().unwrap();
     assert!(message.contains("too large"), "{message}");
     let list = ok(

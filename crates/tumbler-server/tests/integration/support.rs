@@ -40,6 +40,14 @@ pub fn error_code(body: &Value) -> String {
         .code
 }
 
+/// The refused field of an error answer (`details.field`), if it names one.
+pub fn error_field(body: &Value) -> Option<String> {
+    typed::<tumbler_api_types::ErrorAnswer>(body.clone())
+        .error
+        .details
+        .and_then(|d| d.field)
+}
+
 /// A password that meets the default policy for users the tests create.
 pub const USER_PASSWORD: &str = "Another-Long-Passphrase-77";
 

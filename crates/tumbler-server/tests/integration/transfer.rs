@@ -1,7 +1,7 @@
 //! CSV import and export: every bad row reported with its line, nothing stored unless asked
 //! to skip, secrets exported only with the permission and a fresh TOTP code.
 
-use super::support::{call, error_code, ok, ok_as, Authenticator};
+use super::support::{call, error_code, error_field, ok, ok_as, Authenticator};
 use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -93,10 +93,7 @@ async fn csv_imports_report_bad_rows_and_exports_keep_secrets_back_unless_asked(
     assert_eq!(db.items[0].nodes, ["/Default/DB", "/Default/Prod"]);
     assert_eq!(db.items[0].port, 5432);
     let (status, body) = post_csv(&app, &token, "/api/v1/assets/import", "name,addr\nx,y\n").await;
-    assert_eq!(
-        (status, body["error"]["details"]["field"].as_str()),
-        (400, Some("file"))
-    );
+    assert_eq!((status, error_field(&body).as_deref()), (400, Some("file")));
 
     let accounts = "asset,username,secret,privileged,options\n\
         web-1,deploy,canary-csv-secret-1,true,become=sudo\n\

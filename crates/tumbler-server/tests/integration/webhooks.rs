@@ -2,7 +2,7 @@
 //! timestamp and body, checked here independently), a failed delivery retried with the same
 //! delivery id, every delivery audited; bad URLs refused.
 
-use super::support::{call, ok};
+use super::support::{call, error_field, ok};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -66,7 +66,7 @@ async fn a_finished_run_is_posted_signed_and_retried() {
         )
         .await;
         assert_eq!(status, 400, "{why}: {out}");
-        assert_eq!(out["error"]["details"]["field"], "url");
+        assert_eq!(error_field(&out).as_deref(), Some("url"));
     }
     let (url, got) = receiver().await;
     let created = ok(

@@ -1,6 +1,6 @@
 //! Bad task input is refused with its field and nothing is stored.
 
-use super::super::support::{call, error_code, ok, user};
+use super::super::support::{call, error_code, error_field, ok, user};
 use super::admin;
 use reqwest::Method;
 use serde_json::json;
@@ -69,7 +69,7 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
         .await;
         assert_eq!(status, 400, "{body}: {out}");
         assert_eq!(error_code(&out), "invalid_request");
-        assert_eq!(out["error"]["details"]["field"], field, "{body}: {out}");
+        assert_eq!(error_field(&out).as_deref(), Some(field), "{body}: {out}");
     }
     let (status, out) = call(
         &app,

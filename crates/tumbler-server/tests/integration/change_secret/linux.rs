@@ -310,15 +310,7 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
     assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
     assert!(!host.command_log().contains("canary-Root-Su-8d1"));
     // The run's duration is in the change-duration histogram, labelled by how it ended.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics
             .contains("tumbler_change_execution_duration_seconds_count{status=\"succeeded\"} 1\n"),

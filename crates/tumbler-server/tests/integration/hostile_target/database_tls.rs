@@ -2,7 +2,7 @@
 //! only an administrator changes or removes a database asset's CA or TLS mode.
 
 use super::super::change_secret::{account, admin};
-use super::super::support::{call, error_code, ok, ok_as, typed, user};
+use super::super::support::{call, error_code, error_field, ok, ok_as, typed, user};
 use super::pg_asset;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -81,7 +81,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["details"]["field"].as_str()),
+        (status, error_field(&body).as_deref()),
         (400, Some("tls_ca_pem")),
         "{body}"
     );
@@ -95,7 +95,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert_eq!(
-        (status, body["error"]["details"]["field"].as_str()),
+        (status, error_field(&body).as_deref()),
         (400, Some("tls_ca_pem")),
         "{body}"
     );

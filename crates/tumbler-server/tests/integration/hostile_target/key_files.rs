@@ -2,7 +2,7 @@
 //! decoder would read differently are refused, and nobody without the permission gets one decoded.
 
 use super::super::change_secret::{admin, OPS_PASSWORD};
-use super::super::support::{call, error_code, user};
+use super::super::support::{call, error_code, error_field, user};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use reqwest::Method;
@@ -292,7 +292,7 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
     )
     .await;
     assert_eq!(
-        (status, body["error"]["details"]["field"].as_str()),
+        (status, error_field(&body).as_deref()),
         (400, Some("private_key")),
         "{body}"
     );

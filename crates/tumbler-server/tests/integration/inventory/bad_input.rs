@@ -1,6 +1,6 @@
 //! Bad inventory input is refused with its field and nothing is stored.
 
-use super::super::support::{call, error_code, ok};
+use super::super::support::{call, error_code, error_field, ok};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::json;
@@ -49,7 +49,7 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         )
         .await;
         assert_eq!(status, 400, "{body} -> {err}");
-        assert_eq!(err["error"]["details"]["field"].as_str(), field, "{err}");
+        assert_eq!(error_field(&err).as_deref(), field, "{err}");
         assert!(matches!(
             error_code(&err).as_str(),
             "invalid_request" | "unknown_platform"
@@ -98,7 +98,11 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         )
         .await;
         assert_eq!(status, 400, "{username:?}: {err}");
-        assert_eq!(err["error"]["details"]["field"], "username", "{username:?}");
+        assert_eq!(
+            error_field(&err).as_deref(),
+            Some("username"),
+            "{username:?}"
+        );
     }
     for (body, field) in [
         (
@@ -135,7 +139,7 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         )
         .await;
         assert_eq!(status, 400, "{body} -> {err}");
-        assert_eq!(err["error"]["details"]["field"], field, "{err}");
+        assert_eq!(error_field(&err).as_deref(), Some(field), "{err}");
     }
     let list = ok(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
     assert_eq!(list["total"], 0, "no account half-stored");
