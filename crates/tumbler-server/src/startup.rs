@@ -105,21 +105,7 @@ impl Services {
     /// The HTTP state over these services.
     pub fn app_state(&self, tls: bool) -> AppState {
         AppState {
-            auth: self.auth.clone(),
-            audit: self.audit.clone(),
-            users: self.users.clone(),
-            roles: self.roles.clone(),
-            domains: self.domains.clone(),
-            policy: self.policy.clone(),
-            certificates: self.certificates.clone(),
-            inventory: self.inventory.clone(),
-            change_secret: self.change_secret.clone(),
-            mail: self.mail.clone(),
-            webhooks: self.webhooks.clone(),
-            device_keys: self.device_keys.clone(),
-            vault: self.vault.clone(),
-            store: self.store.clone(),
-            metrics: self.metrics.clone(),
+            services: self.clone(),
             tls,
             streams: Arc::default(),
         }
