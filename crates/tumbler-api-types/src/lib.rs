@@ -5,7 +5,7 @@
 //!
 //! Modules follow the API's areas: [`users`] (users and API tokens), [`inventory`] (assets
 //! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
-//! (tasks, executions, records), [`domains`] and [`answers`] (small answers such as "a job started").
+//! (tasks, executions, records), [`domains`], [`totp`] and [`answers`] (small answers such as "a job started").
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
@@ -13,6 +13,7 @@ pub mod change_secret;
 pub mod device_keys;
 pub mod domains;
 pub mod inventory;
+pub mod totp;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

@@ -9,18 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
-
-/// A started enrolment.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EnrolmentOut {
-    /// The secret in base32, for typing into an app.
-    pub secret: String,
-    /// The `otpauth://` URI.
-    pub otpauth_uri: String,
-    /// The URI as a QR code (SVG).
-    pub qr_svg: String,
-}
+use serde::Deserialize;
+use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut};
 
 /// Proof of ownership before enrolment.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -58,13 +48,6 @@ pub struct CodeIn {
     /// The code.
     #[serde(alias = "totp")]
     pub code: Option<String>,
-}
-
-/// Recovery codes, shown once.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RecoveryCodesOut {
-    /// One-time recovery codes.
-    pub recovery_codes: Vec<String>,
 }
 
 /// Confirms enrolment with a first code.

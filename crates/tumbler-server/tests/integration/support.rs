@@ -4,6 +4,7 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::totp::EnrolmentOut;
 use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
@@ -158,7 +159,7 @@ impl Authenticator {
         } else {
             USER_PASSWORD
         };
-        let body = ok(
+        let body: EnrolmentOut = ok_as(
             app,
             token,
             Method::POST,
@@ -168,7 +169,7 @@ impl Authenticator {
         )
         .await;
         let a = Self {
-            secret: base32_decode(body["secret"].as_str().unwrap()),
+            secret: base32_decode(&body.secret),
             clock,
         };
         ok(

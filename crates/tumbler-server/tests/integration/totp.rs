@@ -1,28 +1,14 @@
 //! Two-factor authentication: enrolment, login with a code, codes accepted once, recovery
 //! codes, step-up for sensitive actions, Basic auth for users with TOTP, MFA required by role.
 
-use super::support::error_code;
+use super::support::{base32_decode, error_code, typed};
 use chrono::{Duration, Utc};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut};
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
-
-fn base32_decode(s: &str) -> Vec<u8> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
-    for c in s.bytes() {
-        let v = alphabet.iter().position(|a| *a == c).unwrap() as u64;
-        value = (value << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((value >> bits) & 0xff) as u8);
-        }
-    }
-    out
-}
 
 struct Enrolled {
     app: TestApp,
@@ -78,16 +64,10 @@ async fn enrolled_admin() -> Enrolled {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    let secret_b32 = body["secret"].as_str().unwrap();
-    assert!(body["otpauth_uri"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("secret={secret_b32}")));
-    assert!(
-        body["qr_svg"].as_str().unwrap().starts_with("<?xml")
-            || body["qr_svg"].as_str().unwrap().contains("<svg")
-    );
+    let body: EnrolmentOut = typed(res.json().await.unwrap());
+    let secret_b32 = body.secret.as_str();
+    assert!(body.otpauth_uri.contains(&format!("secret={secret_b32}")));
+    assert!(body.qr_svg.starts_with("<?xml") || body.qr_svg.contains("<svg"));
     let secret = base32_decode(secret_b32);
     assert_eq!(secret.len(), totp::SECRET_LEN);
     let mut e = Enrolled {
@@ -106,13 +86,8 @@ async fn enrolled_admin() -> Enrolled {
         .post("/api/v1/users/me/totp/confirm", json!({"code": e.code()}))
         .await;
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    e.recovery = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let body: RecoveryCodesOut = typed(res.json().await.unwrap());
+    e.recovery = body.recovery_codes;
     assert_eq!(e.recovery.len(), 10);
     e
 }
@@ -177,8 +152,8 @@ async fn sensitive_actions_ask_for_a_fresh_code_even_with_a_token() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let fresh: Value = res.json().await.unwrap();
-    assert_eq!(fresh["recovery_codes"].as_array().unwrap().len(), 10);
+    let fresh: RecoveryCodesOut = typed(res.json().await.unwrap());
+    assert_eq!(fresh.recovery_codes.len(), 10);
     let res = e
         .post(
             "/api/v1/users/me/totp/recovery-codes",
@@ -305,11 +280,7 @@ async fn a_role_can_require_mfa() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let secret = base32_decode(
-        res.json::<Value>().await.unwrap()["secret"]
-            .as_str()
-            .unwrap(),
-    );
+    let secret = base32_decode(&typed::<EnrolmentOut>(res.json().await.unwrap()).secret);
     let code = totp::code_at(&secret, totp::step_of(Utc::now()));
     let res = c
         .post(app.url("/api/v1/users/me/totp/confirm"))
