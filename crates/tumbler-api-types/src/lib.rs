@@ -3,12 +3,13 @@
 //! `tumbler` CLI and the tests read the answers into them, so a renamed field fails to
 //! compile instead of failing at run time.
 //!
-//! Modules follow the API's areas: [`users`] (users and API tokens), [`inventory`] (assets
+//! Modules follow the API's areas: [`auth`] (the login answer and who am I), [`users`] (users and API tokens), [`inventory`] (assets
 //! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
 //! (tasks, executions, records), [`domains`], [`totp`] and [`answers`] (small answers such as "a job started").
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
+pub mod auth;
 pub mod change_secret;
 pub mod device_keys;
 pub mod domains;

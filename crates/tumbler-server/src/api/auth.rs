@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use axum_extra::extract::cookie::CookieJar;
-use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+pub use tumbler_api_types::auth::{LoginResponse, UserView};
 
 /// `POST /api/v1/auth/login` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -27,53 +27,17 @@ pub struct LoginRequest {
 }
 
 /// A user as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    /// Id.
-    pub id: String,
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    pub display_name: String,
-    /// Email.
-    pub email: Option<String>,
-    /// `local` or `remote`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `enabled` or `disabled`.
-    pub status: String,
-    /// Role names.
-    pub roles: Vec<String>,
-    /// Must change the password before anything else.
-    pub must_change_password: bool,
-}
-
-impl From<&tumbler_domain::user::User> for UserView {
-    fn from(u: &tumbler_domain::user::User) -> Self {
-        Self {
-            id: u.id.to_string(),
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            email: u.email.clone(),
-            kind: u.kind.as_str().to_owned(),
-            status: u.status.as_str().to_owned(),
-            roles: u.roles.clone(),
-            must_change_password: u.must_change_password,
-        }
+pub fn user_view(u: &tumbler_domain::user::User) -> UserView {
+    UserView {
+        id: u.id.to_string(),
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        email: u.email.clone(),
+        kind: u.kind.as_str().to_owned(),
+        status: u.status.as_str().to_owned(),
+        roles: u.roles.clone(),
+        must_change_password: u.must_change_password,
     }
-}
-
-/// `POST /api/v1/auth/login` answer.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LoginResponse {
-    /// The user.
-    pub user: UserView,
-    /// The password must be changed before anything else.
-    pub must_change_password: bool,
-    /// When the password expires (no expiry policy yet).
-    pub password_expires_at: Option<DateTime<Utc>>,
-    /// Echo this in `X-CSRF-Token` on unsafe requests made with the session cookie.
-    pub csrf_token: String,
 }
 
 /// Logs in and sets the session cookie.
@@ -90,7 +54,7 @@ pub async fn login(
         .await?;
     let body = LoginResponse {
         must_change_password: ok.user.must_change_password,
-        user: UserView::from(&ok.user),
+        user: user_view(&ok.user),
         password_expires_at: state.auth.password_expires_at(&ok.user).await?,
         csrf_token: ok.session.csrf_token.clone(),
     };

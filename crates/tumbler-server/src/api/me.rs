@@ -1,6 +1,6 @@
 //! The caller's own account: who am I, change my password, my API tokens.
 
-use crate::api::auth::UserView;
+use crate::api::auth::user_view;
 use crate::api::json_body::DeferredJsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{AnyCaller, Caller, Origin, PendingCaller};
@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+pub use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::users::CreateTokenRequest;
 use tumbler_core::{AuthError, AuthMethod, Reauthentication};
 use tumbler_domain::audit::AuditAction;
@@ -17,26 +18,6 @@ use tumbler_domain::ids::TokenId;
 use tumbler_store::ApiTokenRow;
 
 pub use tumbler_api_types::users::{CreatedToken, TokenView};
-
-/// The caller, with their domains and the permissions their roles give.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MeOut {
-    /// The user.
-    #[serde(flatten)]
-    pub user: UserView,
-    /// TOTP enrolled.
-    pub mfa_enabled: bool,
-    /// Names of the user's domains.
-    pub domains: Vec<String>,
-    /// The domain the user works in.
-    pub active_domain: Option<String>,
-    /// "Manage objects from all assigned domains".
-    pub all_domains: bool,
-    /// Names of the domains whose objects the user sees.
-    pub visible_domains: Vec<String>,
-    /// Permission names.
-    pub permissions: Vec<String>,
-}
 
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/users/me", responses((status = 200, body = MeOut), (status = 401)))]
@@ -49,7 +30,7 @@ pub async fn me(
         mine.iter().find(|d| &d.id == id).map(|d| d.name.clone())
     };
     Ok(Json(MeOut {
-        user: UserView::from(&p.user),
+        user: user_view(&p.user),
         mfa_enabled: p.user.mfa_enabled,
         domains: mine.iter().map(|d| d.name.clone()).collect(),
         active_domain: p.active_domain.as_ref().and_then(name),

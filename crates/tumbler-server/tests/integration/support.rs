@@ -4,6 +4,7 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::totp::EnrolmentOut;
 use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_domain::{totp, Clock, ManualClock};
@@ -152,9 +153,8 @@ impl Authenticator {
     pub async fn enrol(app: &TestApp, token: &str, clock: Arc<ManualClock>) -> Self {
         // Enrolment asks for the current password: the admin's, or that of a user made by
         // [`user`].
-        // `/users/me` answers with the caller's permissions too: read only the name.
-        let me = ok(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
-        let password = if me["username"] == "admin" {
+        let me: MeOut = ok_as(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
+        let password = if me.user.username == "admin" {
             ADMIN_PASSWORD
         } else {
             USER_PASSWORD
