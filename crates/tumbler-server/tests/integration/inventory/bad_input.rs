@@ -75,8 +75,8 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         json!({"name": "srv", "address": "srv.example.com", "platform": "linux"}),
     )
     .await;
-    assert_eq!(a["port"], 22, "the platform's default port");
-    let id = a["id"].as_str().unwrap();
+    assert_eq!(a.port, 22, "the platform's default port");
+    let id = &a.id;
     let (status, err) = call(
         &app,
         &token,

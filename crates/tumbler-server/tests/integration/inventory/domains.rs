@@ -55,16 +55,9 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
             json!({"name": name, "address": "127.0.0.1", "port": 1, "platform": "linux", "domain": domain}),
         )
         .await;
-        assert_eq!(a["domain"], domain);
-        let id = account(
-            &app,
-            &admin,
-            a["id"].as_str().unwrap(),
-            "svc",
-            &format!("secret-of-{name}"),
-        )
-        .await;
-        accounts.insert(name, (a["id"].as_str().unwrap().to_owned(), id));
+        assert_eq!(a.domain, domain);
+        let id = account(&app, &admin, &a.id, "svc", &format!("secret-of-{name}")).await;
+        accounts.insert(name, (a.id.clone(), id));
     }
     let (status, body) = call(
         &app,
