@@ -9,7 +9,6 @@ use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::answers::RevealedSecret;
 use tumbler_api_types::inventory::{AccountOut, AssetOut};
-use tumbler_api_types::users::UserOut;
 use tumbler_api_types::Page;
 use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::ManualClock;
@@ -31,8 +30,9 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         )
         .await;
     }
-    let me: UserOut = ok_as(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
-    let admin_id = &me.id;
+    // `/users/me` has no type in tumbler-api-types (it is not a `UserOut`).
+    let me = ok(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
+    let admin_id = me["id"].as_str().unwrap();
     ok(
         &app,
         &admin,
