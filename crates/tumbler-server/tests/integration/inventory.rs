@@ -9,9 +9,10 @@ mod domains;
 mod host_keys;
 mod nodes;
 
-use super::support::ok;
+use super::support::{ok, ok_as, typed};
 use reqwest::Method;
 use serde_json::{json, Value};
+use tumbler_api_types::inventory::{AccountOut, AssetOut, VerifyOut};
 use tumbler_testkit::app::TestApp;
 
 const ALICE_PASSWORD: &str = "canary-Alice-7f3e9b21-pass";
@@ -21,8 +22,8 @@ async fn admin(app: &TestApp) -> String {
     app.admin_token().await
 }
 
-async fn asset(app: &TestApp, token: &str, body: Value) -> Value {
-    ok(app, token, Method::POST, "/api/v1/assets", Some(body), 201).await
+async fn asset(app: &TestApp, token: &str, body: Value) -> AssetOut {
+    ok_as(app, token, Method::POST, "/api/v1/assets", Some(body), 201).await
 }
 
 async fn account(
@@ -42,11 +43,11 @@ async fn account(
     )
     .await;
     assert!(body.get("secret").is_none(), "no secret in answers: {body}");
-    body["id"].as_str().unwrap().to_owned()
+    typed::<AccountOut>(body).id
 }
 
-async fn verify(app: &TestApp, token: &str, account_id: &str) -> Value {
-    ok(
+async fn verify(app: &TestApp, token: &str, account_id: &str) -> VerifyOut {
+    ok_as(
         app,
         token,
         Method::POST,
@@ -69,8 +70,8 @@ async fn set_secret(app: &TestApp, token: &str, account_id: &str, secret: &str) 
     .await;
 }
 
-async fn get_asset(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
+async fn get_asset(app: &TestApp, token: &str, id: &str) -> AssetOut {
+    ok_as(
         app,
         token,
         Method::GET,

@@ -1,9 +1,11 @@
 //! Bad inventory input is refused with its field and nothing is stored.
 
-use super::super::support::{call, error_code, error_field, ok};
+use super::super::support::{call, error_code, error_field, ok, ok_as};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -64,8 +66,8 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
     )
     .await;
     assert_eq!((status, error_code(&err).as_str()), (422, "invalid_json"));
-    let list = ok(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(list["total"], 0, "nothing half-stored");
+    let list: Page<AssetOut> = ok_as(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(list.total, 0, "nothing half-stored");
     let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
     assert_eq!(nodes["total"], 0, "no node created by a refused asset");
 
@@ -75,8 +77,8 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         json!({"name": "srv", "address": "srv.example.com", "platform": "linux"}),
     )
     .await;
-    assert_eq!(a["port"], 22, "the platform's default port");
-    let id = a["id"].as_str().unwrap();
+    assert_eq!(a.port, 22, "the platform's default port");
+    let id = &a.id;
     let (status, err) = call(
         &app,
         &token,
@@ -141,8 +143,9 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
         assert_eq!(status, 400, "{body} -> {err}");
         assert_eq!(error_field(&err).as_deref(), Some(field), "{err}");
     }
-    let list = ok(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
-    assert_eq!(list["total"], 0, "no account half-stored");
+    let list: Page<AccountOut> =
+        ok_as(&app, &token, Method::GET, "/api/v1/accounts", None, 200).await;
+    assert_eq!(list.total, 0, "no account half-stored");
     let (status, err) = call(
         &app,
         &token,

@@ -20,18 +20,18 @@ async fn postgres_accounts_verify_against_a_private_cluster() {
         json!({"name": "pg-1", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"}),
     )
     .await;
-    let id = a["id"].as_str().unwrap();
+    let id = &a.id;
     let acct = account(&app, &token, id, "app_owner", password).await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(out["ok"], true, "{out}");
-    assert_eq!(out["account"]["options"]["database"], "postgres");
+    assert!(out.ok, "{out:?}");
+    assert_eq!(
+        out.account.options.get("database").map(String::as_str),
+        Some("postgres")
+    );
     set_secret(&app, &token, &acct, "not-the-password").await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("auth_failed"))
-    );
-    assert_eq!(out["account"]["status"], "failed");
+    assert_eq!((out.ok, out.code.as_deref()), (false, Some("auth_failed")));
+    assert_eq!(out.account.status, "failed");
     assert!(
         !cluster.log_contents().contains(password),
         "never in the server's statement log"
@@ -52,15 +52,12 @@ async fn mariadb_accounts_verify_with_the_right_password_only() {
         json!({"name": "maria-1", "address": db.host(), "port": db.port(), "platform": "mysql"}),
     )
     .await;
-    let acct = account(&app, &token, a["id"].as_str().unwrap(), db.user(), password).await;
+    let acct = account(&app, &token, &a.id, db.user(), password).await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     set_secret(&app, &token, &acct, "not-the-password").await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("auth_failed"))
-    );
+    assert_eq!((out.ok, out.code.as_deref()), (false, Some("auth_failed")));
     app.stop().await;
     db.drop_all().await;
 }
@@ -96,16 +93,13 @@ async fn redis_acl_users_verify_with_the_right_password_only() {
         json!({"name": "cache-1", "address": "127.0.0.1", "platform": "redis"}),
     )
     .await;
-    assert_eq!(a["port"], 6379);
-    let acct = account(&app, &token, a["id"].as_str().unwrap(), &user, password).await;
+    assert_eq!(a.port, 6379);
+    let acct = account(&app, &token, &a.id, &user, password).await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     set_secret(&app, &token, &acct, "not-the-password").await;
     let out = verify(&app, &token, &acct).await;
-    assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("auth_failed"))
-    );
+    assert_eq!((out.ok, out.code.as_deref()), (false, Some("auth_failed")));
     redis_cli(&format!("ACL DELUSER {user}\n"));
     app.stop().await;
 }

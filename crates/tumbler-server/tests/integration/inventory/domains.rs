@@ -1,12 +1,16 @@
 //! Users see, verify and reveal only the assets of their domains; reveal needs the permission and
 //! a fresh TOTP code.
 
-use super::super::support::{call, error_code, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, ok_as, typed, user, Authenticator};
 use super::{account, admin, asset};
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::answers::RevealedSecret;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
+use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -26,6 +30,7 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         )
         .await;
     }
+    // `/users/me` has no type in tumbler-api-types (it is not a `UserOut`).
     let me = ok(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
     let admin_id = me["id"].as_str().unwrap();
     ok(
@@ -55,16 +60,9 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
             json!({"name": name, "address": "127.0.0.1", "port": 1, "platform": "linux", "domain": domain}),
         )
         .await;
-        assert_eq!(a["domain"], domain);
-        let id = account(
-            &app,
-            &admin,
-            a["id"].as_str().unwrap(),
-            "svc",
-            &format!("secret-of-{name}"),
-        )
-        .await;
-        accounts.insert(name, (a["id"].as_str().unwrap().to_owned(), id));
+        assert_eq!(a.domain, domain);
+        let id = account(&app, &admin, &a.id, "svc", &format!("secret-of-{name}")).await;
+        accounts.insert(name, (a.id.clone(), id));
     }
     let (status, body) = call(
         &app,
@@ -82,25 +80,16 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     );
 
     let dana = user(&app, &admin, "dana", &["admin"], &["Dev", "Ops"]).await;
-    let names = |body: &Value| -> Vec<String> {
-        let mut n: Vec<String> = body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                i["name"]
-                    .as_str()
-                    .or(i["asset_name"].as_str())
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+    let sorted = |mut n: Vec<String>| -> Vec<String> {
         n.sort();
         n
     };
+    let names = |page: Page<AssetOut>| sorted(page.items.into_iter().map(|i| i.name).collect());
+    let asset_names =
+        |page: Page<AccountOut>| sorted(page.items.into_iter().map(|i| i.asset_name).collect());
     // One active domain (the first assigned) by default.
-    let list = ok(&app, &dana, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(names(&list), ["dev-1"]);
+    let list = ok_as(&app, &dana, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(names(list), ["dev-1"]);
     for hidden in ["ops-1", "def-1"] {
         let (asset_id, account_id) = &accounts[hidden];
         let (status, _) = call(
@@ -132,10 +121,10 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         204,
     )
     .await;
-    let list = ok(&app, &dana, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(names(&list), ["dev-1", "ops-1"]);
-    let list = ok(&app, &dana, Method::GET, "/api/v1/accounts", None, 200).await;
-    assert_eq!(names(&list), ["dev-1", "ops-1"]);
+    let list = ok_as(&app, &dana, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(names(list), ["dev-1", "ops-1"]);
+    let list = ok_as(&app, &dana, Method::GET, "/api/v1/accounts", None, 200).await;
+    assert_eq!(asset_names(list), ["dev-1", "ops-1"]);
     let nodes = ok(&app, &dana, Method::GET, "/api/v1/nodes", None, 200).await;
     assert_eq!(nodes["items"][0]["path"], "/Default");
     assert_eq!(
@@ -171,7 +160,7 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     let code = authenticator.fresh_code();
     let (status, body) = reveal(dev_account, Some(code.clone())).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["secret"], "secret-of-dev-1");
+    assert_eq!(typed::<RevealedSecret>(body).secret, "secret-of-dev-1");
     let (status, body) = reveal(dev_account, Some(code)).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "invalid_totp"));
     let (status, _) = reveal(&accounts["def-1"].1, Some(authenticator.fresh_code())).await;
@@ -184,20 +173,16 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         None,
     )
     .await;
-    let reveals: Vec<&Value> = audit["items"]
-        .as_array()
-        .unwrap()
+    let events: Page<AuditEvent> = typed(audit.clone());
+    let reveals: Vec<&AuditEvent> = events
+        .items
         .iter()
-        .filter(|e| e["outcome"] == "success")
+        .filter(|e| e.outcome == "success")
         .collect();
     assert_eq!(reveals.len(), 1, "one reveal succeeded: {audit}");
-    assert_eq!(reveals[0]["actor"], "dana");
+    assert_eq!(reveals[0].actor, "dana");
     assert!(
-        audit["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["outcome"] == "failure"),
+        events.items.iter().any(|e| e.outcome == "failure"),
         "the reused code is audited as a failed reveal: {audit}"
     );
     assert!(!audit.to_string().contains("secret-of-dev-1"));
@@ -216,8 +201,8 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         .await;
         assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
     }
-    let list = ok(&app, &audrey, Method::GET, "/api/v1/assets", None, 200).await;
-    assert_eq!(names(&list), ["dev-1"]);
+    let list = ok_as(&app, &audrey, Method::GET, "/api/v1/assets", None, 200).await;
+    assert_eq!(names(list), ["dev-1"]);
     let (status, _) = call(
         &app,
         &audrey,

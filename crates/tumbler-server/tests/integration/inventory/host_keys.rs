@@ -2,13 +2,14 @@
 //! before any credential is sent; testing an asset pins its key, and trust on first use (when an
 //! administrator turns it on) sends passwords.
 
-use super::super::support::{call, error_code, ok, Authenticator};
+use super::super::support::{call, error_code, ok, ok_as, typed, Authenticator};
 use super::{account, admin, asset, get_asset, set_secret, verify, ALICE_PASSWORD};
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use tumbler_api_types::{inventory::AssetOut, Page};
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::logs::LogCapture;
@@ -29,23 +30,26 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
         json!({"name": "web-1", "address": host.address(), "port": host.port(), "platform": "linux", "nodes": ["/Default/Prod/Web"]}),
     )
     .await;
-    let asset_id = web["id"].as_str().unwrap().to_owned();
-    assert_eq!(web["host_key_status"], "unverified");
-    assert_eq!(web["host_key_fingerprint"], Value::Null);
-    assert_eq!(web["connectivity"], "unknown");
-    assert_eq!(web["nodes"], json!(["/Default/Prod/Web"]));
+    let asset_id = web.id.clone();
+    assert_eq!(web.host_key_status, "unverified");
+    assert_eq!(web.host_key_fingerprint, None);
+    assert_eq!(web.connectivity, "unknown");
+    assert_eq!(web.nodes, ["/Default/Prod/Web"]);
     let alice = account(&app, &token, &asset_id, "alice", ALICE_PASSWORD).await;
 
     // First contact pins the key as unverified; no password goes to an unverified host.
     let out = verify(&app, &token, &alice).await;
     assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("host_key_unverified"))
+        (out.ok, out.code.as_deref()),
+        (false, Some("host_key_unverified"))
     );
     let a = get_asset(&app, &token, &asset_id).await;
-    assert_eq!(a["host_key_fingerprint"], host.host_key_fingerprint());
-    assert_eq!(a["host_key_status"], "unverified");
-    assert_eq!(a["connectivity"], "ok");
+    assert_eq!(
+        a.host_key_fingerprint.as_deref(),
+        Some(host.host_key_fingerprint())
+    );
+    assert_eq!(a.host_key_status, "unverified");
+    assert_eq!(a.connectivity, "ok");
     assert!(
         !host.auth_log().contains("alice"),
         "no authentication was attempted: {}",
@@ -69,7 +73,7 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     );
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     // Acknowledged, the right password verifies and the wrong one fails.
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -79,11 +83,11 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
         200,
     )
     .await;
-    assert_eq!(a["host_key_status"], "verified");
+    assert_eq!(a.host_key_status, "verified");
     let out = verify(&app, &token, &alice).await;
-    assert_eq!(out["ok"], true, "{out}");
-    assert_eq!(out["account"]["status"], "ok");
-    assert!(out["account"]["last_verified_at"].is_string());
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.account.status, "ok");
+    assert!(out.account.last_verified_at.is_some());
     host.wait_for_auth_log("accepted login", Duration::from_secs(10), |l| {
         l.contains("Accepted password for alice")
     })
@@ -91,11 +95,8 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     .unwrap();
     set_secret(&app, &token, &alice, "wrong-password-for-alice").await;
     let out = verify(&app, &token, &alice).await;
-    assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("auth_failed"))
-    );
-    assert_eq!(out["account"]["status"], "failed");
+    assert_eq!((out.ok, out.code.as_deref()), (false, Some("auth_failed")));
+    assert_eq!(out.account.status, "failed");
     set_secret(&app, &token, &alice, ALICE_PASSWORD).await;
 
     // The host comes back with another key: stopped before authentication.
@@ -105,27 +106,31 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     assert_ne!(old_fp, new_fp);
     let out = verify(&app, &token, &alice).await;
     assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("host_key_mismatch"))
+        (out.ok, out.code.as_deref()),
+        (false, Some("host_key_mismatch"))
     );
     let a = get_asset(&app, &token, &asset_id).await;
-    assert_eq!(a["host_key_status"], "fingerprint_conflict");
-    assert_eq!(a["host_key_fingerprint"], old_fp.as_str());
-    assert_eq!(a["presented_host_key_fingerprint"], new_fp.as_str());
+    assert_eq!(a.host_key_status, "fingerprint_conflict");
+    assert_eq!(a.host_key_fingerprint.as_deref(), Some(old_fp.as_str()));
+    assert_eq!(
+        a.presented_host_key_fingerprint.as_deref(),
+        Some(new_fp.as_str())
+    );
     let since = host.auth_log()[seen..].to_owned();
     assert!(
         !since.contains("alice") && !since.contains("password") && !since.contains("Accepted"),
         "no authentication reached the new host: {since}"
     );
-    let (status, body) = call(
+    let conflicts: Page<AssetOut> = ok_as(
         &app,
         &token,
         Method::GET,
         "/api/v1/assets?host_key_status=fingerprint_conflict",
         None,
+        200,
     )
     .await;
-    assert_eq!((status, body["total"].as_i64()), (200, Some(1)));
+    assert_eq!(conflicts.total, 1);
 
     // A key other than the pinned one: only someone who may reveal, with a fresh code.
     let (status, body) = call(
@@ -150,10 +155,14 @@ async fn ssh_host_keys_are_pinned_acknowledged_and_a_changed_key_stops_the_login
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["items"][0]["host_key_fingerprint"], new_fp.as_str());
-    assert_eq!(body["items"][0]["host_key_status"], "verified");
+    let acknowledged: Page<AssetOut> = typed(body);
+    assert_eq!(
+        acknowledged.items[0].host_key_fingerprint.as_deref(),
+        Some(new_fp.as_str())
+    );
+    assert_eq!(acknowledged.items[0].host_key_status, "verified");
     let out = verify(&app, &token, &alice).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
 
     // The audit names versions and fingerprints, never the password; neither do the logs.
     let (_, audit) = call(&app, &token, Method::GET, "/api/v1/audit?limit=500", None).await;
@@ -179,9 +188,9 @@ async fn testing_an_asset_pins_its_key_and_trust_on_first_use_sends_passwords() 
         json!({"name": "web-2", "address": host.address(), "port": host.port(), "platform": "linux"}),
     )
     .await;
-    let id = a["id"].as_str().unwrap().to_owned();
-    assert_eq!(a["nodes"], json!(["/Default"]));
-    let tested = ok(
+    let id = a.id.clone();
+    assert_eq!(a.nodes, ["/Default"]);
+    let tested: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -190,10 +199,13 @@ async fn testing_an_asset_pins_its_key_and_trust_on_first_use_sends_passwords() 
         200,
     )
     .await;
-    assert_eq!(tested["connectivity"], "ok");
-    assert_eq!(tested["host_key_fingerprint"], host.host_key_fingerprint());
-    assert_eq!(tested["host_key_status"], "unverified");
-    assert!(tested["connectivity_checked_at"].is_string());
+    assert_eq!(tested.connectivity, "ok");
+    assert_eq!(
+        tested.host_key_fingerprint.as_deref(),
+        Some(host.host_key_fingerprint())
+    );
+    assert_eq!(tested.host_key_status, "unverified");
+    assert!(tested.connectivity_checked_at.is_some());
 
     let alice = account(&app, &token, &id, "alice", ALICE_PASSWORD).await;
     ok(
@@ -206,15 +218,15 @@ async fn testing_an_asset_pins_its_key_and_trust_on_first_use_sends_passwords() 
     )
     .await;
     let out = verify(&app, &token, &alice).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     assert_eq!(
-        get_asset(&app, &token, &id).await["host_key_status"],
+        get_asset(&app, &token, &id).await.host_key_status,
         "unverified"
     );
 
     // A host that is down is unreachable, and says why.
     drop(host);
-    let tested = ok(
+    let tested: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -223,7 +235,7 @@ async fn testing_an_asset_pins_its_key_and_trust_on_first_use_sends_passwords() 
         200,
     )
     .await;
-    assert_eq!(tested["connectivity"], "unreachable");
-    assert!(!tested["connectivity_error"].as_str().unwrap().is_empty());
+    assert_eq!(tested.connectivity, "unreachable");
+    assert!(!tested.connectivity_error.is_empty());
     app.stop().await;
 }

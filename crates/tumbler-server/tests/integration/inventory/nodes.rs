@@ -1,10 +1,11 @@
 //! Nodes form a tree with counts and refuse deletion while they hold assets.
 
-use super::super::support::{call, error_code, ok};
+use super::super::support::{call, error_code, ok, ok_as};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::{inventory::AssetOut, Page};
 use tumbler_testkit::app::{StoreKind, TestApp};
 
 #[tokio::test]
@@ -85,7 +86,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
     )
     .await;
     assert_eq!(status, 400, "a node cannot move below itself");
-    let list = ok(
+    let list: Page<AssetOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -94,9 +95,9 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         200,
     )
     .await;
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["items"][0]["nodes"], json!(["/Databases"]));
-    let list = ok(
+    assert_eq!(list.total, 1);
+    assert_eq!(list.items[0].nodes, ["/Databases"]);
+    let list: Page<AssetOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -105,7 +106,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         200,
     )
     .await;
-    assert_eq!(list["total"], 0);
+    assert_eq!(list.total, 0);
     ok(
         &app,
         &token,
