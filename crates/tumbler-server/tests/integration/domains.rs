@@ -3,6 +3,7 @@
 use super::support::{error_code, typed};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
+use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::domains::DomainOut;
 use tumbler_api_types::users::CreatedUserOut;
 use tumbler_testkit::app::TestApp;
@@ -43,8 +44,8 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
     )
     .await;
     assert_eq!(
-        me["domains"],
-        json!(["Default"]),
+        typed::<MeOut>(me).domains,
+        ["Default"],
         "the first administrator is in the default domain"
     );
 
@@ -122,15 +123,15 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
                 .send()
                 .await
                 .unwrap()
-                .json::<Value>()
+                .json::<MeOut>()
                 .await
                 .unwrap()
         }
     };
     let m = me(&session).await;
     assert_eq!(
-        (m["active_domain"].as_str(), m["visible_domains"].clone()),
-        (Some("Default"), json!(["Default"]))
+        (m.active_domain.as_deref(), m.visible_domains),
+        (Some("Default"), vec!["Default".to_owned()])
     );
 
     let put = |path: &'static str, body: Value| {
@@ -149,8 +150,8 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
     );
     let m = me(&session).await;
     assert_eq!(
-        (m["active_domain"].as_str(), m["visible_domains"].clone()),
-        (Some("Prod"), json!(["Prod"]))
+        (m.active_domain.as_deref(), m.visible_domains),
+        (Some("Prod"), vec!["Prod".to_owned()])
     );
     let res = put(
         "/api/v1/users/me/active-domain",
@@ -170,7 +171,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
         204
     );
     let m = me(&session).await;
-    assert_eq!(m["visible_domains"], json!(["Default", "Prod"]));
+    assert_eq!(m.visible_domains, ["Default", "Prod"]);
 
     // A domain with members cannot be deleted; an empty one can.
     let prod_id = typed::<DomainOut>(prod).id;

@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::answers::RevealedSecret;
+use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::inventory::{AccountOut, AssetOut};
 use tumbler_api_types::Page;
 use tumbler_domain::audit::AuditEvent;
@@ -30,9 +31,8 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
         )
         .await;
     }
-    // `/users/me` has no type in tumbler-api-types (it is not a `UserOut`).
-    let me = ok(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
-    let admin_id = me["id"].as_str().unwrap();
+    let me: MeOut = ok_as(&app, &admin, Method::GET, "/api/v1/users/me", None, 200).await;
+    let admin_id = me.user.id.as_str();
     ok(
         &app,
         &admin,
