@@ -4,6 +4,7 @@ use super::support::error_code;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::auth::LoginResponse;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -26,9 +27,9 @@ async fn first_login_must_change_password_over_basic_only() {
     let app = TestApp::spawn().await;
     let res = login(&app, &app.client, "admin", &app.initial_admin_password).await;
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["must_change_password"], true);
-    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    let body: LoginResponse = res.json().await.unwrap();
+    assert!(body.must_change_password);
+    let csrf = body.csrf_token;
 
     // Nothing else works until the password is changed.
     let res = app
@@ -195,12 +196,12 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
 async fn cookie_sessions_need_the_csrf_header_for_unsafe_requests() {
     let app = TestApp::spawn().await;
     app.activate_admin().await;
-    let body: Value = login(&app, &app.client, "admin", ADMIN_PASSWORD)
+    let body: LoginResponse = login(&app, &app.client, "admin", ADMIN_PASSWORD)
         .await
         .json()
         .await
         .unwrap();
-    let csrf = body["csrf_token"].as_str().unwrap();
+    let csrf = body.csrf_token.as_str();
     let res = app
         .client
         .post(app.url("/api/v1/users/me/tokens"))

@@ -15,6 +15,7 @@ use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::auth::LoginResponse;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -76,6 +77,6 @@ async fn session(app: &TestApp, code: Option<&str>) -> (Client, String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
-    (client, v["csrf_token"].as_str().unwrap().to_owned())
+    let v: LoginResponse = res.json().await.unwrap();
+    (client, v.csrf_token)
 }

@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::auth::LoginResponse;
 use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut};
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
@@ -262,10 +263,7 @@ async fn a_role_can_require_mfa() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let csrf = res.json::<LoginResponse>().await.unwrap().csrf_token;
     let res = c.get(app.url("/api/v1/audit")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(

@@ -4,8 +4,9 @@ use super::super::support::ok;
 use super::{audit, login};
 use chrono::Utc;
 use reqwest::{Client, Method};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::auth::LoginResponse;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -78,10 +79,7 @@ async fn changing_the_active_domain_is_audited() {
         .send()
         .await
         .unwrap();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let csrf = res.json::<LoginResponse>().await.unwrap().csrf_token;
     let res = client
         .put(app.url("/api/v1/users/me/active-domain"))
         .header("x-csrf-token", &csrf)
