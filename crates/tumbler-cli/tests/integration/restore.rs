@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::inventory::VerifyOut;
-use tumbler_api_types::Page;
+use tumbler_api_types::{ErrorAnswer, Page};
 use tumbler_domain::change_secret::Trigger;
 use tumbler_domain::failure_code::FailureCode;
 
@@ -66,6 +66,17 @@ async fn server_with_backup(
 async fn rotate(server: &Server, api: &Api, task_id: &str) {
     let execution = api.execute(server, task_id).await;
     assert_eq!(api.ended(server, &execution).await, "succeeded");
+}
+
+/// A verify's answer: the verdict, or an error answer (refused while a change is staged).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum VerifyOrRefused {
+    /// The account was tried.
+    Verified(VerifyOut),
+    /// The verify was refused.
+    #[expect(dead_code, reason = "read only by Debug, in the deadline's message")]
+    Refused(ErrorAnswer),
 }
 
 /// The journal replay's run (trigger `restore`).
@@ -199,6 +210,7 @@ async fn a_journal_entry_moved_to_another_account_or_altered_is_refused_never_ap
     let journal = data.join("journal");
     let segment = segments(&journal).pop().unwrap();
     let text = std::fs::read_to_string(&segment).unwrap();
+    // Raw journal lines (the on-disk format, no API type): edited as text-level JSON.
     let mut lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -451,7 +463,8 @@ async fn with_reconcile_after_restore_an_account_no_secret_opens_is_reconciled()
     // through the privileged account (polling, with a deadline).
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let v: VerifyOut = api
+        // Until reconciled, the verify may be refused (`account_staged`): keep polling.
+        let v: VerifyOrRefused = api
             .json(
                 &server,
                 reqwest::Method::POST,
@@ -459,7 +472,7 @@ async fn with_reconcile_after_restore_an_account_no_secret_opens_is_reconciled()
                 None,
             )
             .await;
-        if v.ok {
+        if matches!(&v, VerifyOrRefused::Verified(v) if v.ok) {
             break;
         }
         assert!(
