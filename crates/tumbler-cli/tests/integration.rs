@@ -7,6 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::ExecutionView;
+use tumbler_api_types::inventory::VerifyOut;
 
 #[path = "integration/admin.rs"]
 mod admin;
@@ -226,23 +229,26 @@ impl Api {
         req.send().await.unwrap()
     }
 
-    async fn json(
+    /// Calls `path` and reads the JSON answer into `T` (panics with the body if it does not fit).
+    async fn json<T: serde::de::DeserializeOwned>(
         &self,
         server: &Server,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
-    ) -> serde_json::Value {
-        self.call(server, method, path, body)
+    ) -> T {
+        let text = self
+            .call(server, method, path, body)
             .await
-            .json()
+            .text()
             .await
-            .unwrap()
+            .unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
     }
 
     /// Starts the task; returns the execution id.
     async fn execute(&self, server: &Server, task_id: &str) -> String {
-        let started = self
+        let started: ExecutionStarted = self
             .json(
                 server,
                 reqwest::Method::POST,
@@ -250,7 +256,7 @@ impl Api {
                 None,
             )
             .await;
-        started["execution_id"].as_str().unwrap().to_owned()
+        started.execution_id
     }
 
     /// The execution's log, as text.
@@ -271,7 +277,7 @@ impl Api {
     async fn ended(&self, server: &Server, execution: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let e = self
+            let e: ExecutionView = self
                 .json(
                     server,
                     reqwest::Method::GET,
@@ -279,11 +285,10 @@ impl Api {
                     None,
                 )
                 .await;
-            let status = e["status"].as_str().unwrap_or("").to_owned();
-            if status != "pending" && status != "running" {
-                return status;
+            if e.status.is_final() {
+                return e.status.as_str().to_owned();
             }
-            assert!(Instant::now() < deadline, "execution never ended: {e}");
+            assert!(Instant::now() < deadline, "execution never ended: {e:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -293,7 +298,7 @@ impl Api {
     async fn all_verify(&self, server: &Server, accounts: &[String], context: &str) -> Vec<i64> {
         let mut versions = Vec::new();
         for id in accounts {
-            let v = self
+            let v: VerifyOut = self
                 .json(
                     server,
                     reqwest::Method::POST,
@@ -301,9 +306,9 @@ impl Api {
                     None,
                 )
                 .await;
-            assert_eq!(v["ok"], true, "{context}: {v}");
-            assert_ne!(v["account"]["status"], "changing", "{context}: {v}");
-            versions.push(v["account"]["secret_version"].as_i64().unwrap());
+            assert!(v.ok, "{context}: {v:?}");
+            assert_ne!(v.account.status, "changing", "{context}: {v:?}");
+            versions.push(v.account.secret_version);
         }
         versions
     }

@@ -53,6 +53,7 @@ async fn first_start_creates_the_store_and_key_and_prints_the_password_once() {
         assert!(Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // `/users/me` answers the server's own `MeOut` (no shared type): read as JSON.
     let me: serde_json::Value = client
         .get(format!("{}/api/v1/users/me", server.url))
         .basic_auth("admin", Some(&password))
@@ -240,7 +241,7 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let token: serde_json::Value = client
+    let token: tumbler_api_types::users::CreatedToken = client
         .post(format!("{}/api/v1/users/me/tokens", server.url))
         .basic_auth("admin", Some(password))
         .json(&serde_json::json!({"name": "t"}))
@@ -250,7 +251,8 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
         .json()
         .await
         .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = token.token;
+    // The TOTP enrolment answer has no shared type (it stays the server's own).
     let begun: serde_json::Value = client
         .post(format!("{}/api/v1/users/me/totp", server.url))
         .bearer_auth(&token)

@@ -3,6 +3,11 @@
 use super::{activate, Api, Server};
 use std::time::Duration;
 use std::time::Instant;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::{ExecutionStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 
 /// A host with a sudo account and `apps` app accounts, registered on the server with a task
 /// rotating the app accounts; returns the host, the task id and the app accounts' ids.
@@ -21,7 +26,7 @@ async fn crash_fixture(
     }
     let host = SshHost::start(&users).await.unwrap();
     let post = reqwest::Method::POST;
-    let asset = api
+    let asset: AssetOut = api
         .json(
             server,
             post.clone(),
@@ -33,10 +38,10 @@ async fn crash_fixture(
             ),
         )
         .await;
-    let asset_id = asset["id"].as_str().unwrap().to_owned();
+    let asset_id = asset.id;
     let mut app_ids = Vec::new();
     for (i, u) in users.iter().enumerate() {
-        let a = api
+        let a: AccountOut = api
             .json(
                 server,
                 post.clone(),
@@ -46,11 +51,11 @@ async fn crash_fixture(
             )
             .await;
         if i > 0 {
-            app_ids.push(a["id"].as_str().unwrap().to_owned());
+            app_ids.push(a.id);
         }
     }
     let usernames: Vec<String> = users.iter().skip(1).map(|u| u.name.clone()).collect();
-    let task = api
+    let task: TaskView = api
         .json(
             server,
             post,
@@ -59,7 +64,7 @@ async fn crash_fixture(
                 "asset_ids": [asset_id], "secret_strategy": "random"})),
         )
         .await;
-    (host, task["id"].as_str().unwrap().to_owned(), app_ids)
+    (host, task.id.as_str().to_owned(), app_ids)
 }
 
 #[tokio::test]
@@ -119,7 +124,7 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
     host.kill();
     let execution = api.execute(&server, &task_id).await;
     assert_eq!(api.ended(&server, &execution).await, "failed");
-    let records = api
+    let records: Page<RecordRow> = api
         .json(
             &server,
             reqwest::Method::GET,
@@ -127,8 +132,12 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
             None,
         )
         .await;
-    let record = records["items"][0].clone();
-    assert_eq!(record["reason_code"], "unreachable", "{record}");
+    let record = records.items[0].clone();
+    assert_eq!(
+        record.reason_code,
+        Some(FailureCode::Unreachable),
+        "{record:?}"
+    );
     host.start_again().await.unwrap();
     server.stop();
 
@@ -140,8 +149,7 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
     let retry = reqwest::Client::new()
         .post(format!(
             "{}/api/v1/change-secret/records/{}/retry",
-            server.url,
-            record["id"].as_str().unwrap()
+            server.url, record.id
         ))
         .basic_auth("admin", Some(&api.password))
         .send();
@@ -163,7 +171,7 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Ready means settled: nothing is left changing, before anyone verifies.
-    let account = api
+    let account: AccountOut = api
         .json(
             &server,
             reqwest::Method::GET,
@@ -171,11 +179,8 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
             None,
         )
         .await;
-    assert_eq!(account["status"], "ok", "{account}");
-    assert_eq!(
-        account["secret_version"], 2,
-        "the retry's secret: {account}"
-    );
+    assert_eq!(account.status, "ok", "{account:?}");
+    assert_eq!(account.secret_version, 2, "the retry's secret: {account:?}");
     let log = server.stderr.lock().unwrap().clone();
     assert!(
         log.contains("recovery at start: 1 interrupted run(s) ended, 1 staged account(s) settled"),
@@ -186,7 +191,7 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
         .await;
     assert_eq!(versions, vec![2]);
     // The retry run ended interrupted, and it completed the first run.
-    let runs = api
+    let runs: Page<ExecutionView> = api
         .json(
             &server,
             reqwest::Method::GET,
@@ -194,15 +199,20 @@ async fn a_server_killed_during_a_retry_settles_the_account_before_it_is_ready()
             None,
         )
         .await;
-    let retry_run = runs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["trigger"] == "retry")
-        .cloned()
+    let retry_run = runs
+        .items
+        .into_iter()
+        .find(|e| e.trigger == Trigger::Retry)
         .unwrap();
-    assert_eq!(retry_run["status"], "interrupted", "{retry_run}");
-    assert_eq!(retry_run["retry_of_execution_id"], execution.as_str());
+    assert_eq!(
+        retry_run.status,
+        ExecutionStatus::Interrupted,
+        "{retry_run:?}"
+    );
+    assert_eq!(
+        retry_run.retry_of_execution_id.as_ref().map(|e| e.as_str()),
+        Some(execution.as_str())
+    );
     assert_eq!(api.ended(&server, &execution).await, "succeeded");
     server.stop();
 }

@@ -3,6 +3,10 @@
 use super::{activate, client, stderr, stdout, Api, Server};
 use std::time::Duration;
 use std::time::Instant;
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_domain::job::JobStatus;
 
 /// Key-based devices for the regeneration crash test: `n` hosts, each switched to the system
 /// key (admin user `tumbler`, created through `ops`). Returns the hosts and asset ids.
@@ -19,7 +23,7 @@ async fn key_based_devices(
         let host = SshHost::start(&[TestUser::new("ops", "canary-Ops-Keys-5d").with_sudo()])
             .await
             .unwrap();
-        let asset = api
+        let asset: AssetOut = api
             .json(
                 server,
                 post.clone(),
@@ -31,16 +35,17 @@ async fn key_based_devices(
                 ),
             )
             .await;
-        let id = asset["id"].as_str().unwrap().to_owned();
-        api.json(
-            server,
-            post.clone(),
-            "/api/v1/accounts",
-            Some(serde_json::json!({"asset_id": id, "username": "ops",
+        let id = asset.id;
+        let _: AccountOut = api
+            .json(
+                server,
+                post.clone(),
+                "/api/v1/accounts",
+                Some(serde_json::json!({"asset_id": id, "username": "ops",
                 "secret": "canary-Ops-Keys-5d", "privileged": true})),
-        )
-        .await;
-        let job = api
+            )
+            .await;
+        let job: JobStarted = api
             .json(
                 server,
                 post.clone(),
@@ -51,8 +56,8 @@ async fn key_based_devices(
                 ),
             )
             .await;
-        let job = api.job_end(server, job["job_id"].as_str().unwrap()).await;
-        assert_eq!(job["status"], "succeeded", "{job}");
+        let job = api.job_end(server, &job.job_id).await;
+        assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
         hosts.push(host);
         ids.push(id);
     }
@@ -61,10 +66,10 @@ async fn key_based_devices(
 
 impl Api {
     /// Waits (polling, with a deadline) for a job to end; returns it.
-    async fn job_end(&self, server: &Server, id: &str) -> serde_json::Value {
+    async fn job_end(&self, server: &Server, id: &str) -> JobView {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let job = self
+            let job: JobView = self
                 .json(
                     server,
                     reqwest::Method::GET,
@@ -72,10 +77,10 @@ impl Api {
                     None,
                 )
                 .await;
-            if job["status"] != "running" {
+            if job.status != JobStatus::Running {
                 return job;
             }
-            assert!(Instant::now() < deadline, "job never ended: {job}");
+            assert!(Instant::now() < deadline, "job never ended: {job:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -105,18 +110,16 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
             password: activate(&server).await,
         };
         let (hosts, ids) = key_based_devices(&server, &api, DEVICES).await;
-        let old = api
+        let old: SystemKeyView = api
             .json(
                 &server,
                 reqwest::Method::GET,
                 "/api/v1/system/ssh-key",
                 None,
             )
-            .await["fingerprint"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let started = api
+            .await;
+        let old = old.fingerprint;
+        let started: JobStarted = api
             .json(
                 &server,
                 reqwest::Method::POST,
@@ -124,7 +127,7 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
                 Some(serde_json::json!({})),
             )
             .await;
-        let job = started["job_id"].as_str().unwrap().to_owned();
+        let job = started.job_id;
         server.wait_for_crash(point).await;
         // While it is down, every device still accepts a key Tumbler holds (old or new).
         let mut new = None;
@@ -141,9 +144,9 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
         // The next start resumes the job; it ends with the new key everywhere.
         let server = Server::start(&data, &[]);
         let done = api.job_end(&server, &job).await;
-        assert_eq!(done["status"], "succeeded", "{point}: {done}");
-        assert_eq!(done["done"], DEVICES as i64, "{point}: {done}");
-        let key = api
+        assert_eq!(done.status, JobStatus::Succeeded, "{point}: {done:?}");
+        assert_eq!(done.done, DEVICES as i64, "{point}: {done:?}");
+        let key: SystemKeyView = api
             .json(
                 &server,
                 reqwest::Method::GET,
@@ -151,7 +154,7 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
                 None,
             )
             .await;
-        let current = key["fingerprint"].as_str().unwrap().to_owned();
+        let current = key.fingerprint;
         assert_ne!(current, old, "{point}");
         if let Some(new) = new {
             assert_eq!(new, current, "{point}");
@@ -162,7 +165,7 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
                 vec![current.clone()],
                 "{point}"
             );
-            let tested = api
+            let tested: AssetOut = api
                 .json(
                     &server,
                     reqwest::Method::POST,
@@ -170,8 +173,8 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
                     None,
                 )
                 .await;
-            assert_eq!(tested["connectivity"], "ok", "{point}: {tested}");
-            assert_eq!(tested["auth_status"], "key_based", "{point}: {tested}");
+            assert_eq!(tested.connectivity, "ok", "{point}: {tested:?}");
+            assert_eq!(tested.auth_status, "key_based", "{point}: {tested:?}");
         }
         server.stop();
     }
@@ -206,7 +209,7 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
         .run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])
         .await
         .unwrap();
-    let tested = api
+    let tested: AssetOut = api
         .json(
             &server,
             reqwest::Method::POST,
@@ -214,7 +217,7 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
             None,
         )
         .await;
-    assert_eq!(tested["auth_status"], "key_conflict", "{tested}");
+    assert_eq!(tested.auth_status, "key_conflict", "{tested:?}");
 
     // DSS is not offered: refused before any request, naming what is.
     let out = cli(&["key", "regenerate", "--algorithm", "dss"], "");
@@ -249,7 +252,7 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
     );
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("succeeded"), "{}", stdout(&out));
-    let a = api
+    let a: AssetOut = api
         .json(
             &server,
             reqwest::Method::POST,
@@ -257,8 +260,8 @@ async fn key_commands_show_regenerate_and_resolve_a_conflict() {
             None,
         )
         .await;
-    assert_eq!(a["auth_status"], "key_based", "{a}");
-    assert_eq!(a["auth_username"], "keyadmin", "{a}");
+    assert_eq!(a.auth_status, "key_based", "{a:?}");
+    assert_eq!(a.auth_username, "keyadmin", "{a:?}");
     let (_, log) = server.stop();
     assert!(
         !log.contains("canary-Cli-Admin-Pw-4b"),

@@ -4,6 +4,11 @@
 
 use super::{activate, Api, Server, WAIT};
 use std::time::{Duration, Instant};
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::users::CreatedToken;
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::RecordStatus;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 /// Hosts of the fleet.
@@ -46,7 +51,7 @@ pub(super) async fn fleet_of(
             ));
         }
         let host = SshHost::start(&users).await.unwrap();
-        let asset = api
+        let asset: AssetOut = api
             .json(
                 server,
                 post.clone(),
@@ -58,9 +63,9 @@ pub(super) async fn fleet_of(
                 ),
             )
             .await;
-        let asset_id = asset["id"].as_str().unwrap().to_owned();
+        let asset_id = asset.id;
         for (i, u) in users.iter().enumerate() {
-            let a = api
+            let a: AccountOut = api
                 .json(
                     server,
                     post.clone(),
@@ -70,14 +75,14 @@ pub(super) async fn fleet_of(
                 )
                 .await;
             if i > 0 {
-                app_ids.push(a["id"].as_str().unwrap().to_owned());
+                app_ids.push(a.id);
             }
         }
         asset_ids.push(asset_id);
         hosts.push(host);
     }
     let usernames: Vec<String> = (0..ACCOUNTS).map(|i| format!("app{i}")).collect();
-    let task = api
+    let task: TaskView = api
         .json(
             server,
             post,
@@ -86,14 +91,14 @@ pub(super) async fn fleet_of(
                 "asset_ids": asset_ids, "secret_strategy": "random"})),
         )
         .await;
-    (hosts, task["id"].as_str().unwrap().to_owned(), app_ids)
+    (hosts, task.id.as_str().to_owned(), app_ids)
 }
 
 /// An API token of the admin: the progress polls use it, not HTTP Basic, so a poll cut off by
 /// its short timeout is no password attempt (under load, dropped Basic attempts would count
 /// towards the source throttle and lock the test out).
 async fn token(server: &Server, api: &Api) -> String {
-    let t: serde_json::Value = reqwest::Client::new()
+    let t: CreatedToken = reqwest::Client::new()
         .post(format!("{}/api/v1/users/me/tokens", server.url))
         .basic_auth("admin", Some(&api.password))
         .json(&serde_json::json!({"name": "progress"}))
@@ -103,7 +108,7 @@ async fn token(server: &Server, api: &Api) -> String {
         .json()
         .await
         .unwrap();
-    t["token"].as_str().unwrap().to_owned()
+    t.token
 }
 
 /// How far the run is: its records, those that left `pending`, and whether it ended. Each request
@@ -119,7 +124,7 @@ async fn progress(server: &Server, token: &str, execution: &str) -> Option<(usiz
             .bearer_auth(token)
             .send()
     };
-    let records: serde_json::Value = get(format!(
+    let records: Page<RecordRow> = get(format!(
         "/api/v1/change-secret/records?execution_id={execution}&limit=100"
     ))
     .await
@@ -127,15 +132,18 @@ async fn progress(server: &Server, token: &str, execution: &str) -> Option<(usiz
     .json()
     .await
     .ok()?;
-    let items = records["items"].as_array()?;
-    let done = items.iter().filter(|r| r["status"] != "pending").count();
-    let e: serde_json::Value = get(format!("/api/v1/change-secret/executions/{execution}"))
+    let items = records.items;
+    let done = items
+        .iter()
+        .filter(|r| r.status != RecordStatus::Pending)
+        .count();
+    let e: ExecutionView = get(format!("/api/v1/change-secret/executions/{execution}"))
         .await
         .ok()?
         .json()
         .await
         .ok()?;
-    let ended = !matches!(e["status"].as_str(), Some("pending" | "running"));
+    let ended = e.status.is_final();
     Some((items.len(), done, ended))
 }
 
@@ -145,7 +153,7 @@ async fn none_changing(server: &Server, api: &Api, accounts: &[String], context:
     loop {
         let mut changing = Vec::new();
         for id in accounts {
-            let a = api
+            let a: AccountOut = api
                 .json(
                     server,
                     reqwest::Method::GET,
@@ -153,7 +161,7 @@ async fn none_changing(server: &Server, api: &Api, accounts: &[String], context:
                     None,
                 )
                 .await;
-            if a["status"] == "changing" {
+            if a.status == "changing" {
                 changing.push(a);
             }
         }
@@ -205,7 +213,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
                 last = Some((planned, done));
             }
             if Instant::now() > deadline {
-                let e = api
+                let e: ExecutionView = api
                     .json(
                         &server,
                         reqwest::Method::GET,
@@ -214,7 +222,7 @@ async fn a_server_killed_at_random_moments_of_a_run_never_loses_a_working_passwo
                     )
                     .await;
                 panic!(
-                    "round {round}: the run showed no progress: (records, settled) {last:?}, {e}"
+                    "round {round}: the run showed no progress: (records, settled) {last:?}, {e:?}"
                 );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

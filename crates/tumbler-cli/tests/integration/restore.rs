@@ -7,6 +7,11 @@ use super::random_kill::fleet_of;
 use super::{activate, stderr, stdout, tumbler, tumbler_with, Api, Server};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::VerifyOut;
+use tumbler_api_types::{ErrorAnswer, Page};
+use tumbler_domain::change_secret::Trigger;
+use tumbler_domain::failure_code::FailureCode;
 
 /// Waits (polling, with a deadline) until `/readyz` answers 200: recovery at start is done.
 async fn ready(server: &Server) {
@@ -63,9 +68,20 @@ async fn rotate(server: &Server, api: &Api, task_id: &str) {
     assert_eq!(api.ended(server, &execution).await, "succeeded");
 }
 
+/// A verify's answer: the verdict, or an error answer (refused while a change is staged).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum VerifyOrRefused {
+    /// The account was tried.
+    Verified(VerifyOut),
+    /// The verify was refused.
+    #[expect(dead_code, reason = "read only by Debug, in the deadline's message")]
+    Refused(ErrorAnswer),
+}
+
 /// The journal replay's run (trigger `restore`).
 async fn replay_run_id(server: &Server, api: &Api) -> String {
-    let page = api
+    let page: Page<ExecutionView> = api
         .json(
             server,
             reqwest::Method::GET,
@@ -73,14 +89,12 @@ async fn replay_run_id(server: &Server, api: &Api) -> String {
             None,
         )
         .await;
-    page["items"]
-        .as_array()
-        .unwrap()
+    page.items
         .iter()
-        .find(|e| e["trigger"] == "restore")
-        .unwrap_or_else(|| panic!("no restore run: {page}"))["id"]
+        .find(|e| e.trigger == Trigger::Restore)
+        .unwrap_or_else(|| panic!("no restore run: {page:?}"))
+        .id
         .as_str()
-        .unwrap()
         .to_owned()
 }
 
@@ -196,6 +210,7 @@ async fn a_journal_entry_moved_to_another_account_or_altered_is_refused_never_ap
     let journal = data.join("journal");
     let segment = segments(&journal).pop().unwrap();
     let text = std::fs::read_to_string(&segment).unwrap();
+    // Raw journal lines (the on-disk format, no API type): edited as text-level JSON.
     let mut lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -246,7 +261,7 @@ async fn a_journal_entry_moved_to_another_account_or_altered_is_refused_never_ap
         .all_verify(&server, &accounts[..2], "accounts 0 and 1")
         .await;
     assert_eq!(versions, vec![2, 2]);
-    let third = api
+    let third: VerifyOut = api
         .json(
             &server,
             reqwest::Method::POST,
@@ -254,8 +269,8 @@ async fn a_journal_entry_moved_to_another_account_or_altered_is_refused_never_ap
             None,
         )
         .await;
-    assert_eq!(third["ok"], false, "{third}");
-    assert_eq!(third["account"]["secret_version"], 1, "{third}");
+    assert!(!third.ok, "{third:?}");
+    assert_eq!(third.account.secret_version, 1, "{third:?}");
     server.stop();
 }
 
@@ -279,7 +294,7 @@ async fn an_unwritable_journal_stops_every_change_before_anything_is_sent() {
         log.contains("escrow_unwritable") && log.contains("the new secret was not sent"),
         "the run says why: {log}"
     );
-    let records = api
+    let records: Page<RecordRow> = api
         .json(
             &server,
             reqwest::Method::GET,
@@ -287,8 +302,8 @@ async fn an_unwritable_journal_stops_every_change_before_anything_is_sent() {
             None,
         )
         .await;
-    for r in records["items"].as_array().unwrap() {
-        assert_eq!(r["reason_code"], "escrow_unwritable", "{r}");
+    for r in &records.items {
+        assert_eq!(r.reason_code, Some(FailureCode::EscrowUnwritable), "{r:?}");
     }
     // Nothing reached the target: the first secrets still log in, and chpasswd never ran.
     assert_eq!(
@@ -448,7 +463,8 @@ async fn with_reconcile_after_restore_an_account_no_secret_opens_is_reconciled()
     // through the privileged account (polling, with a deadline).
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let v = api
+        // Until reconciled, the verify may be refused (`account_staged`): keep polling.
+        let v: VerifyOrRefused = api
             .json(
                 &server,
                 reqwest::Method::POST,
@@ -456,10 +472,13 @@ async fn with_reconcile_after_restore_an_account_no_secret_opens_is_reconciled()
                 None,
             )
             .await;
-        if v["ok"] == true {
+        if matches!(&v, VerifyOrRefused::Verified(v) if v.ok) {
             break;
         }
-        assert!(Instant::now() < deadline, "app0 was never reconciled: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "app0 was never reconciled: {v:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let log = api.log(&server, &replay_run_id(&server, &api).await).await;
