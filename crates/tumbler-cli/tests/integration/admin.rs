@@ -53,8 +53,7 @@ async fn first_start_creates_the_store_and_key_and_prints_the_password_once() {
         assert!(Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // `/users/me` answers the server's own `MeOut` (no shared type): read as JSON.
-    let me: serde_json::Value = client
+    let me: tumbler_api_types::auth::MeOut = client
         .get(format!("{}/api/v1/users/me", server.url))
         .basic_auth("admin", Some(&password))
         .send()
@@ -63,7 +62,7 @@ async fn first_start_creates_the_store_and_key_and_prints_the_password_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(me["must_change_password"], true);
+    assert!(me.user.must_change_password);
     let (status, log) = server.stop();
     assert!(
         status.success(),
@@ -252,8 +251,7 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
         .await
         .unwrap();
     let token = token.token;
-    // The TOTP enrolment answer has no shared type (it stays the server's own).
-    let begun: serde_json::Value = client
+    let begun: tumbler_api_types::totp::EnrolmentOut = client
         .post(format!("{}/api/v1/users/me/totp", server.url))
         .bearer_auth(&token)
         .json(&serde_json::json!({"current_password": password}))
@@ -266,7 +264,7 @@ async fn reset_password_with_reset_totp_lets_an_administrator_who_lost_the_authe
     let res = client
         .post(format!("{}/api/v1/users/me/totp/confirm", server.url))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"code": totp_now(begun["secret"].as_str().unwrap())}))
+        .json(&serde_json::json!({"code": totp_now(&begun.secret)}))
         .send()
         .await
         .unwrap();

@@ -259,8 +259,7 @@ async fn login_asks_for_a_code_when_the_account_has_totp() {
         .await
         .unwrap();
     let token = token.token;
-    // The TOTP enrolment answer has no shared type (it stays the server's own).
-    let begun: serde_json::Value = http
+    let begun: tumbler_api_types::totp::EnrolmentOut = http
         .post(format!("{}/api/v1/users/me/totp", server.url))
         .bearer_auth(&token)
         .json(&serde_json::json!({"current_password": pw}))
@@ -270,7 +269,7 @@ async fn login_asks_for_a_code_when_the_account_has_totp() {
         .json()
         .await
         .unwrap();
-    let secret = base32_decode(begun["secret"].as_str().unwrap());
+    let secret = base32_decode(&begun.secret);
     let step = totp::step_of(chrono::Utc::now());
     let res = http
         .post(format!("{}/api/v1/users/me/totp/confirm", server.url))
