@@ -85,6 +85,19 @@ vocabulary!(
     }
 );
 
+impl RecordStatus {
+    /// Whether a record in this state, with this reason, may be retried: a failed or
+    /// unverified one, or one set aside by a person, never one a rule (secure mode, secret
+    /// type) skipped, nor a pending or successful one.
+    pub fn retryable(self, reason: Option<crate::failure_code::FailureCode>) -> bool {
+        match self {
+            Self::Failed | Self::Unverified => true,
+            Self::Ignored => !reason.is_some_and(crate::failure_code::FailureCode::is_skip_rule),
+            Self::Pending | Self::Success => false,
+        }
+    }
+}
+
 /// The largest random password, in characters.
 pub const MAX_PASSWORD_LENGTH: u32 = 128;
 /// The smallest random password, in characters.
@@ -290,6 +303,19 @@ pub fn secure_mode_skip(
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_record_is_retried_unless_pending_successful_or_skipped_by_a_rule() {
+        use crate::failure_code::FailureCode as C;
+        assert!(RecordStatus::Failed.retryable(Some(C::Unreachable)));
+        assert!(RecordStatus::Unverified.retryable(None));
+        assert!(RecordStatus::Ignored.retryable(Some(C::ChangeInProgress)));
+        assert!(RecordStatus::Ignored.retryable(None));
+        assert!(!RecordStatus::Ignored.retryable(Some(C::SecureModePrivileged)));
+        assert!(!RecordStatus::Ignored.retryable(Some(C::SecretTypeMismatch)));
+        assert!(!RecordStatus::Pending.retryable(None));
+        assert!(!RecordStatus::Success.retryable(None));
+    }
 
     #[test]
     fn generated_passwords_follow_the_rules() {

@@ -313,9 +313,7 @@ async fn run_page(
         records: records
             .into_iter()
             .map(|r| RecordLine {
-                retryable: matches!(r.status, RecordStatus::Failed | RecordStatus::Unverified)
-                    || (r.status == RecordStatus::Ignored
-                        && !r.reason_code.is_some_and(|c| c.is_skip_rule())),
+                retryable: r.status.retryable(r.reason_code),
                 id: r.id.to_string(),
                 asset: r.asset_name,
                 username: r.username,

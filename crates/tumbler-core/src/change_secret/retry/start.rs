@@ -6,15 +6,8 @@ use crate::change_secret::{ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
-use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
-
-/// Whether a record was set aside by a rule (secure mode, secret type), not by a failure.
-fn skipped_by_rule(record: &RecordRow) -> bool {
-    record.status == RecordStatus::Ignored
-        && record.reason_code.is_some_and(FailureCode::is_skip_rule)
-}
 
 impl ChangeSecretService {
     /// The first run of the chain `exec` is in (itself unless it is a retry).
@@ -43,15 +36,12 @@ impl ChangeSecretService {
         origin: &RequestOrigin,
     ) -> Result<(ExecutionId, RecordId, RetryHold), ChangeSecretError> {
         let state = |why: &str| ChangeSecretError::RecordState(why.to_owned());
-        if matches!(record.status, RecordStatus::Success | RecordStatus::Pending) {
-            return Err(state(
-                "only a failed, unverified or ignored record is retried",
-            ));
-        }
-        if skipped_by_rule(record) {
-            return Err(state(
-                "the record was skipped by a rule (secure mode or secret type); change the rule or the task",
-            ));
+        if !record.status.retryable(record.reason_code) {
+            return Err(state(if record.status == RecordStatus::Ignored {
+                "the record was skipped by a rule (secure mode or secret type); change the rule or the task"
+            } else {
+                "only a failed, unverified or ignored record is retried"
+            }));
         }
         let exec = self.store.execution(&record.execution_id).await?.ok_or(
             ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
