@@ -31,6 +31,12 @@ fn record(records: &[Value], username: &str) -> RecordRow {
     typed(record_for(records, username).clone())
 }
 
+/// Runs the task and returns the record of `app1`, the account every test here changes.
+async fn run_app1(app: &TestApp, token: &str, task_id: &str) -> RecordRow {
+    let e: ExecutionView = typed(run(app, token, task_id).await);
+    record(&records(app, token, e.id.as_str()).await, "app1")
+}
+
 const ROOT_PASSWORD: &str = "canary-Root-Su-Unverified-5b2e";
 
 /// A Linux asset for the host, tested (its key pinned `unverified`) but never acknowledged.
@@ -109,9 +115,7 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
                "secret": "canary-New-Unverified-81c4"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
-    let rs = records(&app, &token, e.id.as_str()).await;
-    let rec = record(&rs, "app1");
+    let rec = run_app1(&app, &token, &task_id).await;
     assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
     assert_eq!(
         rec.reason_code,
@@ -220,9 +224,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
                "secret": "canary-New-Device-0d3a"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
-    let rs = records(&app, &token, e.id.as_str()).await;
-    let rec = record(&rs, "app1");
+    let rec = run_app1(&app, &token, &task_id).await;
     assert_eq!(rec.status.as_str(), "failed", "{rec:?}");
     assert_eq!(
         rec.reason_code,
@@ -273,9 +275,8 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         200,
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
-    let rs = records(&app, &token, e.id.as_str()).await;
-    assert_eq!(record(&rs, "app1").status.as_str(), "success", "{rs:?}");
+    let rec = run_app1(&app, &token, &task_id).await;
+    assert_eq!(rec.status.as_str(), "success", "{rec:?}");
     assert!(sudo_runs(&host) > switched);
     assert!(ssh_logs_in(&host, "app1", "canary-New-Device-0d3a").await);
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
@@ -283,9 +284,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     // Its host key changes: the next key login is a conflict and nothing is sent.
     host.restart_with_new_host_key().await.unwrap();
     let before = sudo_runs(&host);
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
-    let rs = records(&app, &token, e.id.as_str()).await;
-    let rec = record(&rs, "app1");
+    let rec = run_app1(&app, &token, &task_id).await;
     assert_eq!(
         rec.reason_code,
         Some(FailureCode::HostKeyConflict),
