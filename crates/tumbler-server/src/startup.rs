@@ -108,6 +108,7 @@ impl Services {
             services: self.clone(),
             tls,
             streams: Arc::default(),
+            console: Arc::default(),
         }
     }
 }

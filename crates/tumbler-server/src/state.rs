@@ -15,6 +15,8 @@ pub struct AppState {
     pub tls: bool,
     /// Open log streams per user.
     pub streams: Arc<crate::streams::StreamSlots>,
+    /// Console messages and revealed secrets waiting for the page after a redirect.
+    pub console: Arc<crate::ui::flash::ConsoleMemory>,
 }
 
 impl Deref for AppState {

@@ -77,3 +77,22 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Revealed secrets: a copy button per value, and the values hidden again after a while.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+    button.addEventListener("click", () => {
+      const value = document.getElementById(button.dataset.copy);
+      if (!value || !navigator.clipboard) return;
+      navigator.clipboard.writeText(value.textContent).then(() => { button.textContent = "Copied"; });
+    });
+  }
+  for (const block of document.querySelectorAll("[data-hide-after]")) {
+    const seconds = parseInt(block.dataset.hideAfter, 10);
+    setTimeout(() => {
+      for (const value of block.querySelectorAll(".secret-value")) value.textContent = "(hidden)";
+      for (const button of block.querySelectorAll("button.copy")) button.disabled = true;
+      block.dataset.hidden = "true";
+    }, seconds * 1000);
+  }
+});

@@ -5,11 +5,12 @@
 //! reveal ask for a fresh TOTP code).
 
 use super::console_form::ConsoleForm;
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
+use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::change_secret::{
@@ -250,9 +251,9 @@ pub async fn execute(
         .await
     {
         Ok(run) => Ok(Redirect::to(&format!("/change-secret/executions/{run}")).into_response()),
-        Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => {
-            overview_page(&state, &p, frame.with_error(Some(e.to_string()))).await
-        }
+        Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => Ok(
+            redirect_after(&state, &frame, OVERVIEW, Flash::error(e.to_string()).with_code(e.code())),
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -278,18 +279,23 @@ struct RunPage {
     records: Vec<RecordLine>,
     can_run: bool,
     can_reveal: bool,
-    revealed: Option<(String, String, String)>,
+    revealed: Option<Revealed>,
 }
 
-/// What the page shows besides the run (the record and the old and new secrets revealed).
-type Messages = Outcome<(String, String, String)>;
+/// The overview's address.
+const OVERVIEW: &str = "/change-secret";
+
+/// A run page's address.
+fn run_address(id: &ExecutionId) -> String {
+    format!("/change-secret/executions/{id}")
+}
 
 async fn run_page(
     state: &AppState,
     p: &Principal,
     frame: PageFrame,
     id: &ExecutionId,
-    messages: Messages,
+    revealed: Option<Revealed>,
 ) -> ConsoleResult {
     let run = state.change_secret.execution(p, id).await?;
     let query = RecordQuery {
@@ -300,7 +306,6 @@ async fn run_page(
         offset: None,
     };
     let (records, _) = state.change_secret.records(p, &query).await?;
-    let (frame, revealed) = messages.show(frame);
     Ok(render_uncached(&RunPage {
         frame,
         finished: time(run.finished_at),
@@ -331,14 +336,17 @@ async fn run_page(
     }))
 }
 
-/// `GET /change-secret/executions/{id}`
+/// `GET /change-secret/executions/{id}`, with `?revealed=` the one-time link to the secrets a
+/// reveal showed.
 pub async fn run(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
     let id = ExecutionId::from_string(id);
-    run_page(&state, &p, frame, &id, Messages::default()).await
+    let revealed = link.open(&state, &mut frame);
+    run_page(&state, &p, frame, &id, revealed).await
 }
 
 /// `POST /change-secret/records/{id}/{action}`: retry, verify, ignore, adopt (TOTP) or reveal
@@ -358,22 +366,28 @@ pub async fn record_action(
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let outcome = match action.as_str() {
-        "reveal" => state
+    let flash = match action.as_str() {
+        "reveal" => match state
             .change_secret
             .reveal_record(&p, &id, totp, &origin)
             .await
-            .map(|r| {
-                Messages::revealed((
-                    who.clone(),
-                    r.old_secret
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                    r.new_secret
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                ))
-            }),
+        {
+            Ok(r) => {
+                let secret = |label: &str, value: Option<String>| RevealedSecret {
+                    label: label.to_owned(),
+                    value: value.unwrap_or_default().into(),
+                };
+                let revealed = Revealed {
+                    subject: who,
+                    secrets: vec![
+                        secret("Old secret", r.old_secret.map(|s| s.as_str().to_owned())),
+                        secret("New secret", r.new_secret.map(|s| s.as_str().to_owned())),
+                    ],
+                };
+                return Ok(redirect_revealed(&state, &frame, &run_address(&page), revealed));
+            }
+            Err(e) => Err(e),
+        },
         other => {
             let action = match other {
                 "retry" => RecordAction::Retry,
@@ -389,18 +403,23 @@ pub async fn record_action(
                 .map(|r| {
                     // A retry is a run of its own: its page follows it.
                     page = r.execution_id.clone();
-                    Messages::notice(format!("{who}: {other} done; the record is {}.", r.status))
+                    let text = format!("{who}: {other} done; the record is {}.", r.status);
+                    if r.status == RecordStatus::Success {
+                        Flash::success(text)
+                    } else {
+                        Flash::warning(text)
+                    }
                 })
         }
     };
-    let messages = match outcome {
-        Ok(m) => m,
+    let flash = match flash {
+        Ok(f) => f,
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
             return Err(e.into())
         }
-        Err(e) => Messages::error(format!("{who}: {e}")),
+        Err(e) => Flash::error(format!("{who}: {e}")).with_code(e.code()),
     };
-    run_page(&state, &p, frame, &page, messages).await
+    Ok(redirect_after(&state, &frame, &run_address(&page), flash))
 }
 
 /// `POST /change-secret/executions/{id}/retry-failed`: retries every failed or unverified
@@ -413,8 +432,8 @@ pub async fn retry_failed(
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.active()?;
     let id = ExecutionId::from_string(id);
-    let messages = match state.change_secret.retry_failed(&p, &id, &origin).await {
-        Ok(outcome) => Messages::notice(format!(
+    let flash = match state.change_secret.retry_failed(&p, &id, &origin).await {
+        Ok(outcome) => Flash::success(format!(
                 "Retrying {} account(s) in the background, each as a run of its own ({} left alone); reload the page to follow them.",
                 outcome.started.len(),
                 outcome.skipped.len()
@@ -422,9 +441,9 @@ pub async fn retry_failed(
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
             return Err(e.into())
         }
-        Err(e) => Messages::error(e.to_string()),
+        Err(e) => Flash::error(e.to_string()).with_code(e.code()),
     };
-    run_page(&state, &p, frame, &id, messages).await
+    Ok(redirect_after(&state, &frame, &run_address(&id), flash))
 }
 
 /// The reconcile form: the selected accounts as repeated `account_id` fields.
@@ -446,8 +465,8 @@ pub async fn reconcile_selected(
         .into_iter()
         .map(AccountId::from_string)
         .collect();
-    let (notice, error) = if ids.is_empty() {
-        (None, Some("Select the accounts to reconcile.".to_owned()))
+    let flash = if ids.is_empty() {
+        Flash::error("Select the accounts to reconcile.")
     } else {
         match state
             .change_secret
@@ -460,24 +479,26 @@ pub async fn reconcile_selected(
                     .iter()
                     .map(|s| format!("{} ({})", s.code, s.reason))
                     .collect();
-                (
-                    Some(format!(
-                        "Reconciling {} account(s) in the background, each as a run of its own; reload the page to follow them.{}",
-                        outcome.started.len(),
-                        if skipped.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" Left alone: {}", skipped.join("; "))
-                        }
-                    )),
-                    None,
-                )
+                let text = format!(
+                    "Reconciling {} account(s) in the background, each as a run of its own; reload the page to follow them.{}",
+                    outcome.started.len(),
+                    if skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" Left alone: {}", skipped.join("; "))
+                    }
+                );
+                if skipped.is_empty() {
+                    Flash::success(text)
+                } else {
+                    Flash::warning(text)
+                }
             }
             Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
                 return Err(e.into())
             }
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => Flash::error(e.to_string()).with_code(e.code()),
         }
     };
-    overview_page(&state, &p, frame.with_notice(notice).with_error(error)).await
+    Ok(redirect_after(&state, &frame, OVERVIEW, flash))
 }

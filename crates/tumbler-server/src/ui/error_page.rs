@@ -113,8 +113,7 @@ mod tests {
             display_name: "Ada <admin>".into(),
             csrf: "tok".into(),
             domain: String::new(),
-            notice: None,
-            error: None,
+            flash: None,
         }
     }
 

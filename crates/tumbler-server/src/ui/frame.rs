@@ -4,9 +4,10 @@
 //! [`ConsoleError`], the one error of console pages.
 //!
 //! A page struct embeds `frame: PageFrame` and its template reads `frame.display_name`,
-//! `frame.csrf` (through the `csrf_input` macro), `frame.notice` and `frame.error`; since the
+//! `frame.csrf` (through the `csrf_input` macro) and `frame.flash` (through the `flash` macro); since the
 //! frame only comes from the session, a page cannot forget the token or the domain.
 
+use super::flash::Flash;
 use super::pages::UiSession;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -24,10 +25,8 @@ pub struct PageFrame {
     pub csrf: String,
     /// The id of the domain the user works in, empty when none.
     pub domain: String,
-    /// A message saying what the last action did.
-    pub notice: Option<String>,
-    /// A message saying why the last action did not happen.
-    pub error: Option<String>,
+    /// The message about the last action (success, warning or error), shown once.
+    pub flash: Option<Flash>,
 }
 
 impl PageFrame {
@@ -41,20 +40,31 @@ impl PageFrame {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            notice: None,
-            error: None,
+            flash: None,
         }
     }
 
-    /// The same frame with `notice` as its notice.
+    /// The same frame with `notice` (if any) as a success message.
     pub fn with_notice(mut self, notice: Option<String>) -> Self {
-        self.notice = notice;
+        if let Some(n) = notice {
+            self.flash = Some(Flash::success(n));
+        }
         self
     }
 
-    /// The same frame with `error` as its error.
+    /// The same frame with `error` (if any) as an error message.
     pub fn with_error(mut self, error: Option<String>) -> Self {
-        self.error = error;
+        if let Some(e) = error {
+            self.flash = Some(Flash::error(e));
+        }
+        self
+    }
+
+    /// The same frame with `flash` as its message.
+    pub fn with_flash(mut self, flash: Option<Flash>) -> Self {
+        if flash.is_some() {
+            self.flash = flash;
+        }
         self
     }
 }
@@ -170,7 +180,8 @@ impl FromRequestParts<AppState> for SignedIn {
             Err(never) => match never {},
         };
         let (principal, csrf) = session.ok_or(ConsoleError::LoginRequired)?;
-        let frame = PageFrame::of(&principal, csrf);
+        let flash = state.console.take_flash(&csrf, std::time::Instant::now());
+        let frame = PageFrame::of(&principal, csrf).with_flash(flash);
         // Kept for the error page, which shows the banner to a caller it knows.
         super::error_page::remember(&parts.extensions, &frame);
         Ok(Self(ConsolePage(principal, frame)))

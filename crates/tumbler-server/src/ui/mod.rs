@@ -20,6 +20,7 @@ mod device_keys;
 mod domain;
 mod error_page;
 mod failures;
+pub mod flash;
 pub mod frame;
 mod mfa;
 mod node_forms;

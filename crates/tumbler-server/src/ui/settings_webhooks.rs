@@ -53,7 +53,7 @@ async fn page(
     let webhooks = match state.webhooks.list(p).await {
         Ok(list) => list,
         Err(e) => {
-            frame.error = Some(shown_error(e));
+            frame.flash = Some(super::flash::Flash::error(shown_error(e)));
             Vec::new()
         }
     };

@@ -127,10 +127,19 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         .click("tr[data-username=app1] .confirm-reveal")
         .await;
     browser.wait_for_text("#revealed", "app1@web-a", WAIT).await;
-    assert_eq!(browser.text("#revealed-old").await, old);
-    let new = browser.text("#revealed-new").await;
+    assert_eq!(browser.text("#revealed-0").await, old);
+    let new = browser.text("#revealed-1").await;
     assert_ne!(new, old);
     assert_eq!(new.chars().count(), 12, "the task's rules made it");
+    // The secrets came by a one-time link, not as the answer to the POST: a reload shows
+    // them no more and says why.
+    let revealed_url = browser.current_url().await;
+    assert!(revealed_url.contains("?revealed="), "{revealed_url}");
+    browser.goto(&revealed_url).await;
+    browser
+        .wait_for_text("#run-warning", "reveal again", WAIT)
+        .await;
+    assert!(!browser.text("main").await.contains(&new), "shown again");
     let page = ok(
         &app,
         &token,
@@ -158,7 +167,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser.click("tr[data-username=ghost] .record-retry").await;
     browser
         .wait_for_text(
-            "#run-notice",
+            "#run-warning",
             "ghost@web-b: retry done; the record is failed",
             WAIT,
         )
