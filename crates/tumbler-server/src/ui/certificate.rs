@@ -2,13 +2,13 @@
 
 use super::console_form::ConsoleForm;
 use super::console_form::NoFields;
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
 use axum::Extension;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -44,6 +44,9 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
         Err(e) => Err(ConsoleError::internal("listing certificates failed", &e)),
     }
 }
+
+/// The page's address.
+const PAGE: &str = "/account/certificate";
 
 /// `GET /account/certificate`
 pub async fn show(
@@ -81,14 +84,24 @@ pub async fn register(
         .register(&state.auth, &p, der.as_deref(), None, proof, &origin)
         .await
     {
-        Ok(_) => Ok(Redirect::to("/account/certificate").into_response()),
+        Ok(_) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::success("Certificate registered; it can log you in from now on."),
+        )),
         Err(
             e @ (CertificateError::Invalid(_)
             | CertificateError::Expired
             | CertificateError::Duplicate
             | CertificateError::NotPresented
             | CertificateError::Auth(_)),
-        ) => page(&state, &p, frame.with_error(Some(e.to_string()))).await,
+        ) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error(e.to_string()).with_code(e.code()),
+        )),
         Err(e) => Err(ConsoleError::internal(
             "registering a certificate failed",
             &e,
@@ -102,11 +115,14 @@ pub async fn remove(
     Path(id): Path<String>,
     form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
-    let (p, _, origin, _) = form.active()?;
+    let (p, frame, origin, _) = form.active()?;
     match state.certificates.remove(&p, &id, &origin).await {
-        Ok(()) | Err(CertificateError::NotFound) => {
-            Ok(Redirect::to("/account/certificate").into_response())
-        }
+        Ok(()) | Err(CertificateError::NotFound) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::success("Certificate removed; it no longer logs you in."),
+        )),
         Err(e) => Err(ConsoleError::internal("removing a certificate failed", &e)),
     }
 }

@@ -1,12 +1,12 @@
 //! The banner's domain choice and User Settings' Object Visibility.
 
 use super::console_form::ConsoleForm;
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::State;
 use serde::Deserialize;
 use tumbler_core::{DomainError, Principal};
 
@@ -16,10 +16,12 @@ struct DomainPage {
     frame: PageFrame,
     domains: Vec<(String, bool)>,
     all_domains: bool,
-    saved: bool,
 }
 
-async fn page(state: &AppState, p: &Principal, frame: PageFrame, saved: bool) -> ConsoleResult {
+/// The page's address.
+const PAGE: &str = "/account/domain";
+
+async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResult {
     match state.domains.mine(p).await {
         Ok(mine) => Ok(render(&DomainPage {
             frame,
@@ -28,25 +30,17 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame, saved: bool) ->
                 .map(|d| (d.name, Some(&d.id) == p.active_domain.as_ref()))
                 .collect(),
             all_domains: p.all_domains,
-            saved,
         })),
         Err(e) => Err(ConsoleError::internal("listing domains failed", &e)),
     }
-}
-
-/// Query of the page.
-#[derive(Deserialize)]
-pub struct SavedQuery {
-    saved: Option<String>,
 }
 
 /// `GET /account/domain`
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(ConsolePage(p, frame)): SignedIn,
-    Query(q): Query<SavedQuery>,
 ) -> ConsoleResult {
-    page(&state, &p, frame, q.saved.is_some()).await
+    page(&state, &p, frame).await
 }
 
 /// The form.
@@ -71,10 +65,13 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<DomainForm>) 
     }
     .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/account/domain?saved=1").into_response()),
-        Err(e @ DomainError::NotAssigned(_)) => {
-            page(&state, &p, frame.with_error(Some(e.to_string())), false).await
-        }
+        Ok(()) => Ok(redirect_after(&state, &frame, PAGE, Flash::success("Saved."))),
+        Err(e @ DomainError::NotAssigned(_)) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error(e.to_string()).with_code(e.code()),
+        )),
         Err(e) => Err(ConsoleError::internal(
             "saving the domain choice failed",
             &e,

@@ -58,6 +58,14 @@ pub(crate) fn render_uncached(t: &impl Template) -> Response {
     response
 }
 
+/// Renders a form sent back because it was refused (422, never cached): nothing was done, the
+/// fields keep what was typed and the flash says why.
+pub(crate) fn render_rejected(t: &impl Template) -> Response {
+    let mut response = render_uncached(t);
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
 /// Renders a page (a failing template is logged and answered as an internal error).
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {

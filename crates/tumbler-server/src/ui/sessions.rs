@@ -2,12 +2,12 @@
 
 use super::console_form::ConsoleForm;
 use super::console_form::NoFields;
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
 use tumbler_core::AuthMethod;
 use tumbler_domain::ids::SessionId;
 
@@ -63,15 +63,18 @@ pub async fn end(
     Path(id): Path<String>,
     form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
-    let (p, _, origin, _) = form.parts();
+    let (p, frame, origin, _) = form.parts();
     match state
         .users
         .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)
         .await
     {
-        Ok(_) | Err(tumbler_core::UserError::SessionNotFound) => {
-            Ok(Redirect::to("/account/sessions").into_response())
-        }
+        Ok(_) | Err(tumbler_core::UserError::SessionNotFound) => Ok(redirect_after(
+            &state,
+            &frame,
+            "/account/sessions",
+            Flash::success("Session ended; it is logged out."),
+        )),
         Err(e) => Err(ConsoleError::internal("ending a session failed", &e)),
     }
 }

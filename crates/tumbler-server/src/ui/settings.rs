@@ -1,13 +1,12 @@
 //! Administration > Settings > Password: the password policy form.
 
 use super::console_form::{value, ConsoleForm, Fields};
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
-use super::pages::render;
+use super::pages::{render, render_rejected};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::extract::State;
 use tumbler_core::{PolicyError, Principal};
 use tumbler_domain::password_policy::{OtherSessions, PasswordPolicy};
 use tumbler_domain::permission::Permission;
@@ -20,7 +19,6 @@ struct SettingsPage {
     blocklist: String,
     expiry: String,
     keep: bool,
-    saved: bool,
 }
 
 fn no_settings_permission() -> ConsoleError {
@@ -42,32 +40,27 @@ pub(super) fn settings_manager(SignedIn(page): SignedIn) -> Result<ConsolePage, 
     Ok(page)
 }
 
-fn page(frame: PageFrame, p: PasswordPolicy, saved: bool) -> Response {
-    render(&SettingsPage {
+/// The page's address.
+const PAGE: &str = "/settings/password";
+
+fn page(frame: PageFrame, p: PasswordPolicy) -> SettingsPage {
+    SettingsPage {
         frame,
         blocklist: p.custom_blocklist.join("\n"),
         expiry: p.expiry_days.map(|d| d.to_string()).unwrap_or_default(),
         keep: p.other_sessions == OtherSessions::KeepUntilNextLogin,
         p,
-        saved,
-    })
-}
-
-/// Query of the page.
-#[derive(Deserialize)]
-pub struct SavedQuery {
-    saved: Option<String>,
+    }
 }
 
 /// `GET /settings/password`
 pub async fn show(
     State(state): State<AppState>,
     session: SignedIn,
-    Query(q): Query<SavedQuery>,
 ) -> ConsoleResult {
     let ConsolePage(_, frame) = settings_manager(session)?;
     match state.policy.get().await {
-        Ok(policy) => Ok(page(frame, policy, q.saved.is_some())),
+        Ok(policy) => Ok(render(&page(frame, policy))),
         Err(e) => Err(ConsoleError::internal("reading the policy failed", &e)),
     }
 }
@@ -129,14 +122,27 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> C
     let current = state.policy.get().await.unwrap_or_default();
     let policy = match parse(&fields) {
         Ok(policy) => policy,
-        Err(message) => return Ok(page(frame.with_error(Some(message)), current, false)),
+        Err(message) => {
+            return Ok(render_rejected(&page(
+                frame.with_error(Some(message)),
+                current,
+            )))
+        }
     };
     match state.policy.set(&p, policy.clone(), &origin).await {
-        Ok(_) => Ok(Redirect::to("/settings/password?saved=1").into_response()),
+        Ok(_) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::success(
+                "Saved. Users whose password no longer complies must change it at their next login.",
+            ),
+        )),
         Err(PolicyError::Forbidden) => Err(no_settings_permission()),
-        Err(PolicyError::Invalid(message)) => {
-            Ok(page(frame.with_error(Some(message)), policy, false))
-        }
+        Err(PolicyError::Invalid(message)) => Ok(render_rejected(&page(
+            frame.with_error(Some(message)),
+            policy,
+        ))),
         Err(e) => Err(ConsoleError::internal("saving the policy failed", &e)),
     }
 }

@@ -2,8 +2,9 @@
 //! "send test mail" button.
 
 use super::console_form::{field, value, ConsoleForm, Fields};
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
-use super::pages::render;
+use super::pages::{render, render_rejected};
 use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
 use askama::Template;
@@ -33,6 +34,9 @@ fn security_name(s: Security) -> &'static str {
     }
 }
 
+/// The page's address.
+const PAGE: &str = "/settings/mail";
+
 fn page(frame: PageFrame, view: Option<SmtpView>) -> Response {
     let v = view.unwrap_or(SmtpView {
         host: String::new(),
@@ -50,6 +54,24 @@ fn page(frame: PageFrame, view: Option<SmtpView>) -> Response {
         username: v.username.unwrap_or_default(),
         from: v.from,
         has_password: v.has_password,
+    })
+}
+
+/// The form sent back as typed (the password never), with why it was refused.
+fn rejected(frame: PageFrame, fields: &Fields, has_password: bool, error: String) -> Response {
+    let get = |k: &str| field(fields, k).to_owned();
+    render_rejected(&MailPage {
+        frame: frame.with_error(Some(error)),
+        host: get("host"),
+        port: get("port"),
+        security: match get("security").as_str() {
+            "none" => "none",
+            "tls" => "tls",
+            _ => "starttls",
+        },
+        username: get("username"),
+        from: get("from"),
+        has_password,
     })
 }
 
@@ -80,17 +102,18 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> C
     require_settings(&p)?;
     let get = |k: &str| field(&fields, k).to_owned();
     if value(&fields, "test").is_some() {
-        let view = current(&state, &p).await;
-        let frame = match state.mail.send_test(&p, &origin).await {
-            Ok(to) => frame.with_notice(Some(format!("Test mail sent to {to}."))),
-            Err(e) => frame.with_error(Some(shown_error(e))),
+        let flash = match state.mail.send_test(&p, &origin).await {
+            Ok(to) => Flash::success(format!("Test mail sent to {to}.")),
+            Err(e) => Flash::error(shown_error(e)),
         };
-        return Ok(page(frame, view));
+        return Ok(redirect_after(&state, &frame, PAGE, flash));
     }
+    let has_password = current(&state, &p)
+        .await
+        .is_some_and(|v| v.has_password);
     let Ok(port) = get("port").trim().parse::<u16>() else {
-        let view = current(&state, &p).await;
-        let error = Some("The port is not a number.".to_owned());
-        return Ok(page(frame.with_error(error), view));
+        let error = "The port is not a number from 1 to 65535.".to_owned();
+        return Ok(rejected(frame, &fields, has_password, error));
     };
     let security = match get("security").as_str() {
         "none" => Security::None,
@@ -107,10 +130,7 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> C
         from: get("from"),
     };
     Ok(match state.mail.set_settings(&p, input, &origin).await {
-        Ok(view) => page(frame.with_notice(Some("Saved.".to_owned())), Some(view)),
-        Err(e) => {
-            let view = current(&state, &p).await;
-            page(frame.with_error(Some(shown_error(e))), view)
-        }
+        Ok(_) => redirect_after(&state, &frame, PAGE, Flash::success("Saved.")),
+        Err(e) => rejected(frame, &fields, has_password, shown_error(e)),
     })
 }

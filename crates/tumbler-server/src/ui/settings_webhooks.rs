@@ -3,13 +3,13 @@
 //! deletes its secret.
 
 use super::console_form::ConsoleForm;
+use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
-use super::pages::render_uncached;
+use super::pages::{render_rejected, render_uncached};
 use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
@@ -22,8 +22,11 @@ struct WebhooksPage {
     webhooks: Vec<WebhookView>,
     url: String,
     /// The new webhook's signing secret, shown this once.
-    secret: Option<String>,
+    revealed: Option<Revealed>,
 }
+
+/// The page's address.
+const PAGE: &str = "/settings/webhooks";
 
 /// The fields of the add and remove forms.
 #[derive(Deserialize)]
@@ -42,33 +45,40 @@ fn shown_error(e: WebhookServiceError) -> String {
     }
 }
 
-/// The page with the form's `url` kept and the new webhook's `secret`, if any.
+/// The page with the form's `url` kept and the new webhook's secret, if any.
 async fn page(
     state: &AppState,
     p: &Principal,
     mut frame: PageFrame,
     url: String,
-    secret: Option<String>,
-) -> Response {
+    revealed: Option<Revealed>,
+) -> WebhooksPage {
     let webhooks = match state.webhooks.list(p).await {
         Ok(list) => list,
         Err(e) => {
-            frame.flash = Some(super::flash::Flash::error(shown_error(e)));
+            frame.flash = Some(Flash::error(shown_error(e)));
             Vec::new()
         }
     };
-    render_uncached(&WebhooksPage {
+    WebhooksPage {
         frame,
         webhooks,
         url,
-        secret,
-    })
+        revealed,
+    }
 }
 
-/// `GET /settings/webhooks`
-pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
-    let ConsolePage(p, frame) = settings_manager(session)?;
-    Ok(page(&state, &p, frame, String::new(), None).await)
+/// `GET /settings/webhooks`, with `?revealed=` the one-time link to a new webhook's secret.
+pub async fn show(
+    State(state): State<AppState>,
+    session: SignedIn,
+    Query(link): Query<RevealLink>,
+) -> ConsoleResult {
+    let ConsolePage(p, mut frame) = settings_manager(session)?;
+    let revealed = link.open(&state, &mut frame);
+    Ok(render_uncached(
+        &page(&state, &p, frame, String::new(), revealed).await,
+    ))
 }
 
 /// `POST /settings/webhooks`: adds a webhook and shows its secret once.
@@ -82,19 +92,23 @@ pub async fn add(State(state): State<AppState>, form: ConsoleForm<WebhookForm>) 
                     "Webhook added for {}. Copy its signing secret now: it is not shown again.",
                     created.webhook.url
                 );
-                let secret = Some(created.secret.expose_secret().to_owned());
-                page(
-                    &state,
-                    &p,
-                    frame.with_notice(Some(notice)),
-                    String::new(),
-                    secret,
-                )
-                .await
+                state.console.flash(
+                    &frame.csrf,
+                    Flash::success(notice),
+                    std::time::Instant::now(),
+                );
+                let revealed = Revealed {
+                    subject: created.webhook.url.clone(),
+                    secrets: vec![RevealedSecret {
+                        label: "Signing secret".to_owned(),
+                        value: created.secret.expose_secret().to_owned().into(),
+                    }],
+                };
+                redirect_revealed(&state, &frame, PAGE, revealed)
             }
             Err(e) => {
                 let frame = frame.with_error(Some(shown_error(e)));
-                page(&state, &p, frame, form.url, None).await
+                render_rejected(&page(&state, &p, frame, form.url, None).await)
             }
         },
     )
@@ -108,9 +122,9 @@ pub async fn delete(
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.parts();
     require_settings(&p)?;
-    let frame = match state.webhooks.delete(&p, &id, &origin).await {
-        Ok(()) => frame.with_notice(Some("Webhook removed.".to_owned())),
-        Err(e) => frame.with_error(Some(shown_error(e))),
+    let flash = match state.webhooks.delete(&p, &id, &origin).await {
+        Ok(()) => Flash::success("Webhook removed; its signing secret is deleted."),
+        Err(e) => Flash::error(shown_error(e)),
     };
-    Ok(page(&state, &p, frame, String::new(), None).await)
+    Ok(redirect_after(&state, &frame, PAGE, flash))
 }

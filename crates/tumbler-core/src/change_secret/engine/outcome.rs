@@ -171,6 +171,10 @@ impl ChangeEngine {
         let applied = tx
             .resolve_account_change(&account.id, version, &resolution, &account_reason, now)
             .await?;
+        if applied && record.status == RecordStatus::Success {
+            // The new secret logged in: the report says when.
+            record.new_secret_verified_at = Some(now);
+        }
         if !applied {
             record.status = RecordStatus::Failed;
             record.reason_code = Some(FailureCode::AccountChanged);

@@ -98,7 +98,7 @@ async fn browser_adds_a_webhook_sees_its_secret_once_and_removes_it() {
     browser
         .wait_for_text("#webhook-notice", "not shown again", WAIT)
         .await;
-    let secret = browser.text("#webhook-secret").await;
+    let secret = browser.text("#webhook-secret-0").await;
     assert!(secret.len() >= 32, "{secret}");
     let listed = ok(&app, &token, Method::GET, "/api/v1/webhooks", None, 200).await;
     assert_eq!(listed[0]["url"], "https://hooks.example.test/tumbler");
