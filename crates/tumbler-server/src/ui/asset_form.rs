@@ -3,11 +3,11 @@
 use super::asset_list::node_paths;
 use super::console_form::ConsoleForm;
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render;
+use super::flash::{redirect_after, Flash};
+use super::pages::{rejected, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::inventory::{AssetInput, AssetPatch, InventoryError};
 use tumbler_core::Principal;
@@ -157,19 +157,26 @@ pub async fn create(
     }
     .await;
     match result {
-        Ok(view) => Ok(Redirect::to(&format!("/assets/{}", view.asset.id)).into_response()),
+        Ok(view) => Ok(redirect_after(
+            &state,
+            &frame,
+            &format!("/assets/{}", view.asset.id),
+            Flash::success(format!("Asset {} added.", view.asset.name)),
+        )),
         Err(
             e @ (InventoryError::Forbidden | InventoryError::Store(_) | InventoryError::Vault(_)),
         ) => Err(e.into()),
         Err(e) => {
-            show_form(
-                &state,
-                &p,
-                frame.with_error(Some(e.to_string())),
-                None,
-                form,
+            rejected(
+                show_form(
+                    &state,
+                    &p,
+                    frame.with_error(Some(e.to_string())),
+                    None,
+                    form,
+                )
+                .await,
             )
-            .await
         }
     }
 }
@@ -226,10 +233,15 @@ pub async fn save(
     }
     .await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/assets/{id}")).into_response()),
+        Ok(view) => Ok(redirect_after(
+            &state,
+            &frame,
+            &format!("/assets/{id}"),
+            Flash::success(format!("Asset {} saved.", view.asset.name)),
+        )),
         Err(e) => {
             let error = ConsoleError::from(e).inline()?;
-            show_form(&state, &p, frame.with_error(Some(error)), Some(id), form).await
+            rejected(show_form(&state, &p, frame.with_error(Some(error)), Some(id), form).await)
         }
     }
 }

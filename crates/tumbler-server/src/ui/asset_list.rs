@@ -3,6 +3,7 @@
 //! host keys of the selected assets. The node forms live in `node_forms`.
 
 use super::console_form::ConsoleForm;
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
@@ -263,19 +264,19 @@ pub async fn acknowledge(
         .map(AssetId::from_string)
         .collect();
     let totp = form.totp.into_iter().find(|v| !v.trim().is_empty());
-    let frame = match state
+    let flash = match state
         .inventory
         .acknowledge_host_keys_with(&p, &ids, None, totp.as_deref(), &origin)
         .await
     {
-        Ok(done) => frame.with_notice(Some(format!(
+        Ok(done) => Flash::success(format!(
             "Acknowledged the host keys of {} asset(s).",
             done.len()
-        ))),
+        )),
         Err(e @ InventoryError::Store(_)) | Err(e @ InventoryError::Vault(_)) => {
             return Err(ConsoleError::from(e))
         }
-        Err(e) => frame.with_error(Some(e.to_string())),
+        Err(e) => Flash::error(e.to_string()).with_code(e.code()),
     };
-    page(&state, &p, frame, AssetsQuery::default()).await
+    Ok(redirect_after(&state, &frame, "/assets", flash))
 }

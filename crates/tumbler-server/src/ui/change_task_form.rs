@@ -2,10 +2,10 @@
 //! secret, password rules with an example, schedule with "next run at", recipients; and the
 //! task buttons of the overview (copy, enable, disable, delete).
 
-use super::change_secret::overview_page;
 use super::console_form::{ConsoleForm, Fields};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render;
+use super::flash::{redirect_after, Flash};
+use super::pages::{rejected, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -425,10 +425,12 @@ async fn save(state: AppState, sent: ConsoleForm<Fields>, id: Option<String>) ->
         },
     };
     match result {
-        Ok(name) => {
-            let notice = Some(format!("Task {name} saved."));
-            overview_page(&state, &p, frame.with_notice(notice)).await
-        }
+        Ok(name) => Ok(redirect_after(
+            &state,
+            &frame,
+            OVERVIEW,
+            Flash::success(format!("Task {name} saved.")),
+        )),
         Err(error) => {
             let shown = Shown {
                 action,
@@ -438,7 +440,7 @@ async fn save(state: AppState, sent: ConsoleForm<Fields>, id: Option<String>) ->
                 next_run: "-".to_owned(),
                 error: Some(error),
             };
-            Ok(form(&state, &p, frame, shown).await)
+            rejected(Ok(form(&state, &p, frame, shown).await))
         }
     }
 }
@@ -475,12 +477,15 @@ pub async fn task_button(
             .map(|()| "Task deleted.".to_owned()),
         _ => return Err(ConsoleError::NotFound("No such action.".to_owned())),
     };
-    let frame = match outcome {
-        Ok(notice) => frame.with_notice(Some(notice)),
+    let flash = match outcome {
+        Ok(notice) => Flash::success(notice),
         Err(e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_))) => {
             return Err(e.into())
         }
-        Err(e) => frame.with_error(Some(e.to_string())),
+        Err(e) => Flash::error(e.to_string()).with_code(e.code()),
     };
-    overview_page(&state, &p, frame).await
+    Ok(redirect_after(&state, &frame, OVERVIEW, flash))
 }
+
+/// The overview's address.
+const OVERVIEW: &str = "/change-secret";

@@ -3,11 +3,12 @@
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
 use super::console_form::{field as get, ConsoleForm, Fields};
+use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::{render, render_uncached};
+use super::pages::{rejected, render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use secrecy::SecretString;
 use tumbler_core::device_keys::{
@@ -24,8 +25,11 @@ struct KeyPage {
     frame: PageFrame,
     key: SystemKeyView,
     algorithms: Vec<&'static str>,
-    exported: Option<String>,
+    exported: Option<Revealed>,
 }
+
+/// The device-key settings page's address.
+const KEY_PAGE: &str = "/settings/device-key";
 
 /// One device row of the Resolve Key Conflict dialog.
 struct ConflictRow {
@@ -73,7 +77,7 @@ async fn key_page(
     state: &AppState,
     p: &Principal,
     frame: PageFrame,
-    exported: Option<String>,
+    exported: Option<Revealed>,
 ) -> ConsoleResult {
     let key = match state.device_keys.system_key(p).await {
         Ok(k) => k,
@@ -87,24 +91,26 @@ async fn key_page(
     }))
 }
 
-/// `GET /settings/device-key`
+/// `GET /settings/device-key`, with `?revealed=` the one-time link to an exported key.
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
-    key_page(&state, &p, frame, None).await
+    let exported = link.open(&state, &mut frame);
+    key_page(&state, &p, frame, exported).await
 }
 
 /// `POST /settings/device-key/regenerate`: starts the job and shows it.
 pub async fn regenerate(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
     let (p, frame, origin, f) = form.active()?;
     let Some(algorithm) = KeyAlgorithm::parse(get(&f, "algorithm")) else {
-        let frame = frame.with_error(Some("Choose an algorithm.".to_owned()));
-        return key_page(&state, &p, frame, None).await;
+        let flash = Flash::error("Choose an algorithm.");
+        return Ok(redirect_after(&state, &frame, KEY_PAGE, flash));
     };
     let started = state.device_keys.regenerate(&p, algorithm, &origin).await;
-    to_job(started, |error| {
-        key_page(&state, &p, frame.with_error(Some(error)), None)
+    to_job(started, |error| async {
+        Ok(redirect_after(&state, &frame, KEY_PAGE, Flash::error(error)))
     })
     .await
 }
@@ -118,10 +124,19 @@ pub async fn export(State(state): State<AppState>, form: ConsoleForm<Fields>) ->
         .export_system_key(&p, &passphrase, Some(get(&f, "totp")), &origin)
         .await
     {
-        Ok(key) => key_page(&state, &p, frame, Some(key)).await,
+        Ok(key) => {
+            let revealed = Revealed {
+                subject: "the system key".to_owned(),
+                secrets: vec![RevealedSecret {
+                    label: "Encrypted private key".to_owned(),
+                    value: key.into(),
+                }],
+            };
+            Ok(redirect_revealed(&state, &frame, KEY_PAGE, revealed))
+        }
         Err(e) => {
             let error = ConsoleError::from(e).inline()?;
-            key_page(&state, &p, frame.with_error(Some(error)), None).await
+            Ok(redirect_after(&state, &frame, KEY_PAGE, Flash::error(error)))
         }
     }
 }
@@ -160,12 +175,16 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         .map(|(_, v)| v.clone())
         .collect();
     if ids.is_empty() {
-        let error = Some("Select the devices in key conflict first.".to_owned());
-        return super::asset_list::page(&state, &p, frame.with_error(error), Default::default())
-            .await;
+        let flash = Flash::error("Select the devices in key conflict first.");
+        return Ok(redirect_after(&state, &frame, "/assets", flash));
     }
     if get(&f, "resolve").is_empty() {
-        return resolve_page(&state, &p, frame, &ids).await;
+        // Opening the dialog changes nothing: it is a page of its own.
+        let query = serde_urlencoded::to_string(
+            ids.iter().map(|id| ("asset_id", id.as_str())).collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        return Ok(Redirect::to(&format!("/assets/resolve-conflict?{query}")).into_response());
     }
     let custom = get(&f, "mode") == "custom_key";
     let input = ResolveInput {
@@ -202,10 +221,35 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         .device_keys
         .resolve_conflicts(&p, input, &origin)
         .await;
-    to_job(started, |error| {
-        resolve_page(&state, &p, frame.with_error(Some(error)), &ids)
+    to_job(started, |error| async {
+        rejected(resolve_page(&state, &p, frame.with_error(Some(error)), &ids).await)
     })
     .await
+}
+
+/// `GET /assets/resolve-conflict?asset_id=...`: the Resolve Key Conflict dialog for the
+/// devices chosen on the asset list.
+pub async fn resolve_dialog(
+    State(state): State<AppState>,
+    ConsolePage(p, frame): ConsolePage,
+    uri: axum::http::Uri,
+) -> ConsoleResult {
+    let q: DialogQuery = serde_html_form::from_str(uri.query().unwrap_or_default())
+        .map_err(|_| ConsoleError::Invalid("Choose the devices on the asset list.".to_owned()))?;
+    if q.asset_id.len() > tumbler_domain::paging::MAX_PAGE as usize {
+        return Err(ConsoleError::Invalid(format!(
+            "Resolve at most {} devices at once.",
+            tumbler_domain::paging::MAX_PAGE
+        )));
+    }
+    resolve_page(&state, &p, frame, &q.asset_id).await
+}
+
+/// The devices of the Resolve Key Conflict dialog.
+#[derive(serde::Deserialize)]
+pub struct DialogQuery {
+    #[serde(default)]
+    asset_id: Vec<String>,
 }
 
 /// `POST /assets/{id}/authentication`: Modify authentication from a device's page.

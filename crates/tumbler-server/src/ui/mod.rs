@@ -138,6 +138,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/certificate", get(certificate::show))
         .route("/assets", get(asset_list::list))
         .route("/jobs/{id}", get(device_keys::job))
+        .route("/assets/resolve-conflict", get(device_keys::resolve_dialog))
         .route("/settings/device-key", get(device_keys::show))
         .route("/assets/new", get(asset_form::new_form))
         .route("/assets/{id}", get(asset_detail::show))

@@ -1,11 +1,10 @@
 //! Managing the node tree from the Assets page: create, rename, move, delete.
 
-use super::asset_list::{page, AssetsQuery};
 use super::console_form::ConsoleForm;
+use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsoleResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tumbler_core::inventory::InventoryError;
 use tumbler_domain::ids::NodeId;
@@ -23,15 +22,15 @@ pub struct NodeForm {
     parent: String,
 }
 
-fn list_at(path: Option<String>) -> Response {
-    let to = match path {
+/// The Assets page, opened at the node `path` (the root when none).
+fn list_at(path: Option<&str>) -> String {
+    match path {
         Some(p) => format!(
             "/assets?{}",
             serde_urlencoded::to_string([("node", p)]).unwrap_or_default()
         ),
         None => "/assets".to_owned(),
-    };
-    Redirect::to(&to).into_response()
+    }
 }
 
 /// `POST /nodes`: create a node (and its missing ancestors).
@@ -75,17 +74,28 @@ async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>
         ("delete", Some(id)) => inventory.delete_node(&p, id, &origin).await.map(|()| None),
         _ => return Err(InventoryError::NotFound(ObjectKind::NodeAction).into()),
     };
+    let done = match form.action.as_str() {
+        "create" => "Node created.",
+        "rename" => "Node renamed.",
+        "move" => "Node moved.",
+        _ => "Node deleted.",
+    };
     match result {
-        Ok(path) => Ok(list_at(path)),
+        Ok(path) => Ok(redirect_after(
+            &state,
+            &frame,
+            &list_at(path.as_deref()),
+            Flash::success(done),
+        )),
         Err(e) => {
+            let code = e.code();
             let error = ConsoleError::from(e).inline()?;
-            page(
+            Ok(redirect_after(
                 &state,
-                &p,
-                frame.with_error(Some(error)),
-                AssetsQuery::default(),
-            )
-            .await
+                &frame,
+                &list_at(None),
+                Flash::error(error).with_code(code),
+            ))
         }
     }
 }

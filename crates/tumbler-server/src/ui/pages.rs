@@ -66,6 +66,14 @@ pub(crate) fn render_rejected(t: &impl Template) -> Response {
     response
 }
 
+/// A form page sent back because it was refused: the same page with status 422.
+pub(crate) fn rejected(page: Result<Response, super::frame::ConsoleError>) -> Result<Response, super::frame::ConsoleError> {
+    page.map(|mut res| {
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        res
+    })
+}
+
 /// Renders a page (a failing template is logged and answered as an internal error).
 pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
@@ -285,13 +293,13 @@ pub async fn password_submit(
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.parts();
     if form.new_password.expose_secret() != form.confirm_password.expose_secret() {
-        return Ok(password_page_with(
+        return rejected(Ok(password_page_with(
             &state,
             &p,
             frame,
             vec!["The new password and its confirmation differ.".to_owned()],
         )
-        .await);
+        .await));
     }
     match state
         .auth
@@ -305,7 +313,7 @@ pub async fn password_submit(
             .into_response()),
         Err(AuthError::PolicyViolation(rules)) => {
             let errors = rules.into_iter().map(|r| r.message).collect();
-            Ok(password_page_with(&state, &p, frame, errors).await)
+            rejected(Ok(password_page_with(&state, &p, frame, errors).await))
         }
         Err(
             e @ (AuthError::WrongCurrentPassword

@@ -2,12 +2,12 @@
 //! enable and disable. The service checks every permission.
 
 use super::console_form::ConsoleForm;
+use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserError};
@@ -43,7 +43,7 @@ struct UsersPage {
     kind: String,
     password: String,
     password_states: Vec<&'static str>,
-    created: Option<(String, String)>,
+    created: Option<Revealed>,
 }
 
 /// Filters of the page.
@@ -61,7 +61,7 @@ async fn page(
     p: &Principal,
     frame: PageFrame,
     q: UsersQuery,
-    created: Option<(String, String)>,
+    created: Option<Revealed>,
 ) -> ConsoleResult {
     let filter = UserFilter {
         status: q.status.as_deref().and_then(UserStatus::parse),
@@ -114,13 +114,18 @@ async fn page(
     }))
 }
 
-/// `GET /users`
+/// The page's address.
+const PAGE: &str = "/users";
+
+/// `GET /users`, with `?revealed=` the one-time link to a new user's temporary password.
 pub async fn list(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
     Query(q): Query<UsersQuery>,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
-    page(&state, &p, frame, q, None).await
+    let created = link.open(&state, &mut frame);
+    page(&state, &p, frame, q, created).await
 }
 
 /// The create form (roles arrive as repeated `role` fields).
@@ -151,18 +156,23 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
     };
     match state.users.create(&p, req, &origin).await {
         Ok(created) => {
-            let pw = created
-                .temporary_password
-                .map(|s| s.expose_secret().to_owned())
-                .unwrap_or_else(|| "(none: remote user)".to_owned());
-            page(
-                &state,
-                &p,
-                frame,
-                UsersQuery::default(),
-                Some((created.user.username, pw)),
-            )
-            .await
+            let name = created.user.username;
+            let Some(pw) = created.temporary_password else {
+                let text = format!("User {name} created; a remote user logs in with the directory's password.");
+                return Ok(redirect_after(&state, &frame, PAGE, Flash::success(text)));
+            };
+            let text = format!("User {name} created. Give them the temporary password below (shown once); they must change it at their first login.");
+            state
+                .console
+                .flash(&frame.csrf, Flash::success(text), std::time::Instant::now());
+            let revealed = Revealed {
+                subject: name,
+                secrets: vec![RevealedSecret {
+                    label: "Temporary password".to_owned(),
+                    value: pw.expose_secret().to_owned().into(),
+                }],
+            };
+            Ok(redirect_revealed(&state, &frame, PAGE, revealed))
         }
         Err(
             e @ (UserError::Invalid(_)
@@ -172,10 +182,12 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
             | UserError::RoleNotHeld(_)
             | UserError::DomainNotHeld(_)
             | UserError::Forbidden),
-        ) => {
-            let frame = frame.with_error(Some(e.to_string()));
-            page(&state, &p, frame, UsersQuery::default(), None).await
-        }
+        ) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error(e.to_string()).with_code(e.code()),
+        )),
         Err(e) => Err(ConsoleError::internal("creating a user failed", &e)),
     }
 }
@@ -209,12 +221,12 @@ async fn act(
             .await
             .map(|_| ())
     };
+    let done = if unlock { "unlocked" } else { "status changed" };
     match result {
-        Ok(()) => Ok(Redirect::to("/users").into_response()),
-        Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => {
-            let frame = frame.with_error(Some(e.to_string()));
-            page(state, &p, frame, UsersQuery::default(), None).await
-        }
+        Ok(()) => Ok(redirect_after(state, &frame, PAGE, Flash::success(format!("User {done}.")))),
+        Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => Ok(
+            redirect_after(state, &frame, PAGE, Flash::error(e.to_string()).with_code(e.code())),
+        ),
         Err(e) => Err(ConsoleError::internal("user action failed", &e)),
     }
 }

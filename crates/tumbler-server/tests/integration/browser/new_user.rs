@@ -27,7 +27,7 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
     browser.click("input[name=role][value=operator]").await;
     browser.click("#create-user").await;
     browser.wait_for_text("#created-user", "nina", WAIT).await;
-    let temporary = browser.text("#temporary-password").await;
+    let temporary = browser.text("#created-user-0").await;
     assert!(
         temporary.len() >= 15,
         "a temporary password is shown: {temporary:?}"
