@@ -9,13 +9,13 @@ use super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     APP_PASSWORD, OPS_PASSWORD,
 };
-use super::device_keys::wait_for_job;
-use super::support::{call, ok, ok_as, typed};
+use super::device_keys::{audit_text, system_key, wait_for_job};
+use super::support::{call, error_field, ok_as, typed};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
-use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::device_keys::JobView;
 use tumbler_api_types::inventory::{AssetOut, VerifyOut};
 use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
 use tumbler_domain::change_secret::RecordStatus;
@@ -41,9 +41,7 @@ async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
 }
 
 async fn system_fingerprint(app: &TestApp, token: &str) -> String {
-    let key: SystemKeyView =
-        ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
-    key.fingerprint
+    system_key(app, token).await.fingerprint
 }
 
 async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> JobView {
@@ -291,8 +289,8 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         )
         .await;
         assert_eq!(
-            (status, body["error"]["details"]["field"].clone()),
-            (400, json!("admin_password")),
+            (status, error_field(&body).as_deref()),
+            (400, Some("admin_password")),
             "{body}"
         );
     }
@@ -339,16 +337,7 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         ("key_based", "netadmin", "ok"),
         "{a:?}"
     );
-    let audit = ok(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/audit?limit=500",
-        None,
-        200,
-    )
-    .await
-    .to_string();
+    let audit = audit_text(&app, &token).await;
     assert!(
         audit.contains("admin login failed"),
         "outcomes audited: {audit}"
