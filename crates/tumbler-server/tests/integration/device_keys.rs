@@ -97,9 +97,10 @@ async fn test_asset(app: &TestApp, token: &str, id: &str) -> AssetOut {
     .await
 }
 
-async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
+/// The fingerprints in `user`'s `authorized_keys` (none when the file is missing).
+pub(super) async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
     let out = host
-        .run_inside_ok(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
+        .run_inside(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
         .await
         .unwrap();
     String::from_utf8_lossy(&out.stdout)

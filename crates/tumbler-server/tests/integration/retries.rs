@@ -14,6 +14,7 @@ use super::change_secret::{account, admin, linux_asset, task, APP_PASSWORD, OPS_
 use super::support::{call, error_code, ok, ok_as};
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::change_secret::ExecutionView;
 use tumbler_api_types::overview::{AttentionAccount, Overview};
 use tumbler_api_types::retries::RetryFailedOutcome;
 use tumbler_testkit::app::TestApp;
@@ -57,6 +58,19 @@ async fn store_ops_password(app: &TestApp, token: &str, ops: &str) {
         200,
     )
     .await;
+}
+
+/// The execution `id`.
+async fn execution(app: &TestApp, token: &str, id: &str) -> ExecutionView {
+    ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/change-secret/executions/{id}"),
+        None,
+        200,
+    )
+    .await
 }
 
 /// "Retry all failed" of the ended run `exec_id`.

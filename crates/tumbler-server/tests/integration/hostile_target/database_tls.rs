@@ -6,7 +6,7 @@ use super::super::support::{call, error_code, error_field, ok, ok_as, typed, use
 use super::{pg_asset, verify};
 use reqwest::Method;
 use serde_json::json;
-use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::pg_cluster::PgCluster;
@@ -113,15 +113,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     .await;
     assert_eq!(patched.tls_mode, "verify_full");
     let acct = account(&app, &token, &local_id, role, password, false, json!({})).await;
-    let out: VerifyOut = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(
         (out.ok, out.code.as_deref()),
         (false, Some("tls_failed")),
@@ -139,15 +131,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    let out: VerifyOut = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert!(out.ok, "{out:?}");
     assert!(cluster.log_contents().contains(role));
 

@@ -2,10 +2,10 @@
 
 use super::super::change_secret::{account, admin};
 use super::super::support::{ok_as, typed};
-use super::{operators_may_not_patch, pg_asset};
+use super::{operators_may_not_patch, pg_asset, verify};
 use reqwest::Method;
 use serde_json::json;
-use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -32,15 +32,7 @@ async fn redis_auth_is_not_sent_in_clear_off_loopback_unless_an_administrator_al
         json!({}),
     )
     .await;
-    let out: VerifyOut = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(
         (out.ok, out.code.as_deref()),
         (false, Some("insecure_transport")),

@@ -7,7 +7,7 @@ use super::super::change_secret::{
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::super::support::{ok, ok_as, typed, Authenticator};
-use super::{attention, overview, retry_all, retry_refused, store_ops_password};
+use super::{attention, execution, overview, retry_all, retry_refused, store_ops_password};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
@@ -183,15 +183,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     .await;
     assert_eq!(retried.status.as_str(), "success", "{retried:?}");
     assert_ne!(retried.id, r1.id);
-    let retry_run: ExecutionView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{}", retried.execution_id),
-        None,
-        200,
-    )
-    .await;
+    let retry_run: ExecutionView = execution(&app, &token, retried.execution_id.as_str()).await;
     assert_eq!(retry_run.trigger.as_str(), "retry", "{retry_run:?}");
     assert_eq!(
         retry_run.retry_of_record_id.as_ref(),
@@ -221,15 +213,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     }
 
     // The run is recomputed: every failure was completed by a retry.
-    let e: ExecutionView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{exec_id}"),
-        None,
-        200,
-    )
-    .await;
+    let e: ExecutionView = execution(&app, &token, &exec_id).await;
     assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
     assert_eq!(e.retried, 3, "{e:?}");
     assert_eq!(e.completed_by_retries, 3, "{e:?}");

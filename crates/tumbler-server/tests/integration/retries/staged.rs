@@ -4,10 +4,9 @@
 
 use super::super::change_secret::{ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
 use super::super::support::{call, error_code, ok, ok_as, typed};
-use super::{attention, overview, spawn_one_app, OneApp};
+use super::{attention, execution, overview, spawn_one_app, OneApp};
 use chrono::Utc;
 use reqwest::Method;
-use tumbler_api_types::change_secret::ExecutionView;
 use tumbler_api_types::inventory::{AccountOut, VerifyOut};
 use tumbler_api_types::overview::{AttentionKind, NextAction};
 use tumbler_api_types::Page;
@@ -213,15 +212,7 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     assert_eq!((v.ok, v.account.secret_version), (true, 2), "{v:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Dropped-Retry-9f").await);
     // The dropped retry completed the first run's failure.
-    let e: ExecutionView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{first}"),
-        None,
-        200,
-    )
-    .await;
+    let e = execution(&app, &token, first.as_str()).await;
     assert_eq!((e.retried, e.completed_by_retries), (1, 1), "{e:?}");
     // Nothing is left.
     let counts = app.services.change_secret.recover_all(false).await.unwrap();
