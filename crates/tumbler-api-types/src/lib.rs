@@ -5,7 +5,8 @@
 //!
 //! Modules follow the API's areas: [`auth`] (the login answer and who am I), [`users`] (users and API tokens), [`inventory`] (assets
 //! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
-//! (tasks, executions, records), [`domains`], [`totp`] and [`answers`] (small answers such as "a job started").
+//! (tasks, executions, records), [`overview`] (the dashboard and its attention list),
+//! [`retries`] and [`reconcile`] (what a bulk retry or reconcile did), [`domains`], [`totp`] and [`answers`] (small answers such as "a job started").
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
@@ -14,6 +15,9 @@ pub mod change_secret;
 pub mod device_keys;
 pub mod domains;
 pub mod inventory;
+pub mod overview;
+pub mod reconcile;
+pub mod retries;
 pub mod totp;
 pub mod users;
 

@@ -435,3 +435,33 @@ mod tests {
         );
     }
 }
+
+vocabulary!(
+    /// What a person can do about an account the change-secret overview lists.
+    NextAction {
+        /// Retry the record (after fixing the cause: a target down, a wrong privileged password).
+        Retry => "retry",
+        /// Log in with the new secret (an unverified change), or with the current one.
+        Verify => "verify",
+        /// Make the verified new secret current (fresh TOTP code).
+        Adopt => "adopt",
+        /// Set the record aside: it is stale (the account was changed another way).
+        Ignore => "ignore",
+        /// Fix the asset or the account first (host key, privileged account, platform, secret).
+        FixAsset => "fix_asset",
+        /// Reconcile: no stored secret logs in (drift), so the reconcile account sets a new one.
+        Reconcile => "reconcile",
+    }
+);
+
+vocabulary!(
+    /// Why the change-secret overview lists an account.
+    AttentionKind {
+        /// Its latest change failed.
+        Failed => "failed",
+        /// Its latest change is unverified: the new secret stays staged for a person.
+        Unverified => "unverified",
+        /// Its status needs a person (a failed verification, an ended change).
+        NeedsAttention => "needs_attention",
+    }
+);

@@ -5,9 +5,9 @@
 use super::ChangeSecretError;
 use super::ChangeSecretService;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::collections::BTreeSet;
 use tumbler_domain::change_secret::RecordStatus;
+pub use tumbler_domain::change_secret::{AttentionKind, NextAction};
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
 use tumbler_domain::inventory::AccountStatus;
@@ -16,41 +16,9 @@ use tumbler_store::{AccountFilter, RecordRow};
 /// The most accounts the overview lists per kind.
 const MAX_LISTED: i64 = 200;
 
-/// What a person can do about an account the overview lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum NextAction {
-    /// Retry the record (after fixing the cause: a target down, a wrong privileged password).
-    Retry,
-    /// Log in with the new secret (an unverified change), or with the current one.
-    Verify,
-    /// Make the verified new secret current (fresh TOTP code).
-    Adopt,
-    /// Set the record aside: it is stale (the account was changed another way).
-    Ignore,
-    /// Fix the asset or the account first (host key, privileged account, platform, secret).
-    FixAsset,
-    /// Reconcile: no stored secret logs in (drift), so the reconcile account sets a new one.
-    Reconcile,
-}
-
-/// Why an account is listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum AttentionKind {
-    /// Its latest change failed.
-    Failed,
-    /// Its latest change is unverified: the new secret stays staged for a person.
-    Unverified,
-    /// Its status needs a person (a failed verification, an ended change).
-    NeedsAttention,
-}
-
-/// An account the overview asks a person to look at.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// An account the overview asks a person to look at (the API answers with
+/// `tumbler_api_types::overview::AttentionAccount`, made from this in the server).
+#[derive(Debug, Clone)]
 pub struct AttentionAccount {
     /// The account.
     pub account_id: AccountId,

@@ -5,7 +5,7 @@
 use super::ExecutionView;
 use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::RecordStatus;
@@ -53,9 +53,9 @@ pub struct RevealedRecord {
     pub new_secret: Option<Zeroizing<String>>,
 }
 
-/// The counts the dashboard shows.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// The counts the dashboard shows (the API answers with `tumbler_api_types::overview::Overview`,
+/// made from this in the server).
+#[derive(Debug, Clone)]
 pub struct Overview {
     /// Tasks in the caller's domains.
     pub tasks: usize,

@@ -275,7 +275,7 @@ pub struct ReconcileMany {
 /// Reconciles accounts in `needs_attention`, each as a run of its own, in the background;
 /// answers at once with the reconciles started and the accounts skipped (with a code:
 /// `not_needs_attention`, `not_found`, `reconcile_account_is_self`, ...).
-#[utoipa::path(post, path = "/api/v1/accounts/reconcile", request_body = ReconcileMany, responses((status = 202, description = "The reconciles started and the accounts skipped", body = tumbler_core::change_secret::ReconcileOutcome), (status = 400)))]
+#[utoipa::path(post, path = "/api/v1/accounts/reconcile", request_body = ReconcileMany, responses((status = 202, description = "The reconciles started and the accounts skipped", body = tumbler_api_types::reconcile::ReconcileOutcome), (status = 400)))]
 pub async fn reconcile_many(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -284,7 +284,7 @@ pub async fn reconcile_many(
 ) -> Result<
     (
         StatusCode,
-        Json<tumbler_core::change_secret::ReconcileOutcome>,
+        Json<tumbler_api_types::reconcile::ReconcileOutcome>,
     ),
     ApiError,
 > {
@@ -297,5 +297,5 @@ pub async fn reconcile_many(
         .change_secret
         .reconcile_selected(&p, &ids, &origin)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(outcome)))
+    Ok((StatusCode::ACCEPTED, Json(super::views::reconcile(outcome))))
 }

@@ -20,9 +20,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 use std::time::Duration;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
-use tumbler_core::change_secret::{
-    Overview, RecordAction, RecordQuery, RetryFailedOutcome, TaskInput, TaskPatch,
-};
+use tumbler_api_types::overview::Overview;
+use tumbler_api_types::retries::RetryFailedOutcome;
+use tumbler_core::change_secret::{RecordAction, RecordQuery, TaskInput, TaskPatch};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::{AssetId, ChangeTaskId, ExecutionId, RecordId};
 
@@ -140,7 +140,7 @@ pub async fn retry_failed(
     Path(id): Path<ExecutionId>,
 ) -> Result<(StatusCode, Json<RetryFailedOutcome>), ApiError> {
     let outcome = state.change_secret.retry_failed(&p, &id, &origin).await?;
-    Ok((StatusCode::ACCEPTED, Json(outcome)))
+    Ok((StatusCode::ACCEPTED, Json(views::retry_failed(outcome))))
 }
 
 /// Filters of `GET /api/v1/change-secret/executions`.
@@ -465,5 +465,7 @@ pub async fn overview(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Overview>, ApiError> {
-    Ok(Json(state.change_secret.overview(&p).await?))
+    Ok(Json(views::overview(
+        state.change_secret.overview(&p).await?,
+    )))
 }

@@ -1,6 +1,8 @@
 //! Operational endpoints, the error shape, headers and the OpenAPI document.
 
+use super::support::error_code;
 use serde_json::Value;
+use tumbler_api_types::answers::Readiness;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -17,7 +19,7 @@ async fn health_readiness_metrics_and_headers() {
     assert_eq!(h["x-frame-options"], "DENY");
     assert!(!h["x-request-id"].is_empty());
 
-    let ready: Value = app
+    let ready: Readiness = app
         .client
         .get(app.url("/readyz"))
         .send()
@@ -26,7 +28,7 @@ async fn health_readiness_metrics_and_headers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready.status, "ready");
 
     let metrics = app.get_text("/metrics").await;
     let line = metrics
@@ -52,7 +54,7 @@ async fn unknown_paths_and_bad_bodies_get_json_errors_with_codes() {
         .unwrap();
     assert_eq!(res.status(), 404);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(error_code(&body), "not_found");
 
     let res = app
         .client
@@ -62,7 +64,7 @@ async fn unknown_paths_and_bad_bodies_get_json_errors_with_codes() {
         .unwrap();
     assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert_eq!(error_code(&body), "unauthenticated");
 
     let res = app
         .client
@@ -79,6 +81,7 @@ async fn unknown_paths_and_bad_bodies_get_json_errors_with_codes() {
 #[tokio::test]
 async fn openapi_document_lists_the_skeleton() {
     let app = TestApp::spawn().await;
+    // The OpenAPI document is raw JSON by nature: no API type describes it.
     let doc: Value = app
         .client
         .get(app.url("/api/v1/openapi.json"))

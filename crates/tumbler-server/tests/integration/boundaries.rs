@@ -3,13 +3,34 @@
 //! over the kinds of endpoints (settings, domains, role MFA, user deletion, TOTP routes,
 //! "Retry all failed").
 
-use super::support::{call, ok, user, USER_PASSWORD};
+use super::support::{call, error_code, ok, ok_as, typed, user, USER_PASSWORD};
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::change_secret::ExecutionView;
+use tumbler_api_types::domains::DomainOut;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::users::{CreatedToken, UserOut};
+use tumbler_api_types::Page;
 use tumbler_domain::{Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp};
+
+/// A fresh app with its administrator activated, and the administrator's token; then the role
+/// `role` (a `POST /api/v1/roles` body) created.
+async fn app_with_role(role: Value) -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let admin = app.admin_token().await;
+    ok(&app, &admin, Method::POST, "/api/v1/roles", Some(role), 201).await;
+    (app, admin)
+}
+
+/// Creates an asset from `body` as `token` (answered 201); returns its id.
+async fn create_asset(app: &TestApp, token: &str, body: Value) -> String {
+    let asset: AssetOut = ok_as(app, token, Method::POST, "/api/v1/assets", Some(body), 201).await;
+    asset.id
+}
 
 #[tokio::test]
 async fn an_api_token_stops_working_at_its_expiry() {
@@ -29,10 +50,7 @@ async fn an_api_token_stops_working_at_its_expiry() {
     assert_eq!(res.status(), 400, "an expiry in the past is refused");
     let res = create(clock.now() + Duration::hours(1)).await.unwrap();
     assert_eq!(res.status(), 201);
-    let token = res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = typed::<CreatedToken>(res.json().await.unwrap()).token;
     let me = || call(&app, &token, Method::GET, "/api/v1/users/me", None);
     assert_eq!(me().await.0, 200);
     clock.advance(Duration::minutes(59));
@@ -54,35 +72,21 @@ async fn an_api_token_stops_working_at_its_expiry() {
 
 #[tokio::test]
 async fn a_custom_role_grants_exactly_its_permissions() {
-    let app = TestApp::spawn().await;
-    app.activate_admin().await;
-    let admin = app.admin_token().await;
-    ok(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/roles",
-        Some(
-            json!({"name": "asset-keeper", "description": "keeps the inventory",
-                    "permissions": ["assets_read", "assets_manage", "audit_read"]}),
-        ),
-        201,
+    let (app, admin) = app_with_role(
+        json!({"name": "asset-keeper", "description": "keeps the inventory",
+               "permissions": ["assets_read", "assets_manage", "audit_read"]}),
     )
     .await;
     let keeper = user(&app, &admin, "kim", &["asset-keeper"], &["Default"]).await;
 
     // What the role grants works...
-    let asset = ok(
+    let id = create_asset(
         &app,
         &keeper,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "kept-1", "address": "10.9.0.1", "platform": "linux"})),
-        201,
+        json!({"name": "kept-1", "address": "10.9.0.1", "platform": "linux"}),
     )
     .await;
-    let id = asset["id"].as_str().unwrap();
-    let account = ok(
+    let account: AccountOut = ok_as(
         &app,
         &keeper,
         Method::POST,
@@ -92,10 +96,14 @@ async fn a_custom_role_grants_exactly_its_permissions() {
     )
     .await;
     ok(&app, &keeper, Method::GET, "/api/v1/assets", None, 200).await;
-    let audit = ok(&app, &keeper, Method::GET, "/api/v1/audit", None, 200).await;
-    assert!(audit.to_string().contains("asset.create"), "{audit}");
+    let audit: Page<tumbler_domain::audit::AuditEvent> =
+        ok_as(&app, &keeper, Method::GET, "/api/v1/audit", None, 200).await;
+    assert!(
+        audit.items.iter().any(|e| e.action == "asset.create"),
+        "{audit:?}"
+    );
     // ...and nothing else does.
-    let account_id = account["id"].as_str().unwrap();
+    let account_id = account.id;
     for (method, path, body) in [
         (
             Method::POST,
@@ -124,6 +132,7 @@ async fn a_custom_role_grants_exactly_its_permissions() {
     ] {
         let (status, body) = call(&app, &keeper, method.clone(), &path, body).await;
         assert_eq!(status, 403, "{method} {path}: {body}");
+        // The raw answer: the secret must be in no field at all.
         assert!(!body.to_string().contains("canary-kept-secret"));
     }
     ok(
@@ -140,18 +149,8 @@ async fn a_custom_role_grants_exactly_its_permissions() {
 
 #[tokio::test]
 async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
-    let app = TestApp::spawn().await;
-    app.activate_admin().await;
-    let admin = app.admin_token().await;
-    ok(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/roles",
-        Some(json!({"name": "viewer", "permissions": ["assets_read"]})),
-        201,
-    )
-    .await;
+    let (app, admin) =
+        app_with_role(json!({"name": "viewer", "permissions": ["assets_read"]})).await;
     let callers = [
         ("admin", admin.clone()),
         (
@@ -176,7 +175,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
         201,
     )
     .await;
-    let users = ok(
+    let users: Page<UserOut> = ok_as(
         &app,
         &admin,
         Method::GET,
@@ -185,8 +184,8 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
         200,
     )
     .await;
-    let victim = users["items"][0]["id"].as_str().unwrap().to_owned();
-    let scratch = ok(
+    let victim = users.items[0].id.clone();
+    let scratch: DomainOut = ok_as(
         &app,
         &admin,
         Method::POST,
@@ -195,26 +194,23 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
         201,
     )
     .await;
-    let scratch = scratch["id"].as_str().unwrap().to_owned();
+    let scratch = scratch.id;
     // An ended run (no account to change) for "Retry all failed".
-    let asset = ok(
+    let asset = create_asset(
         &app,
         &admin,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "bound-1", "address": "10.9.0.1", "platform": "linux"})),
-        201,
+        json!({"name": "bound-1", "address": "10.9.0.1", "platform": "linux"}),
     )
     .await;
     let task_id = super::change_secret::task(
         &app,
         &admin,
-        json!({"name": "bound", "usernames": ["nobody"], "asset_ids": [asset["id"]],
+        json!({"name": "bound", "usernames": ["nobody"], "asset_ids": [asset],
                "secret_strategy": "random"}),
     )
     .await;
-    let run = super::change_secret::run(&app, &admin, &task_id).await;
-    let run_id = run["id"].as_str().unwrap().to_owned();
+    let run: ExecutionView = typed(super::change_secret::run(&app, &admin, &task_id).await);
+    let run_id = run.id.to_string();
     let smtp =
         json!({"host": "127.0.0.1", "port": 2525, "security": "none", "from": "t@example.org"});
     // (method, path, body, expected for admin, operator, auditor, viewer). Each row runs the
@@ -306,7 +302,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
             let (status, answer) = call(&app, token, method.clone(), &path, body.clone()).await;
             assert_eq!(status, expected[i], "{role}: {method} {path}: {answer}");
             if status == 403 {
-                assert!(answer["error"]["code"].is_string(), "{answer}");
+                assert!(!error_code(&answer).is_empty(), "{answer}");
             }
         }
     }

@@ -11,10 +11,72 @@ mod root_shell;
 mod secret_templates;
 mod secure_mode;
 
-use super::support::ok;
+use super::support::{call, error_code, ok, ok_as};
 use reqwest::Method;
 use serde_json::Value;
+use tumbler_api_types::auth::MeOut;
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_testkit::app::TestApp;
+
+/// Creates an asset from `body` (answered 201); returns its id.
+async fn create_asset(app: &TestApp, token: &str, body: Value) -> String {
+    let created: AssetOut =
+        ok_as(app, token, Method::POST, "/api/v1/assets", Some(body), 201).await;
+    created.id
+}
+
+/// The id of the user `token` belongs to.
+async fn my_id(app: &TestApp, token: &str) -> String {
+    let me: MeOut = ok_as(app, token, Method::GET, "/api/v1/users/me", None, 200).await;
+    me.user.id
+}
+
+/// The asset `asset`.
+async fn get_asset(app: &TestApp, token: &str, asset: &str) -> AssetOut {
+    ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/assets/{asset}"),
+        None,
+        200,
+    )
+    .await
+}
+
+/// An operator accepts the key `fingerprint` of `asset` neither by itself nor in bulk.
+async fn operator_cannot_accept(app: &TestApp, token: &str, asset: &str, fingerprint: &str) {
+    for (path, body) in [
+        (
+            format!("/api/v1/assets/{asset}/host-key/acknowledge"),
+            serde_json::json!({ "fingerprint": fingerprint }),
+        ),
+        (
+            "/api/v1/assets/host-keys/acknowledge".to_owned(),
+            serde_json::json!({ "asset_ids": [asset] }),
+        ),
+    ] {
+        let (status, out) = call(app, token, Method::POST, &path, Some(body)).await;
+        assert_eq!(
+            (status, error_code(&out).as_str()),
+            (403, "forbidden"),
+            "{path}: {out}"
+        );
+    }
+}
+
+/// `PATCH /api/v1/assets/{asset}` with `body`, answered 200; returns the asset.
+async fn patch_asset(app: &TestApp, token: &str, asset: &str, body: Value) -> AssetOut {
+    ok_as(
+        app,
+        token,
+        Method::PATCH,
+        &format!("/api/v1/assets/{asset}"),
+        Some(body),
+        200,
+    )
+    .await
+}
 
 async fn audit_text(app: &TestApp, token: &str) -> String {
     ok(
@@ -29,6 +91,20 @@ async fn audit_text(app: &TestApp, token: &str) -> String {
     .to_string()
 }
 
+// The node answers are still the server's own `NodeOut` (not yet in `tumbler-api-types`), so
+// the two helpers below read them as JSON.
+
+/// The id of the node at `path` in a page of nodes.
+fn node_id(page: &Value, path: &str) -> Option<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["path"] == path)
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+}
+
+/// The `field` of every node in a page of nodes.
 fn names(page: &Value, field: &str) -> Vec<String> {
     page["items"]
         .as_array()

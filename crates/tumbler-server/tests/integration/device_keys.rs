@@ -5,7 +5,7 @@
 //! not exist yet), and another conflict with an uploaded custom key with a passphrase.
 
 use super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
-use super::support::{call, error_code, ok, ok_as, typed};
+use super::support::{call, error_code, error_field, ok, ok_as, typed};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -49,6 +49,25 @@ pub(super) async fn wait_for_job(app: &TestApp, token: &str, id: &str) -> Value 
     }
 }
 
+/// The system key.
+pub(super) async fn system_key(app: &TestApp, token: &str) -> SystemKeyView {
+    ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await
+}
+
+/// The audit's latest events as sent (the tests look for secrets anywhere in them).
+pub(super) async fn audit_text(app: &TestApp, token: &str) -> String {
+    ok(
+        app,
+        token,
+        Method::GET,
+        "/api/v1/audit?limit=500",
+        None,
+        200,
+    )
+    .await
+    .to_string()
+}
+
 async fn started(app: &TestApp, token: &str, path: &str, body: Value) -> String {
     let r: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
     r.job_id
@@ -78,9 +97,10 @@ async fn test_asset(app: &TestApp, token: &str, id: &str) -> AssetOut {
     .await
 }
 
-async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
+/// The fingerprints in `user`'s `authorized_keys` (none when the file is missing).
+pub(super) async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
     let out = host
-        .run_inside_ok(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
+        .run_inside(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
         .await
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -114,15 +134,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         hosts.push(host);
         assets.push(id);
     }
-    let key: SystemKeyView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/system/ssh-key",
-        None,
-        200,
-    )
-    .await;
+    let key = system_key(&app, &token).await;
     assert_eq!(key.algorithm, "ed25519", "{key:?}");
     let first_fp = key.fingerprint.clone();
     assert_eq!(
@@ -140,8 +152,8 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     )
     .await;
     assert_eq!(
-        (status, body["error"]["details"]["field"].clone()),
-        (400, json!("admin_user")),
+        (status, error_field(&body).as_deref()),
+        (400, Some("admin_user")),
         "{body}"
     );
     let (status, body) = call(
@@ -198,15 +210,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
         .find(|o| o.asset_id.as_str() == assets[2].as_str())
         .unwrap();
     assert_eq!(down.status, OutcomeStatus::Unreachable, "{job:?}");
-    let key: SystemKeyView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/system/ssh-key",
-        None,
-        200,
-    )
-    .await;
+    let key = system_key(&app, &token).await;
     let new_fp = key.fingerprint.clone();
     assert_ne!(new_fp, first_fp);
     assert_eq!(key.algorithm, "ecdsa-p256");
@@ -290,8 +294,8 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     )
     .await;
     assert_eq!(
-        (status, body["error"]["details"]["field"].clone()),
-        (400, json!("private_key")),
+        (status, error_field(&body).as_deref()),
+        (400, Some("private_key")),
         "{body}"
     );
     let job = started(
@@ -339,16 +343,7 @@ async fn devices_switch_to_the_system_key_survive_a_regeneration_and_conflicts_a
     );
 
     // The typed admin password, the passphrase and private keys appear nowhere.
-    let audit = ok(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/audit?limit=500",
-        None,
-        200,
-    )
-    .await
-    .to_string();
+    let audit = audit_text(&app, &token).await;
     assert!(
         audit.contains("resolve_key_conflict.device"),
         "outcomes audited"
@@ -420,8 +415,8 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
     )
     .await;
     assert_eq!(
-        (status, out["error"]["details"]["field"].clone()),
-        (400, json!("passphrase")),
+        (status, error_field(&out).as_deref()),
+        (400, Some("passphrase")),
         "{out}"
     );
     let good = json!({"passphrase": PASSPHRASE, "totp": authenticator.fresh_code()});
@@ -443,25 +438,8 @@ async fn the_system_key_exports_only_with_a_fresh_code_and_opens_with_its_passph
         "encrypted"
     );
     check_private_key_with(&exported, Some(&SecretString::from(PASSPHRASE.to_owned()))).unwrap();
-    let key: SystemKeyView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/system/ssh-key",
-        None,
-        200,
-    )
-    .await;
-    let audit = ok(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/audit?limit=200",
-        None,
-        200,
-    )
-    .await
-    .to_string();
+    let key = system_key(&app, &token).await;
+    let audit = audit_text(&app, &token).await;
     assert!(audit.contains("system_key.export"), "audited");
     assert!(!audit.contains(PASSPHRASE));
     assert!(key.fingerprint.starts_with("SHA256:"));

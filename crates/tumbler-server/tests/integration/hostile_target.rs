@@ -8,10 +8,37 @@ mod key_files;
 mod redis_auth;
 mod unverified_hosts;
 
-use super::support::{call, error_code, user};
+use super::support::{call, error_code, ok_as, user};
 use reqwest::Method;
 use serde_json::Value;
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
 use tumbler_testkit::app::TestApp;
+
+/// The asset `asset`.
+async fn get_asset(app: &TestApp, token: &str, asset: &str) -> AssetOut {
+    ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/assets/{asset}"),
+        None,
+        200,
+    )
+    .await
+}
+
+/// A verify of `account` (answered 200 whether or not its secret logged in).
+async fn verify(app: &TestApp, token: &str, account: &str) -> VerifyOut {
+    ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/accounts/{account}/verify"),
+        None,
+        200,
+    )
+    .await
+}
 
 async fn pg_asset(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     call(app, token, Method::POST, "/api/v1/assets", Some(body)).await

@@ -9,13 +9,13 @@ use super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     APP_PASSWORD, OPS_PASSWORD,
 };
-use super::device_keys::wait_for_job;
-use super::support::{call, ok, ok_as, typed};
+use super::device_keys::{audit_text, fingerprints, system_key, wait_for_job};
+use super::support::{call, error_field, ok_as, typed};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
-use tumbler_api_types::device_keys::{JobView, SystemKeyView};
+use tumbler_api_types::device_keys::JobView;
 use tumbler_api_types::inventory::{AssetOut, VerifyOut};
 use tumbler_connectors::ssh::{generate_key_pair, public_key_fingerprint, public_key_line};
 use tumbler_domain::change_secret::RecordStatus;
@@ -28,22 +28,22 @@ use tumbler_testkit::sshd::{SshHost, TestUser};
 const ROOT_PASSWORD: &str = "canary-Root-Key-7a12";
 const NETADMIN_PASSWORD: &str = "canary-Netadmin-Typed-4d9c";
 
-/// The fingerprints in `user`'s `authorized_keys` (none when the file is missing).
-async fn fingerprints(host: &SshHost, user: &str) -> Vec<String> {
-    let out = host
-        .run_inside(&["cat", &format!("/home/{user}/.ssh/authorized_keys")])
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(public_key_fingerprint)
-        .collect()
+/// The asset, tested now, logs in with the system key as `user`.
+async fn key_based_as(app: &TestApp, token: &str, asset: &str, user: &str) {
+    let a = test_asset(app, token, asset).await;
+    assert_eq!(
+        (
+            a.auth_status.as_str(),
+            a.auth_username.as_str(),
+            a.connectivity.as_str()
+        ),
+        ("key_based", user, "ok"),
+        "{a:?}"
+    );
 }
 
 async fn system_fingerprint(app: &TestApp, token: &str) -> String {
-    let key: SystemKeyView =
-        ok_as(app, token, Method::GET, "/api/v1/system/ssh-key", None, 200).await;
-    key.fingerprint
+    system_key(app, token).await.fingerprint
 }
 
 async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> JobView {
@@ -202,16 +202,7 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
         "{j:?}"
     );
     assert_eq!(j.outcomes[0].code, "ok", "{j:?}");
-    let a = test_asset(&app, &token, &asset).await;
-    assert_eq!(
-        (
-            a.auth_status.as_str(),
-            a.auth_username.as_str(),
-            a.connectivity.as_str()
-        ),
-        ("key_based", "netadmin", "ok"),
-        "{a:?}"
-    );
+    key_based_as(&app, &token, &asset, "netadmin").await;
     assert_eq!(fingerprints(&host, "netadmin").await, vec![fp.clone()]);
     assert_eq!(fingerprints(&host, "tumbler").await, vec![own_fp]);
 
@@ -291,8 +282,8 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
         )
         .await;
         assert_eq!(
-            (status, body["error"]["details"]["field"].clone()),
-            (400, json!("admin_password")),
+            (status, error_field(&body).as_deref()),
+            (400, Some("admin_password")),
             "{body}"
         );
     }
@@ -329,26 +320,8 @@ async fn resolve_key_conflict_proves_the_typed_admin_password_on_both_paths() {
     let j = resolve(&app, &token, &asset, NETADMIN_PASSWORD, false).await;
     assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
     assert_eq!(fingerprints(&host, "netadmin").await, vec![fp]);
-    let a = test_asset(&app, &token, &asset).await;
-    assert_eq!(
-        (
-            a.auth_status.as_str(),
-            a.auth_username.as_str(),
-            a.connectivity.as_str()
-        ),
-        ("key_based", "netadmin", "ok"),
-        "{a:?}"
-    );
-    let audit = ok(
-        &app,
-        &token,
-        Method::GET,
-        "/api/v1/audit?limit=500",
-        None,
-        200,
-    )
-    .await
-    .to_string();
+    key_based_as(&app, &token, &asset, "netadmin").await;
+    let audit = audit_text(&app, &token).await;
     assert!(
         audit.contains("admin login failed"),
         "outcomes audited: {audit}"

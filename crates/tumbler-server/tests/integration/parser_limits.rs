@@ -3,11 +3,14 @@
 //! loop in release ones), and a custom SSH prompt pattern that is costly to compile is
 //! refused with a reason (each cost up to half a second of CPU, twenty per template).
 
-use super::support::{call, error_field, ok};
+use super::support::{call, error_code, error_field, ok_as, typed};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::TaskView;
+use tumbler_api_types::inventory::AssetOut;
+use tumbler_api_types::ErrorAnswer;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -16,7 +19,7 @@ async fn app_with_asset() -> (TestApp, String, String) {
     let app = TestApp::spawn_on(StoreKind::Sqlite, Arc::new(ManualClock::new(start))).await;
     app.activate_admin().await;
     let token = app.admin_token().await;
-    let asset = ok(
+    let asset: AssetOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -25,14 +28,13 @@ async fn app_with_asset() -> (TestApp, String, String) {
         201,
     )
     .await;
-    let id = asset["id"].as_str().unwrap().to_owned();
-    (app, token, id)
+    (app, token, asset.id)
 }
 
 #[tokio::test]
 async fn a_cron_step_near_u32_max_is_saved_with_its_next_run() {
     let (app, token, asset) = app_with_asset().await;
-    let task = ok(
+    let task: TaskView = ok_as(
         &app,
         &token,
         Method::POST,
@@ -44,9 +46,13 @@ async fn a_cron_step_near_u32_max_is_saved_with_its_next_run() {
         201,
     )
     .await;
-    assert_eq!(task["next_run_at"], "2026-11-22T12:01:00Z", "{task}");
+    assert_eq!(
+        task.next_run_at,
+        Some("2026-11-22T12:01:00Z".parse().unwrap()),
+        "{task:?}"
+    );
     // The server still answers.
-    ok(
+    ok_as::<Vec<TaskView>>(
         &app,
         &token,
         Method::GET,
@@ -75,11 +81,11 @@ async fn a_prompt_pattern_costly_to_compile_is_refused_with_its_reason() {
     )
     .await;
     assert_eq!(status, 400, "{out}");
-    assert_eq!(out["error"]["code"], "invalid_request", "{out}");
+    assert_eq!(error_code(&out), "invalid_request", "{out}");
     assert_eq!(error_field(&out).as_deref(), Some("custom_ssh"), "{out}");
-    let message = out["error"]["message"].as_str().unwrap();
+    let message = typed::<ErrorAnswer>(out).error.message;
     assert!(message.contains("too large"), "{message}");
-    let list = ok(
+    let list: Vec<TaskView> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -88,6 +94,6 @@ async fn a_prompt_pattern_costly_to_compile_is_refused_with_its_reason() {
         200,
     )
     .await;
-    assert_eq!(list, json!([]), "nothing stored");
+    assert!(list.is_empty(), "nothing stored: {list:?}");
     app.stop().await;
 }

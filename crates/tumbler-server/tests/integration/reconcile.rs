@@ -14,11 +14,13 @@ mod postgresql;
 mod reconcile_account;
 
 use super::change_secret::{account, linux_asset, APP_PASSWORD, OPS_PASSWORD};
-use super::support::{ok_as, Authenticator};
+use super::support::{call, error_code, ok, ok_as, typed, Authenticator};
 use reqwest::Method;
 use serde_json::json;
 use tumbler_api_types::answers::RevealedRecordSecrets;
-use tumbler_api_types::inventory::AccountOut;
+use tumbler_api_types::change_secret::RecordRow;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::reconcile::ReconcileOutcome;
 use tumbler_core::change_secret::{DriftReport, DriftScope};
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -38,6 +40,70 @@ async fn get_account(app: &TestApp, token: &str, id: &str) -> AccountOut {
         200,
     )
     .await
+}
+
+/// Reconciles account `id`; returns the reconcile's record and the answer as sent (for the
+/// tests that look for a secret in it).
+async fn reconcile(app: &TestApp, token: &str, id: &str) -> (RecordRow, String) {
+    let body = ok(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/accounts/{id}/reconcile"),
+        None,
+        200,
+    )
+    .await;
+    let text = body.to_string();
+    (typed(body), text)
+}
+
+/// A reconcile of account `id` is refused 409 with `code`; returns the answer as sent.
+async fn reconcile_refused(app: &TestApp, token: &str, id: &str, code: &str) -> String {
+    let (status, body) = call(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/accounts/{id}/reconcile"),
+        None,
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, code), "{body}");
+    body.to_string()
+}
+
+/// The bulk reconcile of `ids` (answered at once, the reconciles going on in the background).
+async fn reconcile_many(app: &TestApp, token: &str, ids: &[&str]) -> ReconcileOutcome {
+    ok_as(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/accounts/reconcile",
+        Some(json!({ "account_ids": ids })),
+        202,
+    )
+    .await
+}
+
+/// Registers a `platform` asset `name` at `address:port` with no account; returns its id.
+async fn bare_asset(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    address: &str,
+    port: u16,
+    platform: &str,
+) -> String {
+    let asset: AssetOut = ok_as(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/assets",
+        Some(json!({"name": name, "address": address, "port": port, "platform": platform})),
+        201,
+    )
+    .await;
+    asset.id
 }
 
 /// The record's new secret (reveal with a fresh code).

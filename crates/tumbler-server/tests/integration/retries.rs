@@ -10,15 +10,18 @@ mod pending_secret;
 mod refused;
 mod staged;
 
-use super::change_secret::{account, linux_asset, task, APP_PASSWORD, OPS_PASSWORD};
-use super::support::ok;
+use super::change_secret::{account, admin, linux_asset, task, APP_PASSWORD, OPS_PASSWORD};
+use super::support::{call, error_code, ok, ok_as};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
+use tumbler_api_types::change_secret::ExecutionView;
+use tumbler_api_types::overview::{AttentionAccount, Overview};
+use tumbler_api_types::retries::RetryFailedOutcome;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
-async fn overview(app: &TestApp, token: &str) -> Value {
-    ok(
+async fn overview(app: &TestApp, token: &str) -> Overview {
+    ok_as(
         app,
         token,
         Method::GET,
@@ -30,24 +33,70 @@ async fn overview(app: &TestApp, token: &str) -> Value {
 }
 
 /// The overview's entry for `who` (`user@asset`), checking it is there once at most.
-fn attention<'a>(overview: &'a Value, who: &str) -> Option<&'a Value> {
-    let entries: Vec<&Value> = overview["failed_accounts"]
-        .as_array()
-        .unwrap()
+fn attention<'a>(overview: &'a Overview, who: &str) -> Option<&'a AttentionAccount> {
+    let entries: Vec<&AttentionAccount> = overview
+        .failed_accounts
         .iter()
-        .filter(|f| {
-            format!(
-                "{}@{}",
-                f["username"].as_str().unwrap(),
-                f["asset_name"].as_str().unwrap()
-            ) == who
-        })
+        .filter(|f| f.who() == who)
         .collect();
     assert!(
         entries.len() <= 1,
-        "{who} is listed more than once: {overview}"
+        "{who} is listed more than once: {overview:?}"
     );
     entries.first().copied()
+}
+
+/// Stores the right password (`OPS_PASSWORD`) for the privileged account `ops`: the cause of a
+/// `privileged_login_failed` is fixed.
+async fn store_ops_password(app: &TestApp, token: &str, ops: &str) {
+    ok(
+        app,
+        token,
+        Method::PATCH,
+        &format!("/api/v1/accounts/{ops}"),
+        Some(json!({"secret": OPS_PASSWORD})),
+        200,
+    )
+    .await;
+}
+
+/// The execution `id`.
+async fn execution(app: &TestApp, token: &str, id: &str) -> ExecutionView {
+    ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/change-secret/executions/{id}"),
+        None,
+        200,
+    )
+    .await
+}
+
+/// "Retry all failed" of the ended run `exec_id`.
+async fn retry_all(app: &TestApp, token: &str, exec_id: &str) -> RetryFailedOutcome {
+    ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/executions/{exec_id}/retry-failed"),
+        None,
+        202,
+    )
+    .await
+}
+
+/// A retry of `record_id` is refused 409 with `code`, sending nothing.
+async fn retry_refused(app: &TestApp, token: &str, record_id: &str, code: &str) {
+    let (status, body) = call(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{record_id}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, code), "{body}");
 }
 
 /// A host with `ops` (sudo) and `app1`, registered as asset `name` with `ops_secret` stored
@@ -83,4 +132,12 @@ async fn one_app(app: &TestApp, token: &str, name: &str, ops_secret: &str) -> On
         app1,
         task_id,
     }
+}
+
+/// A fresh app, an administrator's token and [`one_app`] on it.
+async fn spawn_one_app(name: &str, ops_secret: &str) -> (TestApp, String, OneApp) {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let one = one_app(&app, &token, name, ops_secret).await;
+    (app, token, one)
 }

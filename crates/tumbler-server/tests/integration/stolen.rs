@@ -10,12 +10,14 @@ mod parallel;
 mod step_up_codes;
 mod tokens;
 
-use super::support::{ok, Authenticator};
+use super::support::{ok_as, Authenticator};
 use chrono::Utc;
 use reqwest::{Client, Method};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::auth::LoginResponse;
+use tumbler_api_types::Page;
+use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -32,8 +34,8 @@ pub(super) async fn admin_with_totp(
 }
 
 /// Audit events of `action` (newest first).
-pub(super) async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
-    let page = ok(
+pub(super) async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<AuditEvent> {
+    let page: Page<AuditEvent> = ok_as(
         app,
         token,
         Method::GET,
@@ -42,7 +44,7 @@ pub(super) async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<Value
         200,
     )
     .await;
-    page["items"].as_array().unwrap().clone()
+    page.items
 }
 
 async fn login(app: &TestApp, user: &str, password: &str, code: Option<&str>) -> (u16, String) {

@@ -14,7 +14,6 @@ mod start;
 
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
-use serde::Serialize;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ExecutionId, RecordId};
@@ -30,8 +29,7 @@ const RECONCILE_TASK_ID: &str = "reconcile";
 const RECONCILE_TASK_NAME: &str = "Reconcile";
 
 /// One reconcile started.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone)]
 pub struct StartedReconcile {
     /// The account.
     pub account_id: AccountId,
@@ -41,15 +39,12 @@ pub struct StartedReconcile {
     pub record_id: RecordId,
     /// The record's status when the answer was made (`pending` while it goes on).
     pub status: RecordStatus,
-    /// The record's reason code (empty unless it failed).
-    #[serde(with = "tumbler_domain::failure_code::optional")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    /// The record's reason code (none unless it failed).
     pub reason_code: Option<FailureCode>,
 }
 
 /// An account a reconcile left alone, and why.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone)]
 pub struct SkippedReconcile {
     /// The account.
     pub account_id: AccountId,
@@ -60,9 +55,9 @@ pub struct SkippedReconcile {
     pub reason: String,
 }
 
-/// What a bulk reconcile did.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// What a bulk reconcile did (the API answers with
+/// `tumbler_api_types::reconcile::ReconcileOutcome`, made from this in the server).
+#[derive(Debug, Clone)]
 pub struct ReconcileOutcome {
     /// The reconciles started (each a run of its own).
     pub started: Vec<StartedReconcile>,

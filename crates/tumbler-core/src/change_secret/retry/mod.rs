@@ -22,7 +22,6 @@ pub(super) use gate::RetryGate;
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use gate::RetryHold;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
@@ -31,8 +30,7 @@ use tumbler_domain::permission::Permission;
 use tumbler_store::{RecordFilter, RecordRow};
 
 /// One retry started by "Retry all failed".
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone)]
 pub struct StartedRetry {
     /// The record retried.
     pub record_id: RecordId,
@@ -41,8 +39,7 @@ pub struct StartedRetry {
 }
 
 /// A failed record "Retry all failed" left alone, and why.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone)]
 pub struct SkippedRetry {
     /// The record.
     pub record_id: RecordId,
@@ -52,9 +49,9 @@ pub struct SkippedRetry {
     pub reason: String,
 }
 
-/// What "Retry all failed" did.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// What "Retry all failed" did (the API answers with
+/// `tumbler_api_types::retries::RetryFailedOutcome`, made from this in the server).
+#[derive(Debug, Clone)]
 pub struct RetryFailedOutcome {
     /// The retries started (each a run of its own, going on in the background).
     pub started: Vec<StartedRetry>,

@@ -2,19 +2,10 @@
 
 use super::super::change_secret::{admin, task};
 use super::super::support::{call, error_code, ok, user};
-use super::names;
+use super::{names, node_id};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tumbler_testkit::app::TestApp;
-
-fn node_id(page: &Value, path: &str) -> Option<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["path"] == path)
-        .map(|n| n["id"].as_str().unwrap().to_owned())
-}
 
 #[tokio::test]
 async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {

@@ -1,9 +1,12 @@
 //! A task that matches nothing says nothing was changed, and never claims success.
 
 use super::super::change_secret::{account, admin, linux_asset, run, task, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok};
+use super::super::support::{call, error_code, ok, ok_as, typed};
+use super::node_id;
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::change_secret::{ExecutionView, TaskView};
+use tumbler_domain::change_secret::ExecutionStatus;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -43,7 +46,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
         (400, "unknown_node"),
         "{body}"
     );
-    let tasks = ok(
+    let tasks: Vec<TaskView> = ok_as(
         &app,
         &admin,
         Method::GET,
@@ -52,7 +55,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
         200,
     )
     .await;
-    assert_eq!(tasks, json!([]), "nothing stored");
+    assert!(tasks.is_empty(), "nothing stored: {tasks:?}");
 
     // Usernames that match no account: not `succeeded`.
     let by_name = task(
@@ -62,13 +65,10 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
                "secret_strategy": "random"}),
     )
     .await;
-    let e = run(&app, &admin, &by_name).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    assert!(
-        e["reason"].as_str().unwrap().contains("matched no account"),
-        "{e}"
-    );
-    let log = super::super::change_secret::log_text(&app, &admin, e["id"].as_str().unwrap()).await;
+    let e: ExecutionView = typed(run(&app, &admin, &by_name).await);
+    assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
+    assert!(e.reason.contains("matched no account"), "{e:?}");
+    let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
     assert!(log.contains("nothing was changed"), "{log}");
     assert!(
         log.trim_end().ends_with("finished: nothing_changed"),
@@ -82,9 +82,9 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
                "secret_strategy": "random"}),
     )
     .await;
-    let e = run(&app, &admin, &skipped).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    assert!(e["reason"].as_str().unwrap().contains("skipped"), "{e}");
+    let e: ExecutionView = typed(run(&app, &admin, &skipped).await);
+    assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
+    assert!(e.reason.contains("skipped"), "{e:?}");
 
     // A node saved with the task and deleted since: the run says so, and changed nothing.
     let by_node = task(
@@ -104,15 +104,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
     .await;
     assert_eq!((status, error_code(&body).as_str()), (400, "unknown_node"));
     let nodes = ok(&app, &admin, Method::GET, "/api/v1/nodes", None, 200).await;
-    let gone = nodes["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["path"] == "/Default/Soon-Gone")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gone = node_id(&nodes, "/Default/Soon-Gone").unwrap();
     ok(
         &app,
         &admin,
@@ -122,9 +114,9 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
         204,
     )
     .await;
-    let e = run(&app, &admin, &by_node).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    let log = super::super::change_secret::log_text(&app, &admin, e["id"].as_str().unwrap()).await;
+    let e: ExecutionView = typed(run(&app, &admin, &by_node).await);
+    assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
+    let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
     assert!(
         log.contains("node /Default/Soon-Gone no longer exists"),
         "{log}"

@@ -2,12 +2,19 @@
 //! someone who may reveal its secrets accepts it with a fresh code.
 
 use super::super::change_secret::{account, admin, linux_asset, records, run, task, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, user, Authenticator};
-use super::audit_text;
+use super::super::support::{call, error_code, ok, ok_as, typed, user, Authenticator};
+use super::{audit_text, operator_cannot_accept, patch_asset};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::answers::JobStarted;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::device_keys::JobView;
+use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_domain::change_secret::ExecutionStatus;
+use tumbler_domain::failure_code::FailureCode;
+use tumbler_domain::job::JobStatus;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::mariadb::MariaDbScratch;
@@ -26,6 +33,13 @@ async fn verify_status(app: &TestApp, token: &str, account_id: &str) -> (u16, Va
         None,
     )
     .await
+}
+
+/// A verify of `account_id` that answers 200; whether the stored secret logged in.
+async fn verifies(app: &TestApp, token: &str, account_id: &str) -> bool {
+    let (status, out) = verify_status(app, token, account_id).await;
+    assert_eq!(status, 200, "{out}");
+    typed::<VerifyOut>(out).ok
 }
 
 #[tokio::test]
@@ -56,8 +70,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         json!({}),
     )
     .await;
-    let (status, out) = verify_status(&app, &admin, &alice).await;
-    assert_eq!((status, out["ok"].as_bool()), (200, Some(true)), "{out}");
+    assert!(verifies(&app, &admin, &alice).await);
     // Trust on first use does not open a door for a moved asset.
     ok(
         &app,
@@ -70,17 +83,9 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     .await;
 
     let olga = user(&app, &admin, "olga", &["operator"], &["Default"]).await;
-    let moved = ok(
-        &app,
-        &olga,
-        Method::PATCH,
-        &format!("/api/v1/assets/{asset}"),
-        Some(json!({"port": rogue.port()})),
-        200,
-    )
-    .await;
-    assert_eq!(moved["host_key_status"], "relocated", "{moved}");
-    assert_eq!(moved["host_key_fingerprint"], Value::Null);
+    let moved = patch_asset(&app, &olga, &asset, json!({"port": rogue.port()})).await;
+    assert_eq!(moved.host_key_status, "relocated", "{moved:?}");
+    assert_eq!(moved.host_key_fingerprint, None);
 
     // Verify: refused before any connection.
     let (status, body) = verify_status(&app, &olga, &alice).await;
@@ -90,7 +95,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         "{body}"
     );
     // Testing it only reads the key the new location presents.
-    let tested = ok(
+    let tested: AssetOut = ok_as(
         &app,
         &olga,
         Method::POST,
@@ -99,8 +104,11 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         200,
     )
     .await;
-    assert_eq!(tested["host_key_status"], "relocated");
-    assert_eq!(tested["host_key_fingerprint"], rogue.host_key_fingerprint());
+    assert_eq!(tested.host_key_status, "relocated");
+    assert_eq!(
+        tested.host_key_fingerprint.as_deref(),
+        Some(rogue.host_key_fingerprint())
+    );
     let (status, body) = verify_status(&app, &olga, &alice).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -114,40 +122,27 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
                "secret_strategy": "random"}),
     )
     .await;
-    let e = run(&app, &olga, &task_id).await;
-    assert_ne!(e["status"], "succeeded", "{e}");
-    let rs = records(&app, &olga, e["id"].as_str().unwrap()).await;
+    let e: ExecutionView = typed(run(&app, &olga, &task_id).await);
+    assert_ne!(e.status, ExecutionStatus::Succeeded, "{e:?}");
+    let rs = records(&app, &olga, e.id.as_str()).await;
     assert_eq!(rs.len(), 1, "{rs:?}");
-    assert_eq!(rs[0]["reason_code"], "asset_relocated", "{rs:?}");
+    let r: RecordRow = typed(rs[0].clone());
+    assert_eq!(r.reason_code, Some(FailureCode::AssetRelocated), "{r:?}");
     // The operator cannot accept the new location, with or without the fingerprint.
-    for (path, body) in [
-        (
-            format!("/api/v1/assets/{asset}/host-key/acknowledge"),
-            json!({"fingerprint": rogue.host_key_fingerprint()}),
-        ),
-        (
-            "/api/v1/assets/host-keys/acknowledge".to_owned(),
-            json!({"asset_ids": [asset]}),
-        ),
-    ] {
-        let (status, body) = call(&app, &olga, Method::POST, &path, Some(body)).await;
-        assert_eq!((status, error_code(&body).as_str()), (403, "forbidden"));
-    }
+    operator_cannot_accept(&app, &olga, &asset, rogue.host_key_fingerprint()).await;
     // Pinning a fingerprint "from a trusted source" is a move too.
-    let pinned = ok(
+    let pinned = patch_asset(
         &app,
         &olga,
-        Method::PATCH,
-        &format!("/api/v1/assets/{asset}"),
-        Some(json!({"host_key_fingerprint": rogue.host_key_fingerprint()})),
-        200,
+        &asset,
+        json!({"host_key_fingerprint": rogue.host_key_fingerprint()}),
     )
     .await;
-    assert_eq!(pinned["host_key_status"], "relocated");
+    assert_eq!(pinned.host_key_status, "relocated");
     let (status, _) = verify_status(&app, &olga, &alice).await;
     assert_eq!(status, 409);
     // Nor does moving the device to Tumbler's key (a login, then typed become secrets).
-    let started = ok(
+    let started: JobStarted = ok_as(
         &app,
         &admin,
         Method::POST,
@@ -156,11 +151,10 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
         202,
     )
     .await;
-    let job =
-        super::super::device_keys::wait_for_job(&app, &admin, started["job_id"].as_str().unwrap())
-            .await;
-    assert_ne!(job["status"], "succeeded", "{job}");
-    assert!(job.to_string().contains("moved"), "{job}");
+    let job: JobView =
+        typed(super::super::device_keys::wait_for_job(&app, &admin, &started.job_id).await);
+    assert_ne!(job.status, JobStatus::Succeeded, "{job:?}");
+    assert!(format!("{job:?}").contains("moved"), "{job:?}");
     let log = rogue.auth_log();
     assert!(
         !log.contains("alice") && !log.contains("ops") && !log.contains("Accepted"),
@@ -173,15 +167,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     let (status, body) = call(&app, &admin, Method::POST, &path, Some(json!({}))).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
     // Moved back to where it was: the administrator accepts the real host.
-    ok(
-        &app,
-        &admin,
-        Method::PATCH,
-        &format!("/api/v1/assets/{asset}"),
-        Some(json!({"port": real.port()})),
-        200,
-    )
-    .await;
+    patch_asset(&app, &admin, &asset, json!({"port": real.port()})).await;
     ok(
         &app,
         &admin,
@@ -202,10 +188,13 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["host_key_status"], "verified");
-    assert_eq!(body["host_key_fingerprint"], real.host_key_fingerprint());
-    let (status, out) = verify_status(&app, &olga, &alice).await;
-    assert_eq!((status, out["ok"].as_bool()), (200, Some(true)), "{out}");
+    let accepted: AssetOut = typed(body);
+    assert_eq!(accepted.host_key_status, "verified");
+    assert_eq!(
+        accepted.host_key_fingerprint.as_deref(),
+        Some(real.host_key_fingerprint())
+    );
+    assert!(verifies(&app, &olga, &alice).await);
 
     // The audit names the old and new places and keys.
     let audit = audit_text(&app, &admin).await;
@@ -264,7 +253,7 @@ async fn moved_database_asset_waits_for_acceptance(
     let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     let admin = admin(&app).await;
     let authenticator = Authenticator::enrol(&app, &admin, clock.clone()).await;
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &admin,
         Method::POST,
@@ -273,22 +262,13 @@ async fn moved_database_asset_waits_for_acceptance(
         201,
     )
     .await;
-    let asset = a["id"].as_str().unwrap().to_owned();
+    let asset = a.id;
     let acct = account(&app, &admin, &asset, username, password, false, json!({})).await;
-    let (_, out) = verify_status(&app, &admin, &acct).await;
-    assert_eq!(out["ok"], true, "{platform}: {out}");
+    assert!(verifies(&app, &admin, &acct).await, "{platform}");
 
     let olga = user(&app, &admin, "olga", &["operator"], &["Default"]).await;
-    let moved = ok(
-        &app,
-        &olga,
-        Method::PATCH,
-        &format!("/api/v1/assets/{asset}"),
-        Some(json!({"address": "localhost"})),
-        200,
-    )
-    .await;
-    assert_eq!(moved["host_key_status"], "relocated", "{platform}");
+    let moved = patch_asset(&app, &olga, &asset, json!({"address": "localhost"})).await;
+    assert_eq!(moved.host_key_status, "relocated", "{platform}");
     let (status, body) = verify_status(&app, &olga, &acct).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -298,7 +278,7 @@ async fn moved_database_asset_waits_for_acceptance(
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");
     let (status, _) = call(&app, &olga, Method::POST, &path, Some(json!({}))).await;
     assert_eq!(status, 403, "{platform}");
-    let accepted = ok(
+    let accepted: AssetOut = ok_as(
         &app,
         &admin,
         Method::POST,
@@ -307,9 +287,8 @@ async fn moved_database_asset_waits_for_acceptance(
         200,
     )
     .await;
-    assert_ne!(accepted["host_key_status"], "relocated", "{platform}");
-    let (_, out) = verify_status(&app, &olga, &acct).await;
-    assert_eq!(out["ok"], true, "{platform}: {out}");
+    assert_ne!(accepted.host_key_status, "relocated", "{platform}");
+    assert!(verifies(&app, &olga, &acct).await, "{platform}");
     let audit = audit_text(&app, &admin).await;
     assert!(
         audit.contains(&format!("127.0.0.1:{port} -> localhost:{port}")),

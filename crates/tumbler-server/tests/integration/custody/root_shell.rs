@@ -1,12 +1,14 @@
 //! Operators choose neither the login account nor what runs as root (the shell).
 
 use super::super::change_secret::{account, admin, linux_asset, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, user, Authenticator};
-use super::audit_text;
+use super::super::support::{call, error_code, error_field, ok, ok_as, typed, user, Authenticator};
+use super::{audit_text, create_asset, get_asset, operator_cannot_accept};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::ErrorAnswer;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -44,8 +46,13 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         ),
     )
     .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body.to_string().contains("shell"), "{body}");
+    assert_eq!(
+        (status, error_field(&body).as_deref()),
+        (400, Some("params")),
+        "{body}"
+    );
+    let refusal: ErrorAnswer = typed(body);
+    assert!(refusal.error.message.contains("shell"), "{refusal:?}");
     let (status, body) = create(
         &olga,
         json!({"asset_id": asset, "username": "svc", "secret": "canary-Svc-1",
@@ -112,7 +119,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
             "{body} {out}"
         );
     }
-    let acct = ok(
+    let acct: AccountOut = ok_as(
         &app,
         &admin,
         Method::GET,
@@ -123,10 +130,10 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     .await;
     assert_eq!(
         (
-            acct["username"].as_str(),
-            acct["options"]["become"].as_str()
+            acct.username.as_str(),
+            acct.options.get("become").map(String::as_str)
         ),
-        (Some("ops"), Some("sudo")),
+        ("ops", Some("sudo")),
         "nothing was written"
     );
 
@@ -142,7 +149,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     )
     .await;
     assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
-    let renamed = ok(
+    let renamed: AccountOut = ok_as(
         &app,
         &admin,
         Method::PATCH,
@@ -154,8 +161,8 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         200,
     )
     .await;
-    assert_eq!(renamed["username"], "ops2");
-    let marked = ok(
+    assert_eq!(renamed.username, "ops2");
+    let marked: AccountOut = ok_as(
         &app,
         &admin,
         Method::PATCH,
@@ -164,7 +171,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         200,
     )
     .await;
-    assert_eq!(marked["privileged"], true);
+    assert!(marked.privileged, "{marked:?}");
     let audit = audit_text(&app, &admin).await;
     assert!(audit.contains("account.protect"), "{audit}");
     assert!(audit.contains("username ops -> ops2"), "{audit}");
@@ -174,7 +181,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     // A key other than the pinned one: the operator cannot accept it.
     let old_fp = host.host_key_fingerprint().to_owned();
     let new_fp = host.restart_with_new_host_key().await.unwrap();
-    let tested = ok(
+    let tested: AssetOut = ok_as(
         &app,
         &olga,
         Method::POST,
@@ -183,41 +190,14 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         200,
     )
     .await;
-    assert_eq!(
-        tested["host_key_status"], "fingerprint_conflict",
-        "{tested}"
-    );
-    for (path, body) in [
-        (
-            format!("/api/v1/assets/{asset}/host-key/acknowledge"),
-            json!({"fingerprint": new_fp}),
-        ),
-        (
-            "/api/v1/assets/host-keys/acknowledge".to_owned(),
-            json!({"asset_ids": [asset]}),
-        ),
-    ] {
-        let (status, out) = call(&app, &olga, Method::POST, &path, Some(body)).await;
-        assert_eq!(
-            (status, error_code(&out).as_str()),
-            (403, "forbidden"),
-            "{out}"
-        );
-    }
-    let a = ok(
-        &app,
-        &admin,
-        Method::GET,
-        &format!("/api/v1/assets/{asset}"),
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(a["host_key_fingerprint"], old_fp.as_str());
+    assert_eq!(tested.host_key_status, "fingerprint_conflict", "{tested:?}");
+    operator_cannot_accept(&app, &olga, &asset, &new_fp).await;
+    let a = get_asset(&app, &admin, &asset).await;
+    assert_eq!(a.host_key_fingerprint.as_deref(), Some(old_fp.as_str()));
     let path = format!("/api/v1/assets/{asset}/host-key/acknowledge");
     let (status, _) = call(&app, &admin, Method::POST, &path, Some(json!({}))).await;
     assert_eq!(status, 401);
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &admin,
         Method::POST,
@@ -226,28 +206,20 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         200,
     )
     .await;
-    assert_eq!(a["host_key_status"], "verified");
-    assert_eq!(a["host_key_fingerprint"], new_fp.as_str());
+    assert_eq!(a.host_key_status, "verified");
+    assert_eq!(a.host_key_fingerprint.as_deref(), Some(new_fp.as_str()));
 
     // A first key: whoever sets up an empty asset vouches for it; once the asset holds
     // accounts, their secrets are at stake and the same rule applies.
     let mut first_contact = Vec::new();
     for name in ["empty", "filled"] {
-        let id = ok(
+        let id = create_asset(
             &app,
             &olga,
-            Method::POST,
-            "/api/v1/assets",
-            Some(
-                json!({"name": name, "address": host.address(), "port": host.port(),
-                        "platform": "linux"}),
-            ),
-            201,
+            json!({"name": name, "address": host.address(), "port": host.port(),
+                   "platform": "linux"}),
         )
-        .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        .await;
         ok(
             &app,
             &olga,
@@ -291,7 +263,7 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
     )
     .await;
     assert_eq!(status, 403, "all or nothing: {out}");
-    let a = ok(
+    let a: AssetOut = ok_as(
         &app,
         &olga,
         Method::POST,
@@ -300,6 +272,6 @@ async fn operators_choose_neither_the_login_account_nor_what_runs_as_root() {
         200,
     )
     .await;
-    assert_eq!(a["host_key_status"], "verified");
+    assert_eq!(a.host_key_status, "verified");
     app.stop().await;
 }

@@ -2,11 +2,15 @@
 //! the task's owner.
 
 use super::super::change_secret::{account, admin, linux_asset, records, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, user};
+use super::super::support::{call, error_code, ok, typed, user};
+use super::{create_asset, my_id};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
+use tumbler_domain::change_secret::ExecutionStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -60,21 +64,13 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
         json!({}),
     )
     .await;
-    let junos = ok(
+    let junos = create_asset(
         &app,
         &admin,
-        Method::POST,
-        "/api/v1/assets",
-        Some(
-            json!({"name": "edge", "address": "127.0.0.1", "port": 1, "platform": "junos",
-                    "nodes": ["/Default/Net"]}),
-        ),
-        201,
+        json!({"name": "edge", "address": "127.0.0.1", "port": 1, "platform": "junos",
+               "nodes": ["/Default/Net"]}),
     )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    .await;
     let olga = user(&app, &admin, "olga", &["operator"], &["Default"]).await;
     let create = |token: &str, body: Value| {
         let token = token.to_owned();
@@ -131,15 +127,13 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    let created: TaskView = typed(body);
     // Nor may an operator retarget a task whose template runs with its owner's permission.
     let (status, out) = call(
         &app,
         &olga,
         Method::PATCH,
-        &format!(
-            "/api/v1/change-secret/tasks/{}",
-            body["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/tasks/{}", created.id),
         Some(json!({"asset_ids": [junos]})),
     )
     .await;
@@ -148,10 +142,7 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
         (403, "template_not_allowed"),
         "{out}"
     );
-    let ada_id = ok(&app, &ada, Method::GET, "/api/v1/users/me", None, 200).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ada_id = my_id(&app, &ada).await;
     ok(
         &app,
         &admin,
@@ -164,11 +155,17 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     clock.advance(chrono::Duration::minutes(31));
     let fired = app.services.change_secret.run_due_tasks().await.unwrap();
     assert_eq!(fired.len(), 1);
-    let e = super::super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let rs = records(&app, &admin, e["id"].as_str().unwrap()).await;
-    assert_eq!(rs[0]["reason_code"], "template_not_allowed", "{rs:?}");
-    assert!(rs[0]["reason"].as_str().unwrap().contains("ada"), "{rs:?}");
+    let e: ExecutionView = typed(
+        super::super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await,
+    );
+    assert_eq!(e.status, ExecutionStatus::Failed, "{e:?}");
+    let r: RecordRow = typed(records(&app, &admin, e.id.as_str()).await[0].clone());
+    assert_eq!(
+        r.reason_code,
+        Some(FailureCode::TemplateNotAllowed),
+        "{r:?}"
+    );
+    assert!(r.reason.contains("ada"), "{r:?}");
     let since = host.auth_log()[seen..].to_owned();
     assert!(!since.contains("Accepted"), "nothing logged in: {since}");
     assert!(

@@ -1,12 +1,15 @@
 //! Only an administrator with a fresh code takes an account out of secure mode.
 
 use super::super::change_secret::{account, admin, linux_asset, records, run, task, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, user, Authenticator};
+use super::super::support::{call, error_code, ok, ok_as, typed, user, Authenticator};
 use super::audit_text;
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::AccountOut;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -104,9 +107,13 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
                "secret_strategy": "specified", "secret": "canary-Operator-Chosen-5"}),
     )
     .await;
-    let e = run(&app, &olga, &task_id).await;
-    let rs = records(&app, &olga, e["id"].as_str().unwrap()).await;
-    assert_eq!(rs[0]["reason_code"], "secure_mode_privileged", "{rs:?}");
+    let e: ExecutionView = typed(run(&app, &olga, &task_id).await);
+    let r: RecordRow = typed(records(&app, &olga, e.id.as_str()).await[0].clone());
+    assert_eq!(
+        r.reason_code,
+        Some(FailureCode::SecureModePrivileged),
+        "{r:?}"
+    );
     assert!(super::super::change_secret::ssh_logs_in(&host, "ops", OPS_PASSWORD).await);
 
     // The administrator: a fresh code, then done and audited with old and new values.
@@ -120,9 +127,9 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
     )
     .await;
     assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
-    let acct = ok(&app, &admin, Method::GET, &path, None, 200).await;
-    assert_eq!(acct["privileged"], true, "nothing was written");
-    let acct = ok(
+    let acct: AccountOut = ok_as(&app, &admin, Method::GET, &path, None, 200).await;
+    assert!(acct.privileged, "nothing was written");
+    let acct: AccountOut = ok_as(
         &app,
         &admin,
         Method::PATCH,
@@ -131,7 +138,7 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
         200,
     )
     .await;
-    assert_eq!(acct["privileged"], false);
+    assert!(!acct.privileged, "{acct:?}");
     let (status, _) = call(
         &app,
         &admin,

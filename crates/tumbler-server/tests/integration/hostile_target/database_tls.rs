@@ -3,10 +3,10 @@
 
 use super::super::change_secret::{account, admin};
 use super::super::support::{call, error_code, error_field, ok, ok_as, typed, user};
-use super::pg_asset;
+use super::{pg_asset, verify};
 use reqwest::Method;
-use serde_json::{json, Value};
-use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use serde_json::json;
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::pg_cluster::PgCluster;
@@ -113,15 +113,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     .await;
     assert_eq!(patched.tls_mode, "verify_full");
     let acct = account(&app, &token, &local_id, role, password, false, json!({})).await;
-    let out: VerifyOut = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(
         (out.ok, out.code.as_deref()),
         (false, Some("tls_failed")),
@@ -139,38 +131,13 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    let out: VerifyOut = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert!(out.ok, "{out:?}");
     assert!(cluster.log_contents().contains(role));
 
     // With TLS on, verify_full against the asset's CA logs in; against another CA (the
     // system's roots) it fails closed.
     let ca = cluster.enable_tls().await;
-    let verify = |acct: String| {
-        let app_url = app.url(&format!("/api/v1/accounts/{acct}/verify"));
-        let token = token.clone();
-        async move {
-            typed::<VerifyOut>(
-                reqwest::Client::new()
-                    .post(app_url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<Value>()
-                    .await
-                    .unwrap(),
-            )
-        }
-    };
     ok(
         &app,
         &token,
@@ -180,7 +147,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    let out = verify(acct.clone()).await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(out.code.as_deref(), Some("tls_failed"), "{out:?}");
     let patched: AssetOut = ok_as(
         &app,
@@ -192,13 +159,13 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
     )
     .await;
     assert!(patched.tls_ca_pem.unwrap().contains("BEGIN CERTIFICATE"));
-    let out = verify(acct.clone()).await;
+    let out = verify(&app, &token, &acct).await;
     assert!(out.ok, "{out:?}");
 
     // One server certificate is pinned by giving it as the CA: the server's own self-signed
     // certificate logs in; the old CA no longer matches.
     let pinned = cluster.enable_self_signed_tls().await;
-    let out = verify(acct.clone()).await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(out.code.as_deref(), Some("tls_failed"), "{out:?}");
     ok(
         &app,
@@ -209,7 +176,7 @@ async fn database_tls_is_verified_off_loopback_and_verify_full_fails_closed() {
         200,
     )
     .await;
-    let out = verify(acct.clone()).await;
+    let out = verify(&app, &token, &acct).await;
     assert!(out.ok, "{out:?}");
     app.stop().await;
 }

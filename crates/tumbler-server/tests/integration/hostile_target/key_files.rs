@@ -2,12 +2,14 @@
 //! decoder would read differently are refused, and nobody without the permission gets one decoded.
 
 use super::super::change_secret::{admin, OPS_PASSWORD};
-use super::super::support::{call, error_code, error_field, user};
+use super::super::support::{call, error_code, error_field, typed, user};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::json;
+use serde_json::Value;
+use tumbler_api_types::ErrorAnswer;
 use tumbler_connectors::ssh::{encrypt_private_key, generate_key_pair};
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
@@ -85,6 +87,28 @@ ZqzQY0nUZL13J/fLbcPchA==
 -----END PRIVATE KEY-----
 ";
 
+/// Every place a private key is uploaded for `asset` (resolving key conflicts, switching the
+/// asset's authentication, an SSH-key account): each path with its body carrying `key`.
+fn uploads(asset: &str, key: &str) -> Vec<(String, Value)> {
+    vec![
+        (
+            "/api/v1/key-conflicts/resolve".to_owned(),
+            json!({"mode": "custom_key", "private_key": key, "passphrase": "x",
+                    "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
+        ),
+        (
+            format!("/api/v1/assets/{asset}/authentication"),
+            json!({"mode": "custom_key", "admin_user": "ops", "private_key": key,
+                    "passphrase": "x"}),
+        ),
+        (
+            "/api/v1/accounts".to_owned(),
+            json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
+                    "secret": key}),
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn key_files_read_differently_by_check_and_decoder_are_refused_with_a_code() {
     let app = TestApp::spawn().await;
@@ -120,25 +144,9 @@ async fn key_files_read_differently_by_check_and_decoder_are_refused_with_a_code
     // Each answer comes back (the test would hang on a derivation that ran); every place a
     // key is uploaded answers the code.
     for (key, code) in &cases {
-        for (path, body) in [
-            (
-                "/api/v1/key-conflicts/resolve".to_owned(),
-                json!({"mode": "custom_key", "private_key": key, "passphrase": "x",
-                        "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
-            ),
-            (
-                format!("/api/v1/assets/{asset}/authentication"),
-                json!({"mode": "custom_key", "admin_user": "ops", "private_key": key,
-                        "passphrase": "x"}),
-            ),
-            (
-                "/api/v1/accounts".to_owned(),
-                json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
-                        "secret": key}),
-            ),
-        ] {
+        for (path, body) in uploads(&asset, key) {
             let (status, body) = call(&app, &token, Method::POST, &path, Some(body)).await;
-            let message = body["error"]["message"].as_str().unwrap_or_default();
+            let message = typed::<ErrorAnswer>(body.clone()).error.message;
             if *code == "invalid_private_key" {
                 // Reported as a bad field (`invalid_request`) whose message says why.
                 assert_eq!(status, 400, "{path}: {body}");
@@ -166,14 +174,15 @@ async fn key_files_read_differently_by_check_and_decoder_are_refused_with_a_code
         ),
     )
     .await;
-    assert_ne!(
-        body["error"]["code"].as_str(),
-        Some("invalid_private_key"),
-        "{status} {body}"
-    );
-    assert_ne!(
-        body["error"]["code"].as_str(),
-        Some("key_derivation_too_costly"),
+    // The answer may be any other refusal (the passphrase opens it; the device may not).
+    let code = serde_json::from_value::<ErrorAnswer>(body.clone())
+        .ok()
+        .map(|e| e.error.code);
+    assert!(
+        !matches!(
+            code.as_deref(),
+            Some("invalid_private_key" | "key_derivation_too_costly")
+        ),
         "{status} {body}"
     );
     app.stop().await;
@@ -190,93 +199,28 @@ async fn costly_key_files_are_refused_with_a_code_and_only_after_the_permission_
     let crafted = openssh_key_with_rounds(u32::MAX);
     let ppk = ppk_with_huge_argon2_memory();
 
-    // Someone without assets_manage: 403, nothing decoded (the cost check would say 400).
+    // Someone without assets_manage: 403, nothing decoded (the cost check would say 400);
+    // an administrator gets the code that says why, for each place a key is uploaded.
     let audrey = user(&app, &token, "audrey", &["auditor"], &["Default"]).await;
     for key in [&crafted, &ppk] {
-        let (status, body) = call(
-            &app,
-            &audrey,
-            Method::POST,
-            "/api/v1/key-conflicts/resolve",
-            Some(
-                json!({"mode": "custom_key", "private_key": key, "passphrase": "x",
-                        "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
-            ),
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (403, "forbidden"),
-            "{body}"
-        );
+        for (path, body) in uploads(&asset, key) {
+            for (caller, expected) in [
+                (&audrey, (403, "forbidden")),
+                (&token, (400, "key_derivation_too_costly")),
+            ] {
+                let (status, out) =
+                    call(&app, caller, Method::POST, &path, Some(body.clone())).await;
+                assert_eq!(
+                    (status, error_code(&out).as_str()),
+                    expected,
+                    "{path}: {out}"
+                );
+            }
+        }
     }
-
-    // An administrator gets the code that says why, for each place a key is uploaded.
-    for key in [&crafted, &ppk] {
-        let (status, body) = call(
-            &app,
-            &token,
-            Method::POST,
-            "/api/v1/key-conflicts/resolve",
-            Some(
-                json!({"mode": "custom_key", "private_key": key, "passphrase": "x",
-                        "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
-            ),
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "key_derivation_too_costly"),
-            "{body}"
-        );
-        let (status, body) = call(
-            &app,
-            &token,
-            Method::POST,
-            &format!("/api/v1/assets/{asset}/authentication"),
-            Some(
-                json!({"mode": "custom_key", "admin_user": "ops", "private_key": key,
-                        "passphrase": "x"}),
-            ),
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "key_derivation_too_costly"),
-            "{body}"
-        );
-        let (status, body) = call(
-            &app,
-            &token,
-            Method::POST,
-            "/api/v1/accounts",
-            Some(
-                json!({"asset_id": asset, "username": "deploy", "secret_type": "ssh_key",
-                        "secret": key}),
-            ),
-        )
-        .await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "key_derivation_too_costly"),
-            "{body}"
-        );
-    }
-    let message = call(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/key-conflicts/resolve",
-        Some(
-            json!({"mode": "custom_key", "private_key": crafted, "passphrase": "x",
-                    "devices": [{"asset_id": asset, "admin_user": "ops"}]}),
-        ),
-    )
-    .await
-    .1["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (path, body) = uploads(&asset, &crafted).swap_remove(0);
+    let (_, out) = call(&app, &token, Method::POST, &path, Some(body)).await;
+    let message = typed::<ErrorAnswer>(out).error.message;
     assert!(message.contains("bcrypt-pbkdf rounds"), "{message}");
     assert!(message.contains("256"), "{message}");
     // A key with an ordinary cost still opens (the cap is not a refusal of every key).

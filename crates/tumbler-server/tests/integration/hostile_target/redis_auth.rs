@@ -1,10 +1,11 @@
 //! Redis `AUTH` is not sent in clear off loopback unless an administrator allows it on the asset.
 
 use super::super::change_secret::{account, admin};
-use super::super::support::ok;
-use super::{operators_may_not_patch, pg_asset};
+use super::super::support::{ok_as, typed};
+use super::{operators_may_not_patch, pg_asset, verify};
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -17,12 +18,10 @@ async fn redis_auth_is_not_sent_in_clear_off_loopback_unless_an_administrator_al
         json!({"name": "redis-remote", "address": "192.0.2.10", "platform": "redis"}),
     )
     .await;
-    assert_eq!(
-        (status, a["plaintext_auth_allowed"].as_bool()),
-        (201, Some(false)),
-        "{a}"
-    );
-    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(status, 201, "{a}");
+    let a: AssetOut = typed(a);
+    assert!(!a.plaintext_auth_allowed, "{a:?}");
+    let id = a.id;
     let acct = account(
         &app,
         &token,
@@ -33,22 +32,14 @@ async fn redis_auth_is_not_sent_in_clear_off_loopback_unless_an_administrator_al
         json!({}),
     )
     .await;
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{acct}/verify"),
-        None,
-        200,
-    )
-    .await;
+    let out = verify(&app, &token, &acct).await;
     assert_eq!(
-        (out["ok"].as_bool(), out["code"].as_str()),
-        (Some(false), Some("insecure_transport")),
-        "{out}"
+        (out.ok, out.code.as_deref()),
+        (false, Some("insecure_transport")),
+        "{out:?}"
     );
     operators_may_not_patch(&app, &token, &id, json!({"plaintext_auth_allowed": true})).await;
-    let patched = ok(
+    let patched: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -57,6 +48,6 @@ async fn redis_auth_is_not_sent_in_clear_off_loopback_unless_an_administrator_al
         200,
     )
     .await;
-    assert_eq!(patched["plaintext_auth_allowed"], true, "{patched}");
+    assert!(patched.plaintext_auth_allowed, "{patched:?}");
     app.stop().await;
 }

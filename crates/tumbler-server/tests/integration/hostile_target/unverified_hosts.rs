@@ -6,7 +6,7 @@ use super::super::change_secret::{
     account, admin, record_for, records, run, ssh_logs_in, task, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::super::support::{call, ok, ok_as, typed, Authenticator};
-use super::operators_may_not_patch;
+use super::{get_asset, operators_may_not_patch};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -231,25 +231,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         Some(FailureCode::HostKeyUnverified),
         "{rec:?}"
     );
-    let get = |app: &TestApp| {
-        let path = format!("/api/v1/assets/{asset}");
-        let token = token.clone();
-        let app_url = app.url(&path);
-        async move {
-            typed::<AssetOut>(
-                reqwest::Client::new()
-                    .get(app_url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<Value>()
-                    .await
-                    .unwrap(),
-            )
-        }
-    };
-    let a = get(&app).await;
+    let a = get_asset(&app, &token, &asset).await;
     assert_eq!(a.auth_status, "key_based", "{a:?}");
     assert_eq!(
         a.host_key_fingerprint.as_deref(),
@@ -290,7 +272,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
         Some(FailureCode::HostKeyConflict),
         "{rec:?}"
     );
-    let a = get(&app).await;
+    let a = get_asset(&app, &token, &asset).await;
     assert_eq!(a.host_key_status, "fingerprint_conflict", "{a:?}");
     assert_eq!(
         a.presented_host_key_fingerprint.as_deref(),

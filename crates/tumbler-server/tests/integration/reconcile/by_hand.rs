@@ -4,12 +4,18 @@
 //! cannot reconcile itself; no password reaches a log, the audit or an answer.
 
 use super::super::change_secret::{admin, log_text, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, Authenticator};
-use super::{audit_text, drift_pass, get_account, linux_host, revealed_new, HAND_PASSWORD};
+use super::super::support::{call, ok, ok_as, typed, Authenticator};
+use super::{
+    audit_text, drift_pass, get_account, linux_host, reconcile, reconcile_many, reconcile_refused,
+    revealed_new, HAND_PASSWORD,
+};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::ExecutionView;
+use tumbler_api_types::overview::{NextAction, Overview};
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
@@ -41,7 +47,7 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
     assert!(a1.status_reason.starts_with("drift: "), "{a1:?}");
     assert_eq!(get_account(&app, &token, &app2).await.status, "ok");
     // The dashboard's overview lists it with reconcile as the next action.
-    let overview = ok(
+    let body = ok(
         &app,
         &token,
         Method::GET,
@@ -50,41 +56,26 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
         200,
     )
     .await;
-    let entry = overview["failed_accounts"]
-        .as_array()
-        .unwrap()
+    answers.push_str(&body.to_string());
+    let overview: Overview = typed(body);
+    let entry = overview
+        .failed_accounts
         .iter()
-        .find(|f| f["account_id"] == app1.as_str())
-        .unwrap_or_else(|| panic!("app1 listed: {overview}"))
-        .clone();
+        .find(|f| f.account_id.as_str() == app1)
+        .unwrap_or_else(|| panic!("app1 listed: {overview:?}"));
     assert_eq!(
-        (entry["reason_code"].as_str(), entry["next_action"].as_str()),
-        (Some("drift"), Some("reconcile")),
-        "{entry}"
+        (entry.reason_code.as_str(), entry.next_action),
+        ("drift", NextAction::Reconcile),
+        "{entry:?}"
     );
-    answers.push_str(&overview.to_string());
 
     // The bulk action refuses accounts not in needs_attention, each with a code.
-    let bulk = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/accounts/reconcile",
-        Some(json!({"account_ids": [app2, "no-such-account"]})),
-        202,
-    )
-    .await;
-    assert_eq!(bulk["started"], json!([]), "{bulk}");
-    let codes: Vec<(&str, &str)> = bulk["skipped"]
-        .as_array()
-        .unwrap()
+    let bulk = reconcile_many(&app, &token, &[&app2, "no-such-account"]).await;
+    assert!(bulk.started.is_empty(), "{bulk:?}");
+    let codes: Vec<(&str, &str)> = bulk
+        .skipped
         .iter()
-        .map(|s| {
-            (
-                s["account_id"].as_str().unwrap(),
-                s["code"].as_str().unwrap(),
-            )
-        })
+        .map(|s| (s.account_id.as_str(), s.code.as_str()))
         .collect();
     assert_eq!(
         codes,
@@ -92,7 +83,7 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
             (app2.as_str(), "not_needs_attention"),
             ("no-such-account", "not_found")
         ],
-        "{bulk}"
+        "{bulk:?}"
     );
     let (status, body) = call(
         &app,
@@ -106,36 +97,15 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
 
     // The privileged account cannot reconcile itself: its own secret is never used.
     host.set_password("ops", HAND_PASSWORD).await.unwrap();
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{ops}/reconcile"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "reconcile_account_is_self"),
-        "{body}"
-    );
-    answers.push_str(&body.to_string());
+    answers.push_str(&reconcile_refused(&app, &token, &ops, "reconcile_account_is_self").await);
     host.set_password("ops", OPS_PASSWORD).await.unwrap();
 
     // Reconcile app1: a new password through ops's sudo session, verified and committed.
-    let record = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{app1}/reconcile"),
-        None,
-        200,
-    )
-    .await;
-    answers.push_str(&record.to_string());
-    assert_eq!(record["status"], "success", "{record}");
-    let exec_id = record["execution_id"].as_str().unwrap().to_owned();
-    let exec = ok(
+    let (record, text) = reconcile(&app, &token, &app1).await;
+    answers.push_str(&text);
+    assert_eq!(record.status, RecordStatus::Success, "{record:?}");
+    let exec_id = record.execution_id.to_string();
+    let exec: ExecutionView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -144,15 +114,18 @@ async fn drift_is_found_and_reconciled(kind: StoreKind) {
         200,
     )
     .await;
-    assert_eq!(exec["trigger"], "reconcile", "{exec}");
-    assert_eq!(exec["status"], "succeeded", "{exec}");
+    assert_eq!(
+        (exec.trigger, exec.status),
+        (Trigger::Reconcile, ExecutionStatus::Succeeded),
+        "{exec:?}"
+    );
     let a1 = get_account(&app, &token, &app1).await;
     assert_eq!(
         (Some(a1.status.as_str()), Some(a1.secret_version)),
         (Some("ok"), Some(2)),
         "{a1:?}"
     );
-    let new = revealed_new(&app, &token, &auth, record["id"].as_str().unwrap()).await;
+    let new = revealed_new(&app, &token, &auth, record.id.as_str()).await;
     assert!(
         ssh_logs_in(&host, "app1", &new).await,
         "the new secret logs in"

@@ -2,10 +2,9 @@
 //! asset without a privileged (or reconcile) account has no way to reconcile.
 
 use super::super::change_secret::{account, admin, ssh_logs_in, APP_PASSWORD};
-use super::super::support::{call, error_code, ok};
-use super::{get_account, linux_host, HAND_PASSWORD};
-use reqwest::Method;
+use super::{bare_asset, get_account, linux_host, reconcile, reconcile_refused, HAND_PASSWORD};
 use serde_json::json;
+use tumbler_domain::change_secret::RecordStatus;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -24,20 +23,12 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     )
     .await;
     host.set_password("app1", HAND_PASSWORD).await.unwrap();
-    let record = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{app1}/reconcile"),
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(record["status"], "success", "{record}");
+    let (record, _) = reconcile(&app, &token, &app1).await;
+    assert_eq!(record.status, RecordStatus::Success, "{record:?}");
     let a = get_account(&app, &token, &app1).await;
     assert_eq!(a.status, "ok", "{a:?}");
     let version = a.secret_version;
-    assert_eq!(record["new_version"].as_i64(), Some(version), "{record}");
+    assert_eq!(record.new_version, Some(version), "{record:?}");
     let stored = app
         .services
         .vault
@@ -52,28 +43,7 @@ async fn a_stage_nobody_owns_and_no_secret_opens_is_dropped_and_reconciled() {
     assert!(ssh_logs_in(&host, "app1", &secret).await);
 
     // An asset without a privileged (or reconcile) account has no way to reconcile.
-    let body = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "bare", "address": host.address(), "port": host.port(), "platform": "linux"})),
-        201,
-    )
-    .await;
-    let bare = body["id"].as_str().unwrap().to_owned();
+    let bare = bare_asset(&app, &token, "bare", host.address(), host.port(), "linux").await;
     let lone = account(&app, &token, &bare, "app1", APP_PASSWORD, false, json!({})).await;
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{lone}/reconcile"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "no_reconcile_account"),
-        "{body}"
-    );
+    reconcile_refused(&app, &token, &lone, "no_reconcile_account").await;
 }

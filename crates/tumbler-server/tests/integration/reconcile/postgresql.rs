@@ -2,10 +2,8 @@
 //! superuser, in the background of the bulk action.
 
 use super::super::change_secret::{account, admin, APP_PASSWORD};
-use super::super::support::ok;
-use super::{drift_pass, get_account, HAND_PASSWORD};
+use super::{bare_asset, drift_pass, get_account, reconcile_many, HAND_PASSWORD};
 use chrono::Utc;
-use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 use tumbler_domain::ids::AccountId;
@@ -20,16 +18,15 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
     let token = admin(&app).await;
     let cluster = PgCluster::start().await;
     cluster.create_role("drift_role", APP_PASSWORD).await;
-    let body = ok(
+    let asset = bare_asset(
         &app,
         &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "pg-drift", "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
-        201,
+        "pg-drift",
+        "127.0.0.1",
+        cluster.port(),
+        "postgresql",
     )
     .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
     account(
         &app,
         &token,
@@ -59,26 +56,16 @@ async fn a_postgresql_role_whose_password_changed_outside_is_reconciled_through_
         vec![AccountId::from_string(role.clone())],
         "{report:?}"
     );
-    let bulk = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/accounts/reconcile",
-        Some(json!({"account_ids": [role]})),
-        202,
-    )
-    .await;
-    assert_eq!(bulk["started"].as_array().unwrap().len(), 1, "{bulk}");
+    let bulk = reconcile_many(&app, &token, &[&role]).await;
+    assert_eq!(bulk.started.len(), 1, "{bulk:?}");
     // The bulk reconcile runs in the background: poll its record with a deadline.
-    let record_id = bulk["started"][0]["record_id"].as_str().unwrap().to_owned();
+    let record_id = bulk.started[0].record_id.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let r = app
             .services
             .store
-            .record(&tumbler_domain::ids::RecordId::from_string(
-                record_id.clone(),
-            ))
+            .record(&record_id)
             .await
             .unwrap()
             .unwrap();

@@ -5,12 +5,16 @@
 use super::super::change_secret::{
     account, admin, linux_asset, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, error_code, ok, user, Authenticator};
-use super::{audit_text, drift_pass, get_account, revealed_new, HAND_PASSWORD, REC_PASSWORD};
+use super::super::support::{call, error_code, ok, ok_as, user, Authenticator};
+use super::{
+    audit_text, drift_pass, get_account, reconcile_many, reconcile_refused, revealed_new,
+    HAND_PASSWORD, REC_PASSWORD,
+};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::inventory::AssetOut;
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
@@ -98,16 +102,8 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         (Some("ok"), Some(2)),
         "{a1:?}"
     );
-    let (status, body) = call(
-        &app,
-        &stranger,
-        Method::POST,
-        "/api/v1/accounts/reconcile",
-        Some(json!({"account_ids": [app1]})),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["skipped"][0]["code"], "not_found", "{body}");
+    let bulk = reconcile_many(&app, &stranger, &[&app1]).await;
+    assert_eq!(bulk.skipped[0].code, "not_found", "{bulk:?}");
 
     // The privileged account's password changed by hand: only a separate reconcile account
     // (set by an administrator) can fix it.
@@ -139,7 +135,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         (401, "totp_required"),
         "{body}"
     );
-    let unchanged = ok(
+    let unchanged: AssetOut = ok_as(
         &app,
         &token,
         Method::GET,
@@ -149,11 +145,11 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     )
     .await;
     assert_ne!(
-        unchanged["reconcile_account_id"],
-        recon.as_str(),
-        "{unchanged}"
+        unchanged.reconcile_account_id.as_ref(),
+        Some(&recon),
+        "{unchanged:?}"
     );
-    let patched = ok(
+    let patched: AssetOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -162,7 +158,11 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
         200,
     )
     .await;
-    assert_eq!(patched["reconcile_account_id"], recon.as_str(), "{patched}");
+    assert_eq!(
+        patched.reconcile_account_id.as_ref(),
+        Some(&recon),
+        "{patched:?}"
+    );
     let (status, body) = call(
         &app,
         &token,
@@ -173,19 +173,7 @@ async fn another_domain_cannot_reconcile_and_a_separate_reconcile_account_fixes_
     .await;
     assert_eq!(status, 400, "{body}");
     // The reconcile account itself is refused now, the privileged one is not.
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{recon}/reconcile"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "reconcile_account_is_self"),
-        "{body}"
-    );
+    reconcile_refused(&app, &token, &recon, "reconcile_account_is_self").await;
     let report = drift_pass(&app).await;
     // ops drifted, and was reconciled through recon.
     assert!(

@@ -6,14 +6,15 @@ use super::super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{call, error_code, ok, ok_as, typed, Authenticator};
-use super::{attention, overview};
+use super::super::support::{ok, ok_as, typed, Authenticator};
+use super::{attention, execution, overview, retry_all, retry_refused, store_ops_password};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::inventory::{AssetOut, VerifyOut};
+use tumbler_api_types::overview::{AttentionKind, NextAction};
 use tumbler_api_types::Page;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
@@ -110,15 +111,15 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     let o = overview(&app, &token).await;
     let f1 = attention(&o, "app1@wrong-priv").expect("app1 listed");
     assert_eq!(
-        (f1["kind"].as_str(), f1["next_action"].as_str()),
-        (Some("failed"), Some("retry")),
-        "{f1}"
+        (f1.kind, f1.next_action),
+        (AttentionKind::Failed, NextAction::Retry),
+        "{f1:?}"
     );
-    assert_eq!(f1["record_id"], r1.id.as_str());
+    assert_eq!(f1.record_id.as_ref(), Some(&r1.id));
     let f2 = attention(&o, "app2@unacked").expect("app2 listed");
-    assert_eq!(f2["next_action"], "fix_asset", "{f2}");
+    assert_eq!(f2.next_action, NextAction::FixAsset, "{f2:?}");
     let f3 = attention(&o, "app3@down").expect("app3 listed");
-    assert_eq!(f3["next_action"], "retry", "{f3}");
+    assert_eq!(f3.next_action, NextAction::Retry, "{f3:?}");
 
     // Retrying before the cause is fixed fails again, as a run of its own.
     let again: RecordRow = ok_as(
@@ -143,19 +144,11 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     // The overview still lists app1 once: by its latest change, the failed retry.
     let o = overview(&app, &token).await;
     let f1 = attention(&o, "app1@wrong-priv").expect("app1 listed");
-    assert_eq!(f1["record_id"], again.id.as_str(), "{f1}");
-    assert_eq!(f1["next_action"], "retry", "{f1}");
+    assert_eq!(f1.record_id.as_ref(), Some(&again.id), "{f1:?}");
+    assert_eq!(f1.next_action, NextAction::Retry, "{f1:?}");
 
     // Fix the causes: the privileged password, the host key, the host.
-    ok(
-        &app,
-        &token,
-        Method::PATCH,
-        &format!("/api/v1/accounts/{ops_wrong}"),
-        Some(json!({"secret": OPS_PASSWORD})),
-        200,
-    )
-    .await;
+    store_ops_password(&app, &token, &ops_wrong).await;
     ok(
         &app,
         &token,
@@ -190,15 +183,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     .await;
     assert_eq!(retried.status.as_str(), "success", "{retried:?}");
     assert_ne!(retried.id, r1.id);
-    let retry_run: ExecutionView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{}", retried.execution_id),
-        None,
-        200,
-    )
-    .await;
+    let retry_run: ExecutionView = execution(&app, &token, retried.execution_id.as_str()).await;
     assert_eq!(retry_run.trigger.as_str(), "retry", "{retry_run:?}");
     assert_eq!(
         retry_run.retry_of_record_id.as_ref(),
@@ -212,24 +197,14 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     assert_eq!(retry_run.status.as_str(), "succeeded");
 
     // Retry all failed: the two left, each as its own run; app1 is left alone (done).
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/executions/{exec_id}/retry-failed"),
-        None,
-        202,
-    )
-    .await;
-    let started = out["started"].as_array().unwrap();
-    assert_eq!(started.len(), 2, "{out}");
-    let skipped = out["skipped"].as_array().unwrap();
-    assert_eq!(skipped.len(), 1, "{out}");
-    assert_eq!(skipped[0]["record_id"], r1.id.as_str());
-    assert_eq!(skipped[0]["code"], "completed_by_retry");
-    for s in started {
+    let out = retry_all(&app, &token, &exec_id).await;
+    assert_eq!(out.started.len(), 2, "{out:?}");
+    assert_eq!(out.skipped.len(), 1, "{out:?}");
+    assert_eq!(out.skipped[0].record_id, r1.id);
+    assert_eq!(out.skipped[0].code, "completed_by_retry");
+    for s in &out.started {
         let run: ExecutionView =
-            typed(wait_for_execution(&app, &token, s["execution_id"].as_str().unwrap()).await);
+            typed(wait_for_execution(&app, &token, s.execution_id.as_str()).await);
         assert_eq!(run.status.as_str(), "succeeded", "{run:?}");
         assert_eq!(
             run.retry_of_execution_id.as_ref().map(|i| i.as_str()),
@@ -238,15 +213,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     }
 
     // The run is recomputed: every failure was completed by a retry.
-    let e: ExecutionView = ok_as(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{exec_id}"),
-        None,
-        200,
-    )
-    .await;
+    let e: ExecutionView = execution(&app, &token, &exec_id).await;
     assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
     assert_eq!(e.retried, 3, "{e:?}");
     assert_eq!(e.completed_by_retries, 3, "{e:?}");
@@ -287,7 +254,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     // Nothing stale in the overview, and the history shows the retries.
     let o = overview(&app, &token).await;
     for who in ["app1@wrong-priv", "app2@unacked", "app3@down"] {
-        assert!(attention(&o, who).is_none(), "{who} is done: {o}");
+        assert!(attention(&o, who).is_none(), "{who} is done: {o:?}");
     }
     let history: Page<ExecutionView> = ok_as(
         &app,
@@ -305,15 +272,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         .count();
     assert_eq!(retries, 4, "{history:?}");
     // A record already done is not retried.
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{}/retry", retried.id),
-        None,
-    )
-    .await;
-    assert_eq!((status, error_code(&body).as_str()), (409, "record_state"));
+    retry_refused(&app, &token, retried.id.as_str(), "record_state").await;
     app.stop().await;
 }
 

@@ -1,14 +1,42 @@
 //! Retries that must send nothing: of an asset moved to another domain since its run, and of
 //! a disabled task.
 
-use super::super::change_secret::{
-    admin, record_for, records, run, ssh_logs_in, APP_PASSWORD, OPS_PASSWORD,
+use super::super::change_secret::{record_for, records, run, ssh_logs_in, APP_PASSWORD};
+use super::super::support::{ok, ok_as, typed, user};
+use super::{
+    attention, overview, retry_all, retry_refused, spawn_one_app, store_ops_password, OneApp,
 };
-use super::super::support::{call, error_code, ok, user};
-use super::{attention, one_app, overview, OneApp};
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::auth::MeOut;
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_api_types::inventory::AccountOut;
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::{ExecutionStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::app::TestApp;
+
+/// Runs `task_id` (its privileged password is wrong, so it fails), then stores the right
+/// privileged password for `ops`: a retry would now change the account. Returns the run's id
+/// and its record of `app1`.
+async fn failed_then_fixed(
+    app: &TestApp,
+    token: &str,
+    task_id: &str,
+    ops: &str,
+) -> (String, RecordRow) {
+    let e: ExecutionView = typed(run(app, token, task_id).await);
+    assert_eq!(e.status, ExecutionStatus::Failed, "{e:?}");
+    let exec_id = e.id.to_string();
+    let r1: RecordRow = typed(record_for(&records(app, token, &exec_id).await, "app1").clone());
+    assert_eq!(
+        r1.reason_code,
+        Some(FailureCode::PrivilegedLoginFailed),
+        "{r1:?}"
+    );
+    store_ops_password(app, token, ops).await;
+    (exec_id, r1)
+}
 
 /// An asset moved to another domain after its run failed: "Retry all failed" by an operator of
 /// the run's domain (who no longer sees the asset) and by an administrator who sees both
@@ -16,33 +44,18 @@ use tumbler_testkit::app::TestApp;
 /// the asset); the operator's overview no longer lists the account.
 #[tokio::test]
 async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
-    let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let (app, token, one) = spawn_one_app("moving", "not-the-password").await;
     let OneApp {
         host,
         asset,
         ops,
         app1,
         task_id,
-    } = one_app(&app, &token, "moving", "not-the-password").await;
-    let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let exec_id = e["id"].as_str().unwrap().to_owned();
-    let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
-    assert_eq!(r1["reason_code"], "privileged_login_failed", "{r1}");
+    } = one;
     let operator = user(&app, &token, "opa", &["operator"], &["Default"]).await;
-    assert!(attention(&overview(&app, &operator).await, "app1@moving").is_some());
-
     // The cause is fixed (a retry would change the account), then the asset moves away.
-    ok(
-        &app,
-        &token,
-        Method::PATCH,
-        &format!("/api/v1/accounts/{ops}"),
-        Some(json!({"secret": OPS_PASSWORD})),
-        200,
-    )
-    .await;
+    let (exec_id, r1) = failed_then_fixed(&app, &token, &task_id, &ops).await;
+    assert!(attention(&overview(&app, &operator).await, "app1@moving").is_some());
     ok(
         &app,
         &token,
@@ -52,8 +65,8 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
         201,
     )
     .await;
-    let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
-    let admin_id = me["id"].as_str().unwrap();
+    let me: MeOut = ok_as(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
+    let admin_id = me.user.id;
     ok(
         &app,
         &token,
@@ -82,33 +95,17 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
     )
     .await;
 
-    let retry_failed = format!("/api/v1/change-secret/executions/{exec_id}/retry-failed");
     for caller in [&operator, &token] {
-        let out = ok(&app, caller, Method::POST, &retry_failed, None, 202).await;
-        assert_eq!(out["started"].as_array().unwrap().len(), 0, "{out}");
-        assert_eq!(out["skipped"][0]["record_id"], r1["id"], "{out}");
-        assert_eq!(out["skipped"][0]["code"], "asset_moved", "{out}");
+        let out = retry_all(&app, caller, &exec_id).await;
+        assert!(out.started.is_empty(), "{out:?}");
+        assert_eq!(out.skipped[0].record_id, r1.id, "{out:?}");
+        assert_eq!(out.skipped[0].code, "asset_moved", "{out:?}");
     }
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "asset_moved"),
-        "{body}"
-    );
+    retry_refused(&app, &token, r1.id.as_str(), "asset_moved").await;
     // Nothing was sent: the old password still logs in, the account is at its first version
     // and no retry run exists.
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
-    let a = ok(
+    let a: AccountOut = ok_as(
         &app,
         &token,
         Method::GET,
@@ -117,8 +114,8 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
         200,
     )
     .await;
-    assert_eq!(a["secret_version"], 1, "{a}");
-    let history = ok(
+    assert_eq!(a.secret_version, 1, "{a:?}");
+    let history: Page<ExecutionView> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -128,12 +125,8 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
     )
     .await;
     assert!(
-        history["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["trigger"] != "retry"),
-        "{history}"
+        history.items.iter().all(|e| e.trigger != Trigger::Retry),
+        "{history:?}"
     );
     // The account is no longer the operator's to act on.
     assert!(attention(&overview(&app, &operator).await, "app1@moving").is_none());
@@ -144,27 +137,11 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
 /// A retry of a disabled task's record is refused as running the task is.
 #[tokio::test]
 async fn a_disabled_task_is_not_retried() {
-    let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let (app, token, one) = spawn_one_app("off", "not-the-password").await;
     let OneApp {
-        host,
-        asset: _,
-        ops,
-        app1: _,
-        task_id,
-    } = one_app(&app, &token, "off", "not-the-password").await;
-    let e = run(&app, &token, &task_id).await;
-    let exec_id = e["id"].as_str().unwrap().to_owned();
-    let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
-    ok(
-        &app,
-        &token,
-        Method::PATCH,
-        &format!("/api/v1/accounts/{ops}"),
-        Some(json!({"secret": OPS_PASSWORD})),
-        200,
-    )
-    .await;
+        host, ops, task_id, ..
+    } = one;
+    let (exec_id, r1) = failed_then_fixed(&app, &token, &task_id, &ops).await;
     ok(
         &app,
         &token,
@@ -174,33 +151,10 @@ async fn a_disabled_task_is_not_retried() {
         200,
     )
     .await;
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "task_disabled"),
-        "{body}"
-    );
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/executions/{exec_id}/retry-failed"),
-        None,
-        202,
-    )
-    .await;
-    assert_eq!(out["started"].as_array().unwrap().len(), 0, "{out}");
-    assert_eq!(out["skipped"][0]["code"], "task_disabled", "{out}");
+    retry_refused(&app, &token, r1.id.as_str(), "task_disabled").await;
+    let out = retry_all(&app, &token, &exec_id).await;
+    assert!(out.started.is_empty(), "{out:?}");
+    assert_eq!(out.skipped[0].code, "task_disabled", "{out:?}");
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     app.stop().await;
 }

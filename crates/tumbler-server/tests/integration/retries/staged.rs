@@ -2,11 +2,14 @@
 //! recovery's sweep settles a dropped retry, an unverified change waits for a person (verify,
 //! then adopt), and a platform no longer known is left to a person once.
 
-use super::super::change_secret::{admin, ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok};
-use super::{attention, one_app, overview, OneApp};
+use super::super::change_secret::{ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
+use super::super::support::{call, error_code, ok, ok_as, typed};
+use super::{attention, execution, overview, spawn_one_app, OneApp};
 use chrono::Utc;
 use reqwest::Method;
+use tumbler_api_types::inventory::{AccountOut, VerifyOut};
+use tumbler_api_types::overview::{AttentionKind, NextAction};
+use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, ChangeTaskId, ExecutionId, RecordId};
@@ -133,17 +136,41 @@ async fn left_unverified(app: &TestApp, record: &RecordId, account_id: &str) {
     tx.commit().await.unwrap();
 }
 
+/// A verify of `account_id` is refused 409 with `code`.
+async fn verify_refused(app: &TestApp, token: &str, account_id: &str, code: &str) {
+    let (status, body) = call(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/accounts/{account_id}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, code), "{body}");
+}
+
+/// The record `record`'s verify (a login with its new secret) answers 200.
+async fn verify_record(app: &TestApp, token: &str, record: &RecordId) {
+    ok(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{record}/verify"),
+        None,
+        200,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry() {
-    let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let (app, token, one) = spawn_one_app("dropped", OPS_PASSWORD).await;
     let OneApp {
         host,
-        asset: _,
-        ops: _,
         app1,
         task_id,
-    } = one_app(&app, &token, "dropped", OPS_PASSWORD).await;
+        ..
+    } = one;
     let (first, pending) =
         staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Dropped-Retry-9f").await;
     host.set_password("app1", "canary-Dropped-Retry-9f")
@@ -152,20 +179,8 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
 
     // A verify would log in with the current secret the target no longer has: refused, and
     // the account is not marked failed.
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{app1}/verify"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "account_changing"),
-        "{body}"
-    );
-    let a = ok(
+    verify_refused(&app, &token, &app1, "account_changing").await;
+    let a: AccountOut = ok_as(
         &app,
         &token,
         Method::GET,
@@ -174,7 +189,7 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
         200,
     )
     .await;
-    assert_eq!(a["status"], "changing", "{a}");
+    assert_eq!(a.status, "changing", "{a:?}");
     // Retry and ignore refuse a record in progress.
     for action in ["retry", "ignore"] {
         let (status, _) = call(
@@ -193,28 +208,12 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     assert_eq!((counts.interrupted_runs, counts.settled_accounts), (0, 1));
     let r = app.services.store.record(&pending).await.unwrap().unwrap();
     assert_eq!(r.status, RecordStatus::Success, "{r:?}");
-    let v = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (v["ok"].as_bool(), v["account"]["secret_version"].as_i64()),
-        (Some(true), Some(2)),
-        "{v}"
-    );
+    let v: VerifyOut = typed(verify_account(&app, &token, &app1).await);
+    assert_eq!((v.ok, v.account.secret_version), (true, 2), "{v:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Dropped-Retry-9f").await);
     // The dropped retry completed the first run's failure.
-    let e = ok(
-        &app,
-        &token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{first}"),
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(
-        (e["retried"].as_i64(), e["completed_by_retries"].as_i64()),
-        (Some(1), Some(1)),
-        "{e}"
-    );
+    let e = execution(&app, &token, first.as_str()).await;
+    assert_eq!((e.retried, e.completed_by_retries), (1, 1), "{e:?}");
     // Nothing is left.
     let counts = app.services.change_secret.recover_all(false).await.unwrap();
     assert_eq!(counts.settled_accounts, 0);
@@ -234,27 +233,19 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     let o = overview(&app, &token).await;
     let f = attention(&o, "app1@dropped").expect("listed");
     assert_eq!(
-        (f["kind"].as_str(), f["next_action"].as_str()),
-        (Some("unverified"), Some("verify")),
-        "{f}"
+        (f.kind, f.next_action),
+        (AttentionKind::Unverified, NextAction::Verify),
+        "{f:?}"
     );
-    ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{unverified}/verify"),
-        None,
-        200,
-    )
-    .await;
+    verify_record(&app, &token, &unverified).await;
     let o = overview(&app, &token).await;
     let f = attention(&o, "app1@dropped").expect("listed");
-    assert_eq!(f["next_action"], "adopt", "{f}");
+    assert_eq!(f.next_action, NextAction::Adopt, "{f:?}");
     // An account whose stored secret stopped working needs a person too, once.
     host.set_password("ops", "canary-Ops-Changed-Elsewhere")
         .await
         .unwrap();
-    let ops = ok(
+    let ops: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -263,25 +254,16 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
         200,
     )
     .await;
-    let ops_id = ops["items"][0]["id"].as_str().unwrap().to_owned();
-    let v = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{ops_id}/verify"),
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(v["ok"], false, "{v}");
+    let v: VerifyOut = typed(verify_account(&app, &token, &ops.items[0].id).await);
+    assert!(!v.ok, "{v:?}");
     let o = overview(&app, &token).await;
     let f = attention(&o, "ops@dropped").expect("listed");
     assert_eq!(
-        (f["kind"].as_str(), f["next_action"].as_str()),
-        (Some("needs_attention"), Some("fix_asset")),
-        "{f}"
+        (f.kind, f.next_action),
+        (AttentionKind::NeedsAttention, NextAction::FixAsset),
+        "{f:?}"
     );
-    assert!(f["record_id"].is_null(), "{f}");
+    assert!(f.record_id.is_none(), "{f:?}");
 }
 
 /// An account staged on purpose (an unverified change waiting for a person: `needs_attention`
@@ -289,33 +271,14 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
 /// nothing while the target may hold the new one, and would mark it `ok` while still staged.
 #[tokio::test]
 async fn verify_of_an_account_with_a_staged_secret_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = admin(&app).await;
-    let OneApp {
-        host: _host,
-        asset: _,
-        ops: _,
-        app1,
-        task_id,
-    } = one_app(&app, &token, "staged", OPS_PASSWORD).await;
+    let (app, token, one) = spawn_one_app("staged", OPS_PASSWORD).await;
+    let OneApp { app1, task_id, .. } = one;
     // The target kept the current password; the new one is staged, waiting for a person.
     let (_, unverified) =
         staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Staged-Verify-5e").await;
     left_unverified(&app, &unverified, &app1).await;
     let store = &app.services.store;
-    let (status, body) = call(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/accounts/{app1}/verify"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (409, "account_staged"),
-        "{body}"
-    );
+    verify_refused(&app, &token, &app1, "account_staged").await;
     let row = store
         .account(&AccountId::from_string(&app1))
         .await
@@ -330,15 +293,7 @@ async fn verify_of_an_account_with_a_staged_secret_is_refused() {
         "{row:?}"
     );
     // The record's verify (a login with the new secret) is the way on.
-    ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{unverified}/verify"),
-        None,
-        200,
-    )
-    .await;
+    verify_record(&app, &token, &unverified).await;
     app.stop().await;
 }
 
@@ -347,15 +302,14 @@ async fn verify_of_an_account_with_a_staged_secret_is_refused() {
 /// every pass.
 #[tokio::test]
 async fn a_staged_account_on_an_unknown_platform_is_left_to_a_person_once() {
-    let app = TestApp::spawn().await;
-    let token = admin(&app).await;
+    let (app, token, one) = spawn_one_app("retired", OPS_PASSWORD).await;
     let OneApp {
         host,
         asset,
-        ops: _,
         app1,
         task_id,
-    } = one_app(&app, &token, "retired", OPS_PASSWORD).await;
+        ..
+    } = one;
     let (_, pending) =
         staged_by_a_dropped_retry(&app, &task_id, &app1, "canary-Retired-Os-1d").await;
     let store = &app.services.store;

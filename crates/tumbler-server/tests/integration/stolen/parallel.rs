@@ -26,7 +26,7 @@ async fn parallel_wrong_logins_lock(kind: StoreKind) {
     let hashed = audit(&app, &token, "auth.login")
         .await
         .into_iter()
-        .filter(|e| e["detail"] == "wrong_password")
+        .filter(|e| e.detail == "wrong_password")
         .count();
     assert!(
         (1..=5).contains(&hashed),
@@ -65,7 +65,7 @@ async fn parallel_wrong_logins_cannot_outrun_the_lockout_or_the_throttle() {
     let unknown = audit(&app, &token, "auth.login")
         .await
         .into_iter()
-        .filter(|e| e["detail"] == "unknown_user")
+        .filter(|e| e.detail == "unknown_user")
         .count();
     assert!(unknown <= 12, "{unknown} attempts were checked");
     assert_eq!(throttled + unknown, 40);
