@@ -2,8 +2,8 @@
 
 use super::asset_list::node_paths;
 use super::console_form::ConsoleForm;
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::flash::{redirect_after, Flash};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render};
 use crate::state::AppState;
 use askama::Template;
@@ -166,18 +166,16 @@ pub async fn create(
         Err(
             e @ (InventoryError::Forbidden | InventoryError::Store(_) | InventoryError::Vault(_)),
         ) => Err(e.into()),
-        Err(e) => {
-            rejected(
-                show_form(
-                    &state,
-                    &p,
-                    frame.with_error(Some(e.to_string())),
-                    None,
-                    form,
-                )
-                .await,
+        Err(e) => rejected(
+            show_form(
+                &state,
+                &p,
+                frame.with_error(Some(e.to_string())),
+                None,
+                form,
             )
-        }
+            .await,
+        ),
     }
 }
 

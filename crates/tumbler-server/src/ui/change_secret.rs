@@ -5,7 +5,9 @@
 //! reveal ask for a fresh TOTP code).
 
 use super::console_form::ConsoleForm;
-use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
@@ -251,9 +253,14 @@ pub async fn execute(
         .await
     {
         Ok(run) => Ok(Redirect::to(&format!("/change-secret/executions/{run}")).into_response()),
-        Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => Ok(
-            redirect_after(&state, &frame, OVERVIEW, Flash::error(e.to_string()).with_code(e.code())),
-        ),
+        Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => {
+            Ok(redirect_after(
+                &state,
+                &frame,
+                OVERVIEW,
+                Flash::error(e.to_string()).with_code(e.code()),
+            ))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -384,7 +391,12 @@ pub async fn record_action(
                         secret("New secret", r.new_secret.map(|s| s.as_str().to_owned())),
                     ],
                 };
-                return Ok(redirect_revealed(&state, &frame, &run_address(&page), revealed));
+                return Ok(redirect_revealed(
+                    &state,
+                    &frame,
+                    &run_address(&page),
+                    revealed,
+                ));
             }
             Err(e) => Err(e),
         },

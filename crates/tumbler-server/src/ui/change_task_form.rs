@@ -3,8 +3,8 @@
 //! task buttons of the overview (copy, enable, disable, delete).
 
 use super::console_form::{ConsoleForm, Fields};
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::flash::{redirect_after, Flash};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render};
 use crate::state::AppState;
 use askama::Template;

@@ -3,7 +3,9 @@
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
 use super::console_form::{field as get, ConsoleForm, Fields};
-use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render, render_uncached};
 use crate::state::AppState;
@@ -110,7 +112,12 @@ pub async fn regenerate(State(state): State<AppState>, form: ConsoleForm<Fields>
     };
     let started = state.device_keys.regenerate(&p, algorithm, &origin).await;
     to_job(started, |error| async {
-        Ok(redirect_after(&state, &frame, KEY_PAGE, Flash::error(error)))
+        Ok(redirect_after(
+            &state,
+            &frame,
+            KEY_PAGE,
+            Flash::error(error),
+        ))
     })
     .await
 }
@@ -136,7 +143,12 @@ pub async fn export(State(state): State<AppState>, form: ConsoleForm<Fields>) ->
         }
         Err(e) => {
             let error = ConsoleError::from(e).inline()?;
-            Ok(redirect_after(&state, &frame, KEY_PAGE, Flash::error(error)))
+            Ok(redirect_after(
+                &state,
+                &frame,
+                KEY_PAGE,
+                Flash::error(error),
+            ))
         }
     }
 }
@@ -181,7 +193,9 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
     if get(&f, "resolve").is_empty() {
         // Opening the dialog changes nothing: it is a page of its own.
         let query = serde_urlencoded::to_string(
-            ids.iter().map(|id| ("asset_id", id.as_str())).collect::<Vec<_>>(),
+            ids.iter()
+                .map(|id| ("asset_id", id.as_str()))
+                .collect::<Vec<_>>(),
         )
         .unwrap_or_default();
         return Ok(Redirect::to(&format!("/assets/resolve-conflict?{query}")).into_response());

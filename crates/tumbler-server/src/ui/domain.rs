@@ -65,7 +65,12 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<DomainForm>) 
     }
     .await;
     match result {
-        Ok(()) => Ok(redirect_after(&state, &frame, PAGE, Flash::success("Saved."))),
+        Ok(()) => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::success("Saved."),
+        )),
         Err(e @ DomainError::NotAssigned(_)) => Ok(redirect_after(
             &state,
             &frame,

@@ -210,9 +210,7 @@ pub fn redirect_revealed(
     page: &str,
     revealed: Revealed,
 ) -> Response {
-    let token = state
-        .console
-        .reveal(&frame.csrf, revealed, Instant::now());
+    let token = state.console.reveal(&frame.csrf, revealed, Instant::now());
     Redirect::to(&format!("{page}?revealed={token}")).into_response()
 }
 
@@ -296,7 +294,9 @@ mod tests {
         assert_eq!(got.secrets[0].value.as_str(), "a,b c");
         assert!(memory.take_revealed("s1", &token, now).is_none());
         let token = memory.reveal("s1", revealed(), now);
-        assert!(memory.take_revealed("s1", &token, now + REVEAL_TTL).is_none());
+        assert!(memory
+            .take_revealed("s1", &token, now + REVEAL_TTL)
+            .is_none());
         let other = memory.reveal("s1", revealed(), now);
         assert_ne!(token, other);
     }

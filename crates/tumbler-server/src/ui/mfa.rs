@@ -79,12 +79,12 @@ pub async fn begin(State(state): State<AppState>, form: ConsoleForm<BeginForm>) 
             | AuthError::ReauthenticationRequired
             | AuthError::AccountLocked
             | AuthError::RateLimited { .. }),
-        ) => Ok(page(
+        ) => Ok(super::pages::rejected_page(page(
             &p,
             frame.with_error(Some(e.to_string())),
             None,
             Vec::new(),
-        )),
+        ))),
         Err(e) => Err(ConsoleError::internal("TOTP enrolment failed", &e)),
     }
 }
@@ -110,7 +110,12 @@ pub async fn confirm(
         )),
         Err(e @ (AuthError::InvalidTotp | AuthError::NoTotpEnrolment)) => {
             let error = format!("{e}. Start again and enter the code your app shows now.");
-            Ok(page(&p, frame.with_error(Some(error)), None, Vec::new()))
+            Ok(super::pages::rejected_page(page(
+                &p,
+                frame.with_error(Some(error)),
+                None,
+                Vec::new(),
+            )))
         }
         Err(e) => Err(ConsoleError::internal("TOTP confirmation failed", &e)),
     }

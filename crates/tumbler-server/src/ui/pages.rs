@@ -67,11 +67,16 @@ pub(crate) fn render_rejected(t: &impl Template) -> Response {
 }
 
 /// A form page sent back because it was refused: the same page with status 422.
-pub(crate) fn rejected(page: Result<Response, super::frame::ConsoleError>) -> Result<Response, super::frame::ConsoleError> {
-    page.map(|mut res| {
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        res
-    })
+pub(crate) fn rejected(
+    page: Result<Response, super::frame::ConsoleError>,
+) -> Result<Response, super::frame::ConsoleError> {
+    page.map(rejected_page)
+}
+
+/// `page` answered with status 422: the form was refused, nothing was done.
+pub(crate) fn rejected_page(mut page: Response) -> Response {
+    *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    page
 }
 
 /// Renders a page (a failing template is logged and answered as an internal error).

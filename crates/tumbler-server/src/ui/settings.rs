@@ -54,10 +54,7 @@ fn page(frame: PageFrame, p: PasswordPolicy) -> SettingsPage {
 }
 
 /// `GET /settings/password`
-pub async fn show(
-    State(state): State<AppState>,
-    session: SignedIn,
-) -> ConsoleResult {
+pub async fn show(State(state): State<AppState>, session: SignedIn) -> ConsoleResult {
     let ConsolePage(_, frame) = settings_manager(session)?;
     match state.policy.get().await {
         Ok(policy) => Ok(render(&page(frame, policy))),

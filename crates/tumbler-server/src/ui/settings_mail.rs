@@ -108,9 +108,7 @@ pub async fn save(State(state): State<AppState>, form: ConsoleForm<Fields>) -> C
         };
         return Ok(redirect_after(&state, &frame, PAGE, flash));
     }
-    let has_password = current(&state, &p)
-        .await
-        .is_some_and(|v| v.has_password);
+    let has_password = current(&state, &p).await.is_some_and(|v| v.has_password);
     let Ok(port) = get("port").trim().parse::<u16>() else {
         let error = "The port is not a number from 1 to 65535.".to_owned();
         return Ok(rejected(frame, &fields, has_password, error));

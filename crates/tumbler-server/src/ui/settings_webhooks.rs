@@ -3,7 +3,9 @@
 //! deletes its secret.
 
 use super::console_form::ConsoleForm;
-use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::{render_rejected, render_uncached};
 use super::settings::{require_settings, settings_manager};

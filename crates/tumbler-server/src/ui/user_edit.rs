@@ -106,6 +106,7 @@ pub async fn save(
             | UserError::OwnGrants
             | UserError::Forbidden),
         ) => page(&state, &p, frame.with_error(Some(e.to_string())), &id).await,
+        Err(UserError::NotFound) => Err(ConsoleError::NotFound("No such user.".to_owned())),
         Err(e) => Err(ConsoleError::internal("editing a user failed", &e)),
     }
 }

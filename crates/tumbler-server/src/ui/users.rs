@@ -2,7 +2,9 @@
 //! enable and disable. The service checks every permission.
 
 use super::console_form::ConsoleForm;
-use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
@@ -158,7 +160,9 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
         Ok(created) => {
             let name = created.user.username;
             let Some(pw) = created.temporary_password else {
-                let text = format!("User {name} created; a remote user logs in with the directory's password.");
+                let text = format!(
+                    "User {name} created; a remote user logs in with the directory's password."
+                );
                 return Ok(redirect_after(&state, &frame, PAGE, Flash::success(text)));
             };
             let text = format!("User {name} created. Give them the temporary password below (shown once); they must change it at their first login.");
@@ -223,10 +227,20 @@ async fn act(
     };
     let done = if unlock { "unlocked" } else { "status changed" };
     match result {
-        Ok(()) => Ok(redirect_after(state, &frame, PAGE, Flash::success(format!("User {done}.")))),
-        Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => Ok(
-            redirect_after(state, &frame, PAGE, Flash::error(e.to_string()).with_code(e.code())),
-        ),
+        Ok(()) => Ok(redirect_after(
+            state,
+            &frame,
+            PAGE,
+            Flash::success(format!("User {done}.")),
+        )),
+        Err(e @ (UserError::Forbidden | UserError::LastAdmin | UserError::NotFound)) => {
+            Ok(redirect_after(
+                state,
+                &frame,
+                PAGE,
+                Flash::error(e.to_string()).with_code(e.code()),
+            ))
+        }
         Err(e) => Err(ConsoleError::internal("user action failed", &e)),
     }
 }

@@ -1,8 +1,9 @@
 //! Every console form route takes the `ConsoleForm` extractor: posted without a CSRF token by
 //! a logged-in browser it is refused with 403 "Form expired" (before any path, field or
 //! permission is looked at), and posted without a session it sends the browser to the login
-//! page. The routes come from the list the router is built from, so a new one cannot be left
-//! out.
+//! page. With its token, no form answers 200 at its POST address (post/redirect/get: an action
+//! redirects, a refused form comes back with 4xx), so Refresh never repeats an action. The
+//! routes come from the list the router is built from, so a new one cannot be left out.
 
 use reqwest::redirect::Policy;
 use reqwest::Client;
@@ -86,5 +87,58 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    app.stop().await;
+}
+
+/// The CSRF token of the session behind `client`, read from a page's form.
+async fn csrf_of(client: &Client, app: &TestApp) -> String {
+    let page = client
+        .get(app.url("/account/password"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF field: {page}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn no_console_form_answers_200_at_its_post_address() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let browser = Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let res = browser
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csrf = csrf_of(&browser, &app).await;
+    let mut paths = console_post_paths();
+    // Logging out ends the session the others need: last.
+    paths.sort_by_key(|p| *p == "/logout");
+    for path in paths {
+        let res = browser
+            .post(app.url(&concrete(path)))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        assert!(
+            status.is_redirection() || status.is_client_error(),
+            "POST {path} answered {status}: a page at a POST address"
+        );
+    }
     app.stop().await;
 }

@@ -114,7 +114,7 @@ async fn browser_adds_a_webhook_sees_its_secret_once_and_removes_it() {
     assert!(!browser.text("body").await.contains(&secret));
     browser.click("#webhooks button.danger").await;
     browser
-        .wait_for_text("#webhook-notice", "Webhook removed.", WAIT)
+        .wait_for_text("#webhook-notice", "Webhook removed", WAIT)
         .await;
     let listed = ok(&app, &token, Method::GET, "/api/v1/webhooks", None, 200).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0));
