@@ -126,6 +126,7 @@ async fn a_request_whose_audit_event_cannot_be_written_fails_and_changes_nothing
         .await
         .unwrap();
     assert_eq!(res.status(), 500);
+    // Raw JSON on purpose: the detail must be nowhere in the answer's text.
     let body: Value = res.json().await.unwrap();
     assert_eq!(error_code(&body), "internal_error");
     assert!(
@@ -474,24 +475,21 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
     }
 }
 
-#[tokio::test]
-async fn sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, false).await;
+/// One test per store and per what was deleted (the key alone, or the key and its marker).
+macro_rules! deleted_chain_key_tests {
+    ($($name:ident: $kind:expr, $marker_too:expr;)+) => {$(
+        #[tokio::test]
+        async fn $name() {
+            a_deleted_chain_key_is_tampering_not_a_reason_to_key_again($kind, $marker_too).await;
+        }
+    )+};
 }
 
-#[tokio::test]
-async fn sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, true).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, true).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, false).await;
+deleted_chain_key_tests! {
+    sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again: StoreKind::Sqlite, false;
+    sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store: StoreKind::Sqlite, true;
+    postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store: StoreKind::Postgres, true;
+    postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again: StoreKind::Postgres, false;
 }
 
 /// A second `audit.chain.keyed` marker, as a re-keying at the tail would leave, is reported.

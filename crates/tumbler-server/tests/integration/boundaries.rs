@@ -214,7 +214,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
     )
     .await;
     let run = super::change_secret::run(&app, &admin, &task_id).await;
-    let run_id = run["id"].as_str().unwrap().to_owned();
+    let run_id = run.id.as_str().to_owned();
     let smtp =
         json!({"host": "127.0.0.1", "port": 2525, "security": "none", "from": "t@example.org"});
     // (method, path, body, expected for admin, operator, auditor, viewer). Each row runs the

@@ -23,6 +23,29 @@ fn pick_record(
     }
 }
 
+/// Runs the task once with a proxy fault armed (`arm(true)`, then `arm(false)`); when a change
+/// was due (nothing pending, the target up), asserts that the fault fired and returns true.
+fn run_with_fault(
+    world: &World,
+    p: &Process,
+    model: &Model,
+    op: &Op,
+    fault: &str,
+    arm: impl Fn(bool),
+) -> bool {
+    let dropped = world.proxy.dropped();
+    arm(true);
+    let engine = p.engine(world, None);
+    let id = p.execute(&engine, world);
+    assert!(p.wait_run(&id, None), "{op:?}: the run ended");
+    arm(false);
+    let due = model.pending.is_none() && model.target_up;
+    if due {
+        assert_eq!(world.proxy.dropped(), dropped + 1, "{op:?}: {fault}");
+    }
+    due
+}
+
 pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op) {
     let before = world.observe();
     match op {
@@ -113,18 +136,10 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
         }
         Op::RunLosingRemoval => {
             let Some(p) = process.as_ref() else { return };
-            let dropped = world.proxy.dropped();
-            world.proxy.lose_reply_to(Some(REMOVE_RULE));
-            let engine = p.engine(world, None);
-            let id = p.execute(&engine, world);
-            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
-            world.proxy.lose_reply_to(None);
-            if model.pending.is_none() && model.target_up {
-                assert_eq!(
-                    world.proxy.dropped(),
-                    dropped + 1,
-                    "{op:?}: a reply was lost"
-                );
+            let lost = run_with_fault(world, p, model, op, "a reply was lost", |armed| {
+                world.proxy.lose_reply_to(armed.then_some(REMOVE_RULE))
+            });
+            if lost {
                 let v = before.account.next_version;
                 model.accepted.insert(v);
                 // The removal was carried out though its reply was lost.
@@ -167,20 +182,11 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
         }
         Op::RunLosingCommand => {
             let Some(p) = process.as_ref() else { return };
-            let dropped = world.proxy.dropped();
-            world.proxy.lose_command(Some(ADD_RULE));
-            let engine = p.engine(world, None);
-            let id = p.execute(&engine, world);
-            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
-            world.proxy.lose_command(None);
-            if model.pending.is_none() && model.target_up {
-                assert_eq!(
-                    world.proxy.dropped(),
-                    dropped + 1,
-                    "{op:?}: a command was lost"
-                );
-                // The login finds the old password still working: not changed, nothing staged.
-            }
+            // When the command was lost, the login finds the old password still working: not
+            // changed, nothing staged.
+            run_with_fault(world, p, model, op, "a command was lost", |armed| {
+                world.proxy.lose_command(armed.then_some(ADD_RULE))
+            });
         }
         Op::AccountVerify => {
             if let Some(p) = process.as_ref() {

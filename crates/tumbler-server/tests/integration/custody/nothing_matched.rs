@@ -63,12 +63,9 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
     )
     .await;
     let e = run(&app, &admin, &by_name).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    assert!(
-        e["reason"].as_str().unwrap().contains("matched no account"),
-        "{e}"
-    );
-    let log = super::super::change_secret::log_text(&app, &admin, e["id"].as_str().unwrap()).await;
+    assert_eq!(e.status.as_str(), "nothing_changed", "{e:?}");
+    assert!(e.reason.as_str().contains("matched no account"), "{e:?}");
+    let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
     assert!(log.contains("nothing was changed"), "{log}");
     assert!(
         log.trim_end().ends_with("finished: nothing_changed"),
@@ -83,8 +80,8 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
     )
     .await;
     let e = run(&app, &admin, &skipped).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    assert!(e["reason"].as_str().unwrap().contains("skipped"), "{e}");
+    assert_eq!(e.status.as_str(), "nothing_changed", "{e:?}");
+    assert!(e.reason.as_str().contains("skipped"), "{e:?}");
 
     // A node saved with the task and deleted since: the run says so, and changed nothing.
     let by_node = task(
@@ -123,8 +120,8 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
     )
     .await;
     let e = run(&app, &admin, &by_node).await;
-    assert_eq!(e["status"], "nothing_changed", "{e}");
-    let log = super::super::change_secret::log_text(&app, &admin, e["id"].as_str().unwrap()).await;
+    assert_eq!(e.status.as_str(), "nothing_changed", "{e:?}");
+    let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
     assert!(
         log.contains("node /Default/Soon-Gone no longer exists"),
         "{log}"

@@ -115,10 +115,14 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     )
     .await;
     let e = run(&app, &olga, &task_id).await;
-    assert_ne!(e["status"], "succeeded", "{e}");
-    let rs = records(&app, &olga, e["id"].as_str().unwrap()).await;
+    assert_ne!(e.status.as_str(), "succeeded", "{e:?}");
+    let rs = records(&app, &olga, e.id.as_str()).await;
     assert_eq!(rs.len(), 1, "{rs:?}");
-    assert_eq!(rs[0]["reason_code"], "asset_relocated", "{rs:?}");
+    assert_eq!(
+        tumbler_domain::failure_code::FailureCode::stored(rs[0].reason_code),
+        "asset_relocated",
+        "{rs:?}"
+    );
     // The operator cannot accept the new location, with or without the fingerprint.
     for (path, body) in [
         (

@@ -165,10 +165,14 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     let fired = app.services.change_secret.run_due_tasks().await.unwrap();
     assert_eq!(fired.len(), 1);
     let e = super::super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let rs = records(&app, &admin, e["id"].as_str().unwrap()).await;
-    assert_eq!(rs[0]["reason_code"], "template_not_allowed", "{rs:?}");
-    assert!(rs[0]["reason"].as_str().unwrap().contains("ada"), "{rs:?}");
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
+    let rs = records(&app, &admin, e.id.as_str()).await;
+    assert_eq!(
+        tumbler_domain::failure_code::FailureCode::stored(rs[0].reason_code),
+        "template_not_allowed",
+        "{rs:?}"
+    );
+    assert!(rs[0].reason.as_str().contains("ada"), "{rs:?}");
     let since = host.auth_log()[seen..].to_owned();
     assert!(!since.contains("Accepted"), "nothing logged in: {since}");
     assert!(

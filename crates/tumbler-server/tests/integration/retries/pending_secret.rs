@@ -123,8 +123,5 @@ async fn a_retry_reuses_a_pending_secret_and_never_an_old_one() {
     assert_eq!(again["new_version"], 3, "{again}");
     assert!(!ssh_logs_in(&host, "app1", "canary-Reuse-Me-2a").await);
     let v = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (v["ok"].as_bool(), v["account"]["secret_version"].as_i64()),
-        (Some(true), Some(3))
-    );
+    assert_eq!((v.ok, v.account.secret_version), (true, 3));
 }

@@ -26,10 +26,14 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
         task_id,
     } = one_app(&app, &token, "moving", "not-the-password").await;
     let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let exec_id = e["id"].as_str().unwrap().to_owned();
+    assert_eq!(e.status.as_str(), "failed", "{e:?}");
+    let exec_id = e.id.as_str().to_owned();
     let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
-    assert_eq!(r1["reason_code"], "privileged_login_failed", "{r1}");
+    assert_eq!(
+        tumbler_domain::failure_code::FailureCode::stored(r1.reason_code),
+        "privileged_login_failed",
+        "{r1:?}"
+    );
     let operator = user(&app, &token, "opa", &["operator"], &["Default"]).await;
     assert!(attention(&overview(&app, &operator).await, "app1@moving").is_some());
 
@@ -86,17 +90,14 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
     for caller in [&operator, &token] {
         let out = ok(&app, caller, Method::POST, &retry_failed, None, 202).await;
         assert_eq!(out["started"].as_array().unwrap().len(), 0, "{out}");
-        assert_eq!(out["skipped"][0]["record_id"], r1["id"], "{out}");
+        assert_eq!(out["skipped"][0]["record_id"], r1.id.as_str(), "{out}");
         assert_eq!(out["skipped"][0]["code"], "asset_moved", "{out}");
     }
     let (status, body) = call(
         &app,
         &token,
         Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/records/{}/retry", r1.id.as_str()),
         None,
     )
     .await;
@@ -154,7 +155,7 @@ async fn a_disabled_task_is_not_retried() {
         task_id,
     } = one_app(&app, &token, "off", "not-the-password").await;
     let e = run(&app, &token, &task_id).await;
-    let exec_id = e["id"].as_str().unwrap().to_owned();
+    let exec_id = e.id.as_str().to_owned();
     let r1 = record_for(&records(&app, &token, &exec_id).await, "app1").clone();
     ok(
         &app,
@@ -178,10 +179,7 @@ async fn a_disabled_task_is_not_retried() {
         &app,
         &token,
         Method::POST,
-        &format!(
-            "/api/v1/change-secret/records/{}/retry",
-            r1["id"].as_str().unwrap()
-        ),
+        &format!("/api/v1/change-secret/records/{}/retry", r1.id.as_str()),
         None,
     )
     .await;

@@ -194,11 +194,7 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     let r = app.services.store.record(&pending).await.unwrap().unwrap();
     assert_eq!(r.status, RecordStatus::Success, "{r:?}");
     let v = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (v["ok"].as_bool(), v["account"]["secret_version"].as_i64()),
-        (Some(true), Some(2)),
-        "{v}"
-    );
+    assert_eq!((v.ok, v.account.secret_version), (true, 2), "{v:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Dropped-Retry-9f").await);
     // The dropped retry completed the first run's failure.
     let e = ok(

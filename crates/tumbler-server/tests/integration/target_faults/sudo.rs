@@ -2,14 +2,13 @@
 //! asking for a password that is wrong, tried once per host (and once per "Retry all failed").
 
 use super::super::change_secret::admin;
-use super::super::support::{ok, typed};
 use super::{
-    all_log_in, ended, fixture, pam_line, run_to_end, server, sudo_asks_for_root_password, OPS,
+    all_log_in, ended, fixture, pam_line, retry_failed, run_to_end, server,
+    sudo_asks_for_root_password, OPS,
 };
-use reqwest::Method;
 use std::time::{Duration, Instant};
-use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::RecordRow;
+use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
 
 #[tokio::test]
@@ -84,37 +83,17 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
 
     // "Retry all failed" makes a retry of each record, but the way to root fails for the
     // whole host: one more password typed at sudo, the other retries not tried.
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/executions/{}/retry-failed",
-            e.id.as_str()
-        ),
-        None,
-        202,
-    )
-    .await;
-    let started = out["started"].as_array().unwrap();
-    assert_eq!(started.len(), 3, "{out}");
+    let started = retry_failed(&app, &token, e.id.as_str()).await;
+    assert_eq!(started.len(), 3, "{started:?}");
     let mut retried = Vec::new();
-    for s in started {
-        let (_, rs, _) = ended(
-            &app,
-            &token,
-            &typed::<ExecutionStarted>(s.clone()).execution_id,
-        )
-        .await;
+    for id in &started {
+        let (_, rs, _) = ended(&app, &token, id).await;
         retried.extend(rs);
     }
     for r in &retried {
         assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "become_refused"),
+            (r.status, r.reason_code),
+            (RecordStatus::Failed, Some(FailureCode::BecomeRefused)),
             "{r:?}"
         );
     }
