@@ -3,7 +3,9 @@
 //! themselves; the specified secret logs in, the old one does not, and neither PostgreSQL's
 //! statement log nor MariaDB's general log ever holds the clear password.
 
-use super::change_secret::{account, admin, record_for, records, run, task, verify_account};
+use super::change_secret::{
+    account, admin, mariadb_dba, record_for, records, run, task, verify_account,
+};
 use serde_json::json;
 use tumbler_connectors::database::{verify_mysql, verify_postgres, DbTarget};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
@@ -153,13 +155,6 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
     let token = admin(&app).await;
     let itself = MariaDbScratch::create().await;
     let managed = MariaDbScratch::create().await;
-    let dba = format!("{}_dba", managed.user());
-    admin_exec(&format!(
-        "CREATE USER '{dba}'@'%' IDENTIFIED BY 'canary-Dba-Pw-6e2'; \
-         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
-         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
-    ))
-    .await;
     // A user alone on its asset changes its own password; the other is changed by the dba.
     let alone = asset(&app, &token, "maria-alone", itself.port(), "mysql").await;
     let self_acc = account(
@@ -173,16 +168,7 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
     )
     .await;
     let with_dba = asset(&app, &token, "maria-dba", managed.port(), "mysql").await;
-    account(
-        &app,
-        &token,
-        &with_dba,
-        &dba,
-        "canary-Dba-Pw-6e2",
-        true,
-        json!({}),
-    )
-    .await;
+    let dba = mariadb_dba(&app, &token, &with_dba, &managed, "canary-Dba-Pw-6e2").await;
     let managed_acc = account(
         &app,
         &token,

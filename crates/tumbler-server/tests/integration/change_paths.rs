@@ -8,8 +8,8 @@
 
 use super::change_secret::{
     account, admin, execution, linux_asset, log_text, record_action, record_for, records,
-    ssh_logs_in, staged_by_a_dead_worker, task, verify_account, wait_for_execution, APP_PASSWORD,
-    OPS_PASSWORD,
+    ssh_logs_in, staged_by_a_dead_worker, sudo_ops, task, verify_account, wait_for_execution,
+    APP_PASSWORD, OPS_PASSWORD,
 };
 use super::support::{ok_as, Authenticator};
 use chrono::Utc;
@@ -103,16 +103,7 @@ async fn sudo_host(app: &TestApp, token: &str, name: &str, users: &[&str]) -> (S
     all.extend(users.iter().map(|u| TestUser::new(*u, APP_PASSWORD)));
     let host = SshHost::start(&all).await.unwrap();
     let asset = linux_asset(app, token, name, &host).await;
-    account(
-        app,
-        token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(app, token, &asset).await;
     (host, asset)
 }
 
@@ -215,16 +206,7 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
         .await
         .unwrap();
     let asset = linux_asset(&app, &token, "closing", &host).await;
-    account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(&app, &token, &asset).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     // The holder reads each connection's banner (sshd accepted and counts it), then says
     // it is ready; the hook returns only then, so chpasswd ends with the host already full.

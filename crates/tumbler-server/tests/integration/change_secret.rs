@@ -24,6 +24,7 @@ use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow};
 use tumbler_testkit::app::TestApp;
+use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::SshHost;
 
@@ -60,6 +61,41 @@ pub(super) async fn account(
     )
     .await;
     body.id
+}
+
+/// The privileged `ops` account on the asset, becoming root with sudo; returns its id.
+pub(super) async fn sudo_ops(app: &TestApp, token: &str, asset_id: &str) -> String {
+    account(
+        app,
+        token,
+        asset_id,
+        "ops",
+        OPS_PASSWORD,
+        true,
+        json!({"become": "sudo"}),
+    )
+    .await
+}
+
+/// A MariaDB user allowed to change other users' passwords (named after the scratch's user),
+/// made on the server and added as the asset's privileged account; returns its name, for the
+/// test's `DROP USER`.
+pub(super) async fn mariadb_dba(
+    app: &TestApp,
+    token: &str,
+    asset_id: &str,
+    scratch: &MariaDbScratch,
+    password: &str,
+) -> String {
+    let dba = format!("{}_dba", scratch.user());
+    tumbler_testkit::mariadb::admin_exec(&format!(
+        "CREATE USER '{dba}'@'%' IDENTIFIED BY '{password}'; \
+         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
+         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
+    ))
+    .await;
+    account(app, token, asset_id, &dba, password, true, json!({})).await;
+    dba
 }
 
 /// A PostgreSQL asset on the private cluster, its superuser as the privileged account.

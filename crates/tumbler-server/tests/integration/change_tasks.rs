@@ -4,8 +4,8 @@
 
 use super::change_paths::{account_row, chpasswd_gate, eventually};
 use super::change_secret::{
-    account, admin, execution, linux_asset, run, ssh_logs_in, start_run, task, wait_for_execution,
-    APP_PASSWORD, OPS_PASSWORD,
+    account, admin, execution, linux_asset, run, ssh_logs_in, start_run, sudo_ops, task,
+    wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::support::{call, error_code, ok, ok_as, typed};
 use reqwest::Method;
@@ -64,16 +64,7 @@ async fn copies_are_numbered_keep_the_secret_and_a_running_task_is_not_deleted()
     .await
     .unwrap();
     let asset = linux_asset(&app, &token, "copies", &host).await;
-    account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(&app, &token, &asset).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     let original = task(
         &app,

@@ -4,8 +4,8 @@
 //! including a prompt the template does not expect and a target that says nothing.
 
 use super::change_secret::{
-    account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
-    APP_PASSWORD, OPS_PASSWORD,
+    account, admin, linux_asset, record_for, records, run, ssh_logs_in, sudo_ops, task,
+    verify_account, APP_PASSWORD, OPS_PASSWORD,
 };
 use super::support::{ok_as, typed};
 use reqwest::Method;
@@ -96,16 +96,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
     let other_line = format!("from=\"127.0.0.1\" {}", public_key_line(&other).unwrap());
     host.authorize_key("deploy", &other_line).await.unwrap();
     let asset = linux_asset(&app, &token, "keys-host", &host).await;
-    account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(&app, &token, &asset).await;
     let deploy = key_account(&app, &token, &asset, "deploy", &old).await;
     account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     assert!(verify_account(&app, &token, &deploy).await.ok);

@@ -2,8 +2,8 @@
 //! cluster, MariaDB users, Redis ACL users (new password added, verified, old one removed).
 
 use super::{
-    account, admin, asset, log_text, pg_asset, record_for, records, run, task, verify_account,
-    DB_PASSWORD,
+    account, admin, asset, log_text, mariadb_dba, pg_asset, record_for, records, run, task,
+    verify_account, DB_PASSWORD,
 };
 use serde_json::json;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
@@ -91,23 +91,7 @@ async fn mariadb_users_change_and_the_old_password_stops_working() {
     )
     .await;
     // A privileged account of its own, allowed to change other users' passwords.
-    let dba = format!("{}_dba", scratch.user());
-    tumbler_testkit::mariadb::admin_exec(&format!(
-        "CREATE USER '{dba}'@'%' IDENTIFIED BY 'canary-Dba-Pw-0c4'; \
-         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
-         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
-    ))
-    .await;
-    account(
-        &app,
-        &token,
-        &asset,
-        &dba,
-        "canary-Dba-Pw-0c4",
-        true,
-        json!({}),
-    )
-    .await;
+    let dba = mariadb_dba(&app, &token, &asset, &scratch, "canary-Dba-Pw-0c4").await;
     let user_acc = account(
         &app,
         &token,

@@ -4,8 +4,8 @@
 
 use super::super::support::{call, error_code, ok_as, Authenticator};
 use super::{
-    account, admin, linux_asset, log_text, record_for, records, run, ssh_logs_in, start_run, task,
-    verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
+    account, admin, linux_asset, log_text, record_for, records, run, ssh_logs_in, start_run,
+    sudo_ops, task, verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
 use chrono::Utc;
 use reqwest::Method;
@@ -58,16 +58,7 @@ async fn linux_sudo_run(kind: StoreKind) {
         .unwrap();
     let root_shadow = host.shadow_entry("root").await.unwrap();
     let asset = linux_asset(&app, &token, "web1", &host).await;
-    let ops = account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    let ops = sudo_ops(&app, &token, &asset).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     let app2 = account(&app, &token, &asset, "app2", APP_PASSWORD, false, json!({})).await;
     let root = account(
