@@ -27,6 +27,18 @@ async fn verify(app: &TestApp, token: &str) -> ChainReport {
     typed(res.json().await.unwrap())
 }
 
+/// The `audit.chain.keyed` marker events.
+async fn keying_markers(app: &TestApp, token: &str) -> Page<AuditEvent> {
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    typed(res.json().await.unwrap())
+}
+
 async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
     let app = TestApp::spawn_on(kind, Arc::new(SystemClock)).await;
     app.activate_admin().await;
@@ -258,15 +270,7 @@ async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
     let total = report.events_checked;
 
     // The chain is keyed from a marker event near its start; events before it are plain.
-    let marker: Page<AuditEvent> = reqwest::Client::new()
-        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let marker = keying_markers(&app, &token).await;
     assert_eq!(marker.total, 1, "{marker:?}");
     let keyed_from = marker.items[0].seq;
     assert!(keyed_from > 1 && keyed_from < total, "{marker:?}");
@@ -330,15 +334,7 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
     let token = app.admin_token().await;
     let report = verify(&app, &token).await;
     assert!(report.ok, "{report:?}");
-    let marker: Page<AuditEvent> = reqwest::Client::new()
-        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let marker = keying_markers(&app, &token).await;
     assert_eq!(marker.total, 1, "{marker:?}");
     let keyed_from = marker.items[0].seq;
     assert!(keyed_from > 3, "the old events come first: {marker:?}");

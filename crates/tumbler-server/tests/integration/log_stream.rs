@@ -154,23 +154,19 @@ async fn a_user_holds_only_a_few_log_streams_at_once() {
     app.activate_admin().await;
     let admin = app.admin_token().await;
     let exec = running_execution(&app, &admin).await;
-    let mut open = Vec::new();
-    for _ in 0..tumbler_server::streams::MAX_STREAMS_PER_USER {
-        let res = Client::new()
+    let stream = || {
+        Client::new()
             .get(log_url(&app, &exec))
             .bearer_auth(&admin)
             .send()
-            .await
-            .unwrap();
+    };
+    let mut open = Vec::new();
+    for _ in 0..tumbler_server::streams::MAX_STREAMS_PER_USER {
+        let res = stream().await.unwrap();
         assert_eq!(res.status(), 200);
         open.push(res);
     }
-    let res = Client::new()
-        .get(log_url(&app, &exec))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = stream().await.unwrap();
     assert_eq!(res.status(), 429);
     assert_eq!(error_code(&res.json().await.unwrap()), "too_many_streams");
     drop(open);

@@ -23,6 +23,18 @@ fn pick_record(
     }
 }
 
+/// A record action by the process's engine, as the API would ask it.
+fn record_action(
+    world: &World,
+    p: &Process,
+    id: &tumbler_domain::ids::RecordId,
+    action: RecordAction,
+    totp: Option<&str>,
+) -> Result<tumbler_store::RecordRow, tumbler_core::change_secret::ChangeSecretError> {
+    let engine = p.engine(world, None);
+    p.block_on(engine.record_action(&p.principal, id, action, totp, &origin()))
+}
+
 /// Runs the task once with a proxy fault armed (`arm(true)`, then `arm(false)`); when a change
 /// was due (nothing pending, the target up), asserts that the fault fired and returns true.
 fn run_with_fault(
@@ -197,14 +209,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Verify,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Verify, None);
             match r.new_version {
                 None => assert!(result.is_err(), "{op:?}: verify without a new secret"),
                 Some(v) => {
@@ -221,15 +226,8 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
             let code = world.fresh_code();
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Adopt,
-                Some(&code),
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Adopt, Some(&code));
             let a = &before.account;
             let eligible = r.new_secret_verified_at.is_some()
                 && r.new_version.is_some()
@@ -248,14 +246,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Ignore,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Ignore, None);
             let staged_here =
                 r.new_version.is_some() && before.account.pending_version == r.new_version;
             if matches!(r.status, RecordStatus::Success | RecordStatus::Pending) {
@@ -280,14 +271,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Retry,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Retry, None);
             p.wait_idle();
             if matches!(r.status, RecordStatus::Success | RecordStatus::Pending) {
                 assert!(result.is_err(), "{op:?}: only a failed record is retried");
