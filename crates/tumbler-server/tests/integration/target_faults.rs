@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
+use tumbler_domain::change_secret::RecordStatus;
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -96,6 +98,20 @@ async fn ended(app: &TestApp, token: &str, id: &str) -> (ExecutionView, Vec<Reco
     let rs = records(app, token, id).await;
     let log = super::change_secret::log_text(app, token, id).await;
     (e, rs, log)
+}
+
+/// Asserts that every record failed with `code`, each tried once when `once`.
+fn all_failed(rs: &[RecordRow], code: FailureCode, once: bool, log: &str) {
+    for r in rs {
+        assert_eq!(
+            (r.status, r.reason_code),
+            (RecordStatus::Failed, Some(code)),
+            "{r:?} {log}"
+        );
+        if once {
+            assert_eq!(r.attempts, 1, "no second try: {r:?}");
+        }
+    }
 }
 
 /// "Retry all failed" on an execution; returns the ids of the retries it started.

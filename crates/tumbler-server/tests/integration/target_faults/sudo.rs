@@ -3,12 +3,11 @@
 
 use super::super::change_secret::admin;
 use super::{
-    all_log_in, ended, fixture, pam_line, retry_failed, run_to_end, server,
+    all_failed, all_log_in, ended, fixture, pam_line, retry_failed, run_to_end, server,
     sudo_asks_for_root_password, OPS,
 };
 use std::time::{Duration, Instant};
 use tumbler_api_types::change_secret::RecordRow;
-use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
 
 #[tokio::test]
@@ -30,17 +29,7 @@ async fn a_sudo_prompt_slower_than_the_account_timeout_times_out_once_per_accoun
         "the run waited for the prompt: {log}"
     );
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
-    for r in &rs {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "timeout"),
-            "{r:?} {log}"
-        );
-        assert_eq!(r.attempts, 1, "no second try: {r:?}");
-    }
+    all_failed(&rs, FailureCode::Timeout, true, &log);
     assert!(!log.contains("retrying"), "{log}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1]);
 }
@@ -54,16 +43,7 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
     sudo_asks_for_root_password(&host);
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
-    for r in &rs {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "become_refused"),
-            "{r:?}"
-        );
-    }
+    all_failed(&rs, FailureCode::BecomeRefused, false, &log);
     let tried: Vec<&RecordRow> = rs
         .iter()
         .filter(|r| !r.reason.starts_with("not tried"))
@@ -90,13 +70,7 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
         let (_, rs, _) = ended(&app, &token, id).await;
         retried.extend(rs);
     }
-    for r in &retried {
-        assert_eq!(
-            (r.status, r.reason_code),
-            (RecordStatus::Failed, Some(FailureCode::BecomeRefused)),
-            "{r:?}"
-        );
-    }
+    all_failed(&retried, FailureCode::BecomeRefused, false, "");
     let tried = retried
         .iter()
         .filter(|r| !r.reason.starts_with("not tried"))
