@@ -138,7 +138,10 @@ pub struct RecordRow {
     pub status: RecordStatus,
     /// A stable code for why it failed or was skipped (empty on success).
     #[serde(with = "tumbler_domain::failure_code::optional")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = tumbler_domain::failure_code::optional::schema, required = true)
+    )]
     pub reason_code: Option<FailureCode>,
     /// The reason for people (never a secret).
     pub reason: String,

@@ -170,6 +170,23 @@ pub mod optional {
         let text = String::deserialize(d)?;
         FailureCode::parse_stored(&text).map_err(serde::de::Error::custom)
     }
+
+    /// The OpenAPI schema of that wire text: a string, one of the codes' names or `""` (use with
+    /// `#[schema(schema_with = tumbler_domain::failure_code::optional::schema)]`).
+    #[cfg(feature = "openapi")]
+    pub fn schema() -> utoipa::openapi::schema::Object {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A stable code for why the change failed or was skipped; `\"\"` when there is \
+                 none (a success, a pending record).",
+            ))
+            .enum_values(Some(
+                std::iter::once("").chain(FailureCode::ALL.iter().map(|c| c.as_str())),
+            ))
+            .build()
+    }
 }
 
 #[cfg(test)]

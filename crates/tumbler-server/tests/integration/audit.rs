@@ -27,6 +27,18 @@ async fn verify(app: &TestApp, token: &str) -> ChainReport {
     typed(res.json().await.unwrap())
 }
 
+/// The `audit.chain.keyed` marker events.
+async fn keying_markers(app: &TestApp, token: &str) -> Page<AuditEvent> {
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    typed(res.json().await.unwrap())
+}
+
 async fn tampering_is_found_at_the_altered_event(kind: StoreKind) {
     let app = TestApp::spawn_on(kind, Arc::new(SystemClock)).await;
     app.activate_admin().await;
@@ -126,6 +138,7 @@ async fn a_request_whose_audit_event_cannot_be_written_fails_and_changes_nothing
         .await
         .unwrap();
     assert_eq!(res.status(), 500);
+    // Raw JSON on purpose: the detail must be nowhere in the answer's text.
     let body: Value = res.json().await.unwrap();
     assert_eq!(error_code(&body), "internal_error");
     assert!(
@@ -257,15 +270,7 @@ async fn a_tail_rewritten_with_recomputed_plain_hashes_is_found() {
     let total = report.events_checked;
 
     // The chain is keyed from a marker event near its start; events before it are plain.
-    let marker: Page<AuditEvent> = reqwest::Client::new()
-        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let marker = keying_markers(&app, &token).await;
     assert_eq!(marker.total, 1, "{marker:?}");
     let keyed_from = marker.items[0].seq;
     assert!(keyed_from > 1 && keyed_from < total, "{marker:?}");
@@ -329,15 +334,7 @@ async fn a_chain_from_before_keying_is_upgraded_by_a_marker_that_anchors_it() {
     let token = app.admin_token().await;
     let report = verify(&app, &token).await;
     assert!(report.ok, "{report:?}");
-    let marker: Page<AuditEvent> = reqwest::Client::new()
-        .get(app.url("/api/v1/audit?action=audit.chain.keyed"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let marker = keying_markers(&app, &token).await;
     assert_eq!(marker.total, 1, "{marker:?}");
     let keyed_from = marker.items[0].seq;
     assert!(keyed_from > 3, "the old events come first: {marker:?}");
@@ -474,24 +471,21 @@ async fn a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(
     }
 }
 
-#[tokio::test]
-async fn sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, false).await;
+/// One test per store and per what was deleted (the key alone, or the key and its marker).
+macro_rules! deleted_chain_key_tests {
+    ($($name:ident: $kind:expr, $marker_too:expr;)+) => {$(
+        #[tokio::test]
+        async fn $name() {
+            a_deleted_chain_key_is_tampering_not_a_reason_to_key_again($kind, $marker_too).await;
+        }
+    )+};
 }
 
-#[tokio::test]
-async fn sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Sqlite, true).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, true).await;
-}
-
-#[tokio::test]
-async fn postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again() {
-    a_deleted_chain_key_is_tampering_not_a_reason_to_key_again(StoreKind::Postgres, false).await;
+deleted_chain_key_tests! {
+    sqlite_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again: StoreKind::Sqlite, false;
+    sqlite_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store: StoreKind::Sqlite, true;
+    postgres_a_deleted_chain_key_and_marker_are_tampering_not_a_new_store: StoreKind::Postgres, true;
+    postgres_a_deleted_chain_key_is_tampering_not_a_reason_to_key_again: StoreKind::Postgres, false;
 }
 
 /// A second `audit.chain.keyed` marker, as a re-keying at the tail would leave, is reported.

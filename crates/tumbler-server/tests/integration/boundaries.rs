@@ -209,7 +209,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
                "secret_strategy": "random"}),
     )
     .await;
-    let run: ExecutionView = typed(super::change_secret::run(&app, &admin, &task_id).await);
+    let run: ExecutionView = super::change_secret::run(&app, &admin, &task_id).await;
     let run_id = run.id.to_string();
     let smtp =
         json!({"host": "127.0.0.1", "port": 2525, "security": "none", "from": "t@example.org"});

@@ -3,11 +3,12 @@
 //! themselves; the specified secret logs in, the old one does not, and neither PostgreSQL's
 //! statement log nor MariaDB's general log ever holds the clear password.
 
-use super::change_secret::{account, admin, record_for, records, run, task, verify_account};
-use super::support::ok;
-use reqwest::Method;
+use super::change_secret::{
+    account, admin, mariadb_dba, record_for, records, run, task, verify_account,
+};
 use serde_json::json;
 use tumbler_connectors::database::{verify_mysql, verify_postgres, DbTarget};
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::mariadb::{admin_exec, MariaDbScratch};
 use tumbler_testkit::pg_cluster::PgCluster;
@@ -20,19 +21,14 @@ fn secret(s: &str) -> secrecy::SecretString {
     secrecy::SecretString::from(s.to_owned())
 }
 
+/// A database asset on loopback; returns its id.
 async fn asset(app: &TestApp, token: &str, name: &str, port: u16, platform: &str) -> String {
-    ok(
+    super::change_secret::asset(
         app,
         token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": name, "address": "127.0.0.1", "port": port, "platform": platform})),
-        201,
+        json!({"name": name, "address": "127.0.0.1", "port": port, "platform": platform}),
     )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 /// The lines of the statement log that mention `needle`.
@@ -81,8 +77,8 @@ async fn postgresql_roles_take_a_specified_secret_from_the_superuser_and_from_th
     )
     .await;
     let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
-    assert_eq!(e["counts"]["success"], 2, "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
+    assert_eq!(e.counts.get(&RecordStatus::Success), Some(&2), "{e:?}");
     let target = DbTarget::new("127.0.0.1", cluster.port());
     for (role, id) in [("by_superuser", &by_su), ("by_itself", &by_self)] {
         verify_postgres(&target, role, &secret(PG_SPECIFIED), "postgres")
@@ -97,14 +93,7 @@ async fn postgresql_roles_take_a_specified_secret_from_the_superuser_and_from_th
             "{role}'s old password"
         );
         let out = verify_account(&app, &token, id).await;
-        assert_eq!(
-            (
-                out["ok"].as_bool(),
-                out["account"]["secret_version"].as_i64()
-            ),
-            (Some(true), Some(2)),
-            "{out}"
-        );
+        assert_eq!((out.ok, out.account.secret_version), (true, 2), "{out:?}");
     }
     // Who changed whom, from the server's own statement log (`user@database` prefix): the
     // superuser altered the managed role, the other role altered itself; both as verifiers.
@@ -166,13 +155,6 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
     let token = admin(&app).await;
     let itself = MariaDbScratch::create().await;
     let managed = MariaDbScratch::create().await;
-    let dba = format!("{}_dba", managed.user());
-    admin_exec(&format!(
-        "CREATE USER '{dba}'@'%' IDENTIFIED BY 'canary-Dba-Pw-6e2'; \
-         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
-         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
-    ))
-    .await;
     // A user alone on its asset changes its own password; the other is changed by the dba.
     let alone = asset(&app, &token, "maria-alone", itself.port(), "mysql").await;
     let self_acc = account(
@@ -186,16 +168,7 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
     )
     .await;
     let with_dba = asset(&app, &token, "maria-dba", managed.port(), "mysql").await;
-    account(
-        &app,
-        &token,
-        &with_dba,
-        &dba,
-        "canary-Dba-Pw-6e2",
-        true,
-        json!({}),
-    )
-    .await;
+    let dba = mariadb_dba(&app, &token, &with_dba, &managed, "canary-Dba-Pw-6e2").await;
     let managed_acc = account(
         &app,
         &token,
@@ -218,10 +191,13 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
     let e = run(&app, &token, &task_id).await;
     let log = general.contents();
     drop(general);
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(e["status"], "succeeded", "{e} {rs:?}");
-    assert_eq!(record_for(&rs, itself.user())["status"], "success");
-    assert_eq!(record_for(&rs, managed.user())["status"], "success");
+    let rs = records(&app, &token, e.id.as_str()).await;
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?} {rs:?}");
+    assert_eq!(record_for(&rs, itself.user()).status, RecordStatus::Success);
+    assert_eq!(
+        record_for(&rs, managed.user()).status,
+        RecordStatus::Success
+    );
     let target = DbTarget::new(itself.host(), itself.port());
     for (scratch, id) in [(&itself, &self_acc), (&managed, &managed_acc)] {
         verify_mysql(&target, scratch.user(), &secret(MARIA_SPECIFIED))
@@ -234,7 +210,7 @@ async fn mariadb_users_take_a_specified_secret_and_the_general_log_never_holds_i
                 .code(),
             "auth_failed"
         );
-        assert_eq!(verify_account(&app, &token, id).await["ok"], true);
+        assert!(verify_account(&app, &token, id).await.ok);
     }
     // The general log saw both changes, as the native hash only.
     let hash = tumbler_connectors::database::mysql_native_hash(MARIA_SPECIFIED);

@@ -7,15 +7,19 @@
 //! the target took the change.
 
 use super::change_secret::{
-    account, admin, linux_asset, log_text, record_for, records, ssh_logs_in,
-    staged_by_a_dead_worker, task, verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
+    account, admin, execution, linux_asset, log_text, record_action, record_for, records,
+    ssh_logs_in, staged_by_a_dead_worker, sudo_ops, task, verify_account, wait_for_execution,
+    APP_PASSWORD, OPS_PASSWORD,
 };
-use super::support::{ok, Authenticator};
+use super::support::{ok_as, Authenticator};
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::ManualClock;
@@ -99,16 +103,7 @@ async fn sudo_host(app: &TestApp, token: &str, name: &str, users: &[&str]) -> (S
     all.extend(users.iter().map(|u| TestUser::new(*u, APP_PASSWORD)));
     let host = SshHost::start(&all).await.unwrap();
     let asset = linux_asset(app, token, name, &host).await;
-    account(
-        app,
-        token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(app, token, &asset).await;
     (host, asset)
 }
 
@@ -130,7 +125,7 @@ async fn recovery_returns_to_the_previous_secret_when_only_it_logs_in() {
     )
     .await;
     let first = super::change_secret::run(&app, &token, &task_id).await;
-    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(first.status, ExecutionStatus::Succeeded, "{first:?}");
     let row = account_row(&app, &app1).await;
     assert_eq!((row.current_version, row.previous_version), (2, Some(1)));
     let committed = secret_of(&app, &app1, 2).await;
@@ -156,8 +151,8 @@ async fn recovery_returns_to_the_previous_secret_when_only_it_logs_in() {
     );
     let r = app.services.store.record(&rec).await.unwrap().unwrap();
     assert_eq!(
-        (r.status.as_str(), r.reason_code.map(|c| c.as_str())),
-        ("failed", Some("interrupted")),
+        (r.status, r.reason_code),
+        (RecordStatus::Failed, Some(FailureCode::Interrupted)),
         "{r:?}"
     );
     assert!(
@@ -170,25 +165,18 @@ async fn recovery_returns_to_the_previous_secret_when_only_it_logs_in() {
         "{log}"
     );
     let out = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (
-            out["ok"].as_bool(),
-            out["account"]["secret_version"].as_i64()
-        ),
-        (Some(true), Some(1)),
-        "{out}"
-    );
+    assert_eq!((out.ok, out.account.secret_version), (true, 1), "{out:?}");
     assert!(!ssh_logs_in(&host, "app1", "canary-Never-Sent-3c").await);
 
     // The next run starts from the secret that works and takes a fresh version.
     let next = super::change_secret::run(&app, &token, &task_id).await;
-    assert_eq!(next["status"], "succeeded", "{next}");
+    assert_eq!(next.status, ExecutionStatus::Succeeded, "{next:?}");
     let row = account_row(&app, &app1).await;
     assert_eq!((row.current_version, row.previous_version), (4, Some(1)));
     let newest = secret_of(&app, &app1, 4).await;
     assert!(ssh_logs_in(&host, "app1", &newest).await);
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
-    assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
+    assert!(verify_account(&app, &token, &app1).await.ok);
 }
 
 /// How many unauthenticated connections the host in the `unverified` test takes at once.
@@ -218,16 +206,7 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
         .await
         .unwrap();
     let asset = linux_asset(&app, &token, "closing", &host).await;
-    account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(&app, &token, &asset).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     // The holder reads each connection's banner (sshd accepted and counts it), then says
     // it is ready; the hook returns only then, so chpasswd ends with the host already full.
@@ -262,15 +241,15 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
         host.root_dir().join("holder.ready").exists(),
         "the hook ran"
     );
-    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(e["status"], "failed", "{e} {log}");
-    assert_eq!(e["counts"]["unverified"], 1, "{e}");
+    let log = log_text(&app, &token, e.id.as_str()).await;
+    assert_eq!(e.status, ExecutionStatus::Failed, "{e:?} {log}");
+    assert_eq!(e.counts.get(&RecordStatus::Unverified), Some(&1), "{e:?}");
     assert!(log.contains("app1@closing: changed on the target"), "{log}");
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    let rs = records(&app, &token, e.id.as_str()).await;
     let rec = record_for(&rs, "app1");
-    assert_eq!(rec["status"], "unverified", "{rec}");
-    assert!(!rec["reason_code"].as_str().unwrap().is_empty(), "{rec}");
-    let rec_id = rec["id"].as_str().unwrap().to_owned();
+    assert_eq!(rec.status, RecordStatus::Unverified, "{rec:?}");
+    assert!(rec.reason_code.is_some(), "{rec:?}");
+    let rec_id = rec.id.clone();
     let row = account_row(&app, &app1).await;
     assert_eq!(
         (row.current_version, row.pending_version, row.status),
@@ -303,36 +282,14 @@ async fn a_host_that_refuses_new_sessions_after_the_change_leaves_the_record_unv
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
-    let verified = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{rec_id}/verify"),
-        None,
-        200,
-    )
-    .await;
-    assert!(verified["new_secret_verified_at"].is_string(), "{verified}");
+    let verified = record_action(&app, &token, &rec_id, "verify", None).await;
+    assert!(verified.new_secret_verified_at.is_some(), "{verified:?}");
     let auth = Authenticator::enrol(&app, &token, clock.clone()).await;
-    let adopted = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{rec_id}/adopt"),
-        Some(json!({"totp": auth.fresh_code()})),
-        200,
-    )
-    .await;
-    assert_eq!(adopted["status"], "success", "{adopted}");
+    let totp = json!({"totp": auth.fresh_code()});
+    let adopted = record_action(&app, &token, &rec_id, "adopt", Some(totp)).await;
+    assert_eq!(adopted.status, RecordStatus::Success, "{adopted:?}");
     let out = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (
-            out["ok"].as_bool(),
-            out["account"]["secret_version"].as_i64()
-        ),
-        (Some(true), Some(2)),
-        "{out}"
-    );
+    assert_eq!((out.ok, out.account.secret_version), (true, 2), "{out:?}");
 }
 
 /// Starts a manual run and, at the same moment, lets the schedule fire; returns both
@@ -347,27 +304,12 @@ async fn manual_and_scheduled_at_once(
     let engine = app.services.change_secret.clone();
     let execute = format!("/api/v1/change-secret/tasks/{task_id}/execute");
     let (manual, scheduled) = tokio::join!(
-        ok(app, token, Method::POST, &execute, None, 202,),
+        ok_as::<ExecutionStarted>(app, token, Method::POST, &execute, None, 202),
         engine.run_due_tasks()
     );
     let scheduled = scheduled.unwrap();
     assert_eq!(scheduled.len(), 1, "the schedule fired once");
-    (
-        manual["execution_id"].as_str().unwrap().to_owned(),
-        scheduled[0].to_string(),
-    )
-}
-
-async fn execution(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
-        app,
-        token,
-        Method::GET,
-        &format!("/api/v1/change-secret/executions/{id}"),
-        None,
-        200,
-    )
-    .await
+    (manual.execution_id, scheduled[0].to_string())
 }
 
 async fn two_runs_at_once(kind: StoreKind) {
@@ -394,25 +336,28 @@ async fn two_runs_at_once(kind: StoreKind) {
     let (loser, winner) = eventually(60, "one run to end", || async move {
         let m = execution(app_ref, tok, m_id).await;
         let s = execution(app_ref, tok, s_id).await;
-        let done = |e: &Value| !matches!(e["status"].as_str(), Some("pending" | "running"));
-        match (done(&m), done(&s)) {
+        match (m.status.is_final(), s.status.is_final()) {
             (true, false) => Some((m, s_id.to_owned())),
             (false, true) => Some((s, m_id.to_owned())),
-            (true, true) => panic!("both runs ended while chpasswd was held: {m} {s}"),
+            (true, true) => panic!("both runs ended while chpasswd was held: {m:?} {s:?}"),
             (false, false) => None,
         }
     })
     .await;
-    assert_eq!(loser["status"], "nothing_changed", "{loser}");
-    assert_eq!(loser["counts"]["ignored"], 1, "{loser}");
-    let rs = records(&app, &token, loser["id"].as_str().unwrap()).await;
+    assert_eq!(loser.status, ExecutionStatus::NothingChanged, "{loser:?}");
+    assert_eq!(
+        loser.counts.get(&RecordStatus::Ignored),
+        Some(&1),
+        "{loser:?}"
+    );
+    let rs = records(&app, &token, loser.id.as_str()).await;
     let r = record_for(&rs, "app1");
     assert_eq!(
-        (r["status"].as_str(), r["reason_code"].as_str()),
-        (Some("ignored"), Some("change_in_progress")),
-        "{r}"
+        (r.status, r.reason_code),
+        (RecordStatus::Ignored, Some(FailureCode::ChangeInProgress)),
+        "{r:?}"
     );
-    assert!(r["new_version"].is_null(), "nothing staged for it: {r}");
+    assert!(r.new_version.is_none(), "nothing staged for it: {r:?}");
     assert_eq!(
         account_row(&app, &app1).await.status,
         AccountStatus::Changing,
@@ -420,7 +365,7 @@ async fn two_runs_at_once(kind: StoreKind) {
     );
     std::fs::remove_file(&gate).unwrap();
     let won = wait_for_execution(&app, &token, &winner).await;
-    assert_eq!(won["status"], "succeeded", "{won}");
+    assert_eq!(won.status, ExecutionStatus::Succeeded, "{won:?}");
     // One change: version 2 is current, works, and nothing else was staged.
     let row = account_row(&app, &app1).await;
     assert_eq!(
@@ -434,7 +379,7 @@ async fn two_runs_at_once(kind: StoreKind) {
     );
     let new = secret_of(&app, &app1, 2).await;
     assert!(ssh_logs_in(&host, "app1", &new).await);
-    assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
+    assert!(verify_account(&app, &token, &app1).await.ok);
     let changes = host
         .command_log()
         .lines()

@@ -18,12 +18,13 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow as ApiRecord, TaskView};
-use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::inventory::{AccountOut, AssetOut, VerifyOut};
 use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
 use tumbler_store::{ExecutionRow, RecordRow};
 use tumbler_testkit::app::TestApp;
+use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
 use tumbler_testkit::sshd::SshHost;
 
@@ -62,18 +63,49 @@ pub(super) async fn account(
     body.id
 }
 
-/// A PostgreSQL asset on the private cluster, its superuser as the privileged account.
-async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -> String {
-    let body: AssetOut = ok_as(
+/// The privileged `ops` account on the asset, becoming root with sudo; returns its id.
+pub(super) async fn sudo_ops(app: &TestApp, token: &str, asset_id: &str) -> String {
+    account(
         app,
         token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": name, "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"})),
-        201,
+        asset_id,
+        "ops",
+        OPS_PASSWORD,
+        true,
+        json!({"become": "sudo"}),
+    )
+    .await
+}
+
+/// A MariaDB user allowed to change other users' passwords (named after the scratch's user),
+/// made on the server and added as the asset's privileged account; returns its name, for the
+/// test's `DROP USER`.
+pub(super) async fn mariadb_dba(
+    app: &TestApp,
+    token: &str,
+    asset_id: &str,
+    scratch: &MariaDbScratch,
+    password: &str,
+) -> String {
+    let dba = format!("{}_dba", scratch.user());
+    tumbler_testkit::mariadb::admin_exec(&format!(
+        "CREATE USER '{dba}'@'%' IDENTIFIED BY '{password}'; \
+         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
+         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
+    ))
+    .await;
+    account(app, token, asset_id, &dba, password, true, json!({})).await;
+    dba
+}
+
+/// A PostgreSQL asset on the private cluster, its superuser as the privileged account.
+async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -> String {
+    let asset = asset(
+        app,
+        token,
+        json!({"name": name, "address": "127.0.0.1", "port": cluster.port(), "platform": "postgresql"}),
     )
     .await;
-    let asset = body.id;
     account(
         app,
         token,
@@ -89,16 +121,12 @@ async fn pg_asset(app: &TestApp, token: &str, name: &str, cluster: &PgCluster) -
 
 /// A Linux asset for the host, its key pinned and acknowledged.
 pub(super) async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &SshHost) -> String {
-    let body: AssetOut = ok_as(
+    let id = asset(
         app,
         token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"})),
-        201,
+        json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"}),
     )
     .await;
-    let id = body.id;
     ok(
         app,
         token,
@@ -120,7 +148,13 @@ pub(super) async fn linux_asset(app: &TestApp, token: &str, name: &str, host: &S
     id
 }
 
+/// Creates a task; returns its id.
 pub(super) async fn task(app: &TestApp, token: &str, body: Value) -> String {
+    task_view(app, token, body).await.id.to_string()
+}
+
+/// Creates a task; returns it as answered.
+pub(super) async fn task_view(app: &TestApp, token: &str, body: Value) -> TaskView {
     let t = ok(
         app,
         token,
@@ -130,12 +164,13 @@ pub(super) async fn task(app: &TestApp, token: &str, body: Value) -> String {
         201,
     )
     .await;
+    // Raw JSON on purpose: no `secret` key at all, which a typed read cannot see.
     assert!(t.get("secret").is_none(), "no secret in answers: {t}");
-    typed::<TaskView>(t).id.to_string()
+    typed(t)
 }
 
-/// Starts the task and waits for its execution to end; returns the execution.
-pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
+/// Starts the task; returns the id of its execution.
+pub(super) async fn start_run(app: &TestApp, token: &str, task_id: &str) -> String {
     let started: ExecutionStarted = ok_as(
         app,
         token,
@@ -145,32 +180,47 @@ pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> Value {
         202,
     )
     .await;
-    wait_for_execution(app, token, &started.execution_id).await
+    started.execution_id
 }
 
-pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> Value {
+/// Starts the task and waits for its execution to end; returns the execution.
+pub(super) async fn run(app: &TestApp, token: &str, task_id: &str) -> ExecutionView {
+    let id = start_run(app, token, task_id).await;
+    wait_for_execution(app, token, &id).await
+}
+
+/// An execution as it is now.
+pub(super) async fn execution(app: &TestApp, token: &str, id: &str) -> ExecutionView {
+    ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/change-secret/executions/{id}"),
+        None,
+        200,
+    )
+    .await
+}
+
+/// Waits for the execution to end; returns it.
+pub(super) async fn wait_for_execution(app: &TestApp, token: &str, id: &str) -> ExecutionView {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let e = ok(
-            app,
-            token,
-            Method::GET,
-            &format!("/api/v1/change-secret/executions/{id}"),
-            None,
-            200,
-        )
-        .await;
-        let view: ExecutionView = typed(e.clone());
-        if view.status.is_final() {
+        let e = execution(app, token, id).await;
+        if e.status.is_final() {
             return e;
         }
-        assert!(Instant::now() < deadline, "execution {id} did not end: {e}");
+        assert!(
+            Instant::now() < deadline,
+            "execution {id} did not end: {e:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<Value> {
-    let page: Page<Value> = ok_as(
+/// The records of an execution.
+pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> Vec<ApiRecord> {
+    let page: Page<ApiRecord> = ok_as(
         app,
         token,
         Method::GET,
@@ -182,15 +232,25 @@ pub(super) async fn records(app: &TestApp, token: &str, execution_id: &str) -> V
     page.items
 }
 
-pub(super) fn record_for<'a>(records: &'a [Value], username: &str) -> &'a Value {
+/// The record of the account with this username (panics when there is none).
+pub(super) fn record_for<'a>(records: &'a [ApiRecord], username: &str) -> &'a ApiRecord {
     records
         .iter()
-        .find(|r| typed::<ApiRecord>((*r).clone()).username == username)
+        .find(|r| r.username == username)
         .unwrap_or_else(|| panic!("no record for {username}: {records:?}"))
 }
 
-pub(super) async fn verify_account(app: &TestApp, token: &str, id: &str) -> Value {
-    ok(
+/// The record of the account on the asset with this name (panics when there is none).
+pub(super) fn record_on<'a>(records: &'a [ApiRecord], asset_name: &str) -> &'a ApiRecord {
+    records
+        .iter()
+        .find(|r| r.asset_name == asset_name)
+        .unwrap_or_else(|| panic!("no record on {asset_name}: {records:?}"))
+}
+
+/// Logs in with the account's stored secret (`POST /accounts/{id}/verify`).
+pub(super) async fn verify_account(app: &TestApp, token: &str, id: &str) -> VerifyOut {
+    ok_as(
         app,
         token,
         Method::POST,
@@ -199,6 +259,32 @@ pub(super) async fn verify_account(app: &TestApp, token: &str, id: &str) -> Valu
         200,
     )
     .await
+}
+
+/// A record action (`verify`, `adopt`, `retry`, `ignore`) that succeeds; returns the record.
+pub(super) async fn record_action(
+    app: &TestApp,
+    token: &str,
+    record_id: &RecordId,
+    action: &str,
+    body: Option<Value>,
+) -> ApiRecord {
+    ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/records/{record_id}/{action}"),
+        body,
+        200,
+    )
+    .await
+}
+
+/// Creates an asset from its JSON body; returns its id.
+pub(super) async fn asset(app: &TestApp, token: &str, body: Value) -> String {
+    let created: AssetOut =
+        ok_as(app, token, Method::POST, "/api/v1/assets", Some(body), 201).await;
+    created.id
 }
 
 pub(super) async fn log_text(app: &TestApp, token: &str, execution_id: &str) -> String {

@@ -153,13 +153,13 @@ async fn passwords_change_on_a_device_switched_to_the_system_key_with_sudo_and_w
                "password_rules": {"length": 20, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let e: ExecutionView = run(&app, &token, &task_id).await;
     let rs = records(&app, &token, e.id.as_str()).await;
     assert_eq!(e.status.as_str(), "succeeded", "{e:?}\n{rs:?}");
     assert_eq!(e.counts.get(&RecordStatus::Success), Some(&4), "{e:?}");
     for (host, _, apps) in &devices {
         for id in apps {
-            let out: VerifyOut = typed(verify_account(&app, &token, id).await);
+            let out: VerifyOut = verify_account(&app, &token, id).await;
             assert!(out.ok, "{out:?}");
             assert_eq!(out.account.secret_version, 2, "{out:?}");
         }
@@ -215,11 +215,11 @@ async fn switching_admin_users_moves_the_system_key_and_keeps_the_old_users_own_
                "password_rules": {"length": 20, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let e: ExecutionView = run(&app, &token, &task_id).await;
     let rs = records(&app, &token, e.id.as_str()).await;
-    let app1: RecordRow = typed(record_for(&rs, "app1").clone());
+    let app1: RecordRow = record_for(&rs, "app1").clone();
     assert_eq!(app1.status.as_str(), "success", "{rs:?}");
-    let verified: VerifyOut = typed(verify_account(&app, &token, &apps[0]).await);
+    let verified: VerifyOut = verify_account(&app, &token, &apps[0]).await;
     assert!(verified.ok);
 
     app.stop().await;

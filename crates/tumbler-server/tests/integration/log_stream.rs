@@ -1,11 +1,15 @@
 //! The execution log stream outlives its request: it checks its caller again while it runs
 //! (logout, a disabled user or a revoked token end it) and a user holds only a few at once.
 
-use super::support::{call, ok, user, USER_PASSWORD};
+use super::support::{call, error_code, ok_as, typed, user, USER_PASSWORD};
 use chrono::Utc;
 use reqwest::{Client, Method, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
+use tumbler_api_types::auth::LoginResponse;
+use tumbler_api_types::domains::DomainOut;
+use tumbler_api_types::users::UserOut;
+use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, Trigger};
 use tumbler_domain::ids::{ChangeTaskId, DomainId, ExecutionId};
 use tumbler_store::ExecutionRow;
@@ -13,16 +17,14 @@ use tumbler_testkit::app::TestApp;
 
 /// An execution of the Default domain that runs (on another, live node) for the whole test.
 async fn running_execution(app: &TestApp, admin: &str) -> String {
-    let domains = ok(app, admin, Method::GET, "/api/v1/domains", None, 200).await;
-    let default = domains["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "Default")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let domains: Page<DomainOut> =
+        ok_as(app, admin, Method::GET, "/api/v1/domains", None, 200).await;
+    let default = domains
+        .items
+        .into_iter()
+        .find(|d| d.name == "Default")
+        .expect("the Default domain")
+        .id;
     let now = Utc::now();
     let exec = ExecutionRow {
         id: ExecutionId::generate(),
@@ -80,15 +82,17 @@ async fn the_log_stream_ends_at_logout_and_when_the_user_is_disabled() {
 
     // A console session's stream ends when the session does.
     let session = Client::builder().cookie_store(true).build().unwrap();
-    let login: Value = session
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "olga", "password": USER_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login: LoginResponse = typed(
+        session
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "olga", "password": USER_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+    );
     let mut by_session = session
         .get(log_url(&app, &exec))
         .header("accept", "text/event-stream")
@@ -105,7 +109,7 @@ async fn the_log_stream_ends_at_logout_and_when_the_user_is_disabled() {
     assert_eq!(by_token.status(), 200);
     let res = session
         .post(app.url("/api/v1/auth/logout"))
-        .header("x-csrf-token", login["csrf_token"].as_str().unwrap())
+        .header("x-csrf-token", &login.csrf_token)
         .send()
         .await
         .unwrap();
@@ -116,16 +120,13 @@ async fn the_log_stream_ends_at_logout_and_when_the_user_is_disabled() {
     );
 
     // A token's stream ends when its user is disabled.
-    let users = ok(&app, &admin, Method::GET, "/api/v1/users", None, 200).await;
-    let olga = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "olga")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let users: Page<UserOut> = ok_as(&app, &admin, Method::GET, "/api/v1/users", None, 200).await;
+    let olga = users
+        .items
+        .into_iter()
+        .find(|u| u.username == "olga")
+        .expect("olga is listed")
+        .id;
     let (status, body) = call(
         &app,
         &admin,
@@ -153,28 +154,21 @@ async fn a_user_holds_only_a_few_log_streams_at_once() {
     app.activate_admin().await;
     let admin = app.admin_token().await;
     let exec = running_execution(&app, &admin).await;
-    let mut open = Vec::new();
-    for _ in 0..tumbler_server::streams::MAX_STREAMS_PER_USER {
-        let res = Client::new()
+    let stream = || {
+        Client::new()
             .get(log_url(&app, &exec))
             .bearer_auth(&admin)
             .send()
-            .await
-            .unwrap();
+    };
+    let mut open = Vec::new();
+    for _ in 0..tumbler_server::streams::MAX_STREAMS_PER_USER {
+        let res = stream().await.unwrap();
         assert_eq!(res.status(), 200);
         open.push(res);
     }
-    let res = Client::new()
-        .get(log_url(&app, &exec))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = stream().await.unwrap();
     assert_eq!(res.status(), 429);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "too_many_streams"
-    );
+    assert_eq!(error_code(&res.json().await.unwrap()), "too_many_streams");
     drop(open);
     app.stop().await;
 }

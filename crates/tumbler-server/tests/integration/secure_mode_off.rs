@@ -8,13 +8,12 @@ use super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     APP_PASSWORD, OPS_PASSWORD,
 };
-use super::support::{ok_as, typed};
+use super::support::ok_as;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
-use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
-use tumbler_api_types::inventory::{AccountOut, VerifyOut};
-use tumbler_domain::change_secret::RecordStatus;
+use tumbler_api_types::inventory::AccountOut;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_domain::SystemClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -90,15 +89,11 @@ async fn with_secure_mode_off_root_and_the_login_account_change_last_and_every_s
                "password_rules": {"length": 24, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let e = run(&app, &token, &task_id).await;
     let id = e.id.as_str();
-    let rs: Vec<RecordRow> = records(&app, &token, id)
-        .await
-        .into_iter()
-        .map(typed)
-        .collect();
+    let rs = records(&app, &token, id).await;
     let log = super::change_secret::log_text(&app, &token, id).await;
-    assert_eq!(e.status.as_str(), "succeeded", "{e:?}\n{rs:?}\n{log}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}\n{rs:?}\n{log}");
     assert_eq!(
         e.counts.get(&RecordStatus::Success).copied(),
         Some(10),
@@ -127,8 +122,8 @@ async fn with_secure_mode_off_root_and_the_login_account_change_last_and_every_s
                 .iter()
                 .find(|r| r.username == user.as_str() && r.asset_name == asset_name)
                 .unwrap_or_else(|| panic!("no record of {user}@{asset_name}: {rs:?}"));
-            assert_eq!(rec.status.as_str(), "success", "{rec:?}");
-            let out: VerifyOut = typed(verify_account(&app, &token, account_id).await);
+            assert_eq!(rec.status, RecordStatus::Success, "{rec:?}");
+            let out = verify_account(&app, &token, account_id).await;
             assert!(out.ok, "{user}@{asset_name}: {out:?}");
             assert_eq!(out.account.secret_version, 2, "{out:?}");
             assert_eq!(out.account.status, "ok", "{out:?}");
@@ -155,11 +150,14 @@ async fn with_secure_mode_off_root_and_the_login_account_change_last_and_every_s
                "password_rules": {"length": 24, "lowercase": 1, "uppercase": 1, "digit": 1, "symbol": 1}}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &again).await);
-    assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
+    let e = run(&app, &token, &again).await;
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     let rs = records(&app, &token, e.id.as_str()).await;
-    let app1: RecordRow = typed(record_for(&rs, "app1").clone());
-    assert_eq!(app1.status.as_str(), "success", "{rs:?}");
+    assert_eq!(
+        record_for(&rs, "app1").status,
+        RecordStatus::Success,
+        "{rs:?}"
+    );
     let root_row: AccountOut = ok_as(
         &app,
         &token,

@@ -4,18 +4,22 @@
 //! including a prompt the template does not expect and a target that says nothing.
 
 use super::change_secret::{
-    account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
-    APP_PASSWORD, OPS_PASSWORD,
+    account, admin, linux_asset, record_for, records, run, ssh_logs_in, sudo_ops, task,
+    verify_account, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::support::ok;
+use super::support::{ok_as, typed};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::time::Duration;
+use tumbler_api_types::inventory::AccountOut;
+use tumbler_api_types::ErrorAnswer;
 use tumbler_connectors::ssh::{
     generate_key_pair, key_fingerprint, public_key_fingerprint, public_key_line, HostKeyPolicy,
     SshConnector, SshCredentials, SshTarget,
 };
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::logs::LogCapture;
@@ -41,7 +45,7 @@ async fn key_account(
     user: &str,
     pem: &SecretString,
 ) -> String {
-    ok(
+    let created: AccountOut = ok_as(
         app,
         token,
         Method::POST,
@@ -52,10 +56,8 @@ async fn key_account(
         ),
         201,
     )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await;
+    created.id
 }
 
 /// The fingerprints of the keys in the user's `authorized_keys`, in file order.
@@ -94,19 +96,10 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
     let other_line = format!("from=\"127.0.0.1\" {}", public_key_line(&other).unwrap());
     host.authorize_key("deploy", &other_line).await.unwrap();
     let asset = linux_asset(&app, &token, "keys-host", &host).await;
-    account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    sudo_ops(&app, &token, &asset).await;
     let deploy = key_account(&app, &token, &asset, "deploy", &old).await;
     account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
-    assert_eq!(verify_account(&app, &token, &deploy).await["ok"], true);
+    assert!(verify_account(&app, &token, &deploy).await.ok);
 
     // A password task leaves the key account alone; a key task leaves password accounts alone.
     let key_task = task(
@@ -117,12 +110,16 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
     )
     .await;
     let e = run(&app, &token, &key_task).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
-    let recs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(record_for(&recs, "deploy")["status"], "success", "{recs:?}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
+    let recs = records(&app, &token, e.id.as_str()).await;
     assert_eq!(
-        record_for(&recs, "app1")["reason_code"],
-        "secret_type_mismatch"
+        record_for(&recs, "deploy").status,
+        RecordStatus::Success,
+        "{recs:?}"
+    );
+    assert_eq!(
+        record_for(&recs, "app1").reason_code,
+        Some(FailureCode::SecretTypeMismatch)
     );
     assert!(
         ssh_logs_in(&host, "app1", APP_PASSWORD).await,
@@ -154,7 +151,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
         key_logs_in(&host, "deploy", &other).await,
         "other key still works"
     );
-    assert_eq!(verify_account(&app, &token, &deploy).await["ok"], true);
+    assert!(verify_account(&app, &token, &deploy).await.ok);
     let stat = host
         .run_inside_ok(&["stat", "-c", "%U %a", "/home/deploy/.ssh/authorized_keys"])
         .await
@@ -171,7 +168,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
     )
     .await;
     let e = run(&app, &token, &all_task).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     let fps = authorized_fingerprints(&host, "deploy").await;
     assert_eq!(fps.len(), 1, "{fps:?}");
     assert!(
@@ -183,7 +180,7 @@ async fn ssh_keys_rotate_through_authorized_keys_by_fingerprint() {
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&keys.stdout).starts_with("ssh-rsa "));
-    assert_eq!(verify_account(&app, &token, &deploy).await["ok"], true);
+    assert!(verify_account(&app, &token, &deploy).await.ok);
 
     // No private key anywhere it should not be.
     let logged = logs.contents();
@@ -278,9 +275,10 @@ async fn a_custom_template_drives_the_real_passwd_prompts() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    let refused: ErrorAnswer = typed(body);
     assert!(
-        body.to_string().contains("never on a command line"),
-        "{body}"
+        refused.error.message.contains("never on a command line"),
+        "{refused:?}"
     );
 
     // A prompt the template does not expect: passwd prints "New password:" and waits; nothing
@@ -297,11 +295,11 @@ async fn a_custom_template_drives_the_real_passwd_prompts() {
     )
     .await;
     let e = run(&app, &token, &wrong).await;
-    assert_eq!(e["status"], "failed", "{e}");
-    let recs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    assert_eq!(e.status, ExecutionStatus::Failed, "{e:?}");
+    let recs = records(&app, &token, e.id.as_str()).await;
     let r = record_for(&recs, "app1");
-    assert_eq!(r["reason_code"], "prompt_mismatch", "{r}");
-    let reason = r["reason"].as_str().unwrap();
+    assert_eq!(r.reason_code, Some(FailureCode::PromptMismatch), "{r:?}");
+    let reason = &r.reason;
     assert!(
         reason.contains("Enter new UNIX password:") && reason.contains("New password:"),
         "{reason}"
@@ -322,17 +320,14 @@ async fn a_custom_template_drives_the_real_passwd_prompts() {
     )
     .await;
     let e = run(&app, &token, &late).await;
-    let recs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    let recs = records(&app, &token, e.id.as_str()).await;
     let r = record_for(&recs, "app1");
-    assert_eq!(r["status"], "failed", "{r}");
-    assert_eq!(r["reason_code"], "prompt_mismatch", "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("the old secret still works"),
-        "{r}"
+    assert_eq!(
+        (r.status, r.reason_code),
+        (RecordStatus::Failed, Some(FailureCode::PromptMismatch)),
+        "{r:?}"
     );
+    assert!(r.reason.contains("the old secret still works"), "{r:?}");
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
 
     // A target that prints nothing (sudo asked with an empty prompt): a timeout.
@@ -348,24 +343,18 @@ async fn a_custom_template_drives_the_real_passwd_prompts() {
     )
     .await;
     let e = run(&app, &token, &silent).await;
-    let recs = records(&app, &token, e["id"].as_str().unwrap()).await;
+    let recs = records(&app, &token, e.id.as_str()).await;
     let r = record_for(&recs, "app1");
-    assert_eq!(r["reason_code"], "timeout", "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("nothing came within 1 s"),
-        "{r}"
-    );
+    assert_eq!(r.reason_code, Some(FailureCode::Timeout), "{r:?}");
+    assert!(r.reason.contains("nothing came within 1 s"), "{r:?}");
     assert!(ssh_logs_in(&host, "app1", APP_PASSWORD).await);
 
     // The right template changes the password; the new one logs in, the old one does not.
     let good = custom_task(&app, &token, &asset, "passwd", passwd_template(|_| {})).await;
     let e = run(&app, &token, &good).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
-    assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
+    assert!(verify_account(&app, &token, &app1).await.ok);
 
     // Secrets were typed, never on a command line or in a log.
     let commands = host.command_log();
@@ -422,7 +411,7 @@ async fn recovery_of_a_key_change_removes_the_old_key_as_the_run_would_have() {
     );
     assert!(!key_logs_in(&host, "deploy", &old).await);
     let v = verify_account(&app, &token, &deploy).await;
-    assert_eq!(v["ok"], true, "{v}");
+    assert!(v.ok, "{v:?}");
     let log = super::change_secret::log_text(&app, &token, exec.as_str()).await;
     assert!(
         log.contains("old secret removed after the change was settled"),

@@ -78,13 +78,7 @@ async fn postgres_canary_is_absent_from_every_table_and_the_logs() {
     app.activate_admin().await;
     seal_canary(&app, "acct-1").await;
     assert_eq!(
-        app.services
-            .vault
-            .open_secret(
-                tumbler_domain::secret_owner::SecretOwner::Account,
-                "acct-1",
-                1
-            )
+        open_account_secret(&app, "acct-1", 1)
             .await
             .unwrap()
             .as_slice(),
@@ -119,6 +113,22 @@ async fn postgres_canary_is_absent_from_every_table_and_the_logs() {
     app.stop().await;
 }
 
+/// Opens an account's sealed secret of one version.
+async fn open_account_secret(
+    app: &TestApp,
+    owner: &str,
+    version: i64,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, VaultError> {
+    app.services
+        .vault
+        .open_secret(
+            tumbler_domain::secret_owner::SecretOwner::Account,
+            owner,
+            version,
+        )
+        .await
+}
+
 fn hex_of(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -150,14 +160,7 @@ async fn moved_ciphertext_fails_to_open(kind: StoreKind) {
         .await
         .unwrap();
     assert!(matches!(
-        app.services
-            .vault
-            .open_secret(
-                tumbler_domain::secret_owner::SecretOwner::Account,
-                "acct-1",
-                2
-            )
-            .await,
+        open_account_secret(&app, "acct-1", 2).await,
         Err(VaultError::Crypto(_))
     ));
     sqlx::query("UPDATE secrets SET version = 1")
@@ -165,13 +168,7 @@ async fn moved_ciphertext_fails_to_open(kind: StoreKind) {
         .await
         .unwrap();
     assert_eq!(
-        app.services
-            .vault
-            .open_secret(
-                tumbler_domain::secret_owner::SecretOwner::Account,
-                "acct-1",
-                1
-            )
+        open_account_secret(&app, "acct-1", 1)
             .await
             .unwrap()
             .as_slice(),
@@ -205,13 +202,7 @@ async fn master_key_rotation_keeps_secrets_and_retires_the_old_key() {
         .unwrap();
     assert_ne!(app.services.vault.master_key_id(), old_id);
     assert_eq!(
-        app.services
-            .vault
-            .open_secret(
-                tumbler_domain::secret_owner::SecretOwner::Account,
-                "acct-1",
-                1
-            )
+        open_account_secret(&app, "acct-1", 1)
             .await
             .unwrap()
             .as_slice(),

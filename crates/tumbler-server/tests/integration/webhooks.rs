@@ -288,11 +288,11 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
         let id = started["execution_id"].as_str().unwrap().to_owned();
         execs.push(wait_for_execution(&app, &token, &id).await);
     }
-    assert_eq!(execs[0]["status"], "partial", "{}", execs[0]);
-    assert_eq!(execs[1]["status"], "succeeded", "{}", execs[1]);
+    assert_eq!(execs[0].status.as_str(), "partial", "{:?}", execs[0]);
+    assert_eq!(execs[1].status.as_str(), "succeeded", "{:?}", execs[1]);
     assert!(ssh_logs_in(&host, "app2", SPECIFIED).await);
-    let rs = records(&app, &token, execs[0]["id"].as_str().unwrap()).await;
-    assert!(rs.iter().any(|r| r["status"] == "failed"), "{rs:?}");
+    let rs = records(&app, &token, execs[0].id.as_str()).await;
+    assert!(rs.iter().any(|r| r.status.as_str() == "failed"), "{rs:?}");
     let row = app
         .services
         .store
@@ -346,12 +346,7 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
     seen.sort();
     let mut expected: Vec<(String, String)> = execs
         .iter()
-        .map(|e| {
-            (
-                e["id"].as_str().unwrap().to_owned(),
-                e["status"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e.id.as_str().to_owned(), e.status.as_str().to_owned()))
         .collect();
     expected.sort();
     assert_eq!(seen, expected, "each run delivered once with its outcome");

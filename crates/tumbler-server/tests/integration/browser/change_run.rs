@@ -7,10 +7,15 @@ use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
 async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
-    use super::super::support::{ok, Authenticator};
+    use super::super::change_secret::{account, linux_asset};
+    use super::super::support::{ok_as, Authenticator};
     use reqwest::Method;
     use serde_json::json;
     use std::sync::Arc;
+    use tumbler_api_types::change_secret::ExecutionView;
+    use tumbler_api_types::inventory::AccountOut;
+    use tumbler_api_types::Page;
+    use tumbler_domain::change_secret::{ExecutionStatus, Trigger};
     use tumbler_domain::ManualClock;
     use tumbler_testkit::app::StoreKind;
     use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -30,30 +35,9 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
     // Two assets on the host: on the second, the target has no user "ghost" (a failure).
     for (name, user) in [("web-a", "app1"), ("web-b", "ghost")] {
-        let a = ok(&app, &token, Method::POST, "/api/v1/assets",
-            Some(json!({"name": name, "address": host.address(), "port": host.port(), "platform": "linux"})), 201).await;
-        let id = a["id"].as_str().unwrap().to_owned();
-        ok(
-            &app,
-            &token,
-            Method::POST,
-            &format!("/api/v1/assets/{id}/test"),
-            None,
-            200,
-        )
-        .await;
-        ok(
-            &app,
-            &token,
-            Method::POST,
-            &format!("/api/v1/assets/{id}/host-key/acknowledge"),
-            Some(json!({"fingerprint": host.host_key_fingerprint()})),
-            200,
-        )
-        .await;
+        let id = linux_asset(&app, &token, name, &host).await;
         for (username, secret, privileged) in [("ops", ops, true), (user, old, false)] {
-            ok(&app, &token, Method::POST, "/api/v1/accounts",
-                Some(json!({"asset_id": id, "username": username, "secret": secret, "privileged": privileged})), 201).await;
+            account(&app, &token, &id, username, secret, privileged, json!({})).await;
         }
     }
 
@@ -140,7 +124,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         .wait_for_text("#run-warning", "reveal again", WAIT)
         .await;
     assert!(!browser.text("main").await.contains(&new), "shown again");
-    let page = ok(
+    let page: Page<AccountOut> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -149,7 +133,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         200,
     )
     .await;
-    let app1 = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let app1 = page.items[0].id.clone();
     let stored = app
         .services
         .vault
@@ -218,7 +202,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     // A second retry run of the same record, which fails again.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let runs = ok(
+        let runs: Page<ExecutionView> = ok_as(
             &app,
             &token,
             Method::GET,
@@ -227,18 +211,21 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
             200,
         )
         .await;
-        let retries: Vec<&serde_json::Value> = runs["items"]
-            .as_array()
-            .unwrap()
+        let retries: Vec<&ExecutionView> = runs
+            .items
             .iter()
-            .filter(|e| e["trigger"] == "retry" && e["retry_of_execution_id"] == run_id.as_str())
+            .filter(|e| {
+                e.trigger == Trigger::Retry
+                    && e.retry_of_execution_id.as_ref().map(|id| id.as_str())
+                        == Some(run_id.as_str())
+            })
             .collect();
-        if retries.len() == 2 && retries.iter().all(|e| e["status"] == "failed") {
+        if retries.len() == 2 && retries.iter().all(|e| e.status == ExecutionStatus::Failed) {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the background retry did not settle: {runs}"
+            "the background retry did not settle: {runs:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -66,16 +66,12 @@ impl World {
             ])
             .await;
             let proxy = LossyProxy::start(redis.port()).await;
-            let body = super::super::support::ok(
+            let asset = super::super::change_secret::asset(
                 &app,
                 &token,
-                reqwest::Method::POST,
-                "/api/v1/assets",
-                Some(json!({"name": "cache", "address": "127.0.0.1", "port": proxy.port(), "platform": "redis"})),
-                201,
+                json!({"name": "cache", "address": "127.0.0.1", "port": proxy.port(), "platform": "redis"}),
             )
             .await;
-            let asset = body["id"].as_str().unwrap().to_owned();
             account(&app, &token, &asset, "acl_admin", ADMIN_SECRET, true, json!({})).await;
             let id = account(&app, &token, &asset, USERNAME, FIRST_SECRET, false, json!({})).await;
             let task_id = task(

@@ -23,6 +23,41 @@ fn pick_record(
     }
 }
 
+/// A record action by the process's engine, as the API would ask it.
+fn record_action(
+    world: &World,
+    p: &Process,
+    id: &tumbler_domain::ids::RecordId,
+    action: RecordAction,
+    totp: Option<&str>,
+) -> Result<tumbler_store::RecordRow, tumbler_core::change_secret::ChangeSecretError> {
+    let engine = p.engine(world, None);
+    p.block_on(engine.record_action(&p.principal, id, action, totp, &origin()))
+}
+
+/// Runs the task once with a proxy fault armed (`arm(true)`, then `arm(false)`); when a change
+/// was due (nothing pending, the target up), asserts that the fault fired and returns true.
+fn run_with_fault(
+    world: &World,
+    p: &Process,
+    model: &Model,
+    op: &Op,
+    fault: &str,
+    arm: impl Fn(bool),
+) -> bool {
+    let dropped = world.proxy.dropped();
+    arm(true);
+    let engine = p.engine(world, None);
+    let id = p.execute(&engine, world);
+    assert!(p.wait_run(&id, None), "{op:?}: the run ended");
+    arm(false);
+    let due = model.pending.is_none() && model.target_up;
+    if due {
+        assert_eq!(world.proxy.dropped(), dropped + 1, "{op:?}: {fault}");
+    }
+    due
+}
+
 pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Model, op: &Op) {
     let before = world.observe();
     match op {
@@ -113,18 +148,10 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
         }
         Op::RunLosingRemoval => {
             let Some(p) = process.as_ref() else { return };
-            let dropped = world.proxy.dropped();
-            world.proxy.lose_reply_to(Some(REMOVE_RULE));
-            let engine = p.engine(world, None);
-            let id = p.execute(&engine, world);
-            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
-            world.proxy.lose_reply_to(None);
-            if model.pending.is_none() && model.target_up {
-                assert_eq!(
-                    world.proxy.dropped(),
-                    dropped + 1,
-                    "{op:?}: a reply was lost"
-                );
+            let lost = run_with_fault(world, p, model, op, "a reply was lost", |armed| {
+                world.proxy.lose_reply_to(armed.then_some(REMOVE_RULE))
+            });
+            if lost {
                 let v = before.account.next_version;
                 model.accepted.insert(v);
                 // The removal was carried out though its reply was lost.
@@ -167,20 +194,11 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
         }
         Op::RunLosingCommand => {
             let Some(p) = process.as_ref() else { return };
-            let dropped = world.proxy.dropped();
-            world.proxy.lose_command(Some(ADD_RULE));
-            let engine = p.engine(world, None);
-            let id = p.execute(&engine, world);
-            assert!(p.wait_run(&id, None), "{op:?}: the run ended");
-            world.proxy.lose_command(None);
-            if model.pending.is_none() && model.target_up {
-                assert_eq!(
-                    world.proxy.dropped(),
-                    dropped + 1,
-                    "{op:?}: a command was lost"
-                );
-                // The login finds the old password still working: not changed, nothing staged.
-            }
+            // When the command was lost, the login finds the old password still working: not
+            // changed, nothing staged.
+            run_with_fault(world, p, model, op, "a command was lost", |armed| {
+                world.proxy.lose_command(armed.then_some(ADD_RULE))
+            });
         }
         Op::AccountVerify => {
             if let Some(p) = process.as_ref() {
@@ -191,14 +209,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Verify,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Verify, None);
             match r.new_version {
                 None => assert!(result.is_err(), "{op:?}: verify without a new secret"),
                 Some(v) => {
@@ -215,15 +226,8 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
             let code = world.fresh_code();
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Adopt,
-                Some(&code),
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Adopt, Some(&code));
             let a = &before.account;
             let eligible = r.new_secret_verified_at.is_some()
                 && r.new_version.is_some()
@@ -242,14 +246,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Ignore,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Ignore, None);
             let staged_here =
                 r.new_version.is_some() && before.account.pending_version == r.new_version;
             if matches!(r.status, RecordStatus::Success | RecordStatus::Pending) {
@@ -274,14 +271,7 @@ pub(super) fn step(world: &World, process: &mut Option<Process>, model: &mut Mod
             let (Some(p), Some(r)) = (process.as_ref(), pick_record(&before.records, *pick)) else {
                 return;
             };
-            let engine = p.engine(world, None);
-            let result = p.block_on(engine.record_action(
-                &p.principal,
-                &r.id,
-                RecordAction::Retry,
-                None,
-                &origin(),
-            ));
+            let result = record_action(world, p, &r.id, RecordAction::Retry, None);
             p.wait_idle();
             if matches!(r.status, RecordStatus::Success | RecordStatus::Pending) {
                 assert!(result.is_err(), "{op:?}: only a failed record is retried");

@@ -1,9 +1,10 @@
 //! Bad task input is refused with its field and nothing is stored.
 
-use super::super::support::{call, error_code, error_field, ok, user};
+use super::super::support::{call, error_code, error_field, ok, ok_as, user};
 use super::admin;
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::change_secret::TaskView;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -80,6 +81,7 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(status, 201, "{out}");
+    // Raw JSON on purpose: the secret must be nowhere in the answer's text.
     assert!(!out.to_string().contains("canary-Leak-9f"));
     let (status, out) = call(
         &app,
@@ -94,7 +96,7 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
         (422, "invalid_json"),
         "{out}"
     );
-    let tasks = ok(
+    let tasks: Vec<TaskView> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -103,14 +105,10 @@ async fn bad_task_input_is_refused_and_nothing_is_stored() {
         200,
     )
     .await;
-    assert_eq!(
-        tasks.as_array().unwrap().len(),
-        1,
-        "only the valid task is stored"
-    );
+    assert_eq!(tasks.len(), 1, "only the valid task is stored");
     // An auditor reads tasks but cannot create or run them.
     let auditor = user(&app, &token, "audrey", &["auditor"], &["Default"]).await;
-    let id = tasks[0]["id"].as_str().unwrap();
+    let id = &tasks[0].id;
     ok(
         &app,
         &auditor,

@@ -1,12 +1,13 @@
 //! Database accounts change on real servers: PostgreSQL roles with a verifier on a private
 //! cluster, MariaDB users, Redis ACL users (new password added, verified, old one removed).
 
-use super::super::support::ok;
 use super::{
-    account, admin, log_text, pg_asset, record_for, records, run, task, verify_account, DB_PASSWORD,
+    account, admin, asset, log_text, mariadb_dba, pg_asset, record_for, records, run, task,
+    verify_account, DB_PASSWORD,
 };
-use reqwest::Method;
 use serde_json::json;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::mariadb::MariaDbScratch;
 use tumbler_testkit::pg_cluster::PgCluster;
@@ -36,15 +37,9 @@ async fn postgresql_roles_change_with_a_verifier_on_a_private_cluster() {
     )
     .await;
     let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     let out = verify_account(&app, &token, &role).await;
-    assert_eq!(
-        (
-            out["ok"].as_bool(),
-            out["account"]["secret_version"].as_i64()
-        ),
-        (Some(true), Some(2))
-    );
+    assert_eq!((out.ok, out.account.secret_version), (true, 2));
     let old = tumbler_connectors::database::verify_postgres(
         &tumbler_connectors::database::DbTarget::new("127.0.0.1", cluster.port()),
         "app_role",
@@ -89,34 +84,14 @@ async fn mariadb_users_change_and_the_old_password_stops_working() {
     let app = TestApp::spawn().await;
     let token = admin(&app).await;
     let scratch = MariaDbScratch::create().await;
-    let body = ok(
+    let asset = asset(
         &app,
         &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "maria", "address": scratch.host(), "port": scratch.port(), "platform": "mysql"})),
-        201,
+        json!({"name": "maria", "address": scratch.host(), "port": scratch.port(), "platform": "mysql"}),
     )
     .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
     // A privileged account of its own, allowed to change other users' passwords.
-    let dba = format!("{}_dba", scratch.user());
-    tumbler_testkit::mariadb::admin_exec(&format!(
-        "CREATE USER '{dba}'@'%' IDENTIFIED BY 'canary-Dba-Pw-0c4'; \
-         GRANT CREATE USER, SELECT ON *.* TO '{dba}'@'%'; \
-         GRANT UPDATE ON mysql.* TO '{dba}'@'%';"
-    ))
-    .await;
-    account(
-        &app,
-        &token,
-        &asset,
-        &dba,
-        "canary-Dba-Pw-0c4",
-        true,
-        json!({}),
-    )
-    .await;
+    let dba = mariadb_dba(&app, &token, &asset, &scratch, "canary-Dba-Pw-0c4").await;
     let user_acc = account(
         &app,
         &token,
@@ -135,9 +110,9 @@ async fn mariadb_users_change_and_the_old_password_stops_working() {
     )
     .await;
     let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     let out = verify_account(&app, &token, &user_acc).await;
-    assert_eq!(out["ok"], true, "{out}");
+    assert!(out.ok, "{out:?}");
     let old = tumbler_connectors::database::verify_mysql(
         &tumbler_connectors::database::DbTarget::new(scratch.host(), scratch.port()),
         scratch.user(),
@@ -164,16 +139,12 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
         RedisUser::new("cache_app", REDIS_OLD),
     ])
     .await;
-    let body = ok(
+    let asset = asset(
         &app,
         &token,
-        Method::POST,
-        "/api/v1/assets",
-        Some(json!({"name": "cache", "address": "127.0.0.1", "port": redis.port(), "platform": "redis"})),
-        201,
+        json!({"name": "cache", "address": "127.0.0.1", "port": redis.port(), "platform": "redis"}),
     )
     .await;
-    let asset = body["id"].as_str().unwrap().to_owned();
     account(
         &app,
         &token,
@@ -212,11 +183,15 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
     )
     .await;
     let e = run(&app, &token, &task_id).await;
-    let rs = records(&app, &token, e["id"].as_str().unwrap()).await;
-    assert_eq!(record_for(&rs, "cache_app")["status"], "success", "{rs:?}");
+    let rs = records(&app, &token, e.id.as_str()).await;
     assert_eq!(
-        record_for(&rs, "ghost_user")["reason_code"],
-        "target_refused",
+        record_for(&rs, "cache_app").status,
+        RecordStatus::Success,
+        "{rs:?}"
+    );
+    assert_eq!(
+        record_for(&rs, "ghost_user").reason_code,
+        Some(FailureCode::TargetRefused),
         "{rs:?}"
     );
     let target = tumbler_connectors::database::DbTarget::new("127.0.0.1", redis.port());
@@ -261,7 +236,7 @@ async fn redis_acl_users_change_by_adding_verifying_then_removing() {
         "auth_failed",
         "the old password was removed"
     );
-    let log = log_text(&app, &token, e["id"].as_str().unwrap()).await;
+    let log = log_text(&app, &token, e.id.as_str()).await;
     assert!(log.contains("cache_app@cache: old secret removed"), "{log}");
     // The user the server did not have was not created.
     assert_eq!(

@@ -2,15 +2,19 @@
 //! specified secret; the new password logs in, the old one does not, and the run's log streams as
 //! server-sent events without a password in it.
 
-use super::super::support::{call, error_code, ok, Authenticator};
+use super::super::support::{call, error_code, ok_as, Authenticator};
 use super::{
-    account, admin, linux_asset, log_text, record_for, records, run, ssh_logs_in, task,
-    verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
+    account, admin, linux_asset, log_text, record_for, records, run, ssh_logs_in, start_run,
+    sudo_ops, task, verify_account, wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::answers::RevealedRecordSecrets;
+use tumbler_api_types::inventory::AccountOut;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
+use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::logs::LogCapture;
@@ -54,16 +58,7 @@ async fn linux_sudo_run(kind: StoreKind) {
         .unwrap();
     let root_shadow = host.shadow_entry("root").await.unwrap();
     let asset = linux_asset(&app, &token, "web1", &host).await;
-    let ops = account(
-        &app,
-        &token,
-        &asset,
-        "ops",
-        OPS_PASSWORD,
-        true,
-        json!({"become": "sudo"}),
-    )
-    .await;
+    let ops = sudo_ops(&app, &token, &asset).await;
     let app1 = account(&app, &token, &asset, "app1", APP_PASSWORD, false, json!({})).await;
     let app2 = account(&app, &token, &asset, "app2", APP_PASSWORD, false, json!({})).await;
     let root = account(
@@ -85,34 +80,36 @@ async fn linux_sudo_run(kind: StoreKind) {
     )
     .await;
     let e = run(&app, &token, &task_id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
-    assert_eq!(e["trigger"], "manual");
-    assert_eq!(e["counts"]["success"], 2, "{e}");
-    assert_eq!(e["counts"]["ignored"], 2, "{e}");
-    let id = e["id"].as_str().unwrap();
-    let rs = records(&app, &token, id).await;
-    assert_eq!(record_for(&rs, "app1")["status"], "success");
     assert_eq!(
-        record_for(&rs, "ops")["reason_code"],
-        "secure_mode_privileged"
+        (e.status, e.trigger),
+        (ExecutionStatus::Succeeded, Trigger::Manual),
+        "{e:?}"
+    );
+    assert_eq!(e.counts.get(&RecordStatus::Success), Some(&2), "{e:?}");
+    assert_eq!(e.counts.get(&RecordStatus::Ignored), Some(&2), "{e:?}");
+    let id = e.id.as_str();
+    let rs = records(&app, &token, id).await;
+    assert_eq!(record_for(&rs, "app1").status, RecordStatus::Success);
+    assert_eq!(
+        record_for(&rs, "ops").reason_code,
+        Some(FailureCode::SecureModePrivileged)
     );
     assert_eq!(
-        record_for(&rs, "root")["reason_code"],
-        "secure_mode_reserved_name"
+        record_for(&rs, "root").reason_code,
+        Some(FailureCode::SecureModeReservedName)
     );
 
     // The store's new current secrets log in; the old password does not.
     for acc in [&app1, &app2] {
         let out = verify_account(&app, &token, acc).await;
-        assert_eq!(out["ok"], true, "{out}");
-        assert_eq!(out["account"]["secret_version"], 2);
+        assert_eq!((out.ok, out.account.secret_version), (true, 2), "{out:?}");
     }
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
     assert!(!ssh_logs_in(&host, "app2", APP_PASSWORD).await);
     // Secure mode left ops and root alone.
     assert!(ssh_logs_in(&host, "ops", OPS_PASSWORD).await);
     assert_eq!(host.shadow_entry("root").await.unwrap(), root_shadow);
-    let root_row = ok(
+    let root_row: AccountOut = ok_as(
         &app,
         &token,
         Method::GET,
@@ -121,15 +118,18 @@ async fn linux_sudo_run(kind: StoreKind) {
         200,
     )
     .await;
-    assert_eq!(root_row["secret_version"], 1);
+    assert_eq!(root_row.secret_version, 1);
     assert_eq!(
-        verify_account(&app, &token, &ops).await["account"]["secret_version"],
+        verify_account(&app, &token, &ops)
+            .await
+            .account
+            .secret_version,
         1
     );
 
     // Reveal the record's secrets with a fresh code: the new one logs in.
     let auth = Authenticator::enrol(&app, &token, clock.clone()).await;
-    let rec = record_for(&rs, "app1")["id"].as_str().unwrap().to_owned();
+    let rec = &record_for(&rs, "app1").id;
     let (status, body) = call(
         &app,
         &token,
@@ -139,7 +139,7 @@ async fn linux_sudo_run(kind: StoreKind) {
     )
     .await;
     assert_eq!((status, error_code(&body).as_str()), (401, "totp_required"));
-    let revealed = ok(
+    let revealed: RevealedRecordSecrets = ok_as(
         &app,
         &token,
         Method::POST,
@@ -148,8 +148,8 @@ async fn linux_sudo_run(kind: StoreKind) {
         200,
     )
     .await;
-    assert_eq!(revealed["old_secret"], APP_PASSWORD);
-    let new = revealed["new_secret"].as_str().unwrap().to_owned();
+    assert_eq!(revealed.old_secret.as_deref(), Some(APP_PASSWORD));
+    let new = revealed.new_secret.expect("a new secret was made");
     assert_eq!(new.chars().count(), 20);
     assert!(ssh_logs_in(&host, "app1", &new).await);
 
@@ -267,16 +267,7 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
                "secret_strategy": "specified", "secret": "canary-Specified-New-2e"}),
     )
     .await;
-    let started = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-        None,
-        202,
-    )
-    .await;
-    let id = started["execution_id"].as_str().unwrap().to_owned();
+    let id = start_run(&app, &token, &task_id).await;
     // Asked for at once, the log streams while the run goes on and ends with it, as text and
     // as server-sent events.
     let (log, events) = tokio::join!(
@@ -304,10 +295,10 @@ async fn su_and_a_specified_secret_change_a_linux_password() {
     assert!(rest.starts_with("id: 2\n"), "{rest}");
     assert!(!rest.contains("started: 1 asset(s)"), "{rest}");
     let e = wait_for_execution(&app, &token, &id).await;
-    assert_eq!(e["status"], "succeeded", "{e}");
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Specified-New-2e").await);
     assert!(!ssh_logs_in(&host, "app1", APP_PASSWORD).await);
-    assert_eq!(verify_account(&app, &token, &app1).await["ok"], true);
+    assert!(verify_account(&app, &token, &app1).await.ok);
     assert!(!host.command_log().contains("canary-Root-Su-8d1"));
     // The run's duration is in the change-duration histogram, labelled by how it ended.
     let metrics = app.get_text("/metrics").await;

@@ -1,6 +1,6 @@
 //! The record actions: verify, adopt, retry and ignore.
 
-use super::super::support::{call, error_code, ok, Authenticator};
+use super::super::support::{call, error_code, ok_as, Authenticator};
 use super::{
     account, admin, linux_asset, ssh_logs_in, staged_by_a_dead_worker, task, verify_account,
     APP_PASSWORD, OPS_PASSWORD,
@@ -9,6 +9,7 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::RecordRow;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::ids::RecordId;
 use tumbler_domain::ManualClock;
@@ -67,11 +68,11 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
         (409, "record_state"),
         "{out}"
     );
-    let v = ok(&app, &token, Method::POST, &path("verify"), None, 200).await;
-    assert!(v["new_secret_verified_at"].is_string(), "{v}");
+    let v: RecordRow = ok_as(&app, &token, Method::POST, &path("verify"), None, 200).await;
+    assert!(v.new_secret_verified_at.is_some(), "{v:?}");
     let (status, out) = call(&app, &token, Method::POST, &path("adopt"), Some(json!({}))).await;
     assert_eq!((status, error_code(&out).as_str()), (401, "totp_required"));
-    let adopted = ok(
+    let adopted: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -80,15 +81,9 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
         200,
     )
     .await;
-    assert_eq!(adopted["status"], "success");
+    assert_eq!(adopted.status, RecordStatus::Success);
     let out = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (
-            out["ok"].as_bool(),
-            out["account"]["secret_version"].as_i64()
-        ),
-        (Some(true), Some(2))
-    );
+    assert_eq!((out.ok, out.account.secret_version), (true, 2));
     // Adopting twice is refused: the account changed since.
     let (status, _) = call(
         &app,
@@ -105,7 +100,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     // A failed record is retried with the same new secret.
     let (_, rec2) = staged_by_a_dead_worker(&app, &task_id, &app1, "canary-Retry-Same-5d").await;
     set_record_status(&app, &rec2, RecordStatus::Failed).await;
-    let retried = ok(
+    let retried: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -114,10 +109,13 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
         200,
     )
     .await;
-    assert_eq!(retried["status"], "success", "{retried}");
+    assert_eq!(retried.status, RecordStatus::Success, "{retried:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Retry-Same-5d").await);
     assert_eq!(
-        verify_account(&app, &token, &app1).await["account"]["secret_version"],
+        verify_account(&app, &token, &app1)
+            .await
+            .account
+            .secret_version,
         3
     );
 
@@ -136,7 +134,7 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
     set_record_status(&app, &rec3, RecordStatus::Unverified).await;
     // Ignoring first settles the account by login: the target never took the new secret,
     // so the current one stays and the stage is released.
-    let ignored = ok(
+    let ignored: RecordRow = ok_as(
         &app,
         &token,
         Method::POST,
@@ -145,15 +143,9 @@ async fn record_actions_verify_adopt_retry_and_ignore() {
         200,
     )
     .await;
-    assert_eq!(ignored["status"], "ignored");
+    assert_eq!(ignored.status, RecordStatus::Ignored);
     let out = verify_account(&app, &token, &app1).await;
-    assert_eq!(
-        (
-            out["ok"].as_bool(),
-            out["account"]["secret_version"].as_i64()
-        ),
-        (Some(true), Some(3))
-    );
+    assert_eq!((out.ok, out.account.secret_version), (true, 3));
     let unknown = call(
         &app,
         &token,

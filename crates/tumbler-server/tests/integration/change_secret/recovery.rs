@@ -1,12 +1,13 @@
 //! Recovery of a run a crash left behind: pending is tried first, then current.
 
-use super::super::support::{call, ok};
+use super::super::support::call;
 use super::{
-    account, admin, linux_asset, log_text, staged_by_a_dead_worker, task, verify_account,
-    APP_PASSWORD, OPS_PASSWORD,
+    account, admin, execution, linux_asset, log_text, staged_by_a_dead_worker, task,
+    verify_account, APP_PASSWORD, OPS_PASSWORD,
 };
 use reqwest::Method;
 use serde_json::json;
+use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus};
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -55,24 +56,16 @@ async fn recovery_settles_a_crashed_run_by_logging_in_with_pending_then_current(
     let recovered = app.services.change_secret.recover(false).await.unwrap();
     assert_eq!(recovered, 2);
     for (exec, rec, acc, expect_status, expect_version) in [
-        (&exec1, &rec1, &app1, "success", 2),
-        (&exec2, &rec2, &app2, "failed", 1),
+        (&exec1, &rec1, &app1, RecordStatus::Success, 2),
+        (&exec2, &rec2, &app2, RecordStatus::Failed, 1),
     ] {
-        let e = ok(
-            &app,
-            &token,
-            Method::GET,
-            &format!("/api/v1/change-secret/executions/{exec}"),
-            None,
-            200,
-        )
-        .await;
-        assert_eq!(e["status"], "interrupted");
+        let e = execution(&app, &token, exec.as_str()).await;
+        assert_eq!(e.status, ExecutionStatus::Interrupted);
         let r = app.services.store.record(rec).await.unwrap().unwrap();
-        assert_eq!(r.status.as_str(), expect_status, "{r:?}");
+        assert_eq!(r.status, expect_status, "{r:?}");
         let out = verify_account(&app, &token, acc).await;
-        assert_eq!(out["ok"], true, "the stored current secret logs in: {out}");
-        assert_eq!(out["account"]["secret_version"], expect_version);
+        assert!(out.ok, "the stored current secret logs in: {out:?}");
+        assert_eq!(out.account.secret_version, expect_version);
         let log = log_text(&app, &token, exec.as_str()).await;
         assert!(log.contains("recovery found"), "{log}");
     }

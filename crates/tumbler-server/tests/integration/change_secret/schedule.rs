@@ -1,12 +1,15 @@
 //! Schedules: a task fires once per slot with one catch-up after downtime, and a cron schedule
 //! fires at wall-clock time in the configured zone.
 
-use super::super::support::ok;
-use super::admin;
+use super::super::support::{ok, ok_as};
+use super::{admin, task_view};
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::change_secret::{ExecutionView, TaskView};
+use tumbler_api_types::Page;
+use tumbler_domain::change_secret::Trigger;
 use tumbler_domain::{Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -16,19 +19,16 @@ async fn a_schedule_fires_once_per_slot_with_one_catch_up_after_downtime() {
     let clock = Arc::new(ManualClock::new(start));
     let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     let token = admin(&app).await;
-    let t = ok(
+    let t = task_view(
         &app,
         &token,
-        Method::POST,
-        "/api/v1/change-secret/tasks",
-        Some(json!({"name": "hourly", "usernames": ["nobody"], "asset_ids": ["none"],
-                    "secret_strategy": "random",
-                    "schedule": {"interval_hours": 1, "start_at": (start + chrono::Duration::minutes(30)).to_rfc3339()}})),
-        201,
+        json!({"name": "hourly", "usernames": ["nobody"], "asset_ids": ["none"],
+                "secret_strategy": "random",
+                "schedule": {"interval_hours": 1, "start_at": (start + chrono::Duration::minutes(30)).to_rfc3339()}}),
     )
     .await;
-    let id = tumbler_domain::ids::ChangeTaskId::from_string(t["id"].as_str().unwrap());
-    assert!(t["next_run_at"].is_string());
+    let id = t.id;
+    assert!(t.next_run_at.is_some());
     let engine = &app.services.change_secret;
     // Not due yet.
     assert!(engine.run_due_tasks().await.unwrap().is_empty());
@@ -44,7 +44,7 @@ async fn a_schedule_fires_once_per_slot_with_one_catch_up_after_downtime() {
     let task = app.services.store.change_task(&id).await.unwrap().unwrap();
     assert!(task.next_run_at.unwrap() > clock.now());
     // Both runs were scheduled runs.
-    let page = ok(
+    let page: Page<ExecutionView> = ok_as(
         &app,
         &token,
         Method::GET,
@@ -53,9 +53,9 @@ async fn a_schedule_fires_once_per_slot_with_one_catch_up_after_downtime() {
         200,
     )
     .await;
-    assert_eq!(page["total"], 2);
-    for e in page["items"].as_array().unwrap() {
-        assert_eq!(e["trigger"], "schedule");
+    assert_eq!(page.total, 2);
+    for e in &page.items {
+        assert_eq!(e.trigger, Trigger::Schedule);
     }
     // A disabled task does not fire.
     ok(
@@ -82,21 +82,24 @@ async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
     })
     .await;
     let token = admin(&app).await;
-    let t = ok(
+    let t = task_view(
         &app,
         &token,
-        Method::POST,
-        "/api/v1/change-secret/tasks",
-        Some(
-            json!({"name": "nightly", "usernames": ["nobody"], "asset_ids": ["none"],
-                    "secret_strategy": "random", "schedule": {"cron": "0 3 * * *"}}),
-        ),
-        201,
+        json!({"name": "nightly", "usernames": ["nobody"], "asset_ids": ["none"],
+                "secret_strategy": "random", "schedule": {"cron": "0 3 * * *"}}),
     )
     .await;
-    assert_eq!(t["time_zone"], "Europe/Berlin", "{t}");
-    assert_eq!(t["next_run_at"], "2026-11-23T02:00:00Z", "{t}");
-    assert_eq!(t["next_run_at_local"], "2026-11-23T03:00:00+01:00", "{t}");
+    assert_eq!(t.time_zone, "Europe/Berlin", "{t:?}");
+    assert_eq!(
+        t.next_run_at,
+        Some("2026-11-23T02:00:00Z".parse().unwrap()),
+        "{t:?}"
+    );
+    assert_eq!(
+        t.next_run_at_local.as_deref(),
+        Some("2026-11-23T03:00:00+01:00"),
+        "{t:?}"
+    );
     let engine = &app.services.change_secret;
     clock.advance(chrono::Duration::minutes(13 * 60 + 59));
     assert!(
@@ -106,8 +109,8 @@ async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
     clock.advance(chrono::Duration::minutes(1));
     assert_eq!(engine.run_due_tasks().await.unwrap().len(), 1);
     assert!(engine.run_due_tasks().await.unwrap().is_empty());
-    let id = t["id"].as_str().unwrap();
-    let after = ok(
+    let id = &t.id;
+    let after: TaskView = ok_as(
         &app,
         &token,
         Method::GET,
@@ -117,7 +120,8 @@ async fn a_cron_schedule_fires_at_wall_clock_time_in_the_configured_zone() {
     )
     .await;
     assert_eq!(
-        after["next_run_at_local"], "2026-11-24T03:00:00+01:00",
-        "{after}"
+        after.next_run_at_local.as_deref(),
+        Some("2026-11-24T03:00:00+01:00"),
+        "{after:?}"
     );
 }

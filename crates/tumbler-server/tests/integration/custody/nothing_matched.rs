@@ -1,7 +1,7 @@
 //! A task that matches nothing says nothing was changed, and never claims success.
 
 use super::super::change_secret::{account, admin, linux_asset, run, task, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, ok_as, typed};
+use super::super::support::{call, error_code, ok, ok_as};
 use super::node_id;
 use reqwest::Method;
 use serde_json::json;
@@ -65,7 +65,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
                "secret_strategy": "random"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &admin, &by_name).await);
+    let e: ExecutionView = run(&app, &admin, &by_name).await;
     assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
     assert!(e.reason.contains("matched no account"), "{e:?}");
     let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
@@ -82,7 +82,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
                "secret_strategy": "random"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &admin, &skipped).await);
+    let e: ExecutionView = run(&app, &admin, &skipped).await;
     assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
     assert!(e.reason.contains("skipped"), "{e:?}");
 
@@ -114,7 +114,7 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
         204,
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &admin, &by_node).await);
+    let e: ExecutionView = run(&app, &admin, &by_node).await;
     assert_eq!(e.status, ExecutionStatus::NothingChanged, "{e:?}");
     let log = super::super::change_secret::log_text(&app, &admin, e.id.as_str()).await;
     assert!(

@@ -122,11 +122,11 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
                "secret_strategy": "random"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &olga, &task_id).await);
+    let e: ExecutionView = run(&app, &olga, &task_id).await;
     assert_ne!(e.status, ExecutionStatus::Succeeded, "{e:?}");
     let rs = records(&app, &olga, e.id.as_str()).await;
     assert_eq!(rs.len(), 1, "{rs:?}");
-    let r: RecordRow = typed(rs[0].clone());
+    let r: RecordRow = rs[0].clone();
     assert_eq!(r.reason_code, Some(FailureCode::AssetRelocated), "{r:?}");
     // The operator cannot accept the new location, with or without the fingerprint.
     operator_cannot_accept(&app, &olga, &asset, rogue.host_key_fingerprint()).await;

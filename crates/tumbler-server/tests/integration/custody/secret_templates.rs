@@ -155,11 +155,10 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
     clock.advance(chrono::Duration::minutes(31));
     let fired = app.services.change_secret.run_due_tasks().await.unwrap();
     assert_eq!(fired.len(), 1);
-    let e: ExecutionView = typed(
-        super::super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await,
-    );
+    let e: ExecutionView =
+        super::super::change_secret::wait_for_execution(&app, &admin, fired[0].as_str()).await;
     assert_eq!(e.status, ExecutionStatus::Failed, "{e:?}");
-    let r: RecordRow = typed(records(&app, &admin, e.id.as_str()).await[0].clone());
+    let r: RecordRow = records(&app, &admin, e.id.as_str()).await[0].clone();
     assert_eq!(
         r.reason_code,
         Some(FailureCode::TemplateNotAllowed),

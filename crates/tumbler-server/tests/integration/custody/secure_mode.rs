@@ -1,7 +1,7 @@
 //! Only an administrator with a fresh code takes an account out of secure mode.
 
 use super::super::change_secret::{account, admin, linux_asset, records, run, task, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, ok_as, typed, user, Authenticator};
+use super::super::support::{call, error_code, ok, ok_as, user, Authenticator};
 use super::audit_text;
 use chrono::Utc;
 use reqwest::Method;
@@ -107,8 +107,8 @@ async fn only_an_administrator_with_a_fresh_code_takes_an_account_out_of_secure_
                "secret_strategy": "specified", "secret": "canary-Operator-Chosen-5"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &olga, &task_id).await);
-    let r: RecordRow = typed(records(&app, &olga, e.id.as_str()).await[0].clone());
+    let e: ExecutionView = run(&app, &olga, &task_id).await;
+    let r: RecordRow = records(&app, &olga, e.id.as_str()).await[0].clone();
     assert_eq!(
         r.reason_code,
         Some(FailureCode::SecureModePrivileged),

@@ -9,7 +9,7 @@ use super::super::support::{call, ok, ok_as, typed, Authenticator};
 use super::{get_asset, operators_may_not_patch};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
@@ -27,13 +27,13 @@ use tumbler_testkit::app::{StoreKind, TestApp};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 /// The record of `username` among an execution's records, read into its API type.
-fn record(records: &[Value], username: &str) -> RecordRow {
-    typed(record_for(records, username).clone())
+fn record(records: &[RecordRow], username: &str) -> RecordRow {
+    record_for(records, username).clone()
 }
 
 /// Runs the task and returns the record of `app1`, the account every test here changes.
 async fn run_app1(app: &TestApp, token: &str, task_id: &str) -> RecordRow {
-    let e: ExecutionView = typed(run(app, token, task_id).await);
+    let e: ExecutionView = run(app, token, task_id).await;
     record(&records(app, token, e.id.as_str()).await, "app1")
 }
 
@@ -154,7 +154,7 @@ async fn a_key_login_on_an_unverified_host_gets_no_su_password_and_no_chpasswd_l
     .await;
     let text = audit.to_string();
     assert!(text.contains("trust_on_first_use false -> true"), "{text}");
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let e: ExecutionView = run(&app, &token, &task_id).await;
     assert_eq!(e.status.as_str(), "succeeded", "{e:?}");
     assert!(host.command_log().contains("chpasswd"));
     assert!(ssh_logs_in(&host, "app1", "canary-New-Unverified-81c4").await);

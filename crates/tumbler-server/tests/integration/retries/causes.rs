@@ -6,7 +6,7 @@ use super::super::change_secret::{
     account, admin, linux_asset, record_for, records, run, ssh_logs_in, task, verify_account,
     wait_for_execution, APP_PASSWORD, OPS_PASSWORD,
 };
-use super::super::support::{ok, ok_as, typed, Authenticator};
+use super::super::support::{ok, ok_as, Authenticator};
 use super::{attention, execution, overview, retry_all, retry_refused, store_ops_password};
 use chrono::Utc;
 use reqwest::Method;
@@ -88,13 +88,13 @@ async fn retries_fix_each_cause(kind: StoreKind) {
                "asset_ids": [wrong, unacked, gone], "secret_strategy": "random"}),
     )
     .await;
-    let e: ExecutionView = typed(run(&app, &token, &task_id).await);
+    let e: ExecutionView = run(&app, &token, &task_id).await;
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
     let exec_id = e.id.to_string();
     let rs = records(&app, &token, &exec_id).await;
-    let r1: RecordRow = typed(record_for(&rs, "app1").clone());
-    let r2: RecordRow = typed(record_for(&rs, "app2").clone());
-    let r3: RecordRow = typed(record_for(&rs, "app3").clone());
+    let r1: RecordRow = record_for(&rs, "app1").clone();
+    let r2: RecordRow = record_for(&rs, "app2").clone();
+    let r3: RecordRow = record_for(&rs, "app3").clone();
     assert_eq!(
         r1.reason_code,
         Some(FailureCode::PrivilegedLoginFailed),
@@ -203,8 +203,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
     assert_eq!(out.skipped[0].record_id, r1.id);
     assert_eq!(out.skipped[0].code, "completed_by_retry");
     for s in &out.started {
-        let run: ExecutionView =
-            typed(wait_for_execution(&app, &token, s.execution_id.as_str()).await);
+        let run: ExecutionView = wait_for_execution(&app, &token, s.execution_id.as_str()).await;
         assert_eq!(run.status.as_str(), "succeeded", "{run:?}");
         assert_eq!(
             run.retry_of_execution_id.as_ref().map(|i| i.as_str()),
@@ -246,7 +245,7 @@ async fn retries_fix_each_cause(kind: StoreKind) {
         (&app2, "app2", &host),
         (&app3, "app3", &down),
     ] {
-        let v: VerifyOut = typed(verify_account(&app, &token, id).await);
+        let v: VerifyOut = verify_account(&app, &token, id).await;
         assert!(v.ok, "{v:?}");
         assert_eq!(v.account.secret_version, 2, "{v:?}");
         assert!(!ssh_logs_in(target, user, APP_PASSWORD).await, "{user}");

@@ -127,6 +127,6 @@ async fn a_retry_reuses_a_pending_secret_and_never_an_old_one() {
         "{again:?}"
     );
     assert!(!ssh_logs_in(&host, "app1", "canary-Reuse-Me-2a").await);
-    let v: VerifyOut = typed(verify_account(&app, &token, &app1).await);
+    let v: VerifyOut = verify_account(&app, &token, &app1).await;
     assert_eq!((v.ok, v.account.secret_version), (true, 3), "{v:?}");
 }

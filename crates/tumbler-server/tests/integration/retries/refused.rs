@@ -2,7 +2,7 @@
 //! a disabled task.
 
 use super::super::change_secret::{record_for, records, run, ssh_logs_in, APP_PASSWORD};
-use super::super::support::{ok, ok_as, typed, user};
+use super::super::support::{ok, ok_as, user};
 use super::{
     attention, overview, retry_all, retry_refused, spawn_one_app, store_ops_password, OneApp,
 };
@@ -25,10 +25,10 @@ async fn failed_then_fixed(
     task_id: &str,
     ops: &str,
 ) -> (String, RecordRow) {
-    let e: ExecutionView = typed(run(app, token, task_id).await);
+    let e: ExecutionView = run(app, token, task_id).await;
     assert_eq!(e.status, ExecutionStatus::Failed, "{e:?}");
     let exec_id = e.id.to_string();
-    let r1: RecordRow = typed(record_for(&records(app, token, &exec_id).await, "app1").clone());
+    let r1: RecordRow = record_for(&records(app, token, &exec_id).await, "app1").clone();
     assert_eq!(
         r1.reason_code,
         Some(FailureCode::PrivilegedLoginFailed),

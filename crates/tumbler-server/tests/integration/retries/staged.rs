@@ -3,7 +3,7 @@
 //! then adopt), and a platform no longer known is left to a person once.
 
 use super::super::change_secret::{ssh_logs_in, verify_account, APP_PASSWORD, OPS_PASSWORD};
-use super::super::support::{call, error_code, ok, ok_as, typed};
+use super::super::support::{call, error_code, ok, ok_as};
 use super::{attention, execution, overview, spawn_one_app, OneApp};
 use chrono::Utc;
 use reqwest::Method;
@@ -208,7 +208,7 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
     assert_eq!((counts.interrupted_runs, counts.settled_accounts), (0, 1));
     let r = app.services.store.record(&pending).await.unwrap().unwrap();
     assert_eq!(r.status, RecordStatus::Success, "{r:?}");
-    let v: VerifyOut = typed(verify_account(&app, &token, &app1).await);
+    let v: VerifyOut = verify_account(&app, &token, &app1).await;
     assert_eq!((v.ok, v.account.secret_version), (true, 2), "{v:?}");
     assert!(ssh_logs_in(&host, "app1", "canary-Dropped-Retry-9f").await);
     // The dropped retry completed the first run's failure.
@@ -254,7 +254,7 @@ async fn a_changing_account_refuses_verify_and_the_sweep_settles_a_dropped_retry
         200,
     )
     .await;
-    let v: VerifyOut = typed(verify_account(&app, &token, &ops.items[0].id).await);
+    let v: VerifyOut = verify_account(&app, &token, &ops.items[0].id).await;
     assert!(!v.ok, "{v:?}");
     let o = overview(&app, &token).await;
     let f = attention(&o, "ops@dropped").expect("listed");

@@ -3,15 +3,15 @@
 //! verify, a `chpasswd` that writes the password after the account timeout. The new secret
 //! the host may hold is kept staged until a login settles it.
 
-use super::super::change_secret::admin;
-use super::super::support::{error_code, ok, ok_as};
+use super::super::change_secret::{admin, record_action};
+use super::super::support::{error_code, ok, typed};
 use super::{
-    account_row, all_log_in, changed_on_host, ended, execute, fixture, hold_after_password_written,
-    hook_reached, pam_line, record_for, release_hook, run_to_end, server, shadows,
+    account_row, all_log_in, changed_on_host, ended, fixture, hold_after_password_written,
+    hook_reached, pam_line, record_for, release_hook, run_to_end, server, shadows, start_run,
 };
 use reqwest::Method;
 use std::time::{Duration, Instant};
-use tumbler_api_types::change_secret::RecordRow;
+use tumbler_api_types::ErrorAnswer;
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::sshd::SshHost;
 
@@ -64,7 +64,7 @@ async fn a_connection_dropped_after_the_new_password_was_sent_is_settled_and_the
     let (host, task_id, accounts) = fixture(&app, &token, 3).await;
     let before = shadows(&host, 3).await;
     hold_after_password_written(&host);
-    let id = execute(&app, &token, &task_id).await;
+    let id = start_run(&app, &token, &task_id).await;
     hook_reached(&host).await;
     // The host took the new password; its exit status has not left the host yet.
     let changed = changed_on_host(&host, &before).await;
@@ -91,7 +91,7 @@ async fn a_host_down_between_change_and_verify_keeps_the_pending_secret_until_it
     let (mut host, task_id, accounts) = fixture(&app, &token, 2).await;
     let before = shadows(&host, 2).await;
     hold_after_password_written(&host);
-    let id = execute(&app, &token, &task_id).await;
+    let id = start_run(&app, &token, &task_id).await;
     hook_reached(&host).await;
     let changed = changed_on_host(&host, &before).await;
     assert_eq!(
@@ -121,16 +121,7 @@ async fn a_host_down_between_change_and_verify_keeps_the_pending_secret_until_it
     assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
     // The host comes back: the record's retry settles the account by login.
     host.start_again().await.unwrap();
-    let rec = r.id.as_str();
-    let settled: RecordRow = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{rec}/retry"),
-        None,
-        200,
-    )
-    .await;
+    let settled = record_action(&app, &token, &r.id, "retry", None).await;
     assert_eq!(settled.status.as_str(), "success", "{settled:?}");
     let row = account_row(&app, &accounts[first]).await;
     assert_eq!((row.current_version, row.pending_version), (2, None));
@@ -182,12 +173,13 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
     )
     .await;
     assert_eq!(error_code(&refused), "record_state", "{refused}");
+    let refused: ErrorAnswer = typed(refused);
     assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
+        refused
+            .error
+            .message
             .contains("may still take the new secret"),
-        "{refused}"
+        "{refused:?}"
     );
     let row = account_row(&app, &accounts[0]).await;
     assert_eq!((row.current_version, row.pending_version), (1, Some(2)));
@@ -201,15 +193,7 @@ async fn a_chpasswd_slower_than_the_account_timeout_never_leaves_a_secret_nobody
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // ...and a retry settles the account by login: the new secret, which the host took late.
-    let settled: RecordRow = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/records/{rec}/retry"),
-        None,
-        200,
-    )
-    .await;
+    let settled = record_action(&app, &token, &r.id, "retry", None).await;
     assert_eq!(settled.status.as_str(), "success", "{settled:?}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![2]);
 }

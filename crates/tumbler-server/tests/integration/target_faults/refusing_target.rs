@@ -3,7 +3,8 @@
 
 use super::super::change_secret::admin;
 use super::{
-    account_row, all_log_in, changed_on_host, fixture, record_for, run_to_end, server, shadows,
+    account_row, all_failed, all_log_in, changed_on_host, fixture, record_for, run_to_end, server,
+    shadows,
 };
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_testkit::sshd::SshHost;
@@ -33,17 +34,7 @@ async fn a_full_disk_refuses_the_change_and_the_stored_secret_still_logs_in() {
     let before = shadows(&host, 2).await;
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
-    for r in &rs {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "target_refused"),
-            "{r:?} {log}"
-        );
-        assert_eq!(r.attempts, 1, "{r:?}");
-    }
+    all_failed(&rs, FailureCode::TargetRefused, true, &log);
     assert!(changed_on_host(&host, &before).await.is_empty());
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1]);
 }

@@ -4,15 +4,14 @@
 use super::super::change_secret::{account, admin, linux_asset, task};
 use super::super::support::{error_code, ok, ok_as, typed};
 use super::{
-    account_row, all_log_in, app_password, changed_on_host, ended, execute, fixture,
-    hold_after_password_written, hook_reached, release_hook, run_to_end, server, shadows,
-    sudo_asks_for_root_password, OPS,
+    account_row, all_log_in, app_password, changed_on_host, ended, fixture,
+    hold_after_password_written, hook_reached, release_hook, retry_failed, run_to_end, server,
+    shadows, start_run, sudo_asks_for_root_password, OPS,
 };
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_api_types::Page;
 use tumbler_domain::failure_code::FailureCode;
@@ -91,20 +90,8 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
     std::fs::remove_file(&rule).unwrap();
     hold_after_password_written(&host);
     let before = shadows(&host, 2).await;
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/executions/{}/retry-failed",
-            e.id.as_str()
-        ),
-        None,
-        202,
-    )
-    .await;
-    let started = out["started"].as_array().unwrap().clone();
-    assert_eq!(started.len(), 2, "{out}");
+    let started = retry_failed(&app, &token, e.id.as_str()).await;
+    assert_eq!(started.len(), 2, "{started:?}");
     // The first retry's chpasswd is held; the asset moves meanwhile.
     hook_reached(&host).await;
     ok(
@@ -128,13 +115,8 @@ async fn retries_queued_when_their_asset_moves_to_another_domain_send_nothing() 
     .await;
     release_hook(&host);
     let mut ends = Vec::new();
-    for s in &started {
-        let (_, rs, _) = ended(
-            &app,
-            &token,
-            &typed::<ExecutionStarted>(s.clone()).execution_id,
-        )
-        .await;
+    for id in &started {
+        let (_, rs, _) = ended(&app, &token, id).await;
         ends.push(rs[0].clone());
     }
     let moved: Vec<&RecordRow> = ends
@@ -206,7 +188,7 @@ async fn a_retry_waits_for_a_change_slot_of_the_node() {
     let record = rs[0].id.to_string();
     // The only slot: a run held in chpasswd on the first host.
     hold_after_password_written(&busy);
-    let run_id = execute(&app, &token, &busy_task).await;
+    let run_id = start_run(&app, &token, &busy_task).await;
     hook_reached(&busy).await;
     let before = shadows(&other, 1).await;
     let sudo_runs = || other.command_log().matches("]: sudo -S").count();

@@ -2,13 +2,11 @@
 //! asking for a password that is wrong, tried once per host (and once per "Retry all failed").
 
 use super::super::change_secret::admin;
-use super::super::support::{ok, typed};
 use super::{
-    all_log_in, ended, fixture, pam_line, run_to_end, server, sudo_asks_for_root_password, OPS,
+    all_failed, all_log_in, ended, fixture, pam_line, retry_failed, run_to_end, server,
+    sudo_asks_for_root_password, OPS,
 };
-use reqwest::Method;
 use std::time::{Duration, Instant};
-use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::RecordRow;
 use tumbler_domain::failure_code::FailureCode;
 
@@ -31,17 +29,7 @@ async fn a_sudo_prompt_slower_than_the_account_timeout_times_out_once_per_accoun
         "the run waited for the prompt: {log}"
     );
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
-    for r in &rs {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "timeout"),
-            "{r:?} {log}"
-        );
-        assert_eq!(r.attempts, 1, "no second try: {r:?}");
-    }
+    all_failed(&rs, FailureCode::Timeout, true, &log);
     assert!(!log.contains("retrying"), "{log}");
     assert_eq!(all_log_in(&app, &token, &accounts).await, vec![1, 1]);
 }
@@ -55,16 +43,7 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
     sudo_asks_for_root_password(&host);
     let (e, rs, log) = run_to_end(&app, &token, &task_id).await;
     assert_eq!(e.status.as_str(), "failed", "{e:?}");
-    for r in &rs {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "become_refused"),
-            "{r:?}"
-        );
-    }
+    all_failed(&rs, FailureCode::BecomeRefused, false, &log);
     let tried: Vec<&RecordRow> = rs
         .iter()
         .filter(|r| !r.reason.starts_with("not tried"))
@@ -84,40 +63,14 @@ async fn sudo_asking_for_a_wrong_password_is_tried_once_per_host() {
 
     // "Retry all failed" makes a retry of each record, but the way to root fails for the
     // whole host: one more password typed at sudo, the other retries not tried.
-    let out = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/executions/{}/retry-failed",
-            e.id.as_str()
-        ),
-        None,
-        202,
-    )
-    .await;
-    let started = out["started"].as_array().unwrap();
-    assert_eq!(started.len(), 3, "{out}");
+    let started = retry_failed(&app, &token, e.id.as_str()).await;
+    assert_eq!(started.len(), 3, "{started:?}");
     let mut retried = Vec::new();
-    for s in started {
-        let (_, rs, _) = ended(
-            &app,
-            &token,
-            &typed::<ExecutionStarted>(s.clone()).execution_id,
-        )
-        .await;
+    for id in &started {
+        let (_, rs, _) = ended(&app, &token, id).await;
         retried.extend(rs);
     }
-    for r in &retried {
-        assert_eq!(
-            (
-                r.status.as_str(),
-                r.reason_code.map_or("", FailureCode::as_str)
-            ),
-            ("failed", "become_refused"),
-            "{r:?}"
-        );
-    }
+    all_failed(&retried, FailureCode::BecomeRefused, false, "");
     let tried = retried
         .iter()
         .filter(|r| !r.reason.starts_with("not tried"))
