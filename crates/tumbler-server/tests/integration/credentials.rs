@@ -267,7 +267,7 @@ async fn a_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = typed::<CreatedUserOut>(created).user.id;
+    let bob = typed::<CreatedUserOut>(created).user.user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     // What Chromium sends for a cross-site <form method=post> auto-submitted by another site:
     // no cookie (SameSite), the client certificate, and its origin headers.
@@ -469,7 +469,7 @@ async fn browser_cross_site_form_cannot_use_a_client_certificate() {
         .json()
         .await
         .unwrap();
-    let bob = typed::<CreatedUserOut>(created).user.id;
+    let bob = typed::<CreatedUserOut>(created).user.user.id;
     let unlock = t.app.url(&format!("/api/v1/users/{bob}/unlock"));
     assert!(unlock.starts_with("https://127.0.0.1:"), "{unlock}");
 
