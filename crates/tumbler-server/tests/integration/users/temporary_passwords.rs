@@ -32,6 +32,7 @@ async fn new_users_get_a_temporary_password_that_expires() {
     let (status, list) = call(&app, &admin_token, Method::GET, "/api/v1/users?q=tin", None).await;
     assert_eq!(status, 200);
     assert_eq!(typed::<Page<UserOut>>(list.clone()).total, 1);
+    // Raw JSON: the password must be absent from the listed user, not merely unread.
     assert!(
         list["items"][0].get("temporary_password").is_none(),
         "shown once only"
