@@ -46,6 +46,20 @@ async fn put_smtp(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     call(app, token, Method::PUT, "/api/v1/settings/smtp", Some(body)).await
 }
 
+/// Starts a run of the task; returns the execution's id.
+async fn execute(app: &TestApp, token: &str, task_id: &str) -> String {
+    let started: ExecutionStarted = ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+        None,
+        202,
+    )
+    .await;
+    started.execution_id
+}
+
 /// Whether the saved SMTP settings hold a password (asserting they were saved).
 fn has_password(status: u16, out: Value) -> bool {
     assert_eq!(status, 200, "{out}");
@@ -325,16 +339,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     let task_id = t.id.as_str();
-    let started: ExecutionStarted = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-        None,
-        202,
-    )
-    .await;
-    let exec_id = started.execution_id;
+    let exec_id = execute(&app, &token, task_id).await;
     // One message per recipient with an address (carol has none).
     let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
     let mut to: Vec<String> = mail.iter().flat_map(|m| m.to.clone()).collect();
@@ -456,16 +461,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     assert_eq!(retried.status.as_str(), "failed", "{retried:?}");
-    let second: ExecutionStarted = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-        None,
-        202,
-    )
-    .await;
-    let second_id = second.execution_id;
+    let second_id = execute(&app, &token, task_id).await;
     let mail = sink.wait_for_messages(4, Duration::from_secs(120)).await;
     assert_eq!(mail.len(), 4, "two mails per run, none for the retry");
     for later in &mail[2..] {
