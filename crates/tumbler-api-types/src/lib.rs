@@ -3,23 +3,33 @@
 //! `tumbler` CLI and the tests read the answers into them, so a renamed field fails to
 //! compile instead of failing at run time.
 //!
-//! Modules follow the API's areas: [`auth`] (the login answer and who am I), [`users`] (users and API tokens), [`inventory`] (assets
-//! and accounts), [`device_keys`] (the system key and device-key jobs), [`change_secret`]
-//! (tasks, executions, records), [`overview`] (the dashboard and its attention list),
-//! [`retries`] and [`reconcile`] (what a bulk retry or reconcile did), [`domains`], [`totp`] and [`answers`] (small answers such as "a job started").
+//! Modules follow the API's areas: [`auth`] (the login answer and who am I), [`users`] (users,
+//! API tokens and password resets), [`roles`], [`certificates`] (client certificates),
+//! [`inventory`] (assets and accounts), [`nodes`] (the node tree), [`transfer`] (CSV import and
+//! export), [`device_keys`] (the system key and device-key jobs), [`change_secret`] (tasks,
+//! executions, records), [`overview`] (the dashboard and its attention list), [`retries`] and
+//! [`reconcile`] (what a bulk retry or reconcile did), [`domains`], [`totp`], [`settings`]
+//! (password policy, SMTP),
+//! [`webhooks`] and [`answers`] (small answers such as "a job started").
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
 pub mod auth;
+pub mod certificates;
 pub mod change_secret;
 pub mod device_keys;
 pub mod domains;
 pub mod inventory;
+pub mod nodes;
 pub mod overview;
 pub mod reconcile;
 pub mod retries;
+pub mod roles;
+pub mod settings;
 pub mod totp;
+pub mod transfer;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 

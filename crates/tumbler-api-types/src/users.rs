@@ -1,29 +1,17 @@
 //! Users, their sessions and API tokens.
 
+use crate::auth::UserView;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A user as the API shows it.
+/// A user as the API shows it: who they are (the same fields as in the login answer) and the
+/// state of their password, lockout and domains.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserOut {
-    /// Id.
-    pub id: String,
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    pub display_name: String,
-    /// Email.
-    pub email: Option<String>,
-    /// `local` or `remote`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `enabled` or `disabled`.
-    pub status: String,
-    /// Role names.
-    pub roles: Vec<String>,
-    /// Must change the password before anything else.
-    pub must_change_password: bool,
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserView,
     /// `active`, `temporary` (a temporary password to change at the next login), `expired`
     /// (a temporary password whose time ran out), `expired_by_age` (older than the policy's
     /// expiry), `policy_tightened` (a login found it no longer meets the policy) or `none`.
@@ -168,4 +156,28 @@ pub struct CreateTokenRequest {
     /// The current password: required unless authenticating with HTTP Basic or giving `totp`.
     #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: Option<String>,
+}
+
+/// `POST /api/v1/users/{id}/reset-password` body.
+// No `Debug`: the code must never reach a log.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordIn {
+    /// Also turn the user's second factor off (they re-enrol after logging in).
+    #[serde(default)]
+    pub reset_totp: bool,
+    /// Your own fresh authentication code (TOTP or recovery code).
+    pub totp: Option<String>,
+}
+
+/// The new temporary password, shown this once.
+// No `Debug`: the password must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetPasswordOut {
+    /// The temporary password; it must be changed at the next login.
+    pub temporary_password: String,
+    /// Whether the second factor was reset.
+    pub totp_reset: bool,
 }

@@ -5,7 +5,6 @@
 use crate::{event, Principal, RequestOrigin, Vault, VaultError};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tumbler_connectors::webhook::{
@@ -27,9 +26,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most webhooks.
 const MAX_WEBHOOKS: usize = 20;
 
-/// A webhook as shown (never its secret).
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A webhook as shown (never its secret); the API answers with `tumbler-api-types`'
+/// `WebhookView`, made from this one in the handler.
+#[derive(Debug, Clone)]
 pub struct WebhookView {
     /// Id.
     pub id: String,

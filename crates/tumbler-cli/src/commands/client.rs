@@ -215,8 +215,8 @@ async fn user_id(env: &[(String, String)], username: &str) -> Result<String, Cli
     .await?;
     list.items
         .into_iter()
-        .find(|u| u.username == username)
-        .map(|u| u.id)
+        .find(|u| u.user.username == username)
+        .map(|u| u.user.id)
         .ok_or_else(|| other(format!("no such user: {username}")))
 }
 
@@ -240,7 +240,7 @@ pub async fn user_add(
     let body = serde_json::to_value(body).map_err(other)?;
     let created: CreatedUserOut =
         request(env, reqwest::Method::POST, "/api/v1/users", Some(body)).await?;
-    println!("Created user {username} (id {}).", created.user.id);
+    println!("Created user {username} (id {}).", created.user.user.id);
     if let Some(pw) = created.temporary_password {
         println!("Temporary password (shown once; must be changed at first login): {pw}");
     }
@@ -258,12 +258,12 @@ pub async fn user_list(env: &[(String, String)]) -> Result<ExitCode, CliError> {
     for u in &list.items {
         println!(
             "{:<24} {:<7} {:<9} {:<10} {:<7} {}",
-            u.username,
-            u.kind,
-            u.status,
+            u.user.username,
+            u.user.kind,
+            u.user.status,
             u.password_status,
             if u.locked_out { "yes" } else { "no" },
-            u.roles.join(",")
+            u.user.roles.join(",")
         );
     }
     Ok(ExitCode::SUCCESS)

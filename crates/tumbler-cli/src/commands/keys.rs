@@ -7,12 +7,14 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tumbler_api_types::answers::JobStarted;
-use tumbler_api_types::device_keys::{JobView, RegenerateIn, SystemKeyView};
+use tumbler_api_types::device_keys::{
+    ConflictDevice, JobView, RegenerateIn, ResolveInput, ResolveMode, SystemKeyView,
+};
+use tumbler_domain::ids::AssetId;
 use tumbler_domain::job::JobStatus;
 
 /// How often a waiting command asks how the job is going.
@@ -136,31 +138,39 @@ pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<Ex
     for d in &r.devices {
         ids.push(super::inventory::asset_id(env, d).await?);
     }
-    let body = match &r.key_file {
+    let (mode, admin_password, private_key, passphrase) = match &r.key_file {
         None => {
             let password = read_secret(
                 &format!("Password of {} on the device(s): ", r.admin_user),
                 r.secret_stdin,
             )?;
-            json!({
-                "mode": "system_key",
-                "devices": ids.iter().map(|id| json!({"asset_id": id, "admin_user": r.admin_user,
-                    "admin_password": password.expose_secret(), "create_user": r.create_user}))
-                    .collect::<Vec<_>>(),
-            })
+            let password = Some(password.expose_secret().to_owned());
+            (ResolveMode::SystemKey, password, None, None)
         }
         Some(path) => {
             let key = super::inventory::read_key_file(path)?;
             let passphrase = read_secret("Key passphrase (empty if none): ", r.secret_stdin)?;
             let passphrase = (!passphrase.expose_secret().is_empty())
                 .then(|| passphrase.expose_secret().to_owned());
-            json!({
-                "mode": "custom_key", "private_key": key, "passphrase": passphrase,
-                "devices": ids.iter().map(|id| json!({"asset_id": id, "admin_user": r.admin_user}))
-                    .collect::<Vec<_>>(),
-            })
+            (ResolveMode::CustomKey, None, Some(key), passphrase)
         }
     };
+    let body = ResolveInput {
+        mode,
+        devices: ids
+            .iter()
+            .map(|id| ConflictDevice {
+                asset_id: AssetId::from_string(id.as_str()),
+                admin_user: r.admin_user.clone(),
+                admin_password: admin_password.clone(),
+                // As before: a custom key logs in as an existing admin user.
+                create_user: r.create_user && mode == ResolveMode::SystemKey,
+            })
+            .collect(),
+        private_key,
+        passphrase,
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
     let started: JobStarted = request(
         env,
         Method::POST,

@@ -7,13 +7,14 @@ use super::client::{read_secret, request};
 use super::{other, CliError};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::json;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tumbler_api_types::answers::ExecutionStarted;
-use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
+use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskInput, TaskView};
 use tumbler_api_types::Page;
-use tumbler_domain::change_secret::ExecutionStatus;
+use tumbler_domain::change_secret::{ExecutionStatus, PasswordRules, SecretStrategy};
+use tumbler_domain::ids::AssetId;
+use tumbler_domain::schedule::Schedule;
 
 /// How often `task run --wait` asks how the run is going.
 const POLL: Duration = Duration::from_millis(500);
@@ -57,21 +58,39 @@ pub async fn create(env: &[(String, String)], t: NewTask) -> Result<ExitCode, Cl
     for a in &t.assets {
         asset_ids.push(super::inventory::asset_id(env, a).await?);
     }
-    let mut body = json!({
-        "name": t.name, "usernames": t.usernames, "asset_ids": asset_ids, "nodes": t.nodes,
-        "secret_strategy": if t.specified { "specified" } else { "random" },
-    });
-    if let Some(length) = t.length {
-        body["password_rules"] = json!({"length": length, "lowercase": 1, "uppercase": 1,
-            "digit": 1, "symbol": 1});
-    }
-    if t.cron.is_some() || t.every_hours.is_some() {
-        body["schedule"] = json!({"cron": t.cron, "interval_hours": t.every_hours});
-    }
-    if t.specified {
+    let secret = if t.specified {
         let secret = read_secret("New password: ", t.secret_stdin)?;
-        body["secret"] = json!(secret.expose_secret());
-    }
+        Some(secret.expose_secret().to_owned())
+    } else {
+        None
+    };
+    let body = TaskInput {
+        name: t.name,
+        usernames: t.usernames,
+        asset_ids: asset_ids.into_iter().map(AssetId::from_string).collect(),
+        nodes: t.nodes,
+        secret_strategy: if t.specified {
+            SecretStrategy::Specified
+        } else {
+            SecretStrategy::Random
+        },
+        secret_type: None,
+        secret,
+        password_rules: t.length.map(|length| PasswordRules {
+            length,
+            lowercase: Some(1),
+            uppercase: Some(1),
+            digit: Some(1),
+            symbol: Some(1),
+            exclude_symbols: String::new(),
+        }),
+        schedule: (t.cron.is_some() || t.every_hours.is_some()).then_some(Schedule {
+            cron: t.cron,
+            interval_hours: t.every_hours,
+            start_at: None,
+        }),
+    };
+    let body = serde_json::to_value(body).map_err(other)?;
     let created: TaskView =
         request(env, Method::POST, "/api/v1/change-secret/tasks", Some(body)).await?;
     println!(

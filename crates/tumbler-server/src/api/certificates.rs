@@ -10,36 +10,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use tumbler_api_types::certificates::{CertificateOut, RegisterCertificate};
 use tumbler_core::Reauthentication;
 use tumbler_store::CertificateRow;
 
-/// A registered certificate.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CertificateOut {
-    /// Id.
-    pub id: String,
-    /// Subject distinguished name.
-    pub subject: String,
-    /// End of validity.
-    pub not_after: DateTime<Utc>,
-    /// SHA-256 of the DER (hex).
-    pub sha256: String,
-    /// When it was registered.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<CertificateRow> for CertificateOut {
-    fn from(c: CertificateRow) -> Self {
-        Self {
-            id: c.id,
-            subject: c.subject,
-            not_after: c.not_after,
-            sha256: c.fingerprint,
-            created_at: c.created_at,
-        }
+/// The API view of a registered certificate.
+fn certificate_out(c: CertificateRow) -> CertificateOut {
+    CertificateOut {
+        id: c.id,
+        subject: c.subject,
+        not_after: c.not_after,
+        sha256: c.fingerprint,
+        created_at: c.created_at,
     }
 }
 
@@ -54,22 +37,9 @@ pub async fn list(
         .mine(&p)
         .await?
         .into_iter()
-        .map(CertificateOut::from)
+        .map(certificate_out)
         .collect();
     Ok(Json(page))
-}
-
-/// `POST /api/v1/users/me/certificates` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct RegisterCertificate {
-    /// The certificate, PEM (never a private key): optional, and if given it must be the one
-    /// presented on this TLS connection.
-    pub pem: Option<String>,
-    /// The current password (or give `totp`).
-    #[schema(value_type = Option<String>, format = Password)]
-    pub current_password: Option<SecretString>,
-    /// A fresh TOTP code (or give `current_password`).
-    pub totp: Option<String>,
 }
 
 /// Registers the client certificate presented on this TLS connection (which proves the caller
@@ -85,7 +55,7 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<CertificateOut>), ApiError> {
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
     let proof = Reauthentication {
-        current_password: req.current_password,
+        current_password: req.current_password.map(SecretString::from),
         totp: req.totp,
     };
     let row = state
@@ -99,7 +69,7 @@ pub async fn register(
             &origin,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(row.into())))
+    Ok((StatusCode::CREATED, Json(certificate_out(row))))
 }
 
 /// Removes a certificate.

@@ -8,37 +8,19 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use tumbler_api_types::nodes::{CreateNode, NodeOut, PatchNode};
 use tumbler_core::inventory::NodeView;
 use tumbler_domain::ids::NodeId;
 
-/// A node as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct NodeOut {
-    /// Id.
-    pub id: String,
-    /// Full path, e.g. `/Default/Prod/DB`.
-    pub path: String,
-    /// Its own name.
-    pub name: String,
-    /// Parent node id.
-    pub parent_id: Option<String>,
-    /// Assets directly in it (in your visible domains).
-    pub assets: i64,
-    /// Assets in it and below it (in your visible domains).
-    pub assets_in_subtree: i64,
-}
-
-impl From<NodeView> for NodeOut {
-    fn from(n: NodeView) -> Self {
-        Self {
-            id: n.id.to_string(),
-            name: n.path.name().to_owned(),
-            path: n.path.to_string(),
-            parent_id: n.parent_id.map(|p| p.to_string()),
-            assets: n.assets,
-            assets_in_subtree: n.assets_in_subtree,
-        }
+/// The API view of a node.
+fn node_out(n: NodeView) -> NodeOut {
+    NodeOut {
+        id: n.id.to_string(),
+        name: n.path.name().to_owned(),
+        path: n.path.to_string(),
+        parent_id: n.parent_id.map(|p| p.to_string()),
+        assets: n.assets,
+        assets_in_subtree: n.assets_in_subtree,
     }
 }
 
@@ -53,17 +35,9 @@ pub async fn list(
         .nodes(&p)
         .await?
         .into_iter()
-        .map(NodeOut::from)
+        .map(node_out)
         .collect();
     Ok(Json(page))
-}
-
-/// `POST /api/v1/nodes` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateNode {
-    /// Full path; missing ancestors are created.
-    pub path: String,
 }
 
 /// Creates a node (and its missing ancestors).
@@ -82,17 +56,7 @@ pub async fn create(
         .into_iter()
         .find(|n| n.id == id)
         .ok_or_else(ApiError::not_found)?;
-    Ok((StatusCode::CREATED, Json(node.into())))
-}
-
-/// `PATCH /api/v1/nodes/{id}` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchNode {
-    /// New name.
-    pub name: Option<String>,
-    /// New parent path; `"/"` makes it a top-level node.
-    pub parent: Option<String>,
+    Ok((StatusCode::CREATED, Json(node_out(node))))
 }
 
 /// Renames and/or moves a node.
@@ -112,7 +76,7 @@ pub async fn patch(
         .inventory
         .update_node(&p, &id, req.name.as_deref(), parent, &origin)
         .await?;
-    Ok(Json(node.into()))
+    Ok(Json(node_out(node)))
 }
 
 /// Deletes a node and the empty nodes below it; refused while any holds an asset.

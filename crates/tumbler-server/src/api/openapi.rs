@@ -123,7 +123,7 @@ fn vocabularies() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// Which component properties carry which vocabulary.
-const SCHEMA_ENUMS: [(&str, &str, &str); 26] = [
+const SCHEMA_ENUMS: [(&str, &str, &str); 24] = [
     ("AssetOut", "platform", "platform"),
     ("AssetOut", "tls_mode", "tls_mode"),
     ("CreateAsset", "tls_mode", "tls_mode"),
@@ -136,8 +136,6 @@ const SCHEMA_ENUMS: [(&str, &str, &str); 26] = [
     ("AccountOut", "secret_type", "secret_type"),
     ("CreateAccount", "secret_type", "secret_type"),
     ("PatchAccount", "secret_type", "secret_type"),
-    ("UserOut", "status", "user_status"),
-    ("UserOut", "type", "user_kind"),
     ("UserView", "status", "user_status"),
     ("UserView", "type", "user_kind"),
     ("CreateUser", "type", "user_kind"),

@@ -8,39 +8,8 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use tumbler_domain::permission::{Permission, Role};
-
-/// A role as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RoleOut {
-    /// Name.
-    pub name: String,
-    /// What it is for.
-    pub description: String,
-    /// Permission names.
-    pub permissions: Vec<String>,
-    /// Built-in roles cannot be changed or deleted.
-    pub builtin: bool,
-    /// Holders must log in with a TOTP code.
-    pub require_mfa: bool,
-}
-
-impl From<Role> for RoleOut {
-    fn from(r: Role) -> Self {
-        Self {
-            permissions: r
-                .permissions
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect(),
-            name: r.name,
-            description: r.description,
-            builtin: r.builtin,
-            require_mfa: r.require_mfa,
-        }
-    }
-}
+use tumbler_api_types::roles::{CreateRole, RoleMfa, RoleOut};
+use tumbler_domain::permission::Permission;
 
 /// Every role, and the list of permissions roles are built from.
 #[utoipa::path(get, path = "/api/v1/roles", responses((status = 200, description = "Roles", body = Page<RoleOut>), (status = 403)))]
@@ -56,21 +25,6 @@ pub async fn list(
         .map(RoleOut::from)
         .collect();
     Ok(Json(page))
-}
-
-/// `POST /api/v1/roles` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateRole {
-    /// Name: lowercase letters, digits, `-`, `_`.
-    pub name: String,
-    /// What it is for.
-    #[serde(default)]
-    pub description: String,
-    /// Permission names.
-    pub permissions: Vec<String>,
-    /// Holders must log in with a TOTP code.
-    #[serde(default)]
-    pub require_mfa: bool,
 }
 
 /// Creates a custom role.
@@ -101,13 +55,6 @@ pub async fn create(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(role.into())))
-}
-
-/// `PUT /api/v1/roles/{name}/mfa` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct RoleMfa {
-    /// Whether holders must log in with a TOTP code.
-    pub require_mfa: bool,
 }
 
 /// Requires (or stops requiring) MFA for a role.

@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use tumbler_api_types::transfer::{ExportAccounts, ImportOut, ProblemOut};
 use tumbler_core::inventory::ImportReport;
 
 /// `?skip_invalid=` of the import endpoints.
@@ -19,43 +20,20 @@ pub struct ImportQuery {
     pub skip_invalid: bool,
 }
 
-/// One refused row.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProblemOut {
-    /// Line in the file (1 is the header).
-    pub line: u64,
-    /// Column at fault.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// The outcome of an import.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ImportOut {
-    /// Rows stored.
-    pub imported: usize,
-    /// Rows refused and skipped.
-    pub skipped: usize,
-    /// Every refused row.
-    pub problems: Vec<ProblemOut>,
-}
-
-impl From<ImportReport> for ImportOut {
-    fn from(r: ImportReport) -> Self {
-        Self {
-            imported: r.imported,
-            skipped: r.skipped,
-            problems: r
-                .problems
-                .into_iter()
-                .map(|p| ProblemOut {
-                    line: p.line,
-                    field: p.field,
-                    reason: p.reason,
-                })
-                .collect(),
-        }
+/// The API view of an import's outcome.
+fn import_out(r: ImportReport) -> ImportOut {
+    ImportOut {
+        imported: r.imported,
+        skipped: r.skipped,
+        problems: r
+            .problems
+            .into_iter()
+            .map(|p| ProblemOut {
+                line: p.line,
+                field: p.field,
+                reason: p.reason,
+            })
+            .collect(),
     }
 }
 
@@ -88,7 +66,7 @@ pub async fn import_assets(
         .inventory
         .import_assets(&p, &body, q.skip_invalid, &origin)
         .await?;
-    Ok(Json(report.into()))
+    Ok(Json(import_out(report)))
 }
 
 /// Exports the assets you can see as CSV.
@@ -116,19 +94,7 @@ pub async fn import_accounts(
         .inventory
         .import_accounts(&p, &body, q.skip_invalid, &origin)
         .await?;
-    Ok(Json(report.into()))
-}
-
-/// `POST /api/v1/accounts/export` body.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportAccounts {
-    /// Put each current secret in the `secret` column (needs the export permission and
-    /// `totp`).
-    #[serde(default)]
-    pub include_secrets: bool,
-    /// A fresh TOTP code, when secrets are included.
-    pub totp: Option<String>,
+    Ok(Json(import_out(report)))
 }
 
 /// Exports the accounts you can see as CSV; secrets only when asked (permission + fresh TOTP

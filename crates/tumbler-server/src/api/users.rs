@@ -23,14 +23,7 @@ pub use tumbler_api_types::users::{CreateUser, CreatedUserOut, SessionOut, UserO
 pub(crate) fn user_out(s: UserSummary) -> UserOut {
     let u = s.user;
     UserOut {
-        id: u.id.to_string(),
-        username: u.username,
-        display_name: u.display_name,
-        email: u.email,
-        kind: u.kind.as_str().to_owned(),
-        status: u.status.as_str().to_owned(),
-        roles: u.roles,
-        must_change_password: u.must_change_password,
+        user: super::auth::user_view(&u),
         password_status: s.password_status.as_str().to_owned(),
         locked_out: s.locked_until.is_some(),
         locked_until: s.locked_until,

@@ -1,7 +1,6 @@
 //! Webhooks (administrators): list, create (the signing secret is in this answer only),
 //! delete.
 
-use super::answers::WebhookCreated;
 use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
 use crate::middleware::auth::{Caller, Origin};
@@ -11,28 +10,38 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
-use tumbler_core::webhooks::WebhookView;
+use tumbler_api_types::webhooks::{WebhookCreated, WebhookIn, WebhookView};
+use tumbler_core::webhooks as core;
 
-/// A new webhook.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookIn {
-    /// Where events are posted (http or https).
-    pub url: String,
+/// The API view of a webhook.
+fn webhook_view(w: core::WebhookView) -> WebhookView {
+    WebhookView {
+        id: w.id,
+        url: w.url,
+        created_by: w.created_by,
+        created_at: w.created_at,
+    }
 }
 
 /// Every webhook (never a secret).
-#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, description = "The webhooks", body = Vec<tumbler_core::webhooks::WebhookView>), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/webhooks", responses((status = 200, description = "The webhooks", body = Vec<WebhookView>), (status = 403)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Vec<WebhookView>>, ApiError> {
-    Ok(Json(state.webhooks.list(&p).await?))
+    Ok(Json(
+        state
+            .webhooks
+            .list(&p)
+            .await?
+            .into_iter()
+            .map(webhook_view)
+            .collect(),
+    ))
 }
 
 /// Adds a webhook; the answer holds its signing secret, shown this once.
-#[utoipa::path(post, path = "/api/v1/webhooks", request_body = WebhookIn, responses((status = 201, description = "The webhook and its secret", body = super::answers::WebhookCreated), (status = 400), (status = 403)))]
+#[utoipa::path(post, path = "/api/v1/webhooks", request_body = WebhookIn, responses((status = 201, description = "The webhook and its secret", body = WebhookCreated), (status = 400), (status = 403)))]
 pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -41,7 +50,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let created = state.webhooks.create(&p, &input.url, &origin).await?;
     let body = WebhookCreated {
-        webhook: created.webhook,
+        webhook: webhook_view(created.webhook),
         secret: created.secret.expose_secret().to_owned(),
     };
     // Through `Value`, whose keys are sorted: the answer's bytes are as they always were.

@@ -1,12 +1,38 @@
 //! Login, the forced first password change, HTTP Basic, tokens, CSRF, lockout and timeouts.
 
-use super::support::error_code;
+use super::support::{error_code, typed};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tumbler_api_types::auth::LoginResponse;
+use tumbler_api_types::auth::{LoginResponse, MeOut};
+use tumbler_api_types::settings::PolicyViolation;
+use tumbler_api_types::users::TokenView;
+use tumbler_api_types::{ErrorAnswer, Page};
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
+
+/// The status of `GET /api/v1/users/me` with the test client's session.
+async fn me_status(app: &TestApp) -> reqwest::StatusCode {
+    app.client
+        .get(app.url("/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// A `GET` with a bearer token; the JSON answer.
+async fn bearer_get(app: &TestApp, token: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
 
 async fn login(
     app: &TestApp,
@@ -70,11 +96,14 @@ async fn first_login_must_change_password_over_basic_only() {
         .unwrap();
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
-    let codes: Vec<&str> = body["error"]["details"]["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["code"].as_str().unwrap())
+    let violations = typed::<ErrorAnswer>(body)
+        .error
+        .details
+        .and_then(|d| d.more.get("violations").cloned())
+        .expect("violations");
+    let codes: Vec<String> = typed::<Vec<PolicyViolation>>(violations)
+        .into_iter()
+        .map(|v| v.code)
         .collect();
     assert_eq!(
         codes,
@@ -103,10 +132,7 @@ async fn first_login_must_change_password_over_basic_only() {
         .build()
         .unwrap();
     let res = login(&app, &fresh, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["must_change_password"],
-        false
-    );
+    assert!(!typed::<LoginResponse>(res.json().await.unwrap()).must_change_password);
     assert_eq!(
         fresh
             .get(app.url("/api/v1/users/me/tokens"))
@@ -137,34 +163,17 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
     let token = app.admin_token().await;
     assert!(token.starts_with("tmb_"));
     let bearer = reqwest::Client::new();
-    let me: Value = bearer
-        .get(app.url("/api/v1/users/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["username"], "admin");
+    let me: MeOut = typed(bearer_get(&app, &token, "/api/v1/users/me").await);
+    assert_eq!(me.user.username, "admin");
 
-    let list: Value = bearer
-        .get(app.url("/api/v1/users/me/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["total"], 1);
-    let listed = list["items"][0].clone();
-    assert!(listed.get("token").is_none());
-    assert!(token.starts_with(listed["prefix"].as_str().unwrap()));
-    assert!(
-        listed["last_used_at"].is_string(),
-        "use is recorded: {listed}"
-    );
+    let list = bearer_get(&app, &token, "/api/v1/users/me/tokens").await;
+    // Raw JSON: the token itself must be absent from the listed record.
+    assert!(list["items"][0].get("token").is_none(), "{list}");
+    let list: Page<TokenView> = typed(list);
+    assert_eq!(list.total, 1);
+    let listed = &list.items[0];
+    assert!(token.starts_with(&listed.prefix));
+    assert!(listed.last_used_at.is_some(), "use is recorded: {listed:?}");
 
     let db = std::fs::read(app.config.data_dir.join("tumbler.db")).unwrap();
     let wal = std::fs::read(app.config.data_dir.join("tumbler.db-wal")).unwrap_or_default();
@@ -174,7 +183,7 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
             && !wal.windows(needle.len()).any(|w| w == needle)
     );
 
-    let id = listed["id"].as_str().unwrap();
+    let id = &listed.id;
     let res = bearer
         .delete(app.url(&format!("/api/v1/users/me/tokens/{id}")))
         .bearer_auth(&token)
@@ -242,15 +251,7 @@ async fn cookie_sessions_need_the_csrf_header_for_unsafe_requests() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(
-        app.client
-            .get(app.url("/api/v1/users/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app).await, 401);
     app.stop().await;
 }
 
@@ -303,25 +304,9 @@ async fn sessions_end_after_idle_and_absolute_timeouts() {
         200
     );
     clock.advance(Duration::minutes(29));
-    assert_eq!(
-        app.client
-            .get(app.url("/api/v1/users/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_status(&app).await, 200);
     clock.advance(Duration::minutes(31));
-    assert_eq!(
-        app.client
-            .get(app.url("/api/v1/users/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app).await, 401);
 
     // Kept busy, a session still ends at its absolute lifetime (12 h = 720 min).
     assert_eq!(
@@ -332,25 +317,9 @@ async fn sessions_end_after_idle_and_absolute_timeouts() {
     );
     for _ in 0..28 {
         clock.advance(Duration::minutes(25));
-        assert_eq!(
-            app.client
-                .get(app.url("/api/v1/users/me"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(me_status(&app).await, 200);
     }
     clock.advance(Duration::minutes(25));
-    assert_eq!(
-        app.client
-            .get(app.url("/api/v1/users/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app).await, 401);
     app.stop().await;
 }

@@ -184,7 +184,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
         200,
     )
     .await;
-    let victim = users.items[0].id.clone();
+    let victim = users.items[0].user.id.clone();
     let scratch: DomainOut = ok_as(
         &app,
         &admin,

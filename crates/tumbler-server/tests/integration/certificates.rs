@@ -1,11 +1,14 @@
 //! X.509 client certificates over plain HTTP: none is presented, so none is registered (the
 //! TLS registration is tested in `credentials`); a pasted private key is not echoed.
 
+use super::support::error_code;
 use chrono::{Duration, Utc};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::Arc;
+use tumbler_api_types::certificates::CertificateOut;
+use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -60,7 +63,7 @@ async fn without_a_presented_certificate_nothing_is_registered() {
     let res = post(&pem).await.unwrap();
     assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "certificate_not_presented");
+    assert_eq!(error_code(&err), "certificate_not_presented");
     let res = post(&key).await.unwrap();
     assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
@@ -69,7 +72,7 @@ async fn without_a_presented_certificate_nothing_is_registered() {
         "the key is not echoed back"
     );
     clock.advance(Duration::days(2));
-    let list: Value = Client::new()
+    let list: Page<CertificateOut> = Client::new()
         .get(app.url("/api/v1/users/me/certificates"))
         .bearer_auth(&token)
         .send()
@@ -78,6 +81,6 @@ async fn without_a_presented_certificate_nothing_is_registered() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["total"], 0);
+    assert_eq!(list.total, 0);
     app.stop().await;
 }

@@ -144,7 +144,7 @@ impl TlsApp {
             .json()
             .await
             .unwrap();
-        let bob = typed::<CreatedUserOut>(created).user.id;
+        let bob = typed::<CreatedUserOut>(created).user.user.id;
         self.app.url(&format!("/api/v1/users/{bob}/unlock"))
     }
 

@@ -3,7 +3,7 @@
 use super::support::{error_code, typed};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
-use tumbler_api_types::auth::MeOut;
+use tumbler_api_types::auth::{LoginResponse, MeOut};
 use tumbler_api_types::domains::DomainOut;
 use tumbler_api_types::users::CreatedUserOut;
 use tumbler_testkit::app::TestApp;
@@ -114,7 +114,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
     )
     .await;
     assert_eq!(status, 200);
-    let csrf = login["csrf_token"].as_str().unwrap().to_owned();
+    let csrf = typed::<LoginResponse>(login).csrf_token;
     let me = |s: &Client| {
         let s = s.clone();
         let url = app.url("/api/v1/users/me");

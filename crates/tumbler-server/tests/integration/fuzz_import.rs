@@ -7,10 +7,13 @@
 //! CI runs a small number of cases; `PROPTEST_CASES=N` runs N per property, e.g.
 //! `PROPTEST_CASES=2000 cargo nextest run -p tumbler-server -E 'test(/fuzz_import/)'`.
 
+use super::support::typed;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use reqwest::Client;
 use serde_json::Value;
+use tumbler_api_types::transfer::{ImportOut, ProblemOut};
+use tumbler_api_types::ErrorAnswer;
 use tumbler_testkit::app::TestApp;
 
 /// The cases per property: `PROPTEST_CASES` when set (a long run), else `ci_cases`.
@@ -206,9 +209,9 @@ fn check_answer(file: &str, skip: bool, status: u16, body: &Value) -> Result<(),
     let lines = file.split('\n').count() as u64 + 1;
     match status {
         200 => {
-            let imported = body["imported"].as_u64().expect("imported");
-            let skipped = body["skipped"].as_u64().expect("skipped");
-            let problems = body["problems"].as_array().expect("problems");
+            let report: ImportOut = typed(body.clone());
+            let (imported, skipped) = (report.imported as u64, report.skipped as u64);
+            let problems = report.problems;
             prop_assert_eq!(problems.len() as u64, skipped);
             prop_assert!(
                 imported + skipped <= lines,
@@ -222,22 +225,24 @@ fn check_answer(file: &str, skip: bool, status: u16, body: &Value) -> Result<(),
                 );
             }
             for p in problems {
-                prop_assert!(p["line"].as_u64().is_some_and(|l| l <= lines), "{p}");
+                prop_assert!(p.line <= lines, "{p:?}");
             }
         }
         400 | 422 => {
-            let code = body["error"]["code"]
-                .as_str()
-                .unwrap_or_else(|| panic!("envelope: {body}"));
-            prop_assert!(body["error"]["message"].is_string(), "{body}");
+            // The envelope, read whole: a missing code or message fails here.
+            let error = typed::<ErrorAnswer>(body.clone()).error;
+            let code = error.code.as_str();
             prop_assert!(
                 ["invalid_request", "import_rejected"].contains(&code),
                 "unexpected code {code}: {body}"
             );
             if code == "import_rejected" {
-                let problems = body["error"]["details"]["problems"]
-                    .as_array()
-                    .expect("problems");
+                let problems: Vec<ProblemOut> = typed(
+                    error
+                        .details
+                        .and_then(|d| d.more.get("problems").cloned())
+                        .expect("problems"),
+                );
                 prop_assert!(!problems.is_empty());
                 prop_assert!(problems.len() as u64 <= lines);
             }
@@ -280,11 +285,8 @@ fn any_csv_import_is_a_report_or_a_json_error() {
         "name,address,platform\nseed-linux,10.9.0.1,linux\nseed-db,10.9.0.2,postgresql\n"
             .to_owned(),
     ));
-    assert_eq!(
-        (status, body["imported"].as_u64()),
-        (200, Some(2)),
-        "{body}"
-    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(typed::<ImportOut>(body).imported, 2);
 
     run(
         &rt,

@@ -124,8 +124,9 @@ async fn the_log_stream_ends_at_logout_and_when_the_user_is_disabled() {
     let olga = users
         .items
         .into_iter()
-        .find(|u| u.username == "olga")
+        .find(|u| u.user.username == "olga")
         .expect("olga is listed")
+        .user
         .id;
     let (status, body) = call(
         &app,

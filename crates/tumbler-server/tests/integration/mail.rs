@@ -2,13 +2,16 @@
 //! task's recipients get when a run ends, read back from a real SMTP server on loopback; no
 //! secret in any of it, and a record retry sends no mail.
 
-use super::support::{call, error_code, error_field, ok, ok_as};
+use super::support::{call, error_code, error_field, ok, ok_as, typed};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::change_secret::{RecordRow, TaskView};
 use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::settings::{SmtpOut, TestMailOut};
+use tumbler_api_types::users::CreatedUserOut;
 use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 use tumbler_testkit::smtp::SmtpSink;
@@ -25,7 +28,7 @@ async fn admin(app: &TestApp) -> String {
 
 /// A user with an email address (never logs in); returns its id.
 async fn recipient(app: &TestApp, token: &str, name: &str, email: Option<&str>) -> String {
-    let body = ok(
+    let body: CreatedUserOut = ok_as(
         app,
         token,
         Method::POST,
@@ -36,15 +39,31 @@ async fn recipient(app: &TestApp, token: &str, name: &str, email: Option<&str>) 
         201,
     )
     .await;
-    body["id"]
-        .as_str()
-        .or(body["user"]["id"].as_str())
-        .unwrap_or_else(|| panic!("no id in {body}"))
-        .to_owned()
+    body.user.user.id
 }
 
 async fn put_smtp(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     call(app, token, Method::PUT, "/api/v1/settings/smtp", Some(body)).await
+}
+
+/// Starts a run of the task; returns the execution's id.
+async fn execute(app: &TestApp, token: &str, task_id: &str) -> String {
+    let started: ExecutionStarted = ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
+        None,
+        202,
+    )
+    .await;
+    started.execution_id
+}
+
+/// Whether the saved SMTP settings hold a password (asserting they were saved).
+fn has_password(status: u16, out: Value) -> bool {
+    assert_eq!(status, 200, "{out}");
+    typed::<SmtpOut>(out).has_password
 }
 
 #[tokio::test]
@@ -92,8 +111,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
                "username": "relay", "password": SMTP_PASSWORD, "from": "Tumbler <tumbler@example.test>"}),
     )
     .await;
-    assert_eq!(status, 200, "{out}");
-    assert_eq!(out["has_password"], true);
+    assert!(has_password(status, out));
     // Saved again without a password: the stored one is kept; never shown.
     let (status, out) = put_smtp(
         &app,
@@ -102,7 +120,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
                "username": "relay", "from": "Tumbler <tumbler@example.test>"}),
     )
     .await;
-    assert_eq!((status, out["has_password"].as_bool()), (200, Some(true)));
+    assert!(has_password(status, out));
     // A stored password never follows the settings to another server.
     let (status, out) = put_smtp(
         &app,
@@ -137,7 +155,10 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
         200,
     )
     .await;
-    assert_eq!(shown["username"], "relay");
+    assert_eq!(
+        typed::<SmtpOut>(shown.clone()).username.as_deref(),
+        Some("relay")
+    );
     assert!(!shown.to_string().contains(SMTP_PASSWORD), "{shown}");
     // The sink on loopback takes plain SMTP without a login.
     let (status, out) = put_smtp(
@@ -147,11 +168,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
                "from": "Tumbler <tumbler@example.test>"}),
     )
     .await;
-    assert_eq!(
-        (status, out["has_password"].as_bool()),
-        (200, Some(false)),
-        "{out}"
-    );
+    assert!(!has_password(status, out));
     // The forgotten password is gone from the vault, and a new one can be stored again
     // (plain SMTP with a password only to this host).
     let sealed = |v: i64| {
@@ -175,11 +192,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
                "username": "relay", "password": SMTP_PASSWORD, "from": "tumbler@example.test"}),
     )
     .await;
-    assert_eq!(
-        (status, out["has_password"].as_bool()),
-        (200, Some(true)),
-        "{out}"
-    );
+    assert!(has_password(status, out));
     let (status, out) = put_smtp(
         &app,
         &token,
@@ -187,11 +200,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
                "from": "Tumbler <tumbler@example.test>"}),
     )
     .await;
-    assert_eq!(
-        (status, out["has_password"].as_bool()),
-        (200, Some(false)),
-        "{out}"
-    );
+    assert!(!has_password(status, out));
     // The admin has no address yet.
     let (status, out) = call(
         &app,
@@ -205,12 +214,8 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
         (status, error_code(&out).as_str()),
         (400, "no_email_address")
     );
-    let me = ok(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
-    let id = me["id"]
-        .as_str()
-        .or(me["user"]["id"].as_str())
-        .unwrap()
-        .to_owned();
+    let me: MeOut = ok_as(&app, &token, Method::GET, "/api/v1/users/me", None, 200).await;
+    let id = me.user.id;
     ok(
         &app,
         &token,
@@ -220,7 +225,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
         200,
     )
     .await;
-    let out = ok(
+    let out: TestMailOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -229,7 +234,7 @@ async fn smtp_settings_keep_the_password_write_only_and_the_test_mail_arrives() 
         200,
     )
     .await;
-    assert_eq!(out["sent_to"], "admin@example.test");
+    assert_eq!(out.sent_to, "admin@example.test");
     let mail = sink.wait_for_messages(1, Duration::from_secs(30)).await;
     assert_eq!(mail[0].to, vec!["admin@example.test".to_owned()]);
     assert_eq!(mail[0].subject, "Tumbler test mail");
@@ -334,16 +339,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     let task_id = t.id.as_str();
-    let started: ExecutionStarted = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-        None,
-        202,
-    )
-    .await;
-    let exec_id = started.execution_id;
+    let exec_id = execute(&app, &token, task_id).await;
     // One message per recipient with an address (carol has none).
     let mail = sink.wait_for_messages(2, Duration::from_secs(120)).await;
     let mut to: Vec<String> = mail.iter().flat_map(|m| m.to.clone()).collect();
@@ -465,16 +461,7 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     )
     .await;
     assert_eq!(retried.status.as_str(), "failed", "{retried:?}");
-    let second: ExecutionStarted = ok_as(
-        &app,
-        &token,
-        Method::POST,
-        &format!("/api/v1/change-secret/tasks/{task_id}/execute"),
-        None,
-        202,
-    )
-    .await;
-    let second_id = second.execution_id;
+    let second_id = execute(&app, &token, task_id).await;
     let mail = sink.wait_for_messages(4, Duration::from_secs(120)).await;
     assert_eq!(mail.len(), 4, "two mails per run, none for the retry");
     for later in &mail[2..] {

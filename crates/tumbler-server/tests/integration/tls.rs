@@ -2,6 +2,7 @@
 
 use std::process::Command;
 use std::sync::Arc;
+use tumbler_api_types::auth::MeOut;
 use tumbler_core::MasterKeySource;
 use tumbler_domain::SystemClock;
 use tumbler_server::config::{Config, TlsConfig};
@@ -271,10 +272,10 @@ async fn a_registered_client_certificate_logs_its_user_in() {
         .await
         .unwrap();
     let status = res.status();
-    let me: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{me}");
+    assert_eq!(status, 200);
+    let me: MeOut = res.json().await.unwrap();
     assert_eq!(
-        me["username"], "admin",
+        me.user.username, "admin",
         "the registered certificate logs its user in"
     );
     assert_eq!(

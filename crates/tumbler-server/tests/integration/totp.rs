@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tumbler_api_types::auth::LoginResponse;
 use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut};
+use tumbler_api_types::users::CreatedUserOut;
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -235,7 +236,7 @@ async fn a_role_can_require_mfa() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let created: Value = Client::new()
+    let created: CreatedUserOut = Client::new()
         .post(app.url("/api/v1/users"))
         .bearer_auth(&admin)
         .json(&json!({"username": "ayla", "roles": ["auditor"]}))
@@ -245,7 +246,7 @@ async fn a_role_can_require_mfa() {
         .json()
         .await
         .unwrap();
-    let temp = created["temporary_password"].as_str().unwrap();
+    let temp = created.temporary_password.as_deref().unwrap();
     let pw = "Auditor-Passphrase-Long-9";
     let res = Client::new()
         .post(app.url("/api/v1/users/me/password"))

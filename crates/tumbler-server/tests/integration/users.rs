@@ -57,7 +57,7 @@ async fn user_with_roles(
     assert_eq!(status, 201, "{body}");
     let created: CreatedUserOut = typed(body);
     let temp = created.temporary_password.expect("a temporary password");
-    let id = created.user.id;
+    let id = created.user.user.id;
     let res = Client::new()
         .post(app.url("/api/v1/users/me/password"))
         .basic_auth(name, Some(&temp))

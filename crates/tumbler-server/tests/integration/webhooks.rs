@@ -2,7 +2,7 @@
 //! timestamp and body, checked here independently), a failed delivery retried with the same
 //! delivery id, every delivery audited; bad URLs refused.
 
-use super::support::{call, error_field, ok};
+use super::support::{call, error_field, ok, ok_as, typed};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -10,7 +10,37 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tumbler_api_types::answers::ExecutionStarted;
+use tumbler_api_types::change_secret::TaskView;
+use tumbler_api_types::webhooks::{WebhookCreated, WebhookView};
 use tumbler_testkit::app::TestApp;
+
+/// Adds a webhook posting to `url`; the answer holds its secret.
+async fn create_webhook(app: &TestApp, token: &str, url: &str) -> WebhookCreated {
+    ok_as(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url})),
+        201,
+    )
+    .await
+}
+
+/// Starts a run of the task; returns the execution's id.
+async fn execute(app: &TestApp, token: &str, task: &str) -> String {
+    let started: ExecutionStarted = ok_as(
+        app,
+        token,
+        Method::POST,
+        &format!("/api/v1/change-secret/tasks/{task}/execute"),
+        None,
+        202,
+    )
+    .await;
+    started.execution_id
+}
 
 /// What the receiver got: headers and body of every request.
 type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
@@ -69,30 +99,22 @@ async fn a_finished_run_is_posted_signed_and_retried() {
         assert_eq!(error_field(&out).as_deref(), Some("url"));
     }
     let (url, got) = receiver().await;
-    let created = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"url": url})),
-        201,
-    )
-    .await;
-    let secret = created["secret"].as_str().unwrap().to_owned();
+    let created = create_webhook(&app, &token, &url).await;
+    let secret = created.secret;
     assert!(
         secret.starts_with("whsec_") && secret.len() > 40,
-        "{created}"
+        "{secret}"
     );
-    let hook_id = created["webhook"]["id"].as_str().unwrap().to_owned();
+    let hook_id = created.webhook.id;
     let listed = ok(&app, &token, Method::GET, "/api/v1/webhooks", None, 200).await;
-    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(typed::<Vec<WebhookView>>(listed.clone()).len(), 1);
     assert!(
         !listed.to_string().contains(&secret),
         "the secret is shown once only"
     );
 
     // A run (of a task whose asset no longer exists: it ends at once).
-    let t = ok(
+    let t: TaskView = ok_as(
         &app,
         &token,
         Method::POST,
@@ -101,19 +123,7 @@ async fn a_finished_run_is_posted_signed_and_retried() {
         201,
     )
     .await;
-    let started = ok(
-        &app,
-        &token,
-        Method::POST,
-        &format!(
-            "/api/v1/change-secret/tasks/{}/execute",
-            t["id"].as_str().unwrap()
-        ),
-        None,
-        202,
-    )
-    .await;
-    let exec_id = started["execution_id"].as_str().unwrap().to_owned();
+    let exec_id = execute(&app, &token, t.id.as_str()).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while got.lock().unwrap().len() < 2 {
         assert!(Instant::now() < deadline, "the delivery was not retried");
@@ -138,6 +148,7 @@ async fn a_finished_run_is_posted_signed_and_retried() {
         mac.update(body);
         let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         assert_eq!(header(headers, "x-tumbler-signature"), expected);
+        // Raw JSON: the delivered event is the webhook's payload, not an API answer.
         let event: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(event["event"], "change_execution.finished");
         assert_eq!(event["execution"]["id"], exec_id.as_str());
@@ -219,16 +230,7 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
     app.activate_admin().await;
     let token = app.admin_token().await;
     let (url, got) = accepting_receiver().await;
-    let created = ok(
-        &app,
-        &token,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"url": url})),
-        201,
-    )
-    .await;
-    let hook_secret = created["secret"].as_str().unwrap().to_owned();
+    let hook_secret = create_webhook(&app, &token, &url).await.secret;
     let host = SshHost::start(&[
         TestUser::new("ops", OPS_PASSWORD).with_sudo(),
         TestUser::new("app1", APP_PASSWORD),
@@ -276,16 +278,7 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
     .await;
     let mut execs = Vec::new();
     for t in [&specified, &random] {
-        let started = ok(
-            &app,
-            &token,
-            Method::POST,
-            &format!("/api/v1/change-secret/tasks/{t}/execute"),
-            None,
-            202,
-        )
-        .await;
-        let id = started["execution_id"].as_str().unwrap().to_owned();
+        let id = execute(&app, &token, t).await;
         execs.push(wait_for_execution(&app, &token, &id).await);
     }
     assert_eq!(execs[0].status.as_str(), "partial", "{:?}", execs[0]);
@@ -322,6 +315,7 @@ async fn a_run_that_changes_real_accounts_posts_no_secret() {
     let mut seen = Vec::new();
     for (headers, body) in &deliveries {
         let text = String::from_utf8_lossy(body);
+        // Raw JSON: the delivered event is the webhook's payload, not an API answer.
         let event: Value = serde_json::from_slice(body).unwrap();
         seen.push((
             event["execution"]["id"].as_str().unwrap().to_owned(),

@@ -75,7 +75,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
         201,
     )
     .await;
-    let mallory_id = created.user.id;
+    let mallory_id = created.user.user.id;
     for body in [
         json!({"roles": ["admin"]}),
         json!({"roles": ["usermgr", "auditor"]}),

@@ -1,10 +1,11 @@
 //! Bad inventory input is refused with its field and nothing is stored.
 
-use super::super::support::{call, error_code, error_field, ok, ok_as};
+use super::super::support::{call, error_code, error_field, ok_as};
 use super::{admin, asset};
 use reqwest::Method;
 use serde_json::json;
 use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::nodes::NodeOut;
 use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 
@@ -68,8 +69,8 @@ async fn bad_input_is_refused_with_its_field_and_nothing_is_stored() {
     assert_eq!((status, error_code(&err).as_str()), (422, "invalid_json"));
     let list: Page<AssetOut> = ok_as(&app, &token, Method::GET, "/api/v1/assets", None, 200).await;
     assert_eq!(list.total, 0, "nothing half-stored");
-    let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
-    assert_eq!(nodes["total"], 0, "no node created by a refused asset");
+    let nodes: Page<NodeOut> = ok_as(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
+    assert_eq!(nodes.total, 0, "no node created by a refused asset");
 
     let a = asset(
         &app,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tumbler_api_types::answers::RevealedSecret;
 use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::inventory::{AccountOut, AssetOut};
+use tumbler_api_types::nodes::NodeOut;
 use tumbler_api_types::Page;
 use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::ManualClock;
@@ -125,10 +126,10 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     assert_eq!(names(list), ["dev-1", "ops-1"]);
     let list = ok_as(&app, &dana, Method::GET, "/api/v1/accounts", None, 200).await;
     assert_eq!(asset_names(list), ["dev-1", "ops-1"]);
-    let nodes = ok(&app, &dana, Method::GET, "/api/v1/nodes", None, 200).await;
-    assert_eq!(nodes["items"][0]["path"], "/Default");
+    let nodes: Page<NodeOut> = ok_as(&app, &dana, Method::GET, "/api/v1/nodes", None, 200).await;
+    assert_eq!(nodes.items[0].path, "/Default");
     assert_eq!(
-        nodes["items"][0]["assets"], 2,
+        nodes.items[0].assets, 2,
         "counts cover visible domains only"
     );
 

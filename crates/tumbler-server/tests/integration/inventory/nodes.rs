@@ -3,8 +3,9 @@
 use super::super::support::{call, error_code, ok, ok_as};
 use super::{admin, asset};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
+use tumbler_api_types::nodes::NodeOut;
 use tumbler_api_types::{inventory::AssetOut, Page};
 use tumbler_testkit::app::{StoreKind, TestApp};
 
@@ -12,7 +13,7 @@ use tumbler_testkit::app::{StoreKind, TestApp};
 async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_assets() {
     let app = TestApp::spawn_on(StoreKind::Postgres, Arc::new(tumbler_domain::SystemClock)).await;
     let token = admin(&app).await;
-    let db = ok(
+    let db: NodeOut = ok_as(
         &app,
         &token,
         Method::POST,
@@ -21,7 +22,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         201,
     )
     .await;
-    assert_eq!(db["path"], "/Default/Prod/DB");
+    assert_eq!(db.path, "/Default/Prod/DB");
     let (status, err) = call(
         &app,
         &token,
@@ -32,21 +33,19 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
     .await;
     assert_eq!((status, error_code(&err).as_str()), (409, "node_exists"));
     asset(&app, &token, json!({"name": "db-1", "address": "10.0.0.5", "platform": "postgresql", "nodes": ["/Default/Prod/DB"]})).await;
-    let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
-    let by_path = |path: &str| -> Value {
-        nodes["items"]
-            .as_array()
-            .unwrap()
+    let nodes = node_list(&app, &token).await;
+    let by_path = |path: &str| -> &NodeOut {
+        nodes
+            .items
             .iter()
-            .find(|n| n["path"] == path)
-            .cloned()
-            .unwrap_or_else(|| panic!("{path} in {nodes}"))
+            .find(|n| n.path == path)
+            .unwrap_or_else(|| panic!("{path} in {:?}", nodes.items))
     };
-    assert_eq!(by_path("/Default/Prod")["assets"], 0);
-    assert_eq!(by_path("/Default/Prod")["assets_in_subtree"], 1);
-    assert_eq!(by_path("/Default/Prod/DB")["assets"], 1);
-    let prod_id = by_path("/Default/Prod")["id"].as_str().unwrap().to_owned();
-    let db_id = db["id"].as_str().unwrap();
+    assert_eq!(by_path("/Default/Prod").assets, 0);
+    assert_eq!(by_path("/Default/Prod").assets_in_subtree, 1);
+    assert_eq!(by_path("/Default/Prod/DB").assets, 1);
+    let prod_id = by_path("/Default/Prod").id.clone();
+    let db_id = db.id.as_str();
 
     let (status, err) = call(
         &app,
@@ -57,7 +56,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
     )
     .await;
     assert_eq!((status, error_code(&err).as_str()), (409, "node_not_empty"));
-    let renamed = ok(
+    let renamed: NodeOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -66,8 +65,8 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         200,
     )
     .await;
-    assert_eq!(renamed["path"], "/Default/Prod/Databases");
-    let moved = ok(
+    assert_eq!(renamed.path, "/Default/Prod/Databases");
+    let moved: NodeOut = ok_as(
         &app,
         &token,
         Method::PATCH,
@@ -76,7 +75,7 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         200,
     )
     .await;
-    assert_eq!(moved["path"], "/Databases");
+    assert_eq!(moved.path, "/Databases");
     let (status, _) = call(
         &app,
         &token,
@@ -116,13 +115,13 @@ async fn nodes_form_a_tree_with_counts_and_refuse_deletion_while_they_hold_asset
         204,
     )
     .await;
-    let nodes = ok(&app, &token, Method::GET, "/api/v1/nodes", None, 200).await;
-    let paths: Vec<&str> = nodes["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["path"].as_str().unwrap())
-        .collect();
+    let nodes = node_list(&app, &token).await;
+    let paths: Vec<&str> = nodes.items.iter().map(|n| n.path.as_str()).collect();
     assert_eq!(paths, ["/Databases", "/Default"]);
     app.stop().await;
+}
+
+/// The node tree as the caller sees it.
+async fn node_list(app: &TestApp, token: &str) -> Page<NodeOut> {
+    ok_as(app, token, Method::GET, "/api/v1/nodes", None, 200).await
 }

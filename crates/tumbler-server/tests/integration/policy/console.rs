@@ -1,8 +1,7 @@
 //! Administrators edit the policy in the console.
 
-use super::login;
+use super::{get_policy, login};
 use reqwest::Client;
-use serde_json::{json, Value};
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
@@ -59,26 +58,18 @@ async fn administrators_edit_the_policy_in_the_console() {
         .await
         .unwrap();
     assert!(res.status().is_success() || res.status().is_redirection());
-    let policy: Value = Client::new()
-        .get(app.url("/api/v1/settings/password-policy"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let policy = get_policy(&app, &token).await;
     assert_eq!(
         (
-            policy["min_length"].as_u64(),
-            policy["history"].as_u64(),
-            policy["disallowed_chars"].as_str()
+            policy.min_length,
+            policy.history,
+            policy.disallowed_chars.as_str()
         ),
-        (Some(20), Some(3), Some(",;"))
+        (20, 3, ",;")
     );
     assert_eq!(
-        policy["custom_blocklist"],
-        json!(["one-bad-password", "another-bad-one"])
+        policy.custom_blocklist,
+        ["one-bad-password", "another-bad-one"]
     );
     let page = c
         .post(app.url("/settings/password"))

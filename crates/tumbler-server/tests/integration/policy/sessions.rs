@@ -97,13 +97,11 @@ async fn wrong_current_passwords_count_towards_lockout() {
             .unwrap();
         assert_eq!(res.status(), 401);
     }
-    let res = Client::new()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401, "locked out");
+    assert_eq!(
+        admin_login_status(&app, ADMIN_PASSWORD).await,
+        401,
+        "locked out"
+    );
     app.stop().await;
 }
 
@@ -117,13 +115,11 @@ async fn lockout_and_session_rules_follow_the_policy_at_once() {
     assert_eq!(put_policy(&app, &token, rules).await.0, 200);
     let c = Client::builder().cookie_store(true).build().unwrap();
     login(&app, &c, ADMIN_PASSWORD).await;
-    let second = Client::new()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(second.status(), 409, "one session per user now");
+    assert_eq!(
+        admin_login_status(&app, ADMIN_PASSWORD).await,
+        409,
+        "one session per user now"
+    );
     clock.advance(Duration::minutes(11));
     assert_eq!(
         c.get(app.url("/api/v1/users/me"))
@@ -135,22 +131,28 @@ async fn lockout_and_session_rules_follow_the_policy_at_once() {
         "idle after 10 minutes"
     );
     for _ in 0..2 {
-        let res = Client::new()
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({"username": "admin", "password": "wrong-password-xyz-987"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401);
+        assert_eq!(
+            admin_login_status(&app, "wrong-password-xyz-987").await,
+            401
+        );
     }
-    let res = Client::new()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401, "locked after two failures");
+    assert_eq!(
+        admin_login_status(&app, ADMIN_PASSWORD).await,
+        401,
+        "locked after two failures"
+    );
     clock.advance(Duration::minutes(6));
     login(&app, &Client::new(), ADMIN_PASSWORD).await;
     app.stop().await;
+}
+
+/// The status of a login as admin with `password`, from a fresh client.
+async fn admin_login_status(app: &TestApp, password: &str) -> reqwest::StatusCode {
+    Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }

@@ -65,7 +65,7 @@ async fn the_console_edits_and_deletes_users() {
     .await;
     let user: UserOut = typed(user);
     assert_eq!(
-        (user.display_name.as_str(), user.roles),
+        (user.user.display_name.as_str(), user.user.roles),
         ("Eddy E", vec!["auditor".to_owned()])
     );
     assert_eq!(

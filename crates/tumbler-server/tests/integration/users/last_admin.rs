@@ -1,9 +1,10 @@
 //! The last enabled administrator cannot be removed.
 
-use super::super::support::error_code;
+use super::super::support::{error_code, typed};
 use super::{admin, call, user_with_roles};
 use reqwest::Method;
 use serde_json::json;
+use tumbler_api_types::auth::MeOut;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -11,7 +12,8 @@ async fn the_last_enabled_administrator_cannot_be_removed() {
     let app = TestApp::spawn().await;
     let admin_token = admin(&app).await;
     let (_, me) = call(&app, &admin_token, Method::GET, "/api/v1/users/me", None).await;
-    let admin_id = me["id"].as_str().unwrap();
+    let me: MeOut = typed(me);
+    let admin_id = me.user.id.as_str();
     let (status, body) = call(
         &app,
         &admin_token,

@@ -38,14 +38,7 @@ async fn sessions_are_limited_listed_and_revocable() {
     );
 
     // Each session sees the list and which one it is; it can end another.
-    let mine: Page<SessionOut> = clients[0]
-        .get(app.url("/api/v1/users/me/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = sessions(&app, &clients[0]).await;
     assert_eq!(mine.total, 5);
     let current: Vec<_> = mine.items.iter().filter(|s| s.current).collect();
     assert_eq!(current.len(), 1);
@@ -57,14 +50,7 @@ async fn sessions_are_limited_listed_and_revocable() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let mine: Page<SessionOut> = clients[0]
-        .get(app.url("/api/v1/users/me/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = sessions(&app, &clients[0]).await;
     assert_eq!(mine.total, 4);
 
     // Disabling the user ends every session at once.
@@ -184,4 +170,16 @@ async fn the_sessions_page_lists_and_ends_other_sessions() {
         200
     );
     app.stop().await;
+}
+
+/// The sessions of the user signed in on `client`.
+async fn sessions(app: &TestApp, client: &Client) -> Page<SessionOut> {
+    client
+        .get(app.url("/api/v1/users/me/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
