@@ -3,10 +3,10 @@
 //! the TLS layer has verified against the configured client CA), after proving again who they
 //! are; it is shown with its subject and expiry and matched by its SHA-256.
 
-use crate::{event, AuthError, AuthService, Principal, Reauthentication, RequestOrigin};
+use crate::{AuthError, AuthService, Principal, Reauthentication, RequestOrigin};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use tumbler_domain::audit::{AuditAction, Outcome};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::clock::from_millis;
 use tumbler_domain::Clock;
 use tumbler_store::{CertificateRow, Store, StoreError};
@@ -163,19 +163,16 @@ impl CertificateService {
             StoreError::Duplicate(_) => CertificateError::Duplicate,
             other => other.into(),
         })?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserCertificateRegister,
-                ("certificate", &row.id),
-                Outcome::Success,
-                origin,
-                format!("sha256={}", row.fingerprint),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserCertificateRegister,
+            ("certificate", &row.id),
+            origin,
+            format!("sha256={}", row.fingerprint),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
 
@@ -191,19 +188,16 @@ impl CertificateService {
         if !tx.delete_certificate(&principal.user.id, id).await? {
             return Err(CertificateError::NotFound);
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserCertificateRemove,
-                ("certificate", id),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserCertificateRemove,
+            ("certificate", id),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -186,19 +186,16 @@ impl DomainService {
             .collect();
         mine.push(d.id.clone());
         tx.set_user_domains(&principal.user.id, &mine).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::DomainCreate,
-                ("domain", d.id.as_str()),
-                Outcome::Success,
-                origin,
-                name,
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::DomainCreate,
+            ("domain", d.id.as_str()),
+            origin,
+            name,
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(d)
     }
 
@@ -233,19 +230,16 @@ impl DomainService {
         if !tx.delete_unused_domain(id).await? {
             return Err(DomainError::InUse);
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::DomainDelete,
-                ("domain", id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::DomainDelete,
+            ("domain", id.as_str()),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -301,19 +295,16 @@ impl DomainService {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         tx.set_user_all_domains(&principal.user.id, all).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserObjectVisibility,
-                ("user", principal.user.id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("all_domains={all}"),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserObjectVisibility,
+            ("user", principal.user.id.as_str()),
+            origin,
+            format!("all_domains={all}"),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

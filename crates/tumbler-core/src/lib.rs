@@ -79,3 +79,29 @@ pub(crate) fn event(
         detail: detail.into(),
     }
 }
+
+/// Appends the caller's successful `action` on `object` to the audit chain in `tx`, then
+/// commits `tx`: the change and its audit record land together.
+pub(crate) async fn commit_audited(
+    mut tx: tumbler_store::Tx,
+    principal: &Principal,
+    action: AuditAction,
+    object: (&str, &str),
+    origin: &RequestOrigin,
+    detail: impl Into<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), tumbler_store::StoreError> {
+    tx.append_audit(
+        &event(
+            &principal.user.username,
+            action,
+            object,
+            Outcome::Success,
+            origin,
+            detail,
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await
+}

@@ -1,9 +1,9 @@
 //! The password policy setting: read by everyone (it feeds the rules tooltip), changed by
 //! administrators, audited. Stored as JSON in the store's `meta` table.
 
-use crate::{event, Principal, RequestOrigin};
+use crate::{Principal, RequestOrigin};
 use std::sync::Arc;
-use tumbler_domain::audit::{AuditAction, Outcome};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::password_policy::PasswordPolicy;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::Clock;
@@ -118,19 +118,16 @@ impl PolicyService {
             policy.expiry_days,
             policy.custom_blocklist.len()
         );
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::SettingsPasswordPolicyUpdate,
-                ("settings", "password_policy"),
-                Outcome::Success,
-                origin,
-                detail,
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::SettingsPasswordPolicyUpdate,
+            ("settings", "password_policy"),
+            origin,
+            detail,
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(policy)
     }
 }

@@ -1,10 +1,10 @@
 //! Roles: the built-in ones kept in step with the code, custom ones built from permissions,
 //! and the per-role MFA requirement.
 
-use crate::{event, Principal, RequestOrigin};
+use crate::{Principal, RequestOrigin};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tumbler_domain::audit::{AuditAction, Outcome};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::permission::{builtin_roles, Permission, Role};
 use tumbler_domain::Clock;
 use tumbler_store::{Store, StoreError};
@@ -134,19 +134,16 @@ impl RoleService {
             other => other.into(),
         })?;
         let perms: Vec<_> = role.permissions.iter().map(|p| p.as_str()).collect();
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::RoleCreate,
-                ("role", name),
-                Outcome::Success,
-                origin,
-                perms.join(","),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::RoleCreate,
+            ("role", name),
+            origin,
+            perms.join(","),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(role)
     }
 
@@ -166,19 +163,16 @@ impl RoleService {
         if !tx.set_role_mfa(name, require).await? {
             return Err(RoleError::NotFound);
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::RoleRequireMfa,
-                ("role", name),
-                Outcome::Success,
-                origin,
-                require.to_string(),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::RoleRequireMfa,
+            ("role", name),
+            origin,
+            require.to_string(),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -202,19 +196,16 @@ impl RoleService {
             return Err(RoleError::InUse);
         }
         tx.delete_custom_role(name).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::RoleDelete,
-                ("role", name),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::RoleDelete,
+            ("role", name),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

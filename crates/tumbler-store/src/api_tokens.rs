@@ -57,12 +57,7 @@ impl Store {
         secret_hash: &str,
     ) -> Result<Option<ApiTokenRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = $1");
-        let row = sqlx::query(&sql)
-            .bind(secret_hash)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, secret_hash, from_row).await
     }
 
     /// A user's tokens, newest first.
@@ -70,12 +65,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         );
-        let rows = sqlx::query(&sql)
-            .bind(user_id.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        rows.iter().map(from_row).collect()
+        self.find_all(&sql, user_id.as_str(), from_row).await
     }
 
     /// Records a use of a token. Not audited: it changes no state a person acts on.
@@ -84,13 +74,12 @@ impl Store {
         id: &TokenId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok(())
+        self.mark_used(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+            id.as_str(),
+            now,
+        )
+        .await
     }
 }
 

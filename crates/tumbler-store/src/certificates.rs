@@ -48,12 +48,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM user_certificates WHERE user_id = $1 ORDER BY created_at"
         );
-        let rows = sqlx::query(&sql)
-            .bind(user_id.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        rows.iter().map(from_row).collect()
+        self.find_all(&sql, user_id.as_str(), from_row).await
     }
 
     /// The certificate with this fingerprint.
@@ -62,12 +57,7 @@ impl Store {
         fingerprint: &str,
     ) -> Result<Option<CertificateRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM user_certificates WHERE fingerprint = $1");
-        let row = sqlx::query(&sql)
-            .bind(fingerprint)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, fingerprint, from_row).await
     }
 }
 

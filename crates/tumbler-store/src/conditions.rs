@@ -1,9 +1,10 @@
 //! A `WHERE` clause built from optional filters, with numbered placeholders (`$1`, `$2`...)
 //! that both backends accept, and its values bound in order.
 
-use sqlx::any::AnyArguments;
+use crate::{col, StoreError};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::Any;
+use sqlx::{Any, AnyPool};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -79,6 +80,42 @@ impl Conditions {
             };
         }
         query
+    }
+
+    /// One page (`limit` rows after `offset`) of `SELECT {columns} {from}` under these
+    /// conditions, ordered by `order_by`, and how many rows match in all.
+    pub(crate) async fn page<T>(
+        &self,
+        pool: &AnyPool,
+        columns: &str,
+        from: &str,
+        order_by: &str,
+        (limit, offset): (i64, i64),
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, i64), StoreError> {
+        let where_sql = self.where_sql();
+        let sql = format!(
+            "SELECT {columns} {from} {where_sql} ORDER BY {order_by} LIMIT {} OFFSET {}",
+            self.next_placeholder(1),
+            self.next_placeholder(2)
+        );
+        let rows = self
+            .apply(sqlx::query(&sql))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::query)?;
+        let count_sql = format!("SELECT COUNT(*) AS n {from} {where_sql}");
+        let total = self
+            .apply(sqlx::query(&count_sql))
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::query)?;
+        Ok((
+            rows.iter().map(from_row).collect::<Result<_, _>>()?,
+            col(&total, "n")?,
+        ))
     }
 }
 

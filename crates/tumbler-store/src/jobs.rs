@@ -74,12 +74,7 @@ impl Store {
     /// The job with this id.
     pub async fn job(&self, id: &JobId) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// The running jobs of a kind, oldest first.

@@ -172,6 +172,53 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// The row `sql` finds with its one parameter (`$1`) set to `key`, read by `from_row`.
+    pub(crate) async fn find_one<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Every row `sql` finds with its one parameter (`$1`) set to `key`, read by `from_row`.
+    pub(crate) async fn find_all<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query(sql)
+            .bind(key)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Sets a time on one row outside any transaction (a last-use mark, not audited): `sql`
+    /// is an `UPDATE` whose `$1` is the time and `$2` the row's id.
+    pub(crate) async fn mark_used(
+        &self,
+        sql: &str,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql)
+            .bind(tumbler_domain::clock::to_millis(at))
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
 }
 
 /// Reads a column, mapping a decode failure to [`StoreError`].

@@ -42,12 +42,7 @@ impl Store {
     /// The role called `name`.
     pub async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM roles WHERE name = $1");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, name, from_row).await
     }
 }
 

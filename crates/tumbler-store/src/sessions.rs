@@ -68,12 +68,7 @@ impl Store {
         secret_hash: &str,
     ) -> Result<Option<SessionRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE secret_hash = $1");
-        let row = sqlx::query(&sql)
-            .bind(secret_hash)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, secret_hash, from_row).await
     }
 
     /// A user's sessions, newest first.
@@ -81,12 +76,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         );
-        let rows = sqlx::query(&sql)
-            .bind(user_id.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        rows.iter().map(from_row).collect()
+        self.find_all(&sql, user_id.as_str(), from_row).await
     }
 
     /// Marks a session as used now. Not audited: it changes no state a person acts on.
@@ -95,13 +85,12 @@ impl Store {
         id: &SessionId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok(())
+        self.mark_used(
+            "UPDATE sessions SET last_seen_at = $1 WHERE id = $2",
+            id.as_str(),
+            now,
+        )
+        .await
     }
 }
 

@@ -46,4 +46,20 @@ impl Tx {
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.inner
     }
+
+    /// The row `sql` finds with its one parameter (`$1`) set to `key`, read by `from_row`
+    /// inside this transaction.
+    pub(crate) async fn find_one<T>(
+        &mut self,
+        sql: &str,
+        key: &str,
+        from_row: fn(&sqlx::any::AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        row.as_ref().map(from_row).transpose()
+    }
 }

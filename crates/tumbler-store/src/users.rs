@@ -173,23 +173,13 @@ impl Store {
     /// The user with this login name.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
-        let row = sqlx::query(&sql)
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, username, from_row).await
     }
 
     /// The user with this id.
     pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// How many users exist.

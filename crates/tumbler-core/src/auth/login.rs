@@ -513,19 +513,16 @@ impl AuthService {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             tx.delete_session(id).await?;
-            tx.append_audit(
-                &event(
-                    &principal.user.username,
-                    AuditAction::AuthLogout,
-                    ("session", id.as_str()),
-                    Outcome::Success,
-                    origin,
-                    "",
-                ),
+            crate::commit_audited(
+                tx,
+                principal,
+                AuditAction::AuthLogout,
+                ("session", id.as_str()),
+                origin,
+                "",
                 now,
             )
             .await?;
-            tx.commit().await?;
         }
         Ok(())
     }

@@ -2,10 +2,10 @@
 
 use super::{AuthError, AuthService, NewToken, Principal, Reauthentication, TOKEN_PREFIX};
 use crate::hashing::{random_token, token_hash};
-use crate::{event, RequestOrigin};
+use crate::RequestOrigin;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tumbler_domain::audit::{AuditAction, Outcome};
+use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::TokenId;
 use tumbler_store::{ApiTokenRow, NewApiToken};
 
@@ -62,19 +62,16 @@ impl AuthService {
             secret_hash: &token_hash(token.expose_secret()),
         })
         .await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::TokenCreate,
-                ("token", record.id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::TokenCreate,
+            ("token", record.id.as_str()),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(NewToken { record, token })
     }
 
@@ -95,19 +92,16 @@ impl AuthService {
         if !tx.revoke_api_token(&principal.user.id, id, now).await? {
             return Err(AuthError::UnknownToken);
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::TokenRevoke,
-                ("token", id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::TokenRevoke,
+            ("token", id.as_str()),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -184,6 +184,14 @@ impl crate::auth::Refusal for ChangeSecretError {
     }
 }
 
+/// The row looked up, or [`ChangeSecretError::NotFound`] naming its kind.
+fn found<T>(
+    row: Option<T>,
+    kind: tumbler_domain::object::ObjectKind,
+) -> Result<T, ChangeSecretError> {
+    row.ok_or(ChangeSecretError::NotFound(kind))
+}
+
 /// A page size within bounds.
 fn page_limit(limit: Option<i64>) -> i64 {
     tumbler_domain::paging::page_limit(limit)

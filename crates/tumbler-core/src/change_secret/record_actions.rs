@@ -5,12 +5,13 @@
 use super::engine::target::Login;
 use super::engine::ChangeOutcome;
 use super::records::RecordAction;
-use super::{require, ChangeSecretError, ChangeSecretService};
+use super::{found, require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::RecordId;
+use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
 use tumbler_store::{AccountRow, AssetRow, ExecutionRow, RecordRow};
@@ -44,23 +45,15 @@ impl ChangeSecretService {
             return self.retry_record(principal, id, origin).await;
         }
         let record = self.visible_record(principal, id).await?;
-        let exec = self.store.execution(&record.execution_id).await?.ok_or(
-            ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
+        let exec = found(
+            self.store.execution(&record.execution_id).await?,
+            ObjectKind::Execution,
         )?;
-        let account =
-            self.store
-                .account(&record.account_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound(
-                    tumbler_domain::object::ObjectKind::Account,
-                ))?;
-        let asset =
-            self.store
-                .asset(&record.asset_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound(
-                    tumbler_domain::object::ObjectKind::Asset,
-                ))?;
+        let account = found(
+            self.store.account(&record.account_id).await?,
+            ObjectKind::Account,
+        )?;
+        let asset = found(self.store.asset(&record.asset_id).await?, ObjectKind::Asset)?;
         let staged_here =
             record.new_version.is_some() && account.pending_version == record.new_version;
         let r = ActedRecord {

@@ -2,43 +2,16 @@
 //! device finishes, so a job's page shows progress and a restart knows what is done.
 
 use super::{require, DeviceKeyError, DeviceKeyService};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tumbler_domain::ids::JobId;
 use tumbler_domain::job::{DeviceOutcome, JobKind, JobStatus};
 use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_store::JobRow;
 
+pub use tumbler_domain::job::JobView;
+
 /// Minutes without progress after which another node takes a job over.
 pub(super) const STALE_MINUTES: i64 = 15;
-
-/// A job as shown.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct JobView {
-    /// Id.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub id: JobId,
-    /// What the job does to the devices.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub kind: JobKind,
-    /// Where the job stands.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub status: JobStatus,
-    /// Who started it.
-    pub created_by: String,
-    /// Devices in all.
-    pub total: i64,
-    /// Devices finished.
-    pub done: i64,
-    /// Each finished device's outcome.
-    pub outcomes: Vec<DeviceOutcome>,
-    /// Started at.
-    pub created_at: DateTime<Utc>,
-    /// Last progress.
-    pub updated_at: DateTime<Utc>,
-}
 
 impl DeviceKeyService {
     /// A new running job row.

@@ -16,6 +16,8 @@ use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::ssh_key::KeyAlgorithm;
 use tumbler_store::Tx;
 
+pub use tumbler_domain::job::SystemKeyView;
+
 /// The `meta` key of the system key's description.
 const META_KEY: &str = "system_ssh_key";
 /// The vault owner id of the system key versions.
@@ -50,23 +52,6 @@ pub(super) struct SystemKeyState {
     /// resolved).
     #[serde(default)]
     pub retired: Vec<String>,
-}
-
-/// The system key as shown (never the private key).
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SystemKeyView {
-    /// `ed25519`, `ecdsa-p256`...
-    pub algorithm: String,
-    /// The `authorized_keys` line.
-    pub public_key: String,
-    /// SHA-256 fingerprint.
-    pub fingerprint: String,
-    /// When it was made.
-    pub generated_at: DateTime<Utc>,
-    /// The regeneration job under way, if any.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub regeneration_job: Option<JobId>,
 }
 
 /// Generates a key pair off the async workers (RSA takes a while).

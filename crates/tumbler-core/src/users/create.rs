@@ -1,9 +1,8 @@
 //! Creating a user, with a temporary password shown once.
 
 use crate::hashing::hash_password;
-use crate::{event, Principal, RequestOrigin};
+use crate::{Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
-use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password::generate_one_time_password;
 use tumbler_domain::permission::Permission;
@@ -84,19 +83,16 @@ impl UserService {
         })?;
         tx.set_user_domains(&user.id, &domain_ids).await?;
         let detail = format!("roles={} domains={}", user.roles.join(","), names.join(","));
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserCreate,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                detail,
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserCreate,
+            ("user", user.id.as_str()),
+            origin,
+            detail,
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(CreatedUser {
             user,
             temporary_password: password,

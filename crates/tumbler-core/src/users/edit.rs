@@ -1,8 +1,7 @@
 //! Changing an existing user: edit (roles, domains, status, details), delete, unlock.
 
-use crate::{event, Principal, RequestOrigin};
+use crate::{Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
-use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::UserStatus;
@@ -130,19 +129,16 @@ impl UserService {
                 detail.push(format!("sessions_ended={ended}"));
             }
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserUpdate,
-                ("user", id.as_str()),
-                Outcome::Success,
-                origin,
-                detail.join(" "),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserUpdate,
+            ("user", id.as_str()),
+            origin,
+            detail.join(" "),
             now,
         )
         .await?;
-        tx.commit().await?;
         let row = self
             .store
             .user_by_id(id)
@@ -179,19 +175,16 @@ impl UserService {
             return Err(UserError::LastAdmin);
         }
         tx.delete_user(id).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserDelete,
-                ("user", id.as_str()),
-                Outcome::Success,
-                origin,
-                row.user.username.clone(),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserDelete,
+            ("user", id.as_str()),
+            origin,
+            row.user.username.clone(),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -212,19 +205,16 @@ impl UserService {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         tx.set_login_failures(id, 0, None, now).await?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::UserUnlock,
-                ("user", id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::UserUnlock,
+            ("user", id.as_str()),
+            origin,
+            "",
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

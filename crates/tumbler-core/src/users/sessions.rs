@@ -1,8 +1,7 @@
 //! A user's sessions: listing them and ending one or all.
 
-use crate::{event, Principal, RequestOrigin};
+use crate::{Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
-use tumbler_domain::audit::Outcome;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::permission::Permission;
 use tumbler_store::SessionRow;
@@ -46,19 +45,16 @@ impl UserService {
         let object = session
             .map(|s| ("session", s.as_str()))
             .unwrap_or(("user", id.as_str()));
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::AuthSessionEnd,
-                object,
-                Outcome::Success,
-                origin,
-                format!("ended={ended}"),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::AuthSessionEnd,
+            object,
+            origin,
+            format!("ended={ended}"),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(ended)
     }
 }

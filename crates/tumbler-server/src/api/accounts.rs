@@ -260,7 +260,7 @@ pub async fn reconcile(
         .change_secret
         .reconcile_account(&p, &id, &origin)
         .await?;
-    Ok(Json(super::views::record(record)))
+    Ok(Json(record))
 }
 
 /// `POST /api/v1/accounts/reconcile` body.

@@ -82,6 +82,21 @@ pub(crate) fn parse_state<T>(
         .transpose()
 }
 
+/// The connection-security part of a create or patch body (`tls_mode` parsed).
+fn security_input(
+    trust_on_first_use: Option<bool>,
+    tls_mode: Option<&str>,
+    tls_ca_pem: Option<String>,
+    plaintext_auth_allowed: Option<bool>,
+) -> Result<SecurityInput, ApiError> {
+    Ok(SecurityInput {
+        trust_on_first_use,
+        tls_mode: parse_state(tls_mode, TlsMode::parse, "tls_mode")?,
+        tls_ca_pem,
+        plaintext_auth_allowed,
+    })
+}
+
 /// Assets in your visible domains, by name.
 #[utoipa::path(get, path = "/api/v1/assets", params(AssetListQuery), responses((status = 200, description = "A page of assets", body = Page<AssetOut>), (status = 403)))]
 pub async fn list(
@@ -131,12 +146,12 @@ pub async fn create(
         domain: req.domain,
         comment: req.comment,
         host_key_fingerprint: req.host_key_fingerprint,
-        security: SecurityInput {
-            trust_on_first_use: req.trust_on_first_use,
-            tls_mode: parse_state(req.tls_mode.as_deref(), TlsMode::parse, "tls_mode")?,
-            tls_ca_pem: req.tls_ca_pem,
-            plaintext_auth_allowed: req.plaintext_auth_allowed,
-        },
+        security: security_input(
+            req.trust_on_first_use,
+            req.tls_mode.as_deref(),
+            req.tls_ca_pem,
+            req.plaintext_auth_allowed,
+        )?,
     };
     let view = state.inventory.create_asset(&p, &input, &origin).await?;
     Ok((StatusCode::CREATED, Json(asset_out(view))))
@@ -210,12 +225,12 @@ pub async fn patch(
         domain: req.domain,
         comment: req.comment,
         host_key_fingerprint: req.host_key_fingerprint,
-        security: SecurityInput {
-            trust_on_first_use: req.trust_on_first_use,
-            tls_mode: parse_state(req.tls_mode.as_deref(), TlsMode::parse, "tls_mode")?,
-            tls_ca_pem: req.tls_ca_pem,
-            plaintext_auth_allowed: req.plaintext_auth_allowed,
-        },
+        security: security_input(
+            req.trust_on_first_use,
+            req.tls_mode.as_deref(),
+            req.tls_ca_pem,
+            req.plaintext_auth_allowed,
+        )?,
         reconcile_account_id: req.reconcile_account_id,
         totp: req.totp,
     };

@@ -37,15 +37,7 @@ pub async fn list_tasks(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
-    Ok(Json(
-        state
-            .change_secret
-            .tasks(&p)
-            .await?
-            .into_iter()
-            .map(views::task)
-            .collect(),
-    ))
+    Ok(Json(state.change_secret.tasks(&p).await?))
 }
 
 /// Creates a task (`{name, usernames, asset_ids, nodes, secret_strategy, secret_type,
@@ -58,7 +50,7 @@ pub async fn create_task(
     JsonBody(input): JsonBody<TaskInput>,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let task = state.change_secret.create_task(&p, input, &origin).await?;
-    Ok((StatusCode::CREATED, Json(views::task(task))))
+    Ok((StatusCode::CREATED, Json(task)))
 }
 
 /// One task.
@@ -68,7 +60,7 @@ pub async fn get_task(
     Caller(p): Caller,
     Path(id): Path<ChangeTaskId>,
 ) -> Result<Json<TaskView>, ApiError> {
-    Ok(Json(views::task(state.change_secret.task(&p, &id).await?)))
+    Ok(Json(state.change_secret.task(&p, &id).await?))
 }
 
 /// Changes a task: any field of the create body.
@@ -80,12 +72,12 @@ pub async fn patch_task(
     Path(id): Path<ChangeTaskId>,
     JsonBody(patch): JsonBody<TaskPatch>,
 ) -> Result<Json<TaskView>, ApiError> {
-    Ok(Json(views::task(
+    Ok(Json(
         state
             .change_secret
             .update_task(&p, &id, patch, &origin)
             .await?,
-    )))
+    ))
 }
 
 /// Deletes a task (its executions and records stay).
@@ -109,7 +101,7 @@ pub async fn copy_task(
     Path(id): Path<ChangeTaskId>,
 ) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let task = state.change_secret.copy_task(&p, &id, &origin).await?;
-    Ok((StatusCode::CREATED, Json(views::task(task))))
+    Ok((StatusCode::CREATED, Json(task)))
 }
 
 /// Starts a run now; answers at once with its execution id.
@@ -174,7 +166,6 @@ pub async fn list_executions(
             q.offset,
         )
         .await?;
-    let items = items.into_iter().map(views::execution).collect();
     Ok(Json(Page { items, total }))
 }
 
@@ -185,9 +176,7 @@ pub async fn get_execution(
     Caller(p): Caller,
     Path(id): Path<ExecutionId>,
 ) -> Result<Json<ExecutionView>, ApiError> {
-    Ok(Json(views::execution(
-        state.change_secret.execution(&p, &id).await?,
-    )))
+    Ok(Json(state.change_secret.execution(&p, &id).await?))
 }
 
 /// The run's records as a CSV file (asset, username, status, reason, attempts, versions,
@@ -391,7 +380,6 @@ pub async fn list_records(
         offset: q.offset,
     };
     let (items, total) = state.change_secret.records(&p, &query).await?;
-    let items = items.into_iter().map(views::record).collect();
     Ok(Json(Page { items, total }))
 }
 
@@ -432,7 +420,7 @@ pub async fn record_action(
         .change_secret
         .record_action(&p, &id, action, body.totp.as_deref(), &origin)
         .await?;
-    Ok(Json(views::record(record)))
+    Ok(Json(record))
 }
 
 /// The record's old and new secrets: reveal permission and a fresh TOTP code; audited.

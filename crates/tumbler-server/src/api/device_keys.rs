@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tumbler_api_types::answers::{ExportedKey, JobStarted};
 use tumbler_api_types::device_keys::{JobView, RegenerateIn, SystemKeyView};
-use tumbler_core::device_keys::{self as core_keys, AuthenticationInput, ResolveInput};
+use tumbler_core::device_keys::{AuthenticationInput, ResolveInput};
 use tumbler_core::DeviceKeyError;
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ssh_key::KeyAlgorithm;
@@ -64,41 +64,13 @@ fn accepted(job_id: tumbler_domain::ids::JobId) -> (StatusCode, Json<JobStarted>
     )
 }
 
-/// The API view of the system key.
-fn system_key_view(v: core_keys::SystemKeyView) -> SystemKeyView {
-    SystemKeyView {
-        algorithm: v.algorithm,
-        public_key: v.public_key,
-        fingerprint: v.fingerprint,
-        generated_at: v.generated_at,
-        regeneration_job: v.regeneration_job,
-    }
-}
-
-/// The API view of a job.
-fn job_view(v: core_keys::JobView) -> JobView {
-    JobView {
-        id: v.id,
-        kind: v.kind,
-        status: v.status,
-        created_by: v.created_by,
-        total: v.total,
-        done: v.done,
-        outcomes: v.outcomes,
-        created_at: v.created_at,
-        updated_at: v.updated_at,
-    }
-}
-
 /// The system key's public half and fingerprint.
 #[utoipa::path(get, path = "/api/v1/system/ssh-key", responses((status = 200, description = "algorithm, public key, fingerprint, generated_at, regeneration_job", body = SystemKeyView)))]
 pub async fn show(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<SystemKeyView>, ApiError> {
-    Ok(Json(system_key_view(
-        state.device_keys.system_key(&p).await?,
-    )))
+    Ok(Json(state.device_keys.system_key(&p).await?))
 }
 
 /// Regenerates the system key on every key-based device; answers with the job.
@@ -171,5 +143,5 @@ pub async fn job(
     Caller(p): Caller,
     Path(id): Path<tumbler_domain::ids::JobId>,
 ) -> Result<Json<JobView>, ApiError> {
-    Ok(Json(job_view(state.device_keys.job(&p, &id).await?)))
+    Ok(Json(state.device_keys.job(&p, &id).await?))
 }

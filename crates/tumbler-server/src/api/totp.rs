@@ -50,6 +50,15 @@ pub struct CodeIn {
     pub code: Option<String>,
 }
 
+/// The answer listing new recovery codes.
+fn codes_out<C: std::ops::Deref<Target = String>>(
+    codes: Vec<C>,
+) -> Result<Json<RecoveryCodesOut>, ApiError> {
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes.iter().map(|c| c.as_str().to_owned()).collect(),
+    }))
+}
+
 /// Confirms enrolment with a first code.
 #[utoipa::path(post, path = "/api/v1/users/me/totp/confirm", request_body = CodeIn, responses((status = 200, body = RecoveryCodesOut), (status = 401)))]
 pub async fn confirm(
@@ -58,13 +67,12 @@ pub async fn confirm(
     AnyCaller(p): AnyCaller,
     JsonBody(req): JsonBody<CodeIn>,
 ) -> Result<Json<RecoveryCodesOut>, ApiError> {
-    let codes = state
-        .auth
-        .confirm_totp(&p, req.code.as_deref().unwrap_or(""), &origin)
-        .await?;
-    Ok(Json(RecoveryCodesOut {
-        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
-    }))
+    codes_out(
+        state
+            .auth
+            .confirm_totp(&p, req.code.as_deref().unwrap_or(""), &origin)
+            .await?,
+    )
 }
 
 /// New recovery codes (a sensitive action: needs a fresh code).
@@ -75,13 +83,12 @@ pub async fn recovery_codes(
     AnyCaller(p): AnyCaller,
     JsonBody(req): JsonBody<CodeIn>,
 ) -> Result<Json<RecoveryCodesOut>, ApiError> {
-    let codes = state
-        .auth
-        .regenerate_recovery_codes(&p, req.code.as_deref(), &origin)
-        .await?;
-    Ok(Json(RecoveryCodesOut {
-        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
-    }))
+    codes_out(
+        state
+            .auth
+            .regenerate_recovery_codes(&p, req.code.as_deref(), &origin)
+            .await?,
+    )
 }
 
 /// Turns TOTP off (needs a fresh code).

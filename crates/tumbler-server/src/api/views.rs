@@ -1,86 +1,11 @@
-//! The API bodies of `tumbler-api-types` made from the views of core and the store's rows
+//! The API bodies of `tumbler-api-types` made from the views of core where the two differ
 //! (free functions: the orphan rule forbids a `From` impl here, both types being foreign).
+//! Tasks, executions and records need none: they are one type, defined in `tumbler-domain`.
 
-use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskSpec, TaskView};
 use tumbler_api_types::overview::{AttentionAccount, Overview};
 use tumbler_api_types::reconcile::{ReconcileOutcome, SkippedReconcile, StartedReconcile};
 use tumbler_api_types::retries::{RetryFailedOutcome, SkippedRetry, StartedRetry};
 use tumbler_core::change_secret as core;
-
-/// The API view of a task.
-pub fn task(v: core::TaskView) -> TaskView {
-    let s = v.spec;
-    TaskView {
-        id: v.id,
-        name: v.name,
-        domain_id: v.domain_id,
-        spec: TaskSpec {
-            usernames: s.usernames,
-            asset_ids: s.asset_ids,
-            nodes: s.nodes,
-            secret_strategy: s.secret_strategy,
-            secret_type: s.secret_type,
-            password_rules: s.password_rules,
-            ssh_key: s.ssh_key,
-            custom_ssh: s.custom_ssh,
-            params: s.params,
-            schedule: s.schedule,
-            recipients: s.recipients,
-        },
-        has_secret: v.has_secret,
-        enabled: v.enabled,
-        next_run_at: v.next_run_at,
-        next_run_at_local: v.next_run_at_local,
-        time_zone: v.time_zone,
-        created_by: v.created_by,
-        created_at: v.created_at,
-        updated_at: v.updated_at,
-    }
-}
-
-/// The API view of an execution.
-pub fn execution(v: core::ExecutionView) -> ExecutionView {
-    ExecutionView {
-        id: v.id,
-        task_id: v.task_id,
-        task_name: v.task_name,
-        trigger: v.trigger,
-        status: v.status,
-        created_by: v.created_by,
-        created_at: v.created_at,
-        started_at: v.started_at,
-        finished_at: v.finished_at,
-        counts: v.counts,
-        reason: v.reason,
-        retry_of_record_id: v.retry_of_record_id,
-        retry_of_execution_id: v.retry_of_execution_id,
-        retried: v.retried,
-        completed_by_retries: v.completed_by_retries,
-        counts_after_retries: v.counts_after_retries,
-    }
-}
-
-/// The API view of a change record.
-pub fn record(r: tumbler_store::RecordRow) -> RecordRow {
-    RecordRow {
-        id: r.id,
-        execution_id: r.execution_id,
-        account_id: r.account_id,
-        asset_id: r.asset_id,
-        asset_name: r.asset_name,
-        domain_id: r.domain_id,
-        username: r.username,
-        status: r.status,
-        reason_code: r.reason_code,
-        reason: r.reason,
-        old_version: r.old_version,
-        new_version: r.new_version,
-        attempts: r.attempts,
-        new_secret_verified_at: r.new_secret_verified_at,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-    }
-}
 
 /// The API view of the change-secret overview.
 pub fn overview(o: core::Overview) -> Overview {
@@ -88,7 +13,7 @@ pub fn overview(o: core::Overview) -> Overview {
         tasks: o.tasks,
         scheduled_tasks: o.scheduled_tasks,
         accounts: o.accounts,
-        recent_executions: o.recent_executions.into_iter().map(execution).collect(),
+        recent_executions: o.recent_executions,
         failed_accounts: o.failed_accounts.into_iter().map(attention).collect(),
     }
 }

@@ -127,44 +127,33 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
     Ok(principal)
 }
 
-impl FromRequestParts<AppState> for AnyCaller {
-    type Rejection = ApiError;
+/// The caller extractors: each authenticates the request, then accepts the principal or not.
+macro_rules! caller_extractor {
+    ($caller:ident, $accept:expr) => {
+        impl FromRequestParts<AppState> for $caller {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let principal = authenticate(parts, state).await?;
-        if principal.method == AuthMethod::Basic && !principal.mfa_verified {
-            return Err(AuthError::InvalidCredentials.into());
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let principal = authenticate(parts, state).await?;
+                let accept: fn(&Principal) -> Result<(), ApiError> = $accept;
+                accept(&principal)?;
+                Ok(Self(principal))
+            }
         }
-        Ok(Self(principal))
-    }
+    };
 }
 
-impl FromRequestParts<AppState> for PendingCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(authenticate(parts, state).await?))
+caller_extractor!(AnyCaller, |p| {
+    if p.method == AuthMethod::Basic && !p.mfa_verified {
+        return Err(AuthError::InvalidCredentials.into());
     }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let principal = authenticate(parts, state).await?;
-        principal.require_active()?;
-        Ok(Self(principal))
-    }
-}
+    Ok(())
+});
+caller_extractor!(PendingCaller, |_| Ok(()));
+caller_extractor!(Caller, |p| Ok(p.require_active()?));
 
 impl<S: Send + Sync> FromRequestParts<S> for Origin {
     type Rejection = std::convert::Infallible;

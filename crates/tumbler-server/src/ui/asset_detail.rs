@@ -3,7 +3,7 @@
 //! (dialog asking for a fresh TOTP code), delete.
 
 use super::asset_list::node_paths;
-use super::console_form::ConsoleForm;
+use super::console_form::{ConsoleForm, PathForm};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
@@ -202,37 +202,53 @@ pub struct ActionForm {
     totp: Option<String>,
 }
 
-/// Runs one action of the page with the form's caller, origin and fields (the session and
-/// CSRF token are checked by [`ConsoleForm`]), then shows the asset page with the outcome.
-async fn act<T, F, Fut>(
-    state: &AppState,
-    asset: AssetId,
-    form: ConsoleForm<T>,
-    action: F,
-) -> ConsoleResult
+/// Runs an action on the asset in the path with the state, the form's caller, origin and
+/// fields, then shows the asset's page with the outcome.
+async fn on_asset<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
 where
-    F: FnOnce(Principal, RequestOrigin, T) -> Fut,
+    F: FnOnce(AppState, Principal, AssetId, RequestOrigin, T) -> Fut,
     Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
 {
-    let (p, frame, origin, form) = form.active()?;
-    let messages = match action(p.clone(), origin, form).await {
+    let asset = AssetId::from_string(req.id.clone());
+    run(req, asset.clone(), asset, action).await
+}
+
+/// Runs an action on the account in the path, then shows its asset's page.
+async fn on_account<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
+where
+    F: FnOnce(AppState, Principal, AccountId, RequestOrigin, T) -> Fut,
+    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+{
+    let id = AccountId::from_string(req.id.clone());
+    // The account's asset, for the page shown afterwards (hidden accounts are "not found").
+    let asset = req
+        .state
+        .inventory
+        .account(&req.form.principal, &id)
+        .await?
+        .asset_id;
+    run(req, asset, id, action).await
+}
+
+/// Runs `action` on `id` with the form's caller, origin and fields, then shows `asset`'s page
+/// with the outcome (an error inline).
+async fn run<T, I, F, Fut>(req: PathForm<T>, asset: AssetId, id: I, action: F) -> ConsoleResult
+where
+    F: FnOnce(AppState, Principal, I, RequestOrigin, T) -> Fut,
+    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+{
+    let (p, frame, origin, form) = req.form.active()?;
+    let messages = match action(req.state.clone(), p.clone(), id, origin, form).await {
         Ok(m) => m,
         Err(e) => Messages::error(ConsoleError::from(e).inline()?),
     };
-    page(state, &p, frame, &asset, messages).await
+    page(&req.state, &p, frame, &asset, messages).await
 }
 
 /// `POST /assets/{id}/test`
-pub async fn test(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let asset = AssetId::from_string(id);
-    let inventory = state.inventory.clone();
-    let target = asset.clone();
-    act(&state, asset, form, |p, origin, _| async move {
-        let v = inventory.test_asset(&p, &target, &origin).await?;
+pub async fn test(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_asset(req, |s, p, asset, origin, _| async move {
+        let v = s.inventory.test_asset(&p, &asset, &origin).await?;
         Ok(Messages::notice(format!(
             "Connectivity: {}{}",
             v.asset.connectivity,
@@ -247,19 +263,12 @@ pub async fn test(
 }
 
 /// `POST /assets/{id}/acknowledge`: the acknowledge dialog.
-pub async fn acknowledge(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let asset = AssetId::from_string(id);
-    let inventory = state.inventory.clone();
-    let target = asset.clone();
-    act(&state, asset, form, |p, origin, form| async move {
-        inventory
+pub async fn acknowledge(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_asset(req, |s, p, asset, origin, form| async move {
+        s.inventory
             .acknowledge_host_keys_with(
                 &p,
-                &[target],
+                &[asset],
                 form.fingerprint.as_deref().filter(|f| !f.is_empty()),
                 form.totp.as_deref(),
                 &origin,
@@ -302,14 +311,8 @@ pub struct AccountForm {
 }
 
 /// `POST /assets/{id}/accounts`
-pub async fn add_account(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<AccountForm>,
-) -> ConsoleResult {
-    let asset = AssetId::from_string(id);
-    let inventory = state.inventory.clone();
-    act(&state, asset.clone(), form, |p, origin, form| async move {
+pub async fn add_account(req: PathForm<AccountForm>) -> ConsoleResult {
+    on_asset(req, |s, p, asset, origin, form| async move {
         let secret_type = SecretType::parse(&form.secret_type).unwrap_or(SecretType::Password);
         let secret = match secret_type {
             SecretType::Password => form.password,
@@ -330,7 +333,7 @@ pub async fn add_account(
             options,
             totp: form.totp.filter(|t| !t.trim().is_empty()),
         };
-        let account = inventory.create_account(&p, &input, &origin).await?;
+        let account = s.inventory.create_account(&p, &input, &origin).await?;
         Ok(Messages::notice(format!(
             "Account {} added.",
             account.username
@@ -339,36 +342,10 @@ pub async fn add_account(
     .await
 }
 
-/// Runs an account action and shows its asset's page.
-async fn account_action<F, Fut>(
-    state: &AppState,
-    id: String,
-    form: ConsoleForm<ActionForm>,
-    action: F,
-) -> ConsoleResult
-where
-    F: FnOnce(Principal, AccountId, RequestOrigin, ActionForm) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
-{
-    let id = AccountId::from_string(id);
-    // The account's asset, for the page shown afterwards (hidden accounts are "not found").
-    let asset = state
-        .inventory
-        .account(&form.principal, &id)
-        .await?
-        .asset_id;
-    act(state, asset, form, |p, origin, f| action(p, id, origin, f)).await
-}
-
 /// `POST /accounts/{id}/verify`
-pub async fn verify_account(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let inventory = state.inventory.clone();
-    account_action(&state, id, form, |p, id, origin, _| async move {
-        let out = inventory.verify_account(&p, &id, &origin).await?;
+pub async fn verify_account(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_account(req, |s, p, id, origin, _| async move {
+        let out = s.inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
             Messages::notice(format!(
                 "{} verified: the stored secret works.",
@@ -389,46 +366,38 @@ pub async fn verify_account(
 /// `POST /accounts/{id}/reconcile`: the asset's reconcile account sets a new password
 /// without the old one, verified and committed as a run of its own; the page says how it
 /// ended.
-pub async fn reconcile_account(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let engine = state.change_secret.clone();
-    account_action(&state, id, form, |p, id, origin, _| async move {
-        Ok(match engine.reconcile_account(&p, &id, &origin).await {
-            Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
-                Messages::notice(format!(
-                    "{} reconciled: a new secret (version {}) is set and logs in.",
+pub async fn reconcile_account(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_account(req, |s, p, id, origin, _| async move {
+        Ok(
+            match s.change_secret.reconcile_account(&p, &id, &origin).await {
+                Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
+                    Messages::notice(format!(
+                        "{} reconciled: a new secret (version {}) is set and logs in.",
+                        r.username,
+                        r.new_version.unwrap_or_default()
+                    ))
+                }
+                Ok(r) => Messages::error(format!(
+                    "{} not reconciled ({}): {} (run {})",
                     r.username,
-                    r.new_version.unwrap_or_default()
-                ))
-            }
-            Ok(r) => Messages::error(format!(
-                "{} not reconciled ({}): {} (run {})",
-                r.username,
-                r.reason_code
-                    .map_or_else(|| r.status.to_string(), |c| c.to_string()),
-                r.reason,
-                r.execution_id
-            )),
-            Err(e) => Messages::error(e.to_string()),
-        })
+                    r.reason_code
+                        .map_or_else(|| r.status.to_string(), |c| c.to_string()),
+                    r.reason,
+                    r.execution_id
+                )),
+                Err(e) => Messages::error(e.to_string()),
+            },
+        )
     })
     .await
 }
 
 /// `POST /accounts/{id}/reveal`: the reveal dialog (a fresh TOTP code).
-pub async fn reveal_account(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let inventory = state.inventory.clone();
-    account_action(&state, id, form, |p, id, origin, form| async move {
-        let account = inventory.account(&p, &id).await?;
+pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_account(req, |s, p, id, origin, form| async move {
+        let account = s.inventory.account(&p, &id).await?;
         let totp = form.totp.as_deref();
-        let secret = inventory.reveal(&p, &id, totp, &origin).await?;
+        let secret = s.inventory.reveal(&p, &id, totp, &origin).await?;
         Ok(Messages::revealed((
             account.username,
             secret.as_str().to_owned(),
@@ -438,15 +407,10 @@ pub async fn reveal_account(
 }
 
 /// `POST /accounts/{id}/delete`
-pub async fn delete_account(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<ActionForm>,
-) -> ConsoleResult {
-    let inventory = state.inventory.clone();
-    account_action(&state, id, form, |p, id, origin, form| async move {
+pub async fn delete_account(req: PathForm<ActionForm>) -> ConsoleResult {
+    on_account(req, |s, p, id, origin, form| async move {
         let totp = form.totp.filter(|t| !t.trim().is_empty());
-        inventory
+        s.inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;
         Ok(Messages::notice("Account deleted.".into()))

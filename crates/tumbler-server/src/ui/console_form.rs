@@ -12,7 +12,7 @@ use crate::middleware::auth::{cookie, tokens_match, SESSION_COOKIE};
 use crate::session_cookie;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -87,6 +87,34 @@ fn is_form(req: &Request) -> bool {
             m.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
+}
+
+/// A console form posted to a route with one id in its path (`/users/{id}/delete`): the
+/// state, the id and the form, its session and CSRF token checked as [`ConsoleForm`] does.
+pub struct PathForm<T> {
+    /// The server's state.
+    pub state: AppState,
+    /// The id in the path.
+    pub id: String,
+    /// The checked form.
+    pub form: ConsoleForm<T>,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PathForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = ConsoleForm::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            state: state.clone(),
+            id,
+            form,
+        })
+    }
 }
 
 impl<T> ConsoleForm<T> {

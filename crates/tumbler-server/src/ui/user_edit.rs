@@ -1,7 +1,7 @@
 //! Editing one user from the Users page: name, email, roles, domains; ending their sessions;
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
-use super::console_form::{ConsoleForm, NoFields};
+use super::console_form::{ConsoleForm, NoFields, PathForm};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
@@ -113,46 +113,31 @@ pub async fn save(
 
 /// Does `action` to the user `id`, then goes back to the list (or shows the user's page with
 /// the refusal).
-async fn user_action<F, Fut, T>(
-    state: &AppState,
-    id: String,
-    form: ConsoleForm<NoFields>,
-    action: F,
-) -> ConsoleResult
+async fn user_action<F, Fut, T>(req: PathForm<NoFields>, action: F) -> ConsoleResult
 where
-    F: FnOnce(Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
+    F: FnOnce(AppState, Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<T, UserError>>,
 {
-    let (p, frame, origin, _) = form.active()?;
-    let id = UserId::from_string(id);
-    match action(p.clone(), id.clone(), origin).await {
+    let (p, frame, origin, _) = req.form.active()?;
+    let id = UserId::from_string(req.id);
+    match action(req.state.clone(), p.clone(), id.clone(), origin).await {
         Ok(_) => Ok(Redirect::to("/users").into_response()),
-        Err(e) => page(state, &p, frame.with_error(Some(e.to_string())), &id).await,
+        Err(e) => page(&req.state, &p, frame.with_error(Some(e.to_string())), &id).await,
     }
 }
 
 /// `POST /users/{id}/end-sessions`
-pub async fn end_sessions(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<NoFields>,
-) -> ConsoleResult {
-    let users = state.users.clone();
-    user_action(&state, id, form, |p, id, origin| async move {
-        users.end_sessions(&p, &id, None, &origin).await
+pub async fn end_sessions(req: PathForm<NoFields>) -> ConsoleResult {
+    user_action(req, |s, p, id, origin| async move {
+        s.users.end_sessions(&p, &id, None, &origin).await
     })
     .await
 }
 
 /// `POST /users/{id}/delete`
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: ConsoleForm<NoFields>,
-) -> ConsoleResult {
-    let users = state.users.clone();
-    user_action(&state, id, form, |p, id, origin| async move {
-        users.delete(&p, &id, &origin).await
+pub async fn delete(req: PathForm<NoFields>) -> ConsoleResult {
+    user_action(req, |s, p, id, origin| async move {
+        s.users.delete(&p, &id, &origin).await
     })
     .await
 }

@@ -97,12 +97,7 @@ impl Store {
     /// The execution with this id.
     pub async fn execution(&self, id: &ExecutionId) -> Result<Option<ExecutionRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM change_executions WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Executions matching `filter`, newest first, and how many match in all.
@@ -121,33 +116,15 @@ impl Store {
                 crate::conditions::Bind::Text(s.as_str().to_owned()),
             );
         }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM change_executions {} ORDER BY created_at DESC, id DESC \
-             LIMIT {} OFFSET {}",
-            c.where_sql(),
-            c.next_placeholder(1),
-            c.next_placeholder(2)
-        );
-        let rows = c
-            .apply(sqlx::query(&sql))
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM change_executions {}",
-            c.where_sql()
-        );
-        let total = c
-            .apply(sqlx::query(&count_sql))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok((
-            rows.iter().map(from_row).collect::<Result<_, _>>()?,
-            col(&total, "n")?,
-        ))
+        c.page(
+            self.pool(),
+            COLUMNS,
+            "FROM change_executions",
+            "created_at DESC, id DESC",
+            (filter.limit, filter.offset),
+            from_row,
+        )
+        .await
     }
 
     /// Executions not ended (pending or running), oldest first.

@@ -4,52 +4,13 @@
 use super::super::inventory::parse_state;
 use crate::conditions::{Bind, Conditions};
 use crate::{col, Store, StoreError, Tx};
-use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::clock::{from_millis, to_millis};
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
 
-/// One record (serialised as the API shows it: no secret is in it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RecordRow {
-    /// Id.
-    pub id: RecordId,
-    /// The execution it belongs to.
-    pub execution_id: ExecutionId,
-    /// The account.
-    pub account_id: AccountId,
-    /// The account's asset.
-    pub asset_id: AssetId,
-    /// The asset's name at the time.
-    pub asset_name: String,
-    /// The asset's domain.
-    pub domain_id: DomainId,
-    /// The account's username.
-    pub username: String,
-    /// Its state.
-    pub status: RecordStatus,
-    /// A stable code for why it failed or was skipped (empty on success).
-    #[serde(with = "tumbler_domain::failure_code::optional")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub reason_code: Option<FailureCode>,
-    /// The reason for people (never a secret).
-    pub reason: String,
-    /// The account's secret version before the change.
-    pub old_version: Option<i64>,
-    /// The version staged for the change.
-    pub new_version: Option<i64>,
-    /// How many times the change was tried.
-    pub attempts: i64,
-    /// When a login proved the new secret after the run (what adopting needs).
-    pub new_secret_verified_at: Option<DateTime<Utc>>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+pub use tumbler_domain::change_views::RecordRow;
 
 /// Which records to list.
 #[derive(Debug, Clone, Default)]
@@ -103,12 +64,7 @@ impl Store {
     /// The record with this id.
     pub async fn record(&self, id: &RecordId) -> Result<Option<RecordRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM change_records WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Records matching `filter`, by asset name and username, and how many match in all.
@@ -127,30 +83,15 @@ impl Store {
         if let Some(a) = &filter.asset_id {
             c.push("asset_id = {}", Bind::Text(a.to_string()));
         }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM change_records {} ORDER BY created_at DESC, asset_name, \
-             username, id LIMIT {} OFFSET {}",
-            c.where_sql(),
-            c.next_placeholder(1),
-            c.next_placeholder(2)
-        );
-        let rows = c
-            .apply(sqlx::query(&sql))
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM change_records {}", c.where_sql());
-        let total = c
-            .apply(sqlx::query(&count_sql))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok((
-            rows.iter().map(from_row).collect::<Result<_, _>>()?,
-            col(&total, "n")?,
-        ))
+        c.page(
+            self.pool(),
+            COLUMNS,
+            "FROM change_records",
+            "created_at DESC, asset_name, username, id",
+            (filter.limit, filter.offset),
+            from_row,
+        )
+        .await
     }
 }
 

@@ -54,12 +54,7 @@ impl Store {
     /// The task with this id.
     pub async fn change_task(&self, id: &ChangeTaskId) -> Result<Option<TaskRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM change_tasks WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Tasks of these domains, by name.

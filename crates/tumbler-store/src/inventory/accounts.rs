@@ -144,12 +144,7 @@ impl Store {
     /// The account with this id.
     pub async fn account(&self, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} {FROM} WHERE c.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Accounts matching `filter`, by asset name and username, and how many match in all.
@@ -158,29 +153,15 @@ impl Store {
         filter: &AccountFilter,
     ) -> Result<(Vec<AccountRow>, i64), StoreError> {
         let c = conditions(filter);
-        let sql = format!(
-            "SELECT {COLUMNS} {FROM} {} ORDER BY a.name, c.username, c.id LIMIT {} OFFSET {}",
-            c.where_sql(),
-            c.next_placeholder(1),
-            c.next_placeholder(2)
-        );
-        let rows = c
-            .apply(sqlx::query(&sql))
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        let count_sql = format!("SELECT COUNT(*) AS n {FROM} {}", c.where_sql());
-        let total = c
-            .apply(sqlx::query(&count_sql))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok((
-            rows.iter().map(from_row).collect::<Result<_, _>>()?,
-            col(&total, "n")?,
-        ))
+        c.page(
+            self.pool(),
+            COLUMNS,
+            FROM,
+            "a.name, c.username, c.id",
+            (filter.limit, filter.offset),
+            from_row,
+        )
+        .await
     }
 }
 
@@ -188,12 +169,7 @@ impl Tx {
     /// The account with this id, read inside this transaction.
     pub async fn account(&mut self, id: &AccountId) -> Result<Option<AccountRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} {FROM} WHERE c.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Inserts an account (its asset name and domain are ignored); a username taken on the

@@ -207,40 +207,21 @@ impl Store {
     /// The asset with this id.
     pub async fn asset(&self, id: &AssetId) -> Result<Option<AssetRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Assets matching `filter`, by name, and how many match in all.
     pub async fn assets(&self, filter: &AssetFilter) -> Result<(Vec<AssetRow>, i64), StoreError> {
         let c = conditions(filter);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM assets {} ORDER BY name, id LIMIT {} OFFSET {}",
-            c.where_sql(),
-            c.next_placeholder(1),
-            c.next_placeholder(2)
-        );
-        let rows = c
-            .apply(sqlx::query(&sql))
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM assets {}", c.where_sql());
-        let total = c
-            .apply(sqlx::query(&count_sql))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok((
-            rows.iter().map(from_row).collect::<Result<_, _>>()?,
-            col(&total, "n")?,
-        ))
+        c.page(
+            self.pool(),
+            COLUMNS,
+            "FROM assets",
+            "name, id",
+            (filter.limit, filter.offset),
+            from_row,
+        )
+        .await
     }
 
     /// The asset named `name` in `domain`.
@@ -289,12 +270,7 @@ impl Tx {
     /// The asset with this id, read inside this transaction.
     pub async fn asset(&mut self, id: &AssetId) -> Result<Option<AssetRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .fetch_optional(self.conn())
-            .await
-            .map_err(StoreError::query)?;
-        row.as_ref().map(from_row).transpose()
+        self.find_one(&sql, id.as_str(), from_row).await
     }
 
     /// Inserts an asset; a name taken in its domain is [`StoreError::Duplicate`].

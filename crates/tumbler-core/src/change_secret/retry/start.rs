@@ -2,11 +2,12 @@
 //! record it retries and its (pending) record, audited.
 
 use super::gate::{retry_in_progress, RetryHold};
-use crate::change_secret::{ChangeSecretError, ChangeSecretService};
+use crate::change_secret::{found, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::change_secret::{ExecutionStatus, RecordStatus, Trigger};
 use tumbler_domain::ids::{ExecutionId, RecordId};
+use tumbler_domain::object::ObjectKind;
 use tumbler_store::{ExecutionRow, RecordRow, RetryLink};
 
 impl ChangeSecretService {
@@ -43,13 +44,15 @@ impl ChangeSecretService {
                 "only a failed, unverified or ignored record is retried"
             }));
         }
-        let exec = self.store.execution(&record.execution_id).await?.ok_or(
-            ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Execution),
+        let exec = found(
+            self.store.execution(&record.execution_id).await?,
+            ObjectKind::Execution,
         )?;
         // A reconcile belongs to no task: retrying one reconciles the account again.
         if exec.trigger == Trigger::Reconcile {
-            let account = self.store.account(&record.account_id).await?.ok_or(
-                ChangeSecretError::NotFound(tumbler_domain::object::ObjectKind::Account),
+            let account = found(
+                self.store.account(&record.account_id).await?,
+                ObjectKind::Account,
             )?;
             let hold = self
                 .engine
@@ -68,20 +71,11 @@ impl ChangeSecretService {
         if !task.enabled {
             return Err(ChangeSecretError::TaskDisabled);
         }
-        let account =
-            self.store
-                .account(&record.account_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound(
-                    tumbler_domain::object::ObjectKind::Account,
-                ))?;
-        let asset =
-            self.store
-                .asset(&record.asset_id)
-                .await?
-                .ok_or(ChangeSecretError::NotFound(
-                    tumbler_domain::object::ObjectKind::Asset,
-                ))?;
+        let account = found(
+            self.store.account(&record.account_id).await?,
+            ObjectKind::Account,
+        )?;
+        let asset = found(self.store.asset(&record.asset_id).await?, ObjectKind::Asset)?;
         if asset.domain_id != exec.domain_id {
             return Err(asset_moved());
         }

@@ -181,19 +181,16 @@ impl ChangeSecretService {
         if let Some(secret) = &secret {
             self.seal_task_secret(&mut tx, &id, 1, secret).await?;
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::ChangeTaskCreate,
-                ("change_task", id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("{} ({})", row.name, spec.secret_strategy),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::ChangeTaskCreate,
+            ("change_task", id.as_str()),
+            origin,
+            format!("{} ({})", row.name, spec.secret_strategy),
             now,
         )
         .await?;
-        tx.commit().await?;
         view(row, &self.settings.time_zone)
     }
 
@@ -300,19 +297,16 @@ impl ChangeSecretService {
             changed.push("secret");
         }
         tx.update_change_task(&row).await.map_err(duplicate)?;
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::ChangeTaskUpdate,
-                ("change_task", id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("changed: {}", changed.join(", ")),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::ChangeTaskUpdate,
+            ("change_task", id.as_str()),
+            origin,
+            format!("changed: {}", changed.join(", ")),
             now,
         )
         .await?;
-        tx.commit().await?;
         view(row, &self.settings.time_zone)
     }
 
@@ -356,19 +350,16 @@ impl ChangeSecretService {
         if let Some(secret) = &secret {
             self.seal_task_secret(&mut tx, &copy_id, 1, secret).await?;
         }
-        tx.append_audit(
-            &event(
-                &principal.user.username,
-                AuditAction::ChangeTaskCopy,
-                ("change_task", copy_id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("copy of {}", source.id),
-            ),
+        crate::commit_audited(
+            tx,
+            principal,
+            AuditAction::ChangeTaskCopy,
+            ("change_task", copy_id.as_str()),
+            origin,
+            format!("copy of {}", source.id),
             now,
         )
         .await?;
-        tx.commit().await?;
         view(row, &self.settings.time_zone)
     }
 

@@ -2,17 +2,18 @@
 //! and the checks a definition must pass.
 
 use crate::change_secret::ChangeSecretError;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use tumbler_domain::change_secret::{PasswordRules, SecretStrategy};
 use tumbler_domain::custom_ssh::CustomSshTemplate;
-use tumbler_domain::ids::{AssetId, ChangeTaskId, DomainId, UserId};
+use tumbler_domain::ids::{AssetId, UserId};
 use tumbler_domain::inventory::{InvalidValue, NodePath, SecretType};
 use tumbler_domain::schedule::{Schedule, TimeZoneName};
 use tumbler_domain::ssh_key::SshKeyOptions;
 use tumbler_store::{StoreError, TaskRow};
+
+pub use tumbler_domain::change_views::{TaskSpec, TaskView};
 
 /// The longest task name, in characters.
 pub(super) const MAX_NAME: usize = 128;
@@ -23,37 +24,6 @@ pub(super) const PARAMS: &[(&str, &[&str])] = &[
     ("become", &["sudo", "su", "none"]),
     ("shell", tumbler_domain::platform::SYSTEM_SHELLS),
 ];
-
-/// A task's definition, as stored (never holds a secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TaskSpec {
-    /// Usernames whose secrets change, on every selected asset.
-    pub usernames: Vec<String>,
-    /// Assets selected by id.
-    pub asset_ids: Vec<AssetId>,
-    /// Nodes whose assets (and their sub-nodes' assets) are selected, by path.
-    pub nodes: Vec<String>,
-    /// How the new secret is made.
-    pub secret_strategy: SecretStrategy,
-    /// What kind of secret changes.
-    pub secret_type: SecretType,
-    /// Rules for random passwords.
-    pub password_rules: PasswordRules,
-    /// How new SSH keys are made and installed (for `secret_type: ssh_key`).
-    #[serde(default)]
-    pub ssh_key: SshKeyOptions,
-    /// The task's own custom-SSH template, used on every SSH asset instead of the platform's
-    /// method (password changes only).
-    #[serde(default)]
-    pub custom_ssh: Option<CustomSshTemplate>,
-    /// Platform parameters (`become`, `shell`), overriding the privileged account's options.
-    pub params: BTreeMap<String, String>,
-    /// When it runs by itself.
-    pub schedule: Schedule,
-    /// Users told when a run ends.
-    pub recipients: Vec<UserId>,
-}
 
 /// A new task, as a request gives it.
 #[derive(Clone, Deserialize)]
@@ -143,37 +113,6 @@ pub struct TaskPatch {
     pub recipients: Option<Vec<UserId>>,
     /// Enable or disable.
     pub enabled: Option<bool>,
-}
-
-/// A task as shown to people (never its secret).
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TaskView {
-    /// Id.
-    pub id: ChangeTaskId,
-    /// Name.
-    pub name: String,
-    /// Domain.
-    pub domain_id: DomainId,
-    /// Definition.
-    #[serde(flatten)]
-    pub spec: TaskSpec,
-    /// Whether a specified secret is stored.
-    pub has_secret: bool,
-    /// Whether it may run.
-    pub enabled: bool,
-    /// The next slot of its schedule.
-    pub next_run_at: Option<DateTime<Utc>>,
-    /// The next slot as wall-clock time in the server's zone (RFC 3339 with its offset).
-    pub next_run_at_local: Option<String>,
-    /// The zone cron schedules are read in (`change_secret.time_zone`).
-    pub time_zone: String,
-    /// Who created it.
-    pub created_by: String,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
 }
 
 pub(super) fn invalid(field: &'static str, reason: impl Into<String>) -> ChangeSecretError {
