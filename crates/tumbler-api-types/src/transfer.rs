@@ -27,7 +27,8 @@ pub struct ImportOut {
 }
 
 /// `POST /api/v1/accounts/export` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+// No `Debug`: `totp` may be a recovery code.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportAccounts {

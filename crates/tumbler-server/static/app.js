@@ -84,13 +84,18 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => {
       const value = document.getElementById(button.dataset.copy);
       if (!value || !navigator.clipboard) return;
-      navigator.clipboard.writeText(value.textContent).then(() => { button.textContent = "Copied"; });
+      navigator.clipboard.writeText(value.textContent).then(() => {
+        button.textContent = "Copied";
+        button.closest("[data-hide-after]")?.setAttribute("data-copied", "true");
+      });
     });
   }
   for (const block of document.querySelectorAll("[data-hide-after]")) {
     const seconds = parseInt(block.dataset.hideAfter, 10);
     setTimeout(() => {
       for (const value of block.querySelectorAll(".secret-value")) value.textContent = "(hidden)";
+      // A copied secret leaves the clipboard too (where the browser lets a page write it).
+      if (block.dataset.copied && navigator.clipboard) navigator.clipboard.writeText("").catch(() => {});
       for (const button of block.querySelectorAll("button.copy")) button.disabled = true;
       block.dataset.hidden = "true";
     }, seconds * 1000);

@@ -22,7 +22,7 @@ use tumbler_store::AssetRow;
 /// The job kind.
 const KIND: JobKind = JobKind::ResolveKeyConflict;
 /// The most devices one request resolves.
-const MAX_DEVICES: usize = 500;
+pub const MAX_DEVICES: usize = 500;
 
 /// How conflicts are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,7 +12,7 @@ mod regenerate;
 mod system_key;
 
 pub use authentication::{AuthMode, AuthenticationInput};
-pub use conflicts::{ConflictDevice, ResolveInput, ResolveMode};
+pub use conflicts::{ConflictDevice, ResolveInput, ResolveMode, MAX_DEVICES};
 pub use jobs::JobView;
 pub(crate) use login::{connect_device, DeviceLogin};
 pub use system_key::SystemKeyView;

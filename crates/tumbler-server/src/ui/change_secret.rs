@@ -12,7 +12,7 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use tumbler_core::change_secret::{
@@ -349,7 +349,7 @@ pub async fn run(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let id = ExecutionId::from_string(id);
     let revealed = link.open(&state, &mut frame);

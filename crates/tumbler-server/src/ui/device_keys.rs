@@ -10,12 +10,12 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use secrecy::SecretString;
 use tumbler_core::device_keys::{
     AuthMode, AuthenticationInput, ConflictDevice, DeviceOutcome, JobView, ResolveInput,
-    ResolveMode, SystemKeyView,
+    ResolveMode, SystemKeyView, MAX_DEVICES,
 };
 use tumbler_core::{DeviceKeyError, Principal};
 use tumbler_domain::ids::{AssetId, JobId};
@@ -97,7 +97,7 @@ async fn key_page(
 pub async fn show(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let exported = link.open(&state, &mut frame);
     key_page(&state, &p, frame, exported).await
@@ -186,6 +186,7 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         .filter(|(k, _)| k == "asset_id")
         .map(|(_, v)| v.clone())
         .collect();
+    too_many_devices(&ids)?;
     if ids.is_empty() {
         let flash = Flash::error("Select the devices in key conflict first.");
         return Ok(redirect_after(&state, &frame, "/assets", flash));
@@ -250,13 +251,18 @@ pub async fn resolve_dialog(
 ) -> ConsoleResult {
     let q: DialogQuery = serde_html_form::from_str(uri.query().unwrap_or_default())
         .map_err(|_| ConsoleError::Invalid("Choose the devices on the asset list.".to_owned()))?;
-    if q.asset_id.len() > tumbler_domain::paging::MAX_PAGE as usize {
+    too_many_devices(&q.asset_id)?;
+    resolve_page(&state, &p, frame, &q.asset_id).await
+}
+
+/// Refuses more devices than one resolution takes, before any is looked up.
+fn too_many_devices(ids: &[String]) -> Result<(), ConsoleError> {
+    if ids.len() > MAX_DEVICES {
         return Err(ConsoleError::Invalid(format!(
-            "Resolve at most {} devices at once.",
-            tumbler_domain::paging::MAX_PAGE
+            "Resolve at most {MAX_DEVICES} devices at once."
         )));
     }
-    resolve_page(&state, &p, frame, &q.asset_id).await
+    Ok(())
 }
 
 /// The devices of the Resolve Key Conflict dialog.

@@ -26,6 +26,9 @@ pub const REVEAL_TTL: Duration = Duration::from_secs(60);
 /// The most messages or revealed sets kept at once (the oldest go first).
 pub const MAX_ENTRIES: usize = 10_000;
 
+/// The longest message kept, in bytes (a message may echo form input: a longer one is cut).
+pub const MAX_MESSAGE: usize = 1024;
+
 /// How a message reads: each tone has its own word and look, never colour alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -129,6 +132,8 @@ pub struct Revealed {
 
 struct Entry<T> {
     session: String,
+    /// The page the entry is for (reveals only; empty for messages).
+    page: String,
     value: T,
     until: Instant,
 }
@@ -143,13 +148,22 @@ pub struct ConsoleMemory {
 impl ConsoleMemory {
     /// Keeps `flash` for the next page of the session whose CSRF token is `session`
     /// (replacing one not yet shown).
-    pub fn flash(&self, session: &str, flash: Flash, now: Instant) {
+    pub fn flash(&self, session: &str, mut flash: Flash, now: Instant) {
+        if flash.message.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !flash.message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            flash.message.truncate(cut);
+            flash.message.push('…');
+        }
         let mut map = lock(&self.flashes);
         make_room(&mut map, now);
         map.insert(
             session.to_owned(),
             Entry {
                 session: session.to_owned(),
+                page: String::new(),
                 value: flash,
                 until: now + FLASH_TTL,
             },
@@ -162,8 +176,9 @@ impl ConsoleMemory {
         (entry.until > now).then_some(entry.value)
     }
 
-    /// Keeps `revealed` for `session` and answers the one-time token of the link to it.
-    pub fn reveal(&self, session: &str, revealed: Revealed, now: Instant) -> String {
+    /// Keeps `revealed` for `session`, to be shown on `page` (a path), and answers the one-time
+    /// token of the link to it.
+    pub fn reveal(&self, session: &str, page: &str, revealed: Revealed, now: Instant) -> String {
         let mut bytes = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -173,6 +188,7 @@ impl ConsoleMemory {
             token.clone(),
             Entry {
                 session: session.to_owned(),
+                page: page.to_owned(),
                 value: revealed,
                 until: now + REVEAL_TTL,
             },
@@ -180,13 +196,20 @@ impl ConsoleMemory {
         token
     }
 
-    /// The secrets behind `token`, taken (the link works once), if it is `session`'s and has
-    /// not expired.
-    pub fn take_revealed(&self, session: &str, token: &str, now: Instant) -> Option<Revealed> {
+    /// The secrets behind `token`, taken (the link works once), if it is `session`'s, for
+    /// `page` and has not expired.
+    pub fn take_revealed(
+        &self,
+        session: &str,
+        page: &str,
+        token: &str,
+        now: Instant,
+    ) -> Option<Revealed> {
         let mut map = lock(&self.reveals);
         let entry = map.get(token)?;
-        if entry.session != session {
-            // Another session's link: left alone, so its owner can still open it.
+        if entry.session != session || entry.page != page {
+            // Another session's link, or another page: left alone, so its owner can still open
+            // it where it belongs.
             return None;
         }
         let entry = map.remove(token)?;
@@ -210,31 +233,76 @@ pub fn redirect_revealed(
     page: &str,
     revealed: Revealed,
 ) -> Response {
-    let token = state.console.reveal(&frame.csrf, revealed, Instant::now());
-    Redirect::to(&format!("{page}?revealed={token}")).into_response()
+    let path = page.split('?').next().unwrap_or(page);
+    let token = state
+        .console
+        .reveal(&frame.csrf, path, revealed, Instant::now());
+    let joiner = if page.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{page}{joiner}revealed={token}")).into_response()
 }
 
-/// The query of a page that can show revealed secrets.
-#[derive(Debug, Default, Deserialize)]
+/// The one-time link of a page that can show revealed secrets: the `revealed` query parameter
+/// and the page's path (a link opens only on the page it was made for).
 pub struct RevealLink {
-    /// The one-time token of [`redirect_revealed`].
-    pub revealed: Option<String>,
+    token: Option<String>,
+    path: String,
+}
+
+impl std::fmt::Debug for RevealLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevealLink")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct RevealQuery {
+    revealed: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RevealLink {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .uri
+            .query()
+            .and_then(|q| serde_html_form::from_str::<RevealQuery>(q).ok())
+            .and_then(|q| q.revealed);
+        Ok(Self {
+            token,
+            path: parts.uri.path().to_owned(),
+        })
+    }
 }
 
 impl RevealLink {
     /// The secrets behind the link, taken; a used or expired link leaves a warning in the
     /// frame instead.
     pub fn open(&self, state: &AppState, frame: &mut PageFrame) -> Option<Revealed> {
-        let token = self.revealed.as_deref()?;
+        let token = self.token.as_deref()?;
         let found = state
             .console
-            .take_revealed(&frame.csrf, token, Instant::now());
+            .take_revealed(&frame.csrf, &self.path, token, Instant::now());
         if found.is_none() {
             frame.flash = Some(Flash::warning(
                 "This link to revealed secrets was used or has expired; reveal again to see them (each reveal is audited).",
             ));
         }
         found
+    }
+}
+
+impl ConsoleMemory {
+    /// Drops everything kept for `session` (at logout).
+    pub fn forget_session(&self, session: &str) {
+        lock(&self.flashes).retain(|_, e| e.session != session);
+        lock(&self.reveals).retain(|_, e| e.session != session);
     }
 }
 
@@ -299,6 +367,15 @@ mod tests {
             .is_none());
         let other = memory.reveal("s1", revealed(), now);
         assert_ne!(token, other);
+    }
+
+    #[test]
+    fn a_long_message_is_cut() {
+        let memory = ConsoleMemory::default();
+        let now = Instant::now();
+        memory.flash("s1", Flash::error("é".repeat(MAX_MESSAGE)), now);
+        let kept = memory.take_flash("s1", now).expect("kept");
+        assert!(kept.message.len() <= MAX_MESSAGE + '…'.len_utf8());
     }
 
     #[test]

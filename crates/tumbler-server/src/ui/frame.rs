@@ -17,7 +17,7 @@ use axum::response::Response;
 use tumbler_core::Principal;
 
 /// The part of every console page that comes from the session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PageFrame {
     /// The logged-in user's display name (banner).
     pub display_name: String,
@@ -27,6 +27,18 @@ pub struct PageFrame {
     pub domain: String,
     /// The message about the last action (success, warning or error), shown once.
     pub flash: Option<Flash>,
+}
+
+impl std::fmt::Debug for PageFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The CSRF token keys the session's messages and revealed secrets: never printed.
+        f.debug_struct("PageFrame")
+            .field("display_name", &self.display_name)
+            .field("csrf", &"[redacted]")
+            .field("domain", &self.domain)
+            .field("flash", &self.flash)
+            .finish()
+    }
 }
 
 impl PageFrame {

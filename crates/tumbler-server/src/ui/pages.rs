@@ -232,10 +232,12 @@ pub async fn login_submit(
 
 /// `POST /logout`
 pub async fn logout(State(state): State<AppState>, form: ConsoleForm<NoFields>) -> ConsoleResult {
-    let (p, _, origin, _) = form.parts();
+    let (p, frame, origin, _) = form.parts();
     if let Err(e) = state.auth.logout(&p, &origin).await {
         return Err(ConsoleError::internal("logout failed", &e));
     }
+    // What the session left waiting (a message, revealed secrets) goes with it.
+    state.console.forget_session(&frame.csrf);
     Ok((
         CookieJar::new().add(session_cookie::clear(state.tls)),
         Redirect::to("/login"),

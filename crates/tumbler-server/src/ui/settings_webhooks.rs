@@ -11,7 +11,7 @@ use super::pages::{render_rejected, render_uncached};
 use super::settings::{require_settings, settings_manager};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
@@ -74,7 +74,7 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     session: SignedIn,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let ConsolePage(p, mut frame) = settings_manager(session)?;
     let revealed = link.open(&state, &mut frame);

@@ -124,7 +124,7 @@ pub async fn list(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
     Query(q): Query<UsersQuery>,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let created = link.open(&state, &mut frame);
     page(&state, &p, frame, q, created).await

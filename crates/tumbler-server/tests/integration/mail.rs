@@ -431,6 +431,22 @@ async fn recipients_get_the_run_report_without_secrets_and_retries_send_none() {
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(csv.contains("mailhost,app1,success,"), "{csv}");
+    // The verified and committed record says when its new secret was proved.
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let verified_at = header
+        .iter()
+        .position(|c| *c == "new_secret_verified_at")
+        .expect("the column");
+    let app1_row: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("mailhost,app1,"))
+        .expect("app1's row")
+        .split(',')
+        .collect();
+    assert!(
+        !app1_row[verified_at].is_empty(),
+        "verified and committed, but no verification time: {csv}"
+    );
     assert!(
         csv.contains("mailhost,ghost,failed,target_refused,"),
         "{csv}"
