@@ -41,16 +41,11 @@ pub fn origin_of(parts: &Parts) -> RequestOrigin {
     RequestOrigin { source }
 }
 
-/// The value of cookie `name`, if sent.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// The value of cookie `name`, if sent (read by axum-extra's `CookieJar`).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<zeroize::Zeroizing<String>> {
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| zeroize::Zeroizing::new(c.value().to_owned()))
 }
 
 /// Constant-time string equality for tokens.
@@ -108,7 +103,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             None => Err(AuthError::Unauthenticated.into()),
         };
     };
-    let principal = state.auth.authenticate_session(secret).await?;
+    let principal = state.auth.authenticate_session(&secret).await?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if let (false, AuthMethod::Session { csrf_token, .. }) = (safe, &principal.method) {
         let sent = parts

@@ -3,7 +3,9 @@
 //! fault is logged in full and answered without detail.
 
 use super::frame::ConsoleError;
-use tumbler_core::{ChangeSecretError, DeviceKeyError, InventoryError};
+#[cfg(test)]
+use tumbler_core::{ChangeSecretError, InventoryError};
+use tumbler_core::{ErrorKind, ServiceFailure};
 
 impl ConsoleError {
     /// The message a page shows inline for an error the user can correct, or the error
@@ -16,40 +18,24 @@ impl ConsoleError {
     }
 }
 
-impl From<InventoryError> for ConsoleError {
-    fn from(e: InventoryError) -> Self {
-        match e {
-            InventoryError::Forbidden => Self::denied(),
-            InventoryError::NotFound(what) => Self::NotFound(format!("No such {what}.")),
-            e @ (InventoryError::Store(_) | InventoryError::Vault(_)) => {
-                Self::internal("inventory page failed", &e)
-            }
-            other => Self::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<ChangeSecretError> for ConsoleError {
-    fn from(e: ChangeSecretError) -> Self {
-        match e {
-            ChangeSecretError::Forbidden => Self::denied(),
-            ChangeSecretError::NotFound(what) => Self::NotFound(format!("No such {what}.")),
-            e @ (ChangeSecretError::Store(_) | ChangeSecretError::Vault(_)) => {
-                Self::internal("change-secret page failed", &e)
-            }
-            other => Self::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<DeviceKeyError> for ConsoleError {
-    fn from(e: DeviceKeyError) -> Self {
-        match e {
-            DeviceKeyError::Forbidden => Self::denied(),
-            e @ (DeviceKeyError::Store(_)
-            | DeviceKeyError::Vault(_)
-            | DeviceKeyError::KeyGeneration(_)) => Self::internal("device key page failed", &e),
-            other => Self::Invalid(other.to_string()),
+impl<E: ServiceFailure> From<E> for ConsoleError {
+    /// The one mapping of a service error to a console answer, by its kind (as the API's):
+    /// a refusal and a missing object are the error page, a fault is logged and answered
+    /// without detail, and everything else (a bad value, a wrong or missing code, a conflict
+    /// with the object's state, a rule, a throttle) is shown on the page for the user to act on.
+    fn from(e: E) -> Self {
+        match e.kind() {
+            ErrorKind::Forbidden if e.code() == "forbidden" => Self::denied(),
+            ErrorKind::Forbidden => Self::Forbidden(e.message()),
+            ErrorKind::NotFound => Self::NotFound(e.message()),
+            ErrorKind::Internal => Self::internal("console page failed", &e),
+            ErrorKind::Invalid
+            | ErrorKind::Unauthorized
+            | ErrorKind::Conflict
+            | ErrorKind::Unprocessable
+            | ErrorKind::RateLimited
+            | ErrorKind::Upstream
+            | ErrorKind::Unavailable => Self::Invalid(e.message()),
         }
     }
 }
@@ -68,5 +54,9 @@ mod tests {
             ConsoleError::from(ChangeSecretError::Forbidden).code(),
             "forbidden"
         );
+        let missing = ConsoleError::from(InventoryError::NotFound(
+            tumbler_domain::object::ObjectKind::Asset,
+        ));
+        assert_eq!(missing.code(), "not_found");
     }
 }

@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for UiSession {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Ok(Self(None, origin));
         };
-        let found = match state.auth.authenticate_session(secret).await {
+        let found = match state.auth.authenticate_session(&secret).await {
             Ok(p) => match &p.method {
                 AuthMethod::Session { csrf_token, .. } => {
                     let csrf = csrf_token.clone();
