@@ -353,20 +353,25 @@ mod tests {
     }
 
     #[test]
-    fn a_reveal_link_works_once_for_its_session_only_until_it_expires() {
+    fn a_reveal_link_works_once_for_its_session_and_page_only_until_it_expires() {
         let memory = ConsoleMemory::default();
         let now = Instant::now();
-        let token = memory.reveal("s1", revealed(), now);
-        assert!(memory.take_revealed("s2", &token, now).is_none());
-        let got = memory.take_revealed("s1", &token, now).expect("revealed");
+        let token = memory.reveal("s1", "/p", revealed(), now);
+        assert!(memory.take_revealed("s2", "/p", &token, now).is_none());
+        assert!(memory.take_revealed("s1", "/other", &token, now).is_none());
+        let got = memory
+            .take_revealed("s1", "/p", &token, now)
+            .expect("revealed");
         assert_eq!(got.secrets[0].value.as_str(), "a,b c");
-        assert!(memory.take_revealed("s1", &token, now).is_none());
-        let token = memory.reveal("s1", revealed(), now);
+        assert!(memory.take_revealed("s1", "/p", &token, now).is_none());
+        let token = memory.reveal("s1", "/p", revealed(), now);
         assert!(memory
-            .take_revealed("s1", &token, now + REVEAL_TTL)
+            .take_revealed("s1", "/p", &token, now + REVEAL_TTL)
             .is_none());
-        let other = memory.reveal("s1", revealed(), now);
+        let other = memory.reveal("s1", "/p", revealed(), now);
         assert_ne!(token, other);
+        memory.forget_session("s1");
+        assert!(memory.take_revealed("s1", "/p", &other, now).is_none());
     }
 
     #[test]

@@ -16,6 +16,8 @@ use reqwest::Method;
 use serde_json::Value;
 use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::inventory::AssetOut;
+use tumbler_api_types::nodes::NodeOut;
+use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 
 /// Creates an asset from `body` (answered 201); returns its id.
@@ -91,25 +93,15 @@ async fn audit_text(app: &TestApp, token: &str) -> String {
     .to_string()
 }
 
-// The node answers are still the server's own `NodeOut` (not yet in `tumbler-api-types`), so
-// the two helpers below read them as JSON.
-
 /// The id of the node at `path` in a page of nodes.
-fn node_id(page: &Value, path: &str) -> Option<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
+fn node_id(page: &Page<NodeOut>, path: &str) -> Option<String> {
+    page.items
         .iter()
-        .find(|n| n["path"] == path)
-        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .find(|n| n.path == path)
+        .map(|n| n.id.clone())
 }
 
-/// The `field` of every node in a page of nodes.
-fn names(page: &Value, field: &str) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i[field].as_str().unwrap().to_owned())
-        .collect()
+/// The path of every node in a page of nodes.
+fn paths(page: &Page<NodeOut>) -> Vec<String> {
+    page.items.iter().map(|n| n.path.clone()).collect()
 }

@@ -1,10 +1,12 @@
 //! Another domain neither sees nor changes the nodes it does not share.
 
 use super::super::change_secret::{admin, task};
-use super::super::support::{call, error_code, ok, user};
-use super::{names, node_id};
+use super::super::support::{call, error_code, ok, ok_as, user};
+use super::{node_id, paths};
 use reqwest::Method;
 use serde_json::{json, Value};
+use tumbler_api_types::nodes::NodeOut;
+use tumbler_api_types::Page;
 use tumbler_testkit::app::TestApp;
 
 #[tokio::test]
@@ -65,16 +67,20 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
         201,
     )
     .await;
-    let ops_view = ok(&app, &oscar, Method::GET, "/api/v1/nodes", None, 200).await;
+    let ops_view: Page<NodeOut> =
+        ok_as(&app, &oscar, Method::GET, "/api/v1/nodes", None, 200).await;
     let ops_only = node_id(&ops_view, "/Default/OpsOnly").unwrap();
     let planned = node_id(&ops_view, "/Default/OpsPlanned").unwrap();
 
     // Dev sees its own nodes and the shared ones, never Ops's.
-    let dev_view = ok(&app, &dana, Method::GET, "/api/v1/nodes", None, 200).await;
-    let mut paths = names(&dev_view, "path");
-    paths.sort();
-    assert_eq!(paths, ["/Default", "/Default/DevOnly", "/Default/Shared"]);
-    assert!(!dev_view.to_string().contains("Ops"), "{dev_view}");
+    let dev_view: Page<NodeOut> = ok_as(&app, &dana, Method::GET, "/api/v1/nodes", None, 200).await;
+    let mut dev_paths = paths(&dev_view);
+    dev_paths.sort();
+    assert_eq!(
+        dev_paths,
+        ["/Default", "/Default/DevOnly", "/Default/Shared"]
+    );
+    assert!(!format!("{dev_view:?}").contains("Ops"), "{dev_view:?}");
     let shared = node_id(&dev_view, "/Default/Shared").unwrap();
     let dev_only = node_id(&dev_view, "/Default/DevOnly").unwrap();
     let root = node_id(&dev_view, "/Default").unwrap();
@@ -130,7 +136,7 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
     .await;
     assert_eq!((status, error_code(&out).as_str()), (400, "unknown_node"));
     // Its own node is Dev's to change.
-    let renamed = ok(
+    let renamed: NodeOut = ok_as(
         &app,
         &dana,
         Method::PATCH,
@@ -139,9 +145,9 @@ async fn another_domain_neither_sees_nor_changes_nodes_it_does_not_share() {
         200,
     )
     .await;
-    assert_eq!(renamed["path"], "/Default/DevRenamed");
+    assert_eq!(renamed.path, "/Default/DevRenamed");
     // Ops's tree is intact.
-    let after = ok(&app, &oscar, Method::GET, "/api/v1/nodes", None, 200).await;
+    let after: Page<NodeOut> = ok_as(&app, &oscar, Method::GET, "/api/v1/nodes", None, 200).await;
     assert!(node_id(&after, "/Default/OpsOnly").is_some());
     assert!(node_id(&after, "/Default/OpsPlanned").is_some());
     assert!(node_id(&after, "/Default/Shared").is_some());

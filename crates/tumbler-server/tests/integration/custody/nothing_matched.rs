@@ -103,7 +103,8 @@ async fn a_task_that_matches_nothing_says_nothing_was_changed() {
     )
     .await;
     assert_eq!((status, error_code(&body).as_str()), (400, "unknown_node"));
-    let nodes = ok(&app, &admin, Method::GET, "/api/v1/nodes", None, 200).await;
+    let nodes: tumbler_api_types::Page<tumbler_api_types::nodes::NodeOut> =
+        ok_as(&app, &admin, Method::GET, "/api/v1/nodes", None, 200).await;
     let gone = node_id(&nodes, "/Default/Soon-Gone").unwrap();
     ok(
         &app,
