@@ -10,6 +10,7 @@ use reqwest::{Client, Identity};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tumbler_api_types::certificates::CertificateOut;
 use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
 use tumbler_api_types::Page;
 use tumbler_domain::audit::AuditEvent;
@@ -227,13 +228,13 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
 
     let (status, body) = t.register(Some("alice"), &token, pw.clone()).await;
     assert_eq!(status, 201, "{body}");
-    // The certificate answers are still the server's own types (not yet in
-    // `tumbler-api-types`), so they are read as JSON here.
+    let registered: CertificateOut = typed(body);
     assert!(
-        body["subject"].as_str().unwrap().contains("CN=alice"),
-        "{body}"
+        registered.subject.contains("CN=alice"),
+        "{}",
+        registered.subject
     );
-    assert_eq!(body["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(registered.sha256.len(), 64);
     let (status, _) = t.register(Some("alice"), &token, pw.clone()).await;
     assert_eq!(status, 409, "registered once");
     assert_eq!(t.me_with("alice").await, 200);
@@ -242,7 +243,7 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         401,
         "signed by the CA but not registered"
     );
-    let list: Value = t
+    let list: Page<CertificateOut> = t
         .client(None)
         .get(t.app.url("/api/v1/users/me/certificates"))
         .bearer_auth(&token)
@@ -252,8 +253,8 @@ async fn only_the_presented_certificate_is_registered_after_reauthentication() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["total"], 1);
-    assert!(list["items"][0]["not_after"].is_string());
+    assert_eq!(list.total, 1);
+    assert!(list.items[0].not_after > chrono::Utc::now());
 
     // A password change ends the certificate and the token.
     let res = t

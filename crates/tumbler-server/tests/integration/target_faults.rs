@@ -14,12 +14,11 @@ use super::change_paths::account_row;
 use super::change_secret::{
     account, linux_asset, record_for, records, start_run, task, verify_account, wait_for_execution,
 };
-use super::support::{ok, typed};
+use super::support::ok_as;
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tumbler_api_types::answers::ExecutionStarted;
 use tumbler_api_types::change_secret::{ExecutionView, RecordRow};
 use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
@@ -116,7 +115,7 @@ fn all_failed(rs: &[RecordRow], code: FailureCode, once: bool, log: &str) {
 
 /// "Retry all failed" on an execution; returns the ids of the retries it started.
 async fn retry_failed(app: &TestApp, token: &str, execution_id: &str) -> Vec<String> {
-    let out = ok(
+    let out: tumbler_api_types::retries::RetryFailedOutcome = ok_as(
         app,
         token,
         Method::POST,
@@ -125,9 +124,10 @@ async fn retry_failed(app: &TestApp, token: &str, execution_id: &str) -> Vec<Str
         202,
     )
     .await;
-    // Raw JSON until the retry answer's type (h-custody's api-types `retries`) is merged.
-    let started: Vec<ExecutionStarted> = typed(out["started"].clone());
-    started.into_iter().map(|s| s.execution_id).collect()
+    out.started
+        .into_iter()
+        .map(|s| s.execution_id.to_string())
+        .collect()
 }
 
 /// Every account's stored current secret logs in, none is left `changing`; returns their

@@ -1,7 +1,7 @@
 //! Each failure has a reason a person can act on; a change past its time limit or refused at
 //! verify keeps the working secret.
 
-use super::super::support::{ok, ok_as};
+use super::super::support::ok_as;
 use super::{
     account, admin, asset, linux_asset, log_text, pg_asset, record_for, record_on, records, run,
     ssh_logs_in, task, APP_PASSWORD, DB_PASSWORD, OPS_PASSWORD,
@@ -139,9 +139,8 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
     assert!(log.contains("gone: unreachable"), "{log}");
     assert!(log.contains("(attempt 2); retrying"), "{log}");
     assert!(!log.contains("(attempt 3); retrying"), "{log}");
-    // The overview lists the failures. (Raw JSON until the overview's answer type, made on
-    // branch h-custody in api-types' overview module, is merged.)
-    let overview = ok(
+    // The overview lists the failures.
+    let overview: tumbler_api_types::overview::Overview = ok_as(
         &app,
         &token,
         Method::GET,
@@ -150,15 +149,22 @@ async fn each_failure_has_a_reason_a_person_can_act_on() {
         200,
     )
     .await;
-    assert_eq!(overview["accounts"]["needs_attention"], 7, "{overview}");
+    assert_eq!(
+        overview
+            .accounts
+            .get(&tumbler_domain::inventory::AccountStatus::NeedsAttention)
+            .copied(),
+        Some(7),
+        "{overview:?}"
+    );
     // One entry per account whose latest change failed, each with the action that fits.
-    let failed = overview["failed_accounts"].as_array().unwrap();
-    assert_eq!(failed.len(), 7, "{overview}");
+    let failed = &overview.failed_accounts;
+    assert_eq!(failed.len(), 7, "{overview:?}");
     let next = |asset: &str| {
         failed
             .iter()
-            .find(|f| f["asset_name"] == asset)
-            .map(|f| f["next_action"].as_str().unwrap().to_owned())
+            .find(|f| f.asset_name == asset)
+            .map(|f| f.next_action.to_string())
             .unwrap()
     };
     assert_eq!(next("gone"), "retry");
