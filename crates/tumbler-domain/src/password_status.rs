@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-/// The state of a user's password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The state of a user's password; each state's name is written once (the strum attribute),
+/// for the wire, the filter and the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum PasswordStatus {
     /// No local password (remote users).
     None,
@@ -14,7 +16,9 @@ pub enum PasswordStatus {
     Active,
     /// A temporary (one-time) password that must be changed at the next login.
     Temporary,
-    /// A temporary password whose time ran out: an administrator must issue a new one.
+    /// A temporary password whose time ran out: an administrator must issue a new one
+    /// (`expired`, as before).
+    #[strum(serialize = "expired")]
     TemporaryExpired,
     /// Older than the policy's expiry: must be changed at the next login.
     ExpiredByAge,
@@ -36,19 +40,12 @@ impl PasswordStatus {
 
     /// The serialised name (`expired` is the expired temporary password, as before).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Active => "active",
-            Self::Temporary => "temporary",
-            Self::TemporaryExpired => "expired",
-            Self::ExpiredByAge => "expired_by_age",
-            Self::PolicyTightened => "policy_tightened",
-        }
+        self.into()
     }
 
     /// Parses a serialised name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
+        s.parse().ok()
     }
 
     /// The state of a password: `has_password` whether a local hash is stored,
@@ -85,5 +82,30 @@ impl Serialize for PasswordStatus {
 impl std::fmt::Display for PasswordStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::PasswordStatus;
+
+    #[test]
+    fn every_state_has_one_name_that_parses_back() {
+        let names: Vec<&str> = PasswordStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "active",
+                "temporary",
+                "expired",
+                "expired_by_age",
+                "policy_tightened",
+                "none"
+            ]
+        );
+        for s in PasswordStatus::ALL {
+            assert_eq!(PasswordStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(PasswordStatus::parse("temporary_expired"), None);
     }
 }
