@@ -5,11 +5,11 @@
 //! redirects, a refused form comes back with 4xx), so Refresh never repeats an action. The
 //! routes come from the list the router is built from, so a new one cannot be left out.
 
+use super::support::{console_admin, csrf_in};
 use reqwest::redirect::Policy;
 use reqwest::Client;
-use serde_json::json;
 use tumbler_server::console_post_paths;
-use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+use tumbler_testkit::app::TestApp;
 
 /// A concrete URL for a route pattern: ids are fresh UUIDs, other parameters a word.
 fn concrete(path: &str) -> String {
@@ -44,18 +44,7 @@ fn only_the_login_form_is_posted_outside_the_form_routes() {
 async fn every_console_form_refuses_a_post_without_its_csrf_token() {
     let app = TestApp::spawn().await;
     app.activate_admin().await;
-    let browser = Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let res = browser
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let browser = console_admin(&app).await;
     let stranger = Client::builder().redirect(Policy::none()).build().unwrap();
 
     for path in console_post_paths() {
@@ -96,33 +85,15 @@ async fn csrf_of(client: &Client, app: &TestApp) -> String {
         .get(app.url("/account/password"))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no CSRF field: {page}"))
-        .to_owned()
+    csrf_in(&page.text().await.unwrap())
 }
 
 #[tokio::test]
 async fn no_console_form_answers_200_at_its_post_address() {
     let app = TestApp::spawn().await;
     app.activate_admin().await;
-    let browser = Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let res = browser
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let browser = console_admin(&app).await;
     let csrf = csrf_of(&browser, &app).await;
     let mut paths = console_post_paths();
     // Logging out ends the session the others need: last.

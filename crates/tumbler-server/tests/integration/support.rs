@@ -195,3 +195,30 @@ impl Authenticator {
         totp::code_at(&self.secret, totp::step_of(self.clock.now()))
     }
 }
+
+/// A browser-like client logged in to the console as the administrator: it keeps cookies and
+/// does not follow redirects (so a test sees each answer).
+pub async fn console_admin(app: &TestApp) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": tumbler_testkit::app::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    client
+}
+
+/// The CSRF token of the first console form in `page`.
+pub fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF field: {page}"))
+        .to_owned()
+}
