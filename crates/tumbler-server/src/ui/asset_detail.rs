@@ -4,12 +4,14 @@
 
 use super::asset_list::node_paths;
 use super::console_form::{ConsoleForm, PathForm};
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::{Path, Query, State};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -69,7 +71,8 @@ struct AssetPage {
     can_reveal: bool,
     /// Reconcile is offered.
     can_run: bool,
-    revealed: Option<(String, String)>,
+    /// A revealed secret, reached once through its link.
+    revealed: Option<Revealed>,
 }
 
 /// How Tumbler proves the asset's identity before sending it a secret, in words.
@@ -101,9 +104,6 @@ fn connection_security(a: &tumbler_store::AssetRow) -> String {
     }
 }
 
-/// What the page shows besides the asset (the account and secret revealed).
-type Messages = Outcome<(String, String)>;
-
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "never".to_owned())
@@ -114,7 +114,7 @@ async fn page(
     p: &Principal,
     frame: PageFrame,
     id: &AssetId,
-    messages: Messages,
+    revealed: Option<Revealed>,
 ) -> ConsoleResult {
     let view = state.inventory.asset(p, id).await?;
     let query = AccountQuery {
@@ -131,7 +131,6 @@ async fn page(
         HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
-    let (frame, revealed) = messages.show(frame);
     Ok(render_uncached(&AssetPage {
         frame,
         id: a.id.to_string(),
@@ -185,14 +184,35 @@ async fn page(
     }))
 }
 
-/// `GET /assets/{id}`
+/// `GET /assets/{id}`, with `?revealed=` the one-time link to an account's secret.
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
     let id = AssetId::from_string(id);
-    page(&state, &p, frame, &id, Messages::default()).await
+    let revealed = link.open(&state, &mut frame);
+    page(&state, &p, frame, &id, revealed).await
+}
+
+/// An asset page's address.
+fn asset_address(id: &AssetId) -> String {
+    format!("/assets/{id}")
+}
+
+/// How an action on the asset page ended: a message, or a secret to show once.
+enum Done {
+    /// The message for the asset's page.
+    Said(Flash),
+    /// A secret, shown on the asset's page through a one-time link.
+    Revealed(Revealed),
+}
+
+impl Done {
+    fn success(message: String) -> Self {
+        Self::Said(Flash::success(message))
+    }
 }
 
 /// A form with only the CSRF token (and, for acknowledge, the fingerprint compared).
@@ -207,7 +227,7 @@ pub struct ActionForm {
 async fn on_asset<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, AssetId, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let asset = AssetId::from_string(req.id.clone());
     run(req, asset.clone(), asset, action).await
@@ -217,7 +237,7 @@ where
 async fn on_account<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, AccountId, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let id = AccountId::from_string(req.id.clone());
     // The account's asset, for the page shown afterwards (hidden accounts are "not found").
@@ -230,26 +250,38 @@ where
     run(req, asset, id, action).await
 }
 
-/// Runs `action` on `id` with the form's caller, origin and fields, then shows `asset`'s page
-/// with the outcome (an error inline).
+/// Runs `action` on `id` with the form's caller, origin and fields, then sends the browser to
+/// `asset`'s page with the outcome (post/redirect/get; a refusal as an error message).
 async fn run<T, I, F, Fut>(req: PathForm<T>, asset: AssetId, id: I, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, I, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let (p, frame, origin, form) = req.form.active()?;
-    let messages = match action(req.state.clone(), p.clone(), id, origin, form).await {
-        Ok(m) => m,
-        Err(e) => Messages::error(ConsoleError::from(e).inline()?),
-    };
-    page(&req.state, &p, frame, &asset, messages).await
+    let to = asset_address(&asset);
+    Ok(
+        match action(req.state.clone(), p.clone(), id, origin, form).await {
+            Ok(Done::Said(flash)) => redirect_after(&req.state, &frame, &to, flash),
+            Ok(Done::Revealed(r)) => redirect_revealed(&req.state, &frame, &to, r),
+            Err(e) => {
+                let code = e.code();
+                let message = ConsoleError::from(e).inline()?;
+                redirect_after(
+                    &req.state,
+                    &frame,
+                    &to,
+                    Flash::error(message).with_code(code),
+                )
+            }
+        },
+    )
 }
 
 /// `POST /assets/{id}/test`
 pub async fn test(req: PathForm<ActionForm>) -> ConsoleResult {
     on_asset(req, |s, p, asset, origin, _| async move {
         let v = s.inventory.test_asset(&p, &asset, &origin).await?;
-        Ok(Messages::notice(format!(
+        Ok(Done::success(format!(
             "Connectivity: {}{}",
             v.asset.connectivity,
             if v.asset.connectivity_error.is_empty() {
@@ -274,7 +306,7 @@ pub async fn acknowledge(req: PathForm<ActionForm>) -> ConsoleResult {
                 &origin,
             )
             .await?;
-        Ok(Messages::notice(
+        Ok(Done::success(
             "Host key acknowledged: it is now pinned and verified.".into(),
         ))
     })
@@ -287,12 +319,27 @@ pub async fn delete(
     Path(id): Path<String>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    let (p, _, origin, _) = form.active()?;
-    state
-        .inventory
-        .delete_asset(&p, &AssetId::from_string(id), &origin)
-        .await?;
-    Ok(Redirect::to("/assets").into_response())
+    let (p, frame, origin, _) = form.active()?;
+    let id = AssetId::from_string(id);
+    let name = state.inventory.asset(&p, &id).await?.asset.name;
+    Ok(match state.inventory.delete_asset(&p, &id, &origin).await {
+        Ok(_) => redirect_after(
+            &state,
+            &frame,
+            "/assets",
+            Flash::success(format!("Asset {name} deleted with its accounts.")),
+        ),
+        Err(e) => {
+            let code = e.code();
+            let message = ConsoleError::from(e).inline()?;
+            redirect_after(
+                &state,
+                &frame,
+                &asset_address(&id),
+                Flash::error(message).with_code(code),
+            )
+        }
+    })
 }
 
 /// The add-account form.
@@ -334,7 +381,7 @@ pub async fn add_account(req: PathForm<AccountForm>) -> ConsoleResult {
             totp: form.totp.filter(|t| !t.trim().is_empty()),
         };
         let account = s.inventory.create_account(&p, &input, &origin).await?;
-        Ok(Messages::notice(format!(
+        Ok(Done::success(format!(
             "Account {} added.",
             account.username
         )))
@@ -347,17 +394,19 @@ pub async fn verify_account(req: PathForm<ActionForm>) -> ConsoleResult {
     on_account(req, |s, p, id, origin, _| async move {
         let out = s.inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
-            Messages::notice(format!(
+            Done::success(format!(
                 "{} verified: the stored secret works.",
                 out.account.username
             ))
         } else {
-            Messages::error(format!(
-                "{} not verified ({}): {}",
-                out.account.username,
-                out.code.unwrap_or("error"),
-                out.message
-            ))
+            let flash = Flash::error(format!(
+                "{} not verified: {}",
+                out.account.username, out.message
+            ));
+            Done::Said(match out.code {
+                Some(code) => flash.with_code(code),
+                None => flash,
+            })
         })
     })
     .await
@@ -371,21 +420,23 @@ pub async fn reconcile_account(req: PathForm<ActionForm>) -> ConsoleResult {
         Ok(
             match s.change_secret.reconcile_account(&p, &id, &origin).await {
                 Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
-                    Messages::notice(format!(
+                    Done::success(format!(
                         "{} reconciled: a new secret (version {}) is set and logs in.",
                         r.username,
                         r.new_version.unwrap_or_default()
                     ))
                 }
-                Ok(r) => Messages::error(format!(
-                    "{} not reconciled ({}): {} (run {})",
-                    r.username,
-                    r.reason_code
-                        .map_or_else(|| r.status.to_string(), |c| c.to_string()),
-                    r.reason,
-                    r.execution_id
-                )),
-                Err(e) => Messages::error(e.to_string()),
+                Ok(r) => Done::Said(
+                    Flash::error(format!(
+                        "{} not reconciled: {} (run {})",
+                        r.username, r.reason, r.execution_id
+                    ))
+                    .with_code(
+                        r.reason_code
+                            .map_or_else(|| r.status.to_string(), |c| c.to_string()),
+                    ),
+                ),
+                Err(e) => Done::Said(Flash::error(e.to_string()).with_code(e.code())),
             },
         )
     })
@@ -398,10 +449,17 @@ pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
         let account = s.inventory.account(&p, &id).await?;
         let totp = form.totp.as_deref();
         let secret = s.inventory.reveal(&p, &id, totp, &origin).await?;
-        Ok(Messages::revealed((
-            account.username,
-            secret.as_str().to_owned(),
-        )))
+        Ok(Done::Revealed(Revealed {
+            subject: account.username,
+            secrets: vec![RevealedSecret {
+                label: match account.secret_type {
+                    SecretType::Password => "Password",
+                    SecretType::SshKey => "Private key",
+                }
+                .to_owned(),
+                value: secret.as_str().to_owned().into(),
+            }],
+        }))
     })
     .await
 }
@@ -413,7 +471,7 @@ pub async fn delete_account(req: PathForm<ActionForm>) -> ConsoleResult {
         s.inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;
-        Ok(Messages::notice("Account deleted.".into()))
+        Ok(Done::success("Account deleted.".into()))
     })
     .await
 }
