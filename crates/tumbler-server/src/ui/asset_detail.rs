@@ -28,13 +28,15 @@ pub struct AccountLine {
     username: String,
     secret_type: String,
     privileged: bool,
-    /// Secure mode protects it: deleting needs a TOTP code.
-    protected: bool,
     status: String,
     reason: String,
     last_verified: String,
     /// No stored secret may open it (needs attention, failed): reconcile is offered.
     reconcilable: bool,
+    /// How many versions of its secret are stored (all lost when it is deleted).
+    versions: i64,
+    /// Deleting it needs a fresh TOTP code (protected, or its secret was changed).
+    delete_needs_code: bool,
 }
 
 #[derive(Template)]
@@ -123,6 +125,10 @@ async fn page(
         ..AccountQuery::default()
     };
     let (accounts, _) = state.inventory.accounts(p, &query).await?;
+    let mut versions = Vec::with_capacity(accounts.len());
+    for c in &accounts {
+        versions.push(state.inventory.secret_versions(p, &c.id).await?);
+    }
     let a = &view.asset;
     let key = &a.host_key;
     let to_acknowledge = match key.status {
@@ -158,22 +164,27 @@ async fn page(
             .is_some_and(|p| p.protocol == platform::Protocol::Ssh),
         accounts: accounts
             .into_iter()
-            .map(|c| AccountLine {
-                id: c.id.to_string(),
-                protected: c.privileged
+            .zip(versions)
+            .map(|(c, versions)| {
+                let protected = c.privileged
                     || tumbler_domain::change_secret::secure_mode_skip(&c.username, false, false)
-                        .is_some(),
-                username: c.username,
-                secret_type: c.secret_type.to_string(),
-                privileged: c.privileged,
-                reconcilable: matches!(
-                    c.status,
-                    tumbler_domain::inventory::AccountStatus::NeedsAttention
-                        | tumbler_domain::inventory::AccountStatus::Failed
-                ),
-                status: c.status.to_string(),
-                reason: c.status_reason,
-                last_verified: time(c.last_verified_at),
+                        .is_some();
+                AccountLine {
+                    id: c.id.to_string(),
+                    versions,
+                    delete_needs_code: protected || versions > 1,
+                    username: c.username,
+                    secret_type: c.secret_type.to_string(),
+                    privileged: c.privileged,
+                    reconcilable: matches!(
+                        c.status,
+                        tumbler_domain::inventory::AccountStatus::NeedsAttention
+                            | tumbler_domain::inventory::AccountStatus::Failed
+                    ),
+                    status: c.status.to_string(),
+                    reason: c.status_reason,
+                    last_verified: time(c.last_verified_at),
+                }
             })
             .collect(),
         can_manage: p.can(Permission::AssetsManage),
@@ -220,6 +231,14 @@ impl Done {
 pub struct ActionForm {
     fingerprint: Option<String>,
     totp: Option<String>,
+    /// Sent by a delete dialog's confirm button; a delete without it is refused.
+    confirm: Option<String>,
+}
+
+/// The refusal of a delete posted without the dialog's confirmation.
+fn unconfirmed() -> Flash {
+    Flash::error("Nothing was deleted: confirm in the dialog first.")
+        .with_code("confirmation_required")
 }
 
 /// Runs an action on the asset in the path with the state, the form's caller, origin and
@@ -319,15 +338,31 @@ pub async fn delete(
     Path(id): Path<String>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    let (p, frame, origin, _) = form.active()?;
+    let (p, frame, origin, form) = form.active()?;
     let id = AssetId::from_string(id);
     let name = state.inventory.asset(&p, &id).await?.asset.name;
+    if form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            &asset_address(&id),
+            unconfirmed(),
+        ));
+    }
+    let query = AccountQuery {
+        asset_id: Some(id.clone()),
+        limit: Some(tumbler_domain::paging::MAX_PAGE),
+        ..AccountQuery::default()
+    };
+    let (_, held) = state.inventory.accounts(&p, &query).await?;
     Ok(match state.inventory.delete_asset(&p, &id, &origin).await {
         Ok(_) => redirect_after(
             &state,
             &frame,
             "/assets",
-            Flash::success(format!("Asset {name} deleted with its accounts.")),
+            Flash::success(format!(
+                "Asset {name} deleted with its {held} account(s) and their stored secrets."
+            )),
         ),
         Err(e) => {
             let code = e.code();
@@ -467,11 +502,19 @@ pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
 /// `POST /accounts/{id}/delete`
 pub async fn delete_account(req: PathForm<ActionForm>) -> ConsoleResult {
     on_account(req, |s, p, id, origin, form| async move {
+        if form.confirm.is_none() {
+            return Ok(Done::Said(unconfirmed()));
+        }
+        let account = s.inventory.account(&p, &id).await?;
+        let versions = s.inventory.secret_versions(&p, &id).await?;
         let totp = form.totp.filter(|t| !t.trim().is_empty());
         s.inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;
-        Ok(Done::success("Account deleted.".into()))
+        Ok(Done::success(format!(
+            "Account {} deleted with its {versions} secret version(s).",
+            account.username
+        )))
     })
     .await
 }

@@ -1,7 +1,7 @@
 //! Editing one user from the Users page: name, email, roles, domains; ending their sessions;
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
-use super::console_form::{ConsoleForm, NoFields, PathForm};
+use super::console_form::{ConsoleForm, PathForm};
 use super::flash::{redirect_after, Flash, RevealLink, Revealed};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render_uncached};
@@ -144,7 +144,8 @@ pub async fn save(
 /// Does `action` to the user `id`, then sends the browser to `to` with `done` (the user's
 /// name filled in), or back to the user's page with the refusal (post/redirect/get).
 async fn user_action<F, Fut, T>(
-    req: PathForm<NoFields>,
+    req: PathForm<ConfirmForm>,
+    confirm_needed: bool,
     to: &str,
     done: &str,
     action: F,
@@ -153,9 +154,18 @@ where
     F: FnOnce(AppState, Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<T, UserError>>,
 {
-    let (p, frame, origin, _) = req.form.active()?;
+    let (p, frame, origin, form) = req.form.active()?;
     let id = UserId::from_string(req.id);
     let state = req.state;
+    if confirm_needed && form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            &edit_address(&id),
+            Flash::error("Nothing was deleted: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
+    }
     let username = match state.users.get(&p, &id).await {
         Ok(u) => u.user.username,
         Err(e @ (UserError::Forbidden | UserError::NotFound)) => {
@@ -181,10 +191,18 @@ where
     )
 }
 
+/// The fields of the end-sessions and delete forms: `confirm`, sent by the delete dialog's
+/// button (a delete without it is refused).
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    confirm: Option<String>,
+}
+
 /// `POST /users/{id}/end-sessions`
-pub async fn end_sessions(req: PathForm<NoFields>) -> ConsoleResult {
+pub async fn end_sessions(req: PathForm<ConfirmForm>) -> ConsoleResult {
     user_action(
         req,
+        false,
         "/users/{id}/edit",
         "Every session of {user} ended.",
         |s, p, id, origin| async move { s.users.end_sessions(&p, &id, None, &origin).await },
@@ -193,9 +211,10 @@ pub async fn end_sessions(req: PathForm<NoFields>) -> ConsoleResult {
 }
 
 /// `POST /users/{id}/delete`
-pub async fn delete(req: PathForm<NoFields>) -> ConsoleResult {
+pub async fn delete(req: PathForm<ConfirmForm>) -> ConsoleResult {
     user_action(
         req,
+        true,
         "/users",
         "User {user} deleted; their sessions and tokens are gone.",
         |s, p, id, origin| async move { s.users.delete(&p, &id, &origin).await },
