@@ -439,9 +439,27 @@ impl InventoryService {
         Ok(account)
     }
 
+    /// How many versions of the account's secret were stored (the newest version's number;
+    /// more than one means the secret was changed or rotated, and deleting the account loses
+    /// them all).
+    pub async fn secret_versions(
+        &self,
+        principal: &Principal,
+        id: &AccountId,
+    ) -> Result<i64, InventoryError> {
+        let account = self.visible_account(principal, id).await?;
+        Ok(self
+            .store
+            .latest_sealed_version(SecretOwner::Account, account.id.as_str())
+            .await?
+            .unwrap_or(0))
+    }
+
     /// Deletes an account and its sealed secrets (audited). A protected account (privileged,
     /// root, administrator) needs `protected_accounts_manage` and a fresh TOTP code: deleted
-    /// and created again unprivileged, it would be out of secure mode's protection.
+    /// and created again unprivileged, it would be out of secure mode's protection. An account
+    /// with more than one secret version (its secret was rotated or replaced: the stored one
+    /// may be the only copy) needs a fresh TOTP code too (`totp_required` without one).
     pub async fn delete_account(
         &self,
         principal: &Principal,
@@ -455,6 +473,16 @@ impl InventoryService {
             require(principal, Permission::ProtectedAccountsManage)?;
             self.auth
                 .step_up(principal, totp, AuditAction::AccountUnprotect, origin)
+                .await?;
+        } else if self
+            .store
+            .latest_sealed_version(SecretOwner::Account, account.id.as_str())
+            .await?
+            .unwrap_or(0)
+            > 1
+        {
+            self.auth
+                .step_up(principal, totp, AuditAction::AccountDelete, origin)
                 .await?;
         }
         let mut tx = self.store.begin().await?;

@@ -174,7 +174,8 @@ pub async fn patch(
 #[serde(deny_unknown_fields)]
 pub struct DeleteAccount {
     /// A fresh TOTP code: needed (with `protected_accounts_manage`) to delete a protected
-    /// account (privileged, root or administrator).
+    /// account (privileged, root or administrator), and to delete an account with more than
+    /// one secret version (its secret was rotated or replaced).
     pub totp: Option<String>,
 }
 

@@ -4,12 +4,14 @@
 
 use super::asset_list::node_paths;
 use super::console_form::{ConsoleForm, PathForm};
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, Outcome, PageFrame};
+use super::flash::{
+    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
+};
+use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::{Path, Query, State};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,13 +28,15 @@ pub struct AccountLine {
     username: String,
     secret_type: String,
     privileged: bool,
-    /// Secure mode protects it: deleting needs a TOTP code.
-    protected: bool,
     status: String,
     reason: String,
     last_verified: String,
     /// No stored secret may open it (needs attention, failed): reconcile is offered.
     reconcilable: bool,
+    /// How many versions of its secret are stored (all lost when it is deleted).
+    versions: i64,
+    /// Deleting it needs a fresh TOTP code (protected, or its secret was changed).
+    delete_needs_code: bool,
 }
 
 #[derive(Template)]
@@ -69,7 +73,8 @@ struct AssetPage {
     can_reveal: bool,
     /// Reconcile is offered.
     can_run: bool,
-    revealed: Option<(String, String)>,
+    /// A revealed secret, reached once through its link.
+    revealed: Option<Revealed>,
 }
 
 /// How Tumbler proves the asset's identity before sending it a secret, in words.
@@ -101,9 +106,6 @@ fn connection_security(a: &tumbler_store::AssetRow) -> String {
     }
 }
 
-/// What the page shows besides the asset (the account and secret revealed).
-type Messages = Outcome<(String, String)>;
-
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "never".to_owned())
@@ -114,7 +116,7 @@ async fn page(
     p: &Principal,
     frame: PageFrame,
     id: &AssetId,
-    messages: Messages,
+    revealed: Option<Revealed>,
 ) -> ConsoleResult {
     let view = state.inventory.asset(p, id).await?;
     let query = AccountQuery {
@@ -123,6 +125,10 @@ async fn page(
         ..AccountQuery::default()
     };
     let (accounts, _) = state.inventory.accounts(p, &query).await?;
+    let mut versions = Vec::with_capacity(accounts.len());
+    for c in &accounts {
+        versions.push(state.inventory.secret_versions(p, &c.id).await?);
+    }
     let a = &view.asset;
     let key = &a.host_key;
     let to_acknowledge = match key.status {
@@ -131,7 +137,6 @@ async fn page(
         HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
-    let (frame, revealed) = messages.show(frame);
     Ok(render_uncached(&AssetPage {
         frame,
         id: a.id.to_string(),
@@ -159,22 +164,27 @@ async fn page(
             .is_some_and(|p| p.protocol == platform::Protocol::Ssh),
         accounts: accounts
             .into_iter()
-            .map(|c| AccountLine {
-                id: c.id.to_string(),
-                protected: c.privileged
+            .zip(versions)
+            .map(|(c, versions)| {
+                let protected = c.privileged
                     || tumbler_domain::change_secret::secure_mode_skip(&c.username, false, false)
-                        .is_some(),
-                username: c.username,
-                secret_type: c.secret_type.to_string(),
-                privileged: c.privileged,
-                reconcilable: matches!(
-                    c.status,
-                    tumbler_domain::inventory::AccountStatus::NeedsAttention
-                        | tumbler_domain::inventory::AccountStatus::Failed
-                ),
-                status: c.status.to_string(),
-                reason: c.status_reason,
-                last_verified: time(c.last_verified_at),
+                        .is_some();
+                AccountLine {
+                    id: c.id.to_string(),
+                    versions,
+                    delete_needs_code: protected || versions > 1,
+                    username: c.username,
+                    secret_type: c.secret_type.to_string(),
+                    privileged: c.privileged,
+                    reconcilable: matches!(
+                        c.status,
+                        tumbler_domain::inventory::AccountStatus::NeedsAttention
+                            | tumbler_domain::inventory::AccountStatus::Failed
+                    ),
+                    status: c.status.to_string(),
+                    reason: c.status_reason,
+                    last_verified: time(c.last_verified_at),
+                }
             })
             .collect(),
         can_manage: p.can(Permission::AssetsManage),
@@ -185,14 +195,35 @@ async fn page(
     }))
 }
 
-/// `GET /assets/{id}`
+/// `GET /assets/{id}`, with `?revealed=` the one-time link to an account's secret.
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
     let id = AssetId::from_string(id);
-    page(&state, &p, frame, &id, Messages::default()).await
+    let revealed = link.open(&state, &mut frame);
+    page(&state, &p, frame, &id, revealed).await
+}
+
+/// An asset page's address.
+fn asset_address(id: &AssetId) -> String {
+    format!("/assets/{id}")
+}
+
+/// How an action on the asset page ended: a message, or a secret to show once.
+enum Done {
+    /// The message for the asset's page.
+    Said(Flash),
+    /// A secret, shown on the asset's page through a one-time link.
+    Revealed(Revealed),
+}
+
+impl Done {
+    fn success(message: String) -> Self {
+        Self::Said(Flash::success(message))
+    }
 }
 
 /// A form with only the CSRF token (and, for acknowledge, the fingerprint compared).
@@ -200,6 +231,14 @@ pub async fn show(
 pub struct ActionForm {
     fingerprint: Option<String>,
     totp: Option<String>,
+    /// Sent by a delete dialog's confirm button; a delete without it is refused.
+    confirm: Option<String>,
+}
+
+/// The refusal of a delete posted without the dialog's confirmation.
+fn unconfirmed() -> Flash {
+    Flash::error("Nothing was deleted: confirm in the dialog first.")
+        .with_code("confirmation_required")
 }
 
 /// Runs an action on the asset in the path with the state, the form's caller, origin and
@@ -207,7 +246,7 @@ pub struct ActionForm {
 async fn on_asset<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, AssetId, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let asset = AssetId::from_string(req.id.clone());
     run(req, asset.clone(), asset, action).await
@@ -217,7 +256,7 @@ where
 async fn on_account<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, AccountId, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let id = AccountId::from_string(req.id.clone());
     // The account's asset, for the page shown afterwards (hidden accounts are "not found").
@@ -230,26 +269,38 @@ where
     run(req, asset, id, action).await
 }
 
-/// Runs `action` on `id` with the form's caller, origin and fields, then shows `asset`'s page
-/// with the outcome (an error inline).
+/// Runs `action` on `id` with the form's caller, origin and fields, then sends the browser to
+/// `asset`'s page with the outcome (post/redirect/get; a refusal as an error message).
 async fn run<T, I, F, Fut>(req: PathForm<T>, asset: AssetId, id: I, action: F) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, I, RequestOrigin, T) -> Fut,
-    Fut: std::future::Future<Output = Result<Messages, InventoryError>>,
+    Fut: std::future::Future<Output = Result<Done, InventoryError>>,
 {
     let (p, frame, origin, form) = req.form.active()?;
-    let messages = match action(req.state.clone(), p.clone(), id, origin, form).await {
-        Ok(m) => m,
-        Err(e) => Messages::error(ConsoleError::from(e).inline()?),
-    };
-    page(&req.state, &p, frame, &asset, messages).await
+    let to = asset_address(&asset);
+    Ok(
+        match action(req.state.clone(), p.clone(), id, origin, form).await {
+            Ok(Done::Said(flash)) => redirect_after(&req.state, &frame, &to, flash),
+            Ok(Done::Revealed(r)) => redirect_revealed(&req.state, &frame, &to, r),
+            Err(e) => {
+                let code = e.code();
+                let message = ConsoleError::from(e).inline()?;
+                redirect_after(
+                    &req.state,
+                    &frame,
+                    &to,
+                    Flash::error(message).with_code(code),
+                )
+            }
+        },
+    )
 }
 
 /// `POST /assets/{id}/test`
 pub async fn test(req: PathForm<ActionForm>) -> ConsoleResult {
     on_asset(req, |s, p, asset, origin, _| async move {
         let v = s.inventory.test_asset(&p, &asset, &origin).await?;
-        Ok(Messages::notice(format!(
+        Ok(Done::success(format!(
             "Connectivity: {}{}",
             v.asset.connectivity,
             if v.asset.connectivity_error.is_empty() {
@@ -274,7 +325,7 @@ pub async fn acknowledge(req: PathForm<ActionForm>) -> ConsoleResult {
                 &origin,
             )
             .await?;
-        Ok(Messages::notice(
+        Ok(Done::success(
             "Host key acknowledged: it is now pinned and verified.".into(),
         ))
     })
@@ -287,12 +338,43 @@ pub async fn delete(
     Path(id): Path<String>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
-    let (p, _, origin, _) = form.active()?;
-    state
-        .inventory
-        .delete_asset(&p, &AssetId::from_string(id), &origin)
-        .await?;
-    Ok(Redirect::to("/assets").into_response())
+    let (p, frame, origin, form) = form.active()?;
+    let id = AssetId::from_string(id);
+    let name = state.inventory.asset(&p, &id).await?.asset.name;
+    if form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            &asset_address(&id),
+            unconfirmed(),
+        ));
+    }
+    let query = AccountQuery {
+        asset_id: Some(id.clone()),
+        limit: Some(tumbler_domain::paging::MAX_PAGE),
+        ..AccountQuery::default()
+    };
+    let (_, held) = state.inventory.accounts(&p, &query).await?;
+    Ok(match state.inventory.delete_asset(&p, &id, &origin).await {
+        Ok(_) => redirect_after(
+            &state,
+            &frame,
+            "/assets",
+            Flash::success(format!(
+                "Asset {name} deleted with its {held} account(s) and their stored secrets."
+            )),
+        ),
+        Err(e) => {
+            let code = e.code();
+            let message = ConsoleError::from(e).inline()?;
+            redirect_after(
+                &state,
+                &frame,
+                &asset_address(&id),
+                Flash::error(message).with_code(code),
+            )
+        }
+    })
 }
 
 /// The add-account form.
@@ -334,7 +416,7 @@ pub async fn add_account(req: PathForm<AccountForm>) -> ConsoleResult {
             totp: form.totp.filter(|t| !t.trim().is_empty()),
         };
         let account = s.inventory.create_account(&p, &input, &origin).await?;
-        Ok(Messages::notice(format!(
+        Ok(Done::success(format!(
             "Account {} added.",
             account.username
         )))
@@ -347,17 +429,19 @@ pub async fn verify_account(req: PathForm<ActionForm>) -> ConsoleResult {
     on_account(req, |s, p, id, origin, _| async move {
         let out = s.inventory.verify_account(&p, &id, &origin).await?;
         Ok(if out.ok {
-            Messages::notice(format!(
+            Done::success(format!(
                 "{} verified: the stored secret works.",
                 out.account.username
             ))
         } else {
-            Messages::error(format!(
-                "{} not verified ({}): {}",
-                out.account.username,
-                out.code.unwrap_or("error"),
-                out.message
-            ))
+            let flash = Flash::error(format!(
+                "{} not verified: {}",
+                out.account.username, out.message
+            ));
+            Done::Said(match out.code {
+                Some(code) => flash.with_code(code),
+                None => flash,
+            })
         })
     })
     .await
@@ -371,21 +455,23 @@ pub async fn reconcile_account(req: PathForm<ActionForm>) -> ConsoleResult {
         Ok(
             match s.change_secret.reconcile_account(&p, &id, &origin).await {
                 Ok(r) if r.status == tumbler_domain::change_secret::RecordStatus::Success => {
-                    Messages::notice(format!(
+                    Done::success(format!(
                         "{} reconciled: a new secret (version {}) is set and logs in.",
                         r.username,
                         r.new_version.unwrap_or_default()
                     ))
                 }
-                Ok(r) => Messages::error(format!(
-                    "{} not reconciled ({}): {} (run {})",
-                    r.username,
-                    r.reason_code
-                        .map_or_else(|| r.status.to_string(), |c| c.to_string()),
-                    r.reason,
-                    r.execution_id
-                )),
-                Err(e) => Messages::error(e.to_string()),
+                Ok(r) => Done::Said(
+                    Flash::error(format!(
+                        "{} not reconciled: {} (run {})",
+                        r.username, r.reason, r.execution_id
+                    ))
+                    .with_code(
+                        r.reason_code
+                            .map_or_else(|| r.status.to_string(), |c| c.to_string()),
+                    ),
+                ),
+                Err(e) => Done::Said(Flash::error(e.to_string()).with_code(e.code())),
             },
         )
     })
@@ -398,10 +484,17 @@ pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
         let account = s.inventory.account(&p, &id).await?;
         let totp = form.totp.as_deref();
         let secret = s.inventory.reveal(&p, &id, totp, &origin).await?;
-        Ok(Messages::revealed((
-            account.username,
-            secret.as_str().to_owned(),
-        )))
+        Ok(Done::Revealed(Revealed {
+            subject: account.username,
+            secrets: vec![RevealedSecret {
+                label: match account.secret_type {
+                    SecretType::Password => "Password",
+                    SecretType::SshKey => "Private key",
+                }
+                .to_owned(),
+                value: secret.as_str().to_owned().into(),
+            }],
+        }))
     })
     .await
 }
@@ -409,11 +502,19 @@ pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
 /// `POST /accounts/{id}/delete`
 pub async fn delete_account(req: PathForm<ActionForm>) -> ConsoleResult {
     on_account(req, |s, p, id, origin, form| async move {
+        if form.confirm.is_none() {
+            return Ok(Done::Said(unconfirmed()));
+        }
+        let account = s.inventory.account(&p, &id).await?;
+        let versions = s.inventory.secret_versions(&p, &id).await?;
         let totp = form.totp.filter(|t| !t.trim().is_empty());
         s.inventory
             .delete_account(&p, &id, totp.as_deref(), &origin)
             .await?;
-        Ok(Messages::notice("Account deleted.".into()))
+        Ok(Done::success(format!(
+            "Account {} deleted with its {versions} secret version(s).",
+            account.username
+        )))
     })
     .await
 }

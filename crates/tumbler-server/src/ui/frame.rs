@@ -56,14 +56,6 @@ impl PageFrame {
         }
     }
 
-    /// The same frame with `notice` (if any) as a success message.
-    pub fn with_notice(mut self, notice: Option<String>) -> Self {
-        if let Some(n) = notice {
-            self.flash = Some(Flash::success(n));
-        }
-        self
-    }
-
     /// The same frame with `error` (if any) as an error message.
     pub fn with_error(mut self, error: Option<String>) -> Self {
         if let Some(e) = error {
@@ -78,58 +70,6 @@ impl PageFrame {
             self.flash = flash;
         }
         self
-    }
-}
-
-/// What a page shows after an action: a notice or an error (in the frame) and, on the pages
-/// that reveal secrets, what was revealed.
-pub struct Outcome<R> {
-    notice: Option<String>,
-    error: Option<String>,
-    revealed: Option<R>,
-}
-
-impl<R> Default for Outcome<R> {
-    fn default() -> Self {
-        Self {
-            notice: None,
-            error: None,
-            revealed: None,
-        }
-    }
-}
-
-impl<R> Outcome<R> {
-    /// The action was done: `message` says what it did.
-    pub fn notice(message: String) -> Self {
-        Self {
-            notice: Some(message),
-            ..Self::default()
-        }
-    }
-
-    /// The action was not done: `message` says why.
-    pub fn error(message: String) -> Self {
-        Self {
-            error: Some(message),
-            ..Self::default()
-        }
-    }
-
-    /// The action revealed `what` (shown once, on a page never cached).
-    pub fn revealed(what: R) -> Self {
-        Self {
-            revealed: Some(what),
-            ..Self::default()
-        }
-    }
-
-    /// `frame` with the notice or error, and what was revealed.
-    pub fn show(self, frame: PageFrame) -> (PageFrame, Option<R>) {
-        (
-            frame.with_notice(self.notice).with_error(self.error),
-            self.revealed,
-        )
     }
 }
 

@@ -35,6 +35,8 @@ const PAGE: &str = "/settings/webhooks";
 pub struct WebhookForm {
     #[serde(default)]
     url: String,
+    /// Sent by the remove dialog's confirm button; a remove without it is refused.
+    confirm: Option<String>,
 }
 
 fn shown_error(e: WebhookServiceError) -> String {
@@ -122,10 +124,29 @@ pub async fn delete(
     Path(id): Path<String>,
     form: ConsoleForm<WebhookForm>,
 ) -> ConsoleResult {
-    let (p, frame, origin, _) = form.parts();
+    let (p, frame, origin, form) = form.parts();
     require_settings(&p)?;
+    if form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error("Nothing was removed: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
+    }
+    let url = state
+        .webhooks
+        .list(&p)
+        .await
+        .ok()
+        .and_then(|list| list.into_iter().find(|w| w.id == id))
+        .map(|w| w.url);
     let flash = match state.webhooks.delete(&p, &id, &origin).await {
-        Ok(()) => Flash::success("Webhook removed; its signing secret is deleted."),
+        Ok(()) => Flash::success(format!(
+            "Webhook {}removed; its signing secret is deleted.",
+            url.map(|u| format!("to {u} ")).unwrap_or_default()
+        )),
         Err(e) => Flash::error(shown_error(e)),
     };
     Ok(redirect_after(&state, &frame, PAGE, flash))

@@ -1,13 +1,13 @@
 //! Editing one user from the Users page: name, email, roles, domains; ending their sessions;
 //! deleting them. The service checks every permission and rule (e.g. the last administrator).
 
-use super::console_form::{ConsoleForm, NoFields, PathForm};
+use super::console_form::{ConsoleForm, PathForm};
+use super::flash::{redirect_after, Flash, RevealLink, Revealed};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render;
+use super::pages::{rejected, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::extract::{Path, Query, State};
 use tumbler_core::users::UserError;
 use tumbler_core::Principal;
 use tumbler_domain::ids::UserId;
@@ -24,9 +24,22 @@ struct EditPage {
     roles: Vec<(String, bool)>,
     domains: Vec<(String, bool)>,
     password_status: &'static str,
+    /// A new temporary password, reached once through its link.
+    revealed: Option<Revealed>,
 }
 
-async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) -> ConsoleResult {
+/// The page's address.
+pub(super) fn edit_address(id: &UserId) -> String {
+    format!("/users/{id}/edit")
+}
+
+async fn page(
+    state: &AppState,
+    p: &Principal,
+    frame: PageFrame,
+    id: &UserId,
+    revealed: Option<Revealed>,
+) -> ConsoleResult {
     let user = match state.users.get(p, id).await {
         Ok(u) => u,
         Err(e @ (UserError::Forbidden | UserError::NotFound)) => {
@@ -36,7 +49,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) ->
     };
     let roles = state.roles.list(p).await.unwrap_or_default();
     let domains = state.domains.list(p).await.unwrap_or_default();
-    Ok(render(&EditPage {
+    Ok(render_uncached(&EditPage {
         frame,
         id: id.to_string(),
         username: user.user.username.clone(),
@@ -51,16 +64,19 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame, id: &UserId) ->
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
         password_status: user.password_status.as_str(),
+        revealed,
     }))
 }
 
-/// `GET /users/{id}/edit`
+/// `GET /users/{id}/edit`, with `?revealed=` the one-time link to a temporary password.
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
+    ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
+    Query(link): Query<RevealLink>,
 ) -> ConsoleResult {
-    page(&state, &p, frame, &UserId::from_string(id)).await
+    let revealed = link.open(&state, &mut frame);
+    page(&state, &p, frame, &UserId::from_string(id), revealed).await
 }
 
 /// The edit form (roles and domains arrive as repeated `role` and `domain` fields).
@@ -95,7 +111,12 @@ pub async fn save(
         .update(&p, &id, changes, Some(form.domain), &origin)
         .await
     {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Ok(user) => Ok(redirect_after(
+            &state,
+            &frame,
+            "/users",
+            Flash::success(format!("User {} saved.", user.user.username)),
+        )),
         Err(
             e @ (UserError::Invalid(_)
             | UserError::UnknownRole(_)
@@ -105,39 +126,98 @@ pub async fn save(
             | UserError::DomainNotHeld(_)
             | UserError::OwnGrants
             | UserError::Forbidden),
-        ) => page(&state, &p, frame.with_error(Some(e.to_string())), &id).await,
+        ) => rejected(
+            page(
+                &state,
+                &p,
+                frame.with_flash(Some(Flash::error(e.to_string()).with_code(e.code()))),
+                &id,
+                None,
+            )
+            .await,
+        ),
         Err(UserError::NotFound) => Err(ConsoleError::NotFound("No such user.".to_owned())),
         Err(e) => Err(ConsoleError::internal("editing a user failed", &e)),
     }
 }
 
-/// Does `action` to the user `id`, then goes back to the list (or shows the user's page with
-/// the refusal).
-async fn user_action<F, Fut, T>(req: PathForm<NoFields>, action: F) -> ConsoleResult
+/// Does `action` to the user `id`, then sends the browser to `to` with `done` (the user's
+/// name filled in), or back to the user's page with the refusal (post/redirect/get).
+async fn user_action<F, Fut, T>(
+    req: PathForm<ConfirmForm>,
+    confirm_needed: bool,
+    to: &str,
+    done: &str,
+    action: F,
+) -> ConsoleResult
 where
     F: FnOnce(AppState, Principal, UserId, tumbler_core::RequestOrigin) -> Fut,
     Fut: std::future::Future<Output = Result<T, UserError>>,
 {
-    let (p, frame, origin, _) = req.form.active()?;
+    let (p, frame, origin, form) = req.form.active()?;
     let id = UserId::from_string(req.id);
-    match action(req.state.clone(), p.clone(), id.clone(), origin).await {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
-        Err(e) => page(&req.state, &p, frame.with_error(Some(e.to_string())), &id).await,
+    let state = req.state;
+    if confirm_needed && form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            &edit_address(&id),
+            Flash::error("Nothing was deleted: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
     }
+    let username = match state.users.get(&p, &id).await {
+        Ok(u) => u.user.username,
+        Err(e @ (UserError::Forbidden | UserError::NotFound)) => {
+            return Err(ConsoleError::NotFound(e.to_string()))
+        }
+        Err(e) => return Err(ConsoleError::internal("loading a user failed", &e)),
+    };
+    Ok(
+        match action(state.clone(), p.clone(), id.clone(), origin).await {
+            Ok(_) => redirect_after(
+                &state,
+                &frame,
+                to.replace("{id}", id.as_str()).as_str(),
+                Flash::success(done.replace("{user}", &username)),
+            ),
+            Err(e) => redirect_after(
+                &state,
+                &frame,
+                &edit_address(&id),
+                Flash::error(e.to_string()).with_code(e.code()),
+            ),
+        },
+    )
+}
+
+/// The fields of the end-sessions and delete forms: `confirm`, sent by the delete dialog's
+/// button (a delete without it is refused).
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    confirm: Option<String>,
 }
 
 /// `POST /users/{id}/end-sessions`
-pub async fn end_sessions(req: PathForm<NoFields>) -> ConsoleResult {
-    user_action(req, |s, p, id, origin| async move {
-        s.users.end_sessions(&p, &id, None, &origin).await
-    })
+pub async fn end_sessions(req: PathForm<ConfirmForm>) -> ConsoleResult {
+    user_action(
+        req,
+        false,
+        "/users/{id}/edit",
+        "Every session of {user} ended.",
+        |s, p, id, origin| async move { s.users.end_sessions(&p, &id, None, &origin).await },
+    )
     .await
 }
 
 /// `POST /users/{id}/delete`
-pub async fn delete(req: PathForm<NoFields>) -> ConsoleResult {
-    user_action(req, |s, p, id, origin| async move {
-        s.users.delete(&p, &id, &origin).await
-    })
+pub async fn delete(req: PathForm<ConfirmForm>) -> ConsoleResult {
+    user_action(
+        req,
+        true,
+        "/users",
+        "User {user} deleted; their sessions and tokens are gone.",
+        |s, p, id, origin| async move { s.users.delete(&p, &id, &origin).await },
+    )
     .await
 }

@@ -1,27 +1,24 @@
 //! Users > Edit > Reset password: an administrator issues a user a new temporary password
 //! (with a fresh code of their own), optionally resetting the user's second factor; the
-//! password is shown once on the answer page.
+//! password is shown once on the user's page, reached through a one-time link
+//! (post/redirect/get); a refusal answers this module's page with status 422.
 
 use super::console_form::{field, value, ConsoleForm, Fields};
+use super::flash::{redirect_revealed, Flash, Revealed, RevealedSecret};
 use super::frame::{ConsoleError, ConsoleResult, PageFrame};
-use super::pages::render_uncached;
+use super::pages::render_rejected;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 use tumbler_core::AuthError;
 use tumbler_domain::ids::UserId;
-use zeroize::Zeroizing;
 
 #[derive(Template)]
 #[template(path = "user_reset.html")]
 struct ResetPage {
     frame: PageFrame,
     id: String,
-    /// The new temporary password, shown once.
-    password: Option<Zeroizing<String>>,
-    totp_reset: bool,
 }
 
 /// `POST /users/{id}/reset-password` (fields `csrf`, `totp`, `reset_totp`).
@@ -46,24 +43,41 @@ pub async fn reset(
             &origin,
         )
         .await;
-    let (password, error) = match result {
-        Ok(pw) => (Some(Zeroizing::new(pw.expose_secret().to_owned())), None),
-        Err(e @ (AuthError::Store(_) | AuthError::Hashing(_) | AuthError::Vault(_))) => {
-            return Err(ConsoleError::internal("resetting a password failed", &e))
+    let id = UserId::from_string(id);
+    match result {
+        Ok(pw) => {
+            let username = match state.users.get(&p, &id).await {
+                Ok(u) => u.user.username,
+                Err(_) => id.to_string(),
+            };
+            let done = if reset_totp {
+                format!("{username} has a new temporary password (changed at the next login); their sessions have ended and their second factor is off until they enrol again.")
+            } else {
+                format!("{username} has a new temporary password (changed at the next login); their sessions have ended.")
+            };
+            state
+                .console
+                .flash(&frame.csrf, Flash::success(done), std::time::Instant::now());
+            let revealed = Revealed {
+                subject: username,
+                secrets: vec![RevealedSecret {
+                    label: "Temporary password".to_owned(),
+                    value: pw.expose_secret().to_owned().into(),
+                }],
+            };
+            Ok(redirect_revealed(
+                &state,
+                &frame,
+                &super::user_edit::edit_address(&id),
+                revealed,
+            ))
         }
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut res = render_uncached(&ResetPage {
-        frame: frame.with_error(error),
-        id,
-        password,
-        totp_reset: reset_totp,
-    });
-    *res.status_mut() = status;
-    Ok(res)
+        Err(e @ (AuthError::Store(_) | AuthError::Hashing(_) | AuthError::Vault(_))) => {
+            Err(ConsoleError::internal("resetting a password failed", &e))
+        }
+        Err(e) => Ok(render_rejected(&ResetPage {
+            frame: frame.with_flash(Some(Flash::error(e.to_string()).with_code(e.code()))),
+            id: id.to_string(),
+        })),
+    }
 }

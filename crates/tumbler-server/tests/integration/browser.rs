@@ -8,6 +8,7 @@ mod first_login;
 mod key_conflict;
 mod new_user;
 mod own_password;
+mod safety;
 mod settings;
 
 use std::time::Duration;

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod databases;
+mod delete_rotated;
 mod domains;
 mod host_keys;
 mod nodes;

@@ -265,12 +265,25 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
     let res = post("000000".to_owned()).await.unwrap();
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("reset-error"));
+    // The answer is a redirect to the user's page with a one-time link to the password.
     let res = post(authenticator.fresh_code()).await.unwrap();
     assert_eq!(res.status(), 200);
+    assert!(
+        res.url().path().ends_with(&format!("/users/{bob}/edit"))
+            && res
+                .url()
+                .query()
+                .is_some_and(|q| q.starts_with("revealed=")),
+        "{}",
+        res.url()
+    );
     let page = res.text().await.unwrap();
     let console_password = page
-        .split("id=\"reset-temporary-password\">")
+        .split("id=\"reset-temporary-password-0\"")
         .nth(1)
+        .unwrap_or_else(|| panic!("{page}"))
+        .split_once('>')
+        .map(|(_, rest)| rest)
         .unwrap_or_else(|| panic!("{page}"))
         .split('<')
         .next()

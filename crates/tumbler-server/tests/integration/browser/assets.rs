@@ -79,7 +79,7 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
         .await;
     browser.click(".confirm-reveal").await;
     browser.wait_for_text("#revealed", "dave", WAIT).await;
-    assert_eq!(browser.text("#revealed-secret").await, password);
+    assert_eq!(browser.text("#revealed-0").await, password);
 
     browser.click("#assets-link").await;
     browser.wait_for_text("h1", "Assets", WAIT).await;

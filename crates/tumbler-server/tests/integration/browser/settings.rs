@@ -112,9 +112,14 @@ async fn browser_adds_a_webhook_sees_its_secret_once_and_removes_it() {
         .wait_for_text("#webhooks", "https://hooks.example.test/tumbler", WAIT)
         .await;
     assert!(!browser.text("body").await.contains(&secret));
-    browser.click("#webhooks button.danger").await;
+    browser.click("#webhooks .open-delete-webhook").await;
+    browser.click("#webhooks .confirm-delete-webhook").await;
     browser
-        .wait_for_text("#webhook-notice", "Webhook removed", WAIT)
+        .wait_for_text(
+            "#webhook-notice",
+            "Webhook to https://hooks.example.test/tumbler removed",
+            WAIT,
+        )
         .await;
     let listed = ok(&app, &token, Method::GET, "/api/v1/webhooks", None, 200).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0));

@@ -84,9 +84,30 @@ async fn the_console_edits_and_deletes_users() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // Without the dialog's confirmation nothing is deleted.
     let res = console
         .post(app.url(&format!("/users/{id}/delete")))
         .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(
+        call(
+            &app,
+            &admin_token,
+            Method::GET,
+            &format!("/api/v1/users/{id}"),
+            None
+        )
+        .await
+        .0,
+        200,
+        "a delete without confirmation is refused"
+    );
+    let res = console
+        .post(app.url(&format!("/users/{id}/delete")))
+        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
         .send()
         .await
         .unwrap();
