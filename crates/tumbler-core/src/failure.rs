@@ -78,6 +78,7 @@ impl ServiceFailure for AuthError {
             | Self::TemporaryPasswordExpired
             | Self::MfaEnrolmentRequired
             | Self::MfaNotEnrolled
+            | Self::MfaRequiredByRole
             | Self::OwnPasswordReset
             | Self::AccountLocked
             | Self::ReauthenticationRequired => ErrorKind::Forbidden,

@@ -11,7 +11,7 @@ mod totp;
 
 pub use attempts::MAX_USERNAME_CHARS;
 pub use reauth::Reauthentication;
-pub use totp::TotpEnrolment;
+pub use totp::{enrolment_uri, TotpEnrolment, TotpStatus};
 
 use crate::throttle::SourceThrottle;
 use chrono::Duration;
@@ -123,6 +123,9 @@ pub enum AuthError {
     /// TOTP is already enabled (disable it first to enrol a new device).
     #[error("two-factor authentication is already enabled")]
     TotpAlreadyEnabled,
+    /// A role of the user requires two-factor authentication: it cannot be turned off.
+    #[error("your role requires two-factor authentication, so it cannot be turned off; ask an administrator if your role should change")]
+    MfaRequiredByRole,
     /// No enrolment is waiting for confirmation.
     #[error("no two-factor enrolment is in progress")]
     NoTotpEnrolment,
@@ -168,6 +171,7 @@ impl AuthError {
             Self::MfaNotEnrolled => "mfa_not_enrolled",
             Self::TotpAlreadyEnabled => "totp_already_enabled",
             Self::NoTotpEnrolment => "no_totp_enrolment",
+            Self::MfaRequiredByRole => "mfa_required_by_role",
             Self::Vault(_) => "internal_error",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",

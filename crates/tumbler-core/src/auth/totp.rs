@@ -26,6 +26,26 @@ pub struct TotpEnrolment {
     pub uri: Zeroizing<String>,
 }
 
+/// Where a user's two-factor authentication stands, for their settings page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotpStatus {
+    /// Logins and sensitive actions ask for a code.
+    pub enabled: bool,
+    /// An enrolment was started and awaits its first code (the same secret until confirmed
+    /// or cancelled).
+    pub pending: bool,
+    /// How many recovery codes are left unused.
+    pub recovery_codes_left: usize,
+    /// A role of the user requires two-factor authentication (so it cannot be turned off).
+    pub required_by_role: bool,
+}
+
+/// The `otpauth://` URI an authenticator app reads for `username`'s secret (base32): what a
+/// QR code shows. Show once; never log.
+pub fn enrolment_uri(username: &str, secret_base32: &str) -> Zeroizing<String> {
+    Zeroizing::new(totp::otpauth_uri(ISSUER, username, secret_base32))
+}
+
 /// Prefix of a recovery code's stored form: `argon2id:SELECTOR:PHC`.
 const RECOVERY_PREFIX: &str = "argon2id:";
 
@@ -87,7 +107,9 @@ impl AuthService {
         Ok(())
     }
 
-    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code. The caller
+    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code (an
+    /// enrolment already pending shows its secret again: a wrong code or a lost page does not
+    /// make the entry scanned into the app useless). The caller
     /// proves again that they own the account with the current password (HTTP Basic has just
     /// given it), so a stolen session or token cannot enrol an authenticator of its own and
     /// then pass every step-up.
@@ -115,9 +137,29 @@ impl AuthService {
         };
         self.reauthenticate(principal, proof, AuditAction::UserTotpBegin, origin)
             .await?;
+        let now = self.clock.now();
+        if row.state == TotpState::Pending {
+            // The secret already scanned into the app stays valid until the enrolment is
+            // confirmed or cancelled: show the same one again.
+            let secret = self
+                .vault
+                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
+                .await?;
+            self.audit(
+                &user.username,
+                AuditAction::UserTotpBegin,
+                user,
+                Outcome::Success,
+                origin,
+                &format!("pending secret version {} shown again", row.version),
+            )
+            .await?;
+            let secret_base32 = Zeroizing::new(totp::base32(&secret));
+            let uri = enrolment_uri(&user.username, &secret_base32);
+            return Ok(TotpEnrolment { secret_base32, uri });
+        }
         let secret = totp::generate_secret();
         let version = row.version + 1;
-        let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         self.vault
             .seal(&mut tx, OWNER_KIND, user.id.as_str(), version, &secret)
@@ -137,11 +179,12 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         let secret_base32 = Zeroizing::new(totp::base32(&secret));
-        let uri = Zeroizing::new(totp::otpauth_uri(ISSUER, &user.username, &secret_base32));
+        let uri = enrolment_uri(&user.username, &secret_base32);
         Ok(TotpEnrolment { secret_base32, uri })
     }
 
-    /// Confirms enrolment with a first code; returns ten recovery codes, shown once.
+    /// Confirms enrolment with a first code; returns ten recovery codes, shown once. A wrong
+    /// code leaves the enrolment pending with the same secret.
     pub async fn confirm_totp(
         &self,
         principal: &Principal,
@@ -197,6 +240,75 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         Ok(codes)
+    }
+
+    /// Cancels a pending enrolment: its secret no longer works, and a new start issues a new
+    /// one.
+    pub async fn cancel_totp(
+        &self,
+        principal: &Principal,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state != TotpState::Pending {
+            return Err(AuthError::NoTotpEnrolment);
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_totp(&user.id, TotpState::None, row.version).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                AuditAction::UserTotpDisable,
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "pending enrolment cancelled (secret version {})",
+                    row.version
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where the caller's two-factor authentication stands.
+    pub async fn totp_status(&self, principal: &Principal) -> Result<TotpStatus, AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let enabled = row.state == TotpState::Enabled;
+        let recovery_codes_left = if enabled {
+            self.store.unused_recovery_codes(&user.id).await?.len()
+        } else {
+            0
+        };
+        Ok(TotpStatus {
+            enabled,
+            pending: row.state == TotpState::Pending,
+            recovery_codes_left,
+            required_by_role: self.mfa_required_by_role(user).await?,
+        })
+    }
+
+    /// Whether a role of `user` requires two-factor authentication.
+    async fn mfa_required_by_role(&self, user: &User) -> Result<bool, AuthError> {
+        Ok(self
+            .store
+            .roles()
+            .await?
+            .iter()
+            .any(|r| r.require_mfa && user.roles.contains(&r.name)))
     }
 
     /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
@@ -390,13 +502,17 @@ impl AuthService {
         Ok(codes)
     }
 
-    /// Turns TOTP off for the caller (needs a fresh code).
+    /// Turns TOTP off for the caller (needs a fresh code). Refused, before the code is
+    /// checked, when a role of the caller requires two-factor authentication.
     pub async fn disable_totp(
         &self,
         principal: &Principal,
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
+        if principal.user.mfa_enabled && self.mfa_required_by_role(&principal.user).await? {
+            return Err(AuthError::MfaRequiredByRole);
+        }
         self.step_up(principal, code, AuditAction::UserTotpDisable, origin)
             .await?;
         let user = &principal.user;

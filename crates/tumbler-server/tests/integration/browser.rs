@@ -9,6 +9,7 @@ mod key_conflict;
 mod new_user;
 mod own_password;
 mod settings;
+mod two_factor;
 
 use std::time::Duration;
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
