@@ -71,7 +71,8 @@ impl ServiceFailure for AuthError {
             | Self::WrongCurrentPassword
             | Self::BasicAuthRequired
             | Self::TotpRequired
-            | Self::InvalidTotp => ErrorKind::Unauthorized,
+            | Self::InvalidTotp
+            | Self::TotpReused => ErrorKind::Unauthorized,
             Self::PasswordChangeRequired
             | Self::NoLocalPassword
             | Self::Forbidden

@@ -114,6 +114,9 @@ pub enum AuthError {
     /// The code was wrong, expired or already used.
     #[error("the authentication code is not valid")]
     InvalidTotp,
+    /// The code of a step already used: each code works once.
+    #[error("this code was just used; wait for the next code")]
+    TotpReused,
     /// A role of the user requires MFA: enrol TOTP before doing anything else.
     #[error("your role requires two-factor authentication: enrol an authenticator app first")]
     MfaEnrolmentRequired,
@@ -167,6 +170,7 @@ impl AuthError {
             Self::Forbidden => "forbidden",
             Self::TotpRequired => "totp_required",
             Self::InvalidTotp => "invalid_totp",
+            Self::TotpReused => "totp_reused",
             Self::MfaEnrolmentRequired => "mfa_enrolment_required",
             Self::MfaNotEnrolled => "mfa_not_enrolled",
             Self::TotpAlreadyEnabled => "totp_already_enabled",

@@ -46,6 +46,34 @@ pub fn enrolment_uri(username: &str, secret_base32: &str) -> Zeroizing<String> {
     Zeroizing::new(totp::otpauth_uri(ISSUER, username, secret_base32))
 }
 
+/// What a second-factor check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecondFactor {
+    /// A valid code, now used up.
+    Accepted,
+    /// Not a valid code.
+    Rejected,
+    /// The TOTP code of a step already used (the same code twice within its 30 seconds).
+    Reused,
+}
+
+/// What a TOTP code is for `secret` at `now` after `last_step`: the step to claim, a code of a
+/// step already used, or nothing.
+fn check_code(
+    secret: &[u8],
+    code: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    last_step: Option<i64>,
+) -> Result<i64, SecondFactor> {
+    match totp::verify(secret, code, now, last_step) {
+        Some(step) => Ok(step),
+        None if last_step.is_some() && totp::verify(secret, code, now, None).is_some() => {
+            Err(SecondFactor::Reused)
+        }
+        None => Err(SecondFactor::Rejected),
+    }
+}
+
 /// Prefix of a recovery code's stored form: `argon2id:SELECTOR:PHC`.
 const RECOVERY_PREFIX: &str = "argon2id:";
 
@@ -205,23 +233,31 @@ impl AuthService {
             .open_secret(OWNER_KIND, user.id.as_str(), row.version)
             .await?;
         let now = self.clock.now();
-        let Some(step) = totp::verify(&secret, code, now, row.last_step) else {
-            self.audit(
-                &user.username,
-                AuditAction::UserTotpConfirm,
-                user,
-                Outcome::Failure,
-                origin,
-                "invalid_totp",
-            )
-            .await?;
-            return Err(AuthError::InvalidTotp);
+        let step = match check_code(&secret, code, now, row.last_step) {
+            Ok(step) => step,
+            Err(found) => {
+                let error = if found == SecondFactor::Reused {
+                    AuthError::TotpReused
+                } else {
+                    AuthError::InvalidTotp
+                };
+                self.audit(
+                    &user.username,
+                    AuditAction::UserTotpConfirm,
+                    user,
+                    Outcome::Failure,
+                    origin,
+                    error.code(),
+                )
+                .await?;
+                return Err(error);
+            }
         };
         let codes = totp::generate_recovery_codes();
         let hashes = hash_recovery_codes(&codes).await?;
         let mut tx = self.store.begin().await?;
         if !tx.claim_totp_step(&user.id, step).await? {
-            return Err(AuthError::InvalidTotp);
+            return Err(AuthError::TotpReused);
         }
         tx.set_totp(&user.id, TotpState::Enabled, row.version)
             .await?;
@@ -312,7 +348,8 @@ impl AuthService {
     }
 
     /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
-    /// code (which is then used up). The check is counted like a login attempt: refused
+    /// code (which is then used up). The code of a step already used is refused with its own
+    /// error ([`AuthError::TotpReused`]: wait for the next code). The check is counted like a login attempt: refused
     /// before it runs when the account is locked or the source throttled, and a wrong code
     /// counts towards both; failures are audited.
     pub async fn verify_second_factor(
@@ -331,10 +368,16 @@ impl AuthService {
                 AuthError::AccountLocked,
             )
             .await?;
-        if !self
+        let found = self
             .second_factor_matches(user, code, origin, action)
-            .await?
-        {
+            .await?;
+        if found != SecondFactor::Accepted {
+            // A reused code counts like a wrong one: it proves nothing new.
+            let error = if found == SecondFactor::Reused {
+                AuthError::TotpReused
+            } else {
+                AuthError::InvalidTotp
+            };
             self.fail_account(&user.id).await?;
             self.audit(
                 &user.username,
@@ -342,10 +385,10 @@ impl AuthService {
                 user,
                 Outcome::Failure,
                 origin,
-                "invalid_totp",
+                error.code(),
             )
             .await?;
-            return Err(AuthError::InvalidTotp);
+            return Err(error);
         }
         self.release_source(source);
         self.release_account(&user.id).await?;
@@ -387,15 +430,16 @@ impl AuthService {
         })
     }
 
-    /// Whether `code` is a second factor of `user` (claiming it: a code works once). Counts
-    /// and audits nothing: callers hold a reservation for the attempt.
+    /// Whether `code` is a second factor of `user` (claiming it: a code works once), or the
+    /// code of a step already used. Counts and audits nothing: callers hold a reservation for
+    /// the attempt.
     pub(super) async fn second_factor_matches(
         &self,
         user: &User,
         code: &str,
         origin: &RequestOrigin,
         action: AuditAction,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<SecondFactor, AuthError> {
         let row = self
             .store
             .totp(&user.id)
@@ -411,14 +455,19 @@ impl AuthService {
                 .vault
                 .open_secret(OWNER_KIND, user.id.as_str(), row.version)
                 .await?;
-            return Ok(match totp::verify(&secret, code, now, row.last_step) {
-                Some(step) => {
+            return Ok(match check_code(&secret, code, now, row.last_step) {
+                Ok(step) => {
                     let mut tx = self.store.begin().await?;
                     let claimed = tx.claim_totp_step(&user.id, step).await?;
                     tx.commit().await?;
-                    claimed
+                    if claimed {
+                        SecondFactor::Accepted
+                    } else {
+                        // Another request claimed this step first.
+                        SecondFactor::Reused
+                    }
                 }
-                None => false,
+                Err(found) => found,
             });
         }
         let stored = self.matching_recovery_code(user, code).await?;
@@ -442,7 +491,11 @@ impl AuthService {
             .await?;
         }
         tx.commit().await?;
-        Ok(used)
+        Ok(if used {
+            SecondFactor::Accepted
+        } else {
+            SecondFactor::Rejected
+        })
     }
 
     /// Step-up for a sensitive action: a fresh second factor even within a session. Users
@@ -553,5 +606,29 @@ mod shape_tests {
         assert!(!is_recovery_code_shaped("123456"));
         assert!(!is_recovery_code_shaped(""));
         assert!(!is_recovery_code_shaped("abc"));
+    }
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    #[test]
+    fn a_code_of_a_used_step_is_reused_not_wrong() {
+        let secret = totp::generate_secret();
+        let now = chrono::Utc::now();
+        let step = totp::step_of(now);
+        let code = totp::code_at(&secret, step);
+        assert_eq!(check_code(&secret, &code, now, None), Ok(step));
+        assert_eq!(
+            check_code(&secret, &code, now, Some(step)),
+            Err(SecondFactor::Reused)
+        );
+        assert_eq!(
+            check_code(&secret, "000000", now, Some(step)),
+            Err(SecondFactor::Rejected)
+        );
+        let next = totp::code_at(&secret, step + 1);
+        assert_eq!(check_code(&secret, &next, now, Some(step)), Ok(step + 1));
     }
 }

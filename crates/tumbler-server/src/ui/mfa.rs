@@ -180,7 +180,7 @@ pub async fn confirm(State(state): State<AppState>, form: ConsoleForm<CodeForm>)
                 recovery_revealed(&p, codes),
             ))
         }
-        Err(e @ AuthError::InvalidTotp) => {
+        Err(e @ (AuthError::InvalidTotp | AuthError::TotpReused)) => {
             let flash = Flash::error(format!(
                 "{} Your enrolment is still waiting: enter the code your app shows now.",
                 sentence(&e)

@@ -163,6 +163,20 @@ async fn sensitive_actions_ask_for_a_fresh_code_even_with_a_token() {
         )
         .await;
     assert_eq!(res.status(), 401, "a reused code is refused");
+    let body = res.json::<Value>().await.unwrap();
+    assert_eq!(error_code(&body), "totp_reused", "{body}");
+    assert!(
+        body.to_string()
+            .contains("this code was just used; wait for the next code"),
+        "{body}"
+    );
+    // A wrong code is still just not valid.
+    let res = e
+        .post(
+            "/api/v1/users/me/totp/recovery-codes",
+            json!({"totp": "000000"}),
+        )
+        .await;
     assert_eq!(
         error_code(&res.json::<Value>().await.unwrap()),
         "invalid_totp"

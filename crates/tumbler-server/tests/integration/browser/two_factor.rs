@@ -1,6 +1,7 @@
 //! Two-factor settings as a person uses them: a wrong first code keeps the enrolment (and the
 //! entry already scanned into the app), the QR code again for the password, recovery codes to
-//! copy or download and count, new recovery codes and turning it off with a fresh code.
+//! copy or download and count, new recovery codes and turning it off with a fresh code, and
+//! a code used twice within its 30 seconds answered with "wait for the next code".
 
 use super::WAIT;
 use chrono::{Duration, Utc};
@@ -103,6 +104,17 @@ async fn a_wrong_first_code_keeps_the_enrolment_and_codes_can_be_renewed_and_tur
     let renewed = browser.text("#recovery-codes").await;
     assert_eq!(renewed.lines().count(), 10);
     assert!(!renewed.contains(&first));
+    // The same code again within its 30 seconds: told to wait for the next one.
+    browser.fill("#regenerate-code", &code(&clock)).await;
+    browser.click("#mfa-regenerate").await;
+    let error = browser
+        .wait_for_text(
+            "#mfa-error",
+            "This code was just used; wait for the next code",
+            WAIT,
+        )
+        .await;
+    assert!(error.contains("totp_reused"), "{error}");
 
     // Off, for a fresh code.
     clock.advance(Duration::seconds(totp::STEP_SECONDS));
