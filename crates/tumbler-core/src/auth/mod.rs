@@ -41,6 +41,9 @@ pub struct AuthSettings {
     pub max_failures_per_source: usize,
     /// The window of `max_failures_per_source`.
     pub source_window: Duration,
+    /// After a fresh code's check, how long the same console session may do further sensitive
+    /// actions without another code; zero turns the window off.
+    pub sensitive_window: Duration,
 }
 
 impl Default for AuthSettings {
@@ -49,6 +52,7 @@ impl Default for AuthSettings {
             temp_password_ttl: Duration::hours(72),
             max_failures_per_source: 20,
             source_window: Duration::minutes(15),
+            sensitive_window: Duration::minutes(5),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! first code), recovery codes, the second factor at login, and step-up for sensitive actions.
 //! A code is accepted once: the step it belongs to is claimed atomically in the store.
 
-use super::{AuthError, AuthService, Principal};
+use super::{AuthError, AuthMethod, AuthService, Principal};
 use crate::hashing::{hash_password, token_hash, verify_password};
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
@@ -500,7 +500,9 @@ impl AuthService {
 
     /// Step-up for a sensitive action: a fresh second factor even within a session. Users
     /// without TOTP cannot perform sensitive actions; nor can API tokens unless the token's
-    /// owner gives a code with the request.
+    /// owner gives a code with the request. On a console session, a fresh code's check opens
+    /// a window ([`super::AuthSettings::sensitive_window`]) in which the same session's
+    /// further sensitive actions need no code; logging out (or the session's end) closes it.
     pub async fn step_up(
         &self,
         principal: &Principal,
@@ -508,29 +510,78 @@ impl AuthService {
         action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
+        self.step_up_inner(principal, code, action, origin, true)
+            .await
+    }
+
+    /// [`AuthService::step_up`], with the session's window honoured or not (changing the
+    /// second factor itself always needs a code).
+    async fn step_up_inner(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        action: AuditAction,
+        origin: &RequestOrigin,
+        window_unlocks: bool,
+    ) -> Result<(), AuthError> {
         principal.require_active()?;
         if !principal.user.mfa_enabled {
             return Err(AuthError::MfaNotEnrolled);
+        }
+        if window_unlocks && self.sensitive_window_until(principal).await?.is_some() {
+            return Ok(());
         }
         let code = code
             .filter(|c| !c.trim().is_empty())
             .ok_or(AuthError::TotpRequired)?;
         self.verify_second_factor(&principal.user, code, origin, action)
-            .await
+            .await?;
+        if let AuthMethod::Session { id, .. } = &principal.method {
+            if self.settings.sensitive_window > chrono::Duration::zero() {
+                let until = self.clock.now() + self.settings.sensitive_window;
+                let mut tx = self.store.begin().await?;
+                tx.set_session_sensitive_until(id, until).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
-    /// Replaces the caller's recovery codes (a sensitive action: needs a fresh code).
+    /// When the caller's open window for sensitive actions ends: only console sessions have
+    /// one, opened by a fresh code's check; `None` when closed, expired or turned off.
+    pub async fn sensitive_window_until(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
+        let AuthMethod::Session { id, .. } = &principal.method else {
+            return Ok(None);
+        };
+        if self.settings.sensitive_window <= chrono::Duration::zero() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        // A window longer than the setting (lowered since) is cut to the setting.
+        Ok(self
+            .store
+            .session_sensitive_until(id)
+            .await?
+            .filter(|until| *until > now && *until <= now + self.settings.sensitive_window))
+    }
+
+    /// Replaces the caller's recovery codes (needs a fresh code, even within the session's
+    /// window for sensitive actions).
     pub async fn regenerate_recovery_codes(
         &self,
         principal: &Principal,
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<Vec<Zeroizing<String>>, AuthError> {
-        self.step_up(
+        self.step_up_inner(
             principal,
             code,
             AuditAction::UserRecoveryCodesRegenerate,
             origin,
+            false,
         )
         .await?;
         let codes = totp::generate_recovery_codes();
@@ -555,7 +606,8 @@ impl AuthService {
         Ok(codes)
     }
 
-    /// Turns TOTP off for the caller (needs a fresh code). Refused, before the code is
+    /// Turns TOTP off for the caller (needs a fresh code, even within the session's window for
+    /// sensitive actions). Refused, before the code is
     /// checked, when a role of the caller requires two-factor authentication.
     pub async fn disable_totp(
         &self,
@@ -566,7 +618,7 @@ impl AuthService {
         if principal.user.mfa_enabled && self.mfa_required_by_role(&principal.user).await? {
             return Err(AuthError::MfaRequiredByRole);
         }
-        self.step_up(principal, code, AuditAction::UserTotpDisable, origin)
+        self.step_up_inner(principal, code, AuditAction::UserTotpDisable, origin, false)
             .await?;
         let user = &principal.user;
         let row = self
