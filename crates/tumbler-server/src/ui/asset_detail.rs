@@ -70,6 +70,8 @@ struct AssetPage {
     /// Reconcile is offered.
     can_run: bool,
     revealed: Option<(String, String)>,
+    /// Until when a recent fresh code on this session unlocks reveals (the code is optional).
+    sensitive_until: Option<String>,
 }
 
 /// How Tumbler proves the asset's identity before sending it a secret, in words.
@@ -132,7 +134,14 @@ async fn page(
         HostKeyStatus::Verified => None,
     };
     let (frame, revealed) = messages.show(frame);
+    let sensitive_until = state
+        .auth
+        .sensitive_window_until(p)
+        .await
+        .map_err(|e| ConsoleError::internal("sensitive window lookup failed", &e))?
+        .map(|until| time(Some(until)));
     Ok(render_uncached(&AssetPage {
+        sensitive_until,
         frame,
         id: a.id.to_string(),
         name: a.name.clone(),
