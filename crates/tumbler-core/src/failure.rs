@@ -71,13 +71,15 @@ impl ServiceFailure for AuthError {
             | Self::WrongCurrentPassword
             | Self::BasicAuthRequired
             | Self::TotpRequired
-            | Self::InvalidTotp => ErrorKind::Unauthorized,
+            | Self::InvalidTotp
+            | Self::TotpReused => ErrorKind::Unauthorized,
             Self::PasswordChangeRequired
             | Self::NoLocalPassword
             | Self::Forbidden
             | Self::TemporaryPasswordExpired
             | Self::MfaEnrolmentRequired
             | Self::MfaNotEnrolled
+            | Self::MfaRequiredByRole
             | Self::OwnPasswordReset
             | Self::AccountLocked
             | Self::ReauthenticationRequired => ErrorKind::Forbidden,

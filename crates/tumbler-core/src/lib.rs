@@ -24,8 +24,8 @@ pub mod webhooks;
 
 pub use audit::{AuditError, AuditService, ChainReport};
 pub use auth::{
-    AuthError, AuthMethod, AuthService, AuthSettings, Principal, Reauthentication,
-    MAX_USERNAME_CHARS,
+    enrolment_uri, AuthError, AuthMethod, AuthService, AuthSettings, Principal, Reauthentication,
+    TotpStatus, MAX_USERNAME_CHARS,
 };
 pub use certificates::{CertificateError, CertificateService};
 pub use change_secret::{ChangeSecretError, ChangeSecretService, EngineSettings};

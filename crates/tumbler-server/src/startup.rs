@@ -172,6 +172,7 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
         max_failures_per_source: usize::try_from(a.max_failures_per_source.max(1))
             .unwrap_or(usize::MAX),
         source_window: chrono::Duration::minutes(i64::from(a.source_window_minutes)),
+        sensitive_window: chrono::Duration::minutes(i64::from(a.sensitive_window_minutes)),
     }
 }
 

@@ -101,3 +101,14 @@ document.addEventListener("DOMContentLoaded", () => {
     }, seconds * 1000);
   }
 });
+
+// Two-factor settings (mfa): recovery codes downloaded as a text file built here from the
+// codes on the page (a data: URL; the codes never travel in a server URL).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const link of document.querySelectorAll("a[data-download-from]")) {
+    const source = document.getElementById(link.dataset.downloadFrom);
+    if (!source) continue;
+    link.href = "data:text/plain;charset=utf-8," + encodeURIComponent(source.textContent);
+    link.hidden = false;
+  }
+});

@@ -178,6 +178,43 @@ impl Tx {
     }
 }
 
+impl Store {
+    /// The end of the session's window in which sensitive actions need no new code (set by a
+    /// fresh code's check), if one was opened.
+    pub async fn session_sensitive_until(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query("SELECT sensitive_until FROM sessions WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(row
+            .map(|r| col::<Option<i64>>(&r, "sensitive_until"))
+            .transpose()?
+            .flatten()
+            .map(from_millis))
+    }
+}
+
+impl Tx {
+    /// Opens (or moves) the session's window for sensitive actions to end at `until`.
+    pub async fn set_session_sensitive_until(
+        &mut self,
+        id: &SessionId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET sensitive_until = $1 WHERE id = $2")
+            .bind(to_millis(until))
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::query)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SessionRow;

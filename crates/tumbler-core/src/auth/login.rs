@@ -277,8 +277,11 @@ impl AuthService {
             let code = totp.filter(|c| !c.trim().is_empty());
             let accepted = match code {
                 Some(code) => {
+                    // A reused code is refused like a wrong one: the login answer must not
+                    // say that the password was right.
                     self.second_factor_matches(&checked.user, code, origin, AuditAction::AuthLogin)
                         .await?
+                        == super::totp::SecondFactor::Accepted
                 }
                 None => false,
             };

@@ -11,7 +11,7 @@ mod totp;
 
 pub use attempts::MAX_USERNAME_CHARS;
 pub use reauth::Reauthentication;
-pub use totp::TotpEnrolment;
+pub use totp::{enrolment_uri, TotpEnrolment, TotpStatus};
 
 use crate::throttle::SourceThrottle;
 use chrono::Duration;
@@ -41,6 +41,9 @@ pub struct AuthSettings {
     pub max_failures_per_source: usize,
     /// The window of `max_failures_per_source`.
     pub source_window: Duration,
+    /// After a fresh code's check, how long the same console session may do further sensitive
+    /// actions without another code; zero turns the window off.
+    pub sensitive_window: Duration,
 }
 
 impl Default for AuthSettings {
@@ -49,6 +52,7 @@ impl Default for AuthSettings {
             temp_password_ttl: Duration::hours(72),
             max_failures_per_source: 20,
             source_window: Duration::minutes(15),
+            sensitive_window: Duration::minutes(5),
         }
     }
 }
@@ -114,6 +118,9 @@ pub enum AuthError {
     /// The code was wrong, expired or already used.
     #[error("the authentication code is not valid")]
     InvalidTotp,
+    /// The code of a step already used: each code works once.
+    #[error("this code was just used; wait for the next code")]
+    TotpReused,
     /// A role of the user requires MFA: enrol TOTP before doing anything else.
     #[error("your role requires two-factor authentication: enrol an authenticator app first")]
     MfaEnrolmentRequired,
@@ -123,6 +130,9 @@ pub enum AuthError {
     /// TOTP is already enabled (disable it first to enrol a new device).
     #[error("two-factor authentication is already enabled")]
     TotpAlreadyEnabled,
+    /// A role of the user requires two-factor authentication: it cannot be turned off.
+    #[error("your role requires two-factor authentication, so it cannot be turned off; ask an administrator if your role should change")]
+    MfaRequiredByRole,
     /// No enrolment is waiting for confirmation.
     #[error("no two-factor enrolment is in progress")]
     NoTotpEnrolment,
@@ -164,10 +174,12 @@ impl AuthError {
             Self::Forbidden => "forbidden",
             Self::TotpRequired => "totp_required",
             Self::InvalidTotp => "invalid_totp",
+            Self::TotpReused => "totp_reused",
             Self::MfaEnrolmentRequired => "mfa_enrolment_required",
             Self::MfaNotEnrolled => "mfa_not_enrolled",
             Self::TotpAlreadyEnabled => "totp_already_enabled",
             Self::NoTotpEnrolment => "no_totp_enrolment",
+            Self::MfaRequiredByRole => "mfa_required_by_role",
             Self::Vault(_) => "internal_error",
             Self::Invalid(_) => "invalid_request",
             Self::Store(_) | Self::Hashing(_) => "internal_error",

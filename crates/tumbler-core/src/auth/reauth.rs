@@ -108,7 +108,9 @@ impl AuthService {
                 .verify_second_factor(&principal.user, &code, origin, action)
                 .await
             {
-                Err(AuthError::InvalidTotp) if basic => Err(AuthError::InvalidCredentials),
+                Err(AuthError::InvalidTotp | AuthError::TotpReused) if basic => {
+                    Err(AuthError::InvalidCredentials)
+                }
                 other => other,
             };
         }

@@ -2,7 +2,7 @@
 //! first code), recovery codes, the second factor at login, and step-up for sensitive actions.
 //! A code is accepted once: the step it belongs to is claimed atomically in the store.
 
-use super::{AuthError, AuthService, Principal};
+use super::{AuthError, AuthMethod, AuthService, Principal};
 use crate::hashing::{hash_password, token_hash, verify_password};
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
@@ -24,6 +24,54 @@ pub struct TotpEnrolment {
     pub secret_base32: Zeroizing<String>,
     /// The `otpauth://` URI the QR code encodes.
     pub uri: Zeroizing<String>,
+}
+
+/// Where a user's two-factor authentication stands, for their settings page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotpStatus {
+    /// Logins and sensitive actions ask for a code.
+    pub enabled: bool,
+    /// An enrolment was started and awaits its first code (the same secret until confirmed
+    /// or cancelled).
+    pub pending: bool,
+    /// How many recovery codes are left unused.
+    pub recovery_codes_left: usize,
+    /// A role of the user requires two-factor authentication (so it cannot be turned off).
+    pub required_by_role: bool,
+}
+
+/// The `otpauth://` URI an authenticator app reads for `username`'s secret (base32): what a
+/// QR code shows. Show once; never log.
+pub fn enrolment_uri(username: &str, secret_base32: &str) -> Zeroizing<String> {
+    Zeroizing::new(totp::otpauth_uri(ISSUER, username, secret_base32))
+}
+
+/// What a second-factor check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecondFactor {
+    /// A valid code, now used up.
+    Accepted,
+    /// Not a valid code.
+    Rejected,
+    /// The TOTP code of a step already used (the same code twice within its 30 seconds).
+    Reused,
+}
+
+/// What a TOTP code is for `secret` at `now` after `last_step`: the step to claim, a code of a
+/// step already used, or nothing.
+fn check_code(
+    secret: &[u8],
+    code: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    last_step: Option<i64>,
+) -> Result<i64, SecondFactor> {
+    match totp::verify(secret, code, now, last_step) {
+        Some(step) => Ok(step),
+        None if last_step.is_some() && totp::verify(secret, code, now, None).is_some() => {
+            Err(SecondFactor::Reused)
+        }
+        None => Err(SecondFactor::Rejected),
+    }
 }
 
 /// Prefix of a recovery code's stored form: `argon2id:SELECTOR:PHC`.
@@ -87,7 +135,9 @@ impl AuthService {
         Ok(())
     }
 
-    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code. The caller
+    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code (an
+    /// enrolment already pending shows its secret again: a wrong code or a lost page does not
+    /// make the entry scanned into the app useless). The caller
     /// proves again that they own the account with the current password (HTTP Basic has just
     /// given it), so a stolen session or token cannot enrol an authenticator of its own and
     /// then pass every step-up.
@@ -115,9 +165,29 @@ impl AuthService {
         };
         self.reauthenticate(principal, proof, AuditAction::UserTotpBegin, origin)
             .await?;
+        let now = self.clock.now();
+        if row.state == TotpState::Pending {
+            // The secret already scanned into the app stays valid until the enrolment is
+            // confirmed or cancelled: show the same one again.
+            let secret = self
+                .vault
+                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
+                .await?;
+            self.audit(
+                &user.username,
+                AuditAction::UserTotpBegin,
+                user,
+                Outcome::Success,
+                origin,
+                &format!("pending secret version {} shown again", row.version),
+            )
+            .await?;
+            let secret_base32 = Zeroizing::new(totp::base32(&secret));
+            let uri = enrolment_uri(&user.username, &secret_base32);
+            return Ok(TotpEnrolment { secret_base32, uri });
+        }
         let secret = totp::generate_secret();
         let version = row.version + 1;
-        let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         self.vault
             .seal(&mut tx, OWNER_KIND, user.id.as_str(), version, &secret)
@@ -137,11 +207,12 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         let secret_base32 = Zeroizing::new(totp::base32(&secret));
-        let uri = Zeroizing::new(totp::otpauth_uri(ISSUER, &user.username, &secret_base32));
+        let uri = enrolment_uri(&user.username, &secret_base32);
         Ok(TotpEnrolment { secret_base32, uri })
     }
 
-    /// Confirms enrolment with a first code; returns ten recovery codes, shown once.
+    /// Confirms enrolment with a first code; returns ten recovery codes, shown once. A wrong
+    /// code leaves the enrolment pending with the same secret.
     pub async fn confirm_totp(
         &self,
         principal: &Principal,
@@ -162,23 +233,31 @@ impl AuthService {
             .open_secret(OWNER_KIND, user.id.as_str(), row.version)
             .await?;
         let now = self.clock.now();
-        let Some(step) = totp::verify(&secret, code, now, row.last_step) else {
-            self.audit(
-                &user.username,
-                AuditAction::UserTotpConfirm,
-                user,
-                Outcome::Failure,
-                origin,
-                "invalid_totp",
-            )
-            .await?;
-            return Err(AuthError::InvalidTotp);
+        let step = match check_code(&secret, code, now, row.last_step) {
+            Ok(step) => step,
+            Err(found) => {
+                let error = if found == SecondFactor::Reused {
+                    AuthError::TotpReused
+                } else {
+                    AuthError::InvalidTotp
+                };
+                self.audit(
+                    &user.username,
+                    AuditAction::UserTotpConfirm,
+                    user,
+                    Outcome::Failure,
+                    origin,
+                    error.code(),
+                )
+                .await?;
+                return Err(error);
+            }
         };
         let codes = totp::generate_recovery_codes();
         let hashes = hash_recovery_codes(&codes).await?;
         let mut tx = self.store.begin().await?;
         if !tx.claim_totp_step(&user.id, step).await? {
-            return Err(AuthError::InvalidTotp);
+            return Err(AuthError::TotpReused);
         }
         tx.set_totp(&user.id, TotpState::Enabled, row.version)
             .await?;
@@ -199,8 +278,78 @@ impl AuthService {
         Ok(codes)
     }
 
+    /// Cancels a pending enrolment: its secret no longer works, and a new start issues a new
+    /// one.
+    pub async fn cancel_totp(
+        &self,
+        principal: &Principal,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        if row.state != TotpState::Pending {
+            return Err(AuthError::NoTotpEnrolment);
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_totp(&user.id, TotpState::None, row.version).await?;
+        tx.append_audit(
+            &event(
+                &user.username,
+                AuditAction::UserTotpDisable,
+                ("user", user.id.as_str()),
+                Outcome::Success,
+                origin,
+                format!(
+                    "pending enrolment cancelled (secret version {})",
+                    row.version
+                ),
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where the caller's two-factor authentication stands.
+    pub async fn totp_status(&self, principal: &Principal) -> Result<TotpStatus, AuthError> {
+        let user = &principal.user;
+        let row = self
+            .store
+            .totp(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let enabled = row.state == TotpState::Enabled;
+        let recovery_codes_left = if enabled {
+            self.store.unused_recovery_codes(&user.id).await?.len()
+        } else {
+            0
+        };
+        Ok(TotpStatus {
+            enabled,
+            pending: row.state == TotpState::Pending,
+            recovery_codes_left,
+            required_by_role: self.mfa_required_by_role(user).await?,
+        })
+    }
+
+    /// Whether a role of `user` requires two-factor authentication.
+    async fn mfa_required_by_role(&self, user: &User) -> Result<bool, AuthError> {
+        Ok(self
+            .store
+            .roles()
+            .await?
+            .iter()
+            .any(|r| r.require_mfa && user.roles.contains(&r.name)))
+    }
+
     /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
-    /// code (which is then used up). The check is counted like a login attempt: refused
+    /// code (which is then used up). The code of a step already used is refused with its own
+    /// error ([`AuthError::TotpReused`]: wait for the next code). The check is counted like a login attempt: refused
     /// before it runs when the account is locked or the source throttled, and a wrong code
     /// counts towards both; failures are audited.
     pub async fn verify_second_factor(
@@ -219,10 +368,16 @@ impl AuthService {
                 AuthError::AccountLocked,
             )
             .await?;
-        if !self
+        let found = self
             .second_factor_matches(user, code, origin, action)
-            .await?
-        {
+            .await?;
+        if found != SecondFactor::Accepted {
+            // A reused code counts like a wrong one: it proves nothing new.
+            let error = if found == SecondFactor::Reused {
+                AuthError::TotpReused
+            } else {
+                AuthError::InvalidTotp
+            };
             self.fail_account(&user.id).await?;
             self.audit(
                 &user.username,
@@ -230,10 +385,10 @@ impl AuthService {
                 user,
                 Outcome::Failure,
                 origin,
-                "invalid_totp",
+                error.code(),
             )
             .await?;
-            return Err(AuthError::InvalidTotp);
+            return Err(error);
         }
         self.release_source(source);
         self.release_account(&user.id).await?;
@@ -275,15 +430,16 @@ impl AuthService {
         })
     }
 
-    /// Whether `code` is a second factor of `user` (claiming it: a code works once). Counts
-    /// and audits nothing: callers hold a reservation for the attempt.
+    /// Whether `code` is a second factor of `user` (claiming it: a code works once), or the
+    /// code of a step already used. Counts and audits nothing: callers hold a reservation for
+    /// the attempt.
     pub(super) async fn second_factor_matches(
         &self,
         user: &User,
         code: &str,
         origin: &RequestOrigin,
         action: AuditAction,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<SecondFactor, AuthError> {
         let row = self
             .store
             .totp(&user.id)
@@ -299,14 +455,19 @@ impl AuthService {
                 .vault
                 .open_secret(OWNER_KIND, user.id.as_str(), row.version)
                 .await?;
-            return Ok(match totp::verify(&secret, code, now, row.last_step) {
-                Some(step) => {
+            return Ok(match check_code(&secret, code, now, row.last_step) {
+                Ok(step) => {
                     let mut tx = self.store.begin().await?;
                     let claimed = tx.claim_totp_step(&user.id, step).await?;
                     tx.commit().await?;
-                    claimed
+                    if claimed {
+                        SecondFactor::Accepted
+                    } else {
+                        // Another request claimed this step first.
+                        SecondFactor::Reused
+                    }
                 }
-                None => false,
+                Err(found) => found,
             });
         }
         let stored = self.matching_recovery_code(user, code).await?;
@@ -330,12 +491,18 @@ impl AuthService {
             .await?;
         }
         tx.commit().await?;
-        Ok(used)
+        Ok(if used {
+            SecondFactor::Accepted
+        } else {
+            SecondFactor::Rejected
+        })
     }
 
     /// Step-up for a sensitive action: a fresh second factor even within a session. Users
     /// without TOTP cannot perform sensitive actions; nor can API tokens unless the token's
-    /// owner gives a code with the request.
+    /// owner gives a code with the request. On a console session, a fresh code's check opens
+    /// a window ([`super::AuthSettings::sensitive_window`]) in which the same session's
+    /// further sensitive actions need no code; logging out (or the session's end) closes it.
     pub async fn step_up(
         &self,
         principal: &Principal,
@@ -343,29 +510,78 @@ impl AuthService {
         action: AuditAction,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
+        self.step_up_inner(principal, code, action, origin, true)
+            .await
+    }
+
+    /// [`AuthService::step_up`], with the session's window honoured or not (changing the
+    /// second factor itself always needs a code).
+    async fn step_up_inner(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        action: AuditAction,
+        origin: &RequestOrigin,
+        window_unlocks: bool,
+    ) -> Result<(), AuthError> {
         principal.require_active()?;
         if !principal.user.mfa_enabled {
             return Err(AuthError::MfaNotEnrolled);
+        }
+        if window_unlocks && self.sensitive_window_until(principal).await?.is_some() {
+            return Ok(());
         }
         let code = code
             .filter(|c| !c.trim().is_empty())
             .ok_or(AuthError::TotpRequired)?;
         self.verify_second_factor(&principal.user, code, origin, action)
-            .await
+            .await?;
+        if let AuthMethod::Session { id, .. } = &principal.method {
+            if self.settings.sensitive_window > chrono::Duration::zero() {
+                let until = self.clock.now() + self.settings.sensitive_window;
+                let mut tx = self.store.begin().await?;
+                tx.set_session_sensitive_until(id, until).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
-    /// Replaces the caller's recovery codes (a sensitive action: needs a fresh code).
+    /// When the caller's open window for sensitive actions ends: only console sessions have
+    /// one, opened by a fresh code's check; `None` when closed, expired or turned off.
+    pub async fn sensitive_window_until(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AuthError> {
+        let AuthMethod::Session { id, .. } = &principal.method else {
+            return Ok(None);
+        };
+        if self.settings.sensitive_window <= chrono::Duration::zero() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        // A window longer than the setting (lowered since) is cut to the setting.
+        Ok(self
+            .store
+            .session_sensitive_until(id)
+            .await?
+            .filter(|until| *until > now && *until <= now + self.settings.sensitive_window))
+    }
+
+    /// Replaces the caller's recovery codes (needs a fresh code, even within the session's
+    /// window for sensitive actions).
     pub async fn regenerate_recovery_codes(
         &self,
         principal: &Principal,
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<Vec<Zeroizing<String>>, AuthError> {
-        self.step_up(
+        self.step_up_inner(
             principal,
             code,
             AuditAction::UserRecoveryCodesRegenerate,
             origin,
+            false,
         )
         .await?;
         let codes = totp::generate_recovery_codes();
@@ -390,14 +606,19 @@ impl AuthService {
         Ok(codes)
     }
 
-    /// Turns TOTP off for the caller (needs a fresh code).
+    /// Turns TOTP off for the caller (needs a fresh code, even within the session's window for
+    /// sensitive actions). Refused, before the code is
+    /// checked, when a role of the caller requires two-factor authentication.
     pub async fn disable_totp(
         &self,
         principal: &Principal,
         code: Option<&str>,
         origin: &RequestOrigin,
     ) -> Result<(), AuthError> {
-        self.step_up(principal, code, AuditAction::UserTotpDisable, origin)
+        if principal.user.mfa_enabled && self.mfa_required_by_role(&principal.user).await? {
+            return Err(AuthError::MfaRequiredByRole);
+        }
+        self.step_up_inner(principal, code, AuditAction::UserTotpDisable, origin, false)
             .await?;
         let user = &principal.user;
         let row = self
@@ -437,5 +658,29 @@ mod shape_tests {
         assert!(!is_recovery_code_shaped("123456"));
         assert!(!is_recovery_code_shaped(""));
         assert!(!is_recovery_code_shaped("abc"));
+    }
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    #[test]
+    fn a_code_of_a_used_step_is_reused_not_wrong() {
+        let secret = totp::generate_secret();
+        let now = chrono::Utc::now();
+        let step = totp::step_of(now);
+        let code = totp::code_at(&secret, step);
+        assert_eq!(check_code(&secret, &code, now, None), Ok(step));
+        assert_eq!(
+            check_code(&secret, &code, now, Some(step)),
+            Err(SecondFactor::Reused)
+        );
+        assert_eq!(
+            check_code(&secret, "000000", now, Some(step)),
+            Err(SecondFactor::Rejected)
+        );
+        let next = totp::code_at(&secret, step + 1);
+        assert_eq!(check_code(&secret, &next, now, Some(step)), Ok(step + 1));
     }
 }

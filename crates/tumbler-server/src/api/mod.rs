@@ -60,7 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(area(
             "totp",
             OpenApiRouter::new()
-                .routes(routes!(totp::begin))
+                .routes(routes!(totp::begin, totp::status))
+                .routes(routes!(totp::cancel))
                 .routes(routes!(totp::confirm))
                 .routes(routes!(totp::disable))
                 .routes(routes!(totp::recovery_codes)),

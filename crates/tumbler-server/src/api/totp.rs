@@ -1,5 +1,6 @@
 //! The caller's two-factor authentication: enrol (QR code and secret), confirm with a first
-//! code (recovery codes shown once), regenerate recovery codes, disable.
+//! code (recovery codes shown once), cancel a pending enrolment, see where it stands,
+//! regenerate recovery codes, disable.
 
 use crate::api::json_body::JsonBody;
 use crate::error::ApiError;
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use secrecy::SecretString;
 use serde::Deserialize;
-use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut};
+use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut, TotpStatusOut};
 
 /// Proof of ownership before enrolment.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -21,7 +22,7 @@ pub struct BeginIn {
 }
 
 /// Starts TOTP enrolment (needs the current password: a stolen session or token must not
-/// enrol an authenticator of its own).
+/// enrol an authenticator of its own). While an enrolment is pending, answers its secret again.
 #[utoipa::path(post, path = "/api/v1/users/me/totp", request_body = BeginIn, responses((status = 201, body = EnrolmentOut), (status = 403), (status = 409)))]
 pub async fn begin(
     State(state): State<AppState>,
@@ -103,5 +104,31 @@ pub async fn disable(
         .auth
         .disable_totp(&p, req.code.as_deref(), &origin)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where the caller's two-factor authentication stands: on, pending, recovery codes left.
+#[utoipa::path(get, path = "/api/v1/users/me/totp", responses((status = 200, body = TotpStatusOut), (status = 401)))]
+pub async fn status(
+    State(state): State<AppState>,
+    AnyCaller(p): AnyCaller,
+) -> Result<Json<TotpStatusOut>, ApiError> {
+    let s = state.auth.totp_status(&p).await?;
+    Ok(Json(TotpStatusOut {
+        enabled: s.enabled,
+        pending: s.pending,
+        recovery_codes_left: s.recovery_codes_left,
+        required_by_role: s.required_by_role,
+    }))
+}
+
+/// Cancels a pending enrolment (its secret stops working; starting again issues a new one).
+#[utoipa::path(post, path = "/api/v1/users/me/totp/cancel", responses((status = 204), (status = 401), (status = 409)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Origin(origin): Origin,
+    AnyCaller(p): AnyCaller,
+) -> Result<StatusCode, ApiError> {
+    state.auth.cancel_totp(&p, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

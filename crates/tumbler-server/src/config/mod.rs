@@ -114,6 +114,14 @@ impl Config {
                 });
             }
         }
+        // Zero turns the window for sensitive actions off; at most a day otherwise.
+        if a.sensitive_window_minutes > 1_440 {
+            return Err(ConfigError::Invalid {
+                path: "auth.sensitive_window_minutes".to_owned(),
+                message: "auth.sensitive_window_minutes must be between 0 (off) and 1440"
+                    .to_owned(),
+            });
+        }
         // Zero turns drift checks off; at least a minute, at most a year otherwise.
         let drift = self.drift.interval_seconds;
         if drift != 0 && !(60..=31_536_000).contains(&drift) {

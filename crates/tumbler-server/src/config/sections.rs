@@ -51,6 +51,9 @@ pub struct AuthConfig {
     pub max_failures_per_source: u32,
     /// The window of `max_failures_per_source`.
     pub source_window_minutes: u32,
+    /// After a fresh TOTP code, how long the same console session may do further sensitive
+    /// actions without another code (0: every sensitive action needs its own code).
+    pub sensitive_window_minutes: u32,
 }
 
 impl Default for AuthConfig {
@@ -59,6 +62,7 @@ impl Default for AuthConfig {
             temporary_password_hours: 72,
             max_failures_per_source: 20,
             source_window_minutes: 15,
+            sensitive_window_minutes: 5,
         }
     }
 }

@@ -75,6 +75,8 @@ struct AssetPage {
     can_run: bool,
     /// A revealed secret, reached once through its link.
     revealed: Option<Revealed>,
+    /// Until when a recent fresh code on this session unlocks reveals (the code is optional).
+    sensitive_until: Option<String>,
 }
 
 /// How Tumbler proves the asset's identity before sending it a secret, in words.
@@ -137,7 +139,14 @@ async fn page(
         HostKeyStatus::Relocated => key.presented.clone().or_else(|| key.fingerprint.clone()),
         HostKeyStatus::Verified => None,
     };
+    let sensitive_until = state
+        .auth
+        .sensitive_window_until(p)
+        .await
+        .map_err(|e| ConsoleError::internal("sensitive window lookup failed", &e))?
+        .map(|until| time(Some(until)));
     Ok(render_uncached(&AssetPage {
+        sensitive_until,
         frame,
         id: a.id.to_string(),
         name: a.name.clone(),

@@ -10,6 +10,7 @@ mod new_user;
 mod own_password;
 mod safety;
 mod settings;
+mod two_factor;
 
 use std::time::Duration;
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};

@@ -80,6 +80,14 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     browser.click(".confirm-reveal").await;
     browser.wait_for_text("#revealed", "dave", WAIT).await;
     assert_eq!(browser.text("#revealed-0").await, password);
+    // The code just given unlocks another reveal on this session for a few minutes.
+    browser.click(".open-reveal").await;
+    browser
+        .wait_for_text(".reveal-window", "Optional until", WAIT)
+        .await;
+    browser.click(".confirm-reveal").await;
+    browser.wait_for_text("#revealed", "dave", WAIT).await;
+    assert_eq!(browser.text("#revealed-0").await, password);
 
     browser.click("#assets-link").await;
     browser.wait_for_text("h1", "Assets", WAIT).await;

@@ -163,7 +163,7 @@ async fn users_see_verify_and_reveal_only_assets_of_their_domains() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(typed::<RevealedSecret>(body).secret, "secret-of-dev-1");
     let (status, body) = reveal(dev_account, Some(code)).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "invalid_totp"));
+    assert_eq!((status, error_code(&body).as_str()), (401, "totp_reused"));
     let (status, _) = reveal(&accounts["def-1"].1, Some(authenticator.fresh_code())).await;
     assert_eq!(status, 404);
     let (_, audit) = call(
