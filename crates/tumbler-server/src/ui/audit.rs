@@ -46,7 +46,7 @@ pub struct AuditQuery {
 
 /// A time typed in a filter; a date alone is the start of the day, or (`end_of_day`) the
 /// start of the next one.
-fn parse_time(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String> {
+pub(super) fn parse_time(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
