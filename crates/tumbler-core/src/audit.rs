@@ -24,6 +24,9 @@ pub enum AuditError {
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
+    /// Writing the CSV export failed.
+    #[error("internal error")]
+    Csv(#[from] crate::csv_cells::CsvWriteError),
 }
 
 impl AuditError {
@@ -31,7 +34,7 @@ impl AuditError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden",
-            Self::Store(_) => "internal_error",
+            Self::Store(_) | Self::Csv(_) => "internal_error",
         }
     }
 }
@@ -60,6 +63,20 @@ pub struct AuditService {
 
 const PAGE: i64 = 1000;
 
+/// The columns of the CSV export.
+const CSV_HEADER: [&str; 10] = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object_kind",
+    "object_id",
+    "outcome",
+    "source",
+    "detail",
+    "hash",
+];
+
 impl AuditService {
     /// A service over `store` that checks the keyed part of the chain with the key in `chain`
     /// ([`crate::audit_chain::ensure_chain_key`], [`crate::audit_chain::read_chain_state`]).
@@ -75,6 +92,37 @@ impl AuditService {
     ) -> Result<(Vec<AuditEvent>, i64), AuditError> {
         require_reader(principal)?;
         Ok(self.store.audit_events(filter).await?)
+    }
+
+    /// Every event matching `filter` (its page bounds ignored), newest first, as CSV: the
+    /// columns of an event, each cell made inert for spreadsheets. Events carry no secret.
+    pub async fn export_csv(
+        &self,
+        principal: &Principal,
+        filter: &AuditFilter,
+    ) -> Result<String, AuditError> {
+        require_reader(principal)?;
+        let mut all = filter.clone();
+        all.limit = i64::MAX;
+        all.offset = 0;
+        let (events, _) = self.store.audit_events(&all).await?;
+        let mut writer = crate::csv_cells::InertCsvWriter::new();
+        writer.row(CSV_HEADER)?;
+        for e in &events {
+            writer.row([
+                e.seq.to_string(),
+                e.at.to_rfc3339(),
+                e.actor.clone(),
+                e.action.clone(),
+                e.object_kind.clone(),
+                e.object_id.clone(),
+                e.outcome.clone(),
+                e.source.clone(),
+                e.detail.clone(),
+                e.hash.clone(),
+            ])?;
+        }
+        Ok(writer.finish()?.as_str().to_owned())
     }
 
     /// [`AuditService::verify`] for a caller, who must be allowed to read the audit log.

@@ -151,7 +151,7 @@ impl ServiceFailure for AuditError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Forbidden => ErrorKind::Forbidden,
-            Self::Store(_) => ErrorKind::Internal,
+            Self::Store(_) | Self::Csv(_) => ErrorKind::Internal,
         }
     }
     fn code(&self) -> &'static str {

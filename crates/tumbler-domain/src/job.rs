@@ -65,7 +65,29 @@ pub enum JobStatus {
     Interrupted,
 }
 
+impl JobKind {
+    /// What the console calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ModifyAuthentication => "Modify authentication",
+            Self::RegenerateKey => "Device key regeneration",
+            Self::ResolveKeyConflict => "Key conflict resolution",
+        }
+    }
+}
+
 impl JobStatus {
+    /// What the console calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Partial => "Partly failed",
+            Self::Failed => "Failed",
+            Self::Interrupted => "Interrupted by a restart",
+        }
+    }
+
     /// The status a job ends in, given its devices' outcomes.
     pub fn finished(outcomes: &[DeviceOutcome]) -> Self {
         let ok = outcomes.iter().filter(|o| o.status.is_ok()).count();

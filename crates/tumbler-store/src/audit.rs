@@ -38,6 +38,12 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only this object id.
     pub object_id: Option<String>,
+    /// Only this outcome (`success` or `failure`).
+    pub outcome: Option<String>,
+    /// Only events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub until: Option<DateTime<Utc>>,
     /// Page size.
     pub limit: i64,
     /// Events to skip (newest first).
@@ -95,31 +101,30 @@ impl Store {
         &self,
         filter: &AuditFilter,
     ) -> Result<(Vec<AuditEvent>, i64), StoreError> {
-        let condition = "($1 IS NULL OR action = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR object_id = $3)";
-        let sql = format!(
-            "SELECT {COLUMNS} FROM audit_events WHERE {condition} ORDER BY seq DESC LIMIT $4 OFFSET $5"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(filter.action.as_deref())
-            .bind(filter.actor.as_deref())
-            .bind(filter.object_id.as_deref())
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM audit_events WHERE {condition}");
-        let total = sqlx::query(&count_sql)
-            .bind(filter.action.as_deref())
-            .bind(filter.actor.as_deref())
-            .bind(filter.object_id.as_deref())
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query)?;
-        Ok((
-            rows.iter().map(from_row).collect::<Result<_, _>>()?,
-            col(&total, "n")?,
-        ))
+        use crate::conditions::{Bind, Conditions};
+        let mut c = Conditions::default();
+        let text = |v: &Option<String>| v.clone().map(Bind::Text);
+        for (clause, value) in [
+            ("action = {}", text(&filter.action)),
+            ("actor = {}", text(&filter.actor)),
+            ("object_id = {}", text(&filter.object_id)),
+            ("outcome = {}", text(&filter.outcome)),
+            ("at >= {}", filter.from.map(|t| Bind::Int(to_millis(t)))),
+            ("at < {}", filter.until.map(|t| Bind::Int(to_millis(t)))),
+        ] {
+            if let Some(value) = value {
+                c.push(clause, value);
+            }
+        }
+        c.page(
+            self.pool(),
+            COLUMNS,
+            "FROM audit_events",
+            "seq DESC",
+            (filter.limit, filter.offset),
+            from_row,
+        )
+        .await
     }
 }
 

@@ -71,6 +71,20 @@ fn outcomes_json(j: &JobRow) -> Result<String, StoreError> {
 }
 
 impl Store {
+    /// A page of jobs, newest first, and how many there are in all.
+    pub async fn jobs(&self, limit: i64, offset: i64) -> Result<(Vec<JobRow>, i64), StoreError> {
+        crate::conditions::Conditions::default()
+            .page(
+                self.pool(),
+                COLUMNS,
+                "FROM jobs",
+                "created_at DESC, id",
+                (limit, offset),
+                from_row,
+            )
+            .await
+    }
+
     /// The job with this id.
     pub async fn job(&self, id: &JobId) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");

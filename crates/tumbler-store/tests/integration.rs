@@ -342,6 +342,37 @@ async fn audit_chain_stays_linear_under_concurrent_appends(store: &Store) {
     };
     let (found, total) = store.audit_events(&filter).await.unwrap();
     assert_eq!((found.len(), total), (1, 1));
+    // Outcome and time range: every event is at t0 with the same outcome.
+    let second = chrono::Duration::seconds(1);
+    let count = |filter: tumbler_store::AuditFilter| {
+        let store = store.clone();
+        async move {
+            let filter = tumbler_store::AuditFilter {
+                limit: 100,
+                ..filter
+            };
+            store.audit_events(&filter).await.unwrap().1
+        }
+    };
+    let of = |outcome: &str| tumbler_store::AuditFilter {
+        outcome: Some(outcome.to_owned()),
+        ..Default::default()
+    };
+    let outcome = events[0].outcome.clone();
+    assert_eq!(count(of(&outcome)).await, 16);
+    assert_eq!(count(of("no-such-outcome")).await, 0);
+    let within = |from, until| tumbler_store::AuditFilter {
+        from,
+        until,
+        ..Default::default()
+    };
+    assert_eq!(count(within(Some(t0()), Some(t0() + second))).await, 16);
+    assert_eq!(count(within(Some(t0() + second), None)).await, 0);
+    assert_eq!(
+        count(within(None, Some(t0()))).await,
+        0,
+        "until is exclusive"
+    );
 }
 
 async fn uncommitted_changes_leave_nothing_behind(store: &Store) {

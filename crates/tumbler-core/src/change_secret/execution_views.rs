@@ -35,17 +35,31 @@ impl ChangeSecretService {
         limit: Option<i64>,
         offset: Option<i64>,
     ) -> Result<(Vec<ExecutionView>, i64), ChangeSecretError> {
-        require(principal, Permission::AssetsRead)?;
-        let (rows, total) = self
-            .store
-            .executions(&ExecutionFilter {
-                domains: principal.visible_domains(),
+        self.executions_matching(
+            principal,
+            ExecutionFilter {
                 task_id,
-                status: None,
                 limit: page_limit(limit),
                 offset: offset.unwrap_or(0).max(0),
-            })
-            .await?;
+                ..ExecutionFilter::default()
+            },
+        )
+        .await
+    }
+
+    /// The executions matching `filter` (task, status, trigger, time range and page), newest
+    /// first, with how many match in all; only those of the caller's domains (whatever
+    /// `filter.domains` holds) and a page no larger than the maximum.
+    pub async fn executions_matching(
+        &self,
+        principal: &Principal,
+        mut filter: ExecutionFilter,
+    ) -> Result<(Vec<ExecutionView>, i64), ChangeSecretError> {
+        require(principal, Permission::AssetsRead)?;
+        filter.domains = principal.visible_domains();
+        filter.limit = page_limit(Some(filter.limit));
+        filter.offset = filter.offset.max(0);
+        let (rows, total) = self.store.executions(&filter).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(self.engine.execution_view(row).await?);

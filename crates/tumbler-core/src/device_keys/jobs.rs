@@ -113,6 +113,43 @@ impl DeviceKeyService {
         Ok(())
     }
 
+    /// A page of jobs, newest first, with how many there are in all, for anyone who may read
+    /// assets; each with only the outcomes of devices in the caller's domains (as
+    /// [`DeviceKeyService::job`]).
+    pub async fn jobs(
+        &self,
+        principal: &crate::Principal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<JobView>, i64), DeviceKeyError> {
+        require(principal, Permission::AssetsRead)?;
+        let (rows, total) = self.store.jobs(limit, offset).await?;
+        let visible: Vec<String> = principal
+            .visible_domains()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let views = rows
+            .into_iter()
+            .map(|job| {
+                let mut outcomes = job.outcomes;
+                outcomes.retain(|o| visible.contains(&o.domain_id));
+                JobView {
+                    outcomes,
+                    id: job.id,
+                    kind: job.kind,
+                    status: job.status,
+                    created_by: job.created_by,
+                    total: job.total,
+                    done: job.done,
+                    created_at: job.created_at,
+                    updated_at: job.updated_at,
+                }
+            })
+            .collect();
+        Ok((views, total))
+    }
+
     /// A job, for anyone who may read assets.
     pub async fn job(
         &self,

@@ -42,6 +42,7 @@ pub async fn list(
         object_id: q.object_id,
         limit,
         offset,
+        ..AuditFilter::default()
     };
     let (items, total) = state.audit.list(&p, &filter).await?;
     Ok(Json(Page { items, total }))

@@ -11,6 +11,7 @@ mod asset_detail;
 mod asset_form;
 mod asset_list;
 mod assets;
+mod audit;
 mod certificate;
 mod change_history;
 mod change_secret;
@@ -22,6 +23,7 @@ mod error_page;
 mod failures;
 pub mod flash;
 pub mod frame;
+mod jobs;
 mod mfa;
 mod node_forms;
 pub(crate) mod pages;
@@ -30,6 +32,7 @@ mod sessions;
 mod settings;
 mod settings_mail;
 mod settings_webhooks;
+mod tokens;
 mod user_edit;
 mod user_reset;
 mod users;
@@ -115,6 +118,8 @@ fn form_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/change-secret/records/{id}/{action}",
             post(change_secret::record_action),
         ),
+        ("/account/tokens", post(tokens::create)),
+        ("/account/tokens/{id}/revoke", post(tokens::revoke)),
     ]
 }
 
@@ -140,6 +145,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/webhooks", get(settings_webhooks::show))
         .route("/account/certificate", get(certificate::show))
         .route("/assets", get(asset_list::list))
+        .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(device_keys::job))
         .route("/assets/resolve-conflict", get(device_keys::resolve_dialog))
         .route("/settings/device-key", get(device_keys::show))
@@ -154,7 +160,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/change-secret/executions", get(change_history::history))
         .route("/change-secret/executions/{id}", get(change_secret::run))
-        .route("/static/{file}", get(assets::serve));
+        .route("/static/{file}", get(assets::serve))
+        .route("/account/tokens", get(tokens::show))
+        .route("/audit", get(audit::show))
+        .route("/audit/export.csv", get(audit::export));
     form_routes()
         .into_iter()
         .fold(router, |router, (path, handler)| {

@@ -2,9 +2,12 @@
 //! password and TOTP enrolment, one's own password, assets and accounts, a change run with its
 //! live log, the settings pages, a device-key conflict.
 
+mod api_tokens;
 mod assets;
+mod audit_log;
 mod change_run;
 mod first_login;
+mod jobs;
 mod key_conflict;
 mod new_user;
 mod own_password;

@@ -48,6 +48,12 @@ pub struct ExecutionFilter {
     pub task_id: Option<ChangeTaskId>,
     /// Only this status.
     pub status: Option<ExecutionStatus>,
+    /// Only runs started this way.
+    pub trigger: Option<Trigger>,
+    /// Only runs created at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only runs created before this time.
+    pub until: Option<DateTime<Utc>>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -114,6 +120,24 @@ impl Store {
             c.push(
                 "status = {}",
                 crate::conditions::Bind::Text(s.as_str().to_owned()),
+            );
+        }
+        if let Some(t) = filter.trigger {
+            c.push(
+                "trigger_kind = {}",
+                crate::conditions::Bind::Text(t.as_str().to_owned()),
+            );
+        }
+        if let Some(at) = filter.from {
+            c.push(
+                "created_at >= {}",
+                crate::conditions::Bind::Int(to_millis(at)),
+            );
+        }
+        if let Some(at) = filter.until {
+            c.push(
+                "created_at < {}",
+                crate::conditions::Bind::Int(to_millis(at)),
             );
         }
         c.page(
