@@ -4,6 +4,7 @@
 
 mod assets;
 mod change_run;
+mod dashboard;
 mod first_login;
 mod key_conflict;
 mod new_user;
