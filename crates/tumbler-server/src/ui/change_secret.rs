@@ -44,6 +44,8 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 pub struct RunLine {
     pub(super) id: String,
     pub(super) task_name: String,
+    /// Its readable label: task name and start time.
+    pub(super) label: String,
     pub(super) trigger: String,
     pub(super) status: String,
     pub(super) started: String,
@@ -60,6 +62,7 @@ pub(super) fn run_line(e: &ExecutionView) -> RunLine {
     RunLine {
         id: e.id.to_string(),
         task_name: e.task_name.clone(),
+        label: super::when::label(&e.task_name, e.started_at.unwrap_or(e.created_at)),
         trigger: e.trigger.to_string(),
         status: e.status.to_string(),
         started: time(e.started_at.or(Some(e.created_at))),

@@ -17,6 +17,7 @@ mod change_history;
 mod change_secret;
 mod change_task_form;
 pub mod console_form;
+mod dashboard;
 mod device_keys;
 mod domain;
 mod error_page;
@@ -36,6 +37,7 @@ mod tokens;
 mod user_edit;
 mod user_reset;
 mod users;
+pub mod when;
 
 use crate::state::AppState;
 use axum::routing::{get, post, MethodRouter};
@@ -132,7 +134,7 @@ pub fn console_post_paths() -> Vec<&'static str> {
 /// The console routes: the pages (`GET`), the login form, then the form routes.
 pub fn routes() -> Router<AppState> {
     let router = Router::new()
-        .route("/", get(pages::dashboard))
+        .route("/", get(dashboard::show))
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/account/password", get(pages::password_page))
         .route("/account/mfa", get(mfa::show))

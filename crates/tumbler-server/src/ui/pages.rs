@@ -1,4 +1,4 @@
-//! Login, dashboard, logout and the password tab of User Settings.
+//! Login, logout and the password tab of User Settings.
 
 use super::console_form::{ConsoleForm, NoFields};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
@@ -88,28 +88,6 @@ pub(crate) fn render(t: &impl Template) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    frame: PageFrame,
-    expires: Option<String>,
-}
-
-/// `GET /`
-pub async fn dashboard(
-    State(state): State<AppState>,
-    ConsolePage(p, frame): ConsolePage,
-) -> Response {
-    let expires = match state.auth.password_expiry_warning(&p.user).await {
-        Ok(at) => at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-        Err(e) => {
-            tracing::warn!(error = %e, "password expiry lookup failed");
-            None
-        }
-    };
-    render(&DashboardPage { frame, expires })
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@ mod api_tokens;
 mod assets;
 mod audit_log;
 mod change_run;
+mod dashboard;
 mod first_login;
 mod jobs;
 mod key_conflict;
