@@ -11,7 +11,7 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -209,7 +209,7 @@ pub async fn show(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let id = AssetId::from_string(id);
     let revealed = link.open(&state, &mut frame);

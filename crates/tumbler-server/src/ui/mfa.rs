@@ -14,7 +14,7 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -72,7 +72,7 @@ fn refused(e: AuthError, what: &str) -> Result<Flash, ConsoleError> {
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(ConsolePage(p, mut frame)): SignedIn,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     if p.user.must_change_password {
         return Ok(Redirect::to("/account/password").into_response());

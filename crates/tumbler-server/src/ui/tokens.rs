@@ -10,7 +10,7 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -61,7 +61,7 @@ fn time(t: DateTime<Utc>) -> String {
 pub async fn show(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let revealed = link.open(&state, &mut frame);
     let rows = state

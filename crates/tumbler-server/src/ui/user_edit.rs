@@ -7,7 +7,7 @@ use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render_uncached};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use tumbler_core::users::UserError;
 use tumbler_core::Principal;
 use tumbler_domain::ids::UserId;
@@ -73,7 +73,7 @@ pub async fn show(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
     Path(id): Path<String>,
-    Query(link): Query<RevealLink>,
+    link: RevealLink,
 ) -> ConsoleResult {
     let revealed = link.open(&state, &mut frame);
     page(&state, &p, frame, &UserId::from_string(id), revealed).await
