@@ -8,10 +8,12 @@ mod reauth;
 mod reset;
 mod tokens;
 mod totp;
+mod totp_enrolment;
 
 pub use attempts::MAX_USERNAME_CHARS;
 pub use reauth::Reauthentication;
-pub use totp::{enrolment_uri, TotpEnrolment, TotpStatus};
+pub use totp::enrolment_uri;
+pub use totp_enrolment::{TotpEnrolment, TotpStatus};
 
 use crate::throttle::SourceThrottle;
 use chrono::Duration;

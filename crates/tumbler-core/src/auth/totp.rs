@@ -1,6 +1,7 @@
-//! Two-factor authentication with TOTP: enrolment (secret sealed in the vault, confirmed by a
-//! first code), recovery codes, the second factor at login, and step-up for sensitive actions.
-//! A code is accepted once: the step it belongs to is claimed atomically in the store.
+//! Checking the TOTP second factor: a code (accepted once: the step it belongs to is claimed
+//! atomically in the store) or a recovery code, at login and at step-up for sensitive actions,
+//! and the session's window after a fresh code. Enrolment and the factor's lifecycle live in
+//! `totp_enrolment.rs`.
 
 use super::{AuthError, AuthMethod, AuthService, Principal};
 use crate::hashing::{hash_password, token_hash, verify_password};
@@ -14,31 +15,9 @@ use tumbler_store::TotpState;
 use zeroize::Zeroizing;
 
 /// Vault owner kind of TOTP secrets.
-const OWNER_KIND: SecretOwner = SecretOwner::Totp;
+pub(super) const OWNER_KIND: SecretOwner = SecretOwner::Totp;
 /// Issuer shown by authenticator apps.
 const ISSUER: &str = "Tumbler";
-
-/// A started enrolment: what the authenticator app needs. Show once; never log.
-pub struct TotpEnrolment {
-    /// The secret in base32, for typing into an app.
-    pub secret_base32: Zeroizing<String>,
-    /// The `otpauth://` URI the QR code encodes.
-    pub uri: Zeroizing<String>,
-}
-
-/// Where a user's two-factor authentication stands, for their settings page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TotpStatus {
-    /// Logins and sensitive actions ask for a code.
-    pub enabled: bool,
-    /// An enrolment was started and awaits its first code (the same secret until confirmed
-    /// or cancelled).
-    pub pending: bool,
-    /// How many recovery codes are left unused.
-    pub recovery_codes_left: usize,
-    /// A role of the user requires two-factor authentication (so it cannot be turned off).
-    pub required_by_role: bool,
-}
 
 /// The `otpauth://` URI an authenticator app reads for `username`'s secret (base32): what a
 /// QR code shows. Show once; never log.
@@ -59,7 +38,7 @@ pub(super) enum SecondFactor {
 
 /// What a TOTP code is for `secret` at `now` after `last_step`: the step to claim, a code of a
 /// step already used, or nothing.
-fn check_code(
+pub(super) fn check_code(
     secret: &[u8],
     code: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -85,7 +64,9 @@ fn legacy_recovery_hash(normalized: &str) -> String {
 
 /// The stored forms of `codes`: each an Argon2id hash (salted, like a password) behind the
 /// code's first characters, which find it without trying every hash.
-async fn hash_recovery_codes(codes: &[Zeroizing<String>]) -> Result<Vec<String>, AuthError> {
+pub(super) async fn hash_recovery_codes(
+    codes: &[Zeroizing<String>],
+) -> Result<Vec<String>, AuthError> {
     let mut out = Vec::with_capacity(codes.len());
     for c in codes {
         let normalized = totp::normalize_recovery_code(c);
@@ -109,7 +90,8 @@ pub(super) fn is_recovery_code_shaped(code: &str) -> bool {
 }
 
 impl AuthService {
-    async fn audit(
+    /// Writes one audit event about `user` in a transaction of its own.
+    pub(super) async fn audit(
         &self,
         actor: &str,
         action: AuditAction,
@@ -133,218 +115,6 @@ impl AuthService {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Starts enrolment: a new secret, sealed in the vault, awaiting a first code (an
-    /// enrolment already pending shows its secret again: a wrong code or a lost page does not
-    /// make the entry scanned into the app useless). The caller
-    /// proves again that they own the account with the current password (HTTP Basic has just
-    /// given it), so a stolen session or token cannot enrol an authenticator of its own and
-    /// then pass every step-up.
-    pub async fn begin_totp(
-        &self,
-        principal: &Principal,
-        current_password: Option<SecretString>,
-        origin: &RequestOrigin,
-    ) -> Result<TotpEnrolment, AuthError> {
-        if principal.user.must_change_password {
-            return Err(AuthError::PasswordChangeRequired);
-        }
-        let user = &principal.user;
-        let row = self
-            .store
-            .totp(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        if row.state == TotpState::Enabled {
-            return Err(AuthError::TotpAlreadyEnabled);
-        }
-        let proof = super::Reauthentication {
-            current_password,
-            totp: None,
-        };
-        self.reauthenticate(principal, proof, AuditAction::UserTotpBegin, origin)
-            .await?;
-        let now = self.clock.now();
-        if row.state == TotpState::Pending {
-            // The secret already scanned into the app stays valid until the enrolment is
-            // confirmed or cancelled: show the same one again.
-            let secret = self
-                .vault
-                .open_secret(OWNER_KIND, user.id.as_str(), row.version)
-                .await?;
-            self.audit(
-                &user.username,
-                AuditAction::UserTotpBegin,
-                user,
-                Outcome::Success,
-                origin,
-                &format!("pending secret version {} shown again", row.version),
-            )
-            .await?;
-            let secret_base32 = Zeroizing::new(totp::base32(&secret));
-            let uri = enrolment_uri(&user.username, &secret_base32);
-            return Ok(TotpEnrolment { secret_base32, uri });
-        }
-        let secret = totp::generate_secret();
-        let version = row.version + 1;
-        let mut tx = self.store.begin().await?;
-        self.vault
-            .seal(&mut tx, OWNER_KIND, user.id.as_str(), version, &secret)
-            .await?;
-        tx.set_totp(&user.id, TotpState::Pending, version).await?;
-        tx.append_audit(
-            &event(
-                &user.username,
-                AuditAction::UserTotpBegin,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("secret version {version}"),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        let secret_base32 = Zeroizing::new(totp::base32(&secret));
-        let uri = enrolment_uri(&user.username, &secret_base32);
-        Ok(TotpEnrolment { secret_base32, uri })
-    }
-
-    /// Confirms enrolment with a first code; returns ten recovery codes, shown once. A wrong
-    /// code leaves the enrolment pending with the same secret.
-    pub async fn confirm_totp(
-        &self,
-        principal: &Principal,
-        code: &str,
-        origin: &RequestOrigin,
-    ) -> Result<Vec<Zeroizing<String>>, AuthError> {
-        let user = &principal.user;
-        let row = self
-            .store
-            .totp(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        if row.state != TotpState::Pending {
-            return Err(AuthError::NoTotpEnrolment);
-        }
-        let secret = self
-            .vault
-            .open_secret(OWNER_KIND, user.id.as_str(), row.version)
-            .await?;
-        let now = self.clock.now();
-        let step = match check_code(&secret, code, now, row.last_step) {
-            Ok(step) => step,
-            Err(found) => {
-                let error = if found == SecondFactor::Reused {
-                    AuthError::TotpReused
-                } else {
-                    AuthError::InvalidTotp
-                };
-                self.audit(
-                    &user.username,
-                    AuditAction::UserTotpConfirm,
-                    user,
-                    Outcome::Failure,
-                    origin,
-                    error.code(),
-                )
-                .await?;
-                return Err(error);
-            }
-        };
-        let codes = totp::generate_recovery_codes();
-        let hashes = hash_recovery_codes(&codes).await?;
-        let mut tx = self.store.begin().await?;
-        if !tx.claim_totp_step(&user.id, step).await? {
-            return Err(AuthError::TotpReused);
-        }
-        tx.set_totp(&user.id, TotpState::Enabled, row.version)
-            .await?;
-        tx.replace_recovery_codes(&user.id, &hashes).await?;
-        tx.append_audit(
-            &event(
-                &user.username,
-                AuditAction::UserTotpEnable,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                format!("secret version {}", row.version),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(codes)
-    }
-
-    /// Cancels a pending enrolment: its secret no longer works, and a new start issues a new
-    /// one.
-    pub async fn cancel_totp(
-        &self,
-        principal: &Principal,
-        origin: &RequestOrigin,
-    ) -> Result<(), AuthError> {
-        let user = &principal.user;
-        let row = self
-            .store
-            .totp(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        if row.state != TotpState::Pending {
-            return Err(AuthError::NoTotpEnrolment);
-        }
-        let mut tx = self.store.begin().await?;
-        tx.set_totp(&user.id, TotpState::None, row.version).await?;
-        tx.append_audit(
-            &event(
-                &user.username,
-                AuditAction::UserTotpDisable,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                format!(
-                    "pending enrolment cancelled (secret version {})",
-                    row.version
-                ),
-            ),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Where the caller's two-factor authentication stands.
-    pub async fn totp_status(&self, principal: &Principal) -> Result<TotpStatus, AuthError> {
-        let user = &principal.user;
-        let row = self
-            .store
-            .totp(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        let enabled = row.state == TotpState::Enabled;
-        let recovery_codes_left = if enabled {
-            self.store.unused_recovery_codes(&user.id).await?.len()
-        } else {
-            0
-        };
-        Ok(TotpStatus {
-            enabled,
-            pending: row.state == TotpState::Pending,
-            recovery_codes_left,
-            required_by_role: self.mfa_required_by_role(user).await?,
-        })
-    }
-
-    /// Whether a role of `user` requires two-factor authentication.
-    async fn mfa_required_by_role(&self, user: &User) -> Result<bool, AuthError> {
-        Ok(self
-            .store
-            .roles()
-            .await?
-            .iter()
-            .any(|r| r.require_mfa && user.roles.contains(&r.name)))
     }
 
     /// Checks a second factor for `user`: a TOTP code not used before, or an unused recovery
@@ -516,7 +286,7 @@ impl AuthService {
 
     /// [`AuthService::step_up`], with the session's window honoured or not (changing the
     /// second factor itself always needs a code).
-    async fn step_up_inner(
+    pub(super) async fn step_up_inner(
         &self,
         principal: &Principal,
         code: Option<&str>,
@@ -566,83 +336,6 @@ impl AuthService {
             .session_sensitive_until(id)
             .await?
             .filter(|until| *until > now && *until <= now + self.settings.sensitive_window))
-    }
-
-    /// Replaces the caller's recovery codes (needs a fresh code, even within the session's
-    /// window for sensitive actions).
-    pub async fn regenerate_recovery_codes(
-        &self,
-        principal: &Principal,
-        code: Option<&str>,
-        origin: &RequestOrigin,
-    ) -> Result<Vec<Zeroizing<String>>, AuthError> {
-        self.step_up_inner(
-            principal,
-            code,
-            AuditAction::UserRecoveryCodesRegenerate,
-            origin,
-            false,
-        )
-        .await?;
-        let codes = totp::generate_recovery_codes();
-        let hashes = hash_recovery_codes(&codes).await?;
-        let now = self.clock.now();
-        let user = &principal.user;
-        let mut tx = self.store.begin().await?;
-        tx.replace_recovery_codes(&user.id, &hashes).await?;
-        tx.append_audit(
-            &event(
-                &user.username,
-                AuditAction::UserRecoveryCodesRegenerate,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(codes)
-    }
-
-    /// Turns TOTP off for the caller (needs a fresh code, even within the session's window for
-    /// sensitive actions). Refused, before the code is
-    /// checked, when a role of the caller requires two-factor authentication.
-    pub async fn disable_totp(
-        &self,
-        principal: &Principal,
-        code: Option<&str>,
-        origin: &RequestOrigin,
-    ) -> Result<(), AuthError> {
-        if principal.user.mfa_enabled && self.mfa_required_by_role(&principal.user).await? {
-            return Err(AuthError::MfaRequiredByRole);
-        }
-        self.step_up_inner(principal, code, AuditAction::UserTotpDisable, origin, false)
-            .await?;
-        let user = &principal.user;
-        let row = self
-            .store
-            .totp(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        let mut tx = self.store.begin().await?;
-        tx.set_totp(&user.id, TotpState::None, row.version).await?;
-        tx.replace_recovery_codes(&user.id, &[]).await?;
-        tx.append_audit(
-            &event(
-                &user.username,
-                AuditAction::UserTotpDisable,
-                ("user", user.id.as_str()),
-                Outcome::Success,
-                origin,
-                "",
-            ),
-            self.clock.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

@@ -290,7 +290,13 @@ where
     Ok(
         match action(req.state.clone(), p.clone(), id, origin, form).await {
             Ok(Done::Said(flash)) => redirect_after(&req.state, &frame, &to, flash),
-            Ok(Done::Revealed(r)) => redirect_revealed(&req.state, &frame, &to, r),
+            Ok(Done::Revealed(r)) => redirect_revealed(
+                &req.state,
+                &frame,
+                &to,
+                Flash::success("Revealed below, once; this view is audited."),
+                r,
+            ),
             Err(e) => {
                 let code = e.code();
                 let message = ConsoleError::from(e).inline()?;

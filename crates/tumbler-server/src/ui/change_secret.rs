@@ -398,6 +398,7 @@ pub async fn record_action(
                     &state,
                     &frame,
                     &run_address(&page),
+                    Flash::success("Revealed below, once; this view is audited."),
                     revealed,
                 ));
             }

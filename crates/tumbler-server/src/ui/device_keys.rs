@@ -139,7 +139,13 @@ pub async fn export(State(state): State<AppState>, form: ConsoleForm<Fields>) ->
                     value: key.into(),
                 }],
             };
-            Ok(redirect_revealed(&state, &frame, KEY_PAGE, revealed))
+            Ok(redirect_revealed(
+                &state,
+                &frame,
+                KEY_PAGE,
+                Flash::success("System key exported below, once; this export is audited."),
+                revealed,
+            ))
         }
         Err(e) => {
             let error = ConsoleError::from(e).inline()?;

@@ -225,18 +225,20 @@ pub fn redirect_after(state: &AppState, frame: &PageFrame, to: &str, flash: Flas
     Redirect::to(to).into_response()
 }
 
-/// Answers an action that revealed secrets: keeps them for the session and sends the browser
-/// to `page` with a one-time link (`?revealed=<token>`) that expires after [`REVEAL_TTL`].
+/// Answers an action that revealed secrets: keeps `flash` for the page and the secrets for
+/// the session, and sends the browser to `page` with a one-time link (`?revealed=<token>`)
+/// that expires after [`REVEAL_TTL`].
 pub fn redirect_revealed(
     state: &AppState,
     frame: &PageFrame,
     page: &str,
+    flash: Flash,
     revealed: Revealed,
 ) -> Response {
+    let now = Instant::now();
+    state.console.flash(&frame.csrf, flash, now);
     let path = page.split('?').next().unwrap_or(page);
-    let token = state
-        .console
-        .reveal(&frame.csrf, path, revealed, Instant::now());
+    let token = state.console.reveal(&frame.csrf, path, revealed, now);
     let joiner = if page.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{page}{joiner}revealed={token}")).into_response()
 }

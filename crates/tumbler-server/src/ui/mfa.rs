@@ -123,6 +123,9 @@ pub async fn begin(State(state): State<AppState>, form: ConsoleForm<BeginForm>) 
             &state,
             &frame,
             PAGE,
+            Flash::success(
+                "Scan the code below, or type the key, then enter the code your app shows.",
+            ),
             Revealed {
                 subject: format!("{} (authenticator app)", p.user.username),
                 secrets: vec![RevealedSecret {
@@ -168,15 +171,11 @@ pub async fn confirm(State(state): State<AppState>, form: ConsoleForm<CodeForm>)
     let (p, frame, origin, form) = form.parts();
     match state.auth.confirm_totp(&p, &form.code, &origin).await {
         Ok(codes) => {
-            state.console.flash(
-                &frame.csrf,
-                Flash::success("Two-factor authentication is on. Save your recovery codes now: they are not shown again."),
-                std::time::Instant::now(),
-            );
             Ok(redirect_revealed(
                 &state,
                 &frame,
                 PAGE,
+                Flash::success("Two-factor authentication is on. Save your recovery codes now: they are not shown again."),
                 recovery_revealed(&p, codes),
             ))
         }
@@ -221,15 +220,11 @@ pub async fn recovery_codes(
         .await
     {
         Ok(codes) => {
-            state.console.flash(
-                &frame.csrf,
-                Flash::success("New recovery codes made; the old ones no longer work. Save these now: they are not shown again."),
-                std::time::Instant::now(),
-            );
             Ok(redirect_revealed(
                 &state,
                 &frame,
                 PAGE,
+                Flash::success("New recovery codes made; the old ones no longer work. Save these now: they are not shown again."),
                 recovery_revealed(&p, codes),
             ))
         }

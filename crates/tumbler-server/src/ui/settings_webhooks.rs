@@ -96,11 +96,6 @@ pub async fn add(State(state): State<AppState>, form: ConsoleForm<WebhookForm>) 
                     "Webhook added for {}. Copy its signing secret now: it is not shown again.",
                     created.webhook.url
                 );
-                state.console.flash(
-                    &frame.csrf,
-                    Flash::success(notice),
-                    std::time::Instant::now(),
-                );
                 let revealed = Revealed {
                     subject: created.webhook.url.clone(),
                     secrets: vec![RevealedSecret {
@@ -108,7 +103,7 @@ pub async fn add(State(state): State<AppState>, form: ConsoleForm<WebhookForm>) 
                         value: created.secret.expose_secret().to_owned().into(),
                     }],
                 };
-                redirect_revealed(&state, &frame, PAGE, revealed)
+                redirect_revealed(&state, &frame, PAGE, Flash::success(notice), revealed)
             }
             Err(e) => {
                 let frame = frame.with_error(Some(shown_error(e)));

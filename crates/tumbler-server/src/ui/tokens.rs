@@ -143,11 +143,6 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
                 created.record.name,
                 label.to_lowercase()
             );
-            state.console.flash(
-                &frame.csrf,
-                Flash::success(notice),
-                std::time::Instant::now(),
-            );
             let revealed = Revealed {
                 subject: created.record.name.clone(),
                 secrets: vec![RevealedSecret {
@@ -155,7 +150,13 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
                     value: created.token.expose_secret().to_owned().into(),
                 }],
             };
-            Ok(redirect_revealed(&state, &frame, PAGE, revealed))
+            Ok(redirect_revealed(
+                &state,
+                &frame,
+                PAGE,
+                Flash::success(notice),
+                revealed,
+            ))
         }
         Err(e) => refused(&state, &frame, &e, "creating an API token failed"),
     }

@@ -55,9 +55,6 @@ pub async fn reset(
             } else {
                 format!("{username} has a new temporary password (changed at the next login); their sessions have ended.")
             };
-            state
-                .console
-                .flash(&frame.csrf, Flash::success(done), std::time::Instant::now());
             let revealed = Revealed {
                 subject: username,
                 secrets: vec![RevealedSecret {
@@ -69,6 +66,7 @@ pub async fn reset(
                 &state,
                 &frame,
                 &super::user_edit::edit_address(&id),
+                Flash::success(done),
                 revealed,
             ))
         }

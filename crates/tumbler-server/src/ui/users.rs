@@ -166,9 +166,6 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
                 return Ok(redirect_after(&state, &frame, PAGE, Flash::success(text)));
             };
             let text = format!("User {name} created. Give them the temporary password below (shown once); they must change it at their first login.");
-            state
-                .console
-                .flash(&frame.csrf, Flash::success(text), std::time::Instant::now());
             let revealed = Revealed {
                 subject: name,
                 secrets: vec![RevealedSecret {
@@ -176,7 +173,13 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
                     value: pw.expose_secret().to_owned().into(),
                 }],
             };
-            Ok(redirect_revealed(&state, &frame, PAGE, revealed))
+            Ok(redirect_revealed(
+                &state,
+                &frame,
+                PAGE,
+                Flash::success(text),
+                revealed,
+            ))
         }
         Err(
             e @ (UserError::Invalid(_)

@@ -16,8 +16,10 @@ mod safety;
 mod settings;
 mod two_factor;
 
+use std::sync::Arc;
 use std::time::Duration;
-use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+use tumbler_domain::ManualClock;
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 use tumbler_testkit::browser::Browser;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -32,6 +34,49 @@ pub(super) async fn admin_logs_in(
     browser.fill("#username", "admin").await;
     browser.fill("#password", ADMIN_PASSWORD).await;
     browser.fill("#totp", &authenticator.fresh_code()).await;
+    browser.click("#login-submit").await;
+    browser
+        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
+        .await;
+    browser
+}
+
+/// A fresh app on SQLite with a manual clock, its administrator enrolled in TOTP and holding
+/// an API token: what most console stories start from.
+pub(super) struct EnrolledAdmin {
+    /// The app.
+    pub app: TestApp,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// The administrator's API token.
+    pub token: String,
+    /// The administrator's authenticator app.
+    pub authenticator: super::support::Authenticator,
+}
+
+impl EnrolledAdmin {
+    /// Starts the app and enrols the administrator.
+    pub async fn start() -> Self {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+        app.activate_admin().await;
+        let token = app.admin_token().await;
+        let authenticator = super::support::Authenticator::enrol(&app, &token, clock.clone()).await;
+        Self {
+            app,
+            clock,
+            token,
+            authenticator,
+        }
+    }
+}
+
+/// A browser where the administrator (no second factor yet) has logged in with the password.
+pub(super) async fn admin_logs_in_with_password(app: &TestApp) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
     browser.click("#login-submit").await;
     browser
         .wait_for_text("#dashboard-title", "Dashboard", WAIT)

@@ -1,5 +1,7 @@
 //! Two-factor authentication: enrolment, login with a code, codes accepted once, recovery
-//! codes, step-up for sensitive actions, Basic auth for users with TOTP, MFA required by role.
+//! codes, step-up for sensitive actions, Basic auth for users with TOTP, MFA required by role;
+//! a pending enrolment kept until confirmed or cancelled, and the session's window after a
+//! fresh code, one file each.
 
 use super::support::{base32_decode, error_code, typed};
 use chrono::{Duration, Utc};
@@ -11,6 +13,9 @@ use tumbler_api_types::totp::{EnrolmentOut, RecoveryCodesOut, TotpStatusOut};
 use tumbler_api_types::users::CreatedUserOut;
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
+
+mod enrolment;
+mod sensitive_window;
 
 struct Enrolled {
     app: TestApp,
@@ -285,23 +290,25 @@ async fn a_role_can_require_mfa() {
         error_code(&res.json::<Value>().await.unwrap()),
         "mfa_enrolment_required"
     );
-    let res = c
-        .post(app.url("/api/v1/users/me/totp"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"current_password": pw}))
-        .send()
-        .await
-        .unwrap();
+    let res = csrf_post(
+        &c,
+        &app,
+        &csrf,
+        "/api/v1/users/me/totp",
+        json!({"current_password": pw}),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let secret = base32_decode(&typed::<EnrolmentOut>(res.json().await.unwrap()).secret);
     let code = totp::code_at(&secret, totp::step_of(Utc::now()));
-    let res = c
-        .post(app.url("/api/v1/users/me/totp/confirm"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"code": code}))
-        .send()
-        .await
-        .unwrap();
+    let res = csrf_post(
+        &c,
+        &app,
+        &csrf,
+        "/api/v1/users/me/totp/confirm",
+        json!({"code": code}),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         c.get(app.url("/api/v1/audit"))
@@ -314,13 +321,14 @@ async fn a_role_can_require_mfa() {
     // The role requires it: turning it off is refused, with the reason, before the code is
     // spent.
     let fresh = totp::code_at(&secret, totp::step_of(Utc::now()) + 1);
-    let res = c
-        .post(app.url("/api/v1/users/me/totp/disable"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"code": fresh}))
-        .send()
-        .await
-        .unwrap();
+    let res = csrf_post(
+        &c,
+        &app,
+        &csrf,
+        "/api/v1/users/me/totp/disable",
+        json!({"code": fresh}),
+    )
+    .await;
     assert_eq!(res.status(), 403);
     assert_eq!(
         error_code(&res.json::<Value>().await.unwrap()),
@@ -336,105 +344,6 @@ async fn a_role_can_require_mfa() {
             .unwrap(),
     );
     assert!(status.enabled && status.required_by_role);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn a_wrong_code_keeps_the_pending_enrolment_until_confirmed_or_cancelled() {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
-    app.activate_admin().await;
-    let token = app.admin_token().await;
-    let post = |path: &str, body: Value| {
-        Client::new()
-            .post(app.url(path))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-    };
-    let status = || async {
-        let res = Client::new()
-            .get(app.url("/api/v1/users/me/totp"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        typed::<TotpStatusOut>(res.json().await.unwrap())
-    };
-    let begin = || async {
-        let res = post(
-            "/api/v1/users/me/totp",
-            json!({"current_password": ADMIN_PASSWORD}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(res.status(), 201);
-        typed::<EnrolmentOut>(res.json().await.unwrap()).secret
-    };
-    let first = begin().await;
-    let res = post("/api/v1/users/me/totp/confirm", json!({"code": "000000"}))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let s = status().await;
-    assert!(s.pending && !s.enabled, "a wrong code keeps the enrolment");
-    assert_eq!(begin().await, first, "starting again shows the same secret");
-
-    // Cancelled: the next start issues a new secret.
-    let res = post("/api/v1/users/me/totp/cancel", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
-    assert!(!status().await.pending);
-    let res = post("/api/v1/users/me/totp/cancel", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 409);
-    assert_eq!(
-        error_code(&res.json::<Value>().await.unwrap()),
-        "no_totp_enrolment"
-    );
-    let second = begin().await;
-    assert_ne!(second, first, "a cancelled secret is not reused");
-    let secret = base32_decode(&second);
-    let code = |clock: &ManualClock| totp::code_at(&secret, totp::step_of(clock.now()));
-    let res = post(
-        "/api/v1/users/me/totp/confirm",
-        json!({"code": code(&clock)}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(res.status(), 200);
-    let recovery: RecoveryCodesOut = typed(res.json().await.unwrap());
-    let s = status().await;
-    assert!(s.enabled && !s.pending && !s.required_by_role);
-    assert_eq!(s.recovery_codes_left, 10);
-    let res = Client::new()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD, "totp": recovery.recovery_codes[0]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(status().await.recovery_codes_left, 9);
-
-    // Turning it off needs a fresh code.
-    let res = post("/api/v1/users/me/totp/disable", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    clock.advance(Duration::seconds(totp::STEP_SECONDS));
-    let res = post(
-        "/api/v1/users/me/totp/disable",
-        json!({"code": code(&clock)}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(res.status(), 204);
-    let s = status().await;
-    assert!(!s.enabled && !s.pending);
-    assert_eq!(s.recovery_codes_left, 0);
     app.stop().await;
 }
 
@@ -526,102 +435,18 @@ async fn recovery_codes_are_long_and_stored_salted_and_slow_not_as_sha256() {
     e.app.stop().await;
 }
 
-/// A console-like session of the administrator (cookie and CSRF token), logged in with `code`.
-async fn admin_session(app: &TestApp, code: &str) -> (Client, String) {
-    let c = Client::builder().cookie_store(true).build().unwrap();
-    let res = c
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD, "totp": code}))
+/// Posts `body` to `path` in session `c` with its CSRF token.
+async fn csrf_post(
+    c: &Client,
+    app: &TestApp,
+    csrf: &str,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    c.post(app.url(path))
+        .header("x-csrf-token", csrf)
+        .json(&body)
         .send()
         .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let csrf = res.json::<LoginResponse>().await.unwrap().csrf_token;
-    (c, csrf)
-}
-
-/// Exports the system key in session `s` (a sensitive action), answering status and code.
-async fn export_key(app: &TestApp, s: &(Client, String), code: Option<&str>) -> (u16, String) {
-    let mut body = json!({"passphrase": "a-long-export-passphrase"});
-    if let Some(code) = code {
-        body["totp"] = json!(code);
-    }
-    let res =
-        s.0.post(app.url("/api/v1/system/ssh-key/export"))
-            .header("x-csrf-token", &s.1)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    let code = if status >= 400 {
-        error_code(&body)
-    } else {
-        String::new()
-    };
-    (status, code)
-}
-
-#[tokio::test]
-async fn one_fresh_code_unlocks_sensitive_actions_for_a_window_on_that_session_only() {
-    let e = enrolled_admin().await;
-    e.next_step();
-    let one = admin_session(&e.app, &e.code()).await;
-    e.next_step();
-    let other = admin_session(&e.app, &e.code()).await;
-
-    assert_eq!(export_key(&e.app, &one, None).await.1, "totp_required");
-    e.next_step();
-    let (unlocked, _) = export_key(&e.app, &one, Some(&e.code())).await;
-    assert_ne!(unlocked, 401, "a fresh code is accepted");
-    // Within the window: no code needed again, on this session ...
-    e.clock.advance(Duration::minutes(4));
-    assert_eq!(export_key(&e.app, &one, None).await.0, unlocked);
-    // ... but another session of the same user needs its own code, and so does a token.
-    assert_eq!(export_key(&e.app, &other, None).await.1, "totp_required");
-    let res = e
-        .post(
-            "/api/v1/system/ssh-key/export",
-            json!({"passphrase": "a-long-export-passphrase"}),
-        )
-        .await;
-    assert_eq!(
-        error_code(&res.json::<Value>().await.unwrap()),
-        "totp_required"
-    );
-    // Changing the second factor itself always needs a code.
-    let res = one
-        .0
-        .post(e.app.url("/api/v1/users/me/totp/recovery-codes"))
-        .header("x-csrf-token", &one.1)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        error_code(&res.json::<Value>().await.unwrap()),
-        "totp_required"
-    );
-    // After the window, a code again.
-    e.clock.advance(Duration::minutes(2));
-    assert_eq!(export_key(&e.app, &one, None).await.1, "totp_required");
-    e.app.stop().await;
-}
-
-#[tokio::test]
-async fn a_zero_sensitive_window_asks_for_a_code_every_time() {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = TestApp::spawn_configured(StoreKind::Sqlite, clock.clone(), |c| {
-        c.auth.sensitive_window_minutes = 0;
-    })
-    .await;
-    app.activate_admin().await;
-    let token = app.admin_token().await;
-    let authenticator = super::support::Authenticator::enrol(&app, &token, clock.clone()).await;
-    let s = admin_session(&app, &authenticator.fresh_code()).await;
-    let (unlocked, _) = export_key(&app, &s, Some(&authenticator.fresh_code())).await;
-    assert_ne!(unlocked, 401);
-    assert_eq!(export_key(&app, &s, None).await.1, "totp_required");
-    app.stop().await;
+        .unwrap()
 }

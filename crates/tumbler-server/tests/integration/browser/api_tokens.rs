@@ -1,23 +1,18 @@
 //! User Settings > API tokens: create one (shown once), use it against the API, see its last
 //! use, revoke it after a confirmation naming it, and it stops working.
 
-use super::admin_logs_in;
 use super::WAIT;
-use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+use super::{admin_logs_in, EnrolledAdmin};
+use tumbler_testkit::app::ADMIN_PASSWORD;
 
 #[tokio::test]
 async fn browser_creates_uses_and_revokes_an_api_token() {
-    use super::super::support::{call, Authenticator};
+    use super::super::support::call;
     use reqwest::Method;
-    use std::sync::Arc;
-    use tumbler_domain::ManualClock;
-    use tumbler_testkit::app::StoreKind;
 
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
-    app.activate_admin().await;
-    let admin = app.admin_token().await;
-    let authenticator = Authenticator::enrol(&app, &admin, clock.clone()).await;
+    let EnrolledAdmin {
+        app, authenticator, ..
+    } = EnrolledAdmin::start().await;
 
     let browser = admin_logs_in(&app, &authenticator).await;
     browser.click("#tokens-link").await;

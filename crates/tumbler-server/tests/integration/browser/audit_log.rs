@@ -2,25 +2,22 @@
 //! object and time, paging, the CSV export of the filtered set, and the 403 page for a user
 //! without the audit permission; all over events real actions wrote.
 
-use super::admin_logs_in;
 use super::WAIT;
-use tumbler_testkit::app::TestApp;
+use super::{admin_logs_in, EnrolledAdmin};
 
 #[tokio::test]
 async fn browser_filters_pages_and_exports_the_audit_log() {
-    use super::super::support::{ok, user, Authenticator, USER_PASSWORD};
+    use super::super::support::{ok, user, USER_PASSWORD};
     use reqwest::Method;
     use serde_json::json;
-    use std::sync::Arc;
     use tumbler_domain::clock::Clock;
-    use tumbler_domain::ManualClock;
-    use tumbler_testkit::app::StoreKind;
 
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
-    app.activate_admin().await;
-    let admin = app.admin_token().await;
-    let authenticator = Authenticator::enrol(&app, &admin, clock.clone()).await;
+    let EnrolledAdmin {
+        app,
+        clock,
+        token: admin,
+        authenticator,
+    } = EnrolledAdmin::start().await;
 
     // Real audited actions: two refused logins, a new user, and enough updates for 2 pages.
     for _ in 0..2 {

@@ -1,24 +1,21 @@
 //! The jobs list: a device-key regeneration shows with its label, status, progress and who
 //! started it, and links to its page.
 
-use super::admin_logs_in;
 use super::WAIT;
-use tumbler_testkit::app::TestApp;
+use super::{admin_logs_in, EnrolledAdmin};
 
 #[tokio::test]
 async fn browser_lists_device_key_jobs_and_opens_one() {
-    use super::super::support::{ok, Authenticator};
+    use super::super::support::ok;
     use reqwest::Method;
     use serde_json::json;
-    use std::sync::Arc;
-    use tumbler_domain::ManualClock;
-    use tumbler_testkit::app::StoreKind;
 
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
-    app.activate_admin().await;
-    let admin = app.admin_token().await;
-    let authenticator = Authenticator::enrol(&app, &admin, clock.clone()).await;
+    let EnrolledAdmin {
+        app,
+        token: admin,
+        authenticator,
+        ..
+    } = EnrolledAdmin::start().await;
 
     let browser = admin_logs_in(&app, &authenticator).await;
     browser.click("#jobs-link").await;
@@ -38,23 +35,16 @@ async fn browser_lists_device_key_jobs_and_opens_one() {
 
     // No key-based device: the job ends at once; the list says so in words.
     let row = format!("#jobs tr[data-job='{job_id}']");
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        browser.goto(&app.url("/jobs")).await;
-        let text = browser.text(&row).await;
-        if text.contains("Succeeded") {
-            assert!(text.contains("Device key regeneration"), "{text}");
-            assert!(
-                !text.contains("regenerate_key"),
-                "a label, not the code: {text}"
-            );
-            assert!(text.contains("0 of 0 device(s)"), "{text}");
-            assert!(text.contains("admin"), "{text}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "still: {text}");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    super::super::device_keys::wait_for_job(&app, &admin, &job_id).await;
+    browser.goto(&app.url("/jobs")).await;
+    let text = browser.wait_for_text(&row, "Succeeded", WAIT).await;
+    assert!(text.contains("Device key regeneration"), "{text}");
+    assert!(
+        !text.contains("regenerate_key"),
+        "a label, not the code: {text}"
+    );
+    assert!(text.contains("0 of 0 device(s)"), "{text}");
+    assert!(text.contains("admin"), "{text}");
     browser
         .wait_for_text("#jobs-range", "Jobs 1–1 of 1", WAIT)
         .await;

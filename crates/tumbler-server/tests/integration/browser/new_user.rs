@@ -1,8 +1,7 @@
 //! A new user changes the temporary password and enrols TOTP from the QR code as drawn.
 
 use super::WAIT;
-use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
-use tumbler_testkit::browser::Browser;
+use tumbler_testkit::app::TestApp;
 
 /// As a new user would: an administrator creates a user; the user logs in with the temporary
 /// password, is made to change it, enrols TOTP from the QR page's key, logs out, and logs in
@@ -11,14 +10,7 @@ use tumbler_testkit::browser::Browser;
 async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
     let app = TestApp::spawn().await;
     app.activate_admin().await;
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", ADMIN_PASSWORD).await;
-    browser.click("#login-submit").await;
-    browser
-        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
-        .await;
+    let browser = super::admin_logs_in_with_password(&app).await;
 
     browser.click("#users-link").await;
     browser.wait_for_text("h1", "Users", WAIT).await;

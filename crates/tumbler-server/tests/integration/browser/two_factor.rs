@@ -8,7 +8,6 @@ use chrono::{Duration, Utc};
 use std::sync::Arc;
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
-use tumbler_testkit::browser::Browser;
 
 /// The key's bytes from its base32 text.
 fn key_of(text: &str) -> Vec<u8> {
@@ -20,14 +19,7 @@ async fn a_wrong_first_code_keeps_the_enrolment_and_codes_can_be_renewed_and_tur
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
     app.activate_admin().await;
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", ADMIN_PASSWORD).await;
-    browser.click("#login-submit").await;
-    browser
-        .wait_for_text("#dashboard-title", "Dashboard", WAIT)
-        .await;
+    let browser = super::admin_logs_in_with_password(&app).await;
 
     browser.goto(&app.url("/account/mfa")).await;
     browser.fill("#mfa-current-password", ADMIN_PASSWORD).await;
