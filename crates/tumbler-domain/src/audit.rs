@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Whether the audited action succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// The action took effect.
     Success,
@@ -24,10 +25,7 @@ pub enum Outcome {
 impl Outcome {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Failure => "failure",
-        }
+        self.into()
     }
 }
 
@@ -194,6 +192,15 @@ impl AuditEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcome_names_agree_with_serde() {
+        for o in [Outcome::Success, Outcome::Failure] {
+            let json = serde_json::to_string(&o).expect("json");
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+        }
+        assert_eq!(Outcome::Failure.as_str(), "failure");
+    }
 
     #[test]
     fn field_boundaries_matter() {

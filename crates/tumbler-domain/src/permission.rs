@@ -4,8 +4,23 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// One thing a user may be allowed to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Permission {
     /// See users, their status and sessions.
     UsersRead,
@@ -36,43 +51,17 @@ pub enum Permission {
 }
 
 impl Permission {
-    /// Every permission, in a stable order.
-    pub const ALL: &'static [Permission] = &[
-        Self::UsersRead,
-        Self::UsersManage,
-        Self::RolesManage,
-        Self::AuditRead,
-        Self::SettingsManage,
-        Self::AssetsRead,
-        Self::AssetsManage,
-        Self::ChangesRun,
-        Self::SecretsReveal,
-        Self::SecretsExport,
-        Self::ProtectedAccountsManage,
-        Self::SecretTemplatesManage,
-    ];
+    /// Every permission, in a stable order (the order they are declared in).
+    pub const ALL: &'static [Permission] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The stored and serialised name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UsersRead => "users_read",
-            Self::UsersManage => "users_manage",
-            Self::RolesManage => "roles_manage",
-            Self::AuditRead => "audit_read",
-            Self::SettingsManage => "settings_manage",
-            Self::AssetsRead => "assets_read",
-            Self::AssetsManage => "assets_manage",
-            Self::ChangesRun => "changes_run",
-            Self::SecretsReveal => "secrets_reveal",
-            Self::SecretsExport => "secrets_export",
-            Self::ProtectedAccountsManage => "protected_accounts_manage",
-            Self::SecretTemplatesManage => "secret_templates_manage",
-        }
+        self.into()
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|p| p.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -133,7 +122,11 @@ mod tests {
     fn names_round_trip_and_builtins_keep_secrets_to_admins() {
         for p in Permission::ALL {
             assert_eq!(Permission::parse(p.as_str()), Some(*p));
+            let json = serde_json::to_string(p).expect("json");
+            assert_eq!(json, format!("\"{}\"", p.as_str()), "serde and strum agree");
         }
+        assert_eq!(Permission::ALL.len(), 12);
+        assert_eq!(Permission::parse("UsersRead"), None);
         let roles = builtin_roles();
         let revealers: Vec<_> = roles
             .iter()

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How Tumbler talks to an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Protocol {
     /// SSH (host key pinned on first contact).
@@ -23,12 +24,7 @@ pub enum Protocol {
 impl Protocol {
     /// The serialised name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssh => "ssh",
-            Self::Postgresql => "postgresql",
-            Self::Mysql => "mysql",
-            Self::Redis => "redis",
-        }
+        self.into()
     }
 }
 
@@ -305,6 +301,20 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocol_names_agree_with_serde() {
+        for p in [
+            Protocol::Ssh,
+            Protocol::Postgresql,
+            Protocol::Mysql,
+            Protocol::Redis,
+        ] {
+            let json = serde_json::to_string(&p).expect("json");
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        assert_eq!(Protocol::Postgresql.as_str(), "postgresql");
+    }
 
     #[test]
     fn a_become_typo_is_refused_never_read_as_sudo() {

@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a user's password is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumString, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum UserKind {
     /// Tumbler holds an Argon2id hash of the password.
     Local,
@@ -17,25 +20,21 @@ pub enum UserKind {
 impl UserKind {
     /// The stored and serialised name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Remote => "remote",
-        }
+        self.into()
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "local" => Some(Self::Local),
-            "remote" => Some(Self::Remote),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
 /// Whether a user may log in at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumString, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum UserStatus {
     /// May log in.
     Enabled,
@@ -46,19 +45,12 @@ pub enum UserStatus {
 impl UserStatus {
     /// The stored and serialised name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enabled => "enabled",
-            Self::Disabled => "disabled",
-        }
+        self.into()
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "enabled" => Some(Self::Enabled),
-            "disabled" => Some(Self::Disabled),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -89,4 +81,25 @@ pub struct User {
     pub mfa_enabled: bool,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_and_status_names_round_trip_and_agree_with_serde() {
+        for k in [UserKind::Local, UserKind::Remote] {
+            assert_eq!(UserKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).expect("json");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        for st in [UserStatus::Enabled, UserStatus::Disabled] {
+            assert_eq!(UserStatus::parse(st.as_str()), Some(st));
+            let json = serde_json::to_string(&st).expect("json");
+            assert_eq!(json, format!("\"{}\"", st.as_str()));
+        }
+        assert_eq!(UserKind::parse("Local"), None);
+        assert_eq!(UserStatus::parse("locked"), None);
+    }
 }
