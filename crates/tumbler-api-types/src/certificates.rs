@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tumbler_domain::ids::CertificateId;
 
 /// A registered certificate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateOut {
     /// Id.
-    pub id: String,
+    pub id: CertificateId,
     /// Subject distinguished name.
     pub subject: String,
     /// End of validity.

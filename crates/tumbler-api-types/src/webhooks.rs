@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tumbler_domain::ids::WebhookId;
 
 /// `POST /api/v1/webhooks` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,7 +18,7 @@ pub struct WebhookIn {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookView {
     /// Id.
-    pub id: String,
+    pub id: WebhookId,
     /// Where events are posted.
     pub url: String,
     /// Who created it.

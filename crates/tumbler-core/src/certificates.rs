@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::clock::from_millis;
+use tumbler_domain::ids::CertificateId;
 use tumbler_domain::Clock;
 use tumbler_store::{CertificateRow, Store, StoreError};
 
@@ -150,7 +151,7 @@ impl CertificateService {
         )
         .await?;
         let row = CertificateRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: CertificateId::generate(),
             user_id: principal.user.id.clone(),
             fingerprint: parsed.fingerprint,
             subject: parsed.subject,
@@ -167,7 +168,7 @@ impl CertificateService {
             tx,
             principal,
             AuditAction::UserCertificateRegister,
-            ("certificate", &row.id),
+            ("certificate", row.id.as_str()),
             origin,
             format!("sha256={}", row.fingerprint),
             now,
@@ -180,7 +181,7 @@ impl CertificateService {
     pub async fn remove(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &CertificateId,
         origin: &RequestOrigin,
     ) -> Result<(), CertificateError> {
         let now = self.clock.now();
@@ -192,7 +193,7 @@ impl CertificateService {
             tx,
             principal,
             AuditAction::UserCertificateRemove,
-            ("certificate", id),
+            ("certificate", id.as_str()),
             origin,
             "",
             now,

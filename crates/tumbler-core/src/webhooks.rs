@@ -11,6 +11,7 @@ use tumbler_connectors::webhook::{
     check_webhook_url, post_webhook, url_host, webhook_client, WebhookEvent,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
+use tumbler_domain::ids::WebhookId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
@@ -31,7 +32,7 @@ const MAX_WEBHOOKS: usize = 20;
 #[derive(Debug, Clone)]
 pub struct WebhookView {
     /// Id.
-    pub id: String,
+    pub id: WebhookId,
     /// Where events are posted.
     pub url: String,
     /// Who created it.
@@ -143,7 +144,7 @@ impl WebhookService {
         rand::rngs::OsRng.fill_bytes(bytes.as_mut());
         let secret = SecretString::from(format!("whsec_{}", hex::encode(bytes.as_ref())));
         let row = WebhookRow {
-            id: format!("whk_{}", uuid::Uuid::now_v7().simple()),
+            id: WebhookId::from_string(format!("whk_{}", uuid::Uuid::now_v7().simple())),
             url: parsed,
             secret_version: 1,
             created_by: principal.user.username.clone(),
@@ -154,7 +155,7 @@ impl WebhookService {
             .seal(
                 &mut tx,
                 SecretOwner::Webhook,
-                &row.id,
+                row.id.as_str(),
                 1,
                 secret.expose_secret().as_bytes(),
             )
@@ -164,7 +165,7 @@ impl WebhookService {
             &event(
                 &principal.user.username,
                 AuditAction::WebhookCreate,
-                ("webhook", &row.id),
+                ("webhook", row.id.as_str()),
                 Outcome::Success,
                 origin,
                 format!("url host {}", url_host(&row.url)),
@@ -183,7 +184,7 @@ impl WebhookService {
     pub async fn delete(
         &self,
         principal: &Principal,
-        id: &str,
+        id: &WebhookId,
         origin: &RequestOrigin,
     ) -> Result<(), WebhookServiceError> {
         if !principal.can(Permission::SettingsManage) {
@@ -197,7 +198,7 @@ impl WebhookService {
             &event(
                 &principal.user.username,
                 AuditAction::WebhookDelete,
-                ("webhook", id),
+                ("webhook", id.as_str()),
                 Outcome::Success,
                 origin,
                 "",
@@ -239,7 +240,7 @@ impl WebhookService {
         let result = async {
             let bytes = self
                 .vault
-                .open_secret(SecretOwner::Webhook, &hook.id, hook.secret_version)
+                .open_secret(SecretOwner::Webhook, hook.id.as_str(), hook.secret_version)
                 .await
                 .map_err(|e| e.to_string())?;
             let secret = SecretString::from(String::from_utf8_lossy(&bytes).into_owned());
@@ -285,7 +286,7 @@ impl WebhookService {
                 &event(
                     "engine",
                     AuditAction::WebhookDeliver,
-                    ("webhook", &hook.id),
+                    ("webhook", hook.id.as_str()),
                     outcome,
                     origin,
                     detail,

@@ -84,3 +84,11 @@ id_type!(
     /// A job: a long operation answered with `202` (see [`crate::job`]).
     JobId
 );
+id_type!(
+    /// A client certificate a user registered for certificate-based login.
+    CertificateId
+);
+id_type!(
+    /// A webhook: an address finished runs are posted to.
+    WebhookId
+);

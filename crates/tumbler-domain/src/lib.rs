@@ -7,6 +7,7 @@ pub mod audit_action;
 mod blocklist;
 pub mod change_outcome;
 pub mod change_secret;
+pub mod change_summaries;
 pub mod change_views;
 pub mod clock;
 pub mod custom_ssh;

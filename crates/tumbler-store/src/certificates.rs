@@ -4,13 +4,13 @@ use crate::{col, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
-use tumbler_domain::ids::UserId;
+use tumbler_domain::ids::{CertificateId, UserId};
 
 /// A registered certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRow {
     /// Id.
-    pub id: String,
+    pub id: CertificateId,
     /// Owner.
     pub user_id: UserId,
     /// SHA-256 of the DER, hex: what a presented certificate is matched by.
@@ -27,7 +27,7 @@ pub struct CertificateRow {
 
 fn from_row(row: &AnyRow) -> Result<CertificateRow, StoreError> {
     Ok(CertificateRow {
-        id: col(row, "id")?,
+        id: CertificateId::from_string(col::<String>(row, "id")?),
         user_id: UserId::from_string(col::<String>(row, "user_id")?),
         fingerprint: col(row, "fingerprint")?,
         subject: col(row, "subject")?,
@@ -68,7 +68,7 @@ impl Tx {
             "INSERT INTO user_certificates ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         );
         sqlx::query(&sql)
-            .bind(&c.id)
+            .bind(c.id.as_str())
             .bind(c.user_id.as_str())
             .bind(&c.fingerprint)
             .bind(&c.subject)
@@ -87,10 +87,10 @@ impl Tx {
     pub async fn delete_certificate(
         &mut self,
         user_id: &UserId,
-        id: &str,
+        id: &CertificateId,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM user_certificates WHERE id = $1 AND user_id = $2")
-            .bind(id)
+            .bind(id.as_str())
             .bind(user_id.as_str())
             .execute(self.conn())
             .await

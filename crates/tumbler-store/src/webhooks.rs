@@ -6,12 +6,13 @@ use crate::{col, Store, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use tumbler_domain::clock::{from_millis, to_millis};
+use tumbler_domain::ids::WebhookId;
 
 /// A webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRow {
     /// Id.
-    pub id: String,
+    pub id: WebhookId,
     /// Where events are posted.
     pub url: String,
     /// The version of its sealed signing secret.
@@ -26,7 +27,7 @@ const COLUMNS: &str = "id, url, secret_version, created_by, created_at";
 
 fn from_row(row: &AnyRow) -> Result<WebhookRow, StoreError> {
     Ok(WebhookRow {
-        id: col(row, "id")?,
+        id: WebhookId::from_string(col::<String>(row, "id")?),
         url: col(row, "url")?,
         secret_version: col(row, "secret_version")?,
         created_by: col(row, "created_by")?,
@@ -51,7 +52,7 @@ impl Tx {
     pub async fn insert_webhook(&mut self, w: &WebhookRow) -> Result<(), StoreError> {
         let sql = format!("INSERT INTO webhooks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
         sqlx::query(&sql)
-            .bind(&w.id)
+            .bind(w.id.as_str())
             .bind(&w.url)
             .bind(w.secret_version)
             .bind(&w.created_by)
@@ -63,15 +64,15 @@ impl Tx {
     }
 
     /// Removes a webhook and its sealed signing secret; returns whether it existed.
-    pub async fn delete_webhook(&mut self, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_webhook(&mut self, id: &WebhookId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .execute(self.conn())
             .await
             .map_err(StoreError::query)?;
         sqlx::query("DELETE FROM secrets WHERE owner_kind = $1 AND owner_id = $2")
             .bind(tumbler_domain::secret_owner::SecretOwner::Webhook.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .execute(self.conn())
             .await
             .map_err(StoreError::query)?;

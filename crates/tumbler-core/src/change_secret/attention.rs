@@ -4,49 +4,18 @@
 
 use super::ChangeSecretError;
 use super::ChangeSecretService;
-use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use tumbler_domain::change_secret::RecordStatus;
 pub use tumbler_domain::change_secret::{AttentionKind, NextAction};
 use tumbler_domain::failure_code::FailureCode;
-use tumbler_domain::ids::{AccountId, AssetId, DomainId, ExecutionId, RecordId};
+use tumbler_domain::ids::DomainId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_store::{AccountFilter, RecordRow};
 
 /// The most accounts the overview lists per kind.
 const MAX_LISTED: i64 = 200;
 
-/// An account the overview asks a person to look at (the API answers with
-/// `tumbler_api_types::overview::AttentionAccount`, made from this in the server).
-#[derive(Debug, Clone)]
-pub struct AttentionAccount {
-    /// The account.
-    pub account_id: AccountId,
-    /// Its username.
-    pub username: String,
-    /// Its asset.
-    pub asset_id: AssetId,
-    /// The asset's name.
-    pub asset_name: String,
-    /// The domain.
-    pub domain_id: DomainId,
-    /// Why it is listed.
-    pub kind: AttentionKind,
-    /// The account's status now.
-    pub account_status: AccountStatus,
-    /// A stable code for the reason.
-    pub reason_code: String,
-    /// The reason, for people (never a secret).
-    pub reason: String,
-    /// The record of its latest change, when a change is the reason.
-    pub record_id: Option<RecordId>,
-    /// That record's run.
-    pub execution_id: Option<ExecutionId>,
-    /// What fits.
-    pub next_action: NextAction,
-    /// When this last changed.
-    pub updated_at: DateTime<Utc>,
-}
+pub use tumbler_domain::change_summaries::AttentionAccount;
 
 /// The action that fits a failed record's reason.
 fn action_for_failure(code: Option<FailureCode>) -> NextAction {

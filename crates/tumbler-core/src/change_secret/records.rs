@@ -2,7 +2,6 @@
 //! the new secret), adopt (a verified new secret becomes current; fresh TOTP code), ignore,
 //! reveal (old and new secret; fresh TOTP code; audited); and the overview counts.
 
-use super::ExecutionView;
 use super::{page_limit, require, ChangeSecretError, ChangeSecretService};
 use crate::{event, Principal, RequestOrigin};
 use serde::Deserialize;
@@ -53,22 +52,7 @@ pub struct RevealedRecord {
     pub new_secret: Option<Zeroizing<String>>,
 }
 
-/// The counts the dashboard shows (the API answers with `tumbler_api_types::overview::Overview`,
-/// made from this in the server).
-#[derive(Debug, Clone)]
-pub struct Overview {
-    /// Tasks in the caller's domains.
-    pub tasks: usize,
-    /// Enabled tasks with a schedule.
-    pub scheduled_tasks: usize,
-    /// Accounts per status.
-    pub accounts: BTreeMap<AccountStatus, i64>,
-    /// The latest executions.
-    pub recent_executions: Vec<ExecutionView>,
-    /// Accounts whose latest change failed or is unverified, and accounts whose status needs
-    /// attention: one entry per account, with the reason and the action that fits.
-    pub failed_accounts: Vec<super::AttentionAccount>,
-}
+pub use tumbler_domain::change_summaries::Overview;
 
 impl ChangeSecretService {
     pub(super) async fn visible_record(

@@ -298,5 +298,5 @@ pub async fn reconcile_many(
         .change_secret
         .reconcile_selected(&p, &ids, &origin)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(super::views::reconcile(outcome))))
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

@@ -13,6 +13,7 @@ use axum::Json;
 use secrecy::SecretString;
 use tumbler_api_types::certificates::{CertificateOut, RegisterCertificate};
 use tumbler_core::Reauthentication;
+use tumbler_domain::ids::CertificateId;
 use tumbler_store::CertificateRow;
 
 /// The API view of a registered certificate.
@@ -78,7 +79,7 @@ pub async fn remove(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<CertificateId>,
 ) -> Result<StatusCode, ApiError> {
     state.certificates.remove(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,7 +3,6 @@
 //! (permission + fresh TOTP code, audited, uncacheable).
 
 use super::answers::{ExecutionStarted, RevealedRecordSecrets};
-use super::views;
 use crate::api::accounts::Reveal;
 use crate::api::json_body::JsonBody;
 use crate::api::Page;
@@ -132,7 +131,7 @@ pub async fn retry_failed(
     Path(id): Path<ExecutionId>,
 ) -> Result<(StatusCode, Json<RetryFailedOutcome>), ApiError> {
     let outcome = state.change_secret.retry_failed(&p, &id, &origin).await?;
-    Ok((StatusCode::ACCEPTED, Json(views::retry_failed(outcome))))
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
 /// Filters of `GET /api/v1/change-secret/executions`.
@@ -453,7 +452,5 @@ pub async fn overview(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> Result<Json<Overview>, ApiError> {
-    Ok(Json(views::overview(
-        state.change_secret.overview(&p).await?,
-    )))
+    Ok(Json(state.change_secret.overview(&p).await?))
 }

@@ -20,7 +20,6 @@ pub mod totp;
 pub mod transfer;
 pub mod user_reset;
 pub mod users;
-pub mod views;
 pub mod webhooks;
 
 use crate::state::AppState;

@@ -12,6 +12,7 @@ use axum::Json;
 use secrecy::ExposeSecret;
 use tumbler_api_types::webhooks::{WebhookCreated, WebhookIn, WebhookView};
 use tumbler_core::webhooks as core;
+use tumbler_domain::ids::WebhookId;
 
 /// The API view of a webhook.
 fn webhook_view(w: core::WebhookView) -> WebhookView {
@@ -73,7 +74,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Origin(origin): Origin,
     Caller(p): Caller,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
 ) -> Result<StatusCode, ApiError> {
     state.webhooks.delete(&p, &id, &origin).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -13,6 +13,7 @@ use axum::Extension;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{CertificateError, Principal, Reauthentication};
+use tumbler_domain::ids::CertificateId;
 
 /// One row.
 pub struct CertificateLine {
@@ -35,7 +36,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
             certificates: rows
                 .into_iter()
                 .map(|c| CertificateLine {
-                    id: c.id,
+                    id: c.id.to_string(),
                     subject: c.subject,
                     expires: c.not_after.format("%Y-%m-%d").to_string(),
                 })
@@ -112,7 +113,7 @@ pub async fn register(
 /// `POST /account/certificate/{id}/remove`
 pub async fn remove(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<CertificateId>,
     form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.active()?;

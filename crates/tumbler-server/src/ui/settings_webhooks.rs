@@ -16,6 +16,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
 use tumbler_core::Principal;
+use tumbler_domain::ids::WebhookId;
 
 #[derive(Template)]
 #[template(path = "settings_webhooks.html")]
@@ -116,7 +117,7 @@ pub async fn add(State(state): State<AppState>, form: ConsoleForm<WebhookForm>) 
 /// `POST /settings/webhooks/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
     form: ConsoleForm<WebhookForm>,
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.parts();

@@ -14,9 +14,8 @@ mod start;
 
 use super::{require, ChangeSecretError, ChangeSecretService};
 use crate::{Principal, RequestOrigin};
-use tumbler_domain::change_secret::RecordStatus;
 use tumbler_domain::failure_code::FailureCode;
-use tumbler_domain::ids::{AccountId, ExecutionId, RecordId};
+use tumbler_domain::ids::AccountId;
 use tumbler_domain::inventory::AccountStatus;
 use tumbler_domain::permission::Permission;
 use tumbler_store::RecordRow;
@@ -28,42 +27,7 @@ const RECONCILE_TASK_ID: &str = "reconcile";
 /// The task name reconcile runs carry.
 const RECONCILE_TASK_NAME: &str = "Reconcile";
 
-/// One reconcile started.
-#[derive(Debug, Clone)]
-pub struct StartedReconcile {
-    /// The account.
-    pub account_id: AccountId,
-    /// The reconcile's own execution.
-    pub execution_id: ExecutionId,
-    /// Its record.
-    pub record_id: RecordId,
-    /// The record's status when the answer was made (`pending` while it goes on).
-    pub status: RecordStatus,
-    /// The record's reason code (none unless it failed).
-    pub reason_code: Option<FailureCode>,
-}
-
-/// An account a reconcile left alone, and why.
-#[derive(Debug, Clone)]
-pub struct SkippedReconcile {
-    /// The account.
-    pub account_id: AccountId,
-    /// A stable code: `not_found`, `not_needs_attention`, `account_changing`,
-    /// `no_reconcile_account`, `reconcile_account_is_self`, `reconcile_unsupported`.
-    pub code: String,
-    /// Why, for people (never a secret).
-    pub reason: String,
-}
-
-/// What a bulk reconcile did (the API answers with
-/// `tumbler_api_types::reconcile::ReconcileOutcome`, made from this in the server).
-#[derive(Debug, Clone)]
-pub struct ReconcileOutcome {
-    /// The reconciles started (each a run of its own).
-    pub started: Vec<StartedReconcile>,
-    /// The accounts not reconciled.
-    pub skipped: Vec<SkippedReconcile>,
-}
+pub use tumbler_domain::change_summaries::{ReconcileOutcome, SkippedReconcile, StartedReconcile};
 
 /// Why an account cannot be reconciled: a stable code and a message.
 #[derive(Debug, Clone)]

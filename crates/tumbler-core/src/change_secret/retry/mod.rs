@@ -29,35 +29,7 @@ use tumbler_domain::ids::{AssetId, ExecutionId, RecordId};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{RecordFilter, RecordRow};
 
-/// One retry started by "Retry all failed".
-#[derive(Debug, Clone)]
-pub struct StartedRetry {
-    /// The record retried.
-    pub record_id: RecordId,
-    /// The retry's own execution.
-    pub execution_id: ExecutionId,
-}
-
-/// A failed record "Retry all failed" left alone, and why.
-#[derive(Debug, Clone)]
-pub struct SkippedRetry {
-    /// The record.
-    pub record_id: RecordId,
-    /// A stable code.
-    pub code: String,
-    /// Why, for people.
-    pub reason: String,
-}
-
-/// What "Retry all failed" did (the API answers with
-/// `tumbler_api_types::retries::RetryFailedOutcome`, made from this in the server).
-#[derive(Debug, Clone)]
-pub struct RetryFailedOutcome {
-    /// The retries started (each a run of its own, going on in the background).
-    pub started: Vec<StartedRetry>,
-    /// The failed records not retried.
-    pub skipped: Vec<SkippedRetry>,
-}
+pub use tumbler_domain::change_summaries::{RetryFailedOutcome, SkippedRetry, StartedRetry};
 
 /// A retry waiting for its turn on its asset: (privileged, root) orders it (those others are
 /// changed through go last), then its execution and the hold on its account.
