@@ -14,6 +14,7 @@
 //! Ids and vocabularies come from `tumbler-domain`.
 
 pub mod answers;
+pub mod audit;
 pub mod auth;
 pub mod certificates;
 pub mod change_secret;

@@ -3,6 +3,7 @@
 
 use crate::audit_chain::ChainState;
 use crate::Principal;
+pub use tumbler_domain::audit::ChainReport;
 use tumbler_domain::audit::{AuditEvent, CHAIN_KEYED_ACTION, GENESIS_HASH};
 use tumbler_domain::permission::Permission;
 use tumbler_store::{AuditFilter, Store, StoreError};
@@ -37,20 +38,6 @@ impl AuditError {
             Self::Store(_) | Self::Csv(_) => "internal_error",
         }
     }
-}
-
-/// The result of checking the hash chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ChainReport {
-    /// Whether every link holds.
-    pub ok: bool,
-    /// Events checked.
-    pub events_checked: i64,
-    /// Sequence number of the first broken link, if any.
-    pub first_broken_seq: Option<i64>,
-    /// Why that link is broken.
-    pub reason: Option<String>,
 }
 
 /// Audit log reads and chain verification.

@@ -29,6 +29,20 @@ impl Outcome {
     }
 }
 
+/// The result of checking the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainReport {
+    /// Whether every link holds.
+    pub ok: bool,
+    /// Events checked.
+    pub events_checked: i64,
+    /// Sequence number of the first broken link, if any.
+    pub first_broken_seq: Option<i64>,
+    /// Why that link is broken.
+    pub reason: Option<String>,
+}
+
 /// An event about to be appended. Never carries a secret: name the secret's version instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEvent {

@@ -10,14 +10,12 @@ mod parallel;
 mod step_up_codes;
 mod tokens;
 
-use super::support::{ok_as, Authenticator};
+use super::support::Authenticator;
 use chrono::Utc;
-use reqwest::{Client, Method};
+use reqwest::Client;
 use serde_json::json;
 use std::sync::Arc;
 use tumbler_api_types::auth::LoginResponse;
-use tumbler_api_types::Page;
-use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -31,20 +29,6 @@ pub(super) async fn admin_with_totp(
     let token = app.admin_token().await;
     let totp = Authenticator::enrol(&app, &token, clock.clone()).await;
     (app, clock, token, totp)
-}
-
-/// Audit events of `action` (newest first).
-pub(super) async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<AuditEvent> {
-    let page: Page<AuditEvent> = ok_as(
-        app,
-        token,
-        Method::GET,
-        &format!("/api/v1/audit?action={action}&limit=500"),
-        None,
-        200,
-    )
-    .await;
-    page.items
 }
 
 async fn login(app: &TestApp, user: &str, password: &str, code: Option<&str>) -> (u16, String) {

@@ -4,9 +4,11 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tumbler_api_types::audit::AuditEvent;
 use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::totp::EnrolmentOut;
 use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
+use tumbler_api_types::Page;
 use tumbler_domain::{totp, Clock, ManualClock};
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
@@ -221,4 +223,18 @@ pub fn csrf_in(page: &str) -> String {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("no CSRF field: {page}"))
         .to_owned()
+}
+
+/// Audit events of `action` (newest first, at most 500).
+pub async fn audit_events(app: &TestApp, token: &str, action: &str) -> Vec<AuditEvent> {
+    let page: Page<AuditEvent> = ok_as(
+        app,
+        token,
+        Method::GET,
+        &format!("/api/v1/audit?action={action}&limit=500"),
+        None,
+        200,
+    )
+    .await;
+    page.items
 }

@@ -1,7 +1,8 @@
 //! Failed logins cannot flood the audit, and a change of active domain is audited.
 
+use super::super::support::audit_events as audit;
 use super::super::support::ok;
-use super::{audit, login};
+use super::login;
 use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::json;

@@ -1,8 +1,9 @@
 //! Login answers do not tell which factor failed (HTTP Basic included), and a password-only
 //! login of a TOTP user ends nothing; success is audited after the code.
 
+use super::super::support::audit_events as audit;
 use super::super::support::{error_code, typed};
-use super::{admin_with_totp, audit, login, session};
+use super::{admin_with_totp, login, session};
 use reqwest::Client;
 use serde_json::{json, Value};
 use tumbler_api_types::users::CreatedToken;

@@ -1,7 +1,8 @@
 //! Parallel wrong logins cannot outrun the lockout or the throttle (SQLite and PostgreSQL), and
 //! parallel logins stay within a bounded hash memory.
 
-use super::{audit, login};
+use super::super::support::audit_events as audit;
+use super::login;
 use chrono::Utc;
 use std::sync::Arc;
 use tumbler_domain::{ManualClock, SystemClock};
