@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tumbler_domain::user::{UserKind, UserStatus};
 
 /// Who a user is, as the login answer, `/users/me` and (flattened into `UserOut`) the user
 /// list show it.
@@ -16,11 +17,11 @@ pub struct UserView {
     pub display_name: String,
     /// Email.
     pub email: Option<String>,
-    /// `local` or `remote`.
+    /// Where the password is held: `local` or `remote`.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// `enabled` or `disabled`.
-    pub status: String,
+    pub kind: UserKind,
+    /// Whether the user may log in: `enabled` or `disabled`.
+    pub status: UserStatus,
     /// Role names.
     pub roles: Vec<String>,
     /// Must change the password before anything else.

@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tumbler_domain::inventory::{
+    AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType, TlsMode,
+};
 
 /// An asset as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,8 +28,8 @@ pub struct AssetOut {
     pub domain: String,
     /// Free text.
     pub comment: String,
-    /// `unknown`, `ok` or `unreachable`.
-    pub connectivity: String,
+    /// Whether Tumbler could reach it the last time it tried.
+    pub connectivity: Connectivity,
     /// The last connection error.
     pub connectivity_error: String,
     /// When connectivity was last tested.
@@ -37,15 +40,15 @@ pub struct AssetOut {
     pub presented_host_key_fingerprint: Option<String>,
     /// `unverified`, `verified`, `fingerprint_conflict` or `relocated` (moved: no secret is
     /// sent until someone with `secrets_reveal` accepts the new location with a TOTP code).
-    pub host_key_status: String,
-    /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
-    pub auth_status: String,
+    pub host_key_status: HostKeyStatus,
+    /// How Tumbler logs in to the device: with passwords or with its key.
+    pub auth_status: AuthStatus,
     /// The device admin user Tumbler logs in as in a key mode (empty otherwise).
     pub auth_username: String,
     /// Secrets go to this SSH host while its key is not acknowledged (trust on first use).
     pub trust_on_first_use: bool,
     /// Database TLS: `disable` (loopback only), `require` (loopback only) or `verify_full`.
-    pub tls_mode: String,
+    pub tls_mode: TlsMode,
     /// The CA certificate(s) (PEM) the database's certificate must chain to, if set.
     pub tls_ca_pem: Option<String>,
     /// Redis: AUTH may travel in clear to this non-loopback address.
@@ -71,14 +74,14 @@ pub struct AccountOut {
     pub asset_name: String,
     /// Login name.
     pub username: String,
-    /// `password` or `ssh_key`.
-    pub secret_type: String,
+    /// A password or an SSH key.
+    pub secret_type: SecretType,
     /// The account used to change others on its asset.
     pub privileged: bool,
     /// Platform options.
     pub options: BTreeMap<String, String>,
-    /// `unknown`, `ok`, `failed`, `changing` or `needs_attention`.
-    pub status: String,
+    /// The account's health.
+    pub status: AccountStatus,
     /// Why, when not ok.
     pub status_reason: String,
     /// The version of the secret in use.
@@ -134,6 +137,7 @@ pub struct CreateAsset {
     pub trust_on_first_use: Option<bool>,
     /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
     /// (the default for other addresses).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TlsMode>))]
     pub tls_mode: Option<String>,
     /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
     /// system's roots when absent. Replacing it is for administrators.
@@ -153,6 +157,7 @@ pub struct CreateAccount {
     /// Login name.
     pub username: String,
     /// `password` (default) or `ssh_key`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<SecretType>))]
     pub secret_type: Option<String>,
     /// The password or OpenSSH private key (write-only).
     pub secret: String,

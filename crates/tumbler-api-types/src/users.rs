@@ -3,6 +3,8 @@
 use crate::auth::UserView;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "openapi")]
+use tumbler_domain::user::{UserKind, UserStatus};
 
 /// A user as the API shows it: who they are (the same fields as in the login answer) and the
 /// state of their password, lockout and domains.
@@ -38,6 +40,7 @@ pub struct CreateUser {
     pub email: Option<String>,
     /// `local` (default) or `remote`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<UserKind>))]
     pub kind: Option<String>,
     /// Role names.
     #[serde(default)]
@@ -128,6 +131,7 @@ pub struct PatchUser {
     pub roles: Option<Vec<String>>,
     /// `enabled` or `disabled` (disabling ends the user's sessions at once).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<UserStatus>))]
     pub status: Option<String>,
     /// Domain names (at least one).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -51,9 +51,17 @@ macro_rules! vocabulary {
             }
         }
 
+        /// The name; honours width and alignment (`{:<10}`), so tables line up.
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
+            }
+        }
+
+        /// Compares by name, so a client can check a state against the text it expects.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
             }
         }
     };

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobKind {
     /// Switching devices between password and key-based authentication.
     ModifyAuthentication,
@@ -52,6 +53,7 @@ pub enum JobKind {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum JobStatus {
     /// Under way.
     Running,
@@ -119,6 +121,7 @@ impl JobStatus {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OutcomeStatus {
     /// Done.
     Succeeded,
@@ -149,7 +152,6 @@ pub struct DeviceOutcome {
     #[serde(default)]
     pub domain_id: String,
     /// What happened on this device.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: OutcomeStatus,
     /// A stable code for what happened: `ok`, `skipped`, `failed`, `unreachable`, or a
     /// specific failure (`admin_login_failed`: the typed admin password was refused;
@@ -174,6 +176,10 @@ impl DeviceOutcome {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemKeyView {
     /// `ed25519`, `ecdsa-p256`...
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::ssh_key::KeyAlgorithm)
+    )]
     pub algorithm: String,
     /// The `authorized_keys` line.
     pub public_key: String,
@@ -194,10 +200,8 @@ pub struct JobView {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: JobId,
     /// What the job does to the devices.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: JobKind,
     /// Where the job stands.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: JobStatus,
     /// Who started it.
     pub created_by: String,

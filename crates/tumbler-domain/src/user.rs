@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserKind {
     /// Tumbler holds an Argon2id hash of the password.
     Local,
@@ -51,6 +52,7 @@ impl UserKind {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserStatus {
     /// May log in.
     Enabled,
@@ -67,6 +69,34 @@ impl UserStatus {
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
         s.parse().ok()
+    }
+}
+
+/// The name; honours width and alignment (`{:<10}`), so tables line up.
+impl std::fmt::Display for UserKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares by name, so a client can check a state against the text it expects.
+impl PartialEq<&str> for UserKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// The name; honours width and alignment (`{:<10}`), so tables line up.
+impl std::fmt::Display for UserStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares by name, so a client can check a state against the text it expects.
+impl PartialEq<&str> for UserStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

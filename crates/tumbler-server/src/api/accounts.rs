@@ -29,10 +29,10 @@ pub(crate) fn account_out(a: AccountRow) -> AccountOut {
         asset_id: a.asset_id.to_string(),
         asset_name: a.asset_name,
         username: a.username,
-        secret_type: a.secret_type.to_string(),
+        secret_type: a.secret_type,
         privileged: a.privileged,
         options: a.options,
-        status: a.status.to_string(),
+        status: a.status,
         status_reason: a.status_reason,
         secret_version: a.current_version,
         last_verified_at: a.last_verified_at,
@@ -49,6 +49,7 @@ pub struct AccountListQuery {
     /// Only this exact username.
     pub username: Option<String>,
     /// Only this status.
+    #[param(value_type = Option<tumbler_domain::inventory::AccountStatus>)]
     pub status: Option<String>,
     /// Only privileged (`true`) or unprivileged (`false`) accounts.
     pub privileged: Option<bool>,
@@ -134,6 +135,7 @@ pub struct PatchAccount {
     #[schema(value_type = Option<String>)]
     pub secret: Option<SecretString>,
     /// The new secret's type.
+    #[schema(value_type = Option<tumbler_domain::inventory::SecretType>)]
     pub secret_type: Option<String>,
     /// New privileged flag.
     pub privileged: Option<bool>,

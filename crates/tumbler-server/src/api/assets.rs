@@ -29,16 +29,16 @@ pub(crate) fn asset_out(v: AssetView) -> AssetOut {
         nodes: v.nodes.iter().map(ToString::to_string).collect(),
         domain: v.domain,
         comment: a.comment,
-        connectivity: a.connectivity.to_string(),
+        connectivity: a.connectivity,
         connectivity_error: a.connectivity_error,
         connectivity_checked_at: a.connectivity_at,
         host_key_fingerprint: a.host_key.fingerprint,
         presented_host_key_fingerprint: a.host_key.presented,
-        host_key_status: a.host_key.status.to_string(),
-        auth_status: a.auth_status.to_string(),
+        host_key_status: a.host_key.status,
+        auth_status: a.auth_status,
         auth_username: a.auth_username,
         trust_on_first_use: a.security.trust_on_first_use,
-        tls_mode: a.security.tls_mode.to_string(),
+        tls_mode: a.security.tls_mode,
         tls_ca_pem: a.security.tls_ca_pem,
         plaintext_auth_allowed: a.security.plaintext_auth_allowed,
         reconcile_account_id: a.reconcile_account_id.map(|id| id.to_string()),
@@ -55,10 +55,13 @@ pub struct AssetListQuery {
     /// Platform id.
     pub platform: Option<String>,
     /// `unknown`, `ok` or `unreachable`.
+    #[param(value_type = Option<tumbler_domain::inventory::Connectivity>)]
     pub connectivity: Option<String>,
     /// `unverified`, `verified`, `fingerprint_conflict` or `relocated`.
+    #[param(value_type = Option<tumbler_domain::inventory::HostKeyStatus>)]
     pub host_key_status: Option<String>,
     /// `password_based`, `key_based`, `key_based_custom` or `key_conflict`.
+    #[param(value_type = Option<tumbler_domain::inventory::AuthStatus>)]
     pub auth_status: Option<String>,
     /// Part of the name or address.
     pub q: Option<String>,
@@ -192,6 +195,7 @@ pub struct PatchAsset {
     pub trust_on_first_use: Option<bool>,
     /// Database TLS: `disable` or `require` (loopback addresses only) or `verify_full`
     /// (the default for other addresses).
+    #[schema(value_type = Option<tumbler_domain::inventory::TlsMode>)]
     pub tls_mode: Option<String>,
     /// CA certificate(s) (PEM, at most 64 KiB and 16 certificates) for `verify_full`; the
     /// system's roots when absent. Replacing it is for administrators.

@@ -33,8 +33,8 @@ pub fn user_view(u: &tumbler_domain::user::User) -> UserView {
         username: u.username.clone(),
         display_name: u.display_name.clone(),
         email: u.email.clone(),
-        kind: u.kind.as_str().to_owned(),
-        status: u.status.as_str().to_owned(),
+        kind: u.kind,
+        status: u.status,
         roles: u.roles.clone(),
         must_change_password: u.must_change_password,
     }

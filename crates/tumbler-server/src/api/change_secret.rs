@@ -343,6 +343,7 @@ pub struct RecordListQuery {
     /// Only this execution's records.
     pub execution_id: Option<String>,
     /// Only this status.
+    #[param(value_type = Option<tumbler_domain::change_secret::RecordStatus>)]
     pub status: Option<String>,
     /// Only this asset's records.
     pub asset_id: Option<String>,

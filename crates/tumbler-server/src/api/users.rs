@@ -36,9 +36,11 @@ pub(crate) fn user_out(s: UserSummary) -> UserOut {
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UserQuery {
     /// `enabled` or `disabled`.
+    #[param(value_type = Option<tumbler_domain::user::UserStatus>)]
     pub status: Option<String>,
     /// `local` or `remote`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<tumbler_domain::user::UserKind>)]
     pub kind: Option<String>,
     /// Part of the username or display name.
     pub q: Option<String>,
