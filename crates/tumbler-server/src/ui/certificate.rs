@@ -5,6 +5,7 @@ use super::console_form::NoFields;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
+use super::when::When;
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
@@ -18,7 +19,7 @@ use tumbler_core::{CertificateError, Principal, Reauthentication};
 pub struct CertificateLine {
     id: String,
     subject: String,
-    expires: String,
+    expires: When,
 }
 
 #[derive(Template)]
@@ -37,7 +38,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
                 .map(|c| CertificateLine {
                     id: c.id,
                     subject: c.subject,
-                    expires: c.not_after.format("%Y-%m-%d").to_string(),
+                    expires: When::at(c.not_after),
                 })
                 .collect(),
         })),

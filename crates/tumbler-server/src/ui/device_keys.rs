@@ -2,6 +2,7 @@
 //! a passphrase), the Resolve Key Conflict dialog for the devices selected on the asset list,
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
+use super::when::When;
 use super::console_form::{field as get, ConsoleForm, Fields};
 use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
@@ -26,6 +27,7 @@ use tumbler_domain::ssh_key::KeyAlgorithm;
 struct KeyPage {
     frame: PageFrame,
     key: SystemKeyView,
+    generated_at: When,
     algorithms: Vec<&'static str>,
     exported: Option<Revealed>,
 }
@@ -53,6 +55,9 @@ struct ResolvePage {
 struct JobPage {
     frame: PageFrame,
     job: JobView,
+    /// Its readable label: what it does and when it started.
+    label: String,
+    started: When,
     outcomes: Vec<DeviceOutcome>,
     running: bool,
 }
@@ -87,6 +92,7 @@ async fn key_page(
     };
     Ok(render_uncached(&KeyPage {
         frame,
+        generated_at: When::at(key.generated_at),
         key,
         algorithms: KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         exported,
@@ -323,6 +329,8 @@ pub async fn job(
     match state.device_keys.job(&p, &id).await {
         Ok(job) => Ok(render(&JobPage {
             frame,
+            label: super::when::label(job.kind.label(), job.created_at),
+            started: When::at(job.created_at),
             running: job.status == tumbler_domain::job::JobStatus::Running,
             outcomes: job.outcomes.clone(),
             job,

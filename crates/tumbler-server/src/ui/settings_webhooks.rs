@@ -14,6 +14,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use super::when::When;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
 use tumbler_core::Principal;
 
@@ -21,7 +22,8 @@ use tumbler_core::Principal;
 #[template(path = "settings_webhooks.html")]
 struct WebhooksPage {
     frame: PageFrame,
-    webhooks: Vec<WebhookView>,
+    /// Each webhook with when it was added.
+    webhooks: Vec<(WebhookView, When)>,
     url: String,
     /// The new webhook's signing secret, shown this once.
     revealed: Option<Revealed>,
@@ -66,7 +68,13 @@ async fn page(
     };
     WebhooksPage {
         frame,
-        webhooks,
+        webhooks: webhooks
+            .into_iter()
+            .map(|w| {
+                let added = When::at(w.created_at);
+                (w, added)
+            })
+            .collect(),
         url,
         revealed,
     }
