@@ -2,7 +2,9 @@
 //! with "Run now", the accounts whose last change failed with a retry button, recent runs),
 //! and a run's page (status, counts, CSV report, the live log, every
 //! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
-//! reveal ask for a fresh TOTP code).
+//! reveal ask for a fresh TOTP code). The run page's status, counts and records are marked
+//! `data-live`: the console script fetches the page again while the run goes on and when its
+//! log ends, and swaps them in until `#run-fields` carries `data-ended`.
 
 use super::console_form::ConsoleForm;
 use super::flash::{

@@ -2,13 +2,13 @@
 //! a passphrase), the Resolve Key Conflict dialog for the devices selected on the asset list,
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
-use super::when::When;
 use super::console_form::{field as get, ConsoleForm, Fields};
 use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render, render_uncached};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};

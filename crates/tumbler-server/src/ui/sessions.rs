@@ -5,11 +5,11 @@ use super::console_form::NoFields;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use tumbler_core::AuthMethod;
-use super::when::When;
 use tumbler_domain::ids::SessionId;
 
 /// One row.

@@ -9,12 +9,12 @@ use super::flash::{
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::{render_rejected, render_uncached};
 use super::settings::{require_settings, settings_manager};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use super::when::When;
 use tumbler_core::webhooks::{WebhookServiceError, WebhookView};
 use tumbler_core::Principal;
 

@@ -71,7 +71,9 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         .wait_for_text("#change-notice", "Task nightly-web saved.", WAIT)
         .await;
     // The next run is a time like every other, not raw RFC 3339.
-    let next_run = browser.text("tr[data-task=nightly-web] .next-run time").await;
+    let next_run = browser
+        .text("tr[data-task=nightly-web] .next-run time")
+        .await;
     assert!(next_run.ends_with(" 03:00 UTC"), "{next_run}");
     browser.click("tr[data-task=nightly-web] .run-task").await;
     browser

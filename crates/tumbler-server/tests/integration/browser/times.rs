@@ -72,7 +72,16 @@ async fn browser_shows_every_time_in_the_viewers_zone_and_no_raw_rfc3339() {
     let (app, token) = (&admin.app, admin.token.as_str());
     let web = linux_asset(app, token, "web-times", &host).await;
     account(app, token, &web, "ops", ops, true, json!({})).await;
-    account(app, token, &web, "ghost", "canary-Times-Old-9f2", false, json!({})).await;
+    account(
+        app,
+        token,
+        &web,
+        "ghost",
+        "canary-Times-Old-9f2",
+        false,
+        json!({}),
+    )
+    .await;
     let scheduled = task_view(
         app,
         token,
@@ -80,7 +89,9 @@ async fn browser_shows_every_time_in_the_viewers_zone_and_no_raw_rfc3339() {
                "secret_strategy": "random", "schedule": {"cron": "0 3 * * *"}}),
     )
     .await;
-    let next = scheduled.next_run_at.expect("a scheduled task has a next run");
+    let next = scheduled
+        .next_run_at
+        .expect("a scheduled task has a next run");
     let finished = run(app, token, &scheduled.id.to_string()).await;
 
     let browser = admin_logs_in_to(
