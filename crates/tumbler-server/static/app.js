@@ -1,5 +1,31 @@
 // Tumbler console: small progressive enhancements; every page works without this script.
 "use strict";
+
+// Times: each `<time datetime>` shown in the viewer's own time zone with the zone's name, in
+// the server's `YYYY-MM-DD HH:MM` shape (the server's UTC text stays as the title).
+const localFormat = window.Intl && Intl.DateTimeFormat.prototype.formatToParts
+  ? new Intl.DateTimeFormat("en-US", {
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  })
+  : null;
+const localText = (at) => {
+  const p = {};
+  for (const part of localFormat.formatToParts(at)) p[part.type] = part.value;
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
+};
+const localTimes = (root) => {
+  if (!localFormat) return;
+  for (const time of root.querySelectorAll("time[datetime]")) {
+    if (time.dataset.local) continue;
+    const at = new Date(time.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime())) continue;
+    time.title = time.textContent;
+    time.textContent = localText(at);
+    time.dataset.local = "true";
+  }
+};
+document.addEventListener("DOMContentLoaded", () => localTimes(document));
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("password-form");
   if (!form) return;
@@ -15,13 +41,70 @@ document.addEventListener("DOMContentLoaded", () => {
   const log = document.getElementById("execution-log");
   if (!log || !window.EventSource) return;
   const source = new EventSource(log.dataset.stream);
+  // Each line starts with its time (RFC 3339): shown like every other time on the page.
   source.onmessage = (e) => {
-    log.textContent += e.data + "\n";
+    const space = e.data.indexOf(" ");
+    const stamp = space > 0 ? e.data.slice(0, space) : "";
+    const at = new Date(stamp);
+    if (!localFormat || !stamp.includes("T") || Number.isNaN(at.getTime())) {
+      log.append(e.data + "\n");
+      return;
+    }
+    const time = document.createElement("time");
+    time.setAttribute("datetime", stamp);
+    time.title = at.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    time.textContent = localText(at);
+    time.dataset.local = "true";
+    log.append(time, e.data.slice(space) + "\n");
   };
   source.addEventListener("end", () => {
     source.close();
     log.dataset.ended = "true";
+    document.dispatchEvent(new Event("run-log-ended"));
   });
+});
+
+
+// A run's page follows the run: while it goes on (every few seconds) and when its log ends,
+// the page's own address is fetched again and its live parts (status, counts, records:
+// `[data-live]`) are swapped in, until `#run-fields` says the run has ended. A part where a
+// dialog is open or the focus is waits for the next turn.
+document.addEventListener("DOMContentLoaded", () => {
+  const fields = document.getElementById("run-fields");
+  if (!fields || fields.hasAttribute("data-ended") || !window.fetch || !window.DOMParser) return;
+  let timer = null;
+  let loading = false;
+  const busy = (part) => part.querySelector("details[open]") || part.contains(document.activeElement);
+  const refresh = () => {
+    clearTimeout(timer);
+    if (loading) return;
+    loading = true;
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((answer) => (answer.ok ? answer.text() : Promise.reject(new Error(String(answer.status)))))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        let waiting = false;
+        for (const part of document.querySelectorAll("[data-live][id]")) {
+          const next = fresh.getElementById(part.id);
+          if (!next) continue;
+          if (busy(part)) {
+            waiting = true;
+            continue;
+          }
+          part.replaceWith(document.importNode(next, true));
+        }
+        localTimes(document);
+        const now = document.getElementById("run-fields");
+        return waiting || !now || !now.hasAttribute("data-ended") ? 3000 : null;
+      })
+      .catch(() => 5000)
+      .then((again) => {
+        loading = false;
+        if (again) timer = setTimeout(refresh, again);
+      });
+  };
+  document.addEventListener("run-log-ended", refresh);
+  timer = setTimeout(refresh, 3000);
 });
 
 // The task form: a fresh example password whenever the rules change (the server checks the

@@ -61,7 +61,7 @@ impl Browser {
     /// If chromedriver does not become ready within 20 seconds or the session
     /// cannot be opened within 60; the message includes chromedriver's log.
     pub async fn start() -> Self {
-        Self::start_inner(None).await
+        Self::start_inner(None, None).await
     }
 
     /// Like [`Browser::start`], with `HOME` set to `home` for chromedriver and
@@ -71,10 +71,20 @@ impl Browser {
     /// # Panics
     /// As [`Browser::start`].
     pub async fn start_with_home(home: &std::path::Path) -> Self {
-        Self::start_inner(Some(home)).await
+        Self::start_inner(Some(home), None).await
     }
 
-    async fn start_inner(home: Option<&std::path::Path>) -> Self {
+    /// Like [`Browser::start`], with the viewer in the IANA time zone `zone`
+    /// (`America/New_York`): chromedriver and Chromium run with `TZ` set to it,
+    /// so pages' scripts see that zone as the local one.
+    ///
+    /// # Panics
+    /// As [`Browser::start`].
+    pub async fn start_in_zone(zone: &str) -> Self {
+        Self::start_inner(None, Some(zone)).await
+    }
+
+    async fn start_inner(home: Option<&std::path::Path>, zone: Option<&str>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("tumbler-browser-")
             .tempdir()
@@ -91,6 +101,9 @@ impl Browser {
                 .stderr(Stdio::null());
             if let Some(home) = home {
                 cmd.env("HOME", home);
+            }
+            if let Some(zone) = zone {
+                cmd.env("TZ", zone);
             }
             let mut driver = ChildGuard::spawn(cmd, "chromedriver");
             let ready = poll_until(READY_WITHIN, || {
@@ -181,6 +194,14 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css:?}: {e}"));
+    }
+
+    /// The current page's markup as the browser holds it now (after its scripts ran).
+    pub async fn source(&self) -> String {
+        self.client
+            .source()
+            .await
+            .unwrap_or_else(|e| panic!("browser page source: {e}"))
     }
 
     /// The rendered text of the element matching `css`.

@@ -9,6 +9,7 @@ use super::flash::{
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -30,7 +31,7 @@ pub struct AccountLine {
     privileged: bool,
     status: String,
     reason: String,
-    last_verified: String,
+    last_verified: When,
     /// No stored secret may open it (needs attention, failed): reconcile is offered.
     reconcilable: bool,
     /// How many versions of its secret are stored (all lost when it is deleted).
@@ -53,7 +54,7 @@ struct AssetPage {
     comment: String,
     connectivity: String,
     connectivity_error: String,
-    checked_at: String,
+    checked_at: When,
     authentication: String,
     connection_security: String,
     host_key_status: String,
@@ -76,7 +77,7 @@ struct AssetPage {
     /// A revealed secret, reached once through its link.
     revealed: Option<Revealed>,
     /// Until when a recent fresh code on this session unlocks reveals (the code is optional).
-    sensitive_until: Option<String>,
+    sensitive_until: Option<When>,
 }
 
 /// How Tumbler proves the asset's identity before sending it a secret, in words.
@@ -106,11 +107,6 @@ fn connection_security(a: &tumbler_store::AssetRow) -> String {
             }
         ),
     }
-}
-
-fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| "never".to_owned())
 }
 
 async fn page(
@@ -144,7 +140,7 @@ async fn page(
         .sensitive_window_until(p)
         .await
         .map_err(|e| ConsoleError::internal("sensitive window lookup failed", &e))?
-        .map(|until| time(Some(until)));
+        .map(When::at);
     Ok(render_uncached(&AssetPage {
         sensitive_until,
         frame,
@@ -158,7 +154,7 @@ async fn page(
         comment: a.comment.clone(),
         connectivity: a.connectivity.to_string(),
         connectivity_error: a.connectivity_error.clone(),
-        checked_at: time(a.connectivity_at),
+        checked_at: When(a.connectivity_at),
         authentication: super::asset_list::authentication_label(&view),
         connection_security: connection_security(a),
         host_key_status: key.status.to_string(),
@@ -192,7 +188,7 @@ async fn page(
                     ),
                     status: c.status.to_string(),
                     reason: c.status_reason,
-                    last_verified: time(c.last_verified_at),
+                    last_verified: When(c.last_verified_at),
                 }
             })
             .collect(),

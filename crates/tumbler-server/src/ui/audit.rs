@@ -4,6 +4,7 @@
 
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -164,7 +165,7 @@ pub fn action_label(name: &str) -> String {
 /// One event as the table shows it.
 pub struct EventLine {
     seq: i64,
-    at: String,
+    at: When,
     actor: String,
     action: String,
     action_label: String,
@@ -229,7 +230,7 @@ pub async fn show(
         .into_iter()
         .map(|e| EventLine {
             seq: e.seq,
-            at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            at: When::at(e.at),
             action_label: action_label(&e.action),
             action: e.action,
             object: if e.object_id.is_empty() {

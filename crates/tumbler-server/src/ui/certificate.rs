@@ -5,6 +5,7 @@ use super::console_form::NoFields;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
+use super::when::When;
 use crate::middleware::client_cert::PeerCertificate;
 use crate::state::AppState;
 use askama::Template;
@@ -19,7 +20,7 @@ use tumbler_domain::ids::CertificateId;
 pub struct CertificateLine {
     id: String,
     subject: String,
-    expires: String,
+    expires: When,
 }
 
 #[derive(Template)]
@@ -38,7 +39,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
                 .map(|c| CertificateLine {
                     id: c.id.to_string(),
                     subject: c.subject,
-                    expires: c.not_after.format("%Y-%m-%d").to_string(),
+                    expires: When::at(c.not_after),
                 })
                 .collect(),
         })),

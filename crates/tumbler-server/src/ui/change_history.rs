@@ -2,7 +2,7 @@
 //! trigger and time range.
 
 use super::audit::parse_time;
-use super::change_secret::{run_line, RunLine};
+use super::change_secret::{name_retried, run_line, RunLine};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
@@ -123,9 +123,11 @@ pub async fn history(
         .map(|t| (t.id.to_string(), t.name))
         .collect();
     let shown = i64::try_from(runs.len()).unwrap_or(0);
+    let mut runs: Vec<RunLine> = runs.iter().map(run_line).collect();
+    name_retried(&state, &p, &mut runs).await;
     Ok(render(&HistoryPage {
         frame,
-        runs: runs.iter().map(run_line).collect(),
+        runs,
         total,
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,

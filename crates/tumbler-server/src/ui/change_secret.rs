@@ -2,7 +2,9 @@
 //! with "Run now", the accounts whose last change failed with a retry button, recent runs),
 //! and a run's page (status, counts, CSV report, the live log, every
 //! record with retry, verify, ignore, adopt and reveal, and "retry all failed"; adopt and
-//! reveal ask for a fresh TOTP code).
+//! reveal ask for a fresh TOTP code). The run page's status, counts and records are marked
+//! `data-live`: the console script fetches the page again while the run goes on and when its
+//! log ends, and swaps them in until `#run-fields` carries `data-ended`.
 
 use super::console_form::ConsoleForm;
 use super::flash::{
@@ -10,11 +12,13 @@ use super::flash::{
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{render, render_uncached};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
+use std::collections::HashMap;
 use tumbler_core::change_secret::{
     ExecutionView, NextAction, RecordAction, RecordQuery, DRIFT_CODE,
 };
@@ -35,11 +39,6 @@ fn serde_plain<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| "-".to_owned())
-}
-
 /// One run in a list.
 pub struct RunLine {
     pub(super) id: String,
@@ -48,11 +47,12 @@ pub struct RunLine {
     pub(super) label: String,
     pub(super) trigger: String,
     pub(super) status: String,
-    pub(super) started: String,
+    pub(super) started: When,
     pub(super) success: i64,
     pub(super) failed: i64,
-    /// For a retry: the run whose record it retries.
+    /// For a retry: the run whose record it retries, and that run's label.
     pub(super) retry_of: Option<String>,
+    pub(super) retry_of_label: String,
     /// How many records retries completed.
     pub(super) completed_by_retries: i64,
 }
@@ -65,11 +65,40 @@ pub(super) fn run_line(e: &ExecutionView) -> RunLine {
         label: super::when::label(&e.task_name, e.started_at.unwrap_or(e.created_at)),
         trigger: e.trigger.to_string(),
         status: e.status.to_string(),
-        started: time(e.started_at.or(Some(e.created_at))),
+        started: When::at(e.started_at.unwrap_or(e.created_at)),
         success: n(RecordStatus::Success),
         failed: n(RecordStatus::Failed) + n(RecordStatus::Unverified),
         retry_of: e.retry_of_execution_id.as_ref().map(|id| id.to_string()),
+        retry_of_label: "an earlier run".to_owned(),
         completed_by_retries: e.completed_by_retries,
+    }
+}
+
+/// Names the runs that `runs` retry by their labels: from `runs` where they are listed, else
+/// looked up (a run the caller may not see keeps "an earlier run").
+pub(super) async fn name_retried(state: &AppState, p: &Principal, runs: &mut [RunLine]) {
+    let known: HashMap<String, String> = runs
+        .iter()
+        .map(|r| (r.id.clone(), r.label.clone()))
+        .collect();
+    let mut looked_up: HashMap<String, String> = HashMap::new();
+    for r in runs.iter_mut() {
+        let Some(of) = r.retry_of.clone() else {
+            continue;
+        };
+        if let Some(label) = known.get(&of).or_else(|| looked_up.get(&of)) {
+            r.retry_of_label = label.clone();
+            continue;
+        }
+        if let Ok(e) = state
+            .change_secret
+            .execution(p, &ExecutionId::from_string(of.clone()))
+            .await
+        {
+            let label = run_line(&e).label;
+            r.retry_of_label = label.clone();
+            looked_up.insert(of, label);
+        }
     }
 }
 
@@ -105,7 +134,10 @@ fn chart(runs: &[RunLine]) -> Vec<Bar> {
                 failed_h,
                 label: format!(
                     "{} {}: {} changed, {} failed",
-                    r.task_name, r.started, r.success, r.failed
+                    r.task_name,
+                    r.started.plain(),
+                    r.success,
+                    r.failed
                 ),
             }
         })
@@ -118,7 +150,9 @@ pub struct TaskLine {
     name: String,
     usernames: String,
     enabled: bool,
-    next_run: String,
+    next_run: When,
+    /// The zone its schedule is in.
+    zone: String,
 }
 
 /// One account the overview asks a person to look at.
@@ -166,7 +200,8 @@ pub(super) async fn overview_page(
         .change_secret
         .executions(p, None, Some(CHART_RUNS as i64), None)
         .await?;
-    let runs = runs.iter().map(run_line).collect::<Vec<_>>();
+    let mut runs = runs.iter().map(run_line).collect::<Vec<_>>();
+    name_retried(state, p, &mut runs).await;
     let bars = chart(&runs);
     Ok(render(&OverviewPage {
         frame,
@@ -184,10 +219,8 @@ pub(super) async fn overview_page(
                 name: t.name,
                 usernames: t.spec.usernames.join(", "),
                 enabled: t.enabled,
-                next_run: t
-                    .next_run_at_local
-                    .map(|n| format!("{n} ({})", t.time_zone))
-                    .unwrap_or_else(|| "-".to_owned()),
+                next_run: When(t.next_run_at),
+                zone: t.time_zone,
             })
             .collect(),
         chart_width: 20 + bars.len() * 24,
@@ -275,7 +308,7 @@ pub struct RecordLine {
     username: String,
     status: String,
     reason: String,
-    updated: String,
+    updated: When,
     retryable: bool,
 }
 
@@ -284,7 +317,9 @@ pub struct RecordLine {
 struct RunPage {
     frame: PageFrame,
     run: RunLine,
-    finished: String,
+    finished: When,
+    /// The run is over: the page stops following it.
+    ended: bool,
     counts: Vec<(String, i64)>,
     records: Vec<RecordLine>,
     can_run: bool,
@@ -316,15 +351,19 @@ async fn run_page(
         offset: None,
     };
     let (records, _) = state.change_secret.records(p, &query).await?;
+    let mut line = [run_line(&run)];
+    name_retried(state, p, &mut line).await;
+    let [line] = line;
     Ok(render_uncached(&RunPage {
         frame,
-        finished: time(run.finished_at),
+        finished: When(run.finished_at),
+        ended: run.status.is_final(),
         counts: run
             .counts
             .iter()
             .map(|(s, n)| (s.to_string(), *n))
             .collect(),
-        run: run_line(&run),
+        run: line,
         records: records
             .into_iter()
             .map(|r| RecordLine {
@@ -337,7 +376,7 @@ async fn run_page(
                     None => String::new(),
                     Some(code) => format!("{code}: {}", r.reason),
                 },
-                updated: time(Some(r.updated_at)),
+                updated: When::at(r.updated_at),
             })
             .collect(),
         can_run: p.can(Permission::ChangesRun),

@@ -6,6 +6,7 @@ use super::console_form::{ConsoleForm, Fields};
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -46,7 +47,7 @@ struct TaskForm {
     example: String,
     cron: String,
     interval_hours: String,
-    next_run: String,
+    next_run: When,
     assets: Vec<Pick>,
     recipients: Vec<Pick>,
     ssh_key: bool,
@@ -186,7 +187,7 @@ struct Shown {
     title: String,
     values: Submitted,
     has_secret: bool,
-    next_run: String,
+    next_run: When,
     error: Option<String>,
 }
 
@@ -281,7 +282,7 @@ pub async fn new_form(
         title: "New password change task".to_owned(),
         values: Submitted::default(),
         has_secret: false,
-        next_run: "-".to_owned(),
+        next_run: When(None),
         error: None,
     };
     form(&state, &p, frame, shown).await
@@ -328,16 +329,10 @@ pub async fn edit_form(
         title: format!("Edit {}", task.name),
         values,
         has_secret: task.has_secret,
-        next_run: next_run(task.next_run_at_local.as_deref(), &task.time_zone),
+        next_run: When(task.next_run_at),
         error: None,
     };
     Ok(form(&state, &p, frame, shown).await)
-}
-
-fn next_run(local: Option<&str>, zone: &str) -> String {
-    local
-        .map(|n| format!("{n} ({zone})"))
-        .unwrap_or_else(|| "-".to_owned())
 }
 
 /// `POST /change-secret/tasks`: creates the task, or shows the form again with the error.
@@ -437,7 +432,7 @@ async fn save(state: AppState, sent: ConsoleForm<Fields>, id: Option<String>) ->
                 title: "Password change task".to_owned(),
                 values: submitted.unwrap_or_default(),
                 has_secret: false,
-                next_run: "-".to_owned(),
+                next_run: When(None),
                 error: Some(error),
             };
             rejected(Ok(form(&state, &p, frame, shown).await))

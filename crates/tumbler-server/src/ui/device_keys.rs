@@ -8,6 +8,7 @@ use super::flash::{
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render, render_uncached};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -26,6 +27,7 @@ use tumbler_domain::ssh_key::KeyAlgorithm;
 struct KeyPage {
     frame: PageFrame,
     key: SystemKeyView,
+    generated_at: When,
     algorithms: Vec<&'static str>,
     exported: Option<Revealed>,
 }
@@ -53,6 +55,9 @@ struct ResolvePage {
 struct JobPage {
     frame: PageFrame,
     job: JobView,
+    /// Its readable label: what it does and when it started.
+    label: String,
+    started: When,
     outcomes: Vec<DeviceOutcome>,
     running: bool,
 }
@@ -87,6 +92,7 @@ async fn key_page(
     };
     Ok(render_uncached(&KeyPage {
         frame,
+        generated_at: When::at(key.generated_at),
         key,
         algorithms: KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         exported,
@@ -323,6 +329,8 @@ pub async fn job(
     match state.device_keys.job(&p, &id).await {
         Ok(job) => Ok(render(&JobPage {
             frame,
+            label: super::when::label(job.kind.label(), job.created_at),
+            started: When::at(job.created_at),
             running: job.status == tumbler_domain::job::JobStatus::Running,
             outcomes: job.outcomes.clone(),
             job,

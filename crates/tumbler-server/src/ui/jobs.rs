@@ -4,6 +4,7 @@
 
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -17,15 +18,16 @@ const PAGE_SIZE: i64 = 50;
 /// One job as the list shows it.
 pub struct JobLine {
     id: String,
-    kind: &'static str,
+    /// Its readable label: what it does and when it started.
+    label: String,
     status: &'static str,
     running: bool,
     progress: String,
     /// Devices (in the viewer's domains) that did not succeed.
     problems: usize,
     created_by: String,
-    created_at: String,
-    updated_at: String,
+    created_at: When,
+    updated_at: When,
 }
 
 #[derive(Template)]
@@ -61,14 +63,13 @@ pub async fn list(
         Err(DeviceKeyError::Forbidden) => return Err(ConsoleError::denied()),
         Err(e) => return Err(ConsoleError::internal("listing jobs failed", &e)),
     };
-    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let first = (page - 1) * PAGE_SIZE + 1;
     let last = (page - 1) * PAGE_SIZE + views.len() as i64;
     let jobs: Vec<JobLine> = views
         .into_iter()
         .map(|j| JobLine {
             id: j.id.to_string(),
-            kind: j.kind.label(),
+            label: super::when::label(j.kind.label(), j.created_at),
             status: j.status.label(),
             running: j.status == JobStatus::Running,
             progress: format!("{} of {} device(s)", j.done, j.total),
@@ -78,8 +79,8 @@ pub async fn list(
                 .filter(|o| !matches!(o.status, OutcomeStatus::Succeeded | OutcomeStatus::Skipped))
                 .count(),
             created_by: j.created_by,
-            created_at: fmt(j.created_at),
-            updated_at: fmt(j.updated_at),
+            created_at: When::at(j.created_at),
+            updated_at: When::at(j.updated_at),
         })
         .collect();
     Ok(render(&JobsPage {

@@ -5,6 +5,7 @@ use super::console_form::NoFields;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::render;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -15,9 +16,9 @@ use tumbler_domain::ids::SessionId;
 pub struct SessionLine {
     id: String,
     source: String,
-    created_at: String,
-    last_seen_at: String,
-    expires_at: String,
+    created_at: When,
+    last_seen_at: When,
+    expires_at: When,
     current: bool,
 }
 
@@ -39,16 +40,15 @@ pub async fn list(
     };
     match state.users.sessions(&p, &p.user.id).await {
         Ok(rows) => {
-            let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
             let sessions = rows
                 .into_iter()
                 .map(|s| SessionLine {
                     current: Some(&s.id) == current.as_ref(),
                     id: s.id.to_string(),
                     source: s.source,
-                    created_at: fmt(s.created_at),
-                    last_seen_at: fmt(s.last_seen_at),
-                    expires_at: fmt(s.expires_at),
+                    created_at: When::at(s.created_at),
+                    last_seen_at: When::at(s.last_seen_at),
+                    expires_at: When::at(s.expires_at),
                 })
                 .collect();
             Ok(render(&SessionsPage { frame, sessions }))

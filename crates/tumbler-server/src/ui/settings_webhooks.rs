@@ -9,6 +9,7 @@ use super::flash::{
 use super::frame::{ConsolePage, ConsoleResult, PageFrame, SignedIn};
 use super::pages::{render_rejected, render_uncached};
 use super::settings::{require_settings, settings_manager};
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -22,7 +23,8 @@ use tumbler_domain::ids::WebhookId;
 #[template(path = "settings_webhooks.html")]
 struct WebhooksPage {
     frame: PageFrame,
-    webhooks: Vec<WebhookView>,
+    /// Each webhook with when it was added.
+    webhooks: Vec<(WebhookView, When)>,
     url: String,
     /// The new webhook's signing secret, shown this once.
     revealed: Option<Revealed>,
@@ -67,7 +69,13 @@ async fn page(
     };
     WebhooksPage {
         frame,
-        webhooks,
+        webhooks: webhooks
+            .into_iter()
+            .map(|w| {
+                let added = When::at(w.created_at);
+                (w, added)
+            })
+            .collect(),
         url,
         revealed,
     }

@@ -8,10 +8,11 @@ use super::flash::{
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render_uncached;
+use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{AuthError, ErrorKind, Reauthentication, ServiceFailure};
@@ -34,9 +35,9 @@ pub struct TokenLine {
     id: String,
     name: String,
     prefix: String,
-    created_at: String,
-    last_used_at: String,
-    expires_at: String,
+    created_at: When,
+    last_used_at: When,
+    expires_at: When,
     /// "active", "expired" or "revoked".
     state: &'static str,
     /// Whether it can still be revoked (neither revoked nor expired).
@@ -51,10 +52,6 @@ struct TokensPage {
     lifetimes: Vec<(&'static str, &'static str)>,
     /// The new token, shown this once.
     revealed: Option<Revealed>,
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `GET /account/tokens`, with `?revealed=` the one-time link to a new token.
@@ -85,9 +82,9 @@ pub async fn show(
                 id: t.id.to_string(),
                 name: t.name,
                 prefix: t.prefix,
-                created_at: time(t.created_at),
-                last_used_at: t.last_used_at.map_or_else(|| "never".to_owned(), time),
-                expires_at: t.expires_at.map_or_else(|| "never".to_owned(), time),
+                created_at: When::at(t.created_at),
+                last_used_at: When(t.last_used_at),
+                expires_at: When(t.expires_at),
                 usable: state == "active",
                 state,
             }

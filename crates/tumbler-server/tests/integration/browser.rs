@@ -14,6 +14,7 @@ mod new_user;
 mod own_password;
 mod safety;
 mod settings;
+mod times;
 mod two_factor;
 
 use std::sync::Arc;
@@ -29,7 +30,15 @@ pub(super) async fn admin_logs_in(
     app: &TestApp,
     authenticator: &super::support::Authenticator,
 ) -> Browser {
-    let browser = Browser::start().await;
+    admin_logs_in_to(Browser::start().await, app, authenticator).await
+}
+
+/// The administrator (enrolled in TOTP) logs in on `browser` and sees the dashboard.
+pub(super) async fn admin_logs_in_to(
+    browser: Browser,
+    app: &TestApp,
+    authenticator: &super::support::Authenticator,
+) -> Browser {
     browser.goto(&app.url("/login")).await;
     browser.fill("#username", "admin").await;
     browser.fill("#password", ADMIN_PASSWORD).await;

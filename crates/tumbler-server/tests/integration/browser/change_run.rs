@@ -70,10 +70,11 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser
         .wait_for_text("#change-notice", "Task nightly-web saved.", WAIT)
         .await;
-    assert!(browser
-        .text("tr[data-task=nightly-web]")
-        .await
-        .contains("(UTC)"));
+    // The next run is a time like every other, not raw RFC 3339.
+    let next_run = browser
+        .text("tr[data-task=nightly-web] .next-run time")
+        .await;
+    assert!(next_run.ends_with(" 03:00 UTC"), "{next_run}");
     browser.click("tr[data-task=nightly-web] .run-task").await;
     browser
         .wait_for_text("h1", "Run of nightly-web", WAIT)
@@ -88,12 +89,15 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         .await;
     assert!(log.contains("app1@web-a: verified and committed"), "{log}");
     let run_url = browser.current_url().await;
-    browser.goto(&run_url).await;
+    // The page follows the run to its end without a reload: status, counts and records.
     browser.wait_for_text("#run-status", "partial", WAIT).await;
-    assert_eq!(
-        browser.text("tr[data-username=app1] .record-status").await,
-        "success"
-    );
+    browser.find("#run-fields[data-ended]").await;
+    assert!(browser.text("#run-fields").await.contains("success"));
+    browser
+        .wait_for_text("tr[data-username=app1] .record-status", "success", WAIT)
+        .await;
+    // Its heading names it by task and start time, not by id.
+    assert!(browser.text("h1").await.contains("nightly-web · "));
     assert!(browser
         .text("tr[data-username=ghost] .record-reason")
         .await
@@ -157,7 +161,15 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
         )
         .await;
     let run_id = run_url.rsplit('/').next().unwrap().to_owned();
-    assert!(browser.text("#run-retry-of").await.contains(&run_id));
+    let retry_of = browser.find("#run-retry-of a").await;
+    assert_eq!(
+        retry_of.attr("href").await.unwrap(),
+        Some(format!("/change-secret/executions/{run_id}"))
+    );
+    assert!(browser
+        .text("#run-retry-of")
+        .await
+        .contains("retry of nightly-web · "));
 
     // The overview counts them, in the table and the chart.
     browser.click("#change-secret-link").await;
@@ -188,10 +200,12 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     browser.wait_for_text("h1", "Execution history", WAIT).await;
     assert_eq!(browser.text("#history-range").await, "Runs 1–2 of 2");
     assert!(browser.text("#history-table").await.contains("nightly-web"));
+    let history = browser.text("#history-table").await;
+    assert!(!history.contains(&run_id), "runs shown by id: {history}");
     assert!(browser
         .text("#history-table .retry-of")
         .await
-        .contains(&format!("retry of {run_id}")));
+        .contains("retry of nightly-web · "));
 
     // Retry all failed: the one failed account, in the background, until it is settled again.
     browser.goto(&run_url).await;
