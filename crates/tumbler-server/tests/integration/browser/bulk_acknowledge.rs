@@ -73,7 +73,7 @@ async fn browser_acknowledges_two_host_keys_after_seeing_both_fingerprints() {
             .starts_with("unverified"));
     }
     assert!(browser
-        .text("#bulk-acknowledge-form")
+        .text("#acknowledge-hint")
         .await
         .contains("ssh-keygen -lf"));
     browser.click("#confirm-acknowledge-selected").await;
