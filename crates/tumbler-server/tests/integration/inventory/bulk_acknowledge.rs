@@ -1,7 +1,7 @@
 //! Acknowledging several host keys at once with the fingerprint shown for each: a key that
 //! changed between the dialog and the confirmation refuses the whole request and pins nothing.
 
-use super::super::support::{call, error_code, ok_as};
+use super::super::support::{call, console_admin, csrf_in, error_code, ok_as};
 use super::{admin, asset, get_asset, ALICE_PASSWORD};
 use reqwest::Method;
 use serde_json::json;
@@ -93,6 +93,49 @@ async fn a_key_changed_since_the_dialog_refuses_the_bulk_acknowledgement_and_pin
     assert_eq!(
         after_b.presented_host_key_fingerprint.as_deref(),
         Some(new_b.as_str())
+    );
+
+    // The console: the list's button pins nothing, it opens the dialog.
+    let console = console_admin(&app).await;
+    let list = console.get(app.url("/assets")).send().await.unwrap();
+    let csrf = csrf_in(&list.text().await.unwrap());
+    let res = console
+        .post(app.url("/assets/acknowledge"))
+        .form(&[("csrf", csrf.as_str()), ("asset_id", &a), ("asset_id", &b)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let dialog = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(dialog, format!("/assets/acknowledge?asset_id={a}&asset_id={b}"));
+    assert_eq!(get_asset(&app, &token, &a).await.host_key_status, "unverified");
+    // The dialog shows what each presents now; confirming what an older one showed is
+    // refused and goes back to it.
+    let page = console.get(app.url(&dialog)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(&shown_a) && page.contains(&new_b), "{page}");
+    let res = console
+        .post(app.url("/assets/acknowledge"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("confirm", "yes"),
+            ("asset_id", &a),
+            (&format!("fingerprint_{a}"), &shown_a),
+            ("asset_id", &b),
+            (&format!("fingerprint_{b}"), &shown_b),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"].to_str().unwrap(), dialog);
+    let page = console.get(app.url(&dialog)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("fingerprint_mismatch"), "{page}");
+    assert_eq!(get_asset(&app, &token, &a).await.host_key_status, "unverified");
+    assert_eq!(
+        get_asset(&app, &token, &b).await.host_key_fingerprint.as_deref(),
+        Some(shown_b.as_str())
     );
 
     // A list that leaves a selected asset out is refused too.
