@@ -4,6 +4,7 @@
 use super::assets::find_platform;
 use super::{require, AssetView, InventoryError, InventoryService};
 use crate::{event, Principal, RequestOrigin};
+use std::collections::BTreeMap;
 use tumbler_connectors::ssh::HostKeyFingerprint;
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::audit::Outcome;
@@ -12,7 +13,6 @@ use tumbler_domain::inventory::{HostKeyStatus, InvalidValue};
 use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::Protocol;
-use std::collections::BTreeMap;
 use tumbler_store::{AssetRow, HostKeyState};
 
 impl InventoryService {

@@ -311,7 +311,8 @@ pub struct AcknowledgeMany {
     /// The selected assets.
     pub asset_ids: Vec<String>,
     /// A fresh TOTP code: needed (with `secrets_reveal`) when a selected asset is
-    /// `relocated`.
+    /// `relocated`, presents a key other than the pinned one, or presents a first key while
+    /// it holds accounts.
     pub totp: Option<String>,
     /// The fingerprint the operator compared for each selected asset (every one of
     /// `asset_ids`, once): only those keys are pinned, and an asset presenting another key
@@ -362,10 +363,7 @@ pub async fn acknowledge_many(
                 .await?
         }
     };
-    let page: Page<AssetOut> = acknowledged
-        .into_iter()
-        .map(asset_out)
-        .collect();
+    let page: Page<AssetOut> = acknowledged.into_iter().map(asset_out).collect();
     Ok(Json(page))
 }
 

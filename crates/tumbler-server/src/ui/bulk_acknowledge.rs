@@ -113,9 +113,7 @@ async fn dialog_page(
         let a = &view.asset;
         let key = &a.host_key;
         let ssh = platform::find(&a.platform).is_some_and(|p| p.protocol == Protocol::Ssh);
-        let to_acknowledge = key_to_acknowledge(key)
-            .filter(|_| ssh)
-            .map(str::to_owned);
+        let to_acknowledge = key_to_acknowledge(key).filter(|_| ssh).map(str::to_owned);
         if to_acknowledge.is_some() {
             needs_code |= state.inventory.acknowledgement_needs_code(p, &id).await?;
         }

@@ -47,7 +47,9 @@ async fn browser_acknowledges_two_host_keys_after_seeing_both_fingerprints() {
     let b = unverified_asset(app, &admin.token, "bulk-web-2", &second).await;
 
     let browser = admin_logs_in(app, &admin.authenticator).await;
-    browser.goto(&app.url("/assets?host_key_status=unverified")).await;
+    browser
+        .goto(&app.url("/assets?host_key_status=unverified"))
+        .await;
     browser
         .wait_for_text("#assets-table", "bulk-web-2", WAIT)
         .await;
@@ -80,7 +82,11 @@ async fn browser_acknowledges_two_host_keys_after_seeing_both_fingerprints() {
 
     // Back on the list: both verified, with the keys shown.
     browser
-        .wait_for_text("#assets-notice", "Acknowledged the host keys of 2 asset(s)", WAIT)
+        .wait_for_text(
+            "#assets-notice",
+            "Acknowledged the host keys of 2 asset(s)",
+            WAIT,
+        )
         .await;
     browser.goto(&app.url("/assets")).await;
     browser

@@ -89,7 +89,10 @@ async fn a_key_changed_since_the_dialog_refuses_the_bulk_acknowledgement_and_pin
     assert_eq!(after_a.host_key_status, "unverified");
     let after_b = get_asset(&app, &token, &b).await;
     assert_eq!(after_b.host_key_status, "fingerprint_conflict");
-    assert_eq!(after_b.host_key_fingerprint.as_deref(), Some(shown_b.as_str()));
+    assert_eq!(
+        after_b.host_key_fingerprint.as_deref(),
+        Some(shown_b.as_str())
+    );
     assert_eq!(
         after_b.presented_host_key_fingerprint.as_deref(),
         Some(new_b.as_str())
@@ -107,8 +110,14 @@ async fn a_key_changed_since_the_dialog_refuses_the_bulk_acknowledgement_and_pin
         .unwrap();
     assert_eq!(res.status(), 303);
     let dialog = res.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(dialog, format!("/assets/acknowledge?asset_id={a}&asset_id={b}"));
-    assert_eq!(get_asset(&app, &token, &a).await.host_key_status, "unverified");
+    assert_eq!(
+        dialog,
+        format!("/assets/acknowledge?asset_id={a}&asset_id={b}")
+    );
+    assert_eq!(
+        get_asset(&app, &token, &a).await.host_key_status,
+        "unverified"
+    );
     // The dialog shows what each presents now; confirming what an older one showed is
     // refused and goes back to it.
     let page = console.get(app.url(&dialog)).send().await.unwrap();
@@ -132,9 +141,15 @@ async fn a_key_changed_since_the_dialog_refuses_the_bulk_acknowledgement_and_pin
     let page = console.get(app.url(&dialog)).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("fingerprint_mismatch"), "{page}");
-    assert_eq!(get_asset(&app, &token, &a).await.host_key_status, "unverified");
     assert_eq!(
-        get_asset(&app, &token, &b).await.host_key_fingerprint.as_deref(),
+        get_asset(&app, &token, &a).await.host_key_status,
+        "unverified"
+    );
+    assert_eq!(
+        get_asset(&app, &token, &b)
+            .await
+            .host_key_fingerprint
+            .as_deref(),
         Some(shown_b.as_str())
     );
 
@@ -148,7 +163,10 @@ async fn a_key_changed_since_the_dialog_refuses_the_bulk_acknowledgement_and_pin
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(get_asset(&app, &token, &a).await.host_key_status, "unverified");
+    assert_eq!(
+        get_asset(&app, &token, &a).await.host_key_status,
+        "unverified"
+    );
 
     // The unchanged one, with what was shown for it, is pinned.
     let done: Page<AssetOut> = ok_as(
