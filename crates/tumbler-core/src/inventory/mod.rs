@@ -25,6 +25,7 @@ pub use accounts::{AccountInput, AccountPatch, AccountQuery, VerifyOutcome};
 pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
 pub(crate) use connect::{db_tls, note_presented_host_key, policy_for};
 pub use error::InventoryError;
+pub use host_keys::key_to_acknowledge;
 pub use nodes::NodeView;
 pub(crate) use nodes::{visible_node_paths, Tree};
 pub use security::{SecurityInput, MAX_CA_CERTIFICATES, MAX_CA_PEM_BYTES};

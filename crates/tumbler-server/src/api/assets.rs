@@ -315,8 +315,24 @@ pub struct AcknowledgeMany {
     /// The selected assets.
     pub asset_ids: Vec<String>,
     /// A fresh TOTP code: needed (with `secrets_reveal`) when a selected asset is
-    /// `relocated`.
+    /// `relocated`, presents a key other than the pinned one, or presents a first key while
+    /// it holds accounts.
     pub totp: Option<String>,
+    /// The fingerprint the operator compared for each selected asset (every one of
+    /// `asset_ids`, once): only those keys are pinned, and an asset presenting another key
+    /// by now refuses the whole request (`fingerprint_mismatch`). Without it, whatever each
+    /// asset presents is pinned.
+    pub expected: Option<Vec<ExpectedFingerprint>>,
+}
+
+/// The fingerprint shown for one asset, in [`AcknowledgeMany`].
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFingerprint {
+    /// The asset.
+    pub asset_id: String,
+    /// `SHA256:<base64>`, as `ssh-keygen -lf` prints it.
+    pub fingerprint: String,
 }
 
 /// Accepts the presented host keys of several assets at once (all or nothing).
@@ -332,13 +348,26 @@ pub async fn acknowledge_many(
         .into_iter()
         .map(AssetId::from_string)
         .collect();
-    let page: Page<AssetOut> = state
-        .inventory
-        .acknowledge_host_keys_with(&p, &ids, None, req.totp.as_deref(), &origin)
-        .await?
-        .into_iter()
-        .map(asset_out)
-        .collect();
+    let totp = req.totp.as_deref();
+    let acknowledged = match req.expected {
+        Some(expected) => {
+            let shown: Vec<(AssetId, String)> = expected
+                .into_iter()
+                .map(|e| (AssetId::from_string(e.asset_id), e.fingerprint))
+                .collect();
+            state
+                .inventory
+                .acknowledge_shown_host_keys(&p, &ids, &shown, totp, &origin)
+                .await?
+        }
+        None => {
+            state
+                .inventory
+                .acknowledge_host_keys_with(&p, &ids, None, totp, &origin)
+                .await?
+        }
+    };
+    let page: Page<AssetOut> = acknowledged.into_iter().map(asset_out).collect();
     Ok(Json(page))
 }
 

@@ -1,18 +1,15 @@
 //! The Assets page: the node tree beside the asset list, with filters (node, platform,
-//! connectivity, authentication and host key status, search) and paging; acknowledging the
-//! host keys of the selected assets. The node forms live in `node_forms`.
+//! connectivity, authentication and host key status, search) and paging. The node forms live
+//! in `node_forms`; acknowledging the selected assets' host keys in `bulk_acknowledge`.
 
-use super::console_form::ConsoleForm;
-use super::flash::{redirect_after, Flash};
-use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::frame::{ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use tumbler_core::inventory::{AssetQuery, AssetView, InventoryError};
+use tumbler_core::inventory::{AssetQuery, AssetView};
 use tumbler_core::Principal;
-use tumbler_domain::ids::AssetId;
 use tumbler_domain::inventory::{AuthStatus, Connectivity, HostKeyStatus};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
@@ -240,43 +237,4 @@ pub async fn list(
     Query(q): Query<AssetsQuery>,
 ) -> ConsoleResult {
     page(&state, &p, frame, q).await
-}
-
-/// The bulk acknowledge form.
-#[derive(Deserialize)]
-pub struct AcknowledgeForm {
-    #[serde(default)]
-    asset_id: Vec<String>,
-    #[serde(default)]
-    totp: Vec<String>,
-}
-
-/// `POST /assets/acknowledge`: accept the presented host keys of the selected assets
-/// (repeated `asset_id` fields).
-pub async fn acknowledge(
-    State(state): State<AppState>,
-    form: ConsoleForm<AcknowledgeForm>,
-) -> ConsoleResult {
-    let (p, frame, origin, form) = form.active()?;
-    let ids: Vec<AssetId> = form
-        .asset_id
-        .into_iter()
-        .map(AssetId::from_string)
-        .collect();
-    let totp = form.totp.into_iter().find(|v| !v.trim().is_empty());
-    let flash = match state
-        .inventory
-        .acknowledge_host_keys_with(&p, &ids, None, totp.as_deref(), &origin)
-        .await
-    {
-        Ok(done) => Flash::success(format!(
-            "Acknowledged the host keys of {} asset(s).",
-            done.len()
-        )),
-        Err(e @ InventoryError::Store(_)) | Err(e @ InventoryError::Vault(_)) => {
-            return Err(ConsoleError::from(e))
-        }
-        Err(e) => Flash::error(e.to_string()).with_code(e.code()),
-    };
-    Ok(redirect_after(&state, &frame, "/assets", flash))
 }

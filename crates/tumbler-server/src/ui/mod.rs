@@ -12,6 +12,7 @@ mod asset_form;
 mod asset_list;
 mod assets;
 mod audit;
+mod bulk_acknowledge;
 mod certificate;
 mod change_history;
 mod change_secret;
@@ -84,7 +85,7 @@ fn form_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/settings/device-key/export", post(device_keys::export)),
         ("/nodes", post(node_forms::create)),
         ("/nodes/{id}", post(node_forms::change)),
-        ("/assets/acknowledge", post(asset_list::acknowledge)),
+        ("/assets/acknowledge", post(bulk_acknowledge::acknowledge)),
         ("/assets/new", post(asset_form::create)),
         ("/assets/{id}/edit", post(asset_form::save)),
         ("/assets/{id}/test", post(asset_detail::test)),
@@ -150,6 +151,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(device_keys::job))
         .route("/assets/resolve-conflict", get(device_keys::resolve_dialog))
+        .route("/assets/acknowledge", get(bulk_acknowledge::dialog))
         .route("/settings/device-key", get(device_keys::show))
         .route("/assets/new", get(asset_form::new_form))
         .route("/assets/{id}", get(asset_detail::show))

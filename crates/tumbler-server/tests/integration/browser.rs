@@ -5,6 +5,7 @@
 mod api_tokens;
 mod assets;
 mod audit_log;
+mod bulk_acknowledge;
 mod change_run;
 mod dashboard;
 mod first_login;

@@ -4,6 +4,7 @@
 //! permission and a fresh TOTP code; bad input refused with nothing stored.
 
 mod bad_input;
+mod bulk_acknowledge;
 mod databases;
 mod delete_rotated;
 mod domains;
