@@ -119,6 +119,8 @@ pub struct TaskLine {
     usernames: String,
     enabled: bool,
     next_run: String,
+    /// Whether the task holds a specified secret, lost with it when it is deleted.
+    has_secret: bool,
 }
 
 /// One account the overview asks a person to look at.
@@ -184,6 +186,7 @@ pub(super) async fn overview_page(
                 name: t.name,
                 usernames: t.spec.usernames.join(", "),
                 enabled: t.enabled,
+                has_secret: t.has_secret,
                 next_run: t
                     .next_run_at_local
                     .map(|n| format!("{n} ({})", t.time_zone))
@@ -241,6 +244,15 @@ pub async fn overview(
 #[derive(Deserialize)]
 pub struct ActionForm {
     totp: Option<String>,
+    /// Sent by the delete dialog's confirm button; a task delete without it is refused.
+    confirm: Option<String>,
+}
+
+impl ActionForm {
+    /// Whether the form came from a confirmation dialog's button.
+    pub(super) fn confirmed(&self) -> bool {
+        self.confirm.is_some()
+    }
 }
 
 /// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.
