@@ -2,6 +2,7 @@
 //! and unlock, throttling per address, session limits and revocation.
 
 mod console;
+mod filters;
 mod last_admin;
 mod lockout;
 mod roles;
