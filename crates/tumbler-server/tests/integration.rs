@@ -5,6 +5,7 @@
 mod integration {
     pub mod api;
     pub mod audit;
+    pub mod audit_export;
     pub mod auth;
     pub mod boundaries;
     pub mod browser;
