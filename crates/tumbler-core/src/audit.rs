@@ -2,10 +2,12 @@
 //! transaction of the change they describe.
 
 use crate::audit_chain::ChainState;
-use crate::Principal;
+use crate::{event, Principal, RequestOrigin};
+use std::sync::Arc;
 pub use tumbler_domain::audit::ChainReport;
-use tumbler_domain::audit::{AuditEvent, CHAIN_KEYED_ACTION, GENESIS_HASH};
+use tumbler_domain::audit::{AuditAction, AuditEvent, Outcome, CHAIN_KEYED_ACTION, GENESIS_HASH};
 use tumbler_domain::permission::Permission;
+use tumbler_domain::Clock;
 use tumbler_store::{AuditFilter, Store, StoreError};
 
 fn require_reader(principal: &Principal) -> Result<(), AuditError> {
@@ -28,24 +30,66 @@ pub enum AuditError {
     /// Writing the CSV export failed.
     #[error("internal error")]
     Csv(#[from] crate::csv_cells::CsvWriteError),
+    /// More events match than one export may hold.
+    #[error("{matched} events match, and an export holds at most {max}: narrow the filters (a shorter time range, one action or actor)")]
+    ExportTooLarge {
+        /// Events matching the filters.
+        matched: i64,
+        /// The most one export holds.
+        max: i64,
+    },
 }
+
+/// The most events one CSV export holds unless configured otherwise.
+pub const DEFAULT_EXPORT_MAX_ROWS: u32 = 100_000;
 
 impl AuditError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden",
+            Self::ExportTooLarge { .. } => "export_too_large",
             Self::Store(_) | Self::Csv(_) => "internal_error",
         }
     }
 }
 
+/// The filters of an export, as its audit event records them (`filters: none` for all).
+fn describe(filter: &AuditFilter) -> String {
+    let mut parts = Vec::new();
+    for (name, value) in [
+        ("action", &filter.action),
+        ("actor", &filter.actor),
+        ("object", &filter.object_id),
+        ("outcome", &filter.outcome),
+    ] {
+        if let Some(v) = value {
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    if let Some(from) = filter.from {
+        parts.push(format!("from={}", from.to_rfc3339()));
+    }
+    if let Some(until) = filter.until {
+        parts.push(format!("until={}", until.to_rfc3339()));
+    }
+    if parts.is_empty() {
+        "filters: none".to_owned()
+    } else {
+        format!("filters: {}", parts.join(", "))
+    }
+}
+
 /// Audit log reads and chain verification.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuditService {
     store: Store,
     /// The chain key, or why there is none (verification then reports the chain broken).
     chain: ChainState,
+    /// The time of the export's own audit event.
+    clock: Arc<dyn Clock>,
+    /// The most events one export holds.
+    export_max_rows: i64,
 }
 
 const PAGE: i64 = 1000;
@@ -64,11 +108,37 @@ const CSV_HEADER: [&str; 10] = [
     "hash",
 ];
 
+impl std::fmt::Debug for AuditService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditService")
+            .field("store", &self.store)
+            .field("chain", &self.chain)
+            .field("export_max_rows", &self.export_max_rows)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AuditService {
     /// A service over `store` that checks the keyed part of the chain with the key in `chain`
     /// ([`crate::audit_chain::ensure_chain_key`], [`crate::audit_chain::read_chain_state`]).
-    pub fn new(store: Store, chain: ChainState) -> Self {
-        Self { store, chain }
+    pub fn new(store: Store, chain: ChainState, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            chain,
+            clock,
+            export_max_rows: i64::from(DEFAULT_EXPORT_MAX_ROWS),
+        }
+    }
+
+    /// The same service with at most `max` events in one export.
+    pub fn with_export_max_rows(mut self, max: u32) -> Self {
+        self.export_max_rows = i64::from(max);
+        self
+    }
+
+    /// The most events one export holds.
+    pub fn export_max_rows(&self) -> i64 {
+        self.export_max_rows
     }
 
     /// Events matching `filter`, newest first, with the total count.
@@ -83,16 +153,38 @@ impl AuditService {
 
     /// Every event matching `filter` (its page bounds ignored), newest first, as CSV: the
     /// columns of an event, each cell made inert for spreadsheets. Events carry no secret.
+    ///
+    /// At most [`AuditService::export_max_rows`] events: when more match, nothing is exported
+    /// and [`AuditError::ExportTooLarge`] says how many. Either way the export is itself
+    /// audited (`audit.export`: who, with which filters, how many events).
     pub async fn export_csv(
         &self,
         principal: &Principal,
         filter: &AuditFilter,
+        origin: &RequestOrigin,
     ) -> Result<String, AuditError> {
         require_reader(principal)?;
         let mut all = filter.clone();
-        all.limit = i64::MAX;
+        all.limit = self.export_max_rows;
         all.offset = 0;
-        let (events, _) = self.store.audit_events(&all).await?;
+        let (events, matched) = self.store.audit_events(&all).await?;
+        let described = describe(filter);
+        if matched > self.export_max_rows {
+            self.record_export(
+                principal,
+                origin,
+                Outcome::Failure,
+                format!(
+                    "{described}; refused: {matched} events match, at most {} per export",
+                    self.export_max_rows
+                ),
+            )
+            .await?;
+            return Err(AuditError::ExportTooLarge {
+                matched,
+                max: self.export_max_rows,
+            });
+        }
         let mut writer = crate::csv_cells::InertCsvWriter::new();
         writer.row(CSV_HEADER)?;
         for e in &events {
@@ -109,7 +201,40 @@ impl AuditService {
                 e.hash.clone(),
             ])?;
         }
-        Ok(writer.finish()?.as_str().to_owned())
+        let csv = writer.finish()?.as_str().to_owned();
+        self.record_export(
+            principal,
+            origin,
+            Outcome::Success,
+            format!("{described}; {} events", events.len()),
+        )
+        .await?;
+        Ok(csv)
+    }
+
+    /// Appends the `audit.export` event.
+    async fn record_export(
+        &self,
+        principal: &Principal,
+        origin: &RequestOrigin,
+        outcome: Outcome,
+        detail: String,
+    ) -> Result<(), AuditError> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(
+            &event(
+                &principal.user.username,
+                AuditAction::AuditExport,
+                ("audit", ""),
+                outcome,
+                origin,
+                detail,
+            ),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// [`AuditService::verify`] for a caller, who must be allowed to read the audit log.

@@ -151,6 +151,7 @@ impl ServiceFailure for AuditError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Forbidden => ErrorKind::Forbidden,
+            Self::ExportTooLarge { .. } => ErrorKind::Unprocessable,
             Self::Store(_) | Self::Csv(_) => ErrorKind::Internal,
         }
     }
@@ -158,7 +159,10 @@ impl ServiceFailure for AuditError {
         AuditError::code(self)
     }
     fn message(&self) -> String {
-        "you do not have permission for this".to_owned()
+        match self {
+            Self::ExportTooLarge { .. } => self.to_string(),
+            _ => "you do not have permission for this".to_owned(),
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub enum AuditAction {
     /// From this event on, the chain's links are HMAC-SHA256 under a key sealed in the vault.
     #[strum(serialize = "audit.chain.keyed")]
     AuditChainKeyed,
+    /// The audit log (the events matching a filter) exported as CSV, or the export refused.
+    #[strum(serialize = "audit.export")]
+    AuditExport,
     // Sign-in and sessions
     /// A console sign-in with username and password (and second factor).
     #[strum(serialize = "auth.login")]
@@ -340,6 +343,7 @@ mod tests {
     /// name is part of the chain's hash: this table must only ever grow.
     const STORED: &[(AuditAction, &str)] = &[
         (AuditAction::AuditChainKeyed, "audit.chain.keyed"),
+        (AuditAction::AuditExport, "audit.export"),
         (AuditAction::AuthLogin, "auth.login"),
         (AuditAction::AuthBasic, "auth.basic"),
         (AuditAction::AuthCertificate, "auth.certificate"),

@@ -196,11 +196,12 @@ pub async fn open_audit_readonly(
         None => tumbler_core::audit_chain::marker_state(&store).await?,
         Some(row) => {
             let key = master.load(&store, Some(&row.master_key_id)).await?;
-            let vault = Vault::open(store.clone(), clock, key).await?;
+            let vault = Vault::open(store.clone(), clock.clone(), key).await?;
             tumbler_core::audit_chain::read_chain_state(&store, &vault).await?
         }
     };
-    let audit = AuditService::new(store.clone(), state);
+    let audit = AuditService::new(store.clone(), state, clock)
+        .with_export_max_rows(config.audit.export_max_rows);
     Ok((store, audit))
 }
 
@@ -231,6 +232,7 @@ pub async fn open_services(
     let vault = Vault::open(store.clone(), clock.clone(), key).await?;
     // Before anything else appends: every event from here on is HMAC-linked.
     let chain_key = tumbler_core::audit_chain::ensure_chain_key(&store, &vault, &clock).await?;
+    let audit_clock = clock.clone();
     let roles = RoleService::new(store.clone(), clock.clone());
     roles.sync_builtin().await?;
     let domains = DomainService::new(store.clone(), clock.clone());
@@ -275,7 +277,8 @@ pub async fn open_services(
     )
     .with_escrow(escrow(config, &vault))
     .with_run_observer(crate::metrics::run_observer(&metrics));
-    let audit = AuditService::new(store.clone(), chain_key);
+    let audit = AuditService::new(store.clone(), chain_key, audit_clock)
+        .with_export_max_rows(config.audit.export_max_rows);
     Ok(Services {
         store,
         vault,

@@ -5,15 +5,18 @@
 mod integration {
     pub mod api;
     pub mod audit;
+    pub mod audit_export;
     pub mod auth;
     pub mod boundaries;
     pub mod browser;
+    pub mod certificate_console;
     pub mod certificates;
     pub mod change_databases;
     pub mod change_model;
     pub mod change_paths;
     pub mod change_secret;
     pub mod change_tasks;
+    pub mod confirm_deletes;
     pub mod console_router;
     pub mod credentials;
     pub mod custody;

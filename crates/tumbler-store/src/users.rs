@@ -91,6 +91,9 @@ pub struct UserFilter {
     pub password_now: Option<DateTime<Utc>>,
     /// The policy's expiry cut-off: passwords set at or before it are expired by age.
     pub password_expired_before: Option<DateTime<Utc>>,
+    /// Only users locked out (`true`) or not locked out (`false`) at `password_now`: a lock
+    /// whose end has passed no longer counts.
+    pub locked_out: Option<bool>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -124,12 +127,15 @@ impl Store {
         let condition = format!(
             "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) AND \
              ($3 IS NULL OR LOWER(username) LIKE $3 ESCAPE '!' OR LOWER(display_name) LIKE $3 ESCAPE '!') \
-             AND ($8 = '' OR {state} = $8)"
+             AND ($8 = '' OR {state} = $8) \
+             AND ($9 < 0 OR (CASE WHEN locked_until IS NOT NULL AND locked_until > $6 THEN 1 ELSE 0 END) = $9)"
         );
         let now = to_millis(filter.password_now.unwrap_or_else(Utc::now));
         // -1: no expiry (times are positive milliseconds).
         let cutoff = filter.password_expired_before.map(to_millis).unwrap_or(-1);
         let wanted = filter.password_status.map(|p| p.as_str()).unwrap_or("");
+        // -1: either; 1: locked out now; 0: not locked out now.
+        let locked: i64 = filter.locked_out.map_or(-1, i64::from);
         let search = filter
             .search
             .as_deref()
@@ -146,6 +152,7 @@ impl Store {
             .bind(now)
             .bind(cutoff)
             .bind(wanted)
+            .bind(locked)
             .fetch_all(self.pool())
             .await
             .map_err(StoreError::query)?;
@@ -161,6 +168,7 @@ impl Store {
         .bind(now)
         .bind(cutoff)
         .bind(wanted)
+        .bind(locked)
         .fetch_one(self.pool())
         .await
         .map_err(StoreError::query)?;

@@ -11,7 +11,7 @@ pub use database::{redact_url, DatabaseConfig};
 pub use error::ConfigError;
 pub use load::{env_key, env_var, ENV_PREFIX, OTHER_ENV_VARS};
 pub use sections::{
-    AuthConfig, ChangeSecretConfig, DriftConfig, EscrowConfig, LogConfig, LogFormat,
+    AuditConfig, AuthConfig, ChangeSecretConfig, DriftConfig, EscrowConfig, LogConfig, LogFormat,
     MasterKeySourceKind, TlsConfig, VaultConfig,
 };
 
@@ -42,6 +42,8 @@ pub struct Config {
     pub change_secret: ChangeSecretConfig,
     /// Drift checks: a periodic verify of every account.
     pub drift: DriftConfig,
+    /// Reading the audit log: the export's bound.
+    pub audit: AuditConfig,
     /// The escrow journal of new secrets.
     pub escrow: EscrowConfig,
     /// Logging.
@@ -60,6 +62,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             change_secret: ChangeSecretConfig::default(),
             drift: DriftConfig::default(),
+            audit: AuditConfig::default(),
             escrow: EscrowConfig::default(),
             log: LogConfig::default(),
         }
@@ -104,6 +107,11 @@ impl Config {
             ),
             ("change_secret.max_attempts", c.max_attempts, 10),
             ("drift.concurrency", self.drift.concurrency, 64),
+            (
+                "audit.export_max_rows",
+                self.audit.export_max_rows,
+                1_000_000,
+            ),
             ("escrow.segment_max_mib", self.escrow.segment_max_mib, 4_096),
             ("escrow.keep_days", self.escrow.keep_days, 36_500),
         ] {

@@ -124,6 +124,23 @@ impl Default for DriftConfig {
     }
 }
 
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Most events one CSV export of the audit log holds; an export of more is refused and
+    /// asks for narrower filters (1..=1000000).
+    pub export_max_rows: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            export_max_rows: tumbler_core::audit::DEFAULT_EXPORT_MAX_ROWS,
+        }
+    }
+}
+
 /// `[escrow]`: where every new secret is journaled (sealed) before it is sent, so a restored
 /// backup can be rolled forward.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -3,8 +3,9 @@
 //! the filtered set as CSV. The audit service checks the permission.
 
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render;
+use super::pages::{rejected, render};
 use super::when::When;
+use crate::middleware::auth::Origin;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 use tumbler_core::audit::AuditError;
-use tumbler_core::ChainReport;
+use tumbler_core::{ChainReport, Principal};
 use tumbler_domain::audit::AuditAction;
 use tumbler_store::AuditFilter;
 
@@ -188,6 +189,10 @@ struct AuditPage {
     previous: Option<String>,
     next: Option<String>,
     export: String,
+    /// The most events one export holds.
+    export_max_rows: i64,
+    /// More events match than one export holds: the page says so instead of offering it.
+    too_many_to_export: bool,
     chain: ChainReport,
 }
 
@@ -203,12 +208,22 @@ fn refused(e: AuditError) -> ConsoleError {
 /// `GET /audit`
 pub async fn show(
     State(state): State<AppState>,
-    ConsolePage(p, mut frame): ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
     Query(query): Query<AuditQuery>,
 ) -> ConsoleResult {
-    let chain = state.audit.verify_as(&p).await.map_err(refused)?;
+    audit_page(&state, &p, frame, query).await
+}
+
+/// The audit page for `query`.
+async fn audit_page(
+    state: &AppState,
+    p: &Principal,
+    mut frame: PageFrame,
+    query: AuditQuery,
+) -> ConsoleResult {
+    let chain = state.audit.verify_as(p).await.map_err(refused)?;
     let (events, total) = match query.filter() {
-        Ok(filter) => state.audit.list(&p, &filter).await.map_err(refused)?,
+        Ok(filter) => state.audit.list(p, &filter).await.map_err(refused)?,
         Err(why) => {
             frame = frame.with_error(Some(why));
             (Vec::new(), 0)
@@ -253,6 +268,8 @@ pub async fn show(
         previous: (page > 1).then(|| query.link(Some(page - 1))),
         next: (last < total).then(|| query.link(Some(page + 1))),
         export: query.link(None),
+        export_max_rows: state.audit.export_max_rows(),
+        too_many_to_export: total > state.audit.export_max_rows(),
         query,
         actions,
         events,
@@ -261,15 +278,24 @@ pub async fn show(
     }))
 }
 
-/// `GET /audit/export.csv`: every event matching the filters, as CSV.
+/// `GET /audit/export.csv`: every event matching the filters, as CSV, up to the configured
+/// maximum; over it, the audit page again (422) saying how many match and the maximum. The
+/// export, or its refusal, is itself audited.
 pub async fn export(
     State(state): State<AppState>,
-    ConsolePage(p, _): ConsolePage,
+    ConsolePage(p, frame): ConsolePage,
+    Origin(origin): Origin,
     Query(query): Query<AuditQuery>,
 ) -> ConsoleResult {
     let filter = query.filter().map_err(ConsoleError::Invalid)?;
-    let csv = state.audit.export_csv(&p, &filter).await.map_err(refused)?;
-    Ok(crate::api::transfer::csv_response(csv, "audit-log.csv"))
+    match state.audit.export_csv(&p, &filter, &origin).await {
+        Ok(csv) => Ok(crate::api::transfer::csv_response(csv, "audit-log.csv")),
+        Err(e @ AuditError::ExportTooLarge { .. }) => {
+            let message = format!("Nothing was exported: {e}.");
+            rejected(audit_page(&state, &p, frame.with_error(Some(message)), query).await)
+        }
+        Err(e) => Err(refused(e)),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! User Settings, X.509 Certificate: register and remove client certificates.
 
 use super::console_form::ConsoleForm;
-use super::console_form::NoFields;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
@@ -111,19 +110,47 @@ pub async fn register(
     }
 }
 
+/// The remove form: `confirm`, sent by the remove dialog's button.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    /// A remove without it is refused.
+    confirm: Option<String>,
+}
+
 /// `POST /account/certificate/{id}/remove`
 pub async fn remove(
     State(state): State<AppState>,
     Path(id): Path<CertificateId>,
-    form: ConsoleForm<NoFields>,
+    form: ConsoleForm<RemoveForm>,
 ) -> ConsoleResult {
-    let (p, frame, origin, _) = form.active()?;
+    let (p, frame, origin, form) = form.active()?;
+    if form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error("Nothing was removed: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
+    }
+    let subject = state
+        .certificates
+        .mine(&p)
+        .await
+        .ok()
+        .and_then(|rows| rows.into_iter().find(|c| c.id == id))
+        .map(|c| c.subject);
     match state.certificates.remove(&p, &id, &origin).await {
         Ok(()) | Err(CertificateError::NotFound) => Ok(redirect_after(
             &state,
             &frame,
             PAGE,
-            Flash::success("Certificate removed; it no longer logs you in."),
+            Flash::success(match subject {
+                Some(subject) => {
+                    format!("Certificate {subject} removed; it no longer logs you in.")
+                }
+                None => "Certificate removed; it no longer logs you in.".to_owned(),
+            }),
         )),
         Err(e) => Err(ConsoleError::internal("removing a certificate failed", &e)),
     }

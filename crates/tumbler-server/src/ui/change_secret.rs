@@ -153,6 +153,8 @@ pub struct TaskLine {
     next_run: When,
     /// The zone its schedule is in.
     zone: String,
+    /// Whether the task holds a specified secret, lost with it when it is deleted.
+    has_secret: bool,
 }
 
 /// One account the overview asks a person to look at.
@@ -221,6 +223,7 @@ pub(super) async fn overview_page(
                 enabled: t.enabled,
                 next_run: When(t.next_run_at),
                 zone: t.time_zone,
+                has_secret: t.has_secret,
             })
             .collect(),
         chart_width: 20 + bars.len() * 24,
@@ -274,6 +277,15 @@ pub async fn overview(
 #[derive(Deserialize)]
 pub struct ActionForm {
     totp: Option<String>,
+    /// Sent by the delete dialog's confirm button; a task delete without it is refused.
+    confirm: Option<String>,
+}
+
+impl ActionForm {
+    /// Whether the form came from a confirmation dialog's button.
+    pub(super) fn confirmed(&self) -> bool {
+        self.confirm.is_some()
+    }
 }
 
 /// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.

@@ -446,9 +446,18 @@ pub async fn task_button(
     Path((id, action)): Path<(String, String)>,
     form: ConsoleForm<super::change_secret::ActionForm>,
 ) -> ConsoleResult {
-    let (p, frame, origin, _) = form.active()?;
+    let (p, frame, origin, form) = form.active()?;
     let id = ChangeTaskId::from_string(id);
     let cs = &state.change_secret;
+    if action == "delete" && !form.confirmed() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            OVERVIEW,
+            Flash::error("Nothing was deleted: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
+    }
     let outcome = match action.as_str() {
         "copy" => cs
             .copy_task(&p, &id, &origin)
@@ -466,10 +475,20 @@ pub async fn task_button(
             )
             .await
             .map(|t| format!("Task {} {action}d.", t.name)),
-        "delete" => cs
-            .delete_task(&p, &id, &origin)
-            .await
-            .map(|()| "Task deleted.".to_owned()),
+        "delete" => match cs.task(&p, &id).await {
+            Ok(task) => cs.delete_task(&p, &id, &origin).await.map(|()| {
+                format!(
+                    "Task {} deleted with its schedule{}; its past runs and the audit log are kept.",
+                    task.name,
+                    if task.has_secret {
+                        " and its specified secret"
+                    } else {
+                        ""
+                    }
+                )
+            }),
+            Err(e) => Err(e),
+        },
         _ => return Err(ConsoleError::NotFound("No such action.".to_owned())),
     };
     let flash = match outcome {

@@ -114,6 +114,7 @@ mod tests {
             csrf: "tok".into(),
             domain: String::new(),
             flash: None,
+            links: Default::default(),
         }
     }
 

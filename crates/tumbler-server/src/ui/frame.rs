@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tumbler_core::Principal;
+use tumbler_domain::permission::Permission;
 
 /// The part of every console page that comes from the session.
 #[derive(Clone)]
@@ -27,6 +28,28 @@ pub struct PageFrame {
     pub domain: String,
     /// The message about the last action (success, warning or error), shown once.
     pub flash: Option<Flash>,
+    /// The banner links to pages the user may open; the services still check each page.
+    pub links: BannerLinks,
+}
+
+/// Which permission-bound pages the banner links to (a link to a page that would only refuse
+/// is not shown).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BannerLinks {
+    /// The audit log (`audit.read`).
+    pub audit: bool,
+    /// The Jobs page (`assets.read`, as the job listing requires).
+    pub jobs: bool,
+}
+
+impl BannerLinks {
+    /// The links `p`'s permissions open.
+    pub fn of(p: &Principal) -> Self {
+        Self {
+            audit: p.can(Permission::AuditRead),
+            jobs: p.can(Permission::AssetsRead),
+        }
+    }
 }
 
 impl std::fmt::Debug for PageFrame {
@@ -37,6 +60,7 @@ impl std::fmt::Debug for PageFrame {
             .field("csrf", &"[redacted]")
             .field("domain", &self.domain)
             .field("flash", &self.flash)
+            .field("links", &self.links)
             .finish()
     }
 }
@@ -53,6 +77,7 @@ impl PageFrame {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             flash: None,
+            links: BannerLinks::of(p),
         }
     }
 

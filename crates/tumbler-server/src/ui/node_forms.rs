@@ -20,6 +20,8 @@ pub struct NodeForm {
     name: String,
     #[serde(default)]
     parent: String,
+    /// Sent by the delete dialog; a delete without it is refused.
+    confirm: Option<String>,
 }
 
 /// The Assets page, opened at the node `path` (the root when none).
@@ -50,6 +52,16 @@ pub async fn change(
 async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
     let inventory = &state.inventory;
+    if form.action == "delete" && form.confirm.is_none() {
+        return Ok(redirect_after(
+            &state,
+            &frame,
+            &list_at(None),
+            Flash::error("Nothing was deleted: confirm in the dialog first.")
+                .with_code("confirmation_required"),
+        ));
+    }
+    let mut deleted: Option<String> = None;
     let result: Result<Option<String>, InventoryError> = match (form.action.as_str(), &id) {
         ("create", _) => match inventory.create_node(&p, &form.path, &origin).await {
             Ok(_) => Ok(Some(form.path.trim().trim_end_matches('/').to_owned())),
@@ -71,14 +83,23 @@ async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>
                 .await
                 .map(|n| Some(n.path.to_string()))
         }
-        ("delete", Some(id)) => inventory.delete_node(&p, id, &origin).await.map(|()| None),
+        ("delete", Some(id)) => {
+            deleted = inventory
+                .nodes(&p)
+                .await?
+                .into_iter()
+                .find(|n| n.id == *id)
+                .map(|n| n.path.to_string());
+            inventory.delete_node(&p, id, &origin).await.map(|()| None)
+        }
         _ => return Err(InventoryError::NotFound(ObjectKind::NodeAction).into()),
     };
-    let done = match form.action.as_str() {
-        "create" => "Node created.",
-        "rename" => "Node renamed.",
-        "move" => "Node moved.",
-        _ => "Node deleted.",
+    let done = match (form.action.as_str(), deleted) {
+        ("create", _) => "Node created.".to_owned(),
+        ("rename", _) => "Node renamed.".to_owned(),
+        ("move", _) => "Node moved.".to_owned(),
+        (_, Some(path)) => format!("Node {path} deleted with the nodes under it."),
+        _ => "Node deleted.".to_owned(),
     };
     match result {
         Ok(path) => Ok(redirect_after(

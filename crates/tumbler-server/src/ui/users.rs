@@ -44,6 +44,7 @@ struct UsersPage {
     status: String,
     kind: String,
     password: String,
+    locked: String,
     password_states: Vec<&'static str>,
     created: Option<Revealed>,
 }
@@ -56,6 +57,8 @@ pub struct UsersQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
     password: Option<String>,
+    /// `yes`: only users locked out now; `no`: only those who are not.
+    locked: Option<String>,
 }
 
 async fn page(
@@ -70,6 +73,11 @@ async fn page(
         kind: q.kind.as_deref().and_then(UserKind::parse),
         search: q.q.clone().filter(|s| !s.trim().is_empty()),
         password_status: q.password.as_deref().and_then(PasswordStatus::parse),
+        locked_out: match q.locked.as_deref() {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
         limit: tumbler_domain::paging::MAX_PAGE,
         offset: 0,
         ..UserFilter::default()
@@ -111,6 +119,7 @@ async fn page(
         status: q.status.unwrap_or_default(),
         kind: q.kind.unwrap_or_default(),
         password: q.password.unwrap_or_default(),
+        locked: q.locked.unwrap_or_default(),
         password_states: PasswordStatus::ALL.iter().map(|s| s.as_str()).collect(),
         created,
     }))

@@ -19,8 +19,8 @@ use tumbler_server::config::TlsConfig;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
 /// A TLS app that accepts client certificates of the test CA, its admin activated.
-struct TlsApp {
-    app: TestApp,
+pub(super) struct TlsApp {
+    pub(super) app: TestApp,
     pki: PathBuf,
     /// The certificate clients trust the server by: its own, or the CA that signed it.
     root: &'static str,
@@ -28,7 +28,7 @@ struct TlsApp {
 }
 
 impl TlsApp {
-    async fn start(max_failures_per_source: u32) -> Self {
+    pub(super) async fn start(max_failures_per_source: u32) -> Self {
         Self::start_with(max_failures_per_source, false).await
     }
 
@@ -72,12 +72,12 @@ impl TlsApp {
         me
     }
 
-    fn read(&self, f: &str) -> Vec<u8> {
+    pub(super) fn read(&self, f: &str) -> Vec<u8> {
         std::fs::read(self.pki.join(f)).unwrap()
     }
 
     /// A client trusting the server, presenting `who`'s certificate when given.
-    fn client(&self, who: Option<&str>) -> Client {
+    pub(super) fn client(&self, who: Option<&str>) -> Client {
         let root = reqwest::Certificate::from_pem(&self.read(self.root)).unwrap();
         let mut b = Client::builder().add_root_certificate(root);
         if let Some(who) = who {
@@ -88,11 +88,22 @@ impl TlsApp {
         b.build().unwrap()
     }
 
-    fn pem(&self, who: &str) -> String {
+    /// A console client: trusts the server, keeps cookies, follows no redirect.
+    pub(super) fn console(&self) -> Client {
+        let root = reqwest::Certificate::from_pem(&self.read(self.root)).unwrap();
+        Client::builder()
+            .add_root_certificate(root)
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub(super) fn pem(&self, who: &str) -> String {
         String::from_utf8(self.read(&format!("{who}.pem"))).unwrap()
     }
 
-    async fn token(&self) -> String {
+    pub(super) async fn token(&self) -> String {
         let res: Value = self
             .client(None)
             .post(self.app.url("/api/v1/users/me/tokens"))
@@ -107,7 +118,12 @@ impl TlsApp {
         typed::<CreatedToken>(res).token
     }
 
-    async fn register(&self, who: Option<&str>, token: &str, body: Value) -> (u16, Value) {
+    pub(super) async fn register(
+        &self,
+        who: Option<&str>,
+        token: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let res = self
             .client(who)
             .post(self.app.url("/api/v1/users/me/certificates"))
@@ -166,7 +182,7 @@ impl TlsApp {
         page.items
     }
 
-    async fn me_with(&self, who: &str) -> u16 {
+    pub(super) async fn me_with(&self, who: &str) -> u16 {
         self.client(Some(who))
             .get(self.app.url("/api/v1/users/me"))
             .send()

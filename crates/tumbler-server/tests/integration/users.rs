@@ -1,7 +1,9 @@
 //! Users and access: role boundaries on every kind of endpoint, temporary passwords, lockout
 //! and unlock, throttling per address, session limits and revocation.
 
+mod banner;
 mod console;
+mod filters;
 mod last_admin;
 mod lockout;
 mod roles;

@@ -103,6 +103,7 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
         .wait_for_text("h1", "Assets in /Default/Lab", WAIT)
         .await;
     browser.click("#open-node-dialog").await;
+    browser.click("#open-delete-node").await;
     browser.click("#delete-node").await;
     browser
         .wait_for_text("#assets-error", "still holds 1 asset", WAIT)

@@ -1,5 +1,5 @@
 //! Safety of every click: a delete asks first in a dialog naming what goes with it (an
-//! account's secret versions, an asset's accounts), an account whose secret was changed needs
+//! account's secret versions, an asset's accounts, a task's schedule, a node's sub-nodes), an account whose secret was changed needs
 //! a fresh code, the page says what was deleted, and the browser ends at a GET page, so
 //! Refresh repeats nothing.
 
@@ -112,5 +112,83 @@ async fn browser_deletes_an_account_and_an_asset_only_after_a_dialog_naming_what
         )
         .await;
     assert!(browser.current_url().await.ends_with("/assets"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn browser_deletes_a_task_and_a_node_only_after_a_dialog_naming_what_goes() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/change-secret/tasks",
+        Some(
+            json!({"name": "nightly", "usernames": ["app1"], "asset_ids": ["x"],
+            "secret_strategy": "random"}),
+        ),
+        201,
+    )
+    .await;
+    ok(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/nodes",
+        Some(json!({"path": "/Default/Spare/Inner"})),
+        201,
+    )
+    .await;
+
+    let browser = admin_logs_in(&app, &authenticator).await;
+    browser.goto(&app.url("/change-secret")).await;
+    browser
+        .click("tr[data-task=nightly] .open-delete-task")
+        .await;
+    let what = browser
+        .text("tr[data-task=nightly] .delete-task-what")
+        .await;
+    assert!(
+        what.contains("nightly") && what.contains("never runs again") && what.contains("past runs"),
+        "{what}"
+    );
+    browser.click("tr[data-task=nightly] .delete-task").await;
+    browser
+        .wait_for_text(
+            "#change-notice",
+            "Task nightly deleted with its schedule",
+            WAIT,
+        )
+        .await;
+    assert!(browser.current_url().await.ends_with("/change-secret"));
+    assert!(!browser.text("#tasks-table").await.contains("nightly"));
+
+    browser
+        .goto(&app.url("/assets?node=%2FDefault%2FSpare"))
+        .await;
+    browser
+        .wait_for_text("h1", "Assets in /Default/Spare", WAIT)
+        .await;
+    browser.click("#open-node-dialog").await;
+    browser.click("#open-delete-node").await;
+    let what = browser.text("#delete-node-what").await;
+    assert!(
+        what.contains("Spare") && what.contains("every node under it"),
+        "{what}"
+    );
+    browser.click("#delete-node").await;
+    browser
+        .wait_for_text(
+            "#assets-notice",
+            "Node /Default/Spare deleted with the nodes under it",
+            WAIT,
+        )
+        .await;
+    let tree = browser.text("#node-tree").await;
+    assert!(!tree.contains("Spare") && !tree.contains("Inner"), "{tree}");
     app.stop().await;
 }

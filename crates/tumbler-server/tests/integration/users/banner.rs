@@ -1,0 +1,56 @@
+//! The console banner links to the Audit log and Jobs pages only for users who may open
+//! them: an operator (assets, no audit) sees Jobs only, a user without roles neither, an
+//! administrator both; the pages themselves still refuse the others.
+
+use super::{admin, user_with_roles, NEW_PASSWORD};
+use reqwest::Client;
+use serde_json::json;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+
+/// `who`'s console session: the page at `path` and its status.
+async fn page_as(app: &TestApp, who: &str, password: &str, path: &str) -> (u16, String) {
+    let console = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = console
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": who, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{who} logs in");
+    let res = console.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_banner_links_to_audit_and_jobs_only_for_those_who_may_see_them() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    user_with_roles(&app, &token, "otto", &["operator"]).await;
+    user_with_roles(&app, &token, "nora", &[]).await;
+
+    let (_, page) = page_as(&app, "admin", ADMIN_PASSWORD, "/account/password").await;
+    assert!(
+        page.contains("id=\"audit-link\"") && page.contains("id=\"jobs-link\""),
+        "{page}"
+    );
+
+    let (_, page) = page_as(&app, "otto", NEW_PASSWORD, "/account/password").await;
+    assert!(page.contains("id=\"jobs-link\""), "{page}");
+    assert!(!page.contains("id=\"audit-link\""), "{page}");
+    let (status, _) = page_as(&app, "otto", NEW_PASSWORD, "/audit").await;
+    assert_eq!(status, 403, "the operator may not open the audit log");
+
+    let (_, page) = page_as(&app, "nora", NEW_PASSWORD, "/account/password").await;
+    assert!(page.contains("id=\"current-user\""), "{page}");
+    assert!(
+        !page.contains("id=\"audit-link\"") && !page.contains("id=\"jobs-link\""),
+        "{page}"
+    );
+    let (status, _) = page_as(&app, "nora", NEW_PASSWORD, "/jobs").await;
+    assert_eq!(status, 403, "a user without roles may not open the jobs");
+    app.stop().await;
+}
