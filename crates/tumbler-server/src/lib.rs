@@ -15,7 +15,7 @@ pub mod streams;
 mod ui;
 
 /// The console's form routes, for the test that posts to each without a CSRF token.
-pub use ui::console_post_paths;
+pub use ui::{console_page_paths, console_post_paths};
 
 pub use config::Config;
 pub use error::ApiError;

@@ -96,6 +96,9 @@ pub struct Services {
     pub device_keys: DeviceKeyService,
     /// The metrics (the change engine reports run durations to them; `/metrics` shows them).
     pub metrics: Arc<Metrics>,
+    /// The clock the services use; the console reads "now" from it too (expired tokens, the
+    /// expiry of a new token), so a test's manual clock governs every page.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The limit for connecting and logging in to a target.
@@ -233,6 +236,7 @@ pub async fn open_services(
     // Before anything else appends: every event from here on is HMAC-linked.
     let chain_key = tumbler_core::audit_chain::ensure_chain_key(&store, &vault, &clock).await?;
     let audit_clock = clock.clone();
+    let services_clock = clock.clone();
     let roles = RoleService::new(store.clone(), clock.clone());
     roles.sync_builtin().await?;
     let domains = DomainService::new(store.clone(), clock.clone());
@@ -295,6 +299,7 @@ pub async fn open_services(
         webhooks,
         device_keys,
         metrics,
+        clock: services_clock,
     })
 }
 

@@ -10,9 +10,9 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::Extension;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use tumbler_core::{CertificateError, Principal, Reauthentication};
+use tumbler_core::{CertificateError, Principal};
 use tumbler_domain::ids::CertificateId;
 
 /// One row.
@@ -74,12 +74,7 @@ pub async fn register(
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
-    let proof = Reauthentication {
-        current_password: form
-            .current_password
-            .filter(|p| !p.expose_secret().is_empty()),
-        totp: form.totp,
-    };
+    let proof = super::console_form::proof(form.current_password, form.totp);
     match state
         .certificates
         .register(&state.auth, &p, der.as_deref(), None, proof, &origin)

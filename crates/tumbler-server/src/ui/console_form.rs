@@ -188,6 +188,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
     }
 }
 
+/// The proof a sensitive form carries: the current password (an empty field counts as none)
+/// or a fresh TOTP code.
+pub fn proof(
+    current_password: Option<secrecy::SecretString>,
+    totp: Option<String>,
+) -> tumbler_core::Reauthentication {
+    use secrecy::ExposeSecret;
+    tumbler_core::Reauthentication {
+        current_password: current_password.filter(|p| !p.expose_secret().is_empty()),
+        totp,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

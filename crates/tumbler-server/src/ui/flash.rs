@@ -130,6 +130,20 @@ pub struct Revealed {
     pub secrets: Vec<RevealedSecret>,
 }
 
+impl Revealed {
+    /// A temporary password just issued to `username`, shown once.
+    pub fn temporary_password(username: String, password: &secrecy::SecretString) -> Self {
+        use secrecy::ExposeSecret;
+        Self {
+            subject: username,
+            secrets: vec![RevealedSecret {
+                label: "Temporary password".to_owned(),
+                value: password.expose_secret().to_owned().into(),
+            }],
+        }
+    }
+}
+
 struct Entry<T> {
     session: String,
     /// The page the entry is for (reveals only; empty for messages).

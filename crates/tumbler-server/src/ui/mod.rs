@@ -132,42 +132,75 @@ pub fn console_post_paths() -> Vec<&'static str> {
     form_routes().into_iter().map(|(path, _)| path).collect()
 }
 
-/// The console routes: the pages (`GET`), the login form, then the form routes.
-pub fn routes() -> Router<AppState> {
-    let router = Router::new()
-        .route("/", get(dashboard::show))
-        .route("/login", get(pages::login_page).post(pages::login_submit))
-        .route("/account/password", get(pages::password_page))
-        .route("/account/mfa", get(mfa::show))
-        .route("/users", get(users::list))
-        .route("/account/sessions", get(sessions::list))
-        .route("/account/domain", get(domain::show))
-        .route("/users/{id}/edit", get(user_edit::show))
-        .route("/settings/password", get(settings::show))
-        .route("/settings/mail", get(settings_mail::show))
-        .route("/settings/webhooks", get(settings_webhooks::show))
-        .route("/account/certificate", get(certificate::show))
-        .route("/assets", get(asset_list::list))
-        .route("/jobs", get(jobs::list))
-        .route("/jobs/{id}", get(device_keys::job))
-        .route("/assets/resolve-conflict", get(device_keys::resolve_dialog))
-        .route("/assets/acknowledge", get(bulk_acknowledge::dialog))
-        .route("/settings/device-key", get(device_keys::show))
-        .route("/assets/new", get(asset_form::new_form))
-        .route("/assets/{id}", get(asset_detail::show))
-        .route("/assets/{id}/edit", get(asset_form::edit_form))
-        .route("/change-secret", get(change_secret::overview))
-        .route("/change-secret/tasks/new", get(change_task_form::new_form))
-        .route(
+/// A console page route: `GET` only, by construction (a page never changes anything, so it
+/// needs no CSRF token; every action is a form route).
+pub struct PageRoute(MethodRouter<AppState>);
+
+/// A page handler as a [`PageRoute`].
+fn page<H, T>(handler: H) -> PageRoute
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    PageRoute(get(handler))
+}
+
+/// The console's pages (`GET`), the login page among them.
+fn page_routes() -> Vec<(&'static str, PageRoute)> {
+    vec![
+        ("/", page(dashboard::show)),
+        ("/login", page(pages::login_page)),
+        ("/account/password", page(pages::password_page)),
+        ("/account/mfa", page(mfa::show)),
+        ("/users", page(users::list)),
+        ("/account/sessions", page(sessions::list)),
+        ("/account/domain", page(domain::show)),
+        ("/users/{id}/edit", page(user_edit::show)),
+        ("/settings/password", page(settings::show)),
+        ("/settings/mail", page(settings_mail::show)),
+        ("/settings/webhooks", page(settings_webhooks::show)),
+        ("/account/certificate", page(certificate::show)),
+        ("/assets", page(asset_list::list)),
+        ("/jobs", page(jobs::list)),
+        ("/jobs/{id}", page(device_keys::job)),
+        (
+            "/assets/resolve-conflict",
+            page(device_keys::resolve_dialog),
+        ),
+        ("/assets/acknowledge", page(bulk_acknowledge::dialog)),
+        ("/settings/device-key", page(device_keys::show)),
+        ("/assets/new", page(asset_form::new_form)),
+        ("/assets/{id}", page(asset_detail::show)),
+        ("/assets/{id}/edit", page(asset_form::edit_form)),
+        ("/change-secret", page(change_secret::overview)),
+        ("/change-secret/tasks/new", page(change_task_form::new_form)),
+        (
             "/change-secret/tasks/{id}/edit",
-            get(change_task_form::edit_form),
-        )
-        .route("/change-secret/executions", get(change_history::history))
-        .route("/change-secret/executions/{id}", get(change_secret::run))
-        .route("/static/{file}", get(assets::serve))
-        .route("/account/tokens", get(tokens::show))
-        .route("/audit", get(audit::show))
-        .route("/audit/export.csv", get(audit::export));
+            page(change_task_form::edit_form),
+        ),
+        ("/change-secret/executions", page(change_history::history)),
+        ("/change-secret/executions/{id}", page(change_secret::run)),
+        ("/static/{file}", page(assets::serve)),
+        ("/account/tokens", page(tokens::show)),
+        ("/audit", page(audit::show)),
+        ("/audit/export.csv", page(audit::export)),
+    ]
+}
+
+/// The paths of the console's pages (`GET` only), as the router is built from them.
+pub fn console_page_paths() -> Vec<&'static str> {
+    page_routes().into_iter().map(|(path, _)| path).collect()
+}
+
+/// The console routes: the pages (`GET`), the login form (the one `POST` without a session
+/// and so without a CSRF token), then the form routes.
+pub fn routes() -> Router<AppState> {
+    let router = Router::new().route("/login", post(pages::login_submit));
+    let router = page_routes()
+        .into_iter()
+        .fold(router, |router, (path, PageRoute(handler))| {
+            router.route(path, handler)
+        });
     form_routes()
         .into_iter()
         .fold(router, |router, (path, handler)| {

@@ -12,10 +12,9 @@ use super::when::When;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tumbler_core::{AuthError, ErrorKind, Reauthentication, ServiceFailure};
+use tumbler_core::{AuthError, ErrorKind, ServiceFailure};
 use tumbler_domain::ids::TokenId;
 
 /// The page's address.
@@ -66,7 +65,7 @@ pub async fn show(
         .list_tokens(&p)
         .await
         .map_err(|e| ConsoleError::internal("listing API tokens failed", &e))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let tokens = rows
         .into_iter()
         .map(|t| {
@@ -122,13 +121,8 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
             Flash::error("Choose when the token expires.").with_code("invalid"),
         ));
     };
-    let expires_at = days.map(|d| Utc::now() + chrono::Duration::days(d));
-    let proof = Reauthentication {
-        current_password: form
-            .current_password
-            .filter(|p| !p.expose_secret().is_empty()),
-        totp: form.totp,
-    };
+    let expires_at = days.map(|d| state.clock.now() + chrono::Duration::days(d));
+    let proof = super::console_form::proof(form.current_password, form.totp);
     match state
         .auth
         .create_token(&p, &form.name, expires_at, proof, &origin)

@@ -4,13 +4,12 @@
 //! (post/redirect/get); a refusal answers this module's page with status 422.
 
 use super::console_form::{field, value, ConsoleForm, Fields};
-use super::flash::{redirect_revealed, Flash, Revealed, RevealedSecret};
+use super::flash::{redirect_revealed, Flash, Revealed};
 use super::frame::{ConsoleError, ConsoleResult, PageFrame};
 use super::pages::render_rejected;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use secrecy::ExposeSecret;
 use tumbler_core::AuthError;
 use tumbler_domain::ids::UserId;
 
@@ -55,13 +54,7 @@ pub async fn reset(
             } else {
                 format!("{username} has a new temporary password (changed at the next login); their sessions have ended.")
             };
-            let revealed = Revealed {
-                subject: username,
-                secrets: vec![RevealedSecret {
-                    label: "Temporary password".to_owned(),
-                    value: pw.expose_secret().to_owned().into(),
-                }],
-            };
+            let revealed = Revealed::temporary_password(username, &pw);
             Ok(redirect_revealed(
                 &state,
                 &frame,

@@ -2,15 +2,12 @@
 //! enable and disable. The service checks every permission.
 
 use super::console_form::ConsoleForm;
-use super::flash::{
-    redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
-};
+use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tumbler_core::users::{NewUserRequest, UserError};
 use tumbler_core::Principal;
@@ -175,13 +172,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
                 return Ok(redirect_after(&state, &frame, PAGE, Flash::success(text)));
             };
             let text = format!("User {name} created. Give them the temporary password below (shown once); they must change it at their first login.");
-            let revealed = Revealed {
-                subject: name,
-                secrets: vec![RevealedSecret {
-                    label: "Temporary password".to_owned(),
-                    value: pw.expose_secret().to_owned().into(),
-                }],
-            };
+            let revealed = Revealed::temporary_password(name, &pw);
             Ok(redirect_revealed(
                 &state,
                 &frame,
