@@ -268,12 +268,27 @@ impl AuthService {
         })
     }
 
-    /// Step-up for a sensitive action: a fresh second factor even within a session. Users
-    /// without TOTP cannot perform sensitive actions; nor can API tokens unless the token's
-    /// owner gives a code with the request. On a console session, a fresh code's check opens
-    /// a window ([`super::AuthSettings::sensitive_window`]) in which the same session's
-    /// further sensitive actions need no code; logging out (or the session's end) closes it.
+    /// Step-up for a sensitive action: a fresh second factor even within a session, always
+    /// (a stolen session must not turn an open window into a reset, a new credential or a
+    /// pinned key). Users without TOTP cannot perform sensitive actions; nor can API tokens
+    /// unless the token's owner gives a code with the request. On a console session, the
+    /// code's check opens the window [`AuthService::step_up_to_read`] honours.
     pub async fn step_up(
+        &self,
+        principal: &Principal,
+        code: Option<&str>,
+        action: AuditAction,
+        origin: &RequestOrigin,
+    ) -> Result<(), AuthError> {
+        self.step_up_inner(principal, code, action, origin, false)
+            .await
+    }
+
+    /// Step-up for reading a secret (revealing one, exporting secrets): on a console session,
+    /// a fresh code's check opens a window ([`super::AuthSettings::sensitive_window`]) in
+    /// which the same session's further reads need no code; logging out (or the session's
+    /// end) closes it. Everything that changes a credential takes [`AuthService::step_up`].
+    pub async fn step_up_to_read(
         &self,
         principal: &Principal,
         code: Option<&str>,

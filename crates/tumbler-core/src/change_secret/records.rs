@@ -149,7 +149,7 @@ impl ChangeSecretService {
         require(principal, Permission::SecretsReveal)?;
         let record = self.visible_record(principal, id).await?;
         self.auth
-            .step_up(principal, totp, AuditAction::ChangeRecordReveal, origin)
+            .step_up_to_read(principal, totp, AuditAction::ChangeRecordReveal, origin)
             .await?;
         let open = |v: Option<i64>| {
             let account = record.account_id.clone();

@@ -176,7 +176,7 @@ impl InventoryService {
         if include_secrets {
             require(principal, Permission::SecretsExport)?;
             self.auth
-                .step_up(principal, totp, AuditAction::AccountExport, origin)
+                .step_up_to_read(principal, totp, AuditAction::AccountExport, origin)
                 .await?;
         }
         let domains = self.domain_names().await?;

@@ -517,7 +517,7 @@ impl InventoryService {
         require(principal, Permission::SecretsReveal)?;
         let account = self.visible_account(principal, id).await?;
         self.auth
-            .step_up(principal, totp, AuditAction::AccountReveal, origin)
+            .step_up_to_read(principal, totp, AuditAction::AccountReveal, origin)
             .await?;
         let secret = self.open_version(&account, account.current_version).await?;
         let mut tx = self.store.begin().await?;

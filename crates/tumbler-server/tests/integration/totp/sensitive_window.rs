@@ -1,13 +1,13 @@
-//! One fresh code unlocks sensitive actions for a short window, on that session only; a zero
-//! window asks every time.
+//! One fresh code unlocks reads of secrets (reveal, export) for a short window, on that session
+//! only; whatever changes a credential asks every time; a zero window asks every time.
 
-use super::super::support::error_code;
+use super::super::support::{error_code, ok_as, user};
 use super::enrolled_admin;
 use chrono::{Duration, Utc};
-use reqwest::Client;
+use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tumbler_api_types::auth::LoginResponse;
+use tumbler_api_types::auth::{LoginResponse, MeOut};
 use tumbler_domain::ManualClock;
 use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
@@ -25,14 +25,10 @@ async fn admin_session(app: &TestApp, code: &str) -> (Client, String) {
     (c, csrf)
 }
 
-/// Exports the system key in session `s` (a sensitive action), answering status and code.
-async fn export_key(app: &TestApp, s: &(Client, String), code: Option<&str>) -> (u16, String) {
-    let mut body = json!({"passphrase": "a-long-export-passphrase"});
-    if let Some(code) = code {
-        body["totp"] = json!(code);
-    }
+/// Posts `body` in session `s`, answering status and error code.
+async fn post_in(app: &TestApp, s: &(Client, String), path: &str, body: Value) -> (u16, String) {
     let res =
-        s.0.post(app.url("/api/v1/system/ssh-key/export"))
+        s.0.post(app.url(path))
             .header("x-csrf-token", &s.1)
             .json(&body)
             .send()
@@ -48,49 +44,87 @@ async fn export_key(app: &TestApp, s: &(Client, String), code: Option<&str>) -> 
     (status, code)
 }
 
+/// Exports the accounts with their secrets in session `s` (a read the window unlocks).
+async fn export_secrets(app: &TestApp, s: &(Client, String), code: Option<&str>) -> (u16, String) {
+    let mut body = json!({"include_secrets": true});
+    if let Some(code) = code {
+        body["totp"] = json!(code);
+    }
+    post_in(app, s, "/api/v1/accounts/export", body).await
+}
+
 #[tokio::test]
-async fn one_fresh_code_unlocks_sensitive_actions_for_a_window_on_that_session_only() {
+async fn one_fresh_code_unlocks_reads_for_a_window_on_that_session_only() {
     let e = enrolled_admin().await;
+    let victim_token = user(&e.app, &e.token, "victim", &["admin"], &["Default"]).await;
+    let victim: MeOut = ok_as(
+        &e.app,
+        &victim_token,
+        Method::GET,
+        "/api/v1/users/me",
+        None,
+        200,
+    )
+    .await;
+    let victim = victim.user.id;
     e.next_step();
     let one = admin_session(&e.app, &e.code()).await;
     e.next_step();
     let other = admin_session(&e.app, &e.code()).await;
 
-    assert_eq!(export_key(&e.app, &one, None).await.1, "totp_required");
+    assert_eq!(export_secrets(&e.app, &one, None).await.1, "totp_required");
     e.next_step();
-    let (unlocked, _) = export_key(&e.app, &one, Some(&e.code())).await;
-    assert_ne!(unlocked, 401, "a fresh code is accepted");
-    // Within the window: no code needed again, on this session ...
+    let (unlocked, _) = export_secrets(&e.app, &one, Some(&e.code())).await;
+    assert_eq!(unlocked, 200, "a fresh code is accepted");
+    // Within the window: no code needed again to read, on this session ...
     e.clock.advance(Duration::minutes(4));
-    assert_eq!(export_key(&e.app, &one, None).await.0, unlocked);
+    assert_eq!(export_secrets(&e.app, &one, None).await.0, 200);
     // ... but another session of the same user needs its own code, and so does a token.
-    assert_eq!(export_key(&e.app, &other, None).await.1, "totp_required");
+    assert_eq!(
+        export_secrets(&e.app, &other, None).await.1,
+        "totp_required"
+    );
     let res = e
-        .post(
-            "/api/v1/system/ssh-key/export",
-            json!({"passphrase": "a-long-export-passphrase"}),
-        )
+        .post("/api/v1/accounts/export", json!({"include_secrets": true}))
         .await;
     assert_eq!(
         error_code(&res.json::<Value>().await.unwrap()),
         "totp_required"
     );
-    // Changing the second factor itself always needs a code.
-    let res = one
-        .0
-        .post(e.app.url("/api/v1/users/me/totp/recovery-codes"))
-        .header("x-csrf-token", &one.1)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    // What would turn a stolen session into lasting access always needs a code, window or
+    // not: the system key, another user's password and second factor, the second factor.
+    let key = json!({"passphrase": "a-long-export-passphrase"});
     assert_eq!(
-        error_code(&res.json::<Value>().await.unwrap()),
+        post_in(&e.app, &one, "/api/v1/system/ssh-key/export", key)
+            .await
+            .1,
+        "totp_required"
+    );
+    assert_eq!(
+        post_in(
+            &e.app,
+            &one,
+            &format!("/api/v1/users/{victim}/reset-password"),
+            json!({"reset_totp": true}),
+        )
+        .await
+        .1,
+        "totp_required"
+    );
+    assert_eq!(
+        post_in(
+            &e.app,
+            &one,
+            "/api/v1/users/me/totp/recovery-codes",
+            json!({})
+        )
+        .await
+        .1,
         "totp_required"
     );
     // After the window, a code again.
     e.clock.advance(Duration::minutes(2));
-    assert_eq!(export_key(&e.app, &one, None).await.1, "totp_required");
+    assert_eq!(export_secrets(&e.app, &one, None).await.1, "totp_required");
     e.app.stop().await;
 }
 
@@ -106,8 +140,8 @@ async fn a_zero_sensitive_window_asks_for_a_code_every_time() {
     let authenticator =
         super::super::support::Authenticator::enrol(&app, &token, clock.clone()).await;
     let s = admin_session(&app, &authenticator.fresh_code()).await;
-    let (unlocked, _) = export_key(&app, &s, Some(&authenticator.fresh_code())).await;
-    assert_ne!(unlocked, 401);
-    assert_eq!(export_key(&app, &s, None).await.1, "totp_required");
+    let (unlocked, _) = export_secrets(&app, &s, Some(&authenticator.fresh_code())).await;
+    assert_eq!(unlocked, 200);
+    assert_eq!(export_secrets(&app, &s, None).await.1, "totp_required");
     app.stop().await;
 }
