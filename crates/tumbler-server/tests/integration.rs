@@ -4,6 +4,7 @@
 
 mod integration {
     pub mod api;
+    pub mod asset_contact;
     pub mod audit;
     pub mod audit_export;
     pub mod auth;

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
     add_authorized_key, check_private_key_blocking, ensure_user, Become, SshCredentials, SshError,
-    SshSession, SshTarget, TargetShell,
+    SshSession, TargetShell,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
@@ -339,10 +339,8 @@ impl DeviceKeyService {
                 SecretType::SshKey => SecretString::from(String::new()),
             }),
         };
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let session = self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
+            .connect_to(asset, &creds)
             .await
             .map_err(|e| format!("the privileged login failed: {e}"))?;
         Ok((session, become_root, account.username.clone()))
@@ -422,13 +420,8 @@ impl DeviceKeyService {
             Ok(k) => k,
             Err(e) => return outcome(asset, false, e.to_string()),
         };
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key, None);
-        match self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await
-        {
+        match self.connect_to(asset, &creds).await {
             Ok(s) => {
                 let _ = s.close().await;
             }
@@ -464,13 +457,8 @@ impl DeviceKeyService {
         key: &SecretString,
         passphrase: Option<&SecretString>,
     ) -> DeviceOutcome {
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key.clone(), passphrase.cloned());
-        match self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await
-        {
+        match self.connect_to(asset, &creds).await {
             Ok(s) => {
                 let _ = s.close().await;
             }

@@ -5,12 +5,11 @@
 
 use super::authentication::{check_admin_user, check_custom_key, outcome};
 use super::{invalid, DeviceKeyError, DeviceKeyService};
-use crate::inventory::policy_for;
 use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
-    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget, TargetShell,
+    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, TargetShell,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
@@ -252,12 +251,8 @@ impl DeviceKeyService {
             via = Some((session, become_root, login));
         }
         // The proof: a login as the admin user with the typed password.
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::password(user, password.clone());
-        let proof = self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await;
+        let proof = self.connect_to(asset, &creds).await;
         let own = match proof {
             Ok(session) => session,
             Err(e) => {

@@ -5,6 +5,7 @@
 
 use super::system_key::{SystemKeyState, OWNER_ID};
 use super::DeviceKeyError;
+use crate::inventory::note_ssh_contact;
 use crate::vault::Vault;
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
@@ -119,7 +120,7 @@ pub(crate) async fn connect_device(
             };
             let creds = SshCredentials::private_key(user, pem, passphrase);
             let result = ssh.connect(&target, policy, &creds).await;
-            note_host_key(store, asset, &result).await;
+            note_ssh_contact(store, clock, asset, &result).await;
             Ok(match result {
                 Ok(s) => DeviceLogin::Session(s),
                 Err(e) => DeviceLogin::Failed(e),
@@ -131,7 +132,7 @@ pub(crate) async fn connect_device(
             for key in system_keys(store, vault).await? {
                 let creds = SshCredentials::private_key(user.clone(), key, None);
                 let result = ssh.connect(&target, policy, &creds).await;
-                note_host_key(store, asset, &result).await;
+                note_ssh_contact(store, clock, asset, &result).await;
                 match result {
                     Ok(s) => {
                         if asset.auth_status == AuthStatus::KeyConflict {
@@ -157,18 +158,22 @@ pub(crate) async fn connect_device(
     }
 }
 
-/// Pins the host key a key-mode login presented on first contact (or records a different one
-/// as a conflict), like every other contact with an SSH asset.
-pub(crate) async fn note_host_key(
-    store: &Store,
-    asset: &AssetRow,
-    result: &Result<SshSession, SshError>,
-) {
-    let presented = match result {
-        Ok(s) => Some(s.host_key().clone()),
-        Err(e) => e.presented_host_key().cloned(),
-    };
-    crate::inventory::note_presented_host_key(store, asset, presented.as_ref()).await;
+impl super::DeviceKeyService {
+    /// Logs in to `asset` with `creds` under its host key policy (no trust on first use),
+    /// recording what the contact showed (connectivity, host key) on the asset.
+    pub(super) async fn connect_to(
+        &self,
+        asset: &AssetRow,
+        creds: &SshCredentials,
+    ) -> Result<SshSession, SshError> {
+        let target = SshTarget::new(asset.address.clone(), asset.port);
+        let result = self
+            .ssh
+            .connect(&target, &crate::inventory::policy_for(asset, false), creds)
+            .await;
+        note_ssh_contact(&self.store, self.clock.as_ref(), asset, &result).await;
+        result
+    }
 }
 
 /// Moves an asset from auth status `from` to `to` inside `tx` if it is still in `from`, with
