@@ -23,7 +23,7 @@ use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, BecomeMethod, Protocol};
 use tumbler_domain::secret_owner::SecretOwner;
-use tumbler_store::{AccountFilter, AssetRow};
+use tumbler_store::AssetRow;
 
 /// The job kind.
 const KIND: JobKind = JobKind::ModifyAuthentication;
@@ -288,32 +288,17 @@ impl DeviceKeyService {
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
         crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
-        let (accounts, _) = self
-            .store
-            .accounts(&AccountFilter {
-                domains: vec![asset.domain_id.clone()],
-                asset_id: Some(asset.id.clone()),
-                limit: 10_000,
-                ..AccountFilter::default()
-            })
+        let accounts = self
+            .asset_accounts(asset)
             .await
             .map_err(|e| e.to_string())?;
-        let Some(account) = accounts
-            .iter()
-            .filter(|a| a.privileged)
-            .min_by(|a, b| a.username.cmp(&b.username))
-        else {
+        let Some(account) = super::login::privileged_of(&accounts) else {
             return Err("the device has no privileged account to log in with".to_owned());
         };
         let open = |id: String, version: i64| async move {
-            let bytes = self
-                .vault
-                .open_secret(SecretOwner::Account, &id, version)
+            self.open_account_secret(&id, version)
                 .await
-                .map_err(|e| e.to_string())?;
-            String::from_utf8(bytes.to_vec())
-                .map(SecretString::from)
-                .map_err(|_| "a stored secret is not text".to_owned())
+                .map_err(|e| e.to_string())
         };
         let secret = open(account.id.to_string(), account.current_version).await?;
         let creds = match account.secret_type {

@@ -17,7 +17,7 @@ use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::inventory::AuthStatus;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
-use tumbler_store::{AssetRow, Store};
+use tumbler_store::{AccountFilter, AccountRow, AssetRow, Store};
 
 /// A custom login key as sealed in the vault.
 #[derive(Serialize, Deserialize)]
@@ -158,7 +158,52 @@ pub(crate) async fn connect_device(
     }
 }
 
+/// The privileged account Tumbler logs in to a device with, among its `accounts`: the first
+/// by username.
+pub(super) fn privileged_of(accounts: &[AccountRow]) -> Option<&AccountRow> {
+    accounts
+        .iter()
+        .filter(|a| a.privileged)
+        .min_by(|a, b| a.username.cmp(&b.username))
+}
+
 impl super::DeviceKeyService {
+    /// Every account of `asset`.
+    pub(super) async fn asset_accounts(
+        &self,
+        asset: &AssetRow,
+    ) -> Result<Vec<AccountRow>, DeviceKeyError> {
+        let (accounts, _) = self
+            .store
+            .accounts(&AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 10_000,
+                ..AccountFilter::default()
+            })
+            .await?;
+        Ok(accounts)
+    }
+
+    /// One stored version of an account's secret, as text.
+    pub(super) async fn open_account_secret(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> Result<SecretString, DeviceKeyError> {
+        let bytes = self
+            .vault
+            .open_secret(SecretOwner::Account, id, version)
+            .await?;
+        String::from_utf8(bytes.to_vec())
+            .map(SecretString::from)
+            .map_err(|_| {
+                DeviceKeyError::Store(tumbler_store::StoreError::Corrupt(
+                    "a stored secret is not text".to_owned(),
+                ))
+            })
+    }
+
     /// Logs in to `asset` with `creds` under its host key policy (no trust on first use),
     /// recording what the contact showed (connectivity, host key) on the asset.
     pub(super) async fn connect_to(
