@@ -1,8 +1,11 @@
-//! Every contact with an asset updates its connectivity: a device-key job that finds the
-//! device down turns an `ok` asset `unreachable` (with the error and the time), and the asset
-//! list filtered by connectivity shows it; a verification once it is back turns it `ok` again.
+//! Every contact with an asset updates its connectivity: a device-key job (or a change run)
+//! that finds the device down turns an `ok` asset `unreachable` (with the error and the
+//! time), and the asset list filtered by connectivity shows it; a verification (or a run) once
+//! it is back turns it `ok` again.
 
-use super::change_secret::{admin, linux_asset, sudo_ops, verify_account};
+use super::change_secret::{
+    account, admin, linux_asset, run, sudo_ops, task, verify_account, APP_PASSWORD, OPS_PASSWORD,
+};
 use super::device_keys::wait_for_job;
 use super::support::{ok_as, typed};
 use reqwest::Method;
@@ -85,4 +88,44 @@ async fn a_device_key_job_records_an_unreachable_device_and_a_verify_records_it_
     assert!(up.connectivity_error.is_empty(), "{up:?}");
     assert!(up.connectivity_checked_at.expect("a time") >= down_at);
     assert!(listed_with(&app, &token, "ok").await.contains(&id));
+}
+
+#[tokio::test]
+async fn a_change_run_records_the_host_it_could_not_reach_and_then_reached() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let mut host = SshHost::start(&[
+        TestUser::new("ops", OPS_PASSWORD).with_sudo(),
+        TestUser::new("app1", APP_PASSWORD),
+    ])
+    .await
+    .unwrap();
+    let id = linux_asset(&app, &token, "web-down", &host).await;
+    sudo_ops(&app, &token, &id).await;
+    account(&app, &token, &id, "app1", APP_PASSWORD, false, json!({})).await;
+    assert_eq!(
+        asset(&app, &token, &id).await.connectivity,
+        Connectivity::Ok
+    );
+    let task_id = task(
+        &app,
+        &token,
+        json!({"name": "rotate app1", "usernames": ["app1"], "asset_ids": [id],
+               "secret_strategy": "random"}),
+    )
+    .await;
+
+    host.kill();
+    let failed = run(&app, &token, &task_id).await;
+    assert_eq!(failed.status.as_str(), "failed", "{failed:?}");
+    let down = asset(&app, &token, &id).await;
+    assert_eq!(down.connectivity, Connectivity::Unreachable, "{down:?}");
+    assert!(!down.connectivity_error.is_empty(), "{down:?}");
+
+    host.start_again().await.unwrap();
+    let done = run(&app, &token, &task_id).await;
+    assert_ne!(done.status.as_str(), "failed", "{done:?}");
+    let up = asset(&app, &token, &id).await;
+    assert_eq!(up.connectivity, Connectivity::Ok, "{up:?}");
+    assert!(up.connectivity_checked_at >= down.connectivity_checked_at);
 }
