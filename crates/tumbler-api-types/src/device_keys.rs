@@ -49,6 +49,10 @@ pub struct ConflictDevice {
     /// Create the admin user through the privileged account when it does not exist.
     #[serde(default)]
     pub create_user: bool,
+    /// Use the stored password of the device's privileged account as the admin password
+    /// instead of a typed one (system key; needs `secrets_reveal` and a fresh TOTP code).
+    #[serde(default)]
+    pub use_stored_password: bool,
 }
 
 /// `POST /api/v1/key-conflicts/resolve` body, as a client writes it (the OpenAPI schema
@@ -69,4 +73,7 @@ pub struct ResolveInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub passphrase: Option<String>,
+    /// A fresh TOTP code, when a device uses the stored password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
 }

@@ -4,6 +4,7 @@
 
 mod integration {
     pub mod api;
+    pub mod asset_contact;
     pub mod audit;
     pub mod audit_export;
     pub mod auth;
@@ -27,6 +28,7 @@ mod integration {
     pub mod hostile_values;
     pub mod inventory;
     pub mod key_admin;
+    pub mod key_conflict_stored;
     pub mod log_stream;
     pub mod lossy_proxy;
     pub mod mail;

@@ -165,10 +165,12 @@ pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<Ex
                 admin_password: admin_password.clone(),
                 // As before: a custom key logs in as an existing admin user.
                 create_user: r.create_user && mode == ResolveMode::SystemKey,
+                use_stored_password: false,
             })
             .collect(),
         private_key,
         passphrase,
+        totp: None,
     };
     let body = serde_json::to_value(body).map_err(other)?;
     let started: JobStarted = request(

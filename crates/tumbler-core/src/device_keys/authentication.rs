@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
     add_authorized_key, check_private_key_blocking, ensure_user, Become, SshCredentials, SshError,
-    SshSession, SshTarget, TargetShell,
+    SshSession, TargetShell,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
@@ -23,7 +23,7 @@ use tumbler_domain::object::ObjectKind;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform::{self, BecomeMethod, Protocol};
 use tumbler_domain::secret_owner::SecretOwner;
-use tumbler_store::{AccountFilter, AssetRow};
+use tumbler_store::AssetRow;
 
 /// The job kind.
 const KIND: JobKind = JobKind::ModifyAuthentication;
@@ -288,32 +288,17 @@ impl DeviceKeyService {
         asset: &AssetRow,
     ) -> Result<(SshSession, Become, String), String> {
         crate::inventory::require_location_accepted(asset).map_err(|e| e.to_string())?;
-        let (accounts, _) = self
-            .store
-            .accounts(&AccountFilter {
-                domains: vec![asset.domain_id.clone()],
-                asset_id: Some(asset.id.clone()),
-                limit: 10_000,
-                ..AccountFilter::default()
-            })
+        let accounts = self
+            .asset_accounts(asset)
             .await
             .map_err(|e| e.to_string())?;
-        let Some(account) = accounts
-            .iter()
-            .filter(|a| a.privileged)
-            .min_by(|a, b| a.username.cmp(&b.username))
-        else {
+        let Some(account) = super::login::privileged_of(&accounts) else {
             return Err("the device has no privileged account to log in with".to_owned());
         };
         let open = |id: String, version: i64| async move {
-            let bytes = self
-                .vault
-                .open_secret(SecretOwner::Account, &id, version)
+            self.open_account_secret(&id, version)
                 .await
-                .map_err(|e| e.to_string())?;
-            String::from_utf8(bytes.to_vec())
-                .map(SecretString::from)
-                .map_err(|_| "a stored secret is not text".to_owned())
+                .map_err(|e| e.to_string())
         };
         let secret = open(account.id.to_string(), account.current_version).await?;
         let creds = match account.secret_type {
@@ -339,10 +324,8 @@ impl DeviceKeyService {
                 SecretType::SshKey => SecretString::from(String::new()),
             }),
         };
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let session = self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
+            .connect_to(asset, &creds)
             .await
             .map_err(|e| format!("the privileged login failed: {e}"))?;
         Ok((session, become_root, account.username.clone()))
@@ -422,13 +405,8 @@ impl DeviceKeyService {
             Ok(k) => k,
             Err(e) => return outcome(asset, false, e.to_string()),
         };
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key, None);
-        match self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await
-        {
+        match self.connect_to(asset, &creds).await {
             Ok(s) => {
                 let _ = s.close().await;
             }
@@ -464,13 +442,8 @@ impl DeviceKeyService {
         key: &SecretString,
         passphrase: Option<&SecretString>,
     ) -> DeviceOutcome {
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(admin_user, key.clone(), passphrase.cloned());
-        match self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await
-        {
+        match self.connect_to(asset, &creds).await {
             Ok(s) => {
                 let _ = s.close().await;
             }

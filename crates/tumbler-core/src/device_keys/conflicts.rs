@@ -1,23 +1,25 @@
 //! Resolve Key Conflict, for one or many devices: with the system key (the device admin's
-//! username and password, typed once and never stored; the user created through the
-//! device's privileged account when asked) or with an uploaded custom key. Each device's
-//! outcome is separate; one failure does not stop the others.
+//! username and password, typed once and never stored, or taken from the stored secret of
+//! the device's privileged account by someone who may reveal it, with a fresh TOTP code,
+//! audited; the user created through the device's privileged account when asked) or with an
+//! uploaded custom key. Each device's outcome is separate; one failure does not stop the
+//! others.
 
 use super::authentication::{check_admin_user, check_custom_key, outcome};
 use super::{invalid, DeviceKeyError, DeviceKeyService};
-use crate::inventory::policy_for;
 use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_connectors::ssh::{
-    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, SshTarget, TargetShell,
+    ensure_user, set_new_user_password_chpasswd, Become, SshCredentials, TargetShell,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::AssetId;
 use tumbler_domain::ids::JobId;
-use tumbler_domain::inventory::AuthStatus;
+use tumbler_domain::inventory::{AuthStatus, SecretType};
 use tumbler_domain::job::{JobKind, OutcomeStatus};
-use tumbler_store::AssetRow;
+use tumbler_domain::permission::Permission;
+use tumbler_store::{AccountRow, AssetRow};
 
 /// The job kind.
 const KIND: JobKind = JobKind::ResolveKeyConflict;
@@ -51,6 +53,10 @@ pub struct ConflictDevice {
     /// Create the admin user through the privileged account when it does not exist.
     #[serde(default)]
     pub create_user: bool,
+    /// Use the stored password of the device's privileged account as the admin password
+    /// instead of a typed one (system key; needs `secrets_reveal` and a fresh TOTP code).
+    #[serde(default)]
+    pub use_stored_password: bool,
 }
 
 /// A request to resolve key conflicts.
@@ -70,6 +76,15 @@ pub struct ResolveInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub passphrase: Option<SecretString>,
+    /// A fresh TOTP code, when a device uses the stored password.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+/// The account whose stored password stands in for a typed admin password: the privileged
+/// account Tumbler logs in with, when its secret is a password.
+fn stored_password_account(accounts: &[AccountRow]) -> Option<&AccountRow> {
+    super::login::privileged_of(accounts).filter(|a| a.secret_type == SecretType::Password)
 }
 
 impl DeviceKeyService {
@@ -104,14 +119,22 @@ impl DeviceKeyService {
         for device in input.devices {
             let asset = self.manageable_device(principal, &device.asset_id).await?;
             check_admin_user(&device.admin_user)?;
-            // The typed password is proved by a login before anything is installed, also
-            // when the user is to be created (it may exist already).
-            if input.mode == ResolveMode::SystemKey
-                && device
-                    .admin_password
-                    .as_ref()
-                    .is_none_or(|p| p.expose_secret().is_empty())
-            {
+            let typed = device
+                .admin_password
+                .as_ref()
+                .is_some_and(|p| !p.expose_secret().is_empty());
+            if device.use_stored_password && (input.mode != ResolveMode::SystemKey || typed) {
+                return Err(invalid(
+                    "use_stored_password",
+                    format!(
+                        "for {} either type the admin password or use the stored one, with the system key",
+                        asset.name
+                    ),
+                ));
+            }
+            // The password is proved by a login before anything is installed, also when the
+            // user is to be created (it may exist already).
+            if input.mode == ResolveMode::SystemKey && !typed && !device.use_stored_password {
                 return Err(invalid(
                     "admin_password",
                     format!("give the admin password for {}", asset.name),
@@ -125,6 +148,9 @@ impl DeviceKeyService {
             }
             work.push((asset, device));
         }
+        let stored = self
+            .stored_passwords(principal, &mut work, input.totp.as_deref(), origin)
+            .await?;
         let mode = match input.mode {
             ResolveMode::SystemKey => "system_key",
             ResolveMode::CustomKey => "custom_key",
@@ -132,7 +158,8 @@ impl DeviceKeyService {
         let payload = serde_json::json!({
             "mode": mode,
             "devices": work.iter().map(|(a, d)| serde_json::json!({
-                "asset_id": a.id, "admin_user": d.admin_user, "create_user": d.create_user
+                "asset_id": a.id, "admin_user": d.admin_user, "create_user": d.create_user,
+                "stored_password": d.use_stored_password
             })).collect::<Vec<_>>(),
         });
         let job = self.new_job(KIND, &principal.user.username, work.len(), payload);
@@ -150,6 +177,23 @@ impl DeviceKeyService {
             self.clock.now(),
         )
         .await?;
+        for (asset, account) in &stored {
+            tx.append_audit(
+                &event(
+                    &principal.user.username,
+                    AuditAction::KeyConflictResolve,
+                    ("account", account.id.as_str()),
+                    Outcome::Success,
+                    origin,
+                    format!(
+                        "the stored password of {}@{} (version {}) is the admin password for job {}",
+                        account.username, asset.name, account.current_version, job.id
+                    ),
+                ),
+                self.clock.now(),
+            )
+            .await?;
+        }
         tx.commit().await?;
         let id = job.id.clone();
         let service = self.clone();
@@ -197,6 +241,65 @@ impl DeviceKeyService {
             }
         });
         Ok(id)
+    }
+
+    /// The user whose stored password may stand in for the admin password of `asset` (its
+    /// privileged account's, when that holds a password), if any: what the console offers.
+    pub async fn stored_password_user(
+        &self,
+        principal: &Principal,
+        asset: &AssetId,
+    ) -> Result<Option<String>, DeviceKeyError> {
+        let asset = self.manageable_device(principal, asset).await?;
+        let accounts = self.asset_accounts(&asset).await?;
+        Ok(stored_password_account(&accounts).map(|a| a.username.clone()))
+    }
+
+    /// Fills in, for the devices that asked, the stored password of their privileged account
+    /// as the admin password: the caller must be allowed to reveal secrets and give a fresh
+    /// TOTP code (asked once, only when a device asked). Returns which account each one used,
+    /// for the audit.
+    async fn stored_passwords(
+        &self,
+        principal: &Principal,
+        work: &mut [(AssetRow, ConflictDevice)],
+        totp: Option<&str>,
+        origin: &RequestOrigin,
+    ) -> Result<Vec<(AssetRow, AccountRow)>, DeviceKeyError> {
+        if !work.iter().any(|(_, d)| d.use_stored_password) {
+            return Ok(Vec::new());
+        }
+        super::require(principal, Permission::SecretsReveal)?;
+        // Each device's account is found before the code is used up.
+        let mut used = Vec::new();
+        for (asset, _) in work.iter().filter(|(_, d)| d.use_stored_password) {
+            let accounts = self.asset_accounts(asset).await?;
+            let account = stored_password_account(&accounts).cloned().ok_or_else(|| {
+                invalid(
+                    "use_stored_password",
+                    format!(
+                        "{} has no privileged account with a stored password",
+                        asset.name
+                    ),
+                )
+            })?;
+            used.push((asset.id.clone(), account));
+        }
+        self.auth
+            .step_up(principal, totp, AuditAction::KeyConflictResolve, origin)
+            .await
+            .map_err(DeviceKeyError::StepUp)?;
+        let mut audited = Vec::new();
+        for (asset_id, account) in used {
+            let password = self
+                .open_account_secret(account.id.as_str(), account.current_version)
+                .await?;
+            if let Some((asset, device)) = work.iter_mut().find(|(a, _)| a.id == asset_id) {
+                device.admin_password = Some(password);
+                audited.push((asset.clone(), account));
+            }
+        }
+        Ok(audited)
     }
 
     /// Resolves one device with the system key. The typed admin password is always proved
@@ -252,12 +355,8 @@ impl DeviceKeyService {
             via = Some((session, become_root, login));
         }
         // The proof: a login as the admin user with the typed password.
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::password(user, password.clone());
-        let proof = self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await;
+        let proof = self.connect_to(asset, &creds).await;
         let own = match proof {
             Ok(session) => session,
             Err(e) => {

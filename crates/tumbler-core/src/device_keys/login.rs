@@ -5,6 +5,7 @@
 
 use super::system_key::{SystemKeyState, OWNER_ID};
 use super::DeviceKeyError;
+use crate::inventory::note_ssh_contact;
 use crate::vault::Vault;
 use crate::{event, RequestOrigin};
 use secrecy::SecretString;
@@ -16,7 +17,7 @@ use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::inventory::AuthStatus;
 use tumbler_domain::secret_owner::SecretOwner;
 use tumbler_domain::Clock;
-use tumbler_store::{AssetRow, Store};
+use tumbler_store::{AccountFilter, AccountRow, AssetRow, Store};
 
 /// A custom login key as sealed in the vault.
 #[derive(Serialize, Deserialize)]
@@ -119,7 +120,7 @@ pub(crate) async fn connect_device(
             };
             let creds = SshCredentials::private_key(user, pem, passphrase);
             let result = ssh.connect(&target, policy, &creds).await;
-            note_host_key(store, asset, &result).await;
+            note_ssh_contact(store, clock, asset, &result).await;
             Ok(match result {
                 Ok(s) => DeviceLogin::Session(s),
                 Err(e) => DeviceLogin::Failed(e),
@@ -131,7 +132,7 @@ pub(crate) async fn connect_device(
             for key in system_keys(store, vault).await? {
                 let creds = SshCredentials::private_key(user.clone(), key, None);
                 let result = ssh.connect(&target, policy, &creds).await;
-                note_host_key(store, asset, &result).await;
+                note_ssh_contact(store, clock, asset, &result).await;
                 match result {
                     Ok(s) => {
                         if asset.auth_status == AuthStatus::KeyConflict {
@@ -157,18 +158,67 @@ pub(crate) async fn connect_device(
     }
 }
 
-/// Pins the host key a key-mode login presented on first contact (or records a different one
-/// as a conflict), like every other contact with an SSH asset.
-pub(crate) async fn note_host_key(
-    store: &Store,
-    asset: &AssetRow,
-    result: &Result<SshSession, SshError>,
-) {
-    let presented = match result {
-        Ok(s) => Some(s.host_key().clone()),
-        Err(e) => e.presented_host_key().cloned(),
-    };
-    crate::inventory::note_presented_host_key(store, asset, presented.as_ref()).await;
+/// The privileged account Tumbler logs in to a device with, among its `accounts`: the first
+/// by username.
+pub(super) fn privileged_of(accounts: &[AccountRow]) -> Option<&AccountRow> {
+    accounts
+        .iter()
+        .filter(|a| a.privileged)
+        .min_by(|a, b| a.username.cmp(&b.username))
+}
+
+impl super::DeviceKeyService {
+    /// Every account of `asset`.
+    pub(super) async fn asset_accounts(
+        &self,
+        asset: &AssetRow,
+    ) -> Result<Vec<AccountRow>, DeviceKeyError> {
+        let (accounts, _) = self
+            .store
+            .accounts(&AccountFilter {
+                domains: vec![asset.domain_id.clone()],
+                asset_id: Some(asset.id.clone()),
+                limit: 10_000,
+                ..AccountFilter::default()
+            })
+            .await?;
+        Ok(accounts)
+    }
+
+    /// One stored version of an account's secret, as text.
+    pub(super) async fn open_account_secret(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> Result<SecretString, DeviceKeyError> {
+        let bytes = self
+            .vault
+            .open_secret(SecretOwner::Account, id, version)
+            .await?;
+        String::from_utf8(bytes.to_vec())
+            .map(SecretString::from)
+            .map_err(|_| {
+                DeviceKeyError::Store(tumbler_store::StoreError::Corrupt(
+                    "a stored secret is not text".to_owned(),
+                ))
+            })
+    }
+
+    /// Logs in to `asset` with `creds` under its host key policy (no trust on first use),
+    /// recording what the contact showed (connectivity, host key) on the asset.
+    pub(super) async fn connect_to(
+        &self,
+        asset: &AssetRow,
+        creds: &SshCredentials,
+    ) -> Result<SshSession, SshError> {
+        let target = SshTarget::new(asset.address.clone(), asset.port);
+        let result = self
+            .ssh
+            .connect(&target, &crate::inventory::policy_for(asset, false), creds)
+            .await;
+        note_ssh_contact(&self.store, self.clock.as_ref(), asset, &result).await;
+        result
+    }
 }
 
 /// Moves an asset from auth status `from` to `to` inside `tx` if it is still in `from`, with

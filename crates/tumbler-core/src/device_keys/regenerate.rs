@@ -9,12 +9,11 @@
 use super::jobs::STALE_MINUTES;
 use super::system_key::{new_key_pair, KeyInfo, OWNER_ID};
 use super::{require, DeviceKeyError, DeviceKeyService};
-use crate::inventory::policy_for;
 use crate::{event, Principal, RequestOrigin};
 use secrecy::{ExposeSecret, SecretString};
 use tumbler_connectors::ssh::{
     add_authorized_key, remove_authorized_keys, Become, KeyRemoval, SshCredentials, SshError,
-    SshSession, SshTarget, TargetShell,
+    SshSession, TargetShell,
 };
 use tumbler_domain::audit::{AuditAction, Outcome};
 use tumbler_domain::ids::JobId;
@@ -369,14 +368,8 @@ impl DeviceKeyService {
     }
 
     async fn login(&self, asset: &AssetRow, key: &SecretString) -> Result<SshSession, SshError> {
-        let target = SshTarget::new(asset.address.clone(), asset.port);
         let creds = SshCredentials::private_key(asset.auth_username.clone(), key.clone(), None);
-        let result = self
-            .ssh
-            .connect(&target, &policy_for(asset, false), &creds)
-            .await;
-        super::login::note_host_key(&self.store, asset, &result).await;
-        result
+        self.connect_to(asset, &creds).await
     }
 
     /// Moves one device from the old key to the new one: add, verify, remove.

@@ -7,6 +7,7 @@
 //! stops the connection before any credential is sent and puts the asset in
 //! `fingerprint_conflict`, keeping both fingerprints for the operator to compare.
 
+use super::contact::{record_reach, Reach};
 use super::{require_operate, InventoryError, InventoryService, VerifyOutcome};
 use crate::{event, Principal, RequestOrigin};
 use secrecy::SecretString;
@@ -28,9 +29,7 @@ use tumbler_store::{AssetRow, HostKeyState, StoreError};
 /// What one contact with a target taught us.
 struct Contact {
     /// Whether the target answered (a refusal of the credential still counts).
-    connectivity: Connectivity,
-    /// The connection error, when it did not.
-    connectivity_error: String,
+    reach: Reach,
     /// The host key the target presented, if SSH got that far.
     presented: Option<HostKeyFingerprint>,
     /// The login's outcome: `None` when no login was tried to a conclusion.
@@ -71,28 +70,6 @@ pub(crate) fn db_tls(asset: &AssetRow) -> DbTls {
         mode: asset.security.tls_mode,
         ca_pem: asset.security.tls_ca_pem.clone(),
         plaintext_auth_allowed: asset.security.plaintext_auth_allowed,
-    }
-}
-
-/// Records on the asset the host key an SSH contact presented (pinning it `unverified` on
-/// first contact, a different one as a conflict). Best effort: a failure is logged.
-pub(crate) async fn note_presented_host_key(
-    store: &tumbler_store::Store,
-    asset: &AssetRow,
-    presented: Option<&HostKeyFingerprint>,
-) {
-    let key = next_host_key(asset, presented);
-    if key == asset.host_key {
-        return;
-    }
-    let write = async {
-        let mut tx = store.begin().await?;
-        // Only over what was read: a move meanwhile stays `relocated`.
-        tx.set_asset_host_key_if_unchanged(asset, &key).await?;
-        tx.commit().await
-    };
-    if let Err(e) = write.await {
-        tracing::warn!(asset = %asset.id, error = %e, "could not record the host key");
     }
 }
 
@@ -153,42 +130,24 @@ fn ssh_contact(result: Result<(), SshError>) -> Contact {
         Err(e) => e.presented_host_key().cloned(),
     };
     let mut contact = Contact {
-        connectivity: Connectivity::Ok,
-        connectivity_error: String::new(),
+        reach: Reach::ssh(&result),
         presented,
         login: None,
         inconclusive: None,
     };
     match result {
         Ok(()) => contact.login = Some(Ok(())),
-        Err(e @ SshError::AuthFailed { .. }) => {
+        Err(e @ (SshError::AuthFailed { .. } | SshError::InvalidPrivateKey { .. })) => {
             contact.login = Some(Err((e.code(), e.to_string())));
         }
-        Err(e @ SshError::HostKeyUnverified { .. }) => {
-            contact.inconclusive = Some((e.code(), e.to_string()));
-        }
-        Err(e @ SshError::HostKeyMismatch { .. }) => {
-            contact.connectivity = Connectivity::Unreachable;
-            contact.connectivity_error = e.to_string();
-            contact.inconclusive = Some((e.code(), e.to_string()));
-        }
-        Err(e @ SshError::InvalidPrivateKey { .. }) => {
-            contact.connectivity = Connectivity::Unknown;
-            contact.login = Some(Err((e.code(), e.to_string())));
-        }
-        Err(e) => {
-            contact.connectivity = Connectivity::Unreachable;
-            contact.connectivity_error = e.to_string();
-            contact.inconclusive = Some((e.code(), e.to_string()));
-        }
+        Err(e) => contact.inconclusive = Some((e.code(), e.to_string())),
     }
     contact
 }
 
 fn db_contact(result: Result<(), DbError>) -> Contact {
     let mut contact = Contact {
-        connectivity: Connectivity::Ok,
-        connectivity_error: String::new(),
+        reach: Reach::db(&result),
         presented: None,
         login: None,
         inconclusive: None,
@@ -196,11 +155,7 @@ fn db_contact(result: Result<(), DbError>) -> Contact {
     match result {
         Ok(()) => contact.login = Some(Ok(())),
         Err(e @ DbError::AuthFailed) => contact.login = Some(Err((e.code(), e.to_string()))),
-        Err(e) => {
-            contact.connectivity = Connectivity::Unreachable;
-            contact.connectivity_error = e.to_string();
-            contact.inconclusive = Some((e.code(), e.to_string()));
-        }
+        Err(e) => contact.inconclusive = Some((e.code(), e.to_string())),
     }
     contact
 }
@@ -270,8 +225,7 @@ impl InventoryService {
         let key = next_host_key(&asset, contact.presented.as_ref());
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_asset_connectivity(id, contact.connectivity, &contact.connectivity_error, now)
-            .await?;
+        record_reach(&mut tx, id, &contact.reach, now).await?;
         if key != asset.host_key {
             // Only over what was read: a move meanwhile stays `relocated`.
             tx.set_asset_host_key_if_unchanged(&asset, &key).await?;
@@ -281,7 +235,7 @@ impl InventoryService {
                 &principal.user.username,
                 AuditAction::AssetTest,
                 ("asset", id.as_str()),
-                if contact.connectivity == Connectivity::Ok {
+                if contact.reach.connectivity == Connectivity::Ok {
                     Outcome::Success
                 } else {
                     Outcome::Failure
@@ -289,12 +243,12 @@ impl InventoryService {
                 origin,
                 format!(
                     "connectivity {}; host key {}{}",
-                    contact.connectivity,
+                    contact.reach.connectivity,
                     key.status,
-                    if contact.connectivity_error.is_empty() {
+                    if contact.reach.error.is_empty() {
                         String::new()
                     } else {
-                        format!("; {}", contact.connectivity_error)
+                        format!("; {}", contact.reach.error)
                     }
                 ),
             ),
@@ -442,13 +396,7 @@ impl InventoryService {
         };
         tx.set_account_verification(&account.id, status, &reason, account.last_verified_at)
             .await?;
-        tx.set_asset_connectivity(
-            &asset.id,
-            contact.connectivity,
-            &contact.connectivity_error,
-            now,
-        )
-        .await?;
+        record_reach(&mut tx, &asset.id, &contact.reach, now).await?;
         if key != asset.host_key {
             // Only over what was read: a move meanwhile stays `relocated`.
             tx.set_asset_host_key_if_unchanged(asset, &key).await?;

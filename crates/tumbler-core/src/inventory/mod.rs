@@ -14,6 +14,7 @@ mod asset_edit;
 mod asset_transfer;
 mod assets;
 mod connect;
+mod contact;
 mod error;
 mod host_keys;
 mod nodes;
@@ -23,7 +24,8 @@ mod transfer;
 
 pub use accounts::{AccountInput, AccountPatch, AccountQuery, VerifyOutcome};
 pub use assets::{AssetInput, AssetPatch, AssetQuery, AssetView};
-pub(crate) use connect::{db_tls, note_presented_host_key, policy_for};
+pub(crate) use connect::{db_tls, policy_for};
+pub(crate) use contact::{note_db_contact, note_ssh_contact};
 pub use error::InventoryError;
 pub use host_keys::key_to_acknowledge;
 pub use nodes::NodeView;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use tumbler_core::inventory::{AccountInput, AccountQuery, InventoryError};
 use tumbler_core::{Principal, RequestOrigin};
 use tumbler_domain::ids::{AccountId, AssetId};
-use tumbler_domain::inventory::{HostKeyStatus, SecretType};
+use tumbler_domain::inventory::{AuthStatus, HostKeyStatus, SecretType};
 use tumbler_domain::permission::Permission;
 use tumbler_domain::platform;
 
@@ -56,6 +56,13 @@ struct AssetPage {
     connectivity_error: String,
     checked_at: When,
     authentication: String,
+    /// The current authentication mode as the Modify authentication dialog names it
+    /// (`password`, `system_key`, `custom_key`), pre-selected there.
+    auth_mode: &'static str,
+    /// The device admin user a key logs in as (pre-filled in the dialog).
+    auth_username: String,
+    /// In key conflict: the page links to the Resolve Key Conflict dialog.
+    in_key_conflict: bool,
     connection_security: String,
     host_key_status: String,
     stored_fingerprint: String,
@@ -156,6 +163,13 @@ async fn page(
         connectivity_error: a.connectivity_error.clone(),
         checked_at: When(a.connectivity_at),
         authentication: super::asset_list::authentication_label(&view),
+        auth_mode: match a.auth_status {
+            AuthStatus::PasswordBased => "password",
+            AuthStatus::KeyBased | AuthStatus::KeyConflict => "system_key",
+            AuthStatus::KeyBasedCustom => "custom_key",
+        },
+        auth_username: a.auth_username.clone(),
+        in_key_conflict: a.auth_status == AuthStatus::KeyConflict,
         connection_security: connection_security(a),
         host_key_status: key.status.to_string(),
         stored_fingerprint: key.fingerprint.clone().unwrap_or_else(|| "none yet".into()),

@@ -41,6 +41,11 @@ struct ConflictRow {
     name: String,
     address: String,
     status: String,
+    /// The device admin user Tumbler knows (pre-filled).
+    admin_user: String,
+    /// The privileged account whose stored password may stand in for the typed one, offered
+    /// to callers who may reveal it.
+    stored_user: Option<String>,
 }
 
 #[derive(Template)]
@@ -48,6 +53,8 @@ struct ConflictRow {
 struct ResolvePage {
     frame: PageFrame,
     devices: Vec<ConflictRow>,
+    /// Some device offers its stored password: the dialog asks for a fresh code.
+    offers_stored: bool,
 }
 
 #[derive(Template)]
@@ -171,22 +178,37 @@ async fn resolve_page(
     frame: PageFrame,
     ids: &[String],
 ) -> ConsoleResult {
+    let may_reveal = p.can(tumbler_domain::permission::Permission::SecretsReveal);
     let mut devices = Vec::new();
     for id in ids {
-        if let Ok(v) = state
-            .inventory
-            .asset(p, &AssetId::from_string(id.clone()))
-            .await
-        {
+        let id = AssetId::from_string(id.clone());
+        if let Ok(v) = state.inventory.asset(p, &id).await {
+            let stored_user = if may_reveal {
+                state
+                    .device_keys
+                    .stored_password_user(p, &id)
+                    .await
+                    .ok()
+                    .flatten()
+            } else {
+                None
+            };
             devices.push(ConflictRow {
                 id: v.asset.id.to_string(),
                 name: v.asset.name.clone(),
                 address: v.asset.address.clone(),
                 status: super::asset_list::authentication_label(&v),
+                admin_user: v.asset.auth_username.clone(),
+                stored_user,
             });
         }
     }
-    Ok(render(&ResolvePage { frame, devices }))
+    let offers_stored = devices.iter().any(|d| d.stored_user.is_some());
+    Ok(render(&ResolvePage {
+        frame,
+        devices,
+        offers_stored,
+    }))
 }
 
 /// `POST /assets/resolve-conflict`: the dialog for the selected devices, and (with
@@ -222,15 +244,20 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         },
         devices: ids
             .iter()
-            .map(|id| ConflictDevice {
-                asset_id: AssetId::from_string(id.clone()),
-                admin_user: get(&f, &format!("admin_user_{id}")).trim().to_owned(),
-                admin_password: if custom {
-                    None
-                } else {
-                    secret(&f, &format!("admin_password_{id}"))
-                },
-                create_user: !custom && !get(&f, &format!("create_user_{id}")).is_empty(),
+            .map(|id| {
+                let stored = !custom && !get(&f, &format!("use_stored_password_{id}")).is_empty();
+                ConflictDevice {
+                    asset_id: AssetId::from_string(id.clone()),
+                    admin_user: get(&f, &format!("admin_user_{id}")).trim().to_owned(),
+                    // The stored password, when chosen, replaces anything typed.
+                    admin_password: if custom || stored {
+                        None
+                    } else {
+                        secret(&f, &format!("admin_password_{id}"))
+                    },
+                    create_user: !custom && !get(&f, &format!("create_user_{id}")).is_empty(),
+                    use_stored_password: stored,
+                }
             })
             .collect(),
         private_key: if custom {
@@ -243,6 +270,7 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         } else {
             None
         },
+        totp: Some(get(&f, "totp").trim().to_owned()).filter(|c| !c.is_empty()),
     };
     let started = state
         .device_keys

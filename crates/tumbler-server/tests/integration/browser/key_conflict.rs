@@ -1,4 +1,4 @@
-//! A device-key conflict resolved through the dialog.
+//! A device-key conflict resolved through the dialog, reached from the device's page.
 
 use super::super::support::{ok_as, typed};
 use super::admin_logs_in;
@@ -66,6 +66,32 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
     let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
 
     let browser = admin_logs_in(&app, &authenticator).await;
+    // The device's page names the user the key logs in as, pre-selects the current mode and
+    // user in Modify authentication, and links to the Resolve dialog, which pre-fills the
+    // admin user and offers the stored password of the privileged account.
+    browser.goto(&app.url(&format!("/assets/{id}"))).await;
+    browser
+        .wait_for_text("#asset-key-user", "tumbler", WAIT)
+        .await;
+    let checked = browser
+        .find("#authentication-form input[name='mode'][value='system_key']")
+        .await
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(checked.as_deref(), Some("true"));
+    let user = browser.find("#auth-admin-user").await.prop("value").await;
+    assert_eq!(user.unwrap().as_deref(), Some("tumbler"));
+    browser.click("#resolve-conflict-link").await;
+    browser
+        .wait_for_text("#conflict-devices", "edge-router", WAIT)
+        .await;
+    let prefilled = browser.find(".admin-user").await.prop("value").await;
+    assert_eq!(prefilled.unwrap().as_deref(), Some("tumbler"));
+    browser
+        .find("input[aria-label='Use the stored password of ops on edge-router']")
+        .await;
+    browser.find("#resolve-totp").await;
     browser
         .goto(&app.url("/assets?auth_status=key_conflict"))
         .await;

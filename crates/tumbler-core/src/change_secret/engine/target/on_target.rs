@@ -238,22 +238,24 @@ impl ChangeEngine {
                     .get("database")
                     .map(String::as_str)
                     .unwrap_or("postgres");
-                db_login(
+                let result =
                     verify_postgres(&self.db_target(asset), &account.username, secret, database)
-                        .await,
-                )
+                        .await;
+                db_login(self.note_db_contact(asset, result).await)
             }
             VerifyMethod::MysqlLogin => {
-                db_login(verify_mysql(&self.db_target(asset), &account.username, secret).await)
+                let result = verify_mysql(&self.db_target(asset), &account.username, secret).await;
+                db_login(self.note_db_contact(asset, result).await)
             }
-            VerifyMethod::RedisAuth => db_login(
-                tumbler_connectors::database::verify_redis(
+            VerifyMethod::RedisAuth => {
+                let result = tumbler_connectors::database::verify_redis(
                     &self.db_target(asset),
                     &account.username,
                     secret,
                 )
-                .await,
-            ),
+                .await;
+                db_login(self.note_db_contact(asset, result).await)
+            }
         }
     }
 }

@@ -5,9 +5,9 @@ use super::changer::Changer;
 use super::failure::{db_failure, refuse_unless_trusted, ssh_failure, Failure, Stage};
 use super::on_target::relocation_check;
 use crate::change_secret::engine::ChangeEngine;
-use crate::inventory::{db_tls, note_presented_host_key, policy_for, InventorySettings};
+use crate::inventory::{db_tls, note_db_contact, note_ssh_contact, policy_for, InventorySettings};
 use secrecy::SecretString;
-use tumbler_connectors::database::{DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin};
+use tumbler_connectors::database::{DbError, DbTarget, MysqlAdmin, PostgresAdmin, RedisAdmin};
 use tumbler_connectors::ssh::{SshCredentials, SshError, SshSession, SshTarget};
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::inventory::SecretType;
@@ -47,17 +47,23 @@ impl ChangeEngine {
         }
     }
 
-    /// Records what an SSH contact taught about the asset's host key.
+    /// Records what an SSH contact taught about the asset (connectivity, host key).
     pub(in crate::change_secret) async fn note_host_key(
         &self,
         asset: &AssetRow,
         result: &Result<SshSession, SshError>,
     ) {
-        let presented = match result {
-            Ok(s) => Some(s.host_key().clone()),
-            Err(e) => e.presented_host_key().cloned(),
-        };
-        note_presented_host_key(&self.store, asset, presented.as_ref()).await;
+        note_ssh_contact(&self.store, self.clock.as_ref(), asset, result).await;
+    }
+
+    /// Records what a database contact taught about the asset's connectivity.
+    pub(in crate::change_secret) async fn note_db_contact<T>(
+        &self,
+        asset: &AssetRow,
+        result: Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        note_db_contact(&self.store, self.clock.as_ref(), &asset.id, &result).await;
+        result
     }
 
     /// Opens the session that changes accounts: as the privileged account, or for database
@@ -130,24 +136,32 @@ impl ChangeEngine {
                     .get("database")
                     .map(String::as_str)
                     .unwrap_or("postgres");
-                PostgresAdmin::connect(
+                let result = PostgresAdmin::connect(
                     &self.db_target(&changer.asset),
                     &account.username,
                     secret,
                     database,
                 )
-                .await
-                .map(ChangeSession::Postgres)
-                .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
+                .await;
+                self.note_db_contact(&changer.asset, result)
+                    .await
+                    .map(ChangeSession::Postgres)
+                    .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
             }
             VerifyMethod::MysqlLogin => {
-                MysqlAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                let result =
+                    MysqlAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                        .await;
+                self.note_db_contact(&changer.asset, result)
                     .await
                     .map(ChangeSession::Mysql)
                     .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
             }
             VerifyMethod::RedisAuth => {
-                RedisAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                let result =
+                    RedisAdmin::connect(&self.db_target(&changer.asset), &account.username, secret)
+                        .await;
+                self.note_db_contact(&changer.asset, result)
                     .await
                     .map(ChangeSession::Redis)
                     .map_err(|e| db_failure(e, Stage::PrivilegedLogin))
