@@ -8,6 +8,7 @@ use super::flash::{
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::{rejected, render, render_uncached};
+use super::labels::Labelled;
 use super::when::When;
 use crate::state::AppState;
 use askama::Template;
@@ -182,7 +183,11 @@ async fn resolve_page(
                 id: v.asset.id.to_string(),
                 name: v.asset.name.clone(),
                 address: v.asset.address.clone(),
-                status: super::asset_list::authentication_label(&v),
+                status: format!(
+                    "authentication: {}; host key: {}",
+                    v.asset.auth_status.label(),
+                    v.asset.host_key.status.label()
+                ),
             });
         }
     }

@@ -26,6 +26,8 @@ mod failures;
 pub mod flash;
 pub mod frame;
 mod jobs;
+mod run_chart;
+pub(crate) mod labels;
 mod mfa;
 mod node_forms;
 pub(crate) mod pages;
