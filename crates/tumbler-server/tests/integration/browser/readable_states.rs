@@ -59,13 +59,14 @@ fn raw_codes() -> BTreeSet<String> {
 }
 
 /// The text of the page's `main`, hidden parts and filter options included, without the small
-/// print that carries codes for support.
+/// print that carries codes for support, nor a run's verbatim engine log (`#execution-log`,
+/// the same lines the API and CLI stream; it is support material).
 async fn words_outside_small_print(browser: &Browser) -> String {
     let text = browser
         .client()
         .execute(
             "const m = document.querySelector('main').cloneNode(true);
-             m.querySelectorAll('small.code').forEach(e => e.remove());
+             m.querySelectorAll('small.code, #execution-log').forEach(e => e.remove());
              return m.textContent;",
             vec![],
         )
