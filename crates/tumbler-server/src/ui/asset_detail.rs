@@ -8,8 +8,8 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render_uncached;
 use super::labels::{reason_and_code, Labelled, Shown};
+use super::pages::render_uncached;
 use super::when::When;
 use crate::state::AppState;
 use askama::Template;

@@ -3,8 +3,8 @@
 
 use super::audit::parse_time;
 use super::change_secret::{name_retried, run_line, RunLine};
-use super::labels::Labelled;
 use super::frame::{ConsolePage, ConsoleResult, PageFrame};
+use super::labels::Labelled;
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;

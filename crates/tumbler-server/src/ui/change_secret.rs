@@ -11,8 +11,8 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::{render, render_uncached};
 use super::labels::{account_status_meaning, Labelled, Shown};
+use super::pages::{render, render_uncached};
 use super::run_chart::RunChart;
 use super::when::When;
 use crate::state::AppState;
@@ -332,11 +332,7 @@ async fn run_page(
         frame,
         finished: When(run.finished_at),
         ended: run.status.is_final(),
-        counts: run
-            .counts
-            .iter()
-            .map(|(s, n)| (s.shown(), *n))
-            .collect(),
+        counts: run.counts.iter().map(|(s, n)| (s.shown(), *n)).collect(),
         run: line,
         records: records
             .into_iter()

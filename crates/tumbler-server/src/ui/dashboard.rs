@@ -6,8 +6,8 @@
 
 use super::change_secret::{run_line, RunLine};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::render;
 use super::labels::Labelled;
+use super::pages::render;
 use super::when::When;
 use crate::state::AppState;
 use askama::Template;

@@ -7,8 +7,8 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
-use super::pages::{rejected, render, render_uncached};
 use super::labels::Labelled;
+use super::pages::{rejected, render, render_uncached};
 use super::when::When;
 use crate::state::AppState;
 use askama::Template;

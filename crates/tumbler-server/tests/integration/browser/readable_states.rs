@@ -96,7 +96,10 @@ async fn shows_no_raw_code(browser: &Browser, codes: &BTreeSet<String>, what: &s
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| codes.contains(*w))
         .collect();
-    assert!(shown.is_empty(), "{what} shows raw codes {shown:?}:\n{text}");
+    assert!(
+        shown.is_empty(),
+        "{what} shows raw codes {shown:?}:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +126,16 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     // the account needs a person.
     let web = linux_asset(&app, &token, "web-read", &host).await;
     account(&app, &token, &web, "ops", ops, true, json!({})).await;
-    account(&app, &token, &web, "ghost", "canary-Read-Old-9a2", false, json!({})).await;
+    account(
+        &app,
+        &token,
+        &web,
+        "ghost",
+        "canary-Read-Old-9a2",
+        false,
+        json!({}),
+    )
+    .await;
     let failing = task(
         &app,
         &token,
@@ -142,7 +154,11 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     )
     .await;
     let nothing = run(&app, &token, &empty).await;
-    assert_eq!(nothing.status, ExecutionStatus::NothingChanged, "{nothing:?}");
+    assert_eq!(
+        nothing.status,
+        ExecutionStatus::NothingChanged,
+        "{nothing:?}"
+    );
     // An asset nobody checked: password authentication, host key not verified.
     let unchecked = asset(
         &app,
@@ -168,7 +184,9 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
 
     // The asset list: authentication and host key are two cells, each in words.
     browser.goto(&app.url("/assets")).await;
-    browser.wait_for_text("#assets-table", "db-unchecked-read", WAIT).await;
+    browser
+        .wait_for_text("#assets-table", "db-unchecked-read", WAIT)
+        .await;
     let row = "#assets-table tr[data-asset='db-unchecked-read']";
     let auth = browser.text(&format!("{row} td.auth-mode")).await;
     let key = browser.text(&format!("{row} td.host-key")).await;
@@ -191,8 +209,12 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     shows_no_raw_code(&browser, &codes, "the filtered asset list").await;
 
     // An asset's page: the same two things, apart.
-    browser.goto(&app.url(&format!("/assets/{unchecked}"))).await;
-    browser.wait_for_text("#asset-name", "db-unchecked-read", WAIT).await;
+    browser
+        .goto(&app.url(&format!("/assets/{unchecked}")))
+        .await;
+    browser
+        .wait_for_text("#asset-name", "db-unchecked-read", WAIT)
+        .await;
     let auth = browser.text("#asset-authentication").await;
     assert!(auth.starts_with("Password"), "{auth}");
     assert!(!auth.to_lowercase().contains("verified"), "{auth}");
@@ -213,7 +235,10 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     assert!(health.contains("Verification failed"), "{health}");
     assert!(health.contains("a person decides"), "{health}");
     assert!(
-        !browser.text("#change-overview").await.contains("Accounts failed"),
+        !browser
+            .text("#change-overview")
+            .await
+            .contains("Accounts failed"),
         "the counts are under Account health"
     );
     shows_no_raw_code(&browser, &codes, "the overview").await;
@@ -221,7 +246,11 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     assert!(browser.text("#chart-y-label").await.contains("Accounts"));
     assert!(browser.text("#chart-x-label").await.contains("Runs"));
     let links = count(&browser, "#runs-chart a.run-bar-link").await;
-    assert_eq!(links, count(&browser, "#runs-table tbody tr").await, "a bar per run");
+    assert_eq!(
+        links,
+        count(&browser, "#runs-table tbody tr").await,
+        "a bar per run"
+    );
     assert!(links >= 2, "{links}");
     let none = browser
         .find(&format!(
@@ -251,13 +280,17 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
     browser
         .goto(&app.url(&format!("/change-secret/executions/{}", nothing.id)))
         .await;
-    browser.wait_for_text("#run-status", "Nothing changed", WAIT).await;
+    browser
+        .wait_for_text("#run-status", "Nothing changed", WAIT)
+        .await;
     shows_no_raw_code(&browser, &codes, "a run").await;
     browser.goto(&app.url("/jobs")).await;
     browser.wait_for_text("h1", "Jobs", WAIT).await;
     shows_no_raw_code(&browser, &codes, "the jobs").await;
     browser.goto(&app.url(&format!("/jobs/{job_id}"))).await;
-    browser.wait_for_text("#job-status", "Succeeded", WAIT).await;
+    browser
+        .wait_for_text("#job-status", "Succeeded", WAIT)
+        .await;
     shows_no_raw_code(&browser, &codes, "a job").await;
 
     // A refused field reads as a sentence, not `asset_ids: ...`.
