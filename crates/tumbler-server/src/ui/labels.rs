@@ -11,6 +11,8 @@ use tumbler_domain::inventory::{
     AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType, TlsMode,
 };
 use tumbler_domain::job::{JobKind, JobStatus, OutcomeStatus};
+use tumbler_domain::password_status::PasswordStatus;
+use tumbler_domain::user::{UserKind, UserStatus};
 
 /// A vocabulary value as a page shows it: its label, its code in small print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +183,25 @@ labels!(OutcomeStatus, |v| v.into(), {
     OutcomeStatus::Skipped => "Nothing to do",
 });
 
+labels!(PasswordStatus, PasswordStatus::as_str, {
+    PasswordStatus::None => "No local password",
+    PasswordStatus::Active => "In force",
+    PasswordStatus::Temporary => "Temporary, to change at the next login",
+    PasswordStatus::TemporaryExpired => "Temporary, expired",
+    PasswordStatus::ExpiredByAge => "Expired by age",
+    PasswordStatus::PolicyTightened => "To change: the policy was tightened",
+});
+
+labels!(UserKind, |v| v.into(), {
+    UserKind::Local => "Local",
+    UserKind::Remote => "Remote (directory)",
+});
+
+labels!(UserStatus, |v| v.into(), {
+    UserStatus::Enabled => "Enabled",
+    UserStatus::Disabled => "Disabled",
+});
+
 /// What an account status means, as the overview explains it beside the count.
 pub fn account_status_meaning(s: AccountStatus) -> &'static str {
     match s {
@@ -253,6 +274,7 @@ mod tests {
         no_code_in(TlsMode::ALL);
         no_code_in(SecretType::ALL);
         no_code_in(SecretStrategy::ALL);
+        no_code_in(&PasswordStatus::ALL);
         assert_eq!(JobKind::RegenerateKey.shown().code, "regenerate_key");
         assert_eq!(JobStatus::Partial.shown().label, "Partly failed");
         assert_eq!(OutcomeStatus::Skipped.shown().code, "skipped");

@@ -1,5 +1,5 @@
 //! States read as words (issue #17): the asset list, an asset's page, the change-secret
-//! overview, its history, the jobs and a job show no raw vocabulary code as text (the code
+//! overview, its history, the jobs, a job and the users show no raw vocabulary code as text (the code
 //! stays in `<small class="code">` for support); authentication and host key are two cells;
 //! the overview explains account health in one vocabulary; the chart of runs has labelled
 //! axes and a link per run, a run that changed nothing included; a refused field reads as a
@@ -21,6 +21,7 @@ fn raw_codes() -> BTreeSet<String> {
         AccountStatus, AuthStatus, Connectivity, HostKeyStatus, SecretType, TlsMode,
     };
     use tumbler_domain::job::{JobKind, JobStatus, OutcomeStatus};
+    use tumbler_domain::password_status::PasswordStatus;
 
     fn names<T: Serialize>(all: &[T]) -> Vec<String> {
         all.iter()
@@ -48,6 +49,7 @@ fn raw_codes() -> BTreeSet<String> {
     ]));
     codes.extend(names(&[JobStatus::Partial, JobStatus::Interrupted]));
     codes.extend(names(&[OutcomeStatus::Unreachable, OutcomeStatus::Skipped]));
+    codes.extend(PasswordStatus::ALL.iter().map(|s| s.as_str().to_owned()));
     codes.extend(
         ["asset_ids", "exclude_symbols"]
             .iter()
@@ -292,6 +294,9 @@ async fn browser_pages_show_states_as_words_with_codes_in_small_print() {
         .wait_for_text("#job-status", "Succeeded", WAIT)
         .await;
     shows_no_raw_code(&browser, &codes, "a job").await;
+    browser.goto(&app.url("/users")).await;
+    browser.wait_for_text("#users-table", "admin", WAIT).await;
+    shows_no_raw_code(&browser, &codes, "the users").await;
 
     // A refused field reads as a sentence, not `asset_ids: ...`.
     browser.goto(&app.url("/change-secret/tasks/new")).await;
