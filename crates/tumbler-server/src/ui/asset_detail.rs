@@ -8,6 +8,7 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::labels::{reason_and_code, Labelled, Shown};
 use super::pages::render_uncached;
 use super::when::When;
 use crate::state::AppState;
@@ -27,10 +28,12 @@ use tumbler_domain::platform;
 pub struct AccountLine {
     id: String,
     username: String,
-    secret_type: String,
+    secret_type: Shown,
     privileged: bool,
-    status: String,
+    status: Shown,
     reason: String,
+    /// The reason's failure code, for support (empty when there is none).
+    reason_code: String,
     last_verified: When,
     /// No stored secret may open it (needs attention, failed): reconcile is offered.
     reconcilable: bool,
@@ -48,14 +51,16 @@ struct AssetPage {
     name: String,
     address: String,
     port: u16,
-    platform: String,
+    /// The platform's name and id.
+    platform: (String, String),
     nodes: String,
     domain: String,
     comment: String,
-    connectivity: String,
+    connectivity: Shown,
     connectivity_error: String,
     checked_at: When,
-    authentication: String,
+    /// How Tumbler logs in to it.
+    authentication: Shown,
     /// The current authentication mode as the Modify authentication dialog names it
     /// (`password`, `system_key`, `custom_key`), pre-selected there.
     auth_mode: &'static str,
@@ -64,7 +69,8 @@ struct AssetPage {
     /// In key conflict: the page links to the Resolve Key Conflict dialog.
     in_key_conflict: bool,
     connection_security: String,
-    host_key_status: String,
+    /// Whether its host key is trusted (a separate thing from how Tumbler logs in).
+    host_key_status: Shown,
     stored_fingerprint: String,
     presented_fingerprint: String,
     to_acknowledge: Option<String>,
@@ -105,8 +111,8 @@ fn connection_security(a: &tumbler_store::AssetRow) -> String {
             }
         ),
         _ => format!(
-            "TLS {}{}",
-            sec.tls_mode,
+            "{}{}",
+            sec.tls_mode.label(),
             match (&sec.tls_mode, &sec.tls_ca_pem) {
                 (tumbler_domain::inventory::TlsMode::VerifyFull, Some(_)) => " (asset's CA)",
                 (tumbler_domain::inventory::TlsMode::VerifyFull, None) => " (system roots)",
@@ -155,14 +161,14 @@ async fn page(
         name: a.name.clone(),
         address: a.address.clone(),
         port: a.port,
-        platform: a.platform.clone(),
+        platform: super::asset_list::platform_shown(&a.platform),
         nodes: node_paths(&view, ", "),
         domain: view.domain.clone(),
         comment: a.comment.clone(),
-        connectivity: a.connectivity.to_string(),
+        connectivity: a.connectivity.shown(),
         connectivity_error: a.connectivity_error.clone(),
         checked_at: When(a.connectivity_at),
-        authentication: super::asset_list::authentication_label(&view),
+        authentication: a.auth_status.shown(),
         auth_mode: match a.auth_status {
             AuthStatus::PasswordBased => "password",
             AuthStatus::KeyBased | AuthStatus::KeyConflict => "system_key",
@@ -171,7 +177,7 @@ async fn page(
         auth_username: a.auth_username.clone(),
         in_key_conflict: a.auth_status == AuthStatus::KeyConflict,
         connection_security: connection_security(a),
-        host_key_status: key.status.to_string(),
+        host_key_status: key.status.shown(),
         stored_fingerprint: key.fingerprint.clone().unwrap_or_else(|| "none yet".into()),
         presented_fingerprint: key.presented.clone().unwrap_or_default(),
         to_acknowledge,
@@ -193,15 +199,16 @@ async fn page(
                     versions,
                     delete_needs_code: protected || versions > 1,
                     username: c.username,
-                    secret_type: c.secret_type.to_string(),
+                    secret_type: c.secret_type.shown(),
                     privileged: c.privileged,
                     reconcilable: matches!(
                         c.status,
                         tumbler_domain::inventory::AccountStatus::NeedsAttention
                             | tumbler_domain::inventory::AccountStatus::Failed
                     ),
-                    status: c.status.to_string(),
-                    reason: c.status_reason,
+                    status: c.status.shown(),
+                    reason: reason_and_code(&c.status_reason).0,
+                    reason_code: reason_and_code(&c.status_reason).1,
                     last_verified: When(c.last_verified_at),
                 }
             })
@@ -327,7 +334,7 @@ pub async fn test(req: PathForm<ActionForm>) -> ConsoleResult {
         let v = s.inventory.test_asset(&p, &asset, &origin).await?;
         Ok(Done::success(format!(
             "Connectivity: {}{}",
-            v.asset.connectivity,
+            v.asset.connectivity.label(),
             if v.asset.connectivity_error.is_empty() {
                 String::new()
             } else {

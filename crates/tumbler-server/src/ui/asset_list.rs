@@ -3,6 +3,7 @@
 //! in `node_forms`; acknowledging the selected assets' host keys in `bulk_acknowledge`.
 
 use super::frame::{ConsolePage, ConsoleResult, PageFrame};
+use super::labels::{choices, Choice, Labelled, Shown};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -31,17 +32,14 @@ pub struct AssetLine {
     id: String,
     name: String,
     address: String,
-    platform: String,
+    /// The platform's name and id.
+    platform: (String, String),
     nodes: String,
-    connectivity: String,
-    authentication: String,
-    host_key_status: String,
-}
-
-/// A choice of a filter.
-pub struct Choice {
-    value: &'static str,
-    selected: bool,
+    connectivity: Shown,
+    /// How Tumbler logs in to it.
+    authentication: Shown,
+    /// Whether its host key is trusted: a separate thing from how Tumbler logs in.
+    host_key: Shown,
 }
 
 #[derive(Template)]
@@ -54,7 +52,8 @@ struct AssetsPage {
     node: String,
     current_node: Option<(String, String)>,
     q: String,
-    platforms: Vec<Choice>,
+    /// (id, name, chosen) of every platform.
+    platforms: Vec<(&'static str, &'static str, bool)>,
     connectivity: Vec<Choice>,
     auth_status: Vec<Choice>,
     host_key_status: Vec<Choice>,
@@ -98,16 +97,6 @@ impl AssetsQuery {
     }
 }
 
-fn choices(values: &[&'static str], chosen: Option<&str>) -> Vec<Choice> {
-    values
-        .iter()
-        .map(|v| Choice {
-            value: v,
-            selected: chosen == Some(*v),
-        })
-        .collect()
-}
-
 /// The paths of the asset's nodes, joined by `separator`.
 pub(crate) fn node_paths(view: &AssetView, separator: &str) -> String {
     view.nodes
@@ -117,20 +106,10 @@ pub(crate) fn node_paths(view: &AssetView, separator: &str) -> String {
         .join(separator)
 }
 
-/// "Password Based - Unverified", as the device list shows authentication.
-pub(crate) fn authentication_label(view: &AssetView) -> String {
-    let auth = match view.asset.auth_status {
-        AuthStatus::PasswordBased => "Password Based",
-        AuthStatus::KeyBased => "Key Based",
-        AuthStatus::KeyBasedCustom => "Key Based (custom key)",
-        AuthStatus::KeyConflict => "Key Conflict",
-    };
-    match view.asset.host_key.status {
-        HostKeyStatus::Verified => auth.to_owned(),
-        HostKeyStatus::Unverified => format!("{auth} - Unverified"),
-        HostKeyStatus::FingerprintConflict => format!("{auth} - Fingerprint Conflict"),
-        HostKeyStatus::Relocated => format!("{auth} - Relocated (awaiting acceptance)"),
-    }
+/// A platform's name and id (the id twice when it is not in the catalogue).
+pub(crate) fn platform_shown(id: &str) -> (String, String) {
+    let name = platform::find(id).map_or(id, |p| p.name);
+    (name.to_owned(), id.to_owned())
 }
 
 /// Renders the page for `q` in `frame` (with its notice or error).
@@ -181,46 +160,25 @@ pub(crate) async fn page(
         assets: views
             .into_iter()
             .map(|v| AssetLine {
-                authentication: authentication_label(&v),
+                authentication: v.asset.auth_status.shown(),
                 id: v.asset.id.to_string(),
                 name: v.asset.name.clone(),
                 address: format!("{}:{}", v.asset.address, v.asset.port),
-                platform: v.asset.platform.clone(),
+                platform: platform_shown(&v.asset.platform),
                 nodes: node_paths(&v, ", "),
-                connectivity: v.asset.connectivity.to_string(),
-                host_key_status: v.asset.host_key.status.to_string(),
+                connectivity: v.asset.connectivity.shown(),
+                host_key: v.asset.host_key.status.shown(),
             })
             .collect(),
         total,
         node: current,
-        platforms: choices(
-            &platform::catalogue()
-                .iter()
-                .map(|p| p.id)
-                .collect::<Vec<_>>(),
-            q.platform.as_deref(),
-        ),
-        connectivity: choices(
-            &Connectivity::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>(),
-            q.connectivity.as_deref(),
-        ),
-        auth_status: choices(
-            &AuthStatus::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>(),
-            q.auth_status.as_deref(),
-        ),
-        host_key_status: choices(
-            &HostKeyStatus::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>(),
-            q.host_key_status.as_deref(),
-        ),
+        platforms: platform::catalogue()
+            .iter()
+            .map(|p| (p.id, p.name, q.platform.as_deref() == Some(p.id)))
+            .collect(),
+        connectivity: choices(Connectivity::ALL, q.connectivity.as_deref()),
+        auth_status: choices(AuthStatus::ALL, q.auth_status.as_deref()),
+        host_key_status: choices(HostKeyStatus::ALL, q.host_key_status.as_deref()),
         prev: (offset > 0).then(|| q.href(Some((offset - PAGE).max(0)), None)),
         next: (offset + PAGE < total).then(|| q.href(Some(offset + PAGE), None)),
         first: if total == 0 { 0 } else { offset + 1 },

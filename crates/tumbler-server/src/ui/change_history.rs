@@ -4,6 +4,7 @@
 use super::audit::parse_time;
 use super::change_secret::{name_retried, run_line, RunLine};
 use super::frame::{ConsolePage, ConsoleResult, PageFrame};
+use super::labels::Labelled;
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -91,16 +92,6 @@ fn pick<T>(value: &str, parsed: Option<T>, what: &str) -> Result<Option<T>, Stri
     }
 }
 
-/// "nothing_changed" → "Nothing changed".
-fn label(code: &str) -> String {
-    let words = code.replace('_', " ");
-    let mut chars = words.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// `GET /change-secret/executions`: the runs matching the filters, newest first, 50 a page.
 pub async fn history(
     State(state): State<AppState>,
@@ -136,11 +127,11 @@ pub async fn history(
         tasks,
         statuses: ExecutionStatus::ALL
             .iter()
-            .map(|s| (s.as_str(), label(s.as_str())))
+            .map(|s| (s.as_str(), s.label().to_owned()))
             .collect(),
         triggers: Trigger::ALL
             .iter()
-            .map(|t| (t.as_str(), label(t.as_str())))
+            .map(|t| (t.as_str(), t.label().to_owned()))
             .collect(),
         query: q,
     }))
@@ -171,6 +162,6 @@ mod tests {
             ..HistoryQuery::default()
         };
         assert!(bad.filter(0).is_err());
-        assert_eq!(label("nothing_changed"), "Nothing changed");
+        assert_eq!(ExecutionStatus::NothingChanged.label(), "Nothing changed");
     }
 }

@@ -11,7 +11,9 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::labels::{account_status_meaning, Labelled, Shown};
 use super::pages::{render, render_uncached};
+use super::run_chart::RunChart;
 use super::when::When;
 use crate::state::AppState;
 use askama::Template;
@@ -31,22 +33,14 @@ use tumbler_domain::permission::Permission;
 /// Runs the chart shows.
 const CHART_RUNS: usize = 20;
 
-/// A unit enum's wire name (`fix_asset`).
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// One run in a list.
 pub struct RunLine {
     pub(super) id: String,
     pub(super) task_name: String,
     /// Its readable label: task name and start time.
     pub(super) label: String,
-    pub(super) trigger: String,
-    pub(super) status: String,
+    pub(super) trigger: Shown,
+    pub(super) status: Shown,
     pub(super) started: When,
     pub(super) success: i64,
     pub(super) failed: i64,
@@ -63,8 +57,8 @@ pub(super) fn run_line(e: &ExecutionView) -> RunLine {
         id: e.id.to_string(),
         task_name: e.task_name.clone(),
         label: super::when::label(&e.task_name, e.started_at.unwrap_or(e.created_at)),
-        trigger: e.trigger.to_string(),
-        status: e.status.to_string(),
+        trigger: e.trigger.shown(),
+        status: e.status.shown(),
         started: When::at(e.started_at.unwrap_or(e.created_at)),
         success: n(RecordStatus::Success),
         failed: n(RecordStatus::Failed) + n(RecordStatus::Unverified),
@@ -102,46 +96,11 @@ pub(super) async fn name_retried(state: &AppState, p: &Principal, runs: &mut [Ru
     }
 }
 
-/// One bar of the chart: a run's changed (green) and failed (red) accounts.
-pub struct Bar {
-    x: usize,
-    success_y: i64,
-    success_h: i64,
-    failed_y: i64,
-    failed_h: i64,
-    label: String,
-}
-
-/// Bars for runs, oldest first, scaled to a 120-pixel-high chart.
-fn chart(runs: &[RunLine]) -> Vec<Bar> {
-    let max = runs
-        .iter()
-        .map(|r| r.success + r.failed)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    runs.iter()
-        .rev()
-        .enumerate()
-        .map(|(i, r)| {
-            let success_h = r.success * 120 / max;
-            let failed_h = r.failed * 120 / max;
-            Bar {
-                x: 10 + i * 24,
-                success_y: 130 - success_h,
-                success_h,
-                failed_y: 130 - success_h - failed_h,
-                failed_h,
-                label: format!(
-                    "{} {}: {} changed, {} failed",
-                    r.task_name,
-                    r.started.plain(),
-                    r.success,
-                    r.failed
-                ),
-            }
-        })
-        .collect()
+/// One account health of the overview: its label and code, what it means, how many.
+pub struct AccountHealth {
+    status: Shown,
+    meaning: &'static str,
+    count: i64,
 }
 
 /// One task row.
@@ -163,9 +122,11 @@ pub struct FailedLine {
     id: String,
     execution_id: String,
     who: String,
-    kind: String,
+    kind: Shown,
     reason: String,
-    next_action: String,
+    /// The reason's code, for support (empty when there is none).
+    reason_code: String,
+    next_action: Shown,
     retryable: bool,
     /// The account, for the bulk reconcile.
     account_id: String,
@@ -179,11 +140,11 @@ struct OverviewPage {
     frame: PageFrame,
     tasks_total: usize,
     scheduled: usize,
-    accounts: Vec<(String, i64)>,
+    /// Every account health, with its count and what it means.
+    accounts: Vec<AccountHealth>,
     tasks: Vec<TaskLine>,
     runs: Vec<RunLine>,
-    bars: Vec<Bar>,
-    chart_width: usize,
+    chart: RunChart,
     failed: Vec<FailedLine>,
     /// Accounts listed whose stored secret stopped working (drift).
     drifted: usize,
@@ -204,15 +165,18 @@ pub(super) async fn overview_page(
         .await?;
     let mut runs = runs.iter().map(run_line).collect::<Vec<_>>();
     name_retried(state, p, &mut runs).await;
-    let bars = chart(&runs);
+    let chart = RunChart::of(&runs);
     Ok(render(&OverviewPage {
         frame,
         tasks_total: overview.tasks,
         scheduled: overview.scheduled_tasks,
-        accounts: overview
-            .accounts
+        accounts: AccountStatus::ALL
             .iter()
-            .map(|(s, n)| (s.to_string(), *n))
+            .map(|s| AccountHealth {
+                status: s.shown(),
+                meaning: account_status_meaning(*s),
+                count: overview.accounts.get(s).copied().unwrap_or(0),
+            })
             .collect(),
         tasks: tasks
             .into_iter()
@@ -226,8 +190,7 @@ pub(super) async fn overview_page(
                 has_secret: t.has_secret,
             })
             .collect(),
-        chart_width: 20 + bars.len() * 24,
-        bars,
+        chart,
         runs,
         failed: overview
             .failed_accounts
@@ -244,13 +207,10 @@ pub(super) async fn overview_page(
                     .map(|e| e.to_string())
                     .unwrap_or_default(),
                 who: format!("{}@{}", f.username, f.asset_name),
-                kind: serde_plain(&f.kind),
-                reason: if f.reason_code.is_empty() {
-                    f.reason.clone()
-                } else {
-                    format!("{}: {}", f.reason_code, f.reason)
-                },
-                next_action: serde_plain(&f.next_action),
+                kind: f.kind.shown(),
+                reason: f.reason.clone(),
+                reason_code: f.reason_code.clone(),
+                next_action: f.next_action.shown(),
                 retryable: f.record_id.is_some() && f.next_action == NextAction::Retry,
                 account_id: f.account_id.to_string(),
                 reconcilable: f.account_status == AccountStatus::NeedsAttention,
@@ -318,8 +278,10 @@ pub struct RecordLine {
     id: String,
     asset: String,
     username: String,
-    status: String,
+    status: Shown,
     reason: String,
+    /// The reason's code, for support (empty when there is none).
+    reason_code: String,
     updated: When,
     retryable: bool,
 }
@@ -332,7 +294,7 @@ struct RunPage {
     finished: When,
     /// The run is over: the page stops following it.
     ended: bool,
-    counts: Vec<(String, i64)>,
+    counts: Vec<(Shown, i64)>,
     records: Vec<RecordLine>,
     can_run: bool,
     can_reveal: bool,
@@ -370,11 +332,7 @@ async fn run_page(
         frame,
         finished: When(run.finished_at),
         ended: run.status.is_final(),
-        counts: run
-            .counts
-            .iter()
-            .map(|(s, n)| (s.to_string(), *n))
-            .collect(),
+        counts: run.counts.iter().map(|(s, n)| (s.shown(), *n)).collect(),
         run: line,
         records: records
             .into_iter()
@@ -383,11 +341,9 @@ async fn run_page(
                 id: r.id.to_string(),
                 asset: r.asset_name,
                 username: r.username,
-                status: r.status.to_string(),
-                reason: match r.reason_code {
-                    None => String::new(),
-                    Some(code) => format!("{code}: {}", r.reason),
-                },
+                status: r.status.shown(),
+                reason_code: r.reason_code.map(|c| c.to_string()).unwrap_or_default(),
+                reason: r.reason,
                 updated: When::at(r.updated_at),
             })
             .collect(),
@@ -470,7 +426,10 @@ pub async fn record_action(
                 .map(|r| {
                     // A retry is a run of its own: its page follows it.
                     page = r.execution_id.clone();
-                    let text = format!("{who}: {other} done; the record is {}.", r.status);
+                    let text = format!(
+                        "{who}: {other} done; the record is {}.",
+                        r.status.label().to_lowercase()
+                    );
                     if r.status == RecordStatus::Success {
                         Flash::success(text)
                     } else {

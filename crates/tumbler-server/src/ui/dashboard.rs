@@ -6,6 +6,7 @@
 
 use super::change_secret::{run_line, RunLine};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::labels::Labelled;
 use super::pages::render;
 use super::when::When;
 use crate::state::AppState;
@@ -169,11 +170,12 @@ pub async fn show(
                     },
                     name: format!("{}@{}", f.username, f.asset_name),
                     why: if f.reason.is_empty() {
-                        f.account_status.as_str().replace('_', " ")
+                        format!("{} ({})", f.kind.label(), f.account_status.label())
                     } else {
                         format!(
-                            "{}: {}",
-                            f.account_status.as_str().replace('_', " "),
+                            "{} ({}): {}",
+                            f.kind.label(),
+                            f.account_status.label(),
                             f.reason
                         )
                     },

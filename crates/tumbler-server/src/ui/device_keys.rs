@@ -7,6 +7,7 @@ use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::labels::Labelled;
 use super::pages::{rejected, render, render_uncached};
 use super::when::When;
 use crate::state::AppState;
@@ -197,7 +198,11 @@ async fn resolve_page(
                 id: v.asset.id.to_string(),
                 name: v.asset.name.clone(),
                 address: v.asset.address.clone(),
-                status: super::asset_list::authentication_label(&v),
+                status: format!(
+                    "authentication: {}; host key: {}",
+                    v.asset.auth_status.label(),
+                    v.asset.host_key.status.label()
+                ),
                 admin_user: v.asset.auth_username.clone(),
                 stored_user,
             });

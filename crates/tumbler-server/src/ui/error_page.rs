@@ -130,6 +130,10 @@ mod tests {
         let page = body(res).await;
         assert!(page.contains("No such asset."), "{page}");
         assert!(page.contains(r#"data-code="not_found""#), "{page}");
+        assert!(
+            page.contains(r#"<small class="code">code: not_found</small>"#),
+            "the code in small print for support: {page}"
+        );
         assert!(!page.contains("current-user"), "no frame without a session");
         let res = ConsoleError::Internal.into_response();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);

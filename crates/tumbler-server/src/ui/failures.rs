@@ -35,7 +35,7 @@ impl<E: ServiceFailure> From<E> for ConsoleError {
             | ErrorKind::Unprocessable
             | ErrorKind::RateLimited
             | ErrorKind::Upstream
-            | ErrorKind::Unavailable => Self::Invalid(e.message()),
+            | ErrorKind::Unavailable => Self::Invalid(super::labels::sentence(&e.message())),
         }
     }
 }

@@ -102,7 +102,7 @@ impl Flash {
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             tone: Tone::Error,
-            message: message.into(),
+            message: super::labels::sentence(&message.into()),
             code: None,
         }
     }

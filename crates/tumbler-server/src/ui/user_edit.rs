@@ -23,7 +23,7 @@ struct EditPage {
     email: String,
     roles: Vec<(String, bool)>,
     domains: Vec<(String, bool)>,
-    password_status: &'static str,
+    password_status: super::labels::Shown,
     /// A new temporary password, reached once through its link.
     revealed: Option<Revealed>,
 }
@@ -63,7 +63,7 @@ async fn page(
             .into_iter()
             .map(|d| (d.name.clone(), user.domains.contains(&d.name)))
             .collect(),
-        password_status: user.password_status.as_str(),
+        password_status: super::labels::Labelled::shown(user.password_status),
         revealed,
     }))
 }

@@ -4,6 +4,7 @@
 use super::console_form::ConsoleForm;
 use super::flash::{redirect_after, redirect_revealed, Flash, RevealLink, Revealed};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
+use super::labels::{choices, Choice, Labelled, Shown};
 use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
@@ -22,9 +23,9 @@ pub struct UserLine {
     id: String,
     username: String,
     display_name: String,
-    kind: &'static str,
-    status: &'static str,
-    password_status: &'static str,
+    kind: Shown,
+    status: Shown,
+    password_status: Shown,
     locked_out: bool,
     roles: String,
 }
@@ -40,9 +41,8 @@ struct UsersPage {
     q: String,
     status: String,
     kind: String,
-    password: String,
     locked: String,
-    password_states: Vec<&'static str>,
+    password_states: Vec<Choice>,
     created: Option<Revealed>,
 }
 
@@ -102,9 +102,9 @@ async fn page(
                 id: s.user.id.to_string(),
                 username: s.user.username,
                 display_name: s.user.display_name,
-                kind: s.user.kind.as_str(),
-                status: s.user.status.as_str(),
-                password_status: s.password_status.as_str(),
+                kind: s.user.kind.shown(),
+                status: s.user.status.shown(),
+                password_status: s.password_status.shown(),
                 locked_out: s.locked_until.is_some(),
                 roles: s.user.roles.join(", "),
             })
@@ -115,9 +115,8 @@ async fn page(
         q: q.q.unwrap_or_default(),
         status: q.status.unwrap_or_default(),
         kind: q.kind.unwrap_or_default(),
-        password: q.password.unwrap_or_default(),
+        password_states: choices(&PasswordStatus::ALL, q.password.as_deref()),
         locked: q.locked.unwrap_or_default(),
-        password_states: PasswordStatus::ALL.iter().map(|s| s.as_str()).collect(),
         created,
     }))
 }

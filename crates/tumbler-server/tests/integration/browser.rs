@@ -13,6 +13,7 @@ mod jobs;
 mod key_conflict;
 mod new_user;
 mod own_password;
+mod readable_states;
 mod safety;
 mod settings;
 mod times;

@@ -228,7 +228,7 @@ async fn an_administrator_issues_a_temporary_password_with_a_fresh_code_never_to
         .await
         .unwrap();
     assert!(
-        page.contains("id=\"edit-password-status\">temporary<"),
+        page.contains("<small class=\"code\">temporary</small>"),
         "{page}"
     );
     let csrf = page

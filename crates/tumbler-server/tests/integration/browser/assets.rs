@@ -36,12 +36,15 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     browser.fill("#asset-nodes", "/Default/Lab").await;
     browser.click("#save-asset").await;
     browser.wait_for_text("#asset-name", "lab-web", WAIT).await;
-    assert_eq!(browser.text("#host-key-status").await, "unverified");
+    assert_eq!(
+        browser.text("#host-key-status small.code").await,
+        "unverified"
+    );
 
     // First contact pins the key; the dialog shows it for comparison, then acknowledges it.
     browser.click("#test-asset").await;
     browser
-        .wait_for_text("#asset-notice", "Connectivity: ok", WAIT)
+        .wait_for_text("#asset-notice", "Connectivity: Reachable", WAIT)
         .await;
     assert_eq!(
         browser.text("#stored-fingerprint").await,
@@ -56,7 +59,10 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     browser
         .wait_for_text("#asset-notice", "Host key acknowledged", WAIT)
         .await;
-    assert_eq!(browser.text("#host-key-status").await, "verified");
+    assert_eq!(
+        browser.text("#host-key-status small.code").await,
+        "verified"
+    );
 
     browser.fill("#account-username", "dave").await;
     browser.fill("#account-password", password).await;
@@ -69,7 +75,9 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
         .wait_for_text("#asset-notice", "dave verified", WAIT)
         .await;
     assert_eq!(
-        browser.text("tr[data-username=dave] .account-status").await,
+        browser
+            .text("tr[data-username=dave] .account-status small.code")
+            .await,
         "ok"
     );
 

@@ -99,7 +99,7 @@ async fn browser_runs_a_task_watches_the_log_reveals_and_retries() {
     // Its heading names it by task and start time, not by id.
     assert!(browser.text("h1").await.contains("nightly-web · "));
     assert!(browser
-        .text("tr[data-username=ghost] .record-reason")
+        .text("tr[data-username=ghost] .record-reason small.code")
         .await
         .starts_with("target_refused"));
 

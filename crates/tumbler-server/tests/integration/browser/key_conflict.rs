@@ -96,7 +96,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
         .goto(&app.url("/assets?auth_status=key_conflict"))
         .await;
     browser
-        .wait_for_text("#assets-table", "Key Conflict", WAIT)
+        .wait_for_text("#assets-table", "Key conflict", WAIT)
         .await;
     // Cancel leaves everything as it was.
     browser
