@@ -2,6 +2,7 @@
 //! password and TOTP enrolment, one's own password, assets and accounts, a change run with its
 //! live log, the settings pages, a device-key conflict.
 
+mod accessibility;
 mod api_tokens;
 mod assets;
 mod audit_log;
