@@ -121,8 +121,18 @@ async fn problems_of(browser: &Browser, page: &str) -> Vec<String> {
         .collect();
     let (width, viewport) = browser.page_and_viewport_width().await;
     if width > viewport {
+        let wide = browser
+            .client()
+            .execute(
+                "return [...document.querySelectorAll('body *')]\
+                 .filter(e => e.getBoundingClientRect().right > window.innerWidth)\
+                 .slice(0, 6).map(e => e.tagName + '#' + e.id + '.' + e.className);",
+                vec![],
+            )
+            .await
+            .unwrap();
         found.push(format!(
-            "{page}: {width}px wide in a {viewport}px viewport"
+            "{page}: {width}px wide in a {viewport}px viewport, past its edge: {wide}"
         ));
     }
     found
@@ -204,6 +214,7 @@ async fn a_long_comment_and_a_long_value_in_an_error_wrap_at_a_phones_width() {
         width <= viewport,
         "the asset page with a long comment is {width}px wide in {viewport}px"
     );
+    assert_wraps(&browser, "#asset-comment-value").await;
 
     // A 10,000-character address is refused, and the error quoting it wraps.
     browser.goto(&app.url("/assets/new")).await;
@@ -226,8 +237,29 @@ async fn a_long_comment_and_a_long_value_in_an_error_wrap_at_a_phones_width() {
         width <= viewport,
         "the error with a long value is {width}px wide in {viewport}px"
     );
+    assert_wraps(&browser, ".flash.error").await;
     browser.close().await;
     admin.app.stop().await;
+}
+
+/// Asserts that the element matching `css` wraps its text within the viewport: it ends inside
+/// it (not cut off in a box that scrolls sideways) and runs over many lines.
+async fn assert_wraps(browser: &Browser, css: &str) {
+    let shape = browser
+        .client()
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect();\
+             return [Math.ceil(r.right), Math.ceil(r.height), window.innerWidth];",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| shape[i].as_u64().unwrap_or(u64::MAX);
+    let (right, height, viewport) = (n(0), n(1), n(2));
+    assert!(
+        right <= viewport && height > 200,
+        "{css} ends at {right}px in a {viewport}px viewport, {height}px high: it does not wrap"
+    );
 }
 
 /// Tabs from where the focus is, up to `count` times or until the focus leaves the page's
