@@ -103,7 +103,11 @@ impl Browser {
                 help: field(v, "help"),
                 nodes: v["nodes"]
                     .as_array()
-                    .map(|n| n.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
             .collect()

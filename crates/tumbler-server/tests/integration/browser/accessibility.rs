@@ -34,8 +34,26 @@ struct Data {
 async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
     let (app, token) = (&admin.app, admin.token.as_str());
     let id = linux_asset(app, token, "web-a", host).await;
-    account(app, token, &id, "ops", "canary-A11y-Ops-1a", true, json!({})).await;
-    account(app, token, &id, "app1", "canary-A11y-Old-2b", false, json!({})).await;
+    account(
+        app,
+        token,
+        &id,
+        "ops",
+        "canary-A11y-Ops-1a",
+        true,
+        json!({}),
+    )
+    .await;
+    account(
+        app,
+        token,
+        &id,
+        "app1",
+        "canary-A11y-Old-2b",
+        false,
+        json!({}),
+    )
+    .await;
     let task_id = task(
         app,
         token,
@@ -181,7 +199,11 @@ async fn every_console_page_passes_axe_and_fits_a_phone() {
     }
     // An error page (an asset that is not there) is checked too.
     browser
-        .goto(&admin.app.url("/assets/00000000-0000-4000-8000-000000000000"))
+        .goto(
+            &admin
+                .app
+                .url("/assets/00000000-0000-4000-8000-000000000000"),
+        )
         .await;
     browser.find("#console-error").await;
     problems.extend(problems_of(&browser, "error page").await);
@@ -231,7 +253,10 @@ async fn a_long_comment_and_a_long_value_in_an_error_wrap_at_a_phones_width() {
     let error = browser
         .wait_for_text(".flash.error", "neither an IP address", WAIT)
         .await;
-    assert!(error.contains(&"a".repeat(LONG)), "the error quotes the value");
+    assert!(
+        error.contains(&"a".repeat(LONG)),
+        "the error quotes the value"
+    );
     let (width, viewport) = browser.page_and_viewport_width().await;
     assert!(
         width <= viewport,
@@ -316,14 +341,22 @@ async fn the_login_form_and_the_asset_list_work_by_keyboard_with_a_visible_focus
         "add-asset",
         "acknowledge-selected",
     ] {
-        assert!(ids.contains(&wanted), "Tab never reaches #{wanted}: {reached:#?}");
+        assert!(
+            ids.contains(&wanted),
+            "Tab never reaches #{wanted}: {reached:#?}"
+        );
     }
     assert!(
         reached.iter().any(|f| f.label.contains("db-1")),
         "Tab reaches the asset's link: {reached:#?}"
     );
     // The user menu opens from the keyboard.
-    browser.find("#current-user").await.send_keys("\u{e007}").await.unwrap();
+    browser
+        .find("#current-user")
+        .await
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
     let open = browser
         .client()
         .execute("return document.querySelector('.user-menu').open;", vec![])
