@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod browser_checks;
 pub mod logs;
 pub mod mariadb;
 pub mod pg_cluster;

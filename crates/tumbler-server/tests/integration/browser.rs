@@ -1,7 +1,9 @@
 //! The console in headless Chromium, one file per story: the first login, a new user's
 //! password and TOTP enrolment, one's own password, assets and accounts, a change run with its
-//! live log, the settings pages, a device-key conflict.
+//! live log, the settings pages, a device-key conflict, accessibility and layout, the README's
+//! screenshots.
 
+mod accessibility;
 mod api_tokens;
 mod assets;
 mod audit_log;
@@ -15,6 +17,7 @@ mod new_user;
 mod own_password;
 mod readable_states;
 mod safety;
+mod screenshots;
 mod settings;
 mod times;
 mod two_factor;

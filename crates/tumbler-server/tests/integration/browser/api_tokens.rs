@@ -15,6 +15,7 @@ async fn browser_creates_uses_and_revokes_an_api_token() {
     } = EnrolledAdmin::start().await;
 
     let browser = admin_logs_in(&app, &authenticator).await;
+    browser.click("#current-user").await;
     browser.click("#tokens-link").await;
     browser.wait_for_text("h1", "API tokens", WAIT).await;
     // The token the test harness made for the API is listed already.

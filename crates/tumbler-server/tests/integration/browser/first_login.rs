@@ -54,6 +54,7 @@ async fn first_login_changes_the_password_then_logs_in_to_the_dashboard() {
         .await;
     assert_eq!(browser.text("#current-user").await, "Administrator");
 
+    browser.click("#current-user").await;
     browser.click("#logout").await;
     browser.wait_for_text("h1", "Log in", WAIT).await;
     browser.close().await;

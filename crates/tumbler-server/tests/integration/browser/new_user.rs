@@ -29,6 +29,7 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
         row.contains("temporary") && row.contains("operator"),
         "{row}"
     );
+    browser.click("#current-user").await;
     browser.click("#logout").await;
     browser.wait_for_text("h1", "Log in", WAIT).await;
 
@@ -53,7 +54,9 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
         .wait_for_text("#dashboard-title", "Dashboard", WAIT)
         .await;
 
-    browser.click("#mfa-link").await;
+    browser.click("#current-user").await;
+    browser.click("#user-settings-link").await;
+    browser.click("#tab-mfa").await;
     browser.fill("#mfa-current-password", password).await;
     browser.click("#mfa-begin").await;
     browser.wait_for_text("#totp-qr", "", WAIT).await;
@@ -95,6 +98,7 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
         .await;
     assert_eq!(browser.text("#recovery-codes").await.lines().count(), 10);
 
+    browser.click("#current-user").await;
     browser.click("#logout").await;
     browser.wait_for_text("h1", "Log in", WAIT).await;
     browser.fill("#username", "nina").await;

@@ -81,6 +81,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
     };
     let second = other_session(p1).await;
     log_in(p1).await;
+    browser.click("#current-user").await;
     browser.click("a[title='User Settings']").await;
     browser.wait_for_text("h1", "User Settings", WAIT).await;
     let tooltip = browser
@@ -132,6 +133,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let second = other_session(p2).await;
+    browser.click("#current-user").await;
     browser.click("a[title='User Settings']").await;
     let p3 = "Third-Chosen-Passphrase-33";
     attempt(p3, p2).await;

@@ -54,3 +54,50 @@ async fn the_banner_links_to_audit_and_jobs_only_for_those_who_may_see_them() {
     assert_eq!(status, 403, "a user without roles may not open the jobs");
     app.stop().await;
 }
+
+/// The top bar holds the main pages and a menu under the user's name (user settings, API
+/// tokens, sign out); it does not repeat the user-settings tabs, which the settings pages show
+/// once, below the heading.
+#[tokio::test]
+async fn the_top_bar_has_a_user_menu_and_does_not_repeat_the_settings_tabs() {
+    let app = TestApp::spawn().await;
+    admin(&app).await;
+    let (status, page) = page_as(&app, "admin", ADMIN_PASSWORD, "/account/password").await;
+    assert_eq!(status, 200, "{page}");
+    let start = page.find("<header").expect("a banner");
+    let end = page.find("</header>").expect("the banner ends");
+    let banner = &page[start..end];
+    for tab in [
+        "/account/mfa",
+        "/account/sessions",
+        "/account/domain",
+        "/account/certificate",
+    ] {
+        assert!(!banner.contains(tab), "the banner repeats {tab}: {banner}");
+        assert_eq!(
+            page.matches(&format!("href=\"{tab}\"")).count(),
+            1,
+            "the settings page links {tab} once, in its tabs"
+        );
+    }
+    let menu_start = banner
+        .find("<details class=\"user-menu\">")
+        .expect("the user's name is a menu");
+    let menu = &banner[menu_start..];
+    assert!(
+        menu.contains("<summary id=\"current-user\">"),
+        "the menu opens on the user's name: {menu}"
+    );
+    for item in [
+        "href=\"/account/password\"",
+        "href=\"/account/tokens\"",
+        "action=\"/logout\"",
+    ] {
+        assert!(menu.contains(item), "the user menu holds {item}: {menu}");
+    }
+    assert!(
+        !page.contains("<script>") && !page.contains(" onclick="),
+        "no inline script"
+    );
+    app.stop().await;
+}
