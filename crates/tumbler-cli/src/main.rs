@@ -171,6 +171,10 @@ enum UserCommand {
         /// A remote user (no local password).
         #[arg(long)]
         remote: bool,
+        /// Read your current password (first line; an empty line, then a code on the next)
+        /// from standard input instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// List users with password and lockout status.
     List,
@@ -451,8 +455,16 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                 display_name,
                 roles,
                 remote,
+                password_stdin,
             } => {
-                commands::client::user_add(&env, &username, email, display_name, roles, remote)
+                let user = commands::client::NewUser {
+                    username,
+                    email,
+                    display_name,
+                    roles,
+                    remote,
+                };
+                commands::client::user_add(&env, user, password_stdin)
                     .await
             }
             UserCommand::List => commands::client::user_list(&env).await,
