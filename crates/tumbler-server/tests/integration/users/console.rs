@@ -37,13 +37,36 @@ async fn the_console_edits_and_deletes_users() {
         .next()
         .unwrap()
         .to_owned();
-    let form = [
+    let mut form = vec![
         ("csrf", csrf.as_str()),
         ("display_name", "Eddy E"),
         ("email", ""),
         ("role", "auditor"),
         ("domain", "Default"),
     ];
+    // A role change without the current password is refused on the page; nothing changes.
+    let res = console
+        .post(app.url(&format!("/users/{id}/edit")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("reauthentication_required"));
+    let (_, user) = call(
+        &app,
+        &admin_token,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(typed::<UserOut>(user).user.roles, ["operator"]);
+    form.push(("current_password", ADMIN_PASSWORD));
     let res = console
         .post(app.url(&format!("/users/{id}/edit")))
         .form(&form)
