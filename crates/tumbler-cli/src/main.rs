@@ -464,8 +464,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                     roles,
                     remote,
                 };
-                commands::client::user_add(&env, user, password_stdin)
-                    .await
+                commands::client::user_add(&env, user, password_stdin).await
             }
             UserCommand::List => commands::client::user_list(&env).await,
             UserCommand::Disable { username } => {

@@ -177,7 +177,10 @@ pub async fn patch(
         proof: proof(req.current_password, req.totp),
     };
     Ok(Json(user_out(
-        state.users.update(&state.auth, &p, &id, edit, &origin).await?,
+        state
+            .users
+            .update(&state.auth, &p, &id, edit, &origin)
+            .await?,
     )))
 }
 

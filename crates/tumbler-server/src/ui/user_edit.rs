@@ -119,7 +119,11 @@ pub async fn save(
         domains: Some(form.domain),
         proof: super::console_form::proof(form.current_password, form.totp),
     };
-    match state.users.update(&state.auth, &p, &id, edit, &origin).await {
+    match state
+        .users
+        .update(&state.auth, &p, &id, edit, &origin)
+        .await
+    {
         Ok(user) => Ok(redirect_after(
             &state,
             &frame,

@@ -170,7 +170,11 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
         domains: Vec::new(),
     };
     let proof = super::console_form::proof(form.current_password, form.totp);
-    match state.users.create(&state.auth, &p, req, proof, &origin).await {
+    match state
+        .users
+        .create(&state.auth, &p, req, proof, &origin)
+        .await
+    {
         Ok(created) => {
             let name = created.user.username;
             let Some(pw) = created.temporary_password else {

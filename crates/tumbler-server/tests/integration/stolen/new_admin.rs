@@ -35,6 +35,11 @@ async fn a_stolen_session_or_token_cannot_create_an_administrator_without_reauth
     let token = app.admin_token().await;
     let (session, csrf) = super::session(&app, None).await;
     let new_admin = json!({"username": "mallory", "roles": ["admin"]});
+    let created_before = audit_events(&app, &token, "user.create")
+        .await
+        .iter()
+        .filter(|e| e.outcome == "success")
+        .count();
 
     // The session cookie alone.
     let res = session
@@ -52,7 +57,14 @@ async fn a_stolen_session_or_token_cannot_create_an_administrator_without_reauth
         "{body}"
     );
     // The token alone, or with a guessed password.
-    let (status, body) = call(&app, &token, Method::POST, "/api/v1/users", Some(new_admin.clone())).await;
+    let (status, body) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/users",
+        Some(new_admin.clone()),
+    )
+    .await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (403, "reauthentication_required"),
@@ -70,12 +82,17 @@ async fn a_stolen_session_or_token_cannot_create_an_administrator_without_reauth
         named(&app, &token, "mallory").await.is_empty(),
         "no user was created"
     );
-    assert!(
-        audit_events(&app, &token, "user.create")
-            .await
-            .iter()
-            .all(|e| e.outcome != "success"),
+    let creations = audit_events(&app, &token, "user.create").await;
+    assert_eq!(
+        creations.iter().filter(|e| e.outcome == "success").count(),
+        created_before,
         "no creation is audited as done"
+    );
+    assert!(
+        creations
+            .iter()
+            .any(|e| e.outcome == "failure" && e.detail.contains("wrong_current_password")),
+        "the wrong password is audited"
     );
 
     // With the current password, the same session creates the user.
