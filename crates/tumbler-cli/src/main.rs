@@ -156,26 +156,7 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a user; a local user's temporary password is printed once.
-    Add {
-        /// Login name.
-        username: String,
-        /// Email for notifications.
-        #[arg(long)]
-        email: Option<String>,
-        /// Display name.
-        #[arg(long)]
-        display_name: Option<String>,
-        /// A role (repeat for several).
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        /// A remote user (no local password).
-        #[arg(long)]
-        remote: bool,
-        /// Read your current password (first line; an empty line, then a code on the next)
-        /// from standard input instead of the terminal.
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    Add(commands::client::NewUser),
     /// List users with password and lockout status.
     List,
     /// Disable a user (ends their sessions).
@@ -449,23 +430,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                 .await
         }
         Command::User { command } => match command {
-            UserCommand::Add {
-                username,
-                email,
-                display_name,
-                roles,
-                remote,
-                password_stdin,
-            } => {
-                let user = commands::client::NewUser {
-                    username,
-                    email,
-                    display_name,
-                    roles,
-                    remote,
-                };
-                commands::client::user_add(&env, user, password_stdin).await
-            }
+            UserCommand::Add(user) => commands::client::user_add(&env, user).await,
             UserCommand::List => commands::client::user_list(&env).await,
             UserCommand::Disable { username } => {
                 commands::client::user_disable(&env, &username).await

@@ -236,32 +236,38 @@ fn ask_proof(from_stdin: bool) -> Result<(Option<String>, Option<String>), CliEr
 }
 
 /// What `tumbler user add` creates.
+#[derive(clap::Args)]
 pub struct NewUser {
     /// Login name.
     pub username: String,
     /// Email for notifications.
+    #[arg(long)]
     pub email: Option<String>,
     /// Display name.
+    #[arg(long)]
     pub display_name: Option<String>,
-    /// Role names.
+    /// A role (repeat for several).
+    #[arg(long = "role")]
     pub roles: Vec<String>,
     /// A remote user (no local password).
+    #[arg(long)]
     pub remote: bool,
+    /// Read your current password (first line; an empty line, then a code on the next)
+    /// from standard input instead of the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// `tumbler user add`: the caller gives their current password (or a code) first, read from
 /// the terminal or, with `password_stdin`, from standard input.
-pub async fn user_add(
-    env: &[(String, String)],
-    user: NewUser,
-    password_stdin: bool,
-) -> Result<ExitCode, CliError> {
+pub async fn user_add(env: &[(String, String)], user: NewUser) -> Result<ExitCode, CliError> {
     let NewUser {
         username,
         email,
         display_name,
         roles,
         remote,
+        password_stdin,
     } = user;
     let username = username.as_str();
     let (current_password, totp) = ask_proof(password_stdin)?;
