@@ -29,7 +29,8 @@ pub struct UserOut {
 }
 
 /// `POST /api/v1/users` body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+// `Debug` is written out below: the password and the code must never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUser {
     /// Login name.
@@ -48,6 +49,37 @@ pub struct CreateUser {
     /// Domain names (default: the `Default` domain).
     #[serde(default)]
     pub domains: Vec<String>,
+    /// Your current password: required (it proves again who you are, so a stolen session or
+    /// token cannot create a user or grant access by itself) unless you give `totp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
+    pub current_password: Option<String>,
+    /// Your own fresh authentication code (TOTP or recovery code), in place of
+    /// `current_password`; required when you authenticate with HTTP Basic or a certificate
+    /// and have TOTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for CreateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUser")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("kind", &self.kind)
+            .field("roles", &self.roles)
+            .field("domains", &self.domains)
+            .field("current_password", &redacted(&self.current_password))
+            .field("totp", &redacted(&self.totp))
+            .finish()
+    }
+}
+
+/// What `Debug` shows of a secret: whether it is there.
+fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "[redacted]")
 }
 
 /// A created user: the temporary password is shown this once.
@@ -111,8 +143,11 @@ pub struct CreatedToken {
     pub token: String,
 }
 
-/// `PATCH /api/v1/users/{id}` body; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `PATCH /api/v1/users/{id}` body; absent fields stay as they are. A change that could give
+/// access (any change of roles, a domain added, a disabled user enabled) needs
+/// `current_password` or `totp`.
+// `Debug` is written out below: the password and the code must never reach a log.
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatchUser {
     /// Display name.
@@ -136,6 +171,31 @@ pub struct PatchUser {
     /// Domain names (at least one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
+    /// Your current password: required (it proves again who you are, so a stolen session or
+    /// token cannot create a user or grant access by itself) unless you give `totp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
+    pub current_password: Option<String>,
+    /// Your own fresh authentication code (TOTP or recovery code), in place of
+    /// `current_password`; required when you authenticate with HTTP Basic or a certificate
+    /// and have TOTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for PatchUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchUser")
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .field("status", &self.status)
+            .field("domains", &self.domains)
+            .field("current_password", &redacted(&self.current_password))
+            .field("totp", &redacted(&self.totp))
+            .finish()
+    }
 }
 
 /// Reads a present field (even `null`) as `Some`, so `null` and absent differ.

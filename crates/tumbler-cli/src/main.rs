@@ -156,22 +156,7 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a user; a local user's temporary password is printed once.
-    Add {
-        /// Login name.
-        username: String,
-        /// Email for notifications.
-        #[arg(long)]
-        email: Option<String>,
-        /// Display name.
-        #[arg(long)]
-        display_name: Option<String>,
-        /// A role (repeat for several).
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        /// A remote user (no local password).
-        #[arg(long)]
-        remote: bool,
-    },
+    Add(commands::client::NewUser),
     /// List users with password and lockout status.
     List,
     /// Disable a user (ends their sessions).
@@ -445,16 +430,7 @@ async fn run(cli: Cli) -> Result<ExitCode, commands::CliError> {
                 .await
         }
         Command::User { command } => match command {
-            UserCommand::Add {
-                username,
-                email,
-                display_name,
-                roles,
-                remote,
-            } => {
-                commands::client::user_add(&env, &username, email, display_name, roles, remote)
-                    .await
-            }
+            UserCommand::Add(user) => commands::client::user_add(&env, user).await,
             UserCommand::List => commands::client::user_list(&env).await,
             UserCommand::Disable { username } => {
                 commands::client::user_disable(&env, &username).await

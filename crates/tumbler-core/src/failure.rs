@@ -124,11 +124,18 @@ impl ServiceFailure for UserError {
             Self::NotFound | Self::SessionNotFound => ErrorKind::NotFound,
             Self::Duplicate | Self::LastAdmin => ErrorKind::Conflict,
             Self::UnknownRole(_) | Self::UnknownDomain(_) | Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Auth(inner) => inner.kind(),
             Self::Store(_) | Self::Hashing(_) => ErrorKind::Internal,
         }
     }
     fn code(&self) -> &'static str {
         UserError::code(self)
+    }
+    fn wrapped(&self) -> Option<&dyn ServiceFailure> {
+        match self {
+            Self::Auth(inner) => Some(inner),
+            _ => None,
+        }
     }
 }
 

@@ -220,15 +220,57 @@ async fn user_id(env: &[(String, String)], username: &str) -> Result<String, Cli
         .ok_or_else(|| other(format!("no such user: {username}")))
 }
 
-/// `tumbler user add`
-pub async fn user_add(
-    env: &[(String, String)],
-    username: &str,
-    email: Option<String>,
-    display_name: Option<String>,
-    roles: Vec<String>,
-    remote: bool,
-) -> Result<ExitCode, CliError> {
+/// Asks the caller to prove again who they are: the current password or, when that is left
+/// empty, a fresh authentication code (`(current_password, totp)`).
+fn ask_proof(from_stdin: bool) -> Result<(Option<String>, Option<String>), CliError> {
+    let password = read_secret(
+        "Your current password (leave empty to give an authentication code instead): ",
+        from_stdin,
+    )?;
+    if !password.expose_secret().is_empty() {
+        return Ok((Some(password.expose_secret().to_owned()), None));
+    }
+    let code = read_secret("Your authentication code: ", from_stdin)?;
+    let code = code.expose_secret().trim().to_owned();
+    Ok((None, Some(code).filter(|c| !c.is_empty())))
+}
+
+/// What `tumbler user add` creates.
+#[derive(clap::Args)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// Email for notifications.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// A role (repeat for several).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// A remote user (no local password).
+    #[arg(long)]
+    pub remote: bool,
+    /// Read your current password (first line; an empty line, then a code on the next)
+    /// from standard input instead of the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `tumbler user add`: the caller gives their current password (or a code) first, read from
+/// the terminal or, with `password_stdin`, from standard input.
+pub async fn user_add(env: &[(String, String)], user: NewUser) -> Result<ExitCode, CliError> {
+    let NewUser {
+        username,
+        email,
+        display_name,
+        roles,
+        remote,
+        password_stdin,
+    } = user;
+    let username = username.as_str();
+    let (current_password, totp) = ask_proof(password_stdin)?;
     let body = CreateUser {
         username: username.to_owned(),
         display_name,
@@ -236,6 +278,8 @@ pub async fn user_add(
         kind: Some(if remote { "remote" } else { "local" }.to_owned()),
         roles,
         domains: Vec::new(),
+        current_password,
+        totp,
     };
     let body = serde_json::to_value(body).map_err(other)?;
     let created: CreatedUserOut =

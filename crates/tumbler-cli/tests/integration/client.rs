@@ -205,18 +205,25 @@ async fn login_stores_a_private_token_and_user_commands_use_it() {
         "only the token is stored"
     );
 
-    let out = cli(
-        &[
-            "user",
-            "add",
-            "bo_b",
-            "--role",
-            "operator",
-            "--email",
-            "bob@example.test",
-        ],
-        "",
+    let add_bob = [
+        "user",
+        "add",
+        "bo_b",
+        "--role",
+        "operator",
+        "--email",
+        "bob@example.test",
+        "--password-stdin",
+    ];
+    // The stored token alone creates nobody: the current password is asked for first.
+    let out = cli(&add_bob, "\n\n");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("reauthentication_required"),
+        "{}",
+        stderr(&out)
     );
+    let out = cli(&add_bob, &format!("{pw}\n"));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("Temporary password"));
     let out = cli(&["user", "list"], "");

@@ -1,7 +1,7 @@
 //! Creating a user, with a temporary password shown once.
 
 use crate::hashing::hash_password;
-use crate::{Principal, RequestOrigin};
+use crate::{AuthService, Principal, Reauthentication, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password::generate_one_time_password;
@@ -14,11 +14,16 @@ use super::{CreatedUser, NewUserRequest, UserError, UserService};
 
 impl UserService {
     /// Creates a user. A local user gets a temporary password, returned once, that must be
-    /// changed at first login and stops working after the configured time.
+    /// changed at first login and stops working after the configured time. The caller proves
+    /// again who they are first (current password or a fresh code, see
+    /// [`AuthService::reauthenticate`]): a stolen session or token cannot create a user it
+    /// then logs in as.
     pub async fn create(
         &self,
+        auth: &AuthService,
         principal: &Principal,
         req: NewUserRequest,
+        proof: Reauthentication,
         origin: &RequestOrigin,
     ) -> Result<CreatedUser, UserError> {
         if !principal.can(Permission::UsersManage) {
@@ -43,6 +48,8 @@ impl UserService {
         };
         let domain_ids = self.resolve_domains(&names).await?;
         self.check_domains_held(principal, &names).await?;
+        auth.reauthenticate(principal, proof, AuditAction::UserCreate, origin)
+            .await?;
         let now = self.clock.now();
         let local = req.kind == UserKind::Local;
         let password = local.then(generate_one_time_password);

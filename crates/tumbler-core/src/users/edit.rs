@@ -1,26 +1,33 @@
 //! Changing an existing user: edit (roles, domains, status, details), delete, unlock.
 
-use crate::{Principal, RequestOrigin};
+use crate::{AuthService, Principal, RequestOrigin};
 use tumbler_domain::audit::AuditAction;
 use tumbler_domain::ids::UserId;
 use tumbler_domain::permission::Permission;
 use tumbler_domain::user::UserStatus;
-use tumbler_store::UserChanges;
 
 use super::rules::valid_email;
-use super::{UserError, UserService, UserSummary};
+use super::{UserEdit, UserError, UserService, UserSummary};
 
 impl UserService {
     /// Changes a user. Disabling ends all of the user's sessions at once; a role change
-    /// applies at the user's next request.
+    /// applies at the user's next request. A change that could give access (any change of
+    /// roles, a domain added, a disabled user enabled again) needs the caller to prove again
+    /// who they are (current password or a fresh code, see [`AuthService::reauthenticate`]);
+    /// `proof` is ignored otherwise.
     pub async fn update(
         &self,
+        auth: &AuthService,
         principal: &Principal,
         id: &UserId,
-        changes: UserChanges,
-        domains: Option<Vec<String>>,
+        edit: UserEdit,
         origin: &RequestOrigin,
     ) -> Result<UserSummary, UserError> {
+        let UserEdit {
+            changes,
+            domains,
+            proof,
+        } = edit;
         let mut changes = changes;
         // The permission first: a caller who may not manage users learns nothing, not even
         // which domain names exist.
@@ -40,6 +47,8 @@ impl UserService {
             .map(|d| d.name)
             .collect();
         let mut domain_detail = None;
+        let mut grants = changes.status == Some(UserStatus::Enabled)
+            && current.user.status == UserStatus::Disabled;
         if let Some(names) = domains {
             if names.is_empty() {
                 return Err(UserError::Invalid(
@@ -60,6 +69,7 @@ impl UserService {
                     .cloned()
                     .collect();
                 self.check_domains_held(principal, &added).await?;
+                grants |= !added.is_empty();
                 domain_detail = Some(format!(
                     "domains={} -> {}",
                     current_domains.join(","),
@@ -83,6 +93,7 @@ impl UserService {
                 .cloned()
                 .collect();
             self.check_roles(principal, roles, &added).await?;
+            grants |= new_roles != old_roles;
         }
         if let Some(Some(email)) = &changes.email {
             if !valid_email(email) {
@@ -90,6 +101,10 @@ impl UserService {
                     "not an email address: {email:?}"
                 )));
             }
+        }
+        if grants {
+            auth.reauthenticate(principal, proof, AuditAction::UserUpdate, origin)
+                .await?;
         }
         let row = self
             .store

@@ -1,5 +1,6 @@
 //! [`UserError`]: what went wrong managing users, with stable codes.
 
+use crate::AuthError;
 use tumbler_store::StoreError;
 
 /// What went wrong managing users.
@@ -38,6 +39,9 @@ pub enum UserError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// The caller's re-authentication (current password or fresh code) was missing or failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The store failed.
     #[error("internal error")]
     Store(#[from] StoreError),
@@ -61,6 +65,7 @@ impl UserError {
             Self::DomainNotHeld(_) => "domain_not_held",
             Self::OwnGrants => "own_grants",
             Self::Invalid(_) => "invalid_request",
+            Self::Auth(e) => e.code(),
             Self::Store(_) | Self::Hashing(_) => "internal_error",
         }
     }

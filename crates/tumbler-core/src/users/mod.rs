@@ -9,7 +9,7 @@ mod listing;
 mod rules;
 mod sessions;
 
-use crate::AuthSettings;
+use crate::{AuthSettings, Reauthentication};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{User, UserKind};
 use tumbler_domain::Clock;
-use tumbler_store::Store;
+use tumbler_store::{Store, UserChanges};
 
 pub use error::UserError;
 
@@ -52,6 +52,18 @@ pub struct NewUserRequest {
     pub roles: Vec<String>,
     /// Domain names (empty: the `Default` domain).
     pub domains: Vec<String>,
+}
+
+/// A change to an existing user: the fields, the domains (by name) and the caller's proof
+/// of who they are, needed when the change could give access.
+#[derive(Debug, Default)]
+pub struct UserEdit {
+    /// Fields to change (its `domains` is filled from `domains`).
+    pub changes: UserChanges,
+    /// Domain names to set (at least one), if they change.
+    pub domains: Option<Vec<String>>,
+    /// Current password or a fresh code.
+    pub proof: Reauthentication,
 }
 
 /// A created user and, for a local user, the temporary password to show once.

@@ -8,10 +8,11 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_api_types::users::PatchUser;
-use tumbler_core::users::{NewUserRequest, UserSummary};
+use tumbler_core::users::{NewUserRequest, UserEdit, UserSummary};
+use tumbler_core::Reauthentication;
 use tumbler_domain::ids::{SessionId, UserId};
 use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::user::{UserKind, UserStatus};
@@ -92,8 +93,17 @@ pub async fn list(
     }))
 }
 
-/// Creates a user.
-#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser, responses((status = 201, body = CreatedUserOut), (status = 400), (status = 403), (status = 409)))]
+/// The caller's re-authentication from a request body.
+fn proof(current_password: Option<String>, totp: Option<String>) -> Reauthentication {
+    Reauthentication {
+        current_password: current_password.map(SecretString::from),
+        totp,
+    }
+}
+
+/// Creates a user; the caller proves again who they are (`current_password` or `totp`;
+/// `403 reauthentication_required` without).
+#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser, responses((status = 201, body = CreatedUserOut), (status = 400), (status = 401), (status = 403), (status = 409)))]
 pub async fn create(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -101,9 +111,11 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<CreatedUserOut>), ApiError> {
     let kind = parse(req.kind.as_deref(), UserKind::parse, "type")?.unwrap_or(UserKind::Local);
+    let proof = proof(req.current_password, req.totp);
     let created = state
         .users
         .create(
+            &state.auth,
             &p,
             NewUserRequest {
                 username: req.username,
@@ -113,6 +125,7 @@ pub async fn create(
                 roles: req.roles,
                 domains: req.domains,
             },
+            proof,
             &origin,
         )
         .await?;
@@ -138,8 +151,9 @@ pub async fn get(
     Ok(Json(user_out(state.users.get(&p, &id).await?)))
 }
 
-/// Changes a user.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = PatchUser, responses((status = 200, body = UserOut), (status = 400), (status = 403), (status = 404), (status = 409)))]
+/// Changes a user; a change that could give access (roles, a domain added, enabling) needs
+/// `current_password` or `totp` (`403 reauthentication_required` without).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = String, Path)), request_body = PatchUser, responses((status = 200, body = UserOut), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409)))]
 pub async fn patch(
     State(state): State<AppState>,
     Origin(origin): Origin,
@@ -157,10 +171,15 @@ pub async fn patch(
         status: parse(req.status.as_deref(), UserStatus::parse, "status")?,
         domains: None,
     };
+    let edit = UserEdit {
+        changes,
+        domains: req.domains,
+        proof: proof(req.current_password, req.totp),
+    };
     Ok(Json(user_out(
         state
             .users
-            .update(&p, &id, changes, req.domains, &origin)
+            .update(&state.auth, &p, &id, edit, &origin)
             .await?,
     )))
 }

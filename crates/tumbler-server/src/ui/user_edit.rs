@@ -8,8 +8,9 @@ use super::pages::{rejected, render_uncached};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use tumbler_core::users::UserError;
-use tumbler_core::Principal;
+use secrecy::SecretString;
+use tumbler_core::users::{UserEdit, UserError};
+use tumbler_core::{ErrorKind, Principal, ServiceFailure};
 use tumbler_domain::ids::UserId;
 use tumbler_store::UserChanges;
 
@@ -88,6 +89,13 @@ pub struct EditForm {
     role: Vec<String>,
     #[serde(default)]
     domain: Vec<String>,
+    /// The caller's current password (or `totp`), needed when roles change or a domain is
+    /// added.
+    #[serde(default)]
+    current_password: Option<SecretString>,
+    /// The caller's fresh authentication code.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /users/{id}/edit`
@@ -106,9 +114,14 @@ pub async fn save(
         domains: None,
     };
     let id = UserId::from_string(id);
+    let edit = UserEdit {
+        changes,
+        domains: Some(form.domain),
+        proof: super::console_form::proof(form.current_password, form.totp),
+    };
     match state
         .users
-        .update(&p, &id, changes, Some(form.domain), &origin)
+        .update(&state.auth, &p, &id, edit, &origin)
         .await
     {
         Ok(user) => Ok(redirect_after(
@@ -131,6 +144,16 @@ pub async fn save(
                 &state,
                 &p,
                 frame.with_flash(Some(Flash::error(e.to_string()).with_code(e.code()))),
+                &id,
+                None,
+            )
+            .await,
+        ),
+        Err(e @ UserError::Auth(_)) if e.kind() != ErrorKind::Internal => rejected(
+            page(
+                &state,
+                &p,
+                frame.with_flash(Some(Flash::error(e.message()).with_code(e.code()))),
                 &id,
                 None,
             )

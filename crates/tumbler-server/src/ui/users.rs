@@ -9,9 +9,10 @@ use super::pages::render;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use secrecy::SecretString;
 use serde::Deserialize;
-use tumbler_core::users::{NewUserRequest, UserError};
-use tumbler_core::Principal;
+use tumbler_core::users::{NewUserRequest, UserEdit, UserError};
+use tumbler_core::{ErrorKind, Principal, ServiceFailure};
 use tumbler_domain::ids::UserId;
 use tumbler_domain::password_status::PasswordStatus;
 use tumbler_domain::permission::Permission;
@@ -144,6 +145,12 @@ pub struct CreateForm {
     kind: Option<String>,
     #[serde(default)]
     role: Vec<String>,
+    /// The caller's current password (or `totp`): proof it is still them.
+    #[serde(default)]
+    current_password: Option<SecretString>,
+    /// The caller's fresh authentication code.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /users`: the create form (roles arrive as repeated `role` fields).
@@ -161,7 +168,12 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
         roles: form.role,
         domains: Vec::new(),
     };
-    match state.users.create(&p, req, &origin).await {
+    let proof = super::console_form::proof(form.current_password, form.totp);
+    match state
+        .users
+        .create(&state.auth, &p, req, proof, &origin)
+        .await
+    {
         Ok(created) => {
             let name = created.user.username;
             let Some(pw) = created.temporary_password else {
@@ -194,14 +206,24 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
             PAGE,
             Flash::error(e.to_string()).with_code(e.code()),
         )),
+        Err(e @ UserError::Auth(_)) if e.kind() != ErrorKind::Internal => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::error(e.message()).with_code(e.code()),
+        )),
         Err(e) => Err(ConsoleError::internal("creating a user failed", &e)),
     }
 }
 
-/// An action form.
+/// An action form: enabling a user needs the caller's current password or a fresh code.
 #[derive(Deserialize)]
 pub struct ActionForm {
     status: Option<String>,
+    #[serde(default)]
+    current_password: Option<SecretString>,
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// Unlocks a user (`unlock`) or sets their status, then goes back to the list.
@@ -217,13 +239,17 @@ async fn act(
         state.users.unlock(&p, &id, &origin).await
     } else {
         let status = form.status.as_deref().and_then(UserStatus::parse);
-        let changes = UserChanges {
-            status,
-            ..UserChanges::default()
+        let edit = UserEdit {
+            changes: UserChanges {
+                status,
+                ..UserChanges::default()
+            },
+            domains: None,
+            proof: super::console_form::proof(form.current_password, form.totp),
         };
         state
             .users
-            .update(&p, &id, changes, None, &origin)
+            .update(&state.auth, &p, &id, edit, &origin)
             .await
             .map(|_| ())
     };
@@ -243,6 +269,12 @@ async fn act(
                 Flash::error(e.to_string()).with_code(e.code()),
             ))
         }
+        Err(e @ UserError::Auth(_)) if e.kind() != ErrorKind::Internal => Ok(redirect_after(
+            state,
+            &frame,
+            PAGE,
+            Flash::error(e.message()).with_code(e.code()),
+        )),
         Err(e) => Err(ConsoleError::internal("user action failed", &e)),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tumbler_api_types::Page;
 use tumbler_domain::audit::AuditEvent;
 use tumbler_domain::SystemClock;
-use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn an_export_over_its_stated_maximum_is_refused_and_every_export_is_audited() {
@@ -25,7 +25,7 @@ async fn an_export_over_its_stated_maximum_is_refused_and_every_export_is_audite
             &token,
             Method::POST,
             "/api/v1/users",
-            Some(json!({"username": name, "roles": []})),
+            Some(json!({"username": name, "roles": [], "current_password": ADMIN_PASSWORD})),
             201,
         )
         .await;

@@ -14,7 +14,7 @@ use tumbler_api_types::inventory::{AccountOut, AssetOut};
 use tumbler_api_types::users::{CreatedToken, UserOut};
 use tumbler_api_types::Page;
 use tumbler_domain::{Clock, ManualClock};
-use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
 /// A fresh app with its administrator activated, and the administrator's token; then the role
 /// `role` (a `POST /api/v1/roles` body) created.
@@ -171,7 +171,7 @@ async fn each_kind_of_endpoint_refuses_a_role_without_its_permission() {
         &admin,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "victim"})),
+        Some(json!({"username": "victim", "current_password": ADMIN_PASSWORD})),
         201,
     )
     .await;

@@ -154,7 +154,7 @@ impl TlsApp {
             .client(None)
             .post(self.app.url("/api/v1/users"))
             .bearer_auth(token)
-            .json(&json!({"username": "bob", "roles": ["operator"]}))
+            .json(&json!({"username": "bob", "roles": ["operator"], "current_password": ADMIN_PASSWORD}))
             .send()
             .await
             .unwrap()

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tumbler_api_types::auth::{LoginResponse, MeOut};
 use tumbler_api_types::domains::DomainOut;
 use tumbler_api_types::users::CreatedUserOut;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 async fn call(
     app: &TestApp,
@@ -86,7 +86,7 @@ async fn users_work_in_one_active_domain_or_all_of_theirs() {
         Some(&admin),
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "dora", "roles": ["operator"], "domains": ["Prod", "Default"]})),
+        Some(json!({"username": "dora", "roles": ["operator"], "domains": ["Prod", "Default"], "current_password": ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, 201);

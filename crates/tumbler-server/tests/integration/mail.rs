@@ -13,7 +13,7 @@ use tumbler_api_types::inventory::{AccountOut, AssetOut};
 use tumbler_api_types::settings::{SmtpOut, TestMailOut};
 use tumbler_api_types::users::CreatedUserOut;
 use tumbler_api_types::Page;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 use tumbler_testkit::smtp::SmtpSink;
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
@@ -34,7 +34,7 @@ async fn recipient(app: &TestApp, token: &str, name: &str, email: Option<&str>) 
         Method::POST,
         "/api/v1/users",
         Some(
-            json!({"username": name, "email": email, "roles": ["auditor"], "domains": ["Default"]}),
+            json!({"username": name, "email": email, "roles": ["auditor"], "domains": ["Default"], "current_password": ADMIN_PASSWORD}),
         ),
         201,
     )

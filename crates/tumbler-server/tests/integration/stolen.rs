@@ -1,10 +1,12 @@
 //! A stolen session or token must not become more: second-factor guesses count towards the
 //! lockout and the throttle everywhere a code is checked, parallel attempts cannot outrun them,
-//! login answers do not say which factor failed, the own-password forms are counted like a
+//! login answers do not say which factor failed, no user is created or granted access without
+//! the current password or a fresh code, the own-password forms are counted like a
 //! login, and failed logins cannot flood the audit.
 
 mod audit_trail;
 mod login_answers;
+mod new_admin;
 mod own_password;
 mod parallel;
 mod step_up_codes;

@@ -101,7 +101,7 @@ pub async fn user(
         admin,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": name, "roles": roles, "domains": domains})),
+        Some(json!({"username": name, "roles": roles, "domains": domains, "current_password": ADMIN_PASSWORD})),
         201,
     )
     .await;

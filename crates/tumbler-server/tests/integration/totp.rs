@@ -258,7 +258,9 @@ async fn a_role_can_require_mfa() {
     let created: CreatedUserOut = Client::new()
         .post(app.url("/api/v1/users"))
         .bearer_auth(&admin)
-        .json(&json!({"username": "ayla", "roles": ["auditor"]}))
+        .json(
+            &json!({"username": "ayla", "roles": ["auditor"], "current_password": ADMIN_PASSWORD}),
+        )
         .send()
         .await
         .unwrap()

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tumbler_api_types::users::{ResetPasswordOut, UserOut};
 use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
-use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
 async fn user_id(app: &TestApp, token: &str, name: &str) -> String {
     let list: Page<UserOut> = ok_as(
@@ -300,7 +300,7 @@ async fn the_password_state_is_truthful_and_filters_the_user_list() {
         &admin,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "erin"})),
+        Some(json!({"username": "erin", "current_password": ADMIN_PASSWORD})),
         201,
     )
     .await;

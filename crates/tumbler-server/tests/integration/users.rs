@@ -14,7 +14,7 @@ use super::support::typed;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use tumbler_api_types::users::{CreatedToken, CreatedUserOut};
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 const NEW_PASSWORD: &str = "Another-Long-Passphrase-77";
 
@@ -53,7 +53,7 @@ async fn user_with_roles(
         admin_token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": name, "roles": roles})),
+        Some(json!({"username": name, "roles": roles, "current_password": ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, 201, "{body}");

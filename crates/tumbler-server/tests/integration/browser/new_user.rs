@@ -1,9 +1,10 @@
 //! A new user changes the temporary password and enrols TOTP from the QR code as drawn.
 
 use super::WAIT;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
-/// As a new user would: an administrator creates a user; the user logs in with the temporary
+/// As a new user would: an administrator creates a user (refused until they give their own
+/// password again); the user logs in with the temporary
 /// password, is made to change it, enrols TOTP from the QR page's key, logs out, and logs in
 /// again with a code.
 #[tokio::test]
@@ -14,9 +15,20 @@ async fn a_new_user_changes_the_temporary_password_and_enrols_totp() {
 
     browser.click("#users-link").await;
     browser.wait_for_text("h1", "Users", WAIT).await;
+    // Without the administrator's own password (or a code) no user is created.
+    browser.fill("#new-username", "nina").await;
+    browser.click("#create-user").await;
+    browser
+        .wait_for_text("#users-error", "reauthentication_required", WAIT)
+        .await;
+    assert!(
+        !browser.text("table").await.contains("nina"),
+        "no user was created"
+    );
     browser.fill("#new-username", "nina").await;
     browser.fill("#new-display-name", "Nina Operator").await;
     browser.click("input[name=role][value=operator]").await;
+    browser.fill("#new-user-password", ADMIN_PASSWORD).await;
     browser.click("#create-user").await;
     browser.wait_for_text("#created-user", "nina", WAIT).await;
     let temporary = browser.text("#created-user-0").await;

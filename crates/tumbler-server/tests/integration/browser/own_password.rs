@@ -4,7 +4,7 @@
 use super::super::support::typed;
 use super::WAIT;
 use tumbler_api_types::users::CreatedUserOut;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 use tumbler_testkit::browser::Browser;
 
 /// As a user changing their own password: User Settings from the banner, the rules tooltip,
@@ -28,7 +28,7 @@ async fn a_user_changes_their_own_password_in_user_settings() {
     let created: serde_json::Value = client
         .post(app.url("/api/v1/users"))
         .bearer_auth(&admin)
-        .json(&json!({"username": "paula", "display_name": "Paula"}))
+        .json(&json!({"username": "paula", "display_name": "Paula", "current_password": ADMIN_PASSWORD}))
         .send()
         .await
         .unwrap()

@@ -1,7 +1,7 @@
 //! User managers grant only the roles and domains they hold, and never to themselves.
 
 use super::super::change_secret::admin;
-use super::super::support::{call, error_code, ok, ok_as, user};
+use super::super::support::{call, error_code, ok, ok_as, user, USER_PASSWORD};
 use super::{audit_text, my_id};
 use reqwest::Method;
 use serde_json::json;
@@ -9,7 +9,7 @@ use tumbler_api_types::auth::MeOut;
 use tumbler_api_types::domains::DomainOut;
 use tumbler_api_types::users::CreatedUserOut;
 use tumbler_api_types::Page;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 /// The names of the domains `token` may list.
 async fn domain_names(app: &TestApp, token: &str) -> Vec<String> {
@@ -71,7 +71,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
         &ursula,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "mallory", "roles": ["usermgr"], "domains": ["Default"]})),
+        Some(json!({"username": "mallory", "roles": ["usermgr"], "domains": ["Default"], "current_password": USER_PASSWORD})),
         201,
     )
     .await;
@@ -139,7 +139,7 @@ async fn user_managers_grant_only_what_they_hold_and_never_to_themselves() {
         &admin,
         Method::PATCH,
         &format!("/api/v1/users/{mallory_id}"),
-        Some(json!({"roles": ["usermgr", "auditor"], "domains": ["Default", "Secret"]})),
+        Some(json!({"roles": ["usermgr", "auditor"], "domains": ["Default", "Secret"], "current_password": ADMIN_PASSWORD})),
         200,
     )
     .await;

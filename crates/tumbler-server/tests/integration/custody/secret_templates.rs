@@ -12,7 +12,7 @@ use tumbler_api_types::change_secret::{ExecutionView, RecordRow, TaskView};
 use tumbler_domain::change_secret::ExecutionStatus;
 use tumbler_domain::failure_code::FailureCode;
 use tumbler_domain::ManualClock;
-use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 use tumbler_testkit::sshd::{SshHost, TestUser};
 
 /// A template that drives `passwd` through sudo, typing the login secret at sudo's prompt.
@@ -148,7 +148,7 @@ async fn secret_templates_need_their_own_permission_checked_again_at_run_time() 
         &admin,
         Method::PATCH,
         &format!("/api/v1/users/{ada_id}"),
-        Some(json!({"roles": ["operator"]})),
+        Some(json!({"roles": ["operator"], "current_password": ADMIN_PASSWORD})),
         200,
     )
     .await;

@@ -14,7 +14,7 @@ use tumbler_api_types::inventory::AccountOut;
 use tumbler_api_types::Page;
 use tumbler_domain::change_secret::{ExecutionStatus, Trigger};
 use tumbler_domain::failure_code::FailureCode;
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 /// Runs `task_id` (its privileged password is wrong, so it fails), then stores the right
 /// privileged password for `ops`: a retry would now change the account. Returns the run's id
@@ -72,7 +72,7 @@ async fn retries_of_an_asset_moved_to_another_domain_send_nothing() {
         &token,
         Method::PATCH,
         &format!("/api/v1/users/{admin_id}"),
-        Some(json!({"domains": ["Default", "Elsewhere"]})),
+        Some(json!({"domains": ["Default", "Elsewhere"], "current_password": ADMIN_PASSWORD})),
         200,
     )
     .await;

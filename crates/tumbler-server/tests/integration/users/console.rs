@@ -5,7 +5,21 @@ use super::{admin, call, user_with_roles};
 use reqwest::{Client, Method};
 use serde_json::json;
 use tumbler_api_types::users::UserOut;
+use tumbler_domain::user::UserStatus;
 use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
+
+/// The user's status, as the API shows it.
+async fn status_of(app: &TestApp, admin_token: &str, id: &str) -> UserStatus {
+    let (_, user) = call(
+        app,
+        admin_token,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        None,
+    )
+    .await;
+    typed::<UserOut>(user).user.status
+}
 
 #[tokio::test]
 async fn the_console_edits_and_deletes_users() {
@@ -37,13 +51,36 @@ async fn the_console_edits_and_deletes_users() {
         .next()
         .unwrap()
         .to_owned();
-    let form = [
+    let mut form = vec![
         ("csrf", csrf.as_str()),
         ("display_name", "Eddy E"),
         ("email", ""),
         ("role", "auditor"),
         ("domain", "Default"),
     ];
+    // A role change without the current password is refused on the page; nothing changes.
+    let res = console
+        .post(app.url(&format!("/users/{id}/edit")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("reauthentication_required"));
+    let (_, user) = call(
+        &app,
+        &admin_token,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(typed::<UserOut>(user).user.roles, ["operator"]);
+    form.push(("current_password", ADMIN_PASSWORD));
     let res = console
         .post(app.url(&format!("/users/{id}/edit")))
         .form(&form)
@@ -75,6 +112,31 @@ async fn the_console_edits_and_deletes_users() {
         200,
         "the new role applies at once"
     );
+
+    // Disabling from the list needs nothing more; enabling again needs the current password.
+    for (form, expected) in [
+        (vec![("status", "disabled")], UserStatus::Disabled),
+        (vec![("status", "enabled")], UserStatus::Disabled),
+        (
+            vec![("status", "enabled"), ("current_password", ADMIN_PASSWORD)],
+            UserStatus::Enabled,
+        ),
+    ] {
+        let mut form = form;
+        form.push(("csrf", csrf.as_str()));
+        let res = console
+            .post(app.url(&format!("/users/{id}/status")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        assert_eq!(
+            status_of(&app, &admin_token, &id).await,
+            expected,
+            "{form:?}"
+        );
+    }
 
     let forged = [("csrf", "nope")];
     let res = console

@@ -42,7 +42,7 @@ async fn the_last_enabled_administrator_cannot_be_removed() {
         &ada_token,
         Method::PATCH,
         &format!("/api/v1/users/{admin_id}"),
-        Some(json!({"roles": ["auditor"]})),
+        Some(json!({"roles": ["auditor"], "current_password": super::NEW_PASSWORD})),
     )
     .await;
     assert_eq!(status, 200, "another admin exists now");

@@ -5,7 +5,7 @@ use super::super::support::error_code;
 use super::{admin, call, user_with_roles};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tumbler_testkit::app::TestApp;
+use tumbler_testkit::app::{TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn each_builtin_role_meets_its_boundaries() {
@@ -75,7 +75,7 @@ async fn each_builtin_role_meets_its_boundaries() {
         (
             Method::POST,
             "/api/v1/users".into(),
-            Some(json!({"username": "x-new"})),
+            Some(json!({"username": "x-new", "current_password": ADMIN_PASSWORD})),
             [201, 403, 403, 403],
         ),
         (
@@ -142,7 +142,7 @@ async fn a_role_change_applies_at_the_next_request() {
         &admin_token,
         Method::PATCH,
         &format!("/api/v1/users/{id}"),
-        Some(json!({"roles": ["auditor"]})),
+        Some(json!({"roles": ["auditor"], "current_password": ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, 200);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tumbler_api_types::users::{CreatedUserOut, UserOut};
 use tumbler_api_types::Page;
 use tumbler_domain::ManualClock;
-use tumbler_testkit::app::{StoreKind, TestApp};
+use tumbler_testkit::app::{StoreKind, TestApp, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn new_users_get_a_temporary_password_that_expires() {
@@ -21,7 +21,7 @@ async fn new_users_get_a_temporary_password_that_expires() {
         &admin_token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "tina", "email": "tina@example.test", "roles": ["operator"]})),
+        Some(json!({"username": "tina", "email": "tina@example.test", "roles": ["operator"], "current_password": ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, 201);
@@ -43,7 +43,7 @@ async fn new_users_get_a_temporary_password_that_expires() {
         &admin_token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "tina"})),
+        Some(json!({"username": "tina", "current_password": ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(
