@@ -49,7 +49,7 @@ enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Validate the configuration (file and environment) and explain it.
-    #[command(after_help = commands::check_config::ENV_HELP)]
+    #[command(after_help = commands::check_config::env_help())]
     CheckConfig,
     /// Administration run on the server's host.
     Admin {

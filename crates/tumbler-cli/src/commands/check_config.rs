@@ -4,27 +4,37 @@ use super::CliError;
 use std::process::ExitCode;
 use tumbler_server::Config;
 
-/// Shown after `tumbler check-config --help`.
-pub const ENV_HELP: &str = "Environment variables (override the file): TUMBLER_ then the key, with
-`__` between a section and its key (TUMBLER_CHANGE_SECRET__TIME_ZONE sets [change_secret] time_zone):
-  TUMBLER_DATA_DIR, TUMBLER_LISTEN, TUMBLER_PUBLIC_URL, TUMBLER_DATABASE__URL,
-  TUMBLER_TLS__CERT_FILE, TUMBLER_TLS__KEY_FILE, TUMBLER_TLS__CLIENT_CA_FILE,
-  TUMBLER_VAULT__MASTER_KEY_SOURCE (file|env|passphrase), TUMBLER_VAULT__MASTER_KEY_FILE,
-  TUMBLER_AUTH__TEMPORARY_PASSWORD_HOURS, TUMBLER_AUTH__MAX_FAILURES_PER_SOURCE,
-  TUMBLER_AUTH__SOURCE_WINDOW_MINUTES,
-  TUMBLER_CHANGE_SECRET__SECURE_MODE, TUMBLER_CHANGE_SECRET__MAX_PARALLEL_ASSETS,
-  TUMBLER_CHANGE_SECRET__ACCOUNT_TIMEOUT_SECONDS, TUMBLER_CHANGE_SECRET__MAX_ATTEMPTS,
-  TUMBLER_CHANGE_SECRET__NODE_NAME, TUMBLER_CHANGE_SECRET__TIME_ZONE (IANA name),
-  TUMBLER_DRIFT__INTERVAL_SECONDS, TUMBLER_DRIFT__CONCURRENCY, TUMBLER_DRIFT__AUTO_RECONCILE,
-  TUMBLER_ESCROW__JOURNAL_DIR, TUMBLER_ESCROW__COPY_DIR, TUMBLER_ESCROW__SEGMENT_MAX_MIB,
-  TUMBLER_ESCROW__KEEP_DAYS, TUMBLER_ESCROW__RECONCILE_AFTER_RESTORE,
-  TUMBLER_LOG__FORMAT (text|json), TUMBLER_LOG__LEVEL
+/// Shown after `tumbler check-config --help`: every configuration variable, listed from the
+/// configuration's structs (so the list cannot fall behind them), and the others.
+pub fn env_help() -> String {
+    let vars: Vec<String> = tumbler_server::config::config_keys()
+        .iter()
+        .map(|k| tumbler_server::config::env_var(k))
+        .collect();
+    let mut lines = vec![String::new()];
+    for var in vars {
+        let line = lines.last_mut().map(|l| l.len() + var.len()).unwrap_or(0);
+        if line > 90 {
+            lines.push(String::new());
+        }
+        if let Some(last) = lines.last_mut() {
+            last.push_str(if last.is_empty() { "  " } else { ", " });
+            last.push_str(&var);
+        }
+    }
+    format!(
+        "Environment variables (override the file): TUMBLER_ then the key, with `__` between a
+section and its key (TUMBLER_CHANGE_SECRET__TIME_ZONE sets [change_secret] time_zone):
+{}
 Other variables:
   TUMBLER_CONFIG (config file), TUMBLER_MASTER_KEY (64 hex digits, source env),
   TUMBLER_MASTER_PASSPHRASE (source passphrase), TUMBLER_NEW_MASTER_KEY and
   TUMBLER_NEW_MASTER_PASSPHRASE (rotate-master-key with those sources),
   TUMBLER_URL (the server `tumbler login` talks to)
-Any other TUMBLER_* variable is an error.";
+Any other TUMBLER_* variable is an error.",
+        lines.join(",\n")
+    )
+}
 
 /// Prints the effective configuration (it holds no secrets) after it validated.
 pub fn run(config: &Config) -> Result<ExitCode, CliError> {

@@ -139,6 +139,21 @@ fn check_config_names_unknown_keys_and_variables() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("postgres://tumbler:***@db.example/tumbler"));
     assert!(!stdout(&out).contains("s3cret-pw"));
+
+    // The help lists every variable, from the configuration's structs.
+    let out = Command::new(BIN)
+        .args(["check-config", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    for var in [
+        "TUMBLER_DATABASE__URL",
+        "TUMBLER_AUTH__SENSITIVE_WINDOW_MINUTES",
+        "TUMBLER_AUDIT__EXPORT_MAX_ROWS",
+        "TUMBLER_CHANGE_SECRET__TIME_ZONE",
+    ] {
+        assert!(help.contains(var), "{var} in {help}");
+    }
 }
 
 #[tokio::test]

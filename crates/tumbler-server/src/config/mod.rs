@@ -4,11 +4,13 @@
 
 mod database;
 mod error;
+mod keys;
 mod load;
 mod sections;
 
 pub use database::{redact_url, DatabaseConfig};
 pub use error::ConfigError;
+pub use keys::config_keys;
 pub use load::{env_key, env_var, ENV_PREFIX, OTHER_ENV_VARS};
 pub use sections::{
     AuditConfig, AuthConfig, ChangeSecretConfig, DriftConfig, EscrowConfig, LogConfig, LogFormat,

@@ -339,3 +339,29 @@ fn a_bad_database_url_is_refused_without_its_password() {
     );
     assert!(!text.contains("canary-pw"), "{text}");
 }
+
+#[test]
+fn every_key_is_listed_from_the_structs_and_each_variable_is_accepted() {
+    let keys = super::config_keys();
+    for expected in [
+        "data_dir",
+        "database.url",
+        "change_secret.time_zone",
+        "auth.sensitive_window_minutes",
+        "audit.export_max_rows",
+        "log.format",
+    ] {
+        assert!(keys.iter().any(|k| k == expected), "{expected} in {keys:?}");
+    }
+    assert!(keys.len() >= 30, "{keys:?}");
+    // Each listed key's variable is one the loader knows (an unknown one would be refused
+    // by name): set to a value of the wrong kind, it is refused for its value, never as
+    // unknown.
+    for key in &keys {
+        let var = super::env_var(key);
+        let refused = Config::load(None, &[(var.clone(), "[".to_owned())]);
+        if let Err(e) = refused {
+            assert!(!matches!(e, ConfigError::UnknownEnv(_)), "{var}: {e}");
+        }
+    }
+}

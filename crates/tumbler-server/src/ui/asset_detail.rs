@@ -261,12 +261,6 @@ pub struct ActionForm {
     confirm: Option<String>,
 }
 
-/// The refusal of a delete posted without the dialog's confirmation.
-fn unconfirmed() -> Flash {
-    Flash::error("Nothing was deleted: confirm in the dialog first.")
-        .with_code("confirmation_required")
-}
-
 /// Runs an action on the asset in the path with the state, the form's caller, origin and
 /// fields, then shows the asset's page with the outcome.
 async fn on_asset<T, F, Fut>(req: PathForm<T>, action: F) -> ConsoleResult
@@ -378,7 +372,7 @@ pub async fn delete(
             &state,
             &frame,
             &asset_address(&id),
-            unconfirmed(),
+            Flash::unconfirmed(),
         ));
     }
     let query = AccountQuery {
@@ -535,7 +529,7 @@ pub async fn reveal_account(req: PathForm<ActionForm>) -> ConsoleResult {
 pub async fn delete_account(req: PathForm<ActionForm>) -> ConsoleResult {
     on_account(req, |s, p, id, origin, form| async move {
         if form.confirm.is_none() {
-            return Ok(Done::Said(unconfirmed()));
+            return Ok(Done::Said(Flash::unconfirmed()));
         }
         let account = s.inventory.account(&p, &id).await?;
         let versions = s.inventory.secret_versions(&p, &id).await?;

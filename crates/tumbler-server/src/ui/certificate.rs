@@ -120,13 +120,7 @@ pub async fn remove(
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
     if form.confirm.is_none() {
-        return Ok(redirect_after(
-            &state,
-            &frame,
-            PAGE,
-            Flash::error("Nothing was removed: confirm in the dialog first.")
-                .with_code("confirmation_required"),
-        ));
+        return Ok(redirect_after(&state, &frame, PAGE, Flash::unconfirmed()));
     }
     let subject = state
         .certificates

@@ -454,8 +454,7 @@ pub async fn task_button(
             &state,
             &frame,
             OVERVIEW,
-            Flash::error("Nothing was deleted: confirm in the dialog first.")
-                .with_code("confirmation_required"),
+            Flash::unconfirmed(),
         ));
     }
     let outcome = match action.as_str() {

@@ -107,6 +107,12 @@ impl Flash {
         }
     }
 
+    /// A destructive form posted without its dialog's confirmation: nothing was done.
+    pub fn unconfirmed() -> Self {
+        Self::error("Nothing was deleted: confirm in the dialog first.")
+            .with_code("confirmation_required")
+    }
+
     /// The same message with `code` in small print.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());

@@ -57,8 +57,7 @@ async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>
             &state,
             &frame,
             &list_at(None),
-            Flash::error("Nothing was deleted: confirm in the dialog first.")
-                .with_code("confirmation_required"),
+            Flash::unconfirmed(),
         ));
     }
     let mut deleted: Option<String> = None;

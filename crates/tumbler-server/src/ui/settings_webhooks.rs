@@ -131,13 +131,7 @@ pub async fn delete(
     let (p, frame, origin, form) = form.parts();
     require_settings(&p)?;
     if form.confirm.is_none() {
-        return Ok(redirect_after(
-            &state,
-            &frame,
-            PAGE,
-            Flash::error("Nothing was removed: confirm in the dialog first.")
-                .with_code("confirmation_required"),
-        ));
+        return Ok(redirect_after(&state, &frame, PAGE, Flash::unconfirmed()));
     }
     let url = state
         .webhooks

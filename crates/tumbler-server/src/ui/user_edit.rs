@@ -185,8 +185,7 @@ where
             &state,
             &frame,
             &edit_address(&id),
-            Flash::error("Nothing was deleted: confirm in the dialog first.")
-                .with_code("confirmation_required"),
+            Flash::unconfirmed(),
         ));
     }
     let username = match state.users.get(&p, &id).await {

@@ -63,7 +63,7 @@ async fn a_certificate_remove_without_confirmation_removes_nothing() {
     assert_eq!(res.status(), 303);
     let shown = page(&t, &console).await;
     assert!(
-        shown.contains("Nothing was removed") && shown.contains("confirmation_required"),
+        shown.contains("Nothing was deleted") && shown.contains("confirmation_required"),
         "{shown}"
     );
     assert_eq!(t.me_with("alice").await, 200, "nothing was removed");
