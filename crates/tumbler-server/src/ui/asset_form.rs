@@ -27,7 +27,7 @@ pub struct PlatformChoice {
 struct AssetFormPage {
     frame: PageFrame,
     /// `None` when adding.
-    id: Option<String>,
+    id: Option<AssetId>,
     form: AssetFields,
     platforms: Vec<PlatformChoice>,
     domains: Vec<(String, bool)>,
@@ -89,7 +89,7 @@ async fn show_form(
     state: &AppState,
     p: &Principal,
     frame: PageFrame,
-    id: Option<String>,
+    id: Option<AssetId>,
     form: AssetFields,
 ) -> ConsoleResult {
     let domains = match state.domains.mine(p).await {
@@ -183,12 +183,9 @@ pub async fn create(
 pub async fn edit_form(
     State(state): State<AppState>,
     ConsolePage(p, frame): ConsolePage,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
 ) -> ConsoleResult {
-    let view = state
-        .inventory
-        .asset(&p, &AssetId::from_string(id.clone()))
-        .await?;
+    let view = state.inventory.asset(&p, &id).await?;
     let a = &view.asset;
     let form = AssetFields {
         name: a.name.clone(),
@@ -206,11 +203,10 @@ pub async fn edit_form(
 /// `POST /assets/{id}/edit`
 pub async fn save(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     form: ConsoleForm<AssetFields>,
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
-    let asset_id = AssetId::from_string(id.clone());
     let result = async {
         let patch = AssetPatch {
             name: Some(form.name.clone()),
@@ -224,10 +220,7 @@ pub async fn save(
             totp: None,
             security: Default::default(),
         };
-        state
-            .inventory
-            .update_asset(&p, &asset_id, &patch, &origin)
-            .await
+        state.inventory.update_asset(&p, &id, &patch, &origin).await
     }
     .await;
     match result {

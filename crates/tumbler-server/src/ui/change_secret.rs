@@ -251,15 +251,11 @@ impl ActionForm {
 /// `POST /change-secret/tasks/{id}/execute`: starts a run and opens its page.
 pub async fn execute(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.active()?;
-    match state
-        .change_secret
-        .execute_task(&p, &ChangeTaskId::from_string(id), &origin)
-        .await
-    {
+    match state.change_secret.execute_task(&p, &id, &origin).await {
         Ok(run) => Ok(Redirect::to(&format!("/change-secret/executions/{run}")).into_response()),
         Err(e @ (ChangeSecretError::TaskDisabled | ChangeSecretError::Forbidden)) => {
             Ok(redirect_after(
@@ -358,10 +354,9 @@ async fn run_page(
 pub async fn run(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
     link: RevealLink,
 ) -> ConsoleResult {
-    let id = ExecutionId::from_string(id);
     let revealed = link.open(&state, &mut frame);
     run_page(&state, &p, frame, &id, revealed).await
 }
@@ -453,11 +448,10 @@ pub async fn record_action(
 /// retry); the page says how many.
 pub async fn retry_failed(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ExecutionId>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.active()?;
-    let id = ExecutionId::from_string(id);
     let flash = match state.change_secret.retry_failed(&p, &id, &origin).await {
         Ok(outcome) => Flash::success(format!(
                 "Retrying {} account(s) in the background, each as a run of its own ({} left alone); reload the page to follow them.",

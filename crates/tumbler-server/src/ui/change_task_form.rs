@@ -292,12 +292,9 @@ pub async fn new_form(
 pub async fn edit_form(
     State(state): State<AppState>,
     ConsolePage(p, frame): ConsolePage,
-    Path(id): Path<String>,
+    Path(id): Path<ChangeTaskId>,
 ) -> ConsoleResult {
-    let task = state
-        .change_secret
-        .task(&p, &ChangeTaskId::from_string(id.clone()))
-        .await?;
+    let task = state.change_secret.task(&p, &id).await?;
     let values = Submitted {
         name: task.name.clone(),
         usernames: task.spec.usernames.clone(),

@@ -320,7 +320,7 @@ pub struct DialogQuery {
 /// `POST /assets/{id}/authentication`: Modify authentication from a device's page.
 pub async fn modify(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<AssetId>,
     form: ConsoleForm<Fields>,
 ) -> ConsoleResult {
     let (p, _, origin, f) = form.active()?;
@@ -343,7 +343,7 @@ pub async fn modify(
     };
     let started = state
         .device_keys
-        .modify_authentication(&p, &AssetId::from_string(id), input, &origin)
+        .modify_authentication(&p, &id, input, &origin)
         .await;
     to_job(started, |m| async move {
         Err(ConsoleError::Invalid(format!(

@@ -43,10 +43,10 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<NodeForm>) 
 /// `POST /nodes/{id}`: rename, move or delete a node.
 pub async fn change(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<NodeId>,
     form: ConsoleForm<NodeForm>,
 ) -> ConsoleResult {
-    handle(state, form, Some(NodeId::from_string(id))).await
+    handle(state, form, Some(id)).await
 }
 
 async fn handle(state: AppState, form: ConsoleForm<NodeForm>, id: Option<NodeId>) -> ConsoleResult {

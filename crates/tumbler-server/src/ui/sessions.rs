@@ -60,13 +60,13 @@ pub async fn list(
 /// `POST /account/sessions/{id}/end`
 pub async fn end(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.parts();
     match state
         .users
-        .end_sessions(&p, &p.user.id, Some(&SessionId::from_string(id)), &origin)
+        .end_sessions(&p, &p.user.id, Some(&id), &origin)
         .await
     {
         Ok(_) | Err(tumbler_core::UserError::SessionNotFound) => Ok(redirect_after(

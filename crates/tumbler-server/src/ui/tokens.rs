@@ -156,11 +156,10 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm<CreateForm>
 /// `POST /account/tokens/{id}/revoke`
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<TokenId>,
     form: ConsoleForm<NoFields>,
 ) -> ConsoleResult {
     let (p, frame, origin, _) = form.active()?;
-    let id = TokenId::from_string(id);
     let name = state
         .auth
         .list_tokens(&p)

@@ -73,11 +73,11 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     ConsolePage(p, mut frame): ConsolePage,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     link: RevealLink,
 ) -> ConsoleResult {
     let revealed = link.open(&state, &mut frame);
-    page(&state, &p, frame, &UserId::from_string(id), revealed).await
+    page(&state, &p, frame, &id, revealed).await
 }
 
 /// The edit form (roles and domains arrive as repeated `role` and `domain` fields).
@@ -101,7 +101,7 @@ pub struct EditForm {
 /// `POST /users/{id}/edit`
 pub async fn save(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: ConsoleForm<EditForm>,
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
@@ -113,7 +113,6 @@ pub async fn save(
         status: None,
         domains: None,
     };
-    let id = UserId::from_string(id);
     let edit = UserEdit {
         changes,
         domains: Some(form.domain),

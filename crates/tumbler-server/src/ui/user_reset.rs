@@ -23,7 +23,7 @@ struct ResetPage {
 /// `POST /users/{id}/reset-password` (fields `csrf`, `totp`, `reset_totp`).
 pub async fn reset(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: ConsoleForm<Fields>,
 ) -> ConsoleResult {
     let (p, frame, origin, fields) = form.active()?;
@@ -34,15 +34,8 @@ pub async fn reset(
     let code = Some(field(&fields, "totp").trim()).filter(|c| !c.is_empty());
     let result = state
         .auth
-        .reset_password_of(
-            &p,
-            &UserId::from_string(id.clone()),
-            reset_totp,
-            code,
-            &origin,
-        )
+        .reset_password_of(&p, &id, reset_totp, code, &origin)
         .await;
-    let id = UserId::from_string(id);
     match result {
         Ok(pw) => {
             let username = match state.users.get(&p, &id).await {

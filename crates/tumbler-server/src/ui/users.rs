@@ -229,12 +229,11 @@ pub struct ActionForm {
 /// Unlocks a user (`unlock`) or sets their status, then goes back to the list.
 async fn act(
     state: &AppState,
-    id: String,
+    id: UserId,
     form: ConsoleForm<ActionForm>,
     unlock: bool,
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
-    let id = UserId::from_string(id);
     let result = if unlock {
         state.users.unlock(&p, &id, &origin).await
     } else {
@@ -282,7 +281,7 @@ async fn act(
 /// `POST /users/{id}/unlock`
 pub async fn unlock(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     act(&state, id, form, true).await
@@ -291,7 +290,7 @@ pub async fn unlock(
 /// `POST /users/{id}/status`
 pub async fn set_status(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     form: ConsoleForm<ActionForm>,
 ) -> ConsoleResult {
     act(&state, id, form, false).await
