@@ -195,3 +195,47 @@ document.addEventListener("DOMContentLoaded", () => {
     link.hidden = false;
   }
 });
+
+// Fields that apply only to some choices: a wrapper marked `data-show-when="name=value"` (or
+// `name=a|b`) is shown, and its fields posted, only while its form's control `name` holds one
+// of those values; otherwise it gets `hidden` and its fields are disabled, so they are not
+// posted. Without this script every field stays visible.
+document.addEventListener("DOMContentLoaded", () => {
+  const forms = new Set();
+  for (const wrapper of document.querySelectorAll("[data-show-when]")) {
+    if (wrapper.form || wrapper.closest("form")) forms.add(wrapper.form || wrapper.closest("form"));
+  }
+  const current = (form, name) => {
+    const control = form.elements.namedItem(name);
+    if (!control) return null;
+    if (control.type === "checkbox") return control.checked ? control.value : "";
+    return control.value; // a radio group (RadioNodeList) gives its checked radio's value
+  };
+  const apply = (form) => {
+    for (const wrapper of form.querySelectorAll("[data-show-when]")) {
+      const rule = wrapper.dataset.showWhen;
+      const at = rule.indexOf("=");
+      if (at < 1) continue;
+      const show = rule.slice(at + 1).split("|").includes(current(form, rule.slice(0, at)));
+      wrapper.hidden = !show;
+      const fields = [...wrapper.querySelectorAll("input, select, textarea, button, fieldset")];
+      if (wrapper.matches("input, select, textarea, fieldset")) fields.push(wrapper);
+      for (const field of fields) {
+        // Only what this script disabled is enabled again.
+        if (!show && !field.disabled) {
+          field.disabled = true;
+          field.dataset.shownWhenOff = "true";
+        } else if (show && field.dataset.shownWhenOff) {
+          field.disabled = false;
+          delete field.dataset.shownWhenOff;
+        }
+      }
+    }
+  };
+  for (const form of forms) {
+    form.addEventListener("change", () => apply(form));
+    apply(form);
+  }
+  // A page restored by the back button keeps the choices it had: follow them.
+  window.addEventListener("pageshow", () => forms.forEach(apply));
+});

@@ -11,6 +11,7 @@ mod integration {
     pub mod boundaries;
     pub mod browser;
     pub mod certificate_console;
+    pub mod certificate_paste;
     pub mod certificates;
     pub mod change_databases;
     pub mod change_model;

@@ -1,5 +1,6 @@
 //! User Settings, X.509 Certificate: register and remove client certificates.
 
+use super::certificate_paste::{sort, Pasted};
 use super::console_form::ConsoleForm;
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
@@ -10,7 +11,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::Extension;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tumbler_core::{CertificateError, Principal};
 use tumbler_domain::ids::CertificateId;
@@ -27,6 +28,8 @@ pub struct CertificateLine {
 struct CertificatePage {
     frame: PageFrame,
     certificates: Vec<CertificateLine>,
+    /// Whether the server speaks HTTPS: without it no browser presents a certificate.
+    tls: bool,
 }
 
 async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResult {
@@ -41,6 +44,7 @@ async fn page(state: &AppState, p: &Principal, frame: PageFrame) -> ConsoleResul
                     expires: When::at(c.not_after),
                 })
                 .collect(),
+            tls: state.tls,
         })),
         Err(e) => Err(ConsoleError::internal("listing certificates failed", &e)),
     }
@@ -57,14 +61,21 @@ pub async fn show(
     page(&state, &p, frame).await
 }
 
-/// The register form: the certificate is the one the browser presented on this connection.
+/// The register form: the certificate is the one the browser presented on this connection;
+/// `pem`, when pasted, must be that same certificate (a key pasted with it is dropped).
 #[derive(Deserialize)]
 pub struct RegisterForm {
+    #[serde(default)]
+    pem: Option<SecretString>,
     #[serde(default)]
     current_password: Option<SecretString>,
     #[serde(default)]
     totp: Option<String>,
 }
+
+/// Said after any paste that carried a private key, whatever became of the certificate.
+const KEY_DISCARDED: &str = " The private key you pasted with it was discarded, never stored; \
+it has left your computer, so treat it as exposed: make a new key pair and certificate.";
 
 /// `POST /account/certificate`
 pub async fn register(
@@ -74,12 +85,41 @@ pub async fn register(
 ) -> ConsoleResult {
     let (p, frame, origin, form) = form.active()?;
     let der = presented.and_then(|Extension(PeerCertificate(der))| der);
+    let pasted = form
+        .pem
+        .as_ref()
+        .map(|pem| sort(pem.expose_secret()))
+        .unwrap_or(Pasted {
+            certificate: None,
+            key_discarded: false,
+        });
     let proof = super::console_form::proof(form.current_password, form.totp);
+    let warning = if pasted.key_discarded {
+        KEY_DISCARDED
+    } else {
+        ""
+    };
     match state
         .certificates
-        .register(&state.auth, &p, der.as_deref(), None, proof, &origin)
+        .register(
+            &state.auth,
+            &p,
+            der.as_deref(),
+            pasted.certificate.as_deref(),
+            proof,
+            &origin,
+        )
         .await
     {
+        Ok(_) if pasted.key_discarded => Ok(redirect_after(
+            &state,
+            &frame,
+            PAGE,
+            Flash::warning(format!(
+                "Certificate registered; it can log you in from now on.{warning}"
+            ))
+            .with_code("private_key_discarded"),
+        )),
         Ok(_) => Ok(redirect_after(
             &state,
             &frame,
@@ -96,7 +136,7 @@ pub async fn register(
             &state,
             &frame,
             PAGE,
-            Flash::error(e.to_string()).with_code(e.code()),
+            Flash::error(format!("{e}{warning}")).with_code(e.code()),
         )),
         Err(e) => Err(ConsoleError::internal(
             "registering a certificate failed",

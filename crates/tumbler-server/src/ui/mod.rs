@@ -14,6 +14,7 @@ mod assets;
 mod audit;
 mod bulk_acknowledge;
 mod certificate;
+mod certificate_paste;
 mod change_history;
 mod change_secret;
 mod change_task_form;

@@ -11,6 +11,7 @@ mod bulk_acknowledge;
 mod change_run;
 mod dashboard;
 mod first_login;
+mod form_fields;
 mod jobs;
 mod key_conflict;
 mod new_user;

@@ -90,10 +90,19 @@ impl TlsApp {
 
     /// A console client: trusts the server, keeps cookies, follows no redirect.
     pub(super) fn console(&self) -> Client {
+        self.console_as(None)
+    }
+
+    /// A console client presenting `who`'s certificate when given.
+    pub(super) fn console_as(&self, who: Option<&str>) -> Client {
         let root = reqwest::Certificate::from_pem(&self.read(self.root)).unwrap();
-        Client::builder()
-            .add_root_certificate(root)
-            .cookie_store(true)
+        let mut b = Client::builder().add_root_certificate(root);
+        if let Some(who) = who {
+            let mut pem = self.read(&format!("{who}.key"));
+            pem.extend(self.read(&format!("{who}.pem")));
+            b = b.identity(Identity::from_pem(&pem).unwrap());
+        }
+        b.cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()

@@ -77,7 +77,7 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
         token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "nina", "roles": ["operator"]})),
+        Some(json!({"username": "nina", "roles": ["operator"], "current_password": tumbler_testkit::app::ADMIN_PASSWORD})),
         201,
     )
     .await;
