@@ -24,6 +24,7 @@ const LONG: usize = 10_000;
 /// device-key job, a second user.
 struct Data {
     asset: String,
+    account: String,
     task: String,
     run: String,
     job: String,
@@ -34,7 +35,7 @@ struct Data {
 async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
     let (app, token) = (&admin.app, admin.token.as_str());
     let id = linux_asset(app, token, "web-a", host).await;
-    account(
+    let ops = account(
         app,
         token,
         &id,
@@ -83,6 +84,7 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
     .await;
     Data {
         asset: id,
+        account: ops,
         task: task_id,
         run: execution.id.to_string(),
         job: started.job_id,
@@ -123,6 +125,7 @@ fn pages(d: &Data) -> Vec<String> {
         format!("/change-secret/executions/{}", d.run),
         format!("/jobs/{}", d.job),
         format!("/users/{}/edit", d.user),
+        format!("/accounts/{}/edit", d.account),
     ]);
     all
 }
