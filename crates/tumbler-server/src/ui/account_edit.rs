@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use tumbler_core::inventory::AccountPatch;
-use tumbler_core::{Principal, ServiceFailure};
+use tumbler_core::Principal;
 use tumbler_domain::ids::AccountId;
 use tumbler_domain::inventory::SecretType;
 use tumbler_domain::platform;
@@ -57,11 +57,6 @@ struct EditPage {
     /// root needs a fresh code too.
     protected: bool,
     options: Vec<OptionLine>,
-}
-
-/// The page's address.
-fn edit_address(id: &AccountId) -> String {
-    format!("/accounts/{id}/edit")
 }
 
 /// The account, and its asset's platform (`None` for a platform this build does not know).
@@ -119,7 +114,10 @@ pub async fn show(
 
 /// What the form asks to change, as a patch with only what differs from `account`, and the
 /// words naming it (empty: nothing changes). A password and a key at once is refused.
-fn patch_of(fields: &Fields, account: &AccountRow) -> Result<(AccountPatch, Vec<&'static str>), String> {
+fn patch_of(
+    fields: &Fields,
+    account: &AccountRow,
+) -> Result<(AccountPatch, Vec<&'static str>), String> {
     let value = |name: &str| {
         super::console_form::value(fields, name)
             .map(str::trim)
@@ -185,7 +183,7 @@ pub async fn save(
     };
     let (patch, what) = match patch_of(&fields, &account) {
         Ok(found) => found,
-        Err(message) => return refuse(frame, message, "invalid_value").await,
+        Err(message) => return refuse(frame, message, "invalid_request").await,
     };
     let to = asset_address(&account.asset_id);
     if what.is_empty() {
@@ -255,13 +253,19 @@ mod tests {
 
     #[test]
     fn only_what_differs_is_patched() {
-        let (patch, what) =
-            patch_of(&fields(&[("option.become", "sudo"), ("password", "")]), &account())
-                .unwrap();
+        let (patch, what) = patch_of(
+            &fields(&[("option.become", "sudo"), ("password", "")]),
+            &account(),
+        )
+        .unwrap();
         assert!(what.is_empty(), "{what:?}");
         assert!(patch.options.is_none() && patch.privileged.is_none() && patch.secret.is_none());
         let (patch, what) = patch_of(
-            &fields(&[("option.become", "su"), ("privileged", "on"), ("password", " pw ")]),
+            &fields(&[
+                ("option.become", "su"),
+                ("privileged", "on"),
+                ("password", " pw "),
+            ]),
             &account(),
         )
         .unwrap();
@@ -272,6 +276,10 @@ mod tests {
 
     #[test]
     fn a_password_and_a_key_at_once_are_refused() {
-        assert!(patch_of(&fields(&[("password", "a"), ("private_key", "b")]), &account()).is_err());
+        assert!(patch_of(
+            &fields(&[("password", "a"), ("private_key", "b")]),
+            &account()
+        )
+        .is_err());
     }
 }

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::users::CreatedUserOut;
+use tumbler_testkit::app::ADMIN_PASSWORD;
 use tumbler_testkit::browser::Browser;
 use tumbler_testkit::browser_checks::Focused;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -78,7 +79,8 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
         token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "nina", "roles": ["operator"]})),
+        Some(json!({"username": "nina", "roles": ["operator"],
+                    "current_password": ADMIN_PASSWORD})),
         201,
     )
     .await;

@@ -26,7 +26,10 @@ async fn browser_edits_an_account_and_reveals_its_new_secret() {
     browser
         .wait_for_text("h1", "Edit account ops on edit-web", WAIT)
         .await;
-    assert!(!browser.source().await.contains(OLD), "no secret on the form");
+    assert!(
+        !browser.source().await.contains(OLD),
+        "no secret on the form"
+    );
 
     // Without a code: refused, nothing saved, the new password not shown back.
     let fill = |code: Option<String>| {

@@ -110,28 +110,44 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
         &console,
         &app,
         &id,
-        &[("csrf", &csrf), ("option.become", "doas"), ("password", REFUSED)],
+        &[
+            ("csrf", &csrf),
+            ("option.become", "doas"),
+            ("password", REFUSED),
+        ],
     )
     .await;
     assert_eq!(status, 422, "{body}");
-    assert!(body.contains("become must be one of"), "{body}");
+    assert!(body.contains("must be one of sudo, su, none"), "{body}");
     assert!(!body.contains(REFUSED), "the refused secret is not echoed");
     // Refused: the privileged flag without a code.
     let (status, _, body) = post(
         &console,
         &app,
         &id,
-        &[("csrf", &csrf), ("option.become", "su"), ("privileged", "on")],
+        &[
+            ("csrf", &csrf),
+            ("option.become", "su"),
+            ("privileged", "on"),
+        ],
     )
     .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("totp_required"), "{body}");
     let unchanged = stored(&app, &token, &id).await;
     assert!(!unchanged.privileged);
-    assert_eq!(unchanged.options.get("become").map(String::as_str), Some("sudo"));
+    assert_eq!(
+        unchanged.options.get("become").map(String::as_str),
+        Some("sudo")
+    );
     assert_eq!(unchanged.secret_version, 1, "no new version");
-    assert!(audit_events(&app, &token, "account.update").await.is_empty());
-    assert_eq!(reveal(&app, &token, &id, &authenticator.fresh_code()).await, OLD);
+    assert!(audit_events(&app, &token, "account.update")
+        .await
+        .is_empty());
+    assert_eq!(
+        reveal(&app, &token, &id, &authenticator.fresh_code()).await,
+        OLD
+    );
 
     // Saved: options, privileged (with a code) and a new secret.
     let code = authenticator.fresh_code();
@@ -149,7 +165,10 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
         ],
     )
     .await;
-    assert_eq!((status, to.as_str()), (303, format!("/assets/{}", host.id).as_str()));
+    assert_eq!(
+        (status, to.as_str()),
+        (303, format!("/assets/{}", host.id).as_str())
+    );
     let landed = get(&console, &app, &to).await;
     assert!(
         landed.contains("Account app saved: privileged flag, options, secret replaced."),
@@ -158,11 +177,20 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
     let saved = stored(&app, &token, &id).await;
     assert!(saved.privileged);
     assert_eq!(saved.options.get("become").map(String::as_str), Some("su"));
-    assert_eq!(saved.options.get("shell").map(String::as_str), Some("/bin/bash"));
+    assert_eq!(
+        saved.options.get("shell").map(String::as_str),
+        Some("/bin/bash")
+    );
     assert_eq!(saved.secret_version, 2);
-    assert_eq!(reveal(&app, &token, &id, &authenticator.fresh_code()).await, NEW);
+    assert_eq!(
+        reveal(&app, &token, &id, &authenticator.fresh_code()).await,
+        NEW
+    );
     let form = get(&console, &app, &format!("/accounts/{id}/edit")).await;
-    assert!(form.contains("id=\"account-edit-privileged\" checked"), "{form}");
+    assert!(
+        form.contains("id=\"account-edit-privileged\" checked"),
+        "{form}"
+    );
     assert!(!form.contains(NEW), "no secret on the form");
 
     // Audited: what changed, and never a secret anywhere in the log.
@@ -192,7 +220,12 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
         &console,
         &app,
         &id,
-        &[("csrf", &csrf), ("option.become", "su"), ("option.shell", "/bin/bash"), ("privileged", "on")],
+        &[
+            ("csrf", &csrf),
+            ("option.become", "su"),
+            ("option.shell", "/bin/bash"),
+            ("privileged", "on"),
+        ],
     )
     .await;
     assert_eq!(status, 303);
