@@ -197,7 +197,11 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
     let updates = audit_events(&app, &token, "account.update").await;
     assert_eq!(updates.len(), 1, "{updates:?}");
     let detail = &updates[0].detail;
-    for part in ["privileged false -> true", "options", "secret version 2"] {
+    for part in [
+        "privileged false -> true",
+        "options (become sudo -> su; shell /bin/sh -> /bin/bash)",
+        "secret version 2",
+    ] {
         assert!(detail.contains(part), "{detail}");
     }
     assert_eq!(audit_events(&app, &token, "account.protect").await.len(), 1);
