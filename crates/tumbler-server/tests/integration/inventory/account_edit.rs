@@ -236,3 +236,91 @@ async fn an_account_is_edited_in_the_console_and_a_refusal_writes_nothing() {
     assert_eq!(audit_events(&app, &token, "account.update").await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_account_gets_a_new_key_from_the_form_and_a_bad_key_is_refused() {
+    use secrecy::ExposeSecret;
+    use tumbler_connectors::ssh::generate_key_pair;
+    use tumbler_domain::inventory::SecretType;
+    use tumbler_domain::ssh_key::KeyAlgorithm;
+
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_on(StoreKind::Sqlite, clock.clone()).await;
+    app.activate_admin().await;
+    let token = app.admin_token().await;
+    let authenticator = Authenticator::enrol(&app, &token, clock.clone()).await;
+    let console = console(&app, &authenticator.fresh_code()).await;
+    let host: AssetOut = asset(
+        &app,
+        &token,
+        json!({"name": "keys-e", "address": "10.0.0.8", "platform": "linux"}),
+    )
+    .await;
+    let old = generate_key_pair(KeyAlgorithm::Ed25519, "deploy").unwrap();
+    let created: AccountOut = ok_as(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/accounts",
+        Some(
+            json!({"asset_id": host.id, "username": "deploy", "secret_type": "ssh_key",
+                    "secret": old.expose_secret()}),
+        ),
+        201,
+    )
+    .await;
+    let id = created.id;
+    let form = get(&console, &app, &format!("/accounts/{id}/edit")).await;
+    assert!(form.contains("id=\"account-edit-private-key\""), "{form}");
+    assert!(
+        form.contains("data-fills=\"account-edit-private-key\""),
+        "{form}"
+    );
+    assert!(!form.contains("PRIVATE KEY"), "no key on the form");
+    let csrf = csrf_in(&form);
+
+    let (status, _, body) = post(
+        &console,
+        &app,
+        &id,
+        &[("csrf", &csrf), ("private_key", "not a key")],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("invalid_request"), "{body}");
+    let (status, _, body) = post(
+        &console,
+        &app,
+        &id,
+        &[("csrf", &csrf), ("private_key", "x"), ("password", "y")],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("not both"), "{body}");
+    assert_eq!(stored(&app, &token, &id).await.secret_version, 1);
+
+    let new = generate_key_pair(KeyAlgorithm::Ed25519, "deploy").unwrap();
+    let (status, _, _) = post(
+        &console,
+        &app,
+        &id,
+        &[("csrf", &csrf), ("private_key", new.expose_secret())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let saved = stored(&app, &token, &id).await;
+    assert_eq!(
+        (saved.secret_version, saved.secret_type),
+        (2, SecretType::SshKey)
+    );
+    let revealed = reveal(&app, &token, &id, &authenticator.fresh_code()).await;
+    assert_eq!(revealed.trim(), new.expose_secret().trim());
+    let updates = audit_events(&app, &token, "account.update").await;
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert!(
+        !updates[0].detail.contains("PRIVATE KEY"),
+        "{:?}",
+        updates[0]
+    );
+    app.stop().await;
+}
