@@ -164,6 +164,20 @@ impl Browser {
             .to_string()
     }
 
+    /// Waits until the page's URL is no longer `from` (a form's post/redirect/get has
+    /// landed), and returns the new URL.
+    ///
+    /// # Panics
+    /// If the URL does not change within `within`.
+    pub async fn wait_for_url_change(&self, from: &str, within: Duration) -> String {
+        let changed = poll_until(within, || async move {
+            let now = self.client.current_url().await.ok()?.to_string();
+            (now != from).then_some(now)
+        })
+        .await;
+        changed.unwrap_or_else(|| panic!("the page stayed at {from} for {within:?}"))
+    }
+
     /// Waits (up to [`ELEMENT_WAIT`]) for the first element matching `css`.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client

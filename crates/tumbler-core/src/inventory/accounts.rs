@@ -103,6 +103,30 @@ fn guarded_change(before: &AccountRow, after: &AccountRow) -> Option<String> {
     (!what.is_empty()).then(|| what.join(", "))
 }
 
+/// The options that differ, as audit text (`options (become sudo -> su)`); option values
+/// are settings (become, shell, database), never secrets.
+fn option_changes(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> String {
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let what: Vec<String> = names
+        .into_iter()
+        .filter_map(|name| {
+            let (old, new) = (before.get(name), after.get(name));
+            (old != new).then(|| {
+                let shown = |v: Option<&String>| v.map_or("-", String::as_str).to_owned();
+                format!("{name} {} -> {}", shown(old), shown(new))
+            })
+        })
+        .collect();
+    format!(
+        "options ({})",
+        if what.is_empty() {
+            "unchanged".to_owned()
+        } else {
+            what.join("; ")
+        }
+    )
+}
+
 /// Which accounts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AccountQuery {
@@ -331,7 +355,7 @@ impl InventoryService {
         }
         if let Some(options) = &patch.options {
             account.options = validate_options(platform, options)?;
-            changed.push("options".to_owned());
+            changed.push(option_changes(&before.options, &account.options));
         }
         // Leaving secure mode's protection lets a change task set a secret the caller
         // chooses on the target's most powerful account; entering it, renaming a privileged

@@ -234,7 +234,7 @@ pub async fn show(
 }
 
 /// An asset page's address.
-fn asset_address(id: &AssetId) -> String {
+pub(super) fn asset_address(id: &AssetId) -> String {
     format!("/assets/{id}")
 }
 

@@ -7,6 +7,7 @@
 //! `templates/page.html`). Handlers answer [`frame::ConsoleResult`]: a page, or a
 //! [`frame::ConsoleError`] shown as the error page in the caller's frame.
 
+mod account_edit;
 mod asset_detail;
 mod asset_form;
 mod asset_list;
@@ -102,6 +103,7 @@ fn form_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/accounts/{id}/reveal", post(asset_detail::reveal_account)),
         ("/accounts/{id}/delete", post(asset_detail::delete_account)),
+        ("/accounts/{id}", post(account_edit::save)),
         (
             "/change-secret/reconcile",
             post(change_secret::reconcile_selected),
@@ -175,6 +177,7 @@ fn page_routes() -> Vec<(&'static str, PageRoute)> {
         ("/assets/new", page(asset_form::new_form)),
         ("/assets/{id}", page(asset_detail::show)),
         ("/assets/{id}/edit", page(asset_form::edit_form)),
+        ("/accounts/{id}/edit", page(account_edit::show)),
         ("/change-secret", page(change_secret::overview)),
         ("/change-secret/tasks/new", page(change_task_form::new_form)),
         (

@@ -4,6 +4,7 @@
 //! screenshots.
 
 mod accessibility;
+mod account_edit;
 mod api_tokens;
 mod assets;
 mod audit_log;

@@ -3,6 +3,7 @@
 //! private PostgreSQL cluster and MariaDB; domains scoping every list and lookup; reveal with
 //! permission and a fresh TOTP code; bad input refused with nothing stored.
 
+mod account_edit;
 mod bad_input;
 mod bulk_acknowledge;
 mod databases;

@@ -264,6 +264,25 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets an execution's status to `to` only if it is still `from` (another writer that got
+    /// there first wins); returns whether it was set.
+    pub async fn replace_execution_status(
+        &mut self,
+        id: &ExecutionId,
+        from: ExecutionStatus,
+        to: ExecutionStatus,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE change_executions SET status = $1 WHERE id = $2 AND status = $3")
+                .bind(to.as_str())
+                .bind(id.as_str())
+                .bind(from.as_str())
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::query)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Takes over an execution for `node`, only if its owner and heartbeat are still the ones
     /// seen (so one node recovers it). Returns whether this caller now owns it.
     pub async fn claim_execution(

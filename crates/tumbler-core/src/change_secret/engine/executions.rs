@@ -99,13 +99,29 @@ impl ChangeEngine {
     }
 
     /// Recomputes an ended run's status from its records' outcomes after retries; a run only
-    /// gets better (failed -> partial -> succeeded; interrupted -> succeeded). Logged.
+    /// gets better (failed -> partial -> succeeded; interrupted -> succeeded). Logged. Two
+    /// retries ending together recompute at once: the status is replaced only if it is still
+    /// the one read, and a lost race reads again, so a later, worse result never overwrites a
+    /// better one.
     async fn recompute_run(&self, id: &ExecutionId) -> Result<(), ChangeSecretError> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            if self.try_recompute_run(id).await? {
+                return Ok(());
+            }
+        }
+        tracing::warn!(execution = %id, "recomputing a run after retries lost {ATTEMPTS} races in a row");
+        Ok(())
+    }
+
+    /// One attempt of [`Self::recompute_run`]: `false` when another writer changed the status
+    /// after it was read.
+    async fn try_recompute_run(&self, id: &ExecutionId) -> Result<bool, ChangeSecretError> {
         let Some(exec) = self.store.execution(id).await? else {
-            return Ok(());
+            return Ok(true);
         };
         if !exec.status.is_final() || exec.status == ExecutionStatus::NothingChanged {
-            return Ok(());
+            return Ok(true);
         }
         let (records, summary) = self.effective_statuses(&exec).await?;
         let n = |s: RecordStatus| records.iter().filter(|(_, e)| *e == s).count();
@@ -118,12 +134,13 @@ impl ChangeEngine {
             exec.status
         };
         if status == exec.status || rank(status) <= rank(exec.status) {
-            return Ok(());
+            return Ok(true);
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.set_execution_status(id, status, None, exec.finished_at)
-            .await?;
+        if !tx.replace_execution_status(id, exec.status, status).await? {
+            return Ok(false);
+        }
         tx.append_log_line(
             id,
             now,
@@ -134,7 +151,7 @@ impl ChangeEngine {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// What retries did to a run (and, for a retry, what it retries).

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 use tumbler_api_types::answers::JobStarted;
 use tumbler_api_types::users::CreatedUserOut;
+use tumbler_testkit::app::ADMIN_PASSWORD;
 use tumbler_testkit::browser::Browser;
 use tumbler_testkit::browser_checks::Focused;
 use tumbler_testkit::sshd::{SshHost, TestUser};
@@ -24,6 +25,7 @@ const LONG: usize = 10_000;
 /// device-key job, a second user.
 struct Data {
     asset: String,
+    account: String,
     task: String,
     run: String,
     job: String,
@@ -34,7 +36,7 @@ struct Data {
 async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
     let (app, token) = (&admin.app, admin.token.as_str());
     let id = linux_asset(app, token, "web-a", host).await;
-    account(
+    let ops = account(
         app,
         token,
         &id,
@@ -77,12 +79,14 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
         token,
         Method::POST,
         "/api/v1/users",
-        Some(json!({"username": "nina", "roles": ["operator"], "current_password": tumbler_testkit::app::ADMIN_PASSWORD})),
+        Some(json!({"username": "nina", "roles": ["operator"],
+                    "current_password": ADMIN_PASSWORD})),
         201,
     )
     .await;
     Data {
         asset: id,
+        account: ops,
         task: task_id,
         run: execution.id.to_string(),
         job: started.job_id,
@@ -123,6 +127,7 @@ fn pages(d: &Data) -> Vec<String> {
         format!("/change-secret/executions/{}", d.run),
         format!("/jobs/{}", d.job),
         format!("/users/{}/edit", d.user),
+        format!("/accounts/{}/edit", d.account),
     ]);
     all
 }

@@ -93,7 +93,10 @@ async fn browser_adds_an_asset_and_an_account_and_reveals_the_secret_with_a_code
     browser
         .wait_for_text(".reveal-window", "Optional until", WAIT)
         .await;
+    // The first reveal's page still shows the secret: wait for the second one's page.
+    let first = browser.current_url().await;
     browser.click(".confirm-reveal").await;
+    browser.wait_for_url_change(&first, WAIT).await;
     browser.wait_for_text("#revealed", "dave", WAIT).await;
     assert_eq!(browser.text("#revealed-0").await, password);
 
