@@ -119,7 +119,8 @@ pub(crate) async fn page(
     frame: PageFrame,
     q: AssetsQuery,
 ) -> ConsoleResult {
-    let offset = q.offset.unwrap_or(0).max(0);
+    // Far enough below the largest number that adding a page cannot overflow.
+    let offset = q.offset.unwrap_or(0).clamp(0, i64::MAX / 2);
     let query = AssetQuery {
         node: q.node.clone(),
         platform: q.platform.clone(),

@@ -44,6 +44,9 @@ pub struct AuditQuery {
     /// The page, from 1.
     #[serde(default, skip_serializing)]
     page: Option<i64>,
+    /// Check the whole chain on this load (it reads every event, so only when asked).
+    #[serde(default, skip_serializing)]
+    verify: Option<String>,
 }
 
 /// A time typed in a filter; a date alone is the start of the day, or (`end_of_day`) the
@@ -193,7 +196,10 @@ struct AuditPage {
     export_max_rows: i64,
     /// More events match than one export holds: the page says so instead of offering it.
     too_many_to_export: bool,
-    chain: ChainReport,
+    /// The chain's check, when asked for (`?verify=1`).
+    chain: Option<ChainReport>,
+    /// This page's address with the chain check asked for.
+    verify_link: String,
 }
 
 fn refused(e: AuditError) -> ConsoleError {
@@ -221,7 +227,12 @@ async fn audit_page(
     mut frame: PageFrame,
     query: AuditQuery,
 ) -> ConsoleResult {
-    let chain = state.audit.verify_as(p).await.map_err(refused)?;
+    // Reading the log needs the permission whether or not the chain is checked.
+    let chain = if query.verify.is_some() {
+        Some(state.audit.verify_as(p).await.map_err(refused)?)
+    } else {
+        None
+    };
     let (events, total) = match query.filter() {
         Ok(filter) => state.audit.list(p, &filter).await.map_err(refused)?,
         Err(why) => {
@@ -270,6 +281,13 @@ async fn audit_page(
         export: query.link(None),
         export_max_rows: state.audit.export_max_rows(),
         too_many_to_export: total > state.audit.export_max_rows(),
+        verify_link: {
+            let here = query.link(Some(page));
+            format!(
+                "/audit?{here}{}verify=1",
+                if here.is_empty() { "" } else { "&" }
+            )
+        },
         query,
         actions,
         events,

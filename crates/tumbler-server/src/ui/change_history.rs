@@ -98,7 +98,8 @@ pub async fn history(
     ConsolePage(p, mut frame): ConsolePage,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> ConsoleResult {
-    let offset = q.offset.unwrap_or(0).max(0);
+    // Far enough below the largest number that adding a page cannot overflow.
+    let offset = q.offset.unwrap_or(0).clamp(0, i64::MAX / 2);
     let (runs, total) = match q.filter(offset) {
         Ok(filter) => state.change_secret.executions_matching(&p, filter).await?,
         Err(why) => {

@@ -131,3 +131,17 @@ async fn no_console_form_answers_200_at_its_post_address() {
     }
     app.stop().await;
 }
+
+/// A paging offset at the largest number pages (empty) instead of overflowing into a 500.
+#[tokio::test]
+async fn a_huge_paging_offset_shows_an_empty_page() {
+    let app = TestApp::spawn().await;
+    app.activate_admin().await;
+    let browser = console_admin(&app).await;
+    for path in ["/assets", "/change-secret/executions"] {
+        let url = app.url(&format!("{path}?offset={}", i64::MAX));
+        let res = browser.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+    }
+    app.stop().await;
+}
