@@ -3,7 +3,7 @@
 //! hint), then pins exactly the fingerprints it showed. A key that changed in between
 //! refuses the whole confirmation and the dialog shows the new one.
 
-use super::console_form::{field as get, ConsoleForm, Fields};
+use super::console_form::{field as get, ConsoleForm, FieldIndex, Fields};
 use super::flash::{redirect_after, Flash};
 use super::frame::{ConsoleError, ConsolePage, ConsoleResult, PageFrame};
 use super::pages::render;
@@ -164,11 +164,8 @@ pub async fn acknowledge(
     form: ConsoleForm<Fields>,
 ) -> ConsoleResult {
     let (p, frame, origin, f) = form.active()?;
-    let ids: Vec<String> = f
-        .iter()
-        .filter(|(k, _)| k == "asset_id")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let named = FieldIndex::new(&f);
+    let ids = named.all("asset_id");
     too_many(&ids)?;
     if ids.is_empty() {
         let flash = Flash::error("Select the assets whose host keys you compared first.");
@@ -181,7 +178,7 @@ pub async fn acknowledge(
     let shown: Vec<(AssetId, String)> = ids
         .iter()
         .map(|id| {
-            let fingerprint = get(&f, &format!("fingerprint_{id}")).to_owned();
+            let fingerprint = named.one(&format!("fingerprint_{id}")).to_owned();
             (AssetId::from_string(id.clone()), fingerprint)
         })
         .collect();

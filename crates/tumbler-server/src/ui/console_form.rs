@@ -60,6 +60,41 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     value(fields, name).unwrap_or("")
 }
 
+/// A form read field by field, indexed once by name (a dialog of many devices looks each
+/// device's fields up instead of searching the whole form for each).
+pub struct FieldIndex<'a> {
+    by_name: std::collections::HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> FieldIndex<'a> {
+    /// Indexes `fields`, keeping each name's values in the order sent.
+    pub fn new(fields: &'a [(String, String)]) -> Self {
+        let mut by_name: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        for (k, v) in fields {
+            by_name.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        Self { by_name }
+    }
+
+    /// The first value of `name`, empty when not sent.
+    pub fn one(&self, name: &str) -> &'a str {
+        self.by_name
+            .get(name)
+            .and_then(|v| v.first())
+            .copied()
+            .unwrap_or("")
+    }
+
+    /// Every value of `name`, in the order sent.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.by_name
+            .get(name)
+            .map(|v| v.iter().map(|s| (*s).to_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// A form with no fields besides the CSRF token (buttons).
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
@@ -204,6 +239,21 @@ pub fn proof(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_index_keeps_every_value_in_order_and_answers_the_first() {
+        let fields: Fields = vec![
+            ("asset_id".into(), "a".into()),
+            ("admin_user_a".into(), "ops".into()),
+            ("asset_id".into(), "b".into()),
+            ("admin_user_a".into(), "later".into()),
+        ];
+        let index = FieldIndex::new(&fields);
+        assert_eq!(index.all("asset_id"), ["a", "b"]);
+        assert_eq!(index.one("admin_user_a"), "ops");
+        assert_eq!(index.one("admin_user_b"), "");
+        assert!(index.all("nothing").is_empty());
+    }
 
     #[test]
     fn the_first_csrf_field_must_match() {

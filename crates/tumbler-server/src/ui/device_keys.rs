@@ -2,7 +2,7 @@
 //! a passphrase), the Resolve Key Conflict dialog for the devices selected on the asset list,
 //! Modify authentication on a device's page, and a job's page with each device's outcome.
 
-use super::console_form::{field as get, ConsoleForm, Fields};
+use super::console_form::{field as get, ConsoleForm, FieldIndex, Fields};
 use super::flash::{
     redirect_after, redirect_revealed, Flash, RevealLink, Revealed, RevealedSecret,
 };
@@ -220,11 +220,8 @@ async fn resolve_page(
 /// `resolve`) starting the job. Cancel is a link back to the list: nothing changes.
 pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -> ConsoleResult {
     let (p, frame, origin, f) = form.active()?;
-    let ids: Vec<String> = f
-        .iter()
-        .filter(|(k, _)| k == "asset_id")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let named = FieldIndex::new(&f);
+    let ids = named.all("asset_id");
     too_many_devices(&ids)?;
     if ids.is_empty() {
         let flash = Flash::error("Select the devices in key conflict first.");
@@ -240,6 +237,7 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         .unwrap_or_default();
         return Ok(Redirect::to(&format!("/assets/resolve-conflict?{query}")).into_response());
     }
+    let one = |name: String| named.one(&name);
     let custom = get(&f, "mode") == "custom_key";
     let input = ResolveInput {
         mode: if custom {
@@ -250,17 +248,15 @@ pub async fn resolve(State(state): State<AppState>, form: ConsoleForm<Fields>) -
         devices: ids
             .iter()
             .map(|id| {
-                let stored = !custom && !get(&f, &format!("use_stored_password_{id}")).is_empty();
+                let stored = !custom && !one(format!("use_stored_password_{id}")).is_empty();
+                let typed = one(format!("admin_password_{id}"));
                 ConflictDevice {
                     asset_id: AssetId::from_string(id.clone()),
-                    admin_user: get(&f, &format!("admin_user_{id}")).trim().to_owned(),
+                    admin_user: one(format!("admin_user_{id}")).trim().to_owned(),
                     // The stored password, when chosen, replaces anything typed.
-                    admin_password: if custom || stored {
-                        None
-                    } else {
-                        secret(&f, &format!("admin_password_{id}"))
-                    },
-                    create_user: !custom && !get(&f, &format!("create_user_{id}")).is_empty(),
+                    admin_password: (!custom && !stored && !typed.is_empty())
+                        .then(|| SecretString::from(typed.to_owned())),
+                    create_user: !custom && !one(format!("create_user_{id}")).is_empty(),
                     use_stored_password: stored,
                 }
             })
