@@ -1,13 +1,14 @@
 //! Small answers: a job or run started, a secret revealed, readiness.
 
 use serde::{Deserialize, Serialize};
+use tumbler_domain::ids::{ExecutionId, JobId};
 
 /// A background job was started.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobStarted {
     /// Follow it at `GET /api/v1/jobs/{id}`.
-    pub job_id: String,
+    pub job_id: JobId,
 }
 
 /// A run of a task was started.
@@ -15,7 +16,7 @@ pub struct JobStarted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionStarted {
     /// Follow it at `GET /api/v1/change-secret/executions/{id}`.
-    pub execution_id: String,
+    pub execution_id: ExecutionId,
 }
 
 /// A revealed secret (never cached).

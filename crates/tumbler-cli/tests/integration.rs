@@ -256,7 +256,7 @@ impl Api {
                 None,
             )
             .await;
-        started.execution_id
+        started.execution_id.to_string()
     }
 
     /// The execution's log, as text.

@@ -115,7 +115,7 @@ pub async fn regenerate(
     .await?;
     let id = started.job_id;
     println!("Regenerating the system key (job {id})...");
-    wait_for_job(env, &id).await
+    wait_for_job(env, id.as_str()).await
 }
 
 /// What `tumbler device resolve-conflict` was given.
@@ -182,5 +182,5 @@ pub async fn resolve_conflict(env: &[(String, String)], r: Resolve) -> Result<Ex
     .await?;
     let id = started.job_id;
     println!("Resolving {} device(s) (job {id})...", ids.len());
-    wait_for_job(env, &id).await
+    wait_for_job(env, id.as_str()).await
 }

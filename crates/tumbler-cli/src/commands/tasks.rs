@@ -162,7 +162,7 @@ pub async fn run(env: &[(String, String)], task: &str, wait: bool) -> Result<Exi
         }
         tokio::time::sleep(POLL).await;
     };
-    print_records(env, &execution).await?;
+    print_records(env, execution.as_str()).await?;
     println!("Execution {execution}: {}.", e.status);
     if !e.reason.is_empty() {
         println!("{}", e.reason);

@@ -56,7 +56,7 @@ async fn key_based_devices(
                 ),
             )
             .await;
-        let job = api.job_end(server, &job.job_id).await;
+        let job = api.job_end(server, job.job_id.as_str()).await;
         assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
         hosts.push(host);
         ids.push(id);
@@ -127,7 +127,7 @@ async fn a_server_killed_during_a_key_regeneration_leaves_every_device_a_working
                 Some(serde_json::json!({})),
             )
             .await;
-        let job = started.job_id;
+        let job = started.job_id.to_string();
         server.wait_for_crash(point).await;
         // While it is down, every device still accepts a key Tumbler holds (old or new).
         let mut new = None;

@@ -115,7 +115,7 @@ pub async fn execute_task(
     Ok((
         StatusCode::ACCEPTED,
         Json(ExecutionStarted {
-            execution_id: execution.to_string(),
+            execution_id: execution,
         }),
     ))
 }

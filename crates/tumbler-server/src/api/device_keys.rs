@@ -56,12 +56,7 @@ pub struct ExportIn {
 }
 
 fn accepted(job_id: tumbler_domain::ids::JobId) -> (StatusCode, Json<JobStarted>) {
-    (
-        StatusCode::ACCEPTED,
-        Json(JobStarted {
-            job_id: job_id.to_string(),
-        }),
-    )
+    (StatusCode::ACCEPTED, Json(JobStarted { job_id }))
 }
 
 /// The system key's public half and fingerprint.

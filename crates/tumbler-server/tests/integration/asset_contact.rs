@@ -69,7 +69,7 @@ async fn a_device_key_job_records_an_unreachable_device_and_a_verify_records_it_
         202,
     )
     .await;
-    let job: JobView = typed(wait_for_job(&app, &token, &started.job_id).await);
+    let job: JobView = typed(wait_for_job(&app, &token, started.job_id.as_str()).await);
     assert_eq!(job.status, JobStatus::Failed, "{job:?}");
     let down = asset(&app, &token, &id).await;
     assert_eq!(down.connectivity, Connectivity::Unreachable, "{down:?}");

@@ -309,7 +309,7 @@ async fn manual_and_scheduled_at_once(
     );
     let scheduled = scheduled.unwrap();
     assert_eq!(scheduled.len(), 1, "the schedule fired once");
-    (manual.execution_id, scheduled[0].to_string())
+    (manual.execution_id.to_string(), scheduled[0].to_string())
 }
 
 async fn two_runs_at_once(kind: StoreKind) {

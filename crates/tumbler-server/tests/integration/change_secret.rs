@@ -180,7 +180,7 @@ pub(super) async fn start_run(app: &TestApp, token: &str, task_id: &str) -> Stri
         202,
     )
     .await;
-    started.execution_id
+    started.execution_id.to_string()
 }
 
 /// Starts the task and waits for its execution to end; returns the execution.

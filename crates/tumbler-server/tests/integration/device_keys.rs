@@ -70,7 +70,7 @@ pub(super) async fn audit_text(app: &TestApp, token: &str) -> String {
 
 async fn started(app: &TestApp, token: &str, path: &str, body: Value) -> String {
     let r: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
-    r.job_id
+    r.job_id.to_string()
 }
 
 async fn asset(app: &TestApp, token: &str, id: &str) -> AssetOut {

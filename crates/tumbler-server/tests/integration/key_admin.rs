@@ -48,7 +48,7 @@ async fn system_fingerprint(app: &TestApp, token: &str) -> String {
 
 async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> JobView {
     let started: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
-    typed(wait_for_job(app, token, &started.job_id).await)
+    typed(wait_for_job(app, token, started.job_id.as_str()).await)
 }
 
 async fn switch(app: &TestApp, token: &str, asset: &str, admin_user: &str) -> JobView {

@@ -18,7 +18,7 @@ use tumbler_testkit::sshd::{SshHost, TestUser};
 
 async fn job(app: &TestApp, token: &str, path: &str, body: Value) -> JobView {
     let started: JobStarted = ok_as(app, token, Method::POST, path, Some(body), 202).await;
-    typed(wait_for_job(app, token, &started.job_id).await)
+    typed(wait_for_job(app, token, started.job_id.as_str()).await)
 }
 
 async fn test_asset(app: &TestApp, token: &str, id: &str) -> AssetOut {

@@ -57,7 +57,7 @@ async fn execute(app: &TestApp, token: &str, task_id: &str) -> String {
         202,
     )
     .await;
-    started.execution_id
+    started.execution_id.to_string()
 }
 
 /// Whether the saved SMTP settings hold a password (asserting they were saved).

@@ -39,7 +39,7 @@ async fn execute(app: &TestApp, token: &str, task: &str) -> String {
         202,
     )
     .await;
-    started.execution_id
+    started.execution_id.to_string()
 }
 
 /// What the receiver got: headers and body of every request.

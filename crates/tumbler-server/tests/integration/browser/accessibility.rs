@@ -73,7 +73,7 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
         202,
     )
     .await;
-    wait_for_job(app, token, &started.job_id).await;
+    wait_for_job(app, token, started.job_id.as_str()).await;
     let created: CreatedUserOut = ok_as(
         app,
         token,
@@ -89,7 +89,7 @@ async fn with_data(admin: &EnrolledAdmin, host: &SshHost) -> Data {
         account: ops,
         task: task_id,
         run: execution.id.to_string(),
-        job: started.job_id,
+        job: started.job_id.to_string(),
         user: created.user.user.id.to_string(),
     }
 }

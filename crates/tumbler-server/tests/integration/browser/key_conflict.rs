@@ -47,7 +47,7 @@ async fn browser_resolves_a_key_conflict_through_the_dialog() {
     )
     .await;
     let job: JobView =
-        typed(super::super::device_keys::wait_for_job(&app, &token, &started.job_id).await);
+        typed(super::super::device_keys::wait_for_job(&app, &token, started.job_id.as_str()).await);
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     // The device loses Tumbler's key; the next contact finds the conflict.
     host.run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])

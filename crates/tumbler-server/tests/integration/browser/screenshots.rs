@@ -94,7 +94,7 @@ async fn the_readme_screenshots_can_be_taken() {
         202,
     )
     .await;
-    wait_for_job(app, token, &started.job_id).await;
+    wait_for_job(app, token, started.job_id.as_str()).await;
     host.run_inside_ok(&["sh", "-c", ": > /home/tumbler/.ssh/authorized_keys"])
         .await
         .unwrap();

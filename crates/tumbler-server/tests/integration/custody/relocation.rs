@@ -152,7 +152,7 @@ async fn moving_an_asset_sends_no_secret_until_a_revealer_accepts_the_new_locati
     )
     .await;
     let job: JobView =
-        typed(super::super::device_keys::wait_for_job(&app, &admin, &started.job_id).await);
+        typed(super::super::device_keys::wait_for_job(&app, &admin, started.job_id.as_str()).await);
     assert_ne!(job.status, JobStatus::Succeeded, "{job:?}");
     assert!(format!("{job:?}").contains("moved"), "{job:?}");
     let log = rogue.auth_log();

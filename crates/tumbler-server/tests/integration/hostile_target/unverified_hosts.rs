@@ -199,7 +199,7 @@ async fn a_key_based_device_pins_its_host_key_on_first_contact_and_gets_nothing_
     )
     .await;
     let job: JobView =
-        typed(super::super::device_keys::wait_for_job(&app, &token, &job.job_id).await);
+        typed(super::super::device_keys::wait_for_job(&app, &token, job.job_id.as_str()).await);
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     // Its pin is gone (as after the asset moved): the next key login is a first contact.
     let mut tx = app.services.store.begin().await.unwrap();
