@@ -3,6 +3,7 @@
 use crate::auth::UserView;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tumbler_domain::password_status::PasswordStatus;
 #[cfg(feature = "openapi")]
 use tumbler_domain::user::{UserKind, UserStatus};
 
@@ -17,7 +18,7 @@ pub struct UserOut {
     /// `active`, `temporary` (a temporary password to change at the next login), `expired`
     /// (a temporary password whose time ran out), `expired_by_age` (older than the policy's
     /// expiry), `policy_tightened` (a login found it no longer meets the policy) or `none`.
-    pub password_status: String,
+    pub password_status: PasswordStatus,
     /// Whether the account is locked out now.
     pub locked_out: bool,
     /// Until when.

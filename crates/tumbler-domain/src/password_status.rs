@@ -3,12 +3,24 @@
 //! policy, or one a login found no longer meets a tightened policy.
 
 use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-/// The state of a user's password; each state's name is written once (the strum attribute),
-/// for the wire, the filter and the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+/// The state of a user's password, named the same on the wire, in the filter and in the
+/// console (serde's and strum's names, kept in agreement by a test).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PasswordStatus {
     /// No local password (remote users).
     None,
@@ -19,6 +31,7 @@ pub enum PasswordStatus {
     /// A temporary password whose time ran out: an administrator must issue a new one
     /// (`expired`, as before).
     #[strum(serialize = "expired")]
+    #[serde(rename = "expired")]
     TemporaryExpired,
     /// Older than the policy's expiry: must be changed at the next login.
     ExpiredByAge,
@@ -72,16 +85,17 @@ impl PasswordStatus {
     }
 }
 
-impl Serialize for PasswordStatus {
-    /// As its [`PasswordStatus::as_str`] name.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+/// The name; honours width and alignment (`{:<10}`), so tables line up.
+impl std::fmt::Display for PasswordStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 
-impl std::fmt::Display for PasswordStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// Compares by name, so a client can check a state against the text it expects.
+impl PartialEq<&str> for PasswordStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -105,6 +119,10 @@ mod name_tests {
         );
         for s in PasswordStatus::ALL {
             assert_eq!(PasswordStatus::parse(s.as_str()), Some(s));
+            // serde and strum agree on every name.
+            let json = serde_json::to_string(&s).expect("json");
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<PasswordStatus>(&json).ok(), Some(s));
         }
         assert_eq!(PasswordStatus::parse("temporary_expired"), None);
     }

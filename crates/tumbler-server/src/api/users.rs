@@ -25,7 +25,7 @@ pub(crate) fn user_out(s: UserSummary) -> UserOut {
     let u = s.user;
     UserOut {
         user: super::auth::user_view(&u),
-        password_status: s.password_status.as_str().to_owned(),
+        password_status: s.password_status,
         locked_out: s.locked_until.is_some(),
         locked_until: s.locked_until,
         domains: s.domains,
@@ -46,6 +46,7 @@ pub struct UserQuery {
     /// Part of the username or display name.
     pub q: Option<String>,
     /// Only users whose password is in this state (see `password_status`).
+    #[param(value_type = Option<PasswordStatus>)]
     pub password_status: Option<String>,
     /// Page size (1 to 1000, default 50).
     #[param(minimum = 1, maximum = 1000)]

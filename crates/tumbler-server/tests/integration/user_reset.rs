@@ -57,7 +57,7 @@ async fn states(app: &TestApp, token: &str, filter: &str) -> Vec<(String, String
     .await;
     list.items
         .into_iter()
-        .map(|u| (u.user.username, u.password_status))
+        .map(|u| (u.user.username, u.password_status.to_string()))
         .collect()
 }
 
