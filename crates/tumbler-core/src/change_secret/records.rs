@@ -29,9 +29,10 @@ pub struct RecordQuery {
     pub offset: Option<i64>,
 }
 
-/// What a person can do to a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What a person can do to a record (named in the record action's path, `.../retry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RecordAction {
     /// Run the change again, as a run of its own (the staged new secret when it is still
     /// pending, else a fresh one).

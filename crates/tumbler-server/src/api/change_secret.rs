@@ -402,18 +402,12 @@ pub async fn record_action(
     Path((id, action)): Path<(RecordId, String)>,
     body: Option<JsonBody<ActionBody>>,
 ) -> Result<Json<RecordRow>, ApiError> {
-    let action = match action.as_str() {
-        "retry" => RecordAction::Retry,
-        "verify" => RecordAction::Verify,
-        "adopt" => RecordAction::Adopt,
-        "ignore" => RecordAction::Ignore,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such record action (retry, verify, adopt, ignore, reveal)",
-            ))
-        }
+    let Ok(action) = action.parse::<RecordAction>() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such record action (retry, verify, adopt, ignore, reveal)",
+        ));
     };
     let body = body.map(|JsonBody(b)| b).unwrap_or_default();
     let record = state

@@ -407,12 +407,8 @@ pub async fn record_action(
             Err(e) => Err(e),
         },
         other => {
-            let action = match other {
-                "retry" => RecordAction::Retry,
-                "verify" => RecordAction::Verify,
-                "ignore" => RecordAction::Ignore,
-                "adopt" => RecordAction::Adopt,
-                _ => return Err(ConsoleError::NotFound("No such action.".to_owned())),
+            let Ok(action) = other.parse::<RecordAction>() else {
+                return Err(ConsoleError::NotFound("No such action.".to_owned()));
             };
             state
                 .change_secret
